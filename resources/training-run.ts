@@ -1,0 +1,385 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { error, type Diagnostic } from './diagnostic.js';
+import { didYouMean } from './suggest.js';
+import { StringEnum, Strict } from './schema-helpers.js';
+
+export const TASKS = ['regression', 'classification', 'forecasting'] as const;
+export type Task = (typeof TASKS)[number];
+export const NETWORK_TYPES = ['mlp', 'lstm', 'gru'] as const;
+export const ACTIVATIONS = ['relu', 'tanh', 'sigmoid', 'elu', 'selu', 'swish', 'linear'] as const;
+export const OPTIMIZERS = ['adam', 'sgd', 'rmsprop'] as const;
+export const COLUMN_TYPES = ['numeric', 'categorical', 'boolean', 'date'] as const;
+export type ColumnType = (typeof COLUMN_TYPES)[number];
+export const DATA_FORMATS = ['csv', 'json', 'jsonl'] as const;
+
+/** GPUs Vertex AI custom training offers. TPUs are not listed: TensorFlow.js cannot drive them. */
+export const ACCELERATOR_TYPES = [
+  'NVIDIA_TESLA_T4',
+  'NVIDIA_TESLA_V100',
+  'NVIDIA_TESLA_P100',
+  'NVIDIA_TESLA_P4',
+  'NVIDIA_L4',
+  'NVIDIA_TESLA_A100',
+  'NVIDIA_A100_80GB',
+  'NVIDIA_H100_80GB',
+  'NVIDIA_H100_MEGA_80GB',
+  'NVIDIA_H200_141GB',
+  'NVIDIA_B200',
+] as const;
+export type AcceleratorType = (typeof ACCELERATOR_TYPES)[number];
+
+const WindowSchema = Type.Object(
+  {
+    size: Type.Integer({ minimum: 1, maximum: 1000, description: 'Time steps the model sees per sample.' }),
+    horizon: Type.Integer({
+      minimum: 1,
+      maximum: 1000,
+      default: 1,
+      description: 'How many steps ahead of the window the target is predicted.',
+    }),
+    timeColumn: Type.String({ minLength: 1, description: 'Column the rows are sorted by before windowing.' }),
+  },
+  { ...Strict, description: 'Sliding window over a time-ordered table. Required for `task: forecasting`.' },
+);
+
+const DataSchema = Type.Object(
+  {
+    uri: Type.String({
+      pattern: '^(file|gs)://.+',
+      description: '`file://path` (relative to the manifest file) or `gs://bucket/object`.',
+    }),
+    format: Type.Optional(
+      StringEnum(DATA_FORMATS, { description: 'File format; inferred from the extension when omitted.' }),
+    ),
+    target: Type.String({ minLength: 1, description: 'Column to predict.' }),
+    features: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        minItems: 1,
+        uniqueItems: true,
+        description: 'Input columns. Default: every column except the target (and the time column).',
+      }),
+    ),
+    types: Type.Optional(
+      Type.Record(Type.String(), StringEnum(COLUMN_TYPES), {
+        description:
+          'Column type overrides (numeric | categorical | boolean | date); other types are inferred from the data.',
+      }),
+    ),
+    validationSplit: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 0.5,
+      default: 0.2,
+      description:
+        'Fraction of rows held out for validation (the last rows in time for forecasting, a seeded shuffle otherwise).',
+    }),
+    maxCategories: Type.Integer({
+      minimum: 2,
+      maximum: 10000,
+      default: 64,
+      description: 'Categorical columns with more distinct values are one-hot encoded into this many hashed buckets.',
+    }),
+    window: Type.Optional(WindowSchema),
+  },
+  { ...Strict, description: 'Where the training data is and how to read it.' },
+);
+
+const NetworkSchema = Type.Object(
+  {
+    type: StringEnum(NETWORK_TYPES, { default: 'mlp', description: 'mlp | lstm | gru (recurrent types need `window`).' }),
+    layers: Type.Array(Type.Integer({ minimum: 1, maximum: 4096 }), {
+      minItems: 1,
+      maxItems: 16,
+      default: [64, 64],
+      description: 'Units per hidden layer (dense for mlp, recurrent for lstm/gru).',
+    }),
+    activation: StringEnum(ACTIVATIONS, { default: 'relu', description: 'Hidden-layer activation.' }),
+    dropout: Type.Number({ minimum: 0, maximum: 0.9, default: 0, description: 'Dropout rate after each hidden layer.' }),
+  },
+  { ...Strict, default: {}, description: 'The network built by the trainer.' },
+);
+
+const EarlyStoppingSchema = Type.Object(
+  {
+    patience: Type.Integer({ minimum: 1, default: 10, description: 'Epochs without improvement before stopping.' }),
+    metric: Type.String({ default: 'val_loss', description: 'Metric watched (`val_loss`, `val_mae`, ...).' }),
+    minDelta: Type.Number({ minimum: 0, default: 0, description: 'Smallest change that counts as improvement.' }),
+  },
+  { ...Strict, description: 'Stop when the metric stops improving and restore the best weights.' },
+);
+
+const HyperparametersSchema = Type.Object(
+  {
+    epochs: Type.Integer({ minimum: 1, maximum: 100000, default: 100, description: 'Maximum epochs.' }),
+    batchSize: Type.Integer({ minimum: 1, maximum: 65536, default: 32, description: 'Samples per gradient step.' }),
+    learningRate: Type.Number({ exclusiveMinimum: 0, maximum: 10, default: 0.001, description: 'Optimizer step size.' }),
+    optimizer: StringEnum(OPTIMIZERS, { default: 'adam', description: 'adam | sgd | rmsprop' }),
+    earlyStopping: Type.Optional(EarlyStoppingSchema),
+  },
+  { ...Strict, default: {}, description: 'Training loop settings.' },
+);
+
+const BuiltinTrainerSchema = Type.Object(
+  {
+    task: StringEnum(TASKS, { description: 'regression | classification | forecasting' }),
+    data: DataSchema,
+    network: NetworkSchema,
+    hyperparameters: HyperparametersSchema,
+    seed: Type.Integer({ minimum: 0, default: 42, description: 'Seed for the split, initialisation and shuffling.' }),
+  },
+  { ...Strict, description: 'The TensorFlow.js trainer that ships with mlform.' },
+);
+export type BuiltinTrainer = Static<typeof BuiltinTrainerSchema>;
+
+const ContainerTrainerSchema = Type.Object(
+  {
+    image: Type.String({ minLength: 1, description: 'Container image that trains and writes the artifact.' }),
+    command: Type.Optional(Type.Array(Type.String(), { description: 'Entrypoint override.' })),
+    args: Type.Optional(Type.Array(Type.String(), { description: 'Arguments.' })),
+    env: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Environment variables.' })),
+  },
+  { ...Strict, description: 'Your own training container (gcp provider).' },
+);
+
+const AcceleratorSchema = Type.Object(
+  {
+    type: StringEnum(ACCELERATOR_TYPES, { description: 'GPU type, as Vertex AI names it.' }),
+    count: Type.Integer({ minimum: 1, maximum: 16, default: 1, description: 'GPUs per worker.' }),
+  },
+  { ...Strict, description: 'GPUs. A run that asks for one and cannot see it fails instead of using the CPU.' },
+);
+
+const MachineSchema = Type.Object(
+  {
+    machineType: Type.String({ minLength: 1, description: 'Compute Engine machine type.' }),
+    accelerator: Type.Optional(AcceleratorSchema),
+  },
+  Strict,
+);
+
+const ResourcesSchema = Type.Object(
+  {
+    machineType: Type.String({
+      minLength: 1,
+      default: 'n1-standard-4',
+      description: 'Compute Engine machine type (gcp).',
+    }),
+    accelerator: Type.Optional(AcceleratorSchema),
+    spot: Type.Boolean({ default: false, description: 'Use Spot VMs; preempted runs resume from their checkpoint.' }),
+    fallbacks: Type.Optional(
+      Type.Array(MachineSchema, {
+        maxItems: 8,
+        description: 'Tried in order when the cloud has no capacity or quota for the machine above.',
+      }),
+    ),
+  },
+  { ...Strict, default: {}, description: 'Where the training runs (gcp); locally only `accelerator` is checked.' },
+);
+
+const SearchDimensionSchema = Type.Object(
+  {
+    uniform: Type.Optional(Type.Array(Type.Number(), { minItems: 2, maxItems: 2, description: '[low, high]' })),
+    logUniform: Type.Optional(
+      Type.Array(Type.Number(), { minItems: 2, maxItems: 2, description: '[low, high], both > 0' }),
+    ),
+    int: Type.Optional(Type.Array(Type.Integer(), { minItems: 2, maxItems: 2, description: '[low, high] inclusive' })),
+    choice: Type.Optional(Type.Array(Type.Unknown(), { minItems: 1, description: 'Values to pick from.' })),
+  },
+  { ...Strict, description: 'Exactly one of uniform, logUniform, int, choice.' },
+);
+
+const TuningSchema = Type.Object(
+  {
+    trials: Type.Integer({ minimum: 1, maximum: 1000, description: 'Number of trials.' }),
+    parallel: Type.Integer({ minimum: 1, maximum: 64, default: 1, description: 'Trials run at once.' }),
+    metric: Type.String({ default: 'val_loss', description: 'Metric that ranks trials.' }),
+    goal: StringEnum(['minimize', 'maximize'] as const, { default: 'minimize', description: 'minimize | maximize' }),
+    algorithm: StringEnum(['random', 'halving'] as const, {
+      default: 'halving',
+      description: 'random search, or random search with successive halving of the epoch budget.',
+    }),
+    space: Type.Record(Type.String(), SearchDimensionSchema, {
+      description:
+        'Search space. Keys are paths in `trainer.builtin` (`network.layers`); bare names mean `hyperparameters.<name>`.',
+    }),
+  },
+  { ...Strict, description: 'Hyperparameter search; the best trial becomes the run\'s artifact.' },
+);
+
+export const TrainingRunSpecSchema = Type.Object(
+  {
+    model: Type.Optional(Type.String({ description: 'RegisteredModel this run feeds.' })),
+    trainer: Type.Object(
+      {
+        builtin: Type.Optional(BuiltinTrainerSchema),
+        container: Type.Optional(ContainerTrainerSchema),
+      },
+      { ...Strict, description: 'Exactly one of `builtin` or `container`.' },
+    ),
+    resources: ResourcesSchema,
+    tuning: Type.Optional(TuningSchema),
+    retry: Type.Object(
+      {
+        limit: Type.Integer({
+          minimum: 0,
+          maximum: 10,
+          default: 2,
+          description: 'Retries after code errors. Preemptions and capacity waits are counted apart.',
+        }),
+      },
+      { ...Strict, default: {}, description: 'Retry policy.' },
+    ),
+    tensorboard: Type.Object(
+      {
+        histograms: Type.Boolean({ default: true, description: 'Weight histograms per layer and epoch.' }),
+        images: Type.Boolean({ default: true, description: 'Predicted-vs-actual scatter or confusion matrix.' }),
+        stepInterval: Type.Integer({ minimum: 1, default: 50, description: 'Write step scalars every N steps.' }),
+      },
+      { ...Strict, default: {}, description: 'What the trainer logs for TensorBoard.' },
+    ),
+  },
+  { ...Strict, description: 'One completed training of this spec.' },
+);
+export type TrainingRunSpec = Static<typeof TrainingRunSpecSchema>;
+
+const BARE_HYPERPARAMETERS = ['epochs', 'batchSize', 'learningRate', 'optimizer'];
+const TUNABLE_PATHS = [
+  ...BARE_HYPERPARAMETERS.map((name) => `hyperparameters.${name}`),
+  'hyperparameters.earlyStopping.patience',
+  'network.type',
+  'network.layers',
+  'network.activation',
+  'network.dropout',
+  'seed',
+];
+
+/** `learningRate` -> `hyperparameters.learningRate`; dotted paths are relative to `trainer.builtin`. */
+export const resolveTuningPath = (key: string): string =>
+  BARE_HYPERPARAMETERS.includes(key) ? `hyperparameters.${key}` : key;
+
+/** Rules a JSON Schema cannot express. Paths are relative to the document root. */
+export function checkTrainingRunSpec(spec: TrainingRunSpec): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const { builtin, container } = spec.trainer;
+  if ((builtin === undefined) === (container === undefined)) {
+    out.push(
+      error('trainer-choice', 'spec.trainer must set exactly one of `builtin` or `container`', {
+        path: ['spec', 'trainer'],
+        hint: 'use `builtin` for the TensorFlow.js trainer, `container` for your own image',
+      }),
+    );
+  }
+  if (builtin) out.push(...checkBuiltin(builtin));
+  if (spec.tuning) {
+    if (!builtin) {
+      out.push(error('tuning-needs-builtin', 'tuning works with the builtin trainer only', { path: ['spec', 'tuning'] }));
+    }
+    if (spec.tuning.parallel > spec.tuning.trials) {
+      out.push(
+        error('tuning-parallel', `tuning.parallel (${spec.tuning.parallel}) exceeds tuning.trials (${spec.tuning.trials})`, {
+          path: ['spec', 'tuning', 'parallel'],
+        }),
+      );
+    }
+    for (const [key, dimension] of Object.entries(spec.tuning.space)) {
+      const path = ['spec', 'tuning', 'space', key];
+      const resolved = resolveTuningPath(key);
+      if (!TUNABLE_PATHS.includes(resolved)) {
+        out.push(
+          error('tuning-unknown-parameter', `"${key}" is not a tunable parameter`, {
+            path,
+            hint:
+              didYouMean(key, [...BARE_HYPERPARAMETERS, ...TUNABLE_PATHS]) ??
+              `tunable: ${[...BARE_HYPERPARAMETERS, ...TUNABLE_PATHS.filter((p) => !p.startsWith('hyperparameters.') || p.includes('earlyStopping'))].join(', ')}`,
+          }),
+        );
+      }
+      const kinds = (['uniform', 'logUniform', 'int', 'choice'] as const).filter((k) => dimension[k] !== undefined);
+      if (kinds.length !== 1) {
+        out.push(
+          error('tuning-dimension', `search dimension "${key}" must set exactly one of uniform, logUniform, int, choice`, {
+            path,
+          }),
+        );
+        continue;
+      }
+      const range = dimension.uniform ?? dimension.logUniform ?? dimension.int;
+      if (range && !(range[0] < range[1])) {
+        out.push(
+          error('tuning-range', `search range for "${key}" must be [low, high] with low < high, got [${range.join(', ')}]`, {
+            path: [...path, kinds[0]],
+          }),
+        );
+      }
+      if (dimension.logUniform && dimension.logUniform[0] <= 0) {
+        out.push(
+          error('tuning-range', `logUniform bounds for "${key}" must be > 0`, { path: [...path, 'logUniform', 0] }),
+        );
+      }
+    }
+  }
+  return out;
+}
+
+function checkBuiltin(builtin: BuiltinTrainer): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const base = ['spec', 'trainer', 'builtin'];
+  const { data, network, task } = builtin;
+  const recurrent = network.type === 'lstm' || network.type === 'gru';
+  if (task === 'forecasting' && !data.window) {
+    out.push(
+      error('window-required', 'task "forecasting" needs data.window', {
+        path: [...base, 'data'],
+        hint: 'add `window: {size: 24, horizon: 1, timeColumn: date}`',
+      }),
+    );
+  }
+  if (recurrent && !data.window) {
+    out.push(
+      error('window-required', `network type "${network.type}" reads sequences and needs data.window`, {
+        path: [...base, 'network', 'type'],
+        hint: 'use `type: mlp` for tabular data, or add data.window',
+      }),
+    );
+  }
+  if (data.window && task !== 'forecasting') {
+    out.push(
+      error('window-task', `data.window is only used by task "forecasting", not "${task}"`, {
+        path: [...base, 'data', 'window'],
+      }),
+    );
+  }
+  if (data.features?.includes(data.target)) {
+    const index = data.features.indexOf(data.target);
+    out.push(
+      error('target-in-features', `the target "${data.target}" is also listed as a feature`, {
+        path: [...base, 'data', 'features', index],
+        hint: 'remove it from features: a model that sees its target learns nothing useful',
+      }),
+    );
+  }
+  const es = builtin.hyperparameters.earlyStopping;
+  if (es && es.patience >= builtin.hyperparameters.epochs) {
+    out.push(
+      error('early-stopping-patience', `earlyStopping.patience (${es.patience}) must be below epochs (${builtin.hyperparameters.epochs})`, {
+        path: [...base, 'hyperparameters', 'earlyStopping', 'patience'],
+      }),
+    );
+  }
+  if (es && !/^(val_)?[a-z][a-z0-9_]*$/.test(es.metric)) {
+    out.push(
+      error('early-stopping-metric', `"${es.metric}" is not a metric name`, {
+        path: [...base, 'hyperparameters', 'earlyStopping', 'metric'],
+        hint: 'use val_loss, val_mae, val_accuracy, ...',
+      }),
+    );
+  }
+  if (data.format === undefined && !/\.(csv|json|jsonl|ndjson)$/i.test(data.uri)) {
+    out.push(
+      error('data-format', `cannot infer the format of "${data.uri}" from its extension`, {
+        path: [...base, 'data', 'uri'],
+        hint: 'add `format: csv | json | jsonl`',
+      }),
+    );
+  }
+  return out;
+}

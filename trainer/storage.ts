@@ -1,0 +1,142 @@
+/**
+ * One interface for `file://` (or plain paths) and `gs://` URIs, used for training data, model
+ * artifacts and checkpoints. `@google-cloud/storage` is loaded lazily so local runs never touch it.
+ */
+import { mkdir, readFile, readdir, rm, stat, writeFile, rename } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Storage as GcsStorage } from '@google-cloud/storage';
+
+export interface ObjectStore {
+  read(uri: string): Promise<Buffer>;
+  /** Writes atomically where the backend allows it (local: temp file + rename). */
+  write(uri: string, data: Uint8Array | string): Promise<void>;
+  exists(uri: string): Promise<boolean>;
+  /** URIs of the objects under a prefix (recursive). */
+  list(prefixUri: string): Promise<string[]>;
+  remove(uri: string): Promise<void>;
+}
+
+export const isGcsUri = (uri: string): boolean => uri.startsWith('gs://');
+
+/** Joins URI segments with '/', for both local paths and gs:// URIs. */
+export function joinUri(base: string, ...parts: string[]): string {
+  if (isGcsUri(base)) return [base.replace(/\/+$/, ''), ...parts].join('/');
+  return join(toLocalPath(base), ...parts);
+}
+
+/** `file:///abs`, `file://rel` (relative to baseDir) or a plain path -> absolute local path. */
+export function toLocalPath(uri: string, baseDir: string = process.cwd()): string {
+  if (uri.startsWith('file:///')) return fileURLToPath(uri);
+  if (uri.startsWith('file://')) return resolve(baseDir, uri.slice('file://'.length));
+  return resolve(baseDir, uri);
+}
+
+export const toFileUri = (path: string): string => pathToFileURL(path).href;
+
+export function parseGcsUri(uri: string): { bucket: string; name: string } {
+  const match = /^gs:\/\/([^/]+)\/?(.*)$/.exec(uri);
+  if (!match) throw new Error(`not a gs:// URI: ${uri}`);
+  return { bucket: match[1], name: match[2] };
+}
+
+export const localStore: ObjectStore = {
+  read: (uri) => readFile(toLocalPath(uri)),
+  async write(uri, data) {
+    const path = toLocalPath(uri);
+    await mkdir(dirname(path), { recursive: true });
+    const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
+    await writeFile(temp, data);
+    await rename(temp, path);
+  },
+  async exists(uri) {
+    try {
+      await stat(toLocalPath(uri));
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  async list(prefixUri) {
+    const root = toLocalPath(prefixUri);
+    const out: string[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const entry of entries) {
+        const full = join(dir, entry.name);
+        if (entry.isDirectory()) await walk(full);
+        else out.push(full);
+      }
+    };
+    await walk(root);
+    return out.sort();
+  },
+  remove: (uri) => rm(toLocalPath(uri), { recursive: true, force: true }),
+};
+
+export interface GcsStoreOptions {
+  /** A configured client (tests pass one pointed at test/fakes/gcp). */
+  client?: GcsStorage;
+}
+
+export function gcsStore(options: GcsStoreOptions = {}): ObjectStore {
+  let client: GcsStorage | undefined = options.client;
+  const get = async (): Promise<GcsStorage> => {
+    if (!client) {
+      const { Storage } = await import('@google-cloud/storage');
+      client = new Storage();
+    }
+    return client;
+  };
+  const file = async (uri: string) => {
+    const { bucket, name } = parseGcsUri(uri);
+    return (await get()).bucket(bucket).file(name);
+  };
+  return {
+    async read(uri) {
+      const [data] = await (await file(uri)).download();
+      return data;
+    },
+    async write(uri, data) {
+      await (await file(uri)).save(typeof data === 'string' ? data : Buffer.from(data), { resumable: false });
+    },
+    async exists(uri) {
+      const [exists] = await (await file(uri)).exists();
+      return exists;
+    },
+    async list(prefixUri) {
+      const { bucket, name } = parseGcsUri(prefixUri);
+      const prefix = name && !name.endsWith('/') ? `${name}/` : name;
+      const [files] = await (await get()).bucket(bucket).getFiles({ prefix, autoPaginate: true });
+      return files.map((f) => `gs://${bucket}/${f.name}`).sort();
+    },
+    async remove(uri) {
+      const { bucket, name } = parseGcsUri(uri);
+      const prefix = name.endsWith('/') ? name : `${name}/`;
+      const b = (await get()).bucket(bucket);
+      await b.deleteFiles({ prefix, force: true });
+      await b
+        .file(name)
+        .delete({ ignoreNotFound: true })
+        .catch(() => undefined);
+    },
+  };
+}
+
+let defaultGcs: ObjectStore | undefined;
+
+/** The store for a URI: gs:// goes to Cloud Storage, everything else is local. */
+export function storeFor(uri: string): ObjectStore {
+  if (isGcsUri(uri)) return (defaultGcs ??= gcsStore());
+  return localStore;
+}
+
+/** Lets tests and the gcp provider point gs:// at a configured client. */
+export function setDefaultGcsStore(store: ObjectStore | undefined): void {
+  defaultGcs = store;
+}
