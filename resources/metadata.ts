@@ -19,7 +19,8 @@ export const MetadataSchema = Type.Object(
     }),
     labels: Type.Optional(
       Type.Record(Type.String(), Type.String(), {
-        description: 'Free-form labels, copied to the cloud objects the resource creates where the API has labels.',
+        description:
+          'Free-form labels, copied to the cloud objects the resource creates where the API has labels.',
       }),
     ),
     annotations: Type.Optional(
@@ -30,7 +31,7 @@ export const MetadataSchema = Type.Object(
     dependsOn: Type.Optional(
       Type.Array(Type.String({ pattern: ResourceAddressPattern }), {
         description:
-          'Explicit ordering, like Terraform\'s depends_on: addresses (`Kind/name`) that must be applied before this resource.',
+          "Explicit ordering, like Terraform's depends_on: addresses (`Kind/name`) that must be applied before this resource.",
       }),
     ),
   },
@@ -53,10 +54,14 @@ export function suggestName(name: string): string {
 export function checkName(name: string, path: readonly (string | number)[]): Diagnostic[] {
   if (name.length > MAX_NAME_LENGTH) {
     return [
-      error('invalid-name', `name "${name}" is ${name.length} characters long; the limit is ${MAX_NAME_LENGTH}`, {
-        path,
-        hint: `names become part of cloud resource names; try "${suggestName(name)}"`,
-      }),
+      error(
+        'invalid-name',
+        `name "${name}" is ${name.length} characters long; the limit is ${MAX_NAME_LENGTH}`,
+        {
+          path,
+          hint: `names become part of cloud resource names; try "${suggestName(name)}"`,
+        },
+      ),
     ];
   }
   if (!DNS_LABEL.test(name)) {

@@ -76,7 +76,8 @@ const DataSchema = Type.Object(
       minimum: 2,
       maximum: 10000,
       default: 64,
-      description: 'Categorical columns with more distinct values are one-hot encoded into this many hashed buckets.',
+      description:
+        'Categorical columns with more distinct values are one-hot encoded into this many hashed buckets.',
     }),
     window: Type.Optional(WindowSchema),
   },
@@ -85,7 +86,10 @@ const DataSchema = Type.Object(
 
 const NetworkSchema = Type.Object(
   {
-    type: StringEnum(NETWORK_TYPES, { default: 'mlp', description: 'mlp | lstm | gru (recurrent types need `window`).' }),
+    type: StringEnum(NETWORK_TYPES, {
+      default: 'mlp',
+      description: 'mlp | lstm | gru (recurrent types need `window`).',
+    }),
     layers: Type.Array(Type.Integer({ minimum: 1, maximum: 4096 }), {
       minItems: 1,
       maxItems: 16,
@@ -93,16 +97,29 @@ const NetworkSchema = Type.Object(
       description: 'Units per hidden layer (dense for mlp, recurrent for lstm/gru).',
     }),
     activation: StringEnum(ACTIVATIONS, { default: 'relu', description: 'Hidden-layer activation.' }),
-    dropout: Type.Number({ minimum: 0, maximum: 0.9, default: 0, description: 'Dropout rate after each hidden layer.' }),
+    dropout: Type.Number({
+      minimum: 0,
+      maximum: 0.9,
+      default: 0,
+      description: 'Dropout rate after each hidden layer.',
+    }),
   },
   { ...Strict, default: {}, description: 'The network built by the trainer.' },
 );
 
 const EarlyStoppingSchema = Type.Object(
   {
-    patience: Type.Integer({ minimum: 1, default: 10, description: 'Epochs without improvement before stopping.' }),
+    patience: Type.Integer({
+      minimum: 1,
+      default: 10,
+      description: 'Epochs without improvement before stopping.',
+    }),
     metric: Type.String({ default: 'val_loss', description: 'Metric watched (`val_loss`, `val_mae`, ...).' }),
-    minDelta: Type.Number({ minimum: 0, default: 0, description: 'Smallest change that counts as improvement.' }),
+    minDelta: Type.Number({
+      minimum: 0,
+      default: 0,
+      description: 'Smallest change that counts as improvement.',
+    }),
   },
   { ...Strict, description: 'Stop when the metric stops improving and restore the best weights.' },
 );
@@ -110,8 +127,18 @@ const EarlyStoppingSchema = Type.Object(
 const HyperparametersSchema = Type.Object(
   {
     epochs: Type.Integer({ minimum: 1, maximum: 100000, default: 100, description: 'Maximum epochs.' }),
-    batchSize: Type.Integer({ minimum: 1, maximum: 65536, default: 32, description: 'Samples per gradient step.' }),
-    learningRate: Type.Number({ exclusiveMinimum: 0, maximum: 10, default: 0.001, description: 'Optimizer step size.' }),
+    batchSize: Type.Integer({
+      minimum: 1,
+      maximum: 65536,
+      default: 32,
+      description: 'Samples per gradient step.',
+    }),
+    learningRate: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 10,
+      default: 0.001,
+      description: 'Optimizer step size.',
+    }),
     optimizer: StringEnum(OPTIMIZERS, { default: 'adam', description: 'adam | sgd | rmsprop' }),
     earlyStopping: Type.Optional(EarlyStoppingSchema),
   },
@@ -124,7 +151,11 @@ const BuiltinTrainerSchema = Type.Object(
     data: DataSchema,
     network: NetworkSchema,
     hyperparameters: HyperparametersSchema,
-    seed: Type.Integer({ minimum: 0, default: 42, description: 'Seed for the split, initialisation and shuffling.' }),
+    seed: Type.Integer({
+      minimum: 0,
+      default: 42,
+      description: 'Seed for the split, initialisation and shuffling.',
+    }),
   },
   { ...Strict, description: 'The TensorFlow.js trainer that ships with mlform.' },
 );
@@ -145,7 +176,10 @@ const AcceleratorSchema = Type.Object(
     type: StringEnum(ACCELERATOR_TYPES, { description: 'GPU type, as Vertex AI names it.' }),
     count: Type.Integer({ minimum: 1, maximum: 16, default: 1, description: 'GPUs per worker.' }),
   },
-  { ...Strict, description: 'GPUs. A run that asks for one and cannot see it fails instead of using the CPU.' },
+  {
+    ...Strict,
+    description: 'GPUs. A run that asks for one and cannot see it fails instead of using the CPU.',
+  },
 );
 
 const MachineSchema = Type.Object(
@@ -164,7 +198,10 @@ const ResourcesSchema = Type.Object(
       description: 'Compute Engine machine type (gcp).',
     }),
     accelerator: Type.Optional(AcceleratorSchema),
-    spot: Type.Boolean({ default: false, description: 'Use Spot VMs; preempted runs resume from their checkpoint.' }),
+    spot: Type.Boolean({
+      default: false,
+      description: 'Use Spot VMs; preempted runs resume from their checkpoint.',
+    }),
     fallbacks: Type.Optional(
       Type.Array(MachineSchema, {
         maxItems: 8,
@@ -172,16 +209,24 @@ const ResourcesSchema = Type.Object(
       }),
     ),
   },
-  { ...Strict, default: {}, description: 'Where the training runs (gcp); locally only `accelerator` is checked.' },
+  {
+    ...Strict,
+    default: {},
+    description: 'Where the training runs (gcp); locally only `accelerator` is checked.',
+  },
 );
 
 const SearchDimensionSchema = Type.Object(
   {
-    uniform: Type.Optional(Type.Array(Type.Number(), { minItems: 2, maxItems: 2, description: '[low, high]' })),
+    uniform: Type.Optional(
+      Type.Array(Type.Number(), { minItems: 2, maxItems: 2, description: '[low, high]' }),
+    ),
     logUniform: Type.Optional(
       Type.Array(Type.Number(), { minItems: 2, maxItems: 2, description: '[low, high], both > 0' }),
     ),
-    int: Type.Optional(Type.Array(Type.Integer(), { minItems: 2, maxItems: 2, description: '[low, high] inclusive' })),
+    int: Type.Optional(
+      Type.Array(Type.Integer(), { minItems: 2, maxItems: 2, description: '[low, high] inclusive' }),
+    ),
     choice: Type.Optional(Type.Array(Type.Unknown(), { minItems: 1, description: 'Values to pick from.' })),
   },
   { ...Strict, description: 'Exactly one of uniform, logUniform, int, choice.' },
@@ -192,7 +237,10 @@ const TuningSchema = Type.Object(
     trials: Type.Integer({ minimum: 1, maximum: 1000, description: 'Number of trials.' }),
     parallel: Type.Integer({ minimum: 1, maximum: 64, default: 1, description: 'Trials run at once.' }),
     metric: Type.String({ default: 'val_loss', description: 'Metric that ranks trials.' }),
-    goal: StringEnum(['minimize', 'maximize'] as const, { default: 'minimize', description: 'minimize | maximize' }),
+    goal: StringEnum(['minimize', 'maximize'] as const, {
+      default: 'minimize',
+      description: 'minimize | maximize',
+    }),
     algorithm: StringEnum(['random', 'halving'] as const, {
       default: 'halving',
       description: 'random search, or random search with successive halving of the epoch budget.',
@@ -202,7 +250,7 @@ const TuningSchema = Type.Object(
         'Search space. Keys are paths in `trainer.builtin` (`network.layers`); bare names mean `hyperparameters.<name>`.',
     }),
   },
-  { ...Strict, description: 'Hyperparameter search; the best trial becomes the run\'s artifact.' },
+  { ...Strict, description: "Hyperparameter search; the best trial becomes the run's artifact." },
 );
 
 export const TrainingRunSpecSchema = Type.Object(
@@ -231,8 +279,15 @@ export const TrainingRunSpecSchema = Type.Object(
     tensorboard: Type.Object(
       {
         histograms: Type.Boolean({ default: true, description: 'Weight histograms per layer and epoch.' }),
-        images: Type.Boolean({ default: true, description: 'Predicted-vs-actual scatter or confusion matrix.' }),
-        stepInterval: Type.Integer({ minimum: 1, default: 50, description: 'Write step scalars every N steps.' }),
+        images: Type.Boolean({
+          default: true,
+          description: 'Predicted-vs-actual scatter or confusion matrix.',
+        }),
+        stepInterval: Type.Integer({
+          minimum: 1,
+          default: 50,
+          description: 'Write step scalars every N steps.',
+        }),
       },
       { ...Strict, default: {}, description: 'What the trainer logs for TensorBoard.' },
     ),
@@ -271,13 +326,21 @@ export function checkTrainingRunSpec(spec: TrainingRunSpec): Diagnostic[] {
   if (builtin) out.push(...checkBuiltin(builtin));
   if (spec.tuning) {
     if (!builtin) {
-      out.push(error('tuning-needs-builtin', 'tuning works with the builtin trainer only', { path: ['spec', 'tuning'] }));
+      out.push(
+        error('tuning-needs-builtin', 'tuning works with the builtin trainer only', {
+          path: ['spec', 'tuning'],
+        }),
+      );
     }
     if (spec.tuning.parallel > spec.tuning.trials) {
       out.push(
-        error('tuning-parallel', `tuning.parallel (${spec.tuning.parallel}) exceeds tuning.trials (${spec.tuning.trials})`, {
-          path: ['spec', 'tuning', 'parallel'],
-        }),
+        error(
+          'tuning-parallel',
+          `tuning.parallel (${spec.tuning.parallel}) exceeds tuning.trials (${spec.tuning.trials})`,
+          {
+            path: ['spec', 'tuning', 'parallel'],
+          },
+        ),
       );
     }
     for (const [key, dimension] of Object.entries(spec.tuning.space)) {
@@ -293,26 +356,38 @@ export function checkTrainingRunSpec(spec: TrainingRunSpec): Diagnostic[] {
           }),
         );
       }
-      const kinds = (['uniform', 'logUniform', 'int', 'choice'] as const).filter((k) => dimension[k] !== undefined);
+      const kinds = (['uniform', 'logUniform', 'int', 'choice'] as const).filter(
+        (k) => dimension[k] !== undefined,
+      );
       if (kinds.length !== 1) {
         out.push(
-          error('tuning-dimension', `search dimension "${key}" must set exactly one of uniform, logUniform, int, choice`, {
-            path,
-          }),
+          error(
+            'tuning-dimension',
+            `search dimension "${key}" must set exactly one of uniform, logUniform, int, choice`,
+            {
+              path,
+            },
+          ),
         );
         continue;
       }
       const range = dimension.uniform ?? dimension.logUniform ?? dimension.int;
       if (range && !(range[0] < range[1])) {
         out.push(
-          error('tuning-range', `search range for "${key}" must be [low, high] with low < high, got [${range.join(', ')}]`, {
-            path: [...path, kinds[0]],
-          }),
+          error(
+            'tuning-range',
+            `search range for "${key}" must be [low, high] with low < high, got [${range.join(', ')}]`,
+            {
+              path: [...path, kinds[0]],
+            },
+          ),
         );
       }
       if (dimension.logUniform && dimension.logUniform[0] <= 0) {
         out.push(
-          error('tuning-range', `logUniform bounds for "${key}" must be > 0`, { path: [...path, 'logUniform', 0] }),
+          error('tuning-range', `logUniform bounds for "${key}" must be > 0`, {
+            path: [...path, 'logUniform', 0],
+          }),
         );
       }
     }
@@ -360,9 +435,13 @@ function checkBuiltin(builtin: BuiltinTrainer): Diagnostic[] {
   const es = builtin.hyperparameters.earlyStopping;
   if (es && es.patience >= builtin.hyperparameters.epochs) {
     out.push(
-      error('early-stopping-patience', `earlyStopping.patience (${es.patience}) must be below epochs (${builtin.hyperparameters.epochs})`, {
-        path: [...base, 'hyperparameters', 'earlyStopping', 'patience'],
-      }),
+      error(
+        'early-stopping-patience',
+        `earlyStopping.patience (${es.patience}) must be below epochs (${builtin.hyperparameters.epochs})`,
+        {
+          path: [...base, 'hyperparameters', 'earlyStopping', 'patience'],
+        },
+      ),
     );
   }
   if (es && !/^(val_)?[a-z][a-z0-9_]*$/.test(es.metric)) {

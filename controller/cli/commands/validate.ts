@@ -1,0 +1,88 @@
+import { Option, type Command } from 'commander';
+import { hasErrors } from '../../../resources/diagnostic.js';
+import { shortHash } from '../../../resources/spec-hash.js';
+import { loadManifests, type LoadResult } from '../../../manifests/load.js';
+import { diagnosticJson, diagnosticsSummaryLine, renderDiagnostics } from '../../ui/diagnostics-view.js';
+import type { CommandContext } from '../context.js';
+
+interface ValidateOptions {
+  output: 'text' | 'json';
+}
+
+export function registerValidate(
+  program: Command,
+  ctx: CommandContext,
+  setExit: (code: number) => void,
+): void {
+  program
+    .command('validate')
+    .summary('check manifests: schema, rules, references, dependency cycles')
+    .description(
+      'Load manifests from files and directories (recursively: *.yaml, *.yml, multi-document files;\n' +
+        'mlform.yaml is the project file) and report every problem at once, with file:line:col,\n' +
+        'the field path, a code frame and a fix when one is obvious. Nothing is contacted.',
+    )
+    .argument('[paths...]', 'manifest files or directories', ['.'])
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addHelpText(
+      'after',
+      '\nExit status: 0 valid, 1 invalid.\n\nExamples:\n  mlform validate examples/quickstart\n  mlform validate -o json manifests/ > report.json',
+    )
+    .action(async (paths: string[], options: ValidateOptions) => {
+      const result = await loadManifests(paths);
+      const invalid = hasErrors(result.diagnostics);
+      if (options.output === 'json') ctx.print(JSON.stringify(validateJson(result), null, 2));
+      else printText(result, ctx);
+      setExit(invalid ? 1 : 0);
+    });
+}
+
+function printText({ desired, diagnostics }: LoadResult, ctx: CommandContext): void {
+  const { style } = ctx;
+  if (diagnostics.length > 0) ctx.print(`${renderDiagnostics(diagnostics, style)}\n`);
+  if (hasErrors(diagnostics)) {
+    ctx.print(diagnosticsSummaryLine(diagnostics, style));
+    return;
+  }
+  const width = Math.max(0, ...desired.resources.map((r) => r.address.length));
+  for (const r of desired.resources) {
+    ctx.print(
+      `  ${r.address.padEnd(width)}  ${style.dim(shortHash(r.specHash))}  ${style.dim(`${r.source.file}:${r.source.line}`)}`,
+    );
+  }
+  const project = desired.project
+    ? ` (stack ${desired.project.config.stack}, provider ${desired.project.config.provider})`
+    : ' (no mlform.yaml found: plan and apply will need one)';
+  const n = desired.resources.length;
+  ctx.print(
+    style.green(
+      `✓ ${n} resource${n === 1 ? '' : 's'} in ${desired.files.length} file${desired.files.length === 1 ? '' : 's'} valid`,
+    ) + project,
+  );
+}
+
+export function validateJson({ desired, diagnostics }: LoadResult) {
+  return {
+    formatVersion: 1,
+    valid: !hasErrors(diagnostics),
+    errorCount: diagnostics.filter((d) => d.severity === 'error').length,
+    warningCount: diagnostics.filter((d) => d.severity === 'warning').length,
+    diagnostics: diagnostics.map(diagnosticJson),
+    project: desired.project
+      ? {
+          file: desired.project.file,
+          stack: desired.project.config.stack,
+          provider: desired.project.config.provider,
+        }
+      : null,
+    resources: desired.resources.map((r) => ({
+      address: r.address,
+      kind: r.kind,
+      name: r.name,
+      specHash: r.specHash,
+      file: r.source.file,
+      line: r.source.line,
+    })),
+    order: desired.graph.order,
+  };
+}

@@ -1,0 +1,89 @@
+/** Turning the paths a user gives into the manifest files and the project file to read. */
+import { readdir, stat } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { error, warning, type Diagnostic } from '../resources/diagnostic.js';
+import { PROJECT_FILE_NAMES } from '../resources/project.js';
+
+export interface CollectedFiles {
+  manifests: string[];
+  projectFiles: string[];
+  diagnostics: Diagnostic[];
+}
+
+const MANIFEST_EXTENSIONS = /\.ya?ml$/i;
+/** Never descend into these: dependencies, VCS data, the local provider's state, build output. */
+const SKIPPED_DIRS = new Set(['node_modules', 'dist', 'schemas']);
+
+export const isProjectFile = (file: string): boolean =>
+  (PROJECT_FILE_NAMES as readonly string[]).includes(basename(file));
+
+export async function collectFiles(paths: readonly string[]): Promise<CollectedFiles> {
+  const manifests = new Set<string>();
+  const projectFiles = new Set<string>();
+  const diagnostics: Diagnostic[] = [];
+  for (const given of paths) {
+    const abs = resolve(given);
+    let info;
+    try {
+      info = await stat(abs);
+    } catch {
+      diagnostics.push(error('path-not-found', `no such file or directory: ${given}`, { file: given }));
+      continue;
+    }
+    if (info.isDirectory()) {
+      await walk(abs, manifests, projectFiles);
+    } else if (isProjectFile(abs)) {
+      projectFiles.add(abs);
+    } else {
+      // A file named explicitly is read whatever its extension (YAML is a superset of JSON).
+      manifests.add(abs);
+    }
+  }
+  if (projectFiles.size === 0 && paths.length > 0) {
+    const found = await findProjectFileAbove(resolve(paths[0]));
+    if (found) projectFiles.add(found);
+  }
+  if (manifests.size === 0 && diagnostics.length === 0) {
+    diagnostics.push(
+      warning('no-manifests', `no manifest files (*.yaml, *.yml) found in ${paths.join(', ')}`, {
+        hint: 'manifests have `apiVersion: mlform/v1` and a `kind`; see examples/quickstart',
+      }),
+    );
+  }
+  return { manifests: [...manifests].sort(), projectFiles: [...projectFiles].sort(), diagnostics };
+}
+
+async function walk(dir: string, manifests: Set<string>, projectFiles: Set<string>): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : 1));
+  for (const entry of entries) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (!entry.name.startsWith('.') && !SKIPPED_DIRS.has(entry.name))
+        await walk(full, manifests, projectFiles);
+    } else if (entry.isFile() && MANIFEST_EXTENSIONS.test(entry.name)) {
+      if (isProjectFile(full)) projectFiles.add(full);
+      else manifests.add(full);
+    }
+  }
+}
+
+/** The nearest project file in the path's directory or its ancestors, like git finds .git. */
+async function findProjectFileAbove(start: string): Promise<string | undefined> {
+  let dir = (await stat(start).catch(() => undefined))?.isDirectory() ? start : dirname(start);
+  for (;;) {
+    for (const name of PROJECT_FILE_NAMES) {
+      const candidate = join(dir, name);
+      if ((await stat(candidate).catch(() => undefined))?.isFile()) return candidate;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+/** Paths in messages are relative to the working directory, as compilers print them. */
+export const displayPath = (file: string): string => {
+  const rel = relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') ? rel : file;
+};

@@ -1,0 +1,437 @@
+/**
+ * Files -> validated desired state. Every problem in every file is collected and returned as a
+ * diagnostic with file:line:col; nothing here throws on bad input.
+ */
+import { dirname } from 'node:path';
+import type { Document, LineCounter } from 'yaml';
+import { error, hasErrors, type Diagnostic, type FieldPath } from '../resources/diagnostic.js';
+import { API_VERSION, checkName } from '../resources/metadata.js';
+import {
+  KIND_DEFINITIONS,
+  KINDS,
+  isKind,
+  type AnyManifest,
+  type Kind,
+  type KindDefinition,
+  type RegisteredModel,
+} from '../resources/kinds.js';
+import { checkProjectConfig, type ProjectConfig } from '../resources/project.js';
+import { checkTrafficAgainstModel } from '../resources/deployed-endpoint.js';
+import { specHash } from '../resources/spec-hash.js';
+import { didYouMean } from '../resources/suggest.js';
+import { collectFiles, displayPath } from './collect-files.js';
+import { buildDependencyGraph, type DependencyGraph } from './dependency-graph.js';
+import { readManifestFile } from './source-file.js';
+import { validateAgainstSchema } from './schema-validation.js';
+import { locate, parseYamlFile, type ParsedDocument } from './yaml-document.js';
+
+export interface ResourceSource {
+  /** As displayed (relative to the working directory when inside it). */
+  file: string;
+  /** Absolute path; relative data URIs resolve against its folder. */
+  path: string;
+  /** 0-based index of the document in a multi-document file. */
+  document: number;
+  line: number;
+  col: number;
+}
+
+export interface LoadedResource {
+  address: string;
+  kind: Kind;
+  name: string;
+  /** Normalised: defaults applied, presets and helpers expanded. */
+  manifest: AnyManifest;
+  specHash: string;
+  source: ResourceSource;
+}
+
+export interface LoadedProject {
+  config: ProjectConfig;
+  file: string;
+  /** Folder of mlform.yaml: the state directory and relative paths resolve against it. */
+  dir: string;
+}
+
+export interface DesiredState {
+  project?: LoadedProject;
+  resources: LoadedResource[];
+  graph: DependencyGraph;
+  files: string[];
+}
+
+export interface LoadResult {
+  desired: DesiredState;
+  diagnostics: Diagnostic[];
+}
+
+export const addressOf = (kind: Kind, name: string): string => `${kind}/${name}`;
+
+/** Resolves a field path to a position, while the parsed document is still in memory. */
+type Locator = (
+  path: FieldPath,
+  target?: 'key' | 'value',
+) => Pick<Diagnostic, 'file' | 'line' | 'col' | 'length'>;
+
+interface Candidate {
+  address: string;
+  kind: Kind;
+  name: string;
+  /** Schema-valid document with defaults (semantic rules may still have failed). */
+  manifest?: AnyManifest;
+  /** Set only when the document is fully valid: the desired state is made of these. */
+  resource?: LoadedResource;
+  locator: Locator;
+  /** Whether `spec.traffic` was written (the default's errors point elsewhere). */
+  trafficWritten: boolean;
+}
+
+export async function loadManifests(paths: readonly string[]): Promise<LoadResult> {
+  const collected = await collectFiles(paths);
+  const diagnostics: Diagnostic[] = [...collected.diagnostics];
+
+  const project = await loadProject(collected.projectFiles, diagnostics);
+
+  const candidates: Candidate[] = [];
+  for (const file of collected.manifests) {
+    candidates.push(...(await loadFile(file, diagnostics)));
+  }
+
+  const unique = rejectDuplicates(candidates, diagnostics);
+  checkReferences(unique, diagnostics);
+  const graph = checkGraph(unique, diagnostics);
+
+  return {
+    desired: {
+      project,
+      resources: unique.flatMap((c) => (c.resource ? [c.resource] : [])),
+      graph,
+      files: collected.manifests.map(displayPath),
+    },
+    diagnostics: diagnostics.sort(byPosition),
+  };
+}
+
+async function loadProject(files: string[], diagnostics: Diagnostic[]): Promise<LoadedProject | undefined> {
+  if (files.length > 1) {
+    diagnostics.push(
+      error(
+        'multiple-projects',
+        `found ${files.length} project files: ${files.map(displayPath).join(', ')}`,
+        {
+          file: displayPath(files[1]),
+          line: 1,
+          col: 1,
+          hint: 'a manifest tree has one mlform.yaml at its root; validate each project separately',
+        },
+      ),
+    );
+  }
+  const path = files[0];
+  if (!path) return undefined;
+  const file = displayPath(path);
+  const source = await readManifestFile(path, file);
+  if (!source.ok) {
+    diagnostics.push(source.diagnostic);
+    return undefined;
+  }
+  const parsed = parseYamlFile(source.text, file);
+  diagnostics.push(...parsed.diagnostics);
+  const doc = parsed.documents.find((d) => d.value !== undefined);
+  if (!doc) {
+    if (!hasErrors(parsed.diagnostics)) {
+      diagnostics.push(
+        error('empty-file', `${file} is empty`, {
+          file,
+          line: 1,
+          col: 1,
+          hint: 'add at least `stack: <name>`',
+        }),
+      );
+    }
+    return undefined;
+  }
+  const locator = locatorFor(file, doc.doc, parsed.lineCounter);
+  if (!isRecord(doc.value)) {
+    diagnostics.push(
+      error('not-a-mapping', `${file} must be a mapping with \`stack\` and \`provider\``, locator([])),
+    );
+    return undefined;
+  }
+  const issues = validateAgainstSchema('project', doc.value);
+  for (const issue of issues) diagnostics.push({ ...issue, ...locator(issue.path, issue.target) });
+  if (issues.length > 0) return undefined;
+  const config = doc.value as unknown as ProjectConfig;
+  const semantic = checkProjectConfig(config);
+  for (const d of semantic) diagnostics.push({ ...d, ...locator(d.path ?? []) });
+  return semantic.length > 0 ? undefined : { config, file, dir: dirname(path) };
+}
+
+async function loadFile(path: string, diagnostics: Diagnostic[]): Promise<Candidate[]> {
+  const file = displayPath(path);
+  const source = await readManifestFile(path, file);
+  if (!source.ok) {
+    diagnostics.push(source.diagnostic);
+    return [];
+  }
+  const parsed = parseYamlFile(source.text, file);
+  diagnostics.push(...parsed.diagnostics);
+  const nonEmpty = parsed.documents.filter((d) => d.value !== undefined);
+  if (nonEmpty.length === 0 && !hasErrors(parsed.diagnostics)) {
+    diagnostics.push(
+      error('empty-file', `${file} contains no YAML documents`, {
+        file,
+        line: 1,
+        col: 1,
+        hint: 'add a manifest (apiVersion, kind, metadata, spec) or delete the file',
+      }),
+    );
+  }
+  const out: Candidate[] = [];
+  for (const doc of nonEmpty) {
+    const candidate = loadDocument(
+      doc,
+      locatorFor(file, doc.doc, parsed.lineCounter),
+      { file, path },
+      diagnostics,
+    );
+    if (candidate) out.push(candidate);
+  }
+  return out;
+}
+
+function loadDocument(
+  doc: ParsedDocument,
+  locator: Locator,
+  where: { file: string; path: string },
+  diagnostics: Diagnostic[],
+): Candidate | undefined {
+  const value = doc.value;
+  const docLabel = `document ${doc.index + 1}`;
+  if (!isRecord(value)) {
+    diagnostics.push(
+      error('not-a-mapping', `${docLabel} is not a mapping`, {
+        ...locator([]),
+        hint: 'a manifest is a mapping with apiVersion, kind, metadata and spec',
+      }),
+    );
+    return undefined;
+  }
+  const name =
+    isRecord(value.metadata) && typeof value.metadata.name === 'string' ? value.metadata.name : undefined;
+  const address = (kind: string) => (name ? `${kind}/${name}` : undefined);
+
+  let ok = true;
+  if (value.apiVersion === undefined) {
+    diagnostics.push(
+      error('missing-field', `${docLabel} has no apiVersion`, {
+        ...locator([]),
+        hint: `add \`apiVersion: ${API_VERSION}\``,
+      }),
+    );
+    ok = false;
+  } else if (value.apiVersion !== API_VERSION) {
+    diagnostics.push(
+      error('unknown-api-version', `unknown apiVersion ${JSON.stringify(value.apiVersion)}`, {
+        ...locator(['apiVersion']),
+        hint: `this version of mlform reads \`apiVersion: ${API_VERSION}\``,
+      }),
+    );
+    ok = false;
+  }
+  if (value.kind === undefined) {
+    diagnostics.push(
+      error('missing-kind', `${docLabel} has no kind`, {
+        ...locator([]),
+        hint: `add \`kind:\` with one of ${KINDS.join(', ')}`,
+      }),
+    );
+    return undefined;
+  }
+  if (!isKind(value.kind)) {
+    const written = String(value.kind);
+    diagnostics.push(
+      error('unknown-kind', `unknown kind ${JSON.stringify(value.kind)}`, {
+        ...locator(['kind']),
+        hint: didYouMean(written, KINDS) ?? `known kinds: ${KINDS.join(', ')}`,
+      }),
+    );
+    return undefined;
+  }
+  if (!ok) return undefined;
+  const kind = value.kind;
+  const def = KIND_DEFINITIONS[kind] as KindDefinition<Kind>;
+  const at = (d: Diagnostic, target: 'key' | 'value' = 'value'): Diagnostic => ({
+    ...d,
+    address: d.address ?? address(kind),
+    ...locator(d.path ?? [], target),
+  });
+
+  if (name !== undefined) {
+    for (const d of checkName(name, ['metadata', 'name'])) diagnostics.push(at(d));
+  }
+  const issues = validateAgainstSchema(kind, value);
+  for (const issue of issues) diagnostics.push(at(issue, issue.target));
+  // Even an invalid document names a resource: others may refer to it without a second error.
+  const base = {
+    kind,
+    name: name ?? '',
+    address: addressOf(kind, name ?? ''),
+    locator,
+    trafficWritten: doc.doc.hasIn(['spec', 'traffic']),
+  };
+  if (name === undefined) return undefined;
+  if (issues.length > 0) return base;
+
+  const manifest = value as unknown as AnyManifest;
+  const semantic = def.check(manifest.spec);
+  for (const d of semantic) diagnostics.push(at(d));
+  if (checkName(manifest.metadata.name, []).length > 0 || hasErrors(semantic)) return { ...base, manifest };
+
+  const normalized = { ...manifest, spec: def.normalize(manifest.spec) } as AnyManifest;
+  return {
+    ...base,
+    manifest,
+    resource: {
+      address: base.address,
+      kind,
+      name,
+      manifest: normalized,
+      specHash: specHash(normalized.spec),
+      source: { file: where.file, path: where.path, document: doc.index, line: doc.line, col: doc.col },
+    },
+  };
+}
+
+function rejectDuplicates(candidates: Candidate[], diagnostics: Diagnostic[]): Candidate[] {
+  const first = new Map<string, Candidate>();
+  const kept: Candidate[] = [];
+  for (const c of candidates) {
+    const previous = first.get(c.address);
+    if (previous) {
+      const p = previous.locator(['metadata', 'name']);
+      diagnostics.push(
+        error('duplicate-name', `${c.kind} "${c.name}" is defined twice`, {
+          ...c.locator(['metadata', 'name']),
+          address: c.address,
+          path: ['metadata', 'name'],
+          hint: `first defined at ${p.file}:${p.line}:${p.col}; rename one of them`,
+        }),
+      );
+      continue;
+    }
+    first.set(c.address, c);
+    kept.push(c);
+  }
+  return kept;
+}
+
+function checkReferences(candidates: Candidate[], diagnostics: Diagnostic[]): void {
+  const byAddress = new Map(candidates.map((c) => [c.address, c]));
+  const namesOf = (kind: Kind) => candidates.filter((c) => c.kind === kind).map((c) => c.name);
+  for (const c of candidates) {
+    const { manifest } = c;
+    if (!manifest) continue;
+    const def = KIND_DEFINITIONS[manifest.kind] as KindDefinition<Kind>;
+    for (const ref of def.references(manifest.spec)) {
+      if (byAddress.has(addressOf(ref.kind, ref.name))) continue;
+      const known = namesOf(ref.kind);
+      diagnostics.push(
+        error('dangling-reference', `${ref.kind} "${ref.name}" does not exist`, {
+          ...c.locator(ref.path),
+          address: c.address,
+          path: ref.path,
+          hint:
+            didYouMean(ref.name, known) ??
+            (known.length ? `known: ${known.join(', ')}` : `define a ${ref.kind} named "${ref.name}"`),
+        }),
+      );
+    }
+    if (manifest.kind === 'DeployedEndpoint') {
+      const model = byAddress.get(addressOf('RegisteredModel', manifest.spec.model))?.manifest as
+        RegisteredModel | undefined;
+      if (model) {
+        for (const d of checkTrafficAgainstModel(
+          manifest.spec,
+          model.spec,
+          model.metadata.name,
+          !c.trafficWritten,
+        )) {
+          diagnostics.push({ ...d, address: c.address, ...c.locator(d.path ?? []) });
+        }
+      }
+    }
+  }
+}
+
+function checkGraph(candidates: Candidate[], diagnostics: Diagnostic[]): DependencyGraph {
+  const edges = new Map<string, string[]>();
+  const byAddress = new Map(candidates.map((c) => [c.address, c]));
+  const edgePath = new Map<string, FieldPath>();
+  for (const c of candidates) {
+    const { manifest, address } = c;
+    if (!manifest) continue;
+    const def = KIND_DEFINITIONS[manifest.kind] as KindDefinition<Kind>;
+    const deps: string[] = [];
+    for (const ref of def.references(manifest.spec)) {
+      deps.push(addressOf(ref.kind, ref.name));
+      edgePath.set(`${address}->${addressOf(ref.kind, ref.name)}`, ref.path);
+    }
+    (manifest.metadata.dependsOn ?? []).forEach((dep, i) => {
+      const path = ['metadata', 'dependsOn', i];
+      if (dep === address) {
+        diagnostics.push(
+          error('dependency-cycle', `${address} depends on itself`, { ...c.locator(path), address, path }),
+        );
+        return;
+      }
+      if (!byAddress.has(dep)) {
+        const [kind] = dep.split('/');
+        diagnostics.push(
+          error('dangling-reference', `dependsOn: ${dep} does not exist`, {
+            ...c.locator(path),
+            address,
+            path,
+            hint:
+              didYouMean(
+                dep,
+                candidates.filter((o) => o.kind === kind || !isKind(kind)).map((o) => o.address),
+              ) ?? undefined,
+          }),
+        );
+        return;
+      }
+      deps.push(dep);
+      edgePath.set(`${address}->${dep}`, path);
+    });
+    edges.set(address, deps);
+  }
+  const { graph, cycles } = buildDependencyGraph([...byAddress.keys()], edges);
+  for (const cycle of cycles) {
+    const [from, to] = cycle;
+    const c = byAddress.get(from);
+    const path = edgePath.get(`${from}->${to}`) ?? [];
+    diagnostics.push(
+      error('dependency-cycle', `dependency cycle: ${cycle.join(' -> ')}`, {
+        ...(c ? c.locator(path) : {}),
+        address: from,
+        path,
+        hint: 'remove one of the dependsOn entries that close the cycle',
+      }),
+    );
+  }
+  return graph;
+}
+
+function locatorFor(file: string, doc: Document.Parsed, lineCounter: LineCounter): Locator {
+  return (path, target = 'value') => ({ file, ...locate(doc, lineCounter, path, target) });
+}
+
+/** Reading order: by file, then line and column; diagnostics without a file first. */
+function byPosition(a: Diagnostic, b: Diagnostic): number {
+  if ((a.file ?? '') !== (b.file ?? '')) return (a.file ?? '') < (b.file ?? '') ? -1 : 1;
+  return (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0);
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);

@@ -1,0 +1,88 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { error, type Diagnostic } from './diagnostic.js';
+import { StringEnum, Strict } from './schema-helpers.js';
+
+export const PROJECT_FILE_NAMES = ['mlform.yaml', 'mlform.yml'] as const;
+export const PROVIDERS = ['local', 'gcp'] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+
+/** Stacks prefix cloud names (`mlform-<stack>-<name>`), so they are short DNS labels. */
+const STACK = /^[a-z]([-a-z0-9]{0,18}[a-z0-9])?$/;
+
+const GcpSchema = Type.Object(
+  {
+    project: Type.String({ minLength: 1, description: 'Google Cloud project id.' }),
+    region: Type.String({
+      minLength: 1,
+      description: 'Region for Cloud Run, the registry and Cloud Scheduler.',
+    }),
+    trainingRegion: Type.Optional(
+      Type.String({
+        description: 'Region for Vertex AI trainings (GPU availability differs). Default: `region`.',
+      }),
+    ),
+    bucket: Type.String({
+      pattern: '^gs://[a-z0-9][-_.a-z0-9]*[a-z0-9](/.*)?$',
+      description: 'gs:// prefix for artifacts and the lock.',
+    }),
+    trainerImage: Type.String({
+      minLength: 1,
+      description: 'Image of the builtin trainer (deploy/trainer-gpu).',
+    }),
+    servingImage: Type.String({ minLength: 1, description: 'Image of the model server (deploy/serving).' }),
+    serviceAccount: Type.String({
+      pattern: '^[^@\\s]+@[^@\\s]+\\.iam\\.gserviceaccount\\.com$',
+      description: 'Service account e-mail that trainings, services and schedules run as.',
+    }),
+  },
+  { ...Strict, description: 'Google Cloud settings; required when `provider: gcp`.' },
+);
+
+export const ProjectConfigSchema = Type.Object(
+  {
+    apiVersion: Type.Optional(Type.Literal('mlform/v1', { description: 'Optional; `mlform/v1`.' })),
+    stack: Type.String({
+      description:
+        'Ownership namespace: a lowercase DNS label of at most 20 characters. Several stacks can share one cloud project.',
+    }),
+    provider: StringEnum(PROVIDERS, { default: 'local', description: 'local | gcp' }),
+    local: Type.Object(
+      {
+        stateDir: Type.String({
+          minLength: 1,
+          default: '.mlform',
+          description: 'State directory (runs, registry, endpoints, lock), relative to mlform.yaml.',
+        }),
+      },
+      { ...Strict, default: {}, description: 'Local provider settings.' },
+    ),
+    gcp: Type.Optional(GcpSchema),
+  },
+  { ...Strict, description: 'The project file, `mlform.yaml`, at the root of a manifest tree.' },
+);
+export type ProjectConfig = Static<typeof ProjectConfigSchema>;
+
+export function checkProjectConfig(config: ProjectConfig): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  if (!STACK.test(config.stack)) {
+    out.push(
+      error(
+        'invalid-stack',
+        `stack "${config.stack}" must be a lowercase DNS label of at most 20 characters`,
+        {
+          path: ['stack'],
+          hint: 'start with a letter; use a-z, 0-9 and -',
+        },
+      ),
+    );
+  }
+  if (config.provider === 'gcp' && !config.gcp) {
+    out.push(
+      error('gcp-config', 'provider "gcp" needs a `gcp` section', {
+        path: ['provider'],
+        hint: 'add `gcp: {project, region, bucket, trainerImage, servingImage, serviceAccount}`',
+      }),
+    );
+  }
+  return out;
+}
