@@ -100,11 +100,15 @@ export async function loadManifests(paths: readonly string[]): Promise<LoadResul
   const unique = rejectDuplicates(candidates, diagnostics);
   checkReferences(unique, diagnostics);
   const graph = checkGraph(unique, diagnostics);
+  const invalid = new Set(
+    diagnostics.filter((d) => d.severity === 'error' && d.address).map((d) => d.address),
+  );
 
   return {
     desired: {
       project,
-      resources: unique.flatMap((c) => (c.resource ? [c.resource] : [])),
+      // A resource with any error (its own or a cross-resource one) never reaches the desired state.
+      resources: unique.flatMap((c) => (c.resource && !invalid.has(c.address) ? [c.resource] : [])),
       graph,
       files: collected.manifests.map(displayPath),
     },

@@ -103,7 +103,7 @@ function toIssue(e: ErrorObject, root: unknown): SchemaIssue {
     case 'oneOf':
       return issue(
         'wrong-type',
-        `${where} has the wrong form: ${description ?? 'see the schema'}; got ${describe(e.data)}`,
+        `${where} must be ${description ? description.replace(/^A /, 'a ').replace(/\.$/, '') : 'one of the forms the schema allows'}; got ${describe(e.data)}`,
         path,
         'value',
       );

@@ -75,7 +75,10 @@ function yamlIssue(
 ): Diagnostic {
   // prettyErrors appends "at line X, column Y:" and a code frame; we render our own frame.
   const message = e.message.split(/ at line \d+, column \d+/)[0].split('\n')[0];
-  const hint = YAML_HINTS[e.code];
+  const hint =
+    e.code === 'BAD_INDENT' && /Flow (map|sequence)/.test(message)
+      ? 'close the { or [ opened above'
+      : YAML_HINTS[e.code];
   const make = severity === 'error' ? error : warning;
   return make(`yaml-${e.code.toLowerCase().replace(/_/g, '-')}`, `YAML: ${message}`, {
     file,

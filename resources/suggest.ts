@@ -38,7 +38,10 @@ export function closest(word: string, candidates: Iterable<string>): string | un
     }
   }
   const limit = Math.max(2, Math.floor(word.length / 3));
-  return bestDistance <= limit ? best : undefined;
+  if (bestDistance <= limit) return best;
+  // An abbreviation ("prod" for "production") is a clear intent too.
+  const prefixed = lower.length >= 3 ? [...candidates].filter((c) => c.toLowerCase().startsWith(lower)) : [];
+  return prefixed.length === 1 ? prefixed[0] : undefined;
 }
 
 export const didYouMean = (word: string, candidates: Iterable<string>): string | undefined => {

@@ -39,7 +39,7 @@ export function registerValidate(
 
 function printText({ desired, diagnostics }: LoadResult, ctx: CommandContext): void {
   const { style } = ctx;
-  if (diagnostics.length > 0) ctx.print(`${renderDiagnostics(diagnostics, style)}\n`);
+  if (diagnostics.length > 0) ctx.print(`${renderDiagnostics(diagnostics, style)}\n\n`);
   if (hasErrors(diagnostics)) {
     ctx.print(diagnosticsSummaryLine(diagnostics, style));
     return;
