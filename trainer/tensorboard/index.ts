@@ -1,0 +1,13 @@
+export { SummaryWriter, FILE_VERSION } from './summary-writer.js';
+export type { HParamsOptions, HistogramOptions, SummaryWriterOptions } from './summary-writer.js';
+export type { EventFileSink, EventSink } from './event-sink.js';
+export { createEventFileSink, eventFileName } from './event-sink.js';
+export type { HParamValue } from './hparams.js';
+export type { SessionStatusName } from './protos.js';
+export type { Colorspace } from './summary-values.js';
+export { histogramOf } from './histogram.js';
+export { confusionMatrixPng, scatterPng } from './images.js';
+export type { ConfusionMatrixOptions, EncodedImage, ScatterOptions } from './images.js';
+export { flattenConfig, markdownTable } from './config-table.js';
+export { crc32c, maskCrc32c, maskedCrc32c } from './crc32c.js';
+export { frameRecord } from './tfrecord.js';
