@@ -1,0 +1,42 @@
+/** Which columns feed the model, and as which types. */
+import { didYouMean } from '../../resources/suggest.js';
+import type { BuiltinTrainer } from '../../resources/training-run.js';
+import type { ColumnType } from '../types.js';
+import { DataError } from './data-error.js';
+import { inferColumnTypes } from './infer-types.js';
+import type { Table } from './load-table.js';
+
+export interface ColumnPlan {
+  /** Every column of the table, inferred then overridden by data.types. */
+  types: Record<string, ColumnType>;
+  /** Input columns in encoding order. Forecasting: the target first (its past is an input). */
+  features: string[];
+}
+
+export function planColumns(builtin: BuiltinTrainer, table: Pick<Table, 'rows' | 'columns'>): ColumnPlan {
+  const { data, task } = builtin;
+  const known = new Set(table.columns);
+  const need = (column: string, field: string): void => {
+    if (known.has(column)) return;
+    const hint = didYouMean(column, table.columns);
+    throw new DataError(
+      `${field}: the data has no column "${column}"${hint ? ` (${hint})` : ''}; columns: ${table.columns.join(', ')}`,
+    );
+  };
+  need(data.target, 'data.target');
+  const timeColumn = task === 'forecasting' ? data.window?.timeColumn : undefined;
+  if (task === 'forecasting' && timeColumn === undefined)
+    throw new DataError('task "forecasting" needs data.window');
+  if (timeColumn !== undefined) need(timeColumn, 'data.window.timeColumn');
+  data.features?.forEach((column, i) => need(column, `data.features[${i}]`));
+
+  const types = inferColumnTypes(table.rows, table.columns, data.types);
+  let features = (data.features ?? table.columns.filter((c) => c !== timeColumn)).filter(
+    (c) => c !== data.target,
+  );
+  if (task === 'forecasting') features = [data.target, ...features];
+  if (features.length === 0) {
+    throw new DataError(`no input columns: the data has only the target "${data.target}"`);
+  }
+  return { types, features };
+}

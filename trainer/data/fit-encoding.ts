@@ -1,0 +1,173 @@
+/**
+ * Fitting feature encodings. Only rows of the training split are ever passed in: statistics that
+ * saw validation rows would leak them into the model and flatter its validation metrics.
+ */
+import type { ColumnType, FeatureEncoding } from '../types.js';
+import { ProblemList } from './data-error.js';
+import { MISSING_CATEGORY, ValueError, parseCategory, parseNumber } from './values.js';
+
+export interface Summary {
+  median: number;
+  mean: number;
+  std: number;
+}
+
+/**
+ * Median of the present values, then mean and population std after filling missing values with
+ * it (impute, then scale). An empty column gives {0, 0, 1}; a constant one gets std 1 so it
+ * encodes as 0 instead of dividing by zero.
+ */
+export function summarize(values: Float64Array): Summary {
+  const present = new Float64Array(values.length);
+  let count = 0;
+  for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i])) present[count++] = values[i];
+  if (count === 0) return { median: 0, mean: 0, std: 1 };
+  const median = medianOf(present.subarray(0, count));
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += Number.isNaN(values[i]) ? median : values[i];
+  const mean = sum / values.length;
+  let squares = 0;
+  for (let i = 0; i < values.length; i++) {
+    const d = (Number.isNaN(values[i]) ? median : values[i]) - mean;
+    squares += d * d;
+  }
+  return { median, mean, std: safeScale(Math.sqrt(squares / values.length), mean) };
+}
+
+/** Median by quickselect (reorders `values`): linear time, where a sort per column would dominate fitting. */
+export function medianOf(values: Float64Array): number {
+  const n = values.length;
+  const upper = select(values, n >> 1);
+  if (n % 2 === 1) return upper;
+  // After selecting, everything left of n/2 is <= upper: the lower middle is their maximum.
+  let lower = -Infinity;
+  for (let i = 0; i < n >> 1; i++) if (values[i] > lower) lower = values[i];
+  return (lower + upper) / 2;
+}
+
+/** Hoare's quickselect with a median-of-three pivot: puts the k-th smallest at k and returns it. */
+function select(values: Float64Array, k: number): number {
+  let left = 0;
+  let right = values.length - 1;
+  while (right > left) {
+    const mid = (left + right) >> 1;
+    const a = values[left];
+    const b = values[mid];
+    const c = values[right];
+    const pivot = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
+    let i = left;
+    let j = right;
+    while (i <= j) {
+      while (values[i] < pivot) i++;
+      while (values[j] > pivot) j--;
+      if (i <= j) {
+        const swap = values[i];
+        values[i] = values[j];
+        values[j] = swap;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) right = j;
+    else if (k >= i) left = i;
+    else break;
+  }
+  return values[k];
+}
+
+/**
+ * A scale to divide by: 1 when the spread is zero or lost in rounding (a constant column summed
+ * in floating point leaves a std of ~1e-17, which would blow its rounding noise up to order 1).
+ */
+export function safeScale(std: number, level = 0): number {
+  return Number.isFinite(std) && std > 1e-9 * Math.max(1, Math.abs(level)) ? std : 1;
+}
+
+/** Values of a numeric, boolean or date column as numbers (NaN = missing), for the given rows. */
+export function numericColumn(
+  rows: readonly Record<string, unknown>[],
+  indices: ArrayLike<number>,
+  column: string,
+  type: Exclude<ColumnType, 'categorical'>,
+  problems: ProblemList,
+): Float64Array {
+  const out = new Float64Array(indices.length);
+  for (let i = 0; i < indices.length; i++) {
+    const value = parseNumber(type, rows[indices[i]][column], 'table');
+    if (value instanceof ValueError) {
+      problems.add(column, indices[i], value.message);
+      out[i] = NaN;
+    } else out[i] = value;
+  }
+  return out;
+}
+
+/** Vocabulary sorted by train frequency (most frequent first), ties by code-unit order of the name. */
+export function rankCategories(counts: ReadonlyMap<string, number>): string[] {
+  return [...counts.keys()].sort((a, b) => counts.get(b)! - counts.get(a)! || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+export function fitCategorical(
+  rows: readonly Record<string, unknown>[],
+  indices: ArrayLike<number>,
+  column: string,
+  maxCategories: number,
+  problems: ProblemList,
+): Extract<FeatureEncoding, { type: 'categorical' }> {
+  const counts = new Map<string, number>();
+  for (let i = 0; i < indices.length; i++) {
+    const category = parseCategory(rows[indices[i]][column], 'table');
+    if (category instanceof ValueError) {
+      problems.add(column, indices[i], category.message);
+      continue;
+    }
+    const key = category ?? MISSING_CATEGORY;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  // Beyond maxCategories, a one-hot per value would be wide and mostly unseen at serving time;
+  // hashing keeps the width fixed and maps any future value somewhere the network has trained.
+  if (counts.size > maxCategories)
+    return { name: column, type: 'categorical', vocabulary: [], hashBuckets: maxCategories };
+  return { name: column, type: 'categorical', vocabulary: rankCategories(counts) };
+}
+
+/** Encoding of a non-categorical feature from its train values (NaN = missing). */
+export function fitScalar(
+  name: string,
+  type: Exclude<ColumnType, 'categorical'>,
+  values: Float64Array,
+): FeatureEncoding {
+  if (type === 'boolean') {
+    // Fill with the most frequent value, so filled rows look like the typical training row.
+    let ones = 0;
+    let present = 0;
+    for (const v of values) {
+      if (Number.isNaN(v)) continue;
+      present++;
+      ones += v;
+    }
+    return { name, type, fill: ones * 2 > present ? 1 : 0 };
+  }
+  const { median, mean, std } = summarize(values);
+  return { name, type, mean, std, fill: median };
+}
+
+/** Fits each feature's encoding on the given (training) rows. */
+export function fitFeatures(
+  rows: readonly Record<string, unknown>[],
+  trainRows: ArrayLike<number>,
+  columns: readonly string[],
+  types: Readonly<Record<string, ColumnType>>,
+  maxCategories: number,
+): FeatureEncoding[] {
+  const problems = new ProblemList();
+  // Row objects read in increasing index order: scattered reads of 100k objects miss the cache.
+  const ordered = Int32Array.from(trainRows).sort();
+  const features = columns.map((column): FeatureEncoding => {
+    const type = types[column];
+    if (type === 'categorical') return fitCategorical(rows, ordered, column, maxCategories, problems);
+    return fitScalar(column, type, numericColumn(rows, ordered, column, type, problems));
+  });
+  problems.throwIfAny('some feature values do not match their column type (set data.types to change a type)');
+  return features;
+}

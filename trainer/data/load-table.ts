@@ -1,0 +1,178 @@
+/**
+ * Reads a training table from `file://` or `gs://` into plain row objects. Values stay as written
+ * (CSV cells are strings); column types are inferred afterwards from all values at once.
+ */
+import { createHash } from 'node:crypto';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { isGcsUri, storeFor, toLocalPath } from '../storage.js';
+
+export type TableFormat = 'csv' | 'json' | 'jsonl';
+
+export interface Table {
+  rows: Record<string, unknown>[];
+  /** Every column, in order of first appearance. */
+  columns: string[];
+  /** sha256 (hex) of the raw bytes: the data fingerprint recorded in run.json and on versions. */
+  sha256: string;
+  bytes: number;
+}
+
+export interface LoadTableOptions {
+  format?: TableFormat;
+  /** Folder `file://` URIs are relative to: the manifest's folder. */
+  baseDir: string;
+}
+
+export class DataLoadError extends Error {
+  override readonly name = 'DataLoadError';
+  constructor(
+    readonly uri: string,
+    message: string,
+  ) {
+    super(`${uri}: ${message}`);
+  }
+}
+
+export function formatFromUri(uri: string): TableFormat | undefined {
+  const path = uri.replace(/[?#].*$/, '').toLowerCase();
+  if (path.endsWith('.csv')) return 'csv';
+  if (path.endsWith('.json')) return 'json';
+  if (path.endsWith('.jsonl') || path.endsWith('.ndjson')) return 'jsonl';
+  return undefined;
+}
+
+export async function loadTable(uri: string, options: LoadTableOptions): Promise<Table> {
+  const format = options.format ?? formatFromUri(uri);
+  if (!format) {
+    throw new DataLoadError(
+      uri,
+      'cannot tell the format from the extension; set data.format to csv, json or jsonl',
+    );
+  }
+  const raw = await readBytes(uri, options.baseDir);
+  const sha256 = createHash('sha256').update(raw).digest('hex');
+  // A UTF-8 byte order mark is common in files saved by spreadsheet software.
+  const text = raw.toString('utf8').replace(/^\uFEFF/, '');
+  const rows =
+    format === 'csv'
+      ? parseCsvRows(uri, text)
+      : format === 'json'
+        ? parseJsonRows(uri, text)
+        : parseJsonLines(uri, text);
+  if (rows.length === 0) throw new DataLoadError(uri, 'the file holds no rows');
+  return { rows, columns: columnsOf(rows), sha256, bytes: raw.length };
+}
+
+async function readBytes(uri: string, baseDir: string): Promise<Buffer> {
+  if (isGcsUri(uri)) {
+    try {
+      return await storeFor(uri).read(uri);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (code === 404) throw new DataLoadError(uri, 'object not found');
+      throw new DataLoadError(uri, `cannot read: ${messageOf(error)}`);
+    }
+  }
+  const path = toLocalPath(uri, baseDir);
+  try {
+    return await storeFor(uri).read(path);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ENOENT') throw new DataLoadError(uri, `file not found (looked for ${path})`);
+    if (code === 'EISDIR') throw new DataLoadError(uri, `is a directory, not a file (${path})`);
+    throw new DataLoadError(uri, `cannot read ${path}: ${messageOf(error)}`);
+  }
+}
+
+function parseCsvRows(uri: string, text: string): Record<string, unknown>[] {
+  try {
+    return parseCsv(text, {
+      columns: (header: string[]) => checkHeader(uri, header),
+      skip_empty_lines: true,
+      cast: false,
+    });
+  } catch (error) {
+    if (error instanceof DataLoadError) throw error;
+    const line = (error as { lines?: unknown }).lines;
+    const where = typeof line === 'number' ? ` at line ${line}` : '';
+    throw new DataLoadError(uri, `not valid CSV${where}: ${messageOf(error)}`);
+  }
+}
+
+function checkHeader(uri: string, header: string[]): string[] {
+  const seen = new Set<string>();
+  header.forEach((name, index) => {
+    if (name.trim() === '') throw new DataLoadError(uri, `CSV header: column ${index + 1} has no name`);
+    if (seen.has(name)) throw new DataLoadError(uri, `CSV header: column "${name}" appears twice`);
+    seen.add(name);
+  });
+  return header;
+}
+
+function parseJsonRows(uri: string, text: string): Record<string, unknown>[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new DataLoadError(uri, `not valid JSON${jsonErrorWhere(text, error)}: ${messageOf(error)}`);
+  }
+  if (!Array.isArray(data)) {
+    throw new DataLoadError(
+      uri,
+      'expected a JSON array of row objects (or use format: jsonl for one object per line)',
+    );
+  }
+  data.forEach((row, index) => checkRow(uri, row, `element ${index}`));
+  return data as Record<string, unknown>[];
+}
+
+function parseJsonLines(uri: string, text: string): Record<string, unknown>[] {
+  const rows: Record<string, unknown>[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (line === '') continue;
+    let row: unknown;
+    try {
+      row = JSON.parse(line);
+    } catch (error) {
+      throw new DataLoadError(uri, `not valid JSON at line ${i + 1}: ${messageOf(error)}`);
+    }
+    rows.push(checkRow(uri, row, `line ${i + 1}`));
+  }
+  return rows;
+}
+
+function checkRow(uri: string, row: unknown, where: string): Record<string, unknown> {
+  if (typeof row !== 'object' || row === null || Array.isArray(row)) {
+    const got = row === null ? 'null' : Array.isArray(row) ? 'an array' : typeof row;
+    throw new DataLoadError(uri, `${where}: expected an object of column values, got ${got}`);
+  }
+  return row as Record<string, unknown>;
+}
+
+/** " at line L" from V8's "... at position N" (Node 20 reports no line itself). */
+function jsonErrorWhere(text: string, error: unknown): string {
+  const match = /position (\d+)/.exec(messageOf(error));
+  if (!match) return '';
+  const position = Number(match[1]);
+  let line = 1;
+  for (let i = 0; i < position && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+  return ` at line ${line}`;
+}
+
+function columnsOf(rows: Record<string, unknown>[]): string[] {
+  const seen = new Set<string>();
+  const columns: string[] = [];
+  for (const row of rows) {
+    for (const key in row) {
+      if (!seen.has(key)) {
+        seen.add(key);
+        columns.push(key);
+      }
+    }
+  }
+  return columns;
+}
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));

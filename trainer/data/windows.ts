@@ -1,0 +1,181 @@
+/**
+ * Forecasting: rows sorted by `window.timeColumn`, cut into windows of `size` rows; the target is
+ * the target column `horizon` rows after the window's last row.
+ *
+ * The split is chronological: the last `validationSplit` fraction of rows is validation, and a
+ * sample belongs to the side its target row falls in. Validation windows may look back into
+ * training rows (that past is known at forecast time); no training target is ever a validation row,
+ * and every statistic is fitted on training rows only.
+ *
+ * Level-free encoding, so the model holds up when the series trends or shifts level (co2 leaves its
+ * training range during validation, where a network fed standardised levels would have to
+ * extrapolate, and the last value is a strong baseline):
+ *
+ * - the target is the change y[t+h] - y[t] from the window's last observed value (the "anchor"),
+ *   standardised by the mean/std of those changes on train (`target.mode: 'delta'`); decoding adds
+ *   the anchor back. A network that outputs 0 reproduces the drift-adjusted persistence forecast.
+ * - the target's own history is an input, expressed as change from the anchor divided by the train
+ *   RMS of within-window changes (`relative: true`). So is any numeric or date covariate whose
+ *   level wanders far more over the training period than within a window (std of its level more
+ *   than RELATIVE_LEVEL_RATIO times its within-window RMS change): trends, drifts, random walks,
+ *   `adjusted CO2`. Stationary covariates (rain, wind) keep their standardised level, which carries
+ *   information a change would lose. Boolean and categorical features are always absolute.
+ */
+import type { BuiltinTrainer } from '../../resources/training-run.js';
+import type { FeatureEncoding, PreparedData, Preprocess } from '../types.js';
+import type { ColumnPlan } from './columns.js';
+import { DataError, ProblemList } from './data-error.js';
+import { fitFeatures, numericColumn, safeScale, summarize } from './fit-encoding.js';
+import type { Table } from './load-table.js';
+import { RowEncoder } from './row-encoder.js';
+import { validationCount } from './split.js';
+import { numericTargets } from './target.js';
+import { ValueError, parseNumber } from './values.js';
+
+/** A covariate is encoded relative to the window's last row when std(level) > this x within-window RMS change. */
+export const RELATIVE_LEVEL_RATIO = 3;
+
+/** Caps the pairs examined when measuring within-window change (a stride over windows beyond it). */
+const MAX_SCALE_PAIRS = 2_000_000;
+
+export function prepareWindows(builtin: BuiltinTrainer, table: Table, plan: ColumnPlan): PreparedData {
+  const { data } = builtin;
+  const window = data.window;
+  if (!window) throw new DataError('task "forecasting" needs data.window');
+  const { size, horizon, timeColumn } = window;
+  const { rows } = table;
+  const timeType = plan.types[timeColumn];
+  if (timeType === 'categorical' || timeType === 'boolean') {
+    throw new DataError(
+      `data.window.timeColumn "${timeColumn}" is ${timeType}; it must hold dates or numbers (set data.types.${timeColumn}: date)`,
+    );
+  }
+
+  const problems = new ProblemList();
+  const targets = numericTargets(rows, data.target, plan.types[data.target], 'forecasting', problems);
+  problems.throwIfAny(`target "${data.target}" has values that are not numbers`);
+  const times = new Float64Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const t = parseNumber(timeType, rows[i][timeColumn], 'table');
+    if (t instanceof ValueError) problems.add(timeColumn, i, t.message);
+    times[i] = t instanceof ValueError ? NaN : t;
+  }
+  problems.throwIfAny(`time column "${timeColumn}" has unreadable values`);
+
+  // Rows without a time cannot be placed; rows without a target can neither be predicted nor
+  // anchor a window. Both are dropped. Equal times keep file order (a stable sort).
+  const kept: number[] = [];
+  for (let i = 0; i < rows.length; i++)
+    if (!Number.isNaN(times[i]) && !Number.isNaN(targets[i])) kept.push(i);
+  const order = Int32Array.from(kept.sort((a, b) => times[a] - times[b] || a - b));
+  const n = order.length;
+  const boundary = n - validationCount(n, data.validationSplit);
+  // Sample e (window rows e-size+1..e, target row e+horizon) is training iff e+horizon < boundary.
+  const firstEnd = size - 1;
+  const lastEnd = n - 1 - horizon;
+  const trainEnds = Math.max(0, boundary - horizon - firstEnd);
+  const validationEnds = lastEnd - Math.max(firstEnd, boundary - horizon) + 1;
+  if (trainEnds < 1 || validationEnds < 1) {
+    throw new DataError(
+      `${n} usable rows are too few for window size ${size} and horizon ${horizon} with validationSplit ` +
+        `${data.validationSplit}: that leaves ${trainEnds} training and ${Math.max(0, validationEnds)} validation windows`,
+    );
+  }
+
+  const trainRows = order.subarray(0, boundary);
+  const features = fitFeatures(rows, trainRows, plan.features, plan.types, data.maxCategories).map(
+    (feature) =>
+      feature.type === 'numeric' || feature.type === 'date'
+        ? windowRelative(feature, feature.name === data.target, rows, trainRows, size)
+        : feature,
+  );
+
+  const deltas = new Float64Array(trainEnds);
+  for (let s = 0; s < trainEnds; s++) {
+    const e = firstEnd + s;
+    deltas[s] = targets[order[e + horizon]] - targets[order[e]];
+  }
+  const delta = summarize(deltas);
+  const target = {
+    type: 'numeric' as const,
+    name: data.target,
+    mean: delta.mean,
+    std: delta.std,
+    mode: 'delta' as const,
+  };
+
+  const encoder = new RowEncoder(features);
+  const width = encoder.width;
+  const encoded = new Float64Array(n * width);
+  const encodeProblems = new ProblemList();
+  for (let i = 0; i < n; i++) {
+    const bad = encoder.encode(rows[order[i]], encoded, i * width, 'table');
+    if (bad) for (const p of bad) encodeProblems.add(p.field, order[i], p.message);
+  }
+  encodeProblems.throwIfAny('some feature values do not match their column type');
+
+  const samples = (firstSample: number, count: number) => {
+    const x = new Float32Array(count * size * width);
+    const y = new Float32Array(count);
+    const anchor = new Float64Array(count);
+    const rowIndex = new Int32Array(count);
+    for (let s = 0; s < count; s++) {
+      const e = firstSample + s;
+      encoder.writeWindow(encoded, e - size + 1, size, x, s * size * width);
+      anchor[s] = targets[order[e]];
+      y[s] = (targets[order[e + horizon]] - anchor[s] - target.mean) / target.std;
+      rowIndex[s] = order[e + horizon];
+    }
+    return { x, y, count, anchor, rowIndex };
+  };
+
+  const preprocess: Preprocess = {
+    formatVersion: 1,
+    task: 'forecasting',
+    features,
+    target,
+    encodedWidth: width,
+    inputShape: [size, width],
+    window: { size, horizon, timeColumn },
+  };
+  return {
+    task: 'forecasting',
+    preprocess,
+    train: samples(firstEnd, trainEnds),
+    validation: samples(firstEnd + trainEnds, validationEnds),
+    targetSize: 1,
+    fingerprint: table.sha256,
+    columnTypes: plan.types,
+    rows: { total: rows.length, train: boundary, validation: n - boundary, dropped: rows.length - n },
+  };
+}
+
+/**
+ * Decides whether a numeric or date feature is window-relative and, if so, replaces its scale by
+ * the RMS of (x[e-k] - x[e]) over training windows. See the module comment.
+ */
+function windowRelative(
+  feature: Extract<FeatureEncoding, { type: 'numeric' | 'date' }>,
+  isTarget: boolean,
+  rows: readonly Record<string, unknown>[],
+  trainRows: Int32Array,
+  size: number,
+): FeatureEncoding {
+  if (size < 2) return isTarget ? { ...feature, std: 1, relative: true } : feature;
+  const values = numericColumn(rows, trainRows, feature.name, feature.type, new ProblemList());
+  for (let i = 0; i < values.length; i++) if (Number.isNaN(values[i])) values[i] = feature.fill;
+  const windows = values.length - size + 1;
+  const stride = Math.max(1, Math.ceil((windows * (size - 1)) / MAX_SCALE_PAIRS));
+  let squares = 0;
+  let pairs = 0;
+  for (let e = size - 1; e < values.length; e += stride) {
+    for (let k = 1; k < size; k++) {
+      const d = values[e - k] - values[e];
+      squares += d * d;
+    }
+    pairs += size - 1;
+  }
+  const change = pairs === 0 ? 0 : Math.sqrt(squares / pairs);
+  if (!isTarget && !(feature.std > RELATIVE_LEVEL_RATIO * change)) return feature;
+  return { ...feature, std: safeScale(change), relative: true };
+}
