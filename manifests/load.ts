@@ -23,7 +23,8 @@ import { collectFiles, displayPath } from './collect-files.js';
 import { buildDependencyGraph, type DependencyGraph } from './dependency-graph.js';
 import { readManifestFile } from './source-file.js';
 import { validateAgainstSchema } from './schema-validation.js';
-import { locate, parseYamlFile, type ParsedDocument } from './yaml-document.js';
+import { fastParse } from './fast-parse.js';
+import { locate, parseYamlFile } from './yaml-document.js';
 
 export interface ResourceSource {
   /** As displayed (relative to the working directory when inside it). */
@@ -178,6 +179,19 @@ async function loadFile(path: string, diagnostics: Diagnostic[]): Promise<Candid
     diagnostics.push(source.diagnostic);
     return [];
   }
+  const where = { file, path };
+  const locators = lazyLocators(file, source.text);
+  const fast = fastParse(source.text);
+  if (fast) {
+    const local: Diagnostic[] = [];
+    const out: Candidate[] = [];
+    for (const doc of fast) {
+      const candidate = loadDocument(doc, locators(doc.index), where, local);
+      if (candidate) out.push(candidate);
+    }
+    // Any problem: redo the file on the slow path, which has exact positions and YAML checks.
+    if (local.length === 0) return out;
+  }
   const parsed = parseYamlFile(source.text, file);
   diagnostics.push(...parsed.diagnostics);
   const nonEmpty = parsed.documents.filter((d) => d.value !== undefined);
@@ -193,19 +207,27 @@ async function loadFile(path: string, diagnostics: Diagnostic[]): Promise<Candid
   }
   const out: Candidate[] = [];
   for (const doc of nonEmpty) {
-    const candidate = loadDocument(
-      doc,
-      locatorFor(file, doc.doc, parsed.lineCounter),
-      { file, path },
-      diagnostics,
-    );
+    const candidate = loadDocument(doc, locatorFor(file, doc.doc, parsed.lineCounter), where, diagnostics);
     if (candidate) out.push(candidate);
   }
   return out;
 }
 
+/**
+ * Locators for the documents of a fast-path file: the file is parsed with `yaml` only if a
+ * cross-resource check (reference, duplicate, cycle) needs a position in it.
+ */
+function lazyLocators(file: string, text: string): (index: number) => Locator {
+  let parsed: ReturnType<typeof parseYamlFile> | undefined;
+  return (index) => (path, target) => {
+    parsed ??= parseYamlFile(text, file);
+    const doc = parsed.documents.find((d) => d.index === index);
+    return doc ? locatorFor(file, doc.doc, parsed.lineCounter)(path, target) : { file, line: 1, col: 1 };
+  };
+}
+
 function loadDocument(
-  doc: ParsedDocument,
+  doc: { index: number; value: unknown; line: number; col: number },
   locator: Locator,
   where: { file: string; path: string },
   diagnostics: Diagnostic[],
@@ -274,6 +296,8 @@ function loadDocument(
   if (name !== undefined) {
     for (const d of checkName(name, ['metadata', 'name'])) diagnostics.push(at(d));
   }
+  // Read before validation fills defaults in.
+  const trafficWritten = isRecord(value.spec) && value.spec.traffic !== undefined;
   const issues = validateAgainstSchema(kind, value);
   for (const issue of issues) diagnostics.push(at(issue, issue.target));
   // Even an invalid document names a resource: others may refer to it without a second error.
@@ -282,7 +306,7 @@ function loadDocument(
     name: name ?? '',
     address: addressOf(kind, name ?? ''),
     locator,
-    trafficWritten: doc.doc.hasIn(['spec', 'traffic']),
+    trafficWritten,
   };
   if (name === undefined) return undefined;
   if (issues.length > 0) return base;

@@ -1,5 +1,5 @@
 /** Reading a manifest file safely: size limit, binary and encoding checks, each a diagnostic. */
-import { readFile, stat } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { error, type Diagnostic } from '../resources/diagnostic.js';
 
 /** Kubernetes caps an object at ~1.5 MB; a manifest file over 4 MiB is a mistake (data, not config). */
@@ -8,35 +8,35 @@ export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 export type SourceText = { ok: true; text: string } | { ok: false; diagnostic: Diagnostic };
 
 export async function readManifestFile(file: string, displayName: string): Promise<SourceText> {
-  let size: number;
-  try {
-    size = (await stat(file)).size;
-  } catch (e) {
-    return fail(
+  const unreadable = (e: unknown) =>
+    fail(
       displayName,
       'file-unreadable',
       `cannot read ${displayName}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
     );
-  }
-  if (size > MAX_MANIFEST_BYTES) {
-    return fail(
-      displayName,
-      'file-too-large',
-      `${displayName} is ${(size / 1024 / 1024).toFixed(1)} MiB; manifest files are limited to ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB`,
-      'keep data out of manifests (reference it with data.uri) or split the file',
-    );
-  }
-  let bytes: Buffer;
+  let handle: FileHandle;
   try {
-    bytes = await readFile(file);
+    handle = await open(file, 'r');
   } catch (e) {
-    return fail(
-      displayName,
-      'file-unreadable',
-      `cannot read ${displayName}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
-    );
+    return unreadable(e);
   }
-  return decodeManifestBytes(bytes, displayName);
+  try {
+    // One open, one fstat, one read: the size check costs no extra system call.
+    const { size } = await handle.stat();
+    if (size > MAX_MANIFEST_BYTES) {
+      return fail(
+        displayName,
+        'file-too-large',
+        `${displayName} is ${(size / 1024 / 1024).toFixed(1)} MiB; manifest files are limited to ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB`,
+        'keep data out of manifests (reference it with data.uri) or split the file',
+      );
+    }
+    return decodeManifestBytes(await handle.readFile(), displayName);
+  } catch (e) {
+    return unreadable(e);
+  } finally {
+    await handle.close();
+  }
 }
 
 export function decodeManifestBytes(bytes: Uint8Array, displayName: string): SourceText {

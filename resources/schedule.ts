@@ -123,12 +123,12 @@ export function checkScheduleSpec(spec: ScheduleSpec): Diagnostic[] {
       );
     }
   }
-  const zoneOk = checkTimeZone(spec.timeZone, out);
-  if (spec.cron !== undefined) checkCron(expandCron(spec.cron), zoneOk ? spec.timeZone : 'UTC', out);
+  checkTimeZone(spec.timeZone, out);
+  if (spec.cron !== undefined) checkCron(expandCron(spec.cron), out);
   return out;
 }
 
-function checkCron(cron: string, timeZone: string, out: Diagnostic[]): void {
+function checkCron(cron: string, out: Diagnostic[]): void {
   const path = ['spec', 'cron'];
   const fields = cron.split(' ');
   if (fields.length !== 5) {
@@ -147,63 +147,73 @@ function checkCron(cron: string, timeZone: string, out: Diagnostic[]): void {
     );
     return;
   }
-  let job: Cron;
-  try {
-    job = new Cron(cron, { timezone: timeZone, paused: true });
-  } catch (e) {
-    const reason = e instanceof Error ? e.message.replace(/^CronPattern: /, '') : String(e);
-    out.push(
-      error('cron-invalid', `invalid cron "${cron}": ${reason}`, {
-        path,
-        hint: 'e.g. "0 9 * * 1" is 09:00 every Monday',
-      }),
-    );
-    return;
-  }
-  if (!job.nextRun()) {
+  const problem = cronProblem(cron);
+  if (problem === 'never') {
     out.push(
       error('cron-never', `cron "${cron}" never fires`, {
         path,
         hint: 'check the day and month fields (no 30 February)',
       }),
     );
+  } else if (problem !== undefined) {
+    out.push(
+      error('cron-invalid', `invalid cron "${cron}": ${problem}`, {
+        path,
+        hint: 'e.g. "0 9 * * 1" is 09:00 every Monday',
+      }),
+    );
   }
 }
 
-let zoneList: string[] | undefined;
+/**
+ * Parsing a pattern and searching its next fire time is ~1 ms in croner; schedules repeat a handful
+ * of expressions, so results are memoised. Whether a pattern ever fires does not depend on the zone.
+ */
+const cronProblems = new Map<string, string | undefined>();
 
-function checkTimeZone(timeZone: string, out: Diagnostic[]): boolean {
-  const path = ['spec', 'timeZone'];
-  zoneList ??= Intl.supportedValuesOf('timeZone');
-  const exact = zoneList.includes(timeZone);
-  let accepted = exact;
-  if (!exact) {
-    try {
-      new Intl.DateTimeFormat('en', { timeZone });
-      accepted = true;
-    } catch {
-      accepted = false;
-    }
+function cronProblem(cron: string): string | undefined {
+  if (cronProblems.has(cron)) return cronProblems.get(cron);
+  let problem: string | undefined;
+  try {
+    if (!new Cron(cron, { paused: true }).nextRun()) problem = 'never';
+  } catch (e) {
+    problem = e instanceof Error ? e.message.replace(/^CronPattern: /, '') : String(e);
   }
-  const sameButCase = zoneList.find((z) => z.toLowerCase() === timeZone.toLowerCase());
-  if (!exact && sameButCase && sameButCase !== timeZone) {
+  if (cronProblems.size > 10_000) cronProblems.clear();
+  cronProblems.set(cron, problem);
+  return problem;
+}
+
+let zones: { list: string[]; set: Set<string> } | undefined;
+
+function checkTimeZone(timeZone: string, out: Diagnostic[]): void {
+  const path = ['spec', 'timeZone'];
+  if (!zones) {
+    const list = Intl.supportedValuesOf('timeZone');
+    zones = { list, set: new Set(list) };
+  }
+  if (zones.set.has(timeZone)) return;
+  const sameButCase = zones.list.find((z) => z.toLowerCase() === timeZone.toLowerCase());
+  if (sameButCase) {
     out.push(
       error('time-zone', `time zone "${timeZone}" has the wrong case; IANA names are case-sensitive`, {
         path,
         hint: `did you mean "${sameButCase}"?`,
       }),
     );
-    return false;
+    return;
   }
-  if (!accepted) {
+  try {
+    // Links and aliases the canonical list leaves out (UTC, Etc/UTC, Europe/Kiev) are still valid.
+    new Intl.DateTimeFormat('en', { timeZone });
+  } catch {
     out.push(
       error('time-zone', `unknown time zone "${timeZone}"`, {
         path,
-        hint: didYouMean(timeZone, zoneList) ?? 'use an IANA name such as "Europe/Warsaw" or "UTC"',
+        hint: didYouMean(timeZone, zones.list) ?? 'use an IANA name such as "Europe/Warsaw" or "UTC"',
       }),
     );
   }
-  return accepted;
 }
 
 /** The next fire time after `from`, for plans and `mlform get`. */

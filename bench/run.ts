@@ -1,0 +1,25 @@
+/**
+ * `npm run bench -- <name>`: runs one benchmark (or all) and updates BENCHMARKS.md.
+ * Benchmarks register here; each compares against a floor in the same run.
+ */
+import { runValidateBench } from './validate.js';
+import { writeBenchmarkSection } from './benchmarks-file.js';
+
+const BENCHES: Record<string, { title: string; run: () => Promise<string> }> = {
+  validate: { title: 'Loading and validating manifests', run: runValidateBench },
+};
+
+const wanted = process.argv.slice(2);
+const names = wanted.length > 0 ? wanted : Object.keys(BENCHES);
+for (const name of names) {
+  const bench = BENCHES[name];
+  if (!bench) {
+    console.error(`unknown benchmark "${name}"; known: ${Object.keys(BENCHES).join(', ')}`);
+    process.exitCode = 1;
+    continue;
+  }
+  console.log(`== ${name}`);
+  const table = await bench.run();
+  console.log(table);
+  await writeBenchmarkSection(name, bench.title, `npm run bench -- ${name}`, table);
+}
