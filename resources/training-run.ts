@@ -54,9 +54,9 @@ const DataSchema = Type.Object(
     target: Type.String({ minLength: 1, description: 'Column to predict.' }),
     features: Type.Optional(
       Type.Array(Type.String({ minLength: 1 }), {
-        minItems: 1,
         uniqueItems: true,
-        description: 'Input columns. Default: every column except the target (and the time column).',
+        description:
+          "Input columns. Default: every column except the target (and the time column). Forecasting always uses the target's own history too, so `[]` means univariate.",
       }),
     ),
     types: Type.Optional(
@@ -420,6 +420,14 @@ function checkBuiltin(builtin: BuiltinTrainer): Diagnostic[] {
     out.push(
       error('window-task', `data.window is only used by task "forecasting", not "${task}"`, {
         path: [...base, 'data', 'window'],
+      }),
+    );
+  }
+  if (data.features?.length === 0 && task !== 'forecasting') {
+    out.push(
+      error('features-empty', `task "${task}" needs at least one feature`, {
+        path: [...base, 'data', 'features'],
+        hint: 'list input columns, or omit `features` to use every column except the target',
       }),
     );
   }
