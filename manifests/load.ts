@@ -87,7 +87,18 @@ interface Candidate {
   trafficWritten: boolean;
 }
 
-export async function loadManifests(paths: readonly string[]): Promise<LoadResult> {
+export interface LoadOptions {
+  /**
+   * Check references and the dependency graph across resources (default). Off for a single
+   * manifest used on its own, e.g. `mlform train --spec run.yaml`.
+   */
+  references?: boolean;
+}
+
+export async function loadManifests(
+  paths: readonly string[],
+  options: LoadOptions = {},
+): Promise<LoadResult> {
   const collected = await collectFiles(paths);
   const diagnostics: Diagnostic[] = [...collected.diagnostics];
 
@@ -99,8 +110,9 @@ export async function loadManifests(paths: readonly string[]): Promise<LoadResul
   }
 
   const unique = rejectDuplicates(candidates, diagnostics);
-  checkReferences(unique, diagnostics);
-  const graph = checkGraph(unique, diagnostics);
+  const crossChecks = options.references ?? true;
+  if (crossChecks) checkReferences(unique, diagnostics);
+  const graph = checkGraph(unique, crossChecks ? diagnostics : []);
   const invalid = new Set(
     diagnostics.filter((d) => d.severity === 'error' && d.address).map((d) => d.address),
   );
@@ -115,6 +127,24 @@ export async function loadManifests(paths: readonly string[]): Promise<LoadResul
     },
     diagnostics: diagnostics.sort(byPosition),
   };
+}
+
+/**
+ * Validates one in-memory document (a manifest given as JSON by a program, e.g. the training
+ * container's environment). Diagnostics carry field paths but no positions.
+ */
+export function loadResourceValue(
+  value: unknown,
+  file: string,
+): { resource?: LoadedResource; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const candidate = loadDocument(
+    { index: 0, value, line: 1, col: 1 },
+    () => ({ file }),
+    { file, path: file },
+    diagnostics,
+  );
+  return { resource: hasErrors(diagnostics) ? undefined : candidate?.resource, diagnostics };
 }
 
 async function loadProject(files: string[], diagnostics: Diagnostic[]): Promise<LoadedProject | undefined> {

@@ -4,6 +4,7 @@ import { createContext, type CommandContext } from './context.js';
 import { packageVersion } from './version.js';
 import { registerValidate } from './commands/validate.js';
 import { registerSchema } from './commands/schema.js';
+import { registerTrain } from './commands/train.js';
 
 export function buildProgram(ctx: CommandContext, setExit: (code: number) => void): Command {
   const program = new Command('mlform')
@@ -25,6 +26,7 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
   );
   registerValidate(program, ctx, setExit);
   registerSchema(program, ctx, setExit);
+  registerTrain(program, ctx, setExit);
   return program;
 }
 

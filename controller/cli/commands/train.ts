@@ -1,0 +1,99 @@
+import type { Command } from 'commander';
+import { runTraining, TrainingSetupError } from '../../../trainer/run-training.js';
+import { resolveTraining, type TrainInvocation } from '../../../trainer/main.js';
+import type { ProgressEvent } from '../../../trainer/types.js';
+import { diagnosticsSummaryLine, renderDiagnostics } from '../../ui/diagnostics-view.js';
+import { progressLine } from '../../ui/training-progress.js';
+import type { CommandContext } from '../context.js';
+import { packageVersion } from '../version.js';
+
+interface TrainOptions extends Omit<TrainInvocation, 'specFile'> {
+  spec?: string;
+  json?: boolean;
+}
+
+export function registerTrain(program: Command, ctx: CommandContext, setExit: (code: number) => void): void {
+  program
+    .command('train')
+    .summary('run one builtin (TensorFlow.js) training and write its artifact')
+    .description(
+      'Train the builtin trainer of a TrainingRun and write the artifact: model.json + weights.bin,\n' +
+        'preprocess.json, metrics.json (validation metrics in original units, the naive baseline,\n' +
+        'model health, backend), history.json, run.json and tensorboard/ event files.\n' +
+        'A checkpoint is written every epoch; running again on the same --out resumes from it.\n' +
+        "Relative file:// data URIs resolve against the manifest's folder. This is what TrainingRuns\n" +
+        'launch (locally in a detached process, in the training container on Vertex AI).',
+    )
+    .option('-s, --spec <file>', 'TrainingRun manifest (YAML), or JSON: a manifest or its bare spec')
+    .option('--spec-json <json>', 'the spec inline (default: $MLFORM_SPEC_JSON)')
+    .option('-n, --name <name>', 'which TrainingRun, when the file has several')
+    .option('-o, --out <dir>', 'artifact directory: a path or gs://bucket/prefix')
+    .option('--out-base <dir>', 'write to <dir>/<$CLOUD_ML_JOB_ID> (default: $MLFORM_OUTPUT_BASE)')
+    .option('--json', 'progress as JSON lines on stdout (one event per line)')
+    .addHelpText(
+      'after',
+      '\nEnvironment: MLFORM_BACKEND=tensorflow|wasm|cpu forces a TensorFlow.js backend.\n' +
+        'Exit status: 0 trained, 1 failed or invalid spec, 130/143 interrupted (checkpoint kept).\n\n' +
+        'Examples:\n  mlform train --spec examples/quickstart/training.yaml --out /tmp/mpg\n' +
+        '  tensorboard --logdir /tmp/mpg/tensorboard',
+    )
+    .action(async (options: TrainOptions) => {
+      const resolved = await resolveTraining({ ...options, specFile: options.spec }, ctx.env);
+      if (!resolved.ok) {
+        ctx.printErr(renderDiagnostics(resolved.diagnostics, ctx.errStyle));
+        ctx.printErr(diagnosticsSummaryLine(resolved.diagnostics, ctx.errStyle));
+        setExit(1);
+        return;
+      }
+      const { resource, baseDir, outDir, manifestFile } = resolved.value;
+      const emit = (event: ProgressEvent) => {
+        if (options.json) ctx.print(JSON.stringify(event));
+        else {
+          const line = progressLine(event, ctx.style);
+          if (line) ctx.print(line);
+        }
+      };
+      const abort = new AbortController();
+      let signalled: NodeJS.Signals | undefined;
+      const onSignal = (signal: NodeJS.Signals) => {
+        signalled = signal;
+        abort.abort();
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      if (!options.json)
+        ctx.print(`${resource.address} (spec ${resource.specHash.slice(0, 12)}) -> ${outDir}`);
+      try {
+        await runTraining({
+          spec: (resource.manifest as { spec: Parameters<typeof runTraining>[0]['spec'] }).spec,
+          name: resource.name,
+          baseDir,
+          outDir,
+          manifestFile,
+          onEvent: emit,
+          signal: abort.signal,
+          mlformVersion: packageVersion(),
+          env: ctx.env,
+        });
+        setExit(0);
+      } catch (e) {
+        if (signalled) {
+          ctx.printErr(
+            `interrupted by ${signalled}: the checkpoint in ${outDir} is kept; run again to resume`,
+          );
+          setExit(signalled === 'SIGINT' ? 130 : 143);
+          return;
+        }
+        const message = e instanceof Error ? e.message : String(e);
+        emit({ type: 'error', message });
+        if (options.json) ctx.printErr(`error: ${message}`);
+        // A setup error (bad backend, no GPU) is the whole story; anything else gets its stack for a bug report.
+        if (!(e instanceof TrainingSetupError) && e instanceof Error && e.stack && ctx.env.MLFORM_DEBUG)
+          ctx.printErr(e.stack);
+        setExit(1);
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
+}

@@ -1,0 +1,50 @@
+/** Progress events of a training as text: one line per epoch, or one live line on a terminal. */
+import type { ProgressEvent } from '../../trainer/types.js';
+import type { Style } from './style.js';
+
+const fmt = (v: number): string =>
+  Math.abs(v) >= 1000 || Math.abs(v) < 0.001 ? v.toExponential(3) : v.toFixed(4);
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  if (seconds < 60) return `${Math.round(seconds)}s`;
+  const m = Math.floor(seconds / 60);
+  return m < 60
+    ? `${m}m${String(Math.round(seconds % 60)).padStart(2, '0')}s`
+    : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+export function progressLine(event: ProgressEvent, style: Style): string | undefined {
+  switch (event.type) {
+    case 'start':
+      return `training on ${event.backend}: ${event.epochs} epochs × ${event.stepsPerEpoch} steps${
+        event.resumedFromEpoch ? style.yellow(` (resumed after epoch ${event.resumedFromEpoch})`) : ''
+      }`;
+    case 'epoch': {
+      const metrics = Object.entries(event.metrics)
+        .filter(([k]) => k !== 'loss')
+        .map(([k, v]) => `${k} ${fmt(v)}`)
+        .join('  ');
+      const width = String(event.epochs).length;
+      return `epoch ${String(event.epoch).padStart(width)}/${event.epochs}  loss ${fmt(event.loss)}  ${metrics}  ${style.dim(
+        `eta ${formatDuration(event.etaSeconds)}`,
+      )}`;
+    }
+    case 'early-stop':
+      return style.cyan(
+        `early stop at epoch ${event.epoch}; restored the best weights (epoch ${event.bestEpoch})`,
+      );
+    case 'trial':
+      return `trial ${event.trial}/${event.trials} ${event.state}${event.metric !== undefined ? ` ${fmt(event.metric)}` : ''} ${style.dim(JSON.stringify(event.params))}`;
+    case 'done':
+      return style.green(
+        `done in ${formatDuration(event.seconds)}: ${Object.entries(event.metrics)
+          .map(([k, v]) => `${k} ${fmt(v)}`)
+          .join('  ')}`,
+      );
+    case 'error':
+      return style.red(`error: ${event.message}`);
+    default:
+      return undefined;
+  }
+}

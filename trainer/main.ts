@@ -1,0 +1,125 @@
+/**
+ * The training entry point, as run by `mlform train` on a laptop, by the local provider in a
+ * detached process, and inside the training container on Vertex AI. It resolves the spec and the
+ * output location (from arguments or the container's environment) and runs one training.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { error, type Diagnostic } from '../resources/diagnostic.js';
+import type { TrainingRun } from '../resources/kinds.js';
+import { loadManifests, loadResourceValue, type LoadedResource } from '../manifests/load.js';
+import { joinUri } from './storage.js';
+
+export interface TrainInvocation {
+  /** TrainingRun manifest (YAML, possibly multi-document) or JSON (a manifest or a bare spec). */
+  specFile?: string;
+  /** The same as inline JSON (the container gets its spec this way, or via MLFORM_SPEC_JSON). */
+  specJson?: string;
+  /** Exact artifact directory (path or gs://). */
+  out?: string;
+  /** Base directory: the artifact goes to <base>/<CLOUD_ML_JOB_ID> (or a timestamp outside Vertex AI). */
+  outBase?: string;
+  /** Which TrainingRun, when the file holds several. */
+  name?: string;
+}
+
+export interface ResolvedTraining {
+  resource: LoadedResource;
+  baseDir: string;
+  outDir: string;
+  manifestFile?: string;
+}
+
+export async function resolveTraining(
+  invocation: TrainInvocation,
+  env: Record<string, string | undefined>,
+): Promise<{ ok: true; value: ResolvedTraining } | { ok: false; diagnostics: Diagnostic[] }> {
+  const fail = (message: string, hint?: string) => ({
+    ok: false as const,
+    diagnostics: [error('train-input', message, { hint })],
+  });
+  const specJson = invocation.specJson ?? env.MLFORM_SPEC_JSON;
+  let resources: LoadedResource[];
+  let baseDir: string;
+  let manifestFile: string | undefined;
+  if (invocation.specFile) {
+    manifestFile = resolve(invocation.specFile);
+    baseDir = dirname(manifestFile);
+    const text = await readFile(manifestFile, 'utf8').catch(() => undefined);
+    const json = text !== undefined && manifestFile.endsWith('.json') ? parseJson(text) : undefined;
+    if (json !== undefined) {
+      const loaded = loadJsonSpec(json, invocation.specFile, invocation.name);
+      if (!loaded.resource) return { ok: false, diagnostics: loaded.diagnostics };
+      resources = [loaded.resource];
+    } else {
+      const { desired, diagnostics } = await loadManifests([manifestFile], { references: false });
+      if (diagnostics.some((d) => d.severity === 'error')) return { ok: false, diagnostics };
+      resources = desired.resources;
+    }
+  } else if (specJson) {
+    // Inside the container data URIs are gs:// (or absolute); relative ones resolve against the cwd.
+    baseDir = process.cwd();
+    const json = parseJson(specJson);
+    if (json === undefined) return fail('the spec JSON (--spec-json or MLFORM_SPEC_JSON) does not parse');
+    const loaded = loadJsonSpec(json, 'MLFORM_SPEC_JSON', invocation.name);
+    if (!loaded.resource) return { ok: false, diagnostics: loaded.diagnostics };
+    resources = [loaded.resource];
+  } else {
+    return fail(
+      'no spec given',
+      'pass --spec FILE (a TrainingRun manifest), --spec-json, or set MLFORM_SPEC_JSON',
+    );
+  }
+
+  const runs = resources.filter(
+    (r) => r.kind === 'TrainingRun' && (!invocation.name || r.name === invocation.name),
+  );
+  if (runs.length !== 1) {
+    const names = resources.filter((r) => r.kind === 'TrainingRun').map((r) => r.name);
+    return fail(
+      runs.length === 0
+        ? `no TrainingRun${invocation.name ? ` named "${invocation.name}"` : ''} in the spec`
+        : 'several TrainingRuns in the file',
+      names.length > 0 ? `choose one with --name (${names.join(', ')})` : undefined,
+    );
+  }
+  const resource = runs[0];
+  if (!(resource.manifest as TrainingRun).spec.trainer.builtin) {
+    return fail(
+      `TrainingRun "${resource.name}" uses trainer.container; \`mlform train\` runs the builtin trainer`,
+    );
+  }
+
+  const base = invocation.outBase ?? env.MLFORM_OUTPUT_BASE;
+  let outDir = invocation.out;
+  if (!outDir && base) {
+    // Scheduled runs on Vertex AI share one base directory: the job id keeps them apart.
+    const id =
+      env.CLOUD_ML_JOB_ID ??
+      `${resource.name}-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
+    outDir = joinUri(base, id);
+  }
+  if (!outDir)
+    return fail('no output directory', 'pass --out DIR|gs://..., or --out-base / MLFORM_OUTPUT_BASE');
+  return {
+    ok: true,
+    value: { resource, baseDir, outDir: outDir.startsWith('gs://') ? outDir : resolve(outDir), manifestFile },
+  };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A full manifest, or a bare spec wrapped into one. */
+function loadJsonSpec(json: unknown, file: string, name: string | undefined) {
+  const isManifest = json !== null && typeof json === 'object' && 'kind' in json;
+  const document = isManifest
+    ? json
+    : { apiVersion: 'mlform/v1', kind: 'TrainingRun', metadata: { name: name ?? 'run' }, spec: json };
+  return loadResourceValue(document, file);
+}

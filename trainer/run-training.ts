@@ -1,0 +1,288 @@
+/**
+ * One builtin training from spec to artifact: backend, data, network, training loop, final
+ * metrics in original units against the naive baseline, model health, TensorBoard logs, and the
+ * artifact files of DESIGN.md. Used by `mlform train` locally and inside the training container.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir, hostname } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { promisify } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import type { TrainingRunSpec } from '../resources/training-run.js';
+import { specHash as hashSpec } from '../resources/spec-hash.js';
+import { formatPath } from '../resources/diagnostic.js';
+import { ARTIFACT_FILES, writeJsonFile, type MetricsFile, type RunFile } from './artifact.js';
+import { checkTrainable, selectBackend, type BackendInfo } from './backend.js';
+import { loadTable, prepareData } from './data/index.js';
+import { assessHealth, healthScalars } from './health/assess-health.js';
+import {
+  baselineMetrics,
+  evaluate,
+  evaluateConfusion,
+  decodeNumbers,
+  ratioToBaseline,
+} from './metrics/index.js';
+import { saveModel } from './model-io.js';
+import { modelSummary } from './network/build-network.js';
+import { isGcsUri, joinUri, storeFor } from './storage.js';
+import {
+  SummaryWriter,
+  confusionMatrixPng,
+  flattenConfig,
+  markdownTable,
+  scatterPng,
+} from './tensorboard/index.js';
+import { tensorboardObserver, scalarTag } from './tensorboard-observer.js';
+import { train } from './training/train.js';
+import type { PreparedData, ProgressEvent, Samples } from './types.js';
+
+export interface RunTrainingOptions {
+  spec: TrainingRunSpec;
+  /** Folder that relative `file://` data URIs resolve against (the manifest's folder). */
+  baseDir: string;
+  /** Artifact directory: a local path or a gs:// URI. */
+  outDir: string;
+  onEvent: (event: ProgressEvent) => void;
+  name?: string;
+  /** Manifest file, for the git commit recorded in run.json. */
+  manifestFile?: string;
+  signal?: AbortSignal;
+  mlformVersion?: string;
+  env?: Record<string, string | undefined>;
+}
+
+export class TrainingSetupError extends Error {
+  override name = 'TrainingSetupError';
+}
+
+export interface RunTrainingResult {
+  outDir: string;
+  metrics: MetricsFile;
+}
+
+export async function runTraining(options: RunTrainingOptions): Promise<RunTrainingResult> {
+  const { spec, outDir, onEvent } = options;
+  const builtin = spec.trainer.builtin;
+  if (!builtin)
+    throw new TrainingSetupError(
+      'this spec uses trainer.container: run that image instead of `mlform train`',
+    );
+  const startedAt = new Date();
+
+  const accelerator = spec.resources.accelerator;
+  const backend = await selectBackend({
+    acceleratorRequested: accelerator !== undefined,
+    accelerator,
+    env: options.env,
+  });
+  const refused = checkTrainable(builtin.network, backend.backend);
+  if (refused.length > 0) {
+    throw new TrainingSetupError(
+      refused.map((d) => `${d.path ? `${formatPath(d.path)}: ` : ''}${d.message}`).join('; '),
+    );
+  }
+
+  const table = await loadTable(builtin.data.uri, { format: builtin.data.format, baseDir: options.baseDir });
+  const data = prepareData(builtin, table);
+
+  // Event files are appended as training goes; for gs:// they are written locally, uploaded at the end.
+  const tbLocal = isGcsUri(outDir)
+    ? await mkdtemp(join(tmpdir(), 'mlform-tb-'))
+    : joinUri(outDir, ARTIFACT_FILES.tensorboard);
+  const writer = await SummaryWriter.create(tbLocal, { hostname: hostname() });
+  const hparams = hyperparameterValues(spec);
+  writer.hparams(hparams, ['val/loss', ...metricTagsFor(data.task)]);
+  writer.text('config/spec', markdownTable(flattenConfig(spec)), 0);
+
+  let result;
+  try {
+    result = await train({
+      data,
+      builtin,
+      outDir,
+      // The loop's own `done` carries scaled metrics; ours below (original units) is the one to show.
+      onEvent: (event) => {
+        if (event.type !== 'done') onEvent(event);
+      },
+      signal: options.signal,
+      stepInterval: spec.tensorboard.stepInterval,
+      tensorboard: tensorboardObserver(writer, { histograms: spec.tensorboard.histograms }),
+    });
+  } catch (error) {
+    writer.hparamsEnd('failure');
+    await writer.close();
+    throw error;
+  }
+  const { model } = result;
+  writer.text('model/summary', `\`\`\`\n${modelSummary(model)}\n\`\`\``, 0);
+
+  const predicted = predict(model, data.validation, data.preprocess.inputShape);
+  const modelMetrics = evaluate(
+    data.task,
+    data.preprocess,
+    data.validation.y,
+    predicted,
+    data.validation.anchor,
+  );
+  const baseline = baselineMetrics(data.task, data.preprocess, data.train, data.validation);
+  const ratio = ratioToBaseline(data.task, modelMetrics, baseline);
+  const health = assessHealth({ model, history: result.history, data, diverged: result.diverged });
+  const best = result.finalMetrics;
+  const metrics: Record<string, number> = { ...prefixed(modelMetrics) };
+  for (const key of ['loss', 'val_loss']) if (best[key] !== undefined) metrics[key] = best[key];
+  const lastEpoch = result.history.length;
+  for (const [name, value] of Object.entries(prefixed(modelMetrics)))
+    writer.scalar(`final/${name}`, value, lastEpoch);
+  for (const [name, value] of Object.entries(prefixed(baseline)))
+    writer.scalar(`baseline/${name}`, value, lastEpoch);
+  for (const [name, value] of Object.entries(healthScalars(health))) writer.scalar(name, value, lastEpoch);
+
+  let confusion: MetricsFile['confusionMatrix'];
+  if (data.task === 'classification') {
+    const cm = evaluateConfusion(data.preprocess, data.validation.y, predicted);
+    confusion = { labels: cm.labels, matrix: cm.matrix };
+    if (spec.tensorboard.images) {
+      const image = confusionMatrixPng(cm.matrix, cm.labels);
+      writer.image('val/confusion_matrix', image.png, image.width, image.height, lastEpoch);
+    }
+  } else if (spec.tensorboard.images) {
+    const actual = [...decodeNumbers(data.preprocess, data.validation.y, data.validation.anchor)];
+    const guess = [...decodeNumbers(data.preprocess, predicted, data.validation.anchor)];
+    const image = scatterPng(actual, guess);
+    writer.image('val/predicted_vs_actual', image.png, image.width, image.height, lastEpoch);
+  }
+  for (const [name, value] of Object.entries(metrics))
+    if (Number.isFinite(value)) writer.scalar(scalarTag(name), value, lastEpoch);
+  writer.hparamsEnd(result.diverged ? 'failure' : 'success');
+  await writer.close();
+
+  const metricsFile: MetricsFile = {
+    formatVersion: 1,
+    task: data.task,
+    metrics,
+    baseline: prefixed(baseline),
+    ratioToBaseline: Number.isFinite(ratio) ? ratio : null,
+    baselineKind:
+      data.task === 'classification' ? 'majority class' : data.task === 'forecasting' ? 'last value' : 'mean',
+    health,
+    ...(confusion && { confusionMatrix: confusion }),
+    backend,
+    training: {
+      epochs: lastEpoch,
+      bestEpoch: result.bestEpoch,
+      stoppedEarly: result.stoppedEarly,
+      diverged: result.diverged,
+      ...(result.resumedFromEpoch !== undefined && { resumedFromEpoch: result.resumedFromEpoch }),
+      steps: result.steps,
+      seconds: result.seconds,
+      stepKind: result.stepKind,
+    },
+  };
+
+  await saveModel(model, outDir);
+  await writeJsonFile(outDir, ARTIFACT_FILES.preprocess, data.preprocess);
+  await writeJsonFile(outDir, ARTIFACT_FILES.history, result.history);
+  await writeJsonFile(outDir, ARTIFACT_FILES.metrics, metricsFile);
+  if (isGcsUri(outDir)) await uploadDirectory(tbLocal, joinUri(outDir, ARTIFACT_FILES.tensorboard));
+  const runFile = await runRecord(options, data, table, backend, startedAt);
+  // run.json last: its presence means the artifact is complete.
+  await writeJsonFile(outDir, ARTIFACT_FILES.run, runFile);
+  onEvent({ type: 'done', metrics, seconds: (Date.now() - startedAt.getTime()) / 1000 });
+  model.dispose();
+  return { outDir, metrics: metricsFile };
+}
+
+/** Network outputs for a split, in one batch: validation sets are small next to training. */
+function predict(model: tf.LayersModel, samples: Samples, inputShape: number[]): Float32Array {
+  return tf.tidy(() => {
+    const x = tf.tensor(samples.x, [samples.count, ...inputShape]);
+    const y = model.predict(x) as tf.Tensor;
+    return y.dataSync() as Float32Array;
+  });
+}
+
+const prefixed = (metrics: Record<string, number>): Record<string, number> =>
+  Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k.startsWith('val_') ? k : `val_${k}`, v]));
+
+const metricTagsFor = (task: string): string[] =>
+  task === 'classification'
+    ? ['val/accuracy', 'val/macro_f1']
+    : ['val/mae', 'val/rmse', 'val/smape', 'val/r2'];
+
+function hyperparameterValues(spec: TrainingRunSpec): Record<string, number | string | boolean> {
+  const b = spec.trainer.builtin;
+  if (!b) return {};
+  return {
+    task: b.task,
+    'network.type': b.network.type,
+    'network.layers': b.network.layers.join('x'),
+    'network.activation': b.network.activation,
+    'network.dropout': b.network.dropout,
+    epochs: b.hyperparameters.epochs,
+    batchSize: b.hyperparameters.batchSize,
+    learningRate: b.hyperparameters.learningRate,
+    optimizer: b.hyperparameters.optimizer,
+    seed: b.seed,
+  };
+}
+
+async function runRecord(
+  options: RunTrainingOptions,
+  data: PreparedData,
+  table: { sha256: string; bytes: number },
+  backend: BackendInfo,
+  startedAt: Date,
+): Promise<RunFile> {
+  const finishedAt = new Date();
+  const builtin = options.spec.trainer.builtin;
+  return {
+    formatVersion: 1,
+    ...(options.name !== undefined && { name: options.name }),
+    specHash: hashSpec(options.spec),
+    spec: options.spec,
+    data: {
+      uri: builtin?.data.uri ?? '',
+      sha256: table.sha256,
+      bytes: table.bytes,
+      rows: data.rows,
+      columnTypes: data.columnTypes,
+    },
+    ...(await gitCommitOf(options.manifestFile)),
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    seconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
+    backend: backend.backend,
+    mlformVersion: options.mlformVersion ?? '0.0.0',
+  };
+}
+
+const run = promisify(execFile);
+
+/** The commit of the manifest's git tree, with `-dirty` when the manifest has local changes. */
+async function gitCommitOf(file: string | undefined): Promise<{ gitCommit?: string }> {
+  if (!file) return {};
+  const cwd = dirname(file);
+  try {
+    const { stdout: head } = await run('git', ['rev-parse', 'HEAD'], { cwd });
+    const { stdout: status } = await run('git', ['status', '--porcelain', '--', file], { cwd });
+    return { gitCommit: `${head.trim()}${status.trim() ? '-dirty' : ''}` };
+  } catch {
+    return {};
+  }
+}
+
+async function uploadDirectory(localDir: string, targetUri: string): Promise<void> {
+  const walk = async (dir: string): Promise<string[]> => {
+    const entries = await readdir(dir, { withFileTypes: true });
+    const nested = await Promise.all(
+      entries.map((e) => (e.isDirectory() ? walk(join(dir, e.name)) : Promise.resolve([join(dir, e.name)]))),
+    );
+    return nested.flat();
+  };
+  for (const file of await walk(localDir)) {
+    const uri = joinUri(targetUri, ...relative(localDir, file).split('/'));
+    await storeFor(uri).write(uri, await readFile(file));
+  }
+  await rm(localDir, { recursive: true, force: true });
+}
