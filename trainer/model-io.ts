@@ -1,0 +1,136 @@
+/**
+ * Saving and loading TensorFlow.js models to a directory or a gs:// prefix.
+ *
+ * Plain @tensorflow/tfjs registers no `file://` handler (tfjs-node does), and none for gs://, so
+ * this module is the one IOHandler for both, on top of trainer/storage.ts. The files are the
+ * standard layers-model format: `model.json` with
+ * `weightsManifest: [{paths: ['weights.bin'], weights: [...]}]` and one `weights.bin`, which
+ * tfjs-node's `file://` loader, tfjs-converter tooling and the browser `http://` loader read too.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { joinUri, storeFor } from './storage.js';
+
+export const MODEL_JSON = 'model.json';
+export const WEIGHTS_BIN = 'weights.bin';
+
+/** One ArrayBuffer from weight data that tfjs may hand over as one buffer or as shards. */
+export function joinWeightData(data: tf.io.WeightData): ArrayBuffer {
+  const buffers = Array.isArray(data) ? data : [data];
+  if (buffers.length === 1) return buffers[0];
+  const total = buffers.reduce((sum, b) => sum + b.byteLength, 0);
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const buffer of buffers) {
+    out.set(new Uint8Array(buffer), offset);
+    offset += buffer.byteLength;
+  }
+  return out.buffer;
+}
+
+/** A Node Buffer's bytes as an exact ArrayBuffer (Buffers may be views into a shared pool). */
+const toArrayBuffer = (bytes: Uint8Array): ArrayBuffer =>
+  bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+
+/** Shard paths are relative to model.json; refuse anything that would escape its directory. */
+const isRelativeFile = (path: string): boolean =>
+  path !== '' &&
+  !path.startsWith('/') &&
+  !/^[a-z][a-z0-9+.-]*:/i.test(path) &&
+  !path.split(/[\\/]/).includes('..');
+
+function parseModelJson(text: string, uri: string): tf.io.ModelJSON {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${uri} is not JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (
+    typeof parsed !== 'object' ||
+    parsed === null ||
+    !('modelTopology' in parsed) ||
+    typeof parsed.modelTopology !== 'object' ||
+    parsed.modelTopology === null ||
+    !('weightsManifest' in parsed) ||
+    !Array.isArray(parsed.weightsManifest)
+  ) {
+    throw new Error(`${uri} is not a TensorFlow.js layers model (needs modelTopology and weightsManifest)`);
+  }
+  for (const group of parsed.weightsManifest as unknown[]) {
+    if (
+      typeof group !== 'object' ||
+      group === null ||
+      !('paths' in group) ||
+      !Array.isArray(group.paths) ||
+      !group.paths.every((p: unknown) => typeof p === 'string' && isRelativeFile(p)) ||
+      !('weights' in group) ||
+      !Array.isArray(group.weights)
+    ) {
+      throw new Error(`${uri}: every weightsManifest entry needs relative paths and weights`);
+    }
+  }
+  return parsed as tf.io.ModelJSON;
+}
+
+/**
+ * An IOHandler that writes model.json + weights.bin under `dirUri` (a path, file:// URI or gs://
+ * prefix) and reads them back. weights.bin is written first and model.json last, each atomically
+ * where the store allows, so a reader never sees a model.json whose weights are missing.
+ */
+export function storeIOHandler(dirUri: string): tf.io.IOHandler {
+  const store = storeFor(dirUri);
+  const modelUri = joinUri(dirUri, MODEL_JSON);
+  return {
+    async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
+      if (artifacts.modelTopology instanceof ArrayBuffer || artifacts.modelTopology === undefined) {
+        throw new Error('only layers models with a JSON topology can be saved');
+      }
+      if (artifacts.weightData === undefined && artifacts.getWeightStream !== undefined) {
+        throw new Error('streamed weights are not supported; save from a model held in memory');
+      }
+      const weights = joinWeightData(artifacts.weightData ?? new ArrayBuffer(0));
+      const modelJson: tf.io.ModelJSON = {
+        modelTopology: artifacts.modelTopology,
+        format: artifacts.format,
+        generatedBy: artifacts.generatedBy,
+        convertedBy: artifacts.convertedBy ?? null,
+        weightsManifest: [{ paths: [WEIGHTS_BIN], weights: artifacts.weightSpecs ?? [] }],
+        ...(artifacts.trainingConfig !== undefined && { trainingConfig: artifacts.trainingConfig }),
+        ...(artifacts.signature !== undefined && { signature: artifacts.signature }),
+        ...(artifacts.userDefinedMetadata !== undefined && {
+          userDefinedMetadata: artifacts.userDefinedMetadata,
+        }),
+        ...(artifacts.modelInitializer !== undefined && { modelInitializer: artifacts.modelInitializer }),
+        ...(artifacts.initializerSignature !== undefined && {
+          initializerSignature: artifacts.initializerSignature,
+        }),
+      };
+      await store.write(joinUri(dirUri, WEIGHTS_BIN), new Uint8Array(weights));
+      await store.write(modelUri, JSON.stringify(modelJson));
+      return {
+        modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON({ ...artifacts, weightData: weights }),
+      };
+    },
+
+    async load(): Promise<tf.io.ModelArtifacts> {
+      const modelJson = parseModelJson((await store.read(modelUri)).toString('utf8'), modelUri);
+      return tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
+        const specs = manifest.flatMap((group) => group.weights);
+        const shards: ArrayBuffer[] = [];
+        for (const group of manifest) {
+          for (const path of group.paths) shards.push(toArrayBuffer(await store.read(joinUri(dirUri, path))));
+        }
+        return [specs, joinWeightData(shards)];
+      });
+    },
+  };
+}
+
+/** Saves topology and weights (not the optimizer: checkpoints carry that, see training/checkpoint.ts). */
+export async function saveModel(model: tf.LayersModel, dirUri: string): Promise<tf.io.SaveResult> {
+  return model.save(storeIOHandler(dirUri));
+}
+
+export async function loadModel(dirUri: string): Promise<tf.LayersModel> {
+  return tf.loadLayersModel(storeIOHandler(dirUri));
+}
