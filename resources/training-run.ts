@@ -96,7 +96,10 @@ const NetworkSchema = Type.Object(
       default: [64, 64],
       description: 'Units per hidden layer (dense for mlp, recurrent for lstm/gru).',
     }),
-    activation: StringEnum(ACTIVATIONS, { default: 'relu', description: 'Hidden-layer activation.' }),
+    activation: StringEnum(ACTIVATIONS, {
+      default: 'relu',
+      description: 'Activation of mlp hidden layers (recurrent cells keep tanh).',
+    }),
     dropout: Type.Number({
       minimum: 0,
       maximum: 0.9,

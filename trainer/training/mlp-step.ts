@@ -28,7 +28,7 @@ type Activation = (typeof ACTIVATIONS)[number];
 /** Activations the fused matMul kernel applies itself. */
 const FUSED = new Set<Activation>(['relu', 'linear', 'sigmoid', 'elu']);
 
-interface DenseUnit {
+export interface DenseUnit {
   kernel: LayerVariable;
   bias: LayerVariable;
   activation: Activation;
