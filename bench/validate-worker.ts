@@ -7,11 +7,12 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { pathToFileURL } from 'node:url';
+import type * as LoadModule from '../manifests/load.js';
 
 // The compiled build (npm run build), as users run it: no transpiler in the measurement.
 const { loadManifests } = (await import(
   pathToFileURL(join(import.meta.dirname, '..', 'dist', 'manifests', 'load.js')).href
-)) as typeof import('../manifests/load.js');
+)) as typeof LoadModule;
 
 const [mode, dir] = process.argv.slice(2);
 const started = performance.now();

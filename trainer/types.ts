@@ -90,6 +90,13 @@ export type ProgressEvent =
     }
   | { type: 'checkpoint'; epoch: number }
   | { type: 'early-stop'; epoch: number; bestEpoch: number }
-  | { type: 'trial'; trial: number; trials: number; params: Record<string, unknown>; metric?: number; state: string }
+  | {
+      type: 'trial';
+      trial: number;
+      trials: number;
+      params: Record<string, unknown>;
+      metric?: number;
+      state: string;
+    }
   | { type: 'done'; metrics: Record<string, number>; seconds: number }
   | { type: 'error'; message: string };

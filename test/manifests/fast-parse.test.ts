@@ -16,7 +16,8 @@ function sameAsSlowPath(text: string): void {
 describe('fast path parsing', () => {
   const dir = 'examples/quickstart';
   for (const name of readdirSync(dir)) {
-    it(`reads ${dir}/${name} like the slow path`, () => sameAsSlowPath(readFileSync(join(dir, name), 'utf8')));
+    it(`reads ${dir}/${name} like the slow path`, () =>
+      sameAsSlowPath(readFileSync(join(dir, name), 'utf8')));
   }
 
   it('agrees on YAML 1.2 core scalars, merge keys, flow style and document markers', () => {
