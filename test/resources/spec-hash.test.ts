@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { canonicalJson, specHash } from '../../resources/spec-hash.js';
 import { loadManifests, type LoadedResource } from '../../manifests/load.js';
+import { mulberry32 } from '../../trainer/data/random.js';
 
 const SEED = 20261122;
 
@@ -51,12 +52,7 @@ const changed = (leaf: Json): Json =>
         ? `${leaf}x`
         : 0;
 
-const mulberry = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+const mulberry = mulberry32;
 
 const jsonObject = fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 4 })) as fc.Arbitrary<{
   [key: string]: Json;
