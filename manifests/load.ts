@@ -3,6 +3,7 @@
  * diagnostic with file:line:col; nothing here throws on bad input.
  */
 import { dirname } from 'node:path';
+import pLimit from 'p-limit';
 import type { Document, LineCounter } from 'yaml';
 import { error, hasErrors, type Diagnostic, type FieldPath } from '../resources/diagnostic.js';
 import { API_VERSION, checkName } from '../resources/metadata.js';
@@ -66,6 +67,8 @@ export interface LoadResult {
   diagnostics: Diagnostic[];
 }
 
+const READ_CONCURRENCY = 32;
+
 export const addressOf = (kind: Kind, name: string): string => `${kind}/${name}`;
 
 /** Resolves a field path to a position, while the parsed document is still in memory. */
@@ -105,8 +108,19 @@ export async function loadManifests(
   const project = await loadProject(collected.projectFiles, diagnostics);
 
   const candidates: Candidate[] = [];
-  for (const file of collected.manifests) {
-    candidates.push(...(await loadFile(file, diagnostics)));
+  // Files are read with bounded concurrency so that I/O overlaps parsing; results keep file order.
+  const limit = pLimit(READ_CONCURRENCY);
+  const perFile = await Promise.all(
+    collected.manifests.map((file) =>
+      limit(async () => {
+        const local: Diagnostic[] = [];
+        return { candidates: await loadFile(file, local), diagnostics: local };
+      }),
+    ),
+  );
+  for (const result of perFile) {
+    candidates.push(...result.candidates);
+    diagnostics.push(...result.diagnostics);
   }
 
   const unique = rejectDuplicates(candidates, diagnostics);
