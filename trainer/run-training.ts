@@ -35,6 +35,7 @@ import {
 } from './tensorboard/index.js';
 import { tensorboardObserver, scalarTag } from './tensorboard-observer.js';
 import { train } from './training/train.js';
+import { runTuning } from './tuning/run-tuning.js';
 import type { PreparedData, ProgressEvent, Samples } from './types.js';
 
 export interface RunTrainingOptions {
@@ -62,6 +63,9 @@ export interface RunTrainingResult {
 }
 
 export async function runTraining(options: RunTrainingOptions): Promise<RunTrainingResult> {
+  // Tuning: a search over trials (each a training like the one below, in a child process) whose
+  // best artifact becomes this one. See trainer/tuning/README.md.
+  if (options.spec.tuning) return runTuning(options);
   const { spec, outDir, onEvent } = options;
   const builtin = spec.trainer.builtin;
   if (!builtin)
