@@ -1,0 +1,291 @@
+/**
+ * The provider interface: how the engine observes and changes actual state (DESIGN.md
+ * "Providers"). Actual state lives with the resources — the local state directory, or labels and
+ * names in the cloud — never in a state file of ours. Every verb takes a request object and returns
+ * a response with diagnostics (Terraform's PlanResourceChange style); none blocks on a long job:
+ * creating a training returns at once and `trainingRuns.observe` reports its progress.
+ *
+ * Ownership: a provider only lists and touches objects of its stack. Each object records the spec
+ * hash it was applied with and the manifest's annotations (`mlform/prevent-destroy`).
+ */
+import type { Diagnostic } from '../resources/diagnostic.js';
+import type { DeployedEndpointSpec } from '../resources/deployed-endpoint.js';
+import type { RegisteredModelSpec } from '../resources/registered-model.js';
+import type { ScheduleSpec } from '../resources/schedule.js';
+import type { TrainingRunSpec } from '../resources/training-run.js';
+
+/** What every response carries: problems to show, never thrown for expected failures. */
+export interface Response {
+  diagnostics: Diagnostic[];
+}
+
+export interface ProviderContext {
+  /** Ownership namespace from mlform.yaml. */
+  stack: string;
+  /** Folder of mlform.yaml: the local state directory and relative data URIs resolve against it. */
+  projectDir: string;
+  signal?: AbortSignal;
+  log?: (message: string) => void;
+}
+
+// ---- Observed state ------------------------------------------------------------------------
+
+export type RunState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export const ACTIVE_RUN_STATES: readonly RunState[] = ['queued', 'running'];
+
+export interface RunProgress {
+  epoch: number;
+  epochs: number;
+  loss?: number;
+  metrics?: Record<string, number>;
+  etaSeconds?: number;
+  /** Tuning: trials finished / all. */
+  trial?: { done: number; of: number };
+}
+
+/** One launch of a TrainingRun: `<name>#<number>`. */
+export interface ObservedRun {
+  /** The TrainingRun manifest's name (a scheduled run carries its template's name). */
+  name: string;
+  /** 1, 2, 3... per name, in creation order. */
+  number: number;
+  specHash: string;
+  state: RunState;
+  /** 1 for the first launch of this spec hash, 2 for its first retry, ... */
+  attempt: number;
+  /** Set when a Schedule fired this run. */
+  schedule?: string;
+  createdAt: string;
+  finishedAt?: string;
+  progress?: RunProgress;
+  /** metrics.json's `metrics` and `baseline` once succeeded (names like `val_mae`). */
+  metrics?: Record<string, number>;
+  baseline?: Record<string, number>;
+  /** Where the artifact is (a local path or gs:// URI); complete once `state` is succeeded. */
+  artifactUri?: string;
+  /** Why it failed, in one line. */
+  error?: string;
+  dataSha256?: string;
+  gitCommit?: string;
+  /** The manifest's annotations when the run was created. */
+  annotations: Record<string, string>;
+}
+
+export interface ObservedVersion {
+  version: number;
+  /** The run whose artifact this version is (the idempotency key of registration). */
+  run: { name: string; number: number };
+  specHash: string;
+  artifactUri: string;
+  metrics: Record<string, number>;
+  baseline: Record<string, number>;
+  dataSha256?: string;
+  gitCommit?: string;
+  createdAt: string;
+}
+
+export interface ObservedModel {
+  name: string;
+  /** Spec hash the model was last applied with. */
+  specHash: string;
+  spec: RegisteredModelSpec;
+  annotations: Record<string, string>;
+  versions: ObservedVersion[];
+  /** alias -> version number. */
+  aliases: Record<string, number>;
+}
+
+export interface ObservedTraffic {
+  version: number;
+  percent: number;
+}
+
+export interface ObservedEndpoint {
+  name: string;
+  specHash: string;
+  spec: DeployedEndpointSpec;
+  annotations: Record<string, string>;
+  model: string;
+  /** Traffic as it is live (the endpoint is the source of truth for what is deployed). */
+  traffic: ObservedTraffic[];
+  url?: string;
+  /** False when the serving process or service is not answering: drift, corrected by apply. */
+  healthy: boolean;
+  /** Why not healthy, for plans and `describe`. */
+  healthDetail?: string;
+  /**
+   * Live settings that someone may have changed by hand (scaling, resources, ...), already
+   * normalised per provider so they compare equal to the applied spec when nothing changed.
+   */
+  live?: Partial<Pick<DeployedEndpointSpec, 'scaling' | 'resources' | 'batching' | 'timeoutSeconds'>>;
+}
+
+export interface ObservedSchedule {
+  name: string;
+  specHash: string;
+  spec: ScheduleSpec;
+  annotations: Record<string, string>;
+  lastFireTime?: string;
+  /** Live pause state (someone may have paused the Cloud Scheduler job by hand: drift). */
+  paused: boolean;
+}
+
+export interface ObservedState {
+  runs: ObservedRun[];
+  models: ObservedModel[];
+  endpoints: ObservedEndpoint[];
+  schedules: ObservedSchedule[];
+}
+
+// ---- Requests ------------------------------------------------------------------------------
+
+export interface CreateRunRequest {
+  name: string;
+  /** Chosen by the engine (max observed + 1) so a repeated create after a crash is recognised. */
+  number: number;
+  spec: TrainingRunSpec;
+  specHash: string;
+  attempt: number;
+  /** Manifest file: relative `file://` data URIs resolve against its folder. */
+  manifestPath: string;
+  schedule?: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+export interface RunRef {
+  name: string;
+  number: number;
+}
+
+export interface PutModelRequest {
+  name: string;
+  spec: RegisteredModelSpec;
+  specHash: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+export interface RegisterVersionRequest {
+  model: string;
+  run: ObservedRun;
+}
+
+export interface MoveAliasRequest {
+  model: string;
+  alias: string;
+  version: number;
+}
+
+/** Traffic resolved by the engine: aliases and `latest` already turned into version numbers. */
+export interface ResolvedTraffic {
+  version: number;
+  percent: number;
+  artifactUri: string;
+}
+
+export interface PutEndpointRequest {
+  name: string;
+  spec: DeployedEndpointSpec;
+  specHash: string;
+  traffic: ResolvedTraffic[];
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+export interface PutScheduleRequest {
+  name: string;
+  spec: ScheduleSpec;
+  specHash: string;
+  /** The template TrainingRun, resolved, so the provider can launch runs without the manifests. */
+  template: { spec: TrainingRunSpec; specHash: string; manifestPath: string };
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+export interface LockRequest {
+  /** Who holds it, for the message another apply shows ("held by alice@host pid 123"). */
+  holder: string;
+  /** The lease expires unless renewed, so a crashed holder never leaves it stuck. */
+  ttlMs: number;
+}
+
+export interface Lease {
+  holder: string;
+  expiresAt: string;
+  renew(): Promise<Response>;
+  release(): Promise<Response>;
+}
+
+// ---- The interface -------------------------------------------------------------------------
+
+export interface Provider {
+  name: 'local' | 'gcp';
+
+  trainingRuns: {
+    /** Every run of the stack: one list call (paged in the cloud). */
+    list(ctx: ProviderContext): Promise<Response & { items: ObservedRun[] }>;
+    /** Idempotent by (name, number): creating an existing run returns it. */
+    create(ctx: ProviderContext, req: CreateRunRequest): Promise<Response & { run?: ObservedRun }>;
+    cancel(ctx: ProviderContext, req: RunRef): Promise<Response>;
+    /** Fresh state and progress of one run (apply's wait loop, `logs`, `describe`). */
+    observe(ctx: ProviderContext, req: RunRef): Promise<Response & { run?: ObservedRun }>;
+    /** The run's log lines so far, and the offset to continue from (`logs -f` polls). */
+    logs(
+      ctx: ProviderContext,
+      req: RunRef & { from?: number },
+    ): Promise<Response & { lines: string[]; next: number }>;
+  };
+
+  registeredModels: {
+    list(ctx: ProviderContext): Promise<Response & { items: ObservedModel[] }>;
+    /** Create or update (the model object itself; versions are registered separately). */
+    put(ctx: ProviderContext, req: PutModelRequest): Promise<Response>;
+    /** Deletes the model and all its versions. */
+    delete(ctx: ProviderContext, req: { name: string }): Promise<Response>;
+    /** Idempotent by run: registering the same run twice returns the existing version. */
+    registerVersion(
+      ctx: ProviderContext,
+      req: RegisterVersionRequest,
+    ): Promise<Response & { version?: ObservedVersion }>;
+    moveAlias(ctx: ProviderContext, req: MoveAliasRequest): Promise<Response>;
+    deleteVersion(ctx: ProviderContext, req: { model: string; version: number }): Promise<Response>;
+  };
+
+  deployedEndpoints: {
+    list(ctx: ProviderContext): Promise<Response & { items: ObservedEndpoint[] }>;
+    /** Create, update, or restart an unhealthy endpoint; traffic moves only to ready versions. */
+    put(ctx: ProviderContext, req: PutEndpointRequest): Promise<Response & { endpoint?: ObservedEndpoint }>;
+    delete(ctx: ProviderContext, req: { name: string }): Promise<Response>;
+  };
+
+  schedules: {
+    list(ctx: ProviderContext): Promise<Response & { items: ObservedSchedule[] }>;
+    put(ctx: ProviderContext, req: PutScheduleRequest): Promise<Response>;
+    delete(ctx: ProviderContext, req: { name: string }): Promise<Response>;
+    /** Fire now (`mlform trigger`); locally also what the controller's clock calls. */
+    trigger(ctx: ProviderContext, req: { name: string }): Promise<Response & { run?: ObservedRun }>;
+  };
+
+  /** Apply's lock: a lease with holder and expiry; acquiring a held, unexpired lease fails naming the holder. */
+  lock(ctx: ProviderContext, req: LockRequest): Promise<Response & { lease?: Lease }>;
+
+  /** Run outputs (artifacts are local paths or gs:// URIs). */
+  artifacts: {
+    read(ctx: ProviderContext, uri: string): Promise<Buffer>;
+    write(ctx: ProviderContext, uri: string, data: Uint8Array | string): Promise<void>;
+  };
+}
+
+/** Labels every managed object carries where the backend has labels (DESIGN.md "Providers"). */
+export const ownershipLabels = (
+  stack: string,
+  kind: string,
+  name: string,
+  specHash: string,
+): Record<string, string> => ({
+  'mlform-stack': stack,
+  'mlform-kind': kind.toLowerCase(),
+  'mlform-name': name,
+  'mlform-spec': specHash.slice(0, 12),
+});
