@@ -1,0 +1,336 @@
+/**
+ * Apply: execute a plan through a provider, then keep converging the way the controller does —
+ * observe, plan, execute what can be done now — until nothing is left but waiting. Deferred changes
+ * ("known after training") become concrete in a later pass, once the trainings they depend on have
+ * finished. Changes run in dependency order with bounded parallelism; a failure stops only its own
+ * resource and what depends on it.
+ */
+import pLimit from 'p-limit';
+import { error, hasErrors, type Diagnostic } from '../../resources/diagnostic.js';
+import type { DesiredState } from '../../manifests/load.js';
+import type {
+  ObservedRun,
+  ObservedState,
+  Provider,
+  ProviderContext,
+  Response,
+} from '../../providers/provider.js';
+import { ACTIVE_RUN_STATES } from '../../providers/provider.js';
+import { isActionable, type Change, type Plan } from './change.js';
+import { checkPlanFresh } from './fingerprint.js';
+import { observe } from './observe.js';
+import { plan as makePlan, type PlanOptions } from './plan.js';
+
+export type ApplyEvent =
+  | { type: 'plan'; plan: Plan; pass: number }
+  | { type: 'start'; change: Change }
+  | { type: 'done'; change: Change; detail?: string }
+  | { type: 'failed'; change: Change; diagnostics: Diagnostic[] }
+  | { type: 'skipped'; change: Change; reason: string }
+  | { type: 'progress'; runs: ObservedRun[] }
+  | { type: 'finished'; ok: boolean; applied: number; failed: number };
+
+export interface ApplyOptions {
+  provider: Provider;
+  ctx: ProviderContext;
+  desired: DesiredState;
+  planOptions?: PlanOptions;
+  /** `apply PLANFILE`: apply exactly this plan (and the follow-ups it defers); refused when stale. */
+  saved?: Plan;
+  /** Wait for trainings, then register, promote and roll out what they produce (default true). */
+  wait?: boolean;
+  parallelism?: number;
+  onEvent?: (event: ApplyEvent) => void;
+  signal?: AbortSignal;
+  /** Between observations while waiting for trainings. */
+  pollMs?: number;
+  /** Safety net: a provider that never converges must not loop forever. */
+  maxPasses?: number;
+}
+
+export interface ApplyResult {
+  ok: boolean;
+  applied: number;
+  failed: string[];
+  diagnostics: Diagnostic[];
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+
+export async function apply(options: ApplyOptions): Promise<ApplyResult> {
+  const { provider, ctx, desired, signal } = options;
+  const emit = options.onEvent ?? (() => {});
+  const wait = options.wait ?? true;
+  const maxPasses = options.maxPasses ?? 50;
+  const diagnostics: Diagnostic[] = [];
+  const failedResources = new Set<string>();
+  /** How often each address was carried out: one that keeps coming back is not converging. */
+  const attempts = new Map<string, number>();
+  let applied = 0;
+
+  let observed = await observe(provider, ctx);
+  diagnostics.push(...observed.diagnostics);
+  let current: Plan;
+  if (options.saved) {
+    const stale = checkPlanFresh(options.saved, desired, observed.state);
+    if (hasErrors(stale)) return finish(false, [...diagnostics, ...stale]);
+    current = options.saved;
+  } else {
+    current = makePlan(desired, observed.state, options.planOptions);
+  }
+  // With a saved plan, later passes only carry out the follow-ups of what that plan changes.
+  const scope = options.saved
+    ? new Set(options.saved.changes.filter(isActionable).map((c) => c.resource))
+    : undefined;
+
+  for (let pass = 1; pass <= maxPasses && !signal?.aborted; pass++) {
+    if (hasErrors(current.diagnostics)) return finish(false, [...diagnostics, ...current.diagnostics]);
+    emit({ type: 'plan', plan: current, pass });
+    const executed = await execute(current, observed.state);
+    observed = await observe(provider, ctx);
+    const next = makePlan(desired, observed.state, options.planOptions);
+    const inScope = (c: Change) => (!scope || scope.has(c.resource)) && !failedResources.has(c.resource);
+    const ready = next.changes.filter((c) => inScope(c) && isActionable(c) && !isDeferred(c));
+    if (ready.length > 0 && (executed > 0 || pass === 1)) {
+      current = { ...next, changes: next.changes.filter(inScope) };
+      continue;
+    }
+    const waitingFor = wait ? activeRunsAwaited(next, observed.state, inScope) : [];
+    if (waitingFor.length === 0) break;
+    await waitForRuns(waitingFor);
+    observed = await observe(provider, ctx);
+    current = makePlan(desired, observed.state, options.planOptions);
+    current = { ...current, changes: current.changes.filter(inScope) };
+  }
+  return finish(failedResources.size === 0 && !signal?.aborted, diagnostics);
+
+  function finish(ok: boolean, all: Diagnostic[]): ApplyResult {
+    emit({ type: 'finished', ok, applied, failed: failedResources.size });
+    return { ok, applied, failed: [...failedResources], diagnostics: all };
+  }
+
+  /** Runs the plan's executable changes as a DAG; returns how many were carried out. */
+  async function execute(p: Plan, state: ObservedState): Promise<number> {
+    const limit = pLimit(options.parallelism ?? 10);
+    const done = new Map<string, Promise<boolean>>();
+    const byAddress = new Map(p.changes.map((c) => [c.address, c]));
+    let count = 0;
+    const run = (change: Change): Promise<boolean> => {
+      const existing = done.get(change.address);
+      if (existing) return existing;
+      const promise = (async () => {
+        const deps = await Promise.all(
+          change.dependsOn
+            .map((a) => byAddress.get(a))
+            .filter(isChange)
+            .map(run),
+        );
+        if (!isActionable(change)) return true;
+        if (failedResources.has(change.resource)) {
+          emit({ type: 'skipped', change, reason: `${change.resource} failed earlier in this apply` });
+          return false;
+        }
+        if (deps.some((ok) => !ok) || isDeferred(change)) {
+          // Deferred or blocked: a later pass does it once what it waits for is there.
+          return false;
+        }
+        if (signal?.aborted) return false;
+        if ((attempts.get(change.address) ?? 0) >= 2) {
+          failedResources.add(change.resource);
+          const d = error(
+            'not-converging',
+            `${change.address} was applied twice and is still not in the desired state`,
+            {
+              address: change.resource,
+              hint: 'check the resource with `mlform describe` and its logs; the provider may be reporting stale state',
+            },
+          );
+          diagnostics.push(d);
+          emit({ type: 'failed', change, diagnostics: [d] });
+          return false;
+        }
+        attempts.set(change.address, (attempts.get(change.address) ?? 0) + 1);
+        return limit(async () => {
+          emit({ type: 'start', change });
+          const response = await executeChange(change, state).catch((e: unknown): Response => ({
+            diagnostics: [
+              error('provider-error', `${change.address}: ${e instanceof Error ? e.message : String(e)}`),
+            ],
+          }));
+          if (hasErrors(response.diagnostics)) {
+            failedResources.add(change.resource);
+            diagnostics.push(
+              ...response.diagnostics.map((d) => ({ ...d, address: d.address ?? change.resource })),
+            );
+            emit({ type: 'failed', change, diagnostics: response.diagnostics });
+            return false;
+          }
+          diagnostics.push(...response.diagnostics);
+          applied++;
+          count++;
+          emit({ type: 'done', change });
+          return true;
+        });
+      })();
+      done.set(change.address, promise);
+      return promise;
+    };
+    await Promise.all(p.changes.map(run));
+    return count;
+  }
+
+  async function executeChange(change: Change, state: ObservedState): Promise<Response> {
+    switch (change.action) {
+      case 'create':
+        switch (change.kind) {
+          case 'TrainingRun':
+            return provider.trainingRuns.create(ctx, { ...change.after, schedule: undefined });
+          case 'RegisteredModel':
+            return provider.registeredModels.put(ctx, change.after);
+          case 'DeployedEndpoint':
+            return putEndpoint(change.after);
+          case 'Schedule':
+            return putSchedule(change.after);
+        }
+        break;
+      case 'update':
+        switch (change.kind) {
+          case 'RegisteredModel':
+            return provider.registeredModels.put(ctx, change.after);
+          case 'DeployedEndpoint':
+            return putEndpoint(change.after);
+          case 'Schedule':
+            return putSchedule(change.after);
+        }
+        break;
+      case 'replace': {
+        for (const run of change.before.cancel) {
+          const cancelled = await provider.trainingRuns.cancel(ctx, { name: run.name, number: run.number });
+          if (hasErrors(cancelled.diagnostics)) return cancelled;
+        }
+        return provider.trainingRuns.create(ctx, { ...change.after, schedule: undefined });
+      }
+      case 'cancel':
+        return provider.trainingRuns.cancel(ctx, { name: change.before.name, number: change.before.number });
+      case 'delete':
+        switch (change.kind) {
+          case 'RegisteredModel':
+            return change.target === 'model'
+              ? provider.registeredModels.delete(ctx, { name: change.before.name })
+              : provider.registeredModels.deleteVersion(ctx, {
+                  model: change.before.model,
+                  version: change.before.version,
+                });
+          case 'DeployedEndpoint':
+            return provider.deployedEndpoints.delete(ctx, { name: change.before.name });
+          case 'Schedule':
+            return provider.schedules.delete(ctx, { name: change.before.name });
+        }
+        break;
+      case 'register': {
+        if (change.after.deferred) break;
+        const ref = change.after.run;
+        const run = state.runs.find((r) => r.name === ref.name && r.number === ref.number);
+        if (!run)
+          return { diagnostics: [error('run-missing', `run ${ref.name}#${ref.number} is no longer there`)] };
+        return provider.registeredModels.registerVersion(ctx, { model: change.after.model, run });
+      }
+      case 'promote':
+        if (change.after.deferred) break;
+        return provider.registeredModels.moveAlias(ctx, {
+          model: change.after.model,
+          alias: change.after.alias,
+          version: change.after.version,
+        });
+      case 'wait':
+      case 'noop':
+        break;
+    }
+    return { diagnostics: [] };
+  }
+
+  function putEndpoint(after: Extract<Change, { kind: 'DeployedEndpoint'; action: 'create' }>['after']) {
+    const traffic = after.traffic.flatMap((t) =>
+      t.version !== null && t.artifactUri !== null
+        ? [{ version: t.version, percent: t.percent, artifactUri: t.artifactUri }]
+        : [],
+    );
+    return provider.deployedEndpoints.put(ctx, {
+      name: after.name,
+      spec: after.spec,
+      specHash: after.specHash,
+      traffic,
+      labels: after.labels,
+      annotations: after.annotations,
+    });
+  }
+
+  function putSchedule(after: Extract<Change, { kind: 'Schedule'; action: 'create' }>['after']) {
+    return provider.schedules.put(ctx, {
+      name: after.name,
+      spec: after.spec,
+      specHash: after.specHash,
+      template: {
+        spec: after.template.spec,
+        specHash: after.template.specHash,
+        manifestPath: after.template.manifestPath,
+      },
+      labels: after.labels,
+      annotations: after.annotations,
+    });
+  }
+
+  async function waitForRuns(runs: ObservedRun[]): Promise<void> {
+    const pending = new Set(runs.map((r) => `${r.name}#${r.number}`));
+    while (pending.size > 0 && !signal?.aborted) {
+      await sleep(options.pollMs ?? 1000, signal);
+      const { items } = await provider.trainingRuns.list(ctx);
+      const watched = items.filter((r) => pending.has(`${r.name}#${r.number}`));
+      emit({ type: 'progress', runs: watched });
+      for (const r of watched)
+        if (!ACTIVE_RUN_STATES.includes(r.state)) pending.delete(`${r.name}#${r.number}`);
+      // A run that vanished from the listing is not worth waiting for.
+      for (const key of [...pending])
+        if (!watched.some((r) => `${r.name}#${r.number}` === key)) pending.delete(key);
+    }
+  }
+}
+
+const isChange = (c: Change | undefined): c is Change => c !== undefined;
+
+/** Known only after training: a later pass turns it into a concrete change. */
+function isDeferred(change: Change): boolean {
+  if (change.action === 'register' || change.action === 'promote') return change.after.deferred;
+  if ((change.action === 'create' || change.action === 'update') && change.kind === 'DeployedEndpoint') {
+    return change.after.trafficDeferred;
+  }
+  return false;
+}
+
+/** Runs that deferred changes (or waits) of the plan are waiting for. */
+function activeRunsAwaited(p: Plan, state: ObservedState, inScope: (c: Change) => boolean): ObservedRun[] {
+  const resources = new Set(
+    p.changes.filter((c) => inScope(c) && (c.action === 'wait' || isDeferred(c))).map((c) => c.resource),
+  );
+  if (resources.size === 0) return [];
+  return state.runs
+    .filter((r) => ACTIVE_RUN_STATES.includes(r.state) && resources.has(`TrainingRun/${r.name}`))
+    .concat(
+      // Deferred registrations and endpoints wait on the runs of the models they belong to.
+      state.runs.filter(
+        (r) =>
+          ACTIVE_RUN_STATES.includes(r.state) &&
+          !resources.has(`TrainingRun/${r.name}`) &&
+          p.changes.some(
+            (c) => c.action === 'register' && c.after.deferred && c.after.run.name === r.name && inScope(c),
+          ),
+      ),
+    );
+}
