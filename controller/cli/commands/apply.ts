@@ -1,0 +1,224 @@
+import { createInterface } from 'node:readline/promises';
+import type { Command } from 'commander';
+import { error } from '../../../resources/diagnostic.js';
+import { apply, type ApplyEvent } from '../../engine/apply.js';
+import { hasChanges, isApplicable, type Plan } from '../../engine/change.js';
+import { observe } from '../../engine/observe.js';
+import { plan as makePlan } from '../../engine/plan.js';
+import { loadPlanFile } from '../../engine/plan-file.js';
+import { applyLine } from '../../ui/apply-progress.js';
+import { createPlanTextView } from '../../ui/plan-text.js';
+import type { CommandContext } from '../context.js';
+import { lockHolder, openProject } from '../project.js';
+import { printProblems } from './plan.js';
+
+interface ApplyOptions {
+  autoApprove?: boolean;
+  wait: boolean;
+  parallelism: string;
+  json?: boolean;
+  prune: boolean;
+}
+
+const LOCK_TTL_MS = 60_000;
+
+export function registerApply(program: Command, ctx: CommandContext, setExit: (code: number) => void): void {
+  const common = (command: Command) =>
+    command
+      .option('-y, --auto-approve', 'do not ask for confirmation (required without a terminal)')
+      .option('--no-wait', 'return after launching trainings instead of waiting to register and deploy')
+      .option('--parallelism <n>', 'changes carried out at once', '10')
+      .option('--json', 'progress as JSON lines (one event per line)');
+
+  common(
+    program
+      .command('apply')
+      .summary('make the actual state match the manifests')
+      .description(
+        'Plan, ask for confirmation, then carry out the changes in dependency order: launch trainings,\n' +
+          'wait for them, register the versions that pass the gate, move aliases, roll out endpoints.\n' +
+          "Holds the stack's apply lock (a lease that expires if this process dies). With a saved plan\n" +
+          '(`mlform plan --out FILE`), applies exactly that plan and refuses it when the state has moved.',
+      )
+      .argument('[paths...]', 'manifest files or directories; or a saved plan file (*.json) followed by them')
+      .option('--no-prune', 'keep managed resources whose manifests are gone'),
+  )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  mlform apply examples/quickstart\n  mlform apply --auto-approve --no-wait .\n  mlform apply tfplan.json',
+    )
+    .action((paths: string[], options: ApplyOptions) => run(paths, options, false));
+
+  common(
+    program
+      .command('destroy')
+      .summary('delete everything the stack manages')
+      .description(
+        'Plan deleting every resource of the stack (endpoints, schedules, models with their versions;\n' +
+          'running trainings are cancelled, finished runs stay as history). Resources annotated\n' +
+          '`mlform/prevent-destroy: "true"` make the plan fail instead.',
+      )
+      .argument('[paths...]', 'manifest files or directories (for mlform.yaml)'),
+  ).action((paths: string[], options: ApplyOptions) => run(paths, { ...options, prune: true }, true));
+
+  async function run(paths: string[], options: ApplyOptions, destroy: boolean): Promise<void> {
+    const abort = new AbortController();
+    const onSignal = () => abort.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      setExit(await execute(paths, options, destroy, abort.signal));
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  }
+
+  async function execute(
+    paths: string[],
+    options: ApplyOptions,
+    destroy: boolean,
+    signal: AbortSignal,
+  ): Promise<number> {
+    let saved: Plan | undefined;
+    if (!destroy && paths.length > 0 && /\.json$/i.test(paths[0])) {
+      const loaded = await loadPlanFile(paths[0]);
+      if (!loaded.plan) {
+        printProblems(ctx, loaded.diagnostics);
+        return 1;
+      }
+      saved = loaded.plan;
+    }
+    // A saved plan is applied against the same manifests (the paths after it, default: .).
+    const opened = await openProject(saved ? paths.slice(1) : paths, signal);
+    if (!opened.project) {
+      printProblems(ctx, opened.diagnostics);
+      return 1;
+    }
+    const { desired, provider, providerCtx } = opened.project;
+    const planOptions = { destroy, prune: options.prune };
+
+    const lock = await provider.lock(providerCtx, { holder: lockHolder(), ttlMs: LOCK_TTL_MS });
+    if (!lock.lease) {
+      printProblems(
+        ctx,
+        lock.diagnostics.length ? lock.diagnostics : [error('lock', 'could not take the apply lock')],
+      );
+      return 1;
+    }
+    const lease = lock.lease;
+    const renew = setInterval(() => void lease.renew(), LOCK_TTL_MS / 3);
+    try {
+      if (!saved) {
+        const observed = await observe(provider, providerCtx);
+        printProblems(ctx, observed.diagnostics);
+        const preview = makePlan(desired, observed.state, planOptions);
+        if (!options.json) ctx.print(createPlanTextView({ style: ctx.style }).render(preview));
+        if (!isApplicable(preview)) return 1;
+        if (!hasChanges(preview) && !preview.changes.some((c) => c.action === 'wait')) return 0;
+        if (!options.autoApprove && hasChanges(preview)) {
+          if (!ctx.isInteractive) {
+            printProblems(ctx, [
+              error('approval-needed', 'not a terminal: cannot ask for confirmation', {
+                hint: 'pass --auto-approve (-y), or save a reviewed plan with `mlform plan --out FILE` and apply it',
+              }),
+            ]);
+            return 1;
+          }
+          if (!(await confirm(destroy))) {
+            ctx.print('Apply cancelled.');
+            return 1;
+          }
+        }
+      }
+      const emit = (event: ApplyEvent) => {
+        if (options.json) {
+          ctx.print(JSON.stringify(jsonEvent(event)));
+          return;
+        }
+        if (event.type === 'plan' && event.pass === 1) return;
+        const line = applyLine(event, ctx.style);
+        if (line) ctx.print(line);
+      };
+      const result = await apply({
+        provider,
+        ctx: providerCtx,
+        desired,
+        planOptions,
+        saved,
+        wait: options.wait,
+        parallelism: Math.max(1, Number.parseInt(options.parallelism, 10) || 10),
+        onEvent: emit,
+        signal,
+      });
+      printProblems(ctx, result.diagnostics);
+      if (result.ok && !options.json) await printEndpoints();
+      return result.ok ? 0 : 1;
+    } finally {
+      clearInterval(renew);
+      await lease.release();
+    }
+
+    async function printEndpoints(): Promise<void> {
+      const { items } = await provider.deployedEndpoints.list(providerCtx);
+      for (const endpoint of items) {
+        if (!endpoint.url || !endpoint.healthy) continue;
+        ctx.print(
+          `\n${endpoint.name}: ${endpoint.url}  (traffic ${endpoint.traffic.map((t) => `v${t.version} ${t.percent}%`).join(', ')})`,
+        );
+        ctx.print(
+          `  curl -s ${endpoint.url}/v1/models/${endpoint.model}:predict -H 'content-type: application/json' -d '{"instances": [{...}]}'`,
+        );
+      }
+    }
+  }
+
+  async function confirm(destroy: boolean): Promise<boolean> {
+    const rl = createInterface({ input: process.stdin, output: process.stdout });
+    try {
+      const answer = await rl.question(
+        `\nDo you want to ${destroy ? 'destroy all resources of this stack' : 'perform these actions'}? Only 'yes' will be accepted: `,
+      );
+      return answer.trim() === 'yes';
+    } finally {
+      rl.close();
+    }
+  }
+}
+
+/** The JSON-lines event stream: stable, small objects (no full plans in progress events). */
+function jsonEvent(event: ApplyEvent): Record<string, unknown> {
+  switch (event.type) {
+    case 'plan':
+      return { type: 'plan', pass: event.pass, summary: event.plan.summary };
+    case 'start':
+    case 'done':
+      return {
+        type: event.type,
+        address: event.change.address,
+        action: event.change.action,
+        reason: event.change.reason,
+      };
+    case 'failed':
+      return {
+        type: 'failed',
+        address: event.change.address,
+        action: event.change.action,
+        errors: event.diagnostics.map((d) => d.message),
+      };
+    case 'skipped':
+      return { type: 'skipped', address: event.change.address, reason: event.reason };
+    case 'progress':
+      return {
+        type: 'progress',
+        runs: event.runs.map((r) => ({
+          name: r.name,
+          number: r.number,
+          state: r.state,
+          progress: r.progress,
+        })),
+      };
+    case 'finished':
+      return { type: 'finished', ok: event.ok, applied: event.applied, failed: event.failed };
+  }
+}

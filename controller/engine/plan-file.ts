@@ -1,0 +1,86 @@
+/**
+ * Saved plans (`plan -out FILE`, `apply FILE`): the Plan as JSON. Loading checks the format version
+ * and validates the whole shape against the TypeBox schema with ajv, so apply never executes a
+ * truncated, hand-edited or foreign file. Freshness is checked separately (`checkPlanFresh`).
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import AjvModule, { type ValidateFunction } from 'ajv';
+import { error, type Diagnostic } from '../../resources/diagnostic.js';
+import { PLAN_FORMAT_VERSION, PlanSchema, type Plan } from './change.js';
+
+// ajv ships CommonJS with a default export; under NodeNext the constructor sits on `.default`.
+const Ajv = AjvModule.default;
+
+let validator: ValidateFunction | undefined;
+function validatePlan(value: unknown): ValidateFunction['errors'] {
+  // Plain JSON Schema (TypeBox's symbols dropped); no defaults filled: a plan is taken as written.
+  validator ??= new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(JSON.stringify(PlanSchema)));
+  return validator(value) ? null : (validator.errors ?? []);
+}
+
+export const serializePlan = (plan: Plan): string => `${JSON.stringify(plan, null, 2)}\n`;
+
+export function parsePlan(text: string, file: string): { plan?: Plan; diagnostics: Diagnostic[] } {
+  const invalid = (message: string, hint?: string) => ({
+    diagnostics: [error('plan-file-invalid', message, { file, ...(hint ? { hint } : {}) })],
+  });
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    return invalid(`${file} is not a saved plan: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const version = (value as { formatVersion?: unknown } | null)?.formatVersion;
+  if (version !== PLAN_FORMAT_VERSION) {
+    return invalid(
+      `${file} has plan format ${JSON.stringify(version ?? null)}; this mlform reads format ${PLAN_FORMAT_VERSION}`,
+      'make the plan again with this version of mlform',
+    );
+  }
+  const errors = validatePlan(value);
+  if (errors) {
+    const shown = errors
+      .slice(0, 5)
+      .map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`)
+      .join('; ');
+    return invalid(
+      `${file} is not a valid saved plan: ${shown}`,
+      'saved plans must not be edited; make it again',
+    );
+  }
+  return { plan: value as Plan, diagnostics: [] };
+}
+
+/** Written to a temporary file and renamed, so an interrupted save never leaves half a plan. */
+export async function savePlanFile(path: string, plan: Plan): Promise<void> {
+  const temporary = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await writeFile(temporary, serializePlan(plan), { mode: 0o600 });
+    await rename(temporary, path);
+  } catch (e) {
+    await rm(temporary, { force: true });
+    throw e;
+  }
+}
+
+export async function loadPlanFile(path: string): Promise<{ plan?: Plan; diagnostics: Diagnostic[] }> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return {
+      diagnostics: [
+        error(
+          'plan-file-unreadable',
+          `cannot read ${path}${code === 'ENOENT' ? ': no such file' : `: ${String(e)}`}`,
+          {
+            file: path,
+          },
+        ),
+      ],
+    };
+  }
+  return parsePlan(text, path);
+}

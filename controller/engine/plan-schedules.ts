@@ -1,0 +1,138 @@
+/**
+ * Schedule: created, updated in place, or drift-corrected (paused by hand). The provider launches
+ * scheduled runs from a copy of the template (Cloud Scheduler calls Vertex AI directly), so the
+ * hash applied to a schedule covers its template too: a template change updates the schedule.
+ */
+import { nextFireTime, type ScheduleSpec } from '../../resources/schedule.js';
+import { specHash } from '../../resources/spec-hash.js';
+import type { FieldChange } from './change.js';
+import { diffValues } from './field-diff.js';
+import {
+  PHASE,
+  addChange,
+  annotationsOf,
+  explicitDependsOn,
+  labelsOf,
+  type Desired,
+  type PlanContext,
+} from './plan-context.js';
+
+/** The hash a schedule is applied with (and observed with): its own spec and its template's. */
+export const scheduleAppliedHash = (scheduleSpecHash: string, templateSpecHash: string): string =>
+  specHash({ schedule: scheduleSpecHash, template: templateSpecHash });
+
+export function planSchedules(ctx: PlanContext): void {
+  // Searching a fire time costs ~1 ms in croner, and schedules repeat a handful of expressions.
+  const fireTimes = new Map<string, Date | undefined>();
+  const nextOf = (spec: ScheduleSpec): Date | undefined => {
+    const key = `${spec.cron ?? ''}|${spec.timeZone}|${spec.suspend}`;
+    if (!fireTimes.has(key)) fireTimes.set(key, nextFireTime(spec, ctx.now));
+    return fireTimes.get(key);
+  };
+  for (const s of ctx.desired.schedules) planSchedule(ctx, s, nextOf);
+}
+
+function planSchedule(
+  ctx: PlanContext,
+  s: Desired<'Schedule'>,
+  nextOf: (spec: ScheduleSpec) => Date | undefined,
+): void {
+  const spec = s.manifest.spec;
+  const templateAddress = `TrainingRun/${spec.trainingRun}`;
+  const template = ctx.desired.byAddress.get(templateAddress);
+  // The loader rejects dangling references; nothing to copy the template from.
+  if (template?.manifest.kind !== 'TrainingRun') return;
+  const applied = scheduleAppliedHash(s.specHash, template.specHash);
+  const next = nextOf(spec);
+  const when = next ? `next run ${formatInZone(next, spec.timeZone)} ${spec.timeZone}` : 'suspended';
+  const annotations = annotationsOf(s);
+  const after = {
+    name: s.name,
+    specHash: applied,
+    spec,
+    template: {
+      name: template.name,
+      specHash: template.specHash,
+      spec: template.manifest.spec,
+      manifestPath: template.source.path,
+    },
+    nextFireTime: next ? next.toISOString() : null,
+    labels: labelsOf(s),
+    annotations,
+  };
+  const base = {
+    kind: 'Schedule' as const,
+    address: s.address,
+    resource: s.address,
+    dependsOn: [templateAddress, ...explicitDependsOn(s)],
+  };
+  const observed = ctx.observed.schedules.get(s.name);
+  if (!observed) {
+    addChange(ctx, PHASE.schedule, {
+      ...base,
+      action: 'create',
+      reason: when,
+      fields: [],
+      before: null,
+      after,
+    });
+    return;
+  }
+  const fields: FieldChange[] = diffValues(observed.spec, spec, 'spec');
+  if (observed.paused !== observed.spec.suspend) {
+    fields.push({ path: 'paused', before: observed.paused, after: spec.suspend, drift: true });
+  }
+  fields.push(...diffValues(observed.annotations, annotations, 'metadata.annotations'));
+  const changed = observed.specHash !== applied;
+  if (!changed && fields.length === 0) {
+    addChange(ctx, PHASE.schedule, {
+      ...base,
+      action: 'noop',
+      reason: when,
+      fields: [],
+      before: null,
+      after: null,
+      notice: false,
+    });
+    return;
+  }
+  const reasons: string[] = [];
+  const specFields = fields.some((f) => f.path.startsWith('spec.'));
+  if (specFields) reasons.push('spec changed');
+  else if (changed) reasons.push(`its template ${templateAddress} changed`);
+  if (fields.some((f) => f.drift)) reasons.push(`${observed.paused ? 'paused' : 'resumed'} outside mlform`);
+  if (fields.some((f) => f.path.startsWith('metadata.'))) reasons.push('annotations changed');
+  reasons.push(when);
+  const drift = fields.some((f) => f.drift);
+  addChange(ctx, PHASE.schedule, {
+    ...base,
+    action: 'update',
+    reason: reasons.join('; '),
+    fields,
+    ...(drift ? { drift } : {}),
+    before: { specHash: observed.specHash, spec: observed.spec, paused: observed.paused },
+    after,
+  });
+}
+
+/** Creating a formatter is far dearer than using one; zones are few. */
+const formats = new Map<string, Intl.DateTimeFormat>();
+
+/** `2026-11-23 06:00` in the schedule's zone: what the person who wrote the cron expects to read. */
+export function formatInZone(date: Date, timeZone: string): string {
+  let format = formats.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-GB', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
+    formats.set(timeZone, format);
+  }
+  const parts = Object.fromEntries(format.formatToParts(date).map((p) => [p.type, p.value]));
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
+}

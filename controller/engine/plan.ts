@@ -1,0 +1,95 @@
+/**
+ * `plan(desired, observed) -> Plan`: the diff between the manifests and the actual state, as inert
+ * data. Pure: no I/O, and the same inputs give the same plan, byte for byte (the clock is read only
+ * for the next fire time of schedules when `now` is not given, and that is not in the fingerprint).
+ * The rules are in README.md next to this file.
+ */
+import type { DesiredState } from '../../manifests/load.js';
+import { error } from '../../resources/diagnostic.js';
+import type { ObservedState } from '../../providers/provider.js';
+import { PLAN_FORMAT_VERSION, summarize, type Change, type Plan } from './change.js';
+import { planFingerprint } from './fingerprint.js';
+import { cmp, createContext, type PlanContext, type PlanOptions } from './plan-context.js';
+import { planEndpoints } from './plan-endpoints.js';
+import { planModels } from './plan-models.js';
+import { planPrune } from './plan-prune.js';
+import { planRetention } from './plan-retention.js';
+import { planTrainingRuns } from './plan-runs.js';
+import { planSchedules } from './plan-schedules.js';
+
+export type { PlanOptions } from './plan-context.js';
+
+export function plan(desired: DesiredState, observed: ObservedState, options: PlanOptions = {}): Plan {
+  const ctx = createContext(desired, observed, options);
+  if (!ctx.destroy) {
+    // Each step reads what the previous ones decided: runs feed registrations, registrations and
+    // alias moves feed traffic, traffic decides which versions retention must keep.
+    const runs = planTrainingRuns(ctx);
+    const models = planModels(ctx, runs);
+    const endpoints = planEndpoints(ctx, models);
+    planRetention(ctx, models, endpoints);
+    planSchedules(ctx);
+  }
+  planPrune(ctx);
+  const changes = inDependencyOrder(ctx);
+  const planOptions = { destroy: ctx.destroy, prune: ctx.prune };
+  return {
+    formatVersion: PLAN_FORMAT_VERSION,
+    stack: ctx.stack,
+    options: planOptions,
+    changes,
+    diagnostics: ctx.diagnostics,
+    summary: summarize(changes),
+    ...planFingerprint(desired, observed, planOptions),
+  };
+}
+
+/**
+ * Dependencies narrowed to this plan's changes that do something (a noop is already done), then a
+ * depth-first topological sort that visits changes in phase, graph and address order, so the list
+ * reads in the order apply runs it and only moves a change when a dependency requires it.
+ */
+function inDependencyOrder(ctx: PlanContext): Change[] {
+  const pending = new Set(ctx.changes.filter((c) => c.change.action !== 'noop').map((c) => c.change.address));
+  const graphIndex = (c: Change) => ctx.desired.order.get(c.resource) ?? Number.MAX_SAFE_INTEGER;
+  const sorted = ctx.changes
+    .map(({ change, phase }) => ({
+      phase,
+      change: {
+        ...change,
+        dependsOn: [...new Set(change.dependsOn)].filter((d) => d !== change.address && pending.has(d)),
+      } as Change,
+    }))
+    .sort(
+      (a, b) =>
+        a.phase - b.phase ||
+        graphIndex(a.change) - graphIndex(b.change) ||
+        cmp(a.change.address, b.change.address),
+    );
+  const byAddress = new Map(sorted.map((c) => [c.change.address, c.change]));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const out: Change[] = [];
+  const visit = (change: Change, path: string[]): void => {
+    const s = state.get(change.address);
+    if (s === 'done') return;
+    if (s === 'visiting') {
+      const cycle = [...path.slice(path.indexOf(change.address)), change.address];
+      ctx.diagnostics.push(
+        error('plan-cycle', `the plan's changes depend on each other in a cycle: ${cycle.join(' -> ')}`, {
+          address: change.address,
+          hint: 'a metadata.dependsOn entry most likely points against the order RegisteredModel -> TrainingRun -> DeployedEndpoint; remove it',
+        }),
+      );
+      return;
+    }
+    state.set(change.address, 'visiting');
+    for (const dep of change.dependsOn) {
+      const target = byAddress.get(dep);
+      if (target) visit(target, [...path, change.address]);
+    }
+    state.set(change.address, 'done');
+    out.push(change);
+  };
+  for (const { change } of sorted) visit(change, []);
+  return out;
+}

@@ -1,0 +1,36 @@
+/**
+ * The JSON view of a plan (`plan --json`): a versioned document for programs. Fields:
+ *
+ * - `formatVersion` (1), `stack`, `options` ({destroy, prune})
+ * - `hasChanges`: apply would do something (anything but noop and wait)
+ * - `applicable`: no error diagnostics (apply refuses the plan otherwise)
+ * - `summary`: count per action (create, update, replace, delete, cancel, register, promote, wait, noop)
+ * - `changes`: the plan's changes in dependency order, as `controller/engine/change.ts` defines them
+ *   (`action`, `kind`, `address`, `resource`, `reason`, `fields`, `dependsOn`, `drift?`, `before`,
+ *   `after`, and per action `target`, `run`, `progress`, `model`, `unresolved`, `notice`)
+ * - `diagnostics`: as `validate --json` prints them (path as text and as segments)
+ * - `fingerprint`, `basis`: what `apply PLANFILE` compares to refuse a stale plan
+ */
+import { hasChanges, isApplicable, type Plan } from '../engine/change.js';
+import type { PlanView } from '../engine/plan-view.js';
+import { diagnosticJson } from './diagnostics-view.js';
+
+export function planJson(plan: Plan) {
+  return {
+    formatVersion: plan.formatVersion,
+    stack: plan.stack,
+    options: plan.options,
+    hasChanges: hasChanges(plan),
+    applicable: isApplicable(plan),
+    summary: plan.summary,
+    changes: plan.changes,
+    diagnostics: plan.diagnostics.map(diagnosticJson),
+    fingerprint: plan.fingerprint,
+    basis: plan.basis,
+  };
+}
+
+export const planJsonView: PlanView = {
+  format: 'json',
+  render: (plan) => `${JSON.stringify(planJson(plan), null, 2)}\n`,
+};
