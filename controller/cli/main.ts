@@ -5,6 +5,9 @@ import { packageVersion } from './version.js';
 import { registerValidate } from './commands/validate.js';
 import { registerSchema } from './commands/schema.js';
 import { registerTrain } from './commands/train.js';
+import { registerPlan } from './commands/plan.js';
+import { registerApply } from './commands/apply.js';
+import { registerServe } from './commands/serve.js';
 
 export function buildProgram(ctx: CommandContext, setExit: (code: number) => void): Command {
   const program = new Command('mlform')
@@ -26,7 +29,10 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
   );
   registerValidate(program, ctx, setExit);
   registerSchema(program, ctx, setExit);
+  registerPlan(program, ctx, setExit);
+  registerApply(program, ctx, setExit);
   registerTrain(program, ctx, setExit);
+  registerServe(program, ctx, setExit);
   return program;
 }
 

@@ -1,0 +1,238 @@
+import { Option, type Command } from 'commander';
+import { error, type Diagnostic } from '../../../resources/diagnostic.js';
+import type * as ServingModule from '../../../trainer/serving/index.js';
+import type { RawServingConfig, ServingConfig } from '../../../trainer/serving/index.js';
+import { diagnosticsSummaryLine, renderDiagnostics } from '../../ui/diagnostics-view.js';
+import type { CommandContext } from '../context.js';
+
+interface ServeOptions {
+  model?: string;
+  config?: string;
+  name?: string;
+  modelVersion?: string;
+  port?: string;
+  host: string;
+  batching: boolean;
+  maxBatchSize?: string;
+  batchTimeoutMicros?: string;
+  maxBodyBytes?: string;
+  maxInstances?: string;
+  missingFeatures?: 'fill' | 'error';
+  logLevel?: string;
+}
+
+/** TensorFlow Serving's REST port, when neither --port nor $PORT says otherwise. */
+const DEFAULT_PORT = 8501;
+
+export function registerServe(program: Command, ctx: CommandContext, setExit: (code: number) => void): void {
+  program
+    .command('serve')
+    .summary('serve trainer artifacts over the TensorFlow Serving REST API')
+    .description(
+      'Load one or more versions of a trainer artifact (a directory or gs:// prefix holding model.json,\n' +
+        'weights.bin and preprocess.json) and serve them: POST /v1/models/{name}:predict with raw\n' +
+        'features in, decoded predictions out; GET /v1/models/{name}[/metadata]; /v2/health/live,\n' +
+        '/v2/health/ready; /metrics. Concurrent requests are batched. Logs are JSON lines on stdout.\n' +
+        'Runs until SIGTERM or SIGINT, then stops accepting, answers what is in flight and exits 0.',
+    )
+    .option('-m, --model <uri>', 'artifact directory or gs:// prefix (default: $MODEL_URI)')
+    .option(
+      '-c, --config <file>',
+      'JSON config with several versions and traffic percents (trainer/serving/README.md)',
+    )
+    .option(
+      '-n, --name <name>',
+      'model name in the URLs (default: $MODEL_NAME, the run\'s model, or "default")',
+    )
+    .option('--model-version <n>', 'version number of --model (default: from the directory name, else 1)')
+    .option('-p, --port <port>', `port (default: $PORT, else ${DEFAULT_PORT}; 0 picks a free one)`)
+    .option('--host <host>', 'interface to listen on (containers: 0.0.0.0)', '127.0.0.1')
+    .option('--no-batching', 'one model call per request')
+    .option('--max-batch-size <n>', 'most instances per model call (default 64)')
+    .option(
+      '--batch-timeout-micros <n>',
+      'longest a request waits for a batch to fill (default 0: same event-loop turn)',
+    )
+    .option('--max-body-bytes <n>', 'larger bodies get 413 (default 10 MiB)')
+    .option('--max-instances <n>', 'more instances per request get 413 (default 1000)')
+    .addOption(
+      new Option(
+        '--missing-features <policy>',
+        'absent features: fill with the training fill value, or 400',
+      ).choices(['fill', 'error']),
+    )
+    .addOption(
+      new Option('--log-level <level>', 'log level').choices([
+        'fatal',
+        'error',
+        'warn',
+        'info',
+        'debug',
+        'silent',
+      ]),
+    )
+    .addHelpText(
+      'after',
+      '\nEnvironment: PORT, MODEL_URI, MODEL_NAME (Cloud Run), MLFORM_BACKEND=tensorflow|wasm|cpu.\n' +
+        'Exit status: 0 after a graceful shutdown, 1 when the config or a model cannot be loaded.\n\n' +
+        'Examples:\n  mlform serve --model /tmp/mpg --name mpg --port 8501\n' +
+        '  curl -s localhost:8501/v1/models/mpg:predict -H content-type:application/json \\\n' +
+        '    -d \'{"instances": [{"Cylinders": 4, "Horsepower": 95, "Weight_in_lbs": 2372, "Origin": "Japan"}]}\'\n' +
+        '  mlform serve --config endpoint.json --port 0',
+    )
+    .action(async (options: ServeOptions) => {
+      const serving = await import('../../../trainer/serving/index.js');
+      const resolved = await resolveConfig(options, ctx, serving);
+      if (!resolved.config) {
+        ctx.printErr(renderDiagnostics(resolved.diagnostics, ctx.errStyle));
+        ctx.printErr(diagnosticsSummaryLine(resolved.diagnostics, ctx.errStyle));
+        setExit(1);
+        return;
+      }
+      const port = parsePort(options.port ?? nonEmpty(ctx.env.PORT));
+      if (port === undefined) {
+        ctx.printErr(
+          `--port / $PORT must be a port number from 0 to 65535, got ${JSON.stringify(options.port ?? ctx.env.PORT)}`,
+        );
+        setExit(1);
+        return;
+      }
+      const config = resolved.config;
+      const logs = serving.createServingLogger(
+        config.logging.level,
+        ctx.stdout === process.stdout ? 1 : { write: (line: string) => ctx.stdout.write(line) },
+        { model: config.name },
+      );
+      const { logger } = logs;
+      const server = new serving.ModelServer({ config, logger: logs });
+      // Once: a second Ctrl-C gets Node's default action and ends the process at once.
+      const onSignal = (signal: NodeJS.Signals): void => {
+        server.shutdown(signal).catch((e: unknown) => {
+          logger.error({ err: e instanceof Error ? e.message : String(e) }, 'shutdown failed');
+        });
+      };
+      process.once('SIGTERM', onSignal);
+      process.once('SIGINT', onSignal);
+      try {
+        await server.listen(port, options.host);
+      } catch (e) {
+        ctx.printErr(
+          `cannot listen on ${options.host}:${port}: ${e instanceof Error ? e.message : String(e)}`,
+        );
+        await server.shutdown('listen failed');
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+        logs.close();
+        setExit(1);
+        return;
+      }
+      let failed = false;
+      try {
+        await server.load();
+      } catch (e) {
+        failed = true;
+        logger.fatal({ err: e instanceof Error ? e.message : String(e) }, 'cannot serve');
+        await server.shutdown('load failed');
+      }
+      await server.closed;
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      logs.close();
+      setExit(failed ? 1 : 0);
+    });
+}
+
+/** An environment variable set to '' counts as unset (a template that left it blank). */
+const nonEmpty = (value: string | undefined): string | undefined =>
+  value === undefined || value.trim() === '' ? undefined : value;
+
+function parsePort(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return DEFAULT_PORT;
+  if (!/^\d{1,5}$/.test(value)) return undefined;
+  const port = Number(value);
+  return port <= 65535 ? port : undefined;
+}
+
+/** `--max-batch-size 64` -> 64; anything else stays a string for the config validation to reject. */
+function numberFlag(value: string | undefined): number | string | undefined {
+  if (value === undefined) return undefined;
+  return /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
+}
+
+type Serving = typeof ServingModule;
+
+/** Flags over `--config FILE`, or a one-version config from `--model` / $MODEL_URI. */
+async function resolveConfig(
+  options: ServeOptions,
+  ctx: CommandContext,
+  serving: Serving,
+): Promise<{ config?: ServingConfig; diagnostics: Diagnostic[] }> {
+  const overrides = {
+    name: options.name ?? nonEmpty(ctx.env.MODEL_NAME),
+    batching: {
+      ...(options.batching === false && { enabled: false }),
+      maxBatchSize: numberFlag(options.maxBatchSize),
+      batchTimeoutMicros: numberFlag(options.batchTimeoutMicros),
+    },
+    limits: {
+      maxBodyBytes: numberFlag(options.maxBodyBytes),
+      maxInstances: numberFlag(options.maxInstances),
+      missingFeatures: options.missingFeatures,
+    },
+    logging: { level: options.logLevel },
+  } as RawServingConfig;
+
+  const uri = options.model ?? (options.config ? undefined : nonEmpty(ctx.env.MODEL_URI));
+  if (options.config && options.model) {
+    return {
+      diagnostics: [
+        error('serve-args', 'give --model or --config, not both', {
+          hint: 'list several versions in the config file instead',
+        }),
+      ],
+    };
+  }
+  if (options.config) {
+    if (options.modelVersion !== undefined) {
+      return {
+        diagnostics: [
+          error('serve-args', '--model-version goes with --model; a config file numbers its versions'),
+        ],
+      };
+    }
+    return serving.readServingConfig(options.config, overrides);
+  }
+  if (!uri) {
+    return {
+      diagnostics: [
+        error('serve-args', 'nothing to serve: give --model DIR|gs://..., --config FILE, or set MODEL_URI', {
+          hint: 'mlform serve --model /path/to/artifact',
+        }),
+      ],
+    };
+  }
+  const version =
+    options.modelVersion === undefined ? serving.versionFromUri(uri) : numberFlag(options.modelVersion);
+  const name = overrides.name ?? (await modelNameOf(uri));
+  return serving.normalizeServingConfig(
+    serving.mergeRawConfig({ versions: [{ version, uri }] }, { ...overrides, name }),
+    process.cwd(),
+  );
+}
+
+/** `spec.model` from the artifact's run.json: the registered model this run feeds. */
+async function modelNameOf(uri: string): Promise<string | undefined> {
+  try {
+    const { readJsonFile, ARTIFACT_FILES } = await import('../../../trainer/artifact.js');
+    const run = await readJsonFile(uri, ARTIFACT_FILES.run);
+    if (typeof run === 'object' && run !== null && 'spec' in run) {
+      const spec = run.spec;
+      if (typeof spec === 'object' && spec !== null && 'model' in spec && typeof spec.model === 'string') {
+        return /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(spec.model) ? spec.model : undefined;
+      }
+    }
+  } catch {
+    // no run.json (a hand-made artifact): the default name applies
+  }
+  return undefined;
+}

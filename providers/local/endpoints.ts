@@ -1,0 +1,505 @@
+/**
+ * DeployedEndpoints: one detached `mlform serve --config` process per endpoint, in
+ * `endpoints/<name>/` (endpoint.json, the serving config.json it runs, serve.log). The process
+ * outlives the CLI; a dead or silent one is drift (`healthy: false`) that the next put restarts.
+ * config.json is what is deployed: live traffic and settings are read back from it.
+ */
+import { createHash } from 'node:crypto';
+import { readFile, rename, stat } from 'node:fs/promises';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import pLimit from 'p-limit';
+import { error, type Diagnostic } from '../../resources/diagnostic.js';
+import { toJsonText } from '../../trainer/artifact.js';
+import { isGcsUri, toLocalPath } from '../../trainer/storage.js';
+import {
+  ownershipLabels,
+  type ObservedEndpoint,
+  type ProviderContext,
+  type PutEndpointRequest,
+  type Response,
+} from '../provider.js';
+import { serveArgs, SERVE_ENV_OVERRIDES } from './mlform-cli.js';
+import { choosePort, HOST } from './ports.js';
+import { findProcesses, isOurs, spawnDetached, stopProcess, type DetachedProcess } from './processes.js';
+import {
+  EndpointConfigSchema,
+  EndpointRecordSchema,
+  type EndpointConfig,
+  type EndpointRecord,
+} from './records.js';
+import { readLogTail } from './run-log.js';
+import { childEnv, stateRoot, type LocalSettings } from './settings.js';
+import {
+  checkName,
+  exists,
+  FILES,
+  foreign,
+  listDir,
+  messageOf,
+  readRecord,
+  readRecords,
+  removeDir,
+  stateError,
+  statePaths,
+  writeJsonAtomic,
+  writeTextAtomic,
+  type StatePaths,
+} from './state-dir.js';
+
+const addressOf = (name: string) => `DeployedEndpoint/${name}`;
+
+/** serve.log is appended across restarts; past this size the old one is set aside. */
+const LOG_ROTATE_BYTES = 10 * 1024 * 1024;
+/** Health requests on list run at once, up to this many (sockets are cheap, descriptors are not). */
+const HEALTH_PARALLELISM = 256;
+/** Files a served version must have (trainer/serving/README.md). */
+const SERVED_FILES = ['model.json', 'weights.bin', 'preprocess.json'];
+
+function endpointFiles(paths: StatePaths, name: string) {
+  const dir = paths.endpoint(name);
+  return {
+    dir,
+    record: join(dir, FILES.endpoint),
+    // Also the marker: `--config <this path>` identifies the endpoint's process.
+    config: join(dir, FILES.servingConfig),
+    log: join(dir, FILES.serveLog),
+  };
+}
+type EndpointFiles = ReturnType<typeof endpointFiles>;
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The serving config for a request's resolved traffic. Two selectors that resolve to the same
+ * version (`champion` and `latest` both v3) become one entry with their shares added: the server
+ * loads each version once.
+ */
+export function servingConfig(req: PutEndpointRequest): EndpointConfig {
+  const versions: EndpointConfig['versions'] = [];
+  for (const t of req.traffic) {
+    const same = versions.find((v) => v.version === t.version);
+    if (same) same.percent += t.percent;
+    else versions.push({ version: t.version, uri: toLocalPath(t.artifactUri), percent: t.percent });
+  }
+  return {
+    name: req.spec.model,
+    versions,
+    batching: { ...req.spec.batching },
+    limits: { requestTimeoutSeconds: req.spec.timeoutSeconds },
+    // Request lines would grow serve.log without bound; lifecycle logs are what a restart needs.
+    logging: { level: 'info', requests: false },
+    drainTimeoutSeconds: 10,
+  };
+}
+
+// ---- health --------------------------------------------------------------------------------
+
+/** One GET on loopback without connection reuse: a status, or why there is none. */
+function probe(url: string, timeoutMs: number): Promise<{ status?: number; problem?: string }> {
+  return new Promise((resolve) => {
+    const req = request(url, { method: 'GET', agent: false, timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve({ status: res.statusCode });
+    });
+    req.on('timeout', () => {
+      req.destroy();
+      resolve({ problem: `did not answer within ${timeoutMs} ms` });
+    });
+    req.on('error', (e) => resolve({ problem: messageOf(e) }));
+    req.end();
+  });
+}
+
+async function healthOf(
+  settings: LocalSettings,
+  record: EndpointRecord,
+  files: EndpointFiles,
+): Promise<{ healthy: boolean; detail?: string }> {
+  if (record.pid === undefined) return { healthy: false, detail: 'no serving process was started' };
+  if (!(await isOurs(record.pid, files.config)))
+    return { healthy: false, detail: `process ${record.pid} not running` };
+  const live = `${record.url}/v2/health/live`;
+  const answer = await probe(live, settings.healthTimeoutMs);
+  if (answer.status === 200) return { healthy: true };
+  return {
+    healthy: false,
+    detail: `process ${record.pid} is running but ${live} ${answer.status !== undefined ? `answered ${answer.status}` : answer.problem}`,
+  };
+}
+
+function toObserved(
+  record: EndpointRecord,
+  config: EndpointConfig | undefined,
+  health: { healthy: boolean; detail?: string },
+): ObservedEndpoint {
+  return {
+    name: record.name,
+    specHash: record.specHash,
+    spec: record.spec,
+    annotations: record.annotations,
+    model: record.spec.model,
+    traffic: config ? config.versions.map((v) => ({ version: v.version, percent: v.percent })) : [],
+    url: record.url,
+    healthy: health.healthy,
+    ...(health.detail !== undefined && { healthDetail: health.detail }),
+    // Locally only batching and the request timeout exist; scaling and resources are the cloud's.
+    ...(config && {
+      live: {
+        batching: { ...config.batching },
+        timeoutSeconds: config.limits.requestTimeoutSeconds,
+      },
+    }),
+  };
+}
+
+async function readConfig(files: EndpointFiles, address: string) {
+  return readRecord(files.config, EndpointConfigSchema, address);
+}
+
+// ---- list ----------------------------------------------------------------------------------
+
+export async function listEndpoints(
+  settings: LocalSettings,
+  ctx: ProviderContext,
+): Promise<Response & { items: ObservedEndpoint[] }> {
+  const paths = statePaths(stateRoot(settings, ctx));
+  try {
+    const names = await listDir(paths.endpoints);
+    const files = names.map((name) => endpointFiles(paths, name));
+    const [records, configs] = await Promise.all([
+      readRecords(
+        files.map((f, i) => ({ path: f.record, address: addressOf(names[i]) })),
+        EndpointRecordSchema,
+      ),
+      readRecords(
+        files.map((f, i) => ({ path: f.config, address: addressOf(names[i]) })),
+        EndpointConfigSchema,
+      ),
+    ]);
+    const loaded = names.map((_, i) => ({ files: files[i], record: records[i], config: configs[i] }));
+    const healthLimit = pLimit(HEALTH_PARALLELISM);
+    const diagnostics: Diagnostic[] = [];
+    const items = await Promise.all(
+      loaded.map(({ files, record, config }) => {
+        if (record.status === 'corrupt') diagnostics.push(record.diagnostic);
+        if (record.status !== 'ok' || record.value.labels['mlform-stack'] !== ctx.stack) return undefined;
+        if (config.status === 'corrupt') diagnostics.push(config.diagnostic);
+        const value = config.status === 'ok' ? config.value : undefined;
+        return healthLimit(async () =>
+          toObserved(record.value, value, await healthOf(settings, record.value, files)),
+        );
+      }),
+    );
+    return { items: items.filter((i): i is ObservedEndpoint => i !== undefined), diagnostics };
+  } catch (e) {
+    return { items: [], diagnostics: [stateError('DeployedEndpoint', 'listing endpoints', e)] };
+  }
+}
+
+// ---- processes -----------------------------------------------------------------------------
+
+/**
+ * Stops the endpoint's serving process, and any process carrying its config path that no record
+ * knows (the CLI died between spawn and writing the pid). Such a scan is only needed then.
+ */
+async function stopServing(
+  settings: LocalSettings,
+  pid: number | undefined,
+  files: EndpointFiles,
+): Promise<void> {
+  const pids = pid !== undefined ? [pid] : ((await findProcesses([files.config])).get(files.config) ?? []);
+  await Promise.all(pids.map((p) => stopProcess(p, files.config, settings.stopTimeoutMs)));
+}
+
+/** The last line of serve.log that explains a failed start (a fatal log line, or stderr). */
+async function failureReason(files: EndpointFiles): Promise<string | undefined> {
+  const lines = await readLogTail(files.log, 64 * 1024);
+  for (const line of [...lines].reverse()) {
+    if (!line.startsWith('{')) return line.trim().slice(0, 500);
+    try {
+      const entry = JSON.parse(line) as { level?: number; msg?: string; err?: unknown };
+      if ((entry.level ?? 0) >= 50) {
+        const err = typeof entry.err === 'string' ? entry.err : JSON.stringify(entry.err ?? '');
+        return `${entry.msg ?? 'error'}${err && err !== '""' ? `: ${err}` : ''}`.slice(0, 500);
+      }
+    } catch {
+      return line.slice(0, 500);
+    }
+  }
+  return undefined;
+}
+
+type StartOutcome = { state: 'ready' } | { state: 'exited'; code: number | null } | { state: 'timeout' };
+
+async function waitReady(
+  url: string,
+  proc: DetachedProcess,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<StartOutcome> {
+  let exit: { code: number | null } | undefined;
+  void proc.exited.then((e) => (exit = e));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const answer = await probe(`${url}/v2/health/ready`, 1_000);
+    if (answer.status === 200) return { state: 'ready' };
+    if (exit) return { state: 'exited', code: exit.code };
+    if (Date.now() >= deadline || signal?.aborted) return { state: 'timeout' };
+    await sleep(100);
+  }
+}
+
+async function rotateLog(path: string): Promise<void> {
+  const size = (await stat(path).catch(() => undefined))?.size ?? 0;
+  if (size > LOG_ROTATE_BYTES) await rename(path, `${path}.1`);
+}
+
+/** Writes the config and the record, starts the server, waits for readiness. */
+async function start(
+  settings: LocalSettings,
+  ctx: ProviderContext,
+  files: EndpointFiles,
+  record: EndpointRecord,
+  configText: string,
+): Promise<{ record: EndpointRecord; outcome: StartOutcome }> {
+  await writeTextAtomic(files.config, configText);
+  // Recorded before the spawn so that a crash right after it leaves a findable endpoint.
+  const pending: EndpointRecord = { ...record };
+  delete pending.pid;
+  delete pending.startedAt;
+  await writeJsonAtomic(files.record, pending);
+  await rotateLog(files.log);
+  const proc = await spawnDetached({
+    command: settings.cli.nodePath,
+    args: serveArgs(settings.cli.cliPath(), files.config, record.port),
+    cwd: files.dir,
+    env: childEnv(settings, SERVE_ENV_OVERRIDES),
+    logFile: files.log,
+  });
+  const started: EndpointRecord = { ...pending, pid: proc.pid, startedAt: settings.now().toISOString() };
+  await writeJsonAtomic(files.record, started);
+  ctx.log?.(`started serving ${record.name} on ${record.url} (pid ${proc.pid})`);
+  return { record: started, outcome: await waitReady(record.url, proc, settings.readyTimeoutMs, ctx.signal) };
+}
+
+/** Every served version must be a local artifact with the files the server loads. */
+async function checkArtifacts(config: EndpointConfig, address: string): Promise<Diagnostic[]> {
+  const out: Diagnostic[] = [];
+  for (const [i, v] of config.versions.entries()) {
+    if (isGcsUri(v.uri)) {
+      out.push(
+        error(
+          'local-remote-artifact',
+          `version ${v.version} is in ${v.uri}; local endpoints serve local artifacts`,
+          {
+            address,
+            path: ['spec', 'traffic', i],
+          },
+        ),
+      );
+      continue;
+    }
+    const missing = [];
+    for (const file of SERVED_FILES) if (!(await exists(join(v.uri, file)))) missing.push(file);
+    if (missing.length > 0) {
+      out.push(
+        error('local-artifact-incomplete', `version ${v.version} in ${v.uri} lacks ${missing.join(', ')}`, {
+          address,
+          path: ['spec', 'traffic', i],
+        }),
+      );
+    }
+  }
+  return out;
+}
+
+async function portsOfOthers(paths: StatePaths, name: string): Promise<Set<number>> {
+  const names = (await listDir(paths.endpoints)).filter((n) => n !== name);
+  const records = await readRecords(
+    names.map((n) => ({ path: endpointFiles(paths, n).record, address: addressOf(n) })),
+    EndpointRecordSchema,
+  );
+  return new Set(records.flatMap((r) => (r.status === 'ok' ? [r.value.port] : [])));
+}
+
+async function readText(path: string): Promise<string | undefined> {
+  return readFile(path, 'utf8').catch(() => undefined);
+}
+
+// ---- put, delete ---------------------------------------------------------------------------
+
+export async function putEndpoint(
+  settings: LocalSettings,
+  ctx: ProviderContext,
+  req: PutEndpointRequest,
+): Promise<Response & { endpoint?: ObservedEndpoint }> {
+  const address = addressOf(req.name);
+  const invalid = checkName(req.name, 'DeployedEndpoint', address);
+  if (invalid) return { diagnostics: [invalid] };
+  if (req.traffic.length === 0) {
+    return {
+      diagnostics: [
+        error('local-endpoint-empty', `${req.name}: no version to serve`, {
+          address,
+          hint: 'register a version of the model first',
+        }),
+      ],
+    };
+  }
+  const paths = statePaths(stateRoot(settings, ctx));
+  const files = endpointFiles(paths, req.name);
+  try {
+    const existing = await readRecord(files.record, EndpointRecordSchema, address);
+    const previous = existing.status === 'ok' ? existing.value : undefined;
+    if (previous) {
+      const owner = foreign(previous.labels, ctx.stack, address);
+      if (owner) return { diagnostics: [owner] };
+    }
+    const config = servingConfig(req);
+    const problems = await checkArtifacts(config, address);
+    if (problems.length > 0) return { diagnostics: problems };
+    const configText = toJsonText(config);
+    const configSha256 = sha256(configText);
+    const now = settings.now().toISOString();
+    const applied = {
+      specHash: req.specHash,
+      labels: { ...req.labels, ...ownershipLabels(ctx.stack, 'DeployedEndpoint', req.name, req.specHash) },
+      annotations: req.annotations,
+      spec: req.spec,
+      updatedAt: now,
+    };
+
+    const previousText = await readText(files.config);
+    const previousHealth = previous ? await healthOf(settings, previous, files) : undefined;
+    if (
+      previous &&
+      previousHealth?.healthy &&
+      previous.configSha256 === configSha256 &&
+      previousText !== undefined &&
+      sha256(previousText) === configSha256
+    ) {
+      // Serving exactly this config already: a spec change that does not reach the config
+      // (scaling, resources) is recorded without a restart.
+      const record: EndpointRecord = { ...previous, ...applied };
+      await writeJsonAtomic(files.record, record);
+      return { endpoint: toObserved(record, config, previousHealth), diagnostics: [] };
+    }
+
+    // Whatever serves now stops first: the port is the endpoint's, and only one process has it.
+    await stopServing(settings, previous?.pid, files);
+    const port = await choosePort(previous?.port, () => portsOfOthers(paths, req.name), settings.basePort);
+    const record: EndpointRecord = {
+      formatVersion: 1,
+      name: req.name,
+      ...applied,
+      port,
+      url: `http://${HOST}:${port}`,
+      configSha256,
+      createdAt: previous?.createdAt ?? now,
+    };
+    const started = await start(settings, ctx, files, record, configText);
+    if (started.outcome.state === 'ready') {
+      return { endpoint: toObserved(started.record, config, { healthy: true }), diagnostics: [] };
+    }
+    return await recover(settings, ctx, files, started, {
+      previous: previousHealth?.healthy ? previous : undefined,
+      previousText,
+    });
+  } catch (e) {
+    return { diagnostics: [stateError(address, 'deploying', e)] };
+  }
+}
+
+/**
+ * The new config did not become ready. If the server exited (a version that cannot load) and the
+ * endpoint was serving before, the previous config goes back up: traffic only ever moves to
+ * versions that load. The record keeps the previous spec hash, so the plan still shows the change.
+ */
+async function recover(
+  settings: LocalSettings,
+  ctx: ProviderContext,
+  files: EndpointFiles,
+  started: { record: EndpointRecord; outcome: StartOutcome },
+  before: { previous?: EndpointRecord; previousText?: string },
+): Promise<Response & { endpoint?: ObservedEndpoint }> {
+  const { record, outcome } = started;
+  const address = addressOf(record.name);
+  const reason = await failureReason(files);
+  if (outcome.state === 'timeout') {
+    const config = await readConfig(files, address);
+    return {
+      endpoint: toObserved(record, config.status === 'ok' ? config.value : undefined, {
+        healthy: false,
+        detail: `not ready after ${settings.readyTimeoutMs} ms`,
+      }),
+      diagnostics: [
+        error(
+          'local-endpoint-not-ready',
+          `${record.name}: the serving process (pid ${record.pid}) was not ready within ${Math.round(settings.readyTimeoutMs / 1000)} s`,
+          { address, hint: `see ${files.log}; it keeps starting, and the next apply checks it again` },
+        ),
+      ],
+    };
+  }
+  const failure = error(
+    'local-endpoint-exited',
+    `${record.name}: the serving process exited with ${outcome.state === 'exited' ? outcome.code : '?'} before it was ready${reason ? `: ${reason}` : ''}`,
+    { address, hint: `see ${files.log}` },
+  );
+  const { previous, previousText } = before;
+  if (!previous || previousText === undefined) {
+    return {
+      endpoint: toObserved(record, undefined, { healthy: false, detail: 'the serving process exited' }),
+      diagnostics: [failure],
+    };
+  }
+  const restored = await start(
+    settings,
+    ctx,
+    files,
+    { ...previous, port: record.port, url: record.url },
+    previousText,
+  );
+  const previousConfig = await readConfig(files, address);
+  const healthy = restored.outcome.state === 'ready';
+  return {
+    endpoint: toObserved(restored.record, previousConfig.status === 'ok' ? previousConfig.value : undefined, {
+      healthy,
+      ...(!healthy && { detail: 'the previous config did not come back up either' }),
+    }),
+    diagnostics: [
+      {
+        ...failure,
+        hint: `${healthy ? 'the previous config serves again' : 'the previous config failed too'}; see ${files.log}`,
+      },
+    ],
+  };
+}
+
+export async function deleteEndpoint(
+  settings: LocalSettings,
+  ctx: ProviderContext,
+  req: { name: string },
+): Promise<Response> {
+  const address = addressOf(req.name);
+  const invalid = checkName(req.name, 'DeployedEndpoint', address);
+  if (invalid) return { diagnostics: [invalid] };
+  const files = endpointFiles(statePaths(stateRoot(settings, ctx)), req.name);
+  try {
+    const existing = await readRecord(files.record, EndpointRecordSchema, address);
+    if (existing.status === 'ok') {
+      const owner = foreign(existing.value.labels, ctx.stack, address);
+      if (owner) return { diagnostics: [owner] };
+    }
+    if (existing.status === 'missing' && !(await exists(files.dir))) return { diagnostics: [] };
+    // SIGTERM: the server drains in-flight requests, then exits; waited for, so the port is free.
+    await stopServing(settings, existing.status === 'ok' ? existing.value.pid : undefined, files);
+    await removeDir(files.dir);
+    ctx.log?.(`deleted endpoint ${req.name}`);
+    return { diagnostics: [] };
+  } catch (e) {
+    return { diagnostics: [stateError(address, 'deleting', e)] };
+  }
+}

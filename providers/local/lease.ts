@@ -1,0 +1,213 @@
+/**
+ * Apply's lock: `lock.json`, a lease with holder, pid, host and expiry. Created exclusively (the
+ * full record is written to a temp file and hard-linked into place, so no reader ever sees half a
+ * lease); a held lease is taken over only when it has expired or its process is gone from this
+ * host. The lease therefore cannot stay stuck: a crashed holder stops renewing, or is seen dead.
+ */
+import { randomUUID } from 'node:crypto';
+import { link, mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
+import type { Lease, LockRequest, ProviderContext, Response } from '../provider.js';
+import { pidExists } from './processes.js';
+import { LeaseRecordSchema, type LeaseRecord } from './records.js';
+import { stateRoot, type LocalSettings } from './settings.js';
+import { FILES, messageOf, readRecord, writeJsonAtomic } from './state-dir.js';
+import { toJsonText } from '../../trainer/artifact.js';
+
+const ADDRESS = 'lock';
+
+const errorCode = (e: unknown): string | undefined =>
+  e instanceof Error && 'code' in e && typeof e.code === 'string' ? e.code : undefined;
+
+/** Writes the lease only if no lease file exists. */
+async function createExclusive(path: string, record: LeaseRecord): Promise<boolean> {
+  const temp = `${path}.${randomUUID()}.tmp`;
+  await writeFile(temp, toJsonText(record));
+  try {
+    await link(temp, path);
+    return true;
+  } catch (e) {
+    if (errorCode(e) === 'EEXIST') return false;
+    throw e;
+  } finally {
+    await unlink(temp).catch(() => undefined);
+  }
+}
+
+/**
+ * Moves a stale lease aside, atomically, and checks that what moved is the lease judged stale: if
+ * a contender replaced it in between, that fresh lease is put back.
+ */
+async function takeOver(path: string, staleToken: string | undefined): Promise<void> {
+  const aside = `${path}.${randomUUID()}.stale`;
+  try {
+    await rename(path, aside);
+  } catch (e) {
+    if (errorCode(e) === 'ENOENT') return;
+    throw e;
+  }
+  const moved = await readRecord(aside, LeaseRecordSchema, ADDRESS);
+  if (staleToken !== undefined && moved.status === 'ok' && moved.value.token !== staleToken) {
+    await link(aside, path).catch(() => undefined);
+  }
+  await unlink(aside).catch(() => undefined);
+}
+
+const clock = (iso: string): string => new Date(iso).toTimeString().slice(0, 8);
+
+function heldBy(record: LeaseRecord): Diagnostic {
+  const who = record.holder.includes('@') ? record.holder : `${record.holder}@${record.hostname}`;
+  return error(
+    'lock-held',
+    `apply lock held by ${who} (pid ${record.pid}) until ${clock(record.expiresAt)}; retry later or wait`,
+    {
+      address: ADDRESS,
+      hint: `the lease expires at ${record.expiresAt} unless its holder renews it; a holder that died on ${record.hostname} is taken over at once`,
+    },
+  );
+}
+
+function isStale(record: LeaseRecord, now: Date): boolean {
+  if (Date.parse(record.expiresAt) <= now.getTime()) return true;
+  // Same host: a dead pid cannot renew. Another host's pid means nothing here: wait for expiry.
+  return record.hostname === hostname() && !pidExists(record.pid);
+}
+
+export async function acquireLease(
+  settings: LocalSettings,
+  ctx: ProviderContext,
+  req: LockRequest,
+): Promise<Response & { lease?: Lease }> {
+  const root = stateRoot(settings, ctx);
+  const path = join(root, FILES.lock);
+  try {
+    await mkdir(root, { recursive: true });
+    // A few rounds: each lost race (another contender took over first) re-reads the new holder.
+    for (let round = 0; round < 5; round++) {
+      const now = settings.now();
+      const record: LeaseRecord = {
+        formatVersion: 1,
+        holder: req.holder,
+        pid: process.pid,
+        hostname: hostname(),
+        token: randomUUID(),
+        acquiredAt: now.toISOString(),
+        expiresAt: new Date(now.getTime() + req.ttlMs).toISOString(),
+      };
+      if (await createExclusive(path, record)) {
+        return { lease: new FileLease(settings, path, record, req.ttlMs), diagnostics: [] };
+      }
+      const current = await readRecord(path, LeaseRecordSchema, ADDRESS);
+      if (current.status === 'missing') continue;
+      if (current.status === 'corrupt') {
+        // Never written by us (we link whole files): someone edited it. Old enough, it is stale.
+        const age = now.getTime() - ((await stat(path).catch(() => undefined))?.mtimeMs ?? 0);
+        if (age <= req.ttlMs) return { diagnostics: [current.diagnostic] };
+        await takeOver(path, undefined);
+        continue;
+      }
+      if (!isStale(current.value, now)) return { diagnostics: [heldBy(current.value)] };
+      ctx.log?.(`taking over the stale apply lock of ${current.value.holder} (pid ${current.value.pid})`);
+      await takeOver(path, current.value.token);
+    }
+    const last = await readRecord(path, LeaseRecordSchema, ADDRESS);
+    return {
+      diagnostics: [
+        last.status === 'ok'
+          ? heldBy(last.value)
+          : error('lock-contended', 'the apply lock changed hands repeatedly; retry', { address: ADDRESS }),
+      ],
+    };
+  } catch (e) {
+    return {
+      diagnostics: [
+        error('local-state', `acquiring the apply lock failed: ${messageOf(e)}`, { address: ADDRESS }),
+      ],
+    };
+  }
+}
+
+class FileLease implements Lease {
+  readonly holder: string;
+  expiresAt: string;
+
+  constructor(
+    private readonly settings: LocalSettings,
+    private readonly path: string,
+    private record: LeaseRecord,
+    private readonly ttlMs: number,
+  ) {
+    this.holder = record.holder;
+    this.expiresAt = record.expiresAt;
+  }
+
+  /** The lease file, if it is still this lease. */
+  private async current(): Promise<{ mine: boolean; other?: LeaseRecord }> {
+    const found = await readRecord(this.path, LeaseRecordSchema, ADDRESS);
+    if (found.status !== 'ok') return { mine: false };
+    return found.value.token === this.record.token ? { mine: true } : { mine: false, other: found.value };
+  }
+
+  async renew(): Promise<Response> {
+    try {
+      const { mine, other } = await this.current();
+      if (!mine) {
+        return {
+          diagnostics: [
+            error(
+              'lock-lost',
+              `the apply lock was lost${other ? ` to ${other.holder} (pid ${other.pid})` : ''}`,
+              {
+                address: ADDRESS,
+                hint: 'it expired before it was renewed; stop and apply again',
+              },
+            ),
+          ],
+        };
+      }
+      const expiresAt = new Date(this.settings.now().getTime() + this.ttlMs).toISOString();
+      this.record = { ...this.record, expiresAt };
+      await writeJsonAtomic(this.path, this.record);
+      this.expiresAt = expiresAt;
+      return { diagnostics: [] };
+    } catch (e) {
+      return {
+        diagnostics: [
+          error('local-state', `renewing the apply lock failed: ${messageOf(e)}`, { address: ADDRESS }),
+        ],
+      };
+    }
+  }
+
+  async release(): Promise<Response> {
+    try {
+      const { mine, other } = await this.current();
+      if (!mine) {
+        // Someone took it over after it expired: theirs now, not ours to delete.
+        return {
+          diagnostics: other
+            ? [
+                warning(
+                  'lock-not-ours',
+                  `the apply lock is now held by ${other.holder} (pid ${other.pid}); left in place`,
+                  { address: ADDRESS },
+                ),
+              ]
+            : [],
+        };
+      }
+      await unlink(this.path).catch((e: unknown) => {
+        if (errorCode(e) !== 'ENOENT') throw e;
+      });
+      return { diagnostics: [] };
+    } catch (e) {
+      return {
+        diagnostics: [
+          error('local-state', `releasing the apply lock failed: ${messageOf(e)}`, { address: ADDRESS }),
+        ],
+      };
+    }
+  }
+}

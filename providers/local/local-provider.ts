@@ -1,0 +1,59 @@
+/**
+ * The local provider (DESIGN.md "Providers"): actual state is a state directory next to
+ * mlform.yaml; trainings and endpoints are real detached processes of the mlform CLI. See
+ * README.md for the layout and the crash-recovery rules.
+ */
+import { isGcsUri, storeFor } from '../../trainer/storage.js';
+import type { Provider, ProviderContext } from '../provider.js';
+import { deleteEndpoint, listEndpoints, putEndpoint } from './endpoints.js';
+import { acquireLease } from './lease.js';
+import { deleteModel, deleteVersion, listModels, moveAlias, putModel, registerVersion } from './registry.js';
+import { cancelRun, createRun, listRuns, observeRun, runLogs } from './runs.js';
+import { deleteSchedule, listSchedules, putSchedule, triggerSchedule } from './schedules.js';
+import { resolveSettings, type LocalProviderOptions } from './settings.js';
+import { resolve } from 'node:path';
+
+/** A relative artifact path means one in the project, like every other local path. */
+const artifactUri = (ctx: ProviderContext, uri: string): string =>
+  isGcsUri(uri) || uri.startsWith('file://') ? uri : resolve(ctx.projectDir, uri);
+
+export function createLocalProvider(options: LocalProviderOptions = {}) {
+  const settings = resolveSettings(options);
+  return {
+    name: 'local',
+    trainingRuns: {
+      list: (ctx) => listRuns(settings, ctx),
+      create: (ctx, req) => createRun(settings, ctx, req),
+      cancel: (ctx, req) => cancelRun(settings, ctx, req),
+      observe: (ctx, req) => observeRun(settings, ctx, req),
+      logs: (ctx, req) => runLogs(settings, ctx, req),
+    },
+    registeredModels: {
+      list: (ctx) => listModels(settings, ctx),
+      put: (ctx, req) => putModel(settings, ctx, req),
+      delete: (ctx, req) => deleteModel(settings, ctx, req),
+      registerVersion: (ctx, req) => registerVersion(settings, ctx, req),
+      moveAlias: (ctx, req) => moveAlias(settings, ctx, req),
+      deleteVersion: (ctx, req) => deleteVersion(settings, ctx, req),
+    },
+    deployedEndpoints: {
+      list: (ctx) => listEndpoints(settings, ctx),
+      put: (ctx, req) => putEndpoint(settings, ctx, req),
+      delete: (ctx, req) => deleteEndpoint(settings, ctx, req),
+    },
+    schedules: {
+      list: (ctx) => listSchedules(settings, ctx),
+      put: (ctx, req) => putSchedule(settings, ctx, req),
+      delete: (ctx, req) => deleteSchedule(settings, ctx, req),
+      trigger: (ctx, req) => triggerSchedule(settings, ctx, req),
+    },
+    lock: (ctx, req) => acquireLease(settings, ctx, req),
+    artifacts: {
+      read: (ctx, uri) => storeFor(artifactUri(ctx, uri)).read(artifactUri(ctx, uri)),
+      write: (ctx, uri, data) => storeFor(artifactUri(ctx, uri)).write(artifactUri(ctx, uri), data),
+    },
+  } satisfies Provider;
+}
+
+/** With the default options: state in `.mlform` next to mlform.yaml. */
+export const localProvider = createLocalProvider();

@@ -1,0 +1,190 @@
+/**
+ * The JSON records of the state directory (README.md "Layout"). They are read back on every plan,
+ * so each has a TypeBox schema and is validated on read: a hand-edited or truncated record becomes
+ * a diagnostic naming the file, never a crash. Specs are validated with the kinds' own schemas.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { DeployedEndpointSpecSchema } from '../../resources/deployed-endpoint.js';
+import { RegisteredModelSpecSchema } from '../../resources/registered-model.js';
+import { ScheduleSpecSchema } from '../../resources/schedule.js';
+import { TrainingRunSpecSchema } from '../../resources/training-run.js';
+
+const StringMap = Type.Record(Type.String(), Type.String());
+const NumberMap = Type.Record(Type.String(), Type.Number());
+const Name = Type.String({ minLength: 1 });
+const Count = Type.Integer({ minimum: 1 });
+
+/** What every record carries: the applied spec hash, the manifest's annotations, ownership labels. */
+const Applied = {
+  specHash: Type.String({ minLength: 1 }),
+  labels: StringMap,
+  annotations: StringMap,
+};
+
+// ---- runs/<name>/<number>/run.json ---------------------------------------------------------
+
+/** A terminal state seen once and cached, so listing finished runs reads one file each. */
+export const RunOutcomeSchema = Type.Object({
+  state: Type.Union([Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('cancelled')]),
+  finishedAt: Type.Optional(Type.String()),
+  metrics: Type.Optional(NumberMap),
+  baseline: Type.Optional(NumberMap),
+  dataSha256: Type.Optional(Type.String()),
+  gitCommit: Type.Optional(Type.String()),
+  error: Type.Optional(Type.String()),
+});
+export type RunOutcome = Static<typeof RunOutcomeSchema>;
+
+export const RunRecordSchema = Type.Object({
+  formatVersion: Type.Literal(1),
+  name: Name,
+  number: Count,
+  ...Applied,
+  attempt: Count,
+  schedule: Type.Optional(Name),
+  createdAt: Type.String(),
+  /** The manifest the run came from (data URIs in `spec` are already absolute). */
+  manifestPath: Type.String(),
+  /**
+   * The spec the trainer is launched with (relative file:// URIs made absolute). Not validated
+   * here: listing never needs it, the full TrainingRun schema costs ~100 ms to compile, and the
+   * trainer validates it when a launch is repeated.
+   */
+  spec: Type.Unknown(),
+  /** Argument in the process's command line that proves a pid is this run's (the artifact dir). */
+  marker: Type.String({ minLength: 1 }),
+  /** Absent between writing the record and spawning: a launch that may have been interrupted. */
+  pid: Type.Optional(Type.Integer({ minimum: 1 })),
+  startedAt: Type.Optional(Type.String()),
+  /** Commit of the manifest's git tree at create time (the trainer cannot see it from --spec-json). */
+  gitCommit: Type.Optional(Type.String()),
+  outcome: Type.Optional(RunOutcomeSchema),
+});
+export type RunRecord = Static<typeof RunRecordSchema>;
+
+/** The parts of the trainer's metrics.json the provider reads; non-finite numbers are null there. */
+export const ArtifactMetricsSchema = Type.Object({
+  metrics: Type.Record(Type.String(), Type.Union([Type.Number(), Type.Null()])),
+  baseline: Type.Record(Type.String(), Type.Union([Type.Number(), Type.Null()])),
+});
+
+/** The parts of the trainer's run.json the provider reads (its presence means complete). */
+export const ArtifactRunSchema = Type.Object({
+  specHash: Type.String(),
+  data: Type.Object({ sha256: Type.String() }),
+  gitCommit: Type.Optional(Type.String()),
+  finishedAt: Type.String(),
+});
+
+// ---- registry/<model>/ ---------------------------------------------------------------------
+
+export const ModelRecordSchema = Type.Object({
+  formatVersion: Type.Literal(1),
+  name: Name,
+  ...Applied,
+  spec: RegisteredModelSpecSchema,
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+});
+export type ModelRecord = Static<typeof ModelRecordSchema>;
+
+/** versions/<N>/version.json: lineage, written last (its presence means the copy is complete). */
+export const VersionRecordSchema = Type.Object({
+  formatVersion: Type.Literal(1),
+  model: Name,
+  version: Count,
+  run: Type.Object({ name: Name, number: Count }),
+  /** The run's spec hash. */
+  specHash: Type.String({ minLength: 1 }),
+  labels: StringMap,
+  metrics: NumberMap,
+  baseline: NumberMap,
+  dataSha256: Type.Optional(Type.String()),
+  gitCommit: Type.Optional(Type.String()),
+  createdAt: Type.String(),
+});
+export type VersionRecord = Static<typeof VersionRecordSchema>;
+
+export const AliasesRecordSchema = Type.Object({
+  formatVersion: Type.Literal(1),
+  aliases: Type.Record(Type.String(), Count),
+});
+export type AliasesRecord = Static<typeof AliasesRecordSchema>;
+
+// ---- endpoints/<name>/ ---------------------------------------------------------------------
+
+export const EndpointRecordSchema = Type.Object({
+  formatVersion: Type.Literal(1),
+  name: Name,
+  ...Applied,
+  spec: DeployedEndpointSpecSchema,
+  port: Type.Integer({ minimum: 1, maximum: 65535 }),
+  url: Type.String(),
+  /** Absent between writing the record and spawning. */
+  pid: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** sha256 of config.json as written: "config unchanged" compares this. */
+  configSha256: Type.String(),
+  startedAt: Type.Optional(Type.String()),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+});
+export type EndpointRecord = Static<typeof EndpointRecordSchema>;
+
+/**
+ * config.json, the serving config the process runs (trainer/serving/README.md). Read back for the
+ * live traffic and settings; open to fields someone added by hand.
+ */
+export const EndpointConfigSchema = Type.Object({
+  name: Type.String(),
+  versions: Type.Array(
+    Type.Object({ version: Count, uri: Type.String(), percent: Type.Number({ minimum: 0, maximum: 100 }) }),
+  ),
+  batching: Type.Object({
+    enabled: Type.Boolean(),
+    maxBatchSize: Type.Integer(),
+    batchTimeoutMicros: Type.Integer(),
+  }),
+  limits: Type.Object({ requestTimeoutSeconds: Type.Integer() }),
+});
+export type EndpointConfig = Static<typeof EndpointConfigSchema> & {
+  logging?: { level: string; requests: boolean };
+  drainTimeoutSeconds?: number;
+};
+
+// ---- schedules/<name>/schedule.json --------------------------------------------------------
+
+export const ScheduleRecordSchema = Type.Object({
+  formatVersion: Type.Literal(1),
+  name: Name,
+  ...Applied,
+  spec: ScheduleSpecSchema,
+  /** The template TrainingRun, resolved at put time so triggers need no manifests. */
+  template: Type.Object({
+    name: Name,
+    /** Validated with TemplateSpecSchema when fired, not on every listing (see RunRecordSchema.spec). */
+    spec: Type.Unknown(),
+    specHash: Type.String({ minLength: 1 }),
+    manifestPath: Type.String(),
+  }),
+  lastFireTime: Type.Optional(Type.String()),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+});
+export type ScheduleRecord = Static<typeof ScheduleRecordSchema>;
+
+/** The template's spec, checked when a schedule fires. */
+export const TemplateSpecSchema = TrainingRunSpecSchema;
+
+// ---- lock.json -----------------------------------------------------------------------------
+
+export const LeaseRecordSchema = Type.Object({
+  formatVersion: Type.Literal(1),
+  holder: Type.String(),
+  pid: Type.Integer(),
+  hostname: Type.String(),
+  /** Random per acquisition: "still ours" compares this, not the pid (one process, two leases). */
+  token: Type.String({ minLength: 1 }),
+  acquiredAt: Type.String(),
+  expiresAt: Type.String(),
+});
+export type LeaseRecord = Static<typeof LeaseRecordSchema>;

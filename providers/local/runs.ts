@@ -1,0 +1,533 @@
+/**
+ * TrainingRuns: one detached `mlform train` process per run, in `runs/<name>/<number>/`. The
+ * state is derived, never stored as "running": the artifact's run.json means succeeded, the
+ * `cancelled` marker cancelled, a live process that is provably ours running, anything else
+ * failed. A terminal state, once seen, is cached in the record so listings stay one read per run.
+ */
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import pLimit from 'p-limit';
+import { error, type Diagnostic } from '../../resources/diagnostic.js';
+import type { TrainingRunSpec } from '../../resources/training-run.js';
+import {
+  ACTIVE_RUN_STATES,
+  ownershipLabels,
+  type CreateRunRequest,
+  type ObservedRun,
+  type ProviderContext,
+  type Response,
+  type RunRef,
+} from '../provider.js';
+import { gitCommitOf } from './git-commit.js';
+import { trainArgs, TRAIN_ENV_OVERRIDES } from './mlform-cli.js';
+import { findProcesses, isOurs, spawnDetached, stopProcess } from './processes.js';
+import {
+  ArtifactMetricsSchema,
+  ArtifactRunSchema,
+  RunRecordSchema,
+  type RunOutcome,
+  type RunRecord,
+} from './records.js';
+import { readLogLines, readLogTail, summarizeLog } from './run-log.js';
+import { childEnv, stateRoot, type LocalSettings } from './settings.js';
+import {
+  checkName,
+  exists,
+  FILES,
+  foreign,
+  listDir,
+  listNumbered,
+  listNumberedMany,
+  readRecord,
+  readRecords,
+  removeDir,
+  stateError,
+  statePaths,
+  writeJsonAtomic,
+  type StatePaths,
+} from './state-dir.js';
+
+export const NOT_FINISHED = 'process exited without finishing';
+
+const addressOf = (name: string) => `TrainingRun/${name}`;
+const refText = (ref: RunRef) => `${ref.name}#${ref.number}`;
+
+/** One run's folder and the files in it. */
+function runFiles(paths: StatePaths, ref: RunRef) {
+  const dir = paths.run(ref.name, ref.number);
+  return {
+    dir,
+    record: join(dir, FILES.run),
+    artifact: join(dir, FILES.artifact),
+    log: join(dir, FILES.trainLog),
+    cancelled: join(dir, FILES.cancelled),
+  };
+}
+
+/**
+ * The trainer resolves relative `file://` URIs against its working directory; the manifest's
+ * folder is what the user meant, so they become absolute before the spec leaves the provider.
+ */
+export function absoluteDataUris(spec: TrainingRunSpec, manifestPath: string): TrainingRunSpec {
+  const builtin = spec.trainer.builtin;
+  const uri = builtin?.data.uri;
+  if (!builtin || !uri?.startsWith('file://') || uri.startsWith('file:///')) return spec;
+  const absolute = pathToFileURL(resolve(dirname(manifestPath), uri.slice('file://'.length))).href;
+  return {
+    ...spec,
+    trainer: { ...spec.trainer, builtin: { ...builtin, data: { ...builtin.data, uri: absolute } } },
+  };
+}
+
+// ---- observation ---------------------------------------------------------------------------
+
+/** Markers of launches without a recorded pid, scanned for at most once per listing. */
+type LaunchScan = (marker: string) => Promise<boolean>;
+
+function launchScan(markers: readonly string[]): LaunchScan {
+  let scan: Promise<Map<string, number[]>> | undefined;
+  return async (marker) => {
+    scan ??= findProcesses(markers);
+    return ((await scan).get(marker)?.length ?? 0) > 0;
+  };
+}
+
+const finite = (values: Record<string, number | null>): Record<string, number> =>
+  Object.fromEntries(
+    Object.entries(values).filter((entry): entry is [string, number] => typeof entry[1] === 'number'),
+  );
+
+async function mtimeOf(path: string): Promise<string | undefined> {
+  try {
+    return (await stat(path)).mtime.toISOString();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The artifact's own account of a finished training, once run.json (written last) exists. */
+async function artifactOutcome(
+  artifactDir: string,
+  record: RunRecord,
+): Promise<{ outcome?: RunOutcome; diagnostic?: Diagnostic }> {
+  const address = addressOf(record.name);
+  const run = await readRecord(join(artifactDir, 'run.json'), ArtifactRunSchema, address);
+  if (run.status === 'missing') return {};
+  if (run.status === 'corrupt') return { diagnostic: run.diagnostic };
+  const metrics = await readRecord(join(artifactDir, 'metrics.json'), ArtifactMetricsSchema, address);
+  if (metrics.status !== 'ok') {
+    return {
+      diagnostic:
+        metrics.status === 'corrupt'
+          ? metrics.diagnostic
+          : error('local-artifact', `${refText(record)}: the artifact has run.json but no metrics.json`, {
+              address,
+            }),
+    };
+  }
+  const gitCommit = run.value.gitCommit ?? record.gitCommit;
+  return {
+    outcome: {
+      state: 'succeeded',
+      finishedAt: run.value.finishedAt,
+      metrics: finite(metrics.value.metrics),
+      baseline: finite(metrics.value.baseline),
+      dataSha256: run.value.data.sha256,
+      ...(gitCommit !== undefined && { gitCommit }),
+    },
+  };
+}
+
+function toObserved(record: RunRecord, artifactDir: string): ObservedRun {
+  return {
+    name: record.name,
+    number: record.number,
+    specHash: record.specHash,
+    state: 'running',
+    attempt: record.attempt,
+    ...(record.schedule !== undefined && { schedule: record.schedule }),
+    createdAt: record.createdAt,
+    artifactUri: artifactDir,
+    annotations: record.annotations,
+    ...(record.gitCommit !== undefined && { gitCommit: record.gitCommit }),
+  };
+}
+
+function withOutcome(run: ObservedRun, outcome: RunOutcome): ObservedRun {
+  return {
+    ...run,
+    state: outcome.state,
+    ...(outcome.finishedAt !== undefined && { finishedAt: outcome.finishedAt }),
+    ...(outcome.metrics !== undefined && { metrics: outcome.metrics }),
+    ...(outcome.baseline !== undefined && { baseline: outcome.baseline }),
+    ...(outcome.dataSha256 !== undefined && { dataSha256: outcome.dataSha256 }),
+    ...(outcome.gitCommit !== undefined && { gitCommit: outcome.gitCommit }),
+    ...(outcome.error !== undefined && { error: outcome.error }),
+  };
+}
+
+/** A terminal state never changes; remembering it is an optimisation, so failures are ignored. */
+async function cacheOutcome(recordPath: string, record: RunRecord, outcome: RunOutcome): Promise<void> {
+  await writeJsonAtomic(recordPath, { ...record, outcome }).catch(() => undefined);
+}
+
+async function observeRecord(
+  settings: LocalSettings,
+  paths: StatePaths,
+  record: RunRecord,
+  scan: LaunchScan,
+): Promise<{ run: ObservedRun; diagnostics: Diagnostic[] }> {
+  const files = runFiles(paths, record);
+  const base = toObserved(record, files.artifact);
+  if (record.outcome) return { run: withOutcome(base, record.outcome), diagnostics: [] };
+
+  // Liveness first: once the process is known dead, what it left behind can no longer change.
+  const alive =
+    record.pid !== undefined ? await isOurs(record.pid, record.marker) : await scan(record.marker);
+
+  const fromArtifact = await artifactOutcome(files.artifact, record);
+  if (fromArtifact.outcome) {
+    // A finished artifact wins over a late cancel: the training completed.
+    await cacheOutcome(files.record, record, fromArtifact.outcome);
+    return { run: withOutcome(base, fromArtifact.outcome), diagnostics: [] };
+  }
+  const diagnostics = fromArtifact.diagnostic ? [fromArtifact.diagnostic] : [];
+
+  if (await exists(files.cancelled)) {
+    const outcome: RunOutcome = { state: 'cancelled', finishedAt: await mtimeOf(files.cancelled) };
+    if (!alive) await cacheOutcome(files.record, record, outcome);
+    return { run: withOutcome(base, outcome), diagnostics };
+  }
+
+  if (alive) {
+    const { progress } = summarizeLog(await readLogTail(files.log));
+    return { run: { ...base, state: 'running', ...(progress && { progress }) }, diagnostics };
+  }
+
+  if (record.pid === undefined) {
+    // Recorded, never spawned (or spawned and the pid update lost, but then the scan finds it).
+    const age = settings.now().getTime() - Date.parse(record.createdAt);
+    if (age < settings.launchGraceMs) return { run: { ...base, state: 'queued' }, diagnostics };
+    return {
+      run: {
+        ...base,
+        state: 'failed',
+        error: 'the launch was interrupted before the training process started; apply again to launch it',
+      },
+      diagnostics,
+    };
+  }
+
+  const summary = summarizeLog(await readLogTail(files.log));
+  const reason = summary.error ?? (summary.lastText ? `${NOT_FINISHED}: ${summary.lastText}` : NOT_FINISHED);
+  const finishedAt = await mtimeOf(files.log);
+  const outcome: RunOutcome = {
+    state: 'failed',
+    error: reason,
+    ...(finishedAt !== undefined && { finishedAt }),
+  };
+  if (fromArtifact.diagnostic === undefined) await cacheOutcome(files.record, record, outcome);
+  return { run: withOutcome(base, outcome), diagnostics };
+}
+
+// ---- reading records -----------------------------------------------------------------------
+
+interface LoadedRuns {
+  records: RunRecord[];
+  diagnostics: Diagnostic[];
+}
+
+async function loadRecords(
+  ctx: ProviderContext,
+  paths: StatePaths,
+  names: readonly string[],
+): Promise<LoadedRuns> {
+  const numbers = await listNumberedMany(names.map((name) => paths.runsOf(name)));
+  const refs = names.flatMap((name, i) => numbers[i].map((number) => ({ name, number })));
+  const read = await readRecords(
+    refs.map((ref) => ({ path: runFiles(paths, ref).record, address: addressOf(ref.name) })),
+    RunRecordSchema,
+  );
+  const out: LoadedRuns = { records: [], diagnostics: [] };
+  for (const result of read) {
+    // A folder without its record is a create that crashed before writing it: nothing to observe.
+    if (result.status === 'corrupt') out.diagnostics.push(result.diagnostic);
+    else if (result.status === 'ok' && result.value.labels['mlform-stack'] === ctx.stack)
+      out.records.push(result.value);
+  }
+  return out;
+}
+
+async function observeAll(
+  settings: LocalSettings,
+  paths: StatePaths,
+  loaded: LoadedRuns,
+): Promise<Response & { items: ObservedRun[] }> {
+  const limit = pLimit(settings.concurrency);
+  const scan = launchScan(
+    loaded.records.filter((r) => r.pid === undefined && !r.outcome).map((r) => r.marker),
+  );
+  const observed = await Promise.all(
+    loaded.records.map((record) =>
+      // Finished runs (nearly all of them) need no I/O: no queueing either.
+      record.outcome
+        ? {
+            run: withOutcome(
+              toObserved(record, join(paths.run(record.name, record.number), FILES.artifact)),
+              record.outcome,
+            ),
+            diagnostics: [],
+          }
+        : limit(() => observeRecord(settings, paths, record, scan)),
+    ),
+  );
+  return {
+    items: observed.map((o) => o.run),
+    diagnostics: [...loaded.diagnostics, ...observed.flatMap((o) => o.diagnostics)],
+  };
+}
+
+export async function listRuns(
+  settings: LocalSettings,
+  ctx: ProviderContext,
+): Promise<Response & { items: ObservedRun[] }> {
+  const paths = statePaths(stateRoot(settings, ctx));
+  try {
+    const names = await listDir(paths.runs);
+    return await observeAll(settings, paths, await loadRecords(ctx, paths, names));
+  } catch (e) {
+    return { items: [], diagnostics: [stateError('TrainingRun', 'listing runs', e)] };
+  }
+}
+
+/** The runs of one TrainingRun name (a schedule's template), observed. */
+export async function listRunsNamed(
+  settings: LocalSettings,
+  ctx: ProviderContext,
+  name: string,
+): Promise<Response & { items: ObservedRun[] }> {
+  const paths = statePaths(stateRoot(settings, ctx));
+  return observeAll(settings, paths, await loadRecords(ctx, paths, [name]));
+}
+
+/** Highest number used under `runs/<name>/`, record or not, plus one: never reuses a folder. */
+export async function nextRunNumber(
+  settings: LocalSettings,
+  ctx: ProviderContext,
+  name: string,
+): Promise<number> {
+  const numbers = await listNumbered(statePaths(stateRoot(settings, ctx)).runsOf(name));
+  return (numbers.at(-1) ?? 0) + 1;
+}
+
+type RecordLookup =
+  { ok: true; record: RunRecord; paths: StatePaths } | { ok: false; diagnostics: Diagnostic[] };
+
+async function lookUp(settings: LocalSettings, ctx: ProviderContext, ref: RunRef): Promise<RecordLookup> {
+  const address = addressOf(ref.name);
+  const invalid = checkName(ref.name, 'TrainingRun', address);
+  if (invalid) return { ok: false, diagnostics: [invalid] };
+  const paths = statePaths(stateRoot(settings, ctx));
+  const result = await readRecord(runFiles(paths, ref).record, RunRecordSchema, address);
+  if (result.status === 'missing') {
+    return {
+      ok: false,
+      diagnostics: [error('local-run-not-found', `run ${refText(ref)} does not exist`, { address })],
+    };
+  }
+  if (result.status === 'corrupt') return { ok: false, diagnostics: [result.diagnostic] };
+  const owner = foreign(result.value.labels, ctx.stack, address);
+  if (owner) return { ok: false, diagnostics: [owner] };
+  return { ok: true, record: result.value, paths };
+}
+
+export async function observeRun(
+  settings: LocalSettings,
+  ctx: ProviderContext,
+  ref: RunRef,
+): Promise<Response & { run?: ObservedRun }> {
+  try {
+    const found = await lookUp(settings, ctx, ref);
+    if (!found.ok) return { diagnostics: found.diagnostics };
+    const scan = launchScan([found.record.marker]);
+    return await observeRecord(settings, found.paths, found.record, scan);
+  } catch (e) {
+    return { diagnostics: [stateError(addressOf(ref.name), `observing ${refText(ref)}`, e)] };
+  }
+}
+
+// ---- create, cancel, logs, delete ----------------------------------------------------------
+
+async function launch(
+  settings: LocalSettings,
+  ctx: ProviderContext,
+  paths: StatePaths,
+  record: RunRecord,
+): Promise<Response & { run?: ObservedRun }> {
+  const files = runFiles(paths, record);
+  const manifest = {
+    apiVersion: 'mlform/v1',
+    kind: 'TrainingRun',
+    metadata: { name: record.name },
+    spec: record.spec,
+  };
+  let pid: number;
+  try {
+    ({ pid } = await spawnDetached({
+      command: settings.cli.nodePath,
+      args: trainArgs(settings.cli.cliPath(), JSON.stringify(manifest), record.marker),
+      // Data URIs are absolute; anything else the trainer writes relative lands in the run's folder.
+      cwd: files.dir,
+      env: childEnv(settings, TRAIN_ENV_OVERRIDES),
+      logFile: files.log,
+    }));
+  } catch (e) {
+    return { diagnostics: [stateError(addressOf(record.name), `launching ${refText(record)}`, e)] };
+  }
+  const launched: RunRecord = { ...record, pid, startedAt: settings.now().toISOString() };
+  await writeJsonAtomic(files.record, launched);
+  ctx.log?.(`launched ${refText(record)} (pid ${pid})`);
+  return observeRecord(settings, paths, launched, launchScan([]));
+}
+
+/**
+ * A record without a pid, no process carrying its marker, no artifact, not cancelled: the CLI
+ * died between writing the record and spawning. Launching now completes that create.
+ */
+async function interruptedLaunch(paths: StatePaths, record: RunRecord): Promise<boolean> {
+  if (record.pid !== undefined || record.outcome) return false;
+  const files = runFiles(paths, record);
+  if ((await exists(files.cancelled)) || (await exists(join(files.artifact, 'run.json')))) return false;
+  return ((await findProcesses([record.marker])).get(record.marker)?.length ?? 0) === 0;
+}
+
+export async function createRun(
+  settings: LocalSettings,
+  ctx: ProviderContext,
+  req: CreateRunRequest,
+): Promise<Response & { run?: ObservedRun }> {
+  const address = addressOf(req.name);
+  const invalid = checkName(req.name, 'TrainingRun', address);
+  if (invalid) return { diagnostics: [invalid] };
+  if (!Number.isInteger(req.number) || req.number < 1) {
+    return {
+      diagnostics: [
+        error('local-run-number', `run number ${req.number} is not a positive integer`, { address }),
+      ],
+    };
+  }
+  if (!req.spec.trainer.builtin) {
+    return {
+      diagnostics: [
+        error('local-container-trainer', `${req.name}: the local provider runs the builtin trainer only`, {
+          address,
+          path: ['spec', 'trainer', 'container'],
+          hint: 'use trainer.builtin, or `provider: gcp` for your own training container',
+        }),
+      ],
+    };
+  }
+  const paths = statePaths(stateRoot(settings, ctx));
+  const files = runFiles(paths, req);
+  try {
+    const existing = await readRecord(files.record, RunRecordSchema, address);
+    if (existing.status === 'corrupt') return { diagnostics: [existing.diagnostic] };
+    if (existing.status === 'ok') {
+      const record = existing.value;
+      const owner = foreign(record.labels, ctx.stack, address);
+      if (owner) return { diagnostics: [owner] };
+      if (record.specHash !== req.specHash) {
+        const observed = await observeRecord(settings, paths, record, launchScan([record.marker]));
+        return {
+          run: observed.run,
+          diagnostics: [
+            error(
+              'local-run-number-taken',
+              `run ${refText(req)} already exists with spec ${record.specHash.slice(0, 12)}, not ${req.specHash.slice(0, 12)}`,
+              { address, hint: 'refresh the observed state; the next run number is free' },
+            ),
+          ],
+        };
+      }
+      if (await interruptedLaunch(paths, record)) return await launch(settings, ctx, paths, record);
+      return await observeRecord(settings, paths, record, launchScan([record.marker]));
+    }
+
+    const manifestPath = resolve(ctx.projectDir, req.manifestPath);
+    const gitCommit = await gitCommitOf(manifestPath);
+    const record: RunRecord = {
+      formatVersion: 1,
+      name: req.name,
+      number: req.number,
+      specHash: req.specHash,
+      labels: { ...req.labels, ...ownershipLabels(ctx.stack, 'TrainingRun', req.name, req.specHash) },
+      annotations: req.annotations,
+      attempt: req.attempt,
+      ...(req.schedule !== undefined && { schedule: req.schedule }),
+      createdAt: settings.now().toISOString(),
+      manifestPath,
+      spec: absoluteDataUris(req.spec, manifestPath),
+      marker: files.artifact,
+      ...(gitCommit !== undefined && { gitCommit }),
+    };
+    // Record first, then spawn: a crash in between leaves a record that the next create launches.
+    await mkdir(files.dir, { recursive: true });
+    await writeJsonAtomic(files.record, record);
+    return await launch(settings, ctx, paths, record);
+  } catch (e) {
+    return { diagnostics: [stateError(address, `creating ${refText(req)}`, e)] };
+  }
+}
+
+export async function cancelRun(
+  settings: LocalSettings,
+  ctx: ProviderContext,
+  ref: RunRef,
+): Promise<Response> {
+  try {
+    const found = await lookUp(settings, ctx, ref);
+    if (!found.ok) return { diagnostics: found.diagnostics };
+    const { record, paths } = found;
+    const files = runFiles(paths, record);
+    if (record.outcome || (await exists(join(files.artifact, 'run.json')))) return { diagnostics: [] };
+    // The marker first: it is what makes the state `cancelled`, even if we die before the signal.
+    if (!(await exists(files.cancelled)))
+      await writeFile(files.cancelled, `${settings.now().toISOString()}\n`);
+    const pids =
+      record.pid !== undefined
+        ? [record.pid]
+        : ((await findProcesses([record.marker])).get(record.marker) ?? []);
+    // SIGTERM: the trainer writes its checkpoint and exits 143.
+    await Promise.all(pids.map((pid) => stopProcess(pid, record.marker, settings.stopTimeoutMs)));
+    ctx.log?.(`cancelled ${refText(ref)}`);
+    return { diagnostics: [] };
+  } catch (e) {
+    return { diagnostics: [stateError(addressOf(ref.name), `cancelling ${refText(ref)}`, e)] };
+  }
+}
+
+export async function runLogs(
+  settings: LocalSettings,
+  ctx: ProviderContext,
+  req: RunRef & { from?: number },
+): Promise<Response & { lines: string[]; next: number }> {
+  const from = req.from ?? 0;
+  try {
+    const found = await lookUp(settings, ctx, req);
+    if (!found.ok) return { lines: [], next: from, diagnostics: found.diagnostics };
+    return { ...(await readLogLines(runFiles(found.paths, req).log, from)), diagnostics: [] };
+  } catch (e) {
+    return { lines: [], next: from, diagnostics: [stateError(addressOf(req.name), 'reading logs', e)] };
+  }
+}
+
+/** Removes a finished run's folder (schedule history); an active run is left alone. */
+export async function deleteFinishedRun(
+  settings: LocalSettings,
+  ctx: ProviderContext,
+  run: ObservedRun,
+): Promise<void> {
+  if (ACTIVE_RUN_STATES.includes(run.state)) return;
+  await removeDir(statePaths(stateRoot(settings, ctx)).run(run.name, run.number));
+}

@@ -1,0 +1,294 @@
+/**
+ * The state directory: where each record lives, atomic JSON writes, validated reads, listings and
+ * removals. It is the local provider's actual state (DESIGN.md principle 1), so every write is
+ * temp file + rename (a crash leaves the old record or the new one, never half of one) and every
+ * read is validated (a damaged record is a diagnostic for that one object).
+ */
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Static, TSchema } from '@sinclair/typebox';
+import AjvModule, { type ValidateFunction } from 'ajv';
+import { error, type Diagnostic } from '../../resources/diagnostic.js';
+import { toJsonSchema } from '../../resources/schema-helpers.js';
+import { toJsonText } from '../../trainer/artifact.js';
+
+// ajv ships CommonJS with a default export; under NodeNext the constructor sits on `.default`.
+const Ajv = AjvModule.default;
+// useDefaults: a record written before a spec field existed reads back with that field's default.
+const ajv = new Ajv({ allErrors: false, useDefaults: true, strict: false });
+const validators = new WeakMap<TSchema, ValidateFunction>();
+
+function validatorFor(schema: TSchema): ValidateFunction {
+  let validate = validators.get(schema);
+  if (!validate) {
+    validate = ajv.compile(toJsonSchema(schema));
+    validators.set(schema, validate);
+  }
+  return validate;
+}
+
+export const FILES = {
+  run: 'run.json',
+  artifact: 'artifact',
+  trainLog: 'train.log',
+  cancelled: 'cancelled',
+  model: 'model.json',
+  versions: 'versions',
+  version: 'version.json',
+  aliases: 'aliases.json',
+  endpoint: 'endpoint.json',
+  servingConfig: 'config.json',
+  serveLog: 'serve.log',
+  schedule: 'schedule.json',
+  lock: 'lock.json',
+} as const;
+
+export interface StatePaths {
+  root: string;
+  lock: string;
+  runs: string;
+  runsOf(name: string): string;
+  run(name: string, number: number): string;
+  registry: string;
+  model(name: string): string;
+  versions(model: string): string;
+  version(model: string, version: number): string;
+  endpoints: string;
+  endpoint(name: string): string;
+  schedules: string;
+  schedule(name: string): string;
+}
+
+export function statePaths(root: string): StatePaths {
+  return {
+    root,
+    lock: join(root, FILES.lock),
+    runs: join(root, 'runs'),
+    runsOf: (name) => join(root, 'runs', name),
+    run: (name, number) => join(root, 'runs', name, String(number)),
+    registry: join(root, 'registry'),
+    model: (name) => join(root, 'registry', name),
+    versions: (model) => join(root, 'registry', model, FILES.versions),
+    version: (model, version) => join(root, 'registry', model, FILES.versions, String(version)),
+    endpoints: join(root, 'endpoints'),
+    endpoint: (name) => join(root, 'endpoints', name),
+    schedules: join(root, 'schedules'),
+    schedule: (name) => join(root, 'schedules', name),
+  };
+}
+
+/**
+ * Names become directory names: refuse anything that could leave its folder or hide as a temp
+ * entry. Manifests already restrict names to DNS labels; this guards the provider API itself.
+ */
+export function checkName(name: string, what: string, address?: string): Diagnostic | undefined {
+  if (/^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/.test(name) && !name.includes('..')) return undefined;
+  return error('local-name', `${what} name ${JSON.stringify(name)} cannot be a directory name`, {
+    address,
+    hint: 'use a DNS label: lowercase letters, digits and -',
+  });
+}
+
+/** Temp and trash entries start with a dot; listings skip them. */
+const isHidden = (entry: string): boolean => entry.startsWith('.');
+
+export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  await writeTextAtomic(path, toJsonText(value));
+}
+
+export async function writeTextAtomic(path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const temp = join(dirname(path), `.${basename(path)}.${randomUUID()}.tmp`);
+  try {
+    await writeFile(temp, text);
+    await rename(temp, path);
+  } catch (e) {
+    await rm(temp, { force: true });
+    throw e;
+  }
+}
+
+export type ReadResult<T> =
+  { status: 'ok'; value: T } | { status: 'missing' } | { status: 'corrupt'; diagnostic: Diagnostic };
+
+const isMissing = (e: unknown): boolean =>
+  e instanceof Error && 'code' in e && (e.code === 'ENOENT' || e.code === 'ENOTDIR');
+
+/** Reads and validates a JSON record; `address` names the object in the diagnostic. */
+export async function readRecord<S extends TSchema>(
+  path: string,
+  schema: S,
+  address: string,
+): Promise<ReadResult<Static<S>>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    return unreadable(e, path, address);
+  }
+  return parseRecord(text, schema, path, address);
+}
+
+function unreadable(e: unknown, path: string, address: string): ReadResult<never> {
+  if (isMissing(e)) return { status: 'missing' };
+  return { status: 'corrupt', diagnostic: corrupt(path, address, messageOf(e)) };
+}
+
+function parseRecord<S extends TSchema>(
+  text: string,
+  schema: S,
+  path: string,
+  address: string,
+): ReadResult<Static<S>> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    return { status: 'corrupt', diagnostic: corrupt(path, address, `not JSON: ${messageOf(e)}`) };
+  }
+  return checkValue(value, schema, path, address);
+}
+
+/** Validates a part of a record that is checked only when used (defaults filled in place). */
+export function checkValue<S extends TSchema>(
+  value: unknown,
+  schema: S,
+  path: string,
+  address: string,
+): ReadResult<Static<S>> {
+  const validate = validatorFor(schema);
+  if (!validate(value)) {
+    const first = validate.errors?.[0];
+    const where = first?.instancePath ? `${first.instancePath} ` : '';
+    return {
+      status: 'corrupt',
+      diagnostic: corrupt(path, address, `${where}${first?.message ?? 'does not match its schema'}`),
+    };
+  }
+  return { status: 'ok', value: value as Static<S> };
+}
+
+/**
+ * Listing reads many small files. fs/promises costs several thread-pool round trips per file
+ * (1,000 records: ~150 ms, more on a busy machine); a synchronous read of a page-sized file is a
+ * few microseconds. So listings read synchronously in batches and yield to the event loop between
+ * batches: the controller's HTTP server stays responsive, and 1,000 records take ~20 ms.
+ */
+const BATCH = 64;
+
+async function inBatches<T, R>(items: readonly T[], read: (item: T) => R): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += BATCH) {
+    if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+    for (const item of items.slice(i, i + BATCH)) out.push(read(item));
+  }
+  return out;
+}
+
+/** Many records at once (see BATCH), results in the order asked. */
+export function readRecords<S extends TSchema>(
+  items: readonly { path: string; address: string }[],
+  schema: S,
+): Promise<ReadResult<Static<S>>[]> {
+  return inBatches(items, ({ path, address }) => {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (e) {
+      return unreadable(e, path, address);
+    }
+    return parseRecord(text, schema, path, address);
+  });
+}
+
+/** The entries of many folders (see BATCH); a missing folder is empty, temp entries left out. */
+export function listDirs(paths: readonly string[]): Promise<string[][]> {
+  return inBatches(paths, (path) => {
+    try {
+      return readdirSync(path).filter((entry) => !isHidden(entry));
+    } catch (e) {
+      if (isMissing(e)) return [];
+      throw e;
+    }
+  });
+}
+
+/** Numbered sub-folders (runs, versions) of many folders, ascending. */
+export async function listNumberedMany(paths: readonly string[]): Promise<number[][]> {
+  return (await listDirs(paths)).map(numbered);
+}
+
+const numbered = (entries: string[]): number[] =>
+  entries
+    .filter((entry) => /^[1-9]\d{0,9}$/.test(entry))
+    .map(Number)
+    .sort((a, b) => a - b);
+
+function corrupt(path: string, address: string, detail: string): Diagnostic {
+  return error('local-corrupt-record', `${address}: the record ${path} is damaged (${detail})`, {
+    address,
+    file: path,
+    hint: 'fix or delete the file; the object is left out of the observed state until then',
+  });
+}
+
+/** Entries of a folder, temp entries left out; a missing folder is empty. */
+export async function listDir(path: string): Promise<string[]> {
+  try {
+    return (await readdir(path)).filter((entry) => !isHidden(entry));
+  } catch (e) {
+    if (isMissing(e)) return [];
+    throw e;
+  }
+}
+
+/** Numbered sub-folders (runs, versions), ascending. */
+export async function listNumbered(path: string): Promise<number[]> {
+  return numbered(await listDir(path));
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes a folder so that it disappears at once: renamed to a hidden trash entry (atomic, and
+ * listings skip it), then deleted. A crash in between leaves only trash.
+ */
+export async function removeDir(path: string): Promise<void> {
+  const trash = join(dirname(path), `.trash-${basename(path)}-${randomUUID()}`);
+  try {
+    await rename(path, trash);
+  } catch (e) {
+    if (isMissing(e)) return;
+    throw e;
+  }
+  await rm(trash, { recursive: true, force: true });
+}
+
+export const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** An unexpected I/O failure of one verb, as a diagnostic. */
+export const stateError = (address: string, action: string, e: unknown): Diagnostic =>
+  error('local-state', `${address}: ${action} failed: ${messageOf(e)}`, { address });
+
+/** The object belongs to another stack sharing this state directory: never touch it. */
+export function foreign(
+  labels: Record<string, string>,
+  stack: string,
+  address: string,
+): Diagnostic | undefined {
+  const owner = labels['mlform-stack'];
+  if (owner === stack) return undefined;
+  return error('local-not-owned', `${address} belongs to stack "${owner ?? '?'}", not "${stack}"`, {
+    address,
+    hint: 'give each stack its own local.stateDir, or rename the resource',
+  });
+}

@@ -1,0 +1,193 @@
+/**
+ * TrainingRuns on the local provider: real detached trainings of iris through the built CLI,
+ * observed while running and after; idempotent create; a killed process is a failure, a cancel is
+ * a cancel; an interrupted launch is recovered; damaged records are diagnostics.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ObservedRun } from '../../../providers/provider.js';
+import { createLocalProvider } from '../../../providers/local/index.js';
+import { findProcesses } from '../../../providers/local/processes.js';
+import { NOT_FINISHED } from '../../../providers/local/runs.js';
+import { irisSpec, isAlive, readJson, runRequest, tempProject, waitFor, type Project } from './helpers.js';
+
+let project: Project;
+
+beforeAll(async () => {
+  project = await tempProject();
+});
+
+afterAll(async () => {
+  await project?.cleanup();
+});
+
+const observe = (name: string, number: number) => async () =>
+  (await project.provider.trainingRuns.observe(project.ctx, { name, number })).run;
+
+const runDir = (name: string, number: number) => join(project.stateDir, 'runs', name, String(number));
+
+interface Recorded {
+  pid?: number;
+  spec: { trainer: { builtin: { data: { uri: string } } } };
+  outcome?: unknown;
+  labels: Record<string, string>;
+}
+
+describe('a real training, detached', () => {
+  it('runs, reports progress, succeeds with metrics; creating it again starts nothing', async () => {
+    const { provider, ctx } = project;
+    const created = await provider.trainingRuns.create(ctx, runRequest('iris', 1, irisSpec(10)));
+    expect(created.diagnostics).toEqual([]);
+    expect(created.run?.state).toBe('running');
+
+    const record = await readJson<Recorded>(join(runDir('iris', 1), 'run.json'));
+    expect(record.pid).toBeGreaterThan(0);
+    // The manifest-relative data URI was made absolute before the trainer saw it.
+    expect(record.spec.trainer.builtin.data.uri).toMatch(/^file:\/\/\/.*\/examples\/data\/iris\.csv$/);
+    expect(record.labels).toMatchObject({ team: 'ml', 'mlform-stack': 'test', 'mlform-kind': 'trainingrun' });
+
+    const again = await provider.trainingRuns.create(ctx, runRequest('iris', 1, irisSpec(10)));
+    expect(again.diagnostics).toEqual([]);
+    expect(again.run?.number).toBe(1);
+    expect((await readJson<Recorded>(join(runDir('iris', 1), 'run.json'))).pid).toBe(record.pid);
+    const marker = join(runDir('iris', 1), 'artifact');
+    const processes = (await findProcesses([marker])).get(marker) ?? [];
+    expect(processes.length).toBeLessThanOrEqual(1);
+
+    const done = await waitFor(observe('iris', 1), (r) => r?.state !== 'running' && r?.state !== 'queued');
+    expect(done?.state, done?.error).toBe('succeeded');
+    expect(done?.metrics?.val_accuracy).toBeGreaterThan(0.3);
+    expect(done?.baseline?.val_accuracy).toBeGreaterThan(0);
+    expect(done?.dataSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(done?.finishedAt).toBeDefined();
+    expect(done?.annotations).toEqual({ 'mlform/owner': 'tests' });
+    // The manifest is in this repository: its commit is the version's lineage.
+    expect(done?.gitCommit).toMatch(/^[0-9a-f]{40}(-dirty)?$/);
+    // The terminal state is cached: the next listing reads one file for this run.
+    expect((await readJson<Recorded>(join(runDir('iris', 1), 'run.json'))).outcome).toMatchObject({
+      state: 'succeeded',
+    });
+
+    const afterwards = await provider.trainingRuns.create(ctx, runRequest('iris', 1, irisSpec(10)));
+    expect(afterwards.run?.state).toBe('succeeded');
+
+    const logs = await provider.trainingRuns.logs(ctx, { name: 'iris', number: 1 });
+    expect(logs.diagnostics).toEqual([]);
+    expect(JSON.parse(logs.lines[0])).toMatchObject({ type: 'start', epochs: 10 });
+    expect(logs.lines.some((l) => l.includes('"type":"done"'))).toBe(true);
+    const more = await provider.trainingRuns.logs(ctx, { name: 'iris', number: 1, from: logs.next });
+    expect(more).toMatchObject({ lines: [], next: logs.next });
+  });
+
+  it('creating an existing number with another spec hash is refused', async () => {
+    const clash = await project.provider.trainingRuns.create(
+      project.ctx,
+      runRequest('iris', 1, irisSpec(10), 'another-hash'),
+    );
+    expect(clash.diagnostics.map((d) => d.code)).toEqual(['local-run-number-taken']);
+    expect(clash.run?.specHash).toBe('hash-iris-1');
+  });
+});
+
+describe('process ends', () => {
+  it('a SIGKILLed training is failed: process exited without finishing', async () => {
+    const { provider, ctx } = project;
+    await provider.trainingRuns.create(ctx, runRequest('long', 1, irisSpec(100_000)));
+    const running = await waitFor(observe('long', 1), (r) => (r?.progress?.epoch ?? 0) >= 1);
+    expect(running?.state).toBe('running');
+    expect(running?.progress).toMatchObject({ epochs: 100_000 });
+    expect(running?.progress?.loss).toBeGreaterThan(0);
+
+    const { pid } = await readJson<Recorded>(join(runDir('long', 1), 'run.json'));
+    process.kill(pid as number, 'SIGKILL');
+    const failed = await waitFor(observe('long', 1), (r) => r?.state !== 'running');
+    expect(failed?.state).toBe('failed');
+    expect(failed?.error).toContain(NOT_FINISHED);
+  });
+
+  it('cancel stops a running training (SIGTERM) and it stays cancelled', async () => {
+    const { provider, ctx } = project;
+    await provider.trainingRuns.create(ctx, runRequest('long', 2, irisSpec(100_000)));
+    await waitFor(observe('long', 2), (r) => (r?.progress?.epoch ?? 0) >= 1);
+    const { pid } = await readJson<Recorded>(join(runDir('long', 2), 'run.json'));
+
+    expect((await provider.trainingRuns.cancel(ctx, { name: 'long', number: 2 })).diagnostics).toEqual([]);
+    expect(isAlive(pid as number)).toBe(false);
+    expect((await observe('long', 2)())?.state).toBe('cancelled');
+    // The trainer checkpointed on SIGTERM, as it promises.
+    await expect(
+      readFile(join(runDir('long', 2), 'artifact', 'checkpoint', 'checkpoint.bin')),
+    ).resolves.toBeDefined();
+    // Cancelling again, or creating it again, changes nothing.
+    expect((await provider.trainingRuns.cancel(ctx, { name: 'long', number: 2 })).diagnostics).toEqual([]);
+    expect(
+      (await provider.trainingRuns.create(ctx, runRequest('long', 2, irisSpec(100_000)))).run?.state,
+    ).toBe('cancelled');
+  });
+});
+
+describe('an interrupted launch (record written, process never spawned)', () => {
+  it('is queued, then failed after the grace, and the next create launches it', async () => {
+    const { provider, ctx } = project;
+    const template = await readJson<Record<string, unknown>>(join(runDir('iris', 1), 'run.json'));
+    const dir = runDir('crash', 1);
+    const { pid: _pid, outcome: _outcome, startedAt: _startedAt, ...rest } = template;
+    await mkdir(dir, { recursive: true });
+    await writeFile(
+      join(dir, 'run.json'),
+      JSON.stringify({
+        ...rest,
+        name: 'crash',
+        number: 1,
+        marker: join(dir, 'artifact'),
+        spec: irisSpec(100_000),
+      }),
+    );
+    expect((await observe('crash', 1)())?.state).toBe('queued');
+
+    const impatient = createLocalProvider({ launchGraceMs: 0 });
+    const late = await impatient.trainingRuns.observe(ctx, { name: 'crash', number: 1 });
+    expect(late.run?.state).toBe('failed');
+    expect(late.run?.error).toContain('launch was interrupted');
+
+    const relaunched = await provider.trainingRuns.create(
+      ctx,
+      runRequest('crash', 1, irisSpec(100_000), 'hash-iris-1'),
+    );
+    expect(relaunched.diagnostics).toEqual([]);
+    expect(relaunched.run?.state).toBe('running');
+    const { pid } = await readJson<Recorded>(join(dir, 'run.json'));
+    expect(isAlive(pid as number)).toBe(true);
+    await provider.trainingRuns.cancel(ctx, { name: 'crash', number: 1 });
+    expect(isAlive(pid as number)).toBe(false);
+  });
+});
+
+describe('listing', () => {
+  it('lists every run of the stack; damaged records are diagnostics, other stacks invisible', async () => {
+    const { provider, ctx } = project;
+    await mkdir(runDir('broken', 1), { recursive: true });
+    await writeFile(join(runDir('broken', 1), 'run.json'), '{"formatVersion": 1, "name": ');
+    const other = { provider: project.provider, ctx: { ...ctx, stack: 'other' } };
+    const listed = await provider.trainingRuns.list(ctx);
+    const refs = listed.items.map((r: ObservedRun) => `${r.name}#${r.number}:${r.state}`).sort();
+    expect(refs).toEqual(['crash#1:cancelled', 'iris#1:succeeded', 'long#1:failed', 'long#2:cancelled']);
+    expect(listed.diagnostics.map((d) => d.code)).toEqual(['local-corrupt-record']);
+    expect(listed.diagnostics[0].file).toContain(join('broken', '1', 'run.json'));
+    expect((await other.provider.trainingRuns.list(other.ctx)).items).toEqual([]);
+    const foreign = await other.provider.trainingRuns.cancel(other.ctx, { name: 'iris', number: 1 });
+    expect(foreign.diagnostics.map((d) => d.code)).toEqual(['local-not-owned']);
+  });
+
+  it('refuses a container trainer and an unknown run with diagnostics', async () => {
+    const { provider, ctx } = project;
+    const spec = { ...irisSpec(1), trainer: { container: { image: 'gcr.io/x/y' } } };
+    const refused = await provider.trainingRuns.create(ctx, runRequest('box', 1, spec));
+    expect(refused.diagnostics.map((d) => d.code)).toEqual(['local-container-trainer']);
+    const missing = await provider.trainingRuns.observe(ctx, { name: 'nope', number: 1 });
+    expect(missing.diagnostics.map((d) => d.code)).toEqual(['local-run-not-found']);
+    const escape = await provider.trainingRuns.observe(ctx, { name: '../x', number: 1 });
+    expect(escape.diagnostics.map((d) => d.code)).toEqual(['local-name']);
+  });
+});

@@ -1,0 +1,245 @@
+/**
+ * `mlform serve` as a child process, the way the local provider and Cloud Run run it: flags and
+ * environment, JSON log lines on stdout, predictions over HTTP equal to the in-process ones, and
+ * SIGTERM (mid-load and with requests in flight) ending in a drain and exit status 0.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { statSync, readdirSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createContext } from '../../controller/cli/context.js';
+import { main } from '../../controller/cli/main.js';
+import {
+  call,
+  expectClose,
+  inProcess,
+  instanceOf,
+  predict,
+  tempDir,
+  trainArtifact,
+  type TinyArtifact,
+} from './helpers.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+/** bin/mlform.js when dist/ is at least as new as the serving sources, else the sources via tsx. */
+function cliCommand(): string[] {
+  const built = join(ROOT, 'dist', 'controller', 'cli', 'commands', 'serve.js');
+  const sources = [
+    join(ROOT, 'controller', 'cli', 'commands', 'serve.ts'),
+    join(ROOT, 'controller', 'cli', 'main.ts'),
+    ...readdirSync(join(ROOT, 'trainer', 'serving'))
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => join(ROOT, 'trainer', 'serving', f)),
+  ];
+  try {
+    const builtAt = statSync(built).mtimeMs;
+    if (sources.every((s) => statSync(s).mtimeMs <= builtAt)) return [join(ROOT, 'bin', 'mlform.js')];
+  } catch {
+    // not built
+  }
+  return ['--import', 'tsx', join(ROOT, 'test', 'serving', 'cli-entry.ts')];
+}
+
+interface Serve {
+  child: ChildProcess;
+  lines: Record<string, unknown>[];
+  stderr: () => string;
+  /** Resolves with the first log line that matches. */
+  waitFor(message: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  exit: Promise<number | null>;
+}
+
+const children: ChildProcess[] = [];
+
+function serve(args: string[], env: Record<string, string> = {}): Serve {
+  const child = spawn(process.execPath, [...cliCommand(), 'serve', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '', MODEL_URI: '', MODEL_NAME: '', NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  const lines: Record<string, unknown>[] = [];
+  const waiters: { message: string; resolve: (line: Record<string, unknown>) => void }[] = [];
+  let buffer = '';
+  let stderr = '';
+  child.stdout!.on('data', (data: Buffer) => {
+    buffer += data.toString();
+    let newline;
+    while ((newline = buffer.indexOf('\n')) !== -1) {
+      const text = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      if (!text.trim()) continue;
+      const line = JSON.parse(text) as Record<string, unknown>;
+      lines.push(line);
+      for (const w of waiters.filter((w) => w.message === line.message)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
+      }
+    }
+  });
+  child.stderr!.on('data', (data: Buffer) => (stderr += data.toString()));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    lines,
+    stderr: () => stderr,
+    exit,
+    waitFor(message, timeoutMs = 30_000) {
+      const seen = lines.find((l) => l.message === message);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`no "${message}" log line within ${timeoutMs} ms; stderr: ${stderr}`)),
+          timeoutMs,
+        );
+        waiters.push({
+          message,
+          resolve: (line) => {
+            clearTimeout(timer);
+            resolve(line);
+          },
+        });
+        void exit.then(() => {
+          clearTimeout(timer);
+          reject(new Error(`exited before "${message}"; stderr: ${stderr}`));
+        });
+      });
+    },
+  };
+}
+
+let dir: { path: string; remove(): Promise<void> };
+let cars: TinyArtifact;
+
+beforeAll(async () => {
+  dir = await tempDir();
+  cars = await trainArtifact('cars', join(dir.path, 'versions', '3'));
+});
+
+afterEach(() => {
+  for (const child of children.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
+afterAll(async () => {
+  await dir?.remove();
+});
+
+describe('mlform serve', () => {
+  it('serves --model DIR: name from run.json, version from the directory, predictions equal in-process; SIGTERM exits 0', async () => {
+    const s = serve(['--model', cars.dir, '--port', '0']);
+    const listening = await s.waitFor('listening');
+    const url = listening.url as string;
+    await s.waitFor('ready');
+    expect(listening.model).toBe('mpg');
+    const instances = cars.rows.slice(0, 25).map((row) => instanceOf(cars, row));
+    const answer = await predict(url, 'mpg', { instances }, 3);
+    expect(answer.status).toBe(200);
+    expectClose(answer.json.predictions, inProcess(cars, instances));
+    expect((await call(`${url}/v2/health/ready`)).status).toBe(200);
+    const logged = s.lines.find(
+      (l) => l.message === 'request' && l.path === '/v1/models/mpg/versions/3:predict',
+    );
+    expect(logged).toMatchObject({ severity: 'INFO', status: 200, version: '3', instances: 25 });
+    s.child.kill('SIGTERM');
+    expect(await s.exit).toBe(0);
+    expect(s.lines.map((l) => l.message)).toEqual(expect.arrayContaining(['draining', 'stopped']));
+  });
+
+  it('exits 0 on SIGTERM in the middle of loading, without ever turning ready', async () => {
+    const s = serve(['--model', cars.dir, '--port', '0']);
+    await s.waitFor('listening');
+    s.child.kill('SIGTERM');
+    expect(await s.exit).toBe(0);
+    const draining = s.lines.find((l) => l.message === 'draining');
+    expect(draining?.duringLoad).toBe(true);
+    expect(s.lines.some((l) => l.message === 'ready')).toBe(false);
+  });
+
+  it('serves Cloud Run style (MODEL_URI, PORT, MODEL_NAME) and answers requests queued in a batch on SIGTERM', async () => {
+    // A 5 s batch window: the requests wait in the queue until SIGTERM makes the server run them.
+    const s = serve(['--max-batch-size', '1000', '--batch-timeout-micros', '5000000'], {
+      MODEL_URI: cars.dir,
+      PORT: '0',
+      MODEL_NAME: 'cars-api',
+    });
+    const url = (await s.waitFor('listening')).url as string;
+    await s.waitFor('ready');
+    const requests = Array.from({ length: 6 }, (_, i) => [instanceOf(cars, cars.rows[i])]);
+    const answers = requests.map((instances) => predict(url, 'cars-api', { instances }));
+    // Give the requests time to arrive and queue.
+    await new Promise((r) => setTimeout(r, 400));
+    const signalled = performance.now();
+    s.child.kill('SIGTERM');
+    const settled = await Promise.all(answers);
+    expect(performance.now() - signalled).toBeLessThan(4000);
+    settled.forEach((answer, i) => {
+      expect(answer.status).toBe(200);
+      expectClose(answer.json.predictions, inProcess(cars, requests[i]));
+    });
+    expect(await s.exit).toBe(0);
+    expect(s.lines.find((l) => l.message === 'draining')?.duringLoad).toBe(false);
+  });
+});
+
+/** `mlform serve ...` in this process: for the cases that end before serving anything. */
+async function serveInProcess(args: string[], env: Record<string, string> = {}) {
+  let stdout = '';
+  let stderr = '';
+  const ctx = createContext({
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+    env: { NO_COLOR: '1', ...env },
+  });
+  const code = await main(['node', 'mlform', 'serve', ...args], ctx);
+  return { code, stdout, stderr };
+}
+
+describe('mlform serve refusals', () => {
+  it('exits 1 with field paths for an invalid config file', async () => {
+    const file = join(dir.path, 'bad.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        versions: [{ version: 1, uri: 'versions/3', percent: 150 }],
+        batching: { maxBatchSise: 3 },
+      }),
+    );
+    const { code, stderr } = await serveInProcess(['--config', file]);
+    expect(code).toBe(1);
+    expect(stderr).toContain('versions[0].percent');
+    expect(stderr).toContain('batching.maxBatchSise');
+    expect(stderr).toContain('maxBatchSize');
+  });
+
+  it('exits 1 when there is nothing to serve, or --model and --config both', async () => {
+    const nothing = await serveInProcess([]);
+    expect(nothing.code).toBe(1);
+    expect(nothing.stderr).toContain('nothing to serve');
+    const both = await serveInProcess(['--model', cars.dir, '--config', 'x.json']);
+    expect(both.code).toBe(1);
+    expect(both.stderr).toContain('not both');
+  });
+
+  it('exits 1 on a bad port and on a bad flag value', async () => {
+    const port = await serveInProcess(['--model', cars.dir, '--port', 'http']);
+    expect(port.code).toBe(1);
+    expect(port.stderr).toContain('port number');
+    const batch = await serveInProcess(['--model', cars.dir, '--max-batch-size', '0']);
+    expect(batch.code).toBe(1);
+    expect(batch.stderr).toContain('batching.maxBatchSize');
+  });
+
+  it('exits 1 with a CRITICAL log line when the artifact cannot be loaded', async () => {
+    const { code, stdout } = await serveInProcess(['--model', join(dir.path, 'missing'), '--port', '0']);
+    expect(code).toBe(1);
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.find((l) => l.severity === 'CRITICAL')?.err).toContain('preprocess.json');
+    expect(lines.at(-1)?.message).toBe('stopped');
+  });
+});

@@ -1,0 +1,147 @@
+/**
+ * End to end in process: train tiny models (cars regression, iris classification), save the
+ * artifacts, serve them over HTTP and compare every served prediction with the trainer's
+ * in-process prediction for the same raw instances.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelServer } from '../../trainer/serving/index.js';
+import {
+  call,
+  expectClose,
+  inProcess,
+  instanceOf,
+  predict,
+  startServer,
+  tempDir,
+  trainArtifact,
+  type TinyArtifact,
+} from './helpers.js';
+
+let dir: { path: string; remove(): Promise<void> };
+let cars: TinyArtifact;
+let iris: TinyArtifact;
+let carsServer: { server: ModelServer; url: string };
+let irisServer: { server: ModelServer; url: string };
+
+beforeAll(async () => {
+  dir = await tempDir();
+  cars = await trainArtifact('cars', `${dir.path}/cars`);
+  iris = await trainArtifact('iris', `${dir.path}/iris`);
+  carsServer = await startServer({ name: 'mpg', versions: [{ version: 1, uri: cars.dir }] });
+  irisServer = await startServer({ name: 'iris', versions: [{ version: 1, uri: iris.dir }] });
+});
+
+afterAll(async () => {
+  await carsServer?.server.shutdown();
+  await irisServer?.server.shutdown();
+  await dir?.remove();
+});
+
+describe('regression (cars)', () => {
+  it('answers the in-process prediction for every row of the data set, in original units', async () => {
+    // Rows with real missing values (Horsepower null) are in here too: they are filled as in training.
+    const instances = cars.rows.map((row) => instanceOf(cars, row));
+    expect(instances.some((i) => i.Horsepower === null)).toBe(true);
+    const expected = inProcess(cars, instances);
+    for (let start = 0; start < instances.length; start += 100) {
+      const slice = instances.slice(start, start + 100);
+      const answer = await predict(carsServer.url, 'mpg', { instances: slice });
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('x-model-version')).toBe('1');
+      expectClose(answer.json.predictions, expected.slice(start, start + 100));
+    }
+    // Original units: miles per gallon, not standardised values.
+    const mean = expected.reduce((s: number, p) => s + (p as number), 0) / expected.length;
+    expect(mean).toBeGreaterThan(5);
+  });
+
+  it('answers a single instance the same as inside a batch', async () => {
+    const instance = instanceOf(cars, cars.rows[7]);
+    const answer = await predict(carsServer.url, 'mpg', { instances: [instance] });
+    expectClose(answer.json.predictions, inProcess(cars, [instance]));
+  });
+
+  it('reads the columnar format and answers `outputs`', async () => {
+    const rows = cars.rows.slice(0, 5).map((row) => instanceOf(cars, row));
+    const inputs: Record<string, unknown[]> = {};
+    for (const name of cars.features) inputs[name] = rows.map((r) => r[name]);
+    const answer = await predict(carsServer.url, 'mpg', { inputs });
+    expect(answer.status).toBe(200);
+    expectClose(answer.json.outputs, inProcess(cars, rows));
+  });
+
+  it('fills missing features with the training fill values (documented policy)', async () => {
+    const answer = await predict(carsServer.url, 'mpg', { instances: [{}, { Horsepower: null }] });
+    expect(answer.status).toBe(200);
+    expectClose(answer.json.predictions, inProcess(cars, [{}, { Horsepower: null }]));
+  });
+
+  it('accepts signature_name serving_default and the version-pinned route', async () => {
+    const instance = instanceOf(cars, cars.rows[3]);
+    const answer = await predict(
+      carsServer.url,
+      'mpg',
+      { signature_name: 'serving_default', instances: [instance] },
+      1,
+    );
+    expect(answer.status).toBe(200);
+    expectClose(answer.json.predictions, inProcess(cars, [instance]));
+  });
+
+  it('reports version status and metadata in TensorFlow Serving shapes', async () => {
+    const status = await call(`${carsServer.url}/v1/models/mpg`);
+    expect(status.json).toEqual({
+      model_version_status: [
+        { version: '1', state: 'AVAILABLE', status: { error_code: 'OK', error_message: '' } },
+      ],
+    });
+    const metadata = await call(`${carsServer.url}/v1/models/mpg/metadata`);
+    expect(metadata.status).toBe(200);
+    const spec = metadata.json.model_spec as Record<string, unknown>;
+    expect(spec).toEqual({ name: 'mpg', signature_name: '', version: '1' });
+    const signature = (
+      metadata.json.metadata as {
+        signature_def: { signature_def: Record<string, { inputs: Record<string, { dtype: string }> }> };
+      }
+    ).signature_def.signature_def.serving_default;
+    expect(signature.inputs.Horsepower.dtype).toBe('DT_FLOAT');
+    expect(signature.inputs.Origin.dtype).toBe('DT_STRING');
+    const mlform = metadata.json.mlform as {
+      task: string;
+      features: { name: string; vocabulary?: string[] }[];
+    };
+    expect(mlform.task).toBe('regression');
+    expect(mlform.features.find((f) => f.name === 'Origin')?.vocabulary?.sort()).toEqual([
+      'Europe',
+      'Japan',
+      'USA',
+    ]);
+  });
+});
+
+describe('classification (iris)', () => {
+  it('answers class labels with probabilities equal to the in-process ones', async () => {
+    const instances = iris.rows.map((row) => instanceOf(iris, row));
+    const answer = await predict(irisServer.url, 'iris', { instances });
+    expect(answer.status).toBe(200);
+    const expected = inProcess(iris, instances);
+    expectClose(answer.json.predictions, expected);
+    const first = (answer.json.predictions as { label: string; probabilities: Record<string, number> }[])[0];
+    expect(Object.keys(first.probabilities).sort()).toEqual(['setosa', 'versicolor', 'virginica']);
+    expect(Object.values(first.probabilities).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+  });
+
+  it('answers columnar classification as {label: [...], probabilities: [...]}', async () => {
+    const rows = iris.rows.slice(0, 3).map((row) => instanceOf(iris, row));
+    const inputs: Record<string, unknown[]> = {};
+    for (const name of iris.features) inputs[name] = rows.map((r) => r[name]);
+    const answer = await predict(irisServer.url, 'iris', { inputs });
+    const outputs = answer.json.outputs as { label: string[]; probabilities: Record<string, number>[] };
+    const expected = inProcess(iris, rows) as { label: string; probabilities: Record<string, number> }[];
+    expect(outputs.label).toEqual(expected.map((p) => p.label));
+    expectClose(
+      outputs.label.map((label, i) => ({ label, probabilities: outputs.probabilities[i] })),
+      expected,
+    );
+  });
+});

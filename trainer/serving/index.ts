@@ -1,0 +1,27 @@
+/** The model server: TensorFlow Serving's REST API over trainer artifacts. See README.md. */
+export {
+  DEFAULT_BATCHING,
+  DEFAULT_LIMITS,
+  DEFAULT_LOGGING,
+  DEFAULT_MODEL_NAME,
+  normalizeServingConfig,
+  readServingConfig,
+  versionFromUri,
+  mergeRawConfig,
+} from './config.js';
+export type {
+  BatchingConfig,
+  LimitsConfig,
+  LoggingConfig,
+  MissingFeaturePolicy,
+  RawServingConfig,
+  ServingConfig,
+  VersionConfig,
+} from './config.js';
+export { ModelServer, startModelServer } from './model-server.js';
+export type { ModelServerOptions, ServerState } from './model-server.js';
+export { ArtifactError, loadModelVersion, warmUp } from './model-version.js';
+export type { ModelVersion, VersionLoader, VersionProvenance } from './model-version.js';
+export { createServingLogger } from './logger.js';
+export { ServingApp } from './serving-app.js';
+export type { AppRequest, AppResponse } from './serving-app.js';

@@ -1,0 +1,462 @@
+/**
+ * The request handling of the model server, independent of the HTTP library: a request (method,
+ * path, content type, body bytes) in, a response (status, JSON text) out. It owns the versions'
+ * states, the traffic split and a batcher per version. `handle` never throws: anything unexpected
+ * becomes a 500 with `{"error": ...}`, so no input can take the process down.
+ */
+import type { Logger } from 'pino';
+import { decodeOutputs, encodeInstances, type Prediction } from '../data/index.js';
+import type { FeatureEncoding, Preprocess } from '../types.js';
+import { Batcher } from './batcher.js';
+import type { ServingConfig, VersionConfig } from './config.js';
+import { HttpError, problemsError, type FieldProblem } from './http-error.js';
+import type { ModelVersion } from './model-version.js';
+import {
+  SIGNATURE_NAME,
+  fieldPath,
+  instanceErrors,
+  predictResponse,
+  readPredictRequest,
+  type PredictRequest,
+} from './predict-request.js';
+import { matchRoute, routeName, type Route } from './routes.js';
+import type { RouteName, ServingMetrics } from './serving-metrics.js';
+import { TrafficSplit } from './traffic.js';
+
+export interface AppRequest {
+  method: string;
+  /** Path without the query string. */
+  path: string;
+  contentType: string | undefined;
+  /** Undefined for requests whose body was not read (GET). */
+  body: Buffer | undefined;
+}
+
+export interface AppResponse {
+  status: number;
+  contentType: string;
+  body: string;
+  headers?: Record<string, string>;
+  route: RouteName;
+  /** The version that answered a predict, for metrics and logs. */
+  version?: string;
+  instances?: number;
+}
+
+/** TensorFlow Serving's version states. */
+export type VersionState = 'LOADING' | 'AVAILABLE' | 'UNLOADING' | 'END';
+
+interface VersionSlot {
+  config: VersionConfig;
+  state: VersionState;
+  error?: string;
+  model?: ModelVersion;
+  batcher?: Batcher;
+  label: string;
+}
+
+const JSON_TYPE = 'application/json';
+
+const json = (
+  status: number,
+  value: unknown,
+  route: RouteName,
+  extra: Partial<AppResponse> = {},
+): AppResponse => ({
+  status,
+  contentType: JSON_TYPE,
+  body: JSON.stringify(value),
+  route,
+  ...extra,
+});
+
+function errorResponse(error: HttpError, route: RouteName, version?: string): AppResponse {
+  const body: { error: string; problems?: FieldProblem[] } = { error: error.message };
+  if (error.problems && error.problems.length > 1) body.problems = error.problems;
+  return json(error.status, body, route, {
+    ...(error.headers && { headers: error.headers }),
+    ...(version !== undefined && { version }),
+  });
+}
+
+/** `application/json`, `application/json; charset=utf-8`, `application/vnd.x+json`. */
+function isJsonType(contentType: string | undefined): boolean {
+  if (contentType === undefined) return true;
+  const type = contentType.split(';', 1)[0].trim().toLowerCase();
+  return type === JSON_TYPE || (type.startsWith('application/') && type.endsWith('+json'));
+}
+
+export class ServingApp {
+  private readonly slots: VersionSlot[];
+  private readonly byNumber = new Map<number, VersionSlot>();
+  private traffic: TrafficSplit<VersionSlot> | undefined;
+  private draining = false;
+
+  constructor(
+    readonly config: ServingConfig,
+    private readonly metrics: ServingMetrics,
+    private readonly log?: Logger,
+  ) {
+    this.slots = config.versions.map((v) => ({ config: v, state: 'LOADING', label: String(v.version) }));
+    for (const slot of this.slots) this.byNumber.set(slot.config.version, slot);
+  }
+
+  /** Ready: every version loaded and warmed up, and not shutting down. */
+  get ready(): boolean {
+    return this.traffic !== undefined && !this.draining;
+  }
+
+  /** Requests waiting in the batchers for a model call. */
+  get queued(): number {
+    return this.slots.reduce((n, s) => n + (s.batcher?.pending ?? 0), 0);
+  }
+
+  get versions(): readonly { version: number; state: VersionState; error?: string }[] {
+    return this.slots.map((s) => ({
+      version: s.config.version,
+      state: s.state,
+      ...(s.error && { error: s.error }),
+    }));
+  }
+
+  /** A version finished loading and warming up; it takes pinned requests from now on. */
+  versionLoaded(model: ModelVersion): void {
+    const slot = this.byNumber.get(model.version);
+    if (!slot) throw new Error(`version ${model.version} is not in the config`);
+    slot.model = model;
+    const label = slot.label;
+    slot.batcher = new Batcher(
+      (x, count) => model.run(x, count),
+      model.preprocess.inputShape.reduce((a, b) => a * b, 1),
+      model.outputWidth,
+      this.config.batching,
+      { onBatch: (instances, requests, seconds) => this.metrics.batch(label, instances, requests, seconds) },
+    );
+    slot.state = 'AVAILABLE';
+    this.metrics.versionReady(label, true);
+  }
+
+  versionFailed(version: number, message: string): void {
+    const slot = this.byNumber.get(version);
+    if (!slot) return;
+    slot.state = 'END';
+    slot.error = message;
+  }
+
+  /** All versions are available: unpinned traffic starts. */
+  markReady(): void {
+    if (this.slots.some((s) => s.state !== 'AVAILABLE')) throw new Error('not every version is available');
+    this.traffic = new TrafficSplit(this.slots.map((s) => ({ target: s, percent: s.config.percent })));
+  }
+
+  /** Readiness turns false; requests still arriving on open connections are answered. */
+  beginDrain(): void {
+    this.draining = true;
+  }
+
+  /** Answers every queued request now (shutdown). */
+  flushBatches(): void {
+    for (const slot of this.slots) slot.batcher?.drain();
+  }
+
+  /** Frees the models; the app answers 503 for predictions afterwards. */
+  unload(): void {
+    for (const slot of this.slots) {
+      slot.batcher?.drain();
+      slot.model?.dispose();
+      slot.model = undefined;
+      slot.batcher = undefined;
+      slot.state = 'END';
+      this.metrics.versionReady(slot.label, false);
+    }
+    this.traffic = undefined;
+  }
+
+  async handle(request: AppRequest): Promise<AppResponse> {
+    let route: Route | undefined;
+    try {
+      route = matchRoute(request.method, request.path);
+      switch (route.kind) {
+        case 'predict':
+          return await this.predict(route, request);
+        case 'status':
+          return this.status(route);
+        case 'metadata':
+          return this.metadata(route);
+        case 'live':
+          return json(200, { live: true }, 'health');
+        case 'ready':
+          return json(this.ready ? 200 : 503, { ready: this.ready }, 'health');
+        case 'model-ready': {
+          this.checkModel(route.model);
+          const ready =
+            route.version === undefined ? this.ready : this.slotFor(route.version).state === 'AVAILABLE';
+          return json(
+            ready ? 200 : 503,
+            { name: route.model, ...(route.version && { version: route.version }), ready },
+            'health',
+          );
+        }
+        case 'metrics': {
+          const { contentType, body } = await this.metrics.text();
+          return { status: 200, contentType, body, route: 'metrics' };
+        }
+      }
+    } catch (e) {
+      if (e instanceof HttpError) return errorResponse(e, routeName(route));
+      this.log?.error({ err: e, path: request.path }, 'unexpected error while answering a request');
+      return errorResponse(
+        new HttpError(500, `internal error: ${e instanceof Error ? e.message : String(e)}`),
+        routeName(route),
+      );
+    }
+  }
+
+  private unavailableReason(): string {
+    const failed = this.slots.find((s) => s.error !== undefined);
+    if (failed)
+      return `model "${this.config.name}" cannot be served: version ${failed.label} failed to load: ${failed.error}`;
+    if (this.draining) return 'the server is shutting down';
+    return `model "${this.config.name}" is loading; retry when /v2/health/ready answers 200`;
+  }
+
+  private checkModel(model: string): void {
+    if (model !== this.config.name) {
+      throw new HttpError(
+        404,
+        `model "${model}" is not served here; this server serves "${this.config.name}"`,
+      );
+    }
+  }
+
+  private slotFor(version: string): VersionSlot {
+    if (!/^[0-9]{1,10}$/.test(version)) {
+      throw new HttpError(400, `version must be a positive integer, got ${JSON.stringify(version)}`);
+    }
+    const slot = this.byNumber.get(Number(version));
+    if (!slot) {
+      const loaded = this.slots.map((s) => s.config.version).join(', ');
+      throw new HttpError(
+        404,
+        `version ${Number(version)} of model "${this.config.name}" is not served; versions: ${loaded}`,
+      );
+    }
+    return slot;
+  }
+
+  private async predict(
+    route: Extract<Route, { kind: 'predict' }>,
+    request: AppRequest,
+  ): Promise<AppResponse> {
+    this.checkModel(route.model);
+    let slot: VersionSlot;
+    if (route.version !== undefined) {
+      slot = this.slotFor(route.version);
+    } else {
+      if (!this.traffic) {
+        throw new HttpError(503, this.unavailableReason(), undefined, { 'retry-after': '1' });
+      }
+      slot = this.traffic.next();
+    }
+    const { model, batcher } = slot;
+    if (!model || !batcher) {
+      const why = slot.state === 'END' ? (slot.error ?? 'unloaded') : 'loading';
+      throw new HttpError(
+        503,
+        `version ${slot.label} of model "${this.config.name}" is not available (${why})`,
+        undefined,
+        { 'retry-after': '1' },
+      );
+    }
+    try {
+      return await this.predictWith(slot.label, model, batcher, request);
+    } catch (e) {
+      if (e instanceof HttpError) return errorResponse(e, 'predict', slot.label);
+      throw e;
+    }
+  }
+
+  private async predictWith(
+    label: string,
+    model: ModelVersion,
+    batcher: Batcher,
+    request: AppRequest,
+  ): Promise<AppResponse> {
+    if (!isJsonType(request.contentType)) {
+      throw new HttpError(
+        415,
+        `content-type ${JSON.stringify(request.contentType)} is not supported; send the body as application/json (curl: -H 'content-type: application/json')`,
+      );
+    }
+    const text = request.body?.toString('utf8') ?? '';
+    if (text.trim() === '') {
+      throw new HttpError(400, 'the request body is empty; send {"instances": [{"feature": value, ...}]}');
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (e) {
+      // JSON has no NaN or Infinity literals: a body with them is not JSON, which is worth saying.
+      const hint = /\b(NaN|-?Infinity)\b/.test(text)
+        ? ' (JSON has no NaN or Infinity: send null for a missing value)'
+        : '';
+      throw new HttpError(
+        400,
+        `the request body is not valid JSON: ${e instanceof Error ? e.message : String(e)}${hint}`,
+      );
+    }
+    const parsed = readPredictRequest(body, this.config.limits.maxInstances);
+    if (this.config.limits.missingFeatures === 'error') checkComplete(model.preprocess, parsed);
+    const encoded = encodeInstances(model.preprocess, parsed.instances);
+    if (!encoded.ok) throw instanceErrors(parsed.format, encoded.errors);
+    const output = await batcher.submit(encoded.x, encoded.count);
+    const predictions: Prediction[] = decodeOutputs(model.preprocess, output, encoded.count, encoded.anchor);
+    return json(200, predictResponse(parsed.format, predictions), 'predict', {
+      headers: { 'x-model-version': label },
+      version: label,
+      instances: encoded.count,
+    });
+  }
+
+  private status(route: Extract<Route, { kind: 'status' }>): AppResponse {
+    this.checkModel(route.model);
+    const slots = route.version === undefined ? this.slots : [this.slotFor(route.version)];
+    return json(
+      200,
+      {
+        model_version_status: slots.map((s) => ({
+          version: s.label,
+          state: this.draining && s.state === 'AVAILABLE' ? 'UNLOADING' : s.state,
+          status: s.error
+            ? { error_code: 'UNKNOWN', error_message: s.error }
+            : { error_code: 'OK', error_message: '' },
+        })),
+      },
+      'status',
+    );
+  }
+
+  private metadata(route: Extract<Route, { kind: 'metadata' }>): AppResponse {
+    this.checkModel(route.model);
+    let slot: VersionSlot | undefined;
+    if (route.version !== undefined) slot = this.slotFor(route.version);
+    else {
+      // TF Serving's default version: the newest one that is loaded.
+      slot = this.slots.filter((s) => s.model).sort((a, b) => b.config.version - a.config.version)[0];
+    }
+    const model = slot?.model;
+    if (!slot || !model) {
+      throw new HttpError(
+        503,
+        `model "${this.config.name}" is loading; metadata is available once it is loaded`,
+        undefined,
+        {
+          'retry-after': '1',
+        },
+      );
+    }
+    return json(200, metadataOf(this.config.name, slot.config, model), 'metadata');
+  }
+}
+
+/** `limits.missingFeatures: error`: every feature present and non-null in every instance. */
+function checkComplete(preprocess: Preprocess, request: PredictRequest): void {
+  if (preprocess.window) return; // forecasting histories carry their own rules (encode.ts)
+  const problems: FieldProblem[] = [];
+  request.instances.forEach((instance, index) => {
+    if (typeof instance !== 'object' || instance === null || Array.isArray(instance)) return;
+    const row = instance as Record<string, unknown>;
+    for (const f of preprocess.features) {
+      if (row[f.name] === undefined || row[f.name] === null) {
+        problems.push({
+          path: fieldPath(request.format, index, f.name),
+          message: 'required (limits.missingFeatures is "error")',
+        });
+      }
+    }
+  });
+  if (problems.length > 0) throw problemsError(400, problems);
+}
+
+const tensorShape = (...dims: number[]) => ({
+  dim: dims.map((size) => ({ size: String(size), name: '' })),
+  unknown_rank: false,
+});
+
+function dtypeOf(feature: FeatureEncoding): string {
+  switch (feature.type) {
+    case 'numeric':
+      return 'DT_FLOAT';
+    case 'boolean':
+      return 'DT_BOOL';
+    case 'date':
+    case 'categorical':
+      return 'DT_STRING';
+  }
+}
+
+/** What the client sends for a feature, for people reading the metadata. */
+function describeFeature(feature: FeatureEncoding): Record<string, unknown> {
+  switch (feature.type) {
+    case 'numeric':
+      return { name: feature.name, type: 'numeric', fill: feature.fill };
+    case 'boolean':
+      return { name: feature.name, type: 'boolean', fill: feature.fill === 1 };
+    case 'date':
+      return { name: feature.name, type: 'date', format: 'ISO 8601 string or epoch milliseconds' };
+    case 'categorical':
+      return feature.hashBuckets
+        ? { name: feature.name, type: 'categorical', hashBuckets: feature.hashBuckets }
+        : { name: feature.name, type: 'categorical', vocabulary: feature.vocabulary };
+  }
+}
+
+/**
+ * TensorFlow Serving's metadata shape (model_spec + signature_def) describing the raw features
+ * the client sends, not the encoded tensor, plus an `mlform` section with the preprocessing facts
+ * a client needs (vocabularies, fill values, window).
+ */
+function metadataOf(name: string, config: VersionConfig, model: ModelVersion): unknown {
+  const p = model.preprocess;
+  const batch = p.window ? [-1, p.window.size] : [-1];
+  const inputs: Record<string, unknown> = {};
+  for (const f of p.features)
+    inputs[f.name] = { dtype: dtypeOf(f), tensor_shape: tensorShape(...batch), name: f.name };
+  if (p.window)
+    inputs[p.target.name] = { dtype: 'DT_FLOAT', tensor_shape: tensorShape(...batch), name: p.target.name };
+  const outputs: Record<string, unknown> =
+    p.target.type === 'label'
+      ? {
+          label: { dtype: 'DT_STRING', tensor_shape: tensorShape(-1), name: 'label' },
+          probabilities: {
+            dtype: 'DT_FLOAT',
+            tensor_shape: tensorShape(-1, p.target.labels.length),
+            name: 'probabilities',
+          },
+        }
+      : { [p.target.name]: { dtype: 'DT_FLOAT', tensor_shape: tensorShape(-1), name: p.target.name } };
+  return {
+    model_spec: { name, signature_name: '', version: String(config.version) },
+    metadata: {
+      signature_def: {
+        signature_def: {
+          [SIGNATURE_NAME]: { inputs, outputs, method_name: 'tensorflow/serving/predict' },
+        },
+      },
+    },
+    mlform: {
+      task: p.task,
+      features: p.features.map(describeFeature),
+      target:
+        p.target.type === 'label'
+          ? { name: p.target.name, labels: p.target.labels }
+          : { name: p.target.name },
+      ...(p.window && {
+        window: p.window,
+        request: `{"instances": [{"history": [row, ...]}]}: at least ${p.window.size} rows, oldest first, each with the features and ${p.target.name}`,
+      }),
+      trafficPercent: config.percent,
+      ...model.provenance,
+    },
+  };
+}
