@@ -115,7 +115,10 @@ export function registerApply(program: Command, ctx: CommandContext, setExit: (c
         const preview = makePlan(desired, observed.state, planOptions);
         if (!options.json) ctx.print(createPlanTextView({ style: ctx.style }).render(preview));
         if (!isApplicable(preview)) return 1;
-        if (!hasChanges(preview) && !preview.changes.some((c) => c.action === 'wait')) return 0;
+        if (!hasChanges(preview) && !preview.changes.some((c) => c.action === 'wait')) {
+          if (!options.json && !destroy) await printEndpoints();
+          return 0;
+        }
         if (!options.autoApprove && hasChanges(preview)) {
           if (!ctx.isInteractive) {
             printProblems(ctx, [
@@ -163,11 +166,11 @@ export function registerApply(program: Command, ctx: CommandContext, setExit: (c
       const { items } = await provider.deployedEndpoints.list(providerCtx);
       for (const endpoint of items) {
         if (!endpoint.url || !endpoint.healthy) continue;
+        const traffic = endpoint.traffic.map((t) => `v${t.version} ${t.percent}%`).join(', ');
+        ctx.print(`\n${endpoint.name}: ${endpoint.url}  (traffic ${traffic})`);
+        const instance = await exampleInstance(endpoint.url, endpoint.model);
         ctx.print(
-          `\n${endpoint.name}: ${endpoint.url}  (traffic ${endpoint.traffic.map((t) => `v${t.version} ${t.percent}%`).join(', ')})`,
-        );
-        ctx.print(
-          `  curl -s ${endpoint.url}/v1/models/${endpoint.model}:predict -H 'content-type: application/json' -d '{"instances": [{...}]}'`,
+          `  curl -s ${endpoint.url}/v1/models/${endpoint.model}:predict -H 'content-type: application/json' -d '${JSON.stringify({ instances: [instance] })}'`,
         );
       }
     }
@@ -183,6 +186,32 @@ export function registerApply(program: Command, ctx: CommandContext, setExit: (c
     } finally {
       rl.close();
     }
+  }
+}
+
+interface FeatureMetadata {
+  name: string;
+  type: string;
+  fill?: unknown;
+  vocabulary?: unknown[];
+}
+
+/**
+ * A request a user can paste: each feature at its training fill value (the median, or the first
+ * category); features without one are left out, and the server fills them as training did.
+ */
+async function exampleInstance(url: string, model: string): Promise<Record<string, unknown>> {
+  try {
+    const response = await fetch(`${url}/v1/models/${model}/metadata`, { signal: AbortSignal.timeout(2000) });
+    const body = (await response.json()) as { mlform?: { features?: FeatureMetadata[] } };
+    const instance: Record<string, unknown> = {};
+    for (const f of body.mlform?.features ?? []) {
+      if (f.vocabulary && f.vocabulary.length > 0) instance[f.name] = f.vocabulary[0];
+      else if (f.fill !== undefined && f.type !== 'date') instance[f.name] = f.fill;
+    }
+    return instance;
+  } catch {
+    return {};
   }
 }
 
