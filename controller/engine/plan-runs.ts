@@ -169,7 +169,17 @@ function planTemplate(
   } else if (last && last === cancelled) {
     reason = `${runLabel(cancelled)} was cancelled; starts ${next}`;
   } else if (own.length > 0) {
-    reason = `spec changed; starts ${next} (earlier runs stay as history)`;
+    // The TrainingRun now means a different training: Terraform's -/+, although the finished run
+    // is not destroyed (runs are history) and nothing is running to cancel.
+    const previous = own.at(-1);
+    addChange(ctx, PHASE.run, {
+      ...base,
+      action: 'replace',
+      reason: `spec changed: ${next} replaces ${previous ? runLabel(previous) : 'the earlier runs'} (which stays as history)`,
+      before: { cancel: [] },
+      after: launch,
+    });
+    return { run: { name: r.name, number }, address: r.address };
   } else {
     reason = `starts ${next}`;
   }

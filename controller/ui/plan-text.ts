@@ -118,7 +118,9 @@ function headline(c: Exclude<Change, { action: 'noop' }>, style: Style): string 
       return c.address;
     case 'replace': {
       const old = c.before.cancel.map((r) => `${r.name}#${r.number}`).join(', ');
-      return `${c.address} (${old} -> ${c.after.name}#${c.after.number})`;
+      return old
+        ? `${c.address} (${old} -> ${c.after.name}#${c.after.number})`
+        : `${c.address} (${c.after.name}#${c.after.number})`;
     }
     case 'delete':
       if (c.kind === 'RegisteredModel' && c.target === 'version') {

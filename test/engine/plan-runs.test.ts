@@ -145,7 +145,7 @@ describe('TrainingRun identity (name, spec hash)', () => {
     expect(p.summary).toMatchObject({ replace: 1, register: 1, promote: 1, update: 1 });
   });
 
-  it('a changed spec after the old run succeeded: + a new run; the old one stays as history', async () => {
+  it('a changed spec after the old run succeeded: -/+ a new run; the old one stays as history', async () => {
     const before = await loadTrees('core', 'runs');
     const desired = await loadTrees('core', 'runs-v2');
     const old = hashOf(before, 'TrainingRun/mpg-mlp');
@@ -157,11 +157,12 @@ describe('TrainingRun identity (name, spec hash)', () => {
     });
     const p = plan(desired, observed, { now: NOW });
     expect(change(p, 'TrainingRun/mpg-mlp')).toMatchObject({
-      action: 'create',
-      reason: 'spec changed; starts mpg-mlp#2 (earlier runs stay as history)',
+      action: 'replace',
+      reason: 'spec changed: mpg-mlp#2 replaces mpg-mlp#1 (which stays as history)',
+      before: { cancel: [] },
       after: { number: 2, attempt: 1 },
     });
-    expect(p.summary).toMatchObject({ create: 1, cancel: 0, delete: 0, replace: 0, register: 1, promote: 1 });
+    expect(p.summary).toMatchObject({ create: 0, cancel: 0, delete: 0, replace: 1, register: 1, promote: 1 });
   });
 
   it('retries a failed run as the next attempt while attempts <= retry.limit', async () => {
@@ -239,8 +240,9 @@ describe('TrainingRun identity (name, spec hash)', () => {
       traffic: { 'mpg-api': [{ version: 1, percent: 100 }] },
     });
     const p = plan(desired, observed, { now: NOW });
-    expect(p.changes.some((c) => c.action === 'cancel' || c.action === 'replace')).toBe(false);
-    expect(change(p, 'TrainingRun/mpg-mlp')).toMatchObject({ action: 'create', after: { number: 4 } });
+    // The template's own run #1 is replaced, but no scheduled run is cancelled.
+    expect(p.changes.some((c) => c.action === 'cancel')).toBe(false);
+    expect(change(p, 'TrainingRun/mpg-mlp')).toMatchObject({ action: 'replace', before: { cancel: [] }, after: { number: 4 } });
     expect(change(p, 'TrainingRun/mpg-mlp#2')).toMatchObject({ action: 'wait' });
     expect(change(p, 'TrainingRun/mpg-mlp#3')).toMatchObject({ action: 'wait' });
     // #2 has the old spec: history. #3 (current spec) and #4 feed the model once trained.
