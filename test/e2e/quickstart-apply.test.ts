@@ -1,0 +1,140 @@
+/**
+ * The main job end to end through the CLI, as a user runs it: apply the quickstart on the local
+ * provider (train, register, serve), converge, change a hyperparameter, heal a killed endpoint,
+ * refuse a protected destroy, destroy.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+let root: string;
+let project: string;
+
+function mlform(...args: string[]) {
+  const r = spawnSync(process.execPath, ['bin/mlform.js', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, CI: 'true', MLFORM_BACKEND: 'wasm' },
+    timeout: 180_000,
+  });
+  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+async function endpointRecord(): Promise<{ pid?: number; url?: string }> {
+  const dir = join(project, '.mlform', 'endpoints', 'mpg-api');
+  return JSON.parse(await readFile(join(dir, 'endpoint.json'), 'utf8')) as { pid?: number; url?: string };
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'mlform-e2e-'));
+  project = join(root, 'quickstart');
+  await cp('examples/quickstart', project, { recursive: true, filter: (src) => !src.includes('.mlform') });
+  await cp('examples/data/cars.json', join(root, 'data', 'cars.json'));
+});
+
+afterAll(async () => {
+  // Whatever happened, leave no serving or training process behind.
+  mlform('destroy', '-y', project);
+  for (const dir of ['endpoints', 'runs']) {
+    const base = join(project, '.mlform', dir);
+    for (const name of await readdir(base).catch(() => [] as string[])) {
+      const record = await readFile(join(base, name, 'endpoint.json'), 'utf8').catch(() => undefined);
+      const pid = record ? (JSON.parse(record) as { pid?: number }).pid : undefined;
+      if (pid) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+  }
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('mlform apply on the quickstart (local provider)', () => {
+  it('trains, registers and serves on a fresh apply, then reports no changes', async () => {
+    const first = mlform('apply', '-y', project);
+    expect(first.out).toContain('+ TrainingRun/mpg-mlp (mpg-mlp#1)');
+    expect(first.out).toContain('Apply complete');
+    expect(first.code).toBe(0);
+    const { url } = await endpointRecord();
+    const response = await fetch(`${url}/v1/models/mpg:predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        instances: [{ Cylinders: 4, Horsepower: 95, Weight_in_lbs: 2400, Origin: 'Japan' }],
+      }),
+    });
+    const body = (await response.json()) as { predictions: number[] };
+    expect(response.status).toBe(200);
+    expect(body.predictions[0]).toBeGreaterThan(15);
+    expect(body.predictions[0]).toBeLessThan(45);
+
+    const again = mlform('plan', '--detailed-exitcode', project);
+    expect(again.out).toContain('No changes');
+    expect(again.code).toBe(0);
+  });
+
+  it('a hyperparameter change plans -/+ for the run and the register, promote and rollout it causes', async () => {
+    const file = join(project, 'training.yaml');
+    await writeFile(
+      file,
+      (await readFile(file, 'utf8')).replace('learningRate: 0.003', 'learningRate: 0.002'),
+    );
+    const p = mlform('plan', '--detailed-exitcode', project);
+    expect(p.code).toBe(2);
+    const order = [
+      '-/+ TrainingRun/mpg-mlp (mpg-mlp#2)',
+      '+ register mpg from mpg-mlp#2',
+      '~ alias mpg/champion v1 -> (known after training)',
+      '~ DeployedEndpoint/mpg-api',
+    ].map((line) => p.out.indexOf(line));
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+
+    const applied = mlform('apply', '-y', project);
+    expect(applied.code).toBe(0);
+    expect(mlform('plan', '--detailed-exitcode', project).code).toBe(0);
+  });
+
+  it('a killed endpoint process is drift in plan and is restarted by apply', async () => {
+    const { pid } = await endpointRecord();
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid!, 'SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const p = mlform('plan', '--detailed-exitcode', project);
+    expect(p.code).toBe(2);
+    expect(p.out).toContain('~ DeployedEndpoint/mpg-api (drift)');
+    expect(p.out).toContain(`process ${pid} not running`);
+    expect(mlform('apply', '-y', project).code).toBe(0);
+    const { pid: restarted, url } = await endpointRecord();
+    expect(restarted).not.toBe(pid);
+    expect((await fetch(`${url}/v2/health/ready`)).status).toBe(200);
+  });
+
+  it('refuses to destroy a prevent-destroy resource, then destroys everything else', async () => {
+    const file = join(project, 'model.yaml');
+    const original = await readFile(file, 'utf8');
+    const protectedModel = original.replace(
+      /^( {2}name: mpg)$/m,
+      '$1\n  annotations: {mlform/prevent-destroy: "true"}',
+    );
+    expect(protectedModel).not.toBe(original);
+    await writeFile(file, protectedModel);
+    expect(mlform('apply', '-y', project).code).toBe(0);
+    const refused = mlform('destroy', '-y', project);
+    expect(refused.code).toBe(1);
+    expect(refused.out).toContain('mlform/prevent-destroy');
+
+    await writeFile(file, original);
+    expect(mlform('apply', '-y', project).code).toBe(0);
+    const { url } = await endpointRecord();
+    const destroyed = mlform('destroy', '-y', project);
+    expect(destroyed.code).toBe(0);
+    // The serving process is gone: nothing answers on its port any more.
+    await expect(fetch(`${url}/v2/health/live`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+    expect(mlform('plan', '--detailed-exitcode', '--destroy', project).code).toBe(0);
+  });
+});
