@@ -242,7 +242,11 @@ describe('TrainingRun identity (name, spec hash)', () => {
     const p = plan(desired, observed, { now: NOW });
     // The template's own run #1 is replaced, but no scheduled run is cancelled.
     expect(p.changes.some((c) => c.action === 'cancel')).toBe(false);
-    expect(change(p, 'TrainingRun/mpg-mlp')).toMatchObject({ action: 'replace', before: { cancel: [] }, after: { number: 4 } });
+    expect(change(p, 'TrainingRun/mpg-mlp')).toMatchObject({
+      action: 'replace',
+      before: { cancel: [] },
+      after: { number: 4 },
+    });
     expect(change(p, 'TrainingRun/mpg-mlp#2')).toMatchObject({ action: 'wait' });
     expect(change(p, 'TrainingRun/mpg-mlp#3')).toMatchObject({ action: 'wait' });
     // #2 has the old spec: history. #3 (current spec) and #4 feed the model once trained.
