@@ -47,8 +47,8 @@ export async function openProject(
   };
 }
 
-/** "alice@laptop (pid 4242)": who holds the apply lock. */
-export const lockHolder = (): string => `${safeUser()}@${hostname()} (pid ${process.pid})`;
+/** "alice@laptop": who holds the apply lock (the provider records the pid beside it). */
+export const lockHolder = (): string => `${safeUser()}@${hostname()}`;
 
 function safeUser(): string {
   try {

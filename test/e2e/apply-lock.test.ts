@@ -1,0 +1,66 @@
+/** Two applies at once, and a saved plan that went stale: both refused with a clear message. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+let root: string;
+let project: string;
+const env = { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, CI: 'true', MLFORM_BACKEND: 'wasm' };
+
+const mlform = (...args: string[]) => {
+  const r = spawnSync(process.execPath, ['bin/mlform.js', ...args], {
+    encoding: 'utf8',
+    env,
+    timeout: 180_000,
+  });
+  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+};
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'mlform-lock-'));
+  project = join(root, 'quickstart');
+  await cp('examples/quickstart', project, { recursive: true, filter: (src) => !src.includes('.mlform') });
+  await cp('examples/data/cars.json', join(root, 'data', 'cars.json'));
+});
+
+afterAll(async () => {
+  mlform('destroy', '-y', project);
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('apply lock and saved plans', () => {
+  it('a second apply while one runs fails naming the holder', async () => {
+    const first = spawn(process.execPath, ['bin/mlform.js', 'apply', '-y', project], { env, stdio: 'pipe' });
+    let firstOut = '';
+    first.stdout.on('data', (chunk: Buffer) => (firstOut += chunk.toString()));
+    const firstDone = new Promise<number | null>((resolve) => first.on('exit', resolve));
+    // Wait until the first apply is past planning (it holds the lock while it trains).
+    for (let i = 0; i < 200 && !firstOut.includes('TrainingRun/mpg-mlp: create complete'); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const second = mlform('apply', '-y', project);
+    expect(second.code).toBe(1);
+    expect(second.out).toMatch(
+      /apply lock held by \S+@\S+ \(pid \d+\) until \d\d:\d\d:\d\d; retry later or wait/,
+    );
+    expect(await firstDone).toBe(0);
+  });
+
+  it('refuses a saved plan once the actual state has moved on', async () => {
+    const planFile = join(root, 'plan.json');
+    const file = join(project, 'training.yaml');
+    await writeFile(
+      file,
+      (await readFile(file, 'utf8')).replace('learningRate: 0.003', 'learningRate: 0.002'),
+    );
+    const saved = mlform('plan', '--out', planFile, project);
+    expect(saved.code).toBe(0);
+    // Someone else applies first: the saved plan no longer describes the state.
+    expect(mlform('apply', '-y', project).code).toBe(0);
+    const stale = mlform('apply', planFile, project);
+    expect(stale.code).toBe(1);
+    expect(stale.out).toMatch(/stale|changed since/i);
+  });
+});
