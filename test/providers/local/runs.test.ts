@@ -113,7 +113,7 @@ describe('process ends', () => {
     const { pid } = await readJson<Recorded>(join(runDir('long', 2), 'run.json'));
 
     expect((await provider.trainingRuns.cancel(ctx, { name: 'long', number: 2 })).diagnostics).toEqual([]);
-    expect(isAlive(pid as number)).toBe(false);
+    await waitFor(async () => isAlive(pid as number), (alive) => !alive, { timeoutMs: 5_000 });
     expect((await observe('long', 2)())?.state).toBe('cancelled');
     // The trainer checkpointed on SIGTERM, as it promises.
     await expect(
