@@ -181,7 +181,11 @@ describe('a local endpoint', () => {
     const { pid } = await record();
     expect((await provider.deployedEndpoints.delete(ctx, { name: 'iris-api' })).diagnostics).toEqual([]);
     // An exiting process has released its command line a moment before it is a zombie.
-    await waitFor(async () => isAlive(pid), (alive) => !alive, { timeoutMs: 5_000 });
+    await waitFor(
+      async () => isAlive(pid),
+      (alive) => !alive,
+      { timeoutMs: 5_000 },
+    );
     expect((await provider.deployedEndpoints.list(ctx)).items).toEqual([]);
     expect((await provider.deployedEndpoints.delete(ctx, { name: 'iris-api' })).diagnostics).toEqual([]);
   });

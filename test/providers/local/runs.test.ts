@@ -113,7 +113,11 @@ describe('process ends', () => {
     const { pid } = await readJson<Recorded>(join(runDir('long', 2), 'run.json'));
 
     expect((await provider.trainingRuns.cancel(ctx, { name: 'long', number: 2 })).diagnostics).toEqual([]);
-    await waitFor(async () => isAlive(pid as number), (alive) => !alive, { timeoutMs: 5_000 });
+    await waitFor(
+      async () => isAlive(pid as number),
+      (alive) => !alive,
+      { timeoutMs: 5_000 },
+    );
     expect((await observe('long', 2)())?.state).toBe('cancelled');
     // The trainer checkpointed on SIGTERM, as it promises.
     await expect(
@@ -161,7 +165,11 @@ describe('an interrupted launch (record written, process never spawned)', () => 
     expect(isAlive(pid as number)).toBe(true);
     await provider.trainingRuns.cancel(ctx, { name: 'crash', number: 1 });
     // An exiting process has released its command line a moment before it is a zombie.
-    await waitFor(async () => isAlive(pid as number), (alive) => !alive, { timeoutMs: 5_000 });
+    await waitFor(
+      async () => isAlive(pid as number),
+      (alive) => !alive,
+      { timeoutMs: 5_000 },
+    );
   });
 });
 
