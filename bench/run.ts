@@ -3,10 +3,14 @@
  * Benchmarks register here; each compares against a floor in the same run.
  */
 import { runValidateBench } from './validate.js';
+import { runPlanBench } from './plan.js';
+import { runServingBench } from './serving.js';
 import { writeBenchmarkSection } from './benchmarks-file.js';
 
 const BENCHES: Record<string, { title: string; run: () => Promise<string> }> = {
   validate: { title: 'Loading and validating manifests', run: runValidateBench },
+  plan: { title: 'Plans on the local provider', run: runPlanBench },
+  serving: { title: 'Model server under load', run: runServingBench },
 };
 
 const wanted = process.argv.slice(2);
