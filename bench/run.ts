@@ -5,12 +5,14 @@
 import { runValidateBench } from './validate.js';
 import { runPlanBench } from './plan.js';
 import { runServingBench } from './serving.js';
+import { runTrainerBench } from './trainer.js';
 import { writeBenchmarkSection } from './benchmarks-file.js';
 
 const BENCHES: Record<string, { title: string; run: () => Promise<string> }> = {
   validate: { title: 'Loading and validating manifests', run: runValidateBench },
   plan: { title: 'Plans on the local provider', run: runPlanBench },
   serving: { title: 'Model server under load', run: runServingBench },
+  trainer: { title: 'Trainer throughput vs PyTorch', run: runTrainerBench },
 };
 
 const wanted = process.argv.slice(2);
