@@ -7,6 +7,7 @@ import { observe } from '../../engine/observe.js';
 import { plan as makePlan } from '../../engine/plan.js';
 import { loadPlanFile } from '../../engine/plan-file.js';
 import { applyLine } from '../../ui/apply-progress.js';
+import { startApplyView } from '../../ui/apply-view.js';
 import { createPlanTextView } from '../../ui/plan-text.js';
 import type { CommandContext } from '../context.js';
 import { lockHolder, openProject } from '../project.js';
@@ -134,9 +135,15 @@ export function registerApply(program: Command, ctx: CommandContext, setExit: (c
           }
         }
       }
+      // A person at a terminal gets the live Ink view; CI and pipes get plain lines.
+      const live = !options.json && ctx.isInteractive ? startApplyView() : undefined;
       const emit = (event: ApplyEvent) => {
         if (options.json) {
           ctx.print(JSON.stringify(jsonEvent(event)));
+          return;
+        }
+        if (live) {
+          live.emit(event);
           return;
         }
         if (event.type === 'plan' && event.pass === 1) return;
@@ -154,6 +161,7 @@ export function registerApply(program: Command, ctx: CommandContext, setExit: (c
         onEvent: emit,
         signal,
       });
+      await live?.done();
       printProblems(ctx, result.diagnostics);
       if (result.ok && !options.json) await printEndpoints();
       return result.ok ? 0 : 1;
