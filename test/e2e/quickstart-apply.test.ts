@@ -114,6 +114,18 @@ describe('mlform apply on the quickstart (local provider)', () => {
     expect((await fetch(`${url}/v2/health/ready`)).status).toBe(200);
   });
 
+  it('removing a manifest prunes its resource', async () => {
+    const manifest = join(project, 'schedule.yaml');
+    const text = await readFile(manifest, 'utf8');
+    await rm(manifest);
+    const p = mlform('plan', '--detailed-exitcode', project);
+    expect(p.code).toBe(2);
+    expect(p.out).toContain('- Schedule/mpg-weekly');
+    expect(mlform('apply', '-y', project).code).toBe(0);
+    expect(await readdir(join(project, '.mlform', 'schedules')).catch(() => [])).toEqual([]);
+    await writeFile(manifest, text);
+  });
+
   it('refuses to destroy a prevent-destroy resource, then destroys everything else', async () => {
     const file = join(project, 'model.yaml');
     const original = await readFile(file, 'utf8');
