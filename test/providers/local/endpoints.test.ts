@@ -16,7 +16,9 @@ let v2: ObservedVersion;
 let broken: ObservedVersion;
 
 beforeAll(async () => {
-  project = await tempProject();
+  // Below Linux's ephemeral range (32768+): an outgoing connection elsewhere cannot grab the port
+  // between a kill and the restart, which would make "restarts on the same port" flaky.
+  project = await tempProject({ basePort: 21000 + (process.pid % 1000) * 8 });
   const { provider, ctx } = project;
   await provider.registeredModels.put(ctx, {
     name: 'iris',
