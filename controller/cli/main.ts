@@ -8,6 +8,11 @@ import { registerTrain } from './commands/train.js';
 import { registerPlan } from './commands/plan.js';
 import { registerApply } from './commands/apply.js';
 import { registerServe } from './commands/serve.js';
+import { registerGet } from './commands/get.js';
+import { registerDescribe } from './commands/describe.js';
+import { registerLogs } from './commands/logs.js';
+import { registerCancel } from './commands/cancel.js';
+import { registerTrigger } from './commands/trigger.js';
 
 export function buildProgram(ctx: CommandContext, setExit: (code: number) => void): Command {
   const program = new Command('mlform')
@@ -31,6 +36,11 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
   registerSchema(program, ctx, setExit);
   registerPlan(program, ctx, setExit);
   registerApply(program, ctx, setExit);
+  registerGet(program, ctx, setExit);
+  registerDescribe(program, ctx, setExit);
+  registerLogs(program, ctx, setExit);
+  registerCancel(program, ctx, setExit);
+  registerTrigger(program, ctx, setExit);
   registerTrain(program, ctx, setExit);
   registerServe(program, ctx, setExit);
   return program;

@@ -6,23 +6,32 @@
 import type { HealthStatus, ResourceStatus, SyncStatus } from '../engine/status.js';
 import type { Style } from './style.js';
 
-const HEADERS = ['KIND', 'NAME', 'SYNC', 'HEALTH', 'DETAILS'] as const;
+/** Aligned columns; `colour(cell, column, row)` decorates an already padded cell (row -1 is the header). */
+export function renderColumns(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+  colour: (cell: string, column: number, row: number) => string = (cell) => cell,
+): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[], row: number) =>
+    cells
+      .map((cell, i) => colour(i === cells.length - 1 ? cell : cell.padEnd(widths[i]), i, row))
+      .join('   ')
+      .trimEnd();
+  return [line(headers, -1), ...rows.map((r, row) => line(r, row))].join('\n');
+}
+
+const HEADERS = ['KIND', 'NAME', 'SYNC', 'HEALTH', 'DETAILS'];
 
 export function renderResourceTable(statuses: readonly ResourceStatus[], style: Style): string {
   const rows = statuses.map((s) => [s.kind, s.name, s.sync, s.health, s.details]);
-  const widths = HEADERS.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: readonly string[], colour: (cell: string, i: number) => string) =>
-    cells
-      .map((cell, i) => (i === cells.length - 1 ? colour(cell, i) : colour(cell.padEnd(widths[i]), i)))
-      .join('   ')
-      .trimEnd();
-  const header = line(HEADERS, (cell) => style.bold(cell));
-  const body = statuses.map((s, row) =>
-    line(rows[row], (cell, i) =>
-      i === 2 ? syncColour(s.sync, style)(cell) : i === 3 ? healthColour(s.health, style)(cell) : cell,
-    ),
-  );
-  return [header, ...body].join('\n');
+  return renderColumns(HEADERS, rows, (cell, column, row) => {
+    if (row < 0) return style.bold(cell);
+    const s = statuses[row];
+    if (column === 2) return syncColour(s.sync, style)(cell);
+    if (column === 3) return healthColour(s.health, style)(cell);
+    return cell;
+  });
 }
 
 export function syncColour(sync: SyncStatus, style: Style): (text: string) => string {

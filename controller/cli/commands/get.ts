@@ -1,0 +1,191 @@
+/**
+ * `mlform get [kind[/name]]`: one line per resource with Argo CD's sync and health. Also home of
+ * what the resource commands (describe, logs, cancel, trigger) share: the `kind/name` argument,
+ * the repeatable `-f/--file` option and loading desired state, observed state and plan at once.
+ */
+import { Option, type Command } from 'commander';
+import { error, hasErrors, type Diagnostic } from '../../../resources/diagnostic.js';
+import { KIND_DEFINITIONS, KINDS, kindFromCliName, type Kind } from '../../../resources/kinds.js';
+import { closest, didYouMean } from '../../../resources/suggest.js';
+import type { ObservedState } from '../../../providers/provider.js';
+import type { Plan } from '../../engine/change.js';
+import { observe } from '../../engine/observe.js';
+import { plan as makePlan } from '../../engine/plan.js';
+import { resourceStatus, type ResourceStatus } from '../../engine/status.js';
+import { renderResourceTable } from '../../ui/resource-table.js';
+import type { CommandContext } from '../context.js';
+import { openProject, type LoadedProjectContext } from '../project.js';
+import { printProblems } from './plan.js';
+
+/** Version of `get -o json` and `describe -o json`, bumped on incompatible changes. */
+export const STATUS_FORMAT_VERSION = 1;
+
+// ---- shared by the resource commands ----------------------------------------------------------
+
+export interface Target {
+  kind: Kind;
+  name?: string;
+}
+
+const KIND_SPELLINGS = KINDS.map((k) => KIND_DEFINITIONS[k].cliName);
+
+/** `trainingrun`, `trainingruns/x`, `TrainingRun/x`; an unknown kind gets a suggestion. */
+export function parseTarget(
+  text: string,
+  requireName: boolean,
+): { target?: Target; diagnostic?: Diagnostic } {
+  const slash = text.indexOf('/');
+  const kindText = slash < 0 ? text : text.slice(0, slash);
+  const name = slash < 0 ? undefined : text.slice(slash + 1);
+  const kind = kindFromCliName(kindText);
+  if (!kind) {
+    const suggestion = didYouMean(kindText, KIND_SPELLINGS);
+    return {
+      diagnostic: error('unknown-kind', `unknown kind "${kindText}"${suggestion ? `; ${suggestion}` : ''}`, {
+        hint: `kinds: ${KIND_SPELLINGS.join(', ')} (singular, plural or CamelCase)`,
+      }),
+    };
+  }
+  if (name === '' || (requireName && name === undefined)) {
+    return {
+      diagnostic: error('missing-name', `"${text}" names no resource`, {
+        hint: `write ${KIND_DEFINITIONS[kind].cliName}/NAME`,
+      }),
+    };
+  }
+  return { target: { kind, name } };
+}
+
+/** A name that is neither in the manifests nor in the actual state, with the closest one. */
+export function unknownResource(kind: Kind, name: string, statuses: readonly ResourceStatus[]): Diagnostic {
+  const names = statuses.filter((s) => s.kind === kind).map((s) => s.name);
+  const match = closest(name, names);
+  const cli = KIND_DEFINITIONS[kind].cliName;
+  return error('unknown-resource', `${kind} "${name}" is neither in the manifests nor in the actual state`, {
+    address: `${kind}/${name}`,
+    hint: match
+      ? `did you mean "${cli}/${match}"?`
+      : names.length > 0
+        ? `known: ${names.map((n) => `${cli}/${n}`).join(', ')}`
+        : `there is no ${kind} in this stack; list resources with \`mlform get\``,
+  });
+}
+
+/** `-f, --file <path>`, repeatable, like kubectl; the manifests and mlform.yaml are found from it. */
+export const fileOption = (flags = '-f, --file <path>'): Option =>
+  new Option(flags, 'manifest file or directory; repeatable')
+    .argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+    .default([] as string[], '.');
+
+export interface StatusInputs {
+  project: LoadedProjectContext;
+  observed: ObservedState;
+  plan: Plan;
+  statuses: ResourceStatus[];
+}
+
+/** Manifests, actual state, plan and statuses; problems are printed and `undefined` returned. */
+export async function loadStatusInputs(
+  ctx: CommandContext,
+  files: readonly string[],
+): Promise<StatusInputs | undefined> {
+  const opened = await openProject(files);
+  if (!opened.project) {
+    printProblems(ctx, opened.diagnostics);
+    return undefined;
+  }
+  const observed = await observe(opened.project.provider, opened.project.providerCtx);
+  if (hasErrors(observed.diagnostics)) {
+    printProblems(ctx, observed.diagnostics);
+    return undefined;
+  }
+  const plan = makePlan(opened.project.desired, observed.state);
+  const statuses = resourceStatus(opened.project.desired, observed.state, plan);
+  return { project: opened.project, observed: observed.state, plan, statuses };
+}
+
+// ---- the command --------------------------------------------------------------------------------
+
+interface GetOptions {
+  file: string[];
+  output: 'table' | 'json';
+}
+
+export function registerGet(program: Command, ctx: CommandContext, setExit: (code: number) => void): void {
+  program
+    .command('get')
+    .summary('list resources with their sync status and health')
+    .description(
+      'One line per resource declared in the manifests or present in the actual state.\n' +
+        '  SYNC     Synced: the plan has nothing to do; OutOfSync: apply would change\n' +
+        '           it; Unknown: the plan has an error for it\n' +
+        '  HEALTH   Healthy; Progressing: training, or waiting for versions;\n' +
+        '           Degraded: failed run, endpoint not answering; Missing: not\n' +
+        '           created yet; Suspended: paused schedule\n' +
+        '  DETAILS  latest run of the current spec and its key metric; versions and\n' +
+        '           aliases; URL and traffic; next fire time\n' +
+        'The kind is trainingrun, registeredmodel, deployedendpoint or schedule, also\n' +
+        'plural or CamelCase (trainingruns, TrainingRun). Manifests and mlform.yaml\n' +
+        'are read from -f (default: the current directory).',
+    )
+    .argument('[kind[/name]]', 'only this kind, or only this resource')
+    .addOption(fileOption())
+    .addOption(
+      new Option('-o, --output <format>', 'table for people, json for scripts')
+        .choices(['table', 'json'])
+        .default('table'),
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  mlform get -f examples/quickstart\n' +
+        '  mlform get trainingruns\n' +
+        '  mlform get deployedendpoint/mpg-api -o json\n' +
+        '\nExit status: 0 on success; 1 when the manifests or the state cannot be read,\n' +
+        'or the kind or name is unknown.',
+    )
+    .action(async (targetText: string | undefined, options: GetOptions) => {
+      setExit(await get(targetText, options));
+    });
+
+  async function get(targetText: string | undefined, options: GetOptions): Promise<number> {
+    let target: Target | undefined;
+    if (targetText !== undefined) {
+      const parsed = parseTarget(targetText, false);
+      if (!parsed.target) {
+        printProblems(ctx, parsed.diagnostic ? [parsed.diagnostic] : []);
+        return 1;
+      }
+      target = parsed.target;
+    }
+    const inputs = await loadStatusInputs(ctx, options.file);
+    if (!inputs) return 1;
+    const selected = inputs.statuses.filter(
+      (s) => !target || (s.kind === target.kind && (target.name === undefined || s.name === target.name)),
+    );
+    if (target?.name !== undefined && selected.length === 0) {
+      printProblems(ctx, [unknownResource(target.kind, target.name, inputs.statuses)]);
+      return 1;
+    }
+    if (options.output === 'json') {
+      ctx.print(
+        JSON.stringify(
+          {
+            formatVersion: STATUS_FORMAT_VERSION,
+            stack: inputs.project.providerCtx.stack,
+            resources: selected,
+          },
+          null,
+          2,
+        ),
+      );
+    } else if (selected.length === 0) {
+      ctx.print(
+        `No ${target ? `${target.kind} ` : ''}resources in stack ${inputs.project.providerCtx.stack}.`,
+      );
+    } else {
+      ctx.print(renderResourceTable(selected, ctx.style));
+    }
+    return 0;
+  }
+}

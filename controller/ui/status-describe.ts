@@ -1,0 +1,248 @@
+/**
+ * `mlform describe kind/name`: a view model (what describe shows, also its JSON) and its text
+ * rendering, kubectl-describe style: spec, status, conditions, recent events per kind, the plan.
+ */
+import { stringify } from 'yaml';
+import type { LoadedResource } from '../../manifests/load.js';
+import type {
+  ObservedEndpoint,
+  ObservedModel,
+  ObservedRun,
+  ObservedSchedule,
+  ObservedState,
+} from '../../providers/provider.js';
+import { nextFireTime } from '../../resources/schedule.js';
+import { formatInZone, formatMetric, runsNamed, type ResourceStatus } from '../engine/status.js';
+import { healthColour, renderColumns, syncColour } from './resource-table.js';
+import type { Style } from './style.js';
+
+/** Recent history shown per resource; older entries are summarised by a count. */
+const RECENT = 10;
+
+export interface DescribeModel {
+  status: ResourceStatus;
+  source?: { file: string; line: number };
+  specHash?: string;
+  /** The normalised spec from the manifests, else the one last applied. */
+  spec?: unknown;
+  runs?: ObservedRun[];
+  model?: ObservedModel;
+  endpoint?: ObservedEndpoint;
+  schedule?: ObservedSchedule & { nextFireTime?: string; runs: ObservedRun[] };
+}
+
+export function describeModel(
+  status: ResourceStatus,
+  resource: LoadedResource | undefined,
+  observed: ObservedState,
+  now: Date = new Date(),
+): DescribeModel {
+  const out: DescribeModel = {
+    status,
+    ...(resource && {
+      source: { file: resource.source.file, line: resource.source.line },
+      specHash: resource.specHash,
+    }),
+  };
+  switch (status.kind) {
+    case 'TrainingRun':
+      out.runs = runsNamed(observed, status.name);
+      break;
+    case 'RegisteredModel':
+      out.model = observed.models.find((m) => m.name === status.name);
+      out.specHash ??= out.model?.specHash;
+      out.spec = out.model?.spec;
+      break;
+    case 'DeployedEndpoint':
+      out.endpoint = observed.endpoints.find((e) => e.name === status.name);
+      out.specHash ??= out.endpoint?.specHash;
+      out.spec = out.endpoint?.spec;
+      break;
+    case 'Schedule': {
+      const schedule = observed.schedules.find((s) => s.name === status.name);
+      if (schedule) {
+        const next = nextFireTime(schedule.spec, now);
+        out.schedule = {
+          ...schedule,
+          ...(next && { nextFireTime: next.toISOString() }),
+          runs: observed.runs.filter((r) => r.schedule === status.name).sort((a, b) => b.number - a.number),
+        };
+        out.specHash ??= schedule.specHash;
+        out.spec = schedule.spec;
+      }
+      break;
+    }
+  }
+  // The manifest wins: describe shows what the user declared, the plan shows how it differs.
+  if (resource) out.spec = resource.manifest.spec;
+  return out;
+}
+
+export function renderDescribe(model: DescribeModel, style: Style): string {
+  const { status } = model;
+  const out: string[] = [
+    field('Name', status.name),
+    field('Kind', status.kind),
+    field(
+      'Manifest',
+      model.source
+        ? `${model.source.file}:${model.source.line}`
+        : '(not in the manifests; actual state only)',
+    ),
+  ];
+  if (model.specHash) out.push(field('Spec hash', model.specHash.slice(0, 12)));
+  out.push(
+    field('Sync', syncColour(status.sync, style)(status.sync)),
+    field('Health', `${healthColour(status.health, style)(status.health)}  ${status.details}`),
+  );
+
+  if (model.spec !== undefined) out.push('', style.bold('Spec:'), indent(stringify(model.spec).trimEnd()));
+
+  out.push(
+    '',
+    style.bold('Conditions:'),
+    indent(
+      renderColumns(
+        ['TYPE', 'STATUS', 'REASON', 'MESSAGE'],
+        status.conditions.map((c) => [c.type, c.status ? 'True' : 'False', c.reason, c.message]),
+      ),
+    ),
+  );
+
+  out.push(...kindSection(model, style));
+
+  out.push('', style.bold('Plan:'));
+  out.push(
+    status.changes.length === 0
+      ? indent(status.sync === 'Unknown' ? 'the plan has errors for this resource' : 'nothing to do')
+      : indent(status.changes.map((c) => `${c.action.padEnd(8)} ${c.address}: ${c.reason}`).join('\n')),
+  );
+  return out.join('\n');
+}
+
+function kindSection(model: DescribeModel, style: Style): string[] {
+  if (model.runs) return ['', style.bold('Runs:'), indent(runsTable(model.runs, model.specHash))];
+  if (model.model) {
+    const m = model.model;
+    const aliases = Object.entries(m.aliases)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([alias, v]) => `${alias}=v${v}`)
+      .join(', ');
+    const recent = [...m.versions].sort((a, b) => b.version - a.version).slice(0, RECENT);
+    return [
+      '',
+      style.bold('Aliases:'),
+      indent(aliases || '(none)'),
+      '',
+      style.bold(`Versions (${m.versions.length}):`),
+      indent(
+        recent.length === 0
+          ? '(none)'
+          : renderColumns(
+              ['VERSION', 'RUN', 'SPEC', 'DATA', 'COMMIT', 'CREATED', 'METRICS'],
+              recent.map((v) => [
+                `v${v.version}`,
+                `${v.run.name}#${v.run.number}`,
+                v.specHash.slice(0, 12),
+                v.dataSha256?.slice(0, 12) ?? '-',
+                v.gitCommit?.slice(0, 10) ?? '-',
+                shortTime(v.createdAt),
+                metricsText(v.metrics),
+              ]),
+            ),
+      ),
+    ];
+  }
+  if (model.endpoint) {
+    const e = model.endpoint;
+    return [
+      '',
+      style.bold('Endpoint:'),
+      indent(
+        [
+          field('URL', e.url ?? '(none)'),
+          field('Model', e.model),
+          field('Serving', e.healthy ? 'answering' : `not answering: ${e.healthDetail ?? 'unknown'}`),
+        ].join('\n'),
+      ),
+      '',
+      style.bold('Traffic:'),
+      indent(
+        e.traffic.length === 0
+          ? '(none)'
+          : renderColumns(
+              ['VERSION', 'PERCENT'],
+              e.traffic.map((t) => [`v${t.version}`, `${t.percent}%`]),
+            ),
+      ),
+    ];
+  }
+  if (model.schedule) {
+    const s = model.schedule;
+    return [
+      '',
+      style.bold('Schedule:'),
+      indent(
+        [
+          field('Template', `trainingrun/${s.spec.trainingRun}`),
+          field('Cron', `${s.spec.cron ?? '?'} (${s.spec.timeZone})`),
+          field('Policy', s.spec.concurrencyPolicy),
+          field('Suspended', s.spec.suspend || s.paused ? 'yes' : 'no'),
+          field('Last fire', s.lastFireTime ? inZone(s.lastFireTime, s.spec.timeZone) : 'never'),
+          field('Next fire', s.nextFireTime ? inZone(s.nextFireTime, s.spec.timeZone) : 'never'),
+        ].join('\n'),
+      ),
+      '',
+      style.bold('Scheduled runs:'),
+      indent(runsTable(s.runs, undefined)),
+    ];
+  }
+  return [];
+}
+
+function runsTable(runs: readonly ObservedRun[], currentHash: string | undefined): string {
+  if (runs.length === 0) return '(none)';
+  const recent = runs.slice(0, RECENT);
+  const table = renderColumns(
+    ['RUN', 'STATE', 'ATTEMPT', 'SPEC', 'SCHEDULE', 'CREATED', 'FINISHED', 'METRICS'],
+    recent.map((r) => [
+      `#${r.number}`,
+      r.state,
+      String(r.attempt),
+      // An asterisk marks runs of the spec in the manifests now.
+      `${r.specHash.slice(0, 12)}${currentHash !== undefined && r.specHash === currentHash ? '*' : ''}`,
+      r.schedule ?? '-',
+      shortTime(r.createdAt),
+      r.finishedAt ? shortTime(r.finishedAt) : '-',
+      r.error
+        ? `error: ${r.error}`
+        : r.progress && !r.finishedAt
+          ? progressText(r)
+          : metricsText(r.metrics ?? {}),
+    ]),
+  );
+  const more = runs.length > RECENT ? `\n(${runs.length - RECENT} older runs not shown)` : '';
+  const legend = currentHash !== undefined ? '\n* the spec in the manifests' : '';
+  return `${table}${more}${legend}`;
+}
+
+const progressText = (r: ObservedRun): string =>
+  r.progress ? `epoch ${r.progress.epoch}/${r.progress.epochs}` : '';
+
+const metricsText = (metrics: Record<string, number>): string =>
+  Object.entries(metrics)
+    .map(([k, v]) => `${k}=${formatMetric(v)}`)
+    .join(' ') || '-';
+
+/** `2025-06-02 06:00:12Z`: seconds matter when runs are minutes long. */
+const shortTime = (iso: string): string => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+
+const inZone = (iso: string, timeZone: string): string => formatInZone(new Date(iso), timeZone);
+
+const field = (label: string, value: string): string => `${`${label}:`.padEnd(12)}${value}`;
+
+const indent = (text: string): string =>
+  text
+    .split('\n')
+    .map((l) => (l === '' ? l : `  ${l}`))
+    .join('\n');
