@@ -42,7 +42,14 @@ export async function choosePort(
   takenByOthers: () => Promise<ReadonlySet<number>>,
   basePort: number,
 ): Promise<number> {
-  if (recorded !== undefined && (await isPortFree(recorded))) return recorded;
+  if (recorded !== undefined) {
+    // A server that just died may hold its socket a moment longer than its pid looks alive
+    // (the kernel releases the command line before the files): give the port a second to free up.
+    for (let attempt = 0; attempt < 10; attempt++) {
+      if (await isPortFree(recorded)) return recorded;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
   if (basePort > 0) {
     const taken = await takenByOthers();
     for (let port = basePort; port < basePort + RANGE && port <= 65535; port++) {
