@@ -14,7 +14,7 @@ import {
   type ObservedSchedule,
   type ObservedState,
 } from '../../providers/provider.js';
-import { formatDuration } from '../ui/training-progress.js';
+import { formatDuration } from './duration.js';
 import { isActionable, type Change, type Plan } from './change.js';
 
 export type SyncStatus = 'Synced' | 'OutOfSync' | 'Unknown';

@@ -1,18 +1,12 @@
 /** Progress events of a training as text: one line per epoch, or one live line on a terminal. */
 import type { ProgressEvent } from '../../trainer/types.js';
 import type { Style } from './style.js';
+import { formatDuration } from '../engine/duration.js';
+
+export { formatDuration };
 
 const fmt = (v: number): string =>
   Math.abs(v) >= 1000 || Math.abs(v) < 0.001 ? v.toExponential(3) : v.toFixed(4);
-
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '?';
-  if (seconds < 60) return `${Math.round(seconds)}s`;
-  const m = Math.floor(seconds / 60);
-  return m < 60
-    ? `${m}m${String(Math.round(seconds % 60)).padStart(2, '0')}s`
-    : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
-}
 
 export function progressLine(event: ProgressEvent, style: Style): string | undefined {
   switch (event.type) {
