@@ -203,7 +203,15 @@ export interface PutScheduleRequest {
   annotations: Record<string, string>;
 }
 
+/**
+ * `apply`: the stack's apply lock (CLI applies and each controller sync hold it briefly).
+ * `leader`: the controller's leader-election lease, held for as long as a replica leads.
+ */
+export type LockName = 'apply' | 'leader';
+
 export interface LockRequest {
+  /** Which lease (default `apply`). */
+  name?: LockName;
   /** Who holds it, for the message another apply shows ("held by alice@host pid 123"). */
   holder: string;
   /** The lease expires unless renewed, so a crashed holder never leaves it stuck. */

@@ -9,14 +9,12 @@ import { link, mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
-import type { Lease, LockRequest, ProviderContext, Response } from '../provider.js';
+import type { Lease, LockName, LockRequest, ProviderContext, Response } from '../provider.js';
 import { pidExists } from './processes.js';
 import { LeaseRecordSchema, type LeaseRecord } from './records.js';
 import { stateRoot, type LocalSettings } from './settings.js';
 import { FILES, messageOf, readRecord, writeJsonAtomic } from './state-dir.js';
 import { toJsonText } from '../../trainer/artifact.js';
-
-const ADDRESS = 'lock';
 
 const errorCode = (e: unknown): string | undefined =>
   e instanceof Error && 'code' in e && typeof e.code === 'string' ? e.code : undefined;
@@ -40,7 +38,7 @@ async function createExclusive(path: string, record: LeaseRecord): Promise<boole
  * Moves a stale lease aside, atomically, and checks that what moved is the lease judged stale: if
  * a contender replaced it in between, that fresh lease is put back.
  */
-async function takeOver(path: string, staleToken: string | undefined): Promise<void> {
+async function takeOver(path: string, staleToken: string | undefined, address: string): Promise<void> {
   const aside = `${path}.${randomUUID()}.stale`;
   try {
     await rename(path, aside);
@@ -48,7 +46,7 @@ async function takeOver(path: string, staleToken: string | undefined): Promise<v
     if (errorCode(e) === 'ENOENT') return;
     throw e;
   }
-  const moved = await readRecord(aside, LeaseRecordSchema, ADDRESS);
+  const moved = await readRecord(aside, LeaseRecordSchema, address);
   if (staleToken !== undefined && moved.status === 'ok' && moved.value.token !== staleToken) {
     await link(aside, path).catch(() => undefined);
   }
@@ -57,13 +55,13 @@ async function takeOver(path: string, staleToken: string | undefined): Promise<v
 
 const clock = (iso: string): string => new Date(iso).toTimeString().slice(0, 8);
 
-function heldBy(record: LeaseRecord): Diagnostic {
+function heldBy(record: LeaseRecord, what: string, address: string): Diagnostic {
   const who = record.holder.includes('@') ? record.holder : `${record.holder}@${record.hostname}`;
   return error(
     'lock-held',
-    `apply lock held by ${who} (pid ${record.pid}) until ${clock(record.expiresAt)}; retry later or wait`,
+    `${what} held by ${who} (pid ${record.pid}) until ${clock(record.expiresAt)}; retry later or wait`,
     {
-      address: ADDRESS,
+      address: address,
       hint: `the lease expires at ${record.expiresAt} unless its holder renews it; a holder that died on ${record.hostname} is taken over at once`,
     },
   );
@@ -81,7 +79,10 @@ export async function acquireLease(
   req: LockRequest,
 ): Promise<Response & { lease?: Lease }> {
   const root = stateRoot(settings, ctx);
-  const path = join(root, FILES.lock);
+  const name = req.name ?? 'apply';
+  const path = join(root, name === 'apply' ? FILES.lock : FILES.leaderLease);
+  const what = leaseTitle(name);
+  const address = name === 'apply' ? 'lock' : 'leader';
   try {
     await mkdir(root, { recursive: true });
     // A few rounds: each lost race (another contender took over first) re-reads the new holder.
@@ -97,33 +98,33 @@ export async function acquireLease(
         expiresAt: new Date(now.getTime() + req.ttlMs).toISOString(),
       };
       if (await createExclusive(path, record)) {
-        return { lease: new FileLease(settings, path, record, req.ttlMs), diagnostics: [] };
+        return { lease: new FileLease(settings, path, record, req.ttlMs, what, address), diagnostics: [] };
       }
-      const current = await readRecord(path, LeaseRecordSchema, ADDRESS);
+      const current = await readRecord(path, LeaseRecordSchema, address);
       if (current.status === 'missing') continue;
       if (current.status === 'corrupt') {
         // Never written by us (we link whole files): someone edited it. Old enough, it is stale.
         const age = now.getTime() - ((await stat(path).catch(() => undefined))?.mtimeMs ?? 0);
         if (age <= req.ttlMs) return { diagnostics: [current.diagnostic] };
-        await takeOver(path, undefined);
+        await takeOver(path, undefined, address);
         continue;
       }
-      if (!isStale(current.value, now)) return { diagnostics: [heldBy(current.value)] };
-      ctx.log?.(`taking over the stale apply lock of ${current.value.holder} (pid ${current.value.pid})`);
-      await takeOver(path, current.value.token);
+      if (!isStale(current.value, now)) return { diagnostics: [heldBy(current.value, what, address)] };
+      ctx.log?.(`taking over the stale ${what} of ${current.value.holder} (pid ${current.value.pid})`);
+      await takeOver(path, current.value.token, address);
     }
-    const last = await readRecord(path, LeaseRecordSchema, ADDRESS);
+    const last = await readRecord(path, LeaseRecordSchema, address);
     return {
       diagnostics: [
         last.status === 'ok'
-          ? heldBy(last.value)
-          : error('lock-contended', 'the apply lock changed hands repeatedly; retry', { address: ADDRESS }),
+          ? heldBy(last.value, what, address)
+          : error('lock-contended', `the ${what} changed hands repeatedly; retry`, { address: address }),
       ],
     };
   } catch (e) {
     return {
       diagnostics: [
-        error('local-state', `acquiring the apply lock failed: ${messageOf(e)}`, { address: ADDRESS }),
+        error('local-state', `acquiring the ${what} failed: ${messageOf(e)}`, { address: address }),
       ],
     };
   }
@@ -138,6 +139,8 @@ class FileLease implements Lease {
     private readonly path: string,
     private record: LeaseRecord,
     private readonly ttlMs: number,
+    private readonly what: string,
+    private readonly address: string,
   ) {
     this.holder = record.holder;
     this.expiresAt = record.expiresAt;
@@ -145,7 +148,7 @@ class FileLease implements Lease {
 
   /** The lease file, if it is still this lease. */
   private async current(): Promise<{ mine: boolean; other?: LeaseRecord }> {
-    const found = await readRecord(this.path, LeaseRecordSchema, ADDRESS);
+    const found = await readRecord(this.path, LeaseRecordSchema, this.address);
     if (found.status !== 'ok') return { mine: false };
     return found.value.token === this.record.token ? { mine: true } : { mine: false, other: found.value };
   }
@@ -158,9 +161,9 @@ class FileLease implements Lease {
           diagnostics: [
             error(
               'lock-lost',
-              `the apply lock was lost${other ? ` to ${other.holder} (pid ${other.pid})` : ''}`,
+              `the ${this.what} was lost${other ? ` to ${other.holder} (pid ${other.pid})` : ''}`,
               {
-                address: ADDRESS,
+                address: this.address,
                 hint: 'it expired before it was renewed; stop and apply again',
               },
             ),
@@ -175,7 +178,9 @@ class FileLease implements Lease {
     } catch (e) {
       return {
         diagnostics: [
-          error('local-state', `renewing the apply lock failed: ${messageOf(e)}`, { address: ADDRESS }),
+          error('local-state', `renewing the ${this.what} failed: ${messageOf(e)}`, {
+            address: this.address,
+          }),
         ],
       };
     }
@@ -191,8 +196,8 @@ class FileLease implements Lease {
             ? [
                 warning(
                   'lock-not-ours',
-                  `the apply lock is now held by ${other.holder} (pid ${other.pid}); left in place`,
-                  { address: ADDRESS },
+                  `the ${this.what} is now held by ${other.holder} (pid ${other.pid}); left in place`,
+                  { address: this.address },
                 ),
               ]
             : [],
@@ -205,9 +210,15 @@ class FileLease implements Lease {
     } catch (e) {
       return {
         diagnostics: [
-          error('local-state', `releasing the apply lock failed: ${messageOf(e)}`, { address: ADDRESS }),
+          error('local-state', `releasing the ${this.what} failed: ${messageOf(e)}`, {
+            address: this.address,
+          }),
         ],
       };
     }
   }
+}
+
+function leaseTitle(name: LockName): string {
+  return name === 'apply' ? 'apply lock' : 'controller leader lease';
 }

@@ -43,6 +43,7 @@ export const FILES = {
   serveLog: 'serve.log',
   schedule: 'schedule.json',
   lock: 'lock.json',
+  leaderLease: 'leader.json',
 } as const;
 
 export interface StatePaths {
