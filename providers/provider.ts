@@ -225,6 +225,17 @@ export interface Lease {
   release(): Promise<Response>;
 }
 
+/** A loaded resource as `Provider.validate` sees it (defaults applied; source position of its document). */
+export interface ValidateResource {
+  kind: 'TrainingRun' | 'RegisteredModel' | 'DeployedEndpoint' | 'Schedule';
+  name: string;
+  /** `Kind/name`. */
+  address: string;
+  /** The normalised manifest (`{apiVersion, kind, metadata, spec}`). */
+  manifest: unknown;
+  source: { file: string; line: number; col: number };
+}
+
 // ---- The interface -------------------------------------------------------------------------
 
 export interface Provider {
@@ -277,6 +288,13 @@ export interface Provider {
 
   /** Apply's lock: a lease with holder and expiry; acquiring a held, unexpired lease fails naming the holder. */
   lock(ctx: ProviderContext, req: LockRequest): Promise<Response & { lease?: Lease }>;
+
+  /**
+   * Optional plan-time checks of what this backend would reject later (GPU not offered in the
+   * region, naming rules). Diagnostics carry `file`, `line`, `col` of the resource's document and
+   * the field `path`; the caller moves them onto the field.
+   */
+  validate?(ctx: ProviderContext, resources: readonly ValidateResource[]): Promise<Diagnostic[]>;
 
   /** Run outputs (artifacts are local paths or gs:// URIs). */
   artifacts: {

@@ -1,15 +1,20 @@
 /** What plan/apply/get need: the desired state, the project's provider and its context. */
+import { readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { error, hasErrors, type Diagnostic } from '../../resources/diagnostic.js';
 import { loadManifests, type DesiredState } from '../../manifests/load.js';
 import type { Provider, ProviderContext } from '../../providers/provider.js';
 import { createLocalProvider } from '../../providers/local/index.js';
+import { createGcpProvider } from '../../providers/gcp/index.js';
+import { pinpointDiagnostics } from '../engine/diagnostic-positions.js';
 
 export interface LoadedProjectContext {
   desired: DesiredState;
   provider: Provider;
   providerCtx: ProviderContext;
 }
+
+const gcpProviders = new Map<string, Provider>();
 
 export async function openProject(
   paths: readonly string[],
@@ -29,20 +34,49 @@ export async function openProject(
     };
   }
   const config = project.config;
-  if (config.provider !== 'local') {
-    return {
-      diagnostics: [
-        ...diagnostics,
-        error('provider-unavailable', `provider "${config.provider}" is not available in this version yet`, {
-          file: project.file,
-          hint: 'use `provider: local` for now',
-        }),
-      ],
-    };
+  const providerCtx: ProviderContext = { stack: config.stack, projectDir: project.dir, signal };
+  let provider: Provider;
+  if (config.provider === 'gcp') {
+    if (!config.gcp) {
+      return {
+        diagnostics: [
+          ...diagnostics,
+          error('gcp-config', 'provider "gcp" needs a `gcp` section', { file: project.file }),
+        ],
+      };
+    }
+    // One provider per configuration and process: the controller opens the project on every
+    // sync, and the clients, their connections and the rate-limit buckets should outlive that.
+    const key = JSON.stringify(config.gcp);
+    provider = gcpProviders.get(key) ?? createGcpProvider({ config: config.gcp });
+    gcpProviders.set(key, provider);
+  } else {
+    provider = createLocalProvider({ stateDir: config.local.stateDir });
   }
-  const provider = createLocalProvider({ stateDir: config.local.stateDir });
+  if (provider.validate) {
+    const found = await provider.validate(
+      providerCtx,
+      desired.resources.map((r) => ({
+        kind: r.kind,
+        name: r.name,
+        address: r.address,
+        manifest: r.manifest,
+        source: { file: r.source.file, line: r.source.line, col: r.source.col },
+      })),
+    );
+    // Onto the field itself (`training.yaml:14:11`), as the loader's own errors point.
+    const located = pinpointDiagnostics(found, (file) => {
+      try {
+        return readFileSync(file, 'utf8');
+      } catch {
+        return undefined;
+      }
+    });
+    if (hasErrors(located)) return { diagnostics: [...diagnostics, ...located] };
+    diagnostics.push(...located);
+  }
   return {
-    project: { desired, provider, providerCtx: { stack: config.stack, projectDir: project.dir, signal } },
+    project: { desired, provider, providerCtx },
     diagnostics,
   };
 }

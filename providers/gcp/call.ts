@@ -1,0 +1,425 @@
+/**
+ * The one retry policy and the client-side rate limits for every Google API call (DESIGN.md
+ * principle 3). The SDKs' own retries are switched off (`retry: null` for gax, `autoRetry: false`
+ * for Cloud Storage) so that an attempt here is an attempt on the wire, counted in `apiCalls`.
+ *
+ * - A token bucket per API (and per read/write class where the quota differs), sized from the
+ *   published default quotas (README.md "Quotas"), so a large apply queues here instead of
+ *   collecting 429s.
+ * - Retried: 429 rate limiting, 503 / UNAVAILABLE, DEADLINE_EXCEEDED, 500 / INTERNAL, ABORTED,
+ *   timeouts and connection resets; exponential backoff with full jitter.
+ * - Not retried: INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION,
+ *   PERMISSION_DENIED, UNAUTHENTICATED, and RESOURCE_EXHAUSTED about capacity or GPU quota (a
+ *   different machine may be tried instead: `resources.fallbacks`).
+ */
+import { error, type Diagnostic } from '../../resources/diagnostic.js';
+import { apiCalls, type GcpApi } from './api-calls.js';
+
+export type CallClass = 'read' | 'write';
+
+export interface RetryPolicy {
+  /** Attempts in total, the first included. */
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Deadline of one attempt (the SDK aborts it; it counts as a timeout and is retried). */
+  attemptTimeoutMs: number;
+  /** Jitter source (tests fix it). */
+  random: () => number;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export interface BucketSize {
+  /** Sustained requests per second. */
+  perSecond: number;
+  /** Requests that may go at once after a quiet period. */
+  burst: number;
+}
+
+/**
+ * Default quotas (requests per minute, per project and region unless said otherwise), as
+ * published when this was written; see README.md "Quotas" for the sources.
+ */
+export const DEFAULT_BUCKETS: Record<`${GcpApi}:${CallClass}`, BucketSize> = {
+  // Vertex AI "Resource management (CRUD) requests per minute per region": 600.
+  'aiplatform:read': { perSecond: 600 / 60, burst: 20 },
+  'aiplatform:write': { perSecond: 600 / 60, burst: 20 },
+  // Cloud Run Admin API: read requests 1,000 per minute per region, write requests 180.
+  'run:read': { perSecond: 1000 / 60, burst: 20 },
+  'run:write': { perSecond: 180 / 60, burst: 10 },
+  // Cloud Scheduler API: 500 requests per minute (reads and writes together).
+  'scheduler:read': { perSecond: 500 / 60, burst: 20 },
+  'scheduler:write': { perSecond: 500 / 60, burst: 20 },
+  // Cloud Storage: ~5,000 object reads and ~1,000 object writes per second per bucket to start.
+  'storage:read': { perSecond: 5000, burst: 200 },
+  'storage:write': { perSecond: 1000, burst: 100 },
+};
+
+const sleepDefault = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+
+export const DEFAULT_RETRY: RetryPolicy = {
+  maxAttempts: 6,
+  baseDelayMs: 250,
+  maxDelayMs: 20_000,
+  attemptTimeoutMs: 60_000,
+  random: Math.random,
+  sleep: sleepDefault,
+};
+
+/** A token bucket; `take` waits until a token is free. */
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly size: BucketSize,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.tokens = size.burst;
+    this.last = now();
+  }
+
+  private refill(): void {
+    const t = this.now();
+    this.tokens = Math.min(this.size.burst, this.tokens + ((t - this.last) / 1000) * this.size.perSecond);
+    this.last = t;
+  }
+
+  /** Resolves when the caller may send one request (FIFO). */
+  take(sleep: (ms: number) => Promise<void> = sleepDefault): Promise<void> {
+    const turn = this.queue.then(async () => {
+      this.refill();
+      while (this.tokens < 1) {
+        await sleep(Math.ceil(((1 - this.tokens) / this.size.perSecond) * 1000));
+        this.refill();
+      }
+      this.tokens -= 1;
+    });
+    this.queue = turn.catch(() => undefined);
+    return turn;
+  }
+}
+
+// ---- errors --------------------------------------------------------------------------------
+
+export type ErrorKind =
+  | 'rate-limited'
+  | 'unavailable'
+  | 'timeout'
+  | 'internal'
+  | 'capacity'
+  | 'not-found'
+  | 'already-exists'
+  | 'precondition'
+  | 'permission'
+  | 'unauthenticated'
+  | 'invalid'
+  | 'cancelled'
+  | 'other';
+
+const RETRYABLE: ReadonlySet<ErrorKind> = new Set(['rate-limited', 'unavailable', 'timeout', 'internal']);
+
+/** gRPC status codes (google-gax maps HTTP statuses to these in REST mode). */
+const GRPC: Record<number, ErrorKind> = {
+  1: 'cancelled',
+  3: 'invalid',
+  4: 'timeout',
+  5: 'not-found',
+  6: 'already-exists',
+  7: 'permission',
+  8: 'rate-limited',
+  9: 'precondition',
+  10: 'unavailable', // ABORTED: a concurrency conflict, retried
+  11: 'invalid', // OUT_OF_RANGE
+  13: 'internal',
+  14: 'unavailable',
+  16: 'unauthenticated',
+};
+
+const HTTP: Record<number, ErrorKind> = {
+  400: 'invalid',
+  401: 'unauthenticated',
+  403: 'permission',
+  404: 'not-found',
+  408: 'timeout',
+  409: 'already-exists',
+  412: 'precondition',
+  429: 'rate-limited',
+  500: 'internal',
+  502: 'unavailable',
+  503: 'unavailable',
+  504: 'timeout',
+};
+
+const NETWORK =
+  /ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|socket hang up|fetch failed|network|other side closed/i;
+const TIMEOUT = /timeout|timed out|deadline|aborted/i;
+/**
+ * RESOURCE_EXHAUSTED is both "slow down" (rate quota) and "no such machine now" (GPU quota,
+ * stockout). The second is about capacity; retrying the same request does not help.
+ */
+const CAPACITY =
+  /stockout|capacity|does not have enough resources|insufficient|custom_model_training|gpus?\b|accelerator|_cpus|machine type .* (quota|not available)/i;
+const RATE = /rate limit|per minute|per second|requests? (per|quota)|too many requests/i;
+
+export interface ClassifiedError {
+  kind: ErrorKind;
+  retryable: boolean;
+  /** The server's message without the gRPC prefix. */
+  message: string;
+  status?: number | string;
+}
+
+function fieldOf(e: unknown, key: string): unknown {
+  return e !== null && typeof e === 'object' ? (e as Record<string, unknown>)[key] : undefined;
+}
+
+const STATUS_NAMES: Record<string, ErrorKind> = {
+  CANCELLED: 'cancelled',
+  INVALID_ARGUMENT: 'invalid',
+  OUT_OF_RANGE: 'invalid',
+  DEADLINE_EXCEEDED: 'timeout',
+  NOT_FOUND: 'not-found',
+  ALREADY_EXISTS: 'already-exists',
+  PERMISSION_DENIED: 'permission',
+  RESOURCE_EXHAUSTED: 'rate-limited',
+  FAILED_PRECONDITION: 'precondition',
+  ABORTED: 'unavailable',
+  INTERNAL: 'internal',
+  UNKNOWN: 'internal',
+  UNAVAILABLE: 'unavailable',
+  UNAUTHENTICATED: 'unauthenticated',
+};
+
+/** In REST mode a failed call may carry Google's JSON error body as its message. */
+function googleErrorBody(raw: string): { status?: string; message?: string; reason?: string } | undefined {
+  const start = raw.indexOf('{');
+  if (start < 0) return undefined;
+  try {
+    const j = JSON.parse(raw.slice(start)) as {
+      error?: {
+        status?: string;
+        message?: string;
+        details?: { reason?: string }[];
+        errors?: { reason?: string }[];
+      };
+    };
+    if (!j.error) return undefined;
+    const reason =
+      j.error.details?.find((d) => d.reason)?.reason ?? j.error.errors?.find((d) => d.reason)?.reason;
+    return {
+      ...(j.error.status !== undefined && { status: j.error.status }),
+      ...(j.error.message !== undefined && { message: j.error.message }),
+      ...(reason !== undefined && { reason }),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+export function classifyError(api: GcpApi, e: unknown): ClassifiedError {
+  const raw = e instanceof Error ? e.message : String(e);
+  const body = googleErrorBody(raw);
+  const message = (body?.message ?? raw).replace(/^\d+\s+[A-Z_]+:\s*/, '');
+  const code = fieldOf(e, 'code');
+  const reason = String(body?.reason ?? fieldOf(e, 'reason') ?? '');
+  let kind: ErrorKind = 'other';
+  if (body?.status && STATUS_NAMES[body.status]) {
+    kind = STATUS_NAMES[body.status];
+  } else if (typeof code === 'number') {
+    kind = (code >= 100 ? HTTP[code] : GRPC[code]) ?? (code >= 500 ? 'internal' : 'other');
+  } else if (typeof code === 'string' && NETWORK.test(code)) {
+    kind = 'unavailable';
+  }
+  if (kind === 'other') {
+    if (fieldOf(e, 'name') === 'AbortError' || TIMEOUT.test(raw)) kind = 'timeout';
+    else if (NETWORK.test(raw)) kind = 'unavailable';
+  }
+  if (kind === 'rate-limited') {
+    const rate = /RATE_LIMIT|rateLimitExceeded|userRateLimitExceeded/i.test(reason) || RATE.test(message);
+    const capacity = !rate && (/QUOTA|STOCKOUT|CAPACITY/i.test(reason) || CAPACITY.test(message));
+    if (capacity || /RESOURCE_EXHAUSTED.*(stockout|capacity)/i.test(raw)) kind = 'capacity';
+  }
+  return {
+    kind,
+    retryable: RETRYABLE.has(kind),
+    message,
+    ...(typeof code === 'number' || typeof code === 'string' ? { status: code } : {}),
+  };
+}
+
+/** A failed call, classified; `call` throws only these. */
+export class GcpCallError extends Error {
+  constructor(
+    readonly api: GcpApi,
+    readonly rpc: string,
+    readonly classified: ClassifiedError,
+    readonly attempts: number,
+  ) {
+    super(`${api} ${rpc}: ${classified.message}`);
+    this.name = 'GcpCallError';
+  }
+  get kind(): ErrorKind {
+    return this.classified.kind;
+  }
+}
+
+export const isKind = (e: unknown, ...kinds: ErrorKind[]): e is GcpCallError =>
+  e instanceof GcpCallError && kinds.includes(e.kind);
+
+/** IAM roles a verb needs, named in PERMISSION_DENIED diagnostics. */
+const ROLE_OF: Record<GcpApi, string> = {
+  aiplatform: 'roles/aiplatform.user',
+  run: 'roles/run.admin (and roles/iam.serviceAccountUser on the runtime service account)',
+  scheduler: 'roles/cloudscheduler.admin (and roles/iam.serviceAccountUser on the job service account)',
+  storage: 'roles/storage.objectAdmin on the bucket',
+};
+
+/** Any error of a verb as a diagnostic: what failed, for which resource, and what to do. */
+export function callDiagnostic(address: string, doing: string, e: unknown): Diagnostic {
+  if (e instanceof GcpCallError) {
+    const { kind, message } = e.classified;
+    const hint =
+      kind === 'permission'
+        ? `grant the identity running mlform ${ROLE_OF[e.api]}`
+        : kind === 'unauthenticated'
+          ? 'run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS'
+          : kind === 'capacity'
+            ? 'add `spec.resources.fallbacks`, request quota, or try another training region'
+            : e.classified.retryable
+              ? `Google kept failing after ${e.attempts} attempts; apply again later`
+              : kind === 'invalid'
+                ? 'the request was rejected as invalid; check the manifest fields named in the message'
+                : undefined;
+    return error(`gcp-${kind}`, `${address}: ${doing} failed: ${e.api} ${e.rpc}: ${message}`, {
+      address,
+      ...(hint !== undefined && { hint }),
+    });
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  return error('gcp-error', `${address}: ${doing} failed: ${message}`, { address });
+}
+
+// ---- calling -------------------------------------------------------------------------------
+
+export interface Caller {
+  /**
+   * Sends `fn` under the API's rate limit and the retry policy. `fn` gets the gax call options
+   * to pass (no SDK retries, the attempt timeout).
+   */
+  <T>(api: GcpApi, rpc: string, fn: (opts: GaxCallOptions) => Promise<T>, options?: CallOptions): Promise<T>;
+  policy: RetryPolicy;
+}
+
+export interface CallOptions {
+  /** Default: read for list/get RPCs, write otherwise. */
+  cls?: CallClass;
+  /** Override (1 for a create whose retry must first look up what the lost attempt did). */
+  maxAttempts?: number;
+}
+
+export interface GaxCallOptions {
+  retry: null;
+  timeout: number;
+  autoPaginate: false;
+}
+
+export function createCaller(
+  policy: Partial<RetryPolicy> = {},
+  buckets: Partial<Record<`${GcpApi}:${CallClass}`, BucketSize>> = {},
+  signal?: AbortSignal,
+): Caller {
+  const p: RetryPolicy = { ...DEFAULT_RETRY, ...policy };
+  const sized = { ...DEFAULT_BUCKETS, ...buckets };
+  const live = new Map<string, TokenBucket>();
+  const bucket = (key: `${GcpApi}:${CallClass}`) => {
+    let b = live.get(key);
+    if (!b) {
+      b = new TokenBucket(sized[key]);
+      live.set(key, b);
+    }
+    return b;
+  };
+  const caller = async <T>(
+    api: GcpApi,
+    rpc: string,
+    fn: (opts: GaxCallOptions) => Promise<T>,
+    options: CallOptions = {},
+  ): Promise<T> => {
+    const cls = options.cls ?? (/^(list|get|read|exists|download)/i.test(rpc) ? 'read' : 'write');
+    const maxAttempts = options.maxAttempts ?? p.maxAttempts;
+    for (let attempt = 1; ; attempt++) {
+      await bucket(`${api}:${cls}`).take((ms) => p.sleep(ms, signal));
+      try {
+        const result = await fn({ retry: null, timeout: p.attemptTimeoutMs, autoPaginate: false });
+        apiCalls.record(api, rpc, { error: false, retry: attempt > 1 });
+        return result;
+      } catch (e) {
+        apiCalls.record(api, rpc, { error: true, retry: attempt > 1 });
+        const classified = classifyError(api, e);
+        if (!classified.retryable || attempt >= maxAttempts || signal?.aborted) {
+          throw new GcpCallError(api, rpc, classified, attempt);
+        }
+        const ceiling = Math.min(p.maxDelayMs, p.baseDelayMs * 2 ** (attempt - 1));
+        await p.sleep(Math.floor(p.random() * ceiling), signal);
+      }
+    }
+  };
+  return Object.assign(caller, { policy: p });
+}
+
+/** A long-running operation as the SDKs return it. */
+export interface Operation<T> {
+  name?: string | null;
+  promise(): Promise<[T, ...unknown[]]>;
+}
+
+/**
+ * Waits for a long-running operation (gax polls GetOperation). A retryable failure of a poll (a
+ * 503 on GetOperation) is not the operation's failure: the operation is fetched again and waited
+ * on, under the same backoff; an operation that itself failed with a final error is thrown.
+ */
+export async function awaitOperation<T>(
+  call: Caller,
+  api: GcpApi,
+  rpc: string,
+  op: Operation<T>,
+  check: (name: string) => Promise<Operation<T>>,
+  signal?: AbortSignal,
+): Promise<T> {
+  const p = call.policy;
+  let current = op;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const [result] = await current.promise();
+      return result;
+    } catch (e) {
+      const classified = classifyError(api, e);
+      const name = current.name;
+      if (!classified.retryable || attempt >= p.maxAttempts || !name) {
+        throw new GcpCallError(api, rpc, classified, attempt);
+      }
+      await p.sleep(
+        Math.floor(p.random() * Math.min(p.maxDelayMs, p.baseDelayMs * 2 ** (attempt - 1))),
+        signal,
+      );
+      current = await call(api, 'GetOperation', () => check(name), { cls: 'read' });
+    }
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * The SDK clients, all on the REST transport (`fallback: true`, README.md "Transport"). With
+ * `MLFORM_GCP_API_ENDPOINT=http://127.0.0.1:PORT` (an emulator, test/fakes/gcp) every API goes to
+ * that host with a fixed bearer token; otherwise to Google's regional endpoints with Application
+ * Default Credentials.
+ */
+import { createRequire } from 'node:module';
+import { v1 as aiplatform } from '@google-cloud/aiplatform';
+import { RevisionsClient, ServicesClient } from '@google-cloud/run';
+import { CloudSchedulerClient } from '@google-cloud/scheduler';
+import { Storage } from '@google-cloud/storage';
+
+export const ENDPOINT_ENV = 'MLFORM_GCP_API_ENDPOINT';
+
+export interface GcpClients {
+  jobs: InstanceType<typeof aiplatform.JobServiceClient>;
+  models: InstanceType<typeof aiplatform.ModelServiceClient>;
+  services: ServicesClient;
+  revisions: RevisionsClient;
+  scheduler: CloudSchedulerClient;
+  storage: Storage;
+  close(): Promise<void>;
+}
+
+/** What the clients need to know about the project. */
+export interface ClientSettings {
+  project: string;
+  region: string;
+  trainingRegion: string;
+  /** `http://host:port` of an emulator; unset: Google. */
+  endpoint?: string;
+}
+
+type AuthClientOption = ConstructorParameters<typeof ServicesClient>[0] extends infer O
+  ? O extends { authClient?: infer A }
+    ? A
+    : never
+  : never;
+
+interface FixedTokenClient {
+  setCredentials(credentials: { access_token: string; expiry_date: number }): void;
+}
+
+/**
+ * An OAuth2Client with a fixed token, from the copy of google-auth-library that google-gax itself
+ * uses (another copy fails with `auth.fetch is not a function`).
+ */
+export function fixedTokenAuthClient(token = 'mlform-emulator-token'): AuthClientOption {
+  const require = createRequire(import.meta.url);
+  const gaxRequire = createRequire(require.resolve('google-gax'));
+  const { OAuth2Client } = gaxRequire('google-auth-library') as {
+    OAuth2Client: new () => FixedTokenClient;
+  };
+  const client = new OAuth2Client();
+  client.setCredentials({ access_token: token, expiry_date: Date.now() + 365 * 24 * 3600 * 1000 });
+  return client as unknown as AuthClientOption;
+}
+
+export function createClients(settings: ClientSettings): GcpClients {
+  let common: {
+    fallback: true;
+    apiEndpoint?: string;
+    port?: number;
+    protocol?: string;
+    authClient?: AuthClientOption;
+  };
+  let storage: Storage;
+  if (settings.endpoint) {
+    const url = new URL(settings.endpoint);
+    const protocol = url.protocol.replace(':', '');
+    const port = Number(url.port || (protocol === 'https' ? 443 : 80));
+    common = {
+      fallback: true,
+      apiEndpoint: url.hostname,
+      port,
+      protocol,
+      authClient: fixedTokenAuthClient(),
+    };
+    storage = new Storage({
+      apiEndpoint: `${protocol}://${url.host}`,
+      projectId: settings.project,
+      retryOptions: { autoRetry: false, maxRetries: 0 },
+    });
+  } else {
+    common = { fallback: true };
+    storage = new Storage({ projectId: settings.project, retryOptions: { autoRetry: false, maxRetries: 0 } });
+  }
+  const regional = (region: string, service: string) =>
+    settings.endpoint ? {} : { apiEndpoint: `${region}-${service}.googleapis.com` };
+  const jobs = new aiplatform.JobServiceClient({
+    ...common,
+    ...regional(settings.trainingRegion, 'aiplatform'),
+  });
+  const models = new aiplatform.ModelServiceClient({ ...common, ...regional(settings.region, 'aiplatform') });
+  const services = new ServicesClient({ ...common });
+  const revisions = new RevisionsClient({ ...common });
+  const scheduler = new CloudSchedulerClient({ ...common });
+  return {
+    jobs,
+    models,
+    services,
+    revisions,
+    scheduler,
+    storage,
+    async close() {
+      await Promise.all([
+        jobs.close(),
+        models.close(),
+        services.close(),
+        revisions.close(),
+        scheduler.close(),
+      ]);
+    },
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * The gcp provider (DESIGN.md "Providers"): Vertex AI CustomJobs and Model Registry, Cloud Run,
+ * Cloud Scheduler and Cloud Storage, all over the REST transport. See README.md.
+ */
+import { isGcsUri, storeFor } from '../../trainer/storage.js';
+import type { Provider, ProviderContext } from '../provider.js';
+import { createCaller, DEFAULT_BUCKETS, type BucketSize, type CallClass, type RetryPolicy } from './call.js';
+import type { GcpApi } from './api-calls.js';
+import { createClients, ENDPOINT_ENV, type GcpClients } from './clients.js';
+import { layoutFor, settingsFrom, type Gcp, type GcpConfig, type GcpSettings } from './context.js';
+import { deleteEndpoint, listEndpoints, putEndpoint } from './endpoints.js';
+import { createGcs } from './gcs.js';
+import { acquireGcsLease } from './lease.js';
+import { deleteModel, deleteVersion, listModels, moveAlias, putModel, registerVersion } from './models.js';
+import { cancelRun, createRun, listRuns, observeRun, runLogs } from './runs.js';
+import { deleteSchedule, listSchedules, putSchedule, triggerSchedule } from './schedules.js';
+import { validateGcp } from './validate.js';
+import { resolve } from 'node:path';
+
+export interface GcpProviderOptions {
+  config: GcpConfig;
+  /** `http://127.0.0.1:PORT` of an emulator; default: $MLFORM_GCP_API_ENDPOINT, else Google. */
+  endpoint?: string;
+  settings?: Partial<GcpSettings>;
+  retry?: Partial<RetryPolicy>;
+  buckets?: Partial<Record<`${GcpApi}:${CallClass}`, BucketSize>>;
+  /** Pre-built clients (tests). */
+  clients?: GcpClients;
+  env?: Record<string, string | undefined>;
+}
+
+export type GcpProvider = Provider & { gcp: Gcp; close(): Promise<void> };
+
+export function createGcpProvider(options: GcpProviderOptions): GcpProvider {
+  const env = options.env ?? process.env;
+  const settings = settingsFrom(options.config, options.settings);
+  const endpoint = options.endpoint ?? (env[ENDPOINT_ENV] || undefined);
+  // Created on first use: a plan that stops at validation never builds a client.
+  let built: GcpClients | undefined = options.clients;
+  const clientsOf = (): GcpClients =>
+    (built ??= createClients({
+      project: settings.project,
+      region: settings.region,
+      trainingRegion: settings.trainingRegion,
+      ...(endpoint !== undefined && { endpoint }),
+    }));
+  const retryFromEnv: Partial<RetryPolicy> = env.MLFORM_GCP_RETRY_BASE_MS
+    ? { baseDelayMs: Number(env.MLFORM_GCP_RETRY_BASE_MS) }
+    : {};
+  // Projects with raised quotas scale every bucket: MLFORM_GCP_QUOTA_SCALE=2 doubles them.
+  const scale = Number(env.MLFORM_GCP_QUOTA_SCALE ?? '1');
+  const scaled =
+    Number.isFinite(scale) && scale > 0 && scale !== 1
+      ? Object.fromEntries(
+          Object.entries(DEFAULT_BUCKETS).map(([k, b]) => [
+            k,
+            { perSecond: b.perSecond * scale, burst: Math.ceil(b.burst * scale) },
+          ]),
+        )
+      : {};
+  const call = createCaller({ ...retryFromEnv, ...options.retry }, { ...scaled, ...options.buckets });
+  const gcs = createGcs(() => clientsOf().storage, call);
+  const gcp: Gcp = {
+    settings,
+    get clients() {
+      return clientsOf();
+    },
+    call,
+    gcs,
+    layout: layoutFor(settings),
+  };
+  const artifactUri = (ctx: ProviderContext, uri: string): string =>
+    isGcsUri(uri) || uri.startsWith('file://') ? uri : resolve(ctx.projectDir, uri);
+
+  const provider: GcpProvider = {
+    name: 'gcp',
+    gcp,
+    close: async () => {
+      await built?.close();
+    },
+    trainingRuns: {
+      list: (ctx) => listRuns(gcp, ctx),
+      create: (ctx, req) => createRun(gcp, ctx, req),
+      cancel: (ctx, req) => cancelRun(gcp, ctx, req),
+      observe: (ctx, req) => observeRun(gcp, ctx, req),
+      logs: (ctx, req) => runLogs(gcp, ctx, req),
+    },
+    registeredModels: {
+      list: (ctx) => listModels(gcp, ctx),
+      put: (ctx, req) => putModel(gcp, ctx, req),
+      delete: (ctx, req) => deleteModel(gcp, ctx, req),
+      registerVersion: (ctx, req) => registerVersion(gcp, ctx, req),
+      moveAlias: (ctx, req) => moveAlias(gcp, ctx, req),
+      deleteVersion: (ctx, req) => deleteVersion(gcp, ctx, req),
+    },
+    deployedEndpoints: {
+      list: (ctx) => listEndpoints(gcp, ctx),
+      put: (ctx, req) => putEndpoint(gcp, ctx, req),
+      delete: (ctx, req) => deleteEndpoint(gcp, ctx, req),
+    },
+    schedules: {
+      list: (ctx) => listSchedules(gcp, ctx),
+      put: (ctx, req) => putSchedule(gcp, ctx, req),
+      delete: (ctx, req) => deleteSchedule(gcp, ctx, req),
+      trigger: (ctx, req) => triggerSchedule(gcp, ctx, req),
+    },
+    lock: (ctx, req) =>
+      acquireGcsLease(gcs, gcp.layout(ctx.stack).lock(req.name ?? 'apply'), ctx, req, settings.now),
+    validate: (_ctx, resources) => Promise.resolve(validateGcp(settings, resources, env)),
+    artifacts: {
+      read: (ctx, uri) =>
+        isGcsUri(uri) ? gcs.read(uri) : storeFor(artifactUri(ctx, uri)).read(artifactUri(ctx, uri)),
+      write: async (ctx, uri, data) => {
+        if (isGcsUri(uri)) await gcs.write(uri, data, { contentType: 'application/octet-stream' });
+        else await storeFor(artifactUri(ctx, uri)).write(artifactUri(ctx, uri), data);
+      },
+    },
+  };
+  return provider;
+}

@@ -1,0 +1,532 @@
+/**
+ * TrainingRuns as Vertex AI CustomJobs (README.md "Runs"). Observation: one paged ListCustomJobs
+ * with the stack's label filter, one GCS list of pending markers and one of cached outcomes;
+ * metrics.json and run.json are read once per succeeded run, then cached as an outcome object's
+ * custom metadata, so a steady-state list costs 3 calls whatever the number of runs.
+ */
+import pLimit from 'p-limit';
+import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
+import type { CreateRunRequest, ObservedRun, ProviderContext, Response, RunRef } from '../provider.js';
+import { callDiagnostic, isKind } from './call.js';
+import { listAll, type Gcp } from './context.js';
+import { parentOf } from './names.js';
+import {
+  assignNumbers,
+  customJobBody,
+  machineOptions,
+  runOf,
+  stageData,
+  type CustomJob,
+  type JobInput,
+} from './jobs.js';
+import { LABEL } from './names.js';
+import type { GcsObject } from './gcs.js';
+
+const addressOf = (name: string) => `TrainingRun/${name}`;
+const refText = (ref: RunRef) => `${ref.name}#${ref.number}`;
+
+export async function listJobs(gcp: Gcp, filter: string): Promise<CustomJob[]> {
+  const { project, trainingRegion } = gcp.settings;
+  return listAll(
+    gcp.call,
+    'aiplatform',
+    'ListCustomJobs',
+    { parent: parentOf(project, trainingRegion), filter, pageSize: 100 } as {
+      parent: string;
+      filter: string;
+      pageSize: number;
+      pageToken?: string;
+    },
+    (req, opts) =>
+      gcp.clients.jobs.listCustomJobs(req, opts) as Promise<[CustomJob[], typeof req | null, unknown]>,
+  );
+}
+
+const stackFilter = (stack: string) =>
+  `labels.${LABEL.stack}="${stack}" AND labels.${LABEL.kind}="trainingrun"`;
+const nameFilter = (stack: string, name: string) =>
+  `${stackFilter(stack)} AND labels.${LABEL.name}="${name}"`;
+
+// ---- outcomes ------------------------------------------------------------------------------
+
+interface Outcome {
+  metrics: Record<string, number>;
+  baseline: Record<string, number>;
+  dataSha256?: string;
+  gitCommit?: string;
+}
+
+const finite = (values: unknown): Record<string, number> =>
+  values && typeof values === 'object'
+    ? Object.fromEntries(
+        Object.entries(values as Record<string, unknown>).filter(
+          (e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1]),
+        ),
+      )
+    : {};
+
+function outcomeFromMetadata(m: Record<string, string>): Outcome | undefined {
+  try {
+    return {
+      metrics: finite(JSON.parse(m.metrics ?? '{}')),
+      baseline: finite(JSON.parse(m.baseline ?? '{}')),
+      ...(m.dataSha256 && { dataSha256: m.dataSha256 }),
+      ...(m.gitCommit && { gitCommit: m.gitCommit }),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads a succeeded run's metrics.json and run.json once, and caches them as an outcome object. */
+async function readOutcome(gcp: Gcp, stack: string, run: ObservedRun): Promise<Outcome> {
+  const dir = run.artifactUri ?? '';
+  const [metricsText, runText] = await Promise.all([
+    gcp.gcs.read(`${dir}/metrics.json`),
+    gcp.gcs.read(`${dir}/run.json`).catch(() => undefined),
+  ]);
+  const metrics = JSON.parse(metricsText.toString('utf8')) as { metrics?: unknown; baseline?: unknown };
+  const runJson = runText
+    ? (JSON.parse(runText.toString('utf8')) as { data?: { sha256?: string }; gitCommit?: string })
+    : {};
+  const outcome: Outcome = {
+    metrics: finite(metrics.metrics),
+    baseline: finite(metrics.baseline),
+    ...(runJson.data?.sha256 && { dataSha256: runJson.data.sha256 }),
+    ...((runJson.gitCommit ?? run.gitCommit) !== undefined && {
+      gitCommit: runJson.gitCommit ?? run.gitCommit,
+    }),
+  };
+  const metadata: Record<string, string> = {
+    metrics: JSON.stringify(outcome.metrics),
+    baseline: JSON.stringify(outcome.baseline),
+    ...(outcome.dataSha256 && { dataSha256: outcome.dataSha256 }),
+    ...(outcome.gitCommit && { gitCommit: outcome.gitCommit }),
+  };
+  // A cache: losing the write only costs the two reads again next time.
+  await gcp.gcs
+    .write(gcp.layout(stack).outcome(run.name, run.number), JSON.stringify(outcome), { metadata })
+    .catch(() => undefined);
+  return outcome;
+}
+
+const withOutcome = (run: ObservedRun, o: Outcome): ObservedRun => ({
+  ...run,
+  metrics: o.metrics,
+  baseline: o.baseline,
+  ...(o.dataSha256 !== undefined && { dataSha256: o.dataSha256 }),
+  ...(o.gitCommit !== undefined && { gitCommit: o.gitCommit }),
+});
+
+/** `<prefix><name>/<number>.json` -> {name, number} */
+function refOfObject(prefixName: string, object: GcsObject): RunRef | undefined {
+  const rest = object.name.slice(prefixName.length);
+  const m = /^([^/]+)\/(\d+)\.json$/.exec(rest);
+  return m ? { name: m[1], number: Number(m[2]) } : undefined;
+}
+
+const objectPrefix = (uri: string) => uri.replace(/^gs:\/\/[^/]+\//, '');
+
+// ---- observation ---------------------------------------------------------------------------
+
+interface Observation {
+  runs: ObservedRun[];
+  diagnostics: Diagnostic[];
+}
+
+async function observeJobs(
+  gcp: Gcp,
+  ctx: ProviderContext,
+  jobs: CustomJob[],
+  pending: GcsObject[],
+  outcomes: GcsObject[],
+  onlyName?: string,
+): Promise<Observation> {
+  const layout = gcp.layout(ctx.stack);
+  const diagnostics: Diagnostic[] = [];
+  const byName = new Map<string, CustomJob[]>();
+  for (const job of jobs) {
+    const name = job.labels?.[LABEL.name];
+    if (!name || job.labels?.[LABEL.stack] !== ctx.stack) continue;
+    if (onlyName !== undefined && name !== onlyName) continue;
+    byName.set(name, [...(byName.get(name) ?? []), job]);
+  }
+  const runs: ObservedRun[] = [];
+  for (const group of byName.values()) {
+    const numbers = assignNumbers(group);
+    for (const job of group) runs.push(runOf(job, numbers.get(job) ?? 0));
+  }
+
+  const outcomeOf = new Map<string, Outcome>();
+  const outcomePrefix = objectPrefix(layout.outcomePrefix);
+  for (const o of outcomes) {
+    const ref = refOfObject(outcomePrefix, o);
+    const parsed = ref && outcomeFromMetadata(o.metadata);
+    if (ref && parsed) outcomeOf.set(refText(ref), parsed);
+  }
+  const limit = pLimit(8);
+  const observed = await Promise.all(
+    runs.map(async (run) => {
+      if (run.state !== 'succeeded') return run;
+      const cached = outcomeOf.get(refText(run));
+      if (cached) return withOutcome(run, cached);
+      try {
+        return withOutcome(run, await limit(() => readOutcome(gcp, ctx.stack, run)));
+      } catch (e) {
+        diagnostics.push(
+          warning(
+            'gcp-run-metrics',
+            `${refText(run)} succeeded but its metrics could not be read: ${messageOf(e)}`,
+            {
+              address: addressOf(run.name),
+              hint: `check ${run.artifactUri ?? 'the artifact'}/metrics.json`,
+            },
+          ),
+        );
+        return run;
+      }
+    }),
+  );
+
+  // Pending markers: a create in flight (fresh) or interrupted (stale); removed once the job is seen.
+  const seen = new Set(observed.map(refText));
+  const pendingPrefix = objectPrefix(layout.pendingPrefix);
+  const now = gcp.settings.now().getTime();
+  for (const marker of pending) {
+    const ref = refOfObject(pendingPrefix, marker);
+    if (!ref || (onlyName !== undefined && ref.name !== onlyName)) continue;
+    if (seen.has(refText(ref))) {
+      await gcp.gcs.remove(marker.uri).catch(() => undefined);
+      continue;
+    }
+    const m = marker.metadata;
+    const createdAt = m.createdAt ?? marker.updated ?? new Date(now).toISOString();
+    const fresh = now - Date.parse(createdAt) < gcp.settings.pendingGraceMs;
+    observed.push({
+      name: ref.name,
+      number: ref.number,
+      specHash: m.specHash ?? '',
+      state: fresh ? 'queued' : 'failed',
+      attempt: Number(m.attempt ?? '1') || 1,
+      ...(m.schedule && { schedule: m.schedule }),
+      createdAt,
+      ...(!fresh && {
+        error: 'the launch was interrupted before Vertex AI accepted the job; apply again to launch it',
+      }),
+      annotations: parseAnnotations(m.annotations),
+    });
+  }
+  observed.sort((a, b) => a.name.localeCompare(b.name) || a.number - b.number);
+  return { runs: observed, diagnostics };
+}
+
+function parseAnnotations(text: string | undefined): Record<string, string> {
+  try {
+    const v = JSON.parse(text ?? '{}') as Record<string, unknown>;
+    return Object.fromEntries(
+      Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    );
+  } catch {
+    return {};
+  }
+}
+
+const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+export async function listRuns(gcp: Gcp, ctx: ProviderContext): Promise<Response & { items: ObservedRun[] }> {
+  const layout = gcp.layout(ctx.stack);
+  try {
+    const [jobs, pending, outcomes] = await Promise.all([
+      listJobs(gcp, stackFilter(ctx.stack)),
+      gcp.gcs.list(layout.pendingPrefix),
+      gcp.gcs.list(layout.outcomePrefix),
+    ]);
+    const { runs, diagnostics } = await observeJobs(gcp, ctx, jobs, pending, outcomes);
+    return { items: runs, diagnostics };
+  } catch (e) {
+    return { items: [], diagnostics: [callDiagnostic('TrainingRun', 'listing runs', e)] };
+  }
+}
+
+/** The runs of one name, observed (the same numbering as the full list). */
+export async function listRunsNamed(
+  gcp: Gcp,
+  ctx: ProviderContext,
+  name: string,
+): Promise<{ runs: ObservedRun[]; jobs: Map<string, CustomJob>; diagnostics: Diagnostic[] }> {
+  const layout = gcp.layout(ctx.stack);
+  const [jobs, pending, outcomes] = await Promise.all([
+    listJobs(gcp, nameFilter(ctx.stack, name)),
+    gcp.gcs.list(`${layout.pendingPrefix}${name}/`),
+    gcp.gcs.list(`${layout.outcomePrefix}${name}/`),
+  ]);
+  const numbers = assignNumbers(jobs);
+  const byRef = new Map<string, CustomJob>();
+  for (const job of jobs) byRef.set(`${name}#${numbers.get(job) ?? 0}`, job);
+  const { runs, diagnostics } = await observeJobs(gcp, ctx, jobs, pending, outcomes, name);
+  return { runs, jobs: byRef, diagnostics };
+}
+
+export async function observeRun(
+  gcp: Gcp,
+  ctx: ProviderContext,
+  ref: RunRef,
+): Promise<Response & { run?: ObservedRun }> {
+  try {
+    const { runs, diagnostics } = await listRunsNamed(gcp, ctx, ref.name);
+    const run = runs.find((r) => r.number === ref.number);
+    if (!run) {
+      return {
+        diagnostics: [
+          ...diagnostics,
+          error('gcp-run-not-found', `run ${refText(ref)} does not exist`, { address: addressOf(ref.name) }),
+        ],
+      };
+    }
+    return { run, diagnostics };
+  } catch (e) {
+    return { diagnostics: [callDiagnostic(addressOf(ref.name), `observing ${refText(ref)}`, e)] };
+  }
+}
+
+// ---- create --------------------------------------------------------------------------------
+
+/** Looks the run up by its labels (after a lost response the job may exist). */
+async function findJob(
+  gcp: Gcp,
+  stack: string,
+  name: string,
+  number: number,
+): Promise<CustomJob | undefined> {
+  const jobs = await listJobs(gcp, `${nameFilter(stack, name)} AND labels.${LABEL.run}="${number}"`);
+  return jobs[0];
+}
+
+/**
+ * Creates the job for one machine option. A retryable failure may have happened after Vertex AI
+ * acted (the response was lost), so the retry first looks the job up by its labels.
+ */
+async function createWithLookUp(
+  gcp: Gcp,
+  ctx: ProviderContext,
+  input: JobInput & { number: number },
+  body: CustomJob,
+): Promise<CustomJob> {
+  const { project, trainingRegion } = gcp.settings;
+  const policy = gcp.call.policy;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const [job] = await gcp.call(
+        'aiplatform',
+        'CreateCustomJob',
+        (opts) =>
+          gcp.clients.jobs.createCustomJob(
+            { parent: parentOf(project, trainingRegion), customJob: body },
+            opts,
+          ),
+        { maxAttempts: 1 },
+      );
+      return job;
+    } catch (e) {
+      if (!isKind(e, 'rate-limited', 'unavailable', 'timeout', 'internal') || attempt >= policy.maxAttempts)
+        throw e;
+      const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+      await policy.sleep(Math.floor(policy.random() * ceiling), ctx.signal);
+      const found = await findJob(gcp, ctx.stack, input.name, input.number);
+      if (found) return found;
+    }
+  }
+}
+
+export async function createRun(
+  gcp: Gcp,
+  ctx: ProviderContext,
+  req: CreateRunRequest,
+): Promise<Response & { run?: ObservedRun }> {
+  const address = addressOf(req.name);
+  if (!Number.isInteger(req.number) || req.number < 1) {
+    return {
+      diagnostics: [
+        error('gcp-run-number', `run number ${req.number} is not a positive integer`, { address }),
+      ],
+    };
+  }
+  const layout = gcp.layout(ctx.stack);
+  try {
+    // Idempotent by (name, number): the job, or a fresh pending marker, means it exists.
+    const existing = await findJob(gcp, ctx.stack, req.name, req.number);
+    if (existing) {
+      const run = runOf(existing, req.number);
+      if (run.specHash !== req.specHash) {
+        return {
+          run,
+          diagnostics: [
+            error(
+              'gcp-run-number-taken',
+              `run ${refText(req)} already exists with spec ${run.specHash.slice(0, 12)}, not ${req.specHash.slice(0, 12)}`,
+              { address, hint: 'refresh the observed state; the next run number is free' },
+            ),
+          ],
+        };
+      }
+      return { run, diagnostics: [] };
+    }
+    const markerUri = layout.pending(req.name, req.number);
+    const marker = (await gcp.gcs.list(markerUri)).find((o) => o.uri === markerUri);
+    const now = gcp.settings.now();
+    if (marker) {
+      const createdAt = marker.metadata.createdAt ?? marker.updated ?? now.toISOString();
+      if (now.getTime() - Date.parse(createdAt) < gcp.settings.pendingGraceMs) {
+        ctx.log?.(
+          `${refText(req)} is being created by another apply (pending marker); not creating it again`,
+        );
+        return {
+          run: {
+            name: req.name,
+            number: req.number,
+            specHash: req.specHash,
+            state: 'queued',
+            attempt: req.attempt,
+            createdAt,
+            annotations: req.annotations,
+            ...(req.schedule !== undefined && { schedule: req.schedule }),
+          },
+          diagnostics: [],
+        };
+      }
+    }
+
+    const manifestPath = req.manifestPath.startsWith('/')
+      ? req.manifestPath
+      : `${ctx.projectDir}/${req.manifestPath}`;
+    const spec = await stageData(gcp.gcs, layout, req.spec, manifestPath);
+    const input: JobInput & { number: number } = {
+      stack: ctx.stack,
+      name: req.name,
+      number: req.number,
+      spec,
+      specHash: req.specHash,
+      attempt: req.attempt,
+      labels: req.labels,
+      annotations: req.annotations,
+      ...(req.schedule !== undefined && { schedule: req.schedule }),
+    };
+    await gcp.gcs.write(
+      markerUri,
+      JSON.stringify({ name: req.name, number: req.number, specHash: req.specHash }),
+      {
+        metadata: {
+          createdAt: now.toISOString(),
+          specHash: req.specHash,
+          attempt: String(req.attempt),
+          annotations: JSON.stringify(req.annotations),
+          ...(req.schedule !== undefined && { schedule: req.schedule }),
+        },
+      },
+    );
+
+    const options = machineOptions(spec);
+    const skipped: string[] = [];
+    for (let i = 0; i < options.length; i++) {
+      try {
+        const job = await createWithLookUp(gcp, ctx, input, customJobBody(gcp.settings, layout, input, i));
+        const used = describeMachine(options[i]);
+        ctx.log?.(
+          `created ${refText(req)} as ${job.name ?? '?'} on ${used}${i > 0 ? ` (fallback ${i})` : ''}`,
+        );
+        const diagnostics: Diagnostic[] =
+          i > 0
+            ? [
+                warning(
+                  'gcp-fallback-used',
+                  `${refText(req)} runs on fallback ${i} (${used}): ${skipped.join('; ')}`,
+                  {
+                    address,
+                    path: ['spec', 'resources', 'fallbacks', i - 1],
+                  },
+                ),
+              ]
+            : [];
+        return { run: runOf(job, req.number), diagnostics };
+      } catch (e) {
+        if (isKind(e, 'capacity') && i + 1 < options.length) {
+          skipped.push(`${describeMachine(options[i])}: ${e.classified.message}`);
+          ctx.log?.(
+            `${refText(req)}: no capacity for ${describeMachine(options[i])}; trying the next fallback`,
+          );
+          continue;
+        }
+        // Nothing was created: the marker would only make the run look in flight.
+        await gcp.gcs.remove(markerUri).catch(() => undefined);
+        const d = callDiagnostic(address, `creating ${refText(req)} on ${describeMachine(options[i])}`, e);
+        return {
+          diagnostics: [
+            skipped.length > 0 ? { ...d, message: `${d.message} (after: ${skipped.join('; ')})` } : d,
+          ],
+        };
+      }
+    }
+    return { diagnostics: [error('gcp-run', `${refText(req)}: no machine option`, { address })] };
+  } catch (e) {
+    return { diagnostics: [callDiagnostic(address, `creating ${refText(req)}`, e)] };
+  }
+}
+
+const describeMachine = (m: { machineType: string; accelerator?: { type: string; count: number } }) =>
+  m.accelerator ? `${m.machineType} + ${m.accelerator.count}x ${m.accelerator.type}` : m.machineType;
+
+// ---- cancel, logs --------------------------------------------------------------------------
+
+export async function cancelRun(gcp: Gcp, ctx: ProviderContext, ref: RunRef): Promise<Response> {
+  const address = addressOf(ref.name);
+  try {
+    const { jobs } = await listRunsNamed(gcp, ctx, ref.name);
+    const job = jobs.get(refText(ref));
+    if (!job?.name) {
+      return { diagnostics: [error('gcp-run-not-found', `run ${refText(ref)} does not exist`, { address })] };
+    }
+    const state = runOf(job, ref.number).state;
+    if (state !== 'queued' && state !== 'running') return { diagnostics: [] };
+    const jobName = job.name;
+    await gcp.call('aiplatform', 'CancelCustomJob', (opts) =>
+      gcp.clients.jobs.cancelCustomJob({ name: jobName }, opts),
+    );
+    ctx.log?.(`cancelled ${refText(ref)}`);
+    return { diagnostics: [] };
+  } catch (e) {
+    if (isKind(e, 'precondition')) return { diagnostics: [] }; // already finished
+    return { diagnostics: [callDiagnostic(address, `cancelling ${refText(ref)}`, e)] };
+  }
+}
+
+/** The trainer logs to stdout, which Vertex AI sends to Cloud Logging: point there. */
+export async function runLogs(
+  gcp: Gcp,
+  ctx: ProviderContext,
+  req: RunRef & { from?: number },
+): Promise<Response & { lines: string[]; next: number }> {
+  const from = req.from ?? 0;
+  try {
+    const { jobs } = await listRunsNamed(gcp, ctx, req.name);
+    const job = jobs.get(refText(req));
+    if (!job?.name) {
+      return {
+        lines: [],
+        next: from,
+        diagnostics: [
+          error('gcp-run-not-found', `run ${refText(req)} does not exist`, { address: addressOf(req.name) }),
+        ],
+      };
+    }
+    const id = job.name.split('/').pop() ?? '';
+    const { project, trainingRegion } = gcp.settings;
+    const lines = [
+      `logs of ${refText(req)} (${job.name}) are in Cloud Logging:`,
+      `  https://console.cloud.google.com/vertex-ai/locations/${trainingRegion}/training/${id}/cpu?project=${project}`,
+      `  gcloud ai custom-jobs stream-logs ${id} --region=${trainingRegion} --project=${project}`,
+    ];
+    return { lines: from === 0 ? lines : [], next: lines.length, diagnostics: [] };
+  } catch (e) {
+    return { lines: [], next: from, diagnostics: [callDiagnostic(addressOf(req.name), 'reading logs', e)] };
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * Plan-time checks of what Google would reject later (DESIGN.md "Providers"): accelerators not
+ * offered for training in the training region, unknown machine types, machine/GPU mismatches,
+ * Cloud Run naming rules, tuning parallelism against the machine's vCPUs, Cloud Scheduler's
+ * description limit.
+ * Each diagnostic carries the resource's file and document position plus the field path;
+ * `openProject` moves it onto the field.
+ */
+import { error, formatPath, warning, type Diagnostic, type FieldPath } from '../../resources/diagnostic.js';
+import type { DeployedEndpointSpec } from '../../resources/deployed-endpoint.js';
+import type { ScheduleSpec } from '../../resources/schedule.js';
+import type { TrainingRunSpec } from '../../resources/training-run.js';
+import type { ValidateResource } from '../provider.js';
+import type { GcpSettings } from './context.js';
+import { familiesFor, familyOf, regionsOffering, TRAINING_ACCELERATORS } from './regions.js';
+import { DESCRIPTION_LIMIT, scheduleDescription } from './schedules.js';
+
+const SERVICE_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const SERVICE_MAX = 49;
+const REVISION_MAX = 63;
+
+export function validateGcp(
+  settings: Pick<GcpSettings, 'trainingRegion' | 'region'>,
+  resources: readonly ValidateResource[],
+  env: Record<string, string | undefined> = process.env,
+): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const trust = env.MLFORM_GCP_SKIP_REGION_CHECK === '1';
+  for (const r of resources) {
+    const at = (path: FieldPath) => ({
+      address: r.address,
+      file: r.source.file,
+      line: r.source.line,
+      col: r.source.col,
+      path,
+    });
+    const fail = (
+      code: string,
+      path: FieldPath,
+      message: string,
+      hint?: string,
+      severity: 'error' | 'warning' = 'error',
+    ) =>
+      out.push(
+        (severity === 'error' ? error : warning)(`gcp-${code}`, `${formatPath(path)}: ${message}`, {
+          ...at(path),
+          ...(hint !== undefined && { hint }),
+        }),
+      );
+
+    if (r.kind === 'TrainingRun') {
+      const spec = (r.manifest as { spec: TrainingRunSpec }).spec;
+      // Tuning runs the trainer's own search inside the one CustomJob, trials as processes on
+      // the worker: more parallel trials than vCPUs only queue behind each other.
+      const vcpus = Number(/-(\d+)$/.exec(spec.resources.machineType)?.[1] ?? NaN);
+      if (
+        spec.tuning &&
+        spec.resources.machineType.match(/^(n1|n2|e2|g2)-/) &&
+        spec.tuning.parallel > vcpus
+      ) {
+        fail(
+          'tuning-parallel',
+          ['spec', 'tuning', 'parallel'],
+          `${spec.tuning.parallel} parallel trials on ${spec.resources.machineType} (${vcpus} vCPUs): trials run as processes on the one worker`,
+          `lower tuning.parallel to ${vcpus} or pick a larger machine type`,
+          'warning',
+        );
+      }
+      const machines: {
+        path: FieldPath;
+        machineType: string;
+        accelerator?: { type: string; count: number };
+      }[] = [
+        {
+          path: ['spec', 'resources'],
+          machineType: spec.resources.machineType,
+          accelerator: spec.resources.accelerator,
+        },
+        ...(spec.resources.fallbacks ?? []).map((f, i) => ({
+          path: ['spec', 'resources', 'fallbacks', i] as FieldPath,
+          machineType: f.machineType,
+          accelerator: f.accelerator,
+        })),
+      ];
+      const region = settings.trainingRegion;
+      const offered = TRAINING_ACCELERATORS[region];
+      for (const m of machines) {
+        const found = familyOf(m.machineType);
+        if (!found) {
+          fail(
+            'unknown-machine-type',
+            [...m.path, 'machineType'],
+            `${m.machineType} is not a machine type Vertex AI custom training offers`,
+            'use n1-standard-*, n1-highmem-*, n1-highcpu-*, n2-*, e2-*, a2-highgpu-*g, a2-megagpu-16g, a2-ultragpu-*g, a3-highgpu-*g or g2-standard-*',
+          );
+        }
+        const acc = m.accelerator;
+        if (found && !acc && found.family.attached) {
+          fail(
+            'machine-needs-accelerator',
+            [...m.path, 'machineType'],
+            `${m.machineType} comes with GPUs; set accelerator: {type: ${found.family.accelerators[0]}, count: ${found.family.attached(m.machineType)}}`,
+          );
+        }
+        if (!acc) continue;
+        const accPath: FieldPath = [...m.path, 'accelerator', 'type'];
+        if (found && !(found.family.accelerators as readonly string[]).includes(acc.type)) {
+          const families = familiesFor(acc.type);
+          fail(
+            'accelerator-machine',
+            accPath,
+            `${acc.type} cannot be attached to ${m.machineType}`,
+            families.length > 0
+              ? `${acc.type} runs on ${families.map((f) => `${f}-*`).join(', ')} machine types`
+              : undefined,
+          );
+        } else if (found?.family.attached) {
+          const count = found.family.attached(m.machineType);
+          if (count !== acc.count) {
+            fail(
+              'accelerator-count',
+              [...m.path, 'accelerator', 'count'],
+              `${m.machineType} has ${count} ${acc.type}; set count: ${count}`,
+            );
+          }
+        }
+        if (offered === undefined) {
+          fail(
+            'unknown-region',
+            accPath,
+            `mlform's table does not know which GPUs ${region} offers for training; not checked`,
+            undefined,
+            'warning',
+          );
+        } else if (!(offered as readonly string[]).includes(acc.type)) {
+          const where = regionsOffering(acc.type);
+          fail(
+            'accelerator-region',
+            accPath,
+            `${acc.type} is not offered for training in ${region}; regions that offer it: ${where.join(', ') || 'none known'}`,
+            `set gcp.trainingRegion in mlform.yaml to one of them (trainings may run in another region than serving), or add a fallback; MLFORM_GCP_SKIP_REGION_CHECK=1 if this table is out of date`,
+            trust ? 'warning' : 'error',
+          );
+        }
+      }
+    }
+
+    if (r.kind === 'DeployedEndpoint') {
+      const name = r.name;
+      if (!SERVICE_NAME.test(name) || name.length > SERVICE_MAX) {
+        fail(
+          'service-name',
+          ['metadata', 'name'],
+          `"${name}" is not a valid Cloud Run service name`,
+          'lowercase letters, digits and hyphens, starting with a letter, not ending with a hyphen, at most 49 characters',
+        );
+      }
+      // `<service>-v<N>-<config6>`: the longest revision name, with up to 6 digits of version.
+      if (name.length + '-v'.length + 6 + 7 > REVISION_MAX) {
+        fail(
+          'revision-name',
+          ['metadata', 'name'],
+          `revision names ${name}-v<N> would exceed Cloud Run's ${REVISION_MAX} characters`,
+          'shorten the endpoint name',
+        );
+      }
+      void (r.manifest as { spec: DeployedEndpointSpec }).spec;
+    }
+
+    if (r.kind === 'Schedule') {
+      const manifest = r.manifest as {
+        spec: ScheduleSpec;
+        metadata: { annotations?: Record<string, string> };
+      };
+      if (manifest.spec.cron === undefined) {
+        fail(
+          'schedule-cron',
+          ['spec'],
+          'Cloud Scheduler needs a cron expression',
+          'write `cron:` or a supported `every:`',
+        );
+      }
+      const length = scheduleDescription(
+        '0'.repeat(64),
+        manifest.spec,
+        manifest.metadata.annotations ?? {},
+      ).length;
+      if (length > DESCRIPTION_LIMIT) {
+        fail(
+          'schedule-annotations',
+          ['metadata', 'annotations'],
+          `the schedule's spec and annotations take ${length} characters; a Cloud Scheduler job description holds ${DESCRIPTION_LIMIT}`,
+          'shorten or drop annotations',
+        );
+      }
+    }
+  }
+  return out;
+}
