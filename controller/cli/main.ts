@@ -13,6 +13,7 @@ import { registerDescribe } from './commands/describe.js';
 import { registerLogs } from './commands/logs.js';
 import { registerCancel } from './commands/cancel.js';
 import { registerTrigger } from './commands/trigger.js';
+import { registerController } from './commands/controller.js';
 
 export function buildProgram(ctx: CommandContext, setExit: (code: number) => void): Command {
   const program = new Command('mlform')
@@ -43,6 +44,7 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
   registerTrigger(program, ctx, setExit);
   registerTrain(program, ctx, setExit);
   registerServe(program, ctx, setExit);
+  registerController(program, ctx, setExit);
   return program;
 }
 

@@ -5,7 +5,8 @@ import { error, hasErrors, type Diagnostic } from '../../resources/diagnostic.js
 import { loadManifests, type DesiredState } from '../../manifests/load.js';
 import type { Provider, ProviderContext } from '../../providers/provider.js';
 import { createLocalProvider } from '../../providers/local/index.js';
-import { createGcpProvider } from '../../providers/gcp/index.js';
+// providers/gcp is imported only when a project uses it: the Google SDKs cost ~100 MB and seconds
+// of start-up, which a local-only CLI or controller should not pay.
 import { pinpointDiagnostics } from '../engine/diagnostic-positions.js';
 
 export interface LoadedProjectContext {
@@ -48,6 +49,7 @@ export async function openProject(
     // One provider per configuration and process: the controller opens the project on every
     // sync, and the clients, their connections and the rate-limit buckets should outlive that.
     const key = JSON.stringify(config.gcp);
+    const { createGcpProvider } = await import('../../providers/gcp/index.js');
     provider = gcpProviders.get(key) ?? createGcpProvider({ config: config.gcp });
     gcpProviders.set(key, provider);
   } else {

@@ -46,6 +46,12 @@ export interface ApplyOptions {
   pollMs?: number;
   /** Safety net: a provider that never converges must not loop forever. */
   maxPasses?: number;
+  /**
+   * Which actionable changes may be carried out now (default: all). The controller leaves out drift
+   * corrections without self-heal and resources in retry backoff; a change left out is reported as
+   * `skipped` and blocks what depends on it, like a failure, but does not count as one.
+   */
+  filter?: (change: Change) => boolean;
 }
 
 export interface ApplyResult {
@@ -97,7 +103,7 @@ export async function apply(options: ApplyOptions): Promise<ApplyResult> {
     observed = await observe(provider, ctx);
     const next = makePlan(desired, observed.state, options.planOptions);
     const inScope = (c: Change) => (!scope || scope.has(c.resource)) && !failedResources.has(c.resource);
-    const ready = next.changes.filter((c) => inScope(c) && isActionable(c) && !isDeferred(c));
+    const ready = next.changes.filter((c) => inScope(c) && isActionable(c) && !isDeferred(c) && allowed(c));
     if (ready.length > 0 && (executed > 0 || pass === 1)) {
       current = { ...next, changes: next.changes.filter(inScope) };
       continue;
@@ -110,6 +116,10 @@ export async function apply(options: ApplyOptions): Promise<ApplyResult> {
     current = { ...current, changes: current.changes.filter(inScope) };
   }
   return finish(failedResources.size === 0 && !signal?.aborted, diagnostics);
+
+  function allowed(change: Change): boolean {
+    return options.filter ? options.filter(change) : true;
+  }
 
   function finish(ok: boolean, all: Diagnostic[]): ApplyResult {
     emit({ type: 'finished', ok, applied, failed: failedResources.size });
@@ -139,6 +149,10 @@ export async function apply(options: ApplyOptions): Promise<ApplyResult> {
         }
         if (deps.some((ok) => !ok) || isDeferred(change)) {
           // Deferred or blocked: a later pass does it once what it waits for is there.
+          return false;
+        }
+        if (!allowed(change)) {
+          emit({ type: 'skipped', change, reason: 'left out by the apply filter' });
           return false;
         }
         if (signal?.aborted) return false;

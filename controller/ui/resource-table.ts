@@ -23,7 +23,10 @@ export function renderColumns(
 
 const HEADERS = ['KIND', 'NAME', 'SYNC', 'HEALTH', 'DETAILS'];
 
-export function renderResourceTable(statuses: readonly ResourceStatus[], style: Style): string {
+/** What a row shows: a `ResourceStatus`, or a controller's `/api/status` entry mapped to it. */
+export type ResourceRow = Pick<ResourceStatus, 'kind' | 'name' | 'sync' | 'health' | 'details'>;
+
+export function renderResourceTable(statuses: readonly ResourceRow[], style: Style): string {
   const rows = statuses.map((s) => [s.kind, s.name, s.sync, s.health, s.details]);
   return renderColumns(HEADERS, rows, (cell, column, row) => {
     if (row < 0) return style.bold(cell);

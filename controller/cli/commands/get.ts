@@ -12,6 +12,7 @@ import type { Plan } from '../../engine/change.js';
 import { observe } from '../../engine/observe.js';
 import { plan as makePlan } from '../../engine/plan.js';
 import { resourceStatus, type ResourceStatus } from '../../engine/status.js';
+import { fetchControllerStatus } from '../../loop/status-client.js';
 import { renderResourceTable } from '../../ui/resource-table.js';
 import type { CommandContext } from '../context.js';
 import { openProject, type LoadedProjectContext } from '../project.js';
@@ -57,7 +58,11 @@ export function parseTarget(
 }
 
 /** A name that is neither in the manifests nor in the actual state, with the closest one. */
-export function unknownResource(kind: Kind, name: string, statuses: readonly ResourceStatus[]): Diagnostic {
+export function unknownResource(
+  kind: Kind,
+  name: string,
+  statuses: readonly Pick<ResourceStatus, 'kind' | 'name'>[],
+): Diagnostic {
   const names = statuses.filter((s) => s.kind === kind).map((s) => s.name);
   const match = closest(name, names);
   const cli = KIND_DEFINITIONS[kind].cliName;
@@ -109,6 +114,7 @@ export async function loadStatusInputs(
 interface GetOptions {
   file: string[];
   output: 'table' | 'json';
+  server?: string;
 }
 
 export function registerGet(program: Command, ctx: CommandContext, setExit: (code: number) => void): void {
@@ -130,6 +136,10 @@ export function registerGet(program: Command, ctx: CommandContext, setExit: (cod
     )
     .argument('[kind[/name]]', 'only this kind, or only this resource')
     .addOption(fileOption())
+    .option(
+      '--server <url>',
+      "a running controller's status (its /api/status) instead of the local manifests",
+    )
     .addOption(
       new Option('-o, --output <format>', 'table for people, json for scripts')
         .choices(['table', 'json'])
@@ -141,6 +151,7 @@ export function registerGet(program: Command, ctx: CommandContext, setExit: (cod
         '  mlform get -f examples/quickstart\n' +
         '  mlform get trainingruns\n' +
         '  mlform get deployedendpoint/mpg-api -o json\n' +
+        '  mlform get --server http://127.0.0.1:8080 trainingruns\n' +
         '\nExit status: 0 on success; 1 when the manifests or the state cannot be read,\n' +
         'or the kind or name is unknown.',
     )
@@ -158,6 +169,7 @@ export function registerGet(program: Command, ctx: CommandContext, setExit: (cod
       }
       target = parsed.target;
     }
+    if (options.server !== undefined) return getFromServer(options.server, target, options.output);
     const inputs = await loadStatusInputs(ctx, options.file);
     if (!inputs) return 1;
     const selected = inputs.statuses.filter(
@@ -186,6 +198,53 @@ export function registerGet(program: Command, ctx: CommandContext, setExit: (cod
     } else {
       ctx.print(renderResourceTable(selected, ctx.style));
     }
+    return 0;
+  }
+
+  /** The same table, from a controller's /api/status. */
+  async function getFromServer(
+    server: string,
+    target: Target | undefined,
+    output: GetOptions['output'],
+  ): Promise<number> {
+    const fetched = await fetchControllerStatus(server);
+    if (!fetched.status) {
+      printProblems(ctx, fetched.diagnostics);
+      return 1;
+    }
+    const { controller, resources } = fetched.status;
+    const selected = resources.filter(
+      (r) => !target || (r.kind === target.kind && (target.name === undefined || r.name === target.name)),
+    );
+    if (target?.name !== undefined && selected.length === 0) {
+      const known = resources.map((r) => ({ kind: r.kind, name: r.name }));
+      printProblems(ctx, [unknownResource(target.kind, target.name, known)]);
+      return 1;
+    }
+    if (output === 'json') {
+      ctx.print(
+        JSON.stringify({ formatVersion: STATUS_FORMAT_VERSION, controller, resources: selected }, null, 2),
+      );
+      return 0;
+    }
+    if (controller.badCommit) {
+      ctx.printErr(
+        `commit ${controller.badCommit.commit} does not load (${controller.badCommit.diagnostics.length} error(s)); ` +
+          `reconciling ${controller.appliedCommit ?? 'nothing'} meanwhile`,
+      );
+    }
+    if (selected.length === 0) {
+      ctx.print(
+        `No ${target ? `${target.kind} ` : ''}resources in stack ${controller.stack ?? '(unknown)'}.`,
+      );
+      return 0;
+    }
+    ctx.print(
+      renderResourceTable(
+        selected.map((r) => ({ ...r, sync: r.syncStatus })),
+        ctx.style,
+      ),
+    );
     return 0;
   }
 }

@@ -1,0 +1,227 @@
+/**
+ * `mlform controller`: the long-running reconciler (controller/loop/). This file only turns
+ * options into a SyncLoop, a status server and signal handling; the decisions live in the loop.
+ */
+import { Option, type Command } from 'commander';
+import { destination, pino } from 'pino';
+import { error, type Diagnostic } from '../../../resources/diagnostic.js';
+import { createDirectorySource } from '../../loop/directory-source.js';
+import { parseDuration } from '../../loop/duration-option.js';
+import { createGitSource } from '../../loop/git-source.js';
+import { createControllerMetrics } from '../../loop/metrics.js';
+import type { ManifestSource } from '../../loop/source.js';
+import { startStatusServer, type RunningServer } from '../../loop/status-server.js';
+import { SyncLoop } from '../../loop/sync-loop.js';
+import { loadWebhookSecret, WEBHOOK_SECRET_ENV } from '../../loop/webhook.js';
+import type { CommandContext } from '../context.js';
+import { openProject } from '../project.js';
+import { packageVersion } from '../version.js';
+import { printProblems } from './plan.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+
+interface ControllerOptions {
+  repo?: string;
+  branch: string;
+  path: string;
+  workdir?: string;
+  dir?: string;
+  poll: string;
+  resync: string;
+  requeue: string;
+  listen: string;
+  webhookSecretFile?: string;
+  selfHeal: boolean;
+  prune?: boolean;
+  leaseTtl: string;
+  parallelism: string;
+  logLevel: string;
+}
+
+export function registerController(
+  program: Command,
+  ctx: CommandContext,
+  setExit: (code: number) => void,
+): void {
+  program
+    .command('controller')
+    .summary('keep the actual state converged from a git branch or a directory')
+    .description(
+      [
+        'Run continuously, like Argo CD for ML resources: fetch the manifests (git:',
+        'poll, or a signed webhook; a directory: watched), plan and apply with the',
+        'same engine as `mlform apply`, and keep reconciling: every --requeue while',
+        'trainings run (finished ones are registered, promoted and rolled out), at',
+        '--resync otherwise. Local schedules fire on time here.',
+        '',
+        'A commit whose manifests do not load is reported (/api/status, /metrics,',
+        'logs); the last good desired state keeps being reconciled until a good',
+        'commit arrives. A failing resource is retried with backoff (5s doubling to',
+        '5m) while the others proceed. Replicas elect a leader on the state',
+        'directory (or bucket); only the leader acts. Each sync holds the apply lock',
+        'briefly, so a CLI `mlform apply` and the controller never act at once.',
+        '',
+        'Pruning is off by default (as in Argo CD): resources whose manifests are',
+        'removed are left alone unless --prune. Drift is corrected unless',
+        '--no-self-heal.',
+        '',
+        'HTTP (--listen): /healthz (alive), /readyz (200 once the leader has synced;',
+        '503 on a standby), /metrics (Prometheus), /api/status (JSON; rendered by',
+        '`mlform get --server URL`), POST /hooks/git (GitHub webhook: X-Hub-Signature-256',
+        `with the secret from --webhook-secret-file or $${WEBHOOK_SECRET_ENV}; disabled`,
+        'without one). Logs are JSON lines on stdout. SIGTERM/SIGINT: finish the',
+        'current change, release the leader lease, exit 0.',
+      ].join('\n'),
+    )
+    .option('--repo <url>', 'git repository to follow (URL or local path)')
+    .option('--branch <name>', 'branch to follow', 'main')
+    .option('--path <dir>', 'folder of the manifests (and mlform.yaml) inside the repository', '.')
+    .option('--workdir <dir>', 'where the clone lives (default: a folder under the temp directory)')
+    .option('--dir <path>', 'follow a local directory instead of git (watched for changes)')
+    .option('--poll <duration>', 'git polling interval (±10% jitter)', '60s')
+    .option('--resync <duration>', 'reconcile this often even when nothing changes', '3m')
+    .option('--requeue <duration>', 'reconcile this often while trainings run or the plan waits', '5s')
+    .option('--listen <addr>', 'HTTP address for health, metrics, status and the webhook', ':8080')
+    .option('--webhook-secret-file <file>', `webhook secret (default: $${WEBHOOK_SECRET_ENV})`)
+    .option('--no-self-heal', 'report drift (OutOfSync) without correcting it')
+    .option('--prune', 'delete managed resources whose manifests are gone (default: keep them)')
+    .option('--lease-ttl <duration>', 'leader lease time to live; renewed every third of it', '15s')
+    .option('--parallelism <n>', 'changes carried out at once', '10')
+    .addOption(
+      new Option('--log-level <level>', 'log level')
+        .choices(['debug', 'info', 'warn', 'error'])
+        .default('info'),
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  # follow a branch; manifests under deploy/ml\n' +
+        '  mlform controller --repo https://github.com/acme/ml.git --branch main --path deploy/ml\n' +
+        '  # GitHub webhook for immediate syncs (secret never logged)\n' +
+        '  MLFORM_WEBHOOK_SECRET=... mlform controller --repo git@github.com:acme/ml.git --poll 5m\n' +
+        '  # a laptop: follow the working copy, delete what is removed\n' +
+        '  mlform controller --dir examples/quickstart --prune --listen 127.0.0.1:8080\n' +
+        '  # status of a running controller\n' +
+        '  mlform get --server http://127.0.0.1:8080\n' +
+        '\nExit status: 0 after a clean shutdown; 1 when the options are invalid or the\n' +
+        'HTTP address cannot be bound.',
+    )
+    .action(async (options: ControllerOptions) => {
+      setExit(await run(options));
+    });
+
+  async function run(options: ControllerOptions): Promise<number> {
+    const problems: Diagnostic[] = [];
+    const duration = (flag: string, text: string): number => {
+      const ms = parseDuration(text);
+      if (ms === undefined) {
+        problems.push(
+          error('bad-duration', `${flag} "${text}" is not a duration`, { hint: 'e.g. 500ms, 2s, 3m, 1h' }),
+        );
+      }
+      return ms ?? 0;
+    };
+    const pollMs = duration('--poll', options.poll);
+    const resyncMs = duration('--resync', options.resync);
+    const progressMs = duration('--requeue', options.requeue);
+    const leaseTtlMs = duration('--lease-ttl', options.leaseTtl);
+    if (Boolean(options.repo) === Boolean(options.dir)) {
+      problems.push(
+        error('controller-source', 'give exactly one source: --repo <url> or --dir <path>', {
+          hint: 'mlform controller --repo <url> --branch main, or mlform controller --dir .',
+        }),
+      );
+    }
+    const secret = await loadWebhookSecret(options.webhookSecretFile, ctx.env);
+    problems.push(...secret.diagnostics);
+    if (problems.length > 0) {
+      printProblems(ctx, problems);
+      return 1;
+    }
+
+    const log = pino(
+      { level: options.logLevel, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
+      destination({ fd: 1, sync: true }),
+    );
+    const source: ManifestSource = options.repo
+      ? createGitSource({
+          repo: options.repo,
+          branch: options.branch,
+          path: options.path,
+          workDir: options.workdir ?? defaultWorkDir(options.repo, options.branch),
+        })
+      : createDirectorySource({ dir: options.dir ?? '.' });
+    const metrics = createControllerMetrics();
+    const loop = new SyncLoop({
+      source,
+      openProject: (paths) => openProject(paths),
+      log,
+      metrics,
+      version: packageVersion(),
+      pollMs: options.repo ? pollMs : undefined,
+      resyncMs,
+      progressMs,
+      leaseTtlMs,
+      selfHeal: options.selfHeal,
+      prune: options.prune ?? false,
+      parallelism: Math.max(1, Number.parseInt(options.parallelism, 10) || 10),
+    });
+
+    let server: RunningServer;
+    try {
+      server = await startStatusServer({
+        listen: options.listen,
+        registry: metrics.registry,
+        status: () => loop.status(),
+        isReady: () => loop.isReady,
+        isLeader: () => loop.isLeader,
+        webhookSecret: secret.secret,
+        onWebhook: () => {
+          const outcome = loop.requestFetch();
+          log.info({ outcome }, 'webhook received');
+          return outcome;
+        },
+        onWebhookRejected: (reason) => {
+          metrics.errors.inc({ type: 'webhook' });
+          log.warn({ reason }, 'webhook rejected');
+        },
+      });
+    } catch (e) {
+      printProblems(ctx, [
+        error('listen', `cannot listen on ${options.listen}: ${e instanceof Error ? e.message : String(e)}`, {
+          hint: 'choose another address with --listen (port 0 picks a free one)',
+        }),
+      ]);
+      return 1;
+    }
+    log.info(
+      {
+        url: server.url,
+        source: source.description,
+        identity: loop.identity,
+        selfHeal: options.selfHeal,
+        prune: options.prune ?? false,
+        webhook: secret.secret ? 'enabled' : 'disabled',
+      },
+      'listening',
+    );
+    loop.start();
+
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      process.once('SIGINT', () => resolve('SIGINT'));
+    });
+    log.info({ signal }, 'shutting down: finishing the current change');
+    await loop.stop();
+    await server.close();
+    log.info('stopped');
+    return 0;
+  }
+}
+
+/** Per process: two replicas on one host must not share a checkout. --workdir reuses a clone across restarts. */
+function defaultWorkDir(repo: string, branch: string): string {
+  const id = createHash('sha256').update(`${repo}#${branch}`).digest('hex').slice(0, 12);
+  return join(tmpdir(), `mlform-controller-${id}-${process.pid}`);
+}

@@ -1,0 +1,89 @@
+/**
+ * deploy/k8s must stay in step with the controller: every flag the Deployment passes exists, the
+ * probes hit routes the status server serves, and the Workload Identity wiring is complete.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { buildProgram } from '../../controller/cli/main.js';
+import { createContext } from '../../controller/cli/context.js';
+
+const K8S = join(import.meta.dirname, '..', '..', 'deploy', 'k8s');
+
+interface K8sObject {
+  kind: string;
+  metadata: { name: string; annotations?: Record<string, string> };
+  spec?: Record<string, unknown>;
+}
+
+async function objects(): Promise<K8sObject[]> {
+  const out: K8sObject[] = [];
+  for (const file of (await readdir(K8S)).filter((f) => f.endsWith('.yaml'))) {
+    for (const doc of parseAllDocuments(await readFile(join(K8S, file), 'utf8'))) {
+      expect(doc.errors, file).toEqual([]);
+      const value = doc.toJS() as K8sObject | null;
+      if (value?.kind) out.push(value);
+    }
+  }
+  return out;
+}
+
+const sink = { write: () => true };
+const controllerOptions = (): string[] => {
+  const program = buildProgram(createContext({ stdout: sink, stderr: sink, env: {} }), () => {});
+  const command = program.commands.find((c) => c.name() === 'controller');
+  if (!command) throw new Error('no controller command');
+  return command.options.map((o) => o.long ?? '');
+};
+
+interface Container {
+  args: string[];
+  livenessProbe: { httpGet: { path: string } };
+  readinessProbe: { httpGet: { path: string } };
+  envFrom: { configMapRef: { name: string } }[];
+}
+
+describe('deploy/k8s', () => {
+  it('runs two replicas of the controller with probes and known flags', async () => {
+    const all = await objects();
+    const deployment = all.find((o) => o.kind === 'Deployment');
+    expect(deployment?.spec?.replicas).toBe(2);
+    const pod = (
+      deployment?.spec?.template as { spec: { serviceAccountName: string; containers: Container[] } }
+    ).spec;
+    const [container] = pod.containers;
+    expect(container.livenessProbe.httpGet.path).toBe('/healthz');
+    expect(container.readinessProbe.httpGet.path).toBe('/readyz');
+
+    const known = controllerOptions();
+    for (const arg of container.args) {
+      const flag = arg.split('=')[0];
+      expect(known, `${flag} is not an option of mlform controller`).toContain(flag);
+    }
+
+    // $(VAR) in args must come from the ConfigMap the pod reads.
+    const config = all.find((o) => o.kind === 'ConfigMap') as K8sObject & { data: Record<string, string> };
+    expect(container.envFrom[0].configMapRef.name).toBe(config.metadata.name);
+    for (const arg of container.args) {
+      for (const [, name] of arg.matchAll(/\$\((\w+)\)/g)) expect(Object.keys(config.data)).toContain(name);
+    }
+
+    const account = all.find((o) => o.kind === 'ServiceAccount');
+    expect(account?.metadata.name).toBe(pod.serviceAccountName);
+    expect(account?.metadata.annotations?.['iam.gke.io/gcp-service-account']).toMatch(
+      /@.+\.iam\.gserviceaccount\.com$/,
+    );
+    expect(all.map((o) => o.kind).sort()).toEqual(
+      [
+        'ConfigMap',
+        'Deployment',
+        'Kustomization',
+        'Namespace',
+        'PodDisruptionBudget',
+        'Service',
+        'ServiceAccount',
+      ].sort(),
+    );
+  });
+});
