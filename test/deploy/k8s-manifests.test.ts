@@ -75,15 +75,7 @@ describe('deploy/k8s', () => {
       /@.+\.iam\.gserviceaccount\.com$/,
     );
     expect(all.map((o) => o.kind).sort()).toEqual(
-      [
-        'ConfigMap',
-        'Deployment',
-        'Kustomization',
-        'Namespace',
-        'PodDisruptionBudget',
-        'Service',
-        'ServiceAccount',
-      ].sort(),
+      ['ConfigMap', 'Deployment', 'Kustomization', 'Namespace', 'Service', 'ServiceAccount'].sort(),
     );
   });
 });
