@@ -7,7 +7,6 @@ import { observe } from '../../engine/observe.js';
 import { plan as makePlan } from '../../engine/plan.js';
 import { loadPlanFile } from '../../engine/plan-file.js';
 import { applyLine } from '../../ui/apply-progress.js';
-import { startApplyView } from '../../ui/apply-view.js';
 import { createPlanTextView } from '../../ui/plan-text.js';
 import type { CommandContext } from '../context.js';
 import { lockHolder, openProject } from '../project.js';
@@ -136,7 +135,11 @@ export function registerApply(program: Command, ctx: CommandContext, setExit: (c
         }
       }
       // A person at a terminal gets the live Ink view; CI and pipes get plain lines.
-      const live = !options.json && ctx.isInteractive ? startApplyView() : undefined;
+      // Ink and React load only for a person at a terminal: ~40 MB and a few hundred ms otherwise.
+      const live =
+        !options.json && ctx.isInteractive
+          ? (await import('../../ui/apply-view.js')).startApplyView()
+          : undefined;
       const emit = (event: ApplyEvent) => {
         if (options.json) {
           ctx.print(JSON.stringify(jsonEvent(event)));
