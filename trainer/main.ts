@@ -9,6 +9,11 @@ import { error, type Diagnostic } from '../resources/diagnostic.js';
 import type { TrainingRun } from '../resources/kinds.js';
 import { loadManifests, loadResourceValue, type LoadedResource } from '../manifests/load.js';
 import { joinUri } from './storage.js';
+import type { MetricsFile } from './artifact.js';
+import type { TrainingRunSpec } from '../resources/training-run.js';
+import { parseParameterArgs, reportHypertuneMetric } from './tuning/hypertune.js';
+import { describeParams, trialSpec } from './tuning/trial-spec.js';
+import type { TrialParams } from './tuning/search-space.js';
 
 export interface TrainInvocation {
   /** TrainingRun manifest (YAML, possibly multi-document) or JSON (a manifest or a bare spec). */
@@ -21,6 +26,20 @@ export interface TrainInvocation {
   outBase?: string;
   /** Which TrainingRun, when the file holds several. */
   name?: string;
+  /**
+   * A trial's parameters: `--<parameterId>=<value>` (keys of `tuning.space`, as a Vertex AI
+   * HyperparameterTuningJob passes them) or `--hp.<path>=<value>` (trainer/tuning/hypertune.ts).
+   */
+  parameterArgs?: string[];
+}
+
+/** One trial of a search run by someone else (a Vertex AI HyperparameterTuningJob). */
+export interface TrialInvocation {
+  /** `$CLOUD_ML_TRIAL_ID`, or `0` when only parameters were given. */
+  id: string;
+  params: TrialParams;
+  /** `tuning.metric` of the run's spec (reported through the hypertune file). */
+  metric: string;
 }
 
 export interface ResolvedTraining {
@@ -28,6 +47,8 @@ export interface ResolvedTraining {
   baseDir: string;
   outDir: string;
   manifestFile?: string;
+  /** Set for a trial: the spec then has the parameters applied and no `tuning`. */
+  trial?: TrialInvocation;
 }
 
 export async function resolveTraining(
@@ -83,11 +104,32 @@ export async function resolveTraining(
       names.length > 0 ? `choose one with --name (${names.join(', ')})` : undefined,
     );
   }
-  const resource = runs[0];
+  let resource = runs[0];
   if (!(resource.manifest as TrainingRun).spec.trainer.builtin) {
     return fail(
       `TrainingRun "${resource.name}" uses trainer.container; \`mlform train\` runs the builtin trainer`,
     );
+  }
+
+  // A trial of a HyperparameterTuningJob: its parameters applied, no search of our own.
+  let trial: TrialInvocation | undefined;
+  const parameterArgs = invocation.parameterArgs ?? [];
+  if (parameterArgs.length > 0 || env.CLOUD_ML_TRIAL_ID) {
+    const spec = (resource.manifest as TrainingRun).spec as TrainingRunSpec;
+    const parsed = parseParameterArgs(parameterArgs, spec.tuning?.space ?? {});
+    if (!parsed.ok) return fail(parsed.message);
+    const applied = trialSpec(spec, parsed.params);
+    if (!applied.ok) return fail(applied.message);
+    trial = {
+      id: env.CLOUD_ML_TRIAL_ID ?? '0',
+      params: parsed.params,
+      metric: spec.tuning?.metric ?? 'val_loss',
+    };
+    // The identity (spec hash) stays the run's: the trial is a part of it.
+    resource = {
+      ...resource,
+      manifest: { ...resource.manifest, spec: applied.spec } as typeof resource.manifest,
+    };
   }
 
   const base = invocation.outBase ?? env.MLFORM_OUTPUT_BASE;
@@ -99,12 +141,43 @@ export async function resolveTraining(
       `${resource.name}-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
     outDir = joinUri(base, id);
   }
+  // Vertex AI's AIP_MODEL_DIR: a HyperparameterTuningJob trial's is `<base>/<trialId>/model/`.
+  if (!outDir && env.AIP_MODEL_DIR) outDir = env.AIP_MODEL_DIR.replace(/\/+$/, '');
   if (!outDir)
-    return fail('no output directory', 'pass --out DIR|gs://..., or --out-base / MLFORM_OUTPUT_BASE');
+    return fail(
+      'no output directory',
+      'pass --out DIR|gs://..., or --out-base / MLFORM_OUTPUT_BASE (or set AIP_MODEL_DIR)',
+    );
   return {
     ok: true,
-    value: { resource, baseDir, outDir: outDir.startsWith('gs://') ? outDir : resolve(outDir), manifestFile },
+    value: {
+      resource,
+      baseDir,
+      outDir: outDir.startsWith('gs://') ? outDir : resolve(outDir),
+      manifestFile,
+      ...(trial && { trial }),
+    },
   };
+}
+
+/**
+ * After a trial's training: its final `tuning.metric` goes to the hypertune file, which Vertex AI
+ * reads as the trial's measurement. Nothing for a plain training. Returns the line's file.
+ */
+export async function reportTrialMetric(
+  resolved: ResolvedTraining,
+  metrics: MetricsFile,
+  env: Record<string, string | undefined>,
+): Promise<string | undefined> {
+  const trial = resolved.trial;
+  if (!trial) return undefined;
+  const value = metrics.metrics[trial.metric];
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new Error(
+      `trial ${trial.id} (${describeParams(trial.params)}) has no finite ${trial.metric} to report; metrics: ${Object.keys(metrics.metrics).join(', ')}`,
+    );
+  }
+  return reportHypertuneMetric(trial.metric, value, { env, globalStep: metrics.training.epochs });
 }
 
 function parseJson(text: string): unknown {

@@ -17,6 +17,11 @@ export interface GcpSettings extends Paths {
   revisionReadyTimeoutMs: number;
   /** Poll interval while waiting for readiness. */
   pollMs: number;
+  /**
+   * `spec.tuning` as a Vertex AI HyperparameterTuningJob (`vertex`, the default), or the trainer's
+   * own search inside one CustomJob (`in-job`). README.md "Tuning".
+   */
+  tuning: 'vertex' | 'in-job';
   now: () => Date;
 }
 
@@ -40,6 +45,7 @@ export function settingsFrom(config: GcpConfig, overrides: Partial<GcpSettings> 
     pendingGraceMs: 120_000,
     revisionReadyTimeoutMs: 600_000,
     pollMs: 1000,
+    tuning: 'vertex',
     now: () => new Date(),
     ...overrides,
   };

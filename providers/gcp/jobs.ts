@@ -12,8 +12,18 @@ import { ownershipLabels, type ObservedRun, type RunState } from '../provider.js
 import { isoOf, type GcpSettings } from './context.js';
 import type { Gcs } from './gcs.js';
 import { jobDisplayName, LABEL, labelValue, scheduledDisplayName, type GcsLayout } from './names.js';
+import { categoryOf } from '../../trainer/tuning/hypertune.js';
 
 export type CustomJob = protos.google.cloud.aiplatform.v1.ICustomJob;
+export type TuningJob = protos.google.cloud.aiplatform.v1.IHyperparameterTuningJob;
+/** A run's job: a CustomJob, or a HyperparameterTuningJob (`spec.tuning`, README.md "Tuning"). */
+export type VertexJob = CustomJob | TuningJob;
+type StudySpec = protos.google.cloud.aiplatform.v1.IStudySpec;
+type ParameterSpec = protos.google.cloud.aiplatform.v1.StudySpec.IParameterSpec;
+
+export const isTuningJob = (job: VertexJob): job is TuningJob => 'trialJobSpec' in job || 'studySpec' in job;
+const jobSpecOf = (job: VertexJob): CustomJob['jobSpec'] =>
+  isTuningJob(job) ? job.trialJobSpec : (job as CustomJob).jobSpec;
 
 export const ENV = {
   spec: 'MLFORM_SPEC_JSON',
@@ -183,14 +193,15 @@ export function stateOf(state: CustomJob['state']): RunState {
   return STATES[name ?? ''] ?? 'queued';
 }
 
-export const jobIdOf = (job: CustomJob): string => (job.name ?? '').split('/').pop() ?? '';
+export const jobIdOf = (job: VertexJob): string => (job.name ?? '').split('/').pop() ?? '';
 
-function envOf(job: CustomJob): Record<string, string> {
-  const env = job.jobSpec?.workerPoolSpecs?.[0]?.containerSpec?.env ?? [];
+function envOf(job: VertexJob): Record<string, string> {
+  const env = jobSpecOf(job)?.workerPoolSpecs?.[0]?.containerSpec?.env ?? [];
   return Object.fromEntries(env.flatMap((e) => (e.name ? [[e.name, e.value ?? '']] : [])));
 }
 
-function artifactOf(job: CustomJob): string | undefined {
+function artifactOf(job: VertexJob): string | undefined {
+  if (isTuningJob(job)) return bestTrialOf(job)?.artifactUri;
   const spec = job.jobSpec?.workerPoolSpecs?.[0]?.containerSpec;
   const args = spec?.args ?? [];
   const out = args.indexOf('--out');
@@ -214,12 +225,19 @@ function parseRecord(text: string | undefined): Record<string, string> {
 }
 
 /** A listed job as a run; `number` comes from the label, or is assigned (scheduled runs). */
-export function runOf(job: CustomJob, number: number): ObservedRun {
+export function runOf(job: VertexJob, number: number): ObservedRun {
   const labels = job.labels ?? {};
   const env = envOf(job);
-  const state = stateOf(job.state);
+  let state = stateOf(job.state);
   const artifactUri = artifactOf(job);
   const finishedAt = isoOf(job.endTime);
+  const tuning = isTuningJob(job) ? tuningOf(job) : undefined;
+  let error = job.error?.message || 'the Vertex AI job failed';
+  if (tuning && state === 'succeeded' && artifactUri === undefined) {
+    // Nothing to register: no trial reported the study's metric.
+    state = 'failed';
+    error = `the HyperparameterTuningJob succeeded but no trial reported ${tuning.metric}`;
+  }
   return {
     name: labels[LABEL.name] ?? '',
     number,
@@ -230,7 +248,11 @@ export function runOf(job: CustomJob, number: number): ObservedRun {
     createdAt: isoOf(job.createTime) ?? new Date(0).toISOString(),
     ...(finishedAt !== undefined && state !== 'queued' && state !== 'running' && { finishedAt }),
     ...(artifactUri !== undefined && { artifactUri }),
-    ...(state === 'failed' && { error: job.error?.message || 'the Vertex AI job failed' }),
+    ...(state === 'failed' && { error }),
+    ...(tuning &&
+      (state === 'running' || state === 'succeeded') && {
+        progress: { epoch: 0, epochs: 0, trial: { done: tuning.done, of: tuning.of } },
+      }),
     ...(env[ENV.gitCommit] !== undefined && { gitCommit: env[ENV.gitCommit] }),
     annotations: parseRecord(env[ENV.annotations]),
   };
@@ -241,8 +263,8 @@ export function runOf(job: CustomJob, number: number): ObservedRun {
  * created cannot (the body is fixed), so they are numbered in createTime order after the highest
  * number created before them, skipping numbers a labelled job holds.
  */
-export function assignNumbers(jobs: readonly CustomJob[]): Map<CustomJob, number> {
-  const out = new Map<CustomJob, number>();
+export function assignNumbers<J extends VertexJob>(jobs: readonly J[]): Map<J, number> {
+  const out = new Map<J, number>();
   const taken = new Set<number>();
   for (const j of jobs) {
     const n = Number(j.labels?.[LABEL.run]);
@@ -251,7 +273,7 @@ export function assignNumbers(jobs: readonly CustomJob[]): Map<CustomJob, number
       taken.add(n);
     }
   }
-  const time = (j: CustomJob) => Date.parse(isoOf(j.createTime) ?? '') || 0;
+  const time = (j: VertexJob) => Date.parse(isoOf(j.createTime) ?? '') || 0;
   const sorted = [...jobs].sort((a, b) => time(a) - time(b) || (a.name ?? '').localeCompare(b.name ?? ''));
   let high = 0;
   for (const j of sorted) {
@@ -297,4 +319,124 @@ export async function stageData(
     ...spec,
     trainer: { ...spec.trainer, builtin: { ...builtin, data: { ...builtin.data, uri: target } } },
   };
+}
+
+// ---- tuning: HyperparameterTuningJob -------------------------------------------------------
+
+type Tuning = NonNullable<TrainingRunSpec['tuning']>;
+
+/** `tuning.space` as the study's parameters; ids are the space's keys (`learningRate`, `network.layers`). */
+export function studyParameters(space: Tuning['space']): ParameterSpec[] {
+  return Object.keys(space)
+    .sort()
+    .map((parameterId): ParameterSpec => {
+      const d = space[parameterId];
+      if (d.logUniform) {
+        return {
+          parameterId,
+          doubleValueSpec: { minValue: d.logUniform[0], maxValue: d.logUniform[1] },
+          scaleType: 'UNIT_LOG_SCALE',
+        };
+      }
+      if (d.uniform) {
+        return {
+          parameterId,
+          doubleValueSpec: { minValue: d.uniform[0], maxValue: d.uniform[1] },
+          scaleType: 'UNIT_LINEAR_SCALE',
+        };
+      }
+      if (d.int) {
+        return {
+          parameterId,
+          integerValueSpec: { minValue: String(d.int[0]), maxValue: String(d.int[1]) },
+          scaleType: 'UNIT_LINEAR_SCALE',
+        };
+      }
+      const choices = d.choice ?? [];
+      if (choices.length > 0 && choices.every((c) => typeof c === 'number' && Number.isFinite(c))) {
+        // Vertex wants the discrete values in increasing order.
+        return {
+          parameterId,
+          discreteValueSpec: { values: [...new Set(choices as number[])].sort((a, b) => a - b) },
+        };
+      }
+      return { parameterId, categoricalValueSpec: { values: [...new Set(choices.map(categoryOf))] } };
+    });
+}
+
+export function studySpecOf(tuning: Tuning): StudySpec {
+  return {
+    metrics: [{ metricId: tuning.metric, goal: tuning.goal === 'maximize' ? 'MAXIMIZE' : 'MINIMIZE' }],
+    parameters: studyParameters(tuning.space),
+    // Vertex's default is Bayesian optimisation; `halving` has no Vertex equivalent and gets it too.
+    algorithm: tuning.algorithm === 'random' ? 'RANDOM_SEARCH' : 'ALGORITHM_UNSPECIFIED',
+  };
+}
+
+/**
+ * The HyperparameterTuningJob of a run with `spec.tuning`: every trial is the CustomJob the run
+ * would get, except that it writes to Vertex's `AIP_MODEL_DIR` (`<run dir>/<trialId>/model/`)
+ * instead of `--out`, and the trainer reads its parameters from the trial's arguments.
+ */
+export function tuningJobBody(
+  settings: GcpSettings,
+  layout: GcsLayout,
+  input: JobInput & { number: number },
+  option = 0,
+): TuningJob {
+  const tuning = input.spec.tuning;
+  if (!tuning) throw new Error('tuningJobBody: the spec has no tuning');
+  const custom = customJobBody(settings, layout, input, option);
+  const jobSpec = custom.jobSpec ?? {};
+  const pool = jobSpec.workerPoolSpecs?.[0] ?? {};
+  return {
+    displayName: custom.displayName,
+    labels: custom.labels,
+    studySpec: studySpecOf(tuning),
+    maxTrialCount: tuning.trials,
+    parallelTrialCount: Math.min(tuning.parallel, tuning.trials),
+    trialJobSpec: {
+      ...jobSpec,
+      workerPoolSpecs: [{ ...pool, containerSpec: { ...pool.containerSpec, args: ['--json'] } }],
+      baseOutputDirectory: { outputUriPrefix: layout.runDir(input.name, input.number) },
+    },
+  };
+}
+
+const TRIAL_DONE = new Set(['SUCCEEDED', 'INFEASIBLE', 'STOPPING']);
+const GOAL_NAMES = ['GOAL_TYPE_UNSPECIFIED', 'MAXIMIZE', 'MINIMIZE'];
+const TRIAL_STATE_NAMES = ['STATE_UNSPECIFIED', 'REQUESTED', 'ACTIVE', 'STOPPING', 'SUCCEEDED', 'INFEASIBLE'];
+const enumName = (v: unknown, names: string[]): string =>
+  typeof v === 'number' ? (names[v] ?? '') : String(v ?? '');
+
+function tuningOf(job: TuningJob): { metric: string; maximize: boolean; done: number; of: number } {
+  const metric = job.studySpec?.metrics?.[0];
+  const trials = job.trials ?? [];
+  return {
+    metric: metric?.metricId ?? '',
+    maximize: enumName(metric?.goal, GOAL_NAMES) === 'MAXIMIZE',
+    done: trials.filter((t) => TRIAL_DONE.has(enumName(t.state, TRIAL_STATE_NAMES))).length,
+    of: Number(job.maxTrialCount ?? trials.length) || trials.length,
+  };
+}
+
+/**
+ * The best SUCCEEDED trial by its final measurement of the study's metric (the goal decides; the
+ * lower trial id wins a tie), and its artifact `<baseOutputDirectory>/<trialId>/model`.
+ */
+export function bestTrialOf(
+  job: TuningJob,
+): { id: string; value: number; artifactUri: string | undefined } | undefined {
+  const { metric, maximize } = tuningOf(job);
+  let best: { id: string; value: number } | undefined;
+  for (const t of job.trials ?? []) {
+    if (enumName(t.state, TRIAL_STATE_NAMES) !== 'SUCCEEDED' || !t.id) continue;
+    const m = t.finalMeasurement?.metrics?.find((x) => x.metricId === metric);
+    const value = Number(m?.value);
+    if (m?.value === undefined || m.value === null || !Number.isFinite(value)) continue;
+    if (!best || (maximize ? value > best.value : value < best.value)) best = { id: t.id, value };
+  }
+  if (!best) return undefined;
+  const base = job.trialJobSpec?.baseOutputDirectory?.outputUriPrefix?.replace(/\/+$/, '');
+  return { ...best, artifactUri: base ? `${base}/${best.id}/model` : undefined };
 }

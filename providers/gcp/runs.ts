@@ -1,8 +1,9 @@
 /**
- * TrainingRuns as Vertex AI CustomJobs (README.md "Runs"). Observation: one paged ListCustomJobs
+ * TrainingRuns as Vertex AI CustomJobs, or HyperparameterTuningJobs with `spec.tuning` (README.md
+ * "Runs", "Tuning"). Observation: one paged ListCustomJobs and one ListHyperparameterTuningJobs
  * with the stack's label filter, one GCS list of pending markers and one of cached outcomes;
  * metrics.json and run.json are read once per succeeded run, then cached as an outcome object's
- * custom metadata, so a steady-state list costs 3 calls whatever the number of runs.
+ * custom metadata, so a steady-state list costs 4 calls whatever the number of runs.
  */
 import pLimit from 'p-limit';
 import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
@@ -13,11 +14,15 @@ import { parentOf } from './names.js';
 import {
   assignNumbers,
   customJobBody,
+  isTuningJob,
   machineOptions,
   runOf,
   stageData,
+  tuningJobBody,
   type CustomJob,
   type JobInput,
+  type TuningJob,
+  type VertexJob,
 } from './jobs.js';
 import { LABEL } from './names.js';
 import type { GcsObject } from './gcs.js';
@@ -25,7 +30,32 @@ import type { GcsObject } from './gcs.js';
 const addressOf = (name: string) => `TrainingRun/${name}`;
 const refText = (ref: RunRef) => `${ref.name}#${ref.number}`;
 
-export async function listJobs(gcp: Gcp, filter: string): Promise<CustomJob[]> {
+/** A run's jobs: ListCustomJobs and ListHyperparameterTuningJobs with the same label filter. */
+export async function listJobs(gcp: Gcp, filter: string): Promise<VertexJob[]> {
+  const [custom, tuning] = await Promise.all([listCustomJobs(gcp, filter), listTuningJobs(gcp, filter)]);
+  return [...custom, ...tuning];
+}
+
+async function listTuningJobs(gcp: Gcp, filter: string): Promise<TuningJob[]> {
+  const { project, trainingRegion } = gcp.settings;
+  return listAll(
+    gcp.call,
+    'aiplatform',
+    'ListHyperparameterTuningJobs',
+    { parent: parentOf(project, trainingRegion), filter, pageSize: 100 } as {
+      parent: string;
+      filter: string;
+      pageSize: number;
+      pageToken?: string;
+    },
+    (req, opts) =>
+      gcp.clients.jobs.listHyperparameterTuningJobs(req, opts) as Promise<
+        [TuningJob[], typeof req | null, unknown]
+      >,
+  );
+}
+
+async function listCustomJobs(gcp: Gcp, filter: string): Promise<CustomJob[]> {
   const { project, trainingRegion } = gcp.settings;
   return listAll(
     gcp.call,
@@ -137,14 +167,14 @@ interface Observation {
 async function observeJobs(
   gcp: Gcp,
   ctx: ProviderContext,
-  jobs: CustomJob[],
+  jobs: VertexJob[],
   pending: GcsObject[],
   outcomes: GcsObject[],
   onlyName?: string,
 ): Promise<Observation> {
   const layout = gcp.layout(ctx.stack);
   const diagnostics: Diagnostic[] = [];
-  const byName = new Map<string, CustomJob[]>();
+  const byName = new Map<string, VertexJob[]>();
   for (const job of jobs) {
     const name = job.labels?.[LABEL.name];
     if (!name || job.labels?.[LABEL.stack] !== ctx.stack) continue;
@@ -253,7 +283,7 @@ export async function listRunsNamed(
   gcp: Gcp,
   ctx: ProviderContext,
   name: string,
-): Promise<{ runs: ObservedRun[]; jobs: Map<string, CustomJob>; diagnostics: Diagnostic[] }> {
+): Promise<{ runs: ObservedRun[]; jobs: Map<string, VertexJob>; diagnostics: Diagnostic[] }> {
   const layout = gcp.layout(ctx.stack);
   const [jobs, pending, outcomes] = await Promise.all([
     listJobs(gcp, nameFilter(ctx.stack, name)),
@@ -261,7 +291,7 @@ export async function listRunsNamed(
     gcp.gcs.list(`${layout.outcomePrefix}${name}/`),
   ]);
   const numbers = assignNumbers(jobs);
-  const byRef = new Map<string, CustomJob>();
+  const byRef = new Map<string, VertexJob>();
   for (const job of jobs) byRef.set(`${name}#${numbers.get(job) ?? 0}`, job);
   const { runs, diagnostics } = await observeJobs(gcp, ctx, jobs, pending, outcomes, name);
   return { runs, jobs: byRef, diagnostics };
@@ -297,7 +327,7 @@ async function findJob(
   stack: string,
   name: string,
   number: number,
-): Promise<CustomJob | undefined> {
+): Promise<VertexJob | undefined> {
   const jobs = await listJobs(gcp, `${nameFilter(stack, name)} AND labels.${LABEL.run}="${number}"`);
   return jobs[0];
 }
@@ -310,20 +340,30 @@ async function createWithLookUp(
   gcp: Gcp,
   ctx: ProviderContext,
   input: JobInput & { number: number },
-  body: CustomJob,
-): Promise<CustomJob> {
+  body: { custom: CustomJob } | { tuning: TuningJob },
+): Promise<VertexJob> {
   const { project, trainingRegion } = gcp.settings;
+  const parent = parentOf(project, trainingRegion);
   const policy = gcp.call.policy;
   for (let attempt = 1; ; attempt++) {
     try {
+      if ('tuning' in body) {
+        const [job] = await gcp.call(
+          'aiplatform',
+          'CreateHyperparameterTuningJob',
+          (opts) =>
+            gcp.clients.jobs.createHyperparameterTuningJob(
+              { parent, hyperparameterTuningJob: body.tuning },
+              opts,
+            ),
+          { maxAttempts: 1 },
+        );
+        return job;
+      }
       const [job] = await gcp.call(
         'aiplatform',
         'CreateCustomJob',
-        (opts) =>
-          gcp.clients.jobs.createCustomJob(
-            { parent: parentOf(project, trainingRegion), customJob: body },
-            opts,
-          ),
+        (opts) => gcp.clients.jobs.createCustomJob({ parent, customJob: body.custom }, opts),
         { maxAttempts: 1 },
       );
       return job;
@@ -426,10 +466,19 @@ export async function createRun(
     );
 
     const options = machineOptions(spec);
+    // README.md "Tuning": a HyperparameterTuningJob, unless the in-job search is configured.
+    const tuned = spec.tuning !== undefined && gcp.settings.tuning === 'vertex';
     const skipped: string[] = [];
     for (let i = 0; i < options.length; i++) {
       try {
-        const job = await createWithLookUp(gcp, ctx, input, customJobBody(gcp.settings, layout, input, i));
+        const job = await createWithLookUp(
+          gcp,
+          ctx,
+          input,
+          tuned
+            ? { tuning: tuningJobBody(gcp.settings, layout, input, i) }
+            : { custom: customJobBody(gcp.settings, layout, input, i) },
+        );
         const used = describeMachine(options[i]);
         ctx.log?.(
           `created ${refText(req)} as ${job.name ?? '?'} on ${used}${i > 0 ? ` (fallback ${i})` : ''}`,
@@ -488,9 +537,15 @@ export async function cancelRun(gcp: Gcp, ctx: ProviderContext, ref: RunRef): Pr
     const state = runOf(job, ref.number).state;
     if (state !== 'queued' && state !== 'running') return { diagnostics: [] };
     const jobName = job.name;
-    await gcp.call('aiplatform', 'CancelCustomJob', (opts) =>
-      gcp.clients.jobs.cancelCustomJob({ name: jobName }, opts),
-    );
+    if (isTuningJob(job)) {
+      await gcp.call('aiplatform', 'CancelHyperparameterTuningJob', (opts) =>
+        gcp.clients.jobs.cancelHyperparameterTuningJob({ name: jobName }, opts),
+      );
+    } else {
+      await gcp.call('aiplatform', 'CancelCustomJob', (opts) =>
+        gcp.clients.jobs.cancelCustomJob({ name: jobName }, opts),
+      );
+    }
     ctx.log?.(`cancelled ${refText(ref)}`);
     return { diagnostics: [] };
   } catch (e) {
@@ -520,11 +575,17 @@ export async function runLogs(
     }
     const id = job.name.split('/').pop() ?? '';
     const { project, trainingRegion } = gcp.settings;
-    const lines = [
-      `logs of ${refText(req)} (${job.name}) are in Cloud Logging:`,
-      `  https://console.cloud.google.com/vertex-ai/locations/${trainingRegion}/training/${id}/cpu?project=${project}`,
-      `  gcloud ai custom-jobs stream-logs ${id} --region=${trainingRegion} --project=${project}`,
-    ];
+    const lines = isTuningJob(job)
+      ? [
+          `logs of ${refText(req)} (${job.name}, one trial per CustomJob) are in Cloud Logging:`,
+          `  https://console.cloud.google.com/vertex-ai/locations/${trainingRegion}/training/${id}?project=${project}`,
+          `  gcloud ai hp-tuning-jobs describe ${id} --region=${trainingRegion} --project=${project}`,
+        ]
+      : [
+          `logs of ${refText(req)} (${job.name}) are in Cloud Logging:`,
+          `  https://console.cloud.google.com/vertex-ai/locations/${trainingRegion}/training/${id}/cpu?project=${project}`,
+          `  gcloud ai custom-jobs stream-logs ${id} --region=${trainingRegion} --project=${project}`,
+        ];
     return { lines: from === 0 ? lines : [], next: lines.length, diagnostics: [] };
   } catch (e) {
     return { lines: [], next: from, diagnostics: [callDiagnostic(addressOf(req.name), 'reading logs', e)] };

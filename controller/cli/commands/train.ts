@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
-import { runTraining, TrainingSetupError } from '../../../trainer/run-training.js';
-import { resolveTraining, type TrainInvocation } from '../../../trainer/main.js';
+// The training loop (TensorFlow.js, ~50 MB and a second of start-up) loads when `train` runs, not
+// with every other command.
+import type { runTraining as RunTraining } from '../../../trainer/run-training.js';
+import { reportTrialMetric, resolveTraining, type TrainInvocation } from '../../../trainer/main.js';
 import type { ProgressEvent } from '../../../trainer/types.js';
 import { diagnosticsSummaryLine, renderDiagnostics } from '../../ui/diagnostics-view.js';
 import { progressLine } from '../../ui/training-progress.js';
@@ -30,15 +32,23 @@ export function registerTrain(program: Command, ctx: CommandContext, setExit: (c
     .option('-o, --out <dir>', 'artifact directory: a path or gs://bucket/prefix')
     .option('--out-base <dir>', 'write to <dir>/<$CLOUD_ML_JOB_ID> (default: $MLFORM_OUTPUT_BASE)')
     .option('--json', 'progress as JSON lines on stdout (one event per line)')
+    // A Vertex AI HyperparameterTuningJob trial gets `--<parameterId>=<value>`; also `--hp.<path>=<value>`.
+    .allowUnknownOption()
+    .allowExcessArguments()
     .addHelpText(
       'after',
       '\nEnvironment: MLFORM_BACKEND=tensorflow|wasm|cpu forces a TensorFlow.js backend.\n' +
+        'Trials: --<tuning.space key>=<value> or --hp.<path>=<value> train one trial (no search) and\n' +
+        'append tuning.metric to $CLOUD_ML_HP_METRIC_FILE (default /tmp/hypertune/output.metrics).\n' +
         'Exit status: 0 trained, 1 failed or invalid spec, 130/143 interrupted (checkpoint kept).\n\n' +
         'Examples:\n  mlform train --spec examples/quickstart/training.yaml --out /tmp/mpg\n' +
         '  tensorboard --logdir /tmp/mpg/tensorboard',
     )
-    .action(async (options: TrainOptions) => {
-      const resolved = await resolveTraining({ ...options, specFile: options.spec }, ctx.env);
+    .action(async (options: TrainOptions, command: Command) => {
+      const resolved = await resolveTraining(
+        { ...options, specFile: options.spec, parameterArgs: command.args },
+        ctx.env,
+      );
       if (!resolved.ok) {
         ctx.printErr(renderDiagnostics(resolved.diagnostics, ctx.errStyle));
         ctx.printErr(diagnosticsSummaryLine(resolved.diagnostics, ctx.errStyle));
@@ -64,8 +74,9 @@ export function registerTrain(program: Command, ctx: CommandContext, setExit: (c
       if (!options.json)
         ctx.print(`${resource.address} (spec ${resource.specHash.slice(0, 12)}) -> ${outDir}`);
       try {
-        await runTraining({
-          spec: (resource.manifest as { spec: Parameters<typeof runTraining>[0]['spec'] }).spec,
+        const { runTraining } = await import('../../../trainer/run-training.js');
+        const result = await runTraining({
+          spec: (resource.manifest as { spec: Parameters<typeof RunTraining>[0]['spec'] }).spec,
           name: resource.name,
           baseDir,
           outDir,
@@ -75,6 +86,7 @@ export function registerTrain(program: Command, ctx: CommandContext, setExit: (c
           mlformVersion: packageVersion(),
           env: ctx.env,
         });
+        await reportTrialMetric(resolved.value, result.metrics, ctx.env);
         setExit(0);
       } catch (e) {
         if (signalled) {
@@ -88,7 +100,7 @@ export function registerTrain(program: Command, ctx: CommandContext, setExit: (c
         emit({ type: 'error', message });
         if (options.json) ctx.printErr(`error: ${message}`);
         // A setup error (bad backend, no GPU) is the whole story; anything else gets its stack for a bug report.
-        if (!(e instanceof TrainingSetupError) && e instanceof Error && e.stack && ctx.env.MLFORM_DEBUG)
+        if (e instanceof Error && e.name !== 'TrainingSetupError' && e.stack && ctx.env.MLFORM_DEBUG)
           ctx.printErr(e.stack);
         setExit(1);
       } finally {

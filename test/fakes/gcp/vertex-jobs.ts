@@ -1,4 +1,7 @@
 /** Vertex AI JobService: CustomJobs and HyperparameterTuningJobs with a timed state machine. */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FakeContainerRun, FakeEnv } from './env.js';
 import {
   ApiError,
@@ -189,6 +192,10 @@ export class VertexJobs {
 
   private run(job: JobRecord, epoch: number): void {
     const runner = this.env.options.runContainer;
+    if (runner && job.kind === 'hyperparameterTuningJobs') {
+      void this.runTrials(job, epoch);
+      return;
+    }
     if (!runner || job.kind !== 'customJobs') {
       this.env.later(this.env.options.jobTiming.runningMs, () => {
         if (job.epoch !== epoch) return;
@@ -218,19 +225,117 @@ export class VertexJobs {
     );
   }
 
-  private containerRun(job: JobRecord): FakeContainerRun {
+  /**
+   * A HyperparameterTuningJob with a runner: up to `parallelTrialCount` trials at a time, each the
+   * trial job spec run through `runContainer` with Vertex's trial env (`CLOUD_ML_TRIAL_ID`,
+   * `AIP_MODEL_DIR=<base>/<trialId>/model/`, its own `CLOUD_ML_HP_METRIC_FILE`) and the parameters
+   * appended to the args as `--<parameterId>=<value>`, sampled at random (seeded by the job number).
+   * The trial's measurement is the newest hypertune line carrying the study's metric.
+   */
+  private async runTrials(job: JobRecord, epoch: number): Promise<void> {
+    const runner = this.env.options.runContainer;
+    if (!runner) return;
+    const r = job.resource;
+    const study = rec(r.studySpec);
+    const metricId = String(rec(arr(study.metrics)[0]).metricId ?? '');
+    const params = arr(study.parameters).map(rec);
+    const max = Math.max(1, Number(r.maxTrialCount ?? 1) || 1);
+    const parallel = Math.max(1, Math.min(max, Number(r.parallelTrialCount ?? 1) || 1));
+    const maxFailed = Number(r.maxFailedTrialCount ?? 0) || 0;
+    const random = mulberry32(Number(String(r.name).split('/').pop()?.slice(-9) ?? '1'));
+    const abort = new AbortController();
+    job.abort = abort;
+    this.env.aborts.add(abort);
+    const dir = await mkdtemp(join(tmpdir(), 'fake-gcp-hpt-'));
+    const trials: Record<string, unknown>[] = [];
+    r.trials = trials;
+    const live = () => job.epoch === epoch && !TERMINAL.has(String(r.state)) && !abort.signal.aborted;
+    let next = 0;
+    let failed = 0;
+    const worker = async (): Promise<void> => {
+      while (live() && next < max && (maxFailed === 0 || failed < maxFailed)) {
+        next += 1;
+        const id = String(next);
+        const values = params.map((p) => ({
+          parameterId: String(p.parameterId ?? ''),
+          value: sample(p, random),
+        }));
+        const trial: Record<string, unknown> = {
+          id,
+          state: 'ACTIVE',
+          parameters: values,
+          startTime: nowIso(),
+        };
+        trials.push(trial);
+        trials.sort((a, b) => Number(a.id) - Number(b.id));
+        const metricFile = join(dir, `trial-${id}`, 'output.metrics');
+        let result: { exitCode: number; message?: string };
+        try {
+          const run = this.containerRun(job, { trialId: id, metricFile, params: values });
+          result = await runner(run, abort.signal);
+        } catch (e) {
+          result = { exitCode: 1, message: e instanceof Error ? e.message : String(e) };
+        }
+        if (!live()) return;
+        trial.endTime = nowIso();
+        const reported =
+          result.exitCode === 0
+            ? lastMetric(await readFile(metricFile, 'utf8').catch(() => ''), metricId)
+            : undefined;
+        if (reported) {
+          trial.state = 'SUCCEEDED';
+          trial.finalMeasurement = {
+            stepCount: String(reported.step),
+            metrics: [{ metricId, value: reported.value }],
+          };
+        } else {
+          failed += 1;
+          trial.state = 'INFEASIBLE';
+          trial.infeasibleReason =
+            result.exitCode === 0
+              ? `The trial did not report the metric ${metricId}.`
+              : `${exitMessage(result.exitCode)}${result.message ? ` ${result.message}` : ''}`;
+        }
+        r.updateTime = nowIso();
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: parallel }, () => worker()));
+    } finally {
+      this.env.aborts.delete(abort);
+      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    }
+    if (job.epoch !== epoch || TERMINAL.has(String(r.state))) return;
+    if (trials.some((t) => t.state === 'SUCCEEDED')) this.succeed(job);
+    else this.fail(job, 9, `All trials failed. ${String(trials[0]?.infeasibleReason ?? '')}`.trim());
+  }
+
+  private containerRun(
+    job: JobRecord,
+    trial?: {
+      trialId: string;
+      metricFile: string;
+      params: { parameterId: string; value: number | string }[];
+    },
+  ): FakeContainerRun {
     const r = job.resource;
     const name = String(r.name);
     const jobId = name.split('/').pop() ?? '';
-    const spec = rec(r.jobSpec);
+    const spec = trial ? rec(r.trialJobSpec) : rec(r.jobSpec);
     const pool = rec(arr(spec.workerPoolSpecs)[0]);
     const cs = rec(pool.containerSpec);
     const envList = arr(cs.env).map((e) => ({
       name: String(rec(e).name ?? ''),
       value: String(rec(e).value ?? ''),
     }));
-    const prefix = str(rec(spec.baseOutputDirectory).outputUriPrefix)?.replace(/\/+$/, '');
+    const base = str(rec(spec.baseOutputDirectory).outputUriPrefix)?.replace(/\/+$/, '');
+    // A trial's outputs go under `<base>/<trialId>/`.
+    const prefix = base && trial ? `${base}/${trial.trialId}` : base;
     const env: Record<string, string> = { CLOUD_ML_JOB_ID: jobId, STORAGE_EMULATOR_HOST: this.env.url };
+    if (trial) {
+      env.CLOUD_ML_TRIAL_ID = trial.trialId;
+      env.CLOUD_ML_HP_METRIC_FILE = trial.metricFile;
+    }
     if (prefix) {
       env.AIP_MODEL_DIR = `${prefix}/model/`;
       env.AIP_CHECKPOINT_DIR = `${prefix}/checkpoints/`;
@@ -248,7 +353,10 @@ export class VertexJobs {
       containerSpec: {
         imageUri: String(cs.imageUri ?? ''),
         command: arr(cs.command).map(String),
-        args: arr(cs.args).map(String),
+        args: [
+          ...arr(cs.args).map(String),
+          ...(trial?.params ?? []).map((p) => `--${p.parameterId}=${String(p.value)}`),
+        ],
         env: envList,
       },
       machineSpec: rec(pool.machineSpec),
@@ -271,7 +379,7 @@ export class VertexJobs {
   }
 
   private succeed(job: JobRecord): void {
-    if (job.kind === 'hyperparameterTuningJobs') {
+    if (job.kind === 'hyperparameterTuningJobs' && !Array.isArray(job.resource.trials)) {
       const n = Number(job.resource.maxTrialCount ?? 1) || 1;
       const now = nowIso();
       job.resource.trials = Array.from({ length: n }, (_, i) => ({
@@ -391,4 +499,58 @@ export class VertexJobs {
     if (!s.state) this.schedule(job);
     return deepClone(resource);
   }
+}
+
+/** A small seeded PRNG (mulberry32): uniform draws in [0, 1). */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A random value of one StudySpec.ParameterSpec (Vertex passes these as the trial's args). */
+function sample(p: Record<string, unknown>, random: () => number): number | string {
+  const u = random();
+  if (isRecord(p.doubleValueSpec)) {
+    const low = Number(p.doubleValueSpec.minValue ?? 0);
+    const high = Number(p.doubleValueSpec.maxValue ?? 1);
+    if (p.scaleType === 'UNIT_LOG_SCALE' && low > 0) {
+      return Math.min(high, Math.max(low, Math.exp(Math.log(low) + u * (Math.log(high) - Math.log(low)))));
+    }
+    return low + u * (high - low);
+  }
+  if (isRecord(p.integerValueSpec)) {
+    const low = Number(p.integerValueSpec.minValue ?? 0);
+    const high = Number(p.integerValueSpec.maxValue ?? low);
+    return Math.min(high, low + Math.floor(u * (high - low + 1)));
+  }
+  const values = isRecord(p.discreteValueSpec)
+    ? arr(p.discreteValueSpec.values).map(Number)
+    : isRecord(p.categoricalValueSpec)
+      ? arr(p.categoricalValueSpec.values).map(String)
+      : [];
+  if (values.length === 0) throw new Error(`parameter ${String(p.parameterId)} has no value spec`);
+  return values[Math.min(values.length - 1, Math.floor(u * values.length))];
+}
+
+/** The newest hypertune line carrying `metricId` (cloudml-hypertune writes values as strings). */
+function lastMetric(text: string, metricId: string): { value: number; step: number } | undefined {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    let entry: unknown;
+    try {
+      entry = JSON.parse(lines[i]);
+    } catch {
+      continue;
+    }
+    if (!isRecord(entry) || entry[metricId] === undefined || entry[metricId] === '') continue;
+    const value = Number(entry[metricId]);
+    if (Number.isFinite(value)) return { value, step: Number(entry.global_step ?? 0) || 0 };
+  }
+  return undefined;
 }

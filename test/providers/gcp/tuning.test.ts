@@ -25,7 +25,11 @@ const real = (job: FakeContainerRun, signal: AbortSignal) =>
   });
 
 it("runs the search inside one CustomJob and promotes the best trial to the run's artifact", async () => {
-  const h = await harness({ runContainer: real });
+  // The in-job search is the fallback mode (`settings.tuning: 'in-job'`); hpt.test.ts covers the default.
+  const h = await harness(
+    { runContainer: real },
+    { settings: { pollMs: 20, revisionReadyTimeoutMs: 10_000, tuning: 'in-job' } },
+  );
   const spec = {
     trainer: {
       builtin: {
