@@ -386,10 +386,13 @@ export async function putEndpoint(
         (r) =>
           r.labels?.[CONFIG_LABEL] === config &&
           versionOfRevision(req.name, r.name ?? '') === t.version &&
-          revisionReady(r) === true,
+          revisionReady(r) !== 'failed',
       );
       if (same) {
         const revision = (same.name ?? '').split('/').pop() ?? '';
+        // Still starting (an apply stopped while waiting for it): wait for it rather than add a
+        // second revision of the same version and configuration.
+        if (revisionReady(same) !== true) await waitRevisionReady(gcp, ctx, `${name}/revisions/${revision}`);
         plan.push({ version: t.version, percent: t.percent, revision, existing: { ...template, revision } });
         continue;
       }
