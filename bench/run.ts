@@ -4,15 +4,19 @@
  */
 import { runValidateBench } from './validate.js';
 import { runPlanBench } from './plan.js';
+import { runGcpPlanBench } from './gcp-plan.js';
 import { runServingBench } from './serving.js';
 import { runTrainerBench } from './trainer.js';
+import { runControllerBench } from './controller-latency.js';
 import { writeBenchmarkSection } from './benchmarks-file.js';
 
 const BENCHES: Record<string, { title: string; run: () => Promise<string> }> = {
   validate: { title: 'Loading and validating manifests', run: runValidateBench },
   plan: { title: 'Plans on the local provider', run: runPlanBench },
+  'gcp-plan': { title: 'No-op plan on gcp vs a Terraform-style refresh', run: runGcpPlanBench },
   serving: { title: 'Model server under load', run: runServingBench },
   trainer: { title: 'Trainer throughput vs PyTorch', run: runTrainerBench },
+  controller: { title: 'Controller: commit-to-apply latency and memory', run: runControllerBench },
 };
 
 const wanted = process.argv.slice(2);

@@ -1,0 +1,411 @@
+/**
+ * A no-op plan over 1,000 managed resources on `provider: gcp`, against test/fakes/gcp with 50 ms
+ * injected latency per request, side by side in one run with a Terraform-style refresh (one read
+ * per managed resource, Terraform's default parallelism 10) through the same SDK clients.
+ *
+ * Per scenario: a generated project (mlform.yaml `provider: gcp` + 1,000 manifests across the four
+ * kinds) is converged once at 0 latency by the engine's own `apply` in this process (the fake's
+ * `runContainer` writes a minimal trainer artifact: metrics.json + run.json), a `mlform plan
+ * --detailed-exitcode` checks it is a no-op (exit 0), then latency goes to 50 ms and
+ *
+ * - mlform: `node bin/mlform.js plan --detailed-exitcode DIR` in a child process (the compiled
+ *   build, `MLFORM_GCP_API_ENDPOINT` pointing at the fake, the provider's default client-side
+ *   quota buckets), requests counted by API/RPC from the fake's log; any Get* / objects.get fails
+ *   the bench (a no-op plan must issue only list calls);
+ * - Terraform-style: GetCustomJob / GetModel / GetService / GetJob for each managed resource with
+ *   10 in flight, once unthrottled and once under the same client-side quota buckets mlform obeys
+ *   (providers/gcp/call.ts DEFAULT_BUCKETS, the published default quotas).
+ *
+ * Run: npm run build && npm run bench -- gcp-plan
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pLimit from 'p-limit';
+import { v1 as aiplatform } from '@google-cloud/aiplatform';
+import { ServicesClient } from '@google-cloud/run';
+import { CloudSchedulerClient } from '@google-cloud/scheduler';
+import {
+  fakeClientOptions,
+  startFakeGcp,
+  type FakeContainerRun,
+  type FakeGcp,
+  type FakeRequest,
+} from '../test/fakes/gcp/index.js';
+import { loadManifests } from '../manifests/load.js';
+import { apply } from '../controller/engine/apply.js';
+import { createGcpProvider } from '../providers/gcp/index.js';
+import { createCaller, type Caller } from '../providers/gcp/call.js';
+import type { GcpApi } from '../providers/gcp/api-calls.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const LATENCY_MS = 50;
+const TERRAFORM_PARALLELISM = 10;
+const GOAL_MS = 2000;
+const STACK = 'bench';
+const PROJECT = 'demo-proj';
+const REGION = 'europe-west4';
+const BUCKET = 'mlform-bench';
+
+interface Scenario {
+  id: string;
+  runs: number;
+  models: number;
+  endpoints: number;
+  schedules: number;
+}
+
+/** 1,000 resources each; `BENCH_GCP_SCENARIOS=A` runs one. */
+const SCENARIOS: Scenario[] = [
+  { id: 'A', runs: 400, models: 200, endpoints: 200, schedules: 200 },
+  { id: 'B', runs: 580, models: 20, endpoints: 200, schedules: 200 },
+];
+
+const pad = (n: number, width: number) => String(n).padStart(width, '0');
+const runName = (i: number) => `r-${pad(i, 4)}`;
+const modelName = (i: number) => `m-${pad(i, 3)}`;
+const endpointName = (i: number) => `e-${pad(i, 3)}`;
+const scheduleName = (i: number) => `s-${pad(i, 3)}`;
+
+const MLFORM_YAML = [
+  `stack: ${STACK}`,
+  'provider: gcp',
+  'gcp:',
+  `  project: ${PROJECT}`,
+  `  region: ${REGION}`,
+  `  bucket: gs://${BUCKET}/state`,
+  `  trainerImage: europe-docker.pkg.dev/${PROJECT}/mlform/trainer:1`,
+  `  servingImage: europe-docker.pkg.dev/${PROJECT}/mlform/serving:1`,
+  `  serviceAccount: mlform-runner@${PROJECT}.iam.gserviceaccount.com`,
+  '',
+].join('\n');
+
+/** Two runs feed each model; the other runs register nowhere. */
+async function writeProject(dir: string, s: Scenario): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'mlform.yaml'), MLFORM_YAML);
+  const files: [string, string][] = [];
+  for (let i = 0; i < s.runs; i++) {
+    const model = i < 2 * s.models ? `  model: ${modelName(i % s.models)}\n` : '';
+    files.push([
+      `${runName(i)}.yaml`,
+      `apiVersion: mlform/v1\nkind: TrainingRun\nmetadata: {name: ${runName(i)}, labels: {team: t${i % 7}}}\nspec:\n${model}` +
+        `  trainer:\n    builtin:\n      task: regression\n      data: {uri: gs://${BUCKET}/data/cars.json, target: Miles_per_Gallon, features: [Cylinders, Horsepower, Weight_in_lbs]}\n` +
+        `      network: {type: mlp, layers: [16]}\n      hyperparameters: {epochs: 5, batchSize: 32, learningRate: 0.003}\n      seed: ${i}\n`,
+    ]);
+  }
+  for (let i = 0; i < s.models; i++) {
+    files.push([
+      `${modelName(i)}.yaml`,
+      `apiVersion: mlform/v1\nkind: RegisteredModel\nmetadata: {name: ${modelName(i)}}\nspec:\n  description: model ${i}\n` +
+        `  gate: {metric: val_mae, max: 4, beatBaseline: true}\n  aliases:\n    champion: {policy: best, metric: val_mae}\n`,
+    ]);
+  }
+  for (let i = 0; i < s.endpoints; i++) {
+    files.push([
+      `${endpointName(i)}.yaml`,
+      `apiVersion: mlform/v1\nkind: DeployedEndpoint\nmetadata: {name: ${endpointName(i)}}\nspec:\n  model: ${modelName(i % s.models)}\n` +
+        `  traffic:\n    - {version: champion, percent: 100}\n  preset: development\n`,
+    ]);
+  }
+  for (let i = 0; i < s.schedules; i++) {
+    files.push([
+      `${scheduleName(i)}.yaml`,
+      `apiVersion: mlform/v1\nkind: Schedule\nmetadata: {name: ${scheduleName(i)}}\nspec:\n  trainingRun: ${runName(i)}\n` +
+        `  cron: '${i % 60} 6 * * 1'\n  timeZone: Europe/Warsaw\n`,
+    ]);
+  }
+  for (let i = 0; i < files.length; i += 200) {
+    await Promise.all(files.slice(i, i + 200).map(([name, text]) => writeFile(join(dir, name), text)));
+  }
+}
+
+/** A "trainer" writing the artifact files the provider reads, straight into the fake's storage. */
+function syntheticTrainer(fakeOf: () => FakeGcp) {
+  return (run: FakeContainerRun): Promise<{ exitCode: number }> => {
+    const args = run.containerSpec.args;
+    const i = args.indexOf('--out');
+    const out = i >= 0 ? args[i + 1] : `${args[args.indexOf('--out-base') + 1]}/${run.jobId}`;
+    const m = /^gs:\/\/([^/]+)\/(.*)$/.exec(out ?? '');
+    if (!m) return Promise.resolve({ exitCode: 2 });
+    // Distinct metrics per run, so `champion: best` has no ties.
+    const h = createHash('sha256').update(run.displayName).digest().readUInt16BE(0);
+    const valMae = 2 + (h % 1000) / 1000;
+    fakeOf().seed.object(
+      m[1],
+      `${m[2]}/metrics.json`,
+      JSON.stringify({ metrics: { val_mae: valMae, val_loss: valMae / 10 }, baseline: { val_mae: 6.5 } }),
+      { contentType: 'application/json' },
+    );
+    fakeOf().seed.object(
+      m[1],
+      `${m[2]}/run.json`,
+      JSON.stringify({
+        specHash: 'x',
+        data: { sha256: 'd'.repeat(64) },
+        finishedAt: new Date().toISOString(),
+      }),
+      { contentType: 'application/json' },
+    );
+    return Promise.resolve({ exitCode: 0 });
+  };
+}
+
+function runCli(
+  args: string[],
+  endpoint: string,
+): Promise<{ code: number | null; out: string; ms: number; startedAt: number; endedAt: number }> {
+  return new Promise((done) => {
+    const t0 = performance.now();
+    const startedAt = Date.now();
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'mlform.js'), ...args], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        NO_COLOR: '1',
+        FORCE_COLOR: undefined,
+        CI: 'true',
+        MLFORM_GCP_API_ENDPOINT: endpoint,
+      },
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('close', (code) =>
+      done({ code, out, ms: performance.now() - t0, startedAt, endedAt: Date.now() }),
+    );
+  });
+}
+
+/** Converges the generated project once, in process, at 0 latency (generous client-side quotas). */
+async function converge(dir: string, fake: FakeGcp): Promise<void> {
+  const { desired, diagnostics } = await loadManifests([dir]);
+  const config = desired.project?.config.gcp;
+  if (!config) throw new Error(`bad generated project: ${JSON.stringify(diagnostics.slice(0, 3))}`);
+  const fast = { perSecond: 100_000, burst: 100_000 };
+  const provider = createGcpProvider({
+    config,
+    endpoint: fake.url,
+    retry: { baseDelayMs: 5, maxDelayMs: 50 },
+    settings: { pollMs: 20 },
+    buckets: {
+      'aiplatform:read': fast,
+      'aiplatform:write': fast,
+      'run:read': fast,
+      'run:write': fast,
+      'scheduler:read': fast,
+      'scheduler:write': fast,
+    },
+  });
+  try {
+    const result = await apply({
+      provider,
+      ctx: { stack: STACK, projectDir: dir },
+      desired,
+      parallelism: 40,
+      pollMs: 200,
+    });
+    if (!result.ok) {
+      const first = result.diagnostics.filter((d) => d.severity === 'error').slice(0, 5);
+      throw new Error(`seeding apply failed (${result.failed.length} resources): ${JSON.stringify(first)}`);
+    }
+  } finally {
+    await provider.close();
+  }
+}
+
+interface Calls {
+  total: number;
+  lists: number;
+  gets: number;
+  byRpc: Map<string, number>;
+}
+
+const isGet = (r: FakeRequest) => /^Get/.test(r.rpc) || r.rpc === 'objects.get';
+const isList = (r: FakeRequest) => /^List/.test(r.rpc) || r.rpc === 'objects.list';
+
+function countCalls(requests: readonly FakeRequest[]): Calls {
+  const external = requests.filter((r) => !r.internal);
+  const byRpc = new Map<string, number>();
+  for (const r of external) byRpc.set(`${r.api} ${r.rpc}`, (byRpc.get(`${r.api} ${r.rpc}`) ?? 0) + 1);
+  return {
+    total: external.length,
+    lists: external.filter(isList).length,
+    gets: external.filter(isGet).length,
+    byRpc: new Map([...byRpc].sort((a, b) => a[0].localeCompare(b[0]))),
+  };
+}
+
+const rpcText = (c: Calls) => [...c.byRpc].map(([k, n]) => `${k.replace(/^\S+ /, '')} ${n}`).join(', ');
+
+/** One read per managed resource, `TERRAFORM_PARALLELISM` at once, optionally under mlform's quota buckets. */
+async function terraformRefresh(fake: FakeGcp, throttled: boolean): Promise<number> {
+  const o = fakeClientOptions(fake);
+  const jobs = new aiplatform.JobServiceClient(o);
+  const models = new aiplatform.ModelServiceClient(o);
+  const services = new ServicesClient(o);
+  const scheduler = new CloudSchedulerClient(o);
+  const call: Caller | undefined = throttled ? createCaller({ maxAttempts: 1 }) : undefined;
+  const parent = `projects/${PROJECT}/locations/${REGION}`;
+  const mine = (labels: unknown) =>
+    (labels as Record<string, string> | undefined)?.['mlform-stack'] === STACK;
+  const reads: [GcpApi, string, () => Promise<unknown>][] = [];
+  for (const j of fake.customJobs().filter((j) => mine(j.labels))) {
+    const name = String(j.name);
+    reads.push(['aiplatform', 'GetCustomJob', () => jobs.getCustomJob({ name })]);
+  }
+  const modelIds = new Set(
+    fake
+      .models()
+      .filter((m) => mine(m.labels))
+      .map((m) => String(m.name)),
+  );
+  for (const name of modelIds) reads.push(['aiplatform', 'GetModel', () => models.getModel({ name })]);
+  for (const s of fake.services().filter((s) => mine(s.labels))) {
+    const name = String(s.name);
+    reads.push(['run', 'GetService', () => services.getService({ name })]);
+  }
+  for (const j of fake
+    .schedulerJobs()
+    .filter((j) => String(j.name).startsWith(`${parent}/jobs/mlform-${STACK}-`))) {
+    const name = String(j.name);
+    reads.push(['scheduler', 'GetJob', () => scheduler.getJob({ name })]);
+  }
+  const limit = pLimit(TERRAFORM_PARALLELISM);
+  const t0 = performance.now();
+  await Promise.all(
+    reads.map(([api, rpc, read]) => limit(() => (call ? call(api, rpc, () => read()) : read()))),
+  );
+  const ms = performance.now() - t0;
+  await Promise.all([jobs.close(), models.close(), services.close(), scheduler.close()]);
+  return ms;
+}
+
+interface Row {
+  scenario: Scenario;
+  approach: string;
+  calls: Calls;
+  wallMs: number;
+  /** mlform only: spawn to first request, first request to last answer, last answer to exit. */
+  phases?: { beforeMs: number; apiMs: number; afterMs: number };
+}
+
+async function runScenario(s: Scenario): Promise<Row[]> {
+  const dir = await mkdtemp(join(tmpdir(), `mlform-gcp-plan-bench-${s.id}-`));
+  const holder: { fake?: FakeGcp } = {};
+  const fake = await startFakeGcp({
+    runContainer: syntheticTrainer(() => holder.fake as FakeGcp),
+    jobTiming: { queuedMs: 5, pendingMs: 5, runningMs: 20 },
+    operationDelayMs: 0,
+    revisionReadyMs: 0,
+  });
+  holder.fake = fake;
+  try {
+    await writeProject(dir, s);
+    const t0 = performance.now();
+    await converge(dir, fake);
+    console.log(
+      `[${s.id}] converged ${s.runs + s.models + s.endpoints + s.schedules} resources in ${((performance.now() - t0) / 1000).toFixed(1)} s ` +
+        `(${fake.customJobs().length} jobs, ${fake.models().length} model versions, ${fake.services().length} services, ${fake.schedulerJobs().length} scheduler jobs)`,
+    );
+
+    // Converged: a plan is a no-op (exit 0). Also leaves the outcome cache warm, as in steady state.
+    const check = await runCli(['plan', '--detailed-exitcode', dir], fake.url);
+    if (check.code !== 0)
+      throw new Error(`[${s.id}] plan after converging exited ${check.code}:\n${check.out.slice(-3000)}`);
+
+    fake.setLatency(LATENCY_MS);
+    const rows: Row[] = [];
+
+    fake.resetRequests();
+    const plan = await runCli(['plan', '--detailed-exitcode', dir], fake.url);
+    if (plan.code !== 0)
+      throw new Error(`[${s.id}] no-op plan exited ${plan.code}:\n${plan.out.slice(-3000)}`);
+    const planRequests = [...fake.requests];
+    const calls = countCalls(planRequests);
+    if (calls.gets > 0) {
+      throw new Error(
+        `[${s.id}] the no-op plan issued ${calls.gets} per-resource reads: ${rpcText(countCalls(planRequests.filter(isGet)))}`,
+      );
+    }
+    const ats = planRequests.map((r) => r.at);
+    rows.push({
+      scenario: s,
+      approach: 'mlform plan (list per kind)',
+      calls,
+      wallMs: plan.ms,
+      phases: {
+        beforeMs: Math.min(...ats) - plan.startedAt,
+        apiMs: Math.max(...ats) + LATENCY_MS - Math.min(...ats),
+        afterMs: plan.endedAt - (Math.max(...ats) + LATENCY_MS),
+      },
+    });
+    console.log(`[${s.id}] mlform plan: ${calls.total} calls (${rpcText(calls)}), ${plan.ms.toFixed(0)} ms`);
+
+    for (const throttled of [false, true]) {
+      fake.resetRequests();
+      const ms = await terraformRefresh(fake, throttled);
+      const tf = countCalls(fake.requests);
+      rows.push({
+        scenario: s,
+        approach: throttled
+          ? `Terraform-style, 1 read/resource, ${TERRAFORM_PARALLELISM} parallel, same quota buckets`
+          : `Terraform-style, 1 read/resource, ${TERRAFORM_PARALLELISM} parallel, unthrottled`,
+        calls: tf,
+        wallMs: ms,
+      });
+      console.log(
+        `[${s.id}] terraform-style${throttled ? ' (throttled)' : ''}: ${tf.total} calls (${rpcText(tf)}), ${ms.toFixed(0)} ms`,
+      );
+    }
+    return rows;
+  } finally {
+    await fake.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export async function runGcpPlanBench(): Promise<string> {
+  const wanted = (process.env.BENCH_GCP_SCENARIOS ?? SCENARIOS.map((s) => s.id).join(',')).split(',');
+  const rows: Row[] = [];
+  for (const s of SCENARIOS.filter((x) => wanted.includes(x.id))) rows.push(...(await runScenario(s)));
+  const lines = [
+    '| resources (runs / models / endpoints / schedules) | approach | API calls | list pages | per-resource reads | calls by RPC | refresh ms | whole command ms (start-up + refresh + plan) | refresh time vs mlform | calls vs mlform | goal: no-op plan < 2 s |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  const verdict = (ms: number) => (ms < GOAL_MS ? 'met' : '**not met**');
+  for (const r of rows) {
+    const base = rows.find((x) => x.scenario === r.scenario && x.phases !== undefined);
+    const refreshMs = r.phases ? r.phases.apiMs : r.wallMs;
+    const baseRefresh = base?.phases?.apiMs ?? refreshMs;
+    const s = r.scenario;
+    const whole = r.phases
+      ? `**${r.wallMs.toFixed(0)}** (${r.phases.beforeMs} + ${r.phases.apiMs} + ${r.phases.afterMs})`
+      : '-';
+    const goal = r.phases ? `whole command: ${verdict(r.wallMs)}; refresh: ${verdict(r.phases.apiMs)}` : '';
+    lines.push(
+      `| ${s.id}: ${s.runs} / ${s.models} / ${s.endpoints} / ${s.schedules} | ${r.approach} | ${r.calls.total} | ${r.calls.lists} | ${r.calls.gets} | ${rpcText(r.calls)} | ` +
+        `**${refreshMs.toFixed(0)}** | ${whole} | ${(refreshMs / baseRefresh).toFixed(2)}× | ${(r.calls.total / (base?.calls.total ?? r.calls.total)).toFixed(1)}× | ${goal} |`,
+    );
+  }
+  lines.push(
+    '',
+    `${LATENCY_MS} ms injected latency on every request (test/fakes/gcp \`setLatency\`), default page size 100, each ` +
+      'scenario converged first and checked to be a no-op (`plan --detailed-exitcode` exits 0). ' +
+      '**mlform**: `node bin/mlform.js plan --detailed-exitcode` on the compiled build in a child process, with the ' +
+      "provider's default client-side quota buckets (Vertex AI 10 requests/s, burst 20); any Get* or objects.get " +
+      'request fails the bench. "Refresh" is the observation: first request to last answer as the fake saw them. ' +
+      'The whole command adds Node start-up, loading and validating the 1,000 manifests (before the first request) ' +
+      'and planning and rendering (after the last answer). Observation is one paged list per kind; a ' +
+      "model's versions come from its GCS snapshot while the model's updateTime is unchanged, else from one " +
+      'ListModelVersions for that model (Vertex AI has no call listing the versions of every model). ' +
+      `**Terraform-style**: one Get per managed resource (GetCustomJob per run, GetModel per model, GetService per endpoint, GetJob per schedule), ${TERRAFORM_PARALLELISM} at once ` +
+      "(Terraform's default `-parallelism`), from the bench process, through the same SDK clients; its refresh is all of its time. " +
+      'Once without a rate limit, once under the same client-side buckets as mlform (the published default quotas; ' +
+      'Terraform itself has none and would instead collect 429s from Vertex AI and back off). ' +
+      `Load average during the run: ${loadavg()[0].toFixed(1)} on ${cpus().length} cores.`,
+  );
+  return lines.join('\n');
+}
