@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 /** What every module of the gcp provider shares: settings, clients, the caller, GCS helpers. */
 import type { ProjectConfig } from '../../resources/project.js';
 import type { Caller } from './call.js';
@@ -26,6 +27,11 @@ export interface GcpSettings extends Paths {
 }
 
 export interface Gcp {
+  /**
+   * Set while this process holds the stack's apply lock. Locks are exclusive, so a pending marker
+   * another process wrote is then an interrupted create of a writer that is gone (runs.ts).
+   */
+  applyLockHeld?: boolean;
   settings: GcpSettings;
   clients: GcpClients;
   call: Caller;
@@ -84,3 +90,6 @@ export async function listAll<Req extends { pageToken?: string | null }, Item>(
   }
   return out;
 }
+
+/** Identifies this process in the pending markers it writes. */
+export const PROCESS_WRITER = randomUUID();

@@ -104,8 +104,19 @@ export function createGcpProvider(options: GcpProviderOptions): GcpProvider {
       delete: (ctx, req) => deleteSchedule(gcp, ctx, req),
       trigger: (ctx, req) => triggerSchedule(gcp, ctx, req),
     },
-    lock: (ctx, req) =>
-      acquireGcsLease(gcs, gcp.layout(ctx.stack).lock(req.name ?? 'apply'), ctx, req, settings.now),
+    lock: async (ctx, req) => {
+      const name = req.name ?? 'apply';
+      const taken = await acquireGcsLease(gcs, gcp.layout(ctx.stack).lock(name), ctx, req, settings.now);
+      const lease = taken.lease;
+      if (name !== 'apply' || !lease) return taken;
+      gcp.applyLockHeld = true;
+      const release = lease.release.bind(lease);
+      lease.release = () => {
+        gcp.applyLockHeld = false;
+        return release();
+      };
+      return taken;
+    },
     validate: (_ctx, resources) => Promise.resolve(validateGcp(settings, resources, env)),
     artifacts: {
       read: (ctx, uri) =>

@@ -2,8 +2,9 @@
  * RegisteredModels in the Vertex AI Model Registry (README.md "Models"). The model's own record
  * (spec, spec hash, annotations) is a GCS object `<stack>/models/<name>.json` with the small
  * fields in custom metadata, because a Vertex model cannot exist without a version. Observation:
- * one GCS list + one paged ListModels + one paged ListModelVersions per model (Vertex AI has no
- * call that lists the versions of all models).
+ * one GCS list + one paged ListModels; a model's versions come from its snapshot (model-snapshot.ts)
+ * while the model-level `updateTime` is unchanged, else from one paged ListModelVersions for that
+ * model (Vertex AI has no call that lists the versions of all models).
  */
 import type { protos } from '@google-cloud/aiplatform';
 import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
@@ -22,6 +23,15 @@ import { awaitOperation, callDiagnostic, isKind } from './call.js';
 import { isoOf, listAll, type Gcp } from './context.js';
 import { sanitizeLabels } from './jobs.js';
 import { LABEL, labelValue, modelId, parentOf } from './names.js';
+import {
+  SNAPSHOT_KEY,
+  decodeSnapshot,
+  encodeSnapshot,
+  snapshotNameOf,
+  snapshotUri,
+  tagOf,
+  type ModelSnapshot,
+} from './model-snapshot.js';
 
 type Model = protos.google.cloud.aiplatform.v1.IModel;
 
@@ -83,6 +93,26 @@ async function listVersions(gcp: Gcp, name: string, filter?: string): Promise<Mo
   );
 }
 
+/** `MLFORM_GCP_NO_MODEL_CACHE=1`: always ListModelVersions, neither read nor write snapshots. */
+const modelCacheOff = () => process.env.MLFORM_GCP_NO_MODEL_CACHE === '1';
+
+/** A model's observed versions and aliases from a full ListModelVersions. */
+async function observeVersions(
+  gcp: Gcp,
+  base: string,
+): Promise<{ versions: ObservedVersion[]; aliases: Record<string, number> }> {
+  const versions: ObservedVersion[] = [];
+  const aliases: Record<string, number> = {};
+  for (const v of await listVersions(gcp, base)) {
+    const observed = versionOf(v);
+    if (!observed) continue;
+    versions.push(observed);
+    for (const alias of v.versionAliases ?? [])
+      if (alias !== DEFAULT_ALIAS) aliases[alias] = observed.version;
+  }
+  return { versions, aliases };
+}
+
 interface ModelRecordMeta {
   specHash: string;
   spec: RegisteredModelSpec;
@@ -130,6 +160,28 @@ export async function listModels(
       if (name && m.labels?.[LABEL.stack] === ctx.stack) vertex.set(name, m);
     }
     const prefix = layout.modelPrefix.replace(/^gs:\/\/[^/]+\//, '');
+    const cache = !modelCacheOff();
+    const snapshots = new Map<string, { uri: string; value: string | undefined }>();
+    for (const object of records) {
+      const name = snapshotNameOf(object.name.slice(prefix.length));
+      if (name) snapshots.set(name, { uri: object.uri, value: object.metadata[SNAPSHOT_KEY] });
+    }
+    /** Versions and aliases of one model: the snapshot while its tag holds, else ListModelVersions. */
+    const versionsOf = async (
+      name: string,
+      model: Model,
+    ): Promise<{ versions: ObservedVersion[]; aliases: Record<string, number> }> => {
+      const base = (model.name ?? '').split('@')[0];
+      const tag = cache ? tagOf(model) : undefined;
+      const stored = snapshots.get(name);
+      if (tag) {
+        const snapshot = decodeSnapshot(stored?.value, layout);
+        if (snapshot?.tag === tag) return snapshot;
+      }
+      const observed = await observeVersions(gcp, base);
+      if (tag) await saveSnapshot(gcp, ctx, layout, name, { tag, ...observed }, stored !== undefined);
+      return observed;
+    };
     const items = await Promise.all(
       records.map(async (object): Promise<ObservedModel | undefined> => {
         const m = /^([^/]+)\.json$/.exec(object.name.slice(prefix.length));
@@ -148,18 +200,10 @@ export async function listModels(
           );
           return undefined;
         }
-        const versions: ObservedVersion[] = [];
-        const aliases: Record<string, number> = {};
         const model = vertex.get(name);
-        if (model?.name) {
-          for (const v of await listVersions(gcp, model.name.split('@')[0])) {
-            const observed = versionOf(v);
-            if (!observed) continue;
-            versions.push(observed);
-            for (const alias of v.versionAliases ?? [])
-              if (alias !== DEFAULT_ALIAS) aliases[alias] = observed.version;
-          }
-        }
+        const { versions, aliases } = model?.name
+          ? await versionsOf(name, model)
+          : { versions: [] as ObservedVersion[], aliases: {} };
         versions.sort((a, b) => a.version - b.version);
         return { name, ...record, versions, aliases };
       }),
@@ -184,6 +228,34 @@ export async function listModels(
       items: [],
       diagnostics: [...diagnostics, callDiagnostic('RegisteredModel', 'listing models', e)],
     };
+  }
+}
+
+/**
+ * Writes a model's snapshot (best effort: a failure only costs a ListModelVersions next time). One
+ * that does not fit the metadata limit is not written, and an older one is removed.
+ */
+async function saveSnapshot(
+  gcp: Gcp,
+  ctx: ProviderContext,
+  layout: ReturnType<Gcp['layout']>,
+  name: string,
+  snapshot: ModelSnapshot,
+  exists: boolean,
+): Promise<void> {
+  const uri = snapshotUri(layout.modelPrefix, name);
+  try {
+    const value = encodeSnapshot(snapshot, layout);
+    if (value === undefined) {
+      ctx.log?.(`${addressOf(name)}: version snapshot too large for object metadata; listing its versions`);
+      if (exists) await gcp.gcs.remove(uri);
+      return;
+    }
+    await gcp.gcs.write(uri, JSON.stringify({ model: name, tag: snapshot.tag }), {
+      metadata: { [SNAPSHOT_KEY]: value },
+    });
+  } catch (e) {
+    ctx.log?.(`${addressOf(name)}: could not write the version snapshot ${uri}: ${String(e)}`);
   }
 }
 
@@ -240,7 +312,9 @@ export async function deleteModel(gcp: Gcp, ctx: ProviderContext, req: { name: s
   const address = addressOf(req.name);
   try {
     await deleteVertexModel(gcp, modelResourceName(gcp, ctx.stack, req.name));
-    await gcp.gcs.remove(gcp.layout(ctx.stack).model(req.name));
+    const layout = gcp.layout(ctx.stack);
+    await gcp.gcs.remove(snapshotUri(layout.modelPrefix, req.name));
+    await gcp.gcs.remove(layout.model(req.name));
     return { diagnostics: [] };
   } catch (e) {
     return { diagnostics: [callDiagnostic(address, `deleting ${req.name}`, e)] };

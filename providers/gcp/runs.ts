@@ -9,7 +9,7 @@ import pLimit from 'p-limit';
 import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
 import type { CreateRunRequest, ObservedRun, ProviderContext, Response, RunRef } from '../provider.js';
 import { callDiagnostic, isKind } from './call.js';
-import { listAll, type Gcp } from './context.js';
+import { listAll, PROCESS_WRITER, type Gcp } from './context.js';
 import { parentOf } from './names.js';
 import {
   assignNumbers,
@@ -230,6 +230,9 @@ async function observeJobs(
       continue;
     }
     const m = marker.metadata;
+    // Written by an apply that no longer holds the lock (we do): its create never landed, or the
+    // job would be listed. Not a run: the engine launches the same number again.
+    if (abandoned(gcp, m)) continue;
     const createdAt = m.createdAt ?? marker.updated ?? new Date(now).toISOString();
     const fresh = now - Date.parse(createdAt) < gcp.settings.pendingGraceMs;
     observed.push({
@@ -249,6 +252,9 @@ async function observeJobs(
   observed.sort((a, b) => a.name.localeCompare(b.name) || a.number - b.number);
   return { runs: observed, diagnostics };
 }
+
+const abandoned = (gcp: Gcp, metadata: Record<string, string | undefined>): boolean =>
+  gcp.applyLockHeld === true && metadata.writer !== PROCESS_WRITER;
 
 function parseAnnotations(text: string | undefined): Record<string, string> {
   try {
@@ -414,7 +420,7 @@ export async function createRun(
     const markerUri = layout.pending(req.name, req.number);
     const marker = (await gcp.gcs.list(markerUri)).find((o) => o.uri === markerUri);
     const now = gcp.settings.now();
-    if (marker) {
+    if (marker && !abandoned(gcp, marker.metadata)) {
       const createdAt = marker.metadata.createdAt ?? marker.updated ?? now.toISOString();
       if (now.getTime() - Date.parse(createdAt) < gcp.settings.pendingGraceMs) {
         ctx.log?.(
@@ -457,6 +463,7 @@ export async function createRun(
       {
         metadata: {
           createdAt: now.toISOString(),
+          writer: PROCESS_WRITER,
           specHash: req.specHash,
           attempt: String(req.attempt),
           annotations: JSON.stringify(req.annotations),

@@ -13,7 +13,15 @@ interface ModelRecord {
   name: string;
   versions: Map<string, Record<string, unknown>>;
   nextVersion: number;
+  /**
+   * The model-level `updateTime` (epoch ms) reported on every version: bumped by every new version,
+   * deleted version, alias change and UpdateModel, strictly increasing (README "Models").
+   */
+  updateMs: number;
 }
+
+/** Model fields UpdateModel may change (`update_mask` paths, camelCase). */
+const UPDATABLE = ['displayName', 'description', 'versionDescription', 'labels'];
 
 export class VertexModels {
   private readonly models = new Map<string, ModelRecord>();
@@ -51,6 +59,13 @@ export class VertexModels {
         api: 'aiplatform',
         rpc: 'GetModel',
         handler: (c) => ({ json: this.view(this.resolve(c.params.name ?? '').version) }),
+      },
+      {
+        method: 'PATCH',
+        pattern: new RegExp(`^/v1/${M}$`),
+        api: 'aiplatform',
+        rpc: 'UpdateModel',
+        handler: (c) => ({ json: this.update(c) }),
       },
       {
         method: 'POST',
@@ -115,18 +130,37 @@ export class VertexModels {
     }
   }
 
-  /** Puts `aliases` on version `vid`, taking them away from other versions. */
-  private assignAliases(model: ModelRecord, vid: string, aliases: string[]): void {
+  /**
+   * Puts `aliases` on version `vid`, taking them away from other versions; returns the ids of the
+   * other versions that lost one (their `versionUpdateTime` changes too).
+   */
+  private assignAliases(model: ModelRecord, vid: string, aliases: string[]): string[] {
+    const touched: string[] = [];
     for (const [id, v] of model.versions) {
       if (id === vid) continue;
       const kept = arr(v.versionAliases).filter((a) => !aliases.includes(String(a)));
       if (kept.length !== arr(v.versionAliases).length) {
         v.versionAliases = kept;
-        v.versionUpdateTime = nowIso();
+        touched.push(id);
       }
     }
     const v = model.versions.get(vid);
     if (v) v.versionAliases = [...new Set([...arr(v.versionAliases).map(String), ...aliases])];
+    return touched;
+  }
+
+  /**
+   * A change to `model`: the model-level `updateTime` of every version moves (strictly later than
+   * the last one, also within one millisecond) and `versionUpdateTime` of the versions `touched`.
+   */
+  private bump(model: ModelRecord, touched: string[]): string {
+    model.updateMs = Math.max(Date.now(), model.updateMs + 1);
+    const iso = new Date(model.updateMs).toISOString();
+    for (const [id, v] of model.versions) {
+      v.updateTime = iso;
+      if (touched.includes(id)) v.versionUpdateTime = iso;
+    }
+    return iso;
   }
 
   private upload(ctx: HandlerContext): Record<string, unknown> {
@@ -156,12 +190,12 @@ export class VertexModels {
       const id = requested || String(3000000000000000000n + BigInt(this.counter));
       const name = `projects/${project}/locations/${location}/models/${id}`;
       if (this.models.has(name)) throw new ApiError('ALREADY_EXISTS', `Model ${name} already exists.`);
-      model = { name, versions: new Map(), nextVersion: 1 };
+      model = { name, versions: new Map(), nextVersion: 1, updateMs: 0 };
       this.models.set(name, model);
     }
     const vid = String(model.nextVersion);
     model.nextVersion += 1;
-    const now = nowIso();
+    const now = new Date(Math.max(Date.now(), model.updateMs + 1)).toISOString();
     const first = model.versions.size === 0;
     const version: Record<string, unknown> = {
       ...m,
@@ -175,7 +209,12 @@ export class VertexModels {
       etag: `"${vid}-${Date.now().toString(36)}"`,
     };
     model.versions.set(vid, version);
-    this.assignAliases(model, vid, first && !aliases.includes('default') ? ['default', ...aliases] : aliases);
+    const moved = this.assignAliases(
+      model,
+      vid,
+      first && !aliases.includes('default') ? ['default', ...aliases] : aliases,
+    );
+    this.bump(model, [vid, ...moved]);
     const prefix = model.name;
     return this.env.ops.start(
       prefix,
@@ -250,8 +289,34 @@ export class VertexModels {
       );
     }
     version.versionAliases = arr(version.versionAliases).filter((a) => !remove.includes(String(a)));
-    this.assignAliases(model, versionId, add);
-    version.versionUpdateTime = nowIso();
+    const moved = this.assignAliases(model, versionId, add);
+    this.bump(model, [versionId, ...moved]);
+    return this.view(version);
+  }
+
+  /** UpdateModel (PATCH `models/ID[@V]?updateMask=...`): the fields in the mask, on that version. */
+  private update(ctx: HandlerContext): Record<string, unknown> {
+    const body = this.env.body(ctx, 'aiplatform', MODEL, 'model');
+    const { model, version, versionId } = this.resolve(ctx.params.name ?? '');
+    const paths = (ctx.query.get('updateMask') ?? '')
+      .split(',')
+      .map((p) => p.trim().replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()))
+      .filter(Boolean);
+    if (paths.length === 0) {
+      throw new ApiError(
+        'INVALID_ARGUMENT',
+        'List of found errors:\t1.Field: update_mask; Message: Required field is not set.\t',
+      );
+    }
+    for (const path of paths) {
+      if (!UPDATABLE.includes(path))
+        throw new ApiError('INVALID_ARGUMENT', `Invalid update_mask path: ${path}`);
+    }
+    for (const path of paths) {
+      if (body[path] === undefined) delete version[path];
+      else version[path] = deepClone(body[path]);
+    }
+    this.bump(model, [versionId]);
     return this.view(version);
   }
 
@@ -269,6 +334,7 @@ export class VertexModels {
       );
     }
     model.versions.delete(versionId);
+    this.bump(model, []);
     return this.deleteOp(ctx);
   }
 
@@ -315,7 +381,7 @@ export class VertexModels {
       this.counter += 1;
       const id = s.modelId ?? String(3000000000000000000n + BigInt(this.counter));
       const name = `projects/${s.project ?? 'test-project'}/locations/${s.location ?? 'us-central1'}/models/${id}`;
-      model = { name, versions: new Map(), nextVersion: 1 };
+      model = { name, versions: new Map(), nextVersion: 1, updateMs: 0 };
       this.models.set(name, model);
     }
     const vid = String(model.nextVersion);
@@ -335,7 +401,12 @@ export class VertexModels {
     };
     model.versions.set(vid, v);
     const aliases = s.versionAliases ?? [];
-    this.assignAliases(model, vid, first && !aliases.includes('default') ? ['default', ...aliases] : aliases);
+    const moved = this.assignAliases(
+      model,
+      vid,
+      first && !aliases.includes('default') ? ['default', ...aliases] : aliases,
+    );
+    this.bump(model, [vid, ...moved]);
     return deepClone(v);
   }
 }

@@ -167,6 +167,23 @@ describe('retries against the fake', () => {
       return left?.length === 0 ? true : undefined;
     });
   });
+  it('under the apply lock, a marker of another (dead) apply is no run: the same number is launched again', async () => {
+    h = await harness();
+    const layout = h.provider.gcp.layout('demo');
+    // A killed apply wrote its marker, then died before CreateCustomJob: the marker is fresh.
+    await h.provider.gcp.gcs.write(layout.pending('mpg-mlp', 1), '{}', {
+      metadata: { createdAt: new Date().toISOString(), writer: 'another-process', specHash: 'b'.repeat(64) },
+    });
+    const lock = await h.provider.lock(h.ctx, { holder: 'test', ttlMs: 60_000 });
+    expect(lock.lease).toBeDefined();
+    const listed = await h.provider.trainingRuns.list(h.ctx);
+    expect(listed.items).toEqual([]);
+    const created = await h.provider.trainingRuns.create(h.ctx, request(1));
+    expect(created.diagnostics).toEqual([]);
+    expect(h.fake.count({ rpc: 'CreateCustomJob' })).toBe(1);
+    expect(h.fake.customJobs()).toHaveLength(1);
+    await lock.lease?.release();
+  });
 });
 
 describe('fallbacks', () => {
