@@ -5,6 +5,7 @@
  * run's artifact directory, the endpoint's config path).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { open, readdir, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import pLimit from 'p-limit';
@@ -44,9 +45,20 @@ const hasMarker = (argv: string[], marker: string): boolean =>
 export function pidExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return e instanceof Error && 'code' in e && e.code === 'EPERM';
+  }
+  return !isZombie(pid);
+}
+
+/** A killed child not yet reaped by its parent still answers kill(0); it is not running. */
+function isZombie(pid: number): boolean {
+  if (process.platform !== 'linux') return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z';
+  } catch {
+    return false;
   }
 }
 
