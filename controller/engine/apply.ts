@@ -5,6 +5,7 @@
  * finished. Changes run in dependency order with bounded parallelism; a failure stops only its own
  * resource and what depends on it.
  */
+import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import { error, hasErrors, type Diagnostic } from '../../resources/diagnostic.js';
 import type { DesiredState } from '../../manifests/load.js';
@@ -85,6 +86,11 @@ export async function apply(options: ApplyOptions): Promise<ApplyResult> {
   /** How often each address was carried out: one that keeps coming back is not converging. */
   const attempts = new Map<string, number>();
   let applied = 0;
+  // Every change in flight (and the provider calls it makes) listens on the one signal: more than
+  // Node's default of 10 is expected, not a leak.
+  for (const s of new Set([signal, ctx.signal])) {
+    if (s) setMaxListeners(Math.max(20, 4 * (options.parallelism ?? 10)), s);
+  }
 
   let observed = await observe(provider, ctx);
   diagnostics.push(...observed.diagnostics);
