@@ -6,18 +6,10 @@
  * region missing here is only a warning, and `MLFORM_GCP_SKIP_REGION_CHECK=1` turns the
  * per-region accelerator errors into warnings when this table is behind.
  */
-export type Accelerator =
-  | 'NVIDIA_TESLA_T4'
-  | 'NVIDIA_TESLA_V100'
-  | 'NVIDIA_TESLA_P100'
-  | 'NVIDIA_TESLA_P4'
-  | 'NVIDIA_L4'
-  | 'NVIDIA_TESLA_A100'
-  | 'NVIDIA_A100_80GB'
-  | 'NVIDIA_H100_80GB'
-  | 'NVIDIA_H100_MEGA_80GB'
-  | 'NVIDIA_H200_141GB'
-  | 'NVIDIA_B200';
+import type { AcceleratorType } from '../../resources/training-run.js';
+
+/** The schema's list of Vertex AI training GPUs (resources/training-run.ts). */
+export type Accelerator = AcceleratorType;
 
 export const TRAINING_ACCELERATORS: Record<string, readonly Accelerator[]> = {
   'us-central1': [
