@@ -6,25 +6,14 @@
  * region missing here is only a warning, and `MLFORM_GCP_SKIP_REGION_CHECK=1` turns the
  * per-region accelerator errors into warnings when this table is behind.
  */
-import type { AcceleratorType } from '../../resources/training-run.js';
+import { ACCELERATOR_TYPES, type AcceleratorType } from '../../resources/training-run.js';
 
 /** The schema's list of Vertex AI training GPUs (resources/training-run.ts). */
 export type Accelerator = AcceleratorType;
 
 export const TRAINING_ACCELERATORS: Record<string, readonly Accelerator[]> = {
-  'us-central1': [
-    'NVIDIA_TESLA_T4',
-    'NVIDIA_TESLA_V100',
-    'NVIDIA_TESLA_P100',
-    'NVIDIA_TESLA_P4',
-    'NVIDIA_L4',
-    'NVIDIA_TESLA_A100',
-    'NVIDIA_A100_80GB',
-    'NVIDIA_H100_80GB',
-    'NVIDIA_H100_MEGA_80GB',
-    'NVIDIA_H200_141GB',
-    'NVIDIA_B200',
-  ],
+  // us-central1 offers every GPU the schema knows.
+  'us-central1': ACCELERATOR_TYPES,
   'us-east1': ['NVIDIA_TESLA_T4', 'NVIDIA_TESLA_V100', 'NVIDIA_TESLA_P100', 'NVIDIA_L4', 'NVIDIA_A100_80GB'],
   'us-east4': [
     'NVIDIA_TESLA_T4',
