@@ -96,6 +96,15 @@ export interface LoadOptions {
    * manifest used on its own, e.g. `mlform train --spec run.yaml`.
    */
   references?: boolean;
+  /** Operator-set bounds on the files manifests may name (SECURITY.md); never from a manifest. */
+  trust?: TrustOptions;
+}
+
+export interface TrustOptions {
+  /** Folder every referenced file must resolve inside; default: the project's tree root. */
+  treeRoot?: string;
+  /** Further folders data may be read from. */
+  dataRoots?: readonly string[];
 }
 
 export async function loadManifests(

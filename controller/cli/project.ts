@@ -8,6 +8,7 @@ import { createLocalProvider } from '../../providers/local/index.js';
 // providers/gcp is imported only when a project uses it: the Google SDKs cost ~100 MB and seconds
 // of start-up, which a local-only CLI or controller should not pay.
 import { pinpointDiagnostics } from '../engine/diagnostic-positions.js';
+import { operatorFromEnv, type OperatorSettings } from './operator.js';
 
 export interface LoadedProjectContext {
   desired: DesiredState;
@@ -17,11 +18,21 @@ export interface LoadedProjectContext {
 
 const gcpProviders = new Map<string, Provider>();
 
+export interface OpenProjectOptions {
+  signal?: AbortSignal;
+  /** Flags and environment of whoever runs mlform (never the manifests). */
+  operator?: OperatorSettings;
+}
+
 export async function openProject(
   paths: readonly string[],
-  signal?: AbortSignal,
+  options: OpenProjectOptions = {},
 ): Promise<{ project?: LoadedProjectContext; diagnostics: Diagnostic[] }> {
-  const { desired, diagnostics } = await loadManifests(paths.length > 0 ? paths : ['.']);
+  const { signal } = options;
+  const operator = options.operator ?? operatorFromEnv();
+  const { desired, diagnostics } = await loadManifests(paths.length > 0 ? paths : ['.'], {
+    trust: { treeRoot: operator.treeRoot, dataRoots: operator.dataRoots },
+  });
   if (hasErrors(diagnostics)) return { diagnostics };
   const project = desired.project;
   if (!project) {
@@ -53,7 +64,10 @@ export async function openProject(
     provider = gcpProviders.get(key) ?? createGcpProvider({ config: config.gcp });
     gcpProviders.set(key, provider);
   } else {
-    provider = createLocalProvider({ stateDir: config.local.stateDir });
+    provider = createLocalProvider({
+      stateDir: config.local.stateDir,
+      operatorStateDir: operator.stateDir,
+    });
   }
   if (provider.validate) {
     const found = await provider.validate(

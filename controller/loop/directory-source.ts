@@ -33,6 +33,7 @@ export function createDirectorySource(options: DirectorySourceOptions): Manifest
     kind: 'dir',
     description: `dir ${dir}`,
     manifestsPath: dir,
+    treeRoot: dir,
     async update(): Promise<SourceUpdate> {
       const revision = `dir@${generation}`;
       const exists = await stat(dir).then(

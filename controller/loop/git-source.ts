@@ -61,6 +61,7 @@ export function createGitSource(options: GitSourceOptions): ManifestSource {
     kind: 'git',
     description: `git ${options.repo}#${options.branch}${options.path && options.path !== '.' ? `:${options.path}` : ''}`,
     manifestsPath: join(workDir, options.path),
+    treeRoot: workDir,
     async update(): Promise<SourceUpdate> {
       try {
         const g = await open();

@@ -15,6 +15,11 @@ export interface ManifestSource {
   readonly kind: 'git' | 'dir';
   /** Where the manifests are on disk (valid after the first successful update). */
   readonly manifestsPath: string;
+  /**
+   * The checkout (git: the clone's top level; dir: the watched directory). Every file a manifest
+   * names must stay inside it (SECURITY.md).
+   */
+  readonly treeRoot: string;
   /** Brings the tree on disk up to date (git: fetch and hard reset). Never throws. */
   update(): Promise<SourceUpdate>;
   /** Sources that notice changes themselves (a watched directory) call `onChange`. */

@@ -9,6 +9,8 @@ import { findCliPath } from './mlform-cli.js';
 export interface LocalProviderOptions {
   /** State directory, relative to `ctx.projectDir` (mlform.yaml's `local.stateDir`) or absolute. */
   stateDir?: string;
+  /** Set by the operator (`--state-dir`, `MLFORM_STATE_DIR`): wins over `stateDir`, may be anywhere. */
+  operatorStateDir?: string;
   /** `bin/mlform.js`; default: found by walking up from this module (works from dist/ and source). */
   cliPath?: string;
   /** Node binary the CLI runs with; default `process.execPath`. */
@@ -49,7 +51,7 @@ export const DEFAULT_STATE_DIR = '.mlform';
 export function resolveSettings(options: LocalProviderOptions = {}): LocalSettings {
   let cliPath = options.cliPath;
   return {
-    stateDir: options.stateDir ?? DEFAULT_STATE_DIR,
+    stateDir: options.operatorStateDir ?? options.stateDir ?? DEFAULT_STATE_DIR,
     cli: {
       nodePath: options.nodePath ?? process.execPath,
       // Found lazily: importing the provider must not fail where the CLI is never launched.

@@ -10,9 +10,10 @@ import { applyLine } from '../../ui/apply-progress.js';
 import { createPlanTextView } from '../../ui/plan-text.js';
 import type { CommandContext } from '../context.js';
 import { lockHolder, openProject } from '../project.js';
+import { addOperatorOptions, operatorSettings, type OperatorFlags } from '../operator.js';
 import { printProblems } from './plan.js';
 
-interface ApplyOptions {
+interface ApplyOptions extends OperatorFlags {
   autoApprove?: boolean;
   wait: boolean;
   parallelism: string;
@@ -24,7 +25,7 @@ const LOCK_TTL_MS = 60_000;
 
 export function registerApply(program: Command, ctx: CommandContext, setExit: (code: number) => void): void {
   const common = (command: Command) =>
-    command
+    addOperatorOptions(command)
       .option('-y, --auto-approve', 'do not ask for confirmation (required without a terminal)')
       .option('--no-wait', 'return after launching trainings instead of waiting to register and deploy')
       .option('--parallelism <n>', 'changes carried out at once', '10')
@@ -90,7 +91,10 @@ export function registerApply(program: Command, ctx: CommandContext, setExit: (c
       saved = loaded.plan;
     }
     // A saved plan is applied against the same manifests (the paths after it, default: .).
-    const opened = await openProject(saved ? paths.slice(1) : paths, signal);
+    const opened = await openProject(saved ? paths.slice(1) : paths, {
+      signal,
+      operator: operatorSettings(options, ctx.env),
+    });
     if (!opened.project) {
       printProblems(ctx, opened.diagnostics);
       return 1;

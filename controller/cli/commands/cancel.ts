@@ -4,10 +4,11 @@ import { error } from '../../../resources/diagnostic.js';
 import { ACTIVE_RUN_STATES } from '../../../providers/provider.js';
 import type { CommandContext } from '../context.js';
 import { lockHolder, openProject } from '../project.js';
+import { addOperatorOptions, operatorSettings, type OperatorFlags } from '../operator.js';
 import { printProblems } from './plan.js';
 import { fileOption, parseTarget } from './get.js';
 
-interface CancelOptions {
+interface CancelOptions extends OperatorFlags {
   file: string[];
 }
 
@@ -15,26 +16,27 @@ interface CancelOptions {
 const LOCK_TTL_MS = 60_000;
 
 export function registerCancel(program: Command, ctx: CommandContext, setExit: (code: number) => void): void {
-  program
-    .command('cancel')
-    .summary('cancel the active runs of a TrainingRun')
-    .description(
-      'Cancel every queued or running run of a TrainingRun, scheduled runs\n' +
-        'included. The trainer is stopped with SIGTERM; the runs stay as history in\n' +
-        'state cancelled. Takes the apply lock, so it never races an apply. While the\n' +
-        'manifest is unchanged, the next apply starts a new attempt of its spec.',
-    )
-    .argument('<trainingrun/NAME>', 'the TrainingRun, e.g. trainingrun/mpg-mlp')
-    .addOption(fileOption())
-    .addHelpText(
-      'after',
-      '\nExamples:\n  mlform cancel trainingrun/mpg-mlp\n  mlform cancel trainingrun/mpg-mlp -f examples/quickstart\n' +
-        '\nExit status: 0 when runs were cancelled; 1 when nothing was running, the\n' +
-        'lock is held or cancelling failed.',
-    )
-    .action(async (targetText: string, options: CancelOptions) => {
-      setExit(await cancel(targetText, options));
-    });
+  addOperatorOptions(
+    program
+      .command('cancel')
+      .summary('cancel the active runs of a TrainingRun')
+      .description(
+        'Cancel every queued or running run of a TrainingRun, scheduled runs\n' +
+          'included. The trainer is stopped with SIGTERM; the runs stay as history in\n' +
+          'state cancelled. Takes the apply lock, so it never races an apply. While the\n' +
+          'manifest is unchanged, the next apply starts a new attempt of its spec.',
+      )
+      .argument('<trainingrun/NAME>', 'the TrainingRun, e.g. trainingrun/mpg-mlp')
+      .addOption(fileOption())
+      .addHelpText(
+        'after',
+        '\nExamples:\n  mlform cancel trainingrun/mpg-mlp\n  mlform cancel trainingrun/mpg-mlp -f examples/quickstart\n' +
+          '\nExit status: 0 when runs were cancelled; 1 when nothing was running, the\n' +
+          'lock is held or cancelling failed.',
+      ),
+  ).action(async (targetText: string, options: CancelOptions) => {
+    setExit(await cancel(targetText, options));
+  });
 
   async function cancel(targetText: string, options: CancelOptions): Promise<number> {
     const parsed = parseTarget(targetText, true);
@@ -52,7 +54,7 @@ export function registerCancel(program: Command, ctx: CommandContext, setExit: (
       return 1;
     }
     const name = parsed.target.name;
-    const opened = await openProject(options.file);
+    const opened = await openProject(options.file, { operator: operatorSettings(options, ctx.env) });
     if (!opened.project) {
       printProblems(ctx, opened.diagnostics);
       return 1;

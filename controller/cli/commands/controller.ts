@@ -16,12 +16,13 @@ import { loadWebhookSecret, WEBHOOK_SECRET_ENV } from '../../loop/webhook.js';
 import type { CommandContext } from '../context.js';
 import { openProject } from '../project.js';
 import { packageVersion } from '../version.js';
+import { addOperatorOptions, operatorSettings, type OperatorFlags } from '../operator.js';
 import { printProblems } from './plan.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 
-interface ControllerOptions {
+interface ControllerOptions extends OperatorFlags {
   repo?: string;
   branch: string;
   path: string;
@@ -44,55 +45,57 @@ export function registerController(
   ctx: CommandContext,
   setExit: (code: number) => void,
 ): void {
-  program
-    .command('controller')
-    .summary('keep the actual state converged from a git branch or a directory')
-    .description(
-      [
-        'Run continuously, like Argo CD for ML resources: fetch the manifests (git:',
-        'poll, or a signed webhook; a directory: watched), plan and apply with the',
-        'same engine as `mlform apply`, and keep reconciling: every --requeue while',
-        'trainings run (finished ones are registered, promoted and rolled out), at',
-        '--resync otherwise. Local schedules fire on time here.',
-        '',
-        'A commit whose manifests do not load is reported (/api/status, /metrics,',
-        'logs); the last good desired state keeps being reconciled until a good',
-        'commit arrives. A failing resource is retried with backoff (5s doubling to',
-        '5m) while the others proceed. Replicas elect a leader on the state',
-        'directory (or bucket); only the leader acts. Each sync holds the apply lock',
-        'briefly, so a CLI `mlform apply` and the controller never act at once.',
-        '',
-        'Pruning is off by default (as in Argo CD): resources whose manifests are',
-        'removed are left alone unless --prune. Drift is corrected unless',
-        '--no-self-heal.',
-        '',
-        'HTTP (--listen): /healthz (alive), /readyz (200 once the leader has synced;',
-        '503 on a standby), /metrics (Prometheus), /api/status (JSON; rendered by',
-        '`mlform get --server URL`), POST /hooks/git (GitHub webhook: X-Hub-Signature-256',
-        `with the secret from --webhook-secret-file or $${WEBHOOK_SECRET_ENV}; disabled`,
-        'without one). Logs are JSON lines on stdout. SIGTERM/SIGINT: finish the',
-        'current change, release the leader lease, exit 0.',
-      ].join('\n'),
-    )
-    .option('--repo <url>', 'git repository to follow (URL or local path)')
-    .option('--branch <name>', 'branch to follow', 'main')
-    .option('--path <dir>', 'folder of the manifests (and mlform.yaml) inside the repository', '.')
-    .option('--workdir <dir>', 'where the clone lives (default: a folder under the temp directory)')
-    .option('--dir <path>', 'follow a local directory instead of git (watched for changes)')
-    .option('--poll <duration>', 'git polling interval (±10% jitter)', '60s')
-    .option('--resync <duration>', 'reconcile this often even when nothing changes', '3m')
-    .option('--requeue <duration>', 'reconcile this often while trainings run or the plan waits', '5s')
-    .option('--listen <addr>', 'HTTP address for health, metrics, status and the webhook', ':8080')
-    .option('--webhook-secret-file <file>', `webhook secret (default: $${WEBHOOK_SECRET_ENV})`)
-    .option('--no-self-heal', 'report drift (OutOfSync) without correcting it')
-    .option('--prune', 'delete managed resources whose manifests are gone (default: keep them)')
-    .option('--lease-ttl <duration>', 'leader lease time to live; renewed every third of it', '15s')
-    .option('--parallelism <n>', 'changes carried out at once', '10')
-    .addOption(
-      new Option('--log-level <level>', 'log level')
-        .choices(['debug', 'info', 'warn', 'error'])
-        .default('info'),
-    )
+  addOperatorOptions(
+    program
+      .command('controller')
+      .summary('keep the actual state converged from a git branch or a directory')
+      .description(
+        [
+          'Run continuously, like Argo CD for ML resources: fetch the manifests (git:',
+          'poll, or a signed webhook; a directory: watched), plan and apply with the',
+          'same engine as `mlform apply`, and keep reconciling: every --requeue while',
+          'trainings run (finished ones are registered, promoted and rolled out), at',
+          '--resync otherwise. Local schedules fire on time here.',
+          '',
+          'A commit whose manifests do not load is reported (/api/status, /metrics,',
+          'logs); the last good desired state keeps being reconciled until a good',
+          'commit arrives. A failing resource is retried with backoff (5s doubling to',
+          '5m) while the others proceed. Replicas elect a leader on the state',
+          'directory (or bucket); only the leader acts. Each sync holds the apply lock',
+          'briefly, so a CLI `mlform apply` and the controller never act at once.',
+          '',
+          'Pruning is off by default (as in Argo CD): resources whose manifests are',
+          'removed are left alone unless --prune. Drift is corrected unless',
+          '--no-self-heal.',
+          '',
+          'HTTP (--listen): /healthz (alive), /readyz (200 once the leader has synced;',
+          '503 on a standby), /metrics (Prometheus), /api/status (JSON; rendered by',
+          '`mlform get --server URL`), POST /hooks/git (GitHub webhook: X-Hub-Signature-256',
+          `with the secret from --webhook-secret-file or $${WEBHOOK_SECRET_ENV}; disabled`,
+          'without one). Logs are JSON lines on stdout. SIGTERM/SIGINT: finish the',
+          'current change, release the leader lease, exit 0.',
+        ].join('\n'),
+      )
+      .option('--repo <url>', 'git repository to follow (URL or local path)')
+      .option('--branch <name>', 'branch to follow', 'main')
+      .option('--path <dir>', 'folder of the manifests (and mlform.yaml) inside the repository', '.')
+      .option('--workdir <dir>', 'where the clone lives (default: a folder under the temp directory)')
+      .option('--dir <path>', 'follow a local directory instead of git (watched for changes)')
+      .option('--poll <duration>', 'git polling interval (±10% jitter)', '60s')
+      .option('--resync <duration>', 'reconcile this often even when nothing changes', '3m')
+      .option('--requeue <duration>', 'reconcile this often while trainings run or the plan waits', '5s')
+      .option('--listen <addr>', 'HTTP address for health, metrics, status and the webhook', ':8080')
+      .option('--webhook-secret-file <file>', `webhook secret (default: $${WEBHOOK_SECRET_ENV})`)
+      .option('--no-self-heal', 'report drift (OutOfSync) without correcting it')
+      .option('--prune', 'delete managed resources whose manifests are gone (default: keep them)')
+      .option('--lease-ttl <duration>', 'leader lease time to live; renewed every third of it', '15s')
+      .option('--parallelism <n>', 'changes carried out at once', '10')
+      .addOption(
+        new Option('--log-level <level>', 'log level')
+          .choices(['debug', 'info', 'warn', 'error'])
+          .default('info'),
+      ),
+  )
     .addHelpText(
       'after',
       '\nExamples:\n' +
@@ -152,10 +155,12 @@ export function registerController(
           workDir: options.workdir ?? defaultWorkDir(options.repo, options.branch),
         })
       : createDirectorySource({ dir: options.dir ?? '.' });
+    const operator = operatorSettings(options, ctx.env);
     const metrics = createControllerMetrics();
     const loop = new SyncLoop({
       source,
-      openProject: (paths) => openProject(paths),
+      // The checkout is the tree root: a commit may name files inside it and nowhere else.
+      openProject: (paths) => openProject(paths, { operator: { ...operator, treeRoot: source.treeRoot } }),
       log,
       metrics,
       version: packageVersion(),

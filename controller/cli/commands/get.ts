@@ -16,6 +16,7 @@ import { fetchControllerStatus } from '../../loop/status-client.js';
 import { renderResourceTable } from '../../ui/resource-table.js';
 import type { CommandContext } from '../context.js';
 import { openProject, type LoadedProjectContext } from '../project.js';
+import { addOperatorOptions, operatorSettings, type OperatorFlags } from '../operator.js';
 import { printProblems } from './plan.js';
 
 /** Version of `get -o json` and `describe -o json`, bumped on incompatible changes. */
@@ -93,8 +94,9 @@ export interface StatusInputs {
 export async function loadStatusInputs(
   ctx: CommandContext,
   files: readonly string[],
+  flags: OperatorFlags = {},
 ): Promise<StatusInputs | undefined> {
-  const opened = await openProject(files);
+  const opened = await openProject(files, { operator: operatorSettings(flags, ctx.env) });
   if (!opened.project) {
     printProblems(ctx, opened.diagnostics);
     return undefined;
@@ -111,53 +113,54 @@ export async function loadStatusInputs(
 
 // ---- the command --------------------------------------------------------------------------------
 
-interface GetOptions {
+interface GetOptions extends OperatorFlags {
   file: string[];
   output: 'table' | 'json';
   server?: string;
 }
 
 export function registerGet(program: Command, ctx: CommandContext, setExit: (code: number) => void): void {
-  program
-    .command('get')
-    .summary('list resources with their sync status and health')
-    .description(
-      'One line per resource declared in the manifests or present in the actual state.\n' +
-        '  SYNC     Synced: the plan has nothing to do; OutOfSync: apply would change\n' +
-        '           it; Unknown: the plan has an error for it\n' +
-        '  HEALTH   Healthy; Progressing: training, or waiting for versions;\n' +
-        '           Degraded: failed run, endpoint not answering; Missing: not\n' +
-        '           created yet; Suspended: paused schedule\n' +
-        '  DETAILS  latest run of the current spec and its key metric; versions and\n' +
-        '           aliases; URL and traffic; next fire time\n' +
-        'The kind is trainingrun, registeredmodel, deployedendpoint or schedule, also\n' +
-        'plural or CamelCase (trainingruns, TrainingRun). Manifests and mlform.yaml\n' +
-        'are read from -f (default: the current directory).',
-    )
-    .argument('[kind[/name]]', 'only this kind, or only this resource')
-    .addOption(fileOption())
-    .option(
-      '--server <url>',
-      "a running controller's status (its /api/status) instead of the local manifests",
-    )
-    .addOption(
-      new Option('-o, --output <format>', 'table for people, json for scripts')
-        .choices(['table', 'json'])
-        .default('table'),
-    )
-    .addHelpText(
-      'after',
-      '\nExamples:\n' +
-        '  mlform get -f examples/quickstart\n' +
-        '  mlform get trainingruns\n' +
-        '  mlform get deployedendpoint/mpg-api -o json\n' +
-        '  mlform get --server http://127.0.0.1:8080 trainingruns\n' +
-        '\nExit status: 0 on success; 1 when the manifests or the state cannot be read,\n' +
-        'or the kind or name is unknown.',
-    )
-    .action(async (targetText: string | undefined, options: GetOptions) => {
-      setExit(await get(targetText, options));
-    });
+  addOperatorOptions(
+    program
+      .command('get')
+      .summary('list resources with their sync status and health')
+      .description(
+        'One line per resource declared in the manifests or present in the actual state.\n' +
+          '  SYNC     Synced: the plan has nothing to do; OutOfSync: apply would change\n' +
+          '           it; Unknown: the plan has an error for it\n' +
+          '  HEALTH   Healthy; Progressing: training, or waiting for versions;\n' +
+          '           Degraded: failed run, endpoint not answering; Missing: not\n' +
+          '           created yet; Suspended: paused schedule\n' +
+          '  DETAILS  latest run of the current spec and its key metric; versions and\n' +
+          '           aliases; URL and traffic; next fire time\n' +
+          'The kind is trainingrun, registeredmodel, deployedendpoint or schedule, also\n' +
+          'plural or CamelCase (trainingruns, TrainingRun). Manifests and mlform.yaml\n' +
+          'are read from -f (default: the current directory).',
+      )
+      .argument('[kind[/name]]', 'only this kind, or only this resource')
+      .addOption(fileOption())
+      .option(
+        '--server <url>',
+        "a running controller's status (its /api/status) instead of the local manifests",
+      )
+      .addOption(
+        new Option('-o, --output <format>', 'table for people, json for scripts')
+          .choices(['table', 'json'])
+          .default('table'),
+      )
+      .addHelpText(
+        'after',
+        '\nExamples:\n' +
+          '  mlform get -f examples/quickstart\n' +
+          '  mlform get trainingruns\n' +
+          '  mlform get deployedendpoint/mpg-api -o json\n' +
+          '  mlform get --server http://127.0.0.1:8080 trainingruns\n' +
+          '\nExit status: 0 on success; 1 when the manifests or the state cannot be read,\n' +
+          'or the kind or name is unknown.',
+      ),
+  ).action(async (targetText: string | undefined, options: GetOptions) => {
+    setExit(await get(targetText, options));
+  });
 
   async function get(targetText: string | undefined, options: GetOptions): Promise<number> {
     let target: Target | undefined;
@@ -170,7 +173,7 @@ export function registerGet(program: Command, ctx: CommandContext, setExit: (cod
       target = parsed.target;
     }
     if (options.server !== undefined) return getFromServer(options.server, target, options.output);
-    const inputs = await loadStatusInputs(ctx, options.file);
+    const inputs = await loadStatusInputs(ctx, options.file, options);
     if (!inputs) return 1;
     const selected = inputs.statuses.filter(
       (s) => !target || (s.kind === target.kind && (target.name === undefined || s.name === target.name)),

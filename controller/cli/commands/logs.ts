@@ -16,10 +16,11 @@ import { progressLine } from '../../ui/training-progress.js';
 import type { Style } from '../../ui/style.js';
 import type { CommandContext } from '../context.js';
 import { openProject } from '../project.js';
+import { addOperatorOptions, operatorSettings, type OperatorFlags } from '../operator.js';
 import { printProblems } from './plan.js';
 import { fileOption, parseTarget } from './get.js';
 
-interface LogsOptions {
+interface LogsOptions extends OperatorFlags {
   follow?: boolean;
   fromStart?: boolean;
   file: string[];
@@ -31,44 +32,45 @@ const POLL_MS = 1000;
 const FOLLOW_TAIL = 10;
 
 export function registerLogs(program: Command, ctx: CommandContext, setExit: (code: number) => void): void {
-  program
-    .command('logs')
-    .summary("print a training run's log")
-    .description(
-      'Print the log of the latest run of a TrainingRun (or of run N). Progress\n' +
-        'events become readable lines (start; epoch with loss, metrics and ETA;\n' +
-        'early stop; trials; done; error); other lines (stderr, stack traces) are\n' +
-        'printed as is. With -f, print the last 10 lines and keep following until\n' +
-        'the run is no longer queued or running; --from-start prints the whole log\n' +
-        'first. The project is found from --file (-f means follow here, as in\n' +
-        'kubectl logs and tail).',
-    )
-    .argument('<trainingrun/NAME>', 'the TrainingRun, e.g. trainingrun/mpg-mlp')
-    .argument('[#N]', 'run number (default: the latest run of that name)')
-    .option('-f, --follow', 'keep printing new lines until the run finishes')
-    .option('--from-start', 'with -f, print the whole log before following (default: the last 10 lines)')
-    .option('--raw', 'print the JSON-lines events as written')
-    .addOption(fileOption('--file <path>'))
-    .addHelpText(
-      'after',
-      '\nExamples:\n' +
-        '  mlform logs trainingrun/mpg-mlp\n' +
-        '  mlform logs trainingrun/mpg-mlp 1\n' +
-        '  mlform logs trainingrun/mpg-mlp -f --file examples/quickstart\n' +
-        '\nExit status: 0 when printed (with -f: the run succeeded or was cancelled);\n' +
-        '1 when the run does not exist, the log cannot be read, or (with -f) the run\n' +
-        'failed.',
-    )
-    .action(async (targetText: string, numberText: string | undefined, options: LogsOptions) => {
-      const abort = new AbortController();
-      const onSignal = () => abort.abort();
-      process.once('SIGINT', onSignal);
-      try {
-        setExit(await logs(targetText, numberText, options, abort.signal));
-      } finally {
-        process.off('SIGINT', onSignal);
-      }
-    });
+  addOperatorOptions(
+    program
+      .command('logs')
+      .summary("print a training run's log")
+      .description(
+        'Print the log of the latest run of a TrainingRun (or of run N). Progress\n' +
+          'events become readable lines (start; epoch with loss, metrics and ETA;\n' +
+          'early stop; trials; done; error); other lines (stderr, stack traces) are\n' +
+          'printed as is. With -f, print the last 10 lines and keep following until\n' +
+          'the run is no longer queued or running; --from-start prints the whole log\n' +
+          'first. The project is found from --file (-f means follow here, as in\n' +
+          'kubectl logs and tail).',
+      )
+      .argument('<trainingrun/NAME>', 'the TrainingRun, e.g. trainingrun/mpg-mlp')
+      .argument('[#N]', 'run number (default: the latest run of that name)')
+      .option('-f, --follow', 'keep printing new lines until the run finishes')
+      .option('--from-start', 'with -f, print the whole log before following (default: the last 10 lines)')
+      .option('--raw', 'print the JSON-lines events as written')
+      .addOption(fileOption('--file <path>'))
+      .addHelpText(
+        'after',
+        '\nExamples:\n' +
+          '  mlform logs trainingrun/mpg-mlp\n' +
+          '  mlform logs trainingrun/mpg-mlp 1\n' +
+          '  mlform logs trainingrun/mpg-mlp -f --file examples/quickstart\n' +
+          '\nExit status: 0 when printed (with -f: the run succeeded or was cancelled);\n' +
+          '1 when the run does not exist, the log cannot be read, or (with -f) the run\n' +
+          'failed.',
+      ),
+  ).action(async (targetText: string, numberText: string | undefined, options: LogsOptions) => {
+    const abort = new AbortController();
+    const onSignal = () => abort.abort();
+    process.once('SIGINT', onSignal);
+    try {
+      setExit(await logs(targetText, numberText, options, abort.signal));
+    } finally {
+      process.off('SIGINT', onSignal);
+    }
+  });
 
   async function logs(
     targetText: string,
@@ -97,7 +99,7 @@ export function registerLogs(program: Command, ctx: CommandContext, setExit: (co
         return 1;
       }
     }
-    const opened = await openProject(options.file, signal);
+    const opened = await openProject(options.file, { signal, operator: operatorSettings(options, ctx.env) });
     if (!opened.project) {
       printProblems(ctx, opened.diagnostics);
       return 1;

@@ -9,8 +9,9 @@ import { planJsonView } from '../../ui/plan-json.js';
 import { createPlanTextView } from '../../ui/plan-text.js';
 import type { CommandContext } from '../context.js';
 import { openProject } from '../project.js';
+import { addOperatorOptions, operatorSettings, type OperatorFlags } from '../operator.js';
 
-interface PlanOptions {
+interface PlanOptions extends OperatorFlags {
   output: 'text' | 'json';
   detailedExitcode?: boolean;
   out?: string;
@@ -19,26 +20,30 @@ interface PlanOptions {
 }
 
 export function registerPlan(program: Command, ctx: CommandContext, setExit: (code: number) => void): void {
-  program
-    .command('plan')
-    .summary('show what apply would change')
-    .description(
-      'Load the manifests, observe the actual state (one list call per kind) and print the changes\n' +
-        'apply would make: + create, ~ update, -/+ replace, - delete, register, alias moves, waits for\n' +
-        'running trainings; field-level diffs, drift marked. Nothing is changed.',
-    )
-    .argument('[paths...]', 'manifest files or directories (default: .)')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
-    .option('--detailed-exitcode', 'exit 0 when there are no changes, 2 when there are, 1 on errors')
-    .option('--out <file>', 'save the plan for `mlform apply FILE`')
-    .option('--destroy', 'plan deleting everything of the stack')
-    .option('--no-prune', 'keep managed resources whose manifests are gone')
+  addOperatorOptions(
+    program
+      .command('plan')
+      .summary('show what apply would change')
+      .description(
+        'Load the manifests, observe the actual state (one list call per kind) and print the changes\n' +
+          'apply would make: + create, ~ update, -/+ replace, - delete, register, alias moves, waits for\n' +
+          'running trainings; field-level diffs, drift marked. Nothing is changed.',
+      )
+      .argument('[paths...]', 'manifest files or directories (default: .)')
+      .addOption(
+        new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'),
+      )
+      .option('--detailed-exitcode', 'exit 0 when there are no changes, 2 when there are, 1 on errors')
+      .option('--out <file>', 'save the plan for `mlform apply FILE`')
+      .option('--destroy', 'plan deleting everything of the stack')
+      .option('--no-prune', 'keep managed resources whose manifests are gone'),
+  )
     .addHelpText(
       'after',
       '\nExamples:\n  mlform plan examples/quickstart\n  mlform plan --out tfplan.json && mlform apply tfplan.json',
     )
     .action(async (paths: string[], options: PlanOptions) => {
-      const opened = await openProject(paths);
+      const opened = await openProject(paths, { operator: operatorSettings(options, ctx.env) });
       if (!opened.project) {
         printProblems(ctx, opened.diagnostics);
         setExit(1);

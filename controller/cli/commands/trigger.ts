@@ -4,10 +4,11 @@ import { error } from '../../../resources/diagnostic.js';
 import { closest } from '../../../resources/suggest.js';
 import type { CommandContext } from '../context.js';
 import { openProject } from '../project.js';
+import { addOperatorOptions, operatorSettings, type OperatorFlags } from '../operator.js';
 import { printProblems } from './plan.js';
 import { fileOption, parseTarget } from './get.js';
 
-interface TriggerOptions {
+interface TriggerOptions extends OperatorFlags {
   file: string[];
 }
 
@@ -16,29 +17,30 @@ export function registerTrigger(
   ctx: CommandContext,
   setExit: (code: number) => void,
 ): void {
-  program
-    .command('trigger')
-    .summary('fire a schedule now')
-    .description(
-      "Start a run of the schedule's TrainingRun template now, as if its cron had\n" +
-        "fired: the run is numbered after the template's runs and carries the\n" +
-        "schedule's name. The concurrency policy applies: Forbid skips while a run\n" +
-        'it started is still going, Replace cancels that run first, Allow runs both.\n' +
-        'The schedule must exist in the actual state (apply it first); the run uses\n' +
-        'the template as last applied. Returns at once: follow the run with\n' +
-        '`mlform logs trainingrun/NAME -f`.',
-    )
-    .argument('<schedule/NAME>', 'the Schedule, e.g. schedule/mpg-weekly')
-    .addOption(fileOption())
-    .addHelpText(
-      'after',
-      '\nExamples:\n  mlform trigger schedule/mpg-weekly\n  mlform trigger schedule/mpg-weekly -f examples/quickstart\n' +
-        '\nExit status: 0 when a run started; 1 when the schedule does not exist, the\n' +
-        'fire was skipped (concurrencyPolicy Forbid) or the run could not start.',
-    )
-    .action(async (targetText: string, options: TriggerOptions) => {
-      setExit(await trigger(targetText, options));
-    });
+  addOperatorOptions(
+    program
+      .command('trigger')
+      .summary('fire a schedule now')
+      .description(
+        "Start a run of the schedule's TrainingRun template now, as if its cron had\n" +
+          "fired: the run is numbered after the template's runs and carries the\n" +
+          "schedule's name. The concurrency policy applies: Forbid skips while a run\n" +
+          'it started is still going, Replace cancels that run first, Allow runs both.\n' +
+          'The schedule must exist in the actual state (apply it first); the run uses\n' +
+          'the template as last applied. Returns at once: follow the run with\n' +
+          '`mlform logs trainingrun/NAME -f`.',
+      )
+      .argument('<schedule/NAME>', 'the Schedule, e.g. schedule/mpg-weekly')
+      .addOption(fileOption())
+      .addHelpText(
+        'after',
+        '\nExamples:\n  mlform trigger schedule/mpg-weekly\n  mlform trigger schedule/mpg-weekly -f examples/quickstart\n' +
+          '\nExit status: 0 when a run started; 1 when the schedule does not exist, the\n' +
+          'fire was skipped (concurrencyPolicy Forbid) or the run could not start.',
+      ),
+  ).action(async (targetText: string, options: TriggerOptions) => {
+    setExit(await trigger(targetText, options));
+  });
 
   async function trigger(targetText: string, options: TriggerOptions): Promise<number> {
     const parsed = parseTarget(targetText, true);
@@ -52,7 +54,7 @@ export function registerTrigger(
       return 1;
     }
     const name = parsed.target.name;
-    const opened = await openProject(options.file);
+    const opened = await openProject(options.file, { operator: operatorSettings(options, ctx.env) });
     if (!opened.project) {
       printProblems(ctx, opened.diagnostics);
       return 1;

@@ -1,11 +1,12 @@
 import { Option, type Command } from 'commander';
 import { hasErrors } from '../../../resources/diagnostic.js';
 import { shortHash } from '../../../resources/spec-hash.js';
+import { addOperatorOptions, operatorSettings, type OperatorFlags } from '../operator.js';
 import { loadManifests, type LoadResult } from '../../../manifests/load.js';
 import { diagnosticJson, diagnosticsSummaryLine, renderDiagnostics } from '../../ui/diagnostics-view.js';
 import type { CommandContext } from '../context.js';
 
-interface ValidateOptions {
+interface ValidateOptions extends OperatorFlags {
   output: 'text' | 'json';
 }
 
@@ -14,27 +15,33 @@ export function registerValidate(
   ctx: CommandContext,
   setExit: (code: number) => void,
 ): void {
-  program
-    .command('validate')
-    .summary('check manifests: schema, rules, references, dependency cycles')
-    .description(
-      'Load manifests from files and directories (recursively: *.yaml, *.yml, multi-document files;\n' +
-        'mlform.yaml is the project file) and report every problem at once, with file:line:col,\n' +
-        'the field path, a code frame and a fix when one is obvious. Nothing is contacted.',
-    )
-    .argument('[paths...]', 'manifest files or directories', ['.'])
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
-    .addHelpText(
-      'after',
-      '\nExit status: 0 valid, 1 invalid.\n\nExamples:\n  mlform validate examples/quickstart\n  mlform validate -o json manifests/ > report.json',
-    )
-    .action(async (paths: string[], options: ValidateOptions) => {
-      const result = await loadManifests(paths);
-      const invalid = hasErrors(result.diagnostics);
-      if (options.output === 'json') ctx.print(JSON.stringify(validateJson(result), null, 2));
-      else printText(result, ctx);
-      setExit(invalid ? 1 : 0);
+  addOperatorOptions(
+    program
+      .command('validate')
+      .summary('check manifests: schema, rules, references, dependency cycles')
+      .description(
+        'Load manifests from files and directories (recursively: *.yaml, *.yml, multi-document files;\n' +
+          'mlform.yaml is the project file) and report every problem at once, with file:line:col,\n' +
+          'the field path, a code frame and a fix when one is obvious. Nothing is contacted.',
+      )
+      .argument('[paths...]', 'manifest files or directories', ['.'])
+      .addOption(
+        new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'),
+      )
+      .addHelpText(
+        'after',
+        '\nExit status: 0 valid, 1 invalid.\n\nExamples:\n  mlform validate examples/quickstart\n  mlform validate -o json manifests/ > report.json',
+      ),
+  ).action(async (paths: string[], options: ValidateOptions) => {
+    const operator = operatorSettings(options, ctx.env);
+    const result = await loadManifests(paths, {
+      trust: { treeRoot: operator.treeRoot, dataRoots: operator.dataRoots },
     });
+    const invalid = hasErrors(result.diagnostics);
+    if (options.output === 'json') ctx.print(JSON.stringify(validateJson(result), null, 2));
+    else printText(result, ctx);
+    setExit(invalid ? 1 : 0);
+  });
 }
 
 function printText({ desired, diagnostics }: LoadResult, ctx: CommandContext): void {

@@ -1,0 +1,76 @@
+/**
+ * Operator input (SECURITY.md): what the person or process running mlform decides, through flags,
+ * the environment and files outside the manifest tree. Nothing here is ever read from a manifest
+ * or from the checkout: a commit cannot widen what it may touch.
+ */
+import { delimiter, resolve } from 'node:path';
+import type { Command } from 'commander';
+
+export interface OperatorSettings {
+  /**
+   * The folder every file a manifest names must stay inside (data, the project file, manifests
+   * themselves). Undefined: the tree root of the project (its git work tree when there is one,
+   * else the folder of mlform.yaml). The controller sets it to its checkout.
+   */
+  treeRoot?: string;
+  /** Extra folders data may be read from (`--allow-data-root`, `MLFORM_ALLOW_DATA_ROOTS`). */
+  dataRoots: string[];
+  /** Local provider state directory (`--state-dir`, `MLFORM_STATE_DIR`); overrides `local.stateDir`. */
+  stateDir?: string;
+  /** Operator policy file (`--policy`, `MLFORM_POLICY`). */
+  policyFile?: string;
+}
+
+export const OPERATOR_ENV = {
+  dataRoots: 'MLFORM_ALLOW_DATA_ROOTS',
+  stateDir: 'MLFORM_STATE_DIR',
+  policy: 'MLFORM_POLICY',
+} as const;
+
+export interface OperatorFlags {
+  allowDataRoot?: string[];
+  stateDir?: string;
+  policy?: string;
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** The flags every command that loads a project takes. */
+export function addOperatorOptions(command: Command): Command {
+  return command
+    .option(
+      '--allow-data-root <dir>',
+      `also allow data under this folder (repeatable; default from $${OPERATOR_ENV.dataRoots}, ${delimiter}-separated)`,
+      collect,
+    )
+    .option(
+      '--state-dir <dir>',
+      `local provider state directory, overriding mlform.yaml's local.stateDir (default $${OPERATOR_ENV.stateDir})`,
+    )
+    .option(
+      '--policy <file>',
+      `operator policy bounding what manifests may ask for (default $${OPERATOR_ENV.policy})`,
+    );
+}
+
+const nonEmpty = (value: string | undefined): string | undefined =>
+  value !== undefined && value.trim() !== '' ? value : undefined;
+
+/** Flags first, then the environment; paths are made absolute against the working directory. */
+export function operatorSettings(flags: OperatorFlags, env: NodeJS.ProcessEnv): OperatorSettings {
+  const fromEnv = (nonEmpty(env[OPERATOR_ENV.dataRoots]) ?? '')
+    .split(delimiter)
+    .filter((p) => p.trim() !== '');
+  const dataRoots = [...(flags.allowDataRoot ?? []), ...fromEnv].map((p) => resolve(p));
+  const stateDir = nonEmpty(flags.stateDir) ?? nonEmpty(env[OPERATOR_ENV.stateDir]);
+  const policyFile = nonEmpty(flags.policy) ?? nonEmpty(env[OPERATOR_ENV.policy]);
+  return {
+    dataRoots,
+    stateDir: stateDir ? resolve(stateDir) : undefined,
+    policyFile: policyFile ? resolve(policyFile) : undefined,
+  };
+}
+
+/** For code paths with no flags (tests, the trainer): the environment alone. */
+export const operatorFromEnv = (env: NodeJS.ProcessEnv = process.env): OperatorSettings =>
+  operatorSettings({}, env);
