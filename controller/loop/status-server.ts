@@ -1,11 +1,27 @@
 /**
- * The controller's HTTP server. node:http rather than fastify: five routes, and the webhook needs
- * the raw body bytes for its HMAC, which node:http hands over as is (fastify would need a custom
- * content-type parser to keep them). `/healthz` answers whenever the process does.
+ * The controller's HTTP server. node:http rather than fastify: a handful of routes, and the
+ * webhook needs the raw body bytes for its HMAC, which node:http hands over as is (fastify would
+ * need a custom content-type parser to keep them).
+ *
+ * Every HTTP client is untrusted (SECURITY.md). Routes are closed unless listed in OPEN_ROUTES:
+ * probes and Prometheus scrapes (`/healthz`, `/readyz`, `/metrics`) are open, the webhook carries
+ * its own HMAC signature, and everything else (`/api/status`, and whatever a web UI adds later)
+ * needs `Authorization: Bearer <token>` whenever a token is configured. Bound beyond loopback, a
+ * token is mandatory: the server refuses to start without one. Error bodies carry messages, never
+ * stack traces, and connections are bounded (connection-bounds.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { error, type Diagnostic } from '../../resources/diagnostic.js';
+import {
+  applyBounds,
+  CONTROLLER_BOUNDS,
+  serverOptions,
+  type ConnectionBounds,
+} from '../../trainer/serving/connection-bounds.js';
+import { bearerMatches } from './auth-token.js';
+import { DeliveryMemory } from './delivery-memory.js';
 import type { ControllerStatus } from './status-schema.js';
 import { verifySignature } from './webhook.js';
 import type { WebhookOutcome } from './sync-loop.js';
@@ -19,11 +35,34 @@ export interface StatusServerOptions {
   isLeader: () => boolean;
   /** undefined: the webhook is disabled (no secret configured). */
   webhookSecret?: string;
+  /**
+   * Required as `Authorization: Bearer <token>` on every route that is not open. Mandatory when
+   * the server is bound beyond loopback; when given, it is required on loopback too.
+   */
+  authToken?: string;
   onWebhook: () => WebhookOutcome;
   onWebhookRejected?: (reason: string) => void;
+  /** Connection bounds; CONTROLLER_BOUNDS by default. */
+  bounds?: ConnectionBounds;
+  /** Seen webhook delivery ids; a fresh DeliveryMemory by default. */
+  deliveries?: DeliveryMemory;
+  /** Largest webhook body accepted (GitHub caps payloads at 25 MB; pushes are far smaller). */
+  maxBodyBytes?: number;
 }
 
+/** Served to anyone: kubelet probes and Prometheus carry no credentials. */
+export const OPEN_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** The webhook authenticates by its HMAC signature (GitHub cannot send a bearer token). */
+const WEBHOOK_ROUTE = '/hooks/git';
+
 const MAX_BODY_BYTES = 5 * 1024 * 1024;
+
+/**
+ * After a 413 the rest of an oversized body is read and dropped up to this many bytes, so that a
+ * client still sending can read the answer instead of seeing a reset; beyond it the socket is cut.
+ */
+const DISCARD_LIMIT = 32 * 1024 * 1024;
 
 export function parseListen(listen: string): { host?: string; port: number } {
   const match = /^(?:(.*):)?(\d+)$/.exec(listen.trim());
@@ -32,47 +71,170 @@ export function parseListen(listen: string): { host?: string; port: number } {
   return { host: host || undefined, port: Number(match[2]) };
 }
 
-function send(res: ServerResponse, status: number, body: unknown, type = 'application/json'): void {
+/** The bound address is what counts: a host name may resolve to anything. */
+export function isLoopbackAddress(address: string): boolean {
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  if (isIP(v4) === 4) return v4.startsWith('127.');
+  return address === '::1';
+}
+
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  type = 'application/json',
+  headers: Record<string, string> = {},
+): void {
   const text = typeof body === 'string' ? body : `${JSON.stringify(body)}\n`;
-  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': type,
+    'cache-control': 'no-store',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+/** The message of anything thrown; never its stack. */
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n', 1)[0];
+
+/** A line of a V8 stack trace: `    at fn (file:1:2)`. */
+const STACK_FRAME = /\n[ \t]+at [^\n]*/g;
+
+/**
+ * The status with stack frames removed from every string. The loop records messages, but a status
+ * field fed from an error somewhere else must not hand a client the server's file layout.
+ */
+export function withoutStackFrames<T>(value: T): T {
+  if (typeof value === 'string') return value.replace(STACK_FRAME, '') as T;
+  if (Array.isArray(value)) return value.map((v: unknown) => withoutStackFrames(v)) as T;
+  if (typeof value === 'object' && value !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = withoutStackFrames(v);
+    return out as T;
+  }
+  return value;
+}
+
+type Body = { ok: true; bytes: Buffer } | { ok: false; size: string };
+
+/**
+ * The request body up to `limit` bytes. Content-Length is checked before a byte is read; a body
+ * that grows past the limit stops being buffered at once.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Body> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) {
+    return Promise.resolve({ ok: false, size: `${declared} bytes` });
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        resolve(undefined);
-        req.destroy();
+      if (size > limit) {
+        req.off('data', onData);
+        req.off('end', onEnd);
+        req.pause();
+        resolve({ ok: false, size: `over ${limit} bytes` });
         return;
       }
       chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    };
+    const onEnd = (): void => resolve({ ok: true, bytes: Buffer.concat(chunks, size) });
+    req.on('data', onData);
+    req.on('end', onEnd);
     req.on('error', reject);
   });
 }
 
+/**
+ * 413 with `connection: close`, written before the rest of the body is read; the response is ended
+ * (and the socket closed) once the client has sent everything, up to DISCARD_LIMIT. Ending at once
+ * would close a socket with unread data, which the kernel turns into a reset that can reach the
+ * client before it has read the answer.
+ */
+function refuseTooLarge(req: IncomingMessage, res: ServerResponse, limit: number, size: string): void {
+  const text = `${JSON.stringify({
+    error: `the request body is ${size}; this endpoint accepts at most ${limit} bytes`,
+  })}\n`;
+  res.shouldKeepAlive = false;
+  res.writeHead(413, {
+    'content-type': 'application/json',
+    'cache-control': 'no-store',
+    'content-length': Buffer.byteLength(text),
+    connection: 'close',
+  });
+  res.write(text);
+  if (req.complete) {
+    res.end();
+    return;
+  }
+  let discarded = 0;
+  req.on('data', (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > DISCARD_LIMIT) {
+      res.end();
+      req.socket.destroy();
+    }
+  });
+  req.on('end', () => res.end());
+  req.on('error', () => res.destroy());
+  req.resume();
+}
+
 export interface RunningServer {
   url: string;
+  /** Whether the listening address is a loopback one. */
+  loopback: boolean;
   close(): Promise<void>;
 }
 
-export async function startStatusServer(options: StatusServerOptions): Promise<RunningServer> {
-  const server: Server = createServer((req, res) => {
+export async function startStatusServer(
+  options: StatusServerOptions,
+): Promise<{ server?: RunningServer; diagnostics: Diagnostic[] }> {
+  const bounds = options.bounds ?? CONTROLLER_BOUNDS;
+  const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
+  const deliveries = options.deliveries ?? new DeliveryMemory();
+  const server: Server = createServer(serverOptions(bounds), (req, res) => {
     handle(req, res).catch((e: unknown) => {
-      if (!res.headersSent) send(res, 500, { error: e instanceof Error ? e.message : String(e) });
+      if (!res.headersSent) send(res, 500, { error: `internal error: ${messageOf(e)}` });
+      else res.destroy();
     });
   });
+  applyBounds(server, bounds);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://controller').pathname;
-    if (req.method === 'POST' && path === '/hooks/git') return webhook(req, res);
+    let path: string;
+    try {
+      path = new URL(req.url ?? '/', 'http://controller').pathname;
+    } catch {
+      req.resume();
+      return send(res, 400, { error: 'malformed request target' });
+    }
+    if (path === WEBHOOK_ROUTE && req.method === 'POST') return webhook(req, res);
+    if (!OPEN_ROUTES.has(path) && path !== WEBHOOK_ROUTE && options.authToken !== undefined) {
+      if (!bearerMatches(options.authToken, req.headers.authorization)) {
+        req.resume();
+        return send(
+          res,
+          401,
+          {
+            error:
+              req.headers.authorization === undefined
+                ? `${path} requires Authorization: Bearer <token> (the controller's --auth-token-file)`
+                : "the bearer token does not match the controller's --auth-token-file",
+          },
+          'application/json',
+          { 'www-authenticate': 'Bearer realm="mlform-controller"' },
+        );
+      }
+    }
+    req.resume();
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      return send(res, 405, { error: `${req.method} is not supported on ${path}` });
+      return send(res, 405, { error: `${req.method} is not supported on ${path}` }, 'application/json', {
+        allow: path === WEBHOOK_ROUTE ? 'POST' : 'GET, HEAD',
+      });
     }
     switch (path) {
       case '/healthz':
@@ -88,8 +250,15 @@ export async function startStatusServer(options: StatusServerOptions): Promise<R
             );
       case '/metrics':
         return send(res, 200, await options.registry.metrics(), options.registry.contentType);
-      case '/api/status':
-        return send(res, 200, options.status());
+      case '/api/status': {
+        let status: ControllerStatus;
+        try {
+          status = withoutStackFrames(options.status());
+        } catch (e) {
+          return send(res, 500, { error: `cannot build the status: ${messageOf(e)}` });
+        }
+        return send(res, 200, status);
+      }
       default:
         return send(res, 404, { error: `no route ${path}` });
     }
@@ -103,31 +272,79 @@ export async function startStatusServer(options: StatusServerOptions): Promise<R
           'the webhook is disabled: start the controller with --webhook-secret-file or MLFORM_WEBHOOK_SECRET',
       });
     }
-    const body = await readBody(req);
-    if (!body) return send(res, 413, { error: `body larger than ${MAX_BODY_BYTES} bytes` });
-    const check = verifySignature(options.webhookSecret, body, req.headers['x-hub-signature-256']);
+    const body = await readBody(req, maxBodyBytes);
+    if (!body.ok) return refuseTooLarge(req, res, maxBodyBytes, body.size);
+    const check = verifySignature(options.webhookSecret, body.bytes, req.headers['x-hub-signature-256']);
     if (check !== 'valid') {
       const reason =
         check === 'missing' ? 'missing X-Hub-Signature-256 header' : 'X-Hub-Signature-256 does not match';
       options.onWebhookRejected?.(reason);
       return send(res, 401, { error: reason });
     }
+    const header = req.headers['x-github-delivery'];
+    const delivery = Array.isArray(header) ? header[0] : header;
+    if (delivery && deliveries.has(delivery)) {
+      return send(res, 200, { status: 'duplicate delivery ignored', delivery });
+    }
     const outcome = options.onWebhook();
-    if (outcome === 'accepted') return send(res, 202, { status: 'sync queued' });
+    if (outcome === 'accepted') {
+      // Only accepted deliveries count as seen: one refused by a standby or during shutdown may be
+      // redelivered to the leader.
+      if (delivery) deliveries.record(delivery);
+      return send(res, 202, { status: 'sync queued' });
+    }
     return send(res, 503, {
       error: outcome === 'standby' ? 'standby replica: send webhooks to the leader' : 'shutting down',
     });
   }
 
-  const { host, port } = parseListen(options.listen);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
+  const close = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
     });
-  });
+
+  let listen: { host?: string; port: number };
+  try {
+    listen = parseListen(options.listen);
+  } catch (e) {
+    return {
+      diagnostics: [error('listen', messageOf(e), { hint: 'e.g. --listen 127.0.0.1:8080' })],
+    };
+  }
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(listen.port, listen.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    return {
+      diagnostics: [
+        error('listen', `cannot listen on ${options.listen}: ${messageOf(e)}`, {
+          hint: 'choose another address with --listen (port 0 picks a free one)',
+        }),
+      ],
+    };
+  }
   const address = server.address() as AddressInfo;
+  const loopback = isLoopbackAddress(address.address);
+  if (!loopback && options.authToken === undefined) {
+    await close();
+    return {
+      diagnostics: [
+        error(
+          'listen-without-token',
+          `--listen ${options.listen} is reachable beyond this host, and /api/status would answer anyone`,
+          {
+            hint: 'give --auth-token-file FILE (e.g. openssl rand -hex 32 > token && chmod 600 token), or listen on 127.0.0.1',
+          },
+        ),
+      ],
+    };
+  }
   const shownHost =
     address.family === 'IPv6'
       ? address.address === '::'
@@ -135,11 +352,11 @@ export async function startStatusServer(options: StatusServerOptions): Promise<R
         : `[${address.address}]`
       : address.address;
   return {
-    url: `http://${shownHost === '0.0.0.0' ? 'localhost' : shownHost}:${address.port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    server: {
+      url: `http://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${address.port}`,
+      loopback,
+      close,
+    },
+    diagnostics: [],
   };
 }

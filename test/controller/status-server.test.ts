@@ -1,9 +1,15 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createControllerMetrics } from '../../controller/loop/metrics.js';
-import { ControllerStatusSchema } from '../../controller/loop/status-schema.js';
+import { ControllerStatusSchema, type ControllerStatus } from '../../controller/loop/status-schema.js';
 import { SAMPLE_STATUS } from './sample-status.js';
-import { parseListen, startStatusServer, type RunningServer } from '../../controller/loop/status-server.js';
+import {
+  isLoopbackAddress,
+  parseListen,
+  startStatusServer,
+  withoutStackFrames,
+  type RunningServer,
+} from '../../controller/loop/status-server.js';
 import { signBody } from '../../controller/loop/webhook.js';
 import type { WebhookOutcome } from '../../controller/loop/sync-loop.js';
 
@@ -16,14 +22,24 @@ afterEach(async () => {
 });
 
 async function serve(
-  options: { secret?: string; ready?: boolean; leader?: boolean; outcome?: WebhookOutcome } = {},
+  options: {
+    secret?: string;
+    ready?: boolean;
+    leader?: boolean;
+    outcome?: WebhookOutcome;
+    token?: string;
+    status?: () => ControllerStatus;
+    maxBodyBytes?: number;
+  } = {},
 ) {
   const metrics = createControllerMetrics();
   const hooks: string[] = [];
-  server = await startStatusServer({
+  const started = await startStatusServer({
     listen: '127.0.0.1:0',
     registry: metrics.registry,
-    status: () => SAMPLE_STATUS,
+    authToken: options.token,
+    maxBodyBytes: options.maxBodyBytes,
+    status: options.status ?? (() => SAMPLE_STATUS),
     isReady: () => options.ready ?? true,
     isLeader: () => options.leader ?? true,
     webhookSecret: options.secret,
@@ -32,6 +48,9 @@ async function serve(
       return options.outcome ?? 'accepted';
     },
   });
+  expect(started.diagnostics).toEqual([]);
+  server = started.server;
+  if (!server) throw new Error('no server');
   return { url: server.url, metrics, hooks };
 }
 
@@ -105,11 +124,130 @@ describe('status server', () => {
     expect((await post(standby.url, signBody('s', body))).status).toBe(503);
   });
 
+  it('with a token, every route but the open ones needs it, on loopback too', async () => {
+    const token = 'a-token-of-sufficient-length';
+    const { url } = await serve({ token, secret: 's' });
+    for (const open of ['/healthz', '/readyz', '/metrics'])
+      expect((await fetch(`${url}${open}`)).status).toBe(200);
+    for (const closed of ['/api/status', '/nope', '/']) {
+      const response = await fetch(`${url}${closed}`);
+      expect(response.status, closed).toBe(401);
+      expect(response.headers.get('www-authenticate')).toContain('Bearer');
+      expect(await response.text()).toContain('--auth-token-file');
+    }
+    const wrong = await fetch(`${url}/api/status`, { headers: { authorization: `Bearer ${token}x` } });
+    expect(wrong.status).toBe(401);
+    expect(await wrong.text()).not.toContain(token);
+    expect((await fetch(`${url}/api/status`, { headers: { authorization: `Basic ${token}` } })).status).toBe(
+      401,
+    );
+    const right = await fetch(`${url}/api/status`, { headers: { authorization: `Bearer ${token}` } });
+    expect(right.status).toBe(200);
+    expect(checkStatus.Check(await right.json())).toBe(true);
+    // The webhook authenticates by its signature, not by the token.
+    const body = '{}';
+    expect(
+      (
+        await fetch(`${url}/hooks/git`, {
+          method: 'POST',
+          body,
+          headers: { 'x-hub-signature-256': signBody('s', body) },
+        })
+      ).status,
+    ).toBe(202);
+  });
+
+  it('a status() that throws answers 500 with the message; stack frames never reach a client', async () => {
+    const failing = await serve({
+      status: () => {
+        throw new TypeError(
+          'cannot read properties of undefined\n    at SyncLoop.status (/srv/sync-loop.js:1:2)',
+        );
+      },
+    });
+    const response = await fetch(`${failing.url}/api/status`);
+    expect(response.status).toBe(500);
+    const text = await response.text();
+    expect(text).toContain('cannot read properties of undefined');
+    expect(text).not.toMatch(/ at |sync-loop\.js/);
+    await server?.close();
+
+    const stack = new Error('boom').stack ?? '';
+    expect(stack).toMatch(/\n\s+at /);
+    const leaky = await serve({
+      status: () => ({ ...SAMPLE_STATUS, controller: { ...SAMPLE_STATUS.controller, lastError: stack } }),
+    });
+    const status = (await (await fetch(`${leaky.url}/api/status`)).json()) as ControllerStatus;
+    expect(status.controller.lastError).toBe('Error: boom');
+    expect(withoutStackFrames({ a: ['x\n    at f (g.js:1:1)\n  at h (i.js:2:2)'] })).toEqual({ a: ['x'] });
+  });
+
+  it('webhook: an oversized body gets 413 with connection: close, declared or not', async () => {
+    const { url, hooks } = await serve({ secret: 's', maxBodyBytes: 1024 });
+    const declared = await fetch(`${url}/hooks/git`, { method: 'POST', body: 'x'.repeat(4096) });
+    expect(declared.status).toBe(413);
+    expect(declared.headers.get('connection')).toBe('close');
+    expect(await declared.text()).toContain('at most 1024 bytes');
+    // A streamed body (chunked, no Content-Length) is cut when it passes the limit.
+    const chunks = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < 8; i++) controller.enqueue(new Uint8Array(512));
+        controller.close();
+      },
+    });
+    const streamed = await fetch(`${url}/hooks/git`, {
+      method: 'POST',
+      body: chunks,
+      duplex: 'half',
+    } as RequestInit);
+    expect(streamed.status).toBe(413);
+    expect(hooks).toEqual([]);
+  });
+
+  it('webhook: a replayed X-GitHub-Delivery is acknowledged without a sync; a new id syncs', async () => {
+    const { url, hooks } = await serve({ secret: 's' });
+    const body = '{"ref":"refs/heads/main"}';
+    const post = (delivery: string) =>
+      fetch(`${url}/hooks/git`, {
+        method: 'POST',
+        body,
+        headers: { 'x-hub-signature-256': signBody('s', body), 'x-github-delivery': delivery },
+      });
+    expect((await post('d-1')).status).toBe(202);
+    const replay = await post('d-1');
+    expect(replay.status).toBe(200);
+    expect(await replay.text()).toContain('duplicate delivery ignored');
+    expect((await post('d-2')).status).toBe(202);
+    expect(hooks).toEqual(['hook', 'hook']);
+  });
+
   it('parses --listen forms', () => {
     expect(parseListen(':8080')).toEqual({ host: undefined, port: 8080 });
     expect(parseListen('8080')).toEqual({ host: undefined, port: 8080 });
     expect(parseListen('127.0.0.1:0')).toEqual({ host: '127.0.0.1', port: 0 });
     expect(parseListen('[::1]:9000')).toEqual({ host: '::1', port: 9000 });
     expect(() => parseListen('localhost')).toThrow(/--listen/);
+  });
+
+  it('tells loopback addresses from the others', () => {
+    for (const a of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1'])
+      expect(isLoopbackAddress(a), a).toBe(true);
+    for (const a of ['0.0.0.0', '::', '10.0.0.1', '::ffff:10.0.0.1', '128.0.0.1'])
+      expect(isLoopbackAddress(a), a).toBe(false);
+  });
+
+  it('refuses to listen beyond loopback without a token', async () => {
+    const metrics = createControllerMetrics();
+    const started = await startStatusServer({
+      listen: '0.0.0.0:0',
+      registry: metrics.registry,
+      status: () => SAMPLE_STATUS,
+      isReady: () => true,
+      isLeader: () => true,
+      onWebhook: () => 'accepted',
+    });
+    expect(started.server).toBeUndefined();
+    expect(started.diagnostics.map((d) => d.code)).toEqual(['listen-without-token']);
+    expect(started.diagnostics[0].hint).toContain('--auth-token-file');
   });
 });

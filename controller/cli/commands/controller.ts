@@ -10,7 +10,9 @@ import { parseDuration } from '../../loop/duration-option.js';
 import { createGitSource } from '../../loop/git-source.js';
 import { createControllerMetrics } from '../../loop/metrics.js';
 import type { ManifestSource } from '../../loop/source.js';
-import { startStatusServer, type RunningServer } from '../../loop/status-server.js';
+import { startStatusServer } from '../../loop/status-server.js';
+import { loadAuthToken, MIN_TOKEN_LENGTH } from '../../loop/auth-token.js';
+import { CONTROLLER_BOUNDS, type ConnectionBounds } from '../../../trainer/serving/connection-bounds.js';
 import { SyncLoop } from '../../loop/sync-loop.js';
 import { loadWebhookSecret, WEBHOOK_SECRET_ENV } from '../../loop/webhook.js';
 import type { CommandContext } from '../context.js';
@@ -33,6 +35,11 @@ interface ControllerOptions extends OperatorFlags {
   requeue: string;
   listen: string;
   webhookSecretFile?: string;
+  authTokenFile?: string;
+  headersTimeout: string;
+  requestTimeout: string;
+  keepAliveTimeout: string;
+  maxConnections: string;
   selfHeal: boolean;
   prune?: boolean;
   leaseTtl: string;
@@ -68,12 +75,21 @@ export function registerController(
           'removed are left alone unless --prune. Drift is corrected unless',
           '--no-self-heal.',
           '',
-          'HTTP (--listen): /healthz (alive), /readyz (200 once the leader has synced;',
-          '503 on a standby), /metrics (Prometheus), /api/status (JSON; rendered by',
-          '`mlform get --server URL`), POST /hooks/git (GitHub webhook: X-Hub-Signature-256',
-          `with the secret from --webhook-secret-file or $${WEBHOOK_SECRET_ENV}; disabled`,
-          'without one). Logs are JSON lines on stdout. SIGTERM/SIGINT: finish the',
-          'current change, release the leader lease, exit 0.',
+          'HTTP (--listen, default 127.0.0.1:8080): /healthz (alive), /readyz (200 once',
+          'the leader has synced; 503 on a standby), /metrics (Prometheus): open to anyone.',
+          'POST /hooks/git (GitHub webhook: X-Hub-Signature-256 with the secret from',
+          `--webhook-secret-file or $${WEBHOOK_SECRET_ENV}; disabled without one; a repeated`,
+          'X-GitHub-Delivery id is acknowledged without a sync). Every other route,',
+          '/api/status included (rendered by `mlform get --server URL`), needs',
+          '`Authorization: Bearer <token>` when --auth-token-file is given; an address',
+          'beyond loopback (e.g. 0.0.0.0:8080) requires it. The token file: one line of',
+          `at least ${MIN_TOKEN_LENGTH} printable characters, not readable by other users.`,
+          'Connections are bounded: headers within --headers-timeout, the whole request',
+          'within --request-timeout, idle keep-alive closed after --keep-alive-timeout,',
+          'at most --max-connections at once.',
+          '',
+          'Logs are JSON lines on stdout. SIGTERM/SIGINT: finish the current change,',
+          'release the leader lease, exit 0.',
         ].join('\n'),
       )
       .option('--repo <url>', 'git repository to follow (URL or local path)')
@@ -84,8 +100,36 @@ export function registerController(
       .option('--poll <duration>', 'git polling interval (±10% jitter)', '60s')
       .option('--resync <duration>', 'reconcile this often even when nothing changes', '3m')
       .option('--requeue <duration>', 'reconcile this often while trainings run or the plan waits', '5s')
-      .option('--listen <addr>', 'HTTP address for health, metrics, status and the webhook', ':8080')
+      .option(
+        '--listen <addr>',
+        'HTTP address for health, metrics, status and the webhook (beyond loopback: needs --auth-token-file)',
+        '127.0.0.1:8080',
+      )
       .option('--webhook-secret-file <file>', `webhook secret (default: $${WEBHOOK_SECRET_ENV})`)
+      .option(
+        '--auth-token-file <file>',
+        'bearer token required on /api/status and every route but /healthz, /readyz, /metrics, /hooks/git',
+      )
+      .option(
+        '--headers-timeout <duration>',
+        'HTTP: request line and headers must arrive within this',
+        `${CONTROLLER_BOUNDS.headersTimeoutMs / 1000}s`,
+      )
+      .option(
+        '--request-timeout <duration>',
+        'HTTP: a whole request (headers and body) must arrive within this',
+        `${CONTROLLER_BOUNDS.requestTimeoutMs / 1000}s`,
+      )
+      .option(
+        '--keep-alive-timeout <duration>',
+        'HTTP: idle keep-alive connections are closed after this',
+        `${CONTROLLER_BOUNDS.keepAliveTimeoutMs / 1000}s`,
+      )
+      .option(
+        '--max-connections <n>',
+        'HTTP: connections beyond this many are closed',
+        String(CONTROLLER_BOUNDS.maxConnections),
+      )
       .option('--no-self-heal', 'report drift (OutOfSync) without correcting it')
       .option('--prune', 'delete managed resources whose manifests are gone (default: keep them)')
       .option('--lease-ttl <duration>', 'leader lease time to live; renewed every third of it', '15s')
@@ -107,8 +151,12 @@ export function registerController(
         '  mlform controller --dir examples/quickstart --prune --listen 127.0.0.1:8080\n' +
         '  # status of a running controller\n' +
         '  mlform get --server http://127.0.0.1:8080\n' +
-        '\nExit status: 0 after a clean shutdown; 1 when the options are invalid or the\n' +
-        'HTTP address cannot be bound.',
+        '  # reachable from other hosts (a pod): a token guards /api/status\n' +
+        '  openssl rand -hex 32 > /etc/mlform/token && chmod 600 /etc/mlform/token\n' +
+        '  mlform controller --repo ... --listen 0.0.0.0:8080 --auth-token-file /etc/mlform/token\n' +
+        '  MLFORM_SERVER_TOKEN_FILE=/etc/mlform/token mlform get --server http://ctl:8080\n' +
+        '\nExit status: 0 after a clean shutdown; 1 when the options are invalid, the\n' +
+        'HTTP address cannot be bound, or it is beyond loopback without --auth-token-file.',
     )
     .action(async (options: ControllerOptions) => {
       setExit(await run(options));
@@ -129,6 +177,27 @@ export function registerController(
     const resyncMs = duration('--resync', options.resync);
     const progressMs = duration('--requeue', options.requeue);
     const leaseTtlMs = duration('--lease-ttl', options.leaseTtl);
+    const positive = (flag: string, ms: number): number => {
+      if (ms < 1 && !problems.some((p) => p.message.startsWith(flag))) {
+        problems.push(error('bad-duration', `${flag} must be longer than 0`, { hint: 'e.g. 10s' }));
+      }
+      return ms;
+    };
+    const maxConnections = Number(options.maxConnections);
+    if (!/^\d+$/.test(options.maxConnections) || maxConnections < 1) {
+      problems.push(
+        error('bad-number', `--max-connections "${options.maxConnections}" is not a positive integer`),
+      );
+    }
+    const bounds: ConnectionBounds = {
+      headersTimeoutMs: positive('--headers-timeout', duration('--headers-timeout', options.headersTimeout)),
+      requestTimeoutMs: positive('--request-timeout', duration('--request-timeout', options.requestTimeout)),
+      keepAliveTimeoutMs: positive(
+        '--keep-alive-timeout',
+        duration('--keep-alive-timeout', options.keepAliveTimeout),
+      ),
+      maxConnections,
+    };
     if (Boolean(options.repo) === Boolean(options.dir)) {
       problems.push(
         error('controller-source', 'give exactly one source: --repo <url> or --dir <path>', {
@@ -138,6 +207,8 @@ export function registerController(
     }
     const secret = await loadWebhookSecret(options.webhookSecretFile, ctx.env);
     problems.push(...secret.diagnostics);
+    const auth = options.authTokenFile ? await loadAuthToken(options.authTokenFile) : { diagnostics: [] };
+    problems.push(...auth.diagnostics);
     if (problems.length > 0) {
       printProblems(ctx, problems);
       return 1;
@@ -173,31 +244,28 @@ export function registerController(
       parallelism: Math.max(1, Number.parseInt(options.parallelism, 10) || 10),
     });
 
-    let server: RunningServer;
-    try {
-      server = await startStatusServer({
-        listen: options.listen,
-        registry: metrics.registry,
-        status: () => loop.status(),
-        isReady: () => loop.isReady,
-        isLeader: () => loop.isLeader,
-        webhookSecret: secret.secret,
-        onWebhook: () => {
-          const outcome = loop.requestFetch();
-          log.info({ outcome }, 'webhook received');
-          return outcome;
-        },
-        onWebhookRejected: (reason) => {
-          metrics.errors.inc({ type: 'webhook' });
-          log.warn({ reason }, 'webhook rejected');
-        },
-      });
-    } catch (e) {
-      printProblems(ctx, [
-        error('listen', `cannot listen on ${options.listen}: ${e instanceof Error ? e.message : String(e)}`, {
-          hint: 'choose another address with --listen (port 0 picks a free one)',
-        }),
-      ]);
+    const started = await startStatusServer({
+      listen: options.listen,
+      bounds,
+      authToken: auth.token,
+      registry: metrics.registry,
+      status: () => loop.status(),
+      isReady: () => loop.isReady,
+      isLeader: () => loop.isLeader,
+      webhookSecret: secret.secret,
+      onWebhook: () => {
+        const outcome = loop.requestFetch();
+        log.info({ outcome }, 'webhook received');
+        return outcome;
+      },
+      onWebhookRejected: (reason) => {
+        metrics.errors.inc({ type: 'webhook' });
+        log.warn({ reason }, 'webhook rejected');
+      },
+    });
+    const server = started.server;
+    if (!server) {
+      printProblems(ctx, started.diagnostics);
       return 1;
     }
     log.info(
@@ -208,6 +276,7 @@ export function registerController(
         selfHeal: options.selfHeal,
         prune: options.prune ?? false,
         webhook: secret.secret ? 'enabled' : 'disabled',
+        auth: auth.token ? 'bearer token' : 'none (loopback only)',
       },
       'listening',
     );

@@ -12,7 +12,7 @@ import type { Plan } from '../../engine/change.js';
 import { observe } from '../../engine/observe.js';
 import { plan as makePlan } from '../../engine/plan.js';
 import { resourceStatus, type ResourceStatus } from '../../engine/status.js';
-import { fetchControllerStatus } from '../../loop/status-client.js';
+import { fetchControllerStatus, loadClientToken, SERVER_TOKEN_ENV } from '../../loop/status-client.js';
 import { renderResourceTable } from '../../ui/resource-table.js';
 import type { CommandContext } from '../context.js';
 import { openProject, type LoadedProjectContext } from '../project.js';
@@ -117,6 +117,7 @@ interface GetOptions extends OperatorFlags {
   file: string[];
   output: 'table' | 'json';
   server?: string;
+  tokenFile?: string;
 }
 
 export function registerGet(program: Command, ctx: CommandContext, setExit: (code: number) => void): void {
@@ -142,6 +143,10 @@ export function registerGet(program: Command, ctx: CommandContext, setExit: (cod
       .option(
         '--server <url>',
         "a running controller's status (its /api/status) instead of the local manifests",
+      )
+      .option(
+        '--token-file <file>',
+        `with --server: the bearer token the controller requires (default $${SERVER_TOKEN_ENV.file}, then $${SERVER_TOKEN_ENV.value})`,
       )
       .addOption(
         new Option('-o, --output <format>', 'table for people, json for scripts')
@@ -172,7 +177,9 @@ export function registerGet(program: Command, ctx: CommandContext, setExit: (cod
       }
       target = parsed.target;
     }
-    if (options.server !== undefined) return getFromServer(options.server, target, options.output);
+    if (options.server !== undefined) {
+      return getFromServer(options.server, options.tokenFile, target, options.output);
+    }
     const inputs = await loadStatusInputs(ctx, options.file, options);
     if (!inputs) return 1;
     const selected = inputs.statuses.filter(
@@ -207,10 +214,16 @@ export function registerGet(program: Command, ctx: CommandContext, setExit: (cod
   /** The same table, from a controller's /api/status. */
   async function getFromServer(
     server: string,
+    tokenFile: string | undefined,
     target: Target | undefined,
     output: GetOptions['output'],
   ): Promise<number> {
-    const fetched = await fetchControllerStatus(server);
+    const token = await loadClientToken(tokenFile, ctx.env);
+    if (token.diagnostics.length > 0) {
+      printProblems(ctx, token.diagnostics);
+      return 1;
+    }
+    const fetched = await fetchControllerStatus(server, { token: token.token });
     if (!fetched.status) {
       printProblems(ctx, fetched.diagnostics);
       return 1;
