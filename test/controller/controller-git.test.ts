@@ -58,7 +58,17 @@ async function predict(url: string): Promise<number> {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
-      instances: [{ Cylinders: 4, Horsepower: 95, Weight_in_lbs: 2400, Origin: 'Japan' }],
+      instances: [
+        {
+          Cylinders: 4,
+          Displacement: 120,
+          Horsepower: 95,
+          Weight_in_lbs: 2400,
+          Acceleration: 15,
+          Year: '1980-01-01',
+          Origin: 'Japan',
+        },
+      ],
     }),
   });
   expect(response.status).toBe(200);

@@ -64,7 +64,17 @@ describe('mlform apply on the quickstart (local provider)', () => {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
-        instances: [{ Cylinders: 4, Horsepower: 95, Weight_in_lbs: 2400, Origin: 'Japan' }],
+        instances: [
+          {
+            Cylinders: 4,
+            Displacement: 120,
+            Horsepower: 95,
+            Weight_in_lbs: 2400,
+            Acceleration: 15,
+            Year: '1980-01-01',
+            Origin: 'Japan',
+          },
+        ],
       }),
     });
     const body = (await response.json()) as { predictions: number[] };

@@ -26,8 +26,12 @@ describe('normalizeServingConfig', () => {
       limits: {
         maxBodyBytes: 10 * 1024 * 1024,
         maxInstances: 1000,
-        missingFeatures: 'fill',
+        missingFeatures: 'explicit',
         requestTimeoutSeconds: 300,
+        headersTimeoutSeconds: 10,
+        receiveTimeoutSeconds: 60,
+        keepAliveTimeoutSeconds: 5,
+        maxConnections: 1024,
       },
       logging: { level: 'info', requests: true },
       drainTimeoutSeconds: 8,
@@ -69,7 +73,7 @@ describe('normalizeServingConfig', () => {
       'batching.batchTimeoutMicro: unknown field "batchTimeoutMicro"',
       'batching.enabled: expected true or false, got "yes"',
       'batching.maxBatchSize: expected an integer from 1 to 65536, got 0',
-      'limits.missingFeatures: expected one of fill, error, got "ignore"',
+      'limits.missingFeatures: expected one of explicit, fill, error, got "ignore"',
       'logging.level: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"',
     ]);
   });

@@ -87,7 +87,8 @@ describe('readiness', () => {
       await loading;
       expect(events).toEqual(['loaded', 'warmed']);
       expect((await call(`${url}/v2/health/ready`)).status).toBe(200);
-      expect((await predict(url, 'mpg', { instances: [{}] })).status).toBe(200);
+      const missing = Object.fromEntries(cars.features.map((name) => [name, null]));
+      expect((await predict(url, 'mpg', { instances: [missing] })).status).toBe(200);
     } finally {
       loadGate.resolve();
       warmGate.resolve();

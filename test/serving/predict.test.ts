@@ -70,10 +70,30 @@ describe('regression (cars)', () => {
     expectClose(answer.json.outputs, inProcess(cars, rows));
   });
 
-  it('fills missing features with the training fill values (documented policy)', async () => {
-    const answer = await predict(carsServer.url, 'mpg', { instances: [{}, { Horsepower: null }] });
+  it('fills features sent as null or a missing marker with the training fill values (documented policy)', async () => {
+    const allMissing = Object.fromEntries(cars.features.map((name) => [name, null]));
+    const some = { ...instanceOf(cars, cars.rows[2]), Horsepower: null, Origin: 'NA' };
+    const answer = await predict(carsServer.url, 'mpg', { instances: [allMissing, some] });
     expect(answer.status).toBe(200);
-    expectClose(answer.json.predictions, inProcess(cars, [{}, { Horsepower: null }]));
+    // In process, an absent feature is the same missing cell training saw.
+    expectClose(
+      answer.json.predictions,
+      inProcess(cars, [{}, { ...some, Horsepower: undefined, Origin: undefined }]),
+    );
+  });
+
+  it('refuses an instance that leaves a feature out, naming it (row and columnar)', async () => {
+    const { Horsepower: _left, ...partial } = instanceOf(cars, cars.rows[2]);
+    const rows = await predict(carsServer.url, 'mpg', {
+      instances: [instanceOf(cars, cars.rows[1]), partial],
+    });
+    expect(rows.status).toBe(400);
+    expect(rows.json.error).toContain('instances[1].Horsepower: required: send a value, or null');
+    const inputs: Record<string, unknown[]> = {};
+    for (const name of cars.features) if (name !== 'Horsepower') inputs[name] = [partial[name]];
+    const columns = await predict(carsServer.url, 'mpg', { inputs }, 1);
+    expect(columns.status).toBe(400);
+    expect(columns.json.error).toContain('inputs.Horsepower[0]: required');
   });
 
   it('accepts signature_name serving_default and the version-pinned route', async () => {

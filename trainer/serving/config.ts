@@ -10,6 +10,7 @@ import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { error, type Diagnostic, type FieldPath } from '../../resources/diagnostic.js';
 import { didYouMean } from '../../resources/suggest.js';
 import { isGcsUri, toLocalPath } from '../storage.js';
+import { SERVING_BOUNDS, type ConnectionBounds } from './connection-bounds.js';
 
 export interface VersionConfig {
   /** Positive integer, as in TensorFlow Serving's `/versions/{v}` routes. */
@@ -33,21 +34,35 @@ export interface BatchingConfig {
   batchTimeoutMicros: number;
 }
 
-/** What happens to a feature an instance leaves out (or sends as null). */
-export type MissingFeaturePolicy = 'fill' | 'error';
+/**
+ * What a feature an instance leaves out, or sends as `null`, means.
+ * - `explicit` (default): a missing value must be said: `null` (or a missing marker) takes the
+ *   training fill value; a feature left out is a 400 naming it, so a client that forgot a field
+ *   (or misspelt it) is told instead of getting a prediction for an imputed row.
+ * - `fill`: left out or `null`, both take the fill value (mlform before issue 11).
+ * - `error`: every feature present and non-null.
+ */
+export type MissingFeaturePolicy = 'explicit' | 'fill' | 'error';
+
+export const MISSING_FEATURE_POLICIES: readonly MissingFeaturePolicy[] = ['explicit', 'fill', 'error'];
 
 export interface LimitsConfig {
   /** Larger request bodies are refused with 413 before they are read. */
   maxBodyBytes: number;
   /** Instances per request; more is refused with 413. */
   maxInstances: number;
-  /**
-   * `fill` (default): the training fill value (median, or the `<missing>` category), exactly as a
-   * missing cell was treated in training. `error`: 400 naming the feature.
-   */
+  /** See MissingFeaturePolicy; `explicit` by default. */
   missingFeatures: MissingFeaturePolicy;
-  /** Whole-request timeout of the HTTP server (Cloud Run's `timeoutSeconds`). */
+  /** The endpoint's `timeoutSeconds` (Cloud Run's request timeout); also caps receiveTimeoutSeconds. */
   requestTimeoutSeconds: number;
+  /** Request line and headers must arrive within this (slowloris). */
+  headersTimeoutSeconds: number;
+  /** The whole request, headers and body, must arrive within this (a trickled body is cut). */
+  receiveTimeoutSeconds: number;
+  /** Idle keep-alive connections are closed after this. */
+  keepAliveTimeoutSeconds: number;
+  /** Connections beyond this many are closed as they arrive. */
+  maxConnections: number;
 }
 
 export interface LoggingConfig {
@@ -84,8 +99,12 @@ export const DEFAULT_BATCHING: BatchingConfig = { enabled: true, maxBatchSize: 6
 export const DEFAULT_LIMITS: LimitsConfig = {
   maxBodyBytes: 10 * 1024 * 1024,
   maxInstances: 1000,
-  missingFeatures: 'fill',
+  missingFeatures: 'explicit',
   requestTimeoutSeconds: 300,
+  headersTimeoutSeconds: SERVING_BOUNDS.headersTimeoutMs / 1000,
+  receiveTimeoutSeconds: SERVING_BOUNDS.requestTimeoutMs / 1000,
+  keepAliveTimeoutSeconds: SERVING_BOUNDS.keepAliveTimeoutMs / 1000,
+  maxConnections: SERVING_BOUNDS.maxConnections,
 };
 
 export const DEFAULT_LOGGING: LoggingConfig = { level: 'info', requests: true };
@@ -259,7 +278,16 @@ export function normalizeServingConfig(
   const l = section(raw, 'limits', problems) ?? {};
   unknownKeys(
     l,
-    ['maxBodyBytes', 'maxInstances', 'missingFeatures', 'requestTimeoutSeconds'],
+    [
+      'maxBodyBytes',
+      'maxInstances',
+      'missingFeatures',
+      'requestTimeoutSeconds',
+      'headersTimeoutSeconds',
+      'receiveTimeoutSeconds',
+      'keepAliveTimeoutSeconds',
+      'maxConnections',
+    ],
     ['limits'],
     problems,
   );
@@ -281,7 +309,7 @@ export function normalizeServingConfig(
     missingFeatures: oneOf(
       l.missingFeatures,
       ['limits', 'missingFeatures'],
-      ['fill', 'error'] as const,
+      MISSING_FEATURE_POLICIES,
       DEFAULT_LIMITS.missingFeatures,
       problems,
     ),
@@ -290,6 +318,34 @@ export function normalizeServingConfig(
       ['limits', 'requestTimeoutSeconds'],
       { min: 1, max: 3600 },
       DEFAULT_LIMITS.requestTimeoutSeconds,
+      problems,
+    ),
+    headersTimeoutSeconds: integer(
+      l.headersTimeoutSeconds,
+      ['limits', 'headersTimeoutSeconds'],
+      { min: 1, max: 3600 },
+      DEFAULT_LIMITS.headersTimeoutSeconds,
+      problems,
+    ),
+    receiveTimeoutSeconds: integer(
+      l.receiveTimeoutSeconds,
+      ['limits', 'receiveTimeoutSeconds'],
+      { min: 1, max: 3600 },
+      DEFAULT_LIMITS.receiveTimeoutSeconds,
+      problems,
+    ),
+    keepAliveTimeoutSeconds: integer(
+      l.keepAliveTimeoutSeconds,
+      ['limits', 'keepAliveTimeoutSeconds'],
+      { min: 1, max: 3600 },
+      DEFAULT_LIMITS.keepAliveTimeoutSeconds,
+      problems,
+    ),
+    maxConnections: integer(
+      l.maxConnections,
+      ['limits', 'maxConnections'],
+      { min: 1, max: 1_000_000 },
+      DEFAULT_LIMITS.maxConnections,
       problems,
     ),
   };
@@ -458,4 +514,18 @@ export function versionFromUri(uri: string): number {
   const match = /^v?(\d{1,9})$/.exec(last);
   const n = match ? Number(match[1]) : 0;
   return n >= 1 ? n : 1;
+}
+
+/**
+ * The HTTP server's connection bounds. A request must arrive within the shorter of
+ * receiveTimeoutSeconds and the endpoint's requestTimeoutSeconds: it cannot take longer to send
+ * than the whole request may take.
+ */
+export function connectionBounds(limits: LimitsConfig): ConnectionBounds {
+  return {
+    headersTimeoutMs: limits.headersTimeoutSeconds * 1000,
+    requestTimeoutMs: Math.min(limits.receiveTimeoutSeconds, limits.requestTimeoutSeconds) * 1000,
+    keepAliveTimeoutMs: limits.keepAliveTimeoutSeconds * 1000,
+    maxConnections: limits.maxConnections,
+  };
 }

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { AppResponse, ServingApp } from './serving-app.js';
 import type { ServingMetrics } from './serving-metrics.js';
+import { applyBounds, serverOptions, type ConnectionBounds } from './connection-bounds.js';
 
 export interface HttpFrontOptions {
   app: ServingApp;
@@ -15,7 +16,8 @@ export interface HttpFrontOptions {
   log: Logger;
   logRequests: boolean;
   maxBodyBytes: number;
-  requestTimeoutSeconds: number;
+  /** Header, request and keep-alive timeouts and the connection cap (config.ts connectionBounds). */
+  bounds: ConnectionBounds;
 }
 
 const PAYLOAD_TOO_LARGE = (limit: number, size: string): string =>
@@ -38,9 +40,8 @@ export class HttpFront {
 
   constructor(private readonly options: HttpFrontOptions) {
     options.metrics.countInflight(() => this.inflight);
-    this.server = createServer({ requestTimeout: options.requestTimeoutSeconds * 1000 }, (req, res) =>
-      this.onRequest(req, res),
-    );
+    this.server = createServer(serverOptions(options.bounds), (req, res) => this.onRequest(req, res));
+    applyBounds(this.server, options.bounds);
     // Without this listener Node answers `Expect: 100-continue` itself; with it, an oversized
     // upload is refused before the client sends a byte of it.
     this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { selectBackend } from '../backend.js';
-import type { ServingConfig } from './config.js';
+import { connectionBounds, type ServingConfig } from './config.js';
 import { HttpFront } from './http-front.js';
 import { createServingLogger, type ServingLogger } from './logger.js';
 import { loadModelVersion, warmUp, type ModelVersion, type VersionLoader } from './model-version.js';
@@ -64,7 +64,7 @@ export class ModelServer {
       log: this.log,
       logRequests: this.config.logging.requests,
       maxBodyBytes: this.config.limits.maxBodyBytes,
-      requestTimeoutSeconds: this.config.limits.requestTimeoutSeconds,
+      bounds: connectionBounds(this.config.limits),
     });
   }
 

@@ -6,19 +6,15 @@
  */
 import type { Logger } from 'pino';
 import { decodeOutputs, encodeInstances, type Prediction } from '../data/index.js';
-import type { FeatureEncoding, Preprocess } from '../types.js';
+import type { FeatureEncoding } from '../types.js';
 import { Batcher } from './batcher.js';
 import type { ServingConfig, VersionConfig } from './config.js';
-import { HttpError, problemsError, type FieldProblem } from './http-error.js';
+import { isUtf8 } from 'node:buffer';
+import { formatPath } from '../../resources/diagnostic.js';
+import { HttpError, type FieldProblem } from './http-error.js';
+import { strictInputErrors } from './strict-inputs.js';
 import type { ModelVersion } from './model-version.js';
-import {
-  SIGNATURE_NAME,
-  fieldPath,
-  instanceErrors,
-  predictResponse,
-  readPredictRequest,
-  type PredictRequest,
-} from './predict-request.js';
+import { SIGNATURE_NAME, instanceErrors, predictResponse, readPredictRequest } from './predict-request.js';
 import { matchRoute, routeName, type Route } from './routes.js';
 import type { RouteName, ServingMetrics } from './serving-metrics.js';
 import { TrafficSplit } from './traffic.js';
@@ -288,6 +284,8 @@ export class ServingApp {
         `content-type ${JSON.stringify(request.contentType)} is not supported; send the body as application/json (curl: -H 'content-type: application/json')`,
       );
     }
+    // toString would quietly turn invalid bytes into U+FFFD, and a category into another one.
+    if (request.body && !isUtf8(request.body)) throw invalidUtf8(request.body);
     const text = request.body?.toString('utf8') ?? '';
     if (text.trim() === '') {
       throw new HttpError(400, 'the request body is empty; send {"instances": [{"feature": value, ...}]}');
@@ -306,9 +304,14 @@ export class ServingApp {
       );
     }
     const parsed = readPredictRequest(body, this.config.limits.maxInstances);
-    if (this.config.limits.missingFeatures === 'error') checkComplete(model.preprocess, parsed);
+    const strict = strictInputErrors(model.preprocess, parsed.instances, this.config.limits.missingFeatures);
     const encoded = encodeInstances(model.preprocess, parsed.instances);
-    if (!encoded.ok) throw instanceErrors(parsed.format, encoded.errors);
+    if (strict.length > 0 || !encoded.ok) {
+      // The encoder's problems (wrong types, unknown names) first: an unknown name is usually the
+      // reason a feature is absent. The sort is stable, so per instance that order holds.
+      const all = [...(encoded.ok ? [] : encoded.errors), ...strict].sort((a, b) => a.index - b.index);
+      throw instanceErrors(parsed.format, all);
+    }
     const output = await batcher.submit(encoded.x, encoded.count);
     const predictions: Prediction[] = decodeOutputs(model.preprocess, output, encoded.count, encoded.anchor);
     return json(200, predictResponse(parsed.format, predictions), 'predict', {
@@ -359,23 +362,35 @@ export class ServingApp {
   }
 }
 
-/** `limits.missingFeatures: error`: every feature present and non-null in every instance. */
-function checkComplete(preprocess: Preprocess, request: PredictRequest): void {
-  if (preprocess.window) return; // forecasting histories carry their own rules (encode.ts)
-  const problems: FieldProblem[] = [];
-  request.instances.forEach((instance, index) => {
-    if (typeof instance !== 'object' || instance === null || Array.isArray(instance)) return;
-    const row = instance as Record<string, unknown>;
-    for (const f of preprocess.features) {
-      if (row[f.name] === undefined || row[f.name] === null) {
-        problems.push({
-          path: fieldPath(request.format, index, f.name),
-          message: 'required (limits.missingFeatures is "error")',
-        });
+/**
+ * 400 for a body that is not UTF-8, naming the JSON fields whose text holds the bad bytes (found
+ * on this error path only: the body decoded with replacement characters, then parsed).
+ */
+function invalidUtf8(body: Buffer): HttpError {
+  const paths: string[] = [];
+  const walk = (value: unknown, path: (string | number)[]): void => {
+    if (paths.length >= 5) return;
+    if (typeof value === 'string') {
+      if (value.includes('\uFFFD')) paths.push(formatPath(path) || '(the body)');
+    } else if (Array.isArray(value)) value.forEach((v, i) => walk(v, [...path, i]));
+    else if (typeof value === 'object' && value !== null) {
+      for (const [k, v] of Object.entries(value)) {
+        if (k.includes('\uFFFD')) paths.push(`${formatPath([...path, k])} (the name)`);
+        walk(v, [...path, k]);
       }
     }
-  });
-  if (problems.length > 0) throw problemsError(400, problems);
+  };
+  try {
+    walk(JSON.parse(body.toString('utf8')) as unknown, []);
+  } catch {
+    // not JSON either: the bytes are all there is to say
+  }
+  const where = paths.length > 0 ? `: ${paths.join(', ')}` : '';
+  return new HttpError(
+    400,
+    `the request body is not valid UTF-8${where}; send JSON text encoded as UTF-8`,
+    paths.map((path) => ({ path, message: 'not valid UTF-8' })),
+  );
 }
 
 const tensorShape = (...dims: number[]) => ({

@@ -17,7 +17,11 @@ interface ServeOptions {
   batchTimeoutMicros?: string;
   maxBodyBytes?: string;
   maxInstances?: string;
-  missingFeatures?: 'fill' | 'error';
+  missingFeatures?: 'explicit' | 'fill' | 'error';
+  headersTimeout?: string;
+  receiveTimeout?: string;
+  keepAliveTimeout?: string;
+  maxConnections?: string;
   logLevel?: string;
 }
 
@@ -58,9 +62,16 @@ export function registerServe(program: Command, ctx: CommandContext, setExit: (c
     .addOption(
       new Option(
         '--missing-features <policy>',
-        'absent features: fill with the training fill value, or 400',
-      ).choices(['fill', 'error']),
+        'explicit (default): a left-out feature is a 400, null takes the training fill value; fill: both are filled; error: both are a 400',
+      ).choices(['explicit', 'fill', 'error']),
     )
+    .option('--headers-timeout <seconds>', 'request line and headers must arrive within this (default 10)')
+    .option(
+      '--receive-timeout <seconds>',
+      'the whole request, headers and body, must arrive within this (default 60, at most limits.requestTimeoutSeconds)',
+    )
+    .option('--keep-alive-timeout <seconds>', 'idle keep-alive connections are closed after this (default 5)')
+    .option('--max-connections <n>', 'connections beyond this many are closed (default 1024)')
     .addOption(
       new Option('--log-level <level>', 'log level').choices([
         'fatal',
@@ -77,7 +88,9 @@ export function registerServe(program: Command, ctx: CommandContext, setExit: (c
         'Exit status: 0 after a graceful shutdown, 1 when the config or a model cannot be loaded.\n\n' +
         'Examples:\n  mlform serve --model /tmp/mpg --name mpg --port 8501\n' +
         '  curl -s localhost:8501/v1/models/mpg:predict -H content-type:application/json \\\n' +
-        '    -d \'{"instances": [{"Cylinders": 4, "Horsepower": 95, "Weight_in_lbs": 2372, "Origin": "Japan"}]}\'\n' +
+        '    -d \'{"instances": [{"Cylinders": 4, "Displacement": 97, "Horsepower": 95, "Weight_in_lbs": 2372,\n' +
+        '      "Acceleration": 15, "Year": "1980-01-01", "Origin": "Japan"}]}\'\n' +
+        '  # every feature must be present; null means "missing, fill as training did"\n' +
         '  mlform serve --config endpoint.json --port 0',
     )
     .action(async (options: ServeOptions) => {
@@ -178,6 +191,10 @@ async function resolveConfig(
       maxBodyBytes: numberFlag(options.maxBodyBytes),
       maxInstances: numberFlag(options.maxInstances),
       missingFeatures: options.missingFeatures,
+      headersTimeoutSeconds: numberFlag(options.headersTimeout),
+      receiveTimeoutSeconds: numberFlag(options.receiveTimeout),
+      keepAliveTimeoutSeconds: numberFlag(options.keepAliveTimeout),
+      maxConnections: numberFlag(options.maxConnections),
     },
     logging: { level: options.logLevel },
   } as RawServingConfig;
