@@ -52,11 +52,17 @@ export class HttpFront {
       }
     });
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-      // Malformed HTTP: answer 400 if the socket can still take it, never throw.
+      // Malformed HTTP, or a request that did not arrive within the bounds (slowloris): answer 400
+      // or 408 if the socket can still take it, never throw.
       if (socket.writable && err.code !== 'ECONNRESET') {
-        const body = JSON.stringify({ error: `bad HTTP request: ${err.message}` });
+        const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+        const body = JSON.stringify({
+          error: timeout
+            ? 'the request did not arrive in time (limits.headersTimeoutSeconds, limits.receiveTimeoutSeconds)'
+            : `bad HTTP request: ${err.message}`,
+        });
         socket.end(
-          `HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+          `HTTP/1.1 ${timeout ? '408 Request Timeout' : '400 Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
         );
       } else socket.destroy();
     });
