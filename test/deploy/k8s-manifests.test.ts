@@ -56,6 +56,15 @@ describe('deploy/k8s', () => {
     expect(container.livenessProbe.httpGet.path).toBe('/healthz');
     expect(container.readinessProbe.httpGet.path).toBe('/readyz');
 
+    // Beyond loopback the controller requires a token: the flag and the Secret key it reads.
+    expect(container.args).toContain('--listen=0.0.0.0:8080');
+    expect(container.args).toContain('--auth-token-file=/etc/mlform/secret/auth-token');
+    const { volumes } = pod as unknown as { volumes: { name: string; secret?: { defaultMode: number } }[] };
+    const secretVolume = volumes.find((v) => v.secret);
+    // No permission for other users: the controller refuses such a token file. The yaml package
+    // reads YAML 1.2, where 0400 is the integer 400; Kubernetes reads it as octal, like this.
+    const mode = Number.parseInt(String(secretVolume?.secret?.defaultMode), 8);
+    expect(mode & 0o007).toBe(0);
     const known = controllerOptions();
     for (const arg of container.args) {
       const flag = arg.split('=')[0];
