@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadWebhookSecret, signBody, verifySignature } from '../../controller/loop/webhook.js';
+import { DeliveryMemory } from '../../controller/loop/delivery-memory.js';
 
 const body = Buffer.from('{"ref":"refs/heads/main","after":"abc"}');
 
@@ -57,5 +58,36 @@ describe('loadWebhookSecret', () => {
   it('falls back to MLFORM_WEBHOOK_SECRET; neither means disabled', async () => {
     expect((await loadWebhookSecret(undefined, { MLFORM_WEBHOOK_SECRET: ' env ' })).secret).toBe('env');
     expect(await loadWebhookSecret(undefined, {})).toEqual({ diagnostics: [] });
+  });
+});
+
+describe('DeliveryMemory (replayed X-GitHub-Delivery ids)', () => {
+  it('remembers ids within its age and forgets them after', () => {
+    let now = 0;
+    const memory = new DeliveryMemory({ maxIds: 10, maxAgeMs: 1000, now: () => now });
+    memory.record('a');
+    now = 999;
+    expect(memory.has('a')).toBe(true);
+    now = 1000;
+    expect(memory.has('a')).toBe(false);
+    expect(memory.size).toBe(0);
+  });
+
+  it('keeps at most maxIds, forgetting the oldest first', () => {
+    let now = 0;
+    const memory = new DeliveryMemory({ maxIds: 3, maxAgeMs: 60_000, now: () => now++ });
+    for (const id of ['a', 'b', 'c', 'd']) memory.record(id);
+    expect(memory.size).toBe(3);
+    expect(memory.has('a')).toBe(false);
+    expect(['b', 'c', 'd'].every((id) => memory.has(id))).toBe(true);
+    // A flood of distinct ids stays bounded.
+    for (let i = 0; i < 10_000; i++) memory.record(`flood-${i}`);
+    expect(memory.size).toBe(3);
+  });
+
+  it('ignores ids longer than a GUID could be', () => {
+    const memory = new DeliveryMemory();
+    memory.record('x'.repeat(201));
+    expect(memory.size).toBe(0);
   });
 });
