@@ -16,7 +16,8 @@ export interface SlowOutcome {
 
 /**
  * Connects to 127.0.0.1:port, writes `head` at once, then one byte of `trickle` every
- * `intervalMs` until the server closes the connection (or `giveUpMs` passes: the test fails).
+ * `intervalMs` (none when it is empty: an idle client) until the server closes the connection
+ * (or `giveUpMs` passes: the test fails).
  */
 export function slowloris(
   port: number,
@@ -47,6 +48,7 @@ export function slowloris(
     socket.on('connect', () => {
       socket.write(head);
       sent += head.length;
+      if (trickle === '') return; // only hold the connection
       let i = 0;
       timer = setInterval(() => {
         if (socket.destroyed || !socket.writable) return;

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { signBody, startController, type RunningController } from '../controller/helpers.js';
 import { slowloris, upload } from './http-clients.js';
@@ -246,6 +247,23 @@ describe('controller HTTP: slowloris', () => {
     expect(outcome.closedAfterMs).toBeGreaterThanOrEqual(900);
     expect(outcome.closedAfterMs).toBeLessThan(2_500);
     expect(outcome.received).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
+  it('idle keep-alive connections close after --keep-alive-timeout; connections past --max-connections are closed', async () => {
+    const { port } = await controller('--keep-alive-timeout', '1s', '--max-connections', '2');
+    // One request, then silence: the server closes the idle connection.
+    const idle = await slowloris(port, 'GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n', '', 60_000);
+    expect(idle.received).toMatch(/^HTTP\/1\.1 200 /);
+    expect(idle.closedAfterMs).toBeGreaterThanOrEqual(900);
+    expect(idle.closedAfterMs).toBeLessThan(2_500);
+
+    const held = [connect(port, '127.0.0.1'), connect(port, '127.0.0.1')];
+    await Promise.all(held.map((s) => new Promise((r) => s.once('connect', r))));
+    await new Promise((r) => setTimeout(r, 100)); // let the server count them
+    const third = await slowloris(port, '', '', 60_000);
+    expect(third.received).toBe('');
+    expect(third.closedAfterMs).toBeLessThan(1_000);
+    for (const s of held) s.destroy();
   });
 
   it('a body trickled slowly is cut at --request-timeout', async () => {

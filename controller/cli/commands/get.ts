@@ -160,6 +160,7 @@ export function registerGet(program: Command, ctx: CommandContext, setExit: (cod
           '  mlform get trainingruns\n' +
           '  mlform get deployedendpoint/mpg-api -o json\n' +
           '  mlform get --server http://127.0.0.1:8080 trainingruns\n' +
+          '  mlform get --server http://ctl:8080 --token-file ~/.mlform-token   # a controller with --auth-token-file\n' +
           '\nExit status: 0 on success; 1 when the manifests or the state cannot be read,\n' +
           'or the kind or name is unknown.',
       ),
