@@ -19,7 +19,7 @@ import {
 
 let dir: { path: string; remove(): Promise<void> };
 let cars: TinyArtifact;
-let lenient: { server: ModelServer; url: string };
+let byDefault: { server: ModelServer; url: string };
 let strict: { server: ModelServer; url: string };
 let good: Record<string, unknown>;
 
@@ -27,7 +27,7 @@ beforeAll(async () => {
   dir = await tempDir();
   cars = await trainArtifact('cars', dir.path);
   good = instanceOf(cars, cars.rows[0]);
-  lenient = await startServer({ name: 'mpg', versions: [{ version: 1, uri: cars.dir }] });
+  byDefault = await startServer({ name: 'mpg', versions: [{ version: 1, uri: cars.dir }] });
   strict = await startServer({
     name: 'mpg',
     versions: [{ version: 1, uri: cars.dir }],
@@ -36,7 +36,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await lenient?.server.shutdown();
+  await byDefault?.server.shutdown();
   await strict?.server.shutdown();
   await dir?.remove();
 });
@@ -46,7 +46,7 @@ interface Case {
   /** Default: POST to /v1/models/mpg:predict with content-type application/json. */
   path?: string;
   method?: string;
-  body?: string | Buffer | (() => string);
+  body?: string | Buffer | (() => string | Buffer);
   contentType?: string | null;
   strict?: boolean;
   status: number;
@@ -57,6 +57,8 @@ interface Case {
 const predictPath = '/v1/models/mpg:predict';
 const body = (value: unknown): string => JSON.stringify(value);
 const withGood = (extra: Record<string, unknown>) => () => body({ instances: [{ ...good, ...extra }] });
+const columnsOf = (row: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(row).map(([k, v]) => [k, [v]]));
 
 const CASES: Case[] = [
   {
@@ -290,6 +292,43 @@ const CASES: Case[] = [
     says: ['inputs.Displacement[0]', 'required'],
   },
   {
+    name: 'feature left out (default limits.missingFeatures "explicit")',
+    body: () => body({ instances: [good, { ...good, Horsepower: undefined }] }),
+    status: 400,
+    says: ['instances[1].Horsepower', 'required', 'or null for a missing value'],
+  },
+  {
+    name: 'feature left out in columnar format on a pinned version',
+    path: '/v1/models/mpg/versions/1:predict',
+    body: () => body({ inputs: { ...columnsOf(good), Origin: undefined } }),
+    status: 400,
+    says: ['inputs.Origin[0]', 'required'],
+  },
+  {
+    name: 'number for a categorical feature learnt from strings',
+    body: withGood({ Origin: 3 }),
+    status: 400,
+    says: ['instances[0].Origin', 'expected a string', 'got number 3'],
+  },
+  {
+    name: 'invalid UTF-8 inside a category',
+    body: () =>
+      Buffer.concat([
+        Buffer.from(body({ instances: [{ ...good, Origin: 'US' }] }).replace('"US"', '"US')),
+        Buffer.from([0xc3, 0x28]),
+        Buffer.from('"}]}'),
+      ]),
+    status: 400,
+    says: ['not valid UTF-8', 'instances[0].Origin'],
+  },
+  {
+    name: 'explicit null still needs the feature named with "error"',
+    strict: true,
+    body: withGood({ Horsepower: null }),
+    status: 400,
+    says: ['instances[0].Horsepower', 'got a missing value'],
+  },
+  {
     name: '100 KB body over a 64 KB limit',
     strict: true,
     body: () => body({ instances: Array.from({ length: 800 }, () => good) }),
@@ -300,7 +339,7 @@ const CASES: Case[] = [
 
 describe('bad requests', () => {
   it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
-    const base = c.strict ? strict.url : lenient.url;
+    const base = c.strict ? strict.url : byDefault.url;
     const payload = typeof c.body === 'function' ? c.body() : c.body;
     const headers: Record<string, string> = {};
     if (c.contentType !== null && payload !== undefined)
@@ -316,7 +355,7 @@ describe('bad requests', () => {
   });
 
   it('lists every problem of a request at once', async () => {
-    const answer = await call(`${lenient.url}${predictPath}`, {
+    const answer = await call(`${byDefault.url}${predictPath}`, {
       body: body({
         instances: [
           { ...good, Horsepower: 'x' },
@@ -349,7 +388,7 @@ describe('bad requests', () => {
 
   it('answers 400 for malformed HTTP and stays up', async () => {
     const { connect } = await import('node:net');
-    const { port } = new URL(lenient.url);
+    const { port } = new URL(byDefault.url);
     const reply = await new Promise<string>((resolve) => {
       const socket = connect(Number(port), '127.0.0.1', () => socket.write('NOT HTTP AT ALL\r\n\r\n'));
       let data = '';
@@ -361,16 +400,16 @@ describe('bad requests', () => {
   });
 
   it('still answers good requests correctly afterwards, and counted the errors', async () => {
-    const answer = await call(`${lenient.url}${predictPath}`, { body: body({ instances: [good] }) });
+    const answer = await call(`${byDefault.url}${predictPath}`, { body: body({ instances: [good] }) });
     expect(answer.status).toBe(200);
     expectClose(answer.json.predictions, inProcess(cars, [good]));
-    const metrics = await call(`${lenient.url}/metrics`);
+    const metrics = await call(`${byDefault.url}/metrics`);
     expect(metricValue(metrics.text, 'mlform_serving_errors_total', { code: '400' })).toBeGreaterThan(20);
     expect(metricValue(metrics.text, 'mlform_serving_errors_total', { code: '413' })).toBeGreaterThanOrEqual(
       2,
     );
     expect(metricValue(metrics.text, 'mlform_serving_errors_total', { code: '415' })).toBe(2);
-    const ready = await call(`${lenient.url}/v2/health/ready`);
+    const ready = await call(`${byDefault.url}/v2/health/ready`);
     expect(ready.status).toBe(200);
   });
 });
