@@ -62,13 +62,3 @@ export function serverOptions(bounds: ConnectionBounds): ServerOptions {
 export function applyBounds(server: Server, bounds: ConnectionBounds): void {
   server.maxConnections = bounds.maxConnections;
 }
-
-/** `name=value` problems of hand-given bounds (flags, env, config); empty when all are usable. */
-export function boundsProblems(bounds: ConnectionBounds): string[] {
-  const problems: string[] = [];
-  for (const [name, value] of Object.entries(bounds)) {
-    if (!Number.isInteger(value) || value < 1)
-      problems.push(`${name} must be a positive integer, got ${value}`);
-  }
-  return problems;
-}

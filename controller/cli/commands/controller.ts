@@ -177,8 +177,10 @@ export function registerController(
     const resyncMs = duration('--resync', options.resync);
     const progressMs = duration('--requeue', options.requeue);
     const leaseTtlMs = duration('--lease-ttl', options.leaseTtl);
-    const positive = (flag: string, ms: number): number => {
-      if (ms < 1 && !problems.some((p) => p.message.startsWith(flag))) {
+    // HTTP bounds: a zero would mean "no bound" to Node, which is what they are there to prevent.
+    const positiveDuration = (flag: string, text: string): number => {
+      const ms = duration(flag, text);
+      if (ms === 0 && parseDuration(text) !== undefined) {
         problems.push(error('bad-duration', `${flag} must be longer than 0`, { hint: 'e.g. 10s' }));
       }
       return ms;
@@ -190,12 +192,9 @@ export function registerController(
       );
     }
     const bounds: ConnectionBounds = {
-      headersTimeoutMs: positive('--headers-timeout', duration('--headers-timeout', options.headersTimeout)),
-      requestTimeoutMs: positive('--request-timeout', duration('--request-timeout', options.requestTimeout)),
-      keepAliveTimeoutMs: positive(
-        '--keep-alive-timeout',
-        duration('--keep-alive-timeout', options.keepAliveTimeout),
-      ),
+      headersTimeoutMs: positiveDuration('--headers-timeout', options.headersTimeout),
+      requestTimeoutMs: positiveDuration('--request-timeout', options.requestTimeout),
+      keepAliveTimeoutMs: positiveDuration('--keep-alive-timeout', options.keepAliveTimeout),
       maxConnections,
     };
     if (Boolean(options.repo) === Boolean(options.dir)) {
