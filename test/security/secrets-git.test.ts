@@ -13,6 +13,9 @@ import { getStatus, startController, waitFor, type RunningController } from '../
 import { startGitHttpServer, type GitHttpServer } from './git-http-server.js';
 
 const TOKEN = 's3cr3t-token';
+/** The operator's secret, in the controller's environment: it exists, so it could leak. */
+const SECRET_VALUE = 'hf-value-in-operator-env-51b7';
+const LITERAL = 'glpat-Zq8rT3xY7wPm2LkN5vB9';
 
 async function stop(c: RunningController): Promise<void> {
   c.child.kill('SIGTERM');
@@ -88,6 +91,23 @@ describe('git credentials are never shown', () => {
         join(work, 'model.yaml'),
         'apiVersion: mlform/v1\nkind: RegisteredModel\nmetadata: {name: m}\nspec: {description: only a model}\n',
       );
+      // A commit passing a secret by reference and a credential as a literal.
+      await writeFile(
+        join(work, 'run.yaml'),
+        [
+          'apiVersion: mlform/v1',
+          'kind: TrainingRun',
+          'metadata: {name: custom}',
+          'spec:',
+          '  trainer:',
+          '    container:',
+          '      image: example.com/train:1',
+          '      env:',
+          '        HF_TOKEN: {secretRef: {name: huggingface, key: token}}',
+          `        GITLAB_TOKEN: ${LITERAL}`,
+          '',
+        ].join('\n'),
+      );
       await git.add('-A');
       await git.commit('a model');
       await git.push(bare, 'HEAD:main');
@@ -110,7 +130,7 @@ describe('git credentials are never shown', () => {
           '127.0.0.1:0',
           ...extra,
         ],
-        env,
+        { MLFORM_SECRET_HUGGINGFACE_TOKEN: SECRET_VALUE, ...env },
       );
       try {
         await waitFor(
@@ -118,8 +138,16 @@ describe('git credentials are never shown', () => {
           async () => (await getStatus(c.url)).controller.appliedCommit === sha,
           30_000,
         );
+        // The run was planned and attempted (the local provider has no container trainer)...
+        const status = await getStatus(c.url);
+        expect(status.resources.find((r) => r.address === 'TrainingRun/custom')?.lastError).toContain(
+          'runs the builtin trainer only',
+        );
+        // ...and neither the git token, nor the secret, nor the literal shows anywhere.
         const everything = await scrape(c, workdir);
         expect(everything).not.toContain(TOKEN);
+        expect(everything).not.toContain(SECRET_VALUE);
+        expect(everything).not.toContain(LITERAL);
         // The remote in .git/config is the plain URL: the token lives only in git's environment.
         expect(await readFile(join(workdir, '.git', 'config'), 'utf8')).toContain(
           `url = ${server.url('ml.git')}\n`,
