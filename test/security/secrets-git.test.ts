@@ -2,7 +2,9 @@
  * Point 6 of issue 11, played by an attacker's favourite leak: the operator's git credentials.
  * A token in `--repo https://user:token@host/...` must not reach the controller's logs,
  * /api/status, /metrics or the clone's .git/config; a token from --git-token-file (or the URL,
- * deprecated) must still authenticate against a real git HTTP server.
+ * deprecated) must still authenticate against a real git HTTP server. The followed commit also
+ * passes a secret by reference (set in the controller's environment) and a credential literal:
+ * neither shows in what the controller prints or serves.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
