@@ -12,7 +12,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { credentialKind } from './credential.js';
-import { warning, type Diagnostic, type FieldPath } from './diagnostic.js';
+import { error, warning, type Diagnostic, type FieldPath } from './diagnostic.js';
 import { Strict } from './schema-helpers.js';
 
 /** Kubernetes Secret names (DNS-1123 label): no `_`, so `<name>_<key>` splits one way only. */
@@ -85,13 +85,27 @@ export function literalEnv(env: Env | undefined): Record<string, string> {
   return out;
 }
 
+/** The variable that carries references to a Vertex AI job (providers/gcp/secrets.ts). */
+export const RESERVED_ENV = 'MLFORM_SECRET_REFS';
+
 /**
- * Warnings for literals that look like credentials, at the variable's line. The message names the
- * variable and why, never the value (the warning itself is printed, logged and put in /api/status).
+ * An error for the reserved variable, and warnings for literals that look like credentials, at
+ * the variable's line. The message names the variable and why, never the value (the warning
+ * itself is printed, logged and put in /api/status).
  */
 export function checkEnv(env: Env | undefined, path: FieldPath): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const [name, value] of Object.entries(env ?? {})) {
+    if (name === RESERVED_ENV) {
+      // Where mlform's trainer reads references from: a literal could point it at any secret.
+      out.push(
+        error('env-reserved', `env ${name} is set by mlform from the secretRef values`, {
+          path: [...path, name],
+          hint: 'write each secret as VAR: {secretRef: {name, key}}',
+        }),
+      );
+      continue;
+    }
     if (typeof value !== 'string') continue;
     const kind = credentialKind(value);
     if (kind === undefined) continue;

@@ -13,14 +13,20 @@
 import type { protos as aiplatform } from '@google-cloud/aiplatform';
 import type { protos as run } from '@google-cloud/run';
 import { error, formatPath, warning, type Diagnostic, type FieldPath } from '../../resources/diagnostic.js';
-import { isSecretRef, secretRefsOf, type Env, type SecretRef } from '../../resources/secret-ref.js';
+import {
+  isSecretRef,
+  RESERVED_ENV,
+  secretRefsOf,
+  type Env,
+  type SecretRef,
+} from '../../resources/secret-ref.js';
 import type { TrainingRunSpec } from '../../resources/training-run.js';
 import type { ValidateResource } from '../provider.js';
 import { callDiagnostic } from './call.js';
 import { listAll, type Gcp } from './context.js';
 
-/** The variable a Vertex job's container reads its secret references from. */
-export const SECRET_REFS_ENV = 'MLFORM_SECRET_REFS';
+/** The variable a Vertex job's container reads its secret references from (reserved in manifests). */
+export const SECRET_REFS_ENV = RESERVED_ENV;
 
 /** Secret Manager secret id: names have no `_`, so the id splits back one way only. */
 export const secretId = (ref: SecretRef): string => `${ref.name}_${ref.key}`;

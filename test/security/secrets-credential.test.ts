@@ -77,6 +77,10 @@ describe('redactCredentials', () => {
     );
     expect(d).toHaveLength(1);
     expect(d[0]?.path).toEqual(['spec', 'env', 'KEY']);
+    // The variable references travel in is mlform's: a literal could point the trainer anywhere.
+    expect(checkEnv({ MLFORM_SECRET_REFS: '{}' }, ['env']).map((x) => [x.severity, x.code])).toEqual([
+      ['error', 'env-reserved'],
+    ]);
     expect(JSON.stringify(d)).not.toContain('AKIAIOSFODNN7EXAMPLE');
   });
 });
