@@ -12,9 +12,9 @@
  *   `{ENV_NAME: "projects/P/secrets/S/versions/V"}` (providers/gcp/secrets.ts); mlform's trainer
  *   calls this at start, with the job's service account, before anything else reads the env.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { error, type Diagnostic, type FieldPath } from '../resources/diagnostic.js';
 import { formatSecretRef, isSecretRef, type Env, type SecretRef } from '../resources/secret-ref.js';
 
@@ -34,9 +34,20 @@ export interface LocalSecretSources {
   secretsDir?: string;
   /** The operator's environment (process.env). */
   env: Record<string, string | undefined>;
+  /**
+   * The manifest tree (the controller's checkout): a secrets folder inside it would let a commit
+   * supply "secrets", so it is refused.
+   */
+  treeRoot?: string;
 }
 
 type Resolved = { ok: true; value: string } | { ok: false; diagnostic: Diagnostic };
+
+async function isInside(path: string, root: string): Promise<boolean> {
+  const real = async (p: string) => realpath(p).catch(() => resolve(p));
+  const rel = relative(await real(root), await real(path));
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
 
 /** One reference, locally. The name and key patterns keep `<dir>/<name>/<key>` inside `<dir>`. */
 export async function resolveLocalSecret(
@@ -46,6 +57,15 @@ export async function resolveLocalSecret(
 ): Promise<Resolved> {
   const dir = sources.secretsDir ?? (sources.env[SECRETS_DIR_ENV] || undefined);
   const looked: string[] = [];
+  if (dir !== undefined && sources.treeRoot !== undefined && (await isInside(dir, sources.treeRoot))) {
+    return {
+      ok: false,
+      diagnostic: error('secrets-dir-in-tree', `the secrets folder ${dir} is inside the manifest tree`, {
+        path,
+        hint: `keep ${SECRETS_DIR_ENV} outside ${sources.treeRoot}: files in the tree are written by whoever commits`,
+      }),
+    };
+  }
   if (dir !== undefined) {
     const file = join(dir, ref.name, ref.key);
     looked.push(file);

@@ -66,6 +66,15 @@ describe('local secret resolution', () => {
     expect(resolved.env).toEqual({ T: 'hf-from-file' });
   });
 
+  it('refuses a secrets folder inside the manifest tree (a commit could write it)', async () => {
+    const resolved = await resolveLocalEnv(
+      { T: { secretRef: { name: 'huggingface', key: 'token' } } },
+      { secretsDir: dir, env: {}, treeRoot: join(dir, '..') },
+    );
+    expect(resolved.env).toBeUndefined();
+    expect(resolved.diagnostics[0]?.code).toBe('secrets-dir-in-tree');
+  });
+
   it('reports every missing secret with where it looked, and no env at all', async () => {
     const resolved = await resolveLocalEnv(
       {
