@@ -34,8 +34,11 @@ const TOKEN_PATTERNS: readonly RegExp[] = [
 ];
 
 const PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g;
-/** `scheme://user:password@host` or `scheme://token@host`: everything between `//` and `@`. */
-const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^/\s@]+@/gi;
+/**
+ * `scheme://user:password@host` or `scheme://token@host`: everything between `//` and `@`. The
+ * bounded repeats keep it linear on hostile text (`a.a.a.a...` would otherwise rescan per dot).
+ */
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]{0,31}:\/\/)[^/\s@]{1,1024}@/gi;
 /** `Authorization: Basic ...`, `Bearer ...` (http.extraHeader values, curl-style messages). */
 const AUTHORIZATION = /\b(authorization:\s*(?:basic|bearer|token)\s+)[^\s'"]+/gi;
 const BEARER = /\b(bearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi;

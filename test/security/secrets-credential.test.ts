@@ -153,3 +153,18 @@ describe('gcp mappings of secret references', () => {
     expect(secretId({ name: 'db', key: 'password' })).toBe('db_password');
   });
 });
+
+describe('redaction stays linear on hostile text', () => {
+  it('handles 200 kB of scheme-like and token-like noise in well under a second', () => {
+    const noise = [
+      'a.'.repeat(50_000),
+      'x://'.repeat(10_000),
+      'ghp_'.repeat(10_000),
+      'Bearer '.repeat(5_000),
+    ].join(' ');
+    const started = performance.now();
+    redactCredentials(noise);
+    credentialKind(noise);
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+});
