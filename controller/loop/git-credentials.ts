@@ -62,6 +62,21 @@ export interface GitCredentials {
 }
 
 export async function gitCredentials(input: GitCredentialsInput): Promise<GitCredentials> {
+  const found = await findCredentials(input);
+  if (found.auth) {
+    if (!/^https?:\/\//i.test(found.repo)) {
+      found.warnings.push(
+        'a git token applies to http(s) repositories only: this one uses its SSH key or path',
+      );
+      delete found.auth;
+    } else if (/^http:/i.test(found.repo)) {
+      found.warnings.push('the git token is sent over plain http: use an https URL');
+    }
+  }
+  return found;
+}
+
+async function findCredentials(input: GitCredentialsInput): Promise<GitCredentials> {
   const { url, userinfo } = splitRepoUrl(input.repo);
   const warnings: string[] = [];
   const diagnostics: Diagnostic[] = [];

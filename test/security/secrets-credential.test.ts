@@ -100,6 +100,9 @@ describe('git credentials', () => {
     expect(fromEnv.repo).toBe('https://host/x.git');
     expect(fromEnv.auth).toEqual({ username: 'x-access-token', token: 't1' });
     expect(fromEnv.warnings).toHaveLength(1);
+    const ssh = await gitCredentials({ repo: 'git@github.com:acme/ml.git', env: { MLFORM_GIT_TOKEN: 't1' } });
+    expect(ssh.auth).toBeUndefined();
+    expect(ssh.warnings[0]).toContain('http(s) repositories only');
     const missing = await gitCredentials({
       repo: 'https://host/x.git',
       tokenFile: '/nonexistent/token',
