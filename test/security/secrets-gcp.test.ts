@@ -18,6 +18,13 @@ let project: string;
 let fake: FakeGcp;
 
 function mlform(...args: string[]): Promise<{ code: number | null; out: string }> {
+  return mlformWith({}, ...args);
+}
+
+function mlformWith(
+  extra: Record<string, string>,
+  ...args: string[]
+): Promise<{ code: number | null; out: string }> {
   return new Promise((done) => {
     const child = spawn(process.execPath, [join(REPO, 'bin/mlform.js'), ...args], {
       cwd: root,
@@ -28,6 +35,7 @@ function mlform(...args: string[]): Promise<{ code: number | null; out: string }
         CI: 'true',
         MLFORM_GCP_API_ENDPOINT: fake.url,
         MLFORM_GCP_RETRY_BASE_MS: '20',
+        ...extra,
       },
     });
     let out = '';
@@ -100,8 +108,6 @@ describe('secretRef on gcp', () => {
 
   it('with the secret, apply sends the reference in MLFORM_SECRET_REFS and never the value', async () => {
     fake.seed.secret('demo-proj', 'huggingface_token', SECRET_VALUE);
-    const plan = await mlform('plan', project);
-    expect(plan.code).toBe(0);
     const apply = await mlform('apply', project, '-y', '--no-wait');
     expect(apply.code).toBe(0);
     const jobs = fake.customJobs();
@@ -119,10 +125,44 @@ describe('secretRef on gcp', () => {
     });
     // Nothing mlform sent or printed holds the value: not the job, not the CLI's output.
     expect(JSON.stringify(jobs)).not.toContain(SECRET_VALUE);
-    for (const r of [plan, apply, await mlform('describe', 'trainingrun/custom', '-f', project)]) {
+    for (const r of [apply, await mlform('describe', 'trainingrun/custom', '-f', project)]) {
       expect(r.out).not.toContain(SECRET_VALUE);
     }
     // mlform itself never reads a secret's value.
     expect(fake.count({ api: 'secretmanager', rpc: 'AccessSecretVersion' })).toBe(0);
+  });
+
+  it('mlform train (the trainer entrypoint) resolves MLFORM_SECRET_REFS first, and stops on a missing secret', async () => {
+    fake.resetRequests();
+    const refs = (secret: string) => ({
+      MLFORM_SECRET_REFS: JSON.stringify({
+        HF_TOKEN: `projects/demo-proj/secrets/${secret}/versions/latest`,
+      }),
+    });
+    const missing = await mlformWith(
+      refs('nope_token'),
+      'train',
+      '--spec-json',
+      '{}',
+      '--out',
+      join(root, 'out'),
+    );
+    expect(missing.code).toBe(1);
+    expect(missing.out).toContain(
+      'mlform train: cannot read secret projects/demo-proj/secrets/nope_token/versions/latest for HF_TOKEN',
+    );
+    // With the secret, resolution passes and the trainer goes on to its own checks (this spec is empty).
+    const present = await mlformWith(
+      refs('huggingface_token'),
+      'train',
+      '--spec-json',
+      '{}',
+      '--out',
+      join(root, 'out'),
+    );
+    expect(present.code).toBe(1);
+    expect(present.out).not.toContain('cannot read secret');
+    expect(present.out).not.toContain(SECRET_VALUE);
+    expect(fake.count({ api: 'secretmanager', rpc: 'AccessSecretVersion' })).toBe(2);
   });
 });
