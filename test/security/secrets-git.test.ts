@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { simpleGit } from 'simple-git';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getStatus, startController, waitFor, type RunningController } from '../controller/helpers.js';
-import { startGitHttpServer, type GitHttpServer } from './git-http-server.js';
+import { startGitHttpServer, type GitHttpServer } from './secrets-git-http-server.js';
 
 const TOKEN = 's3cr3t-token';
 /** The operator's secret, in the controller's environment: it exists, so it could leak. */
