@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { error, type Diagnostic } from './diagnostic.js';
 import { didYouMean } from './suggest.js';
 import { StringEnum, Strict } from './schema-helpers.js';
+import { checkEnv, EnvSchema } from './secret-ref.js';
 
 export const TASKS = ['regression', 'classification', 'forecasting'] as const;
 export type Task = (typeof TASKS)[number];
@@ -169,7 +170,7 @@ const ContainerTrainerSchema = Type.Object(
     image: Type.String({ minLength: 1, description: 'Container image that trains and writes the artifact.' }),
     command: Type.Optional(Type.Array(Type.String(), { description: 'Entrypoint override.' })),
     args: Type.Optional(Type.Array(Type.String(), { description: 'Arguments.' })),
-    env: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Environment variables.' })),
+    env: Type.Optional(EnvSchema),
   },
   { ...Strict, description: 'Your own training container (gcp provider).' },
 );
@@ -327,6 +328,7 @@ export function checkTrainingRunSpec(spec: TrainingRunSpec): Diagnostic[] {
     );
   }
   if (builtin) out.push(...checkBuiltin(builtin));
+  if (container) out.push(...checkEnv(container.env, ['spec', 'trainer', 'container', 'env']));
   if (spec.tuning) {
     if (!builtin) {
       out.push(

@@ -1,4 +1,5 @@
 /** Field-level differences between two JSON values, for the `fields` of updates. */
+import { maskCredentials } from '../../resources/credential.js';
 import type { FieldChange } from './change.js';
 
 /**
@@ -33,7 +34,9 @@ export function joinPath(path: string, key: string): string {
 /**
  * Leaf differences: objects are compared key by key (so `spec.gate.max` shows alone), arrays and
  * scalars as whole values (`network.layers: [64,32] -> [128,64]` reads better than per index).
- * Absent values are null, so every field survives JSON.
+ * Absent values are null, so every field survives JSON. Fields are for people (plan text and JSON,
+ * saved plans), so values that look like credentials are masked (`***`); the comparison above
+ * sees the real values.
  */
 export function diffValues(before: unknown, after: unknown, path = ''): FieldChange[] {
   if (sameValue(before, after)) return [];
@@ -41,5 +44,5 @@ export function diffValues(before: unknown, after: unknown, path = ''): FieldCha
     const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
     return keys.flatMap((key) => diffValues(before[key], after[key], joinPath(path, key)));
   }
-  return [{ path, before: before ?? null, after: after ?? null }];
+  return [{ path, before: maskCredentials(before ?? null), after: maskCredentials(after ?? null) }];
 }

@@ -2,11 +2,17 @@
  * A git branch as the source: one clone in a work directory, `fetch origin <branch>` then
  * `reset --hard` to the fetched commit, like Argo CD's repo server. Untracked files survive the
  * reset (nothing is cleaned), so a relative `local.stateDir` inside the checkout is kept.
+ *
+ * Credentials (git-credentials.ts) never enter a URL that git, `.git/config`, a log or the status
+ * shows: userinfo is stripped here too, a token travels in git's environment, and every git error
+ * is redacted before it becomes a diagnostic.
  */
 import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
+import { redactCredentials } from '../../resources/credential.js';
 import { error } from '../../resources/diagnostic.js';
+import { gitAuthEnv, splitRepoUrl, type GitAuth } from './git-credentials.js';
 import type { ManifestSource, SourceUpdate } from './source.js';
 
 export interface GitSourceOptions {
@@ -16,9 +22,14 @@ export interface GitSourceOptions {
   path: string;
   /** Where the clone lives; reused across restarts when it is a clone of the same repository. */
   workDir: string;
+  /** A token for http(s) repositories (git-credentials.ts); none: git's credential helper or SSH key. */
+  auth?: GitAuth;
 }
 
-const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e)).trim();
+// git quotes URLs in its messages; the URL has no credentials any more, but a helper's or a
+// server's message might.
+const messageOf = (e: unknown): string =>
+  redactCredentials((e instanceof Error ? e.message : String(e)).trim());
 
 /** Local paths are made absolute so the clone's remote does not depend on the working directory. */
 function normaliseRepo(repo: string): string {
@@ -26,7 +37,9 @@ function normaliseRepo(repo: string): string {
 }
 
 export function createGitSource(options: GitSourceOptions): ManifestSource {
-  const repo = normaliseRepo(options.repo);
+  const repo = normaliseRepo(splitRepoUrl(options.repo).url);
+  const shownRepo = splitRepoUrl(options.repo).url;
+  const useAuth = options.auth !== undefined && /^https?:\/\//i.test(repo);
   const workDir = resolve(options.workDir);
   let git: SimpleGit | undefined;
   let revision: string | undefined;
@@ -37,7 +50,25 @@ export function createGitSource(options: GitSourceOptions): ManifestSource {
     // A controller has nobody to answer a credentials prompt: fail instead of hanging. (Set on the
     // process, not through simple-git's env(), which rejects environments that contain EDITOR.)
     process.env.GIT_TERMINAL_PROMPT ??= '0';
-    const g = simpleGit({ baseDir: workDir });
+    // The token rides in git's environment (GIT_CONFIG_*), which simple-git refuses unless allowed;
+    // the rest of the operator's environment (GIT_SSH_COMMAND, a credential helper) is trusted too.
+    const g =
+      useAuth && options.auth
+        ? simpleGit({
+            baseDir: workDir,
+            unsafe: {
+              allowUnsafeConfigEnvCount: true,
+              allowUnsafeConfigPaths: true,
+              allowUnsafeEditor: true,
+              allowUnsafeAskPass: true,
+              allowUnsafePager: true,
+              allowUnsafeSshCommand: true,
+              allowUnsafeGitProxy: true,
+              allowUnsafeTemplateDir: true,
+              allowUnsafeDiffExternal: true,
+            },
+          }).env({ ...definedEnv(process.env), ...gitAuthEnv(repo, options.auth, process.env) })
+        : simpleGit({ baseDir: workDir });
     const isClone = await stat(join(workDir, '.git')).then(
       () => true,
       () => false,
@@ -59,7 +90,7 @@ export function createGitSource(options: GitSourceOptions): ManifestSource {
 
   return {
     kind: 'git',
-    description: `git ${options.repo}#${options.branch}${options.path && options.path !== '.' ? `:${options.path}` : ''}`,
+    description: `git ${shownRepo}#${options.branch}${options.path && options.path !== '.' ? `:${options.path}` : ''}`,
     manifestsPath: join(workDir, options.path),
     treeRoot: workDir,
     async update(): Promise<SourceUpdate> {
@@ -76,7 +107,7 @@ export function createGitSource(options: GitSourceOptions): ManifestSource {
           revision,
           changed: false,
           diagnostics: [
-            error('git-source', `fetching ${options.repo} branch ${options.branch} failed: ${messageOf(e)}`, {
+            error('git-source', `fetching ${shownRepo} branch ${options.branch} failed: ${messageOf(e)}`, {
               hint: 'check --repo and --branch, and that the controller can reach the repository',
             }),
           ],
@@ -88,3 +119,6 @@ export function createGitSource(options: GitSourceOptions): ManifestSource {
     },
   };
 }
+
+const definedEnv = (env: NodeJS.ProcessEnv): Record<string, string> =>
+  Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));

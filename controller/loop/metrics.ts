@@ -1,5 +1,6 @@
 /** Prometheus metrics of the controller, in their own Registry (no global state shared with tests). */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { redactCredentials } from '../../resources/credential.js';
 import type { ResourceStatus } from '../engine/status.js';
 import type { SyncResult } from './status-schema.js';
 
@@ -84,7 +85,8 @@ export function createControllerMetrics(options: { defaultMetrics?: boolean } = 
     leader,
     setCommit(commit) {
       lastSyncedCommit.reset();
-      lastSyncedCommit.set({ commit }, 1);
+      // Label values are scraped and stored by Prometheus for weeks: nothing secret in them.
+      lastSyncedCommit.set({ commit: redactCredentials(commit) }, 1);
     },
     setResources(statuses) {
       resources.reset();

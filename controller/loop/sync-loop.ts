@@ -13,6 +13,7 @@
  */
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import { redactCredentials } from '../../resources/credential.js';
 import { formatPath, type Diagnostic } from '../../resources/diagnostic.js';
 import type { DesiredState } from '../../manifests/load.js';
 import type { Provider, ProviderContext } from '../../providers/provider.js';
@@ -76,12 +77,15 @@ const APPLY_LOCK_TTL_MS = 60_000;
 
 const jitter = (ms: number) => Math.round(ms * (0.9 + Math.random() * 0.2));
 
+/** Every error text the loop logs or reports (/api/status) passes here: credentials redacted. */
 const describeDiagnostic = (d: Diagnostic): string =>
-  [
-    d.file ? `${d.file}${d.line ? `:${d.line}${d.col ? `:${d.col}` : ''}` : ''}: ` : '',
-    d.path && d.path.length > 0 ? `${formatPath(d.path)}: ` : '',
-    d.message,
-  ].join('');
+  redactCredentials(
+    [
+      d.file ? `${d.file}${d.line ? `:${d.line}${d.col ? `:${d.col}` : ''}` : ''}: ` : '',
+      d.path && d.path.length > 0 ? `${formatPath(d.path)}: ` : '',
+      d.message,
+    ].join(''),
+  );
 
 /**
  * What a sync may execute: nothing of a resource in retry backoff, and no drift correction
@@ -224,7 +228,12 @@ export class SyncLoop {
         lastSync: this.lastSync,
         lastError: this.lastError,
         badCommit: choice.bad
-          ? { commit: choice.bad.revision, diagnostics: choice.bad.diagnostics.map(toApiDiagnostic) }
+          ? {
+              commit: choice.bad.revision,
+              diagnostics: choice.bad.diagnostics.map((d) =>
+                toApiDiagnostic({ ...d, message: redactCredentials(d.message) }),
+              ),
+            }
           : null,
       },
       resources: this.resources,
@@ -439,6 +448,8 @@ export class SyncLoop {
       const retry = this.backoff.get(s.address);
       const conditions: ResourceStatusView['conditions'] = s.conditions.map((c) => ({
         ...c,
+        // Run errors and provider messages end up here: no credentials in /api/status.
+        message: redactCredentials(c.message),
         commit: revision,
       }));
       if (retry) {
@@ -456,7 +467,7 @@ export class SyncLoop {
         address: s.address,
         syncStatus: s.sync,
         health: s.health,
-        details: s.details,
+        details: redactCredentials(s.details),
         conditions,
         lastError: retry?.lastError ?? null,
         nextRetryAt: retry ? new Date(retry.nextRetryAt).toISOString() : null,
@@ -506,8 +517,10 @@ export class SyncLoop {
 
   private recordError(type: ErrorType, message: string): void {
     this.metrics.errors.inc({ type });
-    this.lastError = message;
-    this.log.error({ type }, message);
+    // Internal errors carry stack traces and raw exception text: redacted like diagnostics.
+    const redacted = redactCredentials(message);
+    this.lastError = redacted;
+    this.log.error({ type }, redacted);
   }
 
   // ---- schedules -------------------------------------------------------------------------------

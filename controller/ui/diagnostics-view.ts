@@ -1,6 +1,7 @@
 /** Diagnostics as text (with code frames) or as JSON values; the CLI picks one. */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { MASK, redactCredentials } from '../../resources/credential.js';
 import { formatPath, type Diagnostic } from '../../resources/diagnostic.js';
 import type { Style } from './style.js';
 
@@ -24,7 +25,17 @@ export function renderDiagnostic(d: Diagnostic, style: Style, lines = sourceLine
   const where = d.file ? `${d.file}${d.line ? `:${d.line}:${d.col ?? 1}` : ''}` : 'mlform';
   const label = d.severity === 'error' ? style.red(style.bold('error')) : style.yellow(style.bold('warning'));
   const out = [`${style.bold(where)} ${label} ${style.dim(`[${d.code}]`)} ${d.message}`];
-  const source = d.file && d.line ? lines(d.file) : undefined;
+  let source = d.file && d.line ? lines(d.file) : undefined;
+  if (source && d.line && d.line <= source.length && d.code === 'literal-credential') {
+    // The frame goes to terminals and CI logs: point at a credential-looking literal, never show it.
+    const start = Math.max(0, (d.col ?? 1) - 1);
+    const line = source[d.line - 1];
+    source = source.with(
+      d.line - 1,
+      `${line.slice(0, start)}${MASK}${line.slice(start + (d.length ?? line.length))}`,
+    );
+    d = { ...d, length: MASK.length };
+  }
   if (source && d.line && d.line <= source.length) {
     const width = String(d.line).length;
     if (d.line > 1 && source[d.line - 2].trim() !== '') {
@@ -45,7 +56,7 @@ export function renderDiagnostic(d: Diagnostic, style: Style, lines = sourceLine
 }
 
 const truncate = (line: string): string =>
-  (line.length > 160 ? `${line.slice(0, 157)}...` : line).replace(/\t/g, ' ');
+  redactCredentials(line.length > 160 ? `${line.slice(0, 157)}...` : line).replace(/\t/g, ' ');
 
 export function summarize(diagnostics: readonly Diagnostic[]): {
   errors: number;

@@ -7,10 +7,12 @@
  * - `summary`: count per action (create, update, replace, delete, cancel, register, promote, wait, noop)
  * - `changes`: the plan's changes in dependency order, as `controller/engine/change.ts` defines them
  *   (`action`, `kind`, `address`, `resource`, `reason`, `fields`, `dependsOn`, `drift?`, `before`,
- *   `after`, and per action `target`, `run`, `progress`, `model`, `unresolved`, `notice`)
+ *   `after`, and per action `target`, `run`, `progress`, `model`, `unresolved`, `notice`); string
+ *   values that look like credentials are `***`
  * - `diagnostics`: as `validate --json` prints them (path as text and as segments)
  * - `fingerprint`, `basis`: what `apply PLANFILE` compares to refuse a stale plan
  */
+import { maskCredentials } from '../../resources/credential.js';
 import { hasChanges, isApplicable, type Plan } from '../engine/change.js';
 import type { PlanView } from '../engine/plan-view.js';
 import { diagnosticJson } from './diagnostics-view.js';
@@ -23,7 +25,9 @@ export function planJson(plan: Plan) {
     hasChanges: hasChanges(plan),
     applicable: isApplicable(plan),
     summary: plan.summary,
-    changes: plan.changes,
+    // Specs travel whole in `before`/`after`: credential-looking literals are masked (secretRefs
+    // are references and stay as they are). Saved plans keep the real values: apply needs them.
+    changes: plan.changes.map(maskCredentials),
     diagnostics: plan.diagnostics.map(diagnosticJson),
     fingerprint: plan.fingerprint,
     basis: plan.basis,

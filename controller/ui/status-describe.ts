@@ -11,7 +11,9 @@ import type {
   ObservedSchedule,
   ObservedState,
 } from '../../providers/provider.js';
+import { maskCredentials } from '../../resources/credential.js';
 import { nextFireTime } from '../../resources/schedule.js';
+import { formatSecretRef, type SecretRef } from '../../resources/secret-ref.js';
 import { formatInZone, formatMetric, runsNamed, type ResourceStatus } from '../engine/status.js';
 import { healthColour, renderColumns, syncColour } from './resource-table.js';
 import type { Style } from './style.js';
@@ -75,6 +77,8 @@ export function describeModel(
   }
   // The manifest wins: describe shows what the user declared, the plan shows how it differs.
   if (resource) out.spec = resource.manifest.spec;
+  // Shown and printed as JSON: credential-looking literals are masked (secretRefs are references).
+  if (out.spec !== undefined) out.spec = maskCredentials(out.spec);
   return out;
 }
 
@@ -96,7 +100,9 @@ export function renderDescribe(model: DescribeModel, style: Style): string {
     field('Health', `${healthColour(status.health, style)(status.health)}  ${status.details}`),
   );
 
-  if (model.spec !== undefined) out.push('', style.bold('Spec:'), indent(stringify(model.spec).trimEnd()));
+  if (model.spec !== undefined) {
+    out.push('', style.bold('Spec:'), indent(stringify(withSecretRefsShown(model.spec)).trimEnd()));
+  }
 
   out.push(
     '',
@@ -224,6 +230,18 @@ function runsTable(runs: readonly ObservedRun[], currentHash: string | undefined
   const more = runs.length > RECENT ? `\n(${runs.length - RECENT} older runs not shown)` : '';
   const legend = currentHash !== undefined ? '\n* the spec in the manifests' : '';
   return `${table}${more}${legend}`;
+}
+
+/** `{secretRef: {name, key}}` as one line, `secretRef(name/key)`, in the text view. */
+function withSecretRefsShown(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withSecretRefsShown);
+  if (value === null || typeof value !== 'object') return value;
+  const record = value as Record<string, unknown>;
+  const ref = record.secretRef;
+  if (Object.keys(record).length === 1 && ref !== null && typeof ref === 'object') {
+    return formatSecretRef(ref as SecretRef);
+  }
+  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, withSecretRefsShown(v)]));
 }
 
 const progressText = (r: ObservedRun): string =>

@@ -2,7 +2,7 @@
  * API calls per API and RPC, process-wide, so the controller's `/metrics` and the benchmarks can
  * report what a plan or an apply cost (DESIGN.md principle 4: ~kinds list calls, never ~resources).
  */
-export type GcpApi = 'aiplatform' | 'run' | 'scheduler' | 'storage';
+export type GcpApi = 'aiplatform' | 'run' | 'scheduler' | 'storage' | 'secretmanager';
 
 export interface ApiCallCount {
   api: GcpApi;

@@ -53,6 +53,9 @@ export const DEFAULT_BUCKETS: Record<`${GcpApi}:${CallClass}`, BucketSize> = {
   // Cloud Storage: ~5,000 object reads and ~1,000 object writes per second per bucket to start.
   'storage:read': { perSecond: 5000, burst: 200 },
   'storage:write': { perSecond: 1000, burst: 100 },
+  // Secret Manager: read (list) and write requests 600 per minute per project.
+  'secretmanager:read': { perSecond: 600 / 60, burst: 20 },
+  'secretmanager:write': { perSecond: 600 / 60, burst: 20 },
 };
 
 const sleepDefault = (ms: number, signal?: AbortSignal): Promise<void> =>
@@ -289,6 +292,8 @@ const ROLE_OF: Record<GcpApi, string> = {
   run: 'roles/run.admin (and roles/iam.serviceAccountUser on the runtime service account)',
   scheduler: 'roles/cloudscheduler.admin (and roles/iam.serviceAccountUser on the job service account)',
   storage: 'roles/storage.objectAdmin on the bucket',
+  secretmanager:
+    'roles/secretmanager.viewer on the project (only the runtime service accounts need secretAccessor)',
 };
 
 /** Any error of a verb as a diagnostic: what failed, for which resource, and what to do. */

@@ -12,6 +12,7 @@ import { ModelServiceClient } from '@google-cloud/aiplatform/build/src/v1/model_
 import { RevisionsClient } from '@google-cloud/run/build/src/v2/revisions_client.js';
 import { ServicesClient } from '@google-cloud/run/build/src/v2/services_client.js';
 import { CloudSchedulerClient } from '@google-cloud/scheduler/build/src/v1/cloud_scheduler_client.js';
+import { SecretManagerServiceClient } from '@google-cloud/secret-manager/build/src/v1/secret_manager_service_client.js';
 import { Storage } from '@google-cloud/storage';
 
 export const ENDPOINT_ENV = 'MLFORM_GCP_API_ENDPOINT';
@@ -22,6 +23,8 @@ export interface GcpClients {
   services: ServicesClient;
   revisions: RevisionsClient;
   scheduler: CloudSchedulerClient;
+  /** Secret Manager: plan-time checks that referenced secrets exist (never reads a value). */
+  secrets: SecretManagerServiceClient;
   storage: Storage;
   close(): Promise<void>;
 }
@@ -99,12 +102,14 @@ export function createClients(settings: ClientSettings): GcpClients {
   const services = new ServicesClient({ ...common });
   const revisions = new RevisionsClient({ ...common });
   const scheduler = new CloudSchedulerClient({ ...common });
+  const secrets = new SecretManagerServiceClient({ ...common });
   return {
     jobs,
     models,
     services,
     revisions,
     scheduler,
+    secrets,
     storage,
     async close() {
       await Promise.all([
@@ -113,6 +118,7 @@ export function createClients(settings: ClientSettings): GcpClients {
         services.close(),
         revisions.close(),
         scheduler.close(),
+        secrets.close(),
       ]);
     },
   };

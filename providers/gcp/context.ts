@@ -72,7 +72,7 @@ export function isoOf(
 /** Pages through a gax list RPC by hand so that every page goes through the caller. */
 export async function listAll<Req extends { pageToken?: string | null }, Item>(
   call: Caller,
-  api: 'aiplatform' | 'run' | 'scheduler',
+  api: 'aiplatform' | 'run' | 'scheduler' | 'secretmanager',
   rpc: string,
   request: Req,
   page: (

@@ -14,6 +14,7 @@ import { acquireGcsLease } from './lease.js';
 import { deleteModel, deleteVersion, listModels, moveAlias, putModel, registerVersion } from './models.js';
 import { cancelRun, createRun, listRuns, observeRun, runLogs } from './runs.js';
 import { deleteSchedule, listSchedules, putSchedule, triggerSchedule } from './schedules.js';
+import { checkSecretRefs } from './secrets.js';
 import { validateGcp } from './validate.js';
 import { resolve } from 'node:path';
 
@@ -117,7 +118,11 @@ export function createGcpProvider(options: GcpProviderOptions): GcpProvider {
       };
       return taken;
     },
-    validate: (_ctx, resources) => Promise.resolve(validateGcp(settings, resources, env)),
+    validate: async (_ctx, resources) => {
+      const offline = validateGcp(settings, resources, env);
+      // The one check that asks Google: referenced secrets exist (skipped when nothing references one).
+      return [...offline, ...(await checkSecretRefs(gcp, resources))];
+    },
     artifacts: {
       read: (ctx, uri) =>
         isGcsUri(uri) ? gcs.read(uri) : storeFor(artifactUri(ctx, uri)).read(artifactUri(ctx, uri)),

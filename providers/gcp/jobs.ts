@@ -13,6 +13,7 @@ import { isoOf, type GcpSettings } from './context.js';
 import type { Gcs } from './gcs.js';
 import { jobDisplayName, LABEL, labelValue, scheduledDisplayName, type GcsLayout } from './names.js';
 import { categoryOf } from '../../trainer/tuning/hypertune.js';
+import { vertexEnv } from './secrets.js';
 
 export type CustomJob = protos.google.cloud.aiplatform.v1.ICustomJob;
 export type TuningJob = protos.google.cloud.aiplatform.v1.IHyperparameterTuningJob;
@@ -121,7 +122,12 @@ export function customJobBody(
         imageUri: container.image,
         ...(container.command && { command: container.command }),
         ...(container.args && { args: container.args }),
-        env: Object.entries({ ...(container.env ?? {}), ...env }).map(([name, value]) => ({ name, value })),
+        // Secrets travel as references (MLFORM_SECRET_REFS), never as values; mlform's own
+        // variables win over the manifest's.
+        env: [
+          ...vertexEnv(container.env, settings.project).filter((e) => !(e.name && e.name in env)),
+          ...Object.entries(env).map(([name, value]) => ({ name, value })),
+        ],
       }
     : {
         imageUri: settings.trainerImage,

@@ -7,6 +7,12 @@ import { destination, pino } from 'pino';
 import { error, type Diagnostic } from '../../../resources/diagnostic.js';
 import { createDirectorySource } from '../../loop/directory-source.js';
 import { parseDuration } from '../../loop/duration-option.js';
+import {
+  DEFAULT_GIT_USERNAME,
+  GIT_TOKEN_ENV,
+  GIT_USERNAME_ENV,
+  gitCredentials,
+} from '../../loop/git-credentials.js';
 import { createGitSource } from '../../loop/git-source.js';
 import { createControllerMetrics } from '../../loop/metrics.js';
 import type { ManifestSource } from '../../loop/source.js';
@@ -26,6 +32,8 @@ import { createHash } from 'node:crypto';
 
 interface ControllerOptions extends OperatorFlags {
   repo?: string;
+  gitTokenFile?: string;
+  gitUsername?: string;
   branch: string;
   path: string;
   workdir?: string;
@@ -92,7 +100,15 @@ export function registerController(
           'release the leader lease, exit 0.',
         ].join('\n'),
       )
-      .option('--repo <url>', 'git repository to follow (URL or local path)')
+      .option('--repo <url>', 'git repository to follow (URL or local path; no credentials in it)')
+      .option(
+        '--git-token-file <file>',
+        `token for an https repository (default: $${GIT_TOKEN_ENV}; else git's credential helper or SSH key)`,
+      )
+      .option(
+        '--git-username <name>',
+        `user name sent with the token (default: $${GIT_USERNAME_ENV}, else ${DEFAULT_GIT_USERNAME})`,
+      )
       .option('--branch <name>', 'branch to follow', 'main')
       .option('--path <dir>', 'folder of the manifests (and mlform.yaml) inside the repository', '.')
       .option('--workdir <dir>', 'where the clone lives (default: a folder under the temp directory)')
@@ -145,6 +161,8 @@ export function registerController(
       '\nExamples:\n' +
         '  # follow a branch; manifests under deploy/ml\n' +
         '  mlform controller --repo https://github.com/acme/ml.git --branch main --path deploy/ml\n' +
+        '  # a private repository over https: the token from a file, never in the URL\n' +
+        '  mlform controller --repo https://github.com/acme/ml.git --git-token-file /var/run/secrets/git/token\n' +
         '  # GitHub webhook for immediate syncs (secret never logged)\n' +
         '  MLFORM_WEBHOOK_SECRET=... mlform controller --repo git@github.com:acme/ml.git --poll 5m\n' +
         '  # a laptop: follow the working copy, delete what is removed\n' +
@@ -208,6 +226,16 @@ export function registerController(
     problems.push(...secret.diagnostics);
     const auth = options.authTokenFile ? await loadAuthToken(options.authTokenFile) : { diagnostics: [] };
     problems.push(...auth.diagnostics);
+    // Credentials leave the URL before anything uses or shows it (git-credentials.ts).
+    const git = options.repo
+      ? await gitCredentials({
+          repo: options.repo,
+          ...(options.gitTokenFile !== undefined && { tokenFile: options.gitTokenFile }),
+          ...(options.gitUsername !== undefined && { username: options.gitUsername }),
+          env: ctx.env,
+        })
+      : undefined;
+    problems.push(...(git?.diagnostics ?? []));
     if (problems.length > 0) {
       printProblems(ctx, problems);
       return 1;
@@ -217,12 +245,14 @@ export function registerController(
       { level: options.logLevel, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
       destination({ fd: 1, sync: true }),
     );
-    const source: ManifestSource = options.repo
+    for (const warning of git?.warnings ?? []) log.warn(warning);
+    const source: ManifestSource = git
       ? createGitSource({
-          repo: options.repo,
+          repo: git.repo,
           branch: options.branch,
           path: options.path,
-          workDir: options.workdir ?? defaultWorkDir(options.repo, options.branch),
+          workDir: options.workdir ?? defaultWorkDir(git.repo, options.branch),
+          ...(git.auth !== undefined && { auth: git.auth }),
         })
       : createDirectorySource({ dir: options.dir ?? '.' });
     const operator = operatorSettings(options, ctx.env);

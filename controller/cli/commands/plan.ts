@@ -49,6 +49,8 @@ export function registerPlan(program: Command, ctx: CommandContext, setExit: (co
         setExit(1);
         return;
       }
+      // Warnings of a loadable project (e.g. a credential-looking env literal) go to stderr.
+      printProblems(ctx, opened.diagnostics);
       const { desired, provider, providerCtx } = opened.project;
       const observed = await observe(provider, providerCtx);
       if (hasErrors(observed.diagnostics)) {

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 // with every other command.
 import type { runTraining as RunTraining } from '../../../trainer/run-training.js';
 import { reportTrialMetric, resolveTraining, type TrainInvocation } from '../../../trainer/main.js';
+import { resolveSecretRefsAtStart } from '../../../trainer/secrets.js';
 import type { ProgressEvent } from '../../../trainer/types.js';
 import { diagnosticsSummaryLine, renderDiagnostics } from '../../ui/diagnostics-view.js';
 import { progressLine } from '../../ui/training-progress.js';
@@ -45,6 +46,14 @@ export function registerTrain(program: Command, ctx: CommandContext, setExit: (c
         '  tensorboard --logdir /tmp/mpg/tensorboard',
     )
     .action(async (options: TrainOptions, command: Command) => {
+      // On Vertex AI, secret references (MLFORM_SECRET_REFS) become plain variables first.
+      try {
+        await resolveSecretRefsAtStart(ctx.env);
+      } catch (e) {
+        ctx.printErr(`mlform train: ${e instanceof Error ? e.message : String(e)}`);
+        setExit(1);
+        return;
+      }
       const resolved = await resolveTraining(
         { ...options, specFile: options.spec, parameterArgs: command.args },
         ctx.env,

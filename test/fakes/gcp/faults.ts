@@ -38,6 +38,7 @@ const SERVICE_HOST: Record<Api, string> = {
   run: 'run.googleapis.com',
   scheduler: 'cloudscheduler.googleapis.com',
   storage: 'storage.googleapis.com',
+  secretmanager: 'secretmanager.googleapis.com',
 };
 
 export function faultError(kind: FaultKind, api: Api): ApiError {

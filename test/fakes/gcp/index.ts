@@ -1,5 +1,5 @@
 /**
- * A local fake of Vertex AI v1, Cloud Run Admin v2, Cloud Scheduler v1 and the Cloud Storage
+ * A local fake of Vertex AI v1, Cloud Run Admin v2, Cloud Scheduler v1, Secret Manager v1 and the Cloud Storage
  * JSON API, speaking the REST wire format the real SDK clients use with `fallback: true`.
  * See README.md.
  */
@@ -13,6 +13,7 @@ import { matches, type FakeRequest, type RequestFilter } from './request-log.js'
 import { Router } from './router.js';
 import { CloudRun } from './run.js';
 import { Scheduler, type FireOutcome } from './scheduler.js';
+import { SecretManager } from './secret-manager.js';
 import { FakeServer } from './server.js';
 import { GcsStore, type StoredObject } from './storage.js';
 import { VertexJobs, type JobState, type SeedJob } from './vertex-jobs.js';
@@ -84,11 +85,15 @@ export interface FakeGcp {
   revisions(): Record<string, unknown>[];
   schedulerJobs(): Record<string, unknown>[];
   schedulerAttempts(): { job: string; at: string; outcome: FireOutcome }[];
+  /** Secret Manager secrets (`projects/P/secrets/ID`) and how many versions each has; no payloads. */
+  secrets(): { name: string; versions: number }[];
   objects(bucket: string): StoredObject[];
   operations(): OperationJson[];
   seed: {
     customJob(s: SeedJob): Record<string, unknown>;
     hyperparameterTuningJob(s: SeedJob): Record<string, unknown>;
+    /** A Secret Manager secret with one version per value (created when absent). */
+    secret(project: string, id: string, ...values: (string | Buffer)[]): void;
     model(s: Parameters<VertexModels['seed']>[0]): Record<string, unknown>;
     object(
       bucket: string,
@@ -126,6 +131,7 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<FakeGc
   const run = new CloudRun(env);
   const scheduler = new Scheduler(env);
   const storage = new GcsStore(env);
+  const secretManager = new SecretManager(env);
   const router = new Router();
   router.add(
     ...operationRoutes(ops),
@@ -134,12 +140,14 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<FakeGc
     ...run.routes(),
     ...scheduler.routes(),
     ...storage.routes(),
+    ...secretManager.routes(),
   );
   if (resolved.checkBodies || resolved.checkResponses) {
     // Load the protos up front so the first request is not slow.
     protoRoot('aiplatform');
     protoRoot('run');
     protoRoot('scheduler');
+    protoRoot('secretmanager');
   }
   const server = new FakeServer(env, router);
   const port = await server.listen(options.port ?? 0);
@@ -175,11 +183,13 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<FakeGc
     revisions: () => run.allRevisions(),
     schedulerJobs: () => scheduler.all(),
     schedulerAttempts: () => [...scheduler.attempts],
+    secrets: () => secretManager.all(),
     objects: (bucket) => storage.all(bucket),
     operations: () => ops.all(),
     seed: {
       customJob: (s) => jobs.seed('customJobs', s),
       hyperparameterTuningJob: (s) => jobs.seed('hyperparameterTuningJobs', s),
+      secret: (project, id, ...values) => secretManager.seed(project, id, ...values),
       model: (s) => models.seed(s),
       object: (bucket, name, data, meta = {}) =>
         storage.write(bucket, name, typeof data === 'string' ? Buffer.from(data) : data, meta),

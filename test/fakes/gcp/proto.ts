@@ -14,13 +14,21 @@ import { ApiError, isRecord } from './http.js';
 
 const require = createRequire(import.meta.url);
 
-export type ProtoPackage = 'aiplatform' | 'run' | 'scheduler';
+export type ProtoPackage = 'aiplatform' | 'run' | 'scheduler' | 'secretmanager';
+
+/** npm package of each proto package (the names differ for Secret Manager). */
+const NPM: Record<ProtoPackage, string> = {
+  aiplatform: '@google-cloud/aiplatform',
+  run: '@google-cloud/run',
+  scheduler: '@google-cloud/scheduler',
+  secretmanager: '@google-cloud/secret-manager',
+};
 
 const roots = new Map<ProtoPackage, protobuf.Root>();
 
 function packageDir(pkg: ProtoPackage): string {
   // The packages have no `exports` map, so their main entry resolves: <pkg>/build/src/index.js.
-  const main = require.resolve(`@google-cloud/${pkg}`);
+  const main = require.resolve(NPM[pkg]);
   return join(dirname(main), '..', '..');
 }
 
