@@ -8,12 +8,16 @@ import { createLocalProvider } from '../../providers/local/index.js';
 // providers/gcp is imported only when a project uses it: the Google SDKs cost ~100 MB and seconds
 // of start-up, which a local-only CLI or controller should not pay.
 import { pinpointDiagnostics } from '../engine/diagnostic-positions.js';
+import type { LoadedPolicy } from '../engine/policy.js';
 import { operatorFromEnv, type OperatorSettings } from './operator.js';
+import { defaultTreeRoot, enforcePolicy, loadPolicyFile } from './policy-file.js';
 
 export interface LoadedProjectContext {
   desired: DesiredState;
   provider: Provider;
   providerCtx: ProviderContext;
+  /** The operator's policy, when one is given: plans take its word on prune and destroy. */
+  policy?: LoadedPolicy;
 }
 
 const gcpProviders = new Map<string, Provider>();
@@ -30,8 +34,19 @@ export async function openProject(
 ): Promise<{ project?: LoadedProjectContext; diagnostics: Diagnostic[] }> {
   const { signal } = options;
   const operator = options.operator ?? operatorFromEnv();
+  let policy: LoadedPolicy | undefined;
+  if (operator.policyFile) {
+    // Read on every open (the controller opens each new commit), so an edited policy (a mounted
+    // ConfigMap) applies from the next commit on; a policy that does not load fails closed.
+    const loaded = await loadPolicyFile(operator.policyFile);
+    if (!loaded.policy) return { diagnostics: loaded.diagnostics };
+    policy = loaded.policy;
+  }
   const { desired, diagnostics } = await loadManifests(paths.length > 0 ? paths : ['.'], {
-    trust: { treeRoot: operator.treeRoot, dataRoots: operator.dataRoots },
+    trust: {
+      treeRoot: operator.treeRoot,
+      dataRoots: [...operator.dataRoots, ...(policy?.policy.dataRoots ?? [])],
+    },
   });
   if (hasErrors(diagnostics)) return { diagnostics };
   const project = desired.project;
@@ -44,6 +59,10 @@ export async function openProject(
         }),
       ],
     };
+  }
+  if (policy) {
+    const refused = await enforcePolicy(desired, policy, operator.treeRoot ?? defaultTreeRoot(project.dir));
+    if (hasErrors(refused)) return { diagnostics: [...diagnostics, ...refused] };
   }
   const config = project.config;
   const providerCtx: ProviderContext = { stack: config.stack, projectDir: project.dir, signal };
@@ -92,7 +111,7 @@ export async function openProject(
     diagnostics.push(...located);
   }
   return {
-    project: { desired, provider, providerCtx },
+    project: { desired, provider, providerCtx, ...(policy && { policy }) },
     diagnostics,
   };
 }

@@ -15,6 +15,8 @@ import { SyncLoop } from '../../loop/sync-loop.js';
 import { loadWebhookSecret, WEBHOOK_SECRET_ENV } from '../../loop/webhook.js';
 import type { CommandContext } from '../context.js';
 import { openProject } from '../project.js';
+import { policyDeletes, policyError } from '../../engine/policy.js';
+import { loadPolicyFile } from '../policy-file.js';
 import { packageVersion } from '../version.js';
 import { addOperatorOptions, operatorSettings, type OperatorFlags } from '../operator.js';
 import { printProblems } from './plan.js';
@@ -138,6 +140,20 @@ export function registerController(
     }
     const secret = await loadWebhookSecret(options.webhookSecretFile, ctx.env);
     problems.push(...secret.diagnostics);
+    const operator = operatorSettings(options, ctx.env);
+    if (operator.policyFile) {
+      // Checked at start so a broken policy or a forbidden --prune stops the controller before it
+      // serves; each new commit is loaded with the policy read again (openProject).
+      const loaded = await loadPolicyFile(operator.policyFile);
+      problems.push(...loaded.diagnostics);
+      if (options.prune && loaded.policy && !policyDeletes(loaded.policy).prune) {
+        problems.push(
+          policyError('allowPrune', '--prune is not allowed (allowPrune: false)', loaded.policy.file, {
+            hint: 'start the controller without --prune (removed manifests then leave their resources alone)',
+          }),
+        );
+      }
+    }
     if (problems.length > 0) {
       printProblems(ctx, problems);
       return 1;
@@ -155,7 +171,6 @@ export function registerController(
           workDir: options.workdir ?? defaultWorkDir(options.repo, options.branch),
         })
       : createDirectorySource({ dir: options.dir ?? '.' });
-    const operator = operatorSettings(options, ctx.env);
     const metrics = createControllerMetrics();
     const loop = new SyncLoop({
       source,
