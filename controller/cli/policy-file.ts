@@ -11,7 +11,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import type { DesiredState } from '../../manifests/load.js';
 import { locate, parseYamlFile } from '../../manifests/yaml-document.js';
-import { error, type Diagnostic, type FieldPath } from '../../resources/diagnostic.js';
+import { error, formatPath, type Diagnostic, type FieldPath } from '../../resources/diagnostic.js';
 import { PolicySchema, type Policy } from '../../resources/policy.js';
 import { didYouMean } from '../../resources/suggest.js';
 import { pinpointDiagnostics } from '../engine/diagnostic-positions.js';
@@ -61,7 +61,7 @@ export async function loadPolicyFile(
     const path = pointerToPath(issue.path);
     const unknown = issue.message === 'Unexpected property';
     const where = locate(document.doc, parsed.lineCounter, path, unknown ? 'key' : 'value');
-    const name = path.join('.') || 'the policy';
+    const name = path.length > 0 ? formatPath(path) : 'the policy';
     const suggestion = unknown && path.length === 1 ? didYouMean(String(path[0]), rules) : undefined;
     diagnostics.push(
       error(
