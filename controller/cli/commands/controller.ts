@@ -17,6 +17,7 @@ import type { CommandContext } from '../context.js';
 import { openProject } from '../project.js';
 import { policyDeletes, policyError } from '../../engine/policy.js';
 import { loadPolicyFile } from '../policy-file.js';
+import { sanitizeOutput } from '../../ui/escape.js';
 import { packageVersion } from '../version.js';
 import { addOperatorOptions, operatorSettings, type OperatorFlags } from '../operator.js';
 import { printProblems } from './plan.js';
@@ -161,7 +162,7 @@ export function registerController(
 
     const log = pino(
       { level: options.logLevel, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
-      destination({ fd: 1, sync: true }),
+      jsonLinesWithoutControls(destination({ fd: 1, sync: true })),
     );
     const source: ManifestSource = options.repo
       ? createGitSource({
@@ -238,6 +239,15 @@ export function registerController(
     log.info('stopped');
     return 0;
   }
+}
+
+/**
+ * The log carries manifest values (a bad commit's diagnostics name its keys and values). JSON
+ * escapes C0 controls but not DEL, C1 or the bidi controls, which `kubectl logs` would hand to a
+ * terminal raw: they become `\u` escapes, still valid JSON with the same value.
+ */
+function jsonLinesWithoutControls(out: { write(text: string): unknown }): { write(text: string): unknown } {
+  return { write: (text: string) => out.write(sanitizeOutput(text, false)) };
 }
 
 /** Per process: two replicas on one host must not share a checkout. --workdir reuses a clone across restarts. */
