@@ -26,6 +26,12 @@ export interface OpenProjectOptions {
   signal?: AbortSignal;
   /** Flags and environment of whoever runs mlform (never the manifests). */
   operator?: OperatorSettings;
+  /**
+   * Refuse manifests that break the operator policy (default). Off for commands that only read or
+   * stop (get, describe, logs, cancel): a tree that breaks a new policy can still be inspected and
+   * its runs cancelled. Its data roots apply either way.
+   */
+  enforcePolicy?: boolean;
 }
 
 export async function openProject(
@@ -60,7 +66,7 @@ export async function openProject(
       ],
     };
   }
-  if (policy) {
+  if (policy && options.enforcePolicy !== false) {
     const refused = await enforcePolicy(desired, policy, operator.treeRoot ?? defaultTreeRoot(project.dir));
     if (hasErrors(refused)) return { diagnostics: [...diagnostics, ...refused] };
   }

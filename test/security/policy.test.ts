@@ -92,6 +92,10 @@ describe('a commit exceeding the operator policy', () => {
     const viaEnv = mlform(['plan', dir], { MLFORM_POLICY: policyFile });
     expect(viaEnv.status).toBe(1);
     expect(viaEnv.stderr).toContain('exceeds maxGpusPerRun 4');
+    // Reading is not refused: the tree that breaks the policy can still be inspected.
+    const get = mlform(['get', '--file', dir, '--policy', policyFile]);
+    expect(get.status).toBe(0);
+    expect(get.stdout).toMatch(/TrainingRun\s+mpg-mlp\s+OutOfSync/);
   });
 
   it('tuning: 2 GPUs × 4 parallel trials counts as 8', async () => {

@@ -101,7 +101,11 @@ export function registerLogs(program: Command, ctx: CommandContext, setExit: (co
         return 1;
       }
     }
-    const opened = await openProject(options.file, { signal, operator: operatorSettings(options, ctx.env) });
+    const opened = await openProject(options.file, {
+      signal,
+      operator: operatorSettings(options, ctx.env),
+      enforcePolicy: false,
+    });
     if (!opened.project) {
       printProblems(ctx, opened.diagnostics);
       return 1;
