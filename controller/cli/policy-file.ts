@@ -10,7 +10,7 @@ import { readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import type { DesiredState } from '../../manifests/load.js';
-import { locate, parseYamlFile } from '../../manifests/yaml-document.js';
+import { locate, parseYamlFile, type ParsedFile } from '../../manifests/yaml-document.js';
 import { error, formatPath, type Diagnostic, type FieldPath } from '../../resources/diagnostic.js';
 import { PolicySchema, type Policy } from '../../resources/policy.js';
 import { didYouMean } from '../../resources/suggest.js';
@@ -177,5 +177,34 @@ export async function enforcePolicy(
       ? { ...d, line: projectLine }
       : d,
   );
-  return pinpointDiagnostics(withLines, read);
+  const parsed = new Map<string, ParsedFile | undefined>();
+  const parse = (file: string): ParsedFile | undefined => {
+    if (!parsed.has(file)) {
+      const text = read(file);
+      parsed.set(file, text === undefined ? undefined : parseYamlFile(text, file));
+    }
+    return parsed.get(file);
+  };
+  return pinpointDiagnostics(
+    withLines.map((d) => asWritten(d, parse)),
+    read,
+  );
+}
+
+/**
+ * The loader normalises (`every` becomes `cron`, a preset becomes `scaling`), so a rule on the
+ * normalised field points at what the manifest actually says when the field itself is not written.
+ */
+const WRITTEN_AS: Readonly<Record<string, FieldPath>> = {
+  'spec.cron': ['spec', 'every'],
+  'spec.scaling.maxInstances': ['spec', 'preset'],
+  'spec.scaling.minInstances': ['spec', 'preset'],
+};
+
+function asWritten(d: Diagnostic, parse: (file: string) => ParsedFile | undefined): Diagnostic {
+  const alternative = d.path ? WRITTEN_AS[d.path.join('.')] : undefined;
+  if (!alternative || !d.file || d.line === undefined || !d.path) return d;
+  const doc = parse(d.file)?.documents.find((x) => x.line === d.line)?.doc;
+  if (!doc || doc.hasIn(d.path) || !doc.hasIn(alternative)) return d;
+  return { ...d, path: alternative };
 }

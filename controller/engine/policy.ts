@@ -146,41 +146,42 @@ export function checkPolicy(desired: DesiredState, loaded: LoadedPolicy): Diagno
     const max = policy.maxConcurrentRuns;
     // Every TrainingRun may be training at once (apply starts them together), and each Schedule
     // adds one run of its template at a time; `Allow` lets its runs pile up without bound.
-    let total = 0;
-    let reported = false;
-    for (const run of runs) {
-      total += parallelOf(run);
-      if (total > max && !reported) {
-        reported = true;
-        fail(
-          'maxConcurrentRuns',
-          `the manifests may have ${total}+ trainings running at once (counting tuning.parallel), exceeding maxConcurrentRuns ${max}`,
-          at(run, parallelOf(run) > 1 ? ['spec', 'tuning', 'parallel'] : ['metadata', 'name']),
-        );
-      }
+    const contributions: { trainings: number; where: Partial<Diagnostic> }[] = [
+      ...runs.map((run) => ({
+        trainings: parallelOf(run),
+        where: at(run, parallelOf(run) > 1 ? ['spec', 'tuning', 'parallel'] : ['metadata', 'name']),
+      })),
+      ...schedules
+        .filter((schedule) => schedule.manifest.spec.concurrencyPolicy !== 'Allow')
+        .map((schedule) => {
+          const template = runsByName.get(schedule.manifest.spec.trainingRun);
+          return {
+            trainings: template ? parallelOf(template) : 1,
+            where: at(schedule, ['spec', 'trainingRun']),
+          };
+        }),
+    ];
+    const total = contributions.reduce((sum, c) => sum + c.trainings, 0);
+    if (total > max) {
+      // Reported once, at the resource that takes the count over the limit.
+      let sum = 0;
+      const crossing = contributions.find((c) => (sum += c.trainings) > max) ?? contributions[0];
+      fail(
+        'maxConcurrentRuns',
+        `the manifests may have ${total} trainings running at once (one per TrainingRun, tuning.parallel for a tuned one, one per Schedule), exceeding maxConcurrentRuns ${max}`,
+        crossing.where,
+      );
     }
     for (const schedule of schedules) {
-      if (schedule.manifest.spec.concurrencyPolicy === 'Allow') {
-        fail(
-          'maxConcurrentRuns',
-          `concurrencyPolicy Allow lets this Schedule's runs overlap without bound, which maxConcurrentRuns ${max} cannot allow`,
-          {
-            ...at(schedule, ['spec', 'concurrencyPolicy']),
-            hint: 'use Forbid (skip a fire while the last run trains) or Replace',
-          },
-        );
-        continue;
-      }
-      const template = runsByName.get(schedule.manifest.spec.trainingRun);
-      total += template ? parallelOf(template) : 1;
-      if (total > max && !reported) {
-        reported = true;
-        fail(
-          'maxConcurrentRuns',
-          `with this Schedule's runs the manifests may have ${total} trainings running at once, exceeding maxConcurrentRuns ${max}`,
-          at(schedule, ['spec', 'trainingRun']),
-        );
-      }
+      if (schedule.manifest.spec.concurrencyPolicy !== 'Allow') continue;
+      fail(
+        'maxConcurrentRuns',
+        `concurrencyPolicy Allow lets this Schedule's runs overlap without bound, which maxConcurrentRuns ${max} cannot allow`,
+        {
+          ...at(schedule, ['spec', 'concurrencyPolicy']),
+          hint: 'use Forbid (skip a fire while the last run trains) or Replace',
+        },
+      );
     }
   }
 
@@ -189,7 +190,9 @@ export function checkPolicy(desired: DesiredState, loaded: LoadedPolicy): Diagno
     let reported = false;
     for (const schedule of schedules) {
       const fires = firesPerHour(schedule.manifest.spec);
-      const where = at(schedule, schedule.manifest.spec.every ? ['spec', 'every'] : ['spec', 'cron']);
+      // The loader turned `every` into `cron`; the CLI moves the position to `every` when that is
+      // what the manifest says (policy-file.ts).
+      const where = at(schedule, ['spec', 'cron']);
       if (policy.maxFiresPerHour !== undefined && fires > policy.maxFiresPerHour) {
         fail(
           'maxFiresPerHour',

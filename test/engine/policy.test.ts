@@ -87,7 +87,7 @@ describe('checkPolicy', () => {
     const desired = await loadTrees('core', 'runs', 'schedule');
     expect(check(desired, { maxConcurrentRuns: 1 })).toEqual([
       {
-        message: `policy: with this Schedule's runs the manifests may have 2 trainings running at once, exceeding maxConcurrentRuns 1 (policy ${FILE})`,
+        message: `policy: the manifests may have 2 trainings running at once (one per TrainingRun, tuning.parallel for a tuned one, one per Schedule), exceeding maxConcurrentRuns 1 (policy ${FILE})`,
         address: 'Schedule/mpg-weekly',
         path: 'spec.trainingRun',
       },

@@ -154,6 +154,16 @@ describe('a commit exceeding the operator policy', () => {
     expect(validate.status).toBe(1);
     expect(validate.stdout).toContain('exceeding maxFiresPerHour 4');
     expect(mlform(['validate', dir]).status).toBe(0);
+
+    // `every` is the same rule, pointed at what the manifest says (the loader made it a cron).
+    await edit(schedule, (t) => t.replace(`cron: '* * * * *'`, 'every: { minutes: 15 }'));
+    expect(mlform(['plan', dir, '--policy', policyFile]).status).toBe(0);
+    await edit(schedule, (t) => t.replace('every: { minutes: 15 }', 'every: { minutes: 5 }'));
+    const every = mlform(['plan', dir, '--policy', policyFile]);
+    expect(every.status).toBe(1);
+    expect(every.stderr).toContain(
+      `${await position(schedule, 'every:')} error [policy] policy: this schedule fires 12 times an hour, exceeding maxFiresPerHour 4`,
+    );
   });
 
   it('prune and destroy are refused when the policy forbids them; --no-prune plans', async () => {
