@@ -54,7 +54,12 @@ export async function openProject(
       dataRoots: [...operator.dataRoots, ...(policy?.policy.dataRoots ?? [])],
     },
   });
-  if (hasErrors(diagnostics)) return { diagnostics };
+  // With the manifests' own errors, so that all of a commit's problems are reported together.
+  const refused =
+    policy && options.enforcePolicy !== false && desired.project
+      ? await enforcePolicy(desired, policy, operator.treeRoot ?? defaultTreeRoot(desired.project.dir))
+      : [];
+  if (hasErrors(diagnostics) || hasErrors(refused)) return { diagnostics: [...diagnostics, ...refused] };
   const project = desired.project;
   if (!project) {
     return {
@@ -65,10 +70,6 @@ export async function openProject(
         }),
       ],
     };
-  }
-  if (policy && options.enforcePolicy !== false) {
-    const refused = await enforcePolicy(desired, policy, operator.treeRoot ?? defaultTreeRoot(project.dir));
-    if (hasErrors(refused)) return { diagnostics: [...diagnostics, ...refused] };
   }
   const config = project.config;
   const providerCtx: ProviderContext = { stack: config.stack, projectDir: project.dir, signal };

@@ -68,7 +68,7 @@ async function validateWithPolicy(paths: string[], operator: OperatorSettings): 
     },
   });
   const project = result.desired.project;
-  if (!policy || !project || hasErrors(result.diagnostics)) return result;
+  if (!policy || !project) return result;
   const refused = await enforcePolicy(
     result.desired,
     policy,
