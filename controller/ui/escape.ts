@@ -18,7 +18,10 @@ const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-
 
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
-/** `\x1b`, `\n`, `\u202e`: JSON's own escapes where JSON has them, so JSON stays valid after it. */
+/**
+ * C0 as `\x1b` (`\n`, `\r`, `\t` by name), everything else as `\u202e`. JSON text never holds a raw
+ * C0 control and `\uXXXX` is a JSON escape, so escaping JSON text keeps it valid and its value equal.
+ */
 function visible(char: string): string {
   const named = NAMED[char];
   if (named) return named;
@@ -79,9 +82,6 @@ export function sanitizeOutput(text: string, allowColour: boolean): string {
   UNSAFE.lastIndex = 0;
   return last === 0 ? text : out + text.slice(last);
 }
-
-/** Whether a value would be changed by `escapeTerminal` (for tests and assertions). */
-export const hasUnsafeCharacters = (value: string): boolean => new RegExp(UNSAFE.source).test(value);
 
 // --- Markdown (the pull-request plan comment) ---------------------------------------------------
 
