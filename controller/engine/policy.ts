@@ -1,6 +1,6 @@
 /**
- * The operator policy checked against the desired state (SECURITY.md, "operator policy"). Pure:
- * the policy was loaded and validated at the edge (`controller/cli/policy-file.ts`); this turns
+ * The operator policy checked against the desired state (SECURITY.md, "operator policy"). Pure
+ * (the clock is read only to ask croner whether a cron ever fires): the policy was loaded and validated at the edge (`controller/cli/policy-file.ts`); this turns
  * every rule a manifest breaks into an error at the manifest's field, naming the rule and the
  * policy file, so a commit that asks for more than the operator allows never reaches a plan.
  * Prune and destroy are plan options, enforced in `plan-prune.ts` with `policyDeletes` below.
@@ -250,7 +250,8 @@ const allowedBuckets = (buckets: readonly string[]): Set<string> =>
  * The most fires of a schedule in any 60 minutes. A cron is a cross product of its fields, so every
  * hour it fires in, it fires at the same minutes, and any 60 consecutive minutes meet each minute of
  * the hour once: the answer is the size of the minute field, or 0 when croner finds no fire time at
- * all (`0 0 30 2 *`). Counting fires with croner instead would cost milliseconds per schedule.
+ * all (`0 0 30 2 *`). Counting fires with croner instead costs about 0.3 ms a fire in a time zone:
+ * a second or more per schedule for a window long enough to be sure.
  */
 export function firesPerHour(spec: Desired<'Schedule'>['manifest']['spec']): number {
   const cron = normalizeScheduleSpec(spec).cron;
