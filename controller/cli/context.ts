@@ -1,4 +1,5 @@
 /** What a command handler gets instead of reaching for globals: output streams, style, environment. */
+import { sanitizeOutput } from '../ui/escape.js';
 import { colourWanted, createStyle, type Style } from '../ui/style.js';
 
 export interface Output {
@@ -27,12 +28,18 @@ export function createContext(
   },
 ): CommandContext {
   const ci = io.env.CI !== undefined && io.env.CI !== '' && io.env.CI !== 'false';
+  const style = createStyle(colourWanted(io.stdout, io.env));
+  const errStyle = createStyle(colourWanted(io.stderr, io.env));
+  // The renderers escape what they show; this catches any data one of them missed (escape.ts):
+  // only newlines, tabs and, with colour on, mlform's own SGR codes pass raw.
+  const line = (text: string, colour: boolean) =>
+    sanitizeOutput(text.endsWith('\n') ? text : `${text}\n`, colour);
   return {
     ...io,
-    style: createStyle(colourWanted(io.stdout, io.env)),
-    errStyle: createStyle(colourWanted(io.stderr, io.env)),
+    style,
+    errStyle,
     isInteractive: Boolean(io.stdout.isTTY) && !ci,
-    print: (text) => io.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
-    printErr: (text) => io.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+    print: (text) => io.stdout.write(line(text, style.enabled)),
+    printErr: (text) => io.stderr.write(line(text, errStyle.enabled)),
   };
 }

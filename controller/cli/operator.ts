@@ -49,7 +49,7 @@ export function addOperatorOptions(command: Command): Command {
     )
     .option(
       '--policy <file>',
-      `operator policy bounding what manifests may ask for (default $${OPERATOR_ENV.policy})`,
+      `operator policy, YAML or JSON, kept outside the manifest tree: allowed regions, machine and GPU types, GPU, run, schedule and endpoint limits, data roots and buckets, prune/destroy (default $${OPERATOR_ENV.policy})`,
     );
 }
 

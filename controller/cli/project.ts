@@ -8,12 +8,16 @@ import { createLocalProvider } from '../../providers/local/index.js';
 // providers/gcp is imported only when a project uses it: the Google SDKs cost ~100 MB and seconds
 // of start-up, which a local-only CLI or controller should not pay.
 import { pinpointDiagnostics } from '../engine/diagnostic-positions.js';
+import type { LoadedPolicy } from '../engine/policy.js';
 import { operatorFromEnv, type OperatorSettings } from './operator.js';
+import { defaultTreeRoot, enforcePolicy, loadPolicyFile } from './policy-file.js';
 
 export interface LoadedProjectContext {
   desired: DesiredState;
   provider: Provider;
   providerCtx: ProviderContext;
+  /** The operator's policy, when one is given: plans take its word on prune and destroy. */
+  policy?: LoadedPolicy;
 }
 
 const gcpProviders = new Map<string, Provider>();
@@ -22,6 +26,12 @@ export interface OpenProjectOptions {
   signal?: AbortSignal;
   /** Flags and environment of whoever runs mlform (never the manifests). */
   operator?: OperatorSettings;
+  /**
+   * Refuse manifests that break the operator policy (default). Off for commands that only read or
+   * stop (get, describe, logs, cancel): a tree that breaks a new policy can still be inspected and
+   * its runs cancelled. Its data roots apply either way.
+   */
+  enforcePolicy?: boolean;
 }
 
 export async function openProject(
@@ -30,10 +40,26 @@ export async function openProject(
 ): Promise<{ project?: LoadedProjectContext; diagnostics: Diagnostic[] }> {
   const { signal } = options;
   const operator = options.operator ?? operatorFromEnv();
+  let policy: LoadedPolicy | undefined;
+  if (operator.policyFile) {
+    // Read on every open (the controller opens each new commit), so an edited policy (a mounted
+    // ConfigMap) applies from the next commit on; a policy that does not load fails closed.
+    const loaded = await loadPolicyFile(operator.policyFile);
+    if (!loaded.policy) return { diagnostics: loaded.diagnostics };
+    policy = loaded.policy;
+  }
   const { desired, diagnostics } = await loadManifests(paths.length > 0 ? paths : ['.'], {
-    trust: { treeRoot: operator.treeRoot, dataRoots: operator.dataRoots },
+    trust: {
+      treeRoot: operator.treeRoot,
+      dataRoots: [...operator.dataRoots, ...(policy?.policy.dataRoots ?? [])],
+    },
   });
-  if (hasErrors(diagnostics)) return { diagnostics };
+  // With the manifests' own errors, so that all of a commit's problems are reported together.
+  const refused =
+    policy && options.enforcePolicy !== false && desired.project
+      ? await enforcePolicy(desired, policy, operator.treeRoot ?? defaultTreeRoot(desired.project.dir))
+      : [];
+  if (hasErrors(diagnostics) || hasErrors(refused)) return { diagnostics: [...diagnostics, ...refused] };
   const project = desired.project;
   if (!project) {
     return {
@@ -92,7 +118,7 @@ export async function openProject(
     diagnostics.push(...located);
   }
   return {
-    project: { desired, provider, providerCtx },
+    project: { desired, provider, providerCtx, ...(policy && { policy }) },
     diagnostics,
   };
 }

@@ -98,6 +98,14 @@ export async function apply(options: ApplyOptions): Promise<ApplyResult> {
   if (options.saved) {
     const stale = checkPlanFresh(options.saved, desired, observed.state);
     if (hasErrors(stale)) return finish(false, [...diagnostics, ...stale]);
+    // A saved plan may predate the operator's policy on deletes: planned again from the same
+    // inputs under it, any delete it forbids refuses the whole plan.
+    const deletes = options.planOptions?.deletes;
+    if (deletes) {
+      const again = makePlan(desired, observed.state, { ...options.saved.options, deletes });
+      const refused = again.diagnostics.filter((d) => d.code === 'policy');
+      if (refused.length > 0) return finish(false, [...diagnostics, ...refused]);
+    }
     current = options.saved;
   } else {
     current = makePlan(desired, observed.state, options.planOptions);

@@ -15,6 +15,7 @@ import {
   type ObservedState,
 } from '../../providers/provider.js';
 import type { ActiveRun, Change } from './change.js';
+import type { PolicyDeletes } from './policy.js';
 
 export interface PlanOptions {
   /** Plan deleting everything of the stack (prevent-destroy still protects). */
@@ -23,6 +24,11 @@ export interface PlanOptions {
   prune?: boolean;
   /** Only for the next fire time shown for schedules; defaults to the clock. */
   now?: Date;
+  /**
+   * The operator policy's word on deletes: a prune or destroy it forbids fails the plan instead
+   * (not part of the fingerprint: it decides whether a plan is allowed, not what it does).
+   */
+  deletes?: PolicyDeletes;
 }
 
 /** A loaded resource whose manifest is known to be of kind K. */
@@ -59,6 +65,7 @@ export interface PlanContext {
   now: Date;
   destroy: boolean;
   prune: boolean;
+  deletes?: PolicyDeletes;
   desired: {
     byAddress: ReadonlyMap<string, LoadedResource>;
     /** Position in the dependency graph's topological order. */
@@ -119,6 +126,7 @@ export function createContext(
     now: options.now ?? new Date(),
     destroy: options.destroy ?? false,
     prune: options.prune ?? true,
+    ...(options.deletes && { deletes: options.deletes }),
     desired: {
       byAddress: new Map(resources.map((r) => [r.address, r])),
       order,

@@ -2,11 +2,14 @@
  * Prune and destroy: managed objects whose manifests are gone (or, with `destroy`, everything of
  * the stack) are deleted; runs in flight are cancelled, finished runs stay as history. An object
  * marked `mlform/prevent-destroy: "true"` (on the object, or on its manifest) is never planned for
- * deletion: it fails the plan with an error that says how to proceed.
+ * deletion: it fails the plan with an error that says how to proceed. The operator's policy can
+ * forbid prune or destroy altogether (`allowPrune`, `allowDestroy`): the deletes are then replaced
+ * by errors, so the plan fails rather than silently keeping or deleting anything.
  */
 import { error, type Diagnostic } from '../../resources/diagnostic.js';
 import { PREVENT_DESTROY_ANNOTATION } from '../../resources/metadata.js';
 import type { ObservedRun } from '../../providers/provider.js';
+import { policyError } from './policy.js';
 import {
   PHASE,
   activeRun,
@@ -20,6 +23,37 @@ import {
 
 export function planPrune(ctx: PlanContext): void {
   if (!ctx.destroy && !ctx.prune) return;
+  const first = ctx.changes.length;
+  planDeletes(ctx);
+  const deletes = ctx.deletes;
+  if (!deletes) return;
+  if (ctx.destroy && !deletes.destroy) {
+    ctx.changes.splice(first);
+    ctx.diagnostics.push(
+      policyError('allowDestroy', 'destroy is not allowed (allowDestroy: false)', deletes.file, {
+        hint: `the operator's policy forbids destroying the stack; delete resources by removing their manifests${deletes.prune ? '' : ' (where prune is allowed)'}, or ask the operator to change ${deletes.file}`,
+      }),
+    );
+    return;
+  }
+  if (!ctx.destroy && !deletes.prune) {
+    for (const { change } of ctx.changes.splice(first)) {
+      ctx.diagnostics.push(
+        policyError(
+          'allowPrune',
+          `${change.address} would be ${change.action === 'cancel' ? 'cancelled' : 'deleted'} (${change.reason}), but prune is not allowed (allowPrune: false)`,
+          deletes.file,
+          {
+            address: change.address,
+            hint: 'restore its manifest, or plan with --no-prune to leave it alone; the operator can delete it by hand',
+          },
+        ),
+      );
+    }
+  }
+}
+
+function planDeletes(ctx: PlanContext): void {
   const reason = ctx.destroy ? 'destroy' : 'no longer in the manifests';
   /** Still desired (and so not a target), unless everything goes. */
   const kept = (address: string) => !ctx.destroy && ctx.desired.byAddress.has(address);

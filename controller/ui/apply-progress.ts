@@ -1,6 +1,10 @@
-/** Apply events as plain lines (CI, pipes) — one line per change and per training progress step. */
+/**
+ * Apply events as plain lines (CI, pipes) — one line per change and per training progress step.
+ * Addresses, reasons and provider messages are data: escaped for the terminal (escape.ts).
+ */
 import type { ApplyEvent } from '../engine/apply.js';
 import type { Change } from '../engine/change.js';
+import { escapeTerminal as t } from './escape.js';
 import type { Style } from './style.js';
 import { formatDuration } from './training-progress.js';
 
@@ -25,13 +29,13 @@ export function applyLine(event: ApplyEvent, style: Style): string | undefined {
           )
         : undefined;
     case 'start':
-      return `${event.change.address}: ${VERB[event.change.action]}... ${style.dim(event.change.reason)}`;
+      return `${t(event.change.address)}: ${VERB[event.change.action]}... ${style.dim(t(event.change.reason))}`;
     case 'done':
-      return `${event.change.address}: ${style.green(`${event.change.action} complete`)}`;
+      return `${t(event.change.address)}: ${style.green(`${event.change.action} complete`)}`;
     case 'failed':
-      return `${event.change.address}: ${style.red(`${event.change.action} failed: ${event.diagnostics.map((d) => d.message).join('; ')}`)}`;
+      return `${t(event.change.address)}: ${style.red(`${event.change.action} failed: ${event.diagnostics.map((d) => t(d.message)).join('; ')}`)}`;
     case 'skipped':
-      return `${event.change.address}: ${style.yellow(`skipped (${event.reason})`)}`;
+      return `${t(event.change.address)}: ${style.yellow(`skipped (${t(event.reason)})`)}`;
     case 'progress':
       return (
         event.runs
@@ -42,7 +46,7 @@ export function applyLine(event: ApplyEvent, style: Style): string | undefined {
                   p.etaSeconds !== undefined ? ` eta ${formatDuration(p.etaSeconds)}` : ''
                 }`
               : '';
-            return `TrainingRun/${r.name}#${r.number}: ${r.state} ${detail}`.trimEnd();
+            return `TrainingRun/${t(r.name)}#${r.number}: ${t(r.state)} ${detail}`.trimEnd();
           })
           .join('\n') || undefined
       );

@@ -6,6 +6,7 @@
 import { Box, Text, render, type Instance } from 'ink';
 import { useEffect, useState } from 'react';
 import type { ApplyEvent } from '../engine/apply.js';
+import { escapeTerminal as t } from './escape.js';
 import { formatDuration } from './training-progress.js';
 
 type LineState = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
@@ -104,15 +105,16 @@ const MARK: Record<LineState, { glyph: string; color: string }> = {
   skipped: { glyph: '-', color: 'gray' },
 };
 
+/** Addresses, reasons and error messages come from manifests, state and clouds: escaped (escape.ts). */
 export function ApplyView({ model }: { model: ApplyViewModel }) {
   return (
     <Box flexDirection="column">
       {model.lines.map((line) => (
         <Text key={line.address}>
-          <Text color={MARK[line.state].color}>{MARK[line.state].glyph}</Text> {line.address}{' '}
+          <Text color={MARK[line.state].color}>{MARK[line.state].glyph}</Text> {t(line.address)}{' '}
           <Text dimColor>
             {line.action}
-            {line.detail ? `: ${line.detail}` : ''}
+            {line.detail ? `: ${t(line.detail)}` : ''}
           </Text>
         </Text>
       ))}
@@ -122,7 +124,7 @@ export function ApplyView({ model }: { model: ApplyViewModel }) {
             ▸
           </Text>{' '}
           TrainingRun/
-          {run.key} {run.state} <Text dimColor>{run.text}</Text>
+          {t(run.key)} {t(run.state)} <Text dimColor>{run.text}</Text>
         </Text>
       ))}
       {model.finished ? (

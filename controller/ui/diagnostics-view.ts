@@ -1,8 +1,13 @@
-/** Diagnostics as text (with code frames) or as JSON values; the CLI picks one. */
+/**
+ * Diagnostics as text (with code frames) or as JSON values; the CLI picks one. Messages embed
+ * manifest values, state and cloud errors, and code frames quote the manifest: all of it is escaped
+ * for the terminal (escape.ts).
+ */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { MASK, redactCredentials } from '../../resources/credential.js';
 import { formatPath, type Diagnostic } from '../../resources/diagnostic.js';
+import { escapeTerminal as t } from './escape.js';
 import type { Style } from './style.js';
 
 /** Reads source lines for code frames; files are read once per render. */
@@ -22,9 +27,9 @@ export function sourceLines(): (file: string) => string[] | undefined {
 }
 
 export function renderDiagnostic(d: Diagnostic, style: Style, lines = sourceLines()): string {
-  const where = d.file ? `${d.file}${d.line ? `:${d.line}:${d.col ?? 1}` : ''}` : 'mlform';
+  const where = d.file ? `${t(d.file)}${d.line ? `:${d.line}:${d.col ?? 1}` : ''}` : 'mlform';
   const label = d.severity === 'error' ? style.red(style.bold('error')) : style.yellow(style.bold('warning'));
-  const out = [`${style.bold(where)} ${label} ${style.dim(`[${d.code}]`)} ${d.message}`];
+  const out = [`${style.bold(where)} ${label} ${style.dim(`[${t(d.code)}]`)} ${t(d.message)}`];
   let source = d.file && d.line ? lines(d.file) : undefined;
   if (source && d.line && d.line <= source.length && d.code === 'literal-credential') {
     // The frame goes to terminals and CI logs: point at a credential-looking literal, never show it.
@@ -49,14 +54,15 @@ export function renderDiagnostic(d: Diagnostic, style: Style, lines = sourceLine
     }
   }
   if (d.path && d.path.length > 0 && !d.message.includes(formatPath(d.path))) {
-    out.push(style.dim(`  at ${formatPath(d.path)}${d.address ? ` (${d.address})` : ''}`));
+    out.push(style.dim(`  at ${t(formatPath(d.path))}${d.address ? ` (${t(d.address)})` : ''}`));
   }
-  if (d.hint) out.push(`  ${style.cyan('hint:')} ${d.hint}`);
+  if (d.hint) out.push(`  ${style.cyan('hint:')} ${t(d.hint)}`);
   return out.join('\n');
 }
 
+/** A quoted source line: tabs become a space (so the caret lines up), anything else is escaped. */
 const truncate = (line: string): string =>
-  redactCredentials(line.length > 160 ? `${line.slice(0, 157)}...` : line).replace(/\t/g, ' ');
+  t(redactCredentials(line.length > 160 ? `${line.slice(0, 157)}...` : line).replace(/\t/g, ' '));
 
 export function summarize(diagnostics: readonly Diagnostic[]): {
   errors: number;

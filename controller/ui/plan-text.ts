@@ -1,7 +1,9 @@
 /**
  * The human view of a plan, after Terraform: `+` create, `~` update, `-/+` replace, `-` delete,
  * `<=` wait, field-level diffs below each change, a summary line. Colour comes from the Style
- * (off when not a terminal or NO_COLOR). It only formats: every decision is in the Plan.
+ * (off when not a terminal or NO_COLOR). It only formats: every decision is in the Plan. Every
+ * string that came from a manifest or the state goes through `t` (escape.ts), so a description
+ * holding terminal sequences shows them instead of rewriting the lines around it.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -10,6 +12,7 @@ import { hasChanges, isApplicable } from '../engine/change.js';
 import { pinpointDiagnostics } from '../engine/diagnostic-positions.js';
 import type { PlanView } from '../engine/plan-view.js';
 import { renderDiagnostic } from './diagnostics-view.js';
+import { escapeTerminal as t } from './escape.js';
 import type { Style } from './style.js';
 
 export interface PlanTextOptions {
@@ -40,7 +43,7 @@ export function renderPlanText(plan: Plan, { style, readSource = readFromDisk }:
   });
   const out: string[] = [];
   if (hasChanges(plan)) {
-    out.push(`mlform will perform the following actions (stack ${plan.stack}):`, '');
+    out.push(`mlform will perform the following actions (stack ${t(plan.stack)}):`, '');
   }
   for (const block of blocks) out.push(block, '');
   if (plan.diagnostics.length > 0) {
@@ -80,8 +83,8 @@ export function summaryLine(plan: Pick<Plan, 'summary' | 'changes'>, style: Styl
 }
 
 function renderChange(c: Change, style: Style): string | undefined {
-  if (c.action === 'noop') return c.notice ? style.dim(`  # ${c.resource}: ${c.reason}`) : undefined;
-  const comment = style.dim(`  # ${c.reason}`);
+  if (c.action === 'noop') return c.notice ? style.dim(`  # ${t(c.resource)}: ${t(c.reason)}`) : undefined;
+  const comment = style.dim(`  # ${t(c.reason)}`);
   const drift = c.drift ? ` ${style.yellow('(drift)')}` : '';
   const body = [comment, `${symbol(c, style)} ${headline(c, style)}${drift}`];
   for (const line of details(c, style)) body.push(`      ${line}`);
@@ -113,37 +116,39 @@ const later = (style: Style) => style.dim(LATER);
 function headline(c: Exclude<Change, { action: 'noop' }>, style: Style): string {
   switch (c.action) {
     case 'create':
-      return c.kind === 'TrainingRun' ? `${c.address} (${c.after.name}#${c.after.number})` : c.address;
+      return c.kind === 'TrainingRun'
+        ? `${t(c.address)} (${t(c.after.name)}#${c.after.number})`
+        : t(c.address);
     case 'update':
-      return c.address;
+      return t(c.address);
     case 'replace': {
-      const old = c.before.cancel.map((r) => `${r.name}#${r.number}`).join(', ');
+      const old = c.before.cancel.map((r) => `${t(r.name)}#${r.number}`).join(', ');
       return old
-        ? `${c.address} (${old} -> ${c.after.name}#${c.after.number})`
-        : `${c.address} (${c.after.name}#${c.after.number})`;
+        ? `${t(c.address)} (${old} -> ${t(c.after.name)}#${c.after.number})`
+        : `${t(c.address)} (${t(c.after.name)}#${c.after.number})`;
     }
     case 'delete':
       if (c.kind === 'RegisteredModel' && c.target === 'version') {
-        return `version ${c.before.model} v${c.before.version} (from ${c.before.run.name}#${c.before.run.number})`;
+        return `version ${t(c.before.model)} v${c.before.version} (from ${t(c.before.run.name)}#${c.before.run.number})`;
       }
-      return c.address;
+      return t(c.address);
     case 'cancel':
-      return `cancel ${c.address} (${c.before.state})`;
+      return `cancel ${t(c.address)} (${t(c.before.state)})`;
     case 'register': {
-      const run = `${c.after.run.name}#${c.after.run.number}`;
+      const run = `${t(c.after.run.name)}#${c.after.run.number}`;
       return c.after.deferred
-        ? `register ${c.after.model} from ${run}, version ${later(style)}`
-        : `register ${c.after.model} v${c.after.version} from ${run}`;
+        ? `register ${t(c.after.model)} from ${run}, version ${later(style)}`
+        : `register ${t(c.after.model)} v${c.after.version} from ${run}`;
     }
     case 'promote': {
       const from = c.before.version === null ? '(none)' : `v${c.before.version}`;
       const to = c.after.deferred ? later(style) : `v${c.after.version}`;
-      return `alias ${c.after.model}/${c.after.alias} ${from} -> ${to}`;
+      return `alias ${t(c.after.model)}/${t(c.after.alias)} ${from} -> ${to}`;
     }
     case 'wait':
       return c.kind === 'TrainingRun'
-        ? `wait ${c.address} (${c.run.name}#${c.run.number})`
-        : `wait ${c.address}`;
+        ? `wait ${t(c.address)} (${t(c.run.name)}#${c.run.number})`
+        : `wait ${t(c.address)}`;
   }
 }
 
@@ -156,14 +161,16 @@ function details(c: Change, style: Style): string[] {
 
 function renderField(f: FieldChange, style: Style): string {
   const drift = f.drift ? ` ${style.yellow('(drift)')}` : '';
-  if (f.before === null) return `${style.green('+')} ${f.path}: ${formatValue(f.after, style)}${drift}`;
-  if (f.after === null) return `${style.red('-')} ${f.path}: ${formatValue(f.before, style)}${drift}`;
-  return `${style.yellow('~')} ${f.path}: ${formatValue(f.before, style)} -> ${formatValue(f.after, style)}${drift}`;
+  const path = t(f.path);
+  if (f.before === null) return `${style.green('+')} ${path}: ${formatValue(f.after, style)}${drift}`;
+  if (f.after === null) return `${style.red('-')} ${path}: ${formatValue(f.before, style)}${drift}`;
+  return `${style.yellow('~')} ${path}: ${formatValue(f.before, style)} -> ${formatValue(f.after, style)}${drift}`;
 }
 
 function formatValue(value: unknown, style: Style): string {
   if (isTraffic(value)) return formatTraffic(value, style);
-  return JSON.stringify(value) ?? 'null';
+  // JSON escapes C0 controls but not DEL, C1 or the bidi controls.
+  return t(JSON.stringify(value) ?? 'null');
 }
 
 const isTraffic = (value: unknown): value is TrafficEntry[] =>
@@ -176,10 +183,10 @@ const isTraffic = (value: unknown): value is TrafficEntry[] =>
 /** `champion (v2) 90%, v3 10%`; a version still to be trained is `(known after training)`. */
 export function formatTraffic(entries: readonly TrafficEntry[], style: Style): string {
   return `"${entries
-    .map((t) => {
-      if (typeof t.selector === 'number') return `v${t.version ?? t.selector} ${t.percent}%`;
-      const version = t.version === null ? later(style) : `(v${t.version})`;
-      return `${t.selector} ${version} ${t.percent}%`;
+    .map((e) => {
+      if (typeof e.selector === 'number') return `v${e.version ?? e.selector} ${e.percent}%`;
+      const version = e.version === null ? later(style) : `(v${e.version})`;
+      return `${t(e.selector)} ${version} ${e.percent}%`;
     })
     .join(', ')}"`;
 }

@@ -1,9 +1,11 @@
 /**
  * `mlform get` as text: plain aligned columns, kubectl-style, so the output greps and pastes well.
  * Colour comes only from the Style (off when not a terminal or NO_COLOR), and is applied after
- * padding so escape codes never throw the alignment off.
+ * padding so escape codes never throw the alignment off. Cells are data (names, details, error
+ * messages) and are escaped (escape.ts) before they are measured.
  */
 import type { HealthStatus, ResourceStatus, SyncStatus } from '../engine/status.js';
+import { escapeTerminal } from './escape.js';
 import type { Style } from './style.js';
 
 /** Aligned columns; `colour(cell, column, row)` decorates an already padded cell (row -1 is the header). */
@@ -12,13 +14,14 @@ export function renderColumns(
   rows: readonly (readonly string[])[],
   colour: (cell: string, column: number, row: number) => string = (cell) => cell,
 ): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const cells = rows.map((r) => r.map((cell) => escapeTerminal(cell)));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[], row: number) =>
     cells
       .map((cell, i) => colour(i === cells.length - 1 ? cell : cell.padEnd(widths[i]), i, row))
       .join('   ')
       .trimEnd();
-  return [line(headers, -1), ...rows.map((r, row) => line(r, row))].join('\n');
+  return [line(headers, -1), ...cells.map((r, row) => line(r, row))].join('\n');
 }
 
 const HEADERS = ['KIND', 'NAME', 'SYNC', 'HEALTH', 'DETAILS'];

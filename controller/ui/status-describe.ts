@@ -1,6 +1,8 @@
 /**
  * `mlform describe kind/name`: a view model (what describe shows, also its JSON) and its text
  * rendering, kubectl-describe style: spec, status, conditions, recent events per kind, the plan.
+ * Everything shown comes from manifests or state and is escaped for the terminal (escape.ts):
+ * tables in `renderColumns`, single values with `t`, the YAML of the spec line by line.
  */
 import { stringify } from 'yaml';
 import type { LoadedResource } from '../../manifests/load.js';
@@ -16,6 +18,7 @@ import { nextFireTime } from '../../resources/schedule.js';
 import { formatSecretRef, type SecretRef } from '../../resources/secret-ref.js';
 import { formatInZone, formatMetric, runsNamed, type ResourceStatus } from '../engine/status.js';
 import { healthColour, renderColumns, syncColour } from './resource-table.js';
+import { escapeTerminal as t, escapeTerminalBlock } from './escape.js';
 import type { Style } from './style.js';
 
 /** Recent history shown per resource; older entries are summarised by a count. */
@@ -85,23 +88,27 @@ export function describeModel(
 export function renderDescribe(model: DescribeModel, style: Style): string {
   const { status } = model;
   const out: string[] = [
-    field('Name', status.name),
+    field('Name', t(status.name)),
     field('Kind', status.kind),
     field(
       'Manifest',
       model.source
-        ? `${model.source.file}:${model.source.line}`
+        ? `${t(model.source.file)}:${model.source.line}`
         : '(not in the manifests; actual state only)',
     ),
   ];
-  if (model.specHash) out.push(field('Spec hash', model.specHash.slice(0, 12)));
+  if (model.specHash) out.push(field('Spec hash', t(model.specHash.slice(0, 12))));
   out.push(
     field('Sync', syncColour(status.sync, style)(status.sync)),
-    field('Health', `${healthColour(status.health, style)(status.health)}  ${status.details}`),
+    field('Health', `${healthColour(status.health, style)(status.health)}  ${t(status.details)}`),
   );
 
   if (model.spec !== undefined) {
-    out.push('', style.bold('Spec:'), indent(stringify(withSecretRefsShown(model.spec)).trimEnd()));
+    out.push(
+      '',
+      style.bold('Spec:'),
+      indent(escapeTerminalBlock(stringify(withSecretRefsShown(model.spec)).trimEnd())),
+    );
   }
 
   out.push(
@@ -121,7 +128,7 @@ export function renderDescribe(model: DescribeModel, style: Style): string {
   out.push(
     status.changes.length === 0
       ? indent(status.sync === 'Unknown' ? 'the plan has errors for this resource' : 'nothing to do')
-      : indent(status.changes.map((c) => `${c.action.padEnd(8)} ${c.address}: ${c.reason}`).join('\n')),
+      : indent(status.changes.map((c) => `${c.action.padEnd(8)} ${t(c.address)}: ${t(c.reason)}`).join('\n')),
   );
   return out.join('\n');
 }
@@ -132,7 +139,7 @@ function kindSection(model: DescribeModel, style: Style): string[] {
     const m = model.model;
     const aliases = Object.entries(m.aliases)
       .sort(([a], [b]) => a.localeCompare(b))
-      .map(([alias, v]) => `${alias}=v${v}`)
+      .map(([alias, v]) => `${t(alias)}=v${v}`)
       .join(', ');
     const recent = [...m.versions].sort((a, b) => b.version - a.version).slice(0, RECENT);
     return [
@@ -166,9 +173,9 @@ function kindSection(model: DescribeModel, style: Style): string[] {
       style.bold('Endpoint:'),
       indent(
         [
-          field('URL', e.url ?? '(none)'),
-          field('Model', e.model),
-          field('Serving', e.healthy ? 'answering' : `not answering: ${e.healthDetail ?? 'unknown'}`),
+          field('URL', t(e.url ?? '(none)')),
+          field('Model', t(e.model)),
+          field('Serving', e.healthy ? 'answering' : `not answering: ${t(e.healthDetail ?? 'unknown')}`),
         ].join('\n'),
       ),
       '',
@@ -190,9 +197,9 @@ function kindSection(model: DescribeModel, style: Style): string[] {
       style.bold('Schedule:'),
       indent(
         [
-          field('Template', `trainingrun/${s.spec.trainingRun}`),
-          field('Cron', `${s.spec.cron ?? '?'} (${s.spec.timeZone})`),
-          field('Policy', s.spec.concurrencyPolicy),
+          field('Template', `trainingrun/${t(s.spec.trainingRun)}`),
+          field('Cron', t(`${s.spec.cron ?? '?'} (${s.spec.timeZone})`)),
+          field('Policy', t(s.spec.concurrencyPolicy)),
           field('Suspended', s.spec.suspend || s.paused ? 'yes' : 'no'),
           field('Last fire', s.lastFireTime ? inZone(s.lastFireTime, s.spec.timeZone) : 'never'),
           field('Next fire', s.nextFireTime ? inZone(s.nextFireTime, s.spec.timeZone) : 'never'),

@@ -1,5 +1,9 @@
-/** Progress events of a training as text: one line per epoch, or one live line on a terminal. */
+/**
+ * Progress events of a training as text: one line per epoch, or one live line on a terminal. The
+ * events come from the run log, which the training process writes: every string is escaped.
+ */
 import type { ProgressEvent } from '../../trainer/types.js';
+import { escapeTerminal as t } from './escape.js';
 import type { Style } from './style.js';
 import { formatDuration } from '../engine/duration.js';
 
@@ -11,13 +15,13 @@ const fmt = (v: number): string =>
 export function progressLine(event: ProgressEvent, style: Style): string | undefined {
   switch (event.type) {
     case 'start':
-      return `training on ${event.backend}: ${event.epochs} epochs × ${event.stepsPerEpoch} steps${
+      return `training on ${t(event.backend)}: ${event.epochs} epochs × ${event.stepsPerEpoch} steps${
         event.resumedFromEpoch ? style.yellow(` (resumed after epoch ${event.resumedFromEpoch})`) : ''
       }`;
     case 'epoch': {
       const metrics = Object.entries(event.metrics)
         .filter(([k]) => k !== 'loss')
-        .map(([k, v]) => `${k} ${fmt(v)}`)
+        .map(([k, v]) => `${t(k)} ${fmt(v)}`)
         .join('  ');
       const width = String(event.epochs).length;
       return `epoch ${String(event.epoch).padStart(width)}/${event.epochs}  loss ${fmt(event.loss)}  ${metrics}  ${style.dim(
@@ -29,15 +33,15 @@ export function progressLine(event: ProgressEvent, style: Style): string | undef
         `early stop at epoch ${event.epoch}; restored the best weights (epoch ${event.bestEpoch})`,
       );
     case 'trial':
-      return `trial ${event.trial}/${event.trials} ${event.state}${event.metric !== undefined ? ` ${fmt(event.metric)}` : ''} ${style.dim(JSON.stringify(event.params))}`;
+      return `trial ${event.trial}/${event.trials} ${t(String(event.state))}${event.metric !== undefined ? ` ${fmt(event.metric)}` : ''} ${style.dim(t(JSON.stringify(event.params) ?? ''))}`;
     case 'done':
       return style.green(
         `done in ${formatDuration(event.seconds)}: ${Object.entries(event.metrics)
-          .map(([k, v]) => `${k} ${fmt(v)}`)
+          .map(([k, v]) => `${t(k)} ${fmt(v)}`)
           .join('  ')}`,
       );
     case 'error':
-      return style.red(`error: ${event.message}`);
+      return style.red(`error: ${t(String(event.message))}`);
     default:
       return undefined;
   }

@@ -2,12 +2,14 @@
  * deploy/k8s must stay in step with the controller: every flag the Deployment passes exists, the
  * probes hit routes the status server serves, and the Workload Identity wiring is complete.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { buildProgram } from '../../controller/cli/main.js';
 import { createContext } from '../../controller/cli/context.js';
+import { loadPolicyFile } from '../../controller/cli/policy-file.js';
 
 const K8S = join(import.meta.dirname, '..', '..', 'deploy', 'k8s');
 
@@ -39,6 +41,7 @@ const controllerOptions = (): string[] => {
 
 interface Container {
   args: string[];
+  volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[];
   livenessProbe: { httpGet: { path: string } };
   readinessProbe: { httpGet: { path: string } };
   envFrom: { configMapRef: { name: string } }[];
@@ -72,7 +75,11 @@ describe('deploy/k8s', () => {
     }
 
     // $(VAR) in args must come from the ConfigMap the pod reads.
-    const config = all.find((o) => o.kind === 'ConfigMap') as K8sObject & { data: Record<string, string> };
+    const config = all.find(
+      (o) => o.kind === 'ConfigMap' && o.metadata.name === 'mlform-controller',
+    ) as K8sObject & {
+      data: Record<string, string>;
+    };
     expect(container.envFrom[0].configMapRef.name).toBe(config.metadata.name);
     for (const arg of container.args) {
       for (const [, name] of arg.matchAll(/\$\((\w+)\)/g)) expect(Object.keys(config.data)).toContain(name);
@@ -84,7 +91,49 @@ describe('deploy/k8s', () => {
       /@.+\.iam\.gserviceaccount\.com$/,
     );
     expect(all.map((o) => o.kind).sort()).toEqual(
-      ['ConfigMap', 'Deployment', 'Kustomization', 'Namespace', 'Service', 'ServiceAccount'].sort(),
+      [
+        'ConfigMap',
+        'ConfigMap',
+        'Deployment',
+        'Kustomization',
+        'Namespace',
+        'Service',
+        'ServiceAccount',
+      ].sort(),
     );
+  });
+
+  it('mounts the operator policy, deploy/policy.example.yaml, where --policy points', async () => {
+    const all = await objects();
+    const deployment = all.find((o) => o.kind === 'Deployment');
+    const pod = (
+      deployment?.spec?.template as {
+        spec: { containers: Container[]; volumes: { name: string; configMap?: { name: string } }[] };
+      }
+    ).spec;
+    const [container] = pod.containers;
+    const flag = container.args.find((a) => a.startsWith('--policy='));
+    expect(flag).toBeDefined();
+    const path = (flag ?? '').slice('--policy='.length);
+    const mount = container.volumeMounts.find((m) => path.startsWith(`${m.mountPath}/`));
+    expect(mount?.readOnly).toBe(true);
+    const volume = pod.volumes.find((v) => v.name === mount?.name);
+    const policyMap = all.find(
+      (o) => o.kind === 'ConfigMap' && o.metadata.name === volume?.configMap?.name,
+    ) as (K8sObject & { data: Record<string, string> }) | undefined;
+    const key = path.slice((mount?.mountPath.length ?? 0) + 1);
+    const example = await readFile(join(K8S, '..', 'policy.example.yaml'), 'utf8');
+    expect(policyMap?.data[key]).toBe(example);
+
+    // The shipped policy loads without a diagnostic.
+    const dir = await mkdtemp(join(tmpdir(), 'mlform-k8s-policy-'));
+    try {
+      await writeFile(join(dir, 'policy.yaml'), example);
+      const loaded = await loadPolicyFile(join(dir, 'policy.yaml'));
+      expect(loaded.diagnostics).toEqual([]);
+      expect(loaded.policy?.policy.allowDestroy).toBe(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

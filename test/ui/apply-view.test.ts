@@ -55,4 +55,25 @@ describe('the live apply view', () => {
       'Apply complete: 2 changes applied.',
     );
   });
+
+  it('shows reasons and provider errors from data as escapes, never as terminal sequences', () => {
+    const model = change(
+      'RegisteredModel/mpg',
+      'create',
+      'new model: \u001b[2K\u001b[1APlan: 0 to add\u202e',
+    );
+    const state = [
+      { type: 'plan', plan: plan([model]), pass: 1 },
+      {
+        type: 'failed',
+        change: model,
+        diagnostics: [{ severity: 'error', code: 'x', message: 'cloud says \u001b[8mhidden\u009b2K' }],
+      },
+    ].reduce<ApplyViewModel>((m, e) => reduceApplyView(m, e as ApplyEvent), { lines: [], runs: [] });
+    const frame = render(createElement(ApplyView, { model: state })).lastFrame() ?? '';
+    expect(frame).toContain('cloud says \\x1b[8mhidden\\u009b2K');
+    // Ink's own colours aside, no escape sequence or C1/bidi control comes from the data.
+    // eslint-disable-next-line no-control-regex -- looking for control characters is the test
+    expect(frame.replace(/\u001b\[\d+m/g, '')).not.toMatch(/[\u001b\u009b\u202e]/);
+  });
 });

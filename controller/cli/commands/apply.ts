@@ -5,6 +5,7 @@ import { apply, type ApplyEvent } from '../../engine/apply.js';
 import { hasChanges, isApplicable, type Plan } from '../../engine/change.js';
 import { observe } from '../../engine/observe.js';
 import { plan as makePlan } from '../../engine/plan.js';
+import { policyDeletes } from '../../engine/policy.js';
 import { loadPlanFile } from '../../engine/plan-file.js';
 import { applyLine } from '../../ui/apply-progress.js';
 import { createPlanTextView } from '../../ui/plan-text.js';
@@ -99,8 +100,12 @@ export function registerApply(program: Command, ctx: CommandContext, setExit: (c
       printProblems(ctx, opened.diagnostics);
       return 1;
     }
-    const { desired, provider, providerCtx } = opened.project;
-    const planOptions = { destroy, prune: options.prune };
+    const { desired, provider, providerCtx, policy } = opened.project;
+    const planOptions = {
+      destroy,
+      prune: options.prune,
+      ...(policy && { deletes: policyDeletes(policy) }),
+    };
 
     const lock = await provider.lock(providerCtx, { holder: lockHolder(), ttlMs: LOCK_TTL_MS });
     if (!lock.lease) {

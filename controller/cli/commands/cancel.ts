@@ -54,7 +54,11 @@ export function registerCancel(program: Command, ctx: CommandContext, setExit: (
       return 1;
     }
     const name = parsed.target.name;
-    const opened = await openProject(options.file, { operator: operatorSettings(options, ctx.env) });
+    // Stopping a run is never refused by the policy (it only ever lowers what runs).
+    const opened = await openProject(options.file, {
+      operator: operatorSettings(options, ctx.env),
+      enforcePolicy: false,
+    });
     if (!opened.project) {
       printProblems(ctx, opened.diagnostics);
       return 1;

@@ -23,6 +23,9 @@ import { SyncLoop } from '../../loop/sync-loop.js';
 import { loadWebhookSecret, WEBHOOK_SECRET_ENV } from '../../loop/webhook.js';
 import type { CommandContext } from '../context.js';
 import { openProject } from '../project.js';
+import { policyDeletes, policyError } from '../../engine/policy.js';
+import { loadPolicyFile } from '../policy-file.js';
+import { sanitizeOutput } from '../../ui/escape.js';
 import { packageVersion } from '../version.js';
 import { addOperatorOptions, operatorSettings, type OperatorFlags } from '../operator.js';
 import { printProblems } from './plan.js';
@@ -236,6 +239,20 @@ export function registerController(
         })
       : undefined;
     problems.push(...(git?.diagnostics ?? []));
+    const operator = operatorSettings(options, ctx.env);
+    if (operator.policyFile) {
+      // Checked at start so a broken policy or a forbidden --prune stops the controller before it
+      // serves; each new commit is loaded with the policy read again (openProject).
+      const loaded = await loadPolicyFile(operator.policyFile);
+      problems.push(...loaded.diagnostics);
+      if (options.prune && loaded.policy && !policyDeletes(loaded.policy).prune) {
+        problems.push(
+          policyError('allowPrune', '--prune is not allowed (allowPrune: false)', loaded.policy.file, {
+            hint: 'start the controller without --prune (removed manifests then leave their resources alone)',
+          }),
+        );
+      }
+    }
     if (problems.length > 0) {
       printProblems(ctx, problems);
       return 1;
@@ -243,7 +260,7 @@ export function registerController(
 
     const log = pino(
       { level: options.logLevel, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
-      destination({ fd: 1, sync: true }),
+      jsonLinesWithoutControls(destination({ fd: 1, sync: true })),
     );
     for (const warning of git?.warnings ?? []) log.warn(warning);
     const source: ManifestSource = git
@@ -255,7 +272,6 @@ export function registerController(
           ...(git.auth !== undefined && { auth: git.auth }),
         })
       : createDirectorySource({ dir: options.dir ?? '.' });
-    const operator = operatorSettings(options, ctx.env);
     const metrics = createControllerMetrics();
     const loop = new SyncLoop({
       source,
@@ -321,6 +337,15 @@ export function registerController(
     log.info('stopped');
     return 0;
   }
+}
+
+/**
+ * The log carries manifest values (a bad commit's diagnostics name its keys and values). JSON
+ * escapes C0 controls but not DEL, C1 or the bidi controls, which `kubectl logs` would hand to a
+ * terminal raw: they become `\u` escapes, still valid JSON with the same value.
+ */
+function jsonLinesWithoutControls(out: { write(text: string): unknown }): { write(text: string): unknown } {
+  return { write: (text: string) => out.write(sanitizeOutput(text, false)) };
 }
 
 /** Per process: two replicas on one host must not share a checkout. --workdir reuses a clone across restarts. */

@@ -96,7 +96,11 @@ export async function loadStatusInputs(
   files: readonly string[],
   flags: OperatorFlags = {},
 ): Promise<StatusInputs | undefined> {
-  const opened = await openProject(files, { operator: operatorSettings(flags, ctx.env) });
+  // Reading is never refused by the policy: a tree that breaks it can still be inspected.
+  const opened = await openProject(files, {
+    operator: operatorSettings(flags, ctx.env),
+    enforcePolicy: false,
+  });
   if (!opened.project) {
     printProblems(ctx, opened.diagnostics);
     return undefined;

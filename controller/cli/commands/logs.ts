@@ -1,7 +1,8 @@
 /**
  * `mlform logs trainingrun/NAME [#N] [-f]`: a training's log, with the trainer's JSON-lines
  * progress events rendered as the apply view renders them and other lines (stderr, stack traces)
- * as they are.
+ * as they are. The log is written by the training script, so each line is data: control
+ * characters and terminal sequences in it are shown as escapes (`\x1b[2K`), never acted on.
  */
 import type { Command } from 'commander';
 import { error } from '../../../resources/diagnostic.js';
@@ -12,6 +13,7 @@ import {
   type ProviderContext,
   type RunRef,
 } from '../../../providers/provider.js';
+import { escapeTerminal } from '../../ui/escape.js';
 import { progressLine } from '../../ui/training-progress.js';
 import type { Style } from '../../ui/style.js';
 import type { CommandContext } from '../context.js';
@@ -99,7 +101,11 @@ export function registerLogs(program: Command, ctx: CommandContext, setExit: (co
         return 1;
       }
     }
-    const opened = await openProject(options.file, { signal, operator: operatorSettings(options, ctx.env) });
+    const opened = await openProject(options.file, {
+      signal,
+      operator: operatorSettings(options, ctx.env),
+      enforcePolicy: false,
+    });
     if (!opened.project) {
       printProblems(ctx, opened.diagnostics);
       return 1;
@@ -127,7 +133,7 @@ export function registerLogs(program: Command, ctx: CommandContext, setExit: (co
       ]);
       return 1;
     }
-    const render = (line: string) => (options.raw ? line : renderLogLine(line, ctx.style));
+    const render = (line: string) => (options.raw ? escapeTerminal(line) : renderLogLine(line, ctx.style));
     const ref: RunRef = { name, number: run.number };
     const printed = await printLog(provider, providerCtx, ref, render, options.follow && !options.fromStart);
     if (printed.failed) return 1;
@@ -208,12 +214,22 @@ export function registerLogs(program: Command, ctx: CommandContext, setExit: (co
   }
 }
 
-/** One log line for people: events through `progressLine` (step events are dropped), the rest as is. */
+/**
+ * One log line for people: events through `progressLine` (step events are dropped), the rest as
+ * is but escaped. An event whose fields are not what the trainer writes (a script can print any
+ * JSON) is shown as its escaped line rather than failing the command.
+ */
 export function renderLogLine(line: string, style: Style): string | undefined {
   const event = parseEvent(line);
-  if (!event) return line;
+  if (!event) return escapeTerminal(line);
+  let text: string | undefined;
+  try {
+    text = progressLine(event, style);
+  } catch {
+    return escapeTerminal(line);
+  }
   // Steps and checkpoints are many and say nothing an epoch line does not; unknown JSON stays visible.
-  return progressLine(event, style) ?? (QUIET_EVENTS.has(event.type) ? undefined : line);
+  return text ?? (QUIET_EVENTS.has(event.type) ? undefined : escapeTerminal(line));
 }
 
 const QUIET_EVENTS = new Set<string>(['step', 'checkpoint']);

@@ -3,6 +3,7 @@ import { hasErrors } from '../../../resources/diagnostic.js';
 import { hasChanges, isApplicable } from '../../engine/change.js';
 import { observe } from '../../engine/observe.js';
 import { plan as makePlan } from '../../engine/plan.js';
+import { policyDeletes } from '../../engine/policy.js';
 import { savePlanFile } from '../../engine/plan-file.js';
 import { diagnosticsSummaryLine, renderDiagnostics } from '../../ui/diagnostics-view.js';
 import { planJsonView } from '../../ui/plan-json.js';
@@ -51,14 +52,18 @@ export function registerPlan(program: Command, ctx: CommandContext, setExit: (co
       }
       // Warnings of a loadable project (e.g. a credential-looking env literal) go to stderr.
       printProblems(ctx, opened.diagnostics);
-      const { desired, provider, providerCtx } = opened.project;
+      const { desired, provider, providerCtx, policy } = opened.project;
       const observed = await observe(provider, providerCtx);
       if (hasErrors(observed.diagnostics)) {
         printProblems(ctx, observed.diagnostics);
         setExit(1);
         return;
       }
-      const plan = makePlan(desired, observed.state, { destroy: options.destroy, prune: options.prune });
+      const plan = makePlan(desired, observed.state, {
+        destroy: options.destroy,
+        prune: options.prune,
+        ...(policy && { deletes: policyDeletes(policy) }),
+      });
       const view = options.output === 'json' ? planJsonView : createPlanTextView({ style: ctx.style });
       ctx.print(view.render(plan));
       if (!isApplicable(plan)) {

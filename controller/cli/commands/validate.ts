@@ -1,7 +1,13 @@
 import { Option, type Command } from 'commander';
 import { hasErrors } from '../../../resources/diagnostic.js';
 import { shortHash } from '../../../resources/spec-hash.js';
-import { addOperatorOptions, operatorSettings, type OperatorFlags } from '../operator.js';
+import {
+  addOperatorOptions,
+  operatorSettings,
+  type OperatorFlags,
+  type OperatorSettings,
+} from '../operator.js';
+import { defaultTreeRoot, enforcePolicy, loadPolicyFile } from '../policy-file.js';
 import { loadManifests, type LoadResult } from '../../../manifests/load.js';
 import { diagnosticJson, diagnosticsSummaryLine, renderDiagnostics } from '../../ui/diagnostics-view.js';
 import type { CommandContext } from '../context.js';
@@ -34,14 +40,41 @@ export function registerValidate(
       ),
   ).action(async (paths: string[], options: ValidateOptions) => {
     const operator = operatorSettings(options, ctx.env);
-    const result = await loadManifests(paths, {
-      trust: { treeRoot: operator.treeRoot, dataRoots: operator.dataRoots },
-    });
+    const result = await validateWithPolicy(paths, operator);
     const invalid = hasErrors(result.diagnostics);
     if (options.output === 'json') ctx.print(JSON.stringify(validateJson(result), null, 2));
     else printText(result, ctx);
     setExit(invalid ? 1 : 0);
   });
+}
+
+/**
+ * The manifests, and with --policy (or MLFORM_POLICY) the operator's policy too, so a commit can be
+ * checked against it before any plan; the policy's data roots add to the operator's.
+ */
+async function validateWithPolicy(paths: string[], operator: OperatorSettings): Promise<LoadResult> {
+  const loaded = operator.policyFile ? await loadPolicyFile(operator.policyFile) : undefined;
+  if (loaded && !loaded.policy) {
+    return {
+      desired: { resources: [], graph: { order: [], dependsOn: new Map() }, files: [] },
+      diagnostics: loaded.diagnostics,
+    };
+  }
+  const policy = loaded?.policy;
+  const result = await loadManifests(paths, {
+    trust: {
+      treeRoot: operator.treeRoot,
+      dataRoots: [...operator.dataRoots, ...(policy?.policy.dataRoots ?? [])],
+    },
+  });
+  const project = result.desired.project;
+  if (!policy || !project) return result;
+  const refused = await enforcePolicy(
+    result.desired,
+    policy,
+    operator.treeRoot ?? defaultTreeRoot(project.dir),
+  );
+  return { ...result, diagnostics: [...result.diagnostics, ...refused] };
 }
 
 function printText({ desired, diagnostics }: LoadResult, ctx: CommandContext): void {
