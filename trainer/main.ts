@@ -95,7 +95,9 @@ export async function resolveTraining(
     baseDir = process.cwd();
     const json = parseJson(specJson);
     if (json === undefined)
-      return fail(`the spec JSON (${invocation.specJsonFile ? specJsonSource : '--spec-json or MLFORM_SPEC_JSON'}) does not parse`);
+      return fail(
+        `the spec JSON (${invocation.specJsonFile ? specJsonSource : '--spec-json or MLFORM_SPEC_JSON'}) does not parse`,
+      );
     const loaded = loadJsonSpec(json, specJsonSource, invocation.name);
     if (!loaded.resource) return { ok: false, diagnostics: loaded.diagnostics };
     resources = [loaded.resource];

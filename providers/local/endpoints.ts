@@ -543,7 +543,11 @@ export async function deleteEndpoint(
     }
     if (existing.status === 'missing' && !(await exists(files.dir))) return { diagnostics: [] };
     // SIGTERM: the server drains in-flight requests, then exits; waited for, so the port is free.
-    const unproven = await stopServing(settings, existing.status === 'ok' ? existing.value : undefined, files);
+    const unproven = await stopServing(
+      settings,
+      existing.status === 'ok' ? existing.value : undefined,
+      files,
+    );
     await removeDir(files.dir);
     ctx.log?.(`deleted endpoint ${req.name}`);
     return { diagnostics: unproven };

@@ -13,7 +13,14 @@ import type { Lease, LockName, LockRequest, ProviderContext, Response } from '..
 import { pidExists } from './processes.js';
 import { LeaseRecordSchema, type LeaseRecord } from './records.js';
 import { stateRoot, type LocalSettings } from './settings.js';
-import { ensureStateRoot, FILES, messageOf, readRecord, sealedJsonText, writeJsonAtomic } from './state-dir.js';
+import {
+  ensureStateRoot,
+  FILES,
+  messageOf,
+  readRecord,
+  sealedJsonText,
+  writeJsonAtomic,
+} from './state-dir.js';
 
 /**
  * The longest lease mlform asks for (apply and cancel take 60 s, the controller's leader lease is
@@ -95,10 +102,14 @@ export async function acquireLease(
   if (!(req.ttlMs > 0 && req.ttlMs <= MAX_LEASE_TTL_MS)) {
     return {
       diagnostics: [
-        error('lock-ttl', `a ${what} of ${req.ttlMs} ms is not between 1 ms and ${MAX_LEASE_TTL_MS / 60_000} min`, {
-          address,
-          hint: 'choose a shorter lease; longer ones would be indistinguishable from a forged lock',
-        }),
+        error(
+          'lock-ttl',
+          `a ${what} of ${req.ttlMs} ms is not between 1 ms and ${MAX_LEASE_TTL_MS / 60_000} min`,
+          {
+            address,
+            hint: 'choose a shorter lease; longer ones would be indistinguishable from a forged lock',
+          },
+        ),
       ],
     };
   }

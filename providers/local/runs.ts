@@ -286,9 +286,7 @@ async function observeAll(
   loaded: LoadedRuns,
 ): Promise<Response & { items: ObservedRun[] }> {
   const limit = pLimit(settings.concurrency);
-  const scan = launchScan(
-    loaded.records.filter((r) => r.pid === undefined && !r.outcome),
-  );
+  const scan = launchScan(loaded.records.filter((r) => r.pid === undefined && !r.outcome));
   const observed = await Promise.all(
     loaded.records.map((record) =>
       // Finished runs (nearly all of them) need no I/O: no queueing either.

@@ -19,8 +19,14 @@ import { packageVersion } from '../version.js';
 import { addOperatorOptions, operatorSettings, type OperatorFlags } from '../operator.js';
 import { printProblems } from './plan.js';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
+import { readdir, rm } from 'node:fs/promises';
+import { isWithin } from '../../../providers/local/index.js';
+import { pidExists } from '../../../providers/local/processes.js';
+
+/** The longest leader lease: a longer one is indistinguishable from a forged lock (providers/local/lease.ts). */
+const MAX_LEASE_TTL_MS = 10 * 60_000;
 
 interface ControllerOptions extends OperatorFlags {
   repo?: string;
@@ -64,6 +70,12 @@ export function registerController(
           'directory (or bucket); only the leader acts. Each sync holds the apply lock',
           'briefly, so a CLI `mlform apply` and the controller never act at once.',
           '',
+          'The local provider keeps its state in --state-dir (default <workdir>/state),',
+          "outside the checkout: the manifests' local.stateDir is ignored, and nothing",
+          'in the repository is ever read as state or as a lock. Replicas on one host',
+          'share the default state (same source, same workdir) and each clones into',
+          '<workdir>/checkouts/<pid>; checkouts of processes that are gone are removed.',
+          '',
           'Pruning is off by default (as in Argo CD): resources whose manifests are',
           'removed are left alone unless --prune. Drift is corrected unless',
           '--no-self-heal.',
@@ -79,7 +91,10 @@ export function registerController(
       .option('--repo <url>', 'git repository to follow (URL or local path)')
       .option('--branch <name>', 'branch to follow', 'main')
       .option('--path <dir>', 'folder of the manifests (and mlform.yaml) inside the repository', '.')
-      .option('--workdir <dir>', 'where the clone lives (default: a folder under the temp directory)')
+      .option(
+        '--workdir <dir>',
+        "the controller's own folder: state/ (the default --state-dir) and checkouts/<pid>/ (default: <tmp>/mlform-controller-<hash of the source>)",
+      )
       .option('--dir <path>', 'follow a local directory instead of git (watched for changes)')
       .option('--poll <duration>', 'git polling interval (±10% jitter)', '60s')
       .option('--resync <duration>', 'reconcile this often even when nothing changes', '3m')
@@ -129,6 +144,17 @@ export function registerController(
     const resyncMs = duration('--resync', options.resync);
     const progressMs = duration('--requeue', options.requeue);
     const leaseTtlMs = duration('--lease-ttl', options.leaseTtl);
+    if (leaseTtlMs > MAX_LEASE_TTL_MS) {
+      problems.push(
+        error(
+          'bad-duration',
+          `--lease-ttl ${options.leaseTtl} is longer than ${MAX_LEASE_TTL_MS / 60_000}m`,
+          {
+            hint: 'a lease that long would be taken for a forged lock; 15s to a few minutes is typical',
+          },
+        ),
+      );
+    }
     if (Boolean(options.repo) === Boolean(options.dir)) {
       problems.push(
         error('controller-source', 'give exactly one source: --repo <url> or --dir <path>', {
@@ -147,20 +173,39 @@ export function registerController(
       { level: options.logLevel, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
       destination({ fd: 1, sync: true }),
     );
+    const workDir = resolve(
+      options.workdir ??
+        defaultWorkDir(
+          options.repo ? `git ${options.repo}#${options.branch}` : `dir ${resolve(options.dir ?? '.')}`,
+        ),
+    );
+    const checkouts = join(workDir, 'checkouts');
+    if (options.repo) await sweepCheckouts(checkouts);
     const source: ManifestSource = options.repo
       ? createGitSource({
           repo: options.repo,
           branch: options.branch,
           path: options.path,
-          workDir: options.workdir ?? defaultWorkDir(options.repo, options.branch),
+          workDir: join(checkouts, String(process.pid)),
         })
       : createDirectorySource({ dir: options.dir ?? '.' });
     const operator = operatorSettings(options, ctx.env);
+    // Provider state is the controller's, never the commit's: local.stateDir is ignored.
+    const stateDir = operator.stateDir ?? join(workDir, 'state');
+    if (await isWithin(stateDir, source.treeRoot)) {
+      printProblems(ctx, [
+        error('state-dir-in-checkout', `the state directory ${stateDir} is inside ${source.treeRoot}`, {
+          hint: 'a commit could then write its own state and locks; choose --state-dir outside the repository checkout or the followed directory',
+        }),
+      ]);
+      return 1;
+    }
     const metrics = createControllerMetrics();
     const loop = new SyncLoop({
       source,
       // The checkout is the tree root: a commit may name files inside it and nowhere else.
-      openProject: (paths) => openProject(paths, { operator: { ...operator, treeRoot: source.treeRoot } }),
+      openProject: (paths) =>
+        openProject(paths, { operator: { ...operator, stateDir, treeRoot: source.treeRoot } }),
       log,
       metrics,
       version: packageVersion(),
@@ -204,6 +249,7 @@ export function registerController(
       {
         url: server.url,
         source: source.description,
+        stateDir,
         identity: loop.identity,
         selfHeal: options.selfHeal,
         prune: options.prune ?? false,
@@ -225,8 +271,22 @@ export function registerController(
   }
 }
 
-/** Per process: two replicas on one host must not share a checkout. --workdir reuses a clone across restarts. */
-function defaultWorkDir(repo: string, branch: string): string {
-  const id = createHash('sha256').update(`${repo}#${branch}`).digest('hex').slice(0, 12);
-  return join(tmpdir(), `mlform-controller-${id}-${process.pid}`);
+/**
+ * Per source, not per process: the state in it must survive a restart (running servers are found
+ * again) and be shared by replicas on one host (the leader lease lives there). Checkouts are per
+ * process below it, since two replicas must not share one.
+ */
+function defaultWorkDir(source: string): string {
+  const id = createHash('sha256').update(source).digest('hex').slice(0, 12);
+  return join(tmpdir(), `mlform-controller-${id}`);
+}
+
+/** Removes the checkouts of controllers that are gone (named after their pid). */
+async function sweepCheckouts(dir: string): Promise<void> {
+  const entries = await readdir(dir).catch(() => [] as string[]);
+  await Promise.all(
+    entries
+      .filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid && !pidExists(Number(e)))
+      .map((e) => rm(join(dir, e), { recursive: true, force: true }).catch(() => undefined)),
+  );
 }

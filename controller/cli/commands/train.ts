@@ -30,7 +30,10 @@ export function registerTrain(program: Command, ctx: CommandContext, setExit: (c
     )
     .option('-s, --spec <file>', 'TrainingRun manifest (YAML), or JSON: a manifest or its bare spec')
     .option('--spec-json <json>', 'the spec inline (default: $MLFORM_SPEC_JSON); visible in `ps`')
-    .option('--spec-file <file>', 'the spec as JSON in a file (a manifest or its bare spec), off the command line')
+    .option(
+      '--spec-file <file>',
+      'the spec as JSON in a file (a manifest or its bare spec), off the command line',
+    )
     // The local provider's nonce that proves which process it started; no effect on training.
     .option('--launch-id <id>', 'set by the local provider to recognise its process (no effect)')
     .option('-n, --name <name>', 'which TrainingRun, when the file has several')
