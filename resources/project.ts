@@ -94,7 +94,7 @@ export function checkProjectConfig(config: ProjectConfig): Diagnostic[] {
  * project's state or orphan its servers. This is the lexical half of the rule; the provider adds
  * the symlink half (the realpath of the deepest existing ancestor).
  */
-export type StateDirEscape = 'absolute' | 'parent' | 'symlink';
+export type StateDirEscape = 'absolute' | 'parent' | 'root' | 'symlink';
 
 export function lexicalStateDirEscape(stateDir: string): StateDirEscape | undefined {
   if (stateDir.startsWith('/') || stateDir.startsWith('\\') || /^[A-Za-z]:/.test(stateDir)) return 'absolute';
@@ -105,12 +105,13 @@ export function lexicalStateDirEscape(stateDir: string): StateDirEscape | undefi
     else if (part !== '.' && part !== '') depth++;
     if (depth < 0) return 'parent';
   }
-  return depth === 0 ? 'parent' : undefined;
+  return depth === 0 ? 'root' : undefined;
 }
 
 const ESCAPES: Record<StateDirEscape, string> = {
   absolute: 'is an absolute path',
-  parent: 'leads out of the project folder (or is the project folder itself)',
+  parent: 'leads out of the project folder',
+  root: 'is the project folder itself',
   symlink: 'leads out of the project folder through a symbolic link',
 };
 
