@@ -261,11 +261,15 @@ export async function apply(options: ApplyOptions): Promise<ApplyResult> {
         }
         break;
       case 'replace': {
+        // Warnings of the cancels (a process left alone because it is not provably ours) are kept.
+        const warnings: Diagnostic[] = [];
         for (const run of change.before.cancel) {
           const cancelled = await provider.trainingRuns.cancel(ctx, { name: run.name, number: run.number });
           if (hasErrors(cancelled.diagnostics)) return cancelled;
+          warnings.push(...cancelled.diagnostics);
         }
-        return provider.trainingRuns.create(ctx, { ...change.after, schedule: undefined });
+        const created = await provider.trainingRuns.create(ctx, { ...change.after, schedule: undefined });
+        return { ...created, diagnostics: [...warnings, ...created.diagnostics] };
       }
       case 'cancel':
         return provider.trainingRuns.cancel(ctx, { name: change.before.name, number: change.before.number });
