@@ -146,6 +146,44 @@ describe('a commit carrying its own state', () => {
     ).toBe(true);
   }, 60_000);
 
+  it('keeps one state per source across restarts by default, outside the per-process checkouts', async () => {
+    // The default workdir lives under the temp directory: a private one for this test.
+    const temp = join(root, 'tmp');
+    await mkdir(temp, { recursive: true });
+    const args = ['--repo', bare, '--listen', '127.0.0.1:0', '--poll', '1s', '--requeue', '1s'];
+    const synced = async (c: RunningController) =>
+      waitFor(
+        'the model to be in sync',
+        async () => {
+          const s = await getStatus(c.url);
+          return s.resources.some((r) => r.address === 'RegisteredModel/mpg' && r.syncStatus === 'Synced');
+        },
+        30_000,
+      );
+    const stateOf = (c: RunningController) => String(c.lines.find((l) => l.msg === 'listening')?.stateDir);
+
+    const first = await startController(args, { TMPDIR: temp });
+    controller = first;
+    await synced(first);
+    const state = stateOf(first);
+    expect(state.startsWith(temp)).toBe(true);
+    const model = await readFile(join(state, 'registry', 'mpg', 'model.json'), 'utf8');
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+
+    const second = await startController(args, { TMPDIR: temp });
+    controller = second;
+    expect(stateOf(second)).toBe(state);
+    await synced(second);
+    // Found again, not created again; the first process's checkout is gone, the second's is there.
+    expect(await readFile(join(state, 'registry', 'mpg', 'model.json'), 'utf8')).toBe(model);
+    const checkouts = join(state, '..', 'checkouts');
+    expect(await readdir(checkouts)).toEqual([String(second.pid)]);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    expect(alive(victim.pid as number)).toBe(true);
+  }, 90_000);
+
   it('refuses to start with a state directory inside the followed tree', async () => {
     const tree = join(root, 'tree');
     await mkdir(tree, { recursive: true });
