@@ -172,13 +172,6 @@ export async function apply(options: ApplyOptions): Promise<ApplyResult> {
             .map(run),
         );
         if (!isActionable(change)) return true;
-        const damage = damaged.get(change.resource);
-        if (damage && !failedResources.has(change.resource)) {
-          // Its record is damaged: the plan's "create" is an artefact of the unreadable state.
-          failedResources.add(change.resource);
-          emit({ type: 'failed', change, diagnostics: damage });
-          return false;
-        }
         if (failedResources.has(change.resource)) {
           emit({ type: 'skipped', change, reason: `${change.resource} failed earlier in this apply` });
           return false;
@@ -189,6 +182,13 @@ export async function apply(options: ApplyOptions): Promise<ApplyResult> {
         }
         if (!allowed(change)) {
           emit({ type: 'skipped', change, reason: 'left out by the apply filter' });
+          return false;
+        }
+        const damage = damaged.get(change.resource);
+        if (damage) {
+          // Its state could not be read: the plan's "create" is an artefact of that, never acted on.
+          failedResources.add(change.resource);
+          emit({ type: 'failed', change, diagnostics: damage });
           return false;
         }
         if (signal?.aborted) return false;

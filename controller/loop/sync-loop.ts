@@ -478,8 +478,9 @@ export class SyncLoop {
       Date.now() +
       Math.min(progressing ? progressMs : this.options.resyncMs, nextRetry ?? Number.POSITIVE_INFINITY);
 
+    // Not ok without a failed resource: unreadable state stopped the apply (engine/observe.ts).
     const outcome: SyncOutcome =
-      result.failed.length > 0 ? 'degraded' : choice.bad ? 'invalid-commit' : 'succeeded';
+      result.failed.length > 0 || !result.ok ? 'degraded' : choice.bad ? 'invalid-commit' : 'succeeded';
     this.ready = true;
     if (outcome === 'succeeded') this.lastError = choice.bad ? this.lastError : null;
     this.finishSync(startedAt, outcome);
