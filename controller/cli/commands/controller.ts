@@ -22,8 +22,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
-import { isWithin } from '../../../providers/local/index.js';
-import { pidExists } from '../../../providers/local/processes.js';
+import { isWithin, pidExists } from '../../../providers/local/index.js';
 
 /** The longest leader lease: a longer one is indistinguishable from a forged lock (providers/local/lease.ts). */
 const MAX_LEASE_TTL_MS = 10 * 60_000;
