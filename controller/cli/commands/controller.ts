@@ -117,8 +117,9 @@ export function registerController(
         '  mlform controller --repo https://github.com/acme/ml.git --branch main --path deploy/ml\n' +
         '  # GitHub webhook for immediate syncs (secret never logged)\n' +
         '  MLFORM_WEBHOOK_SECRET=... mlform controller --repo git@github.com:acme/ml.git --poll 5m\n' +
-        '  # a laptop: follow the working copy, delete what is removed\n' +
-        '  mlform controller --dir examples/quickstart --prune --listen 127.0.0.1:8080\n' +
+        '  # a laptop: follow the working copy, delete what is removed; CLI commands see the\n' +
+        '  # same state when given the same --state-dir (or $MLFORM_STATE_DIR), outside the tree\n' +
+        '  MLFORM_STATE_DIR=~/.mlform-state mlform controller --dir examples/quickstart --prune --listen 127.0.0.1:8080\n' +
         '  # status of a running controller\n' +
         '  mlform get --server http://127.0.0.1:8080\n' +
         '\nExit status: 0 after a clean shutdown; 1 when the options are invalid or the\n' +
