@@ -21,7 +21,8 @@ import {
 let root: string;
 let bare: string;
 let victim: ChildProcess;
-let controller: RunningController | undefined;
+/** Every controller started here, killed at the end whatever happened. */
+const controllers: RunningController[] = [];
 
 const alive = (pid: number): boolean => {
   try {
@@ -98,7 +99,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  killQuietly(controller?.pid);
+  for (const c of controllers) killQuietly(c.pid);
   killQuietly(victim.pid);
   await rm(root, { recursive: true, force: true });
 });
@@ -106,7 +107,7 @@ afterAll(async () => {
 describe('a commit carrying its own state', () => {
   it('neither kills the process its run record names nor holds the lock; state goes to the operator folder', async () => {
     const workdir = join(root, 'controller');
-    controller = await startController([
+    const controller = await startController([
       '--repo',
       bare,
       '--workdir',
@@ -119,10 +120,11 @@ describe('a commit carrying its own state', () => {
       '1s',
       '--prune',
     ]);
+    controllers.push(controller);
     const status = await waitFor(
       'the commit to be applied',
       async () => {
-        const s = await getStatus((controller as RunningController).url);
+        const s = await getStatus(controller.url);
         return s.resources.some((r) => r.address === 'RegisteredModel/mpg' && r.syncStatus === 'Synced')
           ? s
           : undefined;
@@ -144,6 +146,8 @@ describe('a commit carrying its own state', () => {
     expect(
       controller.lines.some((l) => String(l.msg).includes('local.stateDir of the manifests is ignored')),
     ).toBe(true);
+    controller.child.kill('SIGTERM');
+    await controller.exited;
   }, 60_000);
 
   it('keeps one state per source across restarts by default, outside the per-process checkouts', async () => {
@@ -163,7 +167,7 @@ describe('a commit carrying its own state', () => {
     const stateOf = (c: RunningController) => String(c.lines.find((l) => l.msg === 'listening')?.stateDir);
 
     const first = await startController(args, { TMPDIR: temp });
-    controller = first;
+    controllers.push(first);
     await synced(first);
     const state = stateOf(first);
     expect(state.startsWith(temp)).toBe(true);
@@ -172,7 +176,7 @@ describe('a commit carrying its own state', () => {
     expect(await first.exited).toBe(0);
 
     const second = await startController(args, { TMPDIR: temp });
-    controller = second;
+    controllers.push(second);
     expect(stateOf(second)).toBe(state);
     await synced(second);
     // Found again, not created again; the first process's checkout is gone, the second's is there.
