@@ -90,12 +90,10 @@ async function startController(args: string[], env: Record<string, string> = {})
 const model = (name: string, description: string) =>
   `apiVersion: mlform/v1\nkind: RegisteredModel\nmetadata: {name: ${name}}\nspec:\n  description: ${description}\n`;
 
-async function writeProject(dir: string, stateDir: string): Promise<void> {
+/** The state is the controller's (`--state-dir`), never named by the manifests. */
+async function writeProject(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
-  await writeFile(
-    join(dir, 'mlform.yaml'),
-    `stack: bench\nprovider: local\nlocal: {stateDir: ${stateDir}}\n`,
-  );
+  await writeFile(join(dir, 'mlform.yaml'), `stack: bench\nprovider: local\n`);
   await writeFile(join(dir, 'model.yaml'), model('latency', 'sample 0'));
 }
 
@@ -131,7 +129,7 @@ async function gitLatency(root: string, mode: 'webhook' | 'poll'): Promise<numbe
   await git.addConfig('user.name', 'bench', false, 'local');
   await git.addConfig('user.email', 'bench@mlform.invalid', false, 'local');
   await git.addRemote('origin', bare);
-  await writeProject(join(work, 'ml'), join(root, `${mode}-state`));
+  await writeProject(join(work, 'ml'));
   await git.add('-A');
   await git.commit('initial');
   await git.push('origin', 'HEAD:main');
@@ -142,6 +140,8 @@ async function gitLatency(root: string, mode: 'webhook' | 'poll'): Promise<numbe
     'ml',
     '--workdir',
     join(root, `${mode}-checkout`),
+    '--state-dir',
+    join(root, `${mode}-state`),
     '--listen',
     '127.0.0.1:0',
     '--poll',
@@ -184,8 +184,17 @@ async function gitLatency(root: string, mode: 'webhook' | 'poll'): Promise<numbe
 
 async function directoryLatency(root: string): Promise<number[]> {
   const dir = join(root, 'dir-project');
-  await writeProject(dir, join(root, 'dir-state'));
-  const controller = await startController(['--dir', dir, '--listen', '127.0.0.1:0', '--resync', '1h']);
+  await writeProject(dir);
+  const controller = await startController([
+    '--dir',
+    dir,
+    '--state-dir',
+    join(root, 'dir-state'),
+    '--listen',
+    '127.0.0.1:0',
+    '--resync',
+    '1h',
+  ]);
   try {
     await controller.next((l) => l.msg === 'sync finished', 0);
     const samples: number[] = [];
@@ -208,10 +217,7 @@ async function memoryAfterSyncs(root: string, count: number, syncs: number, node
   const tag = nodeOptions ? 'capped' : 'default';
   const dir = join(root, `many-${tag}`);
   await mkdir(dir, { recursive: true });
-  await writeFile(
-    join(dir, 'mlform.yaml'),
-    `stack: many\nprovider: local\nlocal: {stateDir: ${join(root, `many-state-${tag}`)}}\n`,
-  );
+  await writeFile(join(dir, 'mlform.yaml'), `stack: many\nprovider: local\n`);
   for (let i = 0; i < count; i += 250) {
     await Promise.all(
       Array.from({ length: Math.min(250, count - i) }, (_, k) =>
@@ -221,7 +227,16 @@ async function memoryAfterSyncs(root: string, count: number, syncs: number, node
   }
   const started = Date.now();
   const controller = await startController(
-    ['--dir', dir, '--listen', '127.0.0.1:0', '--resync', '200ms'],
+    [
+      '--dir',
+      dir,
+      '--state-dir',
+      join(root, `many-state-${tag}`),
+      '--listen',
+      '127.0.0.1:0',
+      '--resync',
+      '200ms',
+    ],
     nodeOptions ? { NODE_OPTIONS: nodeOptions } : {},
   );
   try {

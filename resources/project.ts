@@ -51,7 +51,8 @@ export const ProjectConfigSchema = Type.Object(
         stateDir: Type.String({
           minLength: 1,
           default: '.mlform',
-          description: 'State directory (runs, registry, endpoints, lock), relative to mlform.yaml.',
+          description:
+            'State directory (runs, registry, endpoints, lock), relative to mlform.yaml and inside its folder. Elsewhere only through the operator (`--state-dir`, `MLFORM_STATE_DIR`); the controller always uses its own.',
         }),
       },
       { ...Strict, default: {}, description: 'Local provider settings.' },
@@ -85,4 +86,46 @@ export function checkProjectConfig(config: ProjectConfig): Diagnostic[] {
     );
   }
   return out;
+}
+
+/**
+ * `local.stateDir` is written by whoever writes the manifests, so it may only name a folder inside
+ * the project (mlform.yaml's folder): state written anywhere else could overwrite another
+ * project's state or orphan its servers. This is the lexical half of the rule; the provider adds
+ * the symlink half (the realpath of the deepest existing ancestor).
+ */
+export type StateDirEscape = 'absolute' | 'parent' | 'root' | 'symlink';
+
+export function lexicalStateDirEscape(stateDir: string): StateDirEscape | undefined {
+  if (stateDir.startsWith('/') || stateDir.startsWith('\\') || /^[A-Za-z]:/.test(stateDir)) return 'absolute';
+  const parts = stateDir.split(/[/\\]+/);
+  let depth = 0;
+  for (const part of parts) {
+    if (part === '..') depth--;
+    else if (part !== '.' && part !== '') depth++;
+    if (depth < 0) return 'parent';
+  }
+  return depth === 0 ? 'root' : undefined;
+}
+
+const ESCAPES: Record<StateDirEscape, string> = {
+  absolute: 'is an absolute path',
+  parent: 'leads out of the project folder',
+  root: 'is the project folder itself',
+  symlink: 'leads out of the project folder through a symbolic link',
+};
+
+export function stateDirEscapeDiagnostic(
+  stateDir: string,
+  escape: StateDirEscape,
+  detail?: string,
+): Diagnostic {
+  return error(
+    'state-dir-outside-project',
+    `local.stateDir "${stateDir}" ${ESCAPES[escape]}${detail ? ` (${detail})` : ''}; the manifests may only keep state inside the project folder`,
+    {
+      path: ['local', 'stateDir'],
+      hint: 'use a relative folder such as .mlform; to keep state elsewhere, the operator passes --state-dir DIR or sets MLFORM_STATE_DIR',
+    },
+  );
 }

@@ -20,6 +20,12 @@ export interface TrainInvocation {
   specFile?: string;
   /** The same as inline JSON (the container gets its spec this way, or via MLFORM_SPEC_JSON). */
   specJson?: string;
+  /**
+   * The same JSON in a file: what the local provider passes (a file of mode 0600 in the run's
+   * folder), so the spec never shows on a command line. Relative data URIs resolve like
+   * `specJson`'s (the provider made them absolute already).
+   */
+  specJsonFile?: string;
   /** Exact artifact directory (path or gs://). */
   out?: string;
   /** Base directory: the artifact goes to <base>/<CLOUD_ML_JOB_ID> (or a timestamp outside Vertex AI). */
@@ -59,7 +65,14 @@ export async function resolveTraining(
     ok: false as const,
     diagnostics: [error('train-input', message, { hint })],
   });
-  const specJson = invocation.specJson ?? env.MLFORM_SPEC_JSON;
+  let specJson = invocation.specJson ?? env.MLFORM_SPEC_JSON;
+  let specJsonSource = 'MLFORM_SPEC_JSON';
+  if (invocation.specJsonFile) {
+    const text = await readFile(invocation.specJsonFile, 'utf8').catch(() => undefined);
+    if (text === undefined) return fail(`cannot read the spec file ${invocation.specJsonFile}`);
+    specJson = text;
+    specJsonSource = invocation.specJsonFile;
+  }
   let resources: LoadedResource[];
   let baseDir: string;
   let manifestFile: string | undefined;
@@ -77,18 +90,21 @@ export async function resolveTraining(
       if (diagnostics.some((d) => d.severity === 'error')) return { ok: false, diagnostics };
       resources = desired.resources;
     }
-  } else if (specJson) {
+  } else if (specJson !== undefined) {
     // Inside the container data URIs are gs:// (or absolute); relative ones resolve against the cwd.
     baseDir = process.cwd();
     const json = parseJson(specJson);
-    if (json === undefined) return fail('the spec JSON (--spec-json or MLFORM_SPEC_JSON) does not parse');
-    const loaded = loadJsonSpec(json, 'MLFORM_SPEC_JSON', invocation.name);
+    if (json === undefined)
+      return fail(
+        `the spec JSON (${invocation.specJsonFile ? specJsonSource : '--spec-json or MLFORM_SPEC_JSON'}) does not parse`,
+      );
+    const loaded = loadJsonSpec(json, specJsonSource, invocation.name);
     if (!loaded.resource) return { ok: false, diagnostics: loaded.diagnostics };
     resources = [loaded.resource];
   } else {
     return fail(
       'no spec given',
-      'pass --spec FILE (a TrainingRun manifest), --spec-json, or set MLFORM_SPEC_JSON',
+      'pass --spec FILE (a TrainingRun manifest), --spec-file FILE (JSON), --spec-json, or set MLFORM_SPEC_JSON',
     );
   }
 

@@ -4,7 +4,9 @@ import { hostname, userInfo } from 'node:os';
 import { error, hasErrors, type Diagnostic } from '../../resources/diagnostic.js';
 import { loadManifests, type DesiredState } from '../../manifests/load.js';
 import type { Provider, ProviderContext } from '../../providers/provider.js';
-import { createLocalProvider } from '../../providers/local/index.js';
+import { createLocalProvider, stateDirEscape } from '../../providers/local/index.js';
+import { stateDirEscapeDiagnostic } from '../../resources/project.js';
+import { locate, parseYamlFile } from '../../manifests/yaml-document.js';
 // providers/gcp is imported only when a project uses it: the Google SDKs cost ~100 MB and seconds
 // of start-up, which a local-only CLI or controller should not pay.
 import { pinpointDiagnostics } from '../engine/diagnostic-positions.js';
@@ -90,6 +92,14 @@ export async function openProject(
     provider = gcpProviders.get(key) ?? createGcpProvider({ config: config.gcp });
     gcpProviders.set(key, provider);
   } else {
+    // The manifests may keep state only inside the project; the operator's --state-dir may be anywhere.
+    if (operator.stateDir === undefined) {
+      const escape = await stateDirEscape(project.dir, config.local.stateDir);
+      if (escape) {
+        const found = stateDirEscapeDiagnostic(config.local.stateDir, escape.escape, escape.detail);
+        return { diagnostics: [...diagnostics, { ...found, ...positionIn(project.file, found.path ?? []) }] };
+      }
+    }
     provider = createLocalProvider({
       stateDir: config.local.stateDir,
       operatorStateDir: operator.stateDir,
@@ -121,6 +131,19 @@ export async function openProject(
     project: { desired, provider, providerCtx, ...(policy && { policy }) },
     diagnostics,
   };
+}
+
+/** `file:line:col` of a field of mlform.yaml (its first document), for errors about the project file. */
+function positionIn(file: string, path: readonly (string | number)[]) {
+  try {
+    const parsed = parseYamlFile(readFileSync(file, 'utf8'), file);
+    const doc = parsed.documents.find((d) => d.value !== undefined);
+    if (!doc) return { file, line: 1, col: 1 };
+    const { line, col, length } = locate(doc.doc, parsed.lineCounter, [...path]);
+    return { file, line, col, length };
+  } catch {
+    return { file };
+  }
 }
 
 /** "alice@laptop": who holds the apply lock (the provider records the pid beside it). */

@@ -19,7 +19,7 @@ import type {
 import { ACTIVE_RUN_STATES } from '../../providers/provider.js';
 import { isActionable, type Change, type Plan } from './change.js';
 import { checkPlanFresh } from './fingerprint.js';
-import { observe } from './observe.js';
+import { observationBlocks, observe } from './observe.js';
 import { plan as makePlan, type PlanOptions } from './plan.js';
 
 export type ApplyEvent =
@@ -92,8 +92,24 @@ export async function apply(options: ApplyOptions): Promise<ApplyResult> {
     if (s) setMaxListeners(Math.max(20, 4 * (options.parallelism ?? 10)), s);
   }
 
+  /** Resources whose actual state could not be read (observe.ts): never acted on in this apply. */
+  const damaged = new Map<string, Diagnostic[]>();
+  const seen = new Set<string>();
+  /** Records an observation's diagnostics; false when an error blocks the whole apply. */
+  const noteObservation = (found: readonly Diagnostic[], first = false): boolean => {
+    for (const d of found) {
+      // Later observations add only errors not reported yet (a record damaged mid-apply).
+      const key = `${d.code ?? ''}\u0000${d.address ?? ''}\u0000${d.message}`;
+      if (first || (d.severity === 'error' && !seen.has(key))) diagnostics.push(d);
+      seen.add(key);
+    }
+    const blocks = observationBlocks(found);
+    for (const [address, ds] of blocks.resources) damaged.set(address, ds);
+    return blocks.whole.length === 0;
+  };
+
   let observed = await observe(provider, ctx);
-  diagnostics.push(...observed.diagnostics);
+  if (!noteObservation(observed.diagnostics, true)) return finish(false, diagnostics);
   let current: Plan;
   if (options.saved) {
     const stale = checkPlanFresh(options.saved, desired, observed.state);
@@ -120,6 +136,7 @@ export async function apply(options: ApplyOptions): Promise<ApplyResult> {
     emit({ type: 'plan', plan: current, pass });
     const executed = await execute(current, observed.state);
     observed = await observe(provider, ctx);
+    if (!noteObservation(observed.diagnostics)) return finish(false, diagnostics);
     const next = makePlan(desired, observed.state, options.planOptions);
     const inScope = (c: Change) => (!scope || scope.has(c.resource)) && !failedResources.has(c.resource);
     const ready = next.changes.filter((c) => inScope(c) && isActionable(c) && !isDeferred(c) && allowed(c));
@@ -131,10 +148,11 @@ export async function apply(options: ApplyOptions): Promise<ApplyResult> {
     if (waitingFor.length === 0) break;
     await waitForRuns(waitingFor);
     observed = await observe(provider, ctx);
+    if (!noteObservation(observed.diagnostics)) return finish(false, diagnostics);
     current = makePlan(desired, observed.state, options.planOptions);
     current = { ...current, changes: current.changes.filter(inScope) };
   }
-  return finish(failedResources.size === 0 && !signal?.aborted, diagnostics);
+  return finish(failedResources.size === 0 && damaged.size === 0 && !signal?.aborted, diagnostics);
 
   function allowed(change: Change): boolean {
     return options.filter ? options.filter(change) : true;
@@ -172,6 +190,13 @@ export async function apply(options: ApplyOptions): Promise<ApplyResult> {
         }
         if (!allowed(change)) {
           emit({ type: 'skipped', change, reason: 'left out by the apply filter' });
+          return false;
+        }
+        const damage = damaged.get(change.resource);
+        if (damage) {
+          // Its state could not be read: the plan's "create" is an artefact of that, never acted on.
+          failedResources.add(change.resource);
+          emit({ type: 'failed', change, diagnostics: damage });
           return false;
         }
         if (signal?.aborted) return false;
@@ -244,11 +269,15 @@ export async function apply(options: ApplyOptions): Promise<ApplyResult> {
         }
         break;
       case 'replace': {
+        // Warnings of the cancels (a process left alone because it is not provably ours) are kept.
+        const warnings: Diagnostic[] = [];
         for (const run of change.before.cancel) {
           const cancelled = await provider.trainingRuns.cancel(ctx, { name: run.name, number: run.number });
           if (hasErrors(cancelled.diagnostics)) return cancelled;
+          warnings.push(...cancelled.diagnostics);
         }
-        return provider.trainingRuns.create(ctx, { ...change.after, schedule: undefined });
+        const created = await provider.trainingRuns.create(ctx, { ...change.after, schedule: undefined });
+        return { ...created, diagnostics: [...warnings, ...created.diagnostics] };
       }
       case 'cancel':
         return provider.trainingRuns.cancel(ctx, { name: change.before.name, number: change.before.number });

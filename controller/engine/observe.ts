@@ -1,5 +1,6 @@
 /** Observing actual state: one list call per kind, all four at once (DESIGN.md "Refresh on a budget"). */
 import type { Diagnostic } from '../../resources/diagnostic.js';
+import { KINDS } from '../../resources/kinds.js';
 import type { ObservedState, Provider, ProviderContext } from '../../providers/provider.js';
 
 export async function observe(
@@ -21,4 +22,33 @@ export async function observe(
       ...schedules.diagnostics,
     ],
   };
+}
+
+/**
+ * What an observation's errors forbid apply to do. An object the provider could not read (a
+ * damaged record, an unreadable listing) is missing from the observed state, and acting on that
+ * absence would recreate it over the damage. So observation fails closed: an error that names a
+ * resource (`TrainingRun/x`) blocks the changes of that resource, and one that does not (a whole
+ * listing failed) blocks the whole apply. `plan` fails on the same errors.
+ */
+export interface ObservationBlocks {
+  /** Errors that name no single resource: nothing may be applied. */
+  whole: Diagnostic[];
+  /** Resource address -> the errors that block its changes. */
+  resources: Map<string, Diagnostic[]>;
+}
+
+const RESOURCE_ADDRESS = new RegExp(`^(${KINDS.join('|')})/[^/\\s]+$`);
+
+export function observationBlocks(diagnostics: readonly Diagnostic[]): ObservationBlocks {
+  const blocks: ObservationBlocks = { whole: [], resources: new Map() };
+  for (const d of diagnostics) {
+    if (d.severity !== 'error') continue;
+    if (d.address !== undefined && RESOURCE_ADDRESS.test(d.address)) {
+      blocks.resources.set(d.address, [...(blocks.resources.get(d.address) ?? []), d]);
+    } else {
+      blocks.whole.push(d);
+    }
+  }
+  return blocks;
 }

@@ -123,6 +123,8 @@ export class SyncLoop {
   private resources: ResourceStatusView[] = [];
   private appliedRevision: string | null = null;
   private stack: string | null = null;
+  /** The last `local.stateDir` reported as ignored (logged once per value). */
+  private ignoredStateDir: string | undefined;
 
   constructor(private readonly options: SyncLoopOptions) {
     this.identity = options.identity ?? `${hostname()}/${process.pid}`;
@@ -313,15 +315,12 @@ export class SyncLoop {
       this.stack = choice.good.project.providerCtx.stack;
       const { provider, desired } = choice.good.project;
       const stateDir = desired.project?.config.local.stateDir;
-      if (
-        this.options.source.kind === 'git' &&
-        provider.name === 'local' &&
-        stateDir &&
-        !stateDir.startsWith('/')
-      ) {
-        this.log.warn(
+      // The controller keeps provider state in its own --state-dir, never where a commit says.
+      if (provider.name === 'local' && stateDir !== undefined && stateDir !== this.ignoredStateDir) {
+        this.ignoredStateDir = stateDir;
+        this.log.info(
           { stateDir },
-          'local.stateDir is relative: the state lives inside the controller checkout; use an absolute path to share it',
+          'local.stateDir of the manifests is ignored: the controller keeps state in its own --state-dir',
         );
       }
     }
@@ -490,8 +489,9 @@ export class SyncLoop {
       Date.now() +
       Math.min(progressing ? progressMs : this.options.resyncMs, nextRetry ?? Number.POSITIVE_INFINITY);
 
+    // Not ok without a failed resource: unreadable state stopped the apply (engine/observe.ts).
     const outcome: SyncOutcome =
-      result.failed.length > 0 ? 'degraded' : choice.bad ? 'invalid-commit' : 'succeeded';
+      result.failed.length > 0 || !result.ok ? 'degraded' : choice.bad ? 'invalid-commit' : 'succeeded';
     this.ready = true;
     if (outcome === 'succeeded') this.lastError = choice.bad ? this.lastError : null;
     this.finishSync(startedAt, outcome);

@@ -4,12 +4,12 @@
  * outlives the CLI; a dead or silent one is drift (`healthy: false`) that the next put restarts.
  * config.json is what is deployed: live traffic and settings are read back from it.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFile, rename, stat } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
-import { error, type Diagnostic } from '../../resources/diagnostic.js';
+import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
 import { toJsonText } from '../../trainer/artifact.js';
 import { isGcsUri, toLocalPath } from '../../trainer/storage.js';
 import {
@@ -21,7 +21,15 @@ import {
 } from '../provider.js';
 import { serveArgs, SERVE_ENV_OVERRIDES } from './mlform-cli.js';
 import { choosePort, HOST } from './ports.js';
-import { findProcesses, isOurs, spawnDetached, stopProcess, type DetachedProcess } from './processes.js';
+import {
+  findLaunched,
+  identify,
+  launchStamp,
+  spawnDetached,
+  stopProcess,
+  type DetachedProcess,
+  type TrackedProcess,
+} from './processes.js';
 import {
   EndpointConfigSchema,
   EndpointRecordSchema,
@@ -67,6 +75,12 @@ function endpointFiles(paths: StatePaths, name: string) {
   };
 }
 type EndpointFiles = ReturnType<typeof endpointFiles>;
+
+const tracked = (record: EndpointRecord, files: EndpointFiles): TrackedProcess => ({
+  pid: record.pid,
+  marker: files.config,
+  ...(record.launch && { launch: record.launch }),
+});
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -118,7 +132,9 @@ async function healthOf(
   files: EndpointFiles,
 ): Promise<{ healthy: boolean; detail?: string }> {
   if (record.pid === undefined) return { healthy: false, detail: 'no serving process was started' };
-  if (!(await isOurs(record.pid, files.config)))
+  // An unproven process (a record from before process stamps) is asked over HTTP like ours; it is
+  // only never signalled.
+  if ((await identify(tracked(record, files))) === 'gone')
     return { healthy: false, detail: `process ${record.pid} not running` };
   const live = `${record.url}/v2/health/live`;
   const answer = await probe(live, settings.healthTimeoutMs);
@@ -201,16 +217,37 @@ export async function listEndpoints(
 // ---- processes -----------------------------------------------------------------------------
 
 /**
- * Stops the endpoint's serving process, and any process carrying its config path that no record
- * knows (the CLI died between spawn and writing the pid). Such a scan is only needed then.
+ * Stops the endpoint's serving process, or (no pid recorded: the CLI died between spawn and
+ * writing it) the processes carrying its config path and the record's launch id. Such a scan is
+ * only needed then. A process that cannot be proven ours is left running, with a warning.
  */
 async function stopServing(
   settings: LocalSettings,
-  pid: number | undefined,
+  record: EndpointRecord | undefined,
   files: EndpointFiles,
-): Promise<void> {
-  const pids = pid !== undefined ? [pid] : ((await findProcesses([files.config])).get(files.config) ?? []);
-  await Promise.all(pids.map((p) => stopProcess(p, files.config, settings.stopTimeoutMs)));
+): Promise<Diagnostic[]> {
+  if (!record) return [];
+  const t = tracked(record, files);
+  let processes: TrackedProcess[] = [t];
+  if (record.pid === undefined) {
+    const pids = (await findLaunched([t])).get(t) ?? [];
+    processes = await Promise.all(
+      pids.map(async (pid) => ({ ...t, pid, launch: await launchStamp(pid, record.launch?.id ?? '') })),
+    );
+  }
+  const outcomes = await Promise.all(processes.map((p) => stopProcess(p, settings.stopTimeoutMs)));
+  return processes
+    .filter((_, i) => outcomes[i] === 'unproven')
+    .map((p) =>
+      warning(
+        'local-process-unproven',
+        `${record.name}: process ${p.pid} was not signalled: it cannot be proven to be the server mlform started`,
+        {
+          address: addressOf(record.name),
+          hint: 'a record written before process stamps, or not by mlform; stop the process yourself if it is yours',
+        },
+      ),
+    );
 }
 
 /** The last line of serve.log that explains a failed start (a fatal log line, or stderr). */
@@ -265,20 +302,27 @@ async function start(
   configText: string,
 ): Promise<{ record: EndpointRecord; outcome: StartOutcome }> {
   await writeTextAtomic(files.config, configText);
-  // Recorded before the spawn so that a crash right after it leaves a findable endpoint.
-  const pending: EndpointRecord = { ...record };
+  // Recorded before the spawn (with the launch id) so that a crash right after it leaves a
+  // findable endpoint.
+  const launchId = randomUUID();
+  const pending: EndpointRecord = { ...record, launch: { id: launchId } };
   delete pending.pid;
   delete pending.startedAt;
   await writeJsonAtomic(files.record, pending);
   await rotateLog(files.log);
   const proc = await spawnDetached({
     command: settings.cli.nodePath,
-    args: serveArgs(settings.cli.cliPath(), files.config, record.port),
+    args: serveArgs(settings.cli.cliPath(), files.config, record.port, launchId),
     cwd: files.dir,
     env: childEnv(settings, SERVE_ENV_OVERRIDES),
     logFile: files.log,
   });
-  const started: EndpointRecord = { ...pending, pid: proc.pid, startedAt: settings.now().toISOString() };
+  const started: EndpointRecord = {
+    ...pending,
+    pid: proc.pid,
+    launch: await launchStamp(proc.pid, launchId),
+    startedAt: settings.now().toISOString(),
+  };
   await writeJsonAtomic(files.record, started);
   ctx.log?.(`started serving ${record.name} on ${record.url} (pid ${proc.pid})`);
   return { record: started, outcome: await waitReady(record.url, proc, settings.readyTimeoutMs, ctx.signal) };
@@ -352,6 +396,8 @@ export async function putEndpoint(
   const files = endpointFiles(paths, req.name);
   try {
     const existing = await readRecord(files.record, EndpointRecordSchema, address);
+    // Fails closed: starting over a damaged record would orphan the server it tracked.
+    if (existing.status === 'corrupt') return { diagnostics: [existing.diagnostic] };
     const previous = existing.status === 'ok' ? existing.value : undefined;
     if (previous) {
       const owner = foreign(previous.labels, ctx.stack, address);
@@ -388,7 +434,7 @@ export async function putEndpoint(
     }
 
     // Whatever serves now stops first: the port is the endpoint's, and only one process has it.
-    await stopServing(settings, previous?.pid, files);
+    const unproven = await stopServing(settings, previous, files);
     const port = await choosePort(previous?.port, () => portsOfOthers(paths, req.name), settings.basePort);
     const record: EndpointRecord = {
       formatVersion: 1,
@@ -401,12 +447,13 @@ export async function putEndpoint(
     };
     const started = await start(settings, ctx, files, record, configText);
     if (started.outcome.state === 'ready') {
-      return { endpoint: toObserved(started.record, config, { healthy: true }), diagnostics: [] };
+      return { endpoint: toObserved(started.record, config, { healthy: true }), diagnostics: unproven };
     }
-    return await recover(settings, ctx, files, started, {
+    const recovered = await recover(settings, ctx, files, started, {
       previous: previousHealth?.healthy ? previous : undefined,
       previousText,
     });
+    return { ...recovered, diagnostics: [...unproven, ...recovered.diagnostics] };
   } catch (e) {
     return { diagnostics: [stateError(address, 'deploying', e)] };
   }
@@ -489,16 +536,21 @@ export async function deleteEndpoint(
   const files = endpointFiles(statePaths(stateRoot(settings, ctx)), req.name);
   try {
     const existing = await readRecord(files.record, EndpointRecordSchema, address);
+    if (existing.status === 'corrupt') return { diagnostics: [existing.diagnostic] };
     if (existing.status === 'ok') {
       const owner = foreign(existing.value.labels, ctx.stack, address);
       if (owner) return { diagnostics: [owner] };
     }
     if (existing.status === 'missing' && !(await exists(files.dir))) return { diagnostics: [] };
     // SIGTERM: the server drains in-flight requests, then exits; waited for, so the port is free.
-    await stopServing(settings, existing.status === 'ok' ? existing.value.pid : undefined, files);
+    const unproven = await stopServing(
+      settings,
+      existing.status === 'ok' ? existing.value : undefined,
+      files,
+    );
     await removeDir(files.dir);
     ctx.log?.(`deleted endpoint ${req.name}`);
-    return { diagnostics: [] };
+    return { diagnostics: unproven };
   } catch (e) {
     return { diagnostics: [stateError(address, 'deleting', e)] };
   }

@@ -5,7 +5,7 @@
  * host. The lease therefore cannot stay stuck: a crashed holder stops renewing, or is seen dead.
  */
 import { randomUUID } from 'node:crypto';
-import { link, mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
@@ -13,8 +13,21 @@ import type { Lease, LockName, LockRequest, ProviderContext, Response } from '..
 import { pidExists } from './processes.js';
 import { LeaseRecordSchema, type LeaseRecord } from './records.js';
 import { stateRoot, type LocalSettings } from './settings.js';
-import { FILES, messageOf, readRecord, writeJsonAtomic } from './state-dir.js';
-import { toJsonText } from '../../trainer/artifact.js';
+import {
+  ensureStateRoot,
+  FILES,
+  messageOf,
+  readRecord,
+  sealedJsonText,
+  writeJsonAtomic,
+} from './state-dir.js';
+
+/**
+ * The longest lease mlform asks for (apply and cancel take 60 s, the controller's leader lease is
+ * bounded by `--lease-ttl`). A lease claiming to run further into the future than this was not
+ * written by mlform (a committed or hand-made lock.json): it is treated as stale, never as held.
+ */
+export const MAX_LEASE_TTL_MS = 10 * 60_000;
 
 const errorCode = (e: unknown): string | undefined =>
   e instanceof Error && 'code' in e && typeof e.code === 'string' ? e.code : undefined;
@@ -22,7 +35,7 @@ const errorCode = (e: unknown): string | undefined =>
 /** Writes the lease only if no lease file exists. */
 async function createExclusive(path: string, record: LeaseRecord): Promise<boolean> {
   const temp = `${path}.${randomUUID()}.tmp`;
-  await writeFile(temp, toJsonText(record));
+  await writeFile(temp, sealedJsonText(record));
   try {
     await link(temp, path);
     return true;
@@ -68,7 +81,10 @@ function heldBy(record: LeaseRecord, what: string, address: string): Diagnostic 
 }
 
 function isStale(record: LeaseRecord, now: Date): boolean {
-  if (Date.parse(record.expiresAt) <= now.getTime()) return true;
+  const expiresAt = Date.parse(record.expiresAt);
+  if (!Number.isFinite(expiresAt) || expiresAt <= now.getTime()) return true;
+  // Forged or corrupt: no lease of ours reaches this far (a lock "held until 2099").
+  if (expiresAt - now.getTime() > MAX_LEASE_TTL_MS) return true;
   // Same host: a dead pid cannot renew. Another host's pid means nothing here: wait for expiry.
   return record.hostname === hostname() && !pidExists(record.pid);
 }
@@ -83,8 +99,22 @@ export async function acquireLease(
   const path = join(root, name === 'apply' ? FILES.lock : FILES.leaderLease);
   const what = leaseTitle(name);
   const address = name === 'apply' ? 'lock' : 'leader';
+  if (!(req.ttlMs > 0 && req.ttlMs <= MAX_LEASE_TTL_MS)) {
+    return {
+      diagnostics: [
+        error(
+          'lock-ttl',
+          `a ${what} of ${req.ttlMs} ms is not between 1 ms and ${MAX_LEASE_TTL_MS / 60_000} min`,
+          {
+            address,
+            hint: 'choose a shorter lease; longer ones would be indistinguishable from a forged lock',
+          },
+        ),
+      ],
+    };
+  }
   try {
-    await mkdir(root, { recursive: true });
+    await ensureStateRoot(root);
     // A few rounds: each lost race (another contender took over first) re-reads the new holder.
     for (let round = 0; round < 5; round++) {
       const now = settings.now();
@@ -110,7 +140,9 @@ export async function acquireLease(
         continue;
       }
       if (!isStale(current.value, now)) return { diagnostics: [heldBy(current.value, what, address)] };
-      ctx.log?.(`taking over the stale ${what} of ${current.value.holder} (pid ${current.value.pid})`);
+      ctx.log?.(
+        `taking over the stale ${what} of ${current.value.holder} (pid ${current.value.pid}, until ${current.value.expiresAt})`,
+      );
       await takeOver(path, current.value.token, address);
     }
     const last = await readRecord(path, LeaseRecordSchema, address);

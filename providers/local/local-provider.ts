@@ -10,7 +10,8 @@ import { acquireLease } from './lease.js';
 import { deleteModel, deleteVersion, listModels, moveAlias, putModel, registerVersion } from './registry.js';
 import { cancelRun, createRun, listRuns, observeRun, runLogs } from './runs.js';
 import { deleteSchedule, listSchedules, putSchedule, triggerSchedule } from './schedules.js';
-import { resolveSettings, type LocalProviderOptions } from './settings.js';
+import { resolveSettings, stateRoot, type LocalProviderOptions } from './settings.js';
+import { ensureStateRoot } from './state-dir.js';
 import { resolve } from 'node:path';
 
 /** A relative artifact path means one in the project, like every other local path. */
@@ -19,18 +20,26 @@ const artifactUri = (ctx: ProviderContext, uri: string): string =>
 
 export function createLocalProvider(options: LocalProviderOptions = {}) {
   const settings = resolveSettings(options);
+  /** Verbs that may create the state directory create it first (with its `.gitignore`). */
+  const creating =
+    <Req, Res>(verb: (ctx: ProviderContext, req: Req) => Promise<Res>) =>
+    async (ctx: ProviderContext, req: Req): Promise<Res> => {
+      // A failure here surfaces as the verb's own error when it writes.
+      await ensureStateRoot(stateRoot(settings, ctx)).catch(() => undefined);
+      return verb(ctx, req);
+    };
   return {
     name: 'local',
     trainingRuns: {
       list: (ctx) => listRuns(settings, ctx),
-      create: (ctx, req) => createRun(settings, ctx, req),
+      create: creating((ctx, req) => createRun(settings, ctx, req)),
       cancel: (ctx, req) => cancelRun(settings, ctx, req),
       observe: (ctx, req) => observeRun(settings, ctx, req),
       logs: (ctx, req) => runLogs(settings, ctx, req),
     },
     registeredModels: {
       list: (ctx) => listModels(settings, ctx),
-      put: (ctx, req) => putModel(settings, ctx, req),
+      put: creating((ctx, req) => putModel(settings, ctx, req)),
       delete: (ctx, req) => deleteModel(settings, ctx, req),
       registerVersion: (ctx, req) => registerVersion(settings, ctx, req),
       moveAlias: (ctx, req) => moveAlias(settings, ctx, req),
@@ -38,12 +47,12 @@ export function createLocalProvider(options: LocalProviderOptions = {}) {
     },
     deployedEndpoints: {
       list: (ctx) => listEndpoints(settings, ctx),
-      put: (ctx, req) => putEndpoint(settings, ctx, req),
+      put: creating((ctx, req) => putEndpoint(settings, ctx, req)),
       delete: (ctx, req) => deleteEndpoint(settings, ctx, req),
     },
     schedules: {
       list: (ctx) => listSchedules(settings, ctx),
-      put: (ctx, req) => putSchedule(settings, ctx, req),
+      put: creating((ctx, req) => putSchedule(settings, ctx, req)),
       delete: (ctx, req) => deleteSchedule(settings, ctx, req),
       trigger: (ctx, req) => triggerSchedule(settings, ctx, req),
     },

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LAUNCH_ID_FLAG } from './processes.js';
 
 /**
  * `bin/mlform.js` of this package: the nearest ancestor folder that has it. This module lives in
@@ -26,19 +27,25 @@ export function findCliPath(from: string = import.meta.url): string {
   );
 }
 
-/** Arguments after the node binary. `outDir` is also the marker that identifies the process. */
-export const trainArgs = (cliPath: string, manifestJson: string, outDir: string): string[] => [
+/**
+ * Arguments after the node binary. `outDir` is also the marker that identifies the process, with
+ * `launchId` (processes.ts). The spec goes in a file (mode 0600), never on the command line, which
+ * every user of the machine can read (`ps`).
+ */
+export const trainArgs = (cliPath: string, specFile: string, outDir: string, launchId: string): string[] => [
   cliPath,
   'train',
-  '--spec-json',
-  manifestJson,
+  '--spec-file',
+  specFile,
   '--out',
   outDir,
   '--json',
+  LAUNCH_ID_FLAG,
+  launchId,
 ];
 
-/** `configPath` is also the marker that identifies the process. */
-export const serveArgs = (cliPath: string, configPath: string, port: number): string[] => [
+/** `configPath` is also the marker that identifies the process, with `launchId`. */
+export const serveArgs = (cliPath: string, configPath: string, port: number, launchId: string): string[] => [
   cliPath,
   'serve',
   '--config',
@@ -47,6 +54,8 @@ export const serveArgs = (cliPath: string, configPath: string, port: number): st
   String(port),
   '--host',
   '127.0.0.1',
+  LAUNCH_ID_FLAG,
+  launchId,
 ];
 
 /**

@@ -1,8 +1,11 @@
 /**
  * Detached child processes and how to recognise them later. Trainings and serving processes
- * outlive the CLI that started them, so a later CLI knows them only by a recorded pid; pids are
- * recycled, so a pid counts as ours only when its command line holds our marker argument (the
- * run's artifact directory, the endpoint's config path).
+ * outlive the CLI that started them, so a later CLI knows them only by what a record says. A
+ * record is not proof: pids are recycled, and a record may have been forged (a committed state
+ * folder, a hand edit). So a pid counts as ours only when (1) its command line holds the record's
+ * marker argument (the run's artifact directory, the endpoint's config path) and the launch id, a
+ * random nonce passed as `--launch-id` at spawn, and (2) its start time and the machine's boot id
+ * equal those read right after the spawn and recorded. Only such a process is ever signalled.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -12,6 +15,34 @@ import pLimit from 'p-limit';
 
 const run = promisify(execFile);
 const linux = process.platform === 'linux';
+
+/** Argument that carries the launch id (train and serve accept and ignore it). */
+export const LAUNCH_ID_FLAG = '--launch-id';
+
+/** When a process started, as the OS reports it; equal values on the same boot mean the same process. */
+export interface ProcessStamp {
+  /** Linux: field 22 of /proc/<pid>/stat (clock ticks since boot); elsewhere `ps -o lstart=`. */
+  startTime: string;
+  /** Linux: /proc/sys/kernel/random/boot_id; elsewhere `sysctl -n kern.boottime`. */
+  bootId: string;
+}
+
+/** What a record knows about the process it started. */
+export interface TrackedProcess {
+  pid?: number;
+  /** An argument of the process (a path in the state directory). */
+  marker: string;
+  /** The launch id and the stamp read at spawn; absent in records written before they existed. */
+  launch?: { id: string } & Partial<ProcessStamp>;
+}
+
+/**
+ * - `ours`: proven, may be signalled;
+ * - `gone`: no such process, or provably another one (recycled pid, other boot, other command line);
+ * - `unproven`: a process carrying the marker exists but cannot be proven ours (a record from
+ *   before launch stamps, or /proc unreadable). Reported as alive, never signalled.
+ */
+export type Verdict = 'ours' | 'gone' | 'unproven';
 
 type CommandLine = { status: 'ok'; argv: string[] } | { status: 'gone' } | { status: 'unreadable' };
 
@@ -41,6 +72,67 @@ async function commandLineOf(pid: number): Promise<CommandLine> {
 const hasMarker = (argv: string[], marker: string): boolean =>
   argv.includes(marker) || (!linux && argv.some((a) => a.includes(marker)));
 
+/** `--launch-id <id>` as two arguments (Linux), or inside the one `ps` string. */
+const hasLaunchId = (argv: string[], id: string): boolean =>
+  linux
+    ? argv.some((a, i) => a === LAUNCH_ID_FLAG && argv[i + 1] === id)
+    : argv.some((a) => a.includes(`${LAUNCH_ID_FLAG} ${id}`));
+
+/** The fields of /proc/<pid>/stat after the command name (which may contain spaces and parens). */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 3 (state) is the first after ") ": fields[i] is field i + 3.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+let bootId: Promise<string | undefined> | undefined;
+
+function bootIdentity(): Promise<string | undefined> {
+  bootId ??= (async () => {
+    try {
+      if (linux) return (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim() || undefined;
+      return (await run('sysctl', ['-n', 'kern.boottime'])).stdout.trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  })();
+  return bootId;
+}
+
+/** The start time and boot id of a live process; undefined when either cannot be read. */
+export async function stampOf(pid: number): Promise<ProcessStamp | undefined> {
+  const boot = await bootIdentity();
+  if (boot === undefined) return undefined;
+  if (linux) {
+    const startTime = statFields(pid)?.[22 - 3];
+    return startTime && /^\d+$/.test(startTime) ? { startTime, bootId: boot } : undefined;
+  }
+  try {
+    const startTime = (await run('ps', ['-o', 'lstart=', '-p', String(pid)])).stdout.trim();
+    return startTime ? { startTime, bootId: boot } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The process group a process is in, as the OS says (never as a record says). */
+async function processGroupOf(pid: number): Promise<number | undefined> {
+  if (linux) {
+    const pgid = Number(statFields(pid)?.[5 - 3]);
+    return Number.isInteger(pgid) && pgid > 0 ? pgid : undefined;
+  }
+  try {
+    const pgid = Number((await run('ps', ['-o', 'pgid=', '-p', String(pid)])).stdout.trim());
+    return Number.isInteger(pgid) && pgid > 0 ? pgid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Signal 0: does the pid exist at all (EPERM: it does, someone else's). */
 export function pidExists(pid: number): boolean {
   try {
@@ -53,25 +145,31 @@ export function pidExists(pid: number): boolean {
 
 /** A killed child not yet reaped by its parent still answers kill(0); it is not running. */
 function isZombie(pid: number): boolean {
-  if (process.platform !== 'linux') return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z';
-  } catch {
-    return false;
-  }
+  if (!linux) return false;
+  return statFields(pid)?.[0] === 'Z';
 }
 
-/**
- * Whether `pid` is the process that carries `marker`. When the pid exists but its command line
- * cannot be read, it is given the benefit of the doubt: calling a live training dead would cache
- * a false failure.
- */
-export async function isOurs(pid: number | undefined, marker: string): Promise<boolean> {
-  if (pid === undefined || !pidExists(pid)) return false;
+/** Whether the recorded process is the one mlform started (see Verdict). */
+export async function identify(tracked: TrackedProcess): Promise<Verdict> {
+  const { pid, marker, launch } = tracked;
+  if (pid === undefined || !Number.isInteger(pid) || pid < 2 || pid === process.pid) return 'gone';
+  if (!pidExists(pid)) return 'gone';
   const line = await commandLineOf(pid);
-  if (line.status === 'unreadable') return true;
-  return line.status === 'ok' && hasMarker(line.argv, marker);
+  if (line.status === 'gone') return 'gone';
+  if (line.status === 'ok') {
+    if (!hasMarker(line.argv, marker)) return 'gone';
+    if (launch && !hasLaunchId(line.argv, launch.id)) return 'gone';
+  }
+  if (!launch?.startTime || !launch.bootId) return 'unproven';
+  const stamp = await stampOf(pid);
+  if (!stamp) return 'unproven';
+  if (stamp.bootId !== launch.bootId || stamp.startTime !== launch.startTime) return 'gone';
+  return line.status === 'ok' ? 'ours' : 'unproven';
+}
+
+/** Alive for observation: proven ours, or a process with our marker that cannot be proven. */
+export async function isAlive(tracked: TrackedProcess): Promise<boolean> {
+  return (await identify(tracked)) !== 'gone';
 }
 
 /**
@@ -113,11 +211,11 @@ export async function findProcesses(markers: readonly string[]): Promise<Map<str
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Polls until the process is no longer ours (exited, or a zombie); false on timeout. */
-export async function waitForExit(pid: number, marker: string, timeoutMs: number): Promise<boolean> {
+/** Polls until the process is no longer the one tracked (exited, or a zombie); false on timeout. */
+export async function waitForExit(tracked: TrackedProcess, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (!(await isOurs(pid, marker))) return true;
+    if ((await identify(tracked)) === 'gone') return true;
     if (Date.now() >= deadline) return false;
     await sleep(50);
   }
@@ -131,24 +229,56 @@ function signal(pid: number, name: NodeJS.Signals): void {
   }
 }
 
+export type StopOutcome = 'not-running' | 'stopped' | 'killed' | 'unproven';
+
 /**
  * SIGTERM (trainings checkpoint, servers drain), then SIGKILL after `timeoutMs`. Only a process
- * that is provably ours is signalled: a recycled pid belongs to someone else.
+ * proven ours is signalled; an unproven one is left alone and reported (`unproven`).
  */
-export async function stopProcess(
-  pid: number | undefined,
-  marker: string,
-  timeoutMs: number,
-): Promise<'not-running' | 'stopped' | 'killed'> {
-  if (pid === undefined || !(await isOurs(pid, marker))) return 'not-running';
+export async function stopProcess(tracked: TrackedProcess, timeoutMs: number): Promise<StopOutcome> {
+  const verdict = await identify(tracked);
+  if (verdict === 'gone') return 'not-running';
+  if (verdict === 'unproven' || tracked.pid === undefined) return 'unproven';
+  const pid = tracked.pid;
   signal(pid, 'SIGTERM');
-  if (await waitForExit(pid, marker, timeoutMs)) return 'stopped';
-  // The whole process group: a detached child leads its own, and a tuning run's trial workers
-  // are in it. Killed without warning, the leader could not stop them itself.
-  signal(-pid, 'SIGKILL');
+  if (await waitForExit(tracked, timeoutMs)) return 'stopped';
+  // Proven ours again right before the kill. The whole process group only when the OS says this
+  // process leads it (a detached child does, and a tuning run's trial workers are in it): a group
+  // id never comes from a record.
+  if ((await identify(tracked)) !== 'ours') return 'stopped';
+  if ((await processGroupOf(pid)) === pid) signal(-pid, 'SIGKILL');
   signal(pid, 'SIGKILL');
-  await waitForExit(pid, marker, 5_000);
+  await waitForExit(tracked, 5_000);
   return 'killed';
+}
+
+/**
+ * Processes found by a scan for a launch whose pid was never recorded (a crash between spawn and
+ * the record update): they must carry both the marker and the record's launch id. A record from
+ * before launch ids gives nothing to match, so nothing of it is ever signalled.
+ */
+export async function findLaunched(
+  tracked: readonly TrackedProcess[],
+): Promise<Map<TrackedProcess, number[]>> {
+  const withId = tracked.filter((t) => t.launch !== undefined);
+  const found = await findProcesses(withId.map((t) => t.marker));
+  const out = new Map<TrackedProcess, number[]>(tracked.map((t) => [t, []]));
+  for (const t of withId) {
+    const id = t.launch?.id ?? '';
+    const pids: number[] = [];
+    for (const pid of found.get(t.marker) ?? []) {
+      const line = await commandLineOf(pid);
+      if (line.status === 'ok' && hasLaunchId(line.argv, id)) pids.push(pid);
+    }
+    out.set(t, pids);
+  }
+  return out;
+}
+
+/** Stamps a just-spawned process for its record: its own launch id plus what the OS says of it. */
+export async function launchStamp(pid: number, id: string): Promise<TrackedProcess['launch']> {
+  const stamp = await stampOf(pid);
+  return { id, ...stamp };
 }
 
 export interface DetachedProcess {

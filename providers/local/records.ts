@@ -21,6 +21,17 @@ const Applied = {
   annotations: StringMap,
 };
 
+/**
+ * Proof that a recorded pid is the process the provider started (processes.ts): the launch id
+ * passed as `--launch-id` (written before the spawn, so a crash after it leaves a findable
+ * process), then the start time and boot id read right after the spawn.
+ */
+export const LaunchSchema = Type.Object({
+  id: Type.String({ minLength: 16 }),
+  startTime: Type.Optional(Type.String({ minLength: 1 })),
+  bootId: Type.Optional(Type.String({ minLength: 1 })),
+});
+
 // ---- runs/<name>/<number>/run.json ---------------------------------------------------------
 
 /** A terminal state seen once and cached, so listing finished runs reads one file each. */
@@ -51,12 +62,14 @@ export const RunRecordSchema = Type.Object({
    * trainer validates it when a launch is repeated.
    */
   spec: Type.Unknown(),
-  /** Argument in the process's command line that proves a pid is this run's (the artifact dir). */
+  /** Argument in the process's command line that identifies this run's process (the artifact dir). */
   marker: Type.String({ minLength: 1 }),
   /** Absent between writing the record and spawning: a launch that may have been interrupted. */
   pid: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** Absent in records written before process stamps: such a pid is never signalled. */
+  launch: Type.Optional(LaunchSchema),
   startedAt: Type.Optional(Type.String()),
-  /** Commit of the manifest's git tree at create time (the trainer cannot see it from --spec-json). */
+  /** Commit of the manifest's git tree at create time (the trainer cannot see it from --spec-file). */
   gitCommit: Type.Optional(Type.String()),
   outcome: Type.Optional(RunOutcomeSchema),
 });
@@ -122,6 +135,8 @@ export const EndpointRecordSchema = Type.Object({
   url: Type.String(),
   /** Absent between writing the record and spawning. */
   pid: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** Absent in records written before process stamps: such a pid is never signalled. */
+  launch: Type.Optional(LaunchSchema),
   /** sha256 of config.json as written: "config unchanged" compares this. */
   configSha256: Type.String(),
   startedAt: Type.Optional(Type.String()),

@@ -197,6 +197,8 @@ export async function putModel(
   const file = join(paths.model(req.name), FILES.model);
   try {
     const existing = await readRecord(file, ModelRecordSchema, address);
+    // Fails closed: never written over a damaged record (the operator repairs or forgets it).
+    if (existing.status === 'corrupt') return { diagnostics: [existing.diagnostic] };
     if (existing.status === 'ok') {
       const owner = foreign(existing.value.labels, ctx.stack, address);
       if (owner) return { diagnostics: [owner] };

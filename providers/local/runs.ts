@@ -4,11 +4,12 @@
  * `cancelled` marker cancelled, a live process that is provably ours running, anything else
  * failed. A terminal state, once seen, is cached in the record so listings stay one read per run.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pLimit from 'p-limit';
-import { error, type Diagnostic } from '../../resources/diagnostic.js';
+import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
 import type { TrainingRunSpec } from '../../resources/training-run.js';
 import {
   ACTIVE_RUN_STATES,
@@ -21,7 +22,14 @@ import {
 } from '../provider.js';
 import { gitCommitOf } from './git-commit.js';
 import { trainArgs, TRAIN_ENV_OVERRIDES } from './mlform-cli.js';
-import { findProcesses, isOurs, spawnDetached, stopProcess } from './processes.js';
+import {
+  findLaunched,
+  isAlive,
+  launchStamp,
+  spawnDetached,
+  stopProcess,
+  type TrackedProcess,
+} from './processes.js';
 import {
   ArtifactMetricsSchema,
   ArtifactRunSchema,
@@ -45,6 +53,7 @@ import {
   stateError,
   statePaths,
   writeJsonAtomic,
+  writeTextAtomic,
   type StatePaths,
 } from './state-dir.js';
 
@@ -62,8 +71,16 @@ function runFiles(paths: StatePaths, ref: RunRef) {
     artifact: join(dir, FILES.artifact),
     log: join(dir, FILES.trainLog),
     cancelled: join(dir, FILES.cancelled),
+    /** The manifest the trainer reads (`--spec-file`), mode 0600: never on a command line. */
+    spec: join(dir, FILES.trainSpec),
   };
 }
+
+const tracked = (record: RunRecord): TrackedProcess => ({
+  pid: record.pid,
+  marker: record.marker,
+  ...(record.launch && { launch: record.launch }),
+});
 
 /**
  * The trainer resolves relative `file://` URIs against its working directory; the manifest's
@@ -82,14 +99,17 @@ export function absoluteDataUris(spec: TrainingRunSpec, manifestPath: string): T
 
 // ---- observation ---------------------------------------------------------------------------
 
-/** Markers of launches without a recorded pid, scanned for at most once per listing. */
-type LaunchScan = (marker: string) => Promise<boolean>;
+/** Launches without a recorded pid, scanned for at most once per listing. */
+type LaunchScan = (record: RunRecord) => Promise<boolean>;
 
-function launchScan(markers: readonly string[]): LaunchScan {
-  let scan: Promise<Map<string, number[]>> | undefined;
-  return async (marker) => {
-    scan ??= findProcesses(markers);
-    return ((await scan).get(marker)?.length ?? 0) > 0;
+function launchScan(records: readonly RunRecord[]): LaunchScan {
+  const byRecord = new Map(records.map((r) => [r, tracked(r)]));
+  let scan: Promise<Map<TrackedProcess, number[]>> | undefined;
+  return async (record) => {
+    const t = byRecord.get(record);
+    if (!t) return false;
+    scan ??= findLaunched([...byRecord.values()]);
+    return ((await scan).get(t)?.length ?? 0) > 0;
   };
 }
 
@@ -182,9 +202,10 @@ async function observeRecord(
   const base = toObserved(record, files.artifact);
   if (record.outcome) return { run: withOutcome(base, record.outcome), diagnostics: [] };
 
-  // Liveness first: once the process is known dead, what it left behind can no longer change.
-  const alive =
-    record.pid !== undefined ? await isOurs(record.pid, record.marker) : await scan(record.marker);
+  // Liveness first: once the process is known dead, what it left behind can no longer change. A
+  // process that carries the marker but cannot be proven ours counts as alive (calling a live
+  // training dead would cache a false failure); it is still never signalled.
+  const alive = record.pid !== undefined ? await isAlive(tracked(record)) : await scan(record);
 
   const fromArtifact = await artifactOutcome(files.artifact, record);
   if (fromArtifact.outcome) {
@@ -265,9 +286,7 @@ async function observeAll(
   loaded: LoadedRuns,
 ): Promise<Response & { items: ObservedRun[] }> {
   const limit = pLimit(settings.concurrency);
-  const scan = launchScan(
-    loaded.records.filter((r) => r.pid === undefined && !r.outcome).map((r) => r.marker),
-  );
+  const scan = launchScan(loaded.records.filter((r) => r.pid === undefined && !r.outcome));
   const observed = await Promise.all(
     loaded.records.map((record) =>
       // Finished runs (nearly all of them) need no I/O: no queueing either.
@@ -350,7 +369,7 @@ export async function observeRun(
   try {
     const found = await lookUp(settings, ctx, ref);
     if (!found.ok) return { diagnostics: found.diagnostics };
-    const scan = launchScan([found.record.marker]);
+    const scan = launchScan([found.record]);
     return await observeRecord(settings, found.paths, found.record, scan);
   } catch (e) {
     return { diagnostics: [stateError(addressOf(ref.name), `observing ${refText(ref)}`, e)] };
@@ -372,11 +391,18 @@ async function launch(
     metadata: { name: record.name },
     spec: record.spec,
   };
+  // The launch id is on record before the spawn: a crash right after it leaves a findable process.
+  if (!record.launch) {
+    record = { ...record, launch: { id: randomUUID() } };
+    await writeJsonAtomic(files.record, record);
+  }
+  const launchId = record.launch?.id ?? '';
   let pid: number;
   try {
+    await writeTextAtomic(files.spec, JSON.stringify(manifest), 0o600);
     ({ pid } = await spawnDetached({
       command: settings.cli.nodePath,
-      args: trainArgs(settings.cli.cliPath(), JSON.stringify(manifest), record.marker),
+      args: trainArgs(settings.cli.cliPath(), files.spec, record.marker, launchId),
       // Data URIs are absolute; anything else the trainer writes relative lands in the run's folder.
       cwd: files.dir,
       env: childEnv(settings, TRAIN_ENV_OVERRIDES),
@@ -385,7 +411,12 @@ async function launch(
   } catch (e) {
     return { diagnostics: [stateError(addressOf(record.name), `launching ${refText(record)}`, e)] };
   }
-  const launched: RunRecord = { ...record, pid, startedAt: settings.now().toISOString() };
+  const launched: RunRecord = {
+    ...record,
+    pid,
+    launch: await launchStamp(pid, launchId),
+    startedAt: settings.now().toISOString(),
+  };
   await writeJsonAtomic(files.record, launched);
   ctx.log?.(`launched ${refText(record)} (pid ${pid})`);
   return observeRecord(settings, paths, launched, launchScan([]));
@@ -399,7 +430,8 @@ async function interruptedLaunch(paths: StatePaths, record: RunRecord): Promise<
   if (record.pid !== undefined || record.outcome) return false;
   const files = runFiles(paths, record);
   if ((await exists(files.cancelled)) || (await exists(join(files.artifact, 'run.json')))) return false;
-  return ((await findProcesses([record.marker])).get(record.marker)?.length ?? 0) === 0;
+  const t = tracked(record);
+  return ((await findLaunched([t])).get(t)?.length ?? 0) === 0;
 }
 
 export async function createRun(
@@ -438,7 +470,7 @@ export async function createRun(
       const owner = foreign(record.labels, ctx.stack, address);
       if (owner) return { diagnostics: [owner] };
       if (record.specHash !== req.specHash) {
-        const observed = await observeRecord(settings, paths, record, launchScan([record.marker]));
+        const observed = await observeRecord(settings, paths, record, launchScan([record]));
         return {
           run: observed.run,
           diagnostics: [
@@ -451,7 +483,7 @@ export async function createRun(
         };
       }
       if (await interruptedLaunch(paths, record)) return await launch(settings, ctx, paths, record);
-      return await observeRecord(settings, paths, record, launchScan([record.marker]));
+      return await observeRecord(settings, paths, record, launchScan([record]));
     }
 
     const manifestPath = resolve(ctx.projectDir, req.manifestPath);
@@ -469,6 +501,7 @@ export async function createRun(
       manifestPath,
       spec: absoluteDataUris(req.spec, manifestPath),
       marker: files.artifact,
+      launch: { id: randomUUID() },
       ...(gitCommit !== undefined && { gitCommit }),
     };
     // Record first, then spawn: a crash in between leaves a record that the next create launches.
@@ -494,17 +527,40 @@ export async function cancelRun(
     // The marker first: it is what makes the state `cancelled`, even if we die before the signal.
     if (!(await exists(files.cancelled)))
       await writeFile(files.cancelled, `${settings.now().toISOString()}\n`);
-    const pids =
-      record.pid !== undefined
-        ? [record.pid]
-        : ((await findProcesses([record.marker])).get(record.marker) ?? []);
+    const processes = await processesOf(record);
     // SIGTERM: the trainer writes its checkpoint and exits 143.
-    await Promise.all(pids.map((pid) => stopProcess(pid, record.marker, settings.stopTimeoutMs)));
+    const outcomes = await Promise.all(processes.map((p) => stopProcess(p, settings.stopTimeoutMs)));
     ctx.log?.(`cancelled ${refText(ref)}`);
-    return { diagnostics: [] };
+    const unproven = processes.filter((_, i) => outcomes[i] === 'unproven').map((p) => p.pid);
+    return {
+      diagnostics: unproven.map((pid) =>
+        warning(
+          'local-process-unproven',
+          `${refText(ref)} is marked cancelled, but process ${pid} was not signalled: it cannot be proven to be the training mlform started`,
+          {
+            address: addressOf(ref.name),
+            hint: 'a run record written before process stamps, or a record not written by mlform; stop the process yourself if it is yours',
+          },
+        ),
+      ),
+    };
   } catch (e) {
     return { diagnostics: [stateError(addressOf(ref.name), `cancelling ${refText(ref)}`, e)] };
   }
+}
+
+/**
+ * The processes to stop for a run: the recorded one, or (no pid recorded: a crash between spawn
+ * and the record update) those carrying its marker and launch id, stamped now since the record
+ * has no stamp to compare.
+ */
+async function processesOf(record: RunRecord): Promise<TrackedProcess[]> {
+  if (record.pid !== undefined) return [tracked(record)];
+  const t = tracked(record);
+  const pids = (await findLaunched([t])).get(t) ?? [];
+  return Promise.all(
+    pids.map(async (pid) => ({ ...t, pid, launch: await launchStamp(pid, record.launch?.id ?? '') })),
+  );
 }
 
 export async function runLogs(

@@ -83,6 +83,8 @@ export async function putSchedule(
   const path = recordPath(settings, ctx, req.name);
   try {
     const existing = await readRecord(path, ScheduleRecordSchema, address);
+    // Fails closed: never written over a damaged record (the operator repairs or forgets it).
+    if (existing.status === 'corrupt') return { diagnostics: [existing.diagnostic] };
     const previous = existing.status === 'ok' ? existing.value : undefined;
     if (previous) {
       const owner = foreign(previous.labels, ctx.stack, address);
@@ -124,6 +126,7 @@ export async function deleteSchedule(
   if (invalid) return { diagnostics: [invalid] };
   try {
     const existing = await readRecord(recordPath(settings, ctx, req.name), ScheduleRecordSchema, address);
+    if (existing.status === 'corrupt') return { diagnostics: [existing.diagnostic] };
     if (existing.status === 'ok') {
       const owner = foreign(existing.value.labels, ctx.stack, address);
       if (owner) return { diagnostics: [owner] };

@@ -1,13 +1,16 @@
 /**
  * The state directory: where each record lives, atomic JSON writes, validated reads, listings and
  * removals. It is the local provider's actual state (DESIGN.md principle 1), so every write is
- * temp file + rename (a crash leaves the old record or the new one, never half of one) and every
- * read is validated (a damaged record is a diagnostic for that one object).
+ * temp file + fsync + rename + fsync of the folder (a crash, even of the machine, leaves the old
+ * record or the new one, never half of one), every JSON record carries a sha256 of its own content
+ * (a torn or garbled write is detected, not half-read), and every read is validated (a damaged
+ * record is a diagnostic for that one object, and apply refuses to act over it).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { canonicalJson } from '../../resources/spec-hash.js';
 import type { Static, TSchema } from '@sinclair/typebox';
 import AjvModule, { type ValidateFunction } from 'ajv';
 import { error, type Diagnostic } from '../../resources/diagnostic.js';
@@ -34,6 +37,7 @@ export const FILES = {
   artifact: 'artifact',
   trainLog: 'train.log',
   cancelled: 'cancelled',
+  trainSpec: 'spec.json',
   model: 'model.json',
   versions: 'versions',
   version: 'version.json',
@@ -95,20 +99,79 @@ export function checkName(name: string, what: string, address?: string): Diagnos
 /** Temp and trash entries start with a dot; listings skip them. */
 const isHidden = (entry: string): boolean => entry.startsWith('.');
 
-export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  await writeTextAtomic(path, toJsonText(value));
+/**
+ * The member of every JSON record that holds `sha256:<hex>` of the canonical JSON of the rest.
+ * Records written before it existed have none and still read.
+ */
+export const CHECKSUM_FIELD = 'checksum';
+
+const checksumOf = (content: unknown): string =>
+  `sha256:${createHash('sha256').update(canonicalJson(content)).digest('hex')}`;
+
+/** The record's text with its checksum; what is hashed is what a reader parses back. */
+export function sealedJsonText(value: object): string {
+  const rest: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  delete rest[CHECKSUM_FIELD];
+  const content = JSON.parse(toJsonText(rest)) as Record<string, unknown>;
+  return toJsonText({ ...content, [CHECKSUM_FIELD]: checksumOf(content) });
 }
 
-export async function writeTextAtomic(path: string, text: string): Promise<void> {
+export async function writeJsonAtomic(path: string, value: object): Promise<void> {
+  await writeTextAtomic(path, sealedJsonText(value));
+}
+
+/**
+ * Durable and atomic: the temp file is flushed before the rename, and the folder after it, so a
+ * power cut cannot leave a renamed but empty record. `mode` applies to the new file (0600 for
+ * files that may hold secrets).
+ */
+export async function writeTextAtomic(path: string, text: string, mode = 0o644): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const temp = join(dirname(path), `.${basename(path)}.${randomUUID()}.tmp`);
   try {
-    await writeFile(temp, text);
+    const file = await open(temp, 'wx', mode);
+    try {
+      await file.writeFile(text);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
     await rename(temp, path);
   } catch (e) {
     await rm(temp, { force: true });
     throw e;
   }
+  await syncDir(dirname(path));
+}
+
+/** fsync of a folder makes a rename in it durable; not every platform allows it (then: best effort). */
+async function syncDir(dir: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch {
+    // EISDIR/EPERM on some platforms: the rename is still atomic, only its durability is the OS's
+  } finally {
+    await handle?.close();
+  }
+}
+
+const created = new Set<string>();
+
+/**
+ * Creates the state directory if needed. A folder created here gets a `.gitignore` of `*`: state
+ * inside a project must not be committed by accident (and a committed one is never trusted).
+ */
+export async function ensureStateRoot(root: string): Promise<void> {
+  if (created.has(root)) return;
+  const first = await mkdir(root, { recursive: true });
+  if (first !== undefined) {
+    await writeFile(join(root, '.gitignore'), '# mlform state: never commit it\n*\n', { flag: 'wx' }).catch(
+      () => undefined,
+    );
+  }
+  created.add(root);
 }
 
 export type ReadResult<T> =
@@ -148,6 +211,23 @@ function parseRecord<S extends TSchema>(
     value = JSON.parse(text);
   } catch (e) {
     return { status: 'corrupt', diagnostic: corrupt(path, address, `not JSON: ${messageOf(e)}`) };
+  }
+  if (value !== null && typeof value === 'object' && !Array.isArray(value) && CHECKSUM_FIELD in value) {
+    const { [CHECKSUM_FIELD]: recorded, ...content } = value as Record<string, unknown>;
+    let actual: string;
+    try {
+      actual = checksumOf(content);
+    } catch (e) {
+      return { status: 'corrupt', diagnostic: corrupt(path, address, messageOf(e)) };
+    }
+    if (recorded !== actual) {
+      return {
+        status: 'corrupt',
+        diagnostic: corrupt(path, address, 'its checksum does not match its content: a torn or edited write'),
+      };
+    }
+    // Stripped, so that a record spread into a new one never carries a stale checksum.
+    value = content;
   }
   return checkValue(value, schema, path, address);
 }
@@ -227,11 +307,15 @@ const numbered = (entries: string[]): number[] =>
     .map(Number)
     .sort((a, b) => a - b);
 
+/**
+ * A damaged record fails closed: apply does not act on this object (it would recreate it over the
+ * damage and orphan whatever the record tracked) until the operator repairs or forgets it.
+ */
 function corrupt(path: string, address: string, detail: string): Diagnostic {
   return error('local-corrupt-record', `${address}: the record ${path} is damaged (${detail})`, {
     address,
     file: path,
-    hint: 'fix or delete the file; the object is left out of the observed state until then',
+    hint: `restore the file from a backup, or delete the folder ${dirname(path)} to forget this object (a process it started is then no longer managed); plan and apply leave ${address} alone until then`,
   });
 }
 

@@ -39,6 +39,9 @@ const controllerArgs = (name: string, extra: string[]) => [
   '127.0.0.1:0',
   '--workdir',
   join(repo.root, `checkout-${name}`),
+  // One state for all replicas (each has its own workdir), outside the repository.
+  '--state-dir',
+  repo.stateDir,
   '--requeue',
   '1s',
   '--resync',
@@ -89,10 +92,14 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of started) killQuietly(c.pid);
   // Leave no serving or training process behind, whatever happened.
-  spawnSync(process.execPath, ['bin/mlform.js', 'destroy', '-y', join(repo.work, 'quickstart')], {
-    env: { ...process.env, CI: 'true' },
-    timeout: 60_000,
-  });
+  spawnSync(
+    process.execPath,
+    ['bin/mlform.js', 'destroy', '-y', '--state-dir', repo.stateDir, join(repo.work, 'quickstart')],
+    {
+      env: { ...process.env, CI: 'true' },
+      timeout: 60_000,
+    },
+  );
   for (const pid of await processesMentioning(repo.stateDir)) killQuietly(pid);
   await rm(repo.root, { recursive: true, force: true });
 }, 90_000);

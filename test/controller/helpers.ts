@@ -21,7 +21,11 @@ export interface TestRepo {
   read(path: string): Promise<string>;
 }
 
-/** The quickstart in `quickstart/` with `data/cars.json`; a short training and an absolute state dir. */
+/**
+ * The quickstart in `quickstart/` with `data/cars.json` and a short training. The state lives in
+ * `stateDir`, outside the repository: pass it as `--state-dir` (controllerStateArgs) to the
+ * controller and to CLI commands on the work tree.
+ */
 export async function createQuickstartRepo(prefix = 'mlform-ctl-'): Promise<TestRepo> {
   const root = await mkdtemp(join(tmpdir(), prefix));
   const bare = join(root, 'remote.git');
@@ -40,11 +44,6 @@ export async function createQuickstartRepo(prefix = 'mlform-ctl-'): Promise<Test
   await cp('examples/data/cars.json', join(work, 'data', 'cars.json'));
   const training = join(project, 'training.yaml');
   await writeFile(training, (await readFile(training, 'utf8')).replace('epochs: 150', 'epochs: 20'));
-  const config = join(project, 'mlform.yaml');
-  await writeFile(
-    config,
-    (await readFile(config, 'utf8')).replace('stateDir: .mlform', `stateDir: ${stateDir}`),
-  );
 
   const repo: TestRepo = {
     root,

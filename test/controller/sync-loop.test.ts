@@ -24,10 +24,7 @@ const model = (name: string, description = 'a model') =>
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mlform-loop-'));
-  await writeFile(
-    join(dir, 'mlform.yaml'),
-    `stack: looptest\nprovider: local\nlocal:\n  stateDir: ${join(dir, 'state')}\n`,
-  );
+  await writeFile(join(dir, 'mlform.yaml'), `stack: looptest\nprovider: local\nlocal:\n  stateDir: .state\n`);
   await writeFile(join(dir, 'a.yaml'), model('alpha'));
   await writeFile(join(dir, 'b.yaml'), model('beta'));
 });

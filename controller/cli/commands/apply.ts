@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { error } from '../../../resources/diagnostic.js';
 import { apply, type ApplyEvent } from '../../engine/apply.js';
 import { hasChanges, isApplicable, type Plan } from '../../engine/change.js';
-import { observe } from '../../engine/observe.js';
+import { observationBlocks, observe } from '../../engine/observe.js';
 import { plan as makePlan } from '../../engine/plan.js';
 import { policyDeletes } from '../../engine/policy.js';
 import { loadPlanFile } from '../../engine/plan-file.js';
@@ -121,12 +121,17 @@ export function registerApply(program: Command, ctx: CommandContext, setExit: (c
       if (!saved) {
         const observed = await observe(provider, providerCtx);
         printProblems(ctx, observed.diagnostics);
-        const preview = makePlan(desired, observed.state, planOptions);
+        // Fails closed like `plan`: unreadable state is never acted on (engine/observe.ts). A
+        // resource with a damaged record is left out of the preview: it will not be touched.
+        const blocks = observationBlocks(observed.diagnostics);
+        if (blocks.whole.length > 0) return 1;
+        const full = makePlan(desired, observed.state, planOptions);
+        const preview = { ...full, changes: full.changes.filter((c) => !blocks.resources.has(c.resource)) };
         if (!options.json) ctx.print(createPlanTextView({ style: ctx.style }).render(preview));
         if (!isApplicable(preview)) return 1;
         if (!hasChanges(preview) && !preview.changes.some((c) => c.action === 'wait')) {
           if (!options.json && !destroy) await printEndpoints();
-          return 0;
+          return blocks.resources.size > 0 ? 1 : 0;
         }
         if (!options.autoApprove && hasChanges(preview)) {
           if (!ctx.isInteractive) {

@@ -30,8 +30,13 @@ import { packageVersion } from '../version.js';
 import { addOperatorOptions, operatorSettings, type OperatorFlags } from '../operator.js';
 import { printProblems } from './plan.js';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
+import { readdir, rm } from 'node:fs/promises';
+import { isWithin, pidExists } from '../../../providers/local/index.js';
+
+/** The longest leader lease: a longer one is indistinguishable from a forged lock (providers/local/lease.ts). */
+const MAX_LEASE_TTL_MS = 10 * 60_000;
 
 interface ControllerOptions extends OperatorFlags {
   repo?: string;
@@ -82,6 +87,12 @@ export function registerController(
           'directory (or bucket); only the leader acts. Each sync holds the apply lock',
           'briefly, so a CLI `mlform apply` and the controller never act at once.',
           '',
+          'The local provider keeps its state in --state-dir (default <workdir>/state),',
+          "outside the checkout: the manifests' local.stateDir is ignored, and nothing",
+          'in the repository is ever read as state or as a lock. Replicas on one host',
+          'share the default state (same source, same workdir) and each clones into',
+          '<workdir>/checkouts/<pid>; checkouts of processes that are gone are removed.',
+          '',
           'Pruning is off by default (as in Argo CD): resources whose manifests are',
           'removed are left alone unless --prune. Drift is corrected unless',
           '--no-self-heal.',
@@ -114,7 +125,10 @@ export function registerController(
       )
       .option('--branch <name>', 'branch to follow', 'main')
       .option('--path <dir>', 'folder of the manifests (and mlform.yaml) inside the repository', '.')
-      .option('--workdir <dir>', 'where the clone lives (default: a folder under the temp directory)')
+      .option(
+        '--workdir <dir>',
+        "the controller's own folder: state/ (the default --state-dir) and checkouts/<pid>/ (default: <tmp>/mlform-controller-<hash of the source>)",
+      )
       .option('--dir <path>', 'follow a local directory instead of git (watched for changes)')
       .option('--poll <duration>', 'git polling interval (±10% jitter)', '60s')
       .option('--resync <duration>', 'reconcile this often even when nothing changes', '3m')
@@ -168,8 +182,9 @@ export function registerController(
         '  mlform controller --repo https://github.com/acme/ml.git --git-token-file /var/run/secrets/git/token\n' +
         '  # GitHub webhook for immediate syncs (secret never logged)\n' +
         '  MLFORM_WEBHOOK_SECRET=... mlform controller --repo git@github.com:acme/ml.git --poll 5m\n' +
-        '  # a laptop: follow the working copy, delete what is removed\n' +
-        '  mlform controller --dir examples/quickstart --prune --listen 127.0.0.1:8080\n' +
+        '  # a laptop: follow the working copy, delete what is removed; CLI commands see the\n' +
+        '  # same state when given the same --state-dir (or $MLFORM_STATE_DIR), outside the tree\n' +
+        '  MLFORM_STATE_DIR=~/.mlform-state mlform controller --dir examples/quickstart --prune --listen 127.0.0.1:8080\n' +
         '  # status of a running controller\n' +
         '  mlform get --server http://127.0.0.1:8080\n' +
         '  # reachable from other hosts (a pod): a token guards /api/status\n' +
@@ -218,6 +233,17 @@ export function registerController(
       keepAliveTimeoutMs: positiveDuration('--keep-alive-timeout', options.keepAliveTimeout),
       maxConnections,
     };
+    if (leaseTtlMs > MAX_LEASE_TTL_MS) {
+      problems.push(
+        error(
+          'bad-duration',
+          `--lease-ttl ${options.leaseTtl} is longer than ${MAX_LEASE_TTL_MS / 60_000}m`,
+          {
+            hint: 'a lease that long would be taken for a forged lock; 15s to a few minutes is typical',
+          },
+        ),
+      );
+    }
     if (Boolean(options.repo) === Boolean(options.dir)) {
       problems.push(
         error('controller-source', 'give exactly one source: --repo <url> or --dir <path>', {
@@ -263,20 +289,37 @@ export function registerController(
       jsonLinesWithoutControls(destination({ fd: 1, sync: true })),
     );
     for (const warning of git?.warnings ?? []) log.warn(warning);
+    const workDir = resolve(
+      options.workdir ??
+        defaultWorkDir(git ? `git ${git.repo}#${options.branch}` : `dir ${resolve(options.dir ?? '.')}`),
+    );
+    const checkouts = join(workDir, 'checkouts');
+    if (git) await sweepCheckouts(checkouts);
     const source: ManifestSource = git
       ? createGitSource({
           repo: git.repo,
           branch: options.branch,
           path: options.path,
-          workDir: options.workdir ?? defaultWorkDir(git.repo, options.branch),
+          workDir: join(checkouts, String(process.pid)),
           ...(git.auth !== undefined && { auth: git.auth }),
         })
       : createDirectorySource({ dir: options.dir ?? '.' });
+    // Provider state is the controller's, never the commit's: local.stateDir is ignored.
+    const stateDir = operator.stateDir ?? join(workDir, 'state');
+    if (await isWithin(stateDir, source.treeRoot)) {
+      printProblems(ctx, [
+        error('state-dir-in-checkout', `the state directory ${stateDir} is inside ${source.treeRoot}`, {
+          hint: 'a commit could then write its own state and locks; choose --state-dir outside the repository checkout or the followed directory',
+        }),
+      ]);
+      return 1;
+    }
     const metrics = createControllerMetrics();
     const loop = new SyncLoop({
       source,
       // The checkout is the tree root: a commit may name files inside it and nowhere else.
-      openProject: (paths) => openProject(paths, { operator: { ...operator, treeRoot: source.treeRoot } }),
+      openProject: (paths) =>
+        openProject(paths, { operator: { ...operator, stateDir, treeRoot: source.treeRoot } }),
       log,
       metrics,
       version: packageVersion(),
@@ -317,6 +360,7 @@ export function registerController(
       {
         url: server.url,
         source: source.description,
+        stateDir,
         identity: loop.identity,
         selfHeal: options.selfHeal,
         prune: options.prune ?? false,
@@ -348,8 +392,22 @@ function jsonLinesWithoutControls(out: { write(text: string): unknown }): { writ
   return { write: (text: string) => out.write(sanitizeOutput(text, false)) };
 }
 
-/** Per process: two replicas on one host must not share a checkout. --workdir reuses a clone across restarts. */
-function defaultWorkDir(repo: string, branch: string): string {
-  const id = createHash('sha256').update(`${repo}#${branch}`).digest('hex').slice(0, 12);
-  return join(tmpdir(), `mlform-controller-${id}-${process.pid}`);
+/**
+ * Per source, not per process: the state in it must survive a restart (running servers are found
+ * again) and be shared by replicas on one host (the leader lease lives there). Checkouts are per
+ * process below it, since two replicas must not share one.
+ */
+function defaultWorkDir(source: string): string {
+  const id = createHash('sha256').update(source).digest('hex').slice(0, 12);
+  return join(tmpdir(), `mlform-controller-${id}`);
+}
+
+/** Removes the checkouts of controllers that are gone (named after their pid). */
+async function sweepCheckouts(dir: string): Promise<void> {
+  const entries = await readdir(dir).catch(() => [] as string[]);
+  await Promise.all(
+    entries
+      .filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid && !pidExists(Number(e)))
+      .map((e) => rm(join(dir, e), { recursive: true, force: true }).catch(() => undefined)),
+  );
 }

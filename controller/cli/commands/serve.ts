@@ -59,6 +59,7 @@ export function registerServe(program: Command, ctx: CommandContext, setExit: (c
     )
     .option('--max-body-bytes <n>', 'larger bodies get 413 (default 10 MiB)')
     .option('--max-instances <n>', 'more instances per request get 413 (default 1000)')
+    .option('--launch-id <id>', 'set by the local provider to recognise its process (no effect)')
     .addOption(
       new Option(
         '--missing-features <policy>',

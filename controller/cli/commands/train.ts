@@ -10,9 +10,11 @@ import { progressLine } from '../../ui/training-progress.js';
 import type { CommandContext } from '../context.js';
 import { packageVersion } from '../version.js';
 
-interface TrainOptions extends Omit<TrainInvocation, 'specFile'> {
+interface TrainOptions extends Omit<TrainInvocation, 'specFile' | 'specJsonFile'> {
   spec?: string;
+  specFile?: string;
   json?: boolean;
+  launchId?: string;
 }
 
 export function registerTrain(program: Command, ctx: CommandContext, setExit: (code: number) => void): void {
@@ -28,7 +30,13 @@ export function registerTrain(program: Command, ctx: CommandContext, setExit: (c
         'launch (locally in a detached process, in the training container on Vertex AI).',
     )
     .option('-s, --spec <file>', 'TrainingRun manifest (YAML), or JSON: a manifest or its bare spec')
-    .option('--spec-json <json>', 'the spec inline (default: $MLFORM_SPEC_JSON)')
+    .option('--spec-json <json>', 'the spec inline (default: $MLFORM_SPEC_JSON); visible in `ps`')
+    .option(
+      '--spec-file <file>',
+      'the spec as JSON in a file (a manifest or its bare spec), off the command line',
+    )
+    // The local provider's nonce that proves which process it started; no effect on training.
+    .option('--launch-id <id>', 'set by the local provider to recognise its process (no effect)')
     .option('-n, --name <name>', 'which TrainingRun, when the file has several')
     .option('-o, --out <dir>', 'artifact directory: a path or gs://bucket/prefix')
     .option('--out-base <dir>', 'write to <dir>/<$CLOUD_ML_JOB_ID> (default: $MLFORM_OUTPUT_BASE)')
@@ -55,7 +63,7 @@ export function registerTrain(program: Command, ctx: CommandContext, setExit: (c
         return;
       }
       const resolved = await resolveTraining(
-        { ...options, specFile: options.spec, parameterArgs: command.args },
+        { ...options, specFile: options.spec, specJsonFile: options.specFile, parameterArgs: command.args },
         ctx.env,
       );
       if (!resolved.ok) {

@@ -89,7 +89,8 @@ describe('apply lock', () => {
 
   it('takes over a lease whose process died on this host, not one of another host', async () => {
     const { provider, ctx } = project;
-    const later = new Date(Date.now() + 3_600_000);
+    // Within MAX_LEASE_TTL_MS: a lease further out is forged and never held (see below).
+    const later = new Date(Date.now() + 300_000);
     const pid = deadPid();
     await writeFile(lockFile(), lease('carol', pid, hostname(), later));
     const taken = await provider.lock(ctx, { holder: 'dave', ttlMs: 60_000 });
@@ -99,6 +100,19 @@ describe('apply lock', () => {
     await writeFile(lockFile(), lease('erin', pid, 'another-host', later));
     const refused = await provider.lock(ctx, { holder: 'dave', ttlMs: 60_000 });
     expect(refused.diagnostics[0].message).toContain(`held by erin@another-host (pid ${pid})`);
+  });
+
+  it('a lease expiring further out than any mlform asks for (a forged lock.json) is stale, not held', async () => {
+    const { provider, ctx } = project;
+    // Held by a live process of this host (this one) "until 2099": only the bound sees through it.
+    await writeFile(lockFile(), lease('mallory', process.pid, hostname(), new Date('2099-01-01T00:00:00Z')));
+    const taken = await provider.lock(ctx, { holder: 'dave', ttlMs: 60_000 });
+    expect(taken.diagnostics).toEqual([]);
+    expect(taken.lease?.holder).toBe('dave');
+    await taken.lease?.release();
+    // Nor can mlform itself be asked for such a lease.
+    const tooLong = await provider.lock(ctx, { holder: 'dave', ttlMs: 3_600_000 });
+    expect(tooLong.diagnostics.map((d) => d.code)).toEqual(['lock-ttl']);
   });
 
   it('a damaged lock file is a diagnostic while fresh, taken over once older than the ttl', async () => {

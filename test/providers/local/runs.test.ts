@@ -136,7 +136,15 @@ describe('an interrupted launch (record written, process never spawned)', () => 
     const { provider, ctx } = project;
     const template = await readJson<Record<string, unknown>>(join(runDir('iris', 1), 'run.json'));
     const dir = runDir('crash', 1);
-    const { pid: _pid, outcome: _outcome, startedAt: _startedAt, ...rest } = template;
+    // As a crash before the spawn leaves it: no pid, no stamp (and a hand-written file: no checksum).
+    const {
+      pid: _pid,
+      outcome: _outcome,
+      startedAt: _startedAt,
+      launch: _launch,
+      checksum: _checksum,
+      ...rest
+    } = template;
     await mkdir(dir, { recursive: true });
     await writeFile(
       join(dir, 'run.json'),
