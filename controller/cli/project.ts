@@ -1,8 +1,8 @@
 /** What plan/apply/get need: the desired state, the project's provider and its context. */
-import { readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { error, hasErrors, type Diagnostic } from '../../resources/diagnostic.js';
 import { loadManifests, type DesiredState } from '../../manifests/load.js';
+import { readLoadedFile } from '../../manifests/loaded-files.js';
 import type { Provider, ProviderContext } from '../../providers/provider.js';
 import { createLocalProvider } from '../../providers/local/index.js';
 // providers/gcp is imported only when a project uses it: the Google SDKs cost ~100 MB and seconds
@@ -80,14 +80,9 @@ export async function openProject(
         source: { file: r.source.file, line: r.source.line, col: r.source.col },
       })),
     );
-    // Onto the field itself (`training.yaml:14:11`), as the loader's own errors point.
-    const located = pinpointDiagnostics(found, (file) => {
-      try {
-        return readFileSync(file, 'utf8');
-      } catch {
-        return undefined;
-      }
-    });
+    // Onto the field itself (`training.yaml:14:11`), as the loader's own errors point; only files
+    // the loader read from inside the tree are read again.
+    const located = pinpointDiagnostics(found, readLoadedFile);
     if (hasErrors(located)) return { diagnostics: [...diagnostics, ...located] };
     diagnostics.push(...located);
   }
