@@ -46,7 +46,12 @@ export async function openProject(
     };
   }
   const config = project.config;
-  const providerCtx: ProviderContext = { stack: config.stack, projectDir: project.dir, signal };
+  const providerCtx: ProviderContext = {
+    stack: config.stack,
+    projectDir: project.dir,
+    dataRoots: [desired.treeRoot, ...desired.dataRoots],
+    signal,
+  };
   let provider: Provider;
   if (config.provider === 'gcp') {
     if (!config.gcp) {
