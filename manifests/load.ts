@@ -99,6 +99,8 @@ interface Candidate {
   locator: Locator;
   /** Whether `spec.traffic` was written (the default's errors point elsewhere). */
   trafficWritten: boolean;
+  /** Absolute path of the manifest file; relative data URIs resolve against its folder. */
+  path: string;
 }
 
 export interface LoadOptions {
@@ -250,12 +252,15 @@ async function anchorFolder(projectFiles: readonly string[], paths: readonly str
   return (await stat(first).catch(() => undefined))?.isDirectory() ? first : dirname(first);
 }
 
-/** Data files named by valid resources, each checked against the trust roots at its field. */
+/**
+ * Files named by schema-valid documents (even those with other errors: all problems are reported
+ * together), each checked against the trust roots at its field.
+ */
 async function checkLocalFiles(candidates: Candidate[], roots: TrustRoots): Promise<Diagnostic[]> {
   const out: Diagnostic[] = [];
   for (const c of candidates) {
-    if (!c.resource) continue;
-    for (const d of await checkFileFields(c.resource.manifest, c.resource.source.path, roots)) {
+    if (!c.manifest) continue;
+    for (const d of await checkFileFields(c.manifest, c.path, roots)) {
       out.push({ ...d, address: c.address, ...c.locator(d.path ?? []) });
     }
   }
@@ -416,6 +421,7 @@ function loadDocument(
     address: addressOf(kind, name ?? ''),
     locator,
     trafficWritten,
+    path: where.path,
   };
   if (name === undefined) return undefined;
   if (issues.length > 0) return base;
