@@ -38,7 +38,8 @@ export interface SourcePosition {
   length: number;
 }
 
-const YAML_OPTIONS = { merge: true, uniqueKeys: true } as const;
+// logLevel: the library's own warnings would go to stderr with manifest text in them.
+const YAML_OPTIONS = { merge: true, uniqueKeys: true, logLevel: 'error' } as const;
 /**
  * Billion-laughs protection: the yaml package refuses documents whose aliases expand beyond this
  * (it counts every alias, whatever its anchor's name).
@@ -233,7 +234,11 @@ function aliasFailure(e: unknown, doc: Document.Parsed, lineCounter: LineCounter
     );
   }
   const pos = lineCounter.linePos(doc.contents?.range[0] ?? doc.range[0]);
-  if (e instanceof RangeError && !/alias/i.test(message)) return tooDeep(file, pos);
+  if (e instanceof RangeError) return tooDeep(file, pos);
+  if (!/Excessive alias count/.test(message)) {
+    // e.g. a merge key (`<<`) whose alias is not a mapping.
+    return error('yaml-invalid', `YAML: ${message.split('\n')[0]}`, { file, line: pos.line, col: pos.col });
+  }
   const alias = lineCounter.linePos(firstCollectionAlias(doc) ?? doc.contents?.range[0] ?? doc.range[0]);
   return error('yaml-alias-expansion', `YAML: aliases expand to too many nodes (over ${MAX_ALIAS_COUNT})`, {
     file,
