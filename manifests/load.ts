@@ -257,14 +257,14 @@ async function anchorFolder(projectFiles: readonly string[], paths: readonly str
  * together), each checked against the trust roots at its field.
  */
 async function checkLocalFiles(candidates: Candidate[], roots: TrustRoots): Promise<Diagnostic[]> {
-  const out: Diagnostic[] = [];
-  for (const c of candidates) {
-    if (!c.manifest) continue;
-    for (const d of await checkFileFields(c.manifest, c.path, roots)) {
-      out.push({ ...d, address: c.address, ...c.locator(d.path ?? []) });
-    }
-  }
-  return out;
+  const checked = await Promise.all(
+    candidates.map(async (c) =>
+      c.manifest ? { c, found: await checkFileFields(c.manifest, c.path, roots) } : undefined,
+    ),
+  );
+  return checked.flatMap((x) =>
+    x ? x.found.map((d) => ({ ...d, address: x.c.address, ...x.c.locator(d.path ?? []) })) : [],
+  );
 }
 
 /**

@@ -45,8 +45,9 @@ export async function keepFilesInTree(
 ): Promise<string[]> {
   const kept: string[] = [];
   const seen = new Set<string>();
-  for (const file of files) {
-    const real = await realLocation(file);
+  const reals = await Promise.all(files.map((file) => realLocation(file)));
+  for (const [i, file] of files.entries()) {
+    const real = reals[i];
     if (isInside(resolve(file), roots.treeRoot) && !isInside(real, roots.realTreeRoot)) {
       diagnostics.push(symlinkOutsideTree(file, real, roots));
       continue;
