@@ -118,8 +118,14 @@ describe('data stays inside the tree (point 3)', () => {
     symlinkSync(join(outside, 'secret.csv'), join(repo, 'a', 'data.csv'));
     writeFileSync(join(repo, 'b.yaml'), trainingRun('file://linked/secret.csv').replace('leak', 'leak2'));
     symlinkSync(outside, join(repo, 'linked'));
+    // A dangling link counts where it points: the file may be there by the time a run reads it.
+    writeFileSync(join(repo, 'c.yaml'), trainingRun('file://later.csv').replace('leak', 'leak3'));
+    symlinkSync(join(outside, 'later.csv'), join(repo, 'later.csv'));
     const r = mlform(repo, ['validate']);
     expect(r.code).toBe(1);
+    expect(r.stdout).toContain(
+      `c.yaml:10:14 error [data-outside-tree] file://later.csv resolves to ${outside}`,
+    );
     expect(r.stdout).toContain('a/run.yaml:10:14 error [data-outside-tree] file://data.csv resolves to');
     expect(r.stdout).toContain('b.yaml:10:14 error [data-outside-tree] file://linked/secret.csv resolves to');
     expect(r.stdout).not.toContain(SECRET);
