@@ -34,7 +34,7 @@ export function registerTrain(program: Command, ctx: CommandContext, setExit: (c
     .option('--json', 'progress as JSON lines on stdout (one event per line)')
     .option(
       '--allow-data-root <dir>',
-      'also allow local data under this folder (repeatable; default: the tree root of --spec, or $MLFORM_DATA_ROOTS as set by a launcher)',
+      'also allow local data under this folder (repeatable; also $MLFORM_ALLOW_DATA_ROOTS), besides the tree root of --spec or the folders in $MLFORM_DATA_ROOTS (JSON, set by a launcher)',
       (value: string, previous: string[] = []) => [...previous, value],
     )
     // A Vertex AI HyperparameterTuningJob trial gets `--<parameterId>=<value>`; also `--hp.<path>=<value>`.
