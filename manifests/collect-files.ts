@@ -17,7 +17,22 @@ const SKIPPED_DIRS = new Set(['node_modules', 'dist', 'schemas']);
 export const isProjectFile = (file: string): boolean =>
   (PROJECT_FILE_NAMES as readonly string[]).includes(basename(file));
 
-export async function collectFiles(paths: readonly string[]): Promise<CollectedFiles> {
+export interface CollectOptions {
+  /**
+   * The operator's tree root: the search for mlform.yaml above the paths stops there, so a file
+   * above the checkout is never taken for the project's.
+   */
+  stopAt?: string;
+}
+
+/**
+ * Symbolic links are collected like files (by their own path); `load.ts` then refuses those that
+ * resolve outside the tree before anything is read.
+ */
+export async function collectFiles(
+  paths: readonly string[],
+  options: CollectOptions = {},
+): Promise<CollectedFiles> {
   const manifests = new Set<string>();
   const projectFiles = new Set<string>();
   const diagnostics: Diagnostic[] = [];
@@ -40,7 +55,7 @@ export async function collectFiles(paths: readonly string[]): Promise<CollectedF
     }
   }
   if (projectFiles.size === 0 && paths.length > 0) {
-    const found = await findProjectFileAbove(resolve(paths[0]));
+    const found = await findProjectFileAbove(resolve(paths[0]), options.stopAt);
     if (found) projectFiles.add(found);
   }
   if (manifests.size === 0 && diagnostics.length === 0) {
@@ -61,7 +76,10 @@ async function walk(dir: string, manifests: Set<string>, projectFiles: Set<strin
     if (entry.isDirectory()) {
       if (!entry.name.startsWith('.') && !SKIPPED_DIRS.has(entry.name))
         await walk(full, manifests, projectFiles);
-    } else if (entry.isFile() && MANIFEST_EXTENSIONS.test(entry.name)) {
+    } else if (
+      MANIFEST_EXTENSIONS.test(entry.name) &&
+      (entry.isFile() || (entry.isSymbolicLink() && (await stat(full).catch(() => undefined))?.isFile()))
+    ) {
       if (isProjectFile(full)) projectFiles.add(full);
       else manifests.add(full);
     }
@@ -69,7 +87,8 @@ async function walk(dir: string, manifests: Set<string>, projectFiles: Set<strin
 }
 
 /** The nearest project file in the path's directory or its ancestors, like git finds .git. */
-async function findProjectFileAbove(start: string): Promise<string | undefined> {
+async function findProjectFileAbove(start: string, stopAt?: string): Promise<string | undefined> {
+  const bound = stopAt === undefined ? undefined : resolve(stopAt);
   let dir = (await stat(start).catch(() => undefined))?.isDirectory() ? start : dirname(start);
   for (;;) {
     for (const name of PROJECT_FILE_NAMES) {
@@ -77,7 +96,7 @@ async function findProjectFileAbove(start: string): Promise<string | undefined> 
       if ((await stat(candidate).catch(() => undefined))?.isFile()) return candidate;
     }
     const parent = dirname(dir);
-    if (parent === dir) return undefined;
+    if (parent === dir || dir === bound) return undefined;
     dir = parent;
   }
 }

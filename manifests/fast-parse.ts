@@ -2,17 +2,23 @@
  * The fast path for clean files. `yaml`'s Document API gives positions but parses ~7x slower than
  * `js-yaml`; most files are valid, and a valid file needs no positions. So a file is first read with
  * js-yaml (YAML 1.2 core schema plus merge keys, the same values `yaml` produces) and validated;
- * only a file with any problem, or anything unusual (aliases, empty documents, custom tags), is
+ * only a file with any problem, or anything unusual (anchors, empty documents, custom tags), is
  * parsed again with `yaml` for positions and exact YAML diagnostics.
+ *
+ * js-yaml expands aliases without a limit, so this path must never see one. An alias needs an
+ * anchor, and an anchor needs a `&`: a file with no `&` at all cannot expand an alias here (js-yaml
+ * rejects `*name` with no anchor, and the file goes to the slow path, which caps expansion). A
+ * `&` inside a string only costs that file the slower path.
  */
 import jsYaml from 'js-yaml';
+import { MAX_NESTING_DEPTH } from './yaml-document.js';
 
 // js-yaml exports its built-in types at run time; @types/js-yaml does not declare them.
 const { merge } = (jsYaml as unknown as { types: { merge: jsYaml.Type } }).types;
 const SCHEMA = jsYaml.CORE_SCHEMA.extend({ implicit: [merge] });
 
-/** An alias token (`*name`) anywhere: aliases go to the slow path, which caps their expansion. */
-const ALIAS = /(?:^|[\s[{,])\*[\w-]/m;
+/** One more than the collections allowed: js-yaml counts the scalar at the bottom as a level. */
+const MAX_DEPTH = MAX_NESTING_DEPTH + 1;
 
 export interface FastDocument {
   index: number;
@@ -23,10 +29,11 @@ export interface FastDocument {
 
 /** The documents of a file, or undefined when the file must take the slow path. */
 export function fastParse(text: string): FastDocument[] | undefined {
-  if (ALIAS.test(text)) return undefined;
+  if (text.includes('&')) return undefined;
   let values: unknown[];
   try {
-    values = jsYaml.loadAll(text, undefined, { schema: SCHEMA });
+    // Deeper files go to the slow path, which reports where; js-yaml recurses per level.
+    values = jsYaml.loadAll(text, undefined, { schema: SCHEMA, maxDepth: MAX_DEPTH } as jsYaml.LoadOptions);
   } catch {
     return undefined;
   }

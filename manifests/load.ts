@@ -2,7 +2,8 @@
  * Files -> validated desired state. Every problem in every file is collected and returned as a
  * diagnostic with file:line:col; nothing here throws on bad input.
  */
-import { dirname } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import pLimit from 'p-limit';
 import type { Document, LineCounter } from 'yaml';
 import { error, hasErrors, type Diagnostic, type FieldPath } from '../resources/diagnostic.js';
@@ -26,6 +27,8 @@ import { readManifestFile } from './source-file.js';
 import { validateAgainstSchema } from './schema-validation.js';
 import { fastParse } from './fast-parse.js';
 import { locate, parseYamlFile } from './yaml-document.js';
+import { checkFileFields } from './local-files.js';
+import { keepFilesInTree, resolveTrustRoots, type TrustRoots } from './trust.js';
 
 export interface ResourceSource {
   /** As displayed (relative to the working directory when inside it). */
@@ -60,6 +63,14 @@ export interface DesiredState {
   resources: LoadedResource[];
   graph: DependencyGraph;
   files: string[];
+  /**
+   * The tree root (realpath) every file was checked against: the operator's (the controller's
+   * checkout) or the nearest folder with `.git` above mlform.yaml. Providers hand it, with
+   * `dataRoots`, to the trainer's run-time check (`MLFORM_DATA_ROOTS`, trainer/data/README.md).
+   */
+  treeRoot: string;
+  /** Realpaths of the further folders the operator allowed data from. */
+  dataRoots: string[];
 }
 
 export interface LoadResult {
@@ -88,6 +99,8 @@ interface Candidate {
   locator: Locator;
   /** Whether `spec.traffic` was written (the default's errors point elsewhere). */
   trafficWritten: boolean;
+  /** Absolute path of the manifest file; relative data URIs resolve against its folder. */
+  path: string;
 }
 
 export interface LoadOptions {
@@ -111,19 +124,23 @@ export async function loadManifests(
   paths: readonly string[],
   options: LoadOptions = {},
 ): Promise<LoadResult> {
-  const collected = await collectFiles(paths);
+  const collected = await collectFiles(paths, { stopAt: options.trust?.treeRoot });
   const diagnostics: Diagnostic[] = [...collected.diagnostics];
+  const roots = await resolveTrustRoots(options.trust, await anchorFolder(collected.projectFiles, paths));
+  // Before anything is opened: a link pointing out of the tree is refused, never read.
+  const projectFiles = await keepFilesInTree(collected.projectFiles, roots, diagnostics);
+  const manifestFiles = await keepFilesInTree(collected.manifests, roots, diagnostics);
 
-  const project = await loadProject(collected.projectFiles, diagnostics);
+  const project = await loadProject(projectFiles, diagnostics);
 
   const candidates: Candidate[] = [];
   // Files are read with bounded concurrency so that I/O overlaps parsing; results keep file order.
   const limit = pLimit(READ_CONCURRENCY);
   const perFile = await Promise.all(
-    collected.manifests.map((file) =>
+    manifestFiles.map((file) =>
       limit(async () => {
         const local: Diagnostic[] = [];
-        return { candidates: await loadFile(file, local), diagnostics: local };
+        return { candidates: await loadFileSafely(file, local), diagnostics: local };
       }),
     ),
   );
@@ -136,6 +153,7 @@ export async function loadManifests(
   const crossChecks = options.references ?? true;
   if (crossChecks) checkReferences(unique, diagnostics);
   const graph = checkGraph(unique, crossChecks ? diagnostics : []);
+  diagnostics.push(...(await checkLocalFiles(unique, roots)));
   const invalid = new Set(
     diagnostics.filter((d) => d.severity === 'error' && d.address).map((d) => d.address),
   );
@@ -146,7 +164,9 @@ export async function loadManifests(
       // A resource with any error (its own or a cross-resource one) never reaches the desired state.
       resources: unique.flatMap((c) => (c.resource && !invalid.has(c.address) ? [c.resource] : [])),
       graph,
-      files: collected.manifests.map(displayPath),
+      files: manifestFiles.map(displayPath),
+      treeRoot: roots.realTreeRoot,
+      dataRoots: roots.realDataRoots,
     },
     diagnostics: diagnostics.sort(byPosition),
   };
@@ -223,6 +243,47 @@ async function loadProject(files: string[], diagnostics: Diagnostic[]): Promise<
   const semantic = checkProjectConfig(config);
   for (const d of semantic) diagnostics.push({ ...d, ...locator(d.path ?? []) });
   return semantic.length > 0 ? undefined : { config, file, dir: dirname(path) };
+}
+
+/** The folder the default tree root is found from: mlform.yaml's, else the first path's. */
+async function anchorFolder(projectFiles: readonly string[], paths: readonly string[]): Promise<string> {
+  if (projectFiles[0]) return dirname(projectFiles[0]);
+  const first = resolve(paths[0] ?? '.');
+  return (await stat(first).catch(() => undefined))?.isDirectory() ? first : dirname(first);
+}
+
+/**
+ * Files named by schema-valid documents (even those with other errors: all problems are reported
+ * together), each checked against the trust roots at its field.
+ */
+async function checkLocalFiles(candidates: Candidate[], roots: TrustRoots): Promise<Diagnostic[]> {
+  const checked = await Promise.all(
+    candidates.map(async (c) =>
+      c.manifest ? { c, found: await checkFileFields(c.manifest, c.path, roots) } : undefined,
+    ),
+  );
+  return checked.flatMap((x) =>
+    x ? x.found.map((d) => ({ ...d, address: x.c.address, ...x.c.locator(d.path ?? []) })) : [],
+  );
+}
+
+/**
+ * A file whose reading throws (a bug, or an input that gets past the YAML limits) is one
+ * diagnostic about that file, not a stack trace that ends the whole load.
+ */
+async function loadFileSafely(path: string, diagnostics: Diagnostic[]): Promise<Candidate[]> {
+  try {
+    return await loadFile(path, diagnostics);
+  } catch (e) {
+    const file = displayPath(path);
+    diagnostics.push(
+      error('file-unloadable', `${file} could not be loaded: ${e instanceof Error ? e.name : 'error'}`, {
+        file,
+        hint: 'simplify the file (YAML nesting, aliases, size); if it is ordinary, please report this',
+      }),
+    );
+    return [];
+  }
 }
 
 async function loadFile(path: string, diagnostics: Diagnostic[]): Promise<Candidate[]> {
@@ -360,6 +421,7 @@ function loadDocument(
     address: addressOf(kind, name ?? ''),
     locator,
     trafficWritten,
+    path: where.path,
   };
   if (name === undefined) return undefined;
   if (issues.length > 0) return base;

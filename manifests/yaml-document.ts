@@ -1,12 +1,15 @@
 /** YAML parsing with positions, and mapping a field path back to `line:col`. */
 import {
+  Composer,
+  CST,
   isAlias,
   isMap,
   isPair,
   isScalar,
   isSeq,
+  Lexer,
   LineCounter,
-  parseAllDocuments,
+  Parser,
   visit,
   type Document,
   type Node,
@@ -35,20 +38,35 @@ export interface SourcePosition {
   length: number;
 }
 
-const YAML_OPTIONS = { merge: true, uniqueKeys: true, prettyErrors: true } as const;
-/** Billion-laughs protection: the yaml package refuses documents whose aliases expand beyond this. */
-const MAX_ALIAS_COUNT = 100;
+// logLevel: the library's own warnings would go to stderr with manifest text in them.
+const YAML_OPTIONS = { merge: true, uniqueKeys: true, logLevel: 'error' } as const;
+/**
+ * Billion-laughs protection: the yaml package refuses documents whose aliases expand beyond this
+ * (it counts every alias, whatever its anchor's name).
+ */
+export const MAX_ALIAS_COUNT = 100;
+/** Collections inside collections; real manifests nest under 10 deep. Aliases count where they land. */
+export const MAX_NESTING_DEPTH = 64;
+/**
+ * A document with aliases may expand to this many times the nodes it is written with (plus a
+ * small allowance): aliases of wide lists multiply work without nesting, which the alias count
+ * alone does not see.
+ */
+const MAX_EXPANSION_FACTOR = 10;
+const EXPANSION_ALLOWANCE = 10_000;
 
 export function parseYamlFile(text: string, file: string): ParsedFile {
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { ...YAML_OPTIONS, lineCounter });
   const diagnostics: Diagnostic[] = [];
   const documents: ParsedDocument[] = [];
-  // parseAllDocuments returns an EmptyStream (an array) for empty input.
-  const list = Array.isArray(docs) ? docs : [docs];
-  list.forEach((doc, index) => {
-    for (const e of doc.errors) diagnostics.push(yamlIssue(e, file, 'error'));
-    for (const w of doc.warnings) diagnostics.push(yamlIssue(w, file, 'warning'));
+  const composed = composeDocuments(text, lineCounter);
+  if (composed.tooDeepAt !== undefined) {
+    diagnostics.push(tooDeep(file, lineCounter.linePos(composed.tooDeepAt)));
+    return { documents, diagnostics, lineCounter };
+  }
+  composed.docs.forEach((doc, index) => {
+    for (const e of doc.errors) diagnostics.push(yamlIssue(e, file, 'error', lineCounter));
+    for (const w of doc.warnings) diagnostics.push(yamlIssue(w, file, 'warning', lineCounter));
     const start = lineCounter.linePos(doc.contents?.range[0] ?? doc.range[0]);
     let value: unknown;
     try {
@@ -57,33 +75,126 @@ export function parseYamlFile(text: string, file: string): ParsedFile {
       diagnostics.push(aliasFailure(e, doc, lineCounter, file));
       return;
     }
+    const shape = checkShape(value);
+    if (shape) {
+      const at = { file, ...locate(doc, lineCounter, shape.path) };
+      diagnostics.push(shape.problem === 'depth' ? tooDeep(file, at) : expansionTooLarge(file, at));
+      return;
+    }
     if (doc.errors.length > 0) return;
     documents.push({ index, value: value ?? undefined, doc, line: start.line, col: start.col });
   });
   return { documents, diagnostics, lineCounter };
 }
 
+/**
+ * `parseAllDocuments`, with the nesting of flow collections and of block indicators on one line
+ * counted as the lexer goes: past the limit, parsing stops there. The lexer knows quotes and
+ * comments, so only real nesting counts; nesting by indentation costs its square in bytes, which
+ * the 4 MiB file limit bounds, and is checked on the value afterwards (`checkShape`).
+ */
+function composeDocuments(
+  text: string,
+  lineCounter: LineCounter,
+): { docs: Document.Parsed[]; tooDeepAt?: number } {
+  const parser = new Parser(lineCounter.addNewLine);
+  let tooDeepAt: number | undefined;
+  function* tokens() {
+    lineCounter.addNewLine(0);
+    let flow = 0;
+    let onLine = 0;
+    for (const lexeme of new Lexer().lex(text)) {
+      const type = CST.tokenType(lexeme);
+      if (type === 'flow-seq-start' || type === 'flow-map-start') flow++;
+      else if (type === 'flow-seq-end' || type === 'flow-map-end') flow = Math.max(0, flow - 1);
+      else if (type === 'seq-item-ind' || type === 'explicit-key-ind') onLine++;
+      else if (type === 'newline') onLine = 0;
+      if (flow + onLine > MAX_NESTING_DEPTH) {
+        tooDeepAt = parser.offset;
+        return;
+      }
+      yield* parser.next(lexeme);
+    }
+    yield* parser.end();
+  }
+  const docs = Array.from(new Composer(YAML_OPTIONS).compose(tokens()));
+  return { docs, tooDeepAt };
+}
+
+/**
+ * The first place where the value (aliases expanded) nests deeper than the limit, or expands to
+ * far more nodes than are written. Iterative: a deep or cyclic (`&a [*a]`) value cannot overflow
+ * the stack here, nor anywhere later (schema validation, the spec hash), once refused.
+ */
+function checkShape(value: unknown): { problem: 'depth' | 'expansion'; path: FieldPath } | undefined {
+  const written = new Set<object>();
+  let writtenNodes = 0;
+  let expandedNodes = 0;
+  let budget = Infinity;
+  for (const pass of ['written', 'expanded'] as const) {
+    const stack: { value: unknown; path: FieldPath }[] = [{ value, path: [] }];
+    while (stack.length > 0) {
+      const { value: node, path } = stack.pop() as { value: unknown; path: FieldPath };
+      if (pass === 'written') writtenNodes++;
+      else if (++expandedNodes > budget) return { problem: 'expansion', path };
+      if (node === null || typeof node !== 'object') continue;
+      if (pass === 'written') {
+        // Shared objects (aliases) are counted once; the depth check is on the expanded pass.
+        if (written.has(node)) continue;
+        written.add(node);
+      }
+      if (path.length >= MAX_NESTING_DEPTH) return { problem: 'depth', path };
+      const entries: [string | number, unknown][] = Array.isArray(node)
+        ? node.map((v, i): [number, unknown] => [i, v])
+        : Object.entries(node);
+      for (let i = entries.length - 1; i >= 0; i--) {
+        stack.push({ value: entries[i][1], path: [...path, entries[i][0]] });
+      }
+    }
+    budget = writtenNodes * MAX_EXPANSION_FACTOR + EXPANSION_ALLOWANCE;
+  }
+  return undefined;
+}
+
+function tooDeep(file: string, at: { line: number; col: number }): Diagnostic {
+  return error('yaml-too-deep', `YAML: collections nest more than ${MAX_NESTING_DEPTH} levels deep`, {
+    file,
+    line: at.line,
+    col: at.col,
+    hint: 'manifests nest a few levels; flatten the structure (or the aliases that nest it)',
+  });
+}
+
+function expansionTooLarge(file: string, at: { line: number; col: number }): Diagnostic {
+  return error(
+    'yaml-alias-expansion',
+    `YAML: aliases expand the document to over ${MAX_EXPANSION_FACTOR} times the nodes written`,
+    {
+      file,
+      line: at.line,
+      col: at.col,
+      hint: 'this looks like a "billion laughs" document; write the values out or use fewer aliases',
+    },
+  );
+}
+
 function yamlIssue(
-  e: {
-    code: string;
-    message: string;
-    linePos?:
-      [{ line: number; col: number }] | [{ line: number; col: number }, { line: number; col: number }];
-  },
+  e: { code: string; message: string; pos: [number, number] },
   file: string,
   severity: 'error' | 'warning',
+  lineCounter: LineCounter,
 ): Diagnostic {
-  // prettyErrors appends "at line X, column Y:" and a code frame; we render our own frame.
-  const message = e.message.split(/ at line \d+, column \d+/)[0].split('\n')[0];
+  const message = e.message.split('\n')[0];
   const hint =
     e.code === 'BAD_INDENT' && /Flow (map|sequence)/.test(message)
       ? 'close the { or [ opened above'
       : YAML_HINTS[e.code];
   const make = severity === 'error' ? error : warning;
+  const pos = lineCounter.linePos(e.pos[0]);
   return make(`yaml-${e.code.toLowerCase().replace(/_/g, '-')}`, `YAML: ${message}`, {
     file,
-    line: e.linePos?.[0].line ?? 1,
-    col: e.linePos?.[0].col ?? 1,
+    line: pos.line,
+    col: pos.col,
     hint,
   });
 }
@@ -123,12 +234,34 @@ function aliasFailure(e: unknown, doc: Document.Parsed, lineCounter: LineCounter
     );
   }
   const pos = lineCounter.linePos(doc.contents?.range[0] ?? doc.range[0]);
+  if (e instanceof RangeError) return tooDeep(file, pos);
+  if (!/Excessive alias count/.test(message)) {
+    // e.g. a merge key (`<<`) whose alias is not a mapping.
+    return error('yaml-invalid', `YAML: ${message.split('\n')[0]}`, { file, line: pos.line, col: pos.col });
+  }
+  const alias = lineCounter.linePos(firstCollectionAlias(doc) ?? doc.contents?.range[0] ?? doc.range[0]);
   return error('yaml-alias-expansion', `YAML: aliases expand to too many nodes (over ${MAX_ALIAS_COUNT})`, {
     file,
-    line: pos.line,
-    col: pos.col,
+    line: alias.line,
+    col: alias.col,
     hint: 'this looks like a "billion laughs" document; write the values out or nest aliases less',
   });
+}
+
+/** Where the expansion starts: the first alias of a collection (an alias of a scalar copies one value). */
+function firstCollectionAlias(doc: Document.Parsed): number | undefined {
+  let offset: number | undefined;
+  visit(doc, {
+    Alias(_, node) {
+      const source = node.resolve(doc);
+      if (node.range && (isMap(source) || isSeq(source))) {
+        offset = node.range[0];
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return offset;
 }
 
 /**

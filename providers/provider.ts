@@ -24,6 +24,11 @@ export interface ProviderContext {
   stack: string;
   /** Folder of mlform.yaml: the local state directory and relative data URIs resolve against it. */
   projectDir: string;
+  /**
+   * Folders a training may read local data from: the tree root the manifests were checked against
+   * and the operator's `--allow-data-root` folders (realpaths). Undefined: `projectDir` only. The local provider hands them to the trainer as `MLFORM_DATA_ROOTS`.
+   */
+  dataRoots?: readonly string[];
   signal?: AbortSignal;
   log?: (message: string) => void;
 }

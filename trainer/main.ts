@@ -4,11 +4,13 @@
  * output location (from arguments or the container's environment) and runs one training.
  */
 import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { delimiter, dirname, resolve } from 'node:path';
 import { error, type Diagnostic } from '../resources/diagnostic.js';
 import type { TrainingRun } from '../resources/kinds.js';
 import { loadManifests, loadResourceValue, type LoadedResource } from '../manifests/load.js';
-import { joinUri } from './storage.js';
+import { findTreeRoot } from '../manifests/tree-root.js';
+import { checkDataLocation, parseDataRoots } from './data/load-table.js';
+import { DATA_ROOTS_ENV, isGcsUri, joinUri } from './storage.js';
 import type { MetricsFile } from './artifact.js';
 import type { TrainingRunSpec } from '../resources/training-run.js';
 import { parseParameterArgs, reportHypertuneMetric } from './tuning/hypertune.js';
@@ -32,6 +34,8 @@ export interface TrainInvocation {
   outBase?: string;
   /** Which TrainingRun, when the file holds several. */
   name?: string;
+  /** Further folders local data may be read from (`--allow-data-root`, repeatable). */
+  allowDataRoot?: string[];
   /**
    * A trial's parameters: `--<parameterId>=<value>` (keys of `tuning.space`, as a Vertex AI
    * HyperparameterTuningJob passes them) or `--hp.<path>=<value>` (trainer/tuning/hypertune.ts).
@@ -55,7 +59,12 @@ export interface ResolvedTraining {
   manifestFile?: string;
   /** Set for a trial: the spec then has the parameters applied and no `tuning`. */
   trial?: TrialInvocation;
+  /** Folders local data was checked against (and must stay inside when it is read). */
+  dataRoots: string[];
 }
+
+/** The operator's variable for extra data folders, as `controller/cli/operator.ts` reads it. */
+const ALLOW_DATA_ROOTS_ENV = 'MLFORM_ALLOW_DATA_ROOTS';
 
 export async function resolveTraining(
   invocation: TrainInvocation,
@@ -73,6 +82,19 @@ export async function resolveTraining(
     specJson = text;
     specJsonSource = invocation.specJsonFile;
   }
+  const extraRoots = [
+    ...(invocation.allowDataRoot ?? []),
+    ...(env[ALLOW_DATA_ROOTS_ENV] ?? '').split(delimiter).filter((p) => p.trim() !== ''),
+  ].map((p) => resolve(p));
+  // Whoever launched this process (the local provider) says where data may be; by hand, the
+  // tree root of the spec file (or of the working directory) does, plus the operator's folders.
+  let launcherRoots: string[] | undefined;
+  if (env[DATA_ROOTS_ENV] !== undefined) {
+    const parsed = parseDataRoots(env[DATA_ROOTS_ENV]);
+    if ('problem' in parsed) return fail(parsed.problem, 'unset it, or set it to e.g. ["/srv/data"]');
+    launcherRoots = parsed.roots;
+  }
+  let treeRoot: string | undefined;
   let resources: LoadedResource[];
   let baseDir: string;
   let manifestFile: string | undefined;
@@ -86,9 +108,13 @@ export async function resolveTraining(
       if (!loaded.resource) return { ok: false, diagnostics: loaded.diagnostics };
       resources = [loaded.resource];
     } else {
-      const { desired, diagnostics } = await loadManifests([manifestFile], { references: false });
+      const { desired, diagnostics } = await loadManifests([manifestFile], {
+        references: false,
+        trust: { dataRoots: [...(launcherRoots ?? []), ...extraRoots] },
+      });
       if (diagnostics.some((d) => d.severity === 'error')) return { ok: false, diagnostics };
       resources = desired.resources;
+      treeRoot = desired.treeRoot;
     }
   } else if (specJson !== undefined) {
     // Inside the container data URIs are gs:// (or absolute); relative ones resolve against the cwd.
@@ -148,6 +174,27 @@ export async function resolveTraining(
     };
   }
 
+  // Checked here, before anything reads the data: the same rule as the loader's at plan time.
+  const dataRoots = launcherRoots
+    ? [...launcherRoots, ...extraRoots]
+    : [treeRoot ?? (await findTreeRoot(manifestFile ? dirname(manifestFile) : process.cwd())), ...extraRoots];
+  const dataUri = (resource.manifest as TrainingRun).spec.trainer.builtin?.data.uri;
+  if (dataUri !== undefined && !isGcsUri(dataUri)) {
+    const refused = await checkDataLocation(dataUri, baseDir, dataRoots);
+    if (refused) {
+      const hint = `move the data inside the repository, or allow its folder with --allow-data-root (or ${DATA_ROOTS_ENV})`;
+      return {
+        ok: false,
+        diagnostics: [
+          error('data-outside-tree', `data ${dataUri} ${refused}`, {
+            path: ['spec', 'trainer', 'builtin', 'data', 'uri'],
+            hint,
+          }),
+        ],
+      };
+    }
+  }
+
   const base = invocation.outBase ?? env.MLFORM_OUTPUT_BASE;
   let outDir = invocation.out;
   if (!outDir && base) {
@@ -172,6 +219,7 @@ export async function resolveTraining(
       outDir: outDir.startsWith('gs://') ? outDir : resolve(outDir),
       manifestFile,
       ...(trial && { trial }),
+      dataRoots,
     },
   };
 }

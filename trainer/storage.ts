@@ -17,6 +17,13 @@ export interface ObjectStore {
   remove(uri: string): Promise<void>;
 }
 
+/**
+ * The folders a launched trainer may read local data from, as a JSON array of absolute paths. Set
+ * by whoever launches it (the local provider: the project's tree root and the operator's
+ * `--allow-data-root` folders); `[]` allows no local data at all. See trainer/data/README.md.
+ */
+export const DATA_ROOTS_ENV = 'MLFORM_DATA_ROOTS';
+
 export const isGcsUri = (uri: string): boolean => uri.startsWith('gs://');
 
 /** Joins URI segments with '/', for both local paths and gs:// URIs. */

@@ -5,9 +5,9 @@
  * that resolves inside the tree is refused, since whoever writes the tree would then write the
  * policy that bounds them.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import type { DesiredState } from '../../manifests/load.js';
 import { locate, parseYamlFile, type ParsedFile } from '../../manifests/yaml-document.js';
@@ -109,18 +109,6 @@ export async function policyOutsideTree(file: string, treeRoot: string): Promise
     ];
   }
   return [];
-}
-
-/**
- * Where commits write, for a CLI run without an operator-set tree root: the git work tree holding
- * the project (a policy beside the manifests in the same repository is theirs too), else the
- * project folder itself.
- */
-export function defaultTreeRoot(projectDir: string): string {
-  for (let dir = resolve(projectDir); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, '.git'))) return dir;
-    if (dirname(dir) === dir) return resolve(projectDir);
-  }
 }
 
 function pointerToPath(pointer: string): FieldPath {

@@ -1,8 +1,8 @@
 /** What plan/apply/get need: the desired state, the project's provider and its context. */
-import { readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { error, hasErrors, type Diagnostic } from '../../resources/diagnostic.js';
 import { loadManifests, type DesiredState } from '../../manifests/load.js';
+import { readLoadedFile } from '../../manifests/loaded-files.js';
 import type { Provider, ProviderContext } from '../../providers/provider.js';
 import { createLocalProvider, stateDirEscape } from '../../providers/local/index.js';
 import { stateDirEscapeDiagnostic } from '../../resources/project.js';
@@ -12,7 +12,7 @@ import { locate, parseYamlFile } from '../../manifests/yaml-document.js';
 import { pinpointDiagnostics } from '../engine/diagnostic-positions.js';
 import type { LoadedPolicy } from '../engine/policy.js';
 import { operatorFromEnv, type OperatorSettings } from './operator.js';
-import { defaultTreeRoot, enforcePolicy, loadPolicyFile } from './policy-file.js';
+import { enforcePolicy, loadPolicyFile } from './policy-file.js';
 
 export interface LoadedProjectContext {
   desired: DesiredState;
@@ -59,7 +59,7 @@ export async function openProject(
   // With the manifests' own errors, so that all of a commit's problems are reported together.
   const refused =
     policy && options.enforcePolicy !== false && desired.project
-      ? await enforcePolicy(desired, policy, operator.treeRoot ?? defaultTreeRoot(desired.project.dir))
+      ? await enforcePolicy(desired, policy, desired.treeRoot)
       : [];
   if (hasErrors(diagnostics) || hasErrors(refused)) return { diagnostics: [...diagnostics, ...refused] };
   const project = desired.project;
@@ -74,7 +74,12 @@ export async function openProject(
     };
   }
   const config = project.config;
-  const providerCtx: ProviderContext = { stack: config.stack, projectDir: project.dir, signal };
+  const providerCtx: ProviderContext = {
+    stack: config.stack,
+    projectDir: project.dir,
+    dataRoots: [desired.treeRoot, ...desired.dataRoots],
+    signal,
+  };
   let provider: Provider;
   if (config.provider === 'gcp') {
     if (!config.gcp) {
@@ -116,14 +121,9 @@ export async function openProject(
         source: { file: r.source.file, line: r.source.line, col: r.source.col },
       })),
     );
-    // Onto the field itself (`training.yaml:14:11`), as the loader's own errors point.
-    const located = pinpointDiagnostics(found, (file) => {
-      try {
-        return readFileSync(file, 'utf8');
-      } catch {
-        return undefined;
-      }
-    });
+    // Onto the field itself (`training.yaml:14:11`), as the loader's own errors point; only files
+    // the loader read from inside the tree are read again.
+    const located = pinpointDiagnostics(found, readLoadedFile);
     if (hasErrors(located)) return { diagnostics: [...diagnostics, ...located] };
     diagnostics.push(...located);
   }
@@ -136,7 +136,10 @@ export async function openProject(
 /** `file:line:col` of a field of mlform.yaml (its first document), for errors about the project file. */
 function positionIn(file: string, path: readonly (string | number)[]) {
   try {
-    const parsed = parseYamlFile(readFileSync(file, 'utf8'), file);
+    // Only as the loader read it from inside the tree (a refused link is never opened).
+    const text = readLoadedFile(file);
+    if (text === undefined) return { file };
+    const parsed = parseYamlFile(text, file);
     const doc = parsed.documents.find((d) => d.value !== undefined);
     if (!doc) return { file, line: 1, col: 1 };
     const { line, col, length } = locate(doc.doc, parsed.lineCounter, [...path]);

@@ -2,6 +2,8 @@
  * The plan is pure, so its diagnostics about a manifest point at the document (the position the
  * loader recorded) plus the field path. At the edge, where files may be read, this moves them to
  * the field itself (`spec.traffic[1].version` at 14:17), the way the loader's own errors point.
+ * `readText` must only return files the loader read from inside the tree (`readLoadedFile` of
+ * manifests/loaded-files.ts): a diagnostic's file name alone is no licence to open it.
  */
 import type { Diagnostic } from '../../resources/diagnostic.js';
 import { locate, parseYamlFile, type ParsedFile } from '../../manifests/yaml-document.js';

@@ -3,25 +3,20 @@
  * manifest values, state and cloud errors, and code frames quote the manifest: all of it is escaped
  * for the terminal (escape.ts).
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { MASK, redactCredentials } from '../../resources/credential.js';
 import { formatPath, type Diagnostic } from '../../resources/diagnostic.js';
+import { readLoadedFile } from '../../manifests/loaded-files.js';
 import { escapeTerminal as t } from './escape.js';
 import type { Style } from './style.js';
 
-/** Reads source lines for code frames; files are read once per render. */
+/**
+ * Reads source lines for code frames; files are read once per render. Only files the loader read
+ * from inside the tree are quoted: a diagnostic about a refused link must not print its target.
+ */
 export function sourceLines(): (file: string) => string[] | undefined {
   const cache = new Map<string, string[] | undefined>();
   return (file) => {
-    if (!cache.has(file)) {
-      try {
-        const text = readFileSync(resolve(file), 'utf8');
-        cache.set(file, text.length > 4 * 1024 * 1024 ? undefined : text.split(/\r?\n/));
-      } catch {
-        cache.set(file, undefined);
-      }
-    }
+    if (!cache.has(file)) cache.set(file, readLoadedFile(file)?.split(/\r?\n/));
     return cache.get(file);
   };
 }

@@ -5,29 +5,23 @@
  * string that came from a manifest or the state goes through `t` (escape.ts), so a description
  * holding terminal sequences shows them instead of rewriting the lines around it.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { Change, FieldChange, Plan, TrafficEntry } from '../engine/change.js';
 import { hasChanges, isApplicable } from '../engine/change.js';
 import { pinpointDiagnostics } from '../engine/diagnostic-positions.js';
 import type { PlanView } from '../engine/plan-view.js';
+import { readLoadedFile } from '../../manifests/loaded-files.js';
 import { renderDiagnostic } from './diagnostics-view.js';
 import { escapeTerminal as t } from './escape.js';
 import type { Style } from './style.js';
 
 export interface PlanTextOptions {
   style: Style;
-  /** Manifest text, to point diagnostics at fields and show code frames; reads the files by default. */
+  /**
+   * Manifest text, to point diagnostics at fields and show code frames; by default the files the
+   * loader read from inside the tree (never a file a diagnostic merely names).
+   */
   readSource?: (file: string) => string | undefined;
 }
-
-const readFromDisk = (file: string): string | undefined => {
-  try {
-    return readFileSync(resolve(file), 'utf8');
-  } catch {
-    return undefined;
-  }
-};
 
 export const createPlanTextView = (options: PlanTextOptions): PlanView => ({
   format: 'text',
@@ -36,7 +30,7 @@ export const createPlanTextView = (options: PlanTextOptions): PlanView => ({
 
 const LATER = '(known after training)';
 
-export function renderPlanText(plan: Plan, { style, readSource = readFromDisk }: PlanTextOptions): string {
+export function renderPlanText(plan: Plan, { style, readSource = readLoadedFile }: PlanTextOptions): string {
   const blocks = plan.changes.flatMap((c) => {
     const block = renderChange(c, style);
     return block ? [block] : [];

@@ -22,6 +22,7 @@ import {
 } from '../provider.js';
 import { gitCommitOf } from './git-commit.js';
 import { trainArgs, TRAIN_ENV_OVERRIDES } from './mlform-cli.js';
+import { DATA_ROOTS_ENV } from '../../trainer/storage.js';
 import {
   findLaunched,
   isAlive,
@@ -405,7 +406,11 @@ async function launch(
       args: trainArgs(settings.cli.cliPath(), files.spec, record.marker, launchId),
       // Data URIs are absolute; anything else the trainer writes relative lands in the run's folder.
       cwd: files.dir,
-      env: childEnv(settings, TRAIN_ENV_OVERRIDES),
+      // The trainer checks data against these again before it opens anything (trainer/data).
+      env: {
+        ...childEnv(settings, TRAIN_ENV_OVERRIDES),
+        [DATA_ROOTS_ENV]: JSON.stringify(ctx.dataRoots ?? [ctx.projectDir]),
+      },
       logFile: files.log,
     }));
   } catch (e) {

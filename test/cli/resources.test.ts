@@ -3,7 +3,7 @@
  * one applied quickstart: the tests share its state, so they run in order and build on each other.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, execFileSync } from 'node:child_process';
 import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +38,8 @@ beforeAll(async () => {
   project = join(root, 'quickstart');
   await cp('examples/quickstart', project, { recursive: true, filter: (src) => !src.includes('.mlform') });
   await cp('examples/data/cars.json', join(root, 'data', 'cars.json'));
+  // A clone, as in the README: the quickstart's ../data is inside the repository (its tree root).
+  execFileSync('git', ['init', '-q', root]);
   const applied = mlform('apply', '-y', project);
   expect(applied.code, applied.out).toBe(0);
 }, 150_000);

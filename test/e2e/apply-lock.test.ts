@@ -1,6 +1,6 @@
 /** Two applies at once, and a saved plan that went stale: both refused with a clear message. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,8 @@ beforeAll(async () => {
   project = join(root, 'quickstart');
   await cp('examples/quickstart', project, { recursive: true, filter: (src) => !src.includes('.mlform') });
   await cp('examples/data/cars.json', join(root, 'data', 'cars.json'));
+  // A clone, as in the README: the quickstart's ../data is inside the repository (its tree root).
+  execFileSync('git', ['init', '-q', root]);
 });
 
 afterAll(async () => {

@@ -17,7 +17,7 @@
  * and the next apply takes the expired lease over (providers/gcp/lease.ts) as it would a minute later.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -205,6 +205,8 @@ function expireDeadLease(f: FakeGcp): boolean {
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'mlform-gcp-crash-'));
   await cp('examples/data/cars.json', join(root, 'data', 'cars.json'));
+  // A clone, as in the README: the quickstart's ../data is inside the repository (its tree root).
+  execFileSync('git', ['init', '-q', root]);
 });
 
 afterAll(async () => {

@@ -6,7 +6,7 @@
  * run.json) to keep this fast; test/e2e/gcp-quickstart.test.ts runs the real one.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -47,6 +47,8 @@ async function setUp(): Promise<void> {
     filter: (src) => !src.includes('.mlform'),
   });
   await cp('examples/data/cars.json', join(root, 'data', 'cars.json'));
+  // A clone, as in the README: the quickstart's ../data is inside the repository (its tree root).
+  execFileSync('git', ['init', '-q', root]);
   await writeFile(
     join(project, 'mlform.yaml'),
     `stack: quickstart

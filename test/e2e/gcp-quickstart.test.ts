@@ -5,7 +5,7 @@
  * (`npm run build`).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -59,6 +59,8 @@ beforeAll(async () => {
   project = join(root, 'quickstart');
   await cp('examples/quickstart', project, { recursive: true, filter: (src) => !src.includes('.mlform') });
   await cp('examples/data/cars.json', join(root, 'data', 'cars.json'));
+  // A clone, as in the README: the quickstart's ../data is inside the repository (its tree root).
+  execFileSync('git', ['init', '-q', root]);
   await writeFile(
     join(project, 'mlform.yaml'),
     [

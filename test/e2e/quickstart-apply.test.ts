@@ -4,7 +4,7 @@
  * refuse a protected destroy, destroy.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, execFileSync } from 'node:child_process';
 import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +31,8 @@ beforeAll(async () => {
   project = join(root, 'quickstart');
   await cp('examples/quickstart', project, { recursive: true, filter: (src) => !src.includes('.mlform') });
   await cp('examples/data/cars.json', join(root, 'data', 'cars.json'));
+  // A clone, as in the README: the quickstart's ../data is inside the repository (its tree root).
+  execFileSync('git', ['init', '-q', root]);
 });
 
 afterAll(async () => {

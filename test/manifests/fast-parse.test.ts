@@ -53,4 +53,26 @@ describe('fast path parsing', () => {
     // A cron expression's stars are not aliases.
     expect(fastParse('cron: "*/5 * * * *"\nb: 0 9 * * 1\n')).toBeDefined();
   });
+
+  it('never expands an alias, whatever its anchor is called: any & sends the file to the capped path', () => {
+    for (const name of ['x', 'ä', '笑', '😂', 'a\u0301', '𝔞']) {
+      expect(fastParse(`a: &${name} [1, 2]\nb: *${name}\n`)).toBeUndefined();
+      // An alias without an anchor is an error for js-yaml too: never a value here.
+      expect(fastParse(`b: *${name}\n`)).toBeUndefined();
+    }
+    // A & in a string costs only the slower path; the values are the same there.
+    expect(fastParse('a: "R&D"\n')).toBeUndefined();
+    expect(parseYamlFile('a: "R&D"\n', 'x.yaml').documents[0].value).toEqual({ a: 'R&D' });
+  });
+
+  it('leaves files nested deeper than the cap to the slow path, which reports where', () => {
+    const nested = (depth: number) => `a: ${'['.repeat(depth - 1)}1${']'.repeat(depth - 1)}\n`;
+    expect(fastParse(nested(64))).toBeDefined();
+    expect(fastParse(nested(65))).toBeUndefined();
+    expect(parseYamlFile(nested(64), 'x.yaml').diagnostics).toEqual([]);
+    expect(parseYamlFile(nested(65), 'x.yaml').diagnostics).toMatchObject([
+      // The root mapping is level 1: the 64th bracket (column 67) opens level 65.
+      { code: 'yaml-too-deep', line: 1, col: 67 },
+    ]);
+  });
 });

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { canonicalJson, specHash } from '../../resources/spec-hash.js';
 import { loadManifests, type LoadedResource } from '../../manifests/load.js';
@@ -100,7 +100,10 @@ describe('spec hash of real manifests', () => {
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   const reload = async (name: string, documents: unknown[]): Promise<LoadedResource[]> => {
-    const file = join(dir, `${name}.yaml`);
+    // Below a folder with a .git entry (the tree root), so that the quickstart's ../data is inside.
+    await mkdir(join(dir, '.git'), { recursive: true });
+    const file = join(dir, 'quickstart', `${name}.yaml`);
+    await mkdir(dirname(file), { recursive: true });
     await writeFile(file, documents.map((d) => stringify(d)).join('---\n'));
     const { desired, diagnostics } = await loadManifests([file]);
     expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);

@@ -135,7 +135,9 @@ it('SIGTERM to mlform train stops the running trial processes and keeps their ch
   await writeFile(file, manifest);
   const out = join(dir, 'abort');
   const checkpoint = (trial: number) => join(out, 'trials', String(trial), 'checkpoint', 'checkpoint.bin');
-  const run = mlform(['train', '--spec', file, '--out', out, '--json'], (child) => {
+  // The spec lives in a temp folder; its data in this repository, which the operator allows.
+  const allow = ['--allow-data-root', join(process.cwd(), 'examples/data')];
+  const run = mlform(['train', '--spec', file, '--out', out, '--json', ...allow], (child) => {
     // Once both workers are training (each has written a checkpoint), interrupt the CLI.
     const poll = setInterval(() => {
       void Promise.all([stat(checkpoint(1)), stat(checkpoint(2))]).then(

@@ -4,7 +4,9 @@
  */
 import { createHash } from 'node:crypto';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { isGcsUri, storeFor, toLocalPath } from '../storage.js';
+import { dirname, isAbsolute } from 'node:path';
+import { isInside, realLocation } from '../../manifests/tree-root.js';
+import { DATA_ROOTS_ENV, isGcsUri, storeFor, toLocalPath } from '../storage.js';
 
 export type TableFormat = 'csv' | 'json' | 'jsonl';
 
@@ -21,6 +23,43 @@ export interface LoadTableOptions {
   format?: TableFormat;
   /** Folder `file://` URIs are relative to: the manifest's folder. */
   baseDir: string;
+  /**
+   * Folders local data must resolve inside (after realpath); undefined: no check (tests, benches).
+   * `mlform train` always passes them (`MLFORM_DATA_ROOTS`, see README.md).
+   */
+  allowedRoots?: readonly string[];
+}
+
+/** The roots in `MLFORM_DATA_ROOTS`, or a message saying why the value is unusable. */
+export function parseDataRoots(value: string): { roots: string[] } | { problem: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    parsed = undefined;
+  }
+  if (!Array.isArray(parsed) || !parsed.every((p) => typeof p === 'string' && isAbsolute(p))) {
+    return { problem: `${DATA_ROOTS_ENV} must be a JSON array of absolute folder paths` };
+  }
+  return { roots: parsed as string[] };
+}
+
+/**
+ * Undefined when a local data URI resolves (realpath of the file, or of its deepest existing
+ * folder) inside one of `roots`; else the message to refuse it with. The same rule the manifest
+ * loader applies at plan time, applied again where the file is opened.
+ */
+export async function checkDataLocation(
+  uri: string,
+  baseDir: string,
+  roots: readonly string[],
+): Promise<string | undefined> {
+  if (isGcsUri(uri)) return undefined;
+  const real = await realLocation(toLocalPath(uri, baseDir));
+  const realRoots = await Promise.all(roots.map((r) => realLocation(r)));
+  if (realRoots.some((root) => isInside(real, root))) return undefined;
+  const folders = realRoots.length > 0 ? realRoots.join(', ') : 'none';
+  return `resolves to a file in ${dirname(real)}, outside the folders local data may be read from (${folders})`;
 }
 
 export class DataLoadError extends Error {
@@ -48,6 +87,10 @@ export async function loadTable(uri: string, options: LoadTableOptions): Promise
       uri,
       'cannot tell the format from the extension; set data.format to csv, json or jsonl',
     );
+  }
+  if (options.allowedRoots) {
+    const refused = await checkDataLocation(uri, options.baseDir, options.allowedRoots);
+    if (refused) throw new DataLoadError(uri, refused);
   }
   const raw = await readBytes(uri, options.baseDir);
   const sha256 = createHash('sha256').update(raw).digest('hex');

@@ -41,6 +41,11 @@ export function registerTrain(program: Command, ctx: CommandContext, setExit: (c
     .option('-o, --out <dir>', 'artifact directory: a path or gs://bucket/prefix')
     .option('--out-base <dir>', 'write to <dir>/<$CLOUD_ML_JOB_ID> (default: $MLFORM_OUTPUT_BASE)')
     .option('--json', 'progress as JSON lines on stdout (one event per line)')
+    .option(
+      '--allow-data-root <dir>',
+      'also allow local data under this folder (repeatable; also $MLFORM_ALLOW_DATA_ROOTS), besides the tree root of --spec or the folders in $MLFORM_DATA_ROOTS (JSON, set by a launcher)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
     // A Vertex AI HyperparameterTuningJob trial gets `--<parameterId>=<value>`; also `--hp.<path>=<value>`.
     .allowUnknownOption()
     .allowExcessArguments()

@@ -7,7 +7,7 @@ import {
   type OperatorFlags,
   type OperatorSettings,
 } from '../operator.js';
-import { defaultTreeRoot, enforcePolicy, loadPolicyFile } from '../policy-file.js';
+import { enforcePolicy, loadPolicyFile } from '../policy-file.js';
 import { loadManifests, type LoadResult } from '../../../manifests/load.js';
 import { diagnosticJson, diagnosticsSummaryLine, renderDiagnostics } from '../../ui/diagnostics-view.js';
 import type { CommandContext } from '../context.js';
@@ -56,7 +56,13 @@ async function validateWithPolicy(paths: string[], operator: OperatorSettings): 
   const loaded = operator.policyFile ? await loadPolicyFile(operator.policyFile) : undefined;
   if (loaded && !loaded.policy) {
     return {
-      desired: { resources: [], graph: { order: [], dependsOn: new Map() }, files: [] },
+      desired: {
+        resources: [],
+        graph: { order: [], dependsOn: new Map() },
+        files: [],
+        treeRoot: '',
+        dataRoots: [],
+      },
       diagnostics: loaded.diagnostics,
     };
   }
@@ -69,11 +75,7 @@ async function validateWithPolicy(paths: string[], operator: OperatorSettings): 
   });
   const project = result.desired.project;
   if (!policy || !project) return result;
-  const refused = await enforcePolicy(
-    result.desired,
-    policy,
-    operator.treeRoot ?? defaultTreeRoot(project.dir),
-  );
+  const refused = await enforcePolicy(result.desired, policy, result.desired.treeRoot);
   return { ...result, diagnostics: [...result.diagnostics, ...refused] };
 }
 

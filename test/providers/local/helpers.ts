@@ -29,7 +29,9 @@ export async function tempProject(options: LocalProviderOptions = {}, stack = 't
   const provider = createLocalProvider({ basePort: 0, stopTimeoutMs: 5_000, ...options });
   return {
     dir,
-    ctx: { stack, projectDir: dir },
+    // The iris data lives in this repository's examples/, outside the temp project: as the CLI
+    // does with --allow-data-root, the trainer is told it may read there.
+    ctx: { stack, projectDir: dir, dataRoots: [dir, join(REPO, 'examples')] },
     stateDir: join(dir, options.stateDir ?? '.mlform'),
     provider,
     async cleanup() {
