@@ -40,8 +40,8 @@ afterAll(async () => {
 
 it('reports a commit whose data.uri escapes the checkout as not loading, and trains nothing', async () => {
   const training = await repo.read('quickstart/training.yaml');
-  // The checkout is <root>/checkout/; its quickstart/../../outside is <root>/outside.
-  const escaping = training.replace('file://../data/cars.json', 'file://../../outside/secret.csv');
+  // The checkout is <root>/checkout/checkouts/<pid>/; its quickstart/../../../../outside is <root>/outside.
+  const escaping = training.replace('file://../data/cars.json', 'file://../../../../outside/secret.csv');
   expect(escaping).not.toBe(training);
   // The first commit of the branch: the quickstart's model and training, the training escaping.
   await rm(join(repo.work, 'quickstart', 'endpoint.yaml'));
@@ -61,6 +61,8 @@ it('reports a commit whose data.uri escapes the checkout as not loading, and tra
     '127.0.0.1:0',
     '--workdir',
     join(repo.root, 'checkout'),
+    '--state-dir',
+    repo.stateDir,
     '--requeue',
     '1s',
   ]);

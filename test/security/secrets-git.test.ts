@@ -24,10 +24,14 @@ async function stop(c: RunningController): Promise<void> {
   await c.exited;
 }
 
+/** The controller clones into `<workdir>/checkouts/<its pid>`. */
+const gitConfigOf = (c: RunningController, workdir: string): string =>
+  join(workdir, 'checkouts', String(c.child.pid), '.git', 'config');
+
 async function scrape(c: RunningController, workdir: string): Promise<string> {
   const status = JSON.stringify(await getStatus(c.url));
   const metrics = await (await fetch(`${c.url}/metrics`)).text();
-  const gitConfig = await readFile(join(workdir, '.git', 'config'), 'utf8').catch(() => '');
+  const gitConfig = await readFile(gitConfigOf(c, workdir), 'utf8').catch(() => '');
   return [JSON.stringify(c.lines), status, metrics, gitConfig].join('\n');
 }
 
@@ -151,9 +155,7 @@ describe('git credentials are never shown', () => {
         expect(everything).not.toContain(SECRET_VALUE);
         expect(everything).not.toContain(LITERAL);
         // The remote in .git/config is the plain URL: the token lives only in git's environment.
-        expect(await readFile(join(workdir, '.git', 'config'), 'utf8')).toContain(
-          `url = ${server.url('ml.git')}\n`,
-        );
+        expect(await readFile(gitConfigOf(c, workdir), 'utf8')).toContain(`url = ${server.url('ml.git')}\n`);
         return c.lines;
       } finally {
         await stop(c);

@@ -231,8 +231,10 @@ async function exampleInstance(url: string, model: string): Promise<Record<strin
     const body = (await response.json()) as { mlform?: { features?: FeatureMetadata[] } };
     const instance: Record<string, unknown> = {};
     for (const f of body.mlform?.features ?? []) {
+      // Every feature is sent (the server refuses a left-out one); null is "missing, fill as training did".
       if (f.vocabulary && f.vocabulary.length > 0) instance[f.name] = f.vocabulary[0];
       else if (f.fill !== undefined && f.type !== 'date') instance[f.name] = f.fill;
+      else instance[f.name] = null;
     }
     return instance;
   } catch {
