@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createQuickstartRepo,
+  followRepoArgs,
   details,
   getStatus,
   killQuietly,
@@ -29,19 +30,7 @@ let repo: TestRepo;
 const started: RunningController[] = [];
 
 const controllerArgs = (name: string, extra: string[]) => [
-  '--repo',
-  repo.bare,
-  '--branch',
-  'main',
-  '--path',
-  'quickstart',
-  '--listen',
-  '127.0.0.1:0',
-  '--workdir',
-  join(repo.root, `checkout-${name}`),
-  // One state for all replicas (each has its own workdir), outside the repository.
-  '--state-dir',
-  repo.stateDir,
+  ...followRepoArgs(repo, `checkout-${name}`),
   '--requeue',
   '1s',
   '--resync',

@@ -23,7 +23,7 @@ export interface TestRepo {
 
 /**
  * The quickstart in `quickstart/` with `data/cars.json` and a short training. The state lives in
- * `stateDir`, outside the repository: pass it as `--state-dir` (controllerStateArgs) to the
+ * `stateDir`, outside the repository: pass it as `--state-dir` (followRepoArgs does) to the
  * controller and to CLI commands on the work tree.
  */
 export async function createQuickstartRepo(prefix = 'mlform-ctl-'): Promise<TestRepo> {
@@ -69,6 +69,25 @@ export async function createQuickstartRepo(prefix = 'mlform-ctl-'): Promise<Test
   };
   return repo;
 }
+
+/**
+ * The flags of a controller following the repository's `main` at `quickstart/`, on a free loopback
+ * port, with a workdir of its own under the repository root and the repository's shared state.
+ */
+export const followRepoArgs = (repo: TestRepo, workdir: string): string[] => [
+  '--repo',
+  repo.bare,
+  '--branch',
+  'main',
+  '--path',
+  'quickstart',
+  '--listen',
+  '127.0.0.1:0',
+  '--workdir',
+  join(repo.root, workdir),
+  '--state-dir',
+  repo.stateDir,
+];
 
 export interface RunningController {
   child: ChildProcess;

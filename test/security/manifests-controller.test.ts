@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   createQuickstartRepo,
+  followRepoArgs,
   getStatus,
   killQuietly,
   runRecords,
@@ -50,22 +51,7 @@ it('reports a commit whose data.uri escapes the checkout as not loading, and tra
     'quickstart/training.yaml': escaping,
   });
 
-  controller = await startController([
-    '--repo',
-    repo.bare,
-    '--branch',
-    'main',
-    '--path',
-    'quickstart',
-    '--listen',
-    '127.0.0.1:0',
-    '--workdir',
-    join(repo.root, 'checkout'),
-    '--state-dir',
-    repo.stateDir,
-    '--requeue',
-    '1s',
-  ]);
+  controller = await startController([...followRepoArgs(repo, 'checkout'), '--requeue', '1s']);
   const status = await waitFor(
     'the escaping commit reported in /api/status',
     async () => {

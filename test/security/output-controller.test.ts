@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   createQuickstartRepo,
+  followRepoArgs,
   getStatus,
   killQuietly,
   startController,
@@ -38,22 +39,7 @@ afterAll(async () => {
 
 it('the log of a commit that does not load carries no raw control character', async () => {
   await repo.commit('the model', {});
-  controller = await startController([
-    '--repo',
-    repo.bare,
-    '--branch',
-    'main',
-    '--path',
-    'quickstart',
-    '--listen',
-    '127.0.0.1:0',
-    '--workdir',
-    join(repo.root, 'checkout'),
-    '--state-dir',
-    repo.stateDir,
-    '--poll',
-    '1s',
-  ]);
+  controller = await startController([...followRepoArgs(repo, 'checkout'), '--poll', '1s']);
   let raw = '';
   controller.child.stdout?.on('data', (chunk: Buffer) => (raw += chunk.toString('utf8')));
   const url = controller.url;

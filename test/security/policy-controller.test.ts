@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createQuickstartRepo,
+  followRepoArgs,
   getStatus,
   killQuietly,
   runRecords,
@@ -46,18 +47,7 @@ spec:
 `;
 
 const args = (name: string, extra: string[] = []) => [
-  '--repo',
-  repo.bare,
-  '--branch',
-  'main',
-  '--path',
-  'quickstart',
-  '--listen',
-  '127.0.0.1:0',
-  '--workdir',
-  join(repo.root, `checkout-${name}`),
-  '--state-dir',
-  repo.stateDir,
+  ...followRepoArgs(repo, `checkout-${name}`),
   '--poll',
   '1s',
   '--requeue',
