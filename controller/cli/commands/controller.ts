@@ -377,6 +377,12 @@ export function registerController(
       printProblems(ctx, started.diagnostics);
       return 1;
     }
+    // Handlers first: whoever reads "listening" may signal at once, and a SIGTERM before a handler
+    // exists kills the process without the lease being released.
+    const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      process.once('SIGINT', () => resolve('SIGINT'));
+    });
     log.info(
       {
         url: server.url,
@@ -392,10 +398,7 @@ export function registerController(
     );
     loop.start();
 
-    const signal = await new Promise<NodeJS.Signals>((resolve) => {
-      process.once('SIGTERM', () => resolve('SIGTERM'));
-      process.once('SIGINT', () => resolve('SIGINT'));
-    });
+    const signal = await stopSignal;
     log.info({ signal }, 'shutting down: finishing the current change');
     await loop.stop();
     await server.close();
