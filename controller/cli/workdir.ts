@@ -58,6 +58,11 @@ export interface PrivateDirOptions {
   base?: string;
   /** The operator named `dir` itself: an existing one may belong to root and be group-writable. */
   operatorGiven?: boolean;
+  /**
+   * Leave a missing `dir` itself to whoever fills it (the local provider marks a state folder it
+   * creates with a `.gitignore`): only its missing parents are made here.
+   */
+  leaveLast?: boolean;
 }
 
 /**
@@ -86,6 +91,7 @@ export async function ensurePrivateDir(
   for (const [i, part] of parts.entries()) {
     current = join(current, part);
     const last = i === parts.length - 1;
+    if (last && options.leaveLast && !(await lstat(current).catch(() => undefined))) break;
     let created = false;
     try {
       await mkdir(current, { mode: 0o700 });

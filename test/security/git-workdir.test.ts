@@ -23,7 +23,13 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killQuietly, startController, type RunningController } from '../controller/helpers.js';
+import {
+  getStatus,
+  killQuietly,
+  startController,
+  waitFor,
+  type RunningController,
+} from '../controller/helpers.js';
 
 let root: string;
 let tree: string;
@@ -82,7 +88,17 @@ describe('the default workdir', () => {
     const stateDir = String(controller.lines.find((l) => l.msg === 'listening')?.stateDir);
     const workdir = join(xdg, 'mlform', `controller-${id}`);
     expect(stateDir).toBe(join(workdir, 'state'));
-    for (const dir of [join(xdg, 'mlform'), workdir, stateDir]) {
+    // The state folder itself is the local provider's to make, inside the 0700 workdir.
+    await waitFor(
+      'the model to be in sync',
+      async () =>
+        (await getStatus(controller.url)).resources.some(
+          (r) => r.address === 'RegisteredModel/mpg' && r.syncStatus === 'Synced',
+        ),
+      20_000,
+    );
+    expect((await lstat(join(stateDir, 'registry', 'mpg'))).isDirectory()).toBe(true);
+    for (const dir of [join(xdg, 'mlform'), workdir, join(workdir, 'checkouts')]) {
       const stats = await lstat(dir);
       expect(stats.isDirectory(), dir).toBe(true);
       expect(stats.mode & 0o777, dir).toBe(0o700);
@@ -172,7 +188,7 @@ describe('an operator-given --workdir or --state-dir', () => {
       controller.child.kill('SIGTERM');
       expect(await controller.exited, `start ${i}: ${JSON.stringify(controller.lines)}`).toBe(0);
     }
-    for (const dir of [join(root, 'fresh'), fresh, join(fresh, 'state'), join(fresh, 'checkouts')]) {
+    for (const dir of [join(root, 'fresh'), fresh, join(fresh, 'checkouts')]) {
       expect((await lstat(dir)).mode & 0o777, dir).toBe(0o700);
     }
   }, 30_000);

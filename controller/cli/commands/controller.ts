@@ -448,8 +448,14 @@ async function controllerFolders(
           what: '--state-dir',
           hint: 'pass --state-dir <dir> (or $MLFORM_STATE_DIR): a folder of your own that no other user can write',
           operatorGiven: true,
+          leaveLast: true,
         })
-      : await ensurePrivateDir(stateDir, { what: 'the state directory', hint, base: workDir });
+      : await ensurePrivateDir(stateDir, {
+          what: 'the state directory',
+          hint,
+          base: workDir,
+          leaveLast: true,
+        });
   problem ??= await ensurePrivateDir(join(workDir, 'checkouts'), {
     what: 'the checkouts folder',
     hint,
