@@ -8,12 +8,15 @@
  * configured program off (trainer/git-commit.ts), never a repository git would discover in a
  * folder of the tree.
  */
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { gitCommitAt } from '../../trainer/git-commit.js';
 import type { ProviderContext } from '../provider.js';
 
 /** `<sha>` or `<sha>-dirty` (the manifest differs from the commit); undefined outside a git repository. */
 export async function gitCommitOf(ctx: ProviderContext, manifestPath: string): Promise<string | undefined> {
   if (ctx.sourceRevision !== undefined) return ctx.sourceRevision;
-  return gitCommitAt(ctx.treeRoot ?? ctx.projectDir, resolve(ctx.projectDir, manifestPath));
+  const manifest = resolve(ctx.projectDir, manifestPath);
+  // Without a tree root (a caller that gives none), the repository at or above the manifest's
+  // folder: found by `.git` entries only, as the loader finds the tree root.
+  return gitCommitAt(ctx.treeRoot ?? dirname(manifest), manifest);
 }
