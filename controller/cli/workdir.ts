@@ -83,7 +83,7 @@ export async function ensurePrivateDir(
     if (problem) return refusal(options, `${base} ${problem}`);
   }
   const rel = relative(base, target);
-  if (rel.startsWith('..') || isAbsolute(rel)) {
+  if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
     return refusal(options, `${target} is not below ${base}`);
   }
   const parts = rel === '' ? [] : rel.split(sep);
