@@ -29,6 +29,10 @@ export interface ProviderContext {
    * and the operator's `--allow-data-root` folders (realpaths). Undefined: `projectDir` only. The local provider hands them to the trainer as `MLFORM_DATA_ROOTS`.
    */
   dataRoots?: readonly string[];
+  /** The tree root the manifests were loaded from (a run's git commit is read at its repository). */
+  treeRoot?: string;
+  /** The commit the controller checked out: recorded as a run's commit, no git run at all. */
+  sourceRevision?: string;
   signal?: AbortSignal;
   log?: (message: string) => void;
 }

@@ -3,11 +3,9 @@
  * metrics in original units against the naive baseline, model health, TensorBoard logs, and the
  * artifact files of DESIGN.md. Used by `mlform train` locally and inside the training container.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir, hostname } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import type { TrainingRunSpec } from '../resources/training-run.js';
 import { specHash as hashSpec } from '../resources/spec-hash.js';
@@ -24,6 +22,8 @@ import {
   ratioToBaseline,
 } from './metrics/index.js';
 import { saveModel } from './model-io.js';
+import { gitCommitAt } from './git-commit.js';
+import { findTreeRoot } from '../manifests/tree-root.js';
 import { modelSummary } from './network/build-network.js';
 import { isGcsUri, joinUri, storeFor } from './storage.js';
 import {
@@ -261,19 +261,15 @@ async function runRecord(
   };
 }
 
-const run = promisify(execFile);
-
-/** The commit of the manifest's git tree, with `-dirty` when the manifest has local changes. */
+/**
+ * The commit of the manifest's repository, with `-dirty` when the manifest differs from it. The
+ * repository is the one holding the manifest's tree root, read with an explicit git directory and
+ * every configured program off (git-commit.ts): never one git discovers inside the tree.
+ */
 async function gitCommitOf(file: string | undefined): Promise<{ gitCommit?: string }> {
   if (!file) return {};
-  const cwd = dirname(file);
-  try {
-    const { stdout: head } = await run('git', ['rev-parse', 'HEAD'], { cwd });
-    const { stdout: status } = await run('git', ['status', '--porcelain', '--', file], { cwd });
-    return { gitCommit: `${head.trim()}${status.trim() ? '-dirty' : ''}` };
-  } catch {
-    return {};
-  }
+  const gitCommit = await gitCommitAt(await findTreeRoot(dirname(file)), file);
+  return gitCommit === undefined ? {} : { gitCommit };
 }
 
 async function uploadDirectory(localDir: string, targetUri: string): Promise<void> {

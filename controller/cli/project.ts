@@ -34,6 +34,8 @@ export interface OpenProjectOptions {
    * its runs cancelled. Its data roots apply either way.
    */
   enforcePolicy?: boolean;
+  /** The git commit the controller checked out for these manifests (the run lineage it records). */
+  sourceRevision?: string;
 }
 
 export async function openProject(
@@ -78,6 +80,8 @@ export async function openProject(
     stack: config.stack,
     projectDir: project.dir,
     dataRoots: [desired.treeRoot, ...desired.dataRoots],
+    treeRoot: desired.treeRoot,
+    ...(options.sourceRevision !== undefined && { sourceRevision: options.sourceRevision }),
     signal,
   };
   let provider: Provider;

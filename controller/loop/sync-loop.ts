@@ -44,8 +44,10 @@ export interface ProjectContext {
   providerCtx: ProviderContext;
 }
 
+/** `revision`: the source revision on disk while the paths are read (a git commit, or `dir@N`). */
 export type OpenProject = (
   paths: readonly string[],
+  revision: string,
 ) => Promise<{ project?: ProjectContext; diagnostics: Diagnostic[] }>;
 
 export interface SyncLoopOptions {
@@ -295,7 +297,7 @@ export class SyncLoop {
   private async load(revision: string): Promise<Choice<ProjectContext>> {
     const cached = this.states.cached(revision);
     if (cached) return cached;
-    const loaded = await this.options.openProject([this.options.source.manifestsPath]);
+    const loaded = await this.options.openProject([this.options.source.manifestsPath], revision);
     const choice = this.states.record(revision, loaded);
     if (choice.newlyBad && choice.bad) {
       this.metrics.errors.inc({ type: 'validation' });

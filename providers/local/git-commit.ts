@@ -2,24 +2,21 @@
  * The git commit of the manifests a run came from, for registry lineage. The trainer records it
  * only when it reads a manifest file itself; the local provider hands it the spec as JSON, so the
  * provider looks the commit up when it creates the run.
+ *
+ * The controller knows the commit it checked out (`ctx.sourceRevision`) and no git runs at all.
+ * Otherwise git reads the repository holding the tree root with an explicit `--git-dir` and every
+ * configured program off (trainer/git-commit.ts), never a repository git would discover in a
+ * folder of the tree.
  */
-import { execFile } from 'node:child_process';
-import { dirname } from 'node:path';
-import { promisify } from 'node:util';
+import { dirname, resolve } from 'node:path';
+import { gitCommitAt } from '../../trainer/git-commit.js';
+import type { ProviderContext } from '../provider.js';
 
-const run = promisify(execFile);
-
-/** `<sha>` or `<sha>-dirty` (the manifest has local changes); undefined outside a git tree. */
-export async function gitCommitOf(manifestPath: string): Promise<string | undefined> {
-  const cwd = dirname(manifestPath);
-  try {
-    const { stdout: head } = await run('git', ['rev-parse', 'HEAD'], { cwd, timeout: 5_000 });
-    const { stdout: status } = await run('git', ['status', '--porcelain', '--', manifestPath], {
-      cwd,
-      timeout: 5_000,
-    });
-    return `${head.trim()}${status.trim() ? '-dirty' : ''}`;
-  } catch {
-    return undefined;
-  }
+/** `<sha>` or `<sha>-dirty` (the manifest differs from the commit); undefined outside a git repository. */
+export async function gitCommitOf(ctx: ProviderContext, manifestPath: string): Promise<string | undefined> {
+  if (ctx.sourceRevision !== undefined) return ctx.sourceRevision;
+  const manifest = resolve(ctx.projectDir, manifestPath);
+  // Without a tree root (a caller that gives none), the repository at or above the manifest's
+  // folder: found by `.git` entries only, as the loader finds the tree root.
+  return gitCommitAt(ctx.treeRoot ?? dirname(manifest), manifest);
 }

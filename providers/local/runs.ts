@@ -492,7 +492,7 @@ export async function createRun(
     }
 
     const manifestPath = resolve(ctx.projectDir, req.manifestPath);
-    const gitCommit = await gitCommitOf(manifestPath);
+    const gitCommit = await gitCommitOf(ctx, manifestPath);
     const record: RunRecord = {
       formatVersion: 1,
       name: req.name,

@@ -151,8 +151,8 @@ describe('a commit carrying its own state', () => {
   }, 60_000);
 
   it('keeps one state per source across restarts by default, outside the per-process checkouts', async () => {
-    // The default workdir lives under the temp directory: a private one for this test.
-    const temp = join(root, 'tmp');
+    // The default workdir lives under $XDG_STATE_HOME (else ~/.local/state): a private one here.
+    const temp = join(root, 'xdg-state');
     await mkdir(temp, { recursive: true });
     const args = ['--repo', bare, '--listen', '127.0.0.1:0', '--poll', '1s', '--requeue', '1s'];
     const synced = async (c: RunningController) =>
@@ -166,7 +166,7 @@ describe('a commit carrying its own state', () => {
       );
     const stateOf = (c: RunningController) => String(c.lines.find((l) => l.msg === 'listening')?.stateDir);
 
-    const first = await startController(args, { TMPDIR: temp });
+    const first = await startController(args, { XDG_STATE_HOME: temp });
     controllers.push(first);
     await synced(first);
     const state = stateOf(first);
@@ -175,7 +175,7 @@ describe('a commit carrying its own state', () => {
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
 
-    const second = await startController(args, { TMPDIR: temp });
+    const second = await startController(args, { XDG_STATE_HOME: temp });
     controllers.push(second);
     expect(stateOf(second)).toBe(state);
     await synced(second);

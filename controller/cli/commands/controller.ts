@@ -13,7 +13,8 @@ import {
   GIT_USERNAME_ENV,
   gitCredentials,
 } from '../../loop/git-credentials.js';
-import { createGitSource } from '../../loop/git-source.js';
+import { branchNameProblem, createGitSource } from '../../loop/git-source.js';
+import { defaultWorkDir, ensurePrivateDir } from '../workdir.js';
 import { createControllerMetrics } from '../../loop/metrics.js';
 import type { ManifestSource } from '../../loop/source.js';
 import { startStatusServer } from '../../loop/status-server.js';
@@ -29,9 +30,7 @@ import { sanitizeOutput } from '../../ui/escape.js';
 import { packageVersion } from '../version.js';
 import { addOperatorOptions, operatorSettings, type OperatorFlags } from '../operator.js';
 import { printProblems } from './plan.js';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createHash } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
 import { isWithin, pidExists } from '../../../providers/local/index.js';
 
@@ -92,6 +91,10 @@ export function registerController(
           'in the repository is ever read as state or as a lock. Replicas on one host',
           'share the default state (same source, same workdir) and each clones into',
           '<workdir>/checkouts/<pid>; checkouts of processes that are gone are removed.',
+          'The workdir defaults to $XDG_STATE_HOME/mlform/controller-<hash of the source>',
+          '(else ~/.local/state/mlform/...); folders are created with mode 0700, and a',
+          'symlink, a folder of another user or one others can write is refused.',
+          'Only refs/heads/<branch> is fetched (a tag of the same name never wins).',
           '',
           'Pruning is off by default (as in Argo CD): resources whose manifests are',
           'removed are left alone unless --prune. Drift is corrected unless',
@@ -127,7 +130,7 @@ export function registerController(
       .option('--path <dir>', 'folder of the manifests (and mlform.yaml) inside the repository', '.')
       .option(
         '--workdir <dir>',
-        "the controller's own folder: state/ (the default --state-dir) and checkouts/<pid>/ (default: <tmp>/mlform-controller-<hash of the source>)",
+        "the controller's own folder: state/ (the default --state-dir) and checkouts/<pid>/; created 0700, and an existing one must be a directory (not a link) of this user or root that other users cannot write (default: $XDG_STATE_HOME/mlform/controller-<hash of the source>, else ~/.local/state/mlform/...)",
       )
       .option('--dir <path>', 'follow a local directory instead of git (watched for changes)')
       .option('--poll <duration>', 'git polling interval (±10% jitter)', '60s')
@@ -251,6 +254,14 @@ export function registerController(
         }),
       );
     }
+    const branchProblem = options.repo ? branchNameProblem(options.branch) : undefined;
+    if (branchProblem) {
+      problems.push(
+        error('bad-branch', `--branch ${JSON.stringify(options.branch)} ${branchProblem}`, {
+          hint: 'give the name of a branch as git shows it, e.g. --branch main',
+        }),
+      );
+    }
     const secret = await loadWebhookSecret(options.webhookSecretFile, ctx.env);
     problems.push(...secret.diagnostics);
     const auth = options.authTokenFile ? await loadAuthToken(options.authTokenFile) : { diagnostics: [] };
@@ -289,10 +300,17 @@ export function registerController(
       jsonLinesWithoutControls(destination({ fd: 1, sync: true })),
     );
     for (const warning of git?.warnings ?? []) log.warn(warning);
-    const workDir = resolve(
-      options.workdir ??
-        defaultWorkDir(git ? `git ${git.repo}#${options.branch}` : `dir ${resolve(options.dir ?? '.')}`),
+    const folders = await controllerFolders(
+      options.workdir,
+      operator.stateDir,
+      git ? `git ${git.repo}#${options.branch}` : `dir ${resolve(options.dir ?? '.')}`,
+      ctx.env,
     );
+    if ('diagnostic' in folders) {
+      printProblems(ctx, [folders.diagnostic]);
+      return 1;
+    }
+    const { workDir, stateDir } = folders;
     const checkouts = join(workDir, 'checkouts');
     if (git) await sweepCheckouts(checkouts);
     const source: ManifestSource = git
@@ -305,7 +323,6 @@ export function registerController(
         })
       : createDirectorySource({ dir: options.dir ?? '.' });
     // Provider state is the controller's, never the commit's: local.stateDir is ignored.
-    const stateDir = operator.stateDir ?? join(workDir, 'state');
     if (await isWithin(stateDir, source.treeRoot)) {
       printProblems(ctx, [
         error('state-dir-in-checkout', `the state directory ${stateDir} is inside ${source.treeRoot}`, {
@@ -318,8 +335,12 @@ export function registerController(
     const loop = new SyncLoop({
       source,
       // The checkout is the tree root: a commit may name files inside it and nowhere else.
-      openProject: (paths) =>
-        openProject(paths, { operator: { ...operator, stateDir, treeRoot: source.treeRoot } }),
+      // A run records the commit checked out, so no git ever runs inside the checkout for it.
+      openProject: (paths, revision) =>
+        openProject(paths, {
+          operator: { ...operator, stateDir, treeRoot: source.treeRoot },
+          ...(source.kind === 'git' && { sourceRevision: revision }),
+        }),
       log,
       metrics,
       version: packageVersion(),
@@ -356,6 +377,12 @@ export function registerController(
       printProblems(ctx, started.diagnostics);
       return 1;
     }
+    // Handlers first: whoever reads "listening" may signal at once, and a SIGTERM before a handler
+    // exists kills the process without the lease being released.
+    const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      process.once('SIGINT', () => resolve('SIGINT'));
+    });
     log.info(
       {
         url: server.url,
@@ -371,10 +398,7 @@ export function registerController(
     );
     loop.start();
 
-    const signal = await new Promise<NodeJS.Signals>((resolve) => {
-      process.once('SIGTERM', () => resolve('SIGTERM'));
-      process.once('SIGINT', () => resolve('SIGINT'));
-    });
+    const signal = await stopSignal;
     log.info({ signal }, 'shutting down: finishing the current change');
     await loop.stop();
     await server.close();
@@ -393,13 +417,51 @@ function jsonLinesWithoutControls(out: { write(text: string): unknown }): { writ
 }
 
 /**
- * Per source, not per process: the state in it must survive a restart (running servers are found
+ * The workdir and the state directory, made (0700) or checked (workdir.ts). The default workdir is
+ * per source, not per process: the state in it must survive a restart (running servers are found
  * again) and be shared by replicas on one host (the leader lease lives there). Checkouts are per
  * process below it, since two replicas must not share one.
  */
-function defaultWorkDir(source: string): string {
-  const id = createHash('sha256').update(source).digest('hex').slice(0, 12);
-  return join(tmpdir(), `mlform-controller-${id}`);
+async function controllerFolders(
+  workdirFlag: string | undefined,
+  stateDirFlag: string | undefined,
+  source: string,
+  env: Record<string, string | undefined>,
+): Promise<{ workDir: string; stateDir: string } | { diagnostic: Diagnostic }> {
+  const hint = 'pass --workdir <dir>: a folder of your own that no other user can write, or a new path';
+  let workDir: string;
+  let problem: Diagnostic | undefined;
+  if (workdirFlag !== undefined) {
+    workDir = resolve(workdirFlag);
+    problem = await ensurePrivateDir(workDir, { what: '--workdir', hint, operatorGiven: true });
+  } else {
+    const chosen = defaultWorkDir(source, env);
+    if ('diagnostic' in chosen) return chosen;
+    workDir = chosen.dir;
+    problem = await ensurePrivateDir(workDir, { what: 'the default workdir', hint, base: chosen.base });
+  }
+  if (problem) return { diagnostic: problem };
+  const stateDir = stateDirFlag !== undefined ? resolve(stateDirFlag) : join(workDir, 'state');
+  problem =
+    stateDirFlag !== undefined
+      ? await ensurePrivateDir(stateDir, {
+          what: '--state-dir',
+          hint: 'pass --state-dir <dir> (or $MLFORM_STATE_DIR): a folder of your own that no other user can write',
+          operatorGiven: true,
+          leaveLast: true,
+        })
+      : await ensurePrivateDir(stateDir, {
+          what: 'the state directory',
+          hint,
+          base: workDir,
+          leaveLast: true,
+        });
+  problem ??= await ensurePrivateDir(join(workDir, 'checkouts'), {
+    what: 'the checkouts folder',
+    hint,
+    base: workDir,
+  });
+  return problem ? { diagnostic: problem } : { workDir, stateDir };
 }
 
 /** Removes the checkouts of controllers that are gone (named after their pid). */
