@@ -11,11 +11,12 @@
  *   and its holder instead of moving the endpoint to another port.
  * Needs `npm run build`; Linux (/proc).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, request, type Server } from 'node:http';
+import { request } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,7 +63,7 @@ let applyOut = '';
 let applyCode: number | null = null;
 let trainerEnviron: string | undefined;
 let trainerCmdline: string | undefined;
-const squatters: Server[] = [];
+const squatters: ChildProcess[] = [];
 
 const environOf = (pid: number) => readFile(`/proc/${pid}/environ`, 'utf8');
 const alive = (pid: number): boolean => {
@@ -131,7 +132,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await Promise.all(squatters.map((s) => new Promise((resolve) => s.close(resolve))));
+  await Promise.all(squatters.map(stop));
   mlform('destroy', '-y', project);
   const record = await endpointRecord().catch(() => undefined);
   if (record?.pid && alive(record.pid)) process.kill(record.pid, 'SIGKILL');
@@ -175,6 +176,41 @@ describe('the curl that apply prints is shell-quoted (item 8)', () => {
   });
 });
 
+/**
+ * The attacker, another process: a plain HTTP server answering 200 to everything on `port`,
+ * bound as soon as the port is free (retried for up to 5 s). A process of its own, since the
+ * test's own event loop is blocked while it waits for the CLI.
+ */
+const SQUATTER = `
+const port = Number(process.argv[1]);
+const server = require('node:http').createServer((req, res) => {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(req.url.includes(':predict') ? '{"predictions":[42]}' : '{"live":true,"ready":true}');
+});
+let attempts = 0;
+server.on('error', () => (++attempts > 250 ? process.exit(1) : setTimeout(() => server.listen(port, '127.0.0.1'), 20)));
+server.listen(port, '127.0.0.1', () => console.log('listening'));
+`;
+
+async function squat(port: number): Promise<ChildProcess> {
+  const squatter = spawn(process.execPath, ['-e', SQUATTER, String(port)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  squatters.push(squatter);
+  await new Promise<void>((resolve, reject) => {
+    squatter.stdout?.once('data', () => resolve());
+    squatter.once('exit', (code) => reject(new Error(`the squatter could not bind ${port} (${code})`)));
+  });
+  return squatter;
+}
+
+const stop = async (child: ChildProcess): Promise<void> => {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+};
+
 /** GET with a fresh challenge: the status, and whether the answer proved `key`. */
 function challenge(url: string, key: string): Promise<{ status?: number; proven: boolean }> {
   const c = newChallenge();
@@ -200,21 +236,39 @@ describe('a serving port cannot be stolen (item 7)', () => {
     expect(await readFile(`/proc/${pid}/cmdline`, 'utf8')).not.toContain(key);
   });
 
+  it('a squatter on the port of a draining server (its pid still ours) is not taken for it', async () => {
+    expect(applyCode, applyOut).toBe(0);
+    const { pid, port } = await endpointRecord();
+    // A request in flight keeps the server draining (pid alive, listener closed) after SIGTERM.
+    const slow = connect(port, '127.0.0.1');
+    await new Promise((resolve) => slow.once('connect', resolve));
+    slow.write(
+      'POST /v1/models/tiny:predict HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    process.kill(pid, 'SIGTERM');
+    const squatter = await squat(port);
+    expect(alive(pid)).toBe(true);
+
+    const plan = mlform('plan', '--detailed-exitcode', project);
+    expect(plan.code, plan.out).toBe(2);
+    expect(plan.out).toContain('~ DeployedEndpoint/api (drift)');
+    expect(plan.out, plan.out).toContain('without the launch proof');
+
+    await stop(squatter);
+    slow.destroy();
+    for (let i = 0; i < 200 && alive(pid); i++) await new Promise((r) => setTimeout(r, 25));
+    const healed = mlform('apply', '-y', project);
+    expect(healed.code, healed.out).toBe(0);
+    expect((await endpointRecord()).port).toBe(port);
+  });
+
   it('a squatter on the freed port is not healthy, and apply fails naming the port instead of moving', async () => {
     expect(applyCode, applyOut).toBe(0);
     const before = await endpointRecord();
     process.kill(before.pid, 'SIGKILL');
     for (let i = 0; i < 100 && alive(before.pid); i++) await new Promise((r) => setTimeout(r, 20));
-    // The attacker: a plain HTTP server answering 200 to everything on the endpoint's port.
-    const squatter = createServer((req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(req.url?.includes(':predict') ? '{"predictions":[42]}' : '{"live":true,"ready":true}');
-    });
-    squatters.push(squatter);
-    await new Promise<void>((resolve, reject) => {
-      squatter.once('error', reject);
-      squatter.listen(before.port, '127.0.0.1', () => resolve());
-    });
+    const squatter = await squat(before.port);
 
     const plan = mlform('plan', '--detailed-exitcode', project);
     expect(plan.code, plan.out).toBe(2);
@@ -223,7 +277,7 @@ describe('a serving port cannot be stolen (item 7)', () => {
     const applied = mlform('apply', '-y', project);
     expect(applied.code, applied.out).toBe(1);
     expect(applied.out).toContain(`port ${before.port}`);
-    expect(applied.out).toContain(`process ${process.pid} `);
+    expect(applied.out).toContain(`process ${squatter.pid} `);
     expect(applied.out).not.toContain('curl ');
     const after = await endpointRecord();
     expect(after.port).toBe(before.port);
@@ -232,7 +286,7 @@ describe('a serving port cannot be stolen (item 7)', () => {
     expect(after.pid === undefined || !alive(after.pid) || after.pid === before.pid).toBe(true);
 
     // The squatter leaves: the endpoint comes back on its own port.
-    await new Promise((resolve) => squatter.close(resolve));
+    await stop(squatter);
     const healed = mlform('apply', '-y', project);
     expect(healed.code, healed.out).toBe(0);
     const back = await endpointRecord();
