@@ -246,8 +246,10 @@ describe('a serving port cannot be stolen (item 7)', () => {
       'POST /v1/models/tiny:predict HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{',
     );
     await new Promise((resolve) => setTimeout(resolve, 200));
+    // Waiting already (retrying every 20 ms): no other endpoint can take the port before it.
+    const squatting = squat(port);
     process.kill(pid, 'SIGTERM');
-    const squatter = await squat(port);
+    const squatter = await squatting;
     expect(alive(pid)).toBe(true);
 
     const plan = mlform('plan', '--detailed-exitcode', project);
@@ -266,9 +268,9 @@ describe('a serving port cannot be stolen (item 7)', () => {
   it('a squatter on the freed port is not healthy, and apply fails naming the port instead of moving', async () => {
     expect(applyCode, applyOut).toBe(0);
     const before = await endpointRecord();
+    const squatting = squat(before.port);
     process.kill(before.pid, 'SIGKILL');
-    for (let i = 0; i < 100 && alive(before.pid); i++) await new Promise((r) => setTimeout(r, 20));
-    const squatter = await squat(before.port);
+    const squatter = await squatting;
 
     const plan = mlform('plan', '--detailed-exitcode', project);
     expect(plan.code, plan.out).toBe(2);
