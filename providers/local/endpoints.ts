@@ -6,6 +6,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { readFile, rename, stat } from 'node:fs/promises';
+import type { Server } from 'node:net';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
@@ -19,8 +20,17 @@ import {
   type PutEndpointRequest,
   type Response,
 } from '../provider.js';
+import {
+  CHALLENGE_HEADER,
+  isProofToken,
+  newChallenge,
+  newProofKey,
+  PROOF_HEADER,
+  PROOF_KEY_ENV,
+  verifyProof,
+} from '../../trainer/serving/launch-proof.js';
 import { serveArgs, SERVE_ENV_OVERRIDES } from './mlform-cli.js';
-import { choosePort, HOST } from './ports.js';
+import { claimPort, close, HOST } from './ports.js';
 import {
   findLaunched,
   identify,
@@ -61,6 +71,8 @@ const addressOf = (name: string) => `DeployedEndpoint/${name}`;
 const LOG_ROTATE_BYTES = 10 * 1024 * 1024;
 /** Health requests on list run at once, up to this many (sockets are cheap, descriptors are not). */
 const HEALTH_PARALLELISM = 256;
+/** The serving process's launch key, beside its record. */
+const SERVE_KEY_FILE = 'serve.key';
 /** Files a served version must have (trainer/serving/README.md). */
 const SERVED_FILES = ['model.json', 'weights.bin', 'preprocess.json'];
 
@@ -72,6 +84,8 @@ function endpointFiles(paths: StatePaths, name: string) {
     // Also the marker: `--config <this path>` identifies the endpoint's process.
     config: join(dir, FILES.servingConfig),
     log: join(dir, FILES.serveLog),
+    // The launch key of the running server (0600): health answers must prove it (launch-proof.ts).
+    key: join(dir, SERVE_KEY_FILE),
   };
 }
 type EndpointFiles = ReturnType<typeof endpointFiles>;
@@ -110,12 +124,29 @@ export function servingConfig(req: PutEndpointRequest): EndpointConfig {
 
 // ---- health --------------------------------------------------------------------------------
 
-/** One GET on loopback without connection reuse: a status, or why there is none. */
-function probe(url: string, timeoutMs: number): Promise<{ status?: number; problem?: string }> {
+interface ProbeAnswer {
+  status?: number;
+  problem?: string;
+  /** Whether the answer proved the launch key (always false without a key). */
+  proven?: boolean;
+}
+
+/**
+ * One GET on loopback without connection reuse: a status and whether it carried the proof of a
+ * fresh challenge under `key`, or why there is none. Whatever listens on the port answers; only
+ * the process we gave the key can prove it.
+ */
+function probe(url: string, timeoutMs: number, key: string | undefined): Promise<ProbeAnswer> {
+  const challenge = newChallenge();
   return new Promise((resolve) => {
-    const req = request(url, { method: 'GET', agent: false, timeout: timeoutMs }, (res) => {
+    const headers = key === undefined ? {} : { [CHALLENGE_HEADER]: challenge };
+    const req = request(url, { method: 'GET', agent: false, timeout: timeoutMs, headers }, (res) => {
       res.resume();
-      resolve({ status: res.statusCode });
+      const proof = res.headers[PROOF_HEADER];
+      resolve({
+        status: res.statusCode,
+        proven: key !== undefined && typeof proof === 'string' && verifyProof(key, challenge, proof),
+      });
     });
     req.on('timeout', () => {
       req.destroy();
@@ -136,9 +167,22 @@ async function healthOf(
   // only never signalled.
   if ((await identify(tracked(record, files))) === 'gone')
     return { healthy: false, detail: `process ${record.pid} not running` };
+  const key = await readKey(files);
+  if (key === undefined) {
+    return {
+      healthy: false,
+      detail: `process ${record.pid} has no launch key on record: it cannot prove it answers on ${record.url}`,
+    };
+  }
   const live = `${record.url}/v2/health/live`;
-  const answer = await probe(live, settings.healthTimeoutMs);
-  if (answer.status === 200) return { healthy: true };
+  const answer = await probe(live, settings.healthTimeoutMs, key);
+  if (answer.status === 200 && answer.proven) return { healthy: true };
+  if (answer.status === 200) {
+    return {
+      healthy: false,
+      detail: `${live} answered without the launch proof: another process answers on port ${record.port}`,
+    };
+  }
   return {
     healthy: false,
     detail: `process ${record.pid} is running but ${live} ${answer.status !== undefined ? `answered ${answer.status}` : answer.problem}`,
@@ -168,6 +212,12 @@ function toObserved(
       },
     }),
   };
+}
+
+/** The launch key of the running server; undefined when absent or not one we write. */
+async function readKey(files: EndpointFiles): Promise<string | undefined> {
+  const text = (await readText(files.key))?.trim();
+  return isProofToken(text) ? text : undefined;
 }
 
 async function readConfig(files: EndpointFiles, address: string) {
@@ -270,8 +320,10 @@ async function failureReason(files: EndpointFiles): Promise<string | undefined> 
 
 type StartOutcome = { state: 'ready' } | { state: 'exited'; code: number | null } | { state: 'timeout' };
 
+/** Ready only when the answer proves the launch key: a 200 from anyone else is not our server. */
 async function waitReady(
   url: string,
+  key: string,
   proc: DetachedProcess,
   timeoutMs: number,
   signal: AbortSignal | undefined,
@@ -280,8 +332,8 @@ async function waitReady(
   void proc.exited.then((e) => (exit = e));
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const answer = await probe(`${url}/v2/health/ready`, 1_000);
-    if (answer.status === 200) return { state: 'ready' };
+    const answer = await probe(`${url}/v2/health/ready`, 1_000, key);
+    if (answer.status === 200 && answer.proven) return { state: 'ready' };
     if (exit) return { state: 'exited', code: exit.code };
     if (Date.now() >= deadline || signal?.aborted) return { state: 'timeout' };
     await sleep(100);
@@ -293,15 +345,37 @@ async function rotateLog(path: string): Promise<void> {
   if (size > LOG_ROTATE_BYTES) await rename(path, `${path}.1`);
 }
 
-/** Writes the config and the record, starts the server, waits for readiness. */
+/**
+ * Writes the config, the launch key and the record, starts the server on `socket` (bound here to
+ * the record's port; handed over and closed in this process), waits for proven readiness.
+ */
 async function start(
   settings: LocalSettings,
   ctx: ProviderContext,
   files: EndpointFiles,
   record: EndpointRecord,
   configText: string,
+  socket: Server,
+): Promise<{ record: EndpointRecord; outcome: StartOutcome }> {
+  try {
+    return await launch(settings, ctx, files, record, configText, socket);
+  } finally {
+    // The child has its own copy of the socket once spawned; ours would keep the port bound.
+    await close(socket);
+  }
+}
+
+async function launch(
+  settings: LocalSettings,
+  ctx: ProviderContext,
+  files: EndpointFiles,
+  record: EndpointRecord,
+  configText: string,
+  socket: Server,
 ): Promise<{ record: EndpointRecord; outcome: StartOutcome }> {
   await writeTextAtomic(files.config, configText);
+  const key = newProofKey();
+  await writeTextAtomic(files.key, `${key}\n`, 0o600);
   // Recorded before the spawn (with the launch id) so that a crash right after it leaves a
   // findable endpoint.
   const launchId = randomUUID();
@@ -314,9 +388,12 @@ async function start(
     command: settings.cli.nodePath,
     args: serveArgs(settings.cli.cliPath(), files.config, record.port, launchId),
     cwd: files.dir,
-    env: childEnv(settings, SERVE_ENV_OVERRIDES),
+    // The key goes in the environment (readable by this user only), never in the arguments.
+    env: { ...childEnv(settings, SERVE_ENV_OVERRIDES), [PROOF_KEY_ENV]: key },
     logFile: files.log,
+    listenSocket: socket,
   });
+  await close(socket);
   const started: EndpointRecord = {
     ...pending,
     pid: proc.pid,
@@ -325,7 +402,10 @@ async function start(
   };
   await writeJsonAtomic(files.record, started);
   ctx.log?.(`started serving ${record.name} on ${record.url} (pid ${proc.pid})`);
-  return { record: started, outcome: await waitReady(record.url, proc, settings.readyTimeoutMs, ctx.signal) };
+  return {
+    record: started,
+    outcome: await waitReady(record.url, key, proc, settings.readyTimeoutMs, ctx.signal),
+  };
 }
 
 /** Every served version must be a local artifact with the files the server loads. */
@@ -435,7 +515,9 @@ export async function putEndpoint(
 
     // Whatever serves now stops first: the port is the endpoint's, and only one process has it.
     const unproven = await stopServing(settings, previous, files);
-    const port = await choosePort(previous?.port, () => portsOfOthers(paths, req.name), settings.basePort);
+    const claim = await claimPort(previous?.port, () => portsOfOthers(paths, req.name), settings.basePort);
+    if (!claim.ok) return { diagnostics: [...unproven, portTaken(req.name, claim)] };
+    const port = claim.port;
     const record: EndpointRecord = {
       formatVersion: 1,
       name: req.name,
@@ -445,7 +527,7 @@ export async function putEndpoint(
       configSha256,
       createdAt: previous?.createdAt ?? now,
     };
-    const started = await start(settings, ctx, files, record, configText);
+    const started = await start(settings, ctx, files, record, configText, claim.server);
     if (started.outcome.state === 'ready') {
       return { endpoint: toObserved(started.record, config, { healthy: true }), diagnostics: unproven };
     }
@@ -457,6 +539,18 @@ export async function putEndpoint(
   } catch (e) {
     return { diagnostics: [stateError(address, 'deploying', e)] };
   }
+}
+
+/** The endpoint's port is held by another process: clients of the endpoint would reach it. */
+function portTaken(name: string, claim: { port: number; holder?: string }): Diagnostic {
+  return error(
+    'local-endpoint-port-taken',
+    `${name}: port ${claim.port} of this endpoint is held by ${claim.holder ?? 'another process'}; the endpoint was not started elsewhere, since its clients would keep calling port ${claim.port}`,
+    {
+      address: addressOf(name),
+      hint: `stop whatever listens on ${HOST}:${claim.port} and apply again, or delete the endpoint (mlform destroy) to give it a new port`,
+    },
+  );
 }
 
 /**
@@ -502,12 +596,21 @@ async function recover(
       diagnostics: [failure],
     };
   }
+  // The failed server exited, so its port is free again, unless someone took it meanwhile.
+  const claim = await claimPort(record.port, async () => new Set(), 0);
+  if (!claim.ok) {
+    return {
+      endpoint: toObserved(record, undefined, { healthy: false, detail: 'the serving process exited' }),
+      diagnostics: [failure, portTaken(record.name, claim)],
+    };
+  }
   const restored = await start(
     settings,
     ctx,
     files,
     { ...previous, port: record.port, url: record.url },
     previousText,
+    claim.server,
   );
   const previousConfig = await readConfig(files, address);
   const healthy = restored.outcome.state === 'ready';

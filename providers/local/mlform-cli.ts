@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LAUNCH_ID_FLAG } from './processes.js';
+import { LAUNCH_ID_FLAG, LISTEN_FD } from './processes.js';
 
 /**
  * `bin/mlform.js` of this package: the nearest ancestor folder that has it. This module lives in
@@ -44,12 +44,18 @@ export const trainArgs = (cliPath: string, specFile: string, outDir: string, lau
   launchId,
 ];
 
-/** `configPath` is also the marker that identifies the process, with `launchId`. */
+/**
+ * `configPath` is also the marker that identifies the process, with `launchId`. The server listens
+ * on the socket the provider bound and passes as descriptor LISTEN_FD; `--port` only tells a
+ * reader of `ps` which port that is.
+ */
 export const serveArgs = (cliPath: string, configPath: string, port: number, launchId: string): string[] => [
   cliPath,
   'serve',
   '--config',
   configPath,
+  '--listen-fd',
+  String(LISTEN_FD),
   '--port',
   String(port),
   '--host',

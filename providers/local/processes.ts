@@ -9,6 +9,8 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import type { Server } from 'node:net';
+import type { Stream } from 'node:stream';
 import { open, readdir, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import pLimit from 'p-limit';
@@ -294,6 +296,24 @@ export interface SpawnRequest {
   env: NodeJS.ProcessEnv;
   /** stdout and stderr are appended here (JSON lines for train and serve). */
   logFile: string;
+  /** A listening server whose socket the child inherits as descriptor 3 (`serve --listen-fd 3`). */
+  listenSocket?: Server;
+}
+
+/** Descriptor at which the child finds `listenSocket`. */
+export const LISTEN_FD = 3;
+
+/**
+ * The libuv handle of a listening server. Node's spawn passes a handle (not a net.Server) on to a
+ * child as a descriptor, and exposes it only as `_handle`; checked so a Node that changed it fails
+ * loudly rather than starting a server without its socket.
+ */
+function listeningHandle(server: Server): Stream {
+  const handle = (server as unknown as { _handle?: unknown })._handle;
+  if (typeof handle !== 'object' || handle === null) {
+    throw new Error('the listening socket has no handle to pass on (not listening?)');
+  }
+  return handle as Stream;
 }
 
 /**
@@ -310,7 +330,12 @@ export async function spawnDetached(request: SpawnRequest): Promise<DetachedProc
       cwd: request.cwd,
       env: request.env,
       detached: true,
-      stdio: ['ignore', log.fd, log.fd],
+      stdio: [
+        'ignore',
+        log.fd,
+        log.fd,
+        ...(request.listenSocket ? [listeningHandle(request.listenSocket)] : []),
+      ],
     });
     // Listeners go on before the first await: 'error' is emitted on a later tick.
     failed = new Promise<Error>((resolve) => child.once('error', resolve));

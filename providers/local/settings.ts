@@ -15,7 +15,7 @@ export interface LocalProviderOptions {
   cliPath?: string;
   /** Node binary the CLI runs with; default `process.execPath`. */
   nodePath?: string;
-  /** Extra environment for training and serving processes (on top of this process's). */
+  /** Extra environment for training and serving processes (on top of the allow-listed part of this process's). */
   env?: Record<string, string>;
   /** How long `deployedEndpoints.put` waits for `/v2/health/ready`. */
   readyTimeoutMs?: number;
@@ -72,9 +72,62 @@ export function resolveSettings(options: LocalProviderOptions = {}): LocalSettin
 export const stateRoot = (settings: LocalSettings, ctx: ProviderContext): string =>
   resolve(ctx.projectDir, settings.stateDir);
 
-/** Environment of a child process: ours, the configured extras, minus what would redirect it. */
+/**
+ * Variables a training or serving process gets from ours (issue 18, item 11d). An allow-list: the
+ * controller's environment holds its secrets (webhook secret, git token, status token, whatever
+ * an operator exported), and a trainer runs code paths that manifests steer, so anything not
+ * needed stays behind. Kept: the OS basics, locale and time zone, Node's own settings, proxies
+ * and CA certificates (gs:// data), Google credentials and the storage emulator, TensorFlow and
+ * CUDA settings, and the MLFORM_* variables train and serve read. The launcher adds what a launch
+ * needs (MLFORM_DATA_ROOTS, the serving launch key) explicitly.
+ */
+const CHILD_ENV_NAMES: ReadonlySet<string> = new Set([
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'LANG',
+  'LANGUAGE',
+  'TZ',
+  'TMPDIR',
+  'TMP',
+  'TEMP',
+  'NODE_OPTIONS',
+  'NODE_EXTRA_CA_CERTS',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+  'STORAGE_EMULATOR_HOST',
+  'LD_LIBRARY_PATH',
+  'OMP_NUM_THREADS',
+  'NO_COLOR',
+  // mlform train / serve: the backend; the gcp endpoint override for gs:// and Secret Manager.
+  'MLFORM_BACKEND',
+  'MLFORM_GCP_API_ENDPOINT',
+  'MLFORM_DEBUG',
+]);
+
+/** Families kept by prefix: locale, Google credentials and SDK config, TensorFlow, CUDA/NVIDIA. */
+const CHILD_ENV_PREFIXES = ['LC_', 'GOOGLE_', 'CLOUDSDK_', 'GCE_METADATA_', 'TF_', 'CUDA_', 'NVIDIA_'];
+
+export const isChildEnvName = (name: string): boolean =>
+  CHILD_ENV_NAMES.has(name) || CHILD_ENV_PREFIXES.some((prefix) => name.startsWith(prefix));
+
+/**
+ * Environment of a child process: the allow-listed part of ours, the configured extras (the
+ * operator's, through the provider options), minus what would redirect it.
+ */
 export function childEnv(settings: LocalSettings, drop: readonly string[] = []): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...settings.env };
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && isChildEnvName(name)) env[name] = value;
+  }
+  Object.assign(env, settings.env);
   for (const key of drop) delete env[key];
   return env;
 }

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { AppResponse, ServingApp } from './serving-app.js';
 import type { ServingMetrics } from './serving-metrics.js';
 import { applyBounds, serverOptions, type ConnectionBounds } from './connection-bounds.js';
+import { CHALLENGE_HEADER, isProofToken, PROOF_HEADER, proofFor } from './launch-proof.js';
 
 export interface HttpFrontOptions {
   app: ServingApp;
@@ -18,6 +19,11 @@ export interface HttpFrontOptions {
   maxBodyBytes: number;
   /** Header, request and keep-alive timeouts and the connection cap (config.ts connectionBounds). */
   bounds: ConnectionBounds;
+  /**
+   * The launch key (launch-proof.ts): health answers carry the proof of a request's challenge, so
+   * the launcher can tell this process from another that took its port. Unset: no proof header.
+   */
+  proofKey?: string;
 }
 
 const PAYLOAD_TOO_LARGE = (limit: number, size: string): string =>
@@ -68,11 +74,16 @@ export class HttpFront {
     });
   }
 
-  listen(port: number, host: string): Promise<AddressInfo> {
+  /**
+   * On a port, or on a listening socket inherited as file descriptor `fd` (the local provider
+   * binds the port itself and hands the socket over, so no other process can take it in between).
+   */
+  listen(port: number, host: string, fd?: number): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       const onError = (e: Error): void => reject(e);
       this.server.once('error', onError);
-      this.server.listen(port, host, () => {
+      const target = fd === undefined ? { port, host } : { fd };
+      this.server.listen(target, () => {
         this.server.off('error', onError);
         resolve(this.server.address() as AddressInfo);
       });
@@ -236,6 +247,15 @@ export class HttpFront {
         ...response.headers,
       };
       if (this.closing) headers.connection = 'close';
+      const challenge = req.headers[CHALLENGE_HEADER];
+      if (
+        this.options.proofKey !== undefined &&
+        response.route === 'health' &&
+        typeof challenge === 'string' &&
+        isProofToken(challenge)
+      ) {
+        headers[PROOF_HEADER] = proofFor(this.options.proofKey, challenge);
+      }
       try {
         res.writeHead(response.status, headers);
         res.end(response.body);

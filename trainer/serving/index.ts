@@ -25,3 +25,13 @@ export type { ModelVersion, VersionLoader, VersionProvenance } from './model-ver
 export { createServingLogger } from './logger.js';
 export { ServingApp } from './serving-app.js';
 export type { AppRequest, AppResponse } from './serving-app.js';
+export {
+  CHALLENGE_HEADER,
+  PROOF_HEADER,
+  PROOF_KEY_ENV,
+  isProofToken,
+  newChallenge,
+  newProofKey,
+  proofFor,
+  verifyProof,
+} from './launch-proof.js';

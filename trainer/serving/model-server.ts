@@ -29,6 +29,8 @@ export interface ModelServerOptions {
   selectBackend?: boolean;
   /** Node process metrics (CPU, memory, event-loop lag) on /metrics too (default true). */
   processMetrics?: boolean;
+  /** The launch key: health answers prove this process to its launcher (launch-proof.ts). */
+  proofKey?: string;
 }
 
 export class ModelServer {
@@ -65,6 +67,7 @@ export class ModelServer {
       logRequests: this.config.logging.requests,
       maxBodyBytes: this.config.limits.maxBodyBytes,
       bounds: connectionBounds(this.config.limits),
+      ...(options.proofKey !== undefined && { proofKey: options.proofKey }),
     });
   }
 
@@ -84,8 +87,9 @@ export class ModelServer {
     return this.address.port;
   }
 
-  async listen(port = 0, host = '127.0.0.1'): Promise<string> {
-    const address = await this.http.listen(port, host);
+  /** On `host:port`, or on the listening socket inherited as descriptor `fd` (then both are ignored). */
+  async listen(port = 0, host = '127.0.0.1', fd?: number): Promise<string> {
+    const address = await this.http.listen(port, host, fd);
     this.address = { host: address.address, port: address.port };
     this.log.info({ url: this.url }, 'listening');
     this.logs.flush();

@@ -8,11 +8,13 @@ import { plan as makePlan } from '../../engine/plan.js';
 import { policyDeletes } from '../../engine/policy.js';
 import { loadPlanFile } from '../../engine/plan-file.js';
 import { applyLine } from '../../ui/apply-progress.js';
+import { escapeTerminal } from '../../ui/escape.js';
 import { createPlanTextView } from '../../ui/plan-text.js';
 import type { CommandContext } from '../context.js';
 import { lockHolder, openProject } from '../project.js';
 import { addOperatorOptions, operatorSettings, type OperatorFlags } from '../operator.js';
 import { printProblems } from './plan.js';
+import { shellCommand } from '../shell-quote.js';
 
 interface ApplyOptions extends OperatorFlags {
   autoApprove?: boolean;
@@ -192,10 +194,15 @@ export function registerApply(program: Command, ctx: CommandContext, setExit: (c
       for (const endpoint of items) {
         if (!endpoint.url || !endpoint.healthy) continue;
         const traffic = endpoint.traffic.map((t) => `v${t.version} ${t.percent}%`).join(', ');
-        ctx.print(`\n${endpoint.name}: ${endpoint.url}  (traffic ${traffic})`);
-        const instance = await exampleInstance(endpoint.url, endpoint.model);
         ctx.print(
-          `  curl -s ${endpoint.url}/v1/models/${endpoint.model}:predict -H 'content-type: application/json' -d '${JSON.stringify({ instances: [instance] })}'`,
+          `\n${escapeTerminal(endpoint.name)}: ${escapeTerminal(endpoint.url)}  (traffic ${traffic})`,
+        );
+        const instance = await exampleInstance(endpoint.url, endpoint.model);
+        // Category values come from the training data: every argument is quoted for the shell.
+        const predictUrl = `${endpoint.url}/v1/models/${encodeURIComponent(endpoint.model)}:predict`;
+        const body = JSON.stringify({ instances: [instance] });
+        ctx.print(
+          `  ${shellCommand(['curl', '-s', predictUrl, '-H', 'content-type: application/json', '-d', body])}`,
         );
       }
     }

@@ -23,6 +23,7 @@ interface ServeOptions {
   keepAliveTimeout?: string;
   maxConnections?: string;
   logLevel?: string;
+  listenFd?: string;
 }
 
 /** TensorFlow Serving's REST port, when neither --port nor $PORT says otherwise. */
@@ -60,6 +61,10 @@ export function registerServe(program: Command, ctx: CommandContext, setExit: (c
     .option('--max-body-bytes <n>', 'larger bodies get 413 (default 10 MiB)')
     .option('--max-instances <n>', 'more instances per request get 413 (default 1000)')
     .option('--launch-id <id>', 'set by the local provider to recognise its process (no effect)')
+    .option(
+      '--listen-fd <n>',
+      'serve on the listening TCP socket inherited as this file descriptor (set by the local provider, which binds the port itself); --port and --host are then ignored',
+    )
     .addOption(
       new Option(
         '--missing-features <policy>',
@@ -85,7 +90,9 @@ export function registerServe(program: Command, ctx: CommandContext, setExit: (c
     )
     .addHelpText(
       'after',
-      '\nEnvironment: PORT, MODEL_URI, MODEL_NAME (Cloud Run), MLFORM_BACKEND=tensorflow|wasm|cpu.\n' +
+      '\nEnvironment: PORT, MODEL_URI, MODEL_NAME (Cloud Run), MLFORM_BACKEND=tensorflow|wasm|cpu,\n' +
+        'MLFORM_SERVE_PROOF_KEY (set by the local provider: health answers then prove this process\n' +
+        'to it; read once and removed from the environment).\n' +
         'Exit status: 0 after a graceful shutdown, 1 when the config or a model cannot be loaded.\n\n' +
         'Examples:\n  mlform serve --model /tmp/mpg --name mpg --port 8501\n' +
         '  curl -s localhost:8501/v1/models/mpg:predict -H content-type:application/json \\\n' +
@@ -111,6 +118,23 @@ export function registerServe(program: Command, ctx: CommandContext, setExit: (c
         setExit(1);
         return;
       }
+      const listenFd = options.listenFd === undefined ? undefined : parseFd(options.listenFd);
+      if (listenFd === null) {
+        ctx.printErr(
+          `--listen-fd must be a file descriptor number from 3, got ${JSON.stringify(options.listenFd)}`,
+        );
+        setExit(1);
+        return;
+      }
+      // Read once, then gone from the environment: nothing this process starts or logs sees it.
+      const proofKey = nonEmpty(ctx.env[serving.PROOF_KEY_ENV]);
+      delete ctx.env[serving.PROOF_KEY_ENV];
+      delete process.env[serving.PROOF_KEY_ENV];
+      if (proofKey !== undefined && !serving.isProofToken(proofKey)) {
+        ctx.printErr(`$${serving.PROOF_KEY_ENV} must be 32 to 128 lower-case hex digits`);
+        setExit(1);
+        return;
+      }
       const config = resolved.config;
       const logs = serving.createServingLogger(
         config.logging.level,
@@ -118,7 +142,11 @@ export function registerServe(program: Command, ctx: CommandContext, setExit: (c
         { model: config.name },
       );
       const { logger } = logs;
-      const server = new serving.ModelServer({ config, logger: logs });
+      const server = new serving.ModelServer({
+        config,
+        logger: logs,
+        ...(proofKey !== undefined && { proofKey }),
+      });
       // Once: a second Ctrl-C gets Node's default action and ends the process at once.
       const onSignal = (signal: NodeJS.Signals): void => {
         server.shutdown(signal).catch((e: unknown) => {
@@ -128,11 +156,10 @@ export function registerServe(program: Command, ctx: CommandContext, setExit: (c
       process.once('SIGTERM', onSignal);
       process.once('SIGINT', onSignal);
       try {
-        await server.listen(port, options.host);
+        await server.listen(port, options.host, listenFd);
       } catch (e) {
-        ctx.printErr(
-          `cannot listen on ${options.host}:${port}: ${e instanceof Error ? e.message : String(e)}`,
-        );
+        const where = listenFd === undefined ? `${options.host}:${port}` : `inherited descriptor ${listenFd}`;
+        ctx.printErr(`cannot listen on ${where}: ${e instanceof Error ? e.message : String(e)}`);
         await server.shutdown('listen failed');
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
@@ -165,6 +192,13 @@ function parsePort(value: string | undefined): number | undefined {
   if (!/^\d{1,5}$/.test(value)) return undefined;
   const port = Number(value);
   return port <= 65535 ? port : undefined;
+}
+
+/** A descriptor beyond stdin, stdout and stderr; null when it is not one. */
+function parseFd(value: string): number | null {
+  if (!/^\d{1,4}$/.test(value)) return null;
+  const fd = Number(value);
+  return fd >= 3 ? fd : null;
 }
 
 /** `--max-batch-size 64` -> 64; anything else stays a string for the config validation to reject. */
