@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { open, readdir, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import pLimit from 'p-limit';
+import { PRIVATE_FILE_MODE } from '../../trainer/storage.js';
 
 const run = promisify(execFile);
 const linux = process.platform === 'linux';
@@ -301,7 +302,8 @@ export interface SpawnRequest {
  * us (no pipes, unref'd): the CLI can exit, or be killed, and the process carries on.
  */
 export async function spawnDetached(request: SpawnRequest): Promise<DetachedProcess> {
-  const log = await open(request.logFile, 'a');
+  // Logs hold the training's output (feature names, error texts): private, like the records.
+  const log = await open(request.logFile, 'a', PRIVATE_FILE_MODE);
   let child: ChildProcess;
   let failed: Promise<Error>;
   let exited: DetachedProcess['exited'];

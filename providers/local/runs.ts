@@ -22,7 +22,7 @@ import {
 } from '../provider.js';
 import { gitCommitOf } from './git-commit.js';
 import { trainArgs, TRAIN_ENV_OVERRIDES } from './mlform-cli.js';
-import { DATA_ROOTS_ENV } from '../../trainer/storage.js';
+import { DATA_ROOTS_ENV, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../trainer/storage.js';
 import {
   findLaunched,
   isAlive,
@@ -510,7 +510,7 @@ export async function createRun(
       ...(gitCommit !== undefined && { gitCommit }),
     };
     // Record first, then spawn: a crash in between leaves a record that the next create launches.
-    await mkdir(files.dir, { recursive: true });
+    await mkdir(files.dir, { recursive: true, mode: PRIVATE_DIR_MODE });
     await writeJsonAtomic(files.record, record);
     return await launch(settings, ctx, paths, record);
   } catch (e) {
@@ -531,7 +531,7 @@ export async function cancelRun(
     if (record.outcome || (await exists(join(files.artifact, 'run.json')))) return { diagnostics: [] };
     // The marker first: it is what makes the state `cancelled`, even if we die before the signal.
     if (!(await exists(files.cancelled)))
-      await writeFile(files.cancelled, `${settings.now().toISOString()}\n`);
+      await writeFile(files.cancelled, `${settings.now().toISOString()}\n`, { mode: PRIVATE_FILE_MODE });
     const processes = await processesOf(record);
     // SIGTERM: the trainer writes its checkpoint and exits 143.
     const outcomes = await Promise.all(processes.map((p) => stopProcess(p, settings.stopTimeoutMs)));
