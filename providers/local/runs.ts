@@ -20,6 +20,7 @@ import {
   type Response,
   type RunRef,
 } from '../provider.js';
+import { ARTIFACT_LIMITS } from '../../trainer/artifact-limits.js';
 import { gitCommitOf } from './git-commit.js';
 import { withSlotLock } from './training-slots.js';
 import {
@@ -125,6 +126,14 @@ const finite = (values: Record<string, number | null>): Record<string, number> =
     Object.entries(values).filter((entry): entry is [string, number] => typeof entry[1] === 'number'),
   );
 
+async function sizeOf(path: string): Promise<number | undefined> {
+  try {
+    return (await stat(path)).size;
+  } catch {
+    return undefined;
+  }
+}
+
 async function mtimeOf(path: string): Promise<string | undefined> {
   try {
     return (await stat(path)).mtime.toISOString();
@@ -139,6 +148,19 @@ async function artifactOutcome(
   record: RunRecord,
 ): Promise<{ outcome?: RunOutcome; diagnostic?: Diagnostic }> {
   const address = addressOf(record.name);
+  // Read whole on every observation until cached: bounded like every artifact JSON file.
+  for (const file of ['run.json', 'metrics.json']) {
+    const size = await sizeOf(join(artifactDir, file));
+    if (size !== undefined && size > ARTIFACT_LIMITS.jsonBytes) {
+      return {
+        diagnostic: error(
+          'local-artifact',
+          `${refText(record)}: the artifact's ${file} is ${size} bytes, over the limit of ${ARTIFACT_LIMITS.jsonBytes}`,
+          { address },
+        ),
+      };
+    }
+  }
   const run = await readRecord(join(artifactDir, 'run.json'), ArtifactRunSchema, address);
   if (run.status === 'missing') return {};
   if (run.status === 'corrupt') return { diagnostic: run.diagnostic };

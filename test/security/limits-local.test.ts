@@ -86,7 +86,7 @@ function mlform(...args: string[]): { code: number | null; out: string } {
 
 describe.runIf(process.platform === 'linux')('local training slots (item 9)', () => {
   it('a commit with 4 TrainingRuns and maxLocalTrainings 2: two trainers at most, the rest queued, all finish', async () => {
-    const dir = await project('queue', 4, 30);
+    const dir = await project('queue', 4, 80);
     const stateDir = join(dir, '.mlform');
     const policy = join(root, 'policy.yaml');
     await writeFile(policy, 'maxLocalTrainings: 2\n');
