@@ -36,6 +36,12 @@ export const PolicySchema = Type.Object(
         1,
       ),
     ),
+    maxLocalTrainings: Type.Optional(
+      Limit(
+        'Training processes the local provider runs at once from its state directory (a tuning run counts its trial workers); runs beyond it wait as `queued`. Default: the number of cores, or MLFORM_MAX_LOCAL_TRAININGS; with both, the smaller.',
+        1,
+      ),
+    ),
     maxFiresPerHour: Type.Optional(
       Limit('Most fires of one Schedule in any 60 minutes, computed from its cron and time zone.', 1),
     ),

@@ -3,7 +3,8 @@
  * back by providers (registration gate, lineage), so their shapes are TypeBox schemas.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { storeFor, joinUri } from './storage.js';
+import { ARTIFACT_LIMITS } from './artifact-limits.js';
+import { storeFor, joinUri, readBounded } from './storage.js';
 
 export const ARTIFACT_FILES = {
   model: 'model.json',
@@ -84,7 +85,10 @@ export async function writeJsonFile(dirUri: string, name: string, value: unknown
   await storeFor(uri).write(uri, toJsonText(value));
 }
 
+/** Reads one of the artifact's JSON files, refused unread when over `ARTIFACT_LIMITS.jsonBytes`. */
 export async function readJsonFile(dirUri: string, name: string): Promise<unknown> {
   const uri = joinUri(dirUri, name);
-  return JSON.parse((await storeFor(uri).read(uri)).toString('utf8')) as unknown;
+  const maxBytes =
+    name === ARTIFACT_FILES.preprocess ? ARTIFACT_LIMITS.preprocessBytes : ARTIFACT_LIMITS.jsonBytes;
+  return JSON.parse((await readBounded(uri, maxBytes)).toString('utf8')) as unknown;
 }

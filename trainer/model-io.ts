@@ -8,7 +8,9 @@
  * tfjs-node's `file://` loader, tfjs-converter tooling and the browser `http://` loader read too.
  */
 import * as tf from '@tensorflow/tfjs';
-import { joinUri, storeFor } from './storage.js';
+import { ArtifactLimitError, ARTIFACT_LIMITS, maxWeightBytes } from './artifact-limits.js';
+import { declaredWeights, topologyParameters } from './model-size.js';
+import { joinUri, readBounded, storeFor } from './storage.js';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
@@ -113,17 +115,64 @@ export function storeIOHandler(dirUri: string): tf.io.IOHandler {
     },
 
     async load(): Promise<tf.io.ModelArtifacts> {
-      const modelJson = parseModelJson((await store.read(modelUri)).toString('utf8'), modelUri);
+      const modelJson = parseModelJson(
+        (await readBounded(modelUri, ARTIFACT_LIMITS.modelJsonBytes)).toString('utf8'),
+        modelUri,
+      );
+      // Everything is sized before tfjs builds a layer (which allocates) or a shard is read.
+      const shardUris = modelJson.weightsManifest.flatMap((group) =>
+        group.paths.map((p) => joinUri(dirUri, p)),
+      );
+      const expected = await checkModelSize(modelJson, shardUris, modelUri);
       return tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
         const specs = manifest.flatMap((group) => group.weights);
         const shards: ArrayBuffer[] = [];
-        for (const group of manifest) {
-          for (const path of group.paths) shards.push(toArrayBuffer(await store.read(joinUri(dirUri, path))));
+        let read = 0;
+        for (const uri of shardUris) {
+          const bytes = await readBounded(uri, expected - read);
+          read += bytes.length;
+          shards.push(toArrayBuffer(bytes));
         }
+        if (read !== expected) throw sizeMismatch(modelUri, expected, read);
         return [specs, joinWeightData(shards)];
       });
     },
   };
+}
+
+const sizeMismatch = (uri: string, declared: number, actual: number): ArtifactLimitError =>
+  new ArtifactLimitError(
+    `${uri} declares ${declared} bytes of weights but its weight files hold ${actual}: the files do not belong together`,
+  );
+
+/**
+ * The parameters the topology implies, those the weights manifest declares and the bytes of the
+ * weight files must agree, and stay under the limit (`MLFORM_MAX_MODEL_BYTES`, default 512 MiB).
+ * Returns the weight bytes to read.
+ */
+async function checkModelSize(modelJson: tf.io.ModelJSON, shardUris: string[], uri: string): Promise<number> {
+  const maxBytes = maxWeightBytes();
+  const declared = declaredWeights(modelJson.weightsManifest, maxBytes, uri);
+  if (declared.bytes > maxBytes) {
+    throw new ArtifactLimitError(
+      `${uri} declares more than ${maxBytes} bytes of weights, over the limit (MLFORM_MAX_MODEL_BYTES)`,
+    );
+  }
+  const implied = topologyParameters(modelJson.modelTopology, declared.elements, uri);
+  if (implied !== declared.elements) {
+    throw new ArtifactLimitError(
+      `${uri}: the topology has ${implied > declared.elements ? `more than ${declared.elements}` : implied} parameters but the weights manifest declares ${declared.elements}`,
+    );
+  }
+  let actual = 0;
+  for (const shard of shardUris) {
+    const store = storeFor(shard);
+    // A store that cannot tell sizes is measured while reading (load above).
+    if (!store.size) return declared.bytes;
+    actual += await store.size(shard);
+  }
+  if (actual !== declared.bytes) throw sizeMismatch(uri, declared.bytes, actual);
+  return declared.bytes;
 }
 
 /** Saves topology and weights (not the optimizer: checkpoints carry that, see training/checkpoint.ts). */

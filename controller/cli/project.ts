@@ -112,6 +112,10 @@ export async function openProject(
     provider = createLocalProvider({
       stateDir: config.local.stateDir,
       operatorStateDir: operator.stateDir,
+      // Not a plan-time rule: runs beyond it are queued by the provider (training-slots.ts).
+      ...(policy?.policy.maxLocalTrainings !== undefined && {
+        maxLocalTrainings: policy.policy.maxLocalTrainings,
+      }),
     });
   }
   if (provider.validate) {

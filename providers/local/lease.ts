@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
 import type { Lease, LockName, LockRequest, ProviderContext, Response } from '../provider.js';
+import { PRIVATE_FILE_MODE } from '../../trainer/storage.js';
 import { pidExists } from './processes.js';
 import { LeaseRecordSchema, type LeaseRecord } from './records.js';
 import { stateRoot, type LocalSettings } from './settings.js';
@@ -35,7 +36,7 @@ const errorCode = (e: unknown): string | undefined =>
 /** Writes the lease only if no lease file exists. */
 async function createExclusive(path: string, record: LeaseRecord): Promise<boolean> {
   const temp = `${path}.${randomUUID()}.tmp`;
-  await writeFile(temp, sealedJsonText(record));
+  await writeFile(temp, sealedJsonText(record), { mode: PRIVATE_FILE_MODE });
   try {
     await link(temp, path);
     return true;

@@ -14,6 +14,7 @@ import type { Stream } from 'node:stream';
 import { open, readdir, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import pLimit from 'p-limit';
+import { PRIVATE_FILE_MODE } from '../../trainer/storage.js';
 
 const run = promisify(execFile);
 const linux = process.platform === 'linux';
@@ -321,7 +322,8 @@ function listeningHandle(server: Server): Stream {
  * us (no pipes, unref'd): the CLI can exit, or be killed, and the process carries on.
  */
 export async function spawnDetached(request: SpawnRequest): Promise<DetachedProcess> {
-  const log = await open(request.logFile, 'a');
+  // Logs hold the training's output (feature names, error texts): private, like the records.
+  const log = await open(request.logFile, 'a', PRIVATE_FILE_MODE);
   let child: ChildProcess;
   let failed: Promise<Error>;
   let exited: DetachedProcess['exited'];

@@ -69,6 +69,13 @@ export const RunRecordSchema = Type.Object({
   /** Absent in records written before process stamps: such a pid is never signalled. */
   launch: Type.Optional(LaunchSchema),
   startedAt: Type.Optional(Type.String()),
+  /**
+   * Training slots the run holds once started (training-slots.ts): 1, or its trial workers. Absent
+   * until started, and in records written before slots.
+   */
+  slots: Type.Optional(Count),
+  /** Folders the training may read data from, fixed at create time (a queued run starts later). */
+  dataRoots: Type.Optional(Type.Array(Type.String())),
   /** Commit of the manifest's git tree at create time (the trainer cannot see it from --spec-file). */
   gitCommit: Type.Optional(Type.String()),
   outcome: Type.Optional(RunOutcomeSchema),

@@ -5,10 +5,10 @@
  * rename is also what claims the number, so two registrations cannot take the same one.
  */
 import { randomUUID } from 'node:crypto';
-import { cp, readdir, rename, rm, stat } from 'node:fs/promises';
+import { cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { error, type Diagnostic } from '../../resources/diagnostic.js';
-import { isGcsUri, toLocalPath } from '../../trainer/storage.js';
+import { isGcsUri, PRIVATE_DIR_MODE, toLocalPath } from '../../trainer/storage.js';
 import {
   ownershipLabels,
   type MoveAliasRequest,
@@ -320,6 +320,8 @@ export async function registerVersion(
     const nowDate = settings.now();
     await removeStaleTemps(versionsDir, nowDate.getTime());
     const temp = join(versionsDir, `.tmp-${randomUUID()}`);
+    // cp would create it with the default mode; versions are as private as the artifact.
+    await mkdir(versionsDir, { recursive: true, mode: PRIVATE_DIR_MODE });
     await cp(source, temp, {
       recursive: true,
       filter: (from) => !NOT_COPIED.has(relative(source, from).split(/[\\/]/)[0] ?? ''),

@@ -20,9 +20,16 @@ import {
   type Response,
   type RunRef,
 } from '../provider.js';
+import { ARTIFACT_LIMITS } from '../../trainer/artifact-limits.js';
 import { gitCommitOf } from './git-commit.js';
+import { withSlotLock } from './training-slots.js';
+import {
+  limitFromEnv,
+  localTrainingLimit,
+  MAX_LOCAL_TRAININGS_ENV,
+} from '../../trainer/tuning/worker-limit.js';
 import { trainArgs, TRAIN_ENV_OVERRIDES } from './mlform-cli.js';
-import { DATA_ROOTS_ENV } from '../../trainer/storage.js';
+import { DATA_ROOTS_ENV, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../trainer/storage.js';
 import {
   findLaunched,
   isAlive,
@@ -119,6 +126,14 @@ const finite = (values: Record<string, number | null>): Record<string, number> =
     Object.entries(values).filter((entry): entry is [string, number] => typeof entry[1] === 'number'),
   );
 
+async function sizeOf(path: string): Promise<number | undefined> {
+  try {
+    return (await stat(path)).size;
+  } catch {
+    return undefined;
+  }
+}
+
 async function mtimeOf(path: string): Promise<string | undefined> {
   try {
     return (await stat(path)).mtime.toISOString();
@@ -133,6 +148,19 @@ async function artifactOutcome(
   record: RunRecord,
 ): Promise<{ outcome?: RunOutcome; diagnostic?: Diagnostic }> {
   const address = addressOf(record.name);
+  // Read whole on every observation until cached: bounded like every artifact JSON file.
+  for (const file of ['run.json', 'metrics.json']) {
+    const size = await sizeOf(join(artifactDir, file));
+    if (size !== undefined && size > ARTIFACT_LIMITS.jsonBytes) {
+      return {
+        diagnostic: error(
+          'local-artifact',
+          `${refText(record)}: the artifact's ${file} is ${size} bytes, over the limit of ${ARTIFACT_LIMITS.jsonBytes}`,
+          { address },
+        ),
+      };
+    }
+  }
   const run = await readRecord(join(artifactDir, 'run.json'), ArtifactRunSchema, address);
   if (run.status === 'missing') return {};
   if (run.status === 'corrupt') return { diagnostic: run.diagnostic };
@@ -227,18 +255,11 @@ async function observeRecord(
     return { run: { ...base, state: 'running', ...(progress && { progress }) }, diagnostics };
   }
 
-  if (record.pid === undefined) {
-    // Recorded, never spawned (or spawned and the pid update lost, but then the scan finds it).
-    const age = settings.now().getTime() - Date.parse(record.createdAt);
-    if (age < settings.launchGraceMs) return { run: { ...base, state: 'queued' }, diagnostics };
-    return {
-      run: {
-        ...base,
-        state: 'failed',
-        error: 'the launch was interrupted before the training process started; apply again to launch it',
-      },
-      diagnostics,
-    };
+  // Recorded, never spawned: queued until a training slot frees (training-slots.ts), including a
+  // launch a crash interrupted. A train.log means a process was spawned (and its pid update lost):
+  // it has ended, so the run failed like any other that exited without finishing.
+  if (record.pid === undefined && !(await exists(files.log))) {
+    return { run: { ...base, state: 'queued' }, diagnostics };
   }
 
   const summary = summarizeLog(await readLogTail(files.log));
@@ -315,7 +336,12 @@ export async function listRuns(
   const paths = statePaths(stateRoot(settings, ctx));
   try {
     const names = await listDir(paths.runs);
-    return await observeAll(settings, paths, await loadRecords(ctx, paths, names));
+    let loaded = await loadRecords(ctx, paths, names);
+    // Every pass is a chance to start queued runs (apply --wait and the controller list often).
+    const started = hasQueued(loaded.records) ? await startQueued(settings, ctx, paths) : undefined;
+    if (started) loaded = await loadRecords(ctx, paths, names);
+    const observed = await observeAll(settings, paths, loaded);
+    return { ...observed, diagnostics: [...(started ?? []), ...observed.diagnostics] };
   } catch (e) {
     return { items: [], diagnostics: [stateError('TrainingRun', 'listing runs', e)] };
   }
@@ -370,8 +396,7 @@ export async function observeRun(
   try {
     const found = await lookUp(settings, ctx, ref);
     if (!found.ok) return { diagnostics: found.diagnostics };
-    const scan = launchScan([found.record]);
-    return await observeRecord(settings, found.paths, found.record, scan);
+    return await startThenObserve(settings, ctx, found.paths, found.record);
   } catch (e) {
     return { diagnostics: [stateError(addressOf(ref.name), `observing ${refText(ref)}`, e)] };
   }
@@ -409,7 +434,9 @@ async function launch(
       // The trainer checks data against these again before it opens anything (trainer/data).
       env: {
         ...childEnv(settings, TRAIN_ENV_OVERRIDES),
-        [DATA_ROOTS_ENV]: JSON.stringify(ctx.dataRoots ?? [ctx.projectDir]),
+        [DATA_ROOTS_ENV]: JSON.stringify(record.dataRoots ?? ctx.dataRoots ?? [ctx.projectDir]),
+        // A tuning run trains at most this many trials at once: the slots it was given.
+        [MAX_LOCAL_TRAININGS_ENV]: String(record.slots ?? 1),
       },
       logFile: files.log,
     }));
@@ -427,17 +454,88 @@ async function launch(
   return observeRecord(settings, paths, launched, launchScan([]));
 }
 
-/**
- * A record without a pid, no process carrying its marker, no artifact, not cancelled: the CLI
- * died between writing the record and spawning. Launching now completes that create.
- */
-async function interruptedLaunch(paths: StatePaths, record: RunRecord): Promise<boolean> {
-  if (record.pid !== undefined || record.outcome) return false;
-  const files = runFiles(paths, record);
-  if ((await exists(files.cancelled)) || (await exists(join(files.artifact, 'run.json')))) return false;
-  const t = tracked(record);
-  return ((await findLaunched([t])).get(t)?.length ?? 0) === 0;
+/** Slots a run holds while it trains: one process, or one per trial worker of a tuning run. */
+function slotsWanted(record: RunRecord): number {
+  const tuning = (record.spec as { tuning?: { parallel?: unknown } } | undefined)?.tuning;
+  const parallel = tuning?.parallel;
+  return typeof parallel === 'number' && Number.isInteger(parallel) && parallel > 1 ? parallel : 1;
 }
+
+/** Every run record of the state directory, all stacks: slots are the machine's, not a stack's. */
+async function loadAllRecords(paths: StatePaths): Promise<RunRecord[]> {
+  const names = await listDir(paths.runs);
+  const numbers = await listNumberedMany(names.map((name) => paths.runsOf(name)));
+  const refs = names.flatMap((name, i) => numbers[i].map((number) => ({ name, number })));
+  const read = await readRecords(
+    refs.map((ref) => ({ path: runFiles(paths, ref).record, address: addressOf(ref.name) })),
+    RunRecordSchema,
+  );
+  return read.flatMap((r) => (r.status === 'ok' ? [r.value] : []));
+}
+
+/**
+ * Starts queued runs of this stack, oldest first, while training slots are free. A slot is held
+ * by every run of the state directory (any stack) whose process is alive, cancelled or not, for
+ * as many slots as it was given; a damaged record holds none (it cannot be observed either).
+ * Another stack's queued runs are left to that stack's own passes, which know its data roots.
+ */
+async function startQueued(
+  settings: LocalSettings,
+  ctx: ProviderContext,
+  paths: StatePaths,
+): Promise<Diagnostic[]> {
+  const limit = localTrainingLimit(settings.maxLocalTrainings, limitFromEnv(process.env));
+  return withSlotLock(paths.root, async () => {
+    const records = (await loadAllRecords(paths)).filter((r) => !r.outcome);
+    const unrecorded = records.filter((r) => r.pid === undefined).map((r) => [r, tracked(r)] as const);
+    const launched = await findLaunched(unrecorded.map(([, t]) => t));
+    const running = new Set(unrecorded.filter(([, t]) => (launched.get(t)?.length ?? 0) > 0).map(([r]) => r));
+    let busy = 0;
+    for (const r of records) {
+      if (r.pid !== undefined ? await isAlive(tracked(r)) : running.has(r)) busy += r.slots ?? 1;
+    }
+    const queued: RunRecord[] = [];
+    for (const r of records) {
+      if (r.pid !== undefined || running.has(r) || r.labels['mlform-stack'] !== ctx.stack) continue;
+      const files = runFiles(paths, r);
+      // Cancelled while queued, finished, or spawned once already (its pid update lost): not queued.
+      if ((await exists(files.cancelled)) || (await exists(files.log))) continue;
+      if (await exists(join(files.artifact, 'run.json'))) continue;
+      queued.push(r);
+    }
+    queued.sort(
+      (a, b) => a.createdAt.localeCompare(b.createdAt) || a.name.localeCompare(b.name) || a.number - b.number,
+    );
+    const diagnostics: Diagnostic[] = [];
+    for (const record of queued) {
+      const free = limit - busy;
+      if (free < 1) break;
+      const slots = Math.min(slotsWanted(record), free);
+      const started = await launch(settings, ctx, paths, { ...record, slots });
+      diagnostics.push(...started.diagnostics);
+      busy += slots;
+    }
+    return diagnostics;
+  });
+}
+
+/** Starts what the free slots allow (maybe this run), then observes the run as it now is. */
+async function startThenObserve(
+  settings: LocalSettings,
+  ctx: ProviderContext,
+  paths: StatePaths,
+  record: RunRecord,
+): Promise<Response & { run?: ObservedRun }> {
+  const diagnostics = hasQueued([record]) ? await startQueued(settings, ctx, paths) : [];
+  const now = await readRecord(runFiles(paths, record).record, RunRecordSchema, addressOf(record.name));
+  const current = now.status === 'ok' ? now.value : record;
+  const observed = await observeRecord(settings, paths, current, launchScan([current]));
+  return { run: observed.run, diagnostics: [...diagnostics, ...observed.diagnostics] };
+}
+
+/** Whether a pass should look for free slots: this stack has runs recorded without a process. */
+const hasQueued = (records: readonly RunRecord[]): boolean =>
+  records.some((r) => r.pid === undefined && !r.outcome);
 
 export async function createRun(
   settings: LocalSettings,
@@ -487,8 +585,7 @@ export async function createRun(
           ],
         };
       }
-      if (await interruptedLaunch(paths, record)) return await launch(settings, ctx, paths, record);
-      return await observeRecord(settings, paths, record, launchScan([record]));
+      return await startThenObserve(settings, ctx, paths, record);
     }
 
     const manifestPath = resolve(ctx.projectDir, req.manifestPath);
@@ -507,12 +604,14 @@ export async function createRun(
       spec: absoluteDataUris(req.spec, manifestPath),
       marker: files.artifact,
       launch: { id: randomUUID() },
+      dataRoots: [...(ctx.dataRoots ?? [ctx.projectDir])],
       ...(gitCommit !== undefined && { gitCommit }),
     };
-    // Record first, then spawn: a crash in between leaves a record that the next create launches.
-    await mkdir(files.dir, { recursive: true });
+    // Record first, then spawn when a slot is free: a record without a process is a queued run,
+    // whether the slots are taken or a crash came between the two.
+    await mkdir(files.dir, { recursive: true, mode: PRIVATE_DIR_MODE });
     await writeJsonAtomic(files.record, record);
-    return await launch(settings, ctx, paths, record);
+    return await startThenObserve(settings, ctx, paths, record);
   } catch (e) {
     return { diagnostics: [stateError(address, `creating ${refText(req)}`, e)] };
   }
@@ -531,7 +630,7 @@ export async function cancelRun(
     if (record.outcome || (await exists(join(files.artifact, 'run.json')))) return { diagnostics: [] };
     // The marker first: it is what makes the state `cancelled`, even if we die before the signal.
     if (!(await exists(files.cancelled)))
-      await writeFile(files.cancelled, `${settings.now().toISOString()}\n`);
+      await writeFile(files.cancelled, `${settings.now().toISOString()}\n`, { mode: PRIVATE_FILE_MODE });
     const processes = await processesOf(record);
     // SIGTERM: the trainer writes its checkpoint and exits 143.
     const outcomes = await Promise.all(processes.map((p) => stopProcess(p, settings.stopTimeoutMs)));

@@ -31,6 +31,8 @@ export interface LocalProviderOptions {
   concurrency?: number;
   /** Clock, for lease expiry in tests. */
   now?: () => Date;
+  /** Training processes at once (training-slots.ts); the tighter of this and MLFORM_MAX_LOCAL_TRAININGS, else the cores. */
+  maxLocalTrainings?: number;
 }
 
 export interface LocalSettings {
@@ -44,6 +46,7 @@ export interface LocalSettings {
   launchGraceMs: number;
   concurrency: number;
   now: () => Date;
+  maxLocalTrainings?: number;
 }
 
 export const DEFAULT_STATE_DIR = '.mlform';
@@ -65,6 +68,7 @@ export function resolveSettings(options: LocalProviderOptions = {}): LocalSettin
     launchGraceMs: options.launchGraceMs ?? 15_000,
     concurrency: options.concurrency ?? 64,
     now: options.now ?? (() => new Date()),
+    ...(options.maxLocalTrainings !== undefined && { maxLocalTrainings: options.maxLocalTrainings }),
   };
 }
 

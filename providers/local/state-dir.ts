@@ -8,7 +8,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { canonicalJson } from '../../resources/spec-hash.js';
 import type { Static, TSchema } from '@sinclair/typebox';
@@ -16,6 +16,7 @@ import AjvModule, { type ValidateFunction } from 'ajv';
 import { error, type Diagnostic } from '../../resources/diagnostic.js';
 import { toJsonSchema } from '../../resources/schema-helpers.js';
 import { toJsonText } from '../../trainer/artifact.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../trainer/storage.js';
 
 // ajv ships CommonJS with a default export; under NodeNext the constructor sits on `.default`.
 const Ajv = AjvModule.default;
@@ -122,11 +123,11 @@ export async function writeJsonAtomic(path: string, value: object): Promise<void
 
 /**
  * Durable and atomic: the temp file is flushed before the rename, and the folder after it, so a
- * power cut cannot leave a renamed but empty record. `mode` applies to the new file (0600 for
- * files that may hold secrets).
+ * power cut cannot leave a renamed but empty record. Records and their folders are private
+ * (0600/0700): they hold specs, data paths and lineage that other users of the machine need not see.
  */
-export async function writeTextAtomic(path: string, text: string, mode = 0o644): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+export async function writeTextAtomic(path: string, text: string, mode = PRIVATE_FILE_MODE): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: PRIVATE_DIR_MODE });
   const temp = join(dirname(path), `.${basename(path)}.${randomUUID()}.tmp`);
   try {
     const file = await open(temp, 'wx', mode);
@@ -160,18 +161,34 @@ async function syncDir(dir: string): Promise<void> {
 const created = new Set<string>();
 
 /**
- * Creates the state directory if needed. A folder created here gets a `.gitignore` of `*`: state
- * inside a project must not be committed by accident (and a committed one is never trusted).
+ * Creates the state directory if needed, mode 0700. A folder created here gets a `.gitignore` of
+ * `*`: state inside a project must not be committed by accident (and a committed one is never
+ * trusted). A state directory of ours left group- or world-accessible by an older mlform is closed
+ * to 0700, which also hides every record, log and artifact below it, whatever their own modes.
  */
 export async function ensureStateRoot(root: string): Promise<void> {
   if (created.has(root)) return;
-  const first = await mkdir(root, { recursive: true });
+  const first = await mkdir(root, { recursive: true, mode: PRIVATE_DIR_MODE });
   if (first !== undefined) {
-    await writeFile(join(root, '.gitignore'), '# mlform state: never commit it\n*\n', { flag: 'wx' }).catch(
-      () => undefined,
-    );
+    await writeFile(join(root, '.gitignore'), '# mlform state: never commit it\n*\n', {
+      flag: 'wx',
+      mode: PRIVATE_FILE_MODE,
+    }).catch(() => undefined);
+  } else {
+    await closeToOthers(root);
   }
   created.add(root);
+}
+
+/** chmod 0700 of a folder we own that others may enter; never follows a link, never fails a verb. */
+async function closeToOthers(dir: string): Promise<void> {
+  try {
+    const info = await lstat(dir);
+    const mine = typeof process.getuid !== 'function' || info.uid === process.getuid();
+    if (info.isDirectory() && mine && (info.mode & 0o077) !== 0) await chmod(dir, PRIVATE_DIR_MODE);
+  } catch {
+    // unreadable: the verbs that write report it
+  }
 }
 
 export type ReadResult<T> =

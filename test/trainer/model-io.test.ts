@@ -89,7 +89,11 @@ describe('saveModel / loadModel', () => {
     const a = new Float32Array([1, 2, 3]);
     const b = new Float32Array([4, 5]);
     await handler.save?.({
-      modelTopology: { class_name: 'Sequential', config: {} },
+      // A Dense layer of 4 inputs and 1 unit: 4 + 1 parameters, as the weights declare.
+      modelTopology: {
+        class_name: 'Sequential',
+        config: { layers: [{ class_name: 'Dense', config: { units: 1, batch_input_shape: [null, 4] } }] },
+      },
       format: 'layers-model',
       weightSpecs: [
         { name: 'a', shape: [3], dtype: 'float32' },

@@ -172,6 +172,23 @@ describe('random search', () => {
     expect(events.at(-1)?.type).toBe('done');
   });
 
+  it('trains no more trials at once than the training slots (MLFORM_MAX_LOCAL_TRAININGS)', async () => {
+    const saved = process.env.MLFORM_MAX_LOCAL_TRAININGS;
+    process.env.MLFORM_MAX_LOCAL_TRAININGS = '2';
+    try {
+      const fake = fakeLauncher();
+      const spec = withTuning({ algorithm: 'random', trials: 6, parallel: 6 });
+      const { run, read } = await search('clamped', spec, fake);
+      await run;
+      expect(fake.maxConcurrent()).toBe(2);
+      const tuning = await read();
+      expect([tuning.parallel, tuning.workers]).toEqual([6, 2]);
+    } finally {
+      if (saved === undefined) delete process.env.MLFORM_MAX_LOCAL_TRAININGS;
+      else process.env.MLFORM_MAX_LOCAL_TRAININGS = saved;
+    }
+  });
+
   it('ranks by the tuning metric and goal', async () => {
     const fake = fakeLauncher((job) => ({ metrics: { val_loss: 1, val_accuracy: job.trial / 10 } }));
     const spec = withTuning({ algorithm: 'random', trials: 3, metric: 'val_accuracy', goal: 'maximize' });

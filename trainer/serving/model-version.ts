@@ -10,7 +10,8 @@ import { decodeOutputs, encodeInstances, encoderFor } from '../data/index.js';
 import { loadModel } from '../model-io.js';
 import { applyModel } from '../network/apply.js';
 import { compileDenseForward } from './dense-forward.js';
-import { joinUri, storeFor } from '../storage.js';
+import { ARTIFACT_LIMITS, checkPreprocessCounts } from '../artifact-limits.js';
+import { joinUri, readBounded } from '../storage.js';
 import type { Preprocess } from '../types.js';
 import type { VersionConfig } from './config.js';
 
@@ -92,12 +93,13 @@ export function checkPreprocess(value: unknown, uri: string): Preprocess {
 
 const product = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
-async function readJson(uri: string, required: boolean): Promise<unknown> {
+/** Reads a JSON file of at most `maxBytes` (artifact-limits.ts): an oversized one is refused unread. */
+async function readJson(uri: string, required: boolean, maxBytes: number): Promise<unknown> {
   let bytes: Buffer;
   try {
-    bytes = await storeFor(uri).read(uri);
+    bytes = await readBounded(uri, maxBytes);
   } catch (e) {
-    if (!required) return undefined;
+    if (!required && !(e instanceof Error && e.name === 'TooLargeError')) return undefined;
     throw new ArtifactError(`cannot read ${uri}: ${e instanceof Error ? e.message : String(e)}`);
   }
   try {
@@ -127,9 +129,14 @@ function shapeOf(tensors: tf.SymbolicTensor[], what: string, uri: string): numbe
 
 export const loadModelVersion: VersionLoader = async ({ version, uri }) => {
   const [preprocessJson, runJson] = await Promise.all([
-    readJson(joinUri(uri, ARTIFACT_FILES.preprocess), true),
-    readJson(joinUri(uri, ARTIFACT_FILES.run), false),
+    readJson(joinUri(uri, ARTIFACT_FILES.preprocess), true, ARTIFACT_LIMITS.preprocessBytes),
+    readJson(joinUri(uri, ARTIFACT_FILES.run), false, ARTIFACT_LIMITS.jsonBytes),
   ]);
+  try {
+    checkPreprocessCounts(preprocessJson, joinUri(uri, ARTIFACT_FILES.preprocess));
+  } catch (e) {
+    throw new ArtifactError(e instanceof Error ? e.message : String(e));
+  }
   const preprocess = checkPreprocess(preprocessJson, joinUri(uri, ARTIFACT_FILES.preprocess));
   try {
     encoderFor(preprocess);

@@ -4,6 +4,7 @@
  * are immutable) can buffer and re-upload without knowing the record format.
  */
 import { mkdir, open } from 'node:fs/promises';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../storage.js';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 
@@ -33,12 +34,12 @@ export async function createEventFileSink(
   dir: string,
   options: { unixSeconds: number; hostname?: string },
 ): Promise<EventFileSink> {
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
   const host = options.hostname ?? osHostname();
   for (let attempt = 0; ; attempt++) {
     const path = join(dir, eventFileName(options.unixSeconds, host, attempt === 0 ? '' : `.${attempt}`));
     try {
-      const handle = await open(path, 'ax');
+      const handle = await open(path, 'ax', PRIVATE_FILE_MODE);
       return {
         path,
         // appendFile writes the whole buffer, looping over short writes.

@@ -13,6 +13,7 @@
  * No TensorFlow.js import here: the gcp provider uses `categoryOf` to build the study spec.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../storage.js';
 import { dirname } from 'node:path';
 import type { SearchDimension, SearchSpace, TrialParams } from './search-space.js';
 
@@ -55,7 +56,7 @@ export async function reportHypertuneMetric(
   options: { env: Env; globalStep?: number; now?: Date },
 ): Promise<string> {
   const file = hypertuneFile(options.env);
-  await mkdir(dirname(file), { recursive: true });
+  await mkdir(dirname(file), { recursive: true, mode: PRIVATE_DIR_MODE });
   const previous = await readFile(file, 'utf8').catch(() => '');
   const lines = previous.split('\n').filter((l) => l.trim() !== '');
   lines.push(
@@ -65,7 +66,7 @@ export async function reportHypertuneMetric(
       timestampSeconds: (options.now ?? new Date()).getTime() / 1000,
     }),
   );
-  await writeFile(file, `${lines.slice(-MAX_ENTRIES).join('\n')}\n`);
+  await writeFile(file, `${lines.slice(-MAX_ENTRIES).join('\n')}\n`, { mode: PRIVATE_FILE_MODE });
   return file;
 }
 

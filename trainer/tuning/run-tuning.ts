@@ -21,6 +21,7 @@ import { HALVING_ETA, halvingSchedule, randomSchedule, trialBudget, type Rung } 
 import { sampleTrials, type TrialParams } from './search-space.js';
 import { processLauncher, type LaunchContext, type TrialLauncher } from './trial-launcher.js';
 import { trialSpec as buildTrialSpec, withEpochs } from './trial-spec.js';
+import { trialWorkers } from './worker-limit.js';
 import { TRIALS_DIR, TUNING_FILE, type TrialRecord, type TrialRun, type TuningFile } from './tuning-file.js';
 
 export interface RunTuningOptions extends RunTrainingOptions {
@@ -65,6 +66,8 @@ class Search {
   private readonly stop = new AbortController();
   private readonly context: LaunchContext;
   private readonly launcher: TrialLauncher;
+  /** Trials trained at once: `tuning.parallel` within the slots this run was given. */
+  private readonly workers: number;
   /** An error that makes the whole search pointless (it ends at once, failed). */
   private fatal: Error | undefined;
 
@@ -75,6 +78,7 @@ class Search {
     seed: number,
   ) {
     const halving = tuning.algorithm === 'halving';
+    this.workers = trialWorkers(tuning.parallel);
     this.schedule = halving
       ? halvingSchedule(tuning.trials, maxEpochs, HALVING_ETA)
       : randomSchedule(tuning.trials, maxEpochs);
@@ -88,6 +92,7 @@ class Search {
       metric: tuning.metric,
       goal: tuning.goal,
       parallel: tuning.parallel,
+      workers: this.workers,
       ...(halving && { eta: HALVING_ETA }),
       schedule: this.schedule,
       space: tuning.space,
@@ -125,7 +130,9 @@ class Search {
   }
 
   private async trainRungs(): Promise<void> {
-    const limit = pLimit(this.tuning.parallel);
+    // Clamped to the machine's training slots (worker-limit.ts): 64 parallel trials on 2 cores
+    // would only share them, 64 processes' worth of memory.
+    const limit = pLimit(this.workers);
     let contenders = this.trials.filter((t) => t.spec !== undefined);
     for (const rung of this.schedule) {
       if (rung.rung > 0) contenders = this.promote(contenders, rung.trials);

@@ -66,6 +66,8 @@ export const TuningFileSchema = Type.Object({
   metric: Type.String(),
   goal: StringEnum(['minimize', 'maximize'] as const),
   parallel: Type.Integer(),
+  /** Trials trained at once: `parallel` clamped to the training slots (worker-limit.ts). */
+  workers: Type.Optional(Type.Integer()),
   /** Halving only: the fraction 1/eta of a rung is promoted, budgets grow by eta. */
   eta: Type.Optional(Type.Integer()),
   schedule: Type.Array(Type.Object({ rung: Type.Integer(), trials: Type.Integer(), epochs: Type.Integer() })),

@@ -132,8 +132,14 @@ describe('process ends', () => {
 });
 
 describe('an interrupted launch (record written, process never spawned)', () => {
-  it('is queued, then failed after the grace, and the next create launches it', async () => {
-    const { provider, ctx } = project;
+  it('is a queued run: started, oldest first, by the next pass that finds a free training slot', async () => {
+    const { ctx } = project;
+    // One training slot: the order in which queued runs start is visible.
+    const provider = createLocalProvider({
+      operatorStateDir: project.stateDir,
+      maxLocalTrainings: 1,
+      stopTimeoutMs: 5_000,
+    });
     const template = await readJson<Record<string, unknown>>(join(runDir('iris', 1), 'run.json'));
     const dir = runDir('crash', 1);
     // As a crash before the spawn leaves it: no pid, no stamp (and a hand-written file: no checksum).
@@ -156,28 +162,48 @@ describe('an interrupted launch (record written, process never spawned)', () => 
         spec: irisSpec(100_000),
       }),
     );
-    expect((await observe('crash', 1)())?.state).toBe('queued');
-
-    const impatient = createLocalProvider({ launchGraceMs: 0 });
-    const late = await impatient.trainingRuns.observe(ctx, { name: 'crash', number: 1 });
-    expect(late.run?.state).toBe('failed');
-    expect(late.run?.error).toContain('launch was interrupted');
-
-    const relaunched = await provider.trainingRuns.create(
-      ctx,
-      runRequest('crash', 1, irisSpec(100_000), 'hash-iris-1'),
-    );
-    expect(relaunched.diagnostics).toEqual([]);
-    expect(relaunched.run?.state).toBe('running');
+    // A newer run asks for the only slot: the older queued one (the interrupted launch) gets it.
+    const held = await provider.trainingRuns.create(ctx, runRequest('hold', 1, irisSpec(100_000)));
+    expect(held.diagnostics).toEqual([]);
+    expect(held.run?.state).toBe('queued');
+    const crash = await provider.trainingRuns.observe(ctx, { name: 'crash', number: 1 });
+    expect(crash.run?.state).toBe('running');
     const { pid } = await readJson<Recorded>(join(dir, 'run.json'));
     expect(isAlive(pid as number)).toBe(true);
+    expect((await provider.trainingRuns.observe(ctx, { name: 'hold', number: 1 })).run?.state).toBe('queued');
+
+    // Cancelling frees the slot (cancel waits for the exit); the next observation starts `hold`.
     await provider.trainingRuns.cancel(ctx, { name: 'crash', number: 1 });
-    // An exiting process has released its command line a moment before it is a zombie.
     await waitFor(
       async () => isAlive(pid as number),
       (alive) => !alive,
       { timeoutMs: 5_000 },
     );
+    expect((await provider.trainingRuns.observe(ctx, { name: 'hold', number: 1 })).run?.state).toBe(
+      'running',
+    );
+    const hold = await readJson<Recorded & { slots?: number }>(join(runDir('hold', 1), 'run.json'));
+    expect(hold.slots).toBe(1);
+    await provider.trainingRuns.cancel(ctx, { name: 'hold', number: 1 });
+    await waitFor(
+      async () => isAlive(hold.pid as number),
+      (alive) => !alive,
+      { timeoutMs: 5_000 },
+    );
+    // A run cancelled while queued is cancelled, and never started.
+    const queuedThenCancelled = await provider.trainingRuns.create(
+      ctx,
+      runRequest('hold', 2, irisSpec(100_000)),
+    );
+    expect(queuedThenCancelled.run?.state).toBe('running');
+    const waiting = await provider.trainingRuns.create(ctx, runRequest('hold', 3, irisSpec(100_000)));
+    expect(waiting.run?.state).toBe('queued');
+    await provider.trainingRuns.cancel(ctx, { name: 'hold', number: 3 });
+    await provider.trainingRuns.cancel(ctx, { name: 'hold', number: 2 });
+    expect((await provider.trainingRuns.observe(ctx, { name: 'hold', number: 3 })).run?.state).toBe(
+      'cancelled',
+    );
+    await expect(readFile(join(runDir('hold', 3), 'train.log'))).rejects.toThrow();
   });
 });
 
@@ -189,7 +215,15 @@ describe('listing', () => {
     const other = { provider: project.provider, ctx: { ...ctx, stack: 'other' } };
     const listed = await provider.trainingRuns.list(ctx);
     const refs = listed.items.map((r: ObservedRun) => `${r.name}#${r.number}:${r.state}`).sort();
-    expect(refs).toEqual(['crash#1:cancelled', 'iris#1:succeeded', 'long#1:failed', 'long#2:cancelled']);
+    expect(refs).toEqual([
+      'crash#1:cancelled',
+      'hold#1:cancelled',
+      'hold#2:cancelled',
+      'hold#3:cancelled',
+      'iris#1:succeeded',
+      'long#1:failed',
+      'long#2:cancelled',
+    ]);
     expect(listed.diagnostics.map((d) => d.code)).toEqual(['local-corrupt-record']);
     expect(listed.diagnostics[0].file).toContain(join('broken', '1', 'run.json'));
     expect((await other.provider.trainingRuns.list(other.ctx)).items).toEqual([]);
