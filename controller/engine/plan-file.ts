@@ -5,7 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
 import AjvModule, { type ValidateFunction } from 'ajv';
+import { isInside, realLocation } from '../../manifests/tree-root.js';
 import { error, type Diagnostic } from '../../resources/diagnostic.js';
 import { PLAN_FORMAT_VERSION, PlanSchema, type Plan } from './change.js';
 
@@ -83,4 +85,41 @@ export async function loadPlanFile(path: string): Promise<{ plan?: Plan; diagnos
     };
   }
   return parsePlan(text, path);
+}
+
+/**
+ * The paths a saved plan carries (the manifest of each run it launches, the template of each
+ * schedule it writes) are checked like manifest paths: absolute, and resolving (after symbolic
+ * links) inside the tree root the manifests were loaded from. The file is written by whoever could
+ * write to it, so a path pointing elsewhere is refused before anything is compared or executed.
+ */
+export async function checkPlanPaths(plan: Plan, treeRoot: string, file: string): Promise<Diagnostic[]> {
+  const out: Diagnostic[] = [];
+  for (const { address, field, path } of planPaths(plan)) {
+    const real = isAbsolute(path) ? await realLocation(path) : undefined;
+    if (real && isInside(real, treeRoot)) continue;
+    out.push(
+      error(
+        'plan-path-outside-tree',
+        `${file}: ${address} ${field} is ${JSON.stringify(path)}, ${real ? `outside the manifest tree (${treeRoot})` : 'not an absolute path'}`,
+        { file, hint: 'saved plans must not be edited; make it again with `mlform plan --out FILE`' },
+      ),
+    );
+  }
+  return out;
+}
+
+function planPaths(plan: Plan): { address: string; field: string; path: string }[] {
+  const out: { address: string; field: string; path: string }[] = [];
+  for (const c of plan.changes) {
+    if (c.kind === 'TrainingRun' && (c.action === 'create' || c.action === 'replace'))
+      out.push({ address: c.address, field: 'after.manifestPath', path: c.after.manifestPath });
+    if (c.kind === 'Schedule' && (c.action === 'create' || c.action === 'update'))
+      out.push({
+        address: c.address,
+        field: 'after.template.manifestPath',
+        path: c.after.template.manifestPath,
+      });
+  }
+  return out;
 }
