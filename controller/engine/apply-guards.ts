@@ -77,7 +77,14 @@ export async function guardChange(change: Change, facts: GuardFacts): Promise<Di
         for (const t of change.after.traffic) {
           if (t.version === null || t.artifactUri === null) continue;
           const registered = versions.find((v) => v.version === t.version);
-          if (registered?.artifactUri !== t.artifactUri)
+          // The version's copy in the registry, or the run it was registered from (a plan that
+          // registers and deploys in one pass names the run's artifact, which the copy is made of).
+          const source =
+            registered &&
+            facts.state.runs.find(
+              (r) => r.name === registered.run.name && r.number === registered.run.number,
+            );
+          if (t.artifactUri !== registered?.artifactUri && t.artifactUri !== source?.artifactUri)
             return refuse(
               'artifact-not-registered',
               `${t.artifactUri} is not the artifact of ${model} v${t.version} in this stack's registry`,
