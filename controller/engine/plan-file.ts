@@ -54,11 +54,15 @@ export function parsePlan(text: string, file: string): { plan?: Plan; diagnostic
   return { plan: value as Plan, diagnostics: [] };
 }
 
-/** Written to a temporary file and renamed, so an interrupted save never leaves half a plan. */
+/**
+ * Written to a temporary file and renamed, so an interrupted save never leaves half a plan. Mode
+ * 0600 from creation (`wx`: a planted file or link at the temporary name is never written through),
+ * and the rename replaces whatever was at `path`, a link included, rather than writing into it.
+ */
 export async function savePlanFile(path: string, plan: Plan): Promise<void> {
   const temporary = `${path}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    await writeFile(temporary, serializePlan(plan), { mode: 0o600 });
+    await writeFile(temporary, serializePlan(plan), { mode: 0o600, flag: 'wx' });
     await rename(temporary, path);
   } catch (e) {
     await rm(temporary, { force: true });
