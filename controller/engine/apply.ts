@@ -18,7 +18,9 @@ import type {
 } from '../../providers/provider.js';
 import { ACTIVE_RUN_STATES } from '../../providers/provider.js';
 import { isActionable, type Change, type Plan } from './change.js';
-import { checkPlanFresh } from './fingerprint.js';
+import { guardChange } from './apply-guards.js';
+import { checkPlanClaim, checkPlanFresh } from './fingerprint.js';
+import { checkPlanPaths } from './plan-file.js';
 import { observationBlocks, observe } from './observe.js';
 import { plan as makePlan, type PlanOptions } from './plan.js';
 
@@ -36,8 +38,13 @@ export interface ApplyOptions {
   ctx: ProviderContext;
   desired: DesiredState;
   planOptions?: PlanOptions;
-  /** `apply PLANFILE`: apply exactly this plan (and the follow-ups it defers); refused when stale. */
+  /**
+   * `apply PLANFILE`: apply exactly this plan (and the follow-ups it defers). Refused when stale, when
+   * a path in it lies outside the tree root, or when its changes are not the ones planned again now.
+   */
   saved?: Plan;
+  /** Where the saved plan was read from, for messages. */
+  savedFile?: string;
   /** Wait for trainings, then register, promote and roll out what they produce (default true). */
   wait?: boolean;
   parallelism?: number;
@@ -111,20 +118,29 @@ export async function apply(options: ApplyOptions): Promise<ApplyResult> {
   let observed = await observe(provider, ctx);
   if (!noteObservation(observed.diagnostics, true)) return finish(false, diagnostics);
   let current: Plan;
+  // A saved plan keeps the options it was made with in every pass (the operator's policy still applies).
+  const planOptions: PlanOptions | undefined = options.saved
+    ? { ...options.planOptions, ...options.saved.options }
+    : options.planOptions;
   if (options.saved) {
-    const stale = checkPlanFresh(options.saved, desired, observed.state);
+    const saved = options.saved;
+    const stale = checkPlanFresh(saved, desired, observed.state);
     if (hasErrors(stale)) return finish(false, [...diagnostics, ...stale]);
-    // A saved plan may predate the operator's policy on deletes: planned again from the same
-    // inputs under it, any delete it forbids refuses the whole plan.
-    const deletes = options.planOptions?.deletes;
-    if (deletes) {
-      const again = makePlan(desired, observed.state, { ...options.saved.options, deletes });
-      const refused = again.diagnostics.filter((d) => d.code === 'policy');
-      if (refused.length > 0) return finish(false, [...diagnostics, ...refused]);
+    const outside = await checkPlanPaths(saved, desired.treeRoot, options.savedFile ?? 'the saved plan');
+    if (outside.length > 0) return finish(false, [...diagnostics, ...outside]);
+    // The file is a claim, not a program: planned again from the same manifests and state (under
+    // the operator's policy on deletes, which may postdate it), it must come out the same.
+    const again = makePlan(desired, observed.state, planOptions);
+    if (hasErrors(again.diagnostics)) {
+      const errors = again.diagnostics.filter((d) => d.severity === 'error');
+      return finish(false, [...diagnostics, ...errors]);
     }
-    current = options.saved;
+    const tampered = checkPlanClaim(saved, again);
+    if (hasErrors(tampered)) return finish(false, [...diagnostics, ...tampered]);
+    // Equal but for what is only shown: carry out the fresh copy (current progress and reasons).
+    current = again;
   } else {
-    current = makePlan(desired, observed.state, options.planOptions);
+    current = makePlan(desired, observed.state, planOptions);
   }
   // With a saved plan, later passes only carry out the follow-ups of what that plan changes.
   const scope = options.saved
@@ -137,7 +153,7 @@ export async function apply(options: ApplyOptions): Promise<ApplyResult> {
     const executed = await execute(current, observed.state);
     observed = await observe(provider, ctx);
     if (!noteObservation(observed.diagnostics)) return finish(false, diagnostics);
-    const next = makePlan(desired, observed.state, options.planOptions);
+    const next = makePlan(desired, observed.state, planOptions);
     const inScope = (c: Change) => (!scope || scope.has(c.resource)) && !failedResources.has(c.resource);
     const ready = next.changes.filter((c) => inScope(c) && isActionable(c) && !isDeferred(c) && allowed(c));
     if (ready.length > 0 && (executed > 0 || pass === 1)) {
@@ -149,7 +165,7 @@ export async function apply(options: ApplyOptions): Promise<ApplyResult> {
     await waitForRuns(waitingFor);
     observed = await observe(provider, ctx);
     if (!noteObservation(observed.diagnostics)) return finish(false, diagnostics);
-    current = makePlan(desired, observed.state, options.planOptions);
+    current = makePlan(desired, observed.state, planOptions);
     current = { ...current, changes: current.changes.filter(inScope) };
   }
   return finish(failedResources.size === 0 && damaged.size === 0 && !signal?.aborted, diagnostics);
@@ -217,7 +233,7 @@ export async function apply(options: ApplyOptions): Promise<ApplyResult> {
         attempts.set(change.address, (attempts.get(change.address) ?? 0) + 1);
         return limit(async () => {
           emit({ type: 'start', change });
-          const response = await executeChange(change, state).catch((e: unknown): Response => ({
+          const response = await guardedChange(change, state).catch((e: unknown): Response => ({
             diagnostics: [
               error('provider-error', `${change.address}: ${e instanceof Error ? e.message : String(e)}`),
             ],
@@ -242,6 +258,26 @@ export async function apply(options: ApplyOptions): Promise<ApplyResult> {
     };
     await Promise.all(p.changes.map(run));
     return count;
+  }
+
+  /** The execution-time rules (apply-guards.ts) first; a refused change fails its resource. */
+  async function guardedChange(change: Change, state: ObservedState): Promise<Response> {
+    const listed =
+      <T>(list: () => Promise<Response & { items: T[] }>) =>
+      async (): Promise<T[]> => {
+        const { items, diagnostics: found } = await list();
+        if (hasErrors(found)) throw new Error(found.map((d) => d.message).join('; '));
+        return items;
+      };
+    const refused = await guardChange(change, {
+      desired,
+      state,
+      destroy: planOptions?.destroy ?? false,
+      registry: listed(() => provider.registeredModels.list(ctx)),
+      endpoints: listed(() => provider.deployedEndpoints.list(ctx)),
+    });
+    if (refused.length > 0) return { diagnostics: refused };
+    return executeChange(change, state);
   }
 
   async function executeChange(change: Change, state: ObservedState): Promise<Response> {

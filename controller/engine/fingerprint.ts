@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { DesiredState } from '../../manifests/load.js';
 import { error, type Diagnostic } from '../../resources/diagnostic.js';
 import type { ObservedState } from '../../providers/provider.js';
-import type { Plan } from './change.js';
+import type { Change, Plan } from './change.js';
 import { cmp } from './plan-context.js';
 
 const sha256 = (text: string): string => `sha256:${createHash('sha256').update(text).digest('hex')}`;
@@ -97,4 +97,85 @@ export function checkPlanFresh(saved: Plan, desired: DesiredState, observed: Obs
   if (out.length === 0)
     out.push(error('stale-plan', 'the saved plan does not match its fingerprint', { hint: again }));
   return out;
+}
+
+/**
+ * A change as apply executes it: what was only shown when the plan was made and moves with time
+ * (the reason, training progress, an endpoint's health text, a schedule's next fire time) is left
+ * out. Everything else — addresses, payloads, paths, artifact URIs, dependencies — is kept.
+ */
+export function canonicalChange(change: Change): unknown {
+  const { reason: _reason, ...rest } = change;
+  const out: Record<string, unknown> = { ...rest };
+  if (change.action === 'wait' && change.kind === 'TrainingRun') delete out.progress;
+  if ((change.action === 'create' || change.action === 'update') && change.kind === 'Schedule') {
+    const { nextFireTime: _next, ...after } = change.after;
+    out.after = after;
+  }
+  if (change.action === 'update' && change.kind === 'DeployedEndpoint') {
+    const { healthDetail: _detail, ...before } = change.before;
+    out.before = before;
+  }
+  return out;
+}
+
+/**
+ * A saved plan is a claim: "these are the changes `plan` makes from these manifests and this
+ * state". `apply PLANFILE` plans again from the same inputs and refuses the file unless its
+ * changes (and summary) are the recomputed ones, compared as canonical JSON. Its diagnostics are not
+ * compared: apply reads only the recomputed plan's (any error there refuses the file), and warnings
+ * may name files relative to the directory `plan` ran in. The first
+ * change that differs is named, so an appended, removed or edited change is visible.
+ */
+export function checkPlanClaim(saved: Plan, recomputed: Plan): Diagnostic[] {
+  const hint =
+    'a saved plan must be applied as `mlform plan --out FILE` wrote it; make it again and keep it where the manifests’ authors cannot write';
+  const refuse = (what: string) => [
+    error('plan-tampered', `the saved plan does not match the plan computed now: ${what}`, { hint }),
+  ];
+  if (saved.stack !== recomputed.stack) return refuse(`it is for stack "${saved.stack}"`);
+  if (stableJson(saved.options) !== stableJson(recomputed.options)) return refuse('its options differ');
+  const ours = saved.changes.map((c) => stableJson(canonicalChange(c)));
+  const theirs = recomputed.changes.map((c) => stableJson(canonicalChange(c)));
+  const length = Math.max(ours.length, theirs.length);
+  for (let i = 0; i < length; i++) {
+    if (ours[i] === theirs[i]) continue;
+    const inFile = saved.changes[i];
+    const planned = recomputed.changes[i];
+    if (!planned) return refuse(`change ${i + 1}, ${inFile.action} ${inFile.address}, is not planned`);
+    if (!inFile) return refuse(`it lacks change ${i + 1}, ${planned.action} ${planned.address}`);
+    if (inFile.address !== planned.address || inFile.action !== planned.action) {
+      const elsewhere = recomputed.changes.some(
+        (c) => c.address === inFile.address && c.action === inFile.action,
+      );
+      return refuse(
+        elsewhere
+          ? `change ${i + 1} is ${inFile.action} ${inFile.address}, where ${planned.action} ${planned.address} is planned`
+          : `change ${i + 1}, ${inFile.action} ${inFile.address}, is not planned`,
+      );
+    }
+    const path = differingPath(canonicalChange(inFile), canonicalChange(planned)) || '(the whole change)';
+    return refuse(`change ${i + 1}, ${inFile.action} ${inFile.address}, differs at ${path}`);
+  }
+  if (stableJson(saved.summary) !== stableJson(recomputed.summary)) return refuse('its summary differs');
+  return [];
+}
+
+/**
+ * The first field path where two canonical values differ (`after.traffic[0].artifactUri`), '' when
+ * they are equal. Recursion is bounded: both sides passed the plan schema, a few levels deep.
+ */
+function differingPath(a: unknown, b: unknown, at = ''): string {
+  if (stableJson(a) === stableJson(b)) return '';
+  const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object';
+  if (!isObject(a) || !isObject(b) || Array.isArray(a) !== Array.isArray(b)) return at || '(the value)';
+  const keys = Array.isArray(a)
+    ? Array.from({ length: Math.max(a.length, Object.keys(b).length) }, (_, i) => String(i))
+    : [...new Set([...Object.keys(a), ...Object.keys(b)])].sort(cmp);
+  for (const key of keys) {
+    const step = Array.isArray(a) ? `${at}[${key}]` : at ? `${at}.${key}` : key;
+    const found = differingPath(a[key], b[key], step);
+    if (found) return found;
+  }
+  return at || '(the value)';
 }

@@ -5,7 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
 import AjvModule, { type ValidateFunction } from 'ajv';
+import { isInside, realLocation } from '../../manifests/tree-root.js';
 import { error, type Diagnostic } from '../../resources/diagnostic.js';
 import { PLAN_FORMAT_VERSION, PlanSchema, type Plan } from './change.js';
 
@@ -52,11 +54,15 @@ export function parsePlan(text: string, file: string): { plan?: Plan; diagnostic
   return { plan: value as Plan, diagnostics: [] };
 }
 
-/** Written to a temporary file and renamed, so an interrupted save never leaves half a plan. */
+/**
+ * Written to a temporary file and renamed, so an interrupted save never leaves half a plan. Mode
+ * 0600 from creation (`wx`: a planted file or link at the temporary name is never written through),
+ * and the rename replaces whatever was at `path`, a link included, rather than writing into it.
+ */
 export async function savePlanFile(path: string, plan: Plan): Promise<void> {
   const temporary = `${path}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    await writeFile(temporary, serializePlan(plan), { mode: 0o600 });
+    await writeFile(temporary, serializePlan(plan), { mode: 0o600, flag: 'wx' });
     await rename(temporary, path);
   } catch (e) {
     await rm(temporary, { force: true });
@@ -83,4 +89,41 @@ export async function loadPlanFile(path: string): Promise<{ plan?: Plan; diagnos
     };
   }
   return parsePlan(text, path);
+}
+
+/**
+ * The paths a saved plan carries (the manifest of each run it launches, the template of each
+ * schedule it writes) are checked like manifest paths: absolute, and resolving (after symbolic
+ * links) inside the tree root the manifests were loaded from. The file is written by whoever could
+ * write to it, so a path pointing elsewhere is refused before anything is compared or executed.
+ */
+export async function checkPlanPaths(plan: Plan, treeRoot: string, file: string): Promise<Diagnostic[]> {
+  const out: Diagnostic[] = [];
+  for (const { address, field, path } of planPaths(plan)) {
+    const real = isAbsolute(path) ? await realLocation(path) : undefined;
+    if (real && isInside(real, treeRoot)) continue;
+    out.push(
+      error(
+        'plan-path-outside-tree',
+        `${file}: ${address} ${field} is ${JSON.stringify(path)}, ${real ? `outside the manifest tree (${treeRoot})` : 'not an absolute path'}`,
+        { file, hint: 'saved plans must not be edited; make it again with `mlform plan --out FILE`' },
+      ),
+    );
+  }
+  return out;
+}
+
+function planPaths(plan: Plan): { address: string; field: string; path: string }[] {
+  const out: { address: string; field: string; path: string }[] = [];
+  for (const c of plan.changes) {
+    if (c.kind === 'TrainingRun' && (c.action === 'create' || c.action === 'replace'))
+      out.push({ address: c.address, field: 'after.manifestPath', path: c.after.manifestPath });
+    if (c.kind === 'Schedule' && (c.action === 'create' || c.action === 'update'))
+      out.push({
+        address: c.address,
+        field: 'after.template.manifestPath',
+        path: c.after.template.manifestPath,
+      });
+  }
+  return out;
 }

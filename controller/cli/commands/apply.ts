@@ -42,7 +42,8 @@ export function registerApply(program: Command, ctx: CommandContext, setExit: (c
         'Plan, ask for confirmation, then carry out the changes in dependency order: launch trainings,\n' +
           'wait for them, register the versions that pass the gate, move aliases, roll out endpoints.\n' +
           "Holds the stack's apply lock (a lease that expires if this process dies). With a saved plan\n" +
-          '(`mlform plan --out FILE`), applies exactly that plan and refuses it when the state has moved.',
+          '(`mlform plan --out FILE`), plans again and applies that plan only if its changes are the\n' +
+          'same, byte for byte: a stale or edited file is refused.',
       )
       .argument('[paths...]', 'manifest files or directories; or a saved plan file (*.json) followed by them')
       .option('--no-prune', 'keep managed resources whose manifests are gone'),
@@ -175,6 +176,7 @@ export function registerApply(program: Command, ctx: CommandContext, setExit: (c
         desired,
         planOptions,
         saved,
+        ...(saved && { savedFile: paths[0] }),
         wait: options.wait,
         parallelism: Math.max(1, Number.parseInt(options.parallelism, 10) || 10),
         onEvent: emit,
