@@ -33,6 +33,11 @@ export interface ProviderContext {
   treeRoot?: string;
   /** The commit the controller checked out: recorded as a run's commit, no git run at all. */
   sourceRevision?: string;
+  /**
+   * The command only looks (plan, get, describe, logs): the provider must not act on its own
+   * account while listing (the local provider then leaves queued trainings queued).
+   */
+  readOnly?: boolean;
   signal?: AbortSignal;
   log?: (message: string) => void;
 }

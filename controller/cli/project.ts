@@ -34,6 +34,8 @@ export interface OpenProjectOptions {
    * its runs cancelled. Its data roots apply either way.
    */
   enforcePolicy?: boolean;
+  /** The command only looks (plan, get, describe, logs): see `ProviderContext.readOnly`. */
+  readOnly?: boolean;
   /** The git commit the controller checked out for these manifests (the run lineage it records). */
   sourceRevision?: string;
 }
@@ -82,6 +84,7 @@ export async function openProject(
     dataRoots: [desired.treeRoot, ...desired.dataRoots],
     treeRoot: desired.treeRoot,
     ...(options.sourceRevision !== undefined && { sourceRevision: options.sourceRevision }),
+    ...(options.readOnly && { readOnly: true }),
     signal,
   };
   let provider: Provider;

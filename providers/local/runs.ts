@@ -337,8 +337,10 @@ export async function listRuns(
   try {
     const names = await listDir(paths.runs);
     let loaded = await loadRecords(ctx, paths, names);
-    // Every pass is a chance to start queued runs (apply --wait and the controller list often).
-    const started = hasQueued(loaded.records) ? await startQueued(settings, ctx, paths) : undefined;
+    // Every acting pass is a chance to start queued runs (apply --wait and the controller list
+    // often); plan, get, describe and logs only look.
+    const started =
+      !ctx.readOnly && hasQueued(loaded.records) ? await startQueued(settings, ctx, paths) : undefined;
     if (started) loaded = await loadRecords(ctx, paths, names);
     const observed = await observeAll(settings, paths, loaded);
     return { ...observed, diagnostics: [...(started ?? []), ...observed.diagnostics] };
@@ -526,7 +528,7 @@ async function startThenObserve(
   paths: StatePaths,
   record: RunRecord,
 ): Promise<Response & { run?: ObservedRun }> {
-  const diagnostics = hasQueued([record]) ? await startQueued(settings, ctx, paths) : [];
+  const diagnostics = !ctx.readOnly && hasQueued([record]) ? await startQueued(settings, ctx, paths) : [];
   const now = await readRecord(runFiles(paths, record).record, RunRecordSchema, addressOf(record.name));
   const current = now.status === 'ok' ? now.value : record;
   const observed = await observeRecord(settings, paths, current, launchScan([current]));

@@ -100,6 +100,7 @@ export async function loadStatusInputs(
   const opened = await openProject(files, {
     operator: operatorSettings(flags, ctx.env),
     enforcePolicy: false,
+    readOnly: true,
   });
   if (!opened.project) {
     printProblems(ctx, opened.diagnostics);

@@ -105,6 +105,7 @@ export function registerLogs(program: Command, ctx: CommandContext, setExit: (co
       signal,
       operator: operatorSettings(options, ctx.env),
       enforcePolicy: false,
+      readOnly: true,
     });
     if (!opened.project) {
       printProblems(ctx, opened.diagnostics);

@@ -44,7 +44,10 @@ export function registerPlan(program: Command, ctx: CommandContext, setExit: (co
       '\nExamples:\n  mlform plan examples/quickstart\n  mlform plan --out tfplan.json && mlform apply tfplan.json',
     )
     .action(async (paths: string[], options: PlanOptions) => {
-      const opened = await openProject(paths, { operator: operatorSettings(options, ctx.env) });
+      const opened = await openProject(paths, {
+        operator: operatorSettings(options, ctx.env),
+        readOnly: true,
+      });
       if (!opened.project) {
         printProblems(ctx, opened.diagnostics);
         setExit(1);
