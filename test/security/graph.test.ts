@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { chain } from './graph-fixtures.js';
 
 const CLI = resolve('bin/mlform.js');
 
@@ -49,22 +50,6 @@ function project(files: Record<string, string>, prefix = 'mlform-graph-'): strin
 }
 
 const PROJECT = 'stack: graph\nprovider: local\n';
-
-/**
- * `n` RegisteredModels, m<i> depending on m<i-1> (and m0 on m<n-1> when `closed`), in flow style:
- * about 100 bytes a document, 2 MB for 20,000, under the 4 MiB file limit.
- */
-export function chain(n: number, closed = false): string {
-  const docs: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const dep = i > 0 ? `RegisteredModel/m${i - 1}` : closed ? `RegisteredModel/m${n - 1}` : undefined;
-    const dependsOn = dep ? `, dependsOn: [${dep}]` : '';
-    docs.push(
-      `{apiVersion: mlform/v1, kind: RegisteredModel, metadata: {name: m${i}${dependsOn}}, spec: {}}`,
-    );
-  }
-  return `${docs.join('\n---\n')}\n`;
-}
 
 const STACK_TRACE = /RangeError|Maximum call stack|\n\s+at [^\n]*:\d+:\d+/;
 
