@@ -88,3 +88,41 @@ describe('a 20,000-document dependsOn chain (item 4)', () => {
     expect(cycles[0].line).toBe(1);
   }, 60_000);
 });
+
+describe('the project-file search (item 11a)', () => {
+  const MODEL = 'apiVersion: mlform/v1\nkind: RegisteredModel\nmetadata:\n  name: mine\nspec: {}\n';
+  // Planted by another user in a folder above the tree (the shared temp directory, say): the
+  // stack, provider and settings would be theirs.
+  const PLANTED = 'stack: planted\nprovider: local\n';
+
+  function validate(path: string) {
+    const out = mlform(tmpdir(), ['validate', path, '-o', 'json']);
+    expect(out.all).not.toMatch(STACK_TRACE);
+    return JSON.parse(out.stdout) as { project: { stack: string; file: string } | null };
+  }
+
+  it('does not climb out of a folder that is not in a repository', () => {
+    const above = mkdtempSync(join(tmpdir(), 'mlform-graph-above-'));
+    dirs.push(above);
+    writeFileSync(join(above, 'mlform.yaml'), PLANTED);
+    mkdirSync(join(above, 'manifests'));
+    writeFileSync(join(above, 'manifests', 'model.yaml'), MODEL);
+    expect(validate(join(above, 'manifests')).project).toBeNull();
+    expect(validate(join(above, 'manifests', 'model.yaml')).project).toBeNull();
+  });
+
+  it('does not climb above the repository root, and still finds mlform.yaml inside it', () => {
+    const above = mkdtempSync(join(tmpdir(), 'mlform-graph-above-'));
+    dirs.push(above);
+    writeFileSync(join(above, 'mlform.yaml'), PLANTED);
+    const repo = join(above, 'repo');
+    mkdirSync(join(repo, '.git'), { recursive: true });
+    mkdirSync(join(repo, 'ml', 'models'), { recursive: true });
+    writeFileSync(join(repo, 'ml', 'models', 'model.yaml'), MODEL);
+    expect(validate(join(repo, 'ml', 'models')).project).toBeNull();
+
+    // The repository's own project file, two folders up: found, as before.
+    writeFileSync(join(repo, 'ml', 'mlform.yaml'), 'stack: mine\nprovider: local\n');
+    expect(validate(join(repo, 'ml', 'models')).project).toMatchObject({ stack: 'mine' });
+  });
+});
