@@ -3,6 +3,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { error, warning, type Diagnostic } from '../resources/diagnostic.js';
 import { PROJECT_FILE_NAMES } from '../resources/project.js';
+import { findTreeRoot, isInside } from './tree-root.js';
 
 export interface CollectedFiles {
   manifests: string[];
@@ -68,36 +69,42 @@ export async function collectFiles(
   return { manifests: [...manifests].sort(), projectFiles: [...projectFiles].sort(), diagnostics };
 }
 
-async function walk(dir: string, manifests: Set<string>, projectFiles: Set<string>): Promise<void> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  entries.sort((a, b) => (a.name < b.name ? -1 : 1));
-  for (const entry of entries) {
-    const full = join(dir, entry.name);
-    if (entry.isDirectory()) {
-      if (!entry.name.startsWith('.') && !SKIPPED_DIRS.has(entry.name))
-        await walk(full, manifests, projectFiles);
-    } else if (
-      MANIFEST_EXTENSIONS.test(entry.name) &&
-      (entry.isFile() || (entry.isSymbolicLink() && (await stat(full).catch(() => undefined))?.isFile()))
-    ) {
-      if (isProjectFile(full)) projectFiles.add(full);
-      else manifests.add(full);
+/** Folders are kept on a list, not on the call stack: a commit decides how deep they go. */
+async function walk(root: string, manifests: Set<string>, projectFiles: Set<string>): Promise<void> {
+  const pending = [root];
+  for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
+    const entries = await readdir(dir, { withFileTypes: true });
+    for (const entry of entries) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (!entry.name.startsWith('.') && !SKIPPED_DIRS.has(entry.name)) pending.push(full);
+      } else if (
+        MANIFEST_EXTENSIONS.test(entry.name) &&
+        (entry.isFile() || (entry.isSymbolicLink() && (await stat(full).catch(() => undefined))?.isFile()))
+      ) {
+        if (isProjectFile(full)) projectFiles.add(full);
+        else manifests.add(full);
+      }
     }
   }
 }
 
-/** The nearest project file in the path's directory or its ancestors, like git finds .git. */
+/**
+ * The nearest project file in the path's folder or its ancestors, like git finds .git, but never
+ * above the tree root: the operator's (`stopAt`), else the repository root (the nearest folder
+ * holding `.git`), else the start folder. A tree without mlform.yaml therefore has no project file,
+ * rather than one planted by someone else in a folder above it (the temp directory, a home).
+ */
 async function findProjectFileAbove(start: string, stopAt?: string): Promise<string | undefined> {
-  const bound = stopAt === undefined ? undefined : resolve(stopAt);
-  let dir = (await stat(start).catch(() => undefined))?.isDirectory() ? start : dirname(start);
-  for (;;) {
+  const first = (await stat(start).catch(() => undefined))?.isDirectory() ? start : dirname(start);
+  const bound = stopAt === undefined ? await findTreeRoot(first) : resolve(stopAt);
+  for (let dir = first; ; dir = dirname(dir)) {
     for (const name of PROJECT_FILE_NAMES) {
       const candidate = join(dir, name);
       if ((await stat(candidate).catch(() => undefined))?.isFile()) return candidate;
     }
     const parent = dirname(dir);
-    if (parent === dir || dir === bound) return undefined;
-    dir = parent;
+    if (dir === bound || parent === dir || !isInside(parent, bound)) return undefined;
   }
 }
 

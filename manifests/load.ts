@@ -120,10 +120,41 @@ export interface TrustOptions {
   dataRoots?: readonly string[];
 }
 
+/**
+ * Never rejects: an exception anywhere in loading (a bug, or an input that gets past every limit)
+ * becomes the diagnostic `manifests-unloadable` with an empty desired state, so the CLI prints a
+ * positioned-or-named error and the controller reports a bad commit and keeps its last good state.
+ */
 export async function loadManifests(
   paths: readonly string[],
   options: LoadOptions = {},
 ): Promise<LoadResult> {
+  try {
+    return await loadManifestsUnguarded(paths, options);
+  } catch (e) {
+    return {
+      desired: {
+        resources: [],
+        graph: { order: [], dependsOn: new Map() },
+        files: [],
+        treeRoot: resolve(options.trust?.treeRoot ?? paths[0] ?? '.'),
+        dataRoots: [],
+      },
+      diagnostics: [
+        // The name only: a message or stack could quote manifest text or the host's file layout.
+        error(
+          'manifests-unloadable',
+          `the manifests in ${paths.join(', ')} could not be loaded: ${e instanceof Error ? e.name : 'error'}`,
+          {
+            hint: 'simplify the manifests (size, number of resources, dependsOn chains); if they are ordinary, please report this',
+          },
+        ),
+      ],
+    };
+  }
+}
+
+async function loadManifestsUnguarded(paths: readonly string[], options: LoadOptions): Promise<LoadResult> {
   const collected = await collectFiles(paths, { stopAt: options.trust?.treeRoot });
   const diagnostics: Diagnostic[] = [...collected.diagnostics];
   const roots = await resolveTrustRoots(options.trust, await anchorFolder(collected.projectFiles, paths));
@@ -469,9 +500,24 @@ function rejectDuplicates(candidates: Candidate[], diagnostics: Diagnostic[]): C
   return kept;
 }
 
+/**
+ * "Did you mean" compares a name with every candidate: past this many dangling references a commit
+ * of thousands would make that quadratic, and the first ones say what is wrong.
+ */
+const MAX_SUGGESTIONS = 20;
+/** Names listed in a hint ("known: a, b"); a longer list would repeat the whole stack per error. */
+const MAX_NAMES_LISTED = 10;
+
 function checkReferences(candidates: Candidate[], diagnostics: Diagnostic[]): void {
   const byAddress = new Map(candidates.map((c) => [c.address, c]));
-  const namesOf = (kind: Kind) => candidates.filter((c) => c.kind === kind).map((c) => c.name);
+  const namesByKind = new Map<Kind, string[]>();
+  for (const c of candidates) {
+    const names = namesByKind.get(c.kind);
+    if (names) names.push(c.name);
+    else namesByKind.set(c.kind, [c.name]);
+  }
+  const namesOf = (kind: Kind) => namesByKind.get(kind) ?? [];
+  let suggestions = 0;
   for (const c of candidates) {
     const { manifest } = c;
     if (!manifest) continue;
@@ -479,14 +525,19 @@ function checkReferences(candidates: Candidate[], diagnostics: Diagnostic[]): vo
     for (const ref of def.references(manifest.spec)) {
       if (byAddress.has(addressOf(ref.kind, ref.name))) continue;
       const known = namesOf(ref.kind);
+      const suggestion = suggestions++ < MAX_SUGGESTIONS ? didYouMean(ref.name, known) : undefined;
       diagnostics.push(
         error('dangling-reference', `${ref.kind} "${ref.name}" does not exist`, {
           ...c.locator(ref.path),
           address: c.address,
           path: ref.path,
           hint:
-            didYouMean(ref.name, known) ??
-            (known.length ? `known: ${known.join(', ')}` : `define a ${ref.kind} named "${ref.name}"`),
+            suggestion ??
+            (known.length === 0
+              ? `define a ${ref.kind} named "${ref.name}"`
+              : known.length <= MAX_NAMES_LISTED
+                ? `known: ${known.join(', ')}`
+                : `define a ${ref.kind} named "${ref.name}", or name one of the ${known.length} defined`),
         }),
       );
     }
@@ -511,6 +562,7 @@ function checkGraph(candidates: Candidate[], diagnostics: Diagnostic[]): Depende
   const edges = new Map<string, string[]>();
   const byAddress = new Map(candidates.map((c) => [c.address, c]));
   const edgePath = new Map<string, FieldPath>();
+  let suggestions = 0;
   for (const c of candidates) {
     const { manifest, address } = c;
     if (!manifest) continue;
@@ -536,10 +588,12 @@ function checkGraph(candidates: Candidate[], diagnostics: Diagnostic[]): Depende
             address,
             path,
             hint:
-              didYouMean(
-                dep,
-                candidates.filter((o) => o.kind === kind || !isKind(kind)).map((o) => o.address),
-              ) ?? undefined,
+              suggestions++ < MAX_SUGGESTIONS
+                ? (didYouMean(
+                    dep,
+                    candidates.filter((o) => o.kind === kind || !isKind(kind)).map((o) => o.address),
+                  ) ?? undefined)
+                : undefined,
           }),
         );
         return;
@@ -549,21 +603,57 @@ function checkGraph(candidates: Candidate[], diagnostics: Diagnostic[]): Depende
     });
     edges.set(address, deps);
   }
-  const { graph, cycles } = buildDependencyGraph([...byAddress.keys()], edges);
+  const { graph, cycles, moreCycles, tooDeep } = buildDependencyGraph(
+    [...byAddress.keys()],
+    edges,
+    MAX_DEPENDENCY_DEPTH,
+  );
   for (const cycle of cycles) {
     const [from, to] = cycle;
     const c = byAddress.get(from);
     const path = edgePath.get(`${from}->${to}`) ?? [];
     diagnostics.push(
-      error('dependency-cycle', `dependency cycle: ${cycle.join(' -> ')}`, {
+      error('dependency-cycle', `dependency cycle: ${shortChain(cycle)}`, {
         ...(c ? c.locator(path) : {}),
         address: from,
         path,
-        hint: 'remove one of the dependsOn entries that close the cycle',
+        hint:
+          'remove one of the dependsOn entries that close the cycle' +
+          (moreCycles > 0 ? ` (${moreCycles} more cycles not listed)` : ''),
       }),
     );
   }
+  if (tooDeep) {
+    const c = byAddress.get(tooDeep.node);
+    const path = edgePath.get(`${tooDeep.node}->${tooDeep.via}`) ?? [];
+    diagnostics.push(
+      error(
+        'dependency-chain-too-deep',
+        `${tooDeep.node} is at the end of a chain of ${tooDeep.depth} resources that depend on each other; at most ${MAX_DEPENDENCY_DEPTH} are allowed`,
+        {
+          ...(c ? c.locator(path) : {}),
+          address: tooDeep.node,
+          path,
+          hint: 'depend on the resources actually needed, not on a chain through every resource; apply runs a chain one resource at a time',
+        },
+      ),
+    );
+  }
   return graph;
+}
+
+/**
+ * Resources in one chain of dependencies (references and `dependsOn`, the resource itself counted).
+ * Real stacks are a handful deep (model -> run -> endpoint -> schedule); apply runs a chain one
+ * resource after the other, so a chain of thousands is a mistake or an attack, not a plan.
+ */
+export const MAX_DEPENDENCY_DEPTH = 100;
+
+/** A chain for a message: long ones keep their ends, so the message stays a line. */
+function shortChain(chain: readonly string[], keep = 4): string {
+  if (chain.length <= keep * 2 + 1) return chain.join(' -> ');
+  const hidden = chain.length - keep * 2;
+  return [...chain.slice(0, keep), `... (${hidden} more)`, ...chain.slice(-keep)].join(' -> ');
 }
 
 function locatorFor(file: string, doc: Document.Parsed, lineCounter: LineCounter): Locator {

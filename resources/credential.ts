@@ -10,6 +10,7 @@
  *   well-known tokens, `Authorization:` values and private keys are replaced, nothing else. It
  *   deliberately ignores entropy, so that commit hashes, spec hashes and ids stay readable.
  */
+import { mapJsonLeaves } from './json-walk.js';
 
 /** Shown instead of a masked value. */
 export const MASK = '***';
@@ -110,12 +111,7 @@ export function maskCredentials<T>(value: T): T {
 }
 
 function maskValue(value: unknown): unknown {
-  if (typeof value === 'string') return looksLikeCredential(value) ? MASK : redactCredentials(value);
-  if (Array.isArray(value)) return value.map(maskValue);
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = maskValue(v);
-    return out;
-  }
-  return value;
+  return mapJsonLeaves(value, (v) =>
+    typeof v === 'string' ? (looksLikeCredential(v) ? MASK : redactCredentials(v)) : v,
+  );
 }

@@ -80,9 +80,10 @@ export function secretRefsOf(env: Env | undefined): [string, SecretRef][] {
 
 /** The env's literals (what can be passed as plain environment). */
 export function literalEnv(env: Env | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env ?? {})) if (typeof value === 'string') out[name] = value;
-  return out;
+  // fromEntries defines own members: a variable named `__proto__` stays a variable.
+  return Object.fromEntries(
+    Object.entries(env ?? {}).flatMap(([name, value]) => (typeof value === 'string' ? [[name, value]] : [])),
+  );
 }
 
 /** The variable that carries references to a Vertex AI job (providers/gcp/secrets.ts). */

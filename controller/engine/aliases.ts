@@ -1,4 +1,5 @@
 /** Where an alias of a RegisteredModel points, given its rule and the versions there are. */
+import { ownValue } from '../../resources/own-property.js';
 import { inferGoal } from '../../resources/registered-model.js';
 import type { AliasRule } from './change.js';
 
@@ -23,9 +24,9 @@ export function aliasTarget(rule: AliasRule, versions: readonly VersionFacts[]):
     const sign = (rule.goal ?? inferGoal(metric)) === 'minimize' ? 1 : -1;
     let best: VersionFacts | undefined;
     for (const v of sorted) {
-      const value = v.metrics[metric];
+      const value = ownValue(v.metrics, metric);
       if (value === undefined || !Number.isFinite(value)) continue;
-      if (!best || sign * value < sign * (best.metrics[metric] as number)) best = v;
+      if (!best || sign * value < sign * (ownValue(best.metrics, metric) as number)) best = v;
     }
     return best?.version ?? null;
   }

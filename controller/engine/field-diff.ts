@@ -1,28 +1,39 @@
-/** Field-level differences between two JSON values, for the `fields` of updates. */
+/**
+ * Field-level differences between two JSON values, for the `fields` of updates. Both walks keep
+ * their work on a list, not the call stack (the values come from manifests and saved plans), and
+ * read members by own key only: a label or annotation named `constructor` that is absent on one
+ * side is absent, not `Object.prototype.constructor` (issue 18, item 11c).
+ */
 import { maskCredentials } from '../../resources/credential.js';
+import { isPlainRecord } from '../../resources/json-walk.js';
+import { ownValue } from '../../resources/own-property.js';
 import type { FieldChange } from './change.js';
 
 /**
  * Deep equality of JSON values: key order does not matter, and an `undefined` member is the same as
- * an absent one (as in the canonical JSON that spec hashes are made of). Allocation-free, because
- * a plan of thousands of resources compares every spec.
+ * an absent one (as in the canonical JSON that spec hashes are made of). Identical values return
+ * at once without allocating, because a plan of thousands of resources compares every spec.
  */
 export function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return true;
-  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-    return a.every((item, i) => sameValue(item, b[i]));
+  const pending: [unknown, unknown][] = [[a, b]];
+  for (let pair = pending.pop(); pair !== undefined; pair = pending.pop()) {
+    const [x, y] = pair;
+    if (x === y) continue;
+    if (x === null || y === null || typeof x !== 'object' || typeof y !== 'object') return false;
+    if (Array.isArray(x) || Array.isArray(y)) {
+      if (!Array.isArray(x) || !Array.isArray(y) || x.length !== y.length) return false;
+      for (let i = 0; i < x.length; i++) pending.push([x[i], y[i]]);
+      continue;
+    }
+    const xr = x as Record<string, unknown>;
+    const yr = y as Record<string, unknown>;
+    for (const key of Object.keys(xr)) if (xr[key] !== undefined) pending.push([xr[key], ownValue(yr, key)]);
+    for (const key of Object.keys(yr))
+      if (yr[key] !== undefined && ownValue(xr, key) === undefined) return false;
   }
-  const x = a as Record<string, unknown>;
-  const y = b as Record<string, unknown>;
-  for (const key in x) if (x[key] !== undefined && !sameValue(x[key], y[key])) return false;
-  for (const key in y) if (y[key] !== undefined && x[key] === undefined) return false;
   return true;
 }
-
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** `spec` + `gate` -> `spec.gate`; keys that are not identifiers are quoted (`annotations["mlform/x"]`). */
 export function joinPath(path: string, key: string): string {
@@ -36,13 +47,28 @@ export function joinPath(path: string, key: string): string {
  * scalars as whole values (`network.layers: [64,32] -> [128,64]` reads better than per index).
  * Absent values are null, so every field survives JSON. Fields are for people (plan text and JSON,
  * saved plans), so values that look like credentials are masked (`***`); the comparison above
- * sees the real values.
+ * sees the real values. Fields come in key order, depth first.
  */
 export function diffValues(before: unknown, after: unknown, path = ''): FieldChange[] {
-  if (sameValue(before, after)) return [];
-  if (isPlainObject(before) && isPlainObject(after)) {
-    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
-    return keys.flatMap((key) => diffValues(before[key], after[key], joinPath(path, key)));
+  const out: FieldChange[] = [];
+  const pending: { before: unknown; after: unknown; path: string }[] = [{ before, after, path }];
+  for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
+    if (sameValue(item.before, item.after)) continue;
+    const b = item.before;
+    const a = item.after;
+    if (isPlainRecord(b) && isPlainRecord(a)) {
+      const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])].sort();
+      // Pushed last key first, so that the first key is diffed first.
+      for (let i = keys.length - 1; i >= 0; i--) {
+        pending.push({
+          before: ownValue(b, keys[i]),
+          after: ownValue(a, keys[i]),
+          path: joinPath(item.path, keys[i]),
+        });
+      }
+      continue;
+    }
+    out.push({ path: item.path, before: maskCredentials(b ?? null), after: maskCredentials(a ?? null) });
   }
-  return [{ path, before: maskCredentials(before ?? null), after: maskCredentials(after ?? null) }];
+  return out;
 }

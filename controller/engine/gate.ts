@@ -1,4 +1,5 @@
 /** The registration gate of a RegisteredModel: does a run's output become a version? */
+import { ownValue } from '../../resources/own-property.js';
 import { inferGoal, type RegisteredModelSpec } from '../../resources/registered-model.js';
 
 export type GateResult = { passed: boolean; detail: string };
@@ -18,7 +19,7 @@ export function evaluateGate(
 ): GateResult {
   if (!gate) return { passed: true, detail: 'no gate' };
   const { metric } = gate;
-  const value = metrics?.[metric];
+  const value = ownValue(metrics, metric);
   if (value === undefined || !Number.isFinite(value)) {
     return { passed: false, detail: `the run reports no ${metric}` };
   }
@@ -33,7 +34,7 @@ export function evaluateGate(
   if (gate.max !== undefined) passed.push(`${shown} <= ${formatMetric(gate.max)}`);
   if (gate.min !== undefined) passed.push(`${shown} >= ${formatMetric(gate.min)}`);
   if (gate.beatBaseline) {
-    const base = baseline?.[metric];
+    const base = ownValue(baseline, metric);
     if (base === undefined || !Number.isFinite(base)) {
       return { passed: false, detail: `the run reports no baseline ${metric}` };
     }

@@ -3,6 +3,7 @@
  * and alias moves), then compared with what is live. The endpoint is the source of truth for what
  * is deployed, so live traffic, live settings and health are diffed, not only the spec hash.
  */
+import { hasOwnKey, ownValue } from '../../resources/own-property.js';
 import { error, warning } from '../../resources/diagnostic.js';
 import type { DeployedEndpointSpec } from '../../resources/deployed-endpoint.js';
 import type { ObservedModel, ObservedTraffic, ResolvedTraffic } from '../../providers/provider.js';
@@ -42,7 +43,9 @@ export interface TrafficResolution {
 export const observedModelView = (model: ObservedModel): TrafficModelView => ({
   versions: model.versions,
   alias: (name) =>
-    name in model.aliases ? { version: model.aliases[name] ?? null, deferred: false } : undefined,
+    hasOwnKey(model.aliases, name)
+      ? { version: ownValue(model.aliases, name) ?? null, deferred: false }
+      : undefined,
   deferred: 0,
 });
 

@@ -2,6 +2,7 @@
  * RegisteredModel: the model object (create, or update in place: every field is updatable), the
  * registration of runs that feed it (behind its gate), its aliases, and retention.
  */
+import { ownValue } from '../../resources/own-property.js';
 import { error, warning } from '../../resources/diagnostic.js';
 import type { ObservedModel, ObservedRun } from '../../providers/provider.js';
 import { aliasTarget, describeRule, type VersionFacts } from './aliases.js';
@@ -262,7 +263,7 @@ function planAliases(
   const newest = versions.at(-1)?.version ?? 0;
   const entries = Object.entries(m.manifest.spec.aliases).sort(([a], [b]) => cmp(a, b));
   for (const [alias, rule] of entries as [string, AliasRule][]) {
-    const current = observed?.aliases[alias] ?? null;
+    const current = ownValue(observed?.aliases, alias) ?? null;
     const address = `${m.address}/aliases/${alias}`;
     const base = { kind: 'RegisteredModel' as const, address, resource: m.address, fields: [] };
     const before = { model: m.name, alias, version: current };

@@ -69,27 +69,53 @@ function inDependencyOrder(ctx: PlanContext): Change[] {
   const byAddress = new Map(sorted.map((c) => [c.change.address, c.change]));
   const state = new Map<string, 'visiting' | 'done'>();
   const out: Change[] = [];
-  const visit = (change: Change, path: string[]): void => {
-    const s = state.get(change.address);
-    if (s === 'done') return;
-    if (s === 'visiting') {
-      const cycle = [...path.slice(path.indexOf(change.address)), change.address];
-      ctx.diagnostics.push(
-        error('plan-cycle', `the plan's changes depend on each other in a cycle: ${cycle.join(' -> ')}`, {
-          address: change.address,
-          hint: 'a metadata.dependsOn entry most likely points against the order RegisteredModel -> TrainingRun -> DeployedEndpoint; remove it',
-        }),
-      );
-      return;
-    }
+  // An explicit stack, not recursion: the depth is whatever the manifests' dependsOn make it.
+  const path: { change: Change; next: number }[] = [];
+  const onPath = new Map<string, number>();
+  const enter = (change: Change): void => {
     state.set(change.address, 'visiting');
-    for (const dep of change.dependsOn) {
-      const target = byAddress.get(dep);
-      if (target) visit(target, [...path, change.address]);
-    }
-    state.set(change.address, 'done');
-    out.push(change);
+    onPath.set(change.address, path.length);
+    path.push({ change, next: 0 });
   };
-  for (const { change } of sorted) visit(change, []);
+  for (const { change: root } of sorted) {
+    if (state.has(root.address)) continue;
+    enter(root);
+    while (path.length > 0) {
+      const frame = path[path.length - 1];
+      if (frame.next >= frame.change.dependsOn.length) {
+        path.pop();
+        onPath.delete(frame.change.address);
+        state.set(frame.change.address, 'done');
+        out.push(frame.change);
+        continue;
+      }
+      const target = byAddress.get(frame.change.dependsOn[frame.next++]);
+      if (!target) continue;
+      const s = state.get(target.address);
+      if (s === 'done') continue;
+      if (s === 'visiting') {
+        const cycle = [
+          ...path.slice(onPath.get(target.address)).map((f) => f.change.address),
+          target.address,
+        ];
+        ctx.diagnostics.push(
+          error('plan-cycle', `the plan's changes depend on each other in a cycle: ${shortChain(cycle)}`, {
+            address: target.address,
+            hint: 'a metadata.dependsOn entry most likely points against the order RegisteredModel -> TrainingRun -> DeployedEndpoint; remove it',
+          }),
+        );
+        continue;
+      }
+      enter(target);
+    }
+  }
   return out;
+}
+
+/** A chain for a message: long ones keep their ends, so the message stays a line. */
+function shortChain(chain: readonly string[], keep = 4): string {
+  if (chain.length <= keep * 2 + 1) return chain.join(' -> ');
+  return [...chain.slice(0, keep), `... (${chain.length - keep * 2} more)`, ...chain.slice(-keep)].join(
+    ' -> ',
+  );
 }

@@ -3,6 +3,7 @@
  * something to do for it?) and health (is what exists working?). Pure: the same desired state,
  * observed state, plan and clock give the same statuses; rendering lives in controller/ui/.
  */
+import { ownValue } from '../../resources/own-property.js';
 import { addressOf, type DesiredState, type LoadedResource } from '../../manifests/load.js';
 import { KINDS, type Kind } from '../../resources/kinds.js';
 import { nextFireTime } from '../../resources/schedule.js';
@@ -241,7 +242,7 @@ function gateMetric(
 
 function keyMetric(metrics: Record<string, number>, preferred: string | undefined): string | undefined {
   const names = [...(preferred ? [preferred] : []), ...KEY_METRICS, ...Object.keys(metrics)];
-  const key = names.find((n) => metrics[n] !== undefined);
+  const key = names.find((n) => ownValue(metrics, n) !== undefined);
   return key === undefined ? undefined : `${key} ${formatMetric(metrics[key])}`;
 }
 

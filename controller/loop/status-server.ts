@@ -10,6 +10,7 @@
  * token is mandatory: the server refuses to start without one. Error bodies carry messages, never
  * stack traces, and connections are bounded (connection-bounds.ts).
  */
+import { mapJsonLeaves } from '../../resources/json-walk.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -106,14 +107,8 @@ const STACK_FRAME = /\n[ \t]+at [^\n]*/g;
  * field fed from an error somewhere else must not hand a client the server's file layout.
  */
 export function withoutStackFrames<T>(value: T): T {
-  if (typeof value === 'string') return value.replace(STACK_FRAME, '') as T;
-  if (Array.isArray(value)) return value.map((v: unknown) => withoutStackFrames(v)) as T;
-  if (typeof value === 'object' && value !== null) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = withoutStackFrames(v);
-    return out as T;
-  }
-  return value;
+  // Iterative, and keys stay own keys: the status quotes manifest values (issue 18, items 4, 11c).
+  return mapJsonLeaves(value, (v) => (typeof v === 'string' ? v.replace(STACK_FRAME, '') : v)) as T;
 }
 
 type Body = { ok: true; bytes: Buffer } | { ok: false; size: string };

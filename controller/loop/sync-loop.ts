@@ -127,6 +127,8 @@ export class SyncLoop {
   private stack: string | null = null;
   /** The last `local.stateDir` reported as ignored (logged once per value). */
   private ignoredStateDir: string | undefined;
+  /** The revision whose loading last threw: its internal error is counted once, not every pass. */
+  private internalLoadError: string | undefined;
 
   constructor(private readonly options: SyncLoopOptions) {
     this.identity = options.identity ?? `${hostname()}/${process.pid}`;
@@ -297,7 +299,23 @@ export class SyncLoop {
   private async load(revision: string): Promise<Choice<ProjectContext>> {
     const cached = this.states.cached(revision);
     if (cached) return cached;
-    const loaded = await this.options.openProject([this.options.source.manifestsPath], revision);
+    let loaded: Awaited<ReturnType<OpenProject>>;
+    try {
+      loaded = await this.options.openProject([this.options.source.manifestsPath], revision);
+    } catch (e) {
+      // A bug (the loader turns every input problem into a diagnostic): not the commit's fault, so
+      // not a bad commit, and not cached: the next pass loads it again. Meanwhile the last good
+      // desired state keeps being reconciled instead of every sync ending here.
+      if (this.internalLoadError !== revision) {
+        this.internalLoadError = revision;
+        this.recordError(
+          'internal',
+          `loading commit ${revision} failed (${e instanceof Error ? (e.stack ?? e.message) : String(e)}); keeping ${this.states.current().good?.revision ?? 'no'} desired state`,
+        );
+      }
+      return this.states.current();
+    }
+    this.internalLoadError = undefined;
     const choice = this.states.record(revision, loaded);
     if (choice.newlyBad && choice.bad) {
       this.metrics.errors.inc({ type: 'validation' });

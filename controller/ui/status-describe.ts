@@ -4,6 +4,8 @@
  * Everything shown comes from manifests or state and is escaped for the terminal (escape.ts):
  * tables in `renderColumns`, single values with `t`, the YAML of the spec line by line.
  */
+import { mapJsonLeaves } from '../../resources/json-walk.js';
+import { ownValue } from '../../resources/own-property.js';
 import { stringify } from 'yaml';
 import type { LoadedResource } from '../../manifests/load.js';
 import type {
@@ -241,14 +243,16 @@ function runsTable(runs: readonly ObservedRun[], currentHash: string | undefined
 
 /** `{secretRef: {name, key}}` as one line, `secretRef(name/key)`, in the text view. */
 function withSecretRefsShown(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withSecretRefsShown);
-  if (value === null || typeof value !== 'object') return value;
-  const record = value as Record<string, unknown>;
-  const ref = record.secretRef;
-  if (Object.keys(record).length === 1 && ref !== null && typeof ref === 'object') {
-    return formatSecretRef(ref as SecretRef);
-  }
-  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, withSecretRefsShown(v)]));
+  return mapJsonLeaves(
+    value,
+    (v) => v,
+    (record) => {
+      const ref = ownValue(record, 'secretRef');
+      return Object.keys(record).length === 1 && ref !== null && typeof ref === 'object'
+        ? formatSecretRef(ref as SecretRef)
+        : undefined;
+    },
+  );
 }
 
 const progressText = (r: ObservedRun): string =>
