@@ -575,19 +575,14 @@ export async function moveAlias(gcp: Gcp, ctx: ProviderContext, req: MoveAliasRe
   const address = addressOf(req.model);
   try {
     const found = await findModel(gcp, ctx.stack, req.model);
-    if (!found.resource) {
-      return {
-        diagnostics: [
-          found.foreign
-            ? foreignModel(address, found.foreign, ctx.stack, req.model)
-            : error('gcp-model-not-found', `${address} has no model in the Model Registry`, { address }),
-        ],
-      };
-    }
-    const name = `${found.resource}@${req.version}`;
-    const version = await getModel(gcp, name);
+    if (!found.resource && found.foreign)
+      return { diagnostics: [foreignModel(address, found.foreign, ctx.stack, req.model)] };
+    // No model at all: the merge below fails with Vertex AI's own not-found.
+    const base = found.resource ?? modelResourceName(gcp, ctx.stack, req.model);
+    const name = `${base}@${req.version}`;
+    const version = found.resource ? await getModel(gcp, name) : undefined;
     if (version && !ownedBy(version, ctx.stack, req.model))
-      return { diagnostics: [foreignVersions(address, found.resource, [version], ctx.stack, req.model)] };
+      return { diagnostics: [foreignVersions(address, base, [version], ctx.stack, req.model)] };
     await gcp.call('aiplatform', 'MergeVersionAliases', (opts) =>
       gcp.clients.models.mergeVersionAliases({ name, versionAliases: [req.alias] }, opts),
     );
