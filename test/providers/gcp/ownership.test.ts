@@ -9,6 +9,7 @@ import { v1 as aiplatform } from '@google-cloud/aiplatform';
 import { fakeClientOptions } from '../../fakes/gcp/index.js';
 import type { ObservedRun, ProviderContext } from '../../../providers/provider.js';
 import type { RegisteredModelSpec } from '../../../resources/registered-model.js';
+import { sanitizeLabels } from '../../../providers/gcp/jobs.js';
 import { ownerOfJob } from '../../../providers/gcp/schedules.js';
 import { CONFIG, harness, type Harness } from './helpers.js';
 
@@ -143,5 +144,18 @@ describe('Scheduler job owners', () => {
     expect(ownerOfJob(legacy({ 'mlform-stack': 'a', 'mlform-schedule': 'b-c' }))?.stack).toBe('a');
     expect(ownerOfJob(legacy({ 'mlform-stack': 'a', 'mlform-schedule': 'other' }))).toBe(undefined);
     expect(ownerOfJob({ name: at('mlform-a-b-c'), description: 'hand-made' })).toBe(undefined);
+  });
+});
+
+describe('a manifest’s labels', () => {
+  it('cannot set mlform’s own labels on a job', () => {
+    const labels = sanitizeLabels({
+      team: 'ml',
+      'mlform-run': '9',
+      'mlform-schedule': 'nightly',
+      'mlform-stack': 'other',
+      'MLFORM-NAME': 'x',
+    });
+    expect(labels).toEqual({ team: 'ml' });
   });
 });
