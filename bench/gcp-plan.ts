@@ -269,7 +269,7 @@ async function terraformRefresh(fake: FakeGcp, throttled: boolean): Promise<numb
   }
   for (const j of fake
     .schedulerJobs()
-    .filter((j) => String(j.name).startsWith(`${parent}/jobs/mlform-${STACK}-`))) {
+    .filter((j) => String(j.name).startsWith(`${parent}/jobs/mlform-${STACK}_`))) {
     const name = String(j.name);
     reads.push(['scheduler', 'GetJob', () => scheduler.getJob({ name })]);
   }

@@ -21,6 +21,7 @@ import { awaitOperation, callDiagnostic, isKind, type Operation } from './call.j
 import { listAll, type Gcp } from './context.js';
 import { sanitizeLabels } from './jobs.js';
 import { LABEL, parentOf, revisionName } from './names.js';
+import { notOwned, ownerOfLabels, sameOwner, type Owner } from './ownership.js';
 
 export type Service = protos.google.cloud.run.v2.IService;
 type Revision = protos.google.cloud.run.v2.IRevision;
@@ -39,6 +40,22 @@ const CONFIG_LABEL = 'mlform-config';
 
 const serviceName = (gcp: Gcp, name: string) =>
   `${parentOf(gcp.settings.project, gcp.settings.region)}/services/${name}`;
+
+/**
+ * Cloud Run service names are the endpoints' own names, per project and region (they are in the
+ * service's URL, so they carry no stack): a service is ours only when its labels say this stack,
+ * kind and name; another one is reported and never updated or deleted.
+ */
+const endpointOwner = (stack: string, name: string): Owner => ({ stack, kind: 'deployedendpoint', name });
+const ownedService = (s: Service, stack: string, name: string) =>
+  sameOwner(ownerOfLabels(s.labels), endpointOwner(stack, name));
+const foreignService = (address: string, s: Service, stack: string, name: string) =>
+  notOwned(
+    address,
+    `Cloud Run service ${s.name ?? name}`,
+    ownerOfLabels(s.labels),
+    endpointOwner(stack, name),
+  );
 
 /** The serving container's arguments for the spec's batching (deploy/serving/README.md). */
 export function batchingArgs(spec: DeployedEndpointSpec): string[] {
@@ -234,8 +251,8 @@ export async function listEndpoints(
   ctx: ProviderContext,
 ): Promise<Response & { items: ObservedEndpoint[] }> {
   try {
-    const services = (await listServices(gcp)).filter(
-      (s) => s.labels?.[LABEL.stack] === ctx.stack && s.labels?.[LABEL.kind] === 'deployedendpoint',
+    const services = (await listServices(gcp)).filter((s) =>
+      ownedService(s, ctx.stack, (s.name ?? '').split('/').pop() ?? ''),
     );
     const items: ObservedEndpoint[] = [];
     const diagnostics: Diagnostic[] = [];
@@ -324,7 +341,8 @@ async function writeService(gcp: Gcp, name: string, body: Service, exists: boole
     // carries our stack label; an update with the same body then waits for it as a create would.
     if (!isKind(e, 'already-exists')) throw e;
     const existing = await getService(gcp, name);
-    if (existing?.labels?.[LABEL.stack] !== body.labels?.[LABEL.stack]) throw e;
+    const owner = ownerOfLabels(body.labels);
+    if (!existing || !owner || !sameOwner(ownerOfLabels(existing.labels), owner)) throw e;
     return writeService(gcp, name, body, true);
   }
   return awaitOperation(gcp.call, 'run', 'CreateService', op, (n) =>
@@ -352,20 +370,8 @@ export async function putEndpoint(
   const name = serviceName(gcp, req.name);
   try {
     let current = await getService(gcp, name);
-    if (current && current.labels?.[LABEL.stack] !== ctx.stack) {
-      return {
-        diagnostics: [
-          error(
-            'gcp-not-owned',
-            `Cloud Run service ${req.name} exists and is not managed by stack ${ctx.stack}`,
-            {
-              address,
-              hint: `its mlform-stack label is ${current.labels?.[LABEL.stack] ?? 'missing'}; rename the endpoint or delete that service`,
-            },
-          ),
-        ],
-      };
-    }
+    if (current && !ownedService(current, ctx.stack, req.name))
+      return { diagnostics: [foreignService(address, current, ctx.stack, req.name)] };
     const traffic = mergeTraffic(req.traffic);
     const revisions = current ? await listRevisions(gcp, name) : [];
     const byName = new Map(revisions.map((r) => [(r.name ?? '').split('/').pop() ?? '', r]));
@@ -468,15 +474,8 @@ export async function deleteEndpoint(
   try {
     const current = await getService(gcp, name);
     if (!current) return { diagnostics: [] };
-    if (current.labels?.[LABEL.stack] !== ctx.stack) {
-      return {
-        diagnostics: [
-          error('gcp-not-owned', `Cloud Run service ${req.name} is not managed by stack ${ctx.stack}`, {
-            address,
-          }),
-        ],
-      };
-    }
+    if (!ownedService(current, ctx.stack, req.name))
+      return { diagnostics: [foreignService(address, current, ctx.stack, req.name)] };
     const [op] = await gcp.call('run', 'DeleteService', (opts) =>
       gcp.clients.services.deleteService({ name }, opts),
     );

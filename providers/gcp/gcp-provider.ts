@@ -118,8 +118,8 @@ export function createGcpProvider(options: GcpProviderOptions): GcpProvider {
       };
       return taken;
     },
-    validate: async (_ctx, resources) => {
-      const offline = validateGcp(settings, resources, env);
+    validate: async (ctx, resources) => {
+      const offline = validateGcp(settings, resources, env, ctx.stack);
       // The one check that asks Google: referenced secrets exist (skipped when nothing references one).
       return [...offline, ...(await checkSecretRefs(gcp, resources))];
     },

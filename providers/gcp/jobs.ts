@@ -74,11 +74,16 @@ const labelKey = (key: string): string | undefined => {
   return /^[a-z]/.test(k) ? k : undefined;
 };
 
+/**
+ * A manifest's labels as cloud labels. Keys starting with `mlform-` are mlform's own (ownership,
+ * run numbers, schedules, versions) and are dropped: a manifest label `mlform-run` or
+ * `mlform-schedule` would otherwise pass for one where mlform sets none.
+ */
 export function sanitizeLabels(labels: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(labels)) {
     const key = labelKey(k);
-    if (key) out[key] = labelValue(v);
+    if (key && !key.startsWith('mlform-')) out[key] = labelValue(v);
   }
   return out;
 }

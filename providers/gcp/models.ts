@@ -22,7 +22,8 @@ import {
 import { awaitOperation, callDiagnostic, isKind } from './call.js';
 import { isoOf, listAll, type Gcp } from './context.js';
 import { sanitizeLabels } from './jobs.js';
-import { LABEL, labelValue, modelId, parentOf } from './names.js';
+import { LABEL, labelValue, legacyModelId, modelId, parentOf } from './names.js';
+import { notOwned, ownerOfLabels, sameOwner, type Owner } from './ownership.js';
 import {
   SNAPSHOT_KEY,
   decodeSnapshot,
@@ -40,6 +41,73 @@ const DEFAULT_ALIAS = 'default';
 
 export const modelResourceName = (gcp: Gcp, stack: string, name: string) =>
   `${parentOf(gcp.settings.project, gcp.settings.region)}/models/${modelId(stack, name)}`;
+
+const legacyResourceName = (gcp: Gcp, stack: string, name: string) =>
+  `${parentOf(gcp.settings.project, gcp.settings.region)}/models/${legacyModelId(stack, name)}`;
+
+const modelOwner = (stack: string, name: string): Owner => ({ stack, kind: 'registeredmodel', name });
+const idOf = (resource: string) => resource.split('@')[0].split('/').pop() ?? '';
+
+/** A version (or a model's default version) is ours when its labels name this stack and model. */
+const ownedBy = (m: Model, stack: string, name: string) =>
+  sameOwner(ownerOfLabels(m.labels), modelOwner(stack, name));
+
+/** GetModel (its default version), undefined when there is none. */
+async function getModel(gcp: Gcp, name: string): Promise<Model | undefined> {
+  try {
+    const [model] = await gcp.call('aiplatform', 'GetModel', (opts) =>
+      gcp.clients.models.getModel({ name }, opts),
+    );
+    return model;
+  } catch (e) {
+    if (isKind(e, 'not-found')) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * The Vertex model of RegisteredModel `name`: under `mlform-<stack>_<name>` when ours, else the
+ * one a release before issue 18 created under `mlform-<stack>-<name>`, adopted when its labels
+ * name this stack and model (it keeps that id: its versions and numbering are its history).
+ * `foreign` is a model under the new id that is not ours; it is never touched.
+ */
+async function findModel(
+  gcp: Gcp,
+  stack: string,
+  name: string,
+): Promise<{ resource?: string; foreign?: { resource: string; model: Model } }> {
+  const current = modelResourceName(gcp, stack, name);
+  const model = await getModel(gcp, current);
+  if (model && ownedBy(model, stack, name)) return { resource: current };
+  const legacy = legacyResourceName(gcp, stack, name);
+  const adopted = legacy !== current ? await getModel(gcp, legacy) : undefined;
+  return {
+    ...(adopted && ownedBy(adopted, stack, name) && { resource: legacy }),
+    ...(model && { foreign: { resource: current, model } }),
+  };
+}
+
+const foreignModel = (
+  address: string,
+  found: { resource: string; model: Model },
+  stack: string,
+  name: string,
+) =>
+  notOwned(
+    address,
+    `Vertex AI model ${found.resource}`,
+    ownerOfLabels(found.model.labels),
+    modelOwner(stack, name),
+  );
+
+/** `gcp-not-owned` for versions of a model that carry another owner's labels (left untouched). */
+const foreignVersions = (address: string, resource: string, versions: Model[], stack: string, name: string) =>
+  notOwned(
+    address,
+    `Vertex AI model ${resource} (version ${versions.map((v) => v.versionId ?? '?').join(', ')})`,
+    ownerOfLabels(versions[0]?.labels),
+    modelOwner(stack, name),
+  );
 
 /** What a version records beyond its labels, as JSON in `versionDescription`. */
 interface Lineage {
@@ -100,10 +168,14 @@ const modelCacheOff = () => process.env.MLFORM_GCP_NO_MODEL_CACHE === '1';
 async function observeVersions(
   gcp: Gcp,
   base: string,
+  stack: string,
+  name: string,
 ): Promise<{ versions: ObservedVersion[]; aliases: Record<string, number> }> {
   const versions: ObservedVersion[] = [];
   const aliases: Record<string, number> = {};
   for (const v of await listVersions(gcp, base)) {
+    // A model two stacks shared under the legacy names holds both stacks' versions.
+    if (!ownedBy(v, stack, name)) continue;
     const observed = versionOf(v);
     if (!observed) continue;
     versions.push(observed);
@@ -154,10 +226,15 @@ export async function listModels(
         (req, opts) => gcp.clients.models.listModels(req, opts) as Promise<[Model[], Req | null, unknown]>,
       ),
     ]);
+    // Ours: labelled with this stack, kind and name, under the id mlform derives from them (or
+    // the legacy one); the new id wins when both exist.
     const vertex = new Map<string, Model>();
     for (const m of models) {
       const name = m.labels?.[LABEL.name];
-      if (name && m.labels?.[LABEL.stack] === ctx.stack) vertex.set(name, m);
+      if (!name || !ownedBy(m, ctx.stack, name)) continue;
+      const id = idOf(m.name ?? '');
+      if (id === modelId(ctx.stack, name)) vertex.set(name, m);
+      else if (id === legacyModelId(ctx.stack, name) && !vertex.has(name)) vertex.set(name, m);
     }
     const prefix = layout.modelPrefix.replace(/^gs:\/\/[^/]+\//, '');
     const cache = !modelCacheOff();
@@ -178,7 +255,7 @@ export async function listModels(
         const snapshot = decodeSnapshot(stored?.value, layout);
         if (snapshot?.tag === tag) return snapshot;
       }
-      const observed = await observeVersions(gcp, base);
+      const observed = await observeVersions(gcp, base, ctx.stack, name);
       if (tag) await saveSnapshot(gcp, ctx, layout, name, { tag, ...observed }, stored !== undefined);
       return observed;
     };
@@ -283,10 +360,22 @@ export async function putModel(gcp: Gcp, ctx: ProviderContext, req: PutModelRequ
   }
 }
 
-/** Deletes the Vertex AI model with all its versions (the default version goes last, with the model). */
-async function deleteVertexModel(gcp: Gcp, name: string): Promise<void> {
+/**
+ * Deletes the Vertex AI model with all its versions (the default version goes last, with the
+ * model), or nothing when a version carries another owner's labels (a model two stacks shared
+ * under the legacy names): that is `gcp-not-owned`.
+ */
+async function deleteVertexModel(
+  gcp: Gcp,
+  address: string,
+  name: string,
+  stack: string,
+  model: string,
+): Promise<Diagnostic | undefined> {
   try {
     const versions = await listVersions(gcp, name);
+    const foreign = versions.filter((v) => !ownedBy(v, stack, model));
+    if (foreign.length > 0) return foreignVersions(address, name, foreign, stack, model);
     for (const v of versions) {
       if ((v.versionAliases ?? []).includes(DEFAULT_ALIAS)) continue;
       const versionName = `${name}@${v.versionId}`;
@@ -303,19 +392,30 @@ async function deleteVertexModel(gcp: Gcp, name: string): Promise<void> {
     await awaitOperation(gcp.call, 'aiplatform', 'DeleteModel', op, (n) =>
       gcp.clients.models.checkDeleteModelProgress(n),
     );
+    return undefined;
   } catch (e) {
     if (!isKind(e, 'not-found')) throw e;
+    return undefined;
   }
 }
 
 export async function deleteModel(gcp: Gcp, ctx: ProviderContext, req: { name: string }): Promise<Response> {
   const address = addressOf(req.name);
   try {
-    await deleteVertexModel(gcp, modelResourceName(gcp, ctx.stack, req.name));
+    const found = await findModel(gcp, ctx.stack, req.name);
+    if (found.resource) {
+      const refused = await deleteVertexModel(gcp, address, found.resource, ctx.stack, req.name);
+      if (refused) return { diagnostics: [refused] };
+    }
+    // The stack's own record goes even when a foreign model holds the new id: that model is
+    // reported, never deleted.
     const layout = gcp.layout(ctx.stack);
     await gcp.gcs.remove(snapshotUri(layout.modelPrefix, req.name));
     await gcp.gcs.remove(layout.model(req.name));
-    return { diagnostics: [] };
+    return {
+      diagnostics:
+        found.foreign && !found.resource ? [foreignModel(address, found.foreign, ctx.stack, req.name)] : [],
+    };
   } catch (e) {
     return { diagnostics: [callDiagnostic(address, `deleting ${req.name}`, e)] };
   }
@@ -327,9 +427,22 @@ export async function registerVersion(
   req: RegisterVersionRequest,
 ): Promise<Response & { version?: ObservedVersion }> {
   const address = addressOf(req.model);
-  const name = modelResourceName(gcp, ctx.stack, req.model);
+  let name = modelResourceName(gcp, ctx.stack, req.model);
   const run = req.run;
-  const runFilter = `labels.${LABEL.runName}="${labelValue(run.name)}" AND labels.${LABEL.runNumber}="${run.number}"`;
+  const runFilter = [
+    `labels.${LABEL.stack}="${ctx.stack}"`,
+    `labels.${LABEL.name}="${req.model}"`,
+    `labels.${LABEL.runName}="${labelValue(run.name)}"`,
+    `labels.${LABEL.runNumber}="${run.number}"`,
+  ].join(' AND ');
+  /** Where versions go: our model (new or adopted), or a refusal naming a foreign one. */
+  const locate = async (): Promise<{ exists: boolean; refused?: Diagnostic }> => {
+    const found = await findModel(gcp, ctx.stack, req.model);
+    if (found.resource) name = found.resource;
+    else if (found.foreign)
+      return { exists: true, refused: foreignModel(address, found.foreign, ctx.stack, req.model) };
+    return { exists: found.resource !== undefined };
+  };
   const lookUp = async (): Promise<{ exists: boolean; version?: ObservedVersion }> => {
     try {
       const found = (await listVersions(gcp, name, runFilter)).map(versionOf).find((v) => v !== undefined);
@@ -347,7 +460,9 @@ export async function registerVersion(
         ],
       };
     }
-    const before = await lookUp();
+    const located = await locate();
+    if (located.refused) return { diagnostics: [located.refused] };
+    const before = located.exists ? await lookUp() : { exists: false };
     if (before.version) return { version: before.version, diagnostics: [] };
     const record = await gcp.gcs.readIfExists(gcp.layout(ctx.stack).model(req.model));
     const modelSpecHash = record
@@ -423,7 +538,10 @@ export async function registerVersion(
         };
       } catch (e) {
         if (isKind(e, 'already-exists') && first) {
-          first = false; // another registration created the model first
+          // Another registration created the model first, or someone else holds the id.
+          const again = await locate();
+          if (again.refused) return { diagnostics: [again.refused] };
+          first = !again.exists;
           continue;
         }
         if (!isKind(e, 'rate-limited', 'unavailable', 'timeout', 'internal') || attempt >= policy.maxAttempts)
@@ -432,9 +550,11 @@ export async function registerVersion(
           Math.floor(policy.random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1))),
           ctx.signal,
         );
-        const again = await lookUp();
+        const where = await locate();
+        if (where.refused) return { diagnostics: [where.refused] };
+        const again = where.exists ? await lookUp() : { exists: false };
         if (again.version) return { version: again.version, diagnostics: [] };
-        first = !again.exists;
+        first = !where.exists;
       }
     }
   } catch (e) {
@@ -452,15 +572,24 @@ function metricLabels(metrics: Record<string, number>): Record<string, string> {
 }
 
 export async function moveAlias(gcp: Gcp, ctx: ProviderContext, req: MoveAliasRequest): Promise<Response> {
-  const name = `${modelResourceName(gcp, ctx.stack, req.model)}@${req.version}`;
+  const address = addressOf(req.model);
   try {
+    const found = await findModel(gcp, ctx.stack, req.model);
+    if (!found.resource && found.foreign)
+      return { diagnostics: [foreignModel(address, found.foreign, ctx.stack, req.model)] };
+    // No model at all: the merge below fails with Vertex AI's own not-found.
+    const base = found.resource ?? modelResourceName(gcp, ctx.stack, req.model);
+    const name = `${base}@${req.version}`;
+    const version = found.resource ? await getModel(gcp, name) : undefined;
+    if (version && !ownedBy(version, ctx.stack, req.model))
+      return { diagnostics: [foreignVersions(address, base, [version], ctx.stack, req.model)] };
     await gcp.call('aiplatform', 'MergeVersionAliases', (opts) =>
       gcp.clients.models.mergeVersionAliases({ name, versionAliases: [req.alias] }, opts),
     );
     return { diagnostics: [] };
   } catch (e) {
     return {
-      diagnostics: [callDiagnostic(addressOf(req.model), `moving alias ${req.alias} to v${req.version}`, e)],
+      diagnostics: [callDiagnostic(address, `moving alias ${req.alias} to v${req.version}`, e)],
     };
   }
 }
@@ -471,11 +600,19 @@ export async function deleteVersion(
   req: { model: string; version: number },
 ): Promise<Response> {
   const address = addressOf(req.model);
-  const base = modelResourceName(gcp, ctx.stack, req.model);
   try {
+    const found = await findModel(gcp, ctx.stack, req.model);
+    if (!found.resource) {
+      return {
+        diagnostics: found.foreign ? [foreignModel(address, found.foreign, ctx.stack, req.model)] : [],
+      };
+    }
+    const base = found.resource;
     const versions = await listVersions(gcp, base);
     const target = versions.find((v) => Number(v.versionId) === req.version);
     if (!target) return { diagnostics: [] };
+    if (!ownedBy(target, ctx.stack, req.model))
+      return { diagnostics: [foreignVersions(address, base, [target], ctx.stack, req.model)] };
     const aliases = (target.versionAliases ?? []).filter((a) => a !== DEFAULT_ALIAS);
     if (aliases.length > 0) {
       return {
@@ -492,14 +629,15 @@ export async function deleteVersion(
       };
     }
     if ((target.versionAliases ?? []).includes(DEFAULT_ALIAS)) {
-      // Vertex AI refuses to delete the default version: make the newest other version the default.
+      // Vertex AI refuses to delete the default version: make the newest other version of ours
+      // the default.
       const other = versions
-        .filter((v) => v !== target)
+        .filter((v) => v !== target && ownedBy(v, ctx.stack, req.model))
         .sort((a, b) => Number(b.versionId) - Number(a.versionId))[0];
       if (!other) {
         // The last version: Vertex AI has no model without one; the record in GCS stays.
-        await deleteVertexModel(gcp, base);
-        return { diagnostics: [] };
+        const refused = await deleteVertexModel(gcp, address, base, ctx.stack, req.model);
+        return { diagnostics: refused ? [refused] : [] };
       }
       const otherName = `${base}@${other.versionId}`;
       await gcp.call('aiplatform', 'MergeVersionAliases', (opts) =>

@@ -1,8 +1,11 @@
 /**
- * Schedules as Cloud Scheduler jobs `mlform-<stack>-<name>` whose HTTP target calls Vertex AI
+ * Schedules as Cloud Scheduler jobs `mlform-<stack>_<name>` whose HTTP target calls Vertex AI
  * `customJobs.create` directly with an OAuth token, so runs start while the controller is down
- * (README.md "Schedules"). Jobs have no labels: ownership is the name prefix, and the spec hash,
- * spec and annotations are in the description. Observation: one paged ListJobs.
+ * (README.md "Schedules"). Jobs have no labels: the description records the owner (stack and
+ * name), the spec hash, spec and annotations, and is checked before any update, run or delete.
+ * Jobs named `mlform-<stack>-<name>` by releases before issue 18 are adopted (kept under that
+ * name) when the CustomJob they post carries this stack's and schedule's labels. Observation: one
+ * paged ListJobs.
  */
 import type { protos } from '@google-cloud/scheduler';
 import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
@@ -17,7 +20,8 @@ import type {
 import { callDiagnostic, isKind } from './call.js';
 import { isoOf, listAll, type Gcp } from './context.js';
 import { customJobBody, stageData } from './jobs.js';
-import { parentOf, schedulerJobId } from './names.js';
+import { LABEL, legacySchedulerJobId, parentOf, schedulerJobId } from './names.js';
+import { notOwned, sameOwner, type Owner } from './ownership.js';
 import { cancelRun, listRunsNamed } from './runs.js';
 
 export type SchedulerJob = protos.google.cloud.scheduler.v1.IJob;
@@ -27,17 +31,107 @@ const DESCRIPTION = /^mlform spec ([0-9a-f]+) (\{.*\})$/s;
 export const DESCRIPTION_LIMIT = 500;
 const SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 
+const jobsParent = (gcp: Gcp) => `${parentOf(gcp.settings.project, gcp.settings.region)}/jobs`;
 const jobName = (gcp: Gcp, stack: string, name: string) =>
-  `${parentOf(gcp.settings.project, gcp.settings.region)}/jobs/${schedulerJobId(stack, name)}`;
+  `${jobsParent(gcp)}/${schedulerJobId(stack, name)}`;
+const legacyJobName = (gcp: Gcp, stack: string, name: string) =>
+  `${jobsParent(gcp)}/${legacySchedulerJobId(stack, name)}`;
+const idOf = (job: SchedulerJob) => (job.name ?? '').split('/').pop() ?? '';
+const scheduleOwner = (stack: string, name: string): Owner => ({ stack, kind: 'schedule', name });
 
-/** `mlform spec <hash> {"s": spec, "a": annotations}`: what a label-less job records. */
+/**
+ * `mlform spec <hash> {"stack": ..., "name": ..., "s": spec, "a": annotations}`: what a label-less
+ * job records, its owner included.
+ */
 export function scheduleDescription(
+  stack: string,
+  name: string,
   specHash: string,
   spec: ScheduleSpec,
   annotations: Record<string, string>,
 ): string {
-  return `mlform spec ${specHash} ${JSON.stringify({ s: spec, a: annotations })}`;
+  return `mlform spec ${specHash} ${JSON.stringify({ stack, name, s: spec, a: annotations })}`;
 }
+
+interface DescriptionRecord {
+  stack?: unknown;
+  name?: unknown;
+  s?: ScheduleSpec;
+  a?: Record<string, string>;
+}
+
+function parseDescription(job: SchedulerJob): { specHash: string; record: DescriptionRecord } | undefined {
+  const m = DESCRIPTION.exec(job.description ?? '');
+  if (!m) return undefined;
+  try {
+    const record = JSON.parse(m[2]) as unknown;
+    return record !== null && typeof record === 'object' && !Array.isArray(record)
+      ? { specHash: m[1], record: record as DescriptionRecord }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The labels of the CustomJob a job posts (releases before issue 18 recorded no owner elsewhere). */
+function postedLabels(job: SchedulerJob): Record<string, string> | undefined {
+  const raw: unknown = job.httpTarget?.body;
+  let text: string;
+  if (typeof raw === 'string') text = Buffer.from(raw, 'base64').toString('utf8');
+  else if (raw instanceof Uint8Array) text = Buffer.from(raw).toString('utf8');
+  else return undefined;
+  try {
+    const labels = (JSON.parse(text) as { labels?: unknown }).labels;
+    return labels !== null && typeof labels === 'object' ? (labels as Record<string, string>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The owner a job claims: its description's `stack` and `name`, else (a job written before issue
+ * 18) the `mlform-stack` and `mlform-schedule` labels of the CustomJob it posts. The claim counts
+ * only under a name mlform derives from it: `mlform-<stack>_<name>` or the legacy
+ * `mlform-<stack>-<name>`.
+ */
+export function ownerOfJob(job: SchedulerJob): Owner | undefined {
+  const parsed = parseDescription(job)?.record;
+  let claim: Owner | undefined;
+  if (typeof parsed?.stack === 'string' && typeof parsed.name === 'string') {
+    claim = scheduleOwner(parsed.stack, parsed.name);
+  } else {
+    const labels = postedLabels(job);
+    const stack = labels?.[LABEL.stack];
+    const name = labels?.[LABEL.schedule];
+    if (stack && name) claim = scheduleOwner(stack, name);
+  }
+  if (!claim) return undefined;
+  const id = idOf(job);
+  return id === schedulerJobId(claim.stack, claim.name) ||
+    id === legacySchedulerJobId(claim.stack, claim.name)
+    ? claim
+    : undefined;
+}
+
+/**
+ * The job of Schedule `name`: the one under the new name if it is ours, else an adopted one under
+ * the legacy name. `foreign` is an object under the new name that is not ours (never touched).
+ */
+async function findJob(
+  gcp: Gcp,
+  stack: string,
+  name: string,
+): Promise<{ job?: SchedulerJob; foreign?: SchedulerJob }> {
+  const wanted = scheduleOwner(stack, name);
+  const current = await getJob(gcp, jobName(gcp, stack, name));
+  if (current && sameOwner(ownerOfJob(current), wanted)) return { job: current };
+  const legacy = await getJob(gcp, legacyJobName(gcp, stack, name));
+  const adopted = legacy && sameOwner(ownerOfJob(legacy), wanted) ? legacy : undefined;
+  return { ...(adopted && { job: adopted }), ...(current && { foreign: current }) };
+}
+
+const foreignJob = (address: string, job: SchedulerJob, stack: string, name: string) =>
+  notOwned(address, `Cloud Scheduler job ${job.name ?? ''}`, ownerOfJob(job), scheduleOwner(stack, name));
 
 export async function schedulerJobBody(
   gcp: Gcp,
@@ -59,7 +153,7 @@ export async function schedulerJobBody(
   });
   return {
     name: jobName(gcp, stack, req.name),
-    description: scheduleDescription(req.specHash, req.spec, req.annotations),
+    description: scheduleDescription(stack, req.name, req.specHash, req.spec, req.annotations),
     schedule: req.spec.cron ?? '',
     timeZone: req.spec.timeZone,
     httpTarget: {
@@ -74,20 +168,14 @@ export async function schedulerJobBody(
 
 const isPaused = (state: SchedulerJob['state']) => state === 'PAUSED' || state === 2;
 
+/** The observed Schedule `name` (its owner already checked) from its job. */
 export function scheduleOf(
   job: SchedulerJob,
-  stack: string,
+  name: string,
 ): { schedule?: ObservedSchedule; diagnostic?: Diagnostic } {
-  const id = (job.name ?? '').split('/').pop() ?? '';
-  const name = id.slice(`mlform-${stack}-`.length);
-  const m = DESCRIPTION.exec(job.description ?? '');
-  let parsed: { s?: ScheduleSpec; a?: Record<string, string> } | undefined;
-  try {
-    parsed = m ? (JSON.parse(m[2]) as { s?: ScheduleSpec; a?: Record<string, string> }) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  if (!m || !parsed?.s) {
+  const described = parseDescription(job);
+  const parsed = described?.record;
+  if (!described || !parsed?.s) {
     return {
       diagnostic: error(
         'gcp-schedule-record',
@@ -103,7 +191,7 @@ export function scheduleOf(
   return {
     schedule: {
       name,
-      specHash: m[1],
+      specHash: described.specHash,
       spec: parsed.s,
       annotations: parsed.a ?? {},
       paused: isPaused(job.state),
@@ -126,14 +214,35 @@ export async function listSchedules(
       (req, opts) =>
         gcp.clients.scheduler.listJobs(req, opts) as Promise<[SchedulerJob[], Req | null, unknown]>,
     );
-    const prefix = `mlform-${ctx.stack}-`;
+    // Ours: the jobs whose owner (description, or the posted CustomJob's labels for jobs written
+    // before issue 18) is this stack. A name alone proves nothing: under the legacy names stack
+    // "a" with "b-c" and stack "a-b" with "c" share `mlform-a-b-c`.
+    const byName = new Map<string, SchedulerJob[]>();
+    for (const job of jobs) {
+      const owner = ownerOfJob(job);
+      if (owner?.stack !== ctx.stack) continue;
+      byName.set(owner.name, [...(byName.get(owner.name) ?? []), job]);
+    }
     const items: ObservedSchedule[] = [];
     const diagnostics: Diagnostic[] = [];
-    for (const job of jobs) {
-      if (!((job.name ?? '').split('/').pop() ?? '').startsWith(prefix)) continue;
-      const { schedule, diagnostic } = scheduleOf(job, ctx.stack);
-      // Another stack whose name starts like ours ("a" and "a-b") has its own description hash; a
-      // job whose rest-of-name is not a schedule name is skipped silently.
+    for (const [name, found] of byName) {
+      // Under both names (a release before issue 18 created the legacy one again): the new one
+      // is the schedule, and the other still fires.
+      const job = found.find((j) => idOf(j) === schedulerJobId(ctx.stack, name)) ?? found[0];
+      const others = found.filter((j) => j !== job);
+      if (others.length > 0) {
+        diagnostics.push(
+          warning(
+            'gcp-schedule-duplicate',
+            `${addressOf(name)}: Cloud Scheduler jobs ${found.map(idOf).join(' and ')} both belong to it; ${others.map(idOf).join(', ')} still fires`,
+            {
+              address: addressOf(name),
+              hint: `delete ${others.map((j) => j.name ?? '').join(', ')} (gcloud scheduler jobs delete)`,
+            },
+          ),
+        );
+      }
+      const { schedule, diagnostic } = scheduleOf(job, name);
       if (schedule) items.push(schedule);
       else if (diagnostic) diagnostics.push(diagnostic);
     }
@@ -177,13 +286,22 @@ export async function putSchedule(
         ],
       };
     }
+    const found = await findJob(gcp, ctx.stack, req.name);
+    if (!found.job && found.foreign)
+      return { diagnostics: [foreignJob(address, found.foreign, ctx.stack, req.name)] };
+    // An adopted job keeps its legacy name: renaming would fire twice or not at all while both
+    // or neither exist, and would lose its attempt history.
+    if (found.job?.name) body.name = found.job.name;
     const name = body.name ?? '';
-    const existing = await getJob(gcp, name);
-    let job: SchedulerJob;
-    if (existing) {
-      [job] = await gcp.call('scheduler', 'UpdateJob', (opts) =>
+    const update = async () => {
+      const [updated] = await gcp.call('scheduler', 'UpdateJob', (opts) =>
         gcp.clients.scheduler.updateJob({ job: body }, opts),
       );
+      return updated;
+    };
+    let job: SchedulerJob;
+    if (found.job) {
+      job = await update();
     } else {
       const parent = parentOf(gcp.settings.project, gcp.settings.region);
       try {
@@ -191,11 +309,13 @@ export async function putSchedule(
           gcp.clients.scheduler.createJob({ parent, job: body }, opts),
         );
       } catch (e) {
-        // A retried create whose first attempt landed: the name is ours (mlform-<stack>-<name>).
+        // A retried create whose first attempt landed is ours; anything else there is not.
         if (!isKind(e, 'already-exists')) throw e;
-        [job] = await gcp.call('scheduler', 'UpdateJob', (opts) =>
-          gcp.clients.scheduler.updateJob({ job: body }, opts),
-        );
+        const there = await getJob(gcp, name);
+        if (!there) throw e;
+        if (!sameOwner(ownerOfJob(there), scheduleOwner(ctx.stack, req.name)))
+          return { diagnostics: [foreignJob(address, there, ctx.stack, req.name)] };
+        job = await update();
       }
     }
     const paused = isPaused(job.state);
@@ -215,13 +335,18 @@ export async function deleteSchedule(
   ctx: ProviderContext,
   req: { name: string },
 ): Promise<Response> {
-  const name = jobName(gcp, ctx.stack, req.name);
+  const address = addressOf(req.name);
   try {
+    const found = await findJob(gcp, ctx.stack, req.name);
+    if (!found.job) {
+      return { diagnostics: found.foreign ? [foreignJob(address, found.foreign, ctx.stack, req.name)] : [] };
+    }
+    const name = found.job.name ?? '';
     await gcp.call('scheduler', 'DeleteJob', (opts) => gcp.clients.scheduler.deleteJob({ name }, opts));
     return { diagnostics: [] };
   } catch (e) {
     if (isKind(e, 'not-found')) return { diagnostics: [] };
-    return { diagnostics: [callDiagnostic(addressOf(req.name), `deleting ${req.name}`, e)] };
+    return { diagnostics: [callDiagnostic(address, `deleting ${req.name}`, e)] };
   }
 }
 
@@ -237,10 +362,13 @@ export async function triggerSchedule(
   req: { name: string },
 ): Promise<Response & { run?: ObservedRun }> {
   const address = addressOf(req.name);
-  const name = jobName(gcp, ctx.stack, req.name);
   try {
-    const job = await getJob(gcp, name);
-    const observed = job && scheduleOf(job, ctx.stack).schedule;
+    const found = await findJob(gcp, ctx.stack, req.name);
+    if (!found.job && found.foreign)
+      return { diagnostics: [foreignJob(address, found.foreign, ctx.stack, req.name)] };
+    const job = found.job;
+    const name = job?.name ?? '';
+    const observed = job && scheduleOf(job, req.name).schedule;
     if (!observed) {
       return { diagnostics: [error('gcp-schedule-not-found', `${address} does not exist`, { address })] };
     }

@@ -23,6 +23,8 @@ export function validateGcp(
   settings: Pick<GcpSettings, 'trainingRegion' | 'region'>,
   resources: readonly ValidateResource[],
   env: Record<string, string | undefined> = process.env,
+  /** The stack (its name is part of a Scheduler job's description); default: the longest one. */
+  stack = 's'.repeat(20),
 ): Diagnostic[] {
   const out: Diagnostic[] = [];
   const trust = env.MLFORM_GCP_SKIP_REGION_CHECK === '1';
@@ -181,6 +183,8 @@ export function validateGcp(
         );
       }
       const length = scheduleDescription(
+        stack,
+        r.name,
         '0'.repeat(64),
         manifest.spec,
         manifest.metadata.annotations ?? {},

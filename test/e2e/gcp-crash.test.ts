@@ -229,7 +229,7 @@ function expectNoDuplicates(f: FakeGcp): void {
 
   const versions = f.models();
   expect(versions.map((v) => `${String(v.name)}@${String(v.versionId)}`)).toEqual([
-    'projects/demo-proj/locations/europe-west4/models/mlform-quickstart-mpg@1',
+    'projects/demo-proj/locations/europe-west4/models/mlform-quickstart_mpg@1',
   ]);
   expect(versions[0].versionAliases).toContain('champion');
 
@@ -241,7 +241,7 @@ function expectNoDuplicates(f: FakeGcp): void {
   ]);
 
   expect(f.schedulerJobs().map((j) => String(j.name).split('/').pop())).toEqual([
-    'mlform-quickstart-mpg-weekly',
+    'mlform-quickstart_mpg-weekly',
   ]);
 }
 

@@ -97,7 +97,7 @@ describe('mlform apply on the quickstart (gcp provider, fake Google)', () => {
     const jobs = fake.customJobs();
     expect(jobs).toHaveLength(1);
     expect(jobs[0].state).toBe('JOB_STATE_SUCCEEDED');
-    expect(jobs[0].displayName).toBe('mlform-quickstart-mpg-mlp-1');
+    expect(jobs[0].displayName).toBe('mlform-quickstart_mpg-mlp-1');
     expect(labelsOf(jobs[0])).toMatchObject({
       'mlform-stack': 'quickstart',
       'mlform-name': 'mpg-mlp',
@@ -116,7 +116,7 @@ describe('mlform apply on the quickstart (gcp provider, fake Google)', () => {
     expect(traffic).toEqual([expect.objectContaining({ revision: 'mpg-api-v1', percent: 100 })]);
 
     expect(fake.schedulerJobs().map((j) => String(j.name).split('/').pop())).toEqual([
-      'mlform-quickstart-mpg-weekly',
+      'mlform-quickstart_mpg-weekly',
     ]);
 
     const logs = await mlform('logs', 'trainingrun/mpg-mlp', '--file', project);

@@ -183,7 +183,8 @@ export class VertexModels {
       model = found;
     } else {
       const requested = str(body.modelId);
-      if (requested && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(requested)) {
+      // Vertex: up to 63 of [a-z0-9_-], the first not a digit or hyphen.
+      if (requested && !/^[a-z_][a-z0-9_-]{0,62}$/.test(requested)) {
         throw new ApiError('INVALID_ARGUMENT', `Invalid model_id "${requested}".`);
       }
       this.counter += 1;

@@ -95,7 +95,7 @@ describe('tuning as a HyperparameterTuningJob', () => {
     expect(h.fake.customJobs()).toEqual([]);
     const [job] = h.fake.hyperparameterTuningJobs();
     expect(job).toMatchObject({
-      displayName: 'mlform-demo-tuned-1',
+      displayName: 'mlform-demo_tuned-1',
       labels: {
         'mlform-stack': 'demo',
         'mlform-kind': 'trainingrun',
@@ -162,7 +162,7 @@ describe('tuning as a HyperparameterTuningJob', () => {
       { ...h.ctx, projectDir: resolve('.') },
       { ...request(random), number: 2, specHash: 'b'.repeat(64) },
     );
-    const second = h.fake.hyperparameterTuningJobs().find((j) => j.displayName === 'mlform-demo-tuned-2');
+    const second = h.fake.hyperparameterTuningJobs().find((j) => j.displayName === 'mlform-demo_tuned-2');
     expect(second?.studySpec).toMatchObject({
       metrics: [{ metricId: 'val_r2', goal: 'MAXIMIZE' }],
       algorithm: 'RANDOM_SEARCH',

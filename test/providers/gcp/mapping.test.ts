@@ -56,7 +56,7 @@ describe('CustomJob body', () => {
 
   it('one worker pool from spec.resources, the trainer image, the spec in MLFORM_SPEC_JSON, --out the run dir', () => {
     const body = customJobBody(settings, layout, input);
-    expect(body.displayName).toBe('mlform-quickstart-mpg-mlp-3');
+    expect(body.displayName).toBe('mlform-quickstart_mpg-mlp-3');
     expect(body.labels).toEqual({
       team: 'demo_team',
       'mlform-stack': 'quickstart',
@@ -210,11 +210,12 @@ describe('Cloud Run service body', () => {
 
 describe('names', () => {
   it('model ids fit Vertex AI (<= 63, [a-z0-9_-], a letter first) deterministically', () => {
-    expect(modelId('quickstart', 'mpg')).toBe('mlform-quickstart-mpg');
+    expect(modelId('quickstart', 'mpg')).toBe('mlform-quickstart_mpg');
     const long = modelId('a-twenty-char-stack1', 'x'.repeat(49));
     expect(long).toHaveLength(63);
-    expect(long).toMatch(/^[a-z][a-z0-9_-]*$/);
+    expect(long).toMatch(/^mlform-a-twenty-char-stack1_x+-[0-9a-f]{8}$/);
     expect(modelId('a-twenty-char-stack1', 'x'.repeat(49))).toBe(long);
+    expect(modelId('a-twenty-char-stack1', `${'x'.repeat(48)}y`)).not.toBe(long);
   });
 });
 
@@ -222,12 +223,12 @@ describe('Cloud Scheduler job', () => {
   it('reads back the spec hash, spec and pause state from a label-less job', () => {
     const observed = scheduleOf(
       {
-        name: 'projects/p/locations/r/jobs/mlform-quickstart-mpg-weekly',
+        name: 'projects/p/locations/r/jobs/mlform-quickstart_mpg-weekly',
         description: `mlform spec ${'e'.repeat(64)} ${JSON.stringify({ s: { trainingRun: 'mpg-mlp', cron: '0 6 * * 1' }, a: {} })}`,
         state: 'PAUSED',
         lastAttemptTime: { seconds: 1_700_000_000 },
       },
-      'quickstart',
+      'mpg-weekly',
     ).schedule;
     expect(observed).toMatchObject({
       name: 'mpg-weekly',

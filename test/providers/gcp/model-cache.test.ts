@@ -13,7 +13,7 @@ import { CONFIG, harness, type Harness } from './helpers.js';
 const BUCKET = 'mlform-test';
 const ROOT = `gs://${BUCKET}/state/demo`;
 const PARENT = `projects/${CONFIG.project}/locations/${CONFIG.region}`;
-const vertexName = (model: string) => `${PARENT}/models/mlform-demo-${model}`;
+const vertexName = (model: string) => `${PARENT}/models/mlform-demo_${model}`;
 
 let h: Harness;
 let models: aiplatform.ModelServiceClient;

@@ -196,7 +196,7 @@ describe('schedules (Cloud Scheduler -> Vertex AI)', () => {
     expect((await put(false)).diagnostics).toEqual([]);
     const job = h.fake.schedulerJobs()[0];
     expect(job).toMatchObject({
-      name: 'projects/demo-proj/locations/europe-west4/jobs/mlform-demo-weekly',
+      name: 'projects/demo-proj/locations/europe-west4/jobs/mlform-demo_weekly',
       schedule: '0 6 * * 1',
       timeZone: 'Europe/Warsaw',
     });
