@@ -4,7 +4,7 @@ import { Strict } from './schema-helpers.js';
 
 export const API_VERSION = 'mlform/v1';
 
-/** Cloud names are derived from resource names (`mlform-<stack>-<name>`, `<service>-v<N>`), hence 49. */
+/** Cloud names are derived from resource names (`mlform-<stack>_<name>`, `<service>-v<N>`), hence 49. */
 export const MAX_NAME_LENGTH = 49;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
