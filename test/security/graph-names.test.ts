@@ -6,10 +6,9 @@
  * training on the CLI), through `plan()` and the same text and JSON renderers the CLI uses.
  * Needs `npm run build` (spawns bin/mlform.js).
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { plan } from '../../controller/engine/plan.js';
 import { planJson } from '../../controller/ui/plan-json.js';
@@ -17,8 +16,8 @@ import { renderPlanText } from '../../controller/ui/plan-text.js';
 import { createStyle } from '../../controller/ui/style.js';
 import { loadManifests } from '../../manifests/load.js';
 import { converged, NOW, version } from '../engine/helpers.js';
+import { runCli } from './cli.js';
 
-const CLI = resolve('bin/mlform.js');
 const BUILT_INS = ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf'];
 const NATIVE = /function|native code|\[object Object\]/;
 
@@ -35,15 +34,7 @@ function tree(files: Record<string, string>): string {
   return dir;
 }
 
-function mlform(cwd: string, args: string[]) {
-  const result = spawnSync(process.execPath, [CLI, ...args], {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined },
-    timeout: 30_000,
-  });
-  return { code: result.status, stdout: result.stdout, all: result.stdout + result.stderr };
-}
+const mlform = (cwd: string, args: string[]) => runCli(args, { cwd, timeoutMs: 30_000 });
 
 const model = (annotations: string) =>
   [

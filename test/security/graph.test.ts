@@ -5,32 +5,14 @@
  * pick up one planted above its repository; and names such as `constructor` or `__proto__` must
  * render as the strings they are. Needs `npm run build` (spawns bin/mlform.js).
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { chain } from './graph-fixtures.js';
+import { runCli } from './cli.js';
 
-const CLI = resolve('bin/mlform.js');
-
-function mlform(cwd: string, args: string[]) {
-  const started = Date.now();
-  const result = spawnSync(process.execPath, [CLI, ...args], {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, MLFORM_ALLOW_DATA_ROOTS: undefined },
-    timeout: 60_000,
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  return {
-    code: result.status,
-    stdout: result.stdout,
-    stderr: result.stderr,
-    all: result.stdout + result.stderr,
-    ms: Date.now() - started,
-  };
-}
+const mlform = (cwd: string, args: string[]) => runCli(args, { cwd });
 
 const dirs: string[] = [];
 afterEach(() => {

@@ -6,12 +6,13 @@
  * Before: every TrainingRun of a commit started its trainer at once (eight runs, 877 MB after 3 s),
  * and the state directory, artifacts and logs were created 0755/0644.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { copyFile, lstat, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './cli.js';
 
 const env: NodeJS.ProcessEnv = {
   ...process.env,
@@ -76,12 +77,8 @@ function trainers(stateDir: string): number {
 }
 
 function mlform(...args: string[]): { code: number | null; out: string } {
-  const r = spawnSync(process.execPath, ['bin/mlform.js', ...args], {
-    encoding: 'utf8',
-    env,
-    timeout: 120_000,
-  });
-  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+  const r = runCli(args, { env, timeoutMs: 120_000 });
+  return { code: r.code, out: r.all };
 }
 
 describe.runIf(process.platform === 'linux')('local training slots (item 9)', () => {

@@ -10,6 +10,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './cli.js';
 
 const env: NodeJS.ProcessEnv = {
   ...process.env,
@@ -21,12 +22,8 @@ const env: NodeJS.ProcessEnv = {
 delete env.MLFORM_STATE_DIR;
 
 function mlform(...args: string[]): { code: number | null; out: string } {
-  const r = spawnSync(process.execPath, ['bin/mlform.js', ...args], {
-    encoding: 'utf8',
-    env,
-    timeout: 120_000,
-  });
-  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+  const r = runCli(args, { env, timeoutMs: 120_000 });
+  return { code: r.code, out: r.all };
 }
 
 let root: string;

@@ -6,35 +6,15 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runCli } from './cli.js';
 
-const CLI = resolve('bin/mlform.js');
 /** A line that must never be printed: what an attacker wants to read through the loader. */
 const SECRET = 'TOP-SECRET-first-line-7f3a9c';
 
-function mlform(cwd: string, args: string[], env: Record<string, string | undefined> = {}) {
-  const started = Date.now();
-  const result = spawnSync(process.execPath, [CLI, ...args], {
-    cwd,
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      NO_COLOR: '1',
-      FORCE_COLOR: undefined,
-      MLFORM_ALLOW_DATA_ROOTS: undefined,
-      ...env,
-    },
-    timeout: 30_000,
-  });
-  return {
-    code: result.status,
-    stdout: result.stdout,
-    stderr: result.stderr,
-    all: result.stdout + result.stderr,
-    ms: Date.now() - started,
-  };
-}
+const mlform = (cwd: string, args: string[], env: NodeJS.ProcessEnv = {}) =>
+  runCli(args, { cwd, env, timeoutMs: 30_000 });
 
 const trainingRun = (uri: string) =>
   [

@@ -8,11 +8,11 @@
  * out. Now `apply FILE` plans again and refuses a file whose changes differ (exit 1, nothing
  * changed), while the untampered file still applies.
  */
-import { spawnSync } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './cli.js';
 
 let root: string;
 let project: string;
@@ -37,12 +37,8 @@ interface Plan {
 }
 
 function mlform(args: string[]) {
-  const result = spawnSync(process.execPath, ['bin/mlform.js', ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, CI: 'true', NO_COLOR: '1', MLFORM_POLICY: '', MLFORM_BACKEND: 'wasm' },
-    timeout: 120_000,
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  const r = runCli(args, { timeoutMs: 120_000 });
+  return { status: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
 const yaml = (lines: string[]) => `${lines.join('\n')}\n`;

@@ -4,11 +4,11 @@
  * With the operator's policy (`--policy FILE`, outside the tree), `plan` fails at the manifest's
  * line:col naming the rule and the policy file, with exit 1; on b5d9ab0 the same plan passed.
  */
-import { spawnSync } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './cli.js';
 
 let root: string;
 let project: string;
@@ -25,13 +25,9 @@ allowPrune: false
 allowDestroy: false
 `;
 
-function mlform(args: string[], env: Record<string, string> = {}) {
-  const result = spawnSync(process.execPath, ['bin/mlform.js', ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, CI: 'true', NO_COLOR: '1', MLFORM_POLICY: '', ...env },
-    timeout: 60_000,
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+function mlform(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const r = runCli(args, { env });
+  return { status: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** The quickstart with 1-epoch data and its own state folder: plans only, nothing trains. */

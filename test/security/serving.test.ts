@@ -26,6 +26,7 @@ import {
   newChallenge,
   verifyProof,
 } from '../../trainer/serving/launch-proof.js';
+import { runCli } from './cli.js';
 
 const SECRETS = {
   MLFORM_WEBHOOK_SECRET: `webhook-${randomBytes(8).toString('hex')}`,
@@ -45,12 +46,8 @@ const env: NodeJS.ProcessEnv = {
 delete env.MLFORM_STATE_DIR;
 
 function mlform(...args: string[]): { code: number | null; out: string } {
-  const r = spawnSync(process.execPath, ['bin/mlform.js', ...args], {
-    encoding: 'utf8',
-    env,
-    timeout: 120_000,
-  });
-  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+  const r = runCli(args, { env, timeoutMs: 120_000 });
+  return { code: r.code, out: r.all };
 }
 
 const marker = join(tmpdir(), `pwned-${randomBytes(6).toString('hex')}`);
