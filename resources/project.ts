@@ -8,16 +8,23 @@ export type ProviderName = (typeof PROVIDERS)[number];
 
 /** Stacks prefix cloud names (`mlform-<stack>_<name>`), so they are short DNS labels. */
 const STACK = /^[a-z]([-a-z0-9]{0,18}[a-z0-9])?$/;
+/** Google Cloud region names: `us-central1`, `europe-west4`, `northamerica-northeast2`. */
+const REGION = '^[a-z]+(-[a-z]+)+[0-9]+$';
 
 const GcpSchema = Type.Object(
   {
-    project: Type.String({ minLength: 1, description: 'Google Cloud project id.' }),
+    // Patterns, not free strings: these reach URLs and the commands mlform prints for pasting.
+    project: Type.String({
+      pattern: '^([a-z][-a-z0-9.]*[a-z0-9]:)?[a-z][-a-z0-9]{4,28}[a-z0-9]$',
+      description: 'Google Cloud project id (6-30 lowercase letters, digits and hyphens).',
+    }),
     region: Type.String({
-      minLength: 1,
-      description: 'Region for Cloud Run, the registry and Cloud Scheduler.',
+      pattern: REGION,
+      description: 'Region for Cloud Run, the registry and Cloud Scheduler, e.g. `europe-central2`.',
     }),
     trainingRegion: Type.Optional(
       Type.String({
+        pattern: REGION,
         description: 'Region for Vertex AI trainings (GPU availability differs). Default: `region`.',
       }),
     ),
