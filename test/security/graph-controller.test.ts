@@ -5,7 +5,7 @@
  * behind the controller's back is created again while the bad commit is the newest.
  * Needs `npm run build` (spawns bin/mlform.js).
  */
-import { rm, stat } from 'node:fs/promises';
+import { rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
@@ -92,9 +92,22 @@ it('reports a 20,000-long dependsOn chain as a bad commit and keeps reconciling 
 
   // Still reconciled: the model, removed from the state behind the controller's back, comes back.
   const syncedBefore = status.controller.lastSync?.finishedAt ?? '';
-  await rm(join(repo.stateDir, 'registry', 'mpg'), { recursive: true, force: true });
-  await waitFor('the last good state reconciled again', modelRecorded, 30_000);
-  const after = await getStatus(url);
+  // Moved aside in one step: the controller may be writing into it, which a recursive rm would race.
+  const aside = join(repo.root, 'removed-mpg');
+  await rename(join(repo.stateDir, 'registry', 'mpg'), aside);
+  await rm(aside, { recursive: true, force: true });
+  // The model is back once a sync that began after the removal has finished (the sync running at
+  // the moment of removal may recreate the folder before it reports).
+  const after = await waitFor(
+    'the last good state reconciled again',
+    async () => {
+      const s = await getStatus(url);
+      return (await modelRecorded()) && (s.controller.lastSync?.finishedAt ?? '') > syncedBefore
+        ? s
+        : undefined;
+    },
+    30_000,
+  );
   expect(after.controller.badCommit?.commit).toBe(bad);
   expect(after.controller.appliedCommit).toBe(good);
   expect(after.controller.lastSync?.finishedAt && after.controller.lastSync.finishedAt > syncedBefore).toBe(
