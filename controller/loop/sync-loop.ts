@@ -513,7 +513,9 @@ export class SyncLoop {
     const outcome: SyncOutcome =
       result.failed.length > 0 || !result.ok ? 'degraded' : choice.bad ? 'invalid-commit' : 'succeeded';
     this.ready = true;
-    if (outcome === 'succeeded') this.lastError = choice.bad ? this.lastError : null;
+    // A bad commit or a revision that throws while loading stays reported while the last good
+    // state is reconciled: only a clean pass clears it.
+    if (outcome === 'succeeded' && !choice.bad && this.internalLoadError === undefined) this.lastError = null;
     this.finishSync(startedAt, outcome);
     this.log.info(
       {

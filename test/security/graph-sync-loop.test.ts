@@ -93,6 +93,8 @@ it('keeps reconciling the last good state while a revision throws, and reports i
   await waitFor('alpha created again', async () => exists(alpha), 10_000, 20);
   expect(attempts).toBeGreaterThan(1);
   expect(l.status().controller.appliedCommit).toBe(good);
+  // Still reported after passes that reconciled the last good state (they used to clear it).
+  expect(l.status().controller.lastError).toMatch(/^loading commit \S+ failed/);
   const text = await metrics.registry.metrics();
   // Once per revision, however many passes tried to load it.
   expect(text).toMatch(/mlform_errors_total\{type="internal"\} 1\n/);
@@ -105,4 +107,5 @@ it('keeps reconciling the last good state while a revision throws, and reports i
     10_000,
     20,
   );
+  await waitFor('the error cleared', async () => l.status().controller.lastError === null, 10_000, 20);
 });
