@@ -40,6 +40,12 @@ export interface ProviderContext {
   readOnly?: boolean;
   signal?: AbortSignal;
   log?: (message: string) => void;
+  /**
+   * The apply lock this work holds (set by `withApplyLock`, controller/engine/apply-lock.ts). Locks
+   * are exclusive, so while it is held a provider may treat another writer's unfinished work as
+   * interrupted (the gcp provider's pending markers).
+   */
+  applyLock?: Lease;
 }
 
 // ---- Observed state ------------------------------------------------------------------------

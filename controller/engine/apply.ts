@@ -84,7 +84,10 @@ const sleep = (ms: number, signal?: AbortSignal) =>
   });
 
 export async function apply(options: ApplyOptions): Promise<ApplyResult> {
-  const { provider, ctx, desired, signal } = options;
+  const { provider, ctx, desired } = options;
+  // Stops on the caller's signal and on the context's (the apply lock's: engine/apply-lock.ts).
+  const signals = [...new Set([options.signal, ctx.signal])].filter((s): s is AbortSignal => s !== undefined);
+  const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
   const emit = options.onEvent ?? (() => {});
   const wait = options.wait ?? true;
   const maxPasses = options.maxPasses ?? 50;
@@ -95,7 +98,7 @@ export async function apply(options: ApplyOptions): Promise<ApplyResult> {
   let applied = 0;
   // Every change in flight (and the provider calls it makes) listens on the one signal: more than
   // Node's default of 10 is expected, not a leak.
-  for (const s of new Set([signal, ctx.signal])) {
+  for (const s of signals) {
     if (s) setMaxListeners(Math.max(20, 4 * (options.parallelism ?? 10)), s);
   }
 
@@ -232,6 +235,9 @@ export async function apply(options: ApplyOptions): Promise<ApplyResult> {
         }
         attempts.set(change.address, (attempts.get(change.address) ?? 0) + 1);
         return limit(async () => {
+          // Checked again once a slot is free: a change queued behind others must not start after
+          // a cancel or a lost apply lock (engine/apply-lock.ts).
+          if (signal?.aborted) return false;
           emit({ type: 'start', change });
           const response = await guardedChange(change, state).catch((e: unknown): Response => ({
             diagnostics: [

@@ -19,6 +19,7 @@ import type { DesiredState } from '../../manifests/load.js';
 import type { Provider, ProviderContext } from '../../providers/provider.js';
 import { ACTIVE_RUN_STATES } from '../../providers/provider.js';
 import { apply, type ApplyEvent } from '../engine/apply.js';
+import { withApplyLock } from '../engine/apply-lock.js';
 import { isActionable, type Change } from '../engine/change.js';
 import { observe } from '../engine/observe.js';
 import { plan as makePlan } from '../engine/plan.js';
@@ -74,8 +75,6 @@ export interface SyncLoopOptions {
 }
 
 export type WebhookOutcome = 'accepted' | 'standby' | 'stopping';
-
-const APPLY_LOCK_TTL_MS = 60_000;
 
 const jitter = (ms: number) => Math.round(ms * (0.9 + Math.random() * 0.2));
 
@@ -361,31 +360,40 @@ export class SyncLoop {
     const project = good.project;
     const provider = countingProvider(project.provider, (labels) => this.metrics.providerCalls.inc(labels));
     const ctx: ProviderContext = { ...project.providerCtx, log: (message) => this.log.info(message) };
-    const lock = await provider.lock(ctx, { name: 'apply', holder: this.identity, ttlMs: APPLY_LOCK_TTL_MS });
-    if (!lock.lease) {
-      this.log.info(
-        { reason: lock.diagnostics.map((d) => d.message).join('; ') },
-        'apply lock held elsewhere: requeue',
-      );
-      this.finishSync(startedAt, 'lock-held');
-      this.syncDueAt = Date.now() + (this.options.lockRetryMs ?? 2_000);
-      return;
-    }
-    const lease = lock.lease;
-    if (!this.elector.isLeader || this.stopped) {
-      // Leadership ended while the lock was being taken: act on nothing.
-      await lease.release();
-      return;
-    }
-    const renew = setInterval(() => void lease.renew(), APPLY_LOCK_TTL_MS / 3);
     const abort = new AbortController();
     this.current = abort;
     try {
-      await this.reconcile(good.revision, project.desired, provider, ctx, abort.signal, startedAt, choice);
+      const outcome = await withApplyLock(
+        provider,
+        ctx,
+        { holder: this.identity, signal: abort.signal },
+        async (locked) => {
+          // Leadership ended while the lock was being taken: act on nothing.
+          if (!this.elector.isLeader || this.stopped) return;
+          await this.reconcile(
+            good.revision,
+            project.desired,
+            provider,
+            locked.ctx,
+            locked.signal,
+            startedAt,
+            choice,
+          );
+        },
+      );
+      if (outcome.status === 'held') {
+        this.log.info(
+          { reason: outcome.diagnostics.map((d) => d.message).join('; ') },
+          'apply lock held elsewhere: requeue',
+        );
+        this.finishSync(startedAt, 'lock-held');
+        this.syncDueAt = Date.now() + (this.options.lockRetryMs ?? 2_000);
+      } else if (outcome.status === 'lost') {
+        this.recordError('lease', `sync stopped: ${outcome.diagnostics.map(describeDiagnostic).join('; ')}`);
+        this.syncDueAt = Date.now() + (this.options.lockRetryMs ?? 2_000);
+      }
     } finally {
       this.current = undefined;
-      clearInterval(renew);
-      await lease.release();
     }
   }
 
@@ -561,12 +569,7 @@ export class SyncLoop {
     if (!project || !this.elector.isLeader || this.fires.size === 0) return;
     const provider = countingProvider(project.provider, (labels) => this.metrics.providerCalls.inc(labels));
     const ctx = project.providerCtx;
-    const lock = await provider.lock(ctx, { name: 'apply', holder: this.identity, ttlMs: APPLY_LOCK_TTL_MS });
-    if (!lock.lease) {
-      this.firesDueAt = Date.now() + (this.options.lockRetryMs ?? 2_000);
-      return;
-    }
-    try {
+    const outcome = await withApplyLock(provider, ctx, { holder: this.identity }, async ({ ctx }) => {
       const listed = await provider.schedules.list(ctx);
       for (const [key, { name, due }] of [...this.fires]) {
         if (this.stopped || !this.elector.isLeader) break;
@@ -592,8 +595,16 @@ export class SyncLoop {
           );
         }
       }
-    } finally {
-      await lock.lease.release();
+    });
+    if (outcome.status === 'held') {
+      this.firesDueAt = Date.now() + (this.options.lockRetryMs ?? 2_000);
+      return;
+    }
+    if (outcome.status === 'lost') {
+      this.recordError(
+        'lease',
+        `firing schedules stopped: ${outcome.diagnostics.map(describeDiagnostic).join('; ')}`,
+      );
     }
     this.syncDueAt = 0;
   }

@@ -27,11 +27,6 @@ export interface GcpSettings extends Paths {
 }
 
 export interface Gcp {
-  /**
-   * Set while this process holds the stack's apply lock. Locks are exclusive, so a pending marker
-   * another process wrote is then an interrupted create of a writer that is gone (runs.ts).
-   */
-  applyLockHeld?: boolean;
   settings: GcpSettings;
   clients: GcpClients;
   call: Caller;

@@ -107,16 +107,7 @@ export function createGcpProvider(options: GcpProviderOptions): GcpProvider {
     },
     lock: async (ctx, req) => {
       const name = req.name ?? 'apply';
-      const taken = await acquireGcsLease(gcs, gcp.layout(ctx.stack).lock(name), ctx, req, settings.now);
-      const lease = taken.lease;
-      if (name !== 'apply' || !lease) return taken;
-      gcp.applyLockHeld = true;
-      const release = lease.release.bind(lease);
-      lease.release = () => {
-        gcp.applyLockHeld = false;
-        return release();
-      };
-      return taken;
+      return acquireGcsLease(gcs, gcp.layout(ctx.stack).lock(name), ctx, req, settings.now);
     },
     validate: async (ctx, resources) => {
       const offline = validateGcp(settings, resources, env, ctx.stack);

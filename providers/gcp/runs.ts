@@ -232,7 +232,7 @@ async function observeJobs(
     const m = marker.metadata;
     // Written by an apply that no longer holds the lock (we do): its create never landed, or the
     // job would be listed. Not a run: the engine launches the same number again.
-    if (abandoned(gcp, m)) continue;
+    if (abandoned(ctx, m)) continue;
     const createdAt = m.createdAt ?? marker.updated ?? new Date(now).toISOString();
     const fresh = now - Date.parse(createdAt) < gcp.settings.pendingGraceMs;
     observed.push({
@@ -253,8 +253,9 @@ async function observeJobs(
   return { runs: observed, diagnostics };
 }
 
-const abandoned = (gcp: Gcp, metadata: Record<string, string | undefined>): boolean =>
-  gcp.applyLockHeld === true && metadata.writer !== PROCESS_WRITER;
+/** Locks are exclusive: while this work holds the apply lock, another writer's marker is an interrupted create of a writer that is gone. */
+const abandoned = (ctx: ProviderContext, metadata: Record<string, string | undefined>): boolean =>
+  ctx.applyLock !== undefined && metadata.writer !== PROCESS_WRITER;
 
 function parseAnnotations(text: string | undefined): Record<string, string> {
   try {
@@ -420,7 +421,7 @@ export async function createRun(
     const markerUri = layout.pending(req.name, req.number);
     const marker = (await gcp.gcs.list(markerUri)).find((o) => o.uri === markerUri);
     const now = gcp.settings.now();
-    if (marker && !abandoned(gcp, marker.metadata)) {
+    if (marker && !abandoned(ctx, marker.metadata)) {
       const createdAt = marker.metadata.createdAt ?? marker.updated ?? now.toISOString();
       if (now.getTime() - Date.parse(createdAt) < gcp.settings.pendingGraceMs) {
         ctx.log?.(

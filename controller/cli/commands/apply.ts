@@ -2,6 +2,8 @@ import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { error } from '../../../resources/diagnostic.js';
 import { apply, type ApplyEvent } from '../../engine/apply.js';
+import { withApplyLock } from '../../engine/apply-lock.js';
+import type { ProviderContext } from '../../../providers/provider.js';
 import { hasChanges, isApplicable, type Plan } from '../../engine/change.js';
 import { observationBlocks, observe } from '../../engine/observe.js';
 import { plan as makePlan } from '../../engine/plan.js';
@@ -23,8 +25,6 @@ interface ApplyOptions extends OperatorFlags {
   json?: boolean;
   prune: boolean;
 }
-
-const LOCK_TTL_MS = 60_000;
 
 export function registerApply(program: Command, ctx: CommandContext, setExit: (code: number) => void): void {
   const common = (command: Command) =>
@@ -110,17 +110,16 @@ export function registerApply(program: Command, ctx: CommandContext, setExit: (c
       ...(policy && { deletes: policyDeletes(policy) }),
     };
 
-    const lock = await provider.lock(providerCtx, { holder: lockHolder(), ttlMs: LOCK_TTL_MS });
-    if (!lock.lease) {
-      printProblems(
-        ctx,
-        lock.diagnostics.length ? lock.diagnostics : [error('lock', 'could not take the apply lock')],
-      );
+    const outcome = await withApplyLock(provider, providerCtx, { holder: lockHolder(), signal }, (locked) =>
+      applyLocked(locked.ctx, locked.signal),
+    );
+    if (outcome.status !== 'done') {
+      printProblems(ctx, outcome.diagnostics);
       return 1;
     }
-    const lease = lock.lease;
-    const renew = setInterval(() => void lease.renew(), LOCK_TTL_MS / 3);
-    try {
+    return outcome.value;
+
+    async function applyLocked(providerCtx: ProviderContext, signal: AbortSignal): Promise<number> {
       if (!saved) {
         const observed = await observe(provider, providerCtx);
         printProblems(ctx, observed.diagnostics);
@@ -186,9 +185,6 @@ export function registerApply(program: Command, ctx: CommandContext, setExit: (c
       printProblems(ctx, result.diagnostics);
       if (result.ok && !options.json) await printEndpoints();
       return result.ok ? 0 : 1;
-    } finally {
-      clearInterval(renew);
-      await lease.release();
     }
 
     async function printEndpoints(): Promise<void> {

@@ -1,7 +1,8 @@
 /** `mlform cancel trainingrun/NAME`: stop the queued and running runs of a TrainingRun. */
 import type { Command } from 'commander';
 import { error } from '../../../resources/diagnostic.js';
-import { ACTIVE_RUN_STATES } from '../../../providers/provider.js';
+import { ACTIVE_RUN_STATES, type ProviderContext } from '../../../providers/provider.js';
+import { withApplyLock } from '../../engine/apply-lock.js';
 import type { CommandContext } from '../context.js';
 import { lockHolder, openProject } from '../project.js';
 import { addOperatorOptions, operatorSettings, type OperatorFlags } from '../operator.js';
@@ -11,9 +12,6 @@ import { fileOption, parseTarget } from './get.js';
 interface CancelOptions extends OperatorFlags {
   file: string[];
 }
-
-/** Same lease length as apply: a crashed cancel never leaves the stack locked for long. */
-const LOCK_TTL_MS = 60_000;
 
 export function registerCancel(program: Command, ctx: CommandContext, setExit: (code: number) => void): void {
   addOperatorOptions(
@@ -64,15 +62,16 @@ export function registerCancel(program: Command, ctx: CommandContext, setExit: (
       return 1;
     }
     const { provider, providerCtx } = opened.project;
-    const lock = await provider.lock(providerCtx, { holder: lockHolder(), ttlMs: LOCK_TTL_MS });
-    if (!lock.lease) {
-      printProblems(
-        ctx,
-        lock.diagnostics.length ? lock.diagnostics : [error('lock', 'could not take the apply lock')],
-      );
+    const outcome = await withApplyLock(provider, providerCtx, { holder: lockHolder() }, (locked) =>
+      cancelLocked(locked.ctx),
+    );
+    if (outcome.status !== 'done') {
+      printProblems(ctx, outcome.diagnostics);
       return 1;
     }
-    try {
+    return outcome.value;
+
+    async function cancelLocked(providerCtx: ProviderContext): Promise<number> {
       // Listed under the lock: an apply that finished just before cannot have started runs we miss.
       const listed = await provider.trainingRuns.list(providerCtx);
       printProblems(ctx, listed.diagnostics);
@@ -105,8 +104,6 @@ export function registerCancel(program: Command, ctx: CommandContext, setExit: (
           );
       }
       return failed ? 1 : 0;
-    } finally {
-      await lock.lease.release();
     }
   }
 }

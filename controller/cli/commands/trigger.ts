@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { error } from '../../../resources/diagnostic.js';
 import { closest } from '../../../resources/suggest.js';
 import type { CommandContext } from '../context.js';
-import { openProject } from '../project.js';
+import { lockHolder, openProject } from '../project.js';
+import { withApplyLock } from '../../engine/apply-lock.js';
 import { addOperatorOptions, operatorSettings, type OperatorFlags } from '../operator.js';
 import { printProblems } from './plan.js';
 import { fileOption, parseTarget } from './get.js';
@@ -90,7 +91,15 @@ export function registerTrigger(
       ]);
       return 1;
     }
-    const fired = await provider.schedules.trigger(providerCtx, { name });
+    // Under the apply lock like any writer: a fire starts a run an apply in progress must not miss.
+    const outcome = await withApplyLock(provider, providerCtx, { holder: lockHolder() }, (locked) =>
+      provider.schedules.trigger(locked.ctx, { name }),
+    );
+    if (outcome.status !== 'done') {
+      printProblems(ctx, outcome.diagnostics);
+      return 1;
+    }
+    const fired = outcome.value;
     printProblems(ctx, fired.diagnostics);
     if (!fired.run) {
       // Forbid's skip comes back as a warning: nothing started, and scripts should know.
