@@ -21,7 +21,7 @@ import { isActionable, type Change, type Plan } from './change.js';
 import { guardChange } from './apply-guards.js';
 import { checkPlanClaim, checkPlanFresh } from './fingerprint.js';
 import { checkPlanPaths } from './plan-file.js';
-import { observationBlocks, observe } from './observe.js';
+import { observationBlocks, observe, type Observation } from './observe.js';
 import { plan as makePlan, type PlanOptions } from './plan.js';
 
 export type ApplyEvent =
@@ -67,6 +67,12 @@ export interface ApplyResult {
   applied: number;
   failed: string[];
   diagnostics: Diagnostic[];
+  /**
+   * The observation apply ended with and the full plan made from it (not narrowed to a saved plan's
+   * scope): what a caller reports without listing everything again. Absent when apply stopped
+   * before it could observe and plan after acting (unreadable state, a refused saved plan).
+   */
+  final?: { observed: Observation; plan: Plan };
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -119,6 +125,7 @@ export async function apply(options: ApplyOptions): Promise<ApplyResult> {
   };
 
   let observed = await observe(provider, ctx);
+  let final: ApplyResult['final'];
   if (!noteObservation(observed.diagnostics, true)) return finish(false, diagnostics);
   let current: Plan;
   // A saved plan keeps the options it was made with in every pass (the operator's policy still applies).
@@ -157,6 +164,7 @@ export async function apply(options: ApplyOptions): Promise<ApplyResult> {
     observed = await observe(provider, ctx);
     if (!noteObservation(observed.diagnostics)) return finish(false, diagnostics);
     const next = makePlan(desired, observed.state, planOptions);
+    final = { observed, plan: next };
     const inScope = (c: Change) => (!scope || scope.has(c.resource)) && !failedResources.has(c.resource);
     const ready = next.changes.filter((c) => inScope(c) && isActionable(c) && !isDeferred(c) && allowed(c));
     if (ready.length > 0 && (executed > 0 || pass === 1)) {
@@ -168,8 +176,9 @@ export async function apply(options: ApplyOptions): Promise<ApplyResult> {
     await waitForRuns(waitingFor);
     observed = await observe(provider, ctx);
     if (!noteObservation(observed.diagnostics)) return finish(false, diagnostics);
-    current = makePlan(desired, observed.state, planOptions);
-    current = { ...current, changes: current.changes.filter(inScope) };
+    const afterWait = makePlan(desired, observed.state, planOptions);
+    final = { observed, plan: afterWait };
+    current = { ...afterWait, changes: afterWait.changes.filter(inScope) };
   }
   return finish(failedResources.size === 0 && damaged.size === 0 && !signal?.aborted, diagnostics);
 
@@ -179,7 +188,7 @@ export async function apply(options: ApplyOptions): Promise<ApplyResult> {
 
   function finish(ok: boolean, all: Diagnostic[]): ApplyResult {
     emit({ type: 'finished', ok, applied, failed: failedResources.size });
-    return { ok, applied, failed: [...failedResources], diagnostics: all };
+    return { ok, applied, failed: [...failedResources], diagnostics: all, ...(final && { final }) };
   }
 
   /** Runs the plan's executable changes as a DAG; returns how many were carried out. */

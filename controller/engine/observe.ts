@@ -3,10 +3,13 @@ import type { Diagnostic } from '../../resources/diagnostic.js';
 import { KINDS } from '../../resources/kinds.js';
 import type { ObservedState, Provider, ProviderContext } from '../../providers/provider.js';
 
-export async function observe(
-  provider: Provider,
-  ctx: ProviderContext,
-): Promise<{ state: ObservedState; diagnostics: Diagnostic[] }> {
+/** The actual state of a stack, with what its listings reported (errors block: see below). */
+export interface Observation {
+  state: ObservedState;
+  diagnostics: Diagnostic[];
+}
+
+export async function observe(provider: Provider, ctx: ProviderContext): Promise<Observation> {
   const [runs, models, endpoints, schedules] = await Promise.all([
     provider.trainingRuns.list(ctx),
     provider.registeredModels.list(ctx),

@@ -460,11 +460,12 @@ export class SyncLoop {
       this.syncDueAt = Date.now();
       return;
     }
-    const observed = await observe(provider, ctx);
+    // Apply ends with an observation and a plan of it: reported as they are, not listed again.
+    const observed = result.final?.observed ?? (await observe(provider, ctx));
     if (observed.diagnostics.some((d) => d.severity === 'error')) {
       this.recordError('observe', observed.diagnostics.map(describeDiagnostic).join('; '));
     }
-    const plan = makePlan(desired, observed.state, planOptions);
+    const plan = result.final?.plan ?? makePlan(desired, observed.state, planOptions);
     const statuses = resourceStatus(desired, observed.state, plan);
     this.backoff.retainOnly(
       new Set(
