@@ -2,6 +2,7 @@
  * Files -> validated desired state. Every problem in every file is collected and returned as a
  * diagnostic with file:line:col; nothing here throws on bad input.
  */
+import { addressOf } from '../resources/address.js';
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import pLimit from 'p-limit';
@@ -79,8 +80,6 @@ export interface LoadResult {
 }
 
 const READ_CONCURRENCY = 32;
-
-export const addressOf = (kind: Kind, name: string): string => `${kind}/${name}`;
 
 /** Resolves a field path to a position, while the parsed document is still in memory. */
 type Locator = (
@@ -668,3 +667,5 @@ function byPosition(a: Diagnostic, b: Diagnostic): number {
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v);
+
+export { addressOf };
