@@ -667,5 +667,3 @@ function byPosition(a: Diagnostic, b: Diagnostic): number {
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v);
-
-export { addressOf };

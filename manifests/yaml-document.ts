@@ -14,6 +14,7 @@ import {
   type Document,
   type Node,
 } from 'yaml';
+import { errorMessage } from '../resources/error-message.js';
 import { error, warning, type Diagnostic, type FieldPath } from '../resources/diagnostic.js';
 
 export interface ParsedDocument {
@@ -207,7 +208,7 @@ const YAML_HINTS: Record<string, string> = {
 };
 
 function aliasFailure(e: unknown, doc: Document.Parsed, lineCounter: LineCounter, file: string): Diagnostic {
-  const message = e instanceof Error ? e.message : String(e);
+  const message = errorMessage(e);
   const unresolved = /Unresolved alias.*: (.+)$/.exec(message);
   if (unresolved) {
     let offset = doc.range[0];

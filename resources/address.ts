@@ -14,3 +14,6 @@ export const scheduleAddress = (name: string): string => addressOf('Schedule', n
 
 /** `churn#3`: one run of a TrainingRun. */
 export const runRef = (run: { name: string; number: number }): string => `${run.name}#${run.number}`;
+
+/** `TrainingRun/churn#3`: the address of a change that acts on one run (cancel, wait). */
+export const runAddress = (run: { name: string; number: number }): string => trainingRunAddress(runRef(run));

@@ -7,6 +7,7 @@
  * `weightsManifest: [{paths: ['weights.bin'], weights: [...]}]` and one `weights.bin`, which
  * tfjs-node's `file://` loader, tfjs-converter tooling and the browser `http://` loader read too.
  */
+import { errorMessage } from '../resources/error-message.js';
 import * as tf from '@tensorflow/tfjs';
 import { ArtifactLimitError, ARTIFACT_LIMITS, maxWeightBytes } from './artifact-limits.js';
 import { declaredWeights, topologyParameters } from './model-size.js';
@@ -45,7 +46,7 @@ function parseModelJson(text: string, uri: string): tf.io.ModelJSON {
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${uri} is not JSON: ${e instanceof Error ? e.message : String(e)}`);
+    throw new Error(`${uri} is not JSON: ${errorMessage(e)}`);
   }
   if (
     typeof parsed !== 'object' ||

@@ -149,8 +149,6 @@ export function createContext(
 
 export const isActive = (run: ObservedRun): boolean => ACTIVE_RUN_STATES.includes(run.state);
 
-export const runLabel = (run: { name: string; number: number }): string => `${run.name}#${run.number}`;
-
 export const activeRun = (run: ObservedRun): ActiveRun => ({
   name: run.name,
   number: run.number,

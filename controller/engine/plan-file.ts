@@ -9,6 +9,7 @@ import { isAbsolute } from 'node:path';
 import AjvModule, { type ValidateFunction } from 'ajv';
 import { isInside, realLocation } from '../../manifests/tree-root.js';
 import { error, type Diagnostic } from '../../resources/diagnostic.js';
+import { errorMessage } from '../../resources/error-message.js';
 import { PLAN_FORMAT_VERSION, PlanSchema, type Plan } from './change.js';
 
 // ajv ships CommonJS with a default export; under NodeNext the constructor sits on `.default`.
@@ -31,7 +32,7 @@ export function parsePlan(text: string, file: string): { plan?: Plan; diagnostic
   try {
     value = JSON.parse(text);
   } catch (e) {
-    return invalid(`${file} is not a saved plan: ${e instanceof Error ? e.message : String(e)}`);
+    return invalid(`${file} is not a saved plan: ${errorMessage(e)}`);
   }
   const version = (value as { formatVersion?: unknown } | null)?.formatVersion;
   if (version !== PLAN_FORMAT_VERSION) {

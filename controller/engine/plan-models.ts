@@ -3,6 +3,7 @@
  * registration of runs that feed it (behind its gate), its aliases, and retention.
  */
 import { ownValue } from '../../resources/own-property.js';
+import { runRef } from '../../resources/address.js';
 import { error, warning } from '../../resources/diagnostic.js';
 import type { ObservedModel, ObservedRun } from '../../providers/provider.js';
 import { aliasTarget, describeRule, type VersionFacts } from './aliases.js';
@@ -17,7 +18,6 @@ import {
   cmp,
   explicitDependsOn,
   labelsOf,
-  runLabel,
   type Desired,
   type PlanContext,
 } from './plan-context.js';
@@ -150,7 +150,7 @@ function planRegistrations(
     artifactUri: v.artifactUri,
     isNew: false,
   }));
-  const registeredRuns = new Set(existing.map((v) => runLabel(v.run)));
+  const registeredRuns = new Set(existing.map((v) => runRef(v.run)));
   const cutoff =
     existing.length >= m.manifest.spec.retention.keepVersions
       ? Math.min(...existing.map((v) => time(v.createdAt)))
@@ -160,7 +160,7 @@ function planRegistrations(
   const candidates: ObservedRun[] = [];
   for (const t of templates) {
     for (const run of ctx.observed.runsByName.get(t.name) ?? []) {
-      if (run.state !== 'succeeded' || run.specHash !== t.specHash || registeredRuns.has(runLabel(run)))
+      if (run.state !== 'succeeded' || run.specHash !== t.specHash || registeredRuns.has(runRef(run)))
         continue;
       if (cutoff !== undefined && finished(run) < cutoff) continue;
       candidates.push(run);
@@ -173,7 +173,7 @@ function planRegistrations(
   let next = (existing.at(-1)?.version ?? 0) + 1;
   const gate = m.manifest.spec.gate;
   for (const run of candidates) {
-    const label = runLabel(run);
+    const label = runRef(run);
     const address = `${m.address}/versions/${label}`;
     const result = evaluateGate(gate, run.metrics, run.baseline);
     const base = { kind: 'RegisteredModel' as const, address, resource: m.address, fields: [] };
@@ -232,7 +232,7 @@ function planRegistrations(
   let deferred = 0;
   for (const t of templates) {
     for (const p of runs.pending.get(t.name) ?? []) {
-      const label = runLabel(p.run);
+      const label = runRef(p.run);
       const address = `${m.address}/versions/${label}`;
       addChange(ctx, PHASE.register, {
         kind: 'RegisteredModel',

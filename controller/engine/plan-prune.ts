@@ -6,20 +6,19 @@
  * forbid prune or destroy altogether (`allowPrune`, `allowDestroy`): the deletes are then replaced
  * by errors, so the plan fails rather than silently keeping or deleting anything.
  */
+import {
+  deployedEndpointAddress,
+  registeredModelAddress,
+  runAddress,
+  runRef,
+  scheduleAddress,
+  trainingRunAddress,
+} from '../../resources/address.js';
 import { error, type Diagnostic } from '../../resources/diagnostic.js';
 import { PREVENT_DESTROY_ANNOTATION } from '../../resources/metadata.js';
 import type { ObservedRun } from '../../providers/provider.js';
 import { policyError } from './policy.js';
-import {
-  PHASE,
-  activeRun,
-  addChange,
-  at,
-  isActive,
-  isProtected,
-  runLabel,
-  type PlanContext,
-} from './plan-context.js';
+import { PHASE, activeRun, addChange, at, isActive, isProtected, type PlanContext } from './plan-context.js';
 
 export function planPrune(ctx: PlanContext): void {
   if (!ctx.destroy && !ctx.prune) return;
@@ -72,7 +71,7 @@ function planDeletes(ctx: PlanContext): void {
   const deletedEndpoints = new Map<string, string[]>();
   const protectedEndpoints = new Map<string, string[]>();
   for (const endpoint of ctx.observed.endpoints.values()) {
-    const address = `DeployedEndpoint/${endpoint.name}`;
+    const address = deployedEndpointAddress(endpoint.name);
     if (kept(address)) continue;
     const byModel = guarded(address, endpoint.annotations) ? protectedEndpoints : deletedEndpoints;
     byModel.set(endpoint.model, [...(byModel.get(endpoint.model) ?? []), address]);
@@ -97,7 +96,7 @@ function planDeletes(ctx: PlanContext): void {
   const deletedSchedules = new Set<string>();
   const protectedSchedules = new Set<string>();
   for (const schedule of ctx.observed.schedules.values()) {
-    const address = `Schedule/${schedule.name}`;
+    const address = scheduleAddress(schedule.name);
     if (kept(address)) continue;
     if (guarded(address, schedule.annotations)) {
       protectedSchedules.add(schedule.name);
@@ -120,15 +119,15 @@ function planDeletes(ctx: PlanContext): void {
 
   const names = [...ctx.observed.runsByName.keys()].sort();
   for (const name of names) {
-    const resource = `TrainingRun/${name}`;
+    const resource = trainingRunAddress(name);
     for (const run of ctx.observed.runsByName.get(name) ?? []) {
       if (!isActive(run) || !runIsTarget(run)) continue;
-      const address = `${resource}#${run.number}`;
+      const address = runAddress(run);
       if (guarded(resource, run.annotations)) {
         ctx.diagnostics.push(
           refuse(
             address,
-            `${runLabel(run)} is ${run.state} and would be cancelled`,
+            `${runRef(run)} is ${run.state} and would be cancelled`,
             `wait until it finishes, or cancel it yourself with \`mlform cancel trainingrun/${name}\``,
           ),
         );
@@ -139,9 +138,9 @@ function planDeletes(ctx: PlanContext): void {
         kind: 'TrainingRun',
         address,
         resource,
-        reason: run.schedule ? `${reason} (fired by Schedule/${run.schedule})` : reason,
+        reason: run.schedule ? `${reason} (fired by ${scheduleAddress(run.schedule)})` : reason,
         fields: [],
-        dependsOn: run.schedule && deletedSchedules.has(run.schedule) ? [`Schedule/${run.schedule}`] : [],
+        dependsOn: run.schedule && deletedSchedules.has(run.schedule) ? [scheduleAddress(run.schedule)] : [],
         before: activeRun(run),
         after: null,
       });
@@ -149,7 +148,7 @@ function planDeletes(ctx: PlanContext): void {
   }
 
   for (const model of ctx.observed.models.values()) {
-    const address = `RegisteredModel/${model.name}`;
+    const address = registeredModelAddress(model.name);
     if (kept(address)) continue;
     if (guarded(address, model.annotations)) {
       ctx.diagnostics.push(refuse(address, removeFirst));
@@ -185,7 +184,7 @@ function planDeletes(ctx: PlanContext): void {
    * is protected and stays). A run of the template itself goes with the template.
    */
   function runIsTarget(run: ObservedRun): boolean {
-    if (run.schedule) return !kept(`Schedule/${run.schedule}`) && !protectedSchedules.has(run.schedule);
-    return !kept(`TrainingRun/${run.name}`);
+    if (run.schedule) return !kept(scheduleAddress(run.schedule)) && !protectedSchedules.has(run.schedule);
+    return !kept(trainingRunAddress(run.name));
   }
 }

@@ -4,6 +4,7 @@
  * older hash replaced. Runs a Schedule fired (`schedule` set) are the schedule's: a change of the
  * template never replaces or cancels them.
  */
+import { registeredModelAddress, runAddress, runRef, scheduleAddress } from '../../resources/address.js';
 import { error, warning } from '../../resources/diagnostic.js';
 import { PREVENT_DESTROY_ANNOTATION } from '../../resources/metadata.js';
 import type { ObservedRun } from '../../providers/provider.js';
@@ -18,7 +19,6 @@ import {
   isActive,
   isProtected,
   labelsOf,
-  runLabel,
   type Desired,
   type PlanContext,
 } from './plan-context.js';
@@ -45,13 +45,13 @@ export function planTrainingRuns(ctx: PlanContext): RunsPlan {
     // Scheduled runs in flight: shown, and registered after training when they have the current spec.
     for (const run of all) {
       if (!run.schedule || !isActive(run) || !scheduleNames.has(run.schedule)) continue;
-      const address = `${r.address}#${run.number}`;
+      const address = runAddress(run);
       addChange(ctx, PHASE.run, {
         action: 'wait',
         kind: 'TrainingRun',
         address,
         resource: r.address,
-        reason: `${runLabel(run)} (fired by Schedule/${run.schedule}) is ${run.state}${progressText(run)}`,
+        reason: `${runRef(run)} (fired by ${scheduleAddress(run.schedule)}) is ${run.state}${progressText(run)}`,
         fields: [],
         dependsOn: [],
         before: null,
@@ -84,7 +84,7 @@ function planTemplate(
     address: r.address,
     resource: r.address,
     fields: [],
-    dependsOn: [...(spec.model ? [`RegisteredModel/${spec.model}`] : []), ...explicitDependsOn(r)],
+    dependsOn: [...(spec.model ? [registeredModelAddress(spec.model)] : []), ...explicitDependsOn(r)],
   };
   const noop = (reason: string, notice = false) =>
     addChange(ctx, PHASE.run, { ...base, action: 'noop', reason, before: null, after: null, notice });
@@ -95,7 +95,7 @@ function planTemplate(
     addChange(ctx, PHASE.run, {
       ...base,
       action: 'wait',
-      reason: `${runLabel(active)} is ${active.state}${progressText(active)}`,
+      reason: `${runRef(active)} is ${active.state}${progressText(active)}`,
       before: null,
       after: null,
       run: activeRun(active),
@@ -106,7 +106,7 @@ function planTemplate(
   const succeeded = ofHash.filter((run) => run.state === 'succeeded').at(-1);
   if (succeeded) {
     cancelStale(ctx, r, stale);
-    noop(`${runLabel(succeeded)} succeeded with this spec`);
+    noop(`${runRef(succeeded)} succeeded with this spec`);
     return undefined;
   }
   const failures = ofHash.filter((run) => run.state === 'failed');
@@ -114,7 +114,7 @@ function planTemplate(
   const lastFailure = failures.at(-1);
   if (lastFailure && failures.length > limit) {
     cancelStale(ctx, r, stale);
-    const which = failures.map(runLabel).join(', ');
+    const which = failures.map(runRef).join(', ');
     noop(
       `failed ${failures.length} times with this spec (${which}); change the spec or raise retry.limit`,
       true,
@@ -125,7 +125,7 @@ function planTemplate(
         `${r.address} failed ${failures.length} time${failures.length === 1 ? '' : 's'} with this spec; change the spec or raise retry.limit`,
         {
           ...at(r, ['spec', 'retry', 'limit']),
-          hint: lastFailure.error ? `last error (${runLabel(lastFailure)}): ${lastFailure.error}` : undefined,
+          hint: lastFailure.error ? `last error (${runRef(lastFailure)}): ${lastFailure.error}` : undefined,
         },
       ),
     );
@@ -144,9 +144,9 @@ function planTemplate(
     labels: labelsOf(r),
     annotations: annotationsOf(r),
   };
-  const next = runLabel(launch);
+  const next = runRef(launch);
   if (stale.length > 0) {
-    const old = stale.map(runLabel).join(', ');
+    const old = stale.map(runRef).join(', ');
     if (isProtected(r.manifest.metadata.annotations)) {
       ctx.diagnostics.push(protectedReplace(r, old));
       noop(`replace of ${old} blocked by ${PREVENT_DESTROY_ANNOTATION}`, true);
@@ -165,9 +165,9 @@ function planTemplate(
   const last = ofHash.at(-1);
   let reason: string;
   if (last && last === lastFailure) {
-    reason = `${runLabel(lastFailure)} failed${lastFailure.error ? ` (${lastFailure.error})` : ''}; retry ${failures.length} of ${limit} as ${next}`;
+    reason = `${runRef(lastFailure)} failed${lastFailure.error ? ` (${lastFailure.error})` : ''}; retry ${failures.length} of ${limit} as ${next}`;
   } else if (last && last === cancelled) {
-    reason = `${runLabel(cancelled)} was cancelled; starts ${next}`;
+    reason = `${runRef(cancelled)} was cancelled; starts ${next}`;
   } else if (own.length > 0) {
     // The TrainingRun now means a different training: Terraform's -/+, although the finished run
     // is not destroyed (runs are history) and nothing is running to cancel.
@@ -175,7 +175,7 @@ function planTemplate(
     addChange(ctx, PHASE.run, {
       ...base,
       action: 'replace',
-      reason: `spec changed: ${next} replaces ${previous ? runLabel(previous) : 'the earlier runs'} (which stays as history)`,
+      reason: `spec changed: ${next} replaces ${previous ? runRef(previous) : 'the earlier runs'} (which stays as history)`,
       before: { cancel: [] },
       after: launch,
     });
@@ -191,16 +191,16 @@ function planTemplate(
 function cancelStale(ctx: PlanContext, r: Desired<'TrainingRun'>, stale: ObservedRun[]): void {
   if (stale.length === 0) return;
   if (isProtected(r.manifest.metadata.annotations)) {
-    ctx.diagnostics.push(protectedReplace(r, stale.map(runLabel).join(', ')));
+    ctx.diagnostics.push(protectedReplace(r, stale.map(runRef).join(', ')));
     return;
   }
   for (const run of stale) {
     addChange(ctx, PHASE.run, {
       action: 'cancel',
       kind: 'TrainingRun',
-      address: `${r.address}#${run.number}`,
+      address: runAddress(run),
       resource: r.address,
-      reason: `${runLabel(run)} has a spec that is no longer in the manifest`,
+      reason: `${runRef(run)} has a spec that is no longer in the manifest`,
       fields: [],
       dependsOn: [],
       before: activeRun(run),

@@ -3,6 +3,7 @@
  * scheduled runs from a copy of the template (Cloud Scheduler calls Vertex AI directly), so the
  * hash applied to a schedule covers its template too: a template change updates the schedule.
  */
+import { trainingRunAddress } from '../../resources/address.js';
 import { nextFireTime, type ScheduleSpec } from '../../resources/schedule.js';
 import { specHash } from '../../resources/spec-hash.js';
 import type { FieldChange } from './change.js';
@@ -38,7 +39,7 @@ function planSchedule(
   nextOf: (spec: ScheduleSpec) => Date | undefined,
 ): void {
   const spec = s.manifest.spec;
-  const templateAddress = `TrainingRun/${spec.trainingRun}`;
+  const templateAddress = trainingRunAddress(spec.trainingRun);
   const template = ctx.desired.byAddress.get(templateAddress);
   // The loader rejects dangling references; nothing to copy the template from.
   if (template?.manifest.kind !== 'TrainingRun') return;

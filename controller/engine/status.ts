@@ -4,7 +4,8 @@
  * observed state, plan and clock give the same statuses; rendering lives in controller/ui/.
  */
 import { ownValue } from '../../resources/own-property.js';
-import { addressOf, type DesiredState, type LoadedResource } from '../../manifests/load.js';
+import type { DesiredState, LoadedResource } from '../../manifests/load.js';
+import { addressOf } from '../../resources/address.js';
 import { KINDS, type Kind } from '../../resources/kinds.js';
 import { nextFireTime } from '../../resources/schedule.js';
 import {

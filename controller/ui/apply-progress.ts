@@ -2,6 +2,7 @@
  * Apply events as plain lines (CI, pipes) — one line per change and per training progress step.
  * Addresses, reasons and provider messages are data: escaped for the terminal (escape.ts).
  */
+import { runAddress } from '../../resources/address.js';
 import type { ApplyEvent } from '../engine/apply.js';
 import type { Change } from '../engine/change.js';
 import { escapeTerminal as t } from './escape.js';
@@ -46,7 +47,7 @@ export function applyLine(event: ApplyEvent, style: Style): string | undefined {
                   p.etaSeconds !== undefined ? ` eta ${formatDuration(p.etaSeconds)}` : ''
                 }`
               : '';
-            return `TrainingRun/${t(r.name)}#${r.number}: ${t(r.state)} ${detail}`.trimEnd();
+            return `${t(runAddress(r))}: ${t(r.state)} ${detail}`.trimEnd();
           })
           .join('\n') || undefined
       );

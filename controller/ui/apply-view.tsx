@@ -3,6 +3,7 @@
  * the epoch, loss and ETA as they progress. Under CI or a pipe, apply-progress.ts prints plain
  * lines instead; `--json` prints the event stream.
  */
+import { runRef } from '../../resources/address.js';
 import { Box, Text, render, type Instance } from 'ink';
 import { useEffect, useState } from 'react';
 import type { ApplyEvent } from '../engine/apply.js';
@@ -76,7 +77,7 @@ export function reduceApplyView(model: ApplyViewModel, event: ApplyEvent): Apply
     case 'progress': {
       const runs = [...model.runs];
       for (const r of event.runs) {
-        const key = `${r.name}#${r.number}`;
+        const key = runRef(r);
         const p = r.progress;
         const text = p
           ? p.trial

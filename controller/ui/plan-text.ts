@@ -10,6 +10,7 @@ import { hasChanges, isApplicable } from '../engine/change.js';
 import { pinpointDiagnostics } from '../engine/diagnostic-positions.js';
 import type { PlanView } from '../engine/plan-view.js';
 import { readLoadedFile } from '../../manifests/loaded-files.js';
+import { runRef } from '../../resources/address.js';
 import { renderDiagnostic } from './diagnostics-view.js';
 import { escapeTerminal as t } from './escape.js';
 import type { Style } from './style.js';
@@ -110,26 +111,24 @@ const later = (style: Style) => style.dim(LATER);
 function headline(c: Exclude<Change, { action: 'noop' }>, style: Style): string {
   switch (c.action) {
     case 'create':
-      return c.kind === 'TrainingRun'
-        ? `${t(c.address)} (${t(c.after.name)}#${c.after.number})`
-        : t(c.address);
+      return c.kind === 'TrainingRun' ? `${t(c.address)} (${t(runRef(c.after))})` : t(c.address);
     case 'update':
       return t(c.address);
     case 'replace': {
-      const old = c.before.cancel.map((r) => `${t(r.name)}#${r.number}`).join(', ');
+      const old = c.before.cancel.map((r) => t(runRef(r))).join(', ');
       return old
-        ? `${t(c.address)} (${old} -> ${t(c.after.name)}#${c.after.number})`
-        : `${t(c.address)} (${t(c.after.name)}#${c.after.number})`;
+        ? `${t(c.address)} (${old} -> ${t(runRef(c.after))})`
+        : `${t(c.address)} (${t(runRef(c.after))})`;
     }
     case 'delete':
       if (c.kind === 'RegisteredModel' && c.target === 'version') {
-        return `version ${t(c.before.model)} v${c.before.version} (from ${t(c.before.run.name)}#${c.before.run.number})`;
+        return `version ${t(c.before.model)} v${c.before.version} (from ${t(runRef(c.before.run))})`;
       }
       return t(c.address);
     case 'cancel':
       return `cancel ${t(c.address)} (${t(c.before.state)})`;
     case 'register': {
-      const run = `${t(c.after.run.name)}#${c.after.run.number}`;
+      const run = t(runRef(c.after.run));
       return c.after.deferred
         ? `register ${t(c.after.model)} from ${run}, version ${later(style)}`
         : `register ${t(c.after.model)} v${c.after.version} from ${run}`;
@@ -140,9 +139,7 @@ function headline(c: Exclude<Change, { action: 'noop' }>, style: Style): string 
       return `alias ${t(c.after.model)}/${t(c.after.alias)} ${from} -> ${to}`;
     }
     case 'wait':
-      return c.kind === 'TrainingRun'
-        ? `wait ${t(c.address)} (${t(c.run.name)}#${c.run.number})`
-        : `wait ${t(c.address)}`;
+      return c.kind === 'TrainingRun' ? `wait ${t(c.address)} (${t(runRef(c.run))})` : `wait ${t(c.address)}`;
   }
 }
 

@@ -4,6 +4,7 @@
  * Everything shown comes from manifests or state and is escaped for the terminal (escape.ts):
  * tables in `renderColumns`, single values with `t`, the YAML of the spec line by line.
  */
+import { runRef } from '../../resources/address.js';
 import { mapJsonLeaves } from '../../resources/json-walk.js';
 import { ownValue } from '../../resources/own-property.js';
 import { stringify } from 'yaml';
@@ -157,7 +158,7 @@ function kindSection(model: DescribeModel, style: Style): string[] {
               ['VERSION', 'RUN', 'SPEC', 'DATA', 'COMMIT', 'CREATED', 'METRICS'],
               recent.map((v) => [
                 `v${v.version}`,
-                `${v.run.name}#${v.run.number}`,
+                runRef(v.run),
                 v.specHash.slice(0, 12),
                 v.dataSha256?.slice(0, 12) ?? '-',
                 v.gitCommit?.slice(0, 10) ?? '-',

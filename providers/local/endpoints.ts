@@ -10,6 +10,8 @@ import type { Server } from 'node:net';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
+import { deployedEndpointAddress } from '../../resources/address.js';
+import { errorMessage } from '../../resources/error-message.js';
 import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
 import { toJsonText } from '../../trainer/artifact.js';
 import { isGcsUri, toLocalPath } from '../../trainer/storage.js';
@@ -54,7 +56,6 @@ import {
   FILES,
   foreign,
   listDir,
-  messageOf,
   readRecord,
   readRecords,
   removeDir,
@@ -64,8 +65,6 @@ import {
   writeTextAtomic,
   type StatePaths,
 } from './state-dir.js';
-
-const addressOf = (name: string) => `DeployedEndpoint/${name}`;
 
 /** serve.log is appended across restarts; past this size the old one is set aside. */
 const LOG_ROTATE_BYTES = 10 * 1024 * 1024;
@@ -152,7 +151,7 @@ function probe(url: string, timeoutMs: number, key: string | undefined): Promise
       req.destroy();
       resolve({ problem: `did not answer within ${timeoutMs} ms` });
     });
-    req.on('error', (e) => resolve({ problem: messageOf(e) }));
+    req.on('error', (e) => resolve({ problem: errorMessage(e) }));
     req.end();
   });
 }
@@ -236,11 +235,11 @@ export async function listEndpoints(
     const files = names.map((name) => endpointFiles(paths, name));
     const [records, configs] = await Promise.all([
       readRecords(
-        files.map((f, i) => ({ path: f.record, address: addressOf(names[i]) })),
+        files.map((f, i) => ({ path: f.record, address: deployedEndpointAddress(names[i]) })),
         EndpointRecordSchema,
       ),
       readRecords(
-        files.map((f, i) => ({ path: f.config, address: addressOf(names[i]) })),
+        files.map((f, i) => ({ path: f.config, address: deployedEndpointAddress(names[i]) })),
         EndpointConfigSchema,
       ),
     ]);
@@ -293,7 +292,7 @@ async function stopServing(
         'local-process-unproven',
         `${record.name}: process ${p.pid} was not signalled: it cannot be proven to be the server mlform started`,
         {
-          address: addressOf(record.name),
+          address: deployedEndpointAddress(record.name),
           hint: 'a record written before process stamps, or not by mlform; stop the process yourself if it is yours',
         },
       ),
@@ -442,7 +441,7 @@ async function checkArtifacts(config: EndpointConfig, address: string): Promise<
 async function portsOfOthers(paths: StatePaths, name: string): Promise<Set<number>> {
   const names = (await listDir(paths.endpoints)).filter((n) => n !== name);
   const records = await readRecords(
-    names.map((n) => ({ path: endpointFiles(paths, n).record, address: addressOf(n) })),
+    names.map((n) => ({ path: endpointFiles(paths, n).record, address: deployedEndpointAddress(n) })),
     EndpointRecordSchema,
   );
   return new Set(records.flatMap((r) => (r.status === 'ok' ? [r.value.port] : [])));
@@ -459,7 +458,7 @@ export async function putEndpoint(
   ctx: ProviderContext,
   req: PutEndpointRequest,
 ): Promise<Response & { endpoint?: ObservedEndpoint }> {
-  const address = addressOf(req.name);
+  const address = deployedEndpointAddress(req.name);
   const invalid = checkName(req.name, 'DeployedEndpoint', address);
   if (invalid) return { diagnostics: [invalid] };
   if (req.traffic.length === 0) {
@@ -547,7 +546,7 @@ function portTaken(name: string, claim: { port: number; holder?: string }): Diag
     'local-endpoint-port-taken',
     `${name}: port ${claim.port} of this endpoint is held by ${claim.holder ?? 'another process'}; the endpoint was not started elsewhere, since its clients would keep calling port ${claim.port}`,
     {
-      address: addressOf(name),
+      address: deployedEndpointAddress(name),
       hint: `stop whatever listens on ${HOST}:${claim.port} and apply again, or delete the endpoint (mlform destroy) to give it a new port`,
     },
   );
@@ -566,7 +565,7 @@ async function recover(
   before: { previous?: EndpointRecord; previousText?: string },
 ): Promise<Response & { endpoint?: ObservedEndpoint }> {
   const { record, outcome } = started;
-  const address = addressOf(record.name);
+  const address = deployedEndpointAddress(record.name);
   const reason = await failureReason(files);
   if (outcome.state === 'timeout') {
     const config = await readConfig(files, address);
@@ -633,7 +632,7 @@ export async function deleteEndpoint(
   ctx: ProviderContext,
   req: { name: string },
 ): Promise<Response> {
-  const address = addressOf(req.name);
+  const address = deployedEndpointAddress(req.name);
   const invalid = checkName(req.name, 'DeployedEndpoint', address);
   if (invalid) return { diagnostics: [invalid] };
   const files = endpointFiles(statePaths(stateRoot(settings, ctx)), req.name);

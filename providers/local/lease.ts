@@ -8,20 +8,14 @@ import { randomUUID } from 'node:crypto';
 import { link, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { errorMessage } from '../../resources/error-message.js';
 import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
 import type { Lease, LockName, LockRequest, ProviderContext, Response } from '../provider.js';
 import { PRIVATE_FILE_MODE } from '../../trainer/storage.js';
 import { pidExists } from './processes.js';
 import { LeaseRecordSchema, type LeaseRecord } from './records.js';
 import { stateRoot, type LocalSettings } from './settings.js';
-import {
-  ensureStateRoot,
-  FILES,
-  messageOf,
-  readRecord,
-  sealedJsonText,
-  writeJsonAtomic,
-} from './state-dir.js';
+import { ensureStateRoot, FILES, readRecord, sealedJsonText, writeJsonAtomic } from './state-dir.js';
 
 /**
  * The longest lease mlform asks for (apply and cancel take 60 s, the controller's leader lease is
@@ -157,7 +151,7 @@ export async function acquireLease(
   } catch (e) {
     return {
       diagnostics: [
-        error('local-state', `acquiring the ${what} failed: ${messageOf(e)}`, { address: address }),
+        error('local-state', `acquiring the ${what} failed: ${errorMessage(e)}`, { address: address }),
       ],
     };
   }
@@ -211,7 +205,7 @@ class FileLease implements Lease {
     } catch (e) {
       return {
         diagnostics: [
-          error('local-state', `renewing the ${this.what} failed: ${messageOf(e)}`, {
+          error('local-state', `renewing the ${this.what} failed: ${errorMessage(e)}`, {
             address: this.address,
           }),
         ],
@@ -243,7 +237,7 @@ class FileLease implements Lease {
     } catch (e) {
       return {
         diagnostics: [
-          error('local-state', `releasing the ${this.what} failed: ${messageOf(e)}`, {
+          error('local-state', `releasing the ${this.what} failed: ${errorMessage(e)}`, {
             address: this.address,
           }),
         ],

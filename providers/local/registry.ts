@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
+import { deployedEndpointAddress, registeredModelAddress, runRef } from '../../resources/address.js';
 import { error, type Diagnostic } from '../../resources/diagnostic.js';
 import { isGcsUri, PRIVATE_DIR_MODE, toLocalPath } from '../../trainer/storage.js';
 import {
@@ -45,8 +46,6 @@ import {
   type StatePaths,
 } from './state-dir.js';
 
-const addressOf = (model: string) => `RegisteredModel/${model}`;
-
 /** Training leftovers that are not part of a model: resume state and tuning trials. */
 const NOT_COPIED = new Set(['checkpoint', 'trials']);
 
@@ -73,7 +72,7 @@ async function readVersions(
 ): Promise<{ versions: ObservedVersion[]; diagnostics: Diagnostic[] }> {
   const dirs = (await listNumbered(paths.versions(model))).map((n) => paths.version(model, n));
   const read = await readRecords(
-    dirs.map((dir) => ({ path: join(dir, FILES.version), address: addressOf(model) })),
+    dirs.map((dir) => ({ path: join(dir, FILES.version), address: registeredModelAddress(model) })),
     VersionRecordSchema,
   );
   const out = { versions: [] as ObservedVersion[], diagnostics: [] as Diagnostic[] };
@@ -91,7 +90,7 @@ async function readAliases(
   const result = await readRecord(
     join(paths.model(model), FILES.aliases),
     AliasesRecordSchema,
-    addressOf(model),
+    registeredModelAddress(model),
   );
   if (result.status === 'ok') return { aliases: result.value.aliases, diagnostics: [] };
   return { aliases: {}, diagnostics: result.status === 'corrupt' ? [result.diagnostic] : [] };
@@ -108,7 +107,10 @@ export async function listModels(
     const names = await listDir(paths.registry);
     const diagnostics: Diagnostic[] = [];
     const records = await readRecords(
-      names.map((name) => ({ path: join(paths.model(name), FILES.model), address: addressOf(name) })),
+      names.map((name) => ({
+        path: join(paths.model(name), FILES.model),
+        address: registeredModelAddress(name),
+      })),
       ModelRecordSchema,
     );
     const models: ModelRecord[] = [];
@@ -123,11 +125,17 @@ export async function listModels(
     );
     const [versions, aliases] = await Promise.all([
       readRecords(
-        versionDirs.map((v) => ({ path: join(v.dir, FILES.version), address: addressOf(v.model) })),
+        versionDirs.map((v) => ({
+          path: join(v.dir, FILES.version),
+          address: registeredModelAddress(v.model),
+        })),
         VersionRecordSchema,
       ),
       readRecords(
-        models.map((m) => ({ path: join(paths.model(m.name), FILES.aliases), address: addressOf(m.name) })),
+        models.map((m) => ({
+          path: join(paths.model(m.name), FILES.aliases),
+          address: registeredModelAddress(m.name),
+        })),
         AliasesRecordSchema,
       ),
     ]);
@@ -163,7 +171,7 @@ async function lookUpModel(
   ctx: ProviderContext,
   name: string,
 ): Promise<ModelLookup> {
-  const address = addressOf(name);
+  const address = registeredModelAddress(name);
   const invalid = checkName(name, 'RegisteredModel', address);
   if (invalid) return { ok: false, diagnostics: [invalid] };
   const paths = statePaths(stateRoot(settings, ctx));
@@ -190,7 +198,7 @@ export async function putModel(
   ctx: ProviderContext,
   req: PutModelRequest,
 ): Promise<Response> {
-  const address = addressOf(req.name);
+  const address = registeredModelAddress(req.name);
   const invalid = checkName(req.name, 'RegisteredModel', address);
   if (invalid) return { diagnostics: [invalid] };
   const paths = statePaths(stateRoot(settings, ctx));
@@ -236,7 +244,7 @@ export async function deleteModel(
     await removeDir(found.paths.model(req.name));
     return { diagnostics: [] };
   } catch (e) {
-    return { diagnostics: [stateError(addressOf(req.name), 'deleting the model', e)] };
+    return { diagnostics: [stateError(registeredModelAddress(req.name), 'deleting the model', e)] };
   }
 }
 
@@ -262,9 +270,9 @@ export async function registerVersion(
   ctx: ProviderContext,
   req: RegisterVersionRequest,
 ): Promise<Response & { version?: ObservedVersion }> {
-  const address = addressOf(req.model);
+  const address = registeredModelAddress(req.model);
   const { run } = req;
-  const runText = `${run.name}#${run.number}`;
+  const runText = runRef(run);
   try {
     const found = await lookUpModel(settings, ctx, req.model);
     if (!found.ok) return { diagnostics: found.diagnostics };
@@ -371,7 +379,7 @@ export async function moveAlias(
   ctx: ProviderContext,
   req: MoveAliasRequest,
 ): Promise<Response> {
-  const address = addressOf(req.model);
+  const address = registeredModelAddress(req.model);
   try {
     const found = await lookUpModel(settings, ctx, req.model);
     if (!found.ok) return { diagnostics: found.diagnostics };
@@ -424,7 +432,7 @@ export async function deleteVersion(
   ctx: ProviderContext,
   req: { model: string; version: number },
 ): Promise<Response> {
-  const address = addressOf(req.model);
+  const address = registeredModelAddress(req.model);
   try {
     const found = await lookUpModel(settings, ctx, req.model);
     if (!found.ok) return { diagnostics: found.diagnostics };
@@ -437,10 +445,9 @@ export async function deleteVersion(
       .map(([alias]) => alias);
     const serving = await endpointsServing(paths, dir);
     if (pointing.length > 0 || serving.length > 0) {
-      const users = [
-        ...pointing.map((a) => `alias "${a}"`),
-        ...serving.map((e) => `DeployedEndpoint/${e}`),
-      ].join(', ');
+      const users = [...pointing.map((a) => `alias "${a}"`), ...serving.map(deployedEndpointAddress)].join(
+        ', ',
+      );
       return {
         diagnostics: [
           error('local-version-in-use', `${req.model} v${req.version} is still used by ${users}`, {

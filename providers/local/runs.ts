@@ -9,6 +9,7 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pLimit from 'p-limit';
+import { runRef, trainingRunAddress } from '../../resources/address.js';
 import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
 import type { TrainingRunSpec } from '../../resources/training-run.js';
 import {
@@ -66,9 +67,6 @@ import {
 } from './state-dir.js';
 
 export const NOT_FINISHED = 'process exited without finishing';
-
-const addressOf = (name: string) => `TrainingRun/${name}`;
-const refText = (ref: RunRef) => `${ref.name}#${ref.number}`;
 
 /** One run's folder and the files in it. */
 function runFiles(paths: StatePaths, ref: RunRef) {
@@ -147,7 +145,7 @@ async function artifactOutcome(
   artifactDir: string,
   record: RunRecord,
 ): Promise<{ outcome?: RunOutcome; diagnostic?: Diagnostic }> {
-  const address = addressOf(record.name);
+  const address = trainingRunAddress(record.name);
   // Read whole on every observation until cached: bounded like every artifact JSON file.
   for (const file of ['run.json', 'metrics.json']) {
     const size = await sizeOf(join(artifactDir, file));
@@ -155,7 +153,7 @@ async function artifactOutcome(
       return {
         diagnostic: error(
           'local-artifact',
-          `${refText(record)}: the artifact's ${file} is ${size} bytes, over the limit of ${ARTIFACT_LIMITS.jsonBytes}`,
+          `${runRef(record)}: the artifact's ${file} is ${size} bytes, over the limit of ${ARTIFACT_LIMITS.jsonBytes}`,
           { address },
         ),
       };
@@ -170,7 +168,7 @@ async function artifactOutcome(
       diagnostic:
         metrics.status === 'corrupt'
           ? metrics.diagnostic
-          : error('local-artifact', `${refText(record)}: the artifact has run.json but no metrics.json`, {
+          : error('local-artifact', `${runRef(record)}: the artifact has run.json but no metrics.json`, {
               address,
             }),
     };
@@ -289,7 +287,7 @@ async function loadRecords(
   const numbers = await listNumberedMany(names.map((name) => paths.runsOf(name)));
   const refs = names.flatMap((name, i) => numbers[i].map((number) => ({ name, number })));
   const read = await readRecords(
-    refs.map((ref) => ({ path: runFiles(paths, ref).record, address: addressOf(ref.name) })),
+    refs.map((ref) => ({ path: runFiles(paths, ref).record, address: trainingRunAddress(ref.name) })),
     RunRecordSchema,
   );
   const out: LoadedRuns = { records: [], diagnostics: [] };
@@ -373,7 +371,7 @@ type RecordLookup =
   { ok: true; record: RunRecord; paths: StatePaths } | { ok: false; diagnostics: Diagnostic[] };
 
 async function lookUp(settings: LocalSettings, ctx: ProviderContext, ref: RunRef): Promise<RecordLookup> {
-  const address = addressOf(ref.name);
+  const address = trainingRunAddress(ref.name);
   const invalid = checkName(ref.name, 'TrainingRun', address);
   if (invalid) return { ok: false, diagnostics: [invalid] };
   const paths = statePaths(stateRoot(settings, ctx));
@@ -381,7 +379,7 @@ async function lookUp(settings: LocalSettings, ctx: ProviderContext, ref: RunRef
   if (result.status === 'missing') {
     return {
       ok: false,
-      diagnostics: [error('local-run-not-found', `run ${refText(ref)} does not exist`, { address })],
+      diagnostics: [error('local-run-not-found', `run ${runRef(ref)} does not exist`, { address })],
     };
   }
   if (result.status === 'corrupt') return { ok: false, diagnostics: [result.diagnostic] };
@@ -400,7 +398,7 @@ export async function observeRun(
     if (!found.ok) return { diagnostics: found.diagnostics };
     return await startThenObserve(settings, ctx, found.paths, found.record);
   } catch (e) {
-    return { diagnostics: [stateError(addressOf(ref.name), `observing ${refText(ref)}`, e)] };
+    return { diagnostics: [stateError(trainingRunAddress(ref.name), `observing ${runRef(ref)}`, e)] };
   }
 }
 
@@ -443,7 +441,7 @@ async function launch(
       logFile: files.log,
     }));
   } catch (e) {
-    return { diagnostics: [stateError(addressOf(record.name), `launching ${refText(record)}`, e)] };
+    return { diagnostics: [stateError(trainingRunAddress(record.name), `launching ${runRef(record)}`, e)] };
   }
   const launched: RunRecord = {
     ...record,
@@ -452,7 +450,7 @@ async function launch(
     startedAt: settings.now().toISOString(),
   };
   await writeJsonAtomic(files.record, launched);
-  ctx.log?.(`launched ${refText(record)} (pid ${pid})`);
+  ctx.log?.(`launched ${runRef(record)} (pid ${pid})`);
   return observeRecord(settings, paths, launched, launchScan([]));
 }
 
@@ -469,7 +467,7 @@ async function loadAllRecords(paths: StatePaths): Promise<RunRecord[]> {
   const numbers = await listNumberedMany(names.map((name) => paths.runsOf(name)));
   const refs = names.flatMap((name, i) => numbers[i].map((number) => ({ name, number })));
   const read = await readRecords(
-    refs.map((ref) => ({ path: runFiles(paths, ref).record, address: addressOf(ref.name) })),
+    refs.map((ref) => ({ path: runFiles(paths, ref).record, address: trainingRunAddress(ref.name) })),
     RunRecordSchema,
   );
   return read.flatMap((r) => (r.status === 'ok' ? [r.value] : []));
@@ -529,7 +527,11 @@ async function startThenObserve(
   record: RunRecord,
 ): Promise<Response & { run?: ObservedRun }> {
   const diagnostics = !ctx.readOnly && hasQueued([record]) ? await startQueued(settings, ctx, paths) : [];
-  const now = await readRecord(runFiles(paths, record).record, RunRecordSchema, addressOf(record.name));
+  const now = await readRecord(
+    runFiles(paths, record).record,
+    RunRecordSchema,
+    trainingRunAddress(record.name),
+  );
   const current = now.status === 'ok' ? now.value : record;
   const observed = await observeRecord(settings, paths, current, launchScan([current]));
   return { run: observed.run, diagnostics: [...diagnostics, ...observed.diagnostics] };
@@ -544,7 +546,7 @@ export async function createRun(
   ctx: ProviderContext,
   req: CreateRunRequest,
 ): Promise<Response & { run?: ObservedRun }> {
-  const address = addressOf(req.name);
+  const address = trainingRunAddress(req.name);
   const invalid = checkName(req.name, 'TrainingRun', address);
   if (invalid) return { diagnostics: [invalid] };
   if (!Number.isInteger(req.number) || req.number < 1) {
@@ -581,7 +583,7 @@ export async function createRun(
           diagnostics: [
             error(
               'local-run-number-taken',
-              `run ${refText(req)} already exists with spec ${record.specHash.slice(0, 12)}, not ${req.specHash.slice(0, 12)}`,
+              `run ${runRef(req)} already exists with spec ${record.specHash.slice(0, 12)}, not ${req.specHash.slice(0, 12)}`,
               { address, hint: 'refresh the observed state; the next run number is free' },
             ),
           ],
@@ -615,7 +617,7 @@ export async function createRun(
     await writeJsonAtomic(files.record, record);
     return await startThenObserve(settings, ctx, paths, record);
   } catch (e) {
-    return { diagnostics: [stateError(address, `creating ${refText(req)}`, e)] };
+    return { diagnostics: [stateError(address, `creating ${runRef(req)}`, e)] };
   }
 }
 
@@ -636,22 +638,22 @@ export async function cancelRun(
     const processes = await processesOf(record);
     // SIGTERM: the trainer writes its checkpoint and exits 143.
     const outcomes = await Promise.all(processes.map((p) => stopProcess(p, settings.stopTimeoutMs)));
-    ctx.log?.(`cancelled ${refText(ref)}`);
+    ctx.log?.(`cancelled ${runRef(ref)}`);
     const unproven = processes.filter((_, i) => outcomes[i] === 'unproven').map((p) => p.pid);
     return {
       diagnostics: unproven.map((pid) =>
         warning(
           'local-process-unproven',
-          `${refText(ref)} is marked cancelled, but process ${pid} was not signalled: it cannot be proven to be the training mlform started`,
+          `${runRef(ref)} is marked cancelled, but process ${pid} was not signalled: it cannot be proven to be the training mlform started`,
           {
-            address: addressOf(ref.name),
+            address: trainingRunAddress(ref.name),
             hint: 'a run record written before process stamps, or a record not written by mlform; stop the process yourself if it is yours',
           },
         ),
       ),
     };
   } catch (e) {
-    return { diagnostics: [stateError(addressOf(ref.name), `cancelling ${refText(ref)}`, e)] };
+    return { diagnostics: [stateError(trainingRunAddress(ref.name), `cancelling ${runRef(ref)}`, e)] };
   }
 }
 
@@ -680,7 +682,11 @@ export async function runLogs(
     if (!found.ok) return { lines: [], next: from, diagnostics: found.diagnostics };
     return { ...(await readLogLines(runFiles(found.paths, req).log, from)), diagnostics: [] };
   } catch (e) {
-    return { lines: [], next: from, diagnostics: [stateError(addressOf(req.name), 'reading logs', e)] };
+    return {
+      lines: [],
+      next: from,
+      diagnostics: [stateError(trainingRunAddress(req.name), 'reading logs', e)],
+    };
   }
 }
 

@@ -5,6 +5,7 @@
  * the template's name with `schedule` set, honouring concurrencyPolicy and the history limits.
  */
 import { join, resolve } from 'node:path';
+import { runRef, scheduleAddress } from '../../resources/address.js';
 import { error, warning } from '../../resources/diagnostic.js';
 import {
   ACTIVE_RUN_STATES,
@@ -32,8 +33,6 @@ import {
   writeJsonAtomic,
 } from './state-dir.js';
 
-const addressOf = (name: string) => `Schedule/${name}`;
-
 function recordPath(settings: LocalSettings, ctx: ProviderContext, name: string): string {
   return join(statePaths(stateRoot(settings, ctx)).schedule(name), FILES.schedule);
 }
@@ -57,7 +56,7 @@ export async function listSchedules(
   try {
     const names = await listDir(statePaths(stateRoot(settings, ctx)).schedules);
     const read = await readRecords(
-      names.map((name) => ({ path: recordPath(settings, ctx, name), address: addressOf(name) })),
+      names.map((name) => ({ path: recordPath(settings, ctx, name), address: scheduleAddress(name) })),
       ScheduleRecordSchema,
     );
     return {
@@ -76,7 +75,7 @@ export async function putSchedule(
   ctx: ProviderContext,
   req: PutScheduleRequest,
 ): Promise<Response> {
-  const address = addressOf(req.name);
+  const address = scheduleAddress(req.name);
   const invalid =
     checkName(req.name, 'Schedule', address) ?? checkName(req.spec.trainingRun, 'TrainingRun', address);
   if (invalid) return { diagnostics: [invalid] };
@@ -121,7 +120,7 @@ export async function deleteSchedule(
   ctx: ProviderContext,
   req: { name: string },
 ): Promise<Response> {
-  const address = addressOf(req.name);
+  const address = scheduleAddress(req.name);
   const invalid = checkName(req.name, 'Schedule', address);
   if (invalid) return { diagnostics: [invalid] };
   try {
@@ -159,7 +158,7 @@ export async function triggerSchedule(
   ctx: ProviderContext,
   req: { name: string },
 ): Promise<Response & { run?: ObservedRun }> {
-  const address = addressOf(req.name);
+  const address = scheduleAddress(req.name);
   const invalid = checkName(req.name, 'Schedule', address);
   if (invalid) return { diagnostics: [invalid] };
   const path = recordPath(settings, ctx, req.name);
@@ -196,7 +195,7 @@ export async function triggerSchedule(
     if (active.length > 0 && policy === 'Forbid') {
       // The fire happened and was skipped: recorded, so a clock does not fire the same time again.
       await writeJsonAtomic(path, { ...schedule, lastFireTime: firedAt });
-      const names = active.map((r) => `${r.name}#${r.number}`).join(', ');
+      const names = active.map(runRef).join(', ');
       return {
         diagnostics: [
           warning(

@@ -1,6 +1,6 @@
 /**
  * The state directory: where each record lives, atomic JSON writes, validated reads, listings and
- * removals. It is the local provider's actual state (DESIGN.md principle 1), so every write is
+ * removals. It is the local provider's actual state (docs/architecture.md "Principles" 1), so every write is
  * temp file + fsync + rename + fsync of the folder (a crash, even of the machine, leaves the old
  * record or the new one, never half of one), every JSON record carries a sha256 of its own content
  * (a torn or garbled write is detected, not half-read), and every read is validated (a damaged
@@ -13,6 +13,7 @@ import { basename, dirname, join } from 'node:path';
 import { canonicalJson } from '../../resources/spec-hash.js';
 import type { Static, TSchema } from '@sinclair/typebox';
 import AjvModule, { type ValidateFunction } from 'ajv';
+import { errorMessage } from '../../resources/error-message.js';
 import { error, type Diagnostic } from '../../resources/diagnostic.js';
 import { toJsonSchema } from '../../resources/schema-helpers.js';
 import { toJsonText } from '../../trainer/artifact.js';
@@ -214,7 +215,7 @@ export async function readRecord<S extends TSchema>(
 
 function unreadable(e: unknown, path: string, address: string): ReadResult<never> {
   if (isMissing(e)) return { status: 'missing' };
-  return { status: 'corrupt', diagnostic: corrupt(path, address, messageOf(e)) };
+  return { status: 'corrupt', diagnostic: corrupt(path, address, errorMessage(e)) };
 }
 
 function parseRecord<S extends TSchema>(
@@ -227,7 +228,7 @@ function parseRecord<S extends TSchema>(
   try {
     value = JSON.parse(text);
   } catch (e) {
-    return { status: 'corrupt', diagnostic: corrupt(path, address, `not JSON: ${messageOf(e)}`) };
+    return { status: 'corrupt', diagnostic: corrupt(path, address, `not JSON: ${errorMessage(e)}`) };
   }
   if (value !== null && typeof value === 'object' && !Array.isArray(value) && CHECKSUM_FIELD in value) {
     const { [CHECKSUM_FIELD]: recorded, ...content } = value as Record<string, unknown>;
@@ -235,7 +236,7 @@ function parseRecord<S extends TSchema>(
     try {
       actual = checksumOf(content);
     } catch (e) {
-      return { status: 'corrupt', diagnostic: corrupt(path, address, messageOf(e)) };
+      return { status: 'corrupt', diagnostic: corrupt(path, address, errorMessage(e)) };
     }
     if (recorded !== actual) {
       return {
@@ -375,11 +376,9 @@ export async function removeDir(path: string): Promise<void> {
   await rm(trash, { recursive: true, force: true });
 }
 
-export const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
-
 /** An unexpected I/O failure of one verb, as a diagnostic. */
 export const stateError = (address: string, action: string, e: unknown): Diagnostic =>
-  error('local-state', `${address}: ${action} failed: ${messageOf(e)}`, { address });
+  error('local-state', `${address}: ${action} failed: ${errorMessage(e)}`, { address });
 
 /** The object belongs to another stack sharing this state directory: never touch it. */
 export function foreign(

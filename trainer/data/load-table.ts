@@ -2,6 +2,7 @@
  * Reads a training table from `file://` or `gs://` into plain row objects. Values stay as written
  * (CSV cells are strings); column types are inferred afterwards from all values at once.
  */
+import { errorMessage } from '../../resources/error-message.js';
 import { createHash } from 'node:crypto';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { dirname, isAbsolute } from 'node:path';
@@ -113,7 +114,7 @@ async function readBytes(uri: string, baseDir: string): Promise<Buffer> {
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       if (code === 404) throw new DataLoadError(uri, 'object not found');
-      throw new DataLoadError(uri, `cannot read: ${messageOf(error)}`);
+      throw new DataLoadError(uri, `cannot read: ${errorMessage(error)}`);
     }
   }
   const path = toLocalPath(uri, baseDir);
@@ -123,7 +124,7 @@ async function readBytes(uri: string, baseDir: string): Promise<Buffer> {
     const code = (error as { code?: unknown }).code;
     if (code === 'ENOENT') throw new DataLoadError(uri, `file not found (looked for ${path})`);
     if (code === 'EISDIR') throw new DataLoadError(uri, `is a directory, not a file (${path})`);
-    throw new DataLoadError(uri, `cannot read ${path}: ${messageOf(error)}`);
+    throw new DataLoadError(uri, `cannot read ${path}: ${errorMessage(error)}`);
   }
 }
 
@@ -138,7 +139,7 @@ function parseCsvRows(uri: string, text: string): Record<string, unknown>[] {
     if (error instanceof DataLoadError) throw error;
     const line = (error as { lines?: unknown }).lines;
     const where = typeof line === 'number' ? ` at line ${line}` : '';
-    throw new DataLoadError(uri, `not valid CSV${where}: ${messageOf(error)}`);
+    throw new DataLoadError(uri, `not valid CSV${where}: ${errorMessage(error)}`);
   }
 }
 
@@ -157,7 +158,7 @@ function parseJsonRows(uri: string, text: string): Record<string, unknown>[] {
   try {
     data = JSON.parse(text);
   } catch (error) {
-    throw new DataLoadError(uri, `not valid JSON${jsonErrorWhere(text, error)}: ${messageOf(error)}`);
+    throw new DataLoadError(uri, `not valid JSON${jsonErrorWhere(text, error)}: ${errorMessage(error)}`);
   }
   if (!Array.isArray(data)) {
     throw new DataLoadError(
@@ -179,7 +180,7 @@ function parseJsonLines(uri: string, text: string): Record<string, unknown>[] {
     try {
       row = JSON.parse(line);
     } catch (error) {
-      throw new DataLoadError(uri, `not valid JSON at line ${i + 1}: ${messageOf(error)}`);
+      throw new DataLoadError(uri, `not valid JSON at line ${i + 1}: ${errorMessage(error)}`);
     }
     rows.push(checkRow(uri, row, `line ${i + 1}`));
   }
@@ -196,7 +197,7 @@ function checkRow(uri: string, row: unknown, where: string): Record<string, unkn
 
 /** " at line L" from V8's "... at position N" (Node 20 reports no line itself). */
 function jsonErrorWhere(text: string, error: unknown): string {
-  const match = /position (\d+)/.exec(messageOf(error));
+  const match = /position (\d+)/.exec(errorMessage(error));
   if (!match) return '';
   const position = Number(match[1]);
   let line = 1;
@@ -217,5 +218,3 @@ function columnsOf(rows: Record<string, unknown>[]): string[] {
   }
   return columns;
 }
-
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));

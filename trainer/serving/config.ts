@@ -5,6 +5,7 @@
  * (defaults filled, every problem reported with its field path), wrangler-style: RawServingConfig
  * is what was written, ServingConfig what the server runs with.
  */
+import { errorMessage } from '../../resources/error-message.js';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { error, type Diagnostic, type FieldPath } from '../../resources/diagnostic.js';
@@ -486,9 +487,7 @@ export async function readServingConfig(
     text = await readFile(file, 'utf8');
   } catch (e) {
     return {
-      diagnostics: [
-        error('config-read', `cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`, { file }),
-      ],
+      diagnostics: [error('config-read', `cannot read ${file}: ${errorMessage(e)}`, { file })],
     };
   }
   let raw: unknown;
@@ -496,9 +495,7 @@ export async function readServingConfig(
     raw = JSON.parse(text);
   } catch (e) {
     return {
-      diagnostics: [
-        error('config-json', `${file} is not JSON: ${e instanceof Error ? e.message : String(e)}`, { file }),
-      ],
+      diagnostics: [error('config-json', `${file} is not JSON: ${errorMessage(e)}`, { file })],
     };
   }
   const result = normalizeServingConfig(mergeRawConfig(raw, overrides), dirname(resolve(file)));

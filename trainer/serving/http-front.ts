@@ -3,6 +3,7 @@
  * README.md): body limits, request logs and metrics, and the graceful drain on shutdown. Request
  * semantics live in ServingApp; this file only moves bytes.
  */
+import { errorMessage } from '../../resources/error-message.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -205,7 +206,7 @@ export class HttpFront {
         finish({
           status: 500,
           contentType: 'application/json',
-          body: JSON.stringify({ error: `internal error: ${e instanceof Error ? e.message : String(e)}` }),
+          body: JSON.stringify({ error: `internal error: ${errorMessage(e)}` }),
           route: 'other',
         }),
       );
@@ -261,10 +262,7 @@ export class HttpFront {
         res.end(response.body);
       } catch (e) {
         // Never let one response take the process down (an unhandled error here would).
-        this.options.log.error(
-          { err: e instanceof Error ? e.message : String(e), path },
-          'cannot write a response',
-        );
+        this.options.log.error({ err: errorMessage(e), path }, 'cannot write a response');
         res.destroy();
       }
     }

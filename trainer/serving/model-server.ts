@@ -3,6 +3,7 @@
  * (readiness turns true only then), serve, and on shutdown drain: readiness false, no new
  * connections, queued batches run, in-flight requests answered, models freed.
  */
+import { errorMessage } from '../../resources/error-message.js';
 import type { Logger } from 'pino';
 import { selectBackend } from '../backend.js';
 import { connectionBounds, type ServingConfig } from './config.js';
@@ -133,7 +134,7 @@ export class ModelServer {
           orphans.splice(orphans.indexOf(model), 1);
           this.log.info({ version: v.version }, 'version available');
         } catch (e) {
-          const message = e instanceof Error ? e.message : String(e);
+          const message = errorMessage(e);
           this.app.versionFailed(v.version, message);
           failures.push(`version ${v.version}: ${message}`);
           this.log.error({ version: v.version, uri: v.uri, err: message }, 'version failed to load');

@@ -4,6 +4,7 @@
  * calls once per batch (one input tensor, one `dataSync`, everything else freed by `tf.tidy`;
  * MLPs through dense-forward.ts).
  */
+import { errorMessage } from '../../resources/error-message.js';
 import * as tf from '@tensorflow/tfjs';
 import { ARTIFACT_FILES } from '../artifact.js';
 import { decodeOutputs, encodeInstances, encoderFor } from '../data/index.js';
@@ -100,13 +101,13 @@ async function readJson(uri: string, required: boolean, maxBytes: number): Promi
     bytes = await readBounded(uri, maxBytes);
   } catch (e) {
     if (!required && !(e instanceof Error && e.name === 'TooLargeError')) return undefined;
-    throw new ArtifactError(`cannot read ${uri}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new ArtifactError(`cannot read ${uri}: ${errorMessage(e)}`);
   }
   try {
     return JSON.parse(bytes.toString('utf8')) as unknown;
   } catch (e) {
     if (!required) return undefined;
-    throw new ArtifactError(`${uri} is not JSON: ${e instanceof Error ? e.message : String(e)}`);
+    throw new ArtifactError(`${uri} is not JSON: ${errorMessage(e)}`);
   }
 }
 
@@ -135,19 +136,19 @@ export const loadModelVersion: VersionLoader = async ({ version, uri }) => {
   try {
     checkPreprocessCounts(preprocessJson, joinUri(uri, ARTIFACT_FILES.preprocess));
   } catch (e) {
-    throw new ArtifactError(e instanceof Error ? e.message : String(e));
+    throw new ArtifactError(errorMessage(e));
   }
   const preprocess = checkPreprocess(preprocessJson, joinUri(uri, ARTIFACT_FILES.preprocess));
   try {
     encoderFor(preprocess);
   } catch (e) {
-    throw new ArtifactError(e instanceof Error ? e.message : String(e));
+    throw new ArtifactError(errorMessage(e));
   }
   let model: tf.LayersModel;
   try {
     model = await loadModel(uri);
   } catch (e) {
-    throw new ArtifactError(`cannot load the model in ${uri}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new ArtifactError(`cannot load the model in ${uri}: ${errorMessage(e)}`);
   }
   const inputShape = preprocess.inputShape;
   const outputWidth = preprocess.target.type === 'label' ? preprocess.target.labels.length : 1;

@@ -4,6 +4,7 @@
  * states, the traffic split and a batcher per version. `handle` never throws: anything unexpected
  * becomes a 500 with `{"error": ...}`, so no input can take the process down.
  */
+import { errorMessage } from '../../resources/error-message.js';
 import type { Logger } from 'pino';
 import { decodeOutputs, encodeInstances, type Prediction } from '../data/index.js';
 import type { FeatureEncoding } from '../types.js';
@@ -201,10 +202,7 @@ export class ServingApp {
     } catch (e) {
       if (e instanceof HttpError) return errorResponse(e, routeName(route));
       this.log?.error({ err: e, path: request.path }, 'unexpected error while answering a request');
-      return errorResponse(
-        new HttpError(500, `internal error: ${e instanceof Error ? e.message : String(e)}`),
-        routeName(route),
-      );
+      return errorResponse(new HttpError(500, `internal error: ${errorMessage(e)}`), routeName(route));
     }
   }
 
@@ -298,10 +296,7 @@ export class ServingApp {
       const hint = /\b(NaN|-?Infinity)\b/.test(text)
         ? ' (JSON has no NaN or Infinity: send null for a missing value)'
         : '';
-      throw new HttpError(
-        400,
-        `the request body is not valid JSON: ${e instanceof Error ? e.message : String(e)}${hint}`,
-      );
+      throw new HttpError(400, `the request body is not valid JSON: ${errorMessage(e)}${hint}`);
     }
     const parsed = readPredictRequest(body, this.config.limits.maxInstances);
     const strict = strictInputErrors(model.preprocess, parsed.instances, this.config.limits.missingFeatures);

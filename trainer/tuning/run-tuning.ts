@@ -9,6 +9,7 @@
  * Aborting stops launching trials and stops the running ones (their checkpoints are kept, so
  * running the search again on the same directory resumes them).
  */
+import { errorMessage } from '../../resources/error-message.js';
 import pLimit from 'p-limit';
 import type { TrainingRunSpec } from '../../resources/training-run.js';
 import { specHash } from '../../resources/spec-hash.js';
@@ -35,7 +36,6 @@ export class TuningError extends Error {
 }
 
 const isAbort = (error: unknown): boolean => error instanceof Error && error.name === 'AbortError';
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 interface Trial {
   record: TrialRecord;
@@ -205,7 +205,7 @@ class Search {
       delete record.error;
     } catch (error) {
       run.state = isAbort(error) && error !== this.fatal ? 'cancelled' : 'failed';
-      run.error = messageOf(error);
+      run.error = errorMessage(error);
       record.state = run.state;
       record.error = run.error;
     }
@@ -283,7 +283,7 @@ class Search {
       if (record.state === 'pending' || record.state === 'running') record.state = 'cancelled';
     const finishedAt = new Date();
     this.file.state = isAbort(error) ? 'cancelled' : 'failed';
-    this.file.error = messageOf(error);
+    this.file.error = errorMessage(error);
     this.file.finishedAt = finishedAt.toISOString();
     this.file.seconds = (finishedAt.getTime() - this.startedAt.getTime()) / 1000;
     // The search's own error is the one to report, not a failure to write its record.

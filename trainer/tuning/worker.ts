@@ -6,6 +6,7 @@
  * resolve against the manifest's folder given in the request, and the spec does not have to fit
  * on a command line.
  */
+import { errorMessage } from '../../resources/error-message.js';
 import { createInterface } from 'node:readline';
 import { runTraining } from '../run-training.js';
 import type { ProgressEvent } from '../types.js';
@@ -49,7 +50,7 @@ if (!request) {
     });
     process.exitCode = 0;
   } catch (error) {
-    emit({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+    emit({ type: 'error', message: errorMessage(error) });
     process.exitCode = abort.signal.aborted ? 143 : 1;
   } finally {
     finished = true;
