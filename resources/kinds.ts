@@ -2,7 +2,7 @@
  * The four kinds and the project file, as data: schema, normalisation, semantic rules, references.
  * Adding a kind means adding a module and one entry here (see resources/README.md).
  */
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 import type { Diagnostic, FieldPath } from './diagnostic.js';
 import { API_VERSION, MetadataSchema, type Metadata } from './metadata.js';
 import { Strict, toJsonSchema } from './schema-helpers.js';
@@ -138,8 +138,6 @@ export function documentSchema<K extends Kind>(kind: K) {
     { ...Strict, title: kind, description: def.description },
   );
 }
-
-export type DocumentOf<K extends Kind> = Static<ReturnType<typeof documentSchema<K>>>;
 
 /** JSON Schemas exported for editors and `mlform schema`. */
 export function jsonSchemaFor(kind: Kind | 'project'): Record<string, unknown> {

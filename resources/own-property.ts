@@ -12,7 +12,3 @@ export function ownValue<T>(
 ): T | undefined {
   return record !== undefined && record !== null && Object.hasOwn(record, key) ? record[key] : undefined;
 }
-
-/** Whether `record` has its own member `key` (never an inherited one). */
-export const hasOwnKey = (record: object | undefined | null, key: string): boolean =>
-  record !== undefined && record !== null && Object.hasOwn(record, key);

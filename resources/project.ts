@@ -4,7 +4,6 @@ import { StringEnum, Strict } from './schema-helpers.js';
 
 export const PROJECT_FILE_NAMES = ['mlform.yaml', 'mlform.yml'] as const;
 export const PROVIDERS = ['local', 'gcp'] as const;
-export type ProviderName = (typeof PROVIDERS)[number];
 
 /** Stacks prefix cloud names (`mlform-<stack>_<name>`), so they are short DNS labels. */
 const STACK = /^[a-z]([-a-z0-9]{0,18}[a-z0-9])?$/;

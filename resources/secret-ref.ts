@@ -78,14 +78,6 @@ export function secretRefsOf(env: Env | undefined): [string, SecretRef][] {
     .sort(([a], [b]) => a.localeCompare(b));
 }
 
-/** The env's literals (what can be passed as plain environment). */
-export function literalEnv(env: Env | undefined): Record<string, string> {
-  // fromEntries defines own members: a variable named `__proto__` stays a variable.
-  return Object.fromEntries(
-    Object.entries(env ?? {}).flatMap(([name, value]) => (typeof value === 'string' ? [[name, value]] : [])),
-  );
-}
-
 /** The variable that carries references to a Vertex AI job (providers/gcp/secrets.ts). */
 export const RESERVED_ENV = 'MLFORM_SECRET_REFS';
 

@@ -3,10 +3,9 @@
  * and alias moves), then compared with what is live. The endpoint is the source of truth for what
  * is deployed, so live traffic, live settings and health are diffed, not only the spec hash.
  */
-import { hasOwnKey, ownValue } from '../../resources/own-property.js';
 import { error, warning } from '../../resources/diagnostic.js';
 import type { DeployedEndpointSpec } from '../../resources/deployed-endpoint.js';
-import type { ObservedModel, ObservedTraffic, ResolvedTraffic } from '../../providers/provider.js';
+import type { ObservedTraffic, ResolvedTraffic } from '../../providers/provider.js';
 import type { FieldChange, TrafficEntry } from './change.js';
 import { diffValues, sameValue } from './field-diff.js';
 import {
@@ -38,16 +37,6 @@ export interface TrafficResolution {
   /** Indexes of numeric selectors naming a version that does not exist and cannot appear. */
   missing: number[];
 }
-
-/** The registry as it is (apply resolves deferred traffic with this once registrations are done). */
-export const observedModelView = (model: ObservedModel): TrafficModelView => ({
-  versions: model.versions,
-  alias: (name) =>
-    hasOwnKey(model.aliases, name)
-      ? { version: ownValue(model.aliases, name) ?? null, deferred: false }
-      : undefined,
-  deferred: 0,
-});
 
 export function resolveTraffic(
   traffic: DeployedEndpointSpec['traffic'],

@@ -129,7 +129,6 @@ export const AliasesRecordSchema = Type.Object({
   formatVersion: Type.Literal(1),
   aliases: Type.Record(Type.String(), Count),
 });
-export type AliasesRecord = Static<typeof AliasesRecordSchema>;
 
 // ---- endpoints/<name>/ ---------------------------------------------------------------------
 

@@ -200,7 +200,3 @@ export async function readCheckpoint(
   if (!(await store.exists(uri))) return undefined;
   return decodeCheckpoint(await store.read(uri));
 }
-
-export async function removeCheckpoint(outDir: string): Promise<void> {
-  await storeFor(outDir).remove(joinUri(outDir, CHECKPOINT_DIR));
-}

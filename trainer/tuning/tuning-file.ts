@@ -13,7 +13,6 @@ export const TRIALS_DIR = 'trials';
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 export const TRIAL_STATES = ['pending', 'running', 'completed', 'pruned', 'failed', 'cancelled'] as const;
-export type TrialState = (typeof TRIAL_STATES)[number];
 
 const TrialRunSchema = Type.Object({
   rung: Type.Integer(),
