@@ -1,5 +1,5 @@
 /**
- * The provider interface: how the engine observes and changes actual state (DESIGN.md
+ * The provider interface: how the engine observes and changes actual state (docs/architecture.md
  * "Providers"). Actual state lives with the resources — the local state directory, or labels and
  * names in the cloud — never in a state file of ours. Every verb takes a request object and returns
  * a response with diagnostics (Terraform's PlanResourceChange style); none blocks on a long job:
@@ -323,7 +323,7 @@ export interface Provider {
   };
 }
 
-/** Labels every managed object carries where the backend has labels (DESIGN.md "Providers"). */
+/** Labels every managed object carries where the backend has labels (docs/architecture.md "Providers"). */
 export const ownershipLabels = (
   stack: string,
   kind: string,

@@ -1,6 +1,6 @@
 /**
- * The files of a trainer artifact (DESIGN.md "Trainer artifact"). metrics.json and run.json are read
- * back by providers (registration gate, lineage), so their shapes are TypeBox schemas.
+ * The files of a trainer artifact (docs/architecture.md "Trainer artifact"). metrics.json and run.json
+ * are read back by providers (registration gate, lineage), so their shapes are TypeBox schemas.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { ARTIFACT_LIMITS } from './artifact-limits.js';

@@ -6,7 +6,8 @@
  * device), `@tensorflow/tfjs-node`, `@tensorflow/tfjs-backend-wasm`, the plain JS `cpu` backend.
  * The native packages are optional dependencies whose install downloads libtensorflow, so they
  * are imported dynamically and their absence is normal. A run that asks for an accelerator and
- * ends up without a GPU fails: DESIGN.md forbids training silently on the CPU.
+ * ends up without a GPU fails: it never trains silently on the CPU (docs/architecture.md "Trainer and
+ * model server").
  */
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';

@@ -1,7 +1,7 @@
 /**
  * One builtin training from spec to artifact: backend, data, network, training loop, final
  * metrics in original units against the naive baseline, model health, TensorBoard logs, and the
- * artifact files of DESIGN.md. Used by `mlform train` locally and inside the training container.
+ * artifact (docs/architecture.md "Trainer artifact"). Used by `mlform train` and the training container.
  */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir, hostname } from 'node:os';

@@ -1,4 +1,4 @@
-/** Observing actual state: one list call per kind, all four at once (DESIGN.md "Refresh on a budget"). */
+/** Observing actual state: one list call per kind, all four at once (docs/architecture.md "Principles" 4). */
 import type { Diagnostic } from '../../resources/diagnostic.js';
 import { KINDS } from '../../resources/kinds.js';
 import type { ObservedState, Provider, ProviderContext } from '../../providers/provider.js';

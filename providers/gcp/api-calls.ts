@@ -1,6 +1,6 @@
 /**
  * API calls per API and RPC, process-wide, so the controller's `/metrics` and the benchmarks can
- * report what a plan or an apply cost (DESIGN.md principle 4: ~kinds list calls, never ~resources).
+ * report what a plan or an apply cost (docs/architecture.md "Principles" 4: ~kinds calls, not ~resources).
  */
 export type GcpApi = 'aiplatform' | 'run' | 'scheduler' | 'storage' | 'secretmanager';
 

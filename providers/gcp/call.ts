@@ -1,6 +1,6 @@
 /**
- * The one retry policy and the client-side rate limits for every Google API call (DESIGN.md
- * principle 3). The SDKs' own retries are switched off (`retry: null` for gax, `autoRetry: false`
+ * The one retry policy and the client-side rate limits for every Google API call (docs/architecture.md
+ * "Principles" 3). The SDKs' own retries are switched off (`retry: null` for gax, `autoRetry: false`
  * for Cloud Storage) so that an attempt here is an attempt on the wire, counted in `apiCalls`.
  *
  * - A token bucket per API (and per read/write class where the quota differs), sized from the

@@ -1,5 +1,5 @@
 /**
- * The gcp provider (DESIGN.md "Providers"): Vertex AI CustomJobs and Model Registry, Cloud Run,
+ * The gcp provider (docs/architecture.md "Providers"): Vertex AI CustomJobs and Model Registry, Cloud Run,
  * Cloud Scheduler and Cloud Storage, all over the REST transport. See README.md.
  */
 import { isGcsUri, storeFor } from '../../trainer/storage.js';

@@ -1,5 +1,5 @@
 /**
- * Plan-time checks of what Google would reject later (DESIGN.md "Providers"): accelerators not
+ * Plan-time checks of what Google would reject later (docs/architecture.md "Providers"): accelerators not
  * offered for training in the training region, unknown machine types, machine/GPU mismatches,
  * Cloud Run naming rules, tuning parallelism against the machine's vCPUs, Cloud Scheduler's
  * description limit.

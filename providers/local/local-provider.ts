@@ -1,5 +1,5 @@
 /**
- * The local provider (DESIGN.md "Providers"): actual state is a state directory next to
+ * The local provider (docs/architecture.md "Providers"): actual state is a state directory next to
  * mlform.yaml; trainings and endpoints are real detached processes of the mlform CLI. See
  * README.md for the layout and the crash-recovery rules.
  */

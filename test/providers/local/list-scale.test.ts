@@ -1,5 +1,5 @@
 /**
- * Refresh on a budget (DESIGN.md principle 4): listing a state directory with 1,000 runs and
+ * Refresh on a budget (docs/architecture.md "Principles" 4): listing a state directory with 1,000 runs and
  * hundreds of models, versions, endpoints and schedules stays well under a second, because a
  * finished run is one small read and nothing is read twice.
  */
