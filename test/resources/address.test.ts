@@ -1,37 +1,32 @@
 import { describe, expect, it } from 'vitest';
-import {
-  addressOf,
-  deployedEndpointAddress,
-  registeredModelAddress,
-  runAddress,
-  runRef,
-  scheduleAddress,
-  trainingRunAddress,
-} from '../../resources/address.js';
+import * as address from '../../resources/address.js';
 import { errorMessage } from '../../resources/error-message.js';
-import { KINDS } from '../../resources/kinds.js';
+import { KINDS, type Kind } from '../../resources/kinds.js';
 import { ResourceAddressPattern } from '../../resources/metadata.js';
 
 describe('resource addresses', () => {
   it('spells Kind/name, the form dependsOn accepts, for every kind', () => {
     const pattern = new RegExp(ResourceAddressPattern);
     for (const kind of KINDS) {
-      expect(addressOf(kind, 'churn-v2')).toBe(`${kind}/churn-v2`);
-      expect(pattern.test(addressOf(kind, 'churn-v2'))).toBe(true);
+      expect(address.addressOf(kind, 'churn-v2')).toBe(`${kind}/churn-v2`);
+      expect(pattern.test(address.addressOf(kind, 'churn-v2'))).toBe(true);
     }
   });
 
   it('has one shorthand per kind that agrees with addressOf', () => {
-    expect(trainingRunAddress('mpg')).toBe('TrainingRun/mpg');
-    expect(registeredModelAddress('mpg')).toBe('RegisteredModel/mpg');
-    expect(deployedEndpointAddress('mpg')).toBe('DeployedEndpoint/mpg');
-    expect(scheduleAddress('mpg')).toBe('Schedule/mpg');
+    const shorthands: Record<Kind, (name: string) => string> = {
+      TrainingRun: address.trainingRunAddress,
+      RegisteredModel: address.registeredModelAddress,
+      DeployedEndpoint: address.deployedEndpointAddress,
+      Schedule: address.scheduleAddress,
+    };
+    for (const kind of KINDS) expect(shorthands[kind]('mpg')).toBe(`${kind}/mpg`);
   });
 
   it('names one run name#number, and addresses it under its TrainingRun', () => {
     const run = { name: 'mpg-mlp', number: 12, state: 'running' };
-    expect(runRef(run)).toBe('mpg-mlp#12');
-    expect(runAddress(run)).toBe('TrainingRun/mpg-mlp#12');
+    expect(address.runRef(run)).toBe('mpg-mlp#12');
+    expect(address.runAddress(run)).toBe('TrainingRun/mpg-mlp#12');
   });
 });
 
