@@ -17,6 +17,7 @@ import {
   type Desired,
   type PlanContext,
 } from './plan-context.js';
+import { zonedMinute } from './zoned-time.js';
 
 /** The hash a schedule is applied with (and observed with): its own spec and its template's. */
 export const scheduleAppliedHash = (scheduleSpecHash: string, templateSpecHash: string): string =>
@@ -45,7 +46,7 @@ function planSchedule(
   if (template?.manifest.kind !== 'TrainingRun') return;
   const applied = scheduleAppliedHash(s.specHash, template.specHash);
   const next = nextOf(spec);
-  const when = next ? `next run ${formatInZone(next, spec.timeZone)} ${spec.timeZone}` : 'suspended';
+  const when = next ? `next run ${zonedMinute(next, spec.timeZone)} ${spec.timeZone}` : 'suspended';
   const annotations = annotationsOf(s);
   const after = {
     name: s.name,
@@ -114,26 +115,4 @@ function planSchedule(
     before: { specHash: observed.specHash, spec: observed.spec, paused: observed.paused },
     after,
   });
-}
-
-/** Creating a formatter is far dearer than using one; zones are few. */
-const formats = new Map<string, Intl.DateTimeFormat>();
-
-/** `2026-11-23 06:00` in the schedule's zone: what the person who wrote the cron expects to read. */
-export function formatInZone(date: Date, timeZone: string): string {
-  let format = formats.get(timeZone);
-  if (!format) {
-    format = new Intl.DateTimeFormat('en-GB', {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-    });
-    formats.set(timeZone, format);
-  }
-  const parts = Object.fromEntries(format.formatToParts(date).map((p) => [p.type, p.value]));
-  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
 }

@@ -17,6 +17,7 @@ import {
   type ObservedState,
 } from '../../providers/provider.js';
 import { formatDuration } from './duration.js';
+import { zonedMinute } from './zoned-time.js';
 import { isActionable, type Change, type Plan } from './change.js';
 
 export type SyncStatus = 'Synced' | 'OutOfSync' | 'Unknown';
@@ -301,17 +302,7 @@ function scheduleHealth(
 /** `2025-06-02 06:00 Europe/Warsaw`: a fire time reads best in the zone its cron is written in. */
 export function formatInZone(date: Date, timeZone: string): string {
   try {
-    const parts = new Intl.DateTimeFormat('en-CA', {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-    }).formatToParts(date);
-    const get = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
-    return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')} ${timeZone}`;
+    return `${zonedMinute(date, timeZone)} ${timeZone}`;
   } catch {
     return date.toISOString();
   }
