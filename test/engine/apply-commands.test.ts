@@ -204,28 +204,36 @@ describe('commandFor: every change the plan format has maps to provider calls an
     expect(CHANGE_PAIRS.size).toBe(20);
   });
 
-  it.each([
-    ['create TrainingRun', 'declared', ['trainingRuns.create']],
-    ['create RegisteredModel', 'declared', ['registeredModels.put']],
-    ['update RegisteredModel', 'declared', ['registeredModels.put']],
-    ['create DeployedEndpoint', 'declared', ['deployedEndpoints.put']],
-    ['update DeployedEndpoint', 'declared', ['deployedEndpoints.put']],
-    ['create Schedule', 'declared', ['schedules.put']],
-    ['update Schedule', 'declared', ['schedules.put']],
-    ['replace TrainingRun', 'declared', ['trainingRuns.cancel', 'trainingRuns.create']],
-    ['delete RegisteredModel model', 'delete', ['registeredModels.delete']],
-    ['delete RegisteredModel version', 'delete', ['registeredModels.deleteVersion']],
-    ['delete DeployedEndpoint', 'delete', ['deployedEndpoints.delete']],
-    ['delete Schedule', 'delete', ['schedules.delete']],
-    ['cancel TrainingRun', 'cancel', ['trainingRuns.cancel']],
-    ['register RegisteredModel', 'register', ['registeredModels.registerVersion']],
-    ['promote RegisteredModel', 'promote', ['registeredModels.moveAlias']],
-  ])('%s: the %s guard, then %j', (key, rule, expected) => {
-    const { command, diagnostics } = commandFor(changes[key], observed);
-    expect(diagnostics).toEqual([]);
-    expect(command?.guard).toEqual({ rule, change: changes[key] });
-    expect(methods(key)).toEqual(expected);
-  });
+  // change | guard rule | provider methods, in call order
+  const table = `
+    create TrainingRun: declared -> trainingRuns.create
+    create RegisteredModel: declared -> registeredModels.put
+    update RegisteredModel: declared -> registeredModels.put
+    create DeployedEndpoint: declared -> deployedEndpoints.put
+    update DeployedEndpoint: declared -> deployedEndpoints.put
+    create Schedule: declared -> schedules.put
+    update Schedule: declared -> schedules.put
+    replace TrainingRun: declared -> trainingRuns.cancel trainingRuns.create
+    delete RegisteredModel model: delete -> registeredModels.delete
+    delete RegisteredModel version: delete -> registeredModels.deleteVersion
+    delete DeployedEndpoint: delete -> deployedEndpoints.delete
+    delete Schedule: delete -> schedules.delete
+    cancel TrainingRun: cancel -> trainingRuns.cancel
+    register RegisteredModel: register -> registeredModels.registerVersion
+    promote RegisteredModel: promote -> registeredModels.moveAlias`;
+  const rows = table
+    .trim()
+    .split('\n')
+    .map((line) => /^\s*(.+): (\S+) -> (.+)$/.exec(line)?.slice(1) ?? [line]);
+  it.each(rows.map(([key, rule, calls]) => [key, rule, calls?.split(' ')]))(
+    '%s: the %s guard, then %j',
+    (key, rule, expected) => {
+      const { command, diagnostics } = commandFor(changes[key], observed);
+      expect(diagnostics).toEqual([]);
+      expect(command?.guard).toEqual({ rule, change: changes[key] });
+      expect(methods(key)).toEqual(expected);
+    },
+  );
 
   it('create and update of a kind send the same request shape (one entry)', () => {
     const create = changes['create Schedule'] as Of<'create', 'Schedule'>;
