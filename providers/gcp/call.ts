@@ -13,6 +13,7 @@
  *   different machine may be tried instead: `resources.fallbacks`).
  */
 import { error, type Diagnostic } from '../../resources/diagnostic.js';
+import { errorMessage } from '../../resources/error-message.js';
 import { apiCalls, type GcpApi } from './api-calls.js';
 
 export type CallClass = 'read' | 'write';
@@ -237,7 +238,7 @@ function googleErrorBody(raw: string): { status?: string; message?: string; reas
 }
 
 export function classifyError(api: GcpApi, e: unknown): ClassifiedError {
-  const raw = e instanceof Error ? e.message : String(e);
+  const raw = errorMessage(e);
   const body = googleErrorBody(raw);
   const message = (body?.message ?? raw).replace(/^\d+\s+[A-Z_]+:\s*/, '');
   const code = fieldOf(e, 'code');
@@ -317,8 +318,7 @@ export function callDiagnostic(address: string, doing: string, e: unknown): Diag
       ...(hint !== undefined && { hint }),
     });
   }
-  const message = e instanceof Error ? e.message : String(e);
-  return error('gcp-error', `${address}: ${doing} failed: ${message}`, { address });
+  return error('gcp-error', `${address}: ${doing} failed: ${errorMessage(e)}`, { address });
 }
 
 // ---- calling -------------------------------------------------------------------------------

@@ -7,6 +7,7 @@
  * model (Vertex AI has no call that lists the versions of all models).
  */
 import type { protos } from '@google-cloud/aiplatform';
+import { registeredModelAddress, runRef } from '../../resources/address.js';
 import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
 import type { RegisteredModelSpec } from '../../resources/registered-model.js';
 import {
@@ -36,7 +37,6 @@ import {
 
 type Model = protos.google.cloud.aiplatform.v1.IModel;
 
-const addressOf = (name: string) => `RegisteredModel/${name}`;
 const DEFAULT_ALIAS = 'default';
 
 export const modelResourceName = (gcp: Gcp, stack: string, name: string) =>
@@ -269,9 +269,9 @@ export async function listModels(
           diagnostics.push(
             warning(
               'gcp-model-record',
-              `the record of ${addressOf(name)} (${object.uri}) is damaged; left out`,
+              `the record of ${registeredModelAddress(name)} (${object.uri}) is damaged; left out`,
               {
-                address: addressOf(name),
+                address: registeredModelAddress(name),
               },
             ),
           );
@@ -290,9 +290,9 @@ export async function listModels(
         diagnostics.push(
           warning(
             'gcp-model-without-record',
-            `${addressOf(name)} exists in the Model Registry but its record ${layout.model(name)} is missing`,
+            `${registeredModelAddress(name)} exists in the Model Registry but its record ${layout.model(name)} is missing`,
             {
-              address: addressOf(name),
+              address: registeredModelAddress(name),
               hint: 'apply the RegisteredModel manifest again to rewrite it',
             },
           ),
@@ -324,7 +324,9 @@ async function saveSnapshot(
   try {
     const value = encodeSnapshot(snapshot, layout);
     if (value === undefined) {
-      ctx.log?.(`${addressOf(name)}: version snapshot too large for object metadata; listing its versions`);
+      ctx.log?.(
+        `${registeredModelAddress(name)}: version snapshot too large for object metadata; listing its versions`,
+      );
       if (exists) await gcp.gcs.remove(uri);
       return;
     }
@@ -332,7 +334,7 @@ async function saveSnapshot(
       metadata: { [SNAPSHOT_KEY]: value },
     });
   } catch (e) {
-    ctx.log?.(`${addressOf(name)}: could not write the version snapshot ${uri}: ${String(e)}`);
+    ctx.log?.(`${registeredModelAddress(name)}: could not write the version snapshot ${uri}: ${String(e)}`);
   }
 }
 
@@ -356,7 +358,9 @@ export async function putModel(gcp: Gcp, ctx: ProviderContext, req: PutModelRequ
     });
     return { diagnostics: [] };
   } catch (e) {
-    return { diagnostics: [callDiagnostic(addressOf(req.name), `writing the record ${uri}`, e)] };
+    return {
+      diagnostics: [callDiagnostic(registeredModelAddress(req.name), `writing the record ${uri}`, e)],
+    };
   }
 }
 
@@ -400,7 +404,7 @@ async function deleteVertexModel(
 }
 
 export async function deleteModel(gcp: Gcp, ctx: ProviderContext, req: { name: string }): Promise<Response> {
-  const address = addressOf(req.name);
+  const address = registeredModelAddress(req.name);
   try {
     const found = await findModel(gcp, ctx.stack, req.name);
     if (found.resource) {
@@ -426,7 +430,7 @@ export async function registerVersion(
   ctx: ProviderContext,
   req: RegisterVersionRequest,
 ): Promise<Response & { version?: ObservedVersion }> {
-  const address = addressOf(req.model);
+  const address = registeredModelAddress(req.model);
   let name = modelResourceName(gcp, ctx.stack, req.model);
   const run = req.run;
   const runFilter = [
@@ -455,9 +459,7 @@ export async function registerVersion(
   try {
     if (!run.artifactUri) {
       return {
-        diagnostics: [
-          error('gcp-run-without-artifact', `${run.name}#${run.number} has no artifact`, { address }),
-        ],
+        diagnostics: [error('gcp-run-without-artifact', `${runRef(run)} has no artifact`, { address })],
       };
     }
     const located = await locate();
@@ -522,7 +524,7 @@ export async function registerVersion(
       try {
         const response = await upload(first);
         const version = Number(response.modelVersionId);
-        ctx.log?.(`registered ${req.model} v${version} from ${run.name}#${run.number}`);
+        ctx.log?.(`registered ${req.model} v${version} from ${runRef(run)}`);
         const after = await lookUp();
         return {
           version: after.version ?? {
@@ -558,7 +560,7 @@ export async function registerVersion(
       }
     }
   } catch (e) {
-    return { diagnostics: [callDiagnostic(address, `registering ${run.name}#${run.number}`, e)] };
+    return { diagnostics: [callDiagnostic(address, `registering ${runRef(run)}`, e)] };
   }
 }
 
@@ -572,7 +574,7 @@ function metricLabels(metrics: Record<string, number>): Record<string, string> {
 }
 
 export async function moveAlias(gcp: Gcp, ctx: ProviderContext, req: MoveAliasRequest): Promise<Response> {
-  const address = addressOf(req.model);
+  const address = registeredModelAddress(req.model);
   try {
     const found = await findModel(gcp, ctx.stack, req.model);
     if (!found.resource && found.foreign)
@@ -599,7 +601,7 @@ export async function deleteVersion(
   ctx: ProviderContext,
   req: { model: string; version: number },
 ): Promise<Response> {
-  const address = addressOf(req.model);
+  const address = registeredModelAddress(req.model);
   try {
     const found = await findModel(gcp, ctx.stack, req.model);
     if (!found.resource) {

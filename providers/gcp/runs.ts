@@ -6,7 +6,9 @@
  * custom metadata, so a steady-state list costs 4 calls whatever the number of runs.
  */
 import pLimit from 'p-limit';
+import { runRef, trainingRunAddress } from '../../resources/address.js';
 import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
+import { errorMessage } from '../../resources/error-message.js';
 import type { CreateRunRequest, ObservedRun, ProviderContext, Response, RunRef } from '../provider.js';
 import { callDiagnostic, isKind } from './call.js';
 import { listAll, PROCESS_WRITER, type Gcp } from './context.js';
@@ -26,9 +28,6 @@ import {
 } from './jobs.js';
 import { LABEL } from './names.js';
 import type { GcsObject } from './gcs.js';
-
-const addressOf = (name: string) => `TrainingRun/${name}`;
-const refText = (ref: RunRef) => `${ref.name}#${ref.number}`;
 
 /** A run's jobs: ListCustomJobs and ListHyperparameterTuningJobs with the same label filter. */
 export async function listJobs(gcp: Gcp, filter: string): Promise<VertexJob[]> {
@@ -192,13 +191,13 @@ async function observeJobs(
   for (const o of outcomes) {
     const ref = refOfObject(outcomePrefix, o);
     const parsed = ref && outcomeFromMetadata(o.metadata);
-    if (ref && parsed) outcomeOf.set(refText(ref), parsed);
+    if (ref && parsed) outcomeOf.set(runRef(ref), parsed);
   }
   const limit = pLimit(8);
   const observed = await Promise.all(
     runs.map(async (run) => {
       if (run.state !== 'succeeded') return run;
-      const cached = outcomeOf.get(refText(run));
+      const cached = outcomeOf.get(runRef(run));
       if (cached) return withOutcome(run, cached);
       try {
         return withOutcome(run, await limit(() => readOutcome(gcp, ctx.stack, run)));
@@ -206,9 +205,9 @@ async function observeJobs(
         diagnostics.push(
           warning(
             'gcp-run-metrics',
-            `${refText(run)} succeeded but its metrics could not be read: ${messageOf(e)}`,
+            `${runRef(run)} succeeded but its metrics could not be read: ${errorMessage(e)}`,
             {
-              address: addressOf(run.name),
+              address: trainingRunAddress(run.name),
               hint: `check ${run.artifactUri ?? 'the artifact'}/metrics.json`,
             },
           ),
@@ -219,13 +218,13 @@ async function observeJobs(
   );
 
   // Pending markers: a create in flight (fresh) or interrupted (stale); removed once the job is seen.
-  const seen = new Set(observed.map(refText));
+  const seen = new Set(observed.map(runRef));
   const pendingPrefix = objectPrefix(layout.pendingPrefix);
   const now = gcp.settings.now().getTime();
   for (const marker of pending) {
     const ref = refOfObject(pendingPrefix, marker);
     if (!ref || (onlyName !== undefined && ref.name !== onlyName)) continue;
-    if (seen.has(refText(ref))) {
+    if (seen.has(runRef(ref))) {
       await gcp.gcs.remove(marker.uri).catch(() => undefined);
       continue;
     }
@@ -268,8 +267,6 @@ function parseAnnotations(text: string | undefined): Record<string, string> {
   }
 }
 
-const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
-
 export async function listRuns(gcp: Gcp, ctx: ProviderContext): Promise<Response & { items: ObservedRun[] }> {
   const layout = gcp.layout(ctx.stack);
   try {
@@ -299,7 +296,7 @@ export async function listRunsNamed(
   ]);
   const numbers = assignNumbers(jobs);
   const byRef = new Map<string, VertexJob>();
-  for (const job of jobs) byRef.set(`${name}#${numbers.get(job) ?? 0}`, job);
+  for (const job of jobs) byRef.set(runRef({ name, number: numbers.get(job) ?? 0 }), job);
   const { runs, diagnostics } = await observeJobs(gcp, ctx, jobs, pending, outcomes, name);
   return { runs, jobs: byRef, diagnostics };
 }
@@ -316,13 +313,15 @@ export async function observeRun(
       return {
         diagnostics: [
           ...diagnostics,
-          error('gcp-run-not-found', `run ${refText(ref)} does not exist`, { address: addressOf(ref.name) }),
+          error('gcp-run-not-found', `run ${runRef(ref)} does not exist`, {
+            address: trainingRunAddress(ref.name),
+          }),
         ],
       };
     }
     return { run, diagnostics };
   } catch (e) {
-    return { diagnostics: [callDiagnostic(addressOf(ref.name), `observing ${refText(ref)}`, e)] };
+    return { diagnostics: [callDiagnostic(trainingRunAddress(ref.name), `observing ${runRef(ref)}`, e)] };
   }
 }
 
@@ -390,7 +389,7 @@ export async function createRun(
   ctx: ProviderContext,
   req: CreateRunRequest,
 ): Promise<Response & { run?: ObservedRun }> {
-  const address = addressOf(req.name);
+  const address = trainingRunAddress(req.name);
   if (!Number.isInteger(req.number) || req.number < 1) {
     return {
       diagnostics: [
@@ -410,7 +409,7 @@ export async function createRun(
           diagnostics: [
             error(
               'gcp-run-number-taken',
-              `run ${refText(req)} already exists with spec ${run.specHash.slice(0, 12)}, not ${req.specHash.slice(0, 12)}`,
+              `run ${runRef(req)} already exists with spec ${run.specHash.slice(0, 12)}, not ${req.specHash.slice(0, 12)}`,
               { address, hint: 'refresh the observed state; the next run number is free' },
             ),
           ],
@@ -424,9 +423,7 @@ export async function createRun(
     if (marker && !abandoned(ctx, marker.metadata)) {
       const createdAt = marker.metadata.createdAt ?? marker.updated ?? now.toISOString();
       if (now.getTime() - Date.parse(createdAt) < gcp.settings.pendingGraceMs) {
-        ctx.log?.(
-          `${refText(req)} is being created by another apply (pending marker); not creating it again`,
-        );
+        ctx.log?.(`${runRef(req)} is being created by another apply (pending marker); not creating it again`);
         return {
           run: {
             name: req.name,
@@ -489,14 +486,14 @@ export async function createRun(
         );
         const used = describeMachine(options[i]);
         ctx.log?.(
-          `created ${refText(req)} as ${job.name ?? '?'} on ${used}${i > 0 ? ` (fallback ${i})` : ''}`,
+          `created ${runRef(req)} as ${job.name ?? '?'} on ${used}${i > 0 ? ` (fallback ${i})` : ''}`,
         );
         const diagnostics: Diagnostic[] =
           i > 0
             ? [
                 warning(
                   'gcp-fallback-used',
-                  `${refText(req)} runs on fallback ${i} (${used}): ${skipped.join('; ')}`,
+                  `${runRef(req)} runs on fallback ${i} (${used}): ${skipped.join('; ')}`,
                   {
                     address,
                     path: ['spec', 'resources', 'fallbacks', i - 1],
@@ -509,13 +506,13 @@ export async function createRun(
         if (isKind(e, 'capacity') && i + 1 < options.length) {
           skipped.push(`${describeMachine(options[i])}: ${e.classified.message}`);
           ctx.log?.(
-            `${refText(req)}: no capacity for ${describeMachine(options[i])}; trying the next fallback`,
+            `${runRef(req)}: no capacity for ${describeMachine(options[i])}; trying the next fallback`,
           );
           continue;
         }
         // Nothing was created: the marker would only make the run look in flight.
         await gcp.gcs.remove(markerUri).catch(() => undefined);
-        const d = callDiagnostic(address, `creating ${refText(req)} on ${describeMachine(options[i])}`, e);
+        const d = callDiagnostic(address, `creating ${runRef(req)} on ${describeMachine(options[i])}`, e);
         return {
           diagnostics: [
             skipped.length > 0 ? { ...d, message: `${d.message} (after: ${skipped.join('; ')})` } : d,
@@ -523,9 +520,9 @@ export async function createRun(
         };
       }
     }
-    return { diagnostics: [error('gcp-run', `${refText(req)}: no machine option`, { address })] };
+    return { diagnostics: [error('gcp-run', `${runRef(req)}: no machine option`, { address })] };
   } catch (e) {
-    return { diagnostics: [callDiagnostic(address, `creating ${refText(req)}`, e)] };
+    return { diagnostics: [callDiagnostic(address, `creating ${runRef(req)}`, e)] };
   }
 }
 
@@ -535,12 +532,12 @@ const describeMachine = (m: { machineType: string; accelerator?: { type: string;
 // ---- cancel, logs --------------------------------------------------------------------------
 
 export async function cancelRun(gcp: Gcp, ctx: ProviderContext, ref: RunRef): Promise<Response> {
-  const address = addressOf(ref.name);
+  const address = trainingRunAddress(ref.name);
   try {
     const { jobs } = await listRunsNamed(gcp, ctx, ref.name);
-    const job = jobs.get(refText(ref));
+    const job = jobs.get(runRef(ref));
     if (!job?.name) {
-      return { diagnostics: [error('gcp-run-not-found', `run ${refText(ref)} does not exist`, { address })] };
+      return { diagnostics: [error('gcp-run-not-found', `run ${runRef(ref)} does not exist`, { address })] };
     }
     const state = runOf(job, ref.number).state;
     if (state !== 'queued' && state !== 'running') return { diagnostics: [] };
@@ -554,11 +551,11 @@ export async function cancelRun(gcp: Gcp, ctx: ProviderContext, ref: RunRef): Pr
         gcp.clients.jobs.cancelCustomJob({ name: jobName }, opts),
       );
     }
-    ctx.log?.(`cancelled ${refText(ref)}`);
+    ctx.log?.(`cancelled ${runRef(ref)}`);
     return { diagnostics: [] };
   } catch (e) {
     if (isKind(e, 'precondition')) return { diagnostics: [] }; // already finished
-    return { diagnostics: [callDiagnostic(address, `cancelling ${refText(ref)}`, e)] };
+    return { diagnostics: [callDiagnostic(address, `cancelling ${runRef(ref)}`, e)] };
   }
 }
 
@@ -571,13 +568,15 @@ export async function runLogs(
   const from = req.from ?? 0;
   try {
     const { jobs } = await listRunsNamed(gcp, ctx, req.name);
-    const job = jobs.get(refText(req));
+    const job = jobs.get(runRef(req));
     if (!job?.name) {
       return {
         lines: [],
         next: from,
         diagnostics: [
-          error('gcp-run-not-found', `run ${refText(req)} does not exist`, { address: addressOf(req.name) }),
+          error('gcp-run-not-found', `run ${runRef(req)} does not exist`, {
+            address: trainingRunAddress(req.name),
+          }),
         ],
       };
     }
@@ -585,17 +584,21 @@ export async function runLogs(
     const { project, trainingRegion } = gcp.settings;
     const lines = isTuningJob(job)
       ? [
-          `logs of ${refText(req)} (${job.name}, one trial per CustomJob) are in Cloud Logging:`,
+          `logs of ${runRef(req)} (${job.name}, one trial per CustomJob) are in Cloud Logging:`,
           `  https://console.cloud.google.com/vertex-ai/locations/${trainingRegion}/training/${id}?project=${project}`,
           `  gcloud ai hp-tuning-jobs describe ${id} --region=${trainingRegion} --project=${project}`,
         ]
       : [
-          `logs of ${refText(req)} (${job.name}) are in Cloud Logging:`,
+          `logs of ${runRef(req)} (${job.name}) are in Cloud Logging:`,
           `  https://console.cloud.google.com/vertex-ai/locations/${trainingRegion}/training/${id}/cpu?project=${project}`,
           `  gcloud ai custom-jobs stream-logs ${id} --region=${trainingRegion} --project=${project}`,
         ];
     return { lines: from === 0 ? lines : [], next: lines.length, diagnostics: [] };
   } catch (e) {
-    return { lines: [], next: from, diagnostics: [callDiagnostic(addressOf(req.name), 'reading logs', e)] };
+    return {
+      lines: [],
+      next: from,
+      diagnostics: [callDiagnostic(trainingRunAddress(req.name), 'reading logs', e)],
+    };
   }
 }
