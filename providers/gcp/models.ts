@@ -425,6 +425,9 @@ export async function deleteModel(gcp: Gcp, ctx: ProviderContext, req: { name: s
   }
 }
 
+/** How an upload ended: a new version, the version a lost attempt made, or a foreign model. */
+type Uploaded = { registered: number } | { found: ObservedVersion } | { refused: Diagnostic };
+
 export async function registerVersion(
   gcp: Gcp,
   ctx: ProviderContext,
@@ -499,8 +502,10 @@ export async function registerVersion(
         ...sanitizeLabels(metricLabels(run.metrics ?? {})),
       },
     };
-    const upload = async (first: boolean) => {
-      const [op] = await gcp.call(
+    let first = !before.exists;
+    /** One upload (the request and its operation), retried; a lost response is looked up first. */
+    const upload = (): Promise<Uploaded> =>
+      gcp.call(
         'aiplatform',
         'UploadModel',
         (opts) =>
@@ -512,53 +517,54 @@ export async function registerVersion(
             },
             opts,
           ),
-        { maxAttempts: 1 },
-      );
-      return awaitOperation(gcp.call, 'aiplatform', 'UploadModel', op, (n) =>
-        gcp.clients.models.checkUploadModelProgress(n),
-      );
-    };
-    const policy = gcp.call.policy;
-    let first = !before.exists;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const response = await upload(first);
-        const version = Number(response.modelVersionId);
-        ctx.log?.(`registered ${req.model} v${version} from ${runRef(run)}`);
-        const after = await lookUp();
-        return {
-          version: after.version ?? {
-            version,
-            run: { name: run.name, number: run.number },
-            specHash: run.specHash,
-            artifactUri: run.artifactUri,
-            metrics: lineage.metrics,
-            baseline: lineage.baseline,
-            createdAt: gcp.settings.now().toISOString(),
+        {
+          signal: ctx.signal,
+          complete: async ([op]): Promise<Uploaded> => {
+            const response = await awaitOperation(gcp.call, 'aiplatform', 'UploadModel', op, (n) =>
+              gcp.clients.models.checkUploadModelProgress(n),
+            );
+            return { registered: Number(response.modelVersionId) };
           },
-          diagnostics: [],
-        };
+          lookUpAfterFailure: async (): Promise<Uploaded | undefined> => {
+            const where = await locate();
+            if (where.refused) return { refused: where.refused };
+            const again = where.exists ? await lookUp() : { exists: false };
+            if (again.version) return { found: again.version };
+            first = !where.exists;
+            return undefined;
+          },
+        },
+      );
+    /** Another registration may create the model first, or someone else hold the id: look again. */
+    const uploadToModel = async (): Promise<Uploaded> => {
+      try {
+        return await upload();
       } catch (e) {
-        if (isKind(e, 'already-exists') && first) {
-          // Another registration created the model first, or someone else holds the id.
-          const again = await locate();
-          if (again.refused) return { diagnostics: [again.refused] };
-          first = !again.exists;
-          continue;
-        }
-        if (!isKind(e, 'rate-limited', 'unavailable', 'timeout', 'internal') || attempt >= policy.maxAttempts)
-          throw e;
-        await policy.sleep(
-          Math.floor(policy.random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1))),
-          ctx.signal,
-        );
-        const where = await locate();
-        if (where.refused) return { diagnostics: [where.refused] };
-        const again = where.exists ? await lookUp() : { exists: false };
-        if (again.version) return { version: again.version, diagnostics: [] };
-        first = !where.exists;
+        if (!isKind(e, 'already-exists') || !first) throw e;
+        const again = await locate();
+        if (again.refused) return { refused: again.refused };
+        first = !again.exists;
+        return uploadToModel();
       }
-    }
+    };
+    const uploaded = await uploadToModel();
+    if ('refused' in uploaded) return { diagnostics: [uploaded.refused] };
+    if ('found' in uploaded) return { version: uploaded.found, diagnostics: [] };
+    const version = uploaded.registered;
+    ctx.log?.(`registered ${req.model} v${version} from ${runRef(run)}`);
+    const after = await lookUp();
+    return {
+      version: after.version ?? {
+        version,
+        run: { name: run.name, number: run.number },
+        specHash: run.specHash,
+        artifactUri: run.artifactUri,
+        metrics: lineage.metrics,
+        baseline: lineage.baseline,
+        createdAt: gcp.settings.now().toISOString(),
+      },
+      diagnostics: [],
+    };
   } catch (e) {
     return { diagnostics: [callDiagnostic(address, `registering ${runRef(run)}`, e)] };
   }

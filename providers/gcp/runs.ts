@@ -220,7 +220,6 @@ async function observeJobs(
   // Pending markers: a create in flight (fresh) or interrupted (stale); removed once the job is seen.
   const seen = new Set(observed.map(runRef));
   const pendingPrefix = objectPrefix(layout.pendingPrefix);
-  const now = gcp.settings.now().getTime();
   for (const marker of pending) {
     const ref = refOfObject(pendingPrefix, marker);
     if (!ref || (onlyName !== undefined && ref.name !== onlyName)) continue;
@@ -229,11 +228,9 @@ async function observeJobs(
       continue;
     }
     const m = marker.metadata;
-    // Written by an apply that no longer holds the lock (we do): its create never landed, or the
-    // job would be listed. Not a run: the engine launches the same number again.
-    if (abandoned(ctx, m)) continue;
-    const createdAt = m.createdAt ?? marker.updated ?? new Date(now).toISOString();
-    const fresh = now - Date.parse(createdAt) < gcp.settings.pendingGraceMs;
+    const state = pendingOf(gcp, ctx, marker);
+    if (!state) continue;
+    const { createdAt, fresh } = state;
     observed.push({
       name: ref.name,
       number: ref.number,
@@ -252,9 +249,23 @@ async function observeJobs(
   return { runs: observed, diagnostics };
 }
 
-/** Locks are exclusive: while this work holds the apply lock, another writer's marker is an interrupted create of a writer that is gone. */
-const abandoned = (ctx: ProviderContext, metadata: Record<string, string | undefined>): boolean =>
-  ctx.applyLock !== undefined && metadata.writer !== PROCESS_WRITER;
+/**
+ * What a pending marker without a listed job means, the one check for observation and create:
+ * `undefined` when it was written by an apply that no longer holds the lock (we do; locks are
+ * exclusive, so its create never landed or the job would be listed: not a run, the engine launches
+ * the same number again); else a create in flight while younger than the grace period (`fresh`),
+ * an interrupted one after.
+ */
+function pendingOf(
+  gcp: Gcp,
+  ctx: ProviderContext,
+  marker: GcsObject,
+): { createdAt: string; fresh: boolean } | undefined {
+  if (ctx.applyLock !== undefined && marker.metadata.writer !== PROCESS_WRITER) return undefined;
+  const now = gcp.settings.now();
+  const createdAt = marker.metadata.createdAt ?? marker.updated ?? now.toISOString();
+  return { createdAt, fresh: now.getTime() - Date.parse(createdAt) < gcp.settings.pendingGraceMs };
+}
 
 function parseAnnotations(text: string | undefined): Record<string, string> {
   try {
@@ -327,6 +338,8 @@ export async function observeRun(
 
 // ---- create --------------------------------------------------------------------------------
 
+type CreateResponse = Response & { run?: ObservedRun };
+
 /** Looks the run up by its labels (after a lost response the job may exist). */
 async function findJob(
   gcp: Gcp,
@@ -338,57 +351,206 @@ async function findJob(
   return jobs[0];
 }
 
+/** Idempotent by (name, number): the job of this number, if Vertex AI has it already. */
+async function existingRun(
+  gcp: Gcp,
+  ctx: ProviderContext,
+  req: CreateRunRequest,
+): Promise<CreateResponse | undefined> {
+  const existing = await findJob(gcp, ctx.stack, req.name, req.number);
+  if (!existing) return undefined;
+  const run = runOf(existing, req.number);
+  if (run.specHash === req.specHash) return { run, diagnostics: [] };
+  return {
+    run,
+    diagnostics: [
+      error(
+        'gcp-run-number-taken',
+        `run ${runRef(req)} already exists with spec ${run.specHash.slice(0, 12)}, not ${req.specHash.slice(0, 12)}`,
+        {
+          address: trainingRunAddress(req.name),
+          hint: 'refresh the observed state; the next run number is free',
+        },
+      ),
+    ],
+  };
+}
+
+/** A fresh pending marker of a live writer: another apply is creating this run right now. */
+async function createInFlight(
+  gcp: Gcp,
+  ctx: ProviderContext,
+  req: CreateRunRequest,
+): Promise<CreateResponse | undefined> {
+  const markerUri = gcp.layout(ctx.stack).pending(req.name, req.number);
+  const marker = (await gcp.gcs.list(markerUri)).find((o) => o.uri === markerUri);
+  const pending = marker && pendingOf(gcp, ctx, marker);
+  if (!pending?.fresh) return undefined;
+  ctx.log?.(`${runRef(req)} is being created by another apply (pending marker); not creating it again`);
+  return {
+    run: {
+      name: req.name,
+      number: req.number,
+      specHash: req.specHash,
+      state: 'queued',
+      attempt: req.attempt,
+      createdAt: pending.createdAt,
+      annotations: req.annotations,
+      ...(req.schedule !== undefined && { schedule: req.schedule }),
+    },
+    diagnostics: [],
+  };
+}
+
+/** Copies `file://` data to the bucket and builds what the job bodies are made from. */
+async function stageInput(
+  gcp: Gcp,
+  ctx: ProviderContext,
+  req: CreateRunRequest,
+): Promise<JobInput & { number: number }> {
+  const manifestPath = req.manifestPath.startsWith('/')
+    ? req.manifestPath
+    : `${ctx.projectDir}/${req.manifestPath}`;
+  const spec = await stageData(gcp.gcs, gcp.layout(ctx.stack), req.spec, manifestPath);
+  return {
+    stack: ctx.stack,
+    name: req.name,
+    number: req.number,
+    spec,
+    specHash: req.specHash,
+    attempt: req.attempt,
+    labels: req.labels,
+    annotations: req.annotations,
+    ...(req.schedule !== undefined && { schedule: req.schedule }),
+  };
+}
+
+/** The pending marker: the run is in flight until Vertex AI lists its job (README.md "Runs"). */
+async function writeMarker(gcp: Gcp, ctx: ProviderContext, req: CreateRunRequest): Promise<string> {
+  const markerUri = gcp.layout(ctx.stack).pending(req.name, req.number);
+  await gcp.gcs.write(
+    markerUri,
+    JSON.stringify({ name: req.name, number: req.number, specHash: req.specHash }),
+    {
+      metadata: {
+        createdAt: gcp.settings.now().toISOString(),
+        writer: PROCESS_WRITER,
+        specHash: req.specHash,
+        attempt: String(req.attempt),
+        annotations: JSON.stringify(req.annotations),
+        ...(req.schedule !== undefined && { schedule: req.schedule }),
+      },
+    },
+  );
+  return markerUri;
+}
+
 /**
  * Creates the job for one machine option. A retryable failure may have happened after Vertex AI
- * acted (the response was lost), so the retry first looks the job up by its labels.
+ * acted (the response was lost), so before the next attempt the job is looked up by its labels.
  */
-async function createWithLookUp(
+async function createJob(
   gcp: Gcp,
   ctx: ProviderContext,
   input: JobInput & { number: number },
   body: { custom: CustomJob } | { tuning: TuningJob },
 ): Promise<VertexJob> {
-  const { project, trainingRegion } = gcp.settings;
-  const parent = parentOf(project, trainingRegion);
-  const policy = gcp.call.policy;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      if ('tuning' in body) {
-        const [job] = await gcp.call(
-          'aiplatform',
-          'CreateHyperparameterTuningJob',
-          (opts) =>
-            gcp.clients.jobs.createHyperparameterTuningJob(
-              { parent, hyperparameterTuningJob: body.tuning },
-              opts,
-            ),
-          { maxAttempts: 1 },
-        );
-        return job;
-      }
-      const [job] = await gcp.call(
-        'aiplatform',
-        'CreateCustomJob',
-        (opts) => gcp.clients.jobs.createCustomJob({ parent, customJob: body.custom }, opts),
-        { maxAttempts: 1 },
-      );
-      return job;
-    } catch (e) {
-      if (!isKind(e, 'rate-limited', 'unavailable', 'timeout', 'internal') || attempt >= policy.maxAttempts)
-        throw e;
-      const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-      await policy.sleep(Math.floor(policy.random() * ceiling), ctx.signal);
-      const found = await findJob(gcp, ctx.stack, input.name, input.number);
-      if (found) return found;
-    }
+  const parent = parentOf(gcp.settings.project, gcp.settings.trainingRegion);
+  const options = {
+    signal: ctx.signal,
+    lookUpAfterFailure: () => findJob(gcp, ctx.stack, input.name, input.number),
+  };
+  if ('tuning' in body) {
+    return gcp.call(
+      'aiplatform',
+      'CreateHyperparameterTuningJob',
+      async (opts): Promise<VertexJob> =>
+        (
+          await gcp.clients.jobs.createHyperparameterTuningJob(
+            { parent, hyperparameterTuningJob: body.tuning },
+            opts,
+          )
+        )[0],
+      options,
+    );
   }
+  return gcp.call(
+    'aiplatform',
+    'CreateCustomJob',
+    async (opts): Promise<VertexJob> =>
+      (await gcp.clients.jobs.createCustomJob({ parent, customJob: body.custom }, opts))[0],
+    options,
+  );
 }
 
+/**
+ * Submits the job on the first machine option with capacity (`resources.fallbacks` in order). On
+ * a final failure the marker goes: nothing was created, and it would only make the run look in
+ * flight.
+ */
+async function submitJob(
+  gcp: Gcp,
+  ctx: ProviderContext,
+  req: CreateRunRequest,
+  input: JobInput & { number: number },
+  markerUri: string,
+): Promise<CreateResponse> {
+  const address = trainingRunAddress(req.name);
+  const layout = gcp.layout(ctx.stack);
+  const options = machineOptions(input.spec);
+  // README.md "Tuning": a HyperparameterTuningJob, unless the in-job search is configured.
+  const tuned = input.spec.tuning !== undefined && gcp.settings.tuning === 'vertex';
+  const skipped: string[] = [];
+  for (let i = 0; i < options.length; i++) {
+    try {
+      const job = await createJob(
+        gcp,
+        ctx,
+        input,
+        tuned
+          ? { tuning: tuningJobBody(gcp.settings, layout, input, i) }
+          : { custom: customJobBody(gcp.settings, layout, input, i) },
+      );
+      const used = describeMachine(options[i]);
+      ctx.log?.(`created ${runRef(req)} as ${job.name ?? '?'} on ${used}${i > 0 ? ` (fallback ${i})` : ''}`);
+      const diagnostics: Diagnostic[] =
+        i > 0
+          ? [
+              warning(
+                'gcp-fallback-used',
+                `${runRef(req)} runs on fallback ${i} (${used}): ${skipped.join('; ')}`,
+                {
+                  address,
+                  path: ['spec', 'resources', 'fallbacks', i - 1],
+                },
+              ),
+            ]
+          : [];
+      return { run: runOf(job, req.number), diagnostics };
+    } catch (e) {
+      if (isKind(e, 'capacity') && i + 1 < options.length) {
+        skipped.push(`${describeMachine(options[i])}: ${e.classified.message}`);
+        ctx.log?.(`${runRef(req)}: no capacity for ${describeMachine(options[i])}; trying the next fallback`);
+        continue;
+      }
+      await gcp.gcs.remove(markerUri).catch(() => undefined);
+      const d = callDiagnostic(address, `creating ${runRef(req)} on ${describeMachine(options[i])}`, e);
+      return {
+        diagnostics: [
+          skipped.length > 0 ? { ...d, message: `${d.message} (after: ${skipped.join('; ')})` } : d,
+        ],
+      };
+    }
+  }
+  return { diagnostics: [error('gcp-run', `${runRef(req)}: no machine option`, { address })] };
+}
+
+/** Creates run `name#number`: nothing when it exists or is being created, else marker then job. */
 export async function createRun(
   gcp: Gcp,
   ctx: ProviderContext,
   req: CreateRunRequest,
-): Promise<Response & { run?: ObservedRun }> {
+): Promise<CreateResponse> {
   const address = trainingRunAddress(req.name);
   if (!Number.isInteger(req.number) || req.number < 1) {
     return {
@@ -397,130 +559,12 @@ export async function createRun(
       ],
     };
   }
-  const layout = gcp.layout(ctx.stack);
   try {
-    // Idempotent by (name, number): the job, or a fresh pending marker, means it exists.
-    const existing = await findJob(gcp, ctx.stack, req.name, req.number);
-    if (existing) {
-      const run = runOf(existing, req.number);
-      if (run.specHash !== req.specHash) {
-        return {
-          run,
-          diagnostics: [
-            error(
-              'gcp-run-number-taken',
-              `run ${runRef(req)} already exists with spec ${run.specHash.slice(0, 12)}, not ${req.specHash.slice(0, 12)}`,
-              { address, hint: 'refresh the observed state; the next run number is free' },
-            ),
-          ],
-        };
-      }
-      return { run, diagnostics: [] };
-    }
-    const markerUri = layout.pending(req.name, req.number);
-    const marker = (await gcp.gcs.list(markerUri)).find((o) => o.uri === markerUri);
-    const now = gcp.settings.now();
-    if (marker && !abandoned(ctx, marker.metadata)) {
-      const createdAt = marker.metadata.createdAt ?? marker.updated ?? now.toISOString();
-      if (now.getTime() - Date.parse(createdAt) < gcp.settings.pendingGraceMs) {
-        ctx.log?.(`${runRef(req)} is being created by another apply (pending marker); not creating it again`);
-        return {
-          run: {
-            name: req.name,
-            number: req.number,
-            specHash: req.specHash,
-            state: 'queued',
-            attempt: req.attempt,
-            createdAt,
-            annotations: req.annotations,
-            ...(req.schedule !== undefined && { schedule: req.schedule }),
-          },
-          diagnostics: [],
-        };
-      }
-    }
-
-    const manifestPath = req.manifestPath.startsWith('/')
-      ? req.manifestPath
-      : `${ctx.projectDir}/${req.manifestPath}`;
-    const spec = await stageData(gcp.gcs, layout, req.spec, manifestPath);
-    const input: JobInput & { number: number } = {
-      stack: ctx.stack,
-      name: req.name,
-      number: req.number,
-      spec,
-      specHash: req.specHash,
-      attempt: req.attempt,
-      labels: req.labels,
-      annotations: req.annotations,
-      ...(req.schedule !== undefined && { schedule: req.schedule }),
-    };
-    await gcp.gcs.write(
-      markerUri,
-      JSON.stringify({ name: req.name, number: req.number, specHash: req.specHash }),
-      {
-        metadata: {
-          createdAt: now.toISOString(),
-          writer: PROCESS_WRITER,
-          specHash: req.specHash,
-          attempt: String(req.attempt),
-          annotations: JSON.stringify(req.annotations),
-          ...(req.schedule !== undefined && { schedule: req.schedule }),
-        },
-      },
-    );
-
-    const options = machineOptions(spec);
-    // README.md "Tuning": a HyperparameterTuningJob, unless the in-job search is configured.
-    const tuned = spec.tuning !== undefined && gcp.settings.tuning === 'vertex';
-    const skipped: string[] = [];
-    for (let i = 0; i < options.length; i++) {
-      try {
-        const job = await createWithLookUp(
-          gcp,
-          ctx,
-          input,
-          tuned
-            ? { tuning: tuningJobBody(gcp.settings, layout, input, i) }
-            : { custom: customJobBody(gcp.settings, layout, input, i) },
-        );
-        const used = describeMachine(options[i]);
-        ctx.log?.(
-          `created ${runRef(req)} as ${job.name ?? '?'} on ${used}${i > 0 ? ` (fallback ${i})` : ''}`,
-        );
-        const diagnostics: Diagnostic[] =
-          i > 0
-            ? [
-                warning(
-                  'gcp-fallback-used',
-                  `${runRef(req)} runs on fallback ${i} (${used}): ${skipped.join('; ')}`,
-                  {
-                    address,
-                    path: ['spec', 'resources', 'fallbacks', i - 1],
-                  },
-                ),
-              ]
-            : [];
-        return { run: runOf(job, req.number), diagnostics };
-      } catch (e) {
-        if (isKind(e, 'capacity') && i + 1 < options.length) {
-          skipped.push(`${describeMachine(options[i])}: ${e.classified.message}`);
-          ctx.log?.(
-            `${runRef(req)}: no capacity for ${describeMachine(options[i])}; trying the next fallback`,
-          );
-          continue;
-        }
-        // Nothing was created: the marker would only make the run look in flight.
-        await gcp.gcs.remove(markerUri).catch(() => undefined);
-        const d = callDiagnostic(address, `creating ${runRef(req)} on ${describeMachine(options[i])}`, e);
-        return {
-          diagnostics: [
-            skipped.length > 0 ? { ...d, message: `${d.message} (after: ${skipped.join('; ')})` } : d,
-          ],
-        };
-      }
-    }
-    return { diagnostics: [error('gcp-run', `${runRef(req)}: no machine option`, { address })] };
+    const known = (await existingRun(gcp, ctx, req)) ?? (await createInFlight(gcp, ctx, req));
+    if (known) return known;
+    const input = await stageInput(gcp, ctx, req);
+    const markerUri = await writeMarker(gcp, ctx, req);
+    return await submitJob(gcp, ctx, req, input, markerUri);
   } catch (e) {
     return { diagnostics: [callDiagnostic(address, `creating ${runRef(req)}`, e)] };
   }
