@@ -1,0 +1,265 @@
+/**
+ * The one retry path of the gcp provider (providers/gcp/call.ts): the backoff (`delayFor`), the
+ * retryable classification, the loop (`withRetries`), and a create whose lost response is looked
+ * up before the next attempt (`lookUpAfterFailure`), against the fake.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  classifyError,
+  createCaller,
+  delayFor,
+  DEFAULT_RETRY,
+  GcpCallError,
+  isRetryable,
+  isRetryableKind,
+  withRetries,
+  type ErrorKind,
+  type RetryPolicy,
+} from '../../../providers/gcp/call.js';
+import { customJobBody, type VertexJob } from '../../../providers/gcp/jobs.js';
+import { LABEL, parentOf } from '../../../providers/gcp/names.js';
+import { listJobs } from '../../../providers/gcp/runs.js';
+import type { TrainingRunSpec } from '../../../resources/training-run.js';
+import { harness, type Harness } from './helpers.js';
+
+/** A policy whose waits are recorded instead of slept. */
+function recordingPolicy(overrides: Partial<RetryPolicy> = {}): RetryPolicy & { slept: number[] } {
+  const slept: number[] = [];
+  return {
+    ...DEFAULT_RETRY,
+    baseDelayMs: 100,
+    maxDelayMs: 1000,
+    random: () => 0.5,
+    sleep: (ms) => {
+      slept.push(ms);
+      return Promise.resolve();
+    },
+    ...overrides,
+    slept,
+  };
+}
+
+const failure = (kind: ErrorKind, retryable = isRetryableKind(kind)) =>
+  new GcpCallError('aiplatform', 'CreateCustomJob', { kind, retryable, message: kind }, 1);
+
+describe('delayFor', () => {
+  it('doubles the ceiling from the base with each failed attempt, up to the cap', () => {
+    const policy = { baseDelayMs: 100, maxDelayMs: 1000, random: () => 0.5 };
+    expect([1, 2, 3, 4, 5, 6, 7].map((n) => delayFor(policy, n))).toEqual([50, 100, 200, 400, 500, 500, 500]);
+  });
+
+  it('draws the wait uniformly below the ceiling (full jitter): 0 at the bottom, never the ceiling', () => {
+    const ceiling = (n: number) => Math.min(1000, 100 * 2 ** (n - 1));
+    for (let n = 1; n <= 6; n++) {
+      expect(delayFor({ baseDelayMs: 100, maxDelayMs: 1000, random: () => 0 }, n)).toBe(0);
+      const top = delayFor({ baseDelayMs: 100, maxDelayMs: 1000, random: () => 1 - Number.EPSILON }, n);
+      expect(top).toBe(ceiling(n) - 1);
+      for (let i = 0; i < 50; i++) {
+        const d = delayFor({ baseDelayMs: 100, maxDelayMs: 1000, random: Math.random }, n);
+        expect(Number.isInteger(d) && d >= 0 && d < ceiling(n)).toBe(true);
+      }
+    }
+  });
+});
+
+describe('retryable classification', () => {
+  it('retries rate limits, unavailability, timeouts and internal errors, and nothing else', () => {
+    const kinds: ErrorKind[] = [
+      'rate-limited',
+      'unavailable',
+      'timeout',
+      'internal',
+      'capacity',
+      'not-found',
+      'already-exists',
+      'precondition',
+      'permission',
+      'unauthenticated',
+      'invalid',
+      'cancelled',
+      'other',
+    ];
+    expect(kinds.filter(isRetryableKind)).toEqual(['rate-limited', 'unavailable', 'timeout', 'internal']);
+  });
+
+  it('a thrown error is retryable only as a classified call failure of a retryable kind', () => {
+    const classified = (e: unknown) => new GcpCallError('run', 'ListServices', classifyError('run', e), 1);
+    expect(isRetryable(classified(Object.assign(new Error('down'), { code: 503 })))).toBe(true);
+    expect(isRetryable(classified(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })))).toBe(
+      true,
+    );
+    expect(isRetryable(classified(Object.assign(new Error('bad'), { code: 400 })))).toBe(false);
+    expect(isRetryable(classified(Object.assign(new Error('taken'), { code: 409 })))).toBe(false);
+    // Unclassified errors (a bug in our own code) are never retried.
+    expect(isRetryable(Object.assign(new Error('down'), { code: 503 }))).toBe(false);
+  });
+});
+
+describe('withRetries', () => {
+  it('retries a retryable failure with the backoff until the attempts run out, then throws it', async () => {
+    const policy = recordingPolicy();
+    let attempts = 0;
+    const err = failure('unavailable');
+    await expect(
+      withRetries(
+        policy,
+        () => {
+          attempts++;
+          return Promise.reject(err);
+        },
+        { maxAttempts: 4 },
+      ),
+    ).rejects.toBe(err);
+    expect(attempts).toBe(4);
+    expect(policy.slept).toEqual([1, 2, 3].map((n) => delayFor(policy, n)));
+  });
+
+  it('throws a final failure at once', async () => {
+    const policy = recordingPolicy();
+    let attempts = 0;
+    await expect(
+      withRetries(
+        policy,
+        () => {
+          attempts++;
+          return Promise.reject(failure('capacity'));
+        },
+        { maxAttempts: 6 },
+      ),
+    ).rejects.toMatchObject({ kind: 'capacity' });
+    expect(attempts).toBe(1);
+    expect(policy.slept).toEqual([]);
+  });
+
+  it('looks up after the backoff and before the next attempt; a found value ends the retries', async () => {
+    const policy = recordingPolicy();
+    const events: string[] = [];
+    policy.sleep = (ms) => {
+      events.push(`sleep ${ms}`);
+      return Promise.resolve();
+    };
+    const value = await withRetries(
+      policy,
+      (n) => {
+        events.push(`attempt ${n}`);
+        return Promise.reject(failure('timeout'));
+      },
+      {
+        maxAttempts: 6,
+        lookUpAfterFailure: () => {
+          events.push('look up');
+          return Promise.resolve(events.length > 5 ? 'found' : undefined);
+        },
+      },
+    );
+    expect(value).toBe('found');
+    expect(events).toEqual(['attempt 1', 'sleep 50', 'look up', 'attempt 2', 'sleep 100', 'look up']);
+  });
+
+  it('stops retrying once the signal aborted', async () => {
+    const policy = recordingPolicy();
+    const controller = new AbortController();
+    let attempts = 0;
+    await expect(
+      withRetries(
+        policy,
+        () => {
+          attempts++;
+          controller.abort(new Error('lock lost'));
+          return Promise.reject(failure('unavailable'));
+        },
+        { maxAttempts: 6, signal: controller.signal },
+      ),
+    ).rejects.toMatchObject({ kind: 'unavailable' });
+    expect(attempts).toBe(1);
+  });
+});
+
+describe('a call with complete', () => {
+  it('a retryable failure of the completion (the operation) fails the attempt: the request is sent again', async () => {
+    const policy = recordingPolicy();
+    const call = createCaller(policy);
+    const sent: number[] = [];
+    const result = await call(
+      'aiplatform',
+      'UploadModel',
+      () => Promise.resolve(sent.push(sent.length + 1)),
+      {
+        complete: (n) =>
+          n === 1 ? Promise.reject(failure('internal')) : Promise.resolve(`version from request ${n}`),
+      },
+    );
+    expect(result).toBe('version from request 2');
+    expect(sent).toEqual([1, 2]);
+    expect(policy.slept).toEqual([delayFor(policy, 1)]);
+  });
+});
+
+describe('lookUpAfterFailure against the fake', () => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  const spec = {
+    trainer: {
+      builtin: {
+        task: 'regression',
+        data: { uri: 'gs://data/cars.json', target: 'y', features: ['a'], validationSplit: 0.2 },
+      },
+    },
+    resources: { machineType: 'n1-standard-4', spot: false },
+  } as unknown as TrainingRunSpec;
+
+  /** CreateCustomJob for run `lost#1`, looked up by its labels after a failure. */
+  async function createWithLookUp(
+    target: Harness,
+  ): Promise<{ job: VertexJob; lookUps: { found: boolean }[] }> {
+    const gcp = target.provider.gcp;
+    const input = { stack: 'demo', name: 'lost', number: 1, spec, specHash: 'c'.repeat(64), attempt: 1 };
+    const body = customJobBody(gcp.settings, gcp.layout('demo'), { ...input, labels: {}, annotations: {} });
+    const lookUps: { found: boolean }[] = [];
+    const job = await gcp.call(
+      'aiplatform',
+      'CreateCustomJob',
+      async (opts): Promise<VertexJob> =>
+        (
+          await gcp.clients.jobs.createCustomJob(
+            { parent: parentOf(gcp.settings.project, gcp.settings.trainingRegion), customJob: body },
+            opts,
+          )
+        )[0],
+      {
+        lookUpAfterFailure: async () => {
+          const [found] = await listJobs(gcp, `labels.${LABEL.name}="lost" AND labels.${LABEL.run}="1"`);
+          lookUps.push({ found: found !== undefined });
+          return found;
+        },
+      },
+    );
+    return { job, lookUps };
+  }
+
+  it('a create whose response was lost after it landed ends as success with that job, sent once', async () => {
+    h = await harness();
+    h.fake.failNext({ kind: '503', rpc: 'CreateCustomJob', afterEffect: true });
+    const { job, lookUps } = await createWithLookUp(h);
+    expect(lookUps).toEqual([{ found: true }]);
+    expect(h.fake.count({ rpc: 'CreateCustomJob' })).toBe(1);
+    const jobs = h.fake.customJobs();
+    expect(jobs).toHaveLength(1);
+    expect(job.name).toBe(jobs[0].name);
+  });
+
+  it('a create that failed before it landed is looked up, not found, and sent again', async () => {
+    h = await harness();
+    h.fake.failNext({ kind: '503', rpc: 'CreateCustomJob' });
+    const { job, lookUps } = await createWithLookUp(h);
+    expect(lookUps).toEqual([{ found: false }]);
+    expect(h.fake.count({ rpc: 'CreateCustomJob' })).toBe(2);
+    const jobs = h.fake.customJobs();
+    expect(jobs).toHaveLength(1);
+    expect(job.name).toBe(jobs[0].name);
+  });
+});
