@@ -10,7 +10,7 @@ import { runRef, trainingRunAddress } from '../../resources/address.js';
 import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
 import { errorMessage } from '../../resources/error-message.js';
 import type { CreateRunRequest, ObservedRun, ProviderContext, Response, RunRef } from '../provider.js';
-import { callDiagnostic, isKind } from './call.js';
+import { callDiagnostic, isKind, type GaxCallOptions } from './call.js';
 import { listAll, PROCESS_WRITER, type Gcp } from './context.js';
 import { parentOf } from './names.js';
 import {
@@ -31,43 +31,38 @@ import type { GcsObject } from './gcs.js';
 
 /** A run's jobs: ListCustomJobs and ListHyperparameterTuningJobs with the same label filter. */
 export async function listJobs(gcp: Gcp, filter: string): Promise<VertexJob[]> {
-  const [custom, tuning] = await Promise.all([listCustomJobs(gcp, filter), listTuningJobs(gcp, filter)]);
+  const [custom, tuning] = await Promise.all([
+    listJobsOf<CustomJob>(gcp, 'ListCustomJobs', filter, (req, opts) =>
+      gcp.clients.jobs.listCustomJobs(req, opts),
+    ),
+    listJobsOf<TuningJob>(gcp, 'ListHyperparameterTuningJobs', filter, (req, opts) =>
+      gcp.clients.jobs.listHyperparameterTuningJobs(req, opts),
+    ),
+  ]);
   return [...custom, ...tuning];
 }
 
-async function listTuningJobs(gcp: Gcp, filter: string): Promise<TuningJob[]> {
-  const { project, trainingRegion } = gcp.settings;
-  return listAll(
-    gcp.call,
-    'aiplatform',
-    'ListHyperparameterTuningJobs',
-    { parent: parentOf(project, trainingRegion), filter, pageSize: 100 } as {
-      parent: string;
-      filter: string;
-      pageSize: number;
-      pageToken?: string;
-    },
-    (req, opts) =>
-      gcp.clients.jobs.listHyperparameterTuningJobs(req, opts) as Promise<
-        [TuningJob[], typeof req | null, unknown]
-      >,
-  );
+interface JobListRequest {
+  parent: string;
+  filter: string;
+  pageSize: number;
+  pageToken?: string;
 }
 
-async function listCustomJobs(gcp: Gcp, filter: string): Promise<CustomJob[]> {
+/** Every page of one job list RPC in the training region. */
+function listJobsOf<J>(
+  gcp: Gcp,
+  rpc: string,
+  filter: string,
+  page: (req: JobListRequest, opts: GaxCallOptions) => Promise<unknown>,
+): Promise<J[]> {
   const { project, trainingRegion } = gcp.settings;
   return listAll(
     gcp.call,
     'aiplatform',
-    'ListCustomJobs',
-    { parent: parentOf(project, trainingRegion), filter, pageSize: 100 } as {
-      parent: string;
-      filter: string;
-      pageSize: number;
-      pageToken?: string;
-    },
-    (req, opts) =>
-      gcp.clients.jobs.listCustomJobs(req, opts) as Promise<[CustomJob[], typeof req | null, unknown]>,
+    rpc,
+    { parent: parentOf(project, trainingRegion), filter, pageSize: 100 } as JobListRequest,
+    (req, opts) => page(req, opts) as Promise<[J[], JobListRequest | null, unknown]>,
   );
 }
 
