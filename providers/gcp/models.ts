@@ -14,6 +14,7 @@ import {
   ownershipLabels,
   type MoveAliasRequest,
   type ObservedModel,
+  type ObservedRun,
   type ObservedVersion,
   type ProviderContext,
   type PutModelRequest,
@@ -425,6 +426,50 @@ export async function deleteModel(gcp: Gcp, ctx: ProviderContext, req: { name: s
   }
 }
 
+/** The UploadModel body of a run's version: its artifact, serving container, lineage and labels. */
+async function versionBody(
+  gcp: Gcp,
+  ctx: ProviderContext,
+  modelName: string,
+  run: ObservedRun,
+  artifactUri: string,
+): Promise<{ model: Model; lineage: Lineage }> {
+  const record = await gcp.gcs.readIfExists(gcp.layout(ctx.stack).model(modelName));
+  const modelSpecHash = record
+    ? ((JSON.parse(record.data.toString('utf8')) as { specHash?: string }).specHash ?? '')
+    : '';
+  const lineage: Lineage = {
+    specHash: run.specHash,
+    metrics: run.metrics ?? {},
+    baseline: run.baseline ?? {},
+    ...(run.dataSha256 !== undefined && { dataSha256: run.dataSha256 }),
+    ...(run.gitCommit !== undefined && { gitCommit: run.gitCommit }),
+  };
+  const model: Model = {
+    displayName: modelName,
+    description: `mlform RegisteredModel ${modelName} of stack ${ctx.stack}`,
+    versionDescription: `${LINEAGE_PREFIX}${JSON.stringify(lineage)}`,
+    artifactUri,
+    containerSpec: {
+      imageUri: gcp.settings.servingImage,
+      env: [
+        { name: 'MODEL_URI', value: artifactUri },
+        { name: 'MODEL_NAME', value: modelName },
+      ],
+      ports: [{ containerPort: 8080 }],
+      predictRoute: `/v1/models/${modelName}:predict`,
+      healthRoute: '/v2/health/ready',
+    },
+    labels: {
+      ...ownershipLabels(ctx.stack, 'RegisteredModel', modelName, modelSpecHash || run.specHash),
+      [LABEL.runName]: labelValue(run.name),
+      [LABEL.runNumber]: String(run.number),
+      ...sanitizeLabels(metricLabels(run.metrics ?? {})),
+    },
+  };
+  return { model, lineage };
+}
+
 /** How an upload ended: a new version, the version a lost attempt made, or a foreign model. */
 type Uploaded = { registered: number } | { found: ObservedVersion } | { refused: Diagnostic };
 
@@ -469,39 +514,7 @@ export async function registerVersion(
     if (located.refused) return { diagnostics: [located.refused] };
     const before = located.exists ? await lookUp() : { exists: false };
     if (before.version) return { version: before.version, diagnostics: [] };
-    const record = await gcp.gcs.readIfExists(gcp.layout(ctx.stack).model(req.model));
-    const modelSpecHash = record
-      ? ((JSON.parse(record.data.toString('utf8')) as { specHash?: string }).specHash ?? '')
-      : '';
-    const lineage: Lineage = {
-      specHash: run.specHash,
-      metrics: run.metrics ?? {},
-      baseline: run.baseline ?? {},
-      ...(run.dataSha256 !== undefined && { dataSha256: run.dataSha256 }),
-      ...(run.gitCommit !== undefined && { gitCommit: run.gitCommit }),
-    };
-    const model: Model = {
-      displayName: req.model,
-      description: `mlform RegisteredModel ${req.model} of stack ${ctx.stack}`,
-      versionDescription: `${LINEAGE_PREFIX}${JSON.stringify(lineage)}`,
-      artifactUri: run.artifactUri,
-      containerSpec: {
-        imageUri: gcp.settings.servingImage,
-        env: [
-          { name: 'MODEL_URI', value: run.artifactUri },
-          { name: 'MODEL_NAME', value: req.model },
-        ],
-        ports: [{ containerPort: 8080 }],
-        predictRoute: `/v1/models/${req.model}:predict`,
-        healthRoute: '/v2/health/ready',
-      },
-      labels: {
-        ...ownershipLabels(ctx.stack, 'RegisteredModel', req.model, modelSpecHash || run.specHash),
-        [LABEL.runName]: labelValue(run.name),
-        [LABEL.runNumber]: String(run.number),
-        ...sanitizeLabels(metricLabels(run.metrics ?? {})),
-      },
-    };
+    const { model, lineage } = await versionBody(gcp, ctx, req.model, run, run.artifactUri);
     let first = !before.exists;
     /** One upload (the request and its operation), retried; a lost response is looked up first. */
     const upload = (): Promise<Uploaded> =>

@@ -19,6 +19,7 @@ import {
 import { customJobBody, type VertexJob } from '../../../providers/gcp/jobs.js';
 import { LABEL, parentOf } from '../../../providers/gcp/names.js';
 import { listJobs } from '../../../providers/gcp/runs.js';
+import type { ObservedRun } from '../../../providers/provider.js';
 import type { TrainingRunSpec } from '../../../resources/training-run.js';
 import { harness, type Harness } from './helpers.js';
 
@@ -261,5 +262,56 @@ describe('lookUpAfterFailure against the fake', () => {
     const jobs = h.fake.customJobs();
     expect(jobs).toHaveLength(1);
     expect(job.name).toBe(jobs[0].name);
+  });
+});
+
+describe('UploadModel through the same path', () => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  const run = (number: number): ObservedRun => ({
+    name: 'mpg-mlp',
+    number,
+    specHash: 'f'.repeat(64),
+    state: 'succeeded',
+    attempt: 1,
+    createdAt: new Date().toISOString(),
+    artifactUri: `gs://mlform-test/state/demo/runs/mpg-mlp/${number}`,
+    metrics: { val_mae: 2 },
+    baseline: { val_mae: 6 },
+    annotations: {},
+  });
+
+  it('a lost upload response is looked up: the version it made is returned, none is added', async () => {
+    h = await harness();
+    const models = h.provider.registeredModels;
+    // The first version (UploadModel with modelId), then a later one (with parentModel).
+    for (const number of [1, 2]) {
+      h.fake.failNext({ kind: '503', rpc: 'UploadModel', afterEffect: true });
+      const registered = await models.registerVersion(h.ctx, { model: 'mpg', run: run(number) });
+      expect(registered.diagnostics).toEqual([]);
+      expect(registered.version).toMatchObject({ version: number, run: { number } });
+      expect(h.fake.count({ rpc: 'UploadModel' })).toBe(number);
+    }
+    // Every version the registry holds: one per run.
+    expect(h.fake.models().map((m) => (m.labels as Record<string, string>)['mlform-run-number'])).toEqual([
+      '1',
+      '2',
+    ]);
+  });
+
+  it('an upload that failed before it landed is sent again after the look-up finds nothing', async () => {
+    h = await harness();
+    h.fake.failNext({ kind: '429', rpc: 'UploadModel' });
+    const registered = await h.provider.registeredModels.registerVersion(h.ctx, {
+      model: 'mpg',
+      run: run(1),
+    });
+    expect(registered.diagnostics).toEqual([]);
+    expect(registered.version).toMatchObject({ version: 1 });
+    expect(h.fake.count({ rpc: 'UploadModel' })).toBe(2);
   });
 });
