@@ -8,6 +8,7 @@ import { PROCESS_WRITER } from '../../../providers/gcp/context.js';
 import type { CreateRunRequest, ProviderContext } from '../../../providers/provider.js';
 import type { TrainingRunSpec } from '../../../resources/training-run.js';
 import { harness, type Harness } from './helpers.js';
+import { gcsRunSpec } from './run-fixtures.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -15,15 +16,7 @@ afterEach(async () => {
   h = undefined;
 });
 
-const spec = {
-  trainer: {
-    builtin: {
-      task: 'regression',
-      data: { uri: 'gs://data/cars.json', target: 'y', features: ['a'], validationSplit: 0.2 },
-    },
-  },
-  resources: { machineType: 'n1-standard-4', spot: false },
-} as unknown as TrainingRunSpec;
+const spec = gcsRunSpec;
 
 const request = (specHash = 'b'.repeat(64)): CreateRunRequest => ({
   name: 'mpg-mlp',

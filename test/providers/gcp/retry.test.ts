@@ -19,9 +19,8 @@ import {
 import { customJobBody, type VertexJob } from '../../../providers/gcp/jobs.js';
 import { LABEL, parentOf } from '../../../providers/gcp/names.js';
 import { listJobs } from '../../../providers/gcp/runs.js';
-import type { ObservedRun } from '../../../providers/provider.js';
-import type { TrainingRunSpec } from '../../../resources/training-run.js';
 import { harness, type Harness } from './helpers.js';
+import { gcsRunSpec, succeededRun } from './run-fixtures.js';
 
 /** A policy whose waits are recorded instead of slept. */
 function recordingPolicy(overrides: Partial<RetryPolicy> = {}): RetryPolicy & { slept: number[] } {
@@ -96,39 +95,36 @@ describe('retryable classification', () => {
   });
 });
 
+/** An attempt that always fails with `err` (after `before`), counting its calls. */
+function failingAttempt(err: GcpCallError, before: () => void = () => undefined) {
+  const attempt = Object.assign(
+    (): Promise<never> => {
+      attempt.calls++;
+      before();
+      return Promise.reject(err);
+    },
+    { calls: 0 },
+  );
+  return attempt;
+}
+
 describe('withRetries', () => {
   it('retries a retryable failure with the backoff until the attempts run out, then throws it', async () => {
     const policy = recordingPolicy();
-    let attempts = 0;
     const err = failure('unavailable');
-    await expect(
-      withRetries(
-        policy,
-        () => {
-          attempts++;
-          return Promise.reject(err);
-        },
-        { maxAttempts: 4 },
-      ),
-    ).rejects.toBe(err);
-    expect(attempts).toBe(4);
+    const attempt = failingAttempt(err);
+    await expect(withRetries(policy, attempt, { maxAttempts: 4 })).rejects.toBe(err);
+    expect(attempt.calls).toBe(4);
     expect(policy.slept).toEqual([1, 2, 3].map((n) => delayFor(policy, n)));
   });
 
   it('throws a final failure at once', async () => {
     const policy = recordingPolicy();
-    let attempts = 0;
-    await expect(
-      withRetries(
-        policy,
-        () => {
-          attempts++;
-          return Promise.reject(failure('capacity'));
-        },
-        { maxAttempts: 6 },
-      ),
-    ).rejects.toMatchObject({ kind: 'capacity' });
-    expect(attempts).toBe(1);
+    const attempt = failingAttempt(failure('capacity'));
+    await expect(withRetries(policy, attempt, { maxAttempts: 6 })).rejects.toMatchObject({
+      kind: 'capacity',
+    });
+    expect(attempt.calls).toBe(1);
     expect(policy.slept).toEqual([]);
   });
 
@@ -160,19 +156,13 @@ describe('withRetries', () => {
   it('stops retrying once the signal aborted', async () => {
     const policy = recordingPolicy();
     const controller = new AbortController();
-    let attempts = 0;
+    const attempt = failingAttempt(failure('unavailable'), () => controller.abort(new Error('lock lost')));
     await expect(
-      withRetries(
-        policy,
-        () => {
-          attempts++;
-          controller.abort(new Error('lock lost'));
-          return Promise.reject(failure('unavailable'));
-        },
-        { maxAttempts: 6, signal: controller.signal },
-      ),
-    ).rejects.toMatchObject({ kind: 'unavailable' });
-    expect(attempts).toBe(1);
+      withRetries(policy, attempt, { maxAttempts: 6, signal: controller.signal }),
+    ).rejects.toMatchObject({
+      kind: 'unavailable',
+    });
+    expect(attempt.calls).toBe(1);
   });
 });
 
@@ -203,22 +193,19 @@ describe('lookUpAfterFailure against the fake', () => {
     h = undefined;
   });
 
-  const spec = {
-    trainer: {
-      builtin: {
-        task: 'regression',
-        data: { uri: 'gs://data/cars.json', target: 'y', features: ['a'], validationSplit: 0.2 },
-      },
-    },
-    resources: { machineType: 'n1-standard-4', spot: false },
-  } as unknown as TrainingRunSpec;
-
   /** CreateCustomJob for run `lost#1`, looked up by its labels after a failure. */
   async function createWithLookUp(
     target: Harness,
   ): Promise<{ job: VertexJob; lookUps: { found: boolean }[] }> {
     const gcp = target.provider.gcp;
-    const input = { stack: 'demo', name: 'lost', number: 1, spec, specHash: 'c'.repeat(64), attempt: 1 };
+    const input = {
+      stack: 'demo',
+      name: 'lost',
+      number: 1,
+      spec: gcsRunSpec,
+      specHash: 'c'.repeat(64),
+      attempt: 1,
+    };
     const body = customJobBody(gcp.settings, gcp.layout('demo'), { ...input, labels: {}, annotations: {} });
     const lookUps: { found: boolean }[] = [];
     const job = await gcp.call(
@@ -242,23 +229,23 @@ describe('lookUpAfterFailure against the fake', () => {
     return { job, lookUps };
   }
 
-  it('a create whose response was lost after it landed ends as success with that job, sent once', async () => {
+  it.each([
+    {
+      title: 'a create whose response was lost after it landed ends as success with that job, sent once',
+      afterEffect: true,
+      sent: 1,
+    },
+    {
+      title: 'a create that failed before it landed is looked up, not found, and sent again',
+      afterEffect: false,
+      sent: 2,
+    },
+  ])('$title', async ({ afterEffect, sent }) => {
     h = await harness();
-    h.fake.failNext({ kind: '503', rpc: 'CreateCustomJob', afterEffect: true });
+    h.fake.failNext({ kind: '503', rpc: 'CreateCustomJob', afterEffect });
     const { job, lookUps } = await createWithLookUp(h);
-    expect(lookUps).toEqual([{ found: true }]);
-    expect(h.fake.count({ rpc: 'CreateCustomJob' })).toBe(1);
-    const jobs = h.fake.customJobs();
-    expect(jobs).toHaveLength(1);
-    expect(job.name).toBe(jobs[0].name);
-  });
-
-  it('a create that failed before it landed is looked up, not found, and sent again', async () => {
-    h = await harness();
-    h.fake.failNext({ kind: '503', rpc: 'CreateCustomJob' });
-    const { job, lookUps } = await createWithLookUp(h);
-    expect(lookUps).toEqual([{ found: false }]);
-    expect(h.fake.count({ rpc: 'CreateCustomJob' })).toBe(2);
+    expect(lookUps).toEqual([{ found: afterEffect }]);
+    expect(h.fake.count({ rpc: 'CreateCustomJob' })).toBe(sent);
     const jobs = h.fake.customJobs();
     expect(jobs).toHaveLength(1);
     expect(job.name).toBe(jobs[0].name);
@@ -272,26 +259,13 @@ describe('UploadModel through the same path', () => {
     h = undefined;
   });
 
-  const run = (number: number): ObservedRun => ({
-    name: 'mpg-mlp',
-    number,
-    specHash: 'f'.repeat(64),
-    state: 'succeeded',
-    attempt: 1,
-    createdAt: new Date().toISOString(),
-    artifactUri: `gs://mlform-test/state/demo/runs/mpg-mlp/${number}`,
-    metrics: { val_mae: 2 },
-    baseline: { val_mae: 6 },
-    annotations: {},
-  });
-
   it('a lost upload response is looked up: the version it made is returned, none is added', async () => {
     h = await harness();
     const models = h.provider.registeredModels;
     // The first version (UploadModel with modelId), then a later one (with parentModel).
     for (const number of [1, 2]) {
       h.fake.failNext({ kind: '503', rpc: 'UploadModel', afterEffect: true });
-      const registered = await models.registerVersion(h.ctx, { model: 'mpg', run: run(number) });
+      const registered = await models.registerVersion(h.ctx, { model: 'mpg', run: succeededRun(number) });
       expect(registered.diagnostics).toEqual([]);
       expect(registered.version).toMatchObject({ version: number, run: { number } });
       expect(h.fake.count({ rpc: 'UploadModel' })).toBe(number);
@@ -308,7 +282,7 @@ describe('UploadModel through the same path', () => {
     h.fake.failNext({ kind: '429', rpc: 'UploadModel' });
     const registered = await h.provider.registeredModels.registerVersion(h.ctx, {
       model: 'mpg',
-      run: run(1),
+      run: succeededRun(1),
     });
     expect(registered.diagnostics).toEqual([]);
     expect(registered.version).toMatchObject({ version: 1 });
