@@ -405,7 +405,8 @@ export interface CallOptions<T, R = T> {
   signal?: AbortSignal | undefined;
   /**
    * The rest of an attempt after the request succeeded, e.g. awaiting the operation it started;
-   * a retryable failure of it fails the attempt like a failed request.
+   * a retryable failure of it fails the attempt like a failed request. Without it the response is
+   * the result: R is T (give R only with `complete`).
    */
   complete?: (response: T) => Promise<R>;
   /**
