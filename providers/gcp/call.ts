@@ -7,12 +7,16 @@
  *   published default quotas (README.md "Quotas"), so a large apply queues here instead of
  *   collecting 429s.
  * - Retried: 429 rate limiting, 503 / UNAVAILABLE, DEADLINE_EXCEEDED, 500 / INTERNAL, ABORTED,
- *   timeouts and connection resets; exponential backoff with full jitter.
+ *   timeouts and connection resets; exponential backoff with full jitter (`delayFor`).
+ * - One loop (`withRetries`) for every retry: a call's requests, a long-running operation's
+ *   polls, and creates whose lost response is looked up before the next attempt
+ *   (`lookUpAfterFailure`).
  * - Not retried: INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION,
  *   PERMISSION_DENIED, UNAUTHENTICATED, and RESOURCE_EXHAUSTED about capacity or GPU quota (a
  *   different machine may be tried instead: `resources.fallbacks`).
  */
 import { error, type Diagnostic } from '../../resources/diagnostic.js';
+import { errorMessage } from '../../resources/error-message.js';
 import { apiCalls, type GcpApi } from './api-calls.js';
 
 export type CallClass = 'read' | 'write';
@@ -74,6 +78,18 @@ const sleepDefault = (ms: number, signal?: AbortSignal): Promise<void> =>
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+
+/**
+ * The wait before attempt `attempt + 1`: full jitter below a ceiling that doubles from the base
+ * with each failed attempt, up to the cap (`random(0, min(maxDelay, base * 2^(attempt-1)))`).
+ */
+export function delayFor(
+  policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs' | 'random'>,
+  attempt: number,
+): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  return Math.floor(policy.random() * ceiling);
+}
 
 export const DEFAULT_RETRY: RetryPolicy = {
   maxAttempts: 6,
@@ -137,6 +153,9 @@ export type ErrorKind =
   | 'other';
 
 const RETRYABLE: ReadonlySet<ErrorKind> = new Set(['rate-limited', 'unavailable', 'timeout', 'internal']);
+
+/** Whether another attempt may succeed where this kind of failure happened: the one list. */
+export const isRetryableKind = (kind: ErrorKind): boolean => RETRYABLE.has(kind);
 
 /** gRPC status codes (google-gax maps HTTP statuses to these in REST mode). */
 const GRPC: Record<number, ErrorKind> = {
@@ -237,7 +256,7 @@ function googleErrorBody(raw: string): { status?: string; message?: string; reas
 }
 
 export function classifyError(api: GcpApi, e: unknown): ClassifiedError {
-  const raw = e instanceof Error ? e.message : String(e);
+  const raw = errorMessage(e);
   const body = googleErrorBody(raw);
   const message = (body?.message ?? raw).replace(/^\d+\s+[A-Z_]+:\s*/, '');
   const code = fieldOf(e, 'code');
@@ -261,7 +280,7 @@ export function classifyError(api: GcpApi, e: unknown): ClassifiedError {
   }
   return {
     kind,
-    retryable: RETRYABLE.has(kind),
+    retryable: isRetryableKind(kind),
     message,
     ...(typeof code === 'number' || typeof code === 'string' ? { status: code } : {}),
   };
@@ -285,6 +304,10 @@ export class GcpCallError extends Error {
 
 export const isKind = (e: unknown, ...kinds: ErrorKind[]): e is GcpCallError =>
   e instanceof GcpCallError && kinds.includes(e.kind);
+
+/** A failed call that another attempt may get through (anything else thrown is final). */
+export const isRetryable = (e: unknown): e is GcpCallError =>
+  e instanceof GcpCallError && e.classified.retryable;
 
 /** IAM roles a verb needs, named in PERMISSION_DENIED diagnostics. */
 const ROLE_OF: Record<GcpApi, string> = {
@@ -317,26 +340,81 @@ export function callDiagnostic(address: string, doing: string, e: unknown): Diag
       ...(hint !== undefined && { hint }),
     });
   }
-  const message = e instanceof Error ? e.message : String(e);
-  return error('gcp-error', `${address}: ${doing} failed: ${message}`, { address });
+  return error('gcp-error', `${address}: ${doing} failed: ${errorMessage(e)}`, { address });
 }
 
 // ---- calling -------------------------------------------------------------------------------
 
+export interface RetryOptions<T> {
+  /** Attempts in total, the first included. */
+  maxAttempts: number;
+  /** Ends the waits between attempts and stops retrying. */
+  signal?: AbortSignal | undefined;
+  /**
+   * Runs after a retryable failure and its backoff, before the next attempt. For a request whose
+   * response may be lost after the server acted (a create with a server-generated id): a value
+   * found ends the retries as that success; `undefined` lets the next attempt run.
+   */
+  lookUpAfterFailure?: (() => Promise<T | undefined>) | undefined;
+}
+
+/**
+ * The one retry loop of the provider: `attempt` (which throws `GcpCallError`s) runs until it
+ * succeeds, fails with a final error, runs out of attempts, or the signal aborts; between
+ * attempts it waits `delayFor` and runs the look-up.
+ */
+export async function withRetries<T>(
+  policy: RetryPolicy,
+  attempt: (n: number) => Promise<T>,
+  options: RetryOptions<T>,
+): Promise<T> {
+  const { maxAttempts, signal, lookUpAfterFailure } = options;
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt(n);
+    } catch (e) {
+      if (!isRetryable(e) || n >= maxAttempts || signal?.aborted) throw e;
+      await policy.sleep(delayFor(policy, n), signal);
+      const found = await lookUpAfterFailure?.();
+      if (found !== undefined) return found;
+    }
+  }
+}
+
 export interface Caller {
   /**
    * Sends `fn` under the API's rate limit and the retry policy. `fn` gets the gax call options
-   * to pass (no SDK retries, the attempt timeout).
+   * to pass (no SDK retries, the attempt timeout). With `complete`, an attempt goes on with it
+   * (awaiting a long-running operation) and its result is the call's.
    */
-  <T>(api: GcpApi, rpc: string, fn: (opts: GaxCallOptions) => Promise<T>, options?: CallOptions): Promise<T>;
+  <T, R = T>(
+    api: GcpApi,
+    rpc: string,
+    fn: (opts: GaxCallOptions) => Promise<T>,
+    options?: CallOptions<T, R>,
+  ): Promise<R>;
   policy: RetryPolicy;
 }
 
-export interface CallOptions {
+export interface CallOptions<T, R = T> {
   /** Default: read for list/get RPCs, write otherwise. */
   cls?: CallClass;
-  /** Override (1 for a create whose retry must first look up what the lost attempt did). */
+  /** Override the policy's attempts. */
   maxAttempts?: number;
+  /** Ends waits and retries (default: the caller's signal), e.g. the work's `ctx.signal`. */
+  signal?: AbortSignal | undefined;
+  /**
+   * The rest of an attempt after the request succeeded, e.g. awaiting the operation it started;
+   * a retryable failure of it fails the attempt like a failed request. Without it the response is
+   * the result: R is T (give R only with `complete`).
+   */
+  complete?: (response: T) => Promise<R>;
+  /**
+   * For creates whose response may be lost (README.md "Quotas, rate limits and retries"): after a
+   * retryable failure, looks the object up before the next attempt; a found object ends the call
+   * as success, so a create that landed is never sent twice.
+   */
+  lookUpAfterFailure?: () => Promise<R | undefined>;
 }
 
 export interface GaxCallOptions {
@@ -361,30 +439,33 @@ export function createCaller(
     }
     return b;
   };
-  const caller = async <T>(
+  const caller = async <T, R = T>(
     api: GcpApi,
     rpc: string,
     fn: (opts: GaxCallOptions) => Promise<T>,
-    options: CallOptions = {},
-  ): Promise<T> => {
+    options: CallOptions<T, R> = {},
+  ): Promise<R> => {
     const cls = options.cls ?? (/^(list|get|read|exists|download)/i.test(rpc) ? 'read' : 'write');
-    const maxAttempts = options.maxAttempts ?? p.maxAttempts;
-    for (let attempt = 1; ; attempt++) {
-      await bucket(`${api}:${cls}`).take((ms) => p.sleep(ms, signal));
+    const stop = options.signal ?? signal;
+    // Without `complete` the response is the result (R defaults to T).
+    const complete = options.complete ?? ((response: T) => Promise.resolve(response as unknown as R));
+    const attempt = async (n: number): Promise<R> => {
+      await bucket(`${api}:${cls}`).take((ms) => p.sleep(ms, stop));
+      let response: T;
       try {
-        const result = await fn({ retry: null, timeout: p.attemptTimeoutMs, autoPaginate: false });
-        apiCalls.record(api, rpc, { error: false, retry: attempt > 1 });
-        return result;
+        response = await fn({ retry: null, timeout: p.attemptTimeoutMs, autoPaginate: false });
       } catch (e) {
-        apiCalls.record(api, rpc, { error: true, retry: attempt > 1 });
-        const classified = classifyError(api, e);
-        if (!classified.retryable || attempt >= maxAttempts || signal?.aborted) {
-          throw new GcpCallError(api, rpc, classified, attempt);
-        }
-        const ceiling = Math.min(p.maxDelayMs, p.baseDelayMs * 2 ** (attempt - 1));
-        await p.sleep(Math.floor(p.random() * ceiling), signal);
+        apiCalls.record(api, rpc, { error: true, retry: n > 1 });
+        throw new GcpCallError(api, rpc, classifyError(api, e), n);
       }
-    }
+      apiCalls.record(api, rpc, { error: false, retry: n > 1 });
+      return complete(response);
+    };
+    return withRetries(p, attempt, {
+      maxAttempts: options.maxAttempts ?? p.maxAttempts,
+      signal: stop,
+      lookUpAfterFailure: options.lookUpAfterFailure,
+    });
   };
   return Object.assign(caller, { policy: p });
 }
@@ -408,23 +489,23 @@ export async function awaitOperation<T>(
   check: (name: string) => Promise<Operation<T>>,
   signal?: AbortSignal,
 ): Promise<T> {
-  const p = call.policy;
+  const name = op.name;
   let current = op;
-  for (let attempt = 1; ; attempt++) {
+  const wait = async (n: number): Promise<T> => {
     try {
       const [result] = await current.promise();
       return result;
     } catch (e) {
-      const classified = classifyError(api, e);
-      const name = current.name;
-      if (!classified.retryable || attempt >= p.maxAttempts || !name) {
-        throw new GcpCallError(api, rpc, classified, attempt);
-      }
-      await p.sleep(
-        Math.floor(p.random() * Math.min(p.maxDelayMs, p.baseDelayMs * 2 ** (attempt - 1))),
-        signal,
-      );
-      current = await call(api, 'GetOperation', () => check(name), { cls: 'read' });
+      throw new GcpCallError(api, rpc, classifyError(api, e), n);
     }
-  }
+  };
+  return withRetries(call.policy, wait, {
+    // Without a name there is nothing to fetch again.
+    maxAttempts: name ? call.policy.maxAttempts : 1,
+    signal,
+    lookUpAfterFailure: async () => {
+      if (name) current = await call(api, 'GetOperation', () => check(name), { cls: 'read' });
+      return undefined;
+    },
+  });
 }

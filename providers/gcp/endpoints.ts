@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { protos } from '@google-cloud/run';
+import { deployedEndpointAddress } from '../../resources/address.js';
 import { error, type Diagnostic } from '../../resources/diagnostic.js';
 import type { DeployedEndpointSpec } from '../../resources/deployed-endpoint.js';
 import {
@@ -26,8 +27,6 @@ import { notOwned, ownerOfLabels, sameOwner, type Owner } from './ownership.js';
 export type Service = protos.google.cloud.run.v2.IService;
 type Revision = protos.google.cloud.run.v2.IRevision;
 type RevisionTemplate = protos.google.cloud.run.v2.IRevisionTemplate;
-
-const addressOf = (name: string) => `DeployedEndpoint/${name}`;
 
 export const ANNOTATION = {
   specHash: 'mlform/spec-hash',
@@ -196,9 +195,9 @@ export function endpointOf(service: Service): { endpoint?: ObservedEndpoint; dia
     return {
       diagnostic: error(
         'gcp-endpoint-record',
-        `${addressOf(name)}: the service's mlform annotations are missing or damaged`,
+        `${deployedEndpointAddress(name)}: the service's mlform annotations are missing or damaged`,
         {
-          address: addressOf(name),
+          address: deployedEndpointAddress(name),
           hint: 'apply the DeployedEndpoint manifest again to rewrite them',
         },
       ),
@@ -366,7 +365,7 @@ export async function putEndpoint(
   ctx: ProviderContext,
   req: PutEndpointRequest,
 ): Promise<Response & { endpoint?: ObservedEndpoint }> {
-  const address = addressOf(req.name);
+  const address = deployedEndpointAddress(req.name);
   const name = serviceName(gcp, req.name);
   try {
     let current = await getService(gcp, name);
@@ -469,7 +468,7 @@ export async function deleteEndpoint(
   ctx: ProviderContext,
   req: { name: string },
 ): Promise<Response> {
-  const address = addressOf(req.name);
+  const address = deployedEndpointAddress(req.name);
   const name = serviceName(gcp, req.name);
   try {
     const current = await getService(gcp, name);

@@ -7,12 +7,14 @@
  * model (Vertex AI has no call that lists the versions of all models).
  */
 import type { protos } from '@google-cloud/aiplatform';
+import { registeredModelAddress, runRef } from '../../resources/address.js';
 import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
 import type { RegisteredModelSpec } from '../../resources/registered-model.js';
 import {
   ownershipLabels,
   type MoveAliasRequest,
   type ObservedModel,
+  type ObservedRun,
   type ObservedVersion,
   type ProviderContext,
   type PutModelRequest,
@@ -36,7 +38,6 @@ import {
 
 type Model = protos.google.cloud.aiplatform.v1.IModel;
 
-const addressOf = (name: string) => `RegisteredModel/${name}`;
 const DEFAULT_ALIAS = 'default';
 
 export const modelResourceName = (gcp: Gcp, stack: string, name: string) =>
@@ -269,9 +270,9 @@ export async function listModels(
           diagnostics.push(
             warning(
               'gcp-model-record',
-              `the record of ${addressOf(name)} (${object.uri}) is damaged; left out`,
+              `the record of ${registeredModelAddress(name)} (${object.uri}) is damaged; left out`,
               {
-                address: addressOf(name),
+                address: registeredModelAddress(name),
               },
             ),
           );
@@ -290,9 +291,9 @@ export async function listModels(
         diagnostics.push(
           warning(
             'gcp-model-without-record',
-            `${addressOf(name)} exists in the Model Registry but its record ${layout.model(name)} is missing`,
+            `${registeredModelAddress(name)} exists in the Model Registry but its record ${layout.model(name)} is missing`,
             {
-              address: addressOf(name),
+              address: registeredModelAddress(name),
               hint: 'apply the RegisteredModel manifest again to rewrite it',
             },
           ),
@@ -324,7 +325,9 @@ async function saveSnapshot(
   try {
     const value = encodeSnapshot(snapshot, layout);
     if (value === undefined) {
-      ctx.log?.(`${addressOf(name)}: version snapshot too large for object metadata; listing its versions`);
+      ctx.log?.(
+        `${registeredModelAddress(name)}: version snapshot too large for object metadata; listing its versions`,
+      );
       if (exists) await gcp.gcs.remove(uri);
       return;
     }
@@ -332,7 +335,7 @@ async function saveSnapshot(
       metadata: { [SNAPSHOT_KEY]: value },
     });
   } catch (e) {
-    ctx.log?.(`${addressOf(name)}: could not write the version snapshot ${uri}: ${String(e)}`);
+    ctx.log?.(`${registeredModelAddress(name)}: could not write the version snapshot ${uri}: ${String(e)}`);
   }
 }
 
@@ -356,7 +359,9 @@ export async function putModel(gcp: Gcp, ctx: ProviderContext, req: PutModelRequ
     });
     return { diagnostics: [] };
   } catch (e) {
-    return { diagnostics: [callDiagnostic(addressOf(req.name), `writing the record ${uri}`, e)] };
+    return {
+      diagnostics: [callDiagnostic(registeredModelAddress(req.name), `writing the record ${uri}`, e)],
+    };
   }
 }
 
@@ -400,7 +405,7 @@ async function deleteVertexModel(
 }
 
 export async function deleteModel(gcp: Gcp, ctx: ProviderContext, req: { name: string }): Promise<Response> {
-  const address = addressOf(req.name);
+  const address = registeredModelAddress(req.name);
   try {
     const found = await findModel(gcp, ctx.stack, req.name);
     if (found.resource) {
@@ -421,12 +426,59 @@ export async function deleteModel(gcp: Gcp, ctx: ProviderContext, req: { name: s
   }
 }
 
+/** The UploadModel body of a run's version: its artifact, serving container, lineage and labels. */
+async function versionBody(
+  gcp: Gcp,
+  ctx: ProviderContext,
+  modelName: string,
+  run: ObservedRun,
+  artifactUri: string,
+): Promise<{ model: Model; lineage: Lineage }> {
+  const record = await gcp.gcs.readIfExists(gcp.layout(ctx.stack).model(modelName));
+  const modelSpecHash = record
+    ? ((JSON.parse(record.data.toString('utf8')) as { specHash?: string }).specHash ?? '')
+    : '';
+  const lineage: Lineage = {
+    specHash: run.specHash,
+    metrics: run.metrics ?? {},
+    baseline: run.baseline ?? {},
+    ...(run.dataSha256 !== undefined && { dataSha256: run.dataSha256 }),
+    ...(run.gitCommit !== undefined && { gitCommit: run.gitCommit }),
+  };
+  const model: Model = {
+    displayName: modelName,
+    description: `mlform RegisteredModel ${modelName} of stack ${ctx.stack}`,
+    versionDescription: `${LINEAGE_PREFIX}${JSON.stringify(lineage)}`,
+    artifactUri,
+    containerSpec: {
+      imageUri: gcp.settings.servingImage,
+      env: [
+        { name: 'MODEL_URI', value: artifactUri },
+        { name: 'MODEL_NAME', value: modelName },
+      ],
+      ports: [{ containerPort: 8080 }],
+      predictRoute: `/v1/models/${modelName}:predict`,
+      healthRoute: '/v2/health/ready',
+    },
+    labels: {
+      ...ownershipLabels(ctx.stack, 'RegisteredModel', modelName, modelSpecHash || run.specHash),
+      [LABEL.runName]: labelValue(run.name),
+      [LABEL.runNumber]: String(run.number),
+      ...sanitizeLabels(metricLabels(run.metrics ?? {})),
+    },
+  };
+  return { model, lineage };
+}
+
+/** How an upload ended: a new version, the version a lost attempt made, or a foreign model. */
+type Uploaded = { registered: number } | { found: ObservedVersion } | { refused: Diagnostic };
+
 export async function registerVersion(
   gcp: Gcp,
   ctx: ProviderContext,
   req: RegisterVersionRequest,
 ): Promise<Response & { version?: ObservedVersion }> {
-  const address = addressOf(req.model);
+  const address = registeredModelAddress(req.model);
   let name = modelResourceName(gcp, ctx.stack, req.model);
   const run = req.run;
   const runFilter = [
@@ -455,50 +507,18 @@ export async function registerVersion(
   try {
     if (!run.artifactUri) {
       return {
-        diagnostics: [
-          error('gcp-run-without-artifact', `${run.name}#${run.number} has no artifact`, { address }),
-        ],
+        diagnostics: [error('gcp-run-without-artifact', `${runRef(run)} has no artifact`, { address })],
       };
     }
     const located = await locate();
     if (located.refused) return { diagnostics: [located.refused] };
     const before = located.exists ? await lookUp() : { exists: false };
     if (before.version) return { version: before.version, diagnostics: [] };
-    const record = await gcp.gcs.readIfExists(gcp.layout(ctx.stack).model(req.model));
-    const modelSpecHash = record
-      ? ((JSON.parse(record.data.toString('utf8')) as { specHash?: string }).specHash ?? '')
-      : '';
-    const lineage: Lineage = {
-      specHash: run.specHash,
-      metrics: run.metrics ?? {},
-      baseline: run.baseline ?? {},
-      ...(run.dataSha256 !== undefined && { dataSha256: run.dataSha256 }),
-      ...(run.gitCommit !== undefined && { gitCommit: run.gitCommit }),
-    };
-    const model: Model = {
-      displayName: req.model,
-      description: `mlform RegisteredModel ${req.model} of stack ${ctx.stack}`,
-      versionDescription: `${LINEAGE_PREFIX}${JSON.stringify(lineage)}`,
-      artifactUri: run.artifactUri,
-      containerSpec: {
-        imageUri: gcp.settings.servingImage,
-        env: [
-          { name: 'MODEL_URI', value: run.artifactUri },
-          { name: 'MODEL_NAME', value: req.model },
-        ],
-        ports: [{ containerPort: 8080 }],
-        predictRoute: `/v1/models/${req.model}:predict`,
-        healthRoute: '/v2/health/ready',
-      },
-      labels: {
-        ...ownershipLabels(ctx.stack, 'RegisteredModel', req.model, modelSpecHash || run.specHash),
-        [LABEL.runName]: labelValue(run.name),
-        [LABEL.runNumber]: String(run.number),
-        ...sanitizeLabels(metricLabels(run.metrics ?? {})),
-      },
-    };
-    const upload = async (first: boolean) => {
-      const [op] = await gcp.call(
+    const { model, lineage } = await versionBody(gcp, ctx, req.model, run, run.artifactUri);
+    let first = !before.exists;
+    /** One upload (the request and its operation), retried; a lost response is looked up first. */
+    const upload = (): Promise<Uploaded> =>
+      gcp.call(
         'aiplatform',
         'UploadModel',
         (opts) =>
@@ -510,55 +530,56 @@ export async function registerVersion(
             },
             opts,
           ),
-        { maxAttempts: 1 },
-      );
-      return awaitOperation(gcp.call, 'aiplatform', 'UploadModel', op, (n) =>
-        gcp.clients.models.checkUploadModelProgress(n),
-      );
-    };
-    const policy = gcp.call.policy;
-    let first = !before.exists;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const response = await upload(first);
-        const version = Number(response.modelVersionId);
-        ctx.log?.(`registered ${req.model} v${version} from ${run.name}#${run.number}`);
-        const after = await lookUp();
-        return {
-          version: after.version ?? {
-            version,
-            run: { name: run.name, number: run.number },
-            specHash: run.specHash,
-            artifactUri: run.artifactUri,
-            metrics: lineage.metrics,
-            baseline: lineage.baseline,
-            createdAt: gcp.settings.now().toISOString(),
+        {
+          signal: ctx.signal,
+          complete: async ([op]): Promise<Uploaded> => {
+            const response = await awaitOperation(gcp.call, 'aiplatform', 'UploadModel', op, (n) =>
+              gcp.clients.models.checkUploadModelProgress(n),
+            );
+            return { registered: Number(response.modelVersionId) };
           },
-          diagnostics: [],
-        };
+          lookUpAfterFailure: async (): Promise<Uploaded | undefined> => {
+            const where = await locate();
+            if (where.refused) return { refused: where.refused };
+            const again = where.exists ? await lookUp() : { exists: false };
+            if (again.version) return { found: again.version };
+            first = !where.exists;
+            return undefined;
+          },
+        },
+      );
+    /** Another registration may create the model first, or someone else hold the id: look again. */
+    const uploadToModel = async (): Promise<Uploaded> => {
+      try {
+        return await upload();
       } catch (e) {
-        if (isKind(e, 'already-exists') && first) {
-          // Another registration created the model first, or someone else holds the id.
-          const again = await locate();
-          if (again.refused) return { diagnostics: [again.refused] };
-          first = !again.exists;
-          continue;
-        }
-        if (!isKind(e, 'rate-limited', 'unavailable', 'timeout', 'internal') || attempt >= policy.maxAttempts)
-          throw e;
-        await policy.sleep(
-          Math.floor(policy.random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1))),
-          ctx.signal,
-        );
-        const where = await locate();
-        if (where.refused) return { diagnostics: [where.refused] };
-        const again = where.exists ? await lookUp() : { exists: false };
-        if (again.version) return { version: again.version, diagnostics: [] };
-        first = !where.exists;
+        if (!isKind(e, 'already-exists') || !first) throw e;
+        const again = await locate();
+        if (again.refused) return { refused: again.refused };
+        first = !again.exists;
+        return uploadToModel();
       }
-    }
+    };
+    const uploaded = await uploadToModel();
+    if ('refused' in uploaded) return { diagnostics: [uploaded.refused] };
+    if ('found' in uploaded) return { version: uploaded.found, diagnostics: [] };
+    const version = uploaded.registered;
+    ctx.log?.(`registered ${req.model} v${version} from ${runRef(run)}`);
+    const after = await lookUp();
+    return {
+      version: after.version ?? {
+        version,
+        run: { name: run.name, number: run.number },
+        specHash: run.specHash,
+        artifactUri: run.artifactUri,
+        metrics: lineage.metrics,
+        baseline: lineage.baseline,
+        createdAt: gcp.settings.now().toISOString(),
+      },
+      diagnostics: [],
+    };
   } catch (e) {
-    return { diagnostics: [callDiagnostic(address, `registering ${run.name}#${run.number}`, e)] };
+    return { diagnostics: [callDiagnostic(address, `registering ${runRef(run)}`, e)] };
   }
 }
 
@@ -572,7 +593,7 @@ function metricLabels(metrics: Record<string, number>): Record<string, string> {
 }
 
 export async function moveAlias(gcp: Gcp, ctx: ProviderContext, req: MoveAliasRequest): Promise<Response> {
-  const address = addressOf(req.model);
+  const address = registeredModelAddress(req.model);
   try {
     const found = await findModel(gcp, ctx.stack, req.model);
     if (!found.resource && found.foreign)
@@ -599,7 +620,7 @@ export async function deleteVersion(
   ctx: ProviderContext,
   req: { model: string; version: number },
 ): Promise<Response> {
-  const address = addressOf(req.model);
+  const address = registeredModelAddress(req.model);
   try {
     const found = await findModel(gcp, ctx.stack, req.model);
     if (!found.resource) {

@@ -6,9 +6,11 @@
  * custom metadata, so a steady-state list costs 4 calls whatever the number of runs.
  */
 import pLimit from 'p-limit';
+import { runRef, trainingRunAddress } from '../../resources/address.js';
 import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
+import { errorMessage } from '../../resources/error-message.js';
 import type { CreateRunRequest, ObservedRun, ProviderContext, Response, RunRef } from '../provider.js';
-import { callDiagnostic, isKind } from './call.js';
+import { callDiagnostic, isKind, type GaxCallOptions } from './call.js';
 import { listAll, PROCESS_WRITER, type Gcp } from './context.js';
 import { parentOf } from './names.js';
 import {
@@ -27,48 +29,40 @@ import {
 import { LABEL } from './names.js';
 import type { GcsObject } from './gcs.js';
 
-const addressOf = (name: string) => `TrainingRun/${name}`;
-const refText = (ref: RunRef) => `${ref.name}#${ref.number}`;
-
 /** A run's jobs: ListCustomJobs and ListHyperparameterTuningJobs with the same label filter. */
 export async function listJobs(gcp: Gcp, filter: string): Promise<VertexJob[]> {
-  const [custom, tuning] = await Promise.all([listCustomJobs(gcp, filter), listTuningJobs(gcp, filter)]);
+  const [custom, tuning] = await Promise.all([
+    listJobsOf<CustomJob>(gcp, 'ListCustomJobs', filter, (req, opts) =>
+      gcp.clients.jobs.listCustomJobs(req, opts),
+    ),
+    listJobsOf<TuningJob>(gcp, 'ListHyperparameterTuningJobs', filter, (req, opts) =>
+      gcp.clients.jobs.listHyperparameterTuningJobs(req, opts),
+    ),
+  ]);
   return [...custom, ...tuning];
 }
 
-async function listTuningJobs(gcp: Gcp, filter: string): Promise<TuningJob[]> {
-  const { project, trainingRegion } = gcp.settings;
-  return listAll(
-    gcp.call,
-    'aiplatform',
-    'ListHyperparameterTuningJobs',
-    { parent: parentOf(project, trainingRegion), filter, pageSize: 100 } as {
-      parent: string;
-      filter: string;
-      pageSize: number;
-      pageToken?: string;
-    },
-    (req, opts) =>
-      gcp.clients.jobs.listHyperparameterTuningJobs(req, opts) as Promise<
-        [TuningJob[], typeof req | null, unknown]
-      >,
-  );
+interface JobListRequest {
+  parent: string;
+  filter: string;
+  pageSize: number;
+  pageToken?: string;
 }
 
-async function listCustomJobs(gcp: Gcp, filter: string): Promise<CustomJob[]> {
+/** Every page of one job list RPC in the training region. */
+function listJobsOf<J>(
+  gcp: Gcp,
+  rpc: string,
+  filter: string,
+  page: (req: JobListRequest, opts: GaxCallOptions) => Promise<unknown>,
+): Promise<J[]> {
   const { project, trainingRegion } = gcp.settings;
   return listAll(
     gcp.call,
     'aiplatform',
-    'ListCustomJobs',
-    { parent: parentOf(project, trainingRegion), filter, pageSize: 100 } as {
-      parent: string;
-      filter: string;
-      pageSize: number;
-      pageToken?: string;
-    },
-    (req, opts) =>
-      gcp.clients.jobs.listCustomJobs(req, opts) as Promise<[CustomJob[], typeof req | null, unknown]>,
+    rpc,
+    { parent: parentOf(project, trainingRegion), filter, pageSize: 100 } as JobListRequest,
+    (req, opts) => page(req, opts) as Promise<[J[], JobListRequest | null, unknown]>,
   );
 }
 
@@ -192,13 +186,13 @@ async function observeJobs(
   for (const o of outcomes) {
     const ref = refOfObject(outcomePrefix, o);
     const parsed = ref && outcomeFromMetadata(o.metadata);
-    if (ref && parsed) outcomeOf.set(refText(ref), parsed);
+    if (ref && parsed) outcomeOf.set(runRef(ref), parsed);
   }
   const limit = pLimit(8);
   const observed = await Promise.all(
     runs.map(async (run) => {
       if (run.state !== 'succeeded') return run;
-      const cached = outcomeOf.get(refText(run));
+      const cached = outcomeOf.get(runRef(run));
       if (cached) return withOutcome(run, cached);
       try {
         return withOutcome(run, await limit(() => readOutcome(gcp, ctx.stack, run)));
@@ -206,9 +200,9 @@ async function observeJobs(
         diagnostics.push(
           warning(
             'gcp-run-metrics',
-            `${refText(run)} succeeded but its metrics could not be read: ${messageOf(e)}`,
+            `${runRef(run)} succeeded but its metrics could not be read: ${errorMessage(e)}`,
             {
-              address: addressOf(run.name),
+              address: trainingRunAddress(run.name),
               hint: `check ${run.artifactUri ?? 'the artifact'}/metrics.json`,
             },
           ),
@@ -219,22 +213,19 @@ async function observeJobs(
   );
 
   // Pending markers: a create in flight (fresh) or interrupted (stale); removed once the job is seen.
-  const seen = new Set(observed.map(refText));
+  const seen = new Set(observed.map(runRef));
   const pendingPrefix = objectPrefix(layout.pendingPrefix);
-  const now = gcp.settings.now().getTime();
   for (const marker of pending) {
     const ref = refOfObject(pendingPrefix, marker);
     if (!ref || (onlyName !== undefined && ref.name !== onlyName)) continue;
-    if (seen.has(refText(ref))) {
+    if (seen.has(runRef(ref))) {
       await gcp.gcs.remove(marker.uri).catch(() => undefined);
       continue;
     }
     const m = marker.metadata;
-    // Written by an apply that no longer holds the lock (we do): its create never landed, or the
-    // job would be listed. Not a run: the engine launches the same number again.
-    if (abandoned(ctx, m)) continue;
-    const createdAt = m.createdAt ?? marker.updated ?? new Date(now).toISOString();
-    const fresh = now - Date.parse(createdAt) < gcp.settings.pendingGraceMs;
+    const state = pendingOf(gcp, ctx, marker);
+    if (!state) continue;
+    const { createdAt, fresh } = state;
     observed.push({
       name: ref.name,
       number: ref.number,
@@ -253,9 +244,23 @@ async function observeJobs(
   return { runs: observed, diagnostics };
 }
 
-/** Locks are exclusive: while this work holds the apply lock, another writer's marker is an interrupted create of a writer that is gone. */
-const abandoned = (ctx: ProviderContext, metadata: Record<string, string | undefined>): boolean =>
-  ctx.applyLock !== undefined && metadata.writer !== PROCESS_WRITER;
+/**
+ * What a pending marker without a listed job means, the one check for observation and create:
+ * `undefined` when it was written by an apply that no longer holds the lock (we do; locks are
+ * exclusive, so its create never landed or the job would be listed: not a run, the engine launches
+ * the same number again); else a create in flight while younger than the grace period (`fresh`),
+ * an interrupted one after.
+ */
+function pendingOf(
+  gcp: Gcp,
+  ctx: ProviderContext,
+  marker: GcsObject,
+): { createdAt: string; fresh: boolean } | undefined {
+  if (ctx.applyLock !== undefined && marker.metadata.writer !== PROCESS_WRITER) return undefined;
+  const now = gcp.settings.now();
+  const createdAt = marker.metadata.createdAt ?? marker.updated ?? now.toISOString();
+  return { createdAt, fresh: now.getTime() - Date.parse(createdAt) < gcp.settings.pendingGraceMs };
+}
 
 function parseAnnotations(text: string | undefined): Record<string, string> {
   try {
@@ -267,8 +272,6 @@ function parseAnnotations(text: string | undefined): Record<string, string> {
     return {};
   }
 }
-
-const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 export async function listRuns(gcp: Gcp, ctx: ProviderContext): Promise<Response & { items: ObservedRun[] }> {
   const layout = gcp.layout(ctx.stack);
@@ -299,7 +302,7 @@ export async function listRunsNamed(
   ]);
   const numbers = assignNumbers(jobs);
   const byRef = new Map<string, VertexJob>();
-  for (const job of jobs) byRef.set(`${name}#${numbers.get(job) ?? 0}`, job);
+  for (const job of jobs) byRef.set(runRef({ name, number: numbers.get(job) ?? 0 }), job);
   const { runs, diagnostics } = await observeJobs(gcp, ctx, jobs, pending, outcomes, name);
   return { runs, jobs: byRef, diagnostics };
 }
@@ -316,17 +319,21 @@ export async function observeRun(
       return {
         diagnostics: [
           ...diagnostics,
-          error('gcp-run-not-found', `run ${refText(ref)} does not exist`, { address: addressOf(ref.name) }),
+          error('gcp-run-not-found', `run ${runRef(ref)} does not exist`, {
+            address: trainingRunAddress(ref.name),
+          }),
         ],
       };
     }
     return { run, diagnostics };
   } catch (e) {
-    return { diagnostics: [callDiagnostic(addressOf(ref.name), `observing ${refText(ref)}`, e)] };
+    return { diagnostics: [callDiagnostic(trainingRunAddress(ref.name), `observing ${runRef(ref)}`, e)] };
   }
 }
 
 // ---- create --------------------------------------------------------------------------------
+
+type CreateResponse = Response & { run?: ObservedRun };
 
 /** Looks the run up by its labels (after a lost response the job may exist). */
 async function findJob(
@@ -339,58 +346,207 @@ async function findJob(
   return jobs[0];
 }
 
+/** Idempotent by (name, number): the job of this number, if Vertex AI has it already. */
+async function existingRun(
+  gcp: Gcp,
+  ctx: ProviderContext,
+  req: CreateRunRequest,
+): Promise<CreateResponse | undefined> {
+  const existing = await findJob(gcp, ctx.stack, req.name, req.number);
+  if (!existing) return undefined;
+  const run = runOf(existing, req.number);
+  if (run.specHash === req.specHash) return { run, diagnostics: [] };
+  return {
+    run,
+    diagnostics: [
+      error(
+        'gcp-run-number-taken',
+        `run ${runRef(req)} already exists with spec ${run.specHash.slice(0, 12)}, not ${req.specHash.slice(0, 12)}`,
+        {
+          address: trainingRunAddress(req.name),
+          hint: 'refresh the observed state; the next run number is free',
+        },
+      ),
+    ],
+  };
+}
+
+/** A fresh pending marker of a live writer: another apply is creating this run right now. */
+async function createInFlight(
+  gcp: Gcp,
+  ctx: ProviderContext,
+  req: CreateRunRequest,
+): Promise<CreateResponse | undefined> {
+  const markerUri = gcp.layout(ctx.stack).pending(req.name, req.number);
+  const marker = (await gcp.gcs.list(markerUri)).find((o) => o.uri === markerUri);
+  const pending = marker && pendingOf(gcp, ctx, marker);
+  if (!pending?.fresh) return undefined;
+  ctx.log?.(`${runRef(req)} is being created by another apply (pending marker); not creating it again`);
+  return {
+    run: {
+      name: req.name,
+      number: req.number,
+      specHash: req.specHash,
+      state: 'queued',
+      attempt: req.attempt,
+      createdAt: pending.createdAt,
+      annotations: req.annotations,
+      ...(req.schedule !== undefined && { schedule: req.schedule }),
+    },
+    diagnostics: [],
+  };
+}
+
+/** Copies `file://` data to the bucket and builds what the job bodies are made from. */
+async function stageInput(
+  gcp: Gcp,
+  ctx: ProviderContext,
+  req: CreateRunRequest,
+): Promise<JobInput & { number: number }> {
+  const manifestPath = req.manifestPath.startsWith('/')
+    ? req.manifestPath
+    : `${ctx.projectDir}/${req.manifestPath}`;
+  const spec = await stageData(gcp.gcs, gcp.layout(ctx.stack), req.spec, manifestPath);
+  return {
+    stack: ctx.stack,
+    name: req.name,
+    number: req.number,
+    spec,
+    specHash: req.specHash,
+    attempt: req.attempt,
+    labels: req.labels,
+    annotations: req.annotations,
+    ...(req.schedule !== undefined && { schedule: req.schedule }),
+  };
+}
+
+/** The pending marker: the run is in flight until Vertex AI lists its job (README.md "Runs"). */
+async function writeMarker(gcp: Gcp, ctx: ProviderContext, req: CreateRunRequest): Promise<string> {
+  const markerUri = gcp.layout(ctx.stack).pending(req.name, req.number);
+  await gcp.gcs.write(
+    markerUri,
+    JSON.stringify({ name: req.name, number: req.number, specHash: req.specHash }),
+    {
+      metadata: {
+        createdAt: gcp.settings.now().toISOString(),
+        writer: PROCESS_WRITER,
+        specHash: req.specHash,
+        attempt: String(req.attempt),
+        annotations: JSON.stringify(req.annotations),
+        ...(req.schedule !== undefined && { schedule: req.schedule }),
+      },
+    },
+  );
+  return markerUri;
+}
+
 /**
  * Creates the job for one machine option. A retryable failure may have happened after Vertex AI
- * acted (the response was lost), so the retry first looks the job up by its labels.
+ * acted (the response was lost), so before the next attempt the job is looked up by its labels.
  */
-async function createWithLookUp(
+async function createJob(
   gcp: Gcp,
   ctx: ProviderContext,
   input: JobInput & { number: number },
   body: { custom: CustomJob } | { tuning: TuningJob },
 ): Promise<VertexJob> {
-  const { project, trainingRegion } = gcp.settings;
-  const parent = parentOf(project, trainingRegion);
-  const policy = gcp.call.policy;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      if ('tuning' in body) {
-        const [job] = await gcp.call(
-          'aiplatform',
-          'CreateHyperparameterTuningJob',
-          (opts) =>
-            gcp.clients.jobs.createHyperparameterTuningJob(
-              { parent, hyperparameterTuningJob: body.tuning },
-              opts,
-            ),
-          { maxAttempts: 1 },
-        );
-        return job;
-      }
-      const [job] = await gcp.call(
-        'aiplatform',
-        'CreateCustomJob',
-        (opts) => gcp.clients.jobs.createCustomJob({ parent, customJob: body.custom }, opts),
-        { maxAttempts: 1 },
-      );
-      return job;
-    } catch (e) {
-      if (!isKind(e, 'rate-limited', 'unavailable', 'timeout', 'internal') || attempt >= policy.maxAttempts)
-        throw e;
-      const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-      await policy.sleep(Math.floor(policy.random() * ceiling), ctx.signal);
-      const found = await findJob(gcp, ctx.stack, input.name, input.number);
-      if (found) return found;
-    }
+  const parent = parentOf(gcp.settings.project, gcp.settings.trainingRegion);
+  const options = {
+    signal: ctx.signal,
+    lookUpAfterFailure: () => findJob(gcp, ctx.stack, input.name, input.number),
+  };
+  if ('tuning' in body) {
+    return gcp.call(
+      'aiplatform',
+      'CreateHyperparameterTuningJob',
+      async (opts): Promise<VertexJob> =>
+        (
+          await gcp.clients.jobs.createHyperparameterTuningJob(
+            { parent, hyperparameterTuningJob: body.tuning },
+            opts,
+          )
+        )[0],
+      options,
+    );
   }
+  return gcp.call(
+    'aiplatform',
+    'CreateCustomJob',
+    async (opts): Promise<VertexJob> =>
+      (await gcp.clients.jobs.createCustomJob({ parent, customJob: body.custom }, opts))[0],
+    options,
+  );
 }
 
+/**
+ * Submits the job on the first machine option with capacity (`resources.fallbacks` in order). On
+ * a final failure the marker goes: nothing was created, and it would only make the run look in
+ * flight.
+ */
+async function submitJob(
+  gcp: Gcp,
+  ctx: ProviderContext,
+  req: CreateRunRequest,
+  input: JobInput & { number: number },
+  markerUri: string,
+): Promise<CreateResponse> {
+  const address = trainingRunAddress(req.name);
+  const layout = gcp.layout(ctx.stack);
+  const options = machineOptions(input.spec);
+  // README.md "Tuning": a HyperparameterTuningJob, unless the in-job search is configured.
+  const tuned = input.spec.tuning !== undefined && gcp.settings.tuning === 'vertex';
+  const skipped: string[] = [];
+  for (let i = 0; i < options.length; i++) {
+    try {
+      const job = await createJob(
+        gcp,
+        ctx,
+        input,
+        tuned
+          ? { tuning: tuningJobBody(gcp.settings, layout, input, i) }
+          : { custom: customJobBody(gcp.settings, layout, input, i) },
+      );
+      const used = describeMachine(options[i]);
+      ctx.log?.(`created ${runRef(req)} as ${job.name ?? '?'} on ${used}${i > 0 ? ` (fallback ${i})` : ''}`);
+      const diagnostics: Diagnostic[] =
+        i > 0
+          ? [
+              warning(
+                'gcp-fallback-used',
+                `${runRef(req)} runs on fallback ${i} (${used}): ${skipped.join('; ')}`,
+                {
+                  address,
+                  path: ['spec', 'resources', 'fallbacks', i - 1],
+                },
+              ),
+            ]
+          : [];
+      return { run: runOf(job, req.number), diagnostics };
+    } catch (e) {
+      if (isKind(e, 'capacity') && i + 1 < options.length) {
+        skipped.push(`${describeMachine(options[i])}: ${e.classified.message}`);
+        ctx.log?.(`${runRef(req)}: no capacity for ${describeMachine(options[i])}; trying the next fallback`);
+        continue;
+      }
+      await gcp.gcs.remove(markerUri).catch(() => undefined);
+      const d = callDiagnostic(address, `creating ${runRef(req)} on ${describeMachine(options[i])}`, e);
+      return {
+        diagnostics: [
+          skipped.length > 0 ? { ...d, message: `${d.message} (after: ${skipped.join('; ')})` } : d,
+        ],
+      };
+    }
+  }
+  return { diagnostics: [error('gcp-run', `${runRef(req)}: no machine option`, { address })] };
+}
+
+/** Creates run `name#number`: nothing when it exists or is being created, else marker then job. */
 export async function createRun(
   gcp: Gcp,
   ctx: ProviderContext,
   req: CreateRunRequest,
-): Promise<Response & { run?: ObservedRun }> {
-  const address = addressOf(req.name);
+): Promise<CreateResponse> {
+  const address = trainingRunAddress(req.name);
   if (!Number.isInteger(req.number) || req.number < 1) {
     return {
       diagnostics: [
@@ -398,134 +554,14 @@ export async function createRun(
       ],
     };
   }
-  const layout = gcp.layout(ctx.stack);
   try {
-    // Idempotent by (name, number): the job, or a fresh pending marker, means it exists.
-    const existing = await findJob(gcp, ctx.stack, req.name, req.number);
-    if (existing) {
-      const run = runOf(existing, req.number);
-      if (run.specHash !== req.specHash) {
-        return {
-          run,
-          diagnostics: [
-            error(
-              'gcp-run-number-taken',
-              `run ${refText(req)} already exists with spec ${run.specHash.slice(0, 12)}, not ${req.specHash.slice(0, 12)}`,
-              { address, hint: 'refresh the observed state; the next run number is free' },
-            ),
-          ],
-        };
-      }
-      return { run, diagnostics: [] };
-    }
-    const markerUri = layout.pending(req.name, req.number);
-    const marker = (await gcp.gcs.list(markerUri)).find((o) => o.uri === markerUri);
-    const now = gcp.settings.now();
-    if (marker && !abandoned(ctx, marker.metadata)) {
-      const createdAt = marker.metadata.createdAt ?? marker.updated ?? now.toISOString();
-      if (now.getTime() - Date.parse(createdAt) < gcp.settings.pendingGraceMs) {
-        ctx.log?.(
-          `${refText(req)} is being created by another apply (pending marker); not creating it again`,
-        );
-        return {
-          run: {
-            name: req.name,
-            number: req.number,
-            specHash: req.specHash,
-            state: 'queued',
-            attempt: req.attempt,
-            createdAt,
-            annotations: req.annotations,
-            ...(req.schedule !== undefined && { schedule: req.schedule }),
-          },
-          diagnostics: [],
-        };
-      }
-    }
-
-    const manifestPath = req.manifestPath.startsWith('/')
-      ? req.manifestPath
-      : `${ctx.projectDir}/${req.manifestPath}`;
-    const spec = await stageData(gcp.gcs, layout, req.spec, manifestPath);
-    const input: JobInput & { number: number } = {
-      stack: ctx.stack,
-      name: req.name,
-      number: req.number,
-      spec,
-      specHash: req.specHash,
-      attempt: req.attempt,
-      labels: req.labels,
-      annotations: req.annotations,
-      ...(req.schedule !== undefined && { schedule: req.schedule }),
-    };
-    await gcp.gcs.write(
-      markerUri,
-      JSON.stringify({ name: req.name, number: req.number, specHash: req.specHash }),
-      {
-        metadata: {
-          createdAt: now.toISOString(),
-          writer: PROCESS_WRITER,
-          specHash: req.specHash,
-          attempt: String(req.attempt),
-          annotations: JSON.stringify(req.annotations),
-          ...(req.schedule !== undefined && { schedule: req.schedule }),
-        },
-      },
-    );
-
-    const options = machineOptions(spec);
-    // README.md "Tuning": a HyperparameterTuningJob, unless the in-job search is configured.
-    const tuned = spec.tuning !== undefined && gcp.settings.tuning === 'vertex';
-    const skipped: string[] = [];
-    for (let i = 0; i < options.length; i++) {
-      try {
-        const job = await createWithLookUp(
-          gcp,
-          ctx,
-          input,
-          tuned
-            ? { tuning: tuningJobBody(gcp.settings, layout, input, i) }
-            : { custom: customJobBody(gcp.settings, layout, input, i) },
-        );
-        const used = describeMachine(options[i]);
-        ctx.log?.(
-          `created ${refText(req)} as ${job.name ?? '?'} on ${used}${i > 0 ? ` (fallback ${i})` : ''}`,
-        );
-        const diagnostics: Diagnostic[] =
-          i > 0
-            ? [
-                warning(
-                  'gcp-fallback-used',
-                  `${refText(req)} runs on fallback ${i} (${used}): ${skipped.join('; ')}`,
-                  {
-                    address,
-                    path: ['spec', 'resources', 'fallbacks', i - 1],
-                  },
-                ),
-              ]
-            : [];
-        return { run: runOf(job, req.number), diagnostics };
-      } catch (e) {
-        if (isKind(e, 'capacity') && i + 1 < options.length) {
-          skipped.push(`${describeMachine(options[i])}: ${e.classified.message}`);
-          ctx.log?.(
-            `${refText(req)}: no capacity for ${describeMachine(options[i])}; trying the next fallback`,
-          );
-          continue;
-        }
-        // Nothing was created: the marker would only make the run look in flight.
-        await gcp.gcs.remove(markerUri).catch(() => undefined);
-        const d = callDiagnostic(address, `creating ${refText(req)} on ${describeMachine(options[i])}`, e);
-        return {
-          diagnostics: [
-            skipped.length > 0 ? { ...d, message: `${d.message} (after: ${skipped.join('; ')})` } : d,
-          ],
-        };
-      }
-    }
-    return { diagnostics: [error('gcp-run', `${refText(req)}: no machine option`, { address })] };
+    const known = (await existingRun(gcp, ctx, req)) ?? (await createInFlight(gcp, ctx, req));
+    if (known) return known;
+    const input = await stageInput(gcp, ctx, req);
+    const markerUri = await writeMarker(gcp, ctx, req);
+    return await submitJob(gcp, ctx, req, input, markerUri);
   } catch (e) {
-    return { diagnostics: [callDiagnostic(address, `creating ${refText(req)}`, e)] };
+    return { diagnostics: [callDiagnostic(address, `creating ${runRef(req)}`, e)] };
   }
 }
 
@@ -535,12 +571,12 @@ const describeMachine = (m: { machineType: string; accelerator?: { type: string;
 // ---- cancel, logs --------------------------------------------------------------------------
 
 export async function cancelRun(gcp: Gcp, ctx: ProviderContext, ref: RunRef): Promise<Response> {
-  const address = addressOf(ref.name);
+  const address = trainingRunAddress(ref.name);
   try {
     const { jobs } = await listRunsNamed(gcp, ctx, ref.name);
-    const job = jobs.get(refText(ref));
+    const job = jobs.get(runRef(ref));
     if (!job?.name) {
-      return { diagnostics: [error('gcp-run-not-found', `run ${refText(ref)} does not exist`, { address })] };
+      return { diagnostics: [error('gcp-run-not-found', `run ${runRef(ref)} does not exist`, { address })] };
     }
     const state = runOf(job, ref.number).state;
     if (state !== 'queued' && state !== 'running') return { diagnostics: [] };
@@ -554,11 +590,11 @@ export async function cancelRun(gcp: Gcp, ctx: ProviderContext, ref: RunRef): Pr
         gcp.clients.jobs.cancelCustomJob({ name: jobName }, opts),
       );
     }
-    ctx.log?.(`cancelled ${refText(ref)}`);
+    ctx.log?.(`cancelled ${runRef(ref)}`);
     return { diagnostics: [] };
   } catch (e) {
     if (isKind(e, 'precondition')) return { diagnostics: [] }; // already finished
-    return { diagnostics: [callDiagnostic(address, `cancelling ${refText(ref)}`, e)] };
+    return { diagnostics: [callDiagnostic(address, `cancelling ${runRef(ref)}`, e)] };
   }
 }
 
@@ -571,13 +607,15 @@ export async function runLogs(
   const from = req.from ?? 0;
   try {
     const { jobs } = await listRunsNamed(gcp, ctx, req.name);
-    const job = jobs.get(refText(req));
+    const job = jobs.get(runRef(req));
     if (!job?.name) {
       return {
         lines: [],
         next: from,
         diagnostics: [
-          error('gcp-run-not-found', `run ${refText(req)} does not exist`, { address: addressOf(req.name) }),
+          error('gcp-run-not-found', `run ${runRef(req)} does not exist`, {
+            address: trainingRunAddress(req.name),
+          }),
         ],
       };
     }
@@ -585,17 +623,21 @@ export async function runLogs(
     const { project, trainingRegion } = gcp.settings;
     const lines = isTuningJob(job)
       ? [
-          `logs of ${refText(req)} (${job.name}, one trial per CustomJob) are in Cloud Logging:`,
+          `logs of ${runRef(req)} (${job.name}, one trial per CustomJob) are in Cloud Logging:`,
           `  https://console.cloud.google.com/vertex-ai/locations/${trainingRegion}/training/${id}?project=${project}`,
           `  gcloud ai hp-tuning-jobs describe ${id} --region=${trainingRegion} --project=${project}`,
         ]
       : [
-          `logs of ${refText(req)} (${job.name}) are in Cloud Logging:`,
+          `logs of ${runRef(req)} (${job.name}) are in Cloud Logging:`,
           `  https://console.cloud.google.com/vertex-ai/locations/${trainingRegion}/training/${id}/cpu?project=${project}`,
           `  gcloud ai custom-jobs stream-logs ${id} --region=${trainingRegion} --project=${project}`,
         ];
     return { lines: from === 0 ? lines : [], next: lines.length, diagnostics: [] };
   } catch (e) {
-    return { lines: [], next: from, diagnostics: [callDiagnostic(addressOf(req.name), 'reading logs', e)] };
+    return {
+      lines: [],
+      next: from,
+      diagnostics: [callDiagnostic(trainingRunAddress(req.name), 'reading logs', e)],
+    };
   }
 }

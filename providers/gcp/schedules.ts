@@ -8,6 +8,7 @@
  * paged ListJobs.
  */
 import type { protos } from '@google-cloud/scheduler';
+import { runRef, scheduleAddress } from '../../resources/address.js';
 import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
 import type { ScheduleSpec } from '../../resources/schedule.js';
 import type {
@@ -26,7 +27,6 @@ import { cancelRun, listRunsNamed } from './runs.js';
 
 export type SchedulerJob = protos.google.cloud.scheduler.v1.IJob;
 
-const addressOf = (name: string) => `Schedule/${name}`;
 const DESCRIPTION = /^mlform spec ([0-9a-f]+) (\{.*\})$/s;
 export const DESCRIPTION_LIMIT = 500;
 const SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
@@ -179,9 +179,9 @@ export function scheduleOf(
     return {
       diagnostic: error(
         'gcp-schedule-record',
-        `${addressOf(name)}: the Cloud Scheduler job's description is not mlform's`,
+        `${scheduleAddress(name)}: the Cloud Scheduler job's description is not mlform's`,
         {
-          address: addressOf(name),
+          address: scheduleAddress(name),
           hint: 'apply the Schedule manifest again to rewrite it',
         },
       ),
@@ -234,9 +234,9 @@ export async function listSchedules(
         diagnostics.push(
           warning(
             'gcp-schedule-duplicate',
-            `${addressOf(name)}: Cloud Scheduler jobs ${found.map(idOf).join(' and ')} both belong to it; ${others.map(idOf).join(', ')} still fires`,
+            `${scheduleAddress(name)}: Cloud Scheduler jobs ${found.map(idOf).join(' and ')} both belong to it; ${others.map(idOf).join(', ')} still fires`,
             {
-              address: addressOf(name),
+              address: scheduleAddress(name),
               hint: `delete ${others.map((j) => j.name ?? '').join(', ')} (gcloud scheduler jobs delete)`,
             },
           ),
@@ -269,7 +269,7 @@ export async function putSchedule(
   ctx: ProviderContext,
   req: PutScheduleRequest,
 ): Promise<Response> {
-  const address = addressOf(req.name);
+  const address = scheduleAddress(req.name);
   try {
     const body = await schedulerJobBody(gcp, ctx.stack, req);
     if ((body.description ?? '').length > DESCRIPTION_LIMIT) {
@@ -335,7 +335,7 @@ export async function deleteSchedule(
   ctx: ProviderContext,
   req: { name: string },
 ): Promise<Response> {
-  const address = addressOf(req.name);
+  const address = scheduleAddress(req.name);
   try {
     const found = await findJob(gcp, ctx.stack, req.name);
     if (!found.job) {
@@ -361,7 +361,7 @@ export async function triggerSchedule(
   ctx: ProviderContext,
   req: { name: string },
 ): Promise<Response & { run?: ObservedRun }> {
-  const address = addressOf(req.name);
+  const address = scheduleAddress(req.name);
   try {
     const found = await findJob(gcp, ctx.stack, req.name);
     if (!found.job && found.foreign)
@@ -382,7 +382,7 @@ export async function triggerSchedule(
         diagnostics: [
           warning(
             'schedule-skipped',
-            `${address}: skipped: previous run still running (${active.map((r) => `${r.name}#${r.number}`).join(', ')})`,
+            `${address}: skipped: previous run still running (${active.map(runRef).join(', ')})`,
             {
               address,
             },
@@ -399,7 +399,7 @@ export async function triggerSchedule(
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline) {
       const after = await listRunsNamed(gcp, ctx, template);
-      const fresh = after.runs.find((r) => r.schedule === req.name && !known.has(`${r.name}#${r.number}`));
+      const fresh = after.runs.find((r) => r.schedule === req.name && !known.has(runRef(r)));
       if (fresh) return { run: fresh, diagnostics: [] };
       await gcp.call.policy.sleep(gcp.settings.pollMs, ctx.signal);
     }

@@ -1,0 +1,115 @@
+/**
+ * gcp `createRun`'s steps against the fake: an existing job, the one pending-marker check (shared
+ * by observation and create, under the apply lock and without it), and the marker a failed submit
+ * leaves behind (none).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { PROCESS_WRITER } from '../../../providers/gcp/context.js';
+import type { CreateRunRequest, ProviderContext } from '../../../providers/provider.js';
+import type { TrainingRunSpec } from '../../../resources/training-run.js';
+import { harness, type Harness } from './helpers.js';
+import { gcsRunSpec } from './run-fixtures.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+const spec = gcsRunSpec;
+
+const request = (specHash = 'b'.repeat(64)): CreateRunRequest => ({
+  name: 'mpg-mlp',
+  number: 1,
+  spec,
+  specHash,
+  attempt: 1,
+  manifestPath: 'training.yaml',
+  labels: {},
+  annotations: {},
+});
+
+async function writeMarker(target: Harness, writer: string, ageMs = 0): Promise<void> {
+  const gcp = target.provider.gcp;
+  await gcp.gcs.write(gcp.layout('demo').pending('mpg-mlp', 1), '{}', {
+    metadata: { createdAt: new Date(Date.now() - ageMs).toISOString(), writer, specHash: 'b'.repeat(64) },
+  });
+}
+
+const pendingMarkers = (target: Harness) =>
+  target.fake.objects('mlform-test').filter((o) => String(o.name).includes('/pending/'));
+
+describe('gcp createRun', () => {
+  it('returns the existing job of that number; a different spec there is a number-taken error', async () => {
+    h = await harness();
+    const first = await h.provider.trainingRuns.create(h.ctx, request());
+    expect(first.diagnostics).toEqual([]);
+    const again = await h.provider.trainingRuns.create(h.ctx, request());
+    expect(again).toMatchObject({ run: { name: 'mpg-mlp', number: 1 }, diagnostics: [] });
+    const other = await h.provider.trainingRuns.create(h.ctx, request('e'.repeat(64)));
+    expect(other.diagnostics).toEqual([
+      expect.objectContaining({ code: 'gcp-run-number-taken', address: 'TrainingRun/mpg-mlp' }),
+    ]);
+    expect(h.fake.count({ rpc: 'CreateCustomJob' })).toBe(1);
+  });
+
+  it('a fresh marker of another writer is a create in flight for list and create alike, without the lock', async () => {
+    h = await harness();
+    await writeMarker(h, 'another-process');
+    const listed = await h.provider.trainingRuns.list(h.ctx);
+    expect(listed.items).toEqual([expect.objectContaining({ number: 1, state: 'queued' })]);
+    const created = await h.provider.trainingRuns.create(h.ctx, request());
+    expect(created.run).toMatchObject({ number: 1, state: 'queued' });
+    expect(h.fake.count({ rpc: 'CreateCustomJob' })).toBe(0);
+  });
+
+  it('under the apply lock, another writer’s marker is no run for list and create; our own still is', async () => {
+    h = await harness();
+    const lock = await h.provider.lock(h.ctx, { holder: 'test', ttlMs: 60_000 });
+    expect(lock.lease).toBeDefined();
+    const locked: ProviderContext = { ...h.ctx, ...(lock.lease && { applyLock: lock.lease }) };
+
+    await writeMarker(h, PROCESS_WRITER);
+    expect((await h.provider.trainingRuns.list(locked)).items).toEqual([
+      expect.objectContaining({ number: 1, state: 'queued' }),
+    ]);
+    expect((await h.provider.trainingRuns.create(locked, request())).run).toMatchObject({ state: 'queued' });
+    expect(h.fake.count({ rpc: 'CreateCustomJob' })).toBe(0);
+
+    await writeMarker(h, 'another-process');
+    expect((await h.provider.trainingRuns.list(locked)).items).toEqual([]);
+    const created = await h.provider.trainingRuns.create(locked, request());
+    expect(created.diagnostics).toEqual([]);
+    expect(h.fake.count({ rpc: 'CreateCustomJob' })).toBe(1);
+    expect(h.fake.customJobs()).toHaveLength(1);
+    await lock.lease?.release();
+  });
+
+  it('a stale marker is an interrupted launch: observed failed, and create launches the run', async () => {
+    h = await harness();
+    await writeMarker(h, 'another-process', 3_600_000);
+    expect((await h.provider.trainingRuns.list(h.ctx)).items).toEqual([
+      expect.objectContaining({ number: 1, state: 'failed' }),
+    ]);
+    const created = await h.provider.trainingRuns.create(h.ctx, request());
+    expect(created.diagnostics).toEqual([]);
+    expect(h.fake.count({ rpc: 'CreateCustomJob' })).toBe(1);
+  });
+
+  it('a submit that fails for good leaves no marker, so the run does not look in flight', async () => {
+    h = await harness({ outOfCapacity: ['NVIDIA_L4'] });
+    const created = await h.provider.trainingRuns.create(h.ctx, {
+      ...request(),
+      spec: {
+        ...spec,
+        resources: {
+          machineType: 'g2-standard-8',
+          accelerator: { type: 'NVIDIA_L4', count: 1 },
+          spot: false,
+        },
+      } as TrainingRunSpec,
+    });
+    expect(created.diagnostics).toEqual([expect.objectContaining({ code: 'gcp-capacity' })]);
+    expect(pendingMarkers(h)).toEqual([]);
+  });
+});

@@ -1,0 +1,17 @@
+/** Runs for the gcp provider's create and register tests: data already in gs://, no GPU. */
+import type { ObservedRun } from '../../../providers/provider.js';
+import type { TrainingRunSpec } from '../../../resources/training-run.js';
+
+const data = { uri: 'gs://data/cars.json', target: 'y', features: ['a'], validationSplit: 0.2 };
+const builtin = { task: 'regression', data };
+const resources = { machineType: 'n1-standard-4', spot: false };
+/** A builtin regression on one CPU machine; nothing to stage. */
+export const gcsRunSpec = { trainer: { builtin }, resources } as unknown as TrainingRunSpec;
+
+/** Run `mpg-mlp#number`, succeeded, with its artifact where the provider writes runs. */
+export function succeededRun(number: number): ObservedRun {
+  const artifactUri = `gs://mlform-test/state/demo/runs/mpg-mlp/${number}`;
+  const results = { metrics: { val_mae: 2 }, baseline: { val_mae: 6 }, annotations: {} };
+  const run = { name: 'mpg-mlp', number, specHash: 'f'.repeat(64), state: 'succeeded' as const };
+  return { ...run, attempt: 1, createdAt: new Date().toISOString(), artifactUri, ...results };
+}
