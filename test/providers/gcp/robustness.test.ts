@@ -176,9 +176,11 @@ describe('retries against the fake', () => {
     });
     const lock = await h.provider.lock(h.ctx, { holder: 'test', ttlMs: 60_000 });
     expect(lock.lease).toBeDefined();
-    const listed = await h.provider.trainingRuns.list(h.ctx);
+    // The lease reaches the provider with the context (withApplyLock, controller/engine/apply-lock.ts).
+    const locked = { ...h.ctx, applyLock: lock.lease };
+    const listed = await h.provider.trainingRuns.list(locked);
     expect(listed.items).toEqual([]);
-    const created = await h.provider.trainingRuns.create(h.ctx, request(1));
+    const created = await h.provider.trainingRuns.create(locked, request(1));
     expect(created.diagnostics).toEqual([]);
     expect(h.fake.count({ rpc: 'CreateCustomJob' })).toBe(1);
     expect(h.fake.customJobs()).toHaveLength(1);
