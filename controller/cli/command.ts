@@ -41,7 +41,9 @@ export interface CommandDefinition<Args extends readonly unknown[], Options> {
   exitStatus?: string;
   /**
    * Unknown options and extra operands are accepted, not errors (a tuning trial's
-   * `--<parameter>=<value>`): the handler gets them as one more argument after the declared ones.
+   * `--<parameter>=<value>`): the handler gets all operands left after option parsing, unknown
+   * options included, as one more argument (commander's `command.args`). Meant for commands that
+   * declare no arguments of their own.
    */
   passThrough?: boolean;
   /** Resolves to the exit code. Method syntax: a list of definitions holds any argument types. */
