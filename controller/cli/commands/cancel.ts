@@ -8,7 +8,8 @@ import type { CommandContext } from '../context.js';
 import { lockHolder, openProject } from '../project.js';
 import { OPERATOR_OPTIONS, operatorSettings, type OperatorFlags } from '../operator.js';
 import { failed, printProblems } from '../problems.js';
-import { fileOption, namedTarget } from './get.js';
+import { namedTarget } from './get.js';
+import { fileOption } from '../options.js';
 
 interface CancelOptions extends OperatorFlags {
   file: string[];

@@ -1,9 +1,10 @@
 /** `mlform describe kind/name`: everything known about one resource, kubectl-describe style. */
 import { describeModel, renderDescribe } from '../../ui/status-describe.js';
 import { defineCommand } from '../command.js';
+import { TEXT_OR_JSON_OPTION, fileOption } from '../options.js';
 import { failed } from '../problems.js';
 import { OPERATOR_OPTIONS, type OperatorFlags } from '../operator.js';
-import { STATUS_FORMAT_VERSION, fileOption, loadStatusInputs, parseTarget, unknownResource } from './get.js';
+import { STATUS_FORMAT_VERSION, loadStatusInputs, parseTarget, unknownResource } from './get.js';
 
 interface DescribeOptions extends OperatorFlags {
   file: string[];
@@ -22,16 +23,7 @@ export const describeCommand = defineCommand({
     '  deployedendpoint  URL, serving health, traffic split\n' +
     '  schedule          cron, policy, last and next fire, the runs it started',
   arguments: [{ syntax: '<kind/name>', description: 'the resource, e.g. trainingrun/mpg-mlp' }],
-  options: [
-    fileOption(),
-    {
-      flags: '-o, --output <format>',
-      description: 'output format',
-      choices: ['text', 'json'],
-      default: 'text',
-    },
-    ...OPERATOR_OPTIONS,
-  ],
+  options: [fileOption(), TEXT_OR_JSON_OPTION, ...OPERATOR_OPTIONS],
   examples: [
     'mlform describe trainingrun/mpg-mlp',
     'mlform describe deployedendpoint/mpg-api -f examples/quickstart',

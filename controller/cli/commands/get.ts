@@ -1,7 +1,7 @@
 /**
  * `mlform get [kind[/name]]`: one line per resource with Argo CD's sync and health. Also home of
- * what the resource commands (describe, logs, cancel, trigger) share: the `kind/name` argument,
- * the repeatable `-f/--file` option and loading desired state, observed state and plan at once.
+ * what the resource commands (describe, logs, cancel, trigger) share: the `kind/name` argument
+ * and loading desired state, observed state and plan at once.
  */
 import { error, hasErrors, type Diagnostic } from '../../../resources/diagnostic.js';
 import { addressOf } from '../../../resources/address.js';
@@ -14,7 +14,8 @@ import { plan as makePlan } from '../../engine/plan.js';
 import { resourceStatus, type ResourceStatus } from '../../engine/status.js';
 import { fetchControllerStatus, loadClientToken, SERVER_TOKEN_ENV } from '../../loop/status-client.js';
 import { renderResourceTable } from '../../ui/resource-table.js';
-import { defineCommand, type OptionDefinition } from '../command.js';
+import { defineCommand } from '../command.js';
+import { fileOption } from '../options.js';
 import type { CommandContext } from '../context.js';
 import { openProject, type LoadedProjectContext } from '../project.js';
 import { OPERATOR_OPTIONS, operatorSettings, type OperatorFlags } from '../operator.js';
@@ -95,15 +96,6 @@ export function unknownResource(
         : `there is no ${kind} in this stack; list resources with \`mlform get\``,
   });
 }
-
-/** `-f, --file <path>`, repeatable, like kubectl; the manifests and mlform.yaml are found from it. */
-export const fileOption = (flags = '-f, --file <path>'): OptionDefinition => ({
-  flags,
-  description: 'manifest file or directory; repeatable',
-  parse: (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
-  default: [],
-  defaultDescription: '.',
-});
 
 export interface StatusInputs {
   project: LoadedProjectContext;

@@ -21,7 +21,8 @@ import type { CommandContext } from '../context.js';
 import { openProject } from '../project.js';
 import { OPERATOR_OPTIONS, operatorSettings, type OperatorFlags } from '../operator.js';
 import { failed, printProblems } from '../problems.js';
-import { fileOption, namedTarget } from './get.js';
+import { namedTarget } from './get.js';
+import { fileOption } from '../options.js';
 
 interface LogsOptions extends OperatorFlags {
   follow?: boolean;

@@ -8,6 +8,7 @@ import { savePlanFile } from '../../engine/plan-file.js';
 import { planJsonView } from '../../ui/plan-json.js';
 import { createPlanTextView } from '../../ui/plan-text.js';
 import { defineCommand } from '../command.js';
+import { TEXT_OR_JSON_OPTION } from '../options.js';
 import { openProject } from '../project.js';
 import { OPERATOR_OPTIONS, operatorSettings, type OperatorFlags } from '../operator.js';
 import { failed, printProblems } from '../problems.js';
@@ -29,12 +30,7 @@ export const planCommand = defineCommand({
     'running trainings; field-level diffs, drift marked. Nothing is changed.',
   arguments: [{ syntax: '[paths...]', description: 'manifest files or directories (default: .)' }],
   options: [
-    {
-      flags: '-o, --output <format>',
-      description: 'output format',
-      choices: ['text', 'json'],
-      default: 'text',
-    },
+    TEXT_OR_JSON_OPTION,
     {
       flags: '--detailed-exitcode',
       description: 'exit 0 when there are no changes, 2 when there are, 1 on errors',

@@ -4,6 +4,7 @@ import type { RawServingConfig, ServingConfig } from '../../../trainer/serving/i
 import { diagnosticsSummaryLine, renderDiagnostics } from '../../ui/diagnostics-view.js';
 import { errorMessage } from '../../../resources/error-message.js';
 import { defineCommand } from '../command.js';
+import { LAUNCH_ID_OPTION } from '../options.js';
 import type { CommandContext } from '../context.js';
 
 interface ServeOptions {
@@ -70,10 +71,7 @@ export const serveCommand = defineCommand({
     },
     { flags: '--max-body-bytes <n>', description: 'larger bodies get 413 (default 10 MiB)' },
     { flags: '--max-instances <n>', description: 'more instances per request get 413 (default 1000)' },
-    {
-      flags: '--launch-id <id>',
-      description: 'set by the local provider to recognise its process (no effect)',
-    },
+    LAUNCH_ID_OPTION,
     {
       flags: '--listen-fd <n>',
       description:

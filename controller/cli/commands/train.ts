@@ -14,6 +14,7 @@ import { progressLine } from '../../ui/training-progress.js';
 import { packageVersion } from '../version.js';
 import { errorMessage } from '../../../resources/error-message.js';
 import { defineCommand } from '../command.js';
+import { LAUNCH_ID_OPTION } from '../options.js';
 import { collect } from '../operator.js';
 
 interface TrainOptions extends Omit<TrainInvocation, 'specFile' | 'specJsonFile'> {
@@ -46,11 +47,7 @@ export const trainCommand = defineCommand({
       flags: '--spec-file <file>',
       description: 'the spec as JSON in a file (a manifest or its bare spec), off the command line',
     },
-    // The local provider's nonce that proves which process it started; no effect on training.
-    {
-      flags: '--launch-id <id>',
-      description: 'set by the local provider to recognise its process (no effect)',
-    },
+    LAUNCH_ID_OPTION,
     { flags: '-n, --name <name>', description: 'which TrainingRun, when the file has several' },
     { flags: '-o, --out <dir>', description: 'artifact directory: a path or gs://bucket/prefix' },
     {

@@ -8,7 +8,8 @@ import { lockHolder, openProject } from '../project.js';
 import { withApplyLock } from '../../engine/apply-lock.js';
 import { OPERATOR_OPTIONS, operatorSettings, type OperatorFlags } from '../operator.js';
 import { failed, printProblems } from '../problems.js';
-import { fileOption, namedTarget } from './get.js';
+import { namedTarget } from './get.js';
+import { fileOption } from '../options.js';
 
 interface TriggerOptions extends OperatorFlags {
   file: string[];

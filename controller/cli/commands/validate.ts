@@ -11,6 +11,7 @@ import { enforcePolicy, loadPolicyFile } from '../policy-file.js';
 import { loadManifests, type LoadResult } from '../../../manifests/load.js';
 import { diagnosticJson, diagnosticsSummaryLine, renderDiagnostics } from '../../ui/diagnostics-view.js';
 import { defineCommand } from '../command.js';
+import { TEXT_OR_JSON_OPTION } from '../options.js';
 import type { CommandContext } from '../context.js';
 
 interface ValidateOptions extends OperatorFlags {
@@ -25,15 +26,7 @@ export const validateCommand = defineCommand({
     'mlform.yaml is the project file) and report every problem at once, with file:line:col,\n' +
     'the field path, a code frame and a fix when one is obvious. Nothing is contacted.',
   arguments: [{ syntax: '[paths...]', description: 'manifest files or directories', default: ['.'] }],
-  options: [
-    {
-      flags: '-o, --output <format>',
-      description: 'output format',
-      choices: ['text', 'json'],
-      default: 'text',
-    },
-    ...OPERATOR_OPTIONS,
-  ],
+  options: [TEXT_OR_JSON_OPTION, ...OPERATOR_OPTIONS],
   notes: 'Exit status: 0 valid, 1 invalid.',
   examples: ['mlform validate examples/quickstart', 'mlform validate -o json manifests/ > report.json'],
   async handler([paths]: [string[]], options: ValidateOptions, ctx) {
