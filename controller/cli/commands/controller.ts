@@ -219,200 +219,211 @@ export const controllerCommand = defineCommand({
   exitStatus:
     '0 after a clean shutdown; 1 when the options are invalid, the\n' +
     'HTTP address cannot be bound, or it is beyond loopback without --auth-token-file.',
-  handler: (_args: [], options: ControllerOptions, ctx) => runController(options, ctx),
+  handler: (_args: [], options: ControllerOptions, ctx) => controllerRunner(ctx)(options),
 });
 
-/** Options checked, folders made, then the loop and its status server until SIGTERM or SIGINT. */
-async function runController(options: ControllerOptions, ctx: CommandContext): Promise<number> {
-  const problems: Diagnostic[] = [];
-  const duration = (flag: string, text: string): number => {
-    const ms = parseDuration(text);
-    if (ms === undefined) {
+/**
+ * The command bound to its context: options checked, folders made, then the loop and its status
+ * server until SIGTERM or SIGINT.
+ */
+function controllerRunner(ctx: CommandContext): (options: ControllerOptions) => Promise<number> {
+  return run;
+
+  async function run(options: ControllerOptions): Promise<number> {
+    const problems: Diagnostic[] = [];
+    const duration = (flag: string, text: string): number => {
+      const ms = parseDuration(text);
+      if (ms === undefined) {
+        problems.push(
+          error('bad-duration', `${flag} "${text}" is not a duration`, { hint: 'e.g. 500ms, 2s, 3m, 1h' }),
+        );
+      }
+      return ms ?? 0;
+    };
+    const pollMs = duration('--poll', options.poll);
+    const resyncMs = duration('--resync', options.resync);
+    const progressMs = duration('--requeue', options.requeue);
+    const leaseTtlMs = duration('--lease-ttl', options.leaseTtl);
+    // HTTP bounds: a zero would mean "no bound" to Node, which is what they are there to prevent.
+    const positiveDuration = (flag: string, text: string): number => {
+      const ms = duration(flag, text);
+      if (ms === 0 && parseDuration(text) !== undefined) {
+        problems.push(error('bad-duration', `${flag} must be longer than 0`, { hint: 'e.g. 10s' }));
+      }
+      return ms;
+    };
+    const maxConnections = Number(options.maxConnections);
+    if (!/^\d+$/.test(options.maxConnections) || maxConnections < 1) {
       problems.push(
-        error('bad-duration', `${flag} "${text}" is not a duration`, { hint: 'e.g. 500ms, 2s, 3m, 1h' }),
+        error('bad-number', `--max-connections "${options.maxConnections}" is not a positive integer`),
       );
     }
-    return ms ?? 0;
-  };
-  const pollMs = duration('--poll', options.poll);
-  const resyncMs = duration('--resync', options.resync);
-  const progressMs = duration('--requeue', options.requeue);
-  const leaseTtlMs = duration('--lease-ttl', options.leaseTtl);
-  // HTTP bounds: a zero would mean "no bound" to Node, which is what they are there to prevent.
-  const positiveDuration = (flag: string, text: string): number => {
-    const ms = duration(flag, text);
-    if (ms === 0 && parseDuration(text) !== undefined) {
-      problems.push(error('bad-duration', `${flag} must be longer than 0`, { hint: 'e.g. 10s' }));
-    }
-    return ms;
-  };
-  const maxConnections = Number(options.maxConnections);
-  if (!/^\d+$/.test(options.maxConnections) || maxConnections < 1) {
-    problems.push(
-      error('bad-number', `--max-connections "${options.maxConnections}" is not a positive integer`),
-    );
-  }
-  const bounds: ConnectionBounds = {
-    headersTimeoutMs: positiveDuration('--headers-timeout', options.headersTimeout),
-    requestTimeoutMs: positiveDuration('--request-timeout', options.requestTimeout),
-    keepAliveTimeoutMs: positiveDuration('--keep-alive-timeout', options.keepAliveTimeout),
-    maxConnections,
-  };
-  if (leaseTtlMs > MAX_LEASE_TTL_MS) {
-    problems.push(
-      error('bad-duration', `--lease-ttl ${options.leaseTtl} is longer than ${MAX_LEASE_TTL_MS / 60_000}m`, {
-        hint: 'a lease that long would be taken for a forged lock; 15s to a few minutes is typical',
-      }),
-    );
-  }
-  if (Boolean(options.repo) === Boolean(options.dir)) {
-    problems.push(
-      error('controller-source', 'give exactly one source: --repo <url> or --dir <path>', {
-        hint: 'mlform controller --repo <url> --branch main, or mlform controller --dir .',
-      }),
-    );
-  }
-  const branchProblem = options.repo ? branchNameProblem(options.branch) : undefined;
-  if (branchProblem) {
-    problems.push(
-      error('bad-branch', `--branch ${JSON.stringify(options.branch)} ${branchProblem}`, {
-        hint: 'give the name of a branch as git shows it, e.g. --branch main',
-      }),
-    );
-  }
-  const secret = await loadWebhookSecret(options.webhookSecretFile, ctx.env);
-  problems.push(...secret.diagnostics);
-  const auth = options.authTokenFile ? await loadAuthToken(options.authTokenFile) : { diagnostics: [] };
-  problems.push(...auth.diagnostics);
-  // Credentials leave the URL before anything uses or shows it (git-credentials.ts).
-  const git = options.repo
-    ? await gitCredentials({
-        repo: options.repo,
-        ...(options.gitTokenFile !== undefined && { tokenFile: options.gitTokenFile }),
-        ...(options.gitUsername !== undefined && { username: options.gitUsername }),
-        env: ctx.env,
-      })
-    : undefined;
-  problems.push(...(git?.diagnostics ?? []));
-  const operator = operatorSettings(options, ctx.env);
-  if (operator.policyFile) {
-    // Checked at start so a broken policy or a forbidden --prune stops the controller before it
-    // serves; each new commit is loaded with the policy read again (openProject).
-    const loaded = await loadPolicyFile(operator.policyFile);
-    problems.push(...loaded.diagnostics);
-    if (options.prune && loaded.policy && !policyDeletes(loaded.policy).prune) {
+    const bounds: ConnectionBounds = {
+      headersTimeoutMs: positiveDuration('--headers-timeout', options.headersTimeout),
+      requestTimeoutMs: positiveDuration('--request-timeout', options.requestTimeout),
+      keepAliveTimeoutMs: positiveDuration('--keep-alive-timeout', options.keepAliveTimeout),
+      maxConnections,
+    };
+    if (leaseTtlMs > MAX_LEASE_TTL_MS) {
       problems.push(
-        policyError('allowPrune', '--prune is not allowed (allowPrune: false)', loaded.policy.file, {
-          hint: 'start the controller without --prune (removed manifests then leave their resources alone)',
+        error(
+          'bad-duration',
+          `--lease-ttl ${options.leaseTtl} is longer than ${MAX_LEASE_TTL_MS / 60_000}m`,
+          {
+            hint: 'a lease that long would be taken for a forged lock; 15s to a few minutes is typical',
+          },
+        ),
+      );
+    }
+    if (Boolean(options.repo) === Boolean(options.dir)) {
+      problems.push(
+        error('controller-source', 'give exactly one source: --repo <url> or --dir <path>', {
+          hint: 'mlform controller --repo <url> --branch main, or mlform controller --dir .',
         }),
       );
     }
-  }
-  if (problems.length > 0) return failed(ctx, problems);
+    const branchProblem = options.repo ? branchNameProblem(options.branch) : undefined;
+    if (branchProblem) {
+      problems.push(
+        error('bad-branch', `--branch ${JSON.stringify(options.branch)} ${branchProblem}`, {
+          hint: 'give the name of a branch as git shows it, e.g. --branch main',
+        }),
+      );
+    }
+    const secret = await loadWebhookSecret(options.webhookSecretFile, ctx.env);
+    problems.push(...secret.diagnostics);
+    const auth = options.authTokenFile ? await loadAuthToken(options.authTokenFile) : { diagnostics: [] };
+    problems.push(...auth.diagnostics);
+    // Credentials leave the URL before anything uses or shows it (git-credentials.ts).
+    const git = options.repo
+      ? await gitCredentials({
+          repo: options.repo,
+          ...(options.gitTokenFile !== undefined && { tokenFile: options.gitTokenFile }),
+          ...(options.gitUsername !== undefined && { username: options.gitUsername }),
+          env: ctx.env,
+        })
+      : undefined;
+    problems.push(...(git?.diagnostics ?? []));
+    const operator = operatorSettings(options, ctx.env);
+    if (operator.policyFile) {
+      // Checked at start so a broken policy or a forbidden --prune stops the controller before it
+      // serves; each new commit is loaded with the policy read again (openProject).
+      const loaded = await loadPolicyFile(operator.policyFile);
+      problems.push(...loaded.diagnostics);
+      if (options.prune && loaded.policy && !policyDeletes(loaded.policy).prune) {
+        problems.push(
+          policyError('allowPrune', '--prune is not allowed (allowPrune: false)', loaded.policy.file, {
+            hint: 'start the controller without --prune (removed manifests then leave their resources alone)',
+          }),
+        );
+      }
+    }
+    if (problems.length > 0) return failed(ctx, problems);
 
-  const log = pino(
-    { level: options.logLevel, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
-    jsonLinesWithoutControls(destination({ fd: 1, sync: true })),
-  );
-  for (const warning of git?.warnings ?? []) log.warn(warning);
-  const folders = await controllerFolders(
-    options.workdir,
-    operator.stateDir,
-    git ? `git ${git.repo}#${options.branch}` : `dir ${resolve(options.dir ?? '.')}`,
-    ctx.env,
-  );
-  if ('diagnostic' in folders) return failed(ctx, [folders.diagnostic]);
-  const { workDir, stateDir } = folders;
-  const checkouts = join(workDir, 'checkouts');
-  if (git) await sweepCheckouts(checkouts);
-  const source: ManifestSource = git
-    ? createGitSource({
-        repo: git.repo,
-        branch: options.branch,
-        path: options.path,
-        workDir: join(checkouts, String(process.pid)),
-        ...(git.auth !== undefined && { auth: git.auth }),
-      })
-    : createDirectorySource({ dir: options.dir ?? '.' });
-  // Provider state is the controller's, never the commit's: local.stateDir is ignored.
-  if (await isWithin(stateDir, source.treeRoot)) {
-    return failed(ctx, [
-      error('state-dir-in-checkout', `the state directory ${stateDir} is inside ${source.treeRoot}`, {
-        hint: 'a commit could then write its own state and locks; choose --state-dir outside the repository checkout or the followed directory',
-      }),
-    ]);
-  }
-  const metrics = createControllerMetrics();
-  const loop = new SyncLoop({
-    source,
-    // The checkout is the tree root: a commit may name files inside it and nowhere else.
-    // A run records the commit checked out, so no git ever runs inside the checkout for it.
-    openProject: (paths, revision) =>
-      openProject(paths, {
-        operator: { ...operator, stateDir, treeRoot: source.treeRoot },
-        ...(source.kind === 'git' && { sourceRevision: revision }),
-      }),
-    log,
-    metrics,
-    version: packageVersion(),
-    pollMs: options.repo ? pollMs : undefined,
-    resyncMs,
-    progressMs,
-    leaseTtlMs,
-    selfHeal: options.selfHeal,
-    prune: options.prune ?? false,
-    parallelism: Math.max(1, Number.parseInt(options.parallelism, 10) || 10),
-  });
-
-  const started = await startStatusServer({
-    listen: options.listen,
-    bounds,
-    authToken: auth.token,
-    registry: metrics.registry,
-    status: () => loop.status(),
-    isReady: () => loop.isReady,
-    isLeader: () => loop.isLeader,
-    webhookSecret: secret.secret,
-    onWebhook: () => {
-      const outcome = loop.requestFetch();
-      log.info({ outcome }, 'webhook received');
-      return outcome;
-    },
-    onWebhookRejected: (reason) => {
-      metrics.errors.inc({ type: 'webhook' });
-      log.warn({ reason }, 'webhook rejected');
-    },
-  });
-  const server = started.server;
-  if (!server) return failed(ctx, started.diagnostics);
-  // Handlers first: whoever reads "listening" may signal at once, and a SIGTERM before a handler
-  // exists kills the process without the lease being released.
-  let stopListening = (): void => {};
-  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
-    stopListening = ctx.onStopSignal(resolve);
-  });
-  log.info(
-    {
-      url: server.url,
-      source: source.description,
-      stateDir,
-      identity: loop.identity,
+    const log = pino(
+      { level: options.logLevel, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
+      jsonLinesWithoutControls(destination({ fd: 1, sync: true })),
+    );
+    for (const warning of git?.warnings ?? []) log.warn(warning);
+    const folders = await controllerFolders(
+      options.workdir,
+      operator.stateDir,
+      git ? `git ${git.repo}#${options.branch}` : `dir ${resolve(options.dir ?? '.')}`,
+      ctx.env,
+    );
+    if ('diagnostic' in folders) return failed(ctx, [folders.diagnostic]);
+    const { workDir, stateDir } = folders;
+    const checkouts = join(workDir, 'checkouts');
+    if (git) await sweepCheckouts(checkouts);
+    const source: ManifestSource = git
+      ? createGitSource({
+          repo: git.repo,
+          branch: options.branch,
+          path: options.path,
+          workDir: join(checkouts, String(process.pid)),
+          ...(git.auth !== undefined && { auth: git.auth }),
+        })
+      : createDirectorySource({ dir: options.dir ?? '.' });
+    // Provider state is the controller's, never the commit's: local.stateDir is ignored.
+    if (await isWithin(stateDir, source.treeRoot)) {
+      return failed(ctx, [
+        error('state-dir-in-checkout', `the state directory ${stateDir} is inside ${source.treeRoot}`, {
+          hint: 'a commit could then write its own state and locks; choose --state-dir outside the repository checkout or the followed directory',
+        }),
+      ]);
+    }
+    const metrics = createControllerMetrics();
+    const loop = new SyncLoop({
+      source,
+      // The checkout is the tree root: a commit may name files inside it and nowhere else.
+      // A run records the commit checked out, so no git ever runs inside the checkout for it.
+      openProject: (paths, revision) =>
+        openProject(paths, {
+          operator: { ...operator, stateDir, treeRoot: source.treeRoot },
+          ...(source.kind === 'git' && { sourceRevision: revision }),
+        }),
+      log,
+      metrics,
+      version: packageVersion(),
+      pollMs: options.repo ? pollMs : undefined,
+      resyncMs,
+      progressMs,
+      leaseTtlMs,
       selfHeal: options.selfHeal,
       prune: options.prune ?? false,
-      webhook: secret.secret ? 'enabled' : 'disabled',
-      auth: auth.token ? 'bearer token' : 'none (loopback only)',
-    },
-    'listening',
-  );
-  loop.start();
+      parallelism: Math.max(1, Number.parseInt(options.parallelism, 10) || 10),
+    });
 
-  const signal = await stopSignal;
-  log.info({ signal }, 'shutting down: finishing the current change');
-  await loop.stop();
-  await server.close();
-  stopListening();
-  log.info('stopped');
-  return 0;
+    const started = await startStatusServer({
+      listen: options.listen,
+      bounds,
+      authToken: auth.token,
+      registry: metrics.registry,
+      status: () => loop.status(),
+      isReady: () => loop.isReady,
+      isLeader: () => loop.isLeader,
+      webhookSecret: secret.secret,
+      onWebhook: () => {
+        const outcome = loop.requestFetch();
+        log.info({ outcome }, 'webhook received');
+        return outcome;
+      },
+      onWebhookRejected: (reason) => {
+        metrics.errors.inc({ type: 'webhook' });
+        log.warn({ reason }, 'webhook rejected');
+      },
+    });
+    const server = started.server;
+    if (!server) return failed(ctx, started.diagnostics);
+    // Handlers first: whoever reads "listening" may signal at once, and a SIGTERM before a handler
+    // exists kills the process without the lease being released.
+    let stopListening = (): void => {};
+    const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+      stopListening = ctx.onStopSignal(resolve);
+    });
+    log.info(
+      {
+        url: server.url,
+        source: source.description,
+        stateDir,
+        identity: loop.identity,
+        selfHeal: options.selfHeal,
+        prune: options.prune ?? false,
+        webhook: secret.secret ? 'enabled' : 'disabled',
+        auth: auth.token ? 'bearer token' : 'none (loopback only)',
+      },
+      'listening',
+    );
+    loop.start();
+
+    const signal = await stopSignal;
+    log.info({ signal }, 'shutting down: finishing the current change');
+    await loop.stop();
+    await server.close();
+    stopListening();
+    log.info('stopped');
+    return 0;
+  }
 }
 
 /**
