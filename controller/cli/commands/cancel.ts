@@ -27,7 +27,7 @@ export const cancelCommand = defineCommand({
   options: [fileOption(), ...OPERATOR_OPTIONS],
   examples: ['mlform cancel trainingrun/mpg-mlp', 'mlform cancel trainingrun/mpg-mlp -f examples/quickstart'],
   exitStatus:
-    '0 when runs were cancelled; 1 when nothing was running, the\n' + 'lock is held or cancelling failed.',
+    '0 when runs were cancelled; 1 when nothing was running, the\nlock is held or cancelling failed.',
   async handler([targetText]: [string], options: CancelOptions, ctx) {
     const target = namedTarget(targetText, 'TrainingRun', {
       code: 'cancel-kind',

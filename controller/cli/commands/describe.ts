@@ -30,7 +30,7 @@ export const describeCommand = defineCommand({
     'mlform describe registeredmodel/mpg -o json',
   ],
   exitStatus:
-    '0 on success; 1 when the kind or name is unknown, or the\n' + 'manifests or the state cannot be read.',
+    '0 on success; 1 when the kind or name is unknown, or the\nmanifests or the state cannot be read.',
   async handler([targetText]: [string], options: DescribeOptions, ctx) {
     const parsed = parseTarget(targetText, true);
     if (!parsed.target?.name) return failed(ctx, parsed.diagnostic ? [parsed.diagnostic] : []);

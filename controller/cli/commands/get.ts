@@ -181,7 +181,7 @@ export const getCommand = defineCommand({
     'mlform get --server http://ctl:8080 --token-file ~/.mlform-token   # a controller with --auth-token-file',
   ],
   exitStatus:
-    '0 on success; 1 when the manifests or the state cannot be read,\n' + 'or the kind or name is unknown.',
+    '0 on success; 1 when the manifests or the state cannot be read,\nor the kind or name is unknown.',
   async handler([targetText]: [string | undefined], options: GetOptions, ctx) {
     let target: Target | undefined;
     if (targetText !== undefined) {
