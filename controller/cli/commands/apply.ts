@@ -92,6 +92,7 @@ async function runApply(
   }
 }
 
+/** The saved plan if any, the project, then the work under the stack's apply lock. */
 async function execute(
   paths: string[],
   options: ApplyOptions,
@@ -134,6 +135,7 @@ async function execute(
   return outcome.status === 'done' ? outcome.value : failed(ctx, outcome.diagnostics);
 }
 
+/** One apply or destroy: what the steps under the lock share. */
 interface ApplyRun {
   ctx: CommandContext;
   project: LoadedProjectContext;
