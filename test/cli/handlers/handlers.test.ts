@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyCommand } from '../../../controller/cli/commands/apply.js';
 import { cancelCommand } from '../../../controller/cli/commands/cancel.js';
+import { describeCommand } from '../../../controller/cli/commands/describe.js';
 import { getCommand } from '../../../controller/cli/commands/get.js';
+import { logsCommand } from '../../../controller/cli/commands/logs.js';
 import { planCommand } from '../../../controller/cli/commands/plan.js';
 import { triggerCommand } from '../../../controller/cli/commands/trigger.js';
 import { validateCommand } from '../../../controller/cli/commands/validate.js';
@@ -158,6 +160,33 @@ describe('plan, apply and get on a RegisteredModel-only project', () => {
     );
     expect(unknown.stderr()).toContain('did you mean "registeredmodel/mpg"?');
     expect(unknown.stdout()).toBe('');
+  });
+});
+
+describe('describe and logs', () => {
+  it('describe shows the applied model as JSON; a missing name exits 1', async () => {
+    const options = { ...operator, file: [models], output: 'json' as const };
+    const { ctx, stdout } = fakeContext();
+    expect(await describeCommand.handler(['registeredmodel/mpg'], options, ctx)).toBe(0);
+    expect(JSON.parse(stdout())).toMatchObject({
+      formatVersion: 1,
+      status: { address: 'RegisteredModel/mpg', sync: 'Synced' },
+      spec: { description: 'handler test model' },
+    });
+    const missing = fakeContext();
+    expect(await describeCommand.handler(['registeredmodel'], options, missing.ctx)).toBe(1);
+    expect(missing.stderr()).toContain('"registeredmodel" names no resource');
+  });
+
+  it('logs refuses a bad run number before opening anything, and a TrainingRun with no runs', async () => {
+    const options = { ...operator, file: [scheduled] };
+    const bad = fakeContext();
+    expect(await logsCommand.handler(['trainingrun/mpg-mlp', '2x'], options, bad.ctx)).toBe(1);
+    expect(bad.stderr()).toContain('"2x" is not a run number');
+    const none = fakeContext();
+    expect(await logsCommand.handler(['trainingrun/mpg-mlp', '#1'], options, none.ctx)).toBe(1);
+    expect(none.stderr()).toContain('TrainingRun "mpg-mlp" has no runs');
+    expect(none.stdout()).toBe('');
   });
 });
 
