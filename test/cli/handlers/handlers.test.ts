@@ -77,7 +77,8 @@ describe('validate', () => {
   });
 });
 
-describe('plan, apply and get on a RegisteredModel-only project', () => {
+// In order: each test starts from the state the one before left (nothing applied, then applied).
+describe('plan, apply, get and describe on a RegisteredModel-only project', () => {
   const planOptions = { ...operator, output: 'text' as const, prune: true };
   const applyOptions = { ...operator, wait: true, parallelism: '10', prune: true };
 
@@ -161,9 +162,7 @@ describe('plan, apply and get on a RegisteredModel-only project', () => {
     expect(unknown.stderr()).toContain('did you mean "registeredmodel/mpg"?');
     expect(unknown.stdout()).toBe('');
   });
-});
 
-describe('describe and logs', () => {
   it('describe shows the applied model as JSON; a missing name exits 1', async () => {
     const options = { ...operator, file: [models], output: 'json' as const };
     const { ctx, stdout } = fakeContext();
@@ -177,7 +176,9 @@ describe('describe and logs', () => {
     expect(await describeCommand.handler(['registeredmodel'], options, missing.ctx)).toBe(1);
     expect(missing.stderr()).toContain('"registeredmodel" names no resource');
   });
+});
 
+describe('logs', () => {
   it('logs refuses a bad run number before opening anything, and a TrainingRun with no runs', async () => {
     const options = { ...operator, file: [scheduled] };
     const bad = fakeContext();
