@@ -5,10 +5,10 @@ import { ACTIVE_RUN_STATES, type Provider, type ProviderContext } from '../../..
 import { withApplyLock } from '../../engine/apply-lock.js';
 import { defineCommand } from '../command.js';
 import type { CommandContext } from '../context.js';
-import { lockHolder, openProject } from '../project.js';
-import { OPERATOR_OPTIONS, operatorSettings, type OperatorFlags } from '../operator.js';
+import { lockHolder } from '../project.js';
+import { OPERATOR_OPTIONS, type OperatorFlags } from '../operator.js';
 import { failed, printProblems } from '../problems.js';
-import { namedTarget } from './get.js';
+import { openNamedTarget } from './get.js';
 import { fileOption } from '../options.js';
 
 interface CancelOptions extends OperatorFlags {
@@ -29,21 +29,12 @@ export const cancelCommand = defineCommand({
   exitStatus:
     '0 when runs were cancelled; 1 when nothing was running, the\nlock is held or cancelling failed.',
   async handler([targetText]: [string], options: CancelOptions, ctx) {
-    const target = namedTarget(targetText, 'TrainingRun', {
-      code: 'cancel-kind',
-      message: (given) => `only TrainingRuns can be cancelled, not ${given}`,
-      example: 'mlform cancel trainingrun/mpg-mlp',
-    });
-    if ('diagnostic' in target) return failed(ctx, [target.diagnostic]);
     // Stopping a run is never refused by the policy (it only ever lowers what runs).
-    const opened = await openProject(options.file, {
-      operator: operatorSettings(options, ctx.env),
-      enforcePolicy: false,
-    });
-    if (!opened.project) return failed(ctx, opened.diagnostics);
+    const opened = await openNamedTarget(ctx, targetText, 'cancel', options, { enforcePolicy: false });
+    if (!opened) return 1;
     const { provider, providerCtx } = opened.project;
     const outcome = await withApplyLock(provider, providerCtx, { holder: lockHolder() }, (locked) =>
-      cancelActiveRuns(ctx, provider, locked.ctx, target.name),
+      cancelActiveRuns(ctx, provider, locked.ctx, opened.name),
     );
     return outcome.status === 'done' ? outcome.value : failed(ctx, outcome.diagnostics);
   },

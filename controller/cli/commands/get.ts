@@ -17,7 +17,7 @@ import { renderResourceTable } from '../../ui/resource-table.js';
 import { defineCommand } from '../command.js';
 import { fileOption } from '../options.js';
 import type { CommandContext } from '../context.js';
-import { openProject, type LoadedProjectContext } from '../project.js';
+import { openProject, type LoadedProjectContext, type OpenProjectOptions } from '../project.js';
 import { OPERATOR_OPTIONS, operatorSettings, type OperatorFlags } from '../operator.js';
 import { failed } from '../problems.js';
 
@@ -60,22 +60,51 @@ export function parseTarget(
   return { target: { kind, name } };
 }
 
-/**
- * `kind/NAME` for a command that acts on one kind only (cancel, trigger, logs): the name, or the
- * problem, with `refusal` saying what the command does not do to another kind.
- */
+/** The commands that act on one kind only, and what they say when given another. */
+const ONE_KIND = {
+  cancel: { kind: 'TrainingRun', only: 'can be cancelled', example: 'mlform cancel trainingrun/mpg-mlp' },
+  trigger: { kind: 'Schedule', only: 'can be triggered', example: 'mlform trigger schedule/mpg-weekly' },
+  logs: { kind: 'TrainingRun', only: 'have logs', example: 'mlform logs trainingrun/mpg-mlp' },
+} as const satisfies Record<string, { kind: Kind; only: string; example: string }>;
+
+/** `kind/NAME` for a command of ONE_KIND: the name, or the problem (`<command>-kind` for another kind). */
 export function namedTarget(
   text: string,
-  kind: Kind,
-  refusal: { code: string; message: (given: string) => string; example: string },
+  command: keyof typeof ONE_KIND,
 ): { name: string } | { diagnostic: Diagnostic } {
+  const { kind, only, example } = ONE_KIND[command];
   const parsed = parseTarget(text, true);
   if (parsed.target?.name !== undefined && parsed.target.kind === kind) return { name: parsed.target.name };
+  const given = parsed.target?.kind ?? text;
   return {
     diagnostic:
       parsed.diagnostic ??
-      error(refusal.code, refusal.message(parsed.target?.kind ?? text), { hint: `e.g. ${refusal.example}` }),
+      error(`${command}-kind`, `only ${kind}s ${only}, not ${given}`, { hint: `e.g. ${example}` }),
   };
+}
+
+/**
+ * The target of a command of ONE_KIND and its project, opened with the operator's settings;
+ * problems are printed and `undefined` returned.
+ */
+export async function openNamedTarget(
+  ctx: CommandContext,
+  text: string,
+  command: keyof typeof ONE_KIND,
+  options: OperatorFlags & { file: string[] },
+  open: Omit<OpenProjectOptions, 'operator'> = {},
+): Promise<{ name: string; project: LoadedProjectContext } | undefined> {
+  const target = namedTarget(text, command);
+  if ('diagnostic' in target) {
+    failed(ctx, [target.diagnostic]);
+    return undefined;
+  }
+  const opened = await openProject(options.file, { ...open, operator: operatorSettings(options, ctx.env) });
+  if (!opened.project) {
+    failed(ctx, opened.diagnostics);
+    return undefined;
+  }
+  return { name: target.name, project: opened.project };
 }
 
 /** A name that is neither in the manifests nor in the actual state, with the closest one. */

@@ -87,11 +87,7 @@ async function logs(
   options: LogsOptions,
   signal: AbortSignal,
 ): Promise<number> {
-  const target = namedTarget(targetText, 'TrainingRun', {
-    code: 'logs-kind',
-    message: (given) => `only TrainingRuns have logs, not ${given}`,
-    example: 'mlform logs trainingrun/mpg-mlp',
-  });
+  const target = namedTarget(targetText, 'logs');
   if ('diagnostic' in target) return failed(ctx, [target.diagnostic]);
   const { name } = target;
   const number = numberText === undefined ? undefined : runNumber(numberText);

@@ -4,11 +4,11 @@ import { runRef, scheduleAddress } from '../../../resources/address.js';
 import { closest } from '../../../resources/suggest.js';
 import type { DesiredState } from '../../../manifests/load.js';
 import { defineCommand } from '../command.js';
-import { lockHolder, openProject } from '../project.js';
+import { lockHolder } from '../project.js';
 import { withApplyLock } from '../../engine/apply-lock.js';
-import { OPERATOR_OPTIONS, operatorSettings, type OperatorFlags } from '../operator.js';
+import { OPERATOR_OPTIONS, type OperatorFlags } from '../operator.js';
 import { failed, printProblems } from '../problems.js';
-import { namedTarget } from './get.js';
+import { openNamedTarget } from './get.js';
 import { fileOption } from '../options.js';
 
 interface TriggerOptions extends OperatorFlags {
@@ -36,15 +36,9 @@ export const triggerCommand = defineCommand({
     '0 when a run started; 1 when the schedule does not exist, the\n' +
     'fire was skipped (concurrencyPolicy Forbid) or the run could not start.',
   async handler([targetText]: [string], options: TriggerOptions, ctx) {
-    const target = namedTarget(targetText, 'Schedule', {
-      code: 'trigger-kind',
-      message: (given) => `only Schedules can be triggered, not ${given}`,
-      example: 'mlform trigger schedule/mpg-weekly',
-    });
-    if ('diagnostic' in target) return failed(ctx, [target.diagnostic]);
-    const { name } = target;
-    const opened = await openProject(options.file, { operator: operatorSettings(options, ctx.env) });
-    if (!opened.project) return failed(ctx, opened.diagnostics);
+    const opened = await openNamedTarget(ctx, targetText, 'trigger', options);
+    if (!opened) return 1;
+    const { name } = opened;
     const { desired, provider, providerCtx } = opened.project;
     const listed = await provider.schedules.list(providerCtx);
     const applied = listed.items.map((s) => s.name);
