@@ -1,4 +1,9 @@
-/** What a command handler gets instead of reaching for globals: output streams, style, environment. */
+/**
+ * What a command handler gets instead of reaching for globals: output streams, style, environment,
+ * the confirmation prompt and the process's stop signals. Tests pass their own (captured output,
+ * no terminal, a given environment and answers).
+ */
+import { createInterface } from 'node:readline/promises';
 import { sanitizeOutput } from '../ui/escape.js';
 import { colourWanted, createStyle, type Style } from '../ui/style.js';
 
@@ -18,7 +23,16 @@ export interface CommandContext {
   isInteractive: boolean;
   print(text: string): void;
   printErr(text: string): void;
+  /** Asks a person at the terminal; true only when they answer exactly `yes`. */
+  confirm(question: string): Promise<boolean>;
+  /**
+   * Calls `handler` once per signal (default SIGINT and SIGTERM): a repeated signal gets Node's
+   * default action, ending the process. The function returned stops listening.
+   */
+  onStopSignal(handler: (signal: NodeJS.Signals) => void, signals?: readonly NodeJS.Signals[]): () => void;
 }
+
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 
 export function createContext(
   io: { stdout: Output; stderr: Output; env: NodeJS.ProcessEnv } = {
@@ -41,5 +55,19 @@ export function createContext(
     isInteractive: Boolean(io.stdout.isTTY) && !ci,
     print: (text) => io.stdout.write(line(text, style.enabled)),
     printErr: (text) => io.stderr.write(line(text, errStyle.enabled)),
+    confirm: async (question) => {
+      const rl = createInterface({ input: process.stdin, output: process.stdout });
+      try {
+        return (await rl.question(question)).trim() === 'yes';
+      } finally {
+        rl.close();
+      }
+    },
+    onStopSignal: (handler, signals = STOP_SIGNALS) => {
+      for (const signal of signals) process.once(signal, handler);
+      return () => {
+        for (const signal of signals) process.off(signal, handler);
+      };
+    },
   };
 }

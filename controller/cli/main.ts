@@ -1,19 +1,9 @@
-/** The `mlform` command line: commander program, one module per command under commands/. */
+/** The `mlform` command line: the program, and one definition per command under commands/. */
 import { Command, CommanderError } from 'commander';
 import { createContext, type CommandContext } from './context.js';
 import { packageVersion } from './version.js';
-import { registerValidate } from './commands/validate.js';
-import { registerSchema } from './commands/schema.js';
-import { registerTrain } from './commands/train.js';
-import { registerPlan } from './commands/plan.js';
-import { registerApply } from './commands/apply.js';
-import { registerServe } from './commands/serve.js';
-import { registerGet } from './commands/get.js';
-import { registerDescribe } from './commands/describe.js';
-import { registerLogs } from './commands/logs.js';
-import { registerCancel } from './commands/cancel.js';
-import { registerTrigger } from './commands/trigger.js';
-import { registerController } from './commands/controller.js';
+import { COMMANDS } from './commands/index.js';
+import { registerCommands } from './registrar.js';
 
 export function buildProgram(ctx: CommandContext, setExit: (code: number) => void): Command {
   const program = new Command('mlform')
@@ -33,18 +23,7 @@ export function buildProgram(ctx: CommandContext, setExit: (code: number) => voi
     '\nDocs: README.md (quickstart, manifest reference). Exit status 0 on success, 1 on errors.\n' +
       'Colour only on a terminal; set NO_COLOR to turn it off.',
   );
-  registerValidate(program, ctx, setExit);
-  registerSchema(program, ctx, setExit);
-  registerPlan(program, ctx, setExit);
-  registerApply(program, ctx, setExit);
-  registerGet(program, ctx, setExit);
-  registerDescribe(program, ctx, setExit);
-  registerLogs(program, ctx, setExit);
-  registerCancel(program, ctx, setExit);
-  registerTrigger(program, ctx, setExit);
-  registerTrain(program, ctx, setExit);
-  registerServe(program, ctx, setExit);
-  registerController(program, ctx, setExit);
+  registerCommands(program, COMMANDS, ctx, setExit);
   return program;
 }
 

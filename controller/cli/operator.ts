@@ -4,7 +4,7 @@
  * or from the checkout: a commit cannot widen what it may touch.
  */
 import { delimiter, resolve } from 'node:path';
-import type { Command } from 'commander';
+import type { OptionDefinition } from './command.js';
 
 export interface OperatorSettings {
   /**
@@ -33,25 +33,25 @@ export interface OperatorFlags {
   policy?: string;
 }
 
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+/** `--flag a --flag b` -> ['a', 'b']. */
+export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
-/** The flags every command that loads a project takes. */
-export function addOperatorOptions(command: Command): Command {
-  return command
-    .option(
-      '--allow-data-root <dir>',
-      `also allow data under this folder (repeatable; default from $${OPERATOR_ENV.dataRoots}, ${delimiter}-separated)`,
-      collect,
-    )
-    .option(
-      '--state-dir <dir>',
-      `local provider state directory, overriding mlform.yaml's local.stateDir (default $${OPERATOR_ENV.stateDir})`,
-    )
-    .option(
-      '--policy <file>',
-      `operator policy, YAML or JSON, kept outside the manifest tree: allowed regions, machine and GPU types, GPU, run, schedule and endpoint limits, data roots and buckets, prune/destroy (default $${OPERATOR_ENV.policy})`,
-    );
-}
+/** The flags every command that loads a project takes (after its own in `--help`). */
+export const OPERATOR_OPTIONS: readonly OptionDefinition[] = [
+  {
+    flags: '--allow-data-root <dir>',
+    description: `also allow data under this folder (repeatable; default from $${OPERATOR_ENV.dataRoots}, ${delimiter}-separated)`,
+    parse: collect,
+  },
+  {
+    flags: '--state-dir <dir>',
+    description: `local provider state directory, overriding mlform.yaml's local.stateDir (default $${OPERATOR_ENV.stateDir})`,
+  },
+  {
+    flags: '--policy <file>',
+    description: `operator policy, YAML or JSON, kept outside the manifest tree: allowed regions, machine and GPU types, GPU, run, schedule and endpoint limits, data roots and buckets, prune/destroy (default $${OPERATOR_ENV.policy})`,
+  },
+];
 
 const nonEmpty = (value: string | undefined): string | undefined =>
   value !== undefined && value.trim() !== '' ? value : undefined;

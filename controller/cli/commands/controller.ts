@@ -2,7 +2,6 @@
  * `mlform controller`: the long-running reconciler (controller/loop/). This file only turns
  * options into a SyncLoop, a status server and signal handling; the decisions live in the loop.
  */
-import { Option, type Command } from 'commander';
 import { destination, pino } from 'pino';
 import { error, type Diagnostic } from '../../../resources/diagnostic.js';
 import { createDirectorySource } from '../../loop/directory-source.js';
@@ -22,14 +21,15 @@ import { loadAuthToken, MIN_TOKEN_LENGTH } from '../../loop/auth-token.js';
 import { CONTROLLER_BOUNDS, type ConnectionBounds } from '../../../trainer/serving/connection-bounds.js';
 import { SyncLoop } from '../../loop/sync-loop.js';
 import { loadWebhookSecret, WEBHOOK_SECRET_ENV } from '../../loop/webhook.js';
+import { defineCommand } from '../command.js';
 import type { CommandContext } from '../context.js';
 import { openProject } from '../project.js';
 import { policyDeletes, policyError } from '../../engine/policy.js';
 import { loadPolicyFile } from '../policy-file.js';
 import { sanitizeOutput } from '../../ui/escape.js';
 import { packageVersion } from '../version.js';
-import { addOperatorOptions, operatorSettings, type OperatorFlags } from '../operator.js';
-import { printProblems } from './plan.js';
+import { OPERATOR_OPTIONS, operatorSettings, type OperatorFlags } from '../operator.js';
+import { failed } from '../problems.js';
 import { join, resolve } from 'node:path';
 import { readdir, rm } from 'node:fs/promises';
 import { isWithin, pidExists } from '../../../providers/local/index.js';
@@ -62,144 +62,172 @@ interface ControllerOptions extends OperatorFlags {
   logLevel: string;
 }
 
-export function registerController(
-  program: Command,
-  ctx: CommandContext,
-  setExit: (code: number) => void,
-): void {
-  addOperatorOptions(
-    program
-      .command('controller')
-      .summary('keep the actual state converged from a git branch or a directory')
-      .description(
-        [
-          'Run continuously, like Argo CD for ML resources: fetch the manifests (git:',
-          'poll, or a signed webhook; a directory: watched), plan and apply with the',
-          'same engine as `mlform apply`, and keep reconciling: every --requeue while',
-          'trainings run (finished ones are registered, promoted and rolled out), at',
-          '--resync otherwise. Local schedules fire on time here.',
-          '',
-          'A commit whose manifests do not load is reported (/api/status, /metrics,',
-          'logs); the last good desired state keeps being reconciled until a good',
-          'commit arrives. A failing resource is retried with backoff (5s doubling to',
-          '5m) while the others proceed. Replicas elect a leader on the state',
-          'directory (or bucket); only the leader acts. Each sync holds the apply lock',
-          'briefly, so a CLI `mlform apply` and the controller never act at once.',
-          '',
-          'The local provider keeps its state in --state-dir (default <workdir>/state),',
-          "outside the checkout: the manifests' local.stateDir is ignored, and nothing",
-          'in the repository is ever read as state or as a lock. Replicas on one host',
-          'share the default state (same source, same workdir) and each clones into',
-          '<workdir>/checkouts/<pid>; checkouts of processes that are gone are removed.',
-          'The workdir defaults to $XDG_STATE_HOME/mlform/controller-<hash of the source>',
-          '(else ~/.local/state/mlform/...); folders are created with mode 0700, and a',
-          'symlink, a folder of another user or one others can write is refused.',
-          'Only refs/heads/<branch> is fetched (a tag of the same name never wins).',
-          '',
-          'Pruning is off by default (as in Argo CD): resources whose manifests are',
-          'removed are left alone unless --prune. Drift is corrected unless',
-          '--no-self-heal.',
-          '',
-          'HTTP (--listen, default 127.0.0.1:8080): /healthz (alive), /readyz (200 once',
-          'the leader has synced; 503 on a standby), /metrics (Prometheus): open to anyone.',
-          'POST /hooks/git (GitHub webhook: X-Hub-Signature-256 with the secret from',
-          `--webhook-secret-file or $${WEBHOOK_SECRET_ENV}; disabled without one; a`,
-          'repeated X-GitHub-Delivery id is acknowledged without a sync). Every other',
-          'route, /api/status included (rendered by `mlform get --server URL`), needs',
-          '`Authorization: Bearer <token>` when --auth-token-file is given; an address',
-          'beyond loopback (e.g. 0.0.0.0:8080) requires it. The token file: one line of',
-          `at least ${MIN_TOKEN_LENGTH} printable characters, not readable by other users.`,
-          'Connections are bounded: headers within --headers-timeout, the whole request',
-          'within --request-timeout, idle keep-alive closed after --keep-alive-timeout,',
-          'at most --max-connections at once.',
-          '',
-          'Logs are JSON lines on stdout. SIGTERM/SIGINT: finish the current change,',
-          'release the leader lease, exit 0.',
-        ].join('\n'),
-      )
-      .option('--repo <url>', 'git repository to follow (URL or local path; no credentials in it)')
-      .option(
-        '--git-token-file <file>',
-        `token for an https repository (default: $${GIT_TOKEN_ENV}; else git's credential helper or SSH key)`,
-      )
-      .option(
-        '--git-username <name>',
-        `user name sent with the token (default: $${GIT_USERNAME_ENV}, else ${DEFAULT_GIT_USERNAME})`,
-      )
-      .option('--branch <name>', 'branch to follow', 'main')
-      .option('--path <dir>', 'folder of the manifests (and mlform.yaml) inside the repository', '.')
-      .option(
-        '--workdir <dir>',
+export const controllerCommand = defineCommand({
+  name: 'controller',
+  summary: 'keep the actual state converged from a git branch or a directory',
+  description: [
+    'Run continuously, like Argo CD for ML resources: fetch the manifests (git:',
+    'poll, or a signed webhook; a directory: watched), plan and apply with the',
+    'same engine as `mlform apply`, and keep reconciling: every --requeue while',
+    'trainings run (finished ones are registered, promoted and rolled out), at',
+    '--resync otherwise. Local schedules fire on time here.',
+    '',
+    'A commit whose manifests do not load is reported (/api/status, /metrics,',
+    'logs); the last good desired state keeps being reconciled until a good',
+    'commit arrives. A failing resource is retried with backoff (5s doubling to',
+    '5m) while the others proceed. Replicas elect a leader on the state',
+    'directory (or bucket); only the leader acts. Each sync holds the apply lock',
+    'briefly, so a CLI `mlform apply` and the controller never act at once.',
+    '',
+    'The local provider keeps its state in --state-dir (default <workdir>/state),',
+    "outside the checkout: the manifests' local.stateDir is ignored, and nothing",
+    'in the repository is ever read as state or as a lock. Replicas on one host',
+    'share the default state (same source, same workdir) and each clones into',
+    '<workdir>/checkouts/<pid>; checkouts of processes that are gone are removed.',
+    'The workdir defaults to $XDG_STATE_HOME/mlform/controller-<hash of the source>',
+    '(else ~/.local/state/mlform/...); folders are created with mode 0700, and a',
+    'symlink, a folder of another user or one others can write is refused.',
+    'Only refs/heads/<branch> is fetched (a tag of the same name never wins).',
+    '',
+    'Pruning is off by default (as in Argo CD): resources whose manifests are',
+    'removed are left alone unless --prune. Drift is corrected unless',
+    '--no-self-heal.',
+    '',
+    'HTTP (--listen, default 127.0.0.1:8080): /healthz (alive), /readyz (200 once',
+    'the leader has synced; 503 on a standby), /metrics (Prometheus): open to anyone.',
+    'POST /hooks/git (GitHub webhook: X-Hub-Signature-256 with the secret from',
+    `--webhook-secret-file or $${WEBHOOK_SECRET_ENV}; disabled without one; a`,
+    'repeated X-GitHub-Delivery id is acknowledged without a sync). Every other',
+    'route, /api/status included (rendered by `mlform get --server URL`), needs',
+    '`Authorization: Bearer <token>` when --auth-token-file is given; an address',
+    'beyond loopback (e.g. 0.0.0.0:8080) requires it. The token file: one line of',
+    `at least ${MIN_TOKEN_LENGTH} printable characters, not readable by other users.`,
+    'Connections are bounded: headers within --headers-timeout, the whole request',
+    'within --request-timeout, idle keep-alive closed after --keep-alive-timeout,',
+    'at most --max-connections at once.',
+    '',
+    'Logs are JSON lines on stdout. SIGTERM/SIGINT: finish the current change,',
+    'release the leader lease, exit 0.',
+  ].join('\n'),
+  options: [
+    {
+      flags: '--repo <url>',
+      description: 'git repository to follow (URL or local path; no credentials in it)',
+    },
+    {
+      flags: '--git-token-file <file>',
+      description: `token for an https repository (default: $${GIT_TOKEN_ENV}; else git's credential helper or SSH key)`,
+    },
+    {
+      flags: '--git-username <name>',
+      description: `user name sent with the token (default: $${GIT_USERNAME_ENV}, else ${DEFAULT_GIT_USERNAME})`,
+    },
+    { flags: '--branch <name>', description: 'branch to follow', default: 'main' },
+    {
+      flags: '--path <dir>',
+      description: 'folder of the manifests (and mlform.yaml) inside the repository',
+      default: '.',
+    },
+    {
+      flags: '--workdir <dir>',
+      description:
         "the controller's own folder: state/ (the default --state-dir) and checkouts/<pid>/; created 0700, and an existing one must be a directory (not a link) of this user or root that other users cannot write (default: $XDG_STATE_HOME/mlform/controller-<hash of the source>, else ~/.local/state/mlform/...)",
-      )
-      .option('--dir <path>', 'follow a local directory instead of git (watched for changes)')
-      .option('--poll <duration>', 'git polling interval (±10% jitter)', '60s')
-      .option('--resync <duration>', 'reconcile this often even when nothing changes', '3m')
-      .option('--requeue <duration>', 'reconcile this often while trainings run or the plan waits', '5s')
-      .option(
-        '--listen <addr>',
+    },
+    { flags: '--dir <path>', description: 'follow a local directory instead of git (watched for changes)' },
+    { flags: '--poll <duration>', description: 'git polling interval (±10% jitter)', default: '60s' },
+    {
+      flags: '--resync <duration>',
+      description: 'reconcile this often even when nothing changes',
+      default: '3m',
+    },
+    {
+      flags: '--requeue <duration>',
+      description: 'reconcile this often while trainings run or the plan waits',
+      default: '5s',
+    },
+    {
+      flags: '--listen <addr>',
+      description:
         'HTTP address for health, metrics, status and the webhook (beyond loopback: needs --auth-token-file)',
-        '127.0.0.1:8080',
-      )
-      .option('--webhook-secret-file <file>', `webhook secret (default: $${WEBHOOK_SECRET_ENV})`)
-      .option(
-        '--auth-token-file <file>',
+      default: '127.0.0.1:8080',
+    },
+    {
+      flags: '--webhook-secret-file <file>',
+      description: `webhook secret (default: $${WEBHOOK_SECRET_ENV})`,
+    },
+    {
+      flags: '--auth-token-file <file>',
+      description:
         'bearer token required on /api/status and every route but /healthz, /readyz, /metrics, /hooks/git',
-      )
-      .option(
-        '--headers-timeout <duration>',
-        'HTTP: request line and headers must arrive within this',
-        `${CONTROLLER_BOUNDS.headersTimeoutMs / 1000}s`,
-      )
-      .option(
-        '--request-timeout <duration>',
-        'HTTP: a whole request (headers and body) must arrive within this',
-        `${CONTROLLER_BOUNDS.requestTimeoutMs / 1000}s`,
-      )
-      .option(
-        '--keep-alive-timeout <duration>',
-        'HTTP: idle keep-alive connections are closed after this',
-        `${CONTROLLER_BOUNDS.keepAliveTimeoutMs / 1000}s`,
-      )
-      .option(
-        '--max-connections <n>',
-        'HTTP: connections beyond this many are closed',
-        String(CONTROLLER_BOUNDS.maxConnections),
-      )
-      .option('--no-self-heal', 'report drift (OutOfSync) without correcting it')
-      .option('--prune', 'delete managed resources whose manifests are gone (default: keep them)')
-      .option('--lease-ttl <duration>', 'leader lease time to live; renewed every third of it', '15s')
-      .option('--parallelism <n>', 'changes carried out at once', '10')
-      .addOption(
-        new Option('--log-level <level>', 'log level')
-          .choices(['debug', 'info', 'warn', 'error'])
-          .default('info'),
-      ),
-  )
-    .addHelpText(
-      'after',
-      '\nExamples:\n' +
-        '  # follow a branch; manifests under deploy/ml\n' +
-        '  mlform controller --repo https://github.com/acme/ml.git --branch main --path deploy/ml\n' +
-        '  # a private repository over https: the token from a file, never in the URL\n' +
-        '  mlform controller --repo https://github.com/acme/ml.git --git-token-file /var/run/secrets/git/token\n' +
-        '  # GitHub webhook for immediate syncs (secret never logged)\n' +
-        '  MLFORM_WEBHOOK_SECRET=... mlform controller --repo git@github.com:acme/ml.git --poll 5m\n' +
-        '  # a laptop: follow the working copy, delete what is removed; CLI commands see the\n' +
-        '  # same state when given the same --state-dir (or $MLFORM_STATE_DIR), outside the tree\n' +
-        '  MLFORM_STATE_DIR=~/.mlform-state mlform controller --dir examples/quickstart --prune --listen 127.0.0.1:8080\n' +
-        '  # status of a running controller\n' +
-        '  mlform get --server http://127.0.0.1:8080\n' +
-        '  # reachable from other hosts (a pod): a token guards /api/status\n' +
-        '  openssl rand -hex 32 > /etc/mlform/token && chmod 600 /etc/mlform/token\n' +
-        '  mlform controller --repo ... --listen 0.0.0.0:8080 --auth-token-file /etc/mlform/token\n' +
-        '  MLFORM_SERVER_TOKEN_FILE=/etc/mlform/token mlform get --server http://ctl:8080\n' +
-        '\nExit status: 0 after a clean shutdown; 1 when the options are invalid, the\n' +
-        'HTTP address cannot be bound, or it is beyond loopback without --auth-token-file.',
-    )
-    .action(async (options: ControllerOptions) => {
-      setExit(await run(options));
-    });
+    },
+    {
+      flags: '--headers-timeout <duration>',
+      description: 'HTTP: request line and headers must arrive within this',
+      default: `${CONTROLLER_BOUNDS.headersTimeoutMs / 1000}s`,
+    },
+    {
+      flags: '--request-timeout <duration>',
+      description: 'HTTP: a whole request (headers and body) must arrive within this',
+      default: `${CONTROLLER_BOUNDS.requestTimeoutMs / 1000}s`,
+    },
+    {
+      flags: '--keep-alive-timeout <duration>',
+      description: 'HTTP: idle keep-alive connections are closed after this',
+      default: `${CONTROLLER_BOUNDS.keepAliveTimeoutMs / 1000}s`,
+    },
+    {
+      flags: '--max-connections <n>',
+      description: 'HTTP: connections beyond this many are closed',
+      default: String(CONTROLLER_BOUNDS.maxConnections),
+    },
+    { flags: '--no-self-heal', description: 'report drift (OutOfSync) without correcting it' },
+    {
+      flags: '--prune',
+      description: 'delete managed resources whose manifests are gone (default: keep them)',
+    },
+    {
+      flags: '--lease-ttl <duration>',
+      description: 'leader lease time to live; renewed every third of it',
+      default: '15s',
+    },
+    { flags: '--parallelism <n>', description: 'changes carried out at once', default: '10' },
+    {
+      flags: '--log-level <level>',
+      description: 'log level',
+      choices: ['debug', 'info', 'warn', 'error'],
+      default: 'info',
+    },
+    ...OPERATOR_OPTIONS,
+  ],
+  examples: [
+    '# follow a branch; manifests under deploy/ml',
+    'mlform controller --repo https://github.com/acme/ml.git --branch main --path deploy/ml',
+    '# a private repository over https: the token from a file, never in the URL',
+    'mlform controller --repo https://github.com/acme/ml.git --git-token-file /var/run/secrets/git/token',
+    '# GitHub webhook for immediate syncs (secret never logged)',
+    'MLFORM_WEBHOOK_SECRET=... mlform controller --repo git@github.com:acme/ml.git --poll 5m',
+    '# a laptop: follow the working copy, delete what is removed; CLI commands see the',
+    '# same state when given the same --state-dir (or $MLFORM_STATE_DIR), outside the tree',
+    'MLFORM_STATE_DIR=~/.mlform-state mlform controller --dir examples/quickstart --prune --listen 127.0.0.1:8080',
+    '# status of a running controller',
+    'mlform get --server http://127.0.0.1:8080',
+    '# reachable from other hosts (a pod): a token guards /api/status',
+    'openssl rand -hex 32 > /etc/mlform/token && chmod 600 /etc/mlform/token',
+    'mlform controller --repo ... --listen 0.0.0.0:8080 --auth-token-file /etc/mlform/token',
+    'MLFORM_SERVER_TOKEN_FILE=/etc/mlform/token mlform get --server http://ctl:8080',
+  ],
+  exitStatus:
+    '0 after a clean shutdown; 1 when the options are invalid, the\n' +
+    'HTTP address cannot be bound, or it is beyond loopback without --auth-token-file.',
+  handler: (_args: [], options: ControllerOptions, ctx) => controllerRunner(ctx)(options),
+});
+
+/**
+ * The command bound to its context: options checked, folders made, then the loop and its status
+ * server until SIGTERM or SIGINT.
+ */
+function controllerRunner(ctx: CommandContext): (options: ControllerOptions) => Promise<number> {
+  return run;
 
   async function run(options: ControllerOptions): Promise<number> {
     const problems: Diagnostic[] = [];
@@ -290,10 +318,7 @@ export function registerController(
         );
       }
     }
-    if (problems.length > 0) {
-      printProblems(ctx, problems);
-      return 1;
-    }
+    if (problems.length > 0) return failed(ctx, problems);
 
     const log = pino(
       { level: options.logLevel, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
@@ -306,10 +331,7 @@ export function registerController(
       git ? `git ${git.repo}#${options.branch}` : `dir ${resolve(options.dir ?? '.')}`,
       ctx.env,
     );
-    if ('diagnostic' in folders) {
-      printProblems(ctx, [folders.diagnostic]);
-      return 1;
-    }
+    if ('diagnostic' in folders) return failed(ctx, [folders.diagnostic]);
     const { workDir, stateDir } = folders;
     const checkouts = join(workDir, 'checkouts');
     if (git) await sweepCheckouts(checkouts);
@@ -324,12 +346,11 @@ export function registerController(
       : createDirectorySource({ dir: options.dir ?? '.' });
     // Provider state is the controller's, never the commit's: local.stateDir is ignored.
     if (await isWithin(stateDir, source.treeRoot)) {
-      printProblems(ctx, [
+      return failed(ctx, [
         error('state-dir-in-checkout', `the state directory ${stateDir} is inside ${source.treeRoot}`, {
           hint: 'a commit could then write its own state and locks; choose --state-dir outside the repository checkout or the followed directory',
         }),
       ]);
-      return 1;
     }
     const metrics = createControllerMetrics();
     const loop = new SyncLoop({
@@ -373,15 +394,12 @@ export function registerController(
       },
     });
     const server = started.server;
-    if (!server) {
-      printProblems(ctx, started.diagnostics);
-      return 1;
-    }
+    if (!server) return failed(ctx, started.diagnostics);
     // Handlers first: whoever reads "listening" may signal at once, and a SIGTERM before a handler
     // exists kills the process without the lease being released.
+    let stopListening = (): void => {};
     const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
-      process.once('SIGTERM', () => resolve('SIGTERM'));
-      process.once('SIGINT', () => resolve('SIGINT'));
+      stopListening = ctx.onStopSignal(resolve);
     });
     log.info(
       {
@@ -402,6 +420,7 @@ export function registerController(
     log.info({ signal }, 'shutting down: finishing the current change');
     await loop.stop();
     await server.close();
+    stopListening();
     log.info('stopped');
     return 0;
   }

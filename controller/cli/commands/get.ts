@@ -1,10 +1,10 @@
 /**
  * `mlform get [kind[/name]]`: one line per resource with Argo CD's sync and health. Also home of
- * what the resource commands (describe, logs, cancel, trigger) share: the `kind/name` argument,
- * the repeatable `-f/--file` option and loading desired state, observed state and plan at once.
+ * what the resource commands (describe, logs, cancel, trigger) share: the `kind/name` argument
+ * and loading desired state, observed state and plan at once.
  */
-import { Option, type Command } from 'commander';
 import { error, hasErrors, type Diagnostic } from '../../../resources/diagnostic.js';
+import { addressOf } from '../../../resources/address.js';
 import { KIND_DEFINITIONS, KINDS, kindFromCliName, type Kind } from '../../../resources/kinds.js';
 import { closest, didYouMean } from '../../../resources/suggest.js';
 import type { ObservedState } from '../../../providers/provider.js';
@@ -14,10 +14,12 @@ import { plan as makePlan } from '../../engine/plan.js';
 import { resourceStatus, type ResourceStatus } from '../../engine/status.js';
 import { fetchControllerStatus, loadClientToken, SERVER_TOKEN_ENV } from '../../loop/status-client.js';
 import { renderResourceTable } from '../../ui/resource-table.js';
+import { defineCommand } from '../command.js';
+import { fileOption } from '../options.js';
 import type { CommandContext } from '../context.js';
-import { openProject, type LoadedProjectContext } from '../project.js';
-import { addOperatorOptions, operatorSettings, type OperatorFlags } from '../operator.js';
-import { printProblems } from './plan.js';
+import { openProject, type LoadedProjectContext, type OpenProjectOptions } from '../project.js';
+import { OPERATOR_OPTIONS, operatorSettings, type OperatorFlags } from '../operator.js';
+import { failed } from '../problems.js';
 
 /** Version of `get -o json` and `describe -o json`, bumped on incompatible changes. */
 export const STATUS_FORMAT_VERSION = 1;
@@ -58,6 +60,53 @@ export function parseTarget(
   return { target: { kind, name } };
 }
 
+/** The commands that act on one kind only, and what they say when given another. */
+const ONE_KIND = {
+  cancel: { kind: 'TrainingRun', only: 'can be cancelled', example: 'mlform cancel trainingrun/mpg-mlp' },
+  trigger: { kind: 'Schedule', only: 'can be triggered', example: 'mlform trigger schedule/mpg-weekly' },
+  logs: { kind: 'TrainingRun', only: 'have logs', example: 'mlform logs trainingrun/mpg-mlp' },
+} as const satisfies Record<string, { kind: Kind; only: string; example: string }>;
+
+/** `kind/NAME` for a command of ONE_KIND: the name, or the problem (`<command>-kind` for another kind). */
+export function namedTarget(
+  text: string,
+  command: keyof typeof ONE_KIND,
+): { name: string } | { diagnostic: Diagnostic } {
+  const { kind, only, example } = ONE_KIND[command];
+  const parsed = parseTarget(text, true);
+  if (parsed.target?.name !== undefined && parsed.target.kind === kind) return { name: parsed.target.name };
+  const given = parsed.target?.kind ?? text;
+  return {
+    diagnostic:
+      parsed.diagnostic ??
+      error(`${command}-kind`, `only ${kind}s ${only}, not ${given}`, { hint: `e.g. ${example}` }),
+  };
+}
+
+/**
+ * The target of a command of ONE_KIND and its project, opened with the operator's settings;
+ * problems are printed and `undefined` returned.
+ */
+export async function openNamedTarget(
+  ctx: CommandContext,
+  text: string,
+  command: keyof typeof ONE_KIND,
+  options: OperatorFlags & { file: string[] },
+  open: Omit<OpenProjectOptions, 'operator'> = {},
+): Promise<{ name: string; project: LoadedProjectContext } | undefined> {
+  const target = namedTarget(text, command);
+  if ('diagnostic' in target) {
+    failed(ctx, [target.diagnostic]);
+    return undefined;
+  }
+  const opened = await openProject(options.file, { ...open, operator: operatorSettings(options, ctx.env) });
+  if (!opened.project) {
+    failed(ctx, opened.diagnostics);
+    return undefined;
+  }
+  return { name: target.name, project: opened.project };
+}
+
 /** A name that is neither in the manifests nor in the actual state, with the closest one. */
 export function unknownResource(
   kind: Kind,
@@ -68,7 +117,7 @@ export function unknownResource(
   const match = closest(name, names);
   const cli = KIND_DEFINITIONS[kind].cliName;
   return error('unknown-resource', `${kind} "${name}" is neither in the manifests nor in the actual state`, {
-    address: `${kind}/${name}`,
+    address: addressOf(kind, name),
     hint: match
       ? `did you mean "${cli}/${match}"?`
       : names.length > 0
@@ -76,12 +125,6 @@ export function unknownResource(
         : `there is no ${kind} in this stack; list resources with \`mlform get\``,
   });
 }
-
-/** `-f, --file <path>`, repeatable, like kubectl; the manifests and mlform.yaml are found from it. */
-export const fileOption = (flags = '-f, --file <path>'): Option =>
-  new Option(flags, 'manifest file or directory; repeatable')
-    .argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value])
-    .default([] as string[], '.');
 
 export interface StatusInputs {
   project: LoadedProjectContext;
@@ -103,12 +146,12 @@ export async function loadStatusInputs(
     readOnly: true,
   });
   if (!opened.project) {
-    printProblems(ctx, opened.diagnostics);
+    failed(ctx, opened.diagnostics);
     return undefined;
   }
   const observed = await observe(opened.project.provider, opened.project.providerCtx);
   if (hasErrors(observed.diagnostics)) {
-    printProblems(ctx, observed.diagnostics);
+    failed(ctx, observed.diagnostics);
     return undefined;
   }
   const plan = makePlan(opened.project.desired, observed.state);
@@ -125,148 +168,126 @@ interface GetOptions extends OperatorFlags {
   tokenFile?: string;
 }
 
-export function registerGet(program: Command, ctx: CommandContext, setExit: (code: number) => void): void {
-  addOperatorOptions(
-    program
-      .command('get')
-      .summary('list resources with their sync status and health')
-      .description(
-        'One line per resource declared in the manifests or present in the actual state.\n' +
-          '  SYNC     Synced: the plan has nothing to do; OutOfSync: apply would change\n' +
-          '           it; Unknown: the plan has an error for it\n' +
-          '  HEALTH   Healthy; Progressing: training, or waiting for versions;\n' +
-          '           Degraded: failed run, endpoint not answering; Missing: not\n' +
-          '           created yet; Suspended: paused schedule\n' +
-          '  DETAILS  latest run of the current spec and its key metric; versions and\n' +
-          '           aliases; URL and traffic; next fire time\n' +
-          'The kind is trainingrun, registeredmodel, deployedendpoint or schedule, also\n' +
-          'plural or CamelCase (trainingruns, TrainingRun). Manifests and mlform.yaml\n' +
-          'are read from -f (default: the current directory).',
-      )
-      .argument('[kind[/name]]', 'only this kind, or only this resource')
-      .addOption(fileOption())
-      .option(
-        '--server <url>',
-        "a running controller's status (its /api/status) instead of the local manifests",
-      )
-      .option(
-        '--token-file <file>',
-        `with --server: the bearer token the controller requires (default $${SERVER_TOKEN_ENV.file}, then $${SERVER_TOKEN_ENV.value})`,
-      )
-      .addOption(
-        new Option('-o, --output <format>', 'table for people, json for scripts')
-          .choices(['table', 'json'])
-          .default('table'),
-      )
-      .addHelpText(
-        'after',
-        '\nExamples:\n' +
-          '  mlform get -f examples/quickstart\n' +
-          '  mlform get trainingruns\n' +
-          '  mlform get deployedendpoint/mpg-api -o json\n' +
-          '  mlform get --server http://127.0.0.1:8080 trainingruns\n' +
-          '  mlform get --server http://ctl:8080 --token-file ~/.mlform-token   # a controller with --auth-token-file\n' +
-          '\nExit status: 0 on success; 1 when the manifests or the state cannot be read,\n' +
-          'or the kind or name is unknown.',
-      ),
-  ).action(async (targetText: string | undefined, options: GetOptions) => {
-    setExit(await get(targetText, options));
-  });
-
-  async function get(targetText: string | undefined, options: GetOptions): Promise<number> {
+export const getCommand = defineCommand({
+  name: 'get',
+  summary: 'list resources with their sync status and health',
+  description:
+    'One line per resource declared in the manifests or present in the actual state.\n' +
+    '  SYNC     Synced: the plan has nothing to do; OutOfSync: apply would change\n' +
+    '           it; Unknown: the plan has an error for it\n' +
+    '  HEALTH   Healthy; Progressing: training, or waiting for versions;\n' +
+    '           Degraded: failed run, endpoint not answering; Missing: not\n' +
+    '           created yet; Suspended: paused schedule\n' +
+    '  DETAILS  latest run of the current spec and its key metric; versions and\n' +
+    '           aliases; URL and traffic; next fire time\n' +
+    'The kind is trainingrun, registeredmodel, deployedendpoint or schedule, also\n' +
+    'plural or CamelCase (trainingruns, TrainingRun). Manifests and mlform.yaml\n' +
+    'are read from -f (default: the current directory).',
+  arguments: [{ syntax: '[kind[/name]]', description: 'only this kind, or only this resource' }],
+  options: [
+    fileOption(),
+    {
+      flags: '--server <url>',
+      description: "a running controller's status (its /api/status) instead of the local manifests",
+    },
+    {
+      flags: '--token-file <file>',
+      description: `with --server: the bearer token the controller requires (default $${SERVER_TOKEN_ENV.file}, then $${SERVER_TOKEN_ENV.value})`,
+    },
+    {
+      flags: '-o, --output <format>',
+      description: 'table for people, json for scripts',
+      choices: ['table', 'json'],
+      default: 'table',
+    },
+    ...OPERATOR_OPTIONS,
+  ],
+  examples: [
+    'mlform get -f examples/quickstart',
+    'mlform get trainingruns',
+    'mlform get deployedendpoint/mpg-api -o json',
+    'mlform get --server http://127.0.0.1:8080 trainingruns',
+    'mlform get --server http://ctl:8080 --token-file ~/.mlform-token   # a controller with --auth-token-file',
+  ],
+  exitStatus:
+    '0 on success; 1 when the manifests or the state cannot be read,\nor the kind or name is unknown.',
+  async handler([targetText]: [string | undefined], options: GetOptions, ctx) {
     let target: Target | undefined;
     if (targetText !== undefined) {
       const parsed = parseTarget(targetText, false);
-      if (!parsed.target) {
-        printProblems(ctx, parsed.diagnostic ? [parsed.diagnostic] : []);
-        return 1;
-      }
+      if (!parsed.target) return failed(ctx, parsed.diagnostic ? [parsed.diagnostic] : []);
       target = parsed.target;
     }
-    if (options.server !== undefined) {
-      return getFromServer(options.server, options.tokenFile, target, options.output);
-    }
+    if (options.server !== undefined)
+      return getFromServer(ctx, { ...options, server: options.server }, target);
     const inputs = await loadStatusInputs(ctx, options.file, options);
     if (!inputs) return 1;
-    const selected = inputs.statuses.filter(
-      (s) => !target || (s.kind === target.kind && (target.name === undefined || s.name === target.name)),
-    );
-    if (target?.name !== undefined && selected.length === 0) {
-      printProblems(ctx, [unknownResource(target.kind, target.name, inputs.statuses)]);
-      return 1;
-    }
-    if (options.output === 'json') {
-      ctx.print(
-        JSON.stringify(
-          {
-            formatVersion: STATUS_FORMAT_VERSION,
-            stack: inputs.project.providerCtx.stack,
-            resources: selected,
-          },
-          null,
-          2,
-        ),
-      );
-    } else if (selected.length === 0) {
-      ctx.print(
-        `No ${target ? `${target.kind} ` : ''}resources in stack ${inputs.project.providerCtx.stack}.`,
-      );
-    } else {
-      ctx.print(renderResourceTable(selected, ctx.style));
-    }
+    const stack = inputs.project.providerCtx.stack;
+    return printSelected(ctx, inputs.statuses, target, options.output, {
+      stack,
+      json: (resources) => ({ formatVersion: STATUS_FORMAT_VERSION, stack, resources }),
+      table: (selected) => renderResourceTable(selected, ctx.style),
+    });
+  },
+});
+
+/** How one listing is shown: the stack for the empty message, the JSON document and the table. */
+interface Listing<R> {
+  stack: string;
+  json: (selected: R[]) => object;
+  table: (selected: R[]) => string;
+  /** On stderr before the table or the empty message (not with JSON). */
+  notice?: string;
+}
+
+/** The resources of one kind or one name; exit 1 when a named one is unknown. */
+function printSelected<R extends Pick<ResourceStatus, 'kind' | 'name'>>(
+  ctx: CommandContext,
+  resources: readonly R[],
+  target: Target | undefined,
+  output: GetOptions['output'],
+  listing: Listing<R>,
+): number {
+  const selected = resources.filter(
+    (r) => !target || (r.kind === target.kind && (target.name === undefined || r.name === target.name)),
+  );
+  if (target?.name !== undefined && selected.length === 0) {
+    return failed(ctx, [unknownResource(target.kind, target.name, resources)]);
+  }
+  if (output === 'json') {
+    ctx.print(JSON.stringify(listing.json(selected), null, 2));
     return 0;
   }
+  if (listing.notice !== undefined) ctx.printErr(listing.notice);
+  if (selected.length === 0)
+    ctx.print(`No ${target ? `${target.kind} ` : ''}resources in stack ${listing.stack}.`);
+  else ctx.print(listing.table(selected));
+  return 0;
+}
 
-  /** The same table, from a controller's /api/status. */
-  async function getFromServer(
-    server: string,
-    tokenFile: string | undefined,
-    target: Target | undefined,
-    output: GetOptions['output'],
-  ): Promise<number> {
-    const token = await loadClientToken(tokenFile, ctx.env);
-    if (token.diagnostics.length > 0) {
-      printProblems(ctx, token.diagnostics);
-      return 1;
-    }
-    const fetched = await fetchControllerStatus(server, { token: token.token });
-    if (!fetched.status) {
-      printProblems(ctx, fetched.diagnostics);
-      return 1;
-    }
-    const { controller, resources } = fetched.status;
-    const selected = resources.filter(
-      (r) => !target || (r.kind === target.kind && (target.name === undefined || r.name === target.name)),
-    );
-    if (target?.name !== undefined && selected.length === 0) {
-      const known = resources.map((r) => ({ kind: r.kind, name: r.name }));
-      printProblems(ctx, [unknownResource(target.kind, target.name, known)]);
-      return 1;
-    }
-    if (output === 'json') {
-      ctx.print(
-        JSON.stringify({ formatVersion: STATUS_FORMAT_VERSION, controller, resources: selected }, null, 2),
-      );
-      return 0;
-    }
-    if (controller.badCommit) {
-      ctx.printErr(
-        `commit ${controller.badCommit.commit} does not load (${controller.badCommit.diagnostics.length} error(s)); ` +
-          `reconciling ${controller.appliedCommit ?? 'nothing'} meanwhile`,
-      );
-    }
-    if (selected.length === 0) {
-      ctx.print(
-        `No ${target ? `${target.kind} ` : ''}resources in stack ${controller.stack ?? '(unknown)'}.`,
-      );
-      return 0;
-    }
-    ctx.print(
+/** The same table, from a controller's /api/status. */
+async function getFromServer(
+  ctx: CommandContext,
+  options: GetOptions & { server: string },
+  target: Target | undefined,
+) {
+  const token = await loadClientToken(options.tokenFile, ctx.env);
+  if (token.diagnostics.length > 0) return failed(ctx, token.diagnostics);
+  const fetched = await fetchControllerStatus(options.server, { token: token.token });
+  if (!fetched.status) return failed(ctx, fetched.diagnostics);
+  const { controller, resources } = fetched.status;
+  return printSelected(ctx, resources, target, options.output, {
+    stack: controller.stack ?? '(unknown)',
+    json: (selected) => ({ formatVersion: STATUS_FORMAT_VERSION, controller, resources: selected }),
+    table: (selected) =>
       renderResourceTable(
         selected.map((r) => ({ ...r, sync: r.syncStatus })),
         ctx.style,
       ),
-    );
-    return 0;
-  }
+    ...(controller.badCommit && {
+      notice:
+        `commit ${controller.badCommit.commit} does not load (${controller.badCommit.diagnostics.length} error(s)); ` +
+        `reconciling ${controller.appliedCommit ?? 'nothing'} meanwhile`,
+    }),
+  });
 }

@@ -1,8 +1,10 @@
-import { Option, type Command } from 'commander';
 import { error, type Diagnostic } from '../../../resources/diagnostic.js';
 import type * as ServingModule from '../../../trainer/serving/index.js';
 import type { RawServingConfig, ServingConfig } from '../../../trainer/serving/index.js';
 import { diagnosticsSummaryLine, renderDiagnostics } from '../../ui/diagnostics-view.js';
+import { errorMessage } from '../../../resources/error-message.js';
+import { defineCommand } from '../command.js';
+import { LAUNCH_ID_OPTION } from '../options.js';
 import type { CommandContext } from '../context.js';
 
 interface ServeOptions {
@@ -29,158 +31,194 @@ interface ServeOptions {
 /** TensorFlow Serving's REST port, when neither --port nor $PORT says otherwise. */
 const DEFAULT_PORT = 8501;
 
-export function registerServe(program: Command, ctx: CommandContext, setExit: (code: number) => void): void {
-  program
-    .command('serve')
-    .summary('serve trainer artifacts over the TensorFlow Serving REST API')
-    .description(
-      'Load one or more versions of a trainer artifact (a directory or gs:// prefix holding model.json,\n' +
-        'weights.bin and preprocess.json) and serve them: POST /v1/models/{name}:predict with raw\n' +
-        'features in, decoded predictions out; GET /v1/models/{name}[/metadata]; /v2/health/live,\n' +
-        '/v2/health/ready; /metrics. Concurrent requests are batched. Logs are JSON lines on stdout.\n' +
-        'Runs until SIGTERM or SIGINT, then stops accepting, answers what is in flight and exits 0.',
-    )
-    .option('-m, --model <uri>', 'artifact directory or gs:// prefix (default: $MODEL_URI)')
-    .option(
-      '-c, --config <file>',
-      'JSON config with several versions and traffic percents (trainer/serving/README.md)',
-    )
-    .option(
-      '-n, --name <name>',
-      'model name in the URLs (default: $MODEL_NAME, the run\'s model, or "default")',
-    )
-    .option('--model-version <n>', 'version number of --model (default: from the directory name, else 1)')
-    .option('-p, --port <port>', `port (default: $PORT, else ${DEFAULT_PORT}; 0 picks a free one)`)
-    .option('--host <host>', 'interface to listen on (containers: 0.0.0.0)', '127.0.0.1')
-    .option('--no-batching', 'one model call per request')
-    .option('--max-batch-size <n>', 'most instances per model call (default 64)')
-    .option(
-      '--batch-timeout-micros <n>',
-      'longest a request waits for a batch to fill (default 0: same event-loop turn)',
-    )
-    .option('--max-body-bytes <n>', 'larger bodies get 413 (default 10 MiB)')
-    .option('--max-instances <n>', 'more instances per request get 413 (default 1000)')
-    .option('--launch-id <id>', 'set by the local provider to recognise its process (no effect)')
-    .option(
-      '--listen-fd <n>',
-      'serve on the listening TCP socket inherited as this file descriptor (set by the local provider, which binds the port itself); --port and --host are then ignored',
-    )
-    .addOption(
-      new Option(
-        '--missing-features <policy>',
+export const serveCommand = defineCommand({
+  name: 'serve',
+  summary: 'serve trainer artifacts over the TensorFlow Serving REST API',
+  description:
+    'Load one or more versions of a trainer artifact (a directory or gs:// prefix holding model.json,\n' +
+    'weights.bin and preprocess.json) and serve them: POST /v1/models/{name}:predict with raw\n' +
+    'features in, decoded predictions out; GET /v1/models/{name}[/metadata]; /v2/health/live,\n' +
+    '/v2/health/ready; /metrics. Concurrent requests are batched. Logs are JSON lines on stdout.\n' +
+    'Runs until SIGTERM or SIGINT, then stops accepting, answers what is in flight and exits 0.',
+  options: [
+    { flags: '-m, --model <uri>', description: 'artifact directory or gs:// prefix (default: $MODEL_URI)' },
+    {
+      flags: '-c, --config <file>',
+      description: 'JSON config with several versions and traffic percents (trainer/serving/README.md)',
+    },
+    {
+      flags: '-n, --name <name>',
+      description: 'model name in the URLs (default: $MODEL_NAME, the run\'s model, or "default")',
+    },
+    {
+      flags: '--model-version <n>',
+      description: 'version number of --model (default: from the directory name, else 1)',
+    },
+    {
+      flags: '-p, --port <port>',
+      description: `port (default: $PORT, else ${DEFAULT_PORT}; 0 picks a free one)`,
+    },
+    {
+      flags: '--host <host>',
+      description: 'interface to listen on (containers: 0.0.0.0)',
+      default: '127.0.0.1',
+    },
+    { flags: '--no-batching', description: 'one model call per request' },
+    { flags: '--max-batch-size <n>', description: 'most instances per model call (default 64)' },
+    {
+      flags: '--batch-timeout-micros <n>',
+      description: 'longest a request waits for a batch to fill (default 0: same event-loop turn)',
+    },
+    { flags: '--max-body-bytes <n>', description: 'larger bodies get 413 (default 10 MiB)' },
+    { flags: '--max-instances <n>', description: 'more instances per request get 413 (default 1000)' },
+    LAUNCH_ID_OPTION,
+    {
+      flags: '--listen-fd <n>',
+      description:
+        'serve on the listening TCP socket inherited as this file descriptor (set by the local provider, which binds the port itself); --port and --host are then ignored',
+    },
+    {
+      flags: '--missing-features <policy>',
+      description:
         'explicit (default): a left-out feature is a 400, null takes the training fill value; fill: both are filled; error: both are a 400',
-      ).choices(['explicit', 'fill', 'error']),
-    )
-    .option('--headers-timeout <seconds>', 'request line and headers must arrive within this (default 10)')
-    .option(
-      '--receive-timeout <seconds>',
-      'the whole request, headers and body, must arrive within this (default 60, at most limits.requestTimeoutSeconds)',
-    )
-    .option('--keep-alive-timeout <seconds>', 'idle keep-alive connections are closed after this (default 5)')
-    .option('--max-connections <n>', 'connections beyond this many are closed (default 1024)')
-    .addOption(
-      new Option('--log-level <level>', 'log level').choices([
-        'fatal',
-        'error',
-        'warn',
-        'info',
-        'debug',
-        'silent',
-      ]),
-    )
-    .addHelpText(
-      'after',
-      '\nEnvironment: PORT, MODEL_URI, MODEL_NAME (Cloud Run), MLFORM_BACKEND=tensorflow|wasm|cpu,\n' +
-        'MLFORM_SERVE_PROOF_KEY (set by the local provider: health answers then prove this process\n' +
-        'to it; read once and removed from the environment).\n' +
-        'Exit status: 0 after a graceful shutdown, 1 when the config or a model cannot be loaded.\n\n' +
-        'Examples:\n  mlform serve --model /tmp/mpg --name mpg --port 8501\n' +
-        '  curl -s localhost:8501/v1/models/mpg:predict -H content-type:application/json \\\n' +
-        '    -d \'{"instances": [{"Cylinders": 4, "Displacement": 97, "Horsepower": 95, "Weight_in_lbs": 2372,\n' +
-        '      "Acceleration": 15, "Year": "1980-01-01", "Origin": "Japan"}]}\'\n' +
-        '  # every feature must be present; null means "missing, fill as training did"\n' +
-        '  mlform serve --config endpoint.json --port 0',
-    )
-    .action(async (options: ServeOptions) => {
-      const serving = await import('../../../trainer/serving/index.js');
-      const resolved = await resolveConfig(options, ctx, serving);
-      if (!resolved.config) {
-        ctx.printErr(renderDiagnostics(resolved.diagnostics, ctx.errStyle));
-        ctx.printErr(diagnosticsSummaryLine(resolved.diagnostics, ctx.errStyle));
-        setExit(1);
-        return;
-      }
-      const port = parsePort(options.port ?? nonEmpty(ctx.env.PORT));
-      if (port === undefined) {
-        ctx.printErr(
-          `--port / $PORT must be a port number from 0 to 65535, got ${JSON.stringify(options.port ?? ctx.env.PORT)}`,
-        );
-        setExit(1);
-        return;
-      }
-      const listenFd = options.listenFd === undefined ? undefined : parseFd(options.listenFd);
-      if (listenFd === null) {
-        ctx.printErr(
-          `--listen-fd must be a file descriptor number from 3, got ${JSON.stringify(options.listenFd)}`,
-        );
-        setExit(1);
-        return;
-      }
-      // Read once, then gone from the environment: nothing this process starts or logs sees it.
-      const proofKey = nonEmpty(ctx.env[serving.PROOF_KEY_ENV]);
-      delete ctx.env[serving.PROOF_KEY_ENV];
-      delete process.env[serving.PROOF_KEY_ENV];
-      if (proofKey !== undefined && !serving.isProofToken(proofKey)) {
-        ctx.printErr(`$${serving.PROOF_KEY_ENV} must be 32 to 128 lower-case hex digits`);
-        setExit(1);
-        return;
-      }
-      const config = resolved.config;
-      const logs = serving.createServingLogger(
-        config.logging.level,
-        ctx.stdout === process.stdout ? 1 : { write: (line: string) => ctx.stdout.write(line) },
-        { model: config.name },
-      );
-      const { logger } = logs;
-      const server = new serving.ModelServer({
-        config,
-        logger: logs,
-        ...(proofKey !== undefined && { proofKey }),
-      });
-      // Once: a second Ctrl-C gets Node's default action and ends the process at once.
-      const onSignal = (signal: NodeJS.Signals): void => {
-        server.shutdown(signal).catch((e: unknown) => {
-          logger.error({ err: e instanceof Error ? e.message : String(e) }, 'shutdown failed');
-        });
-      };
-      process.once('SIGTERM', onSignal);
-      process.once('SIGINT', onSignal);
-      try {
-        await server.listen(port, options.host, listenFd);
-      } catch (e) {
-        const where = listenFd === undefined ? `${options.host}:${port}` : `inherited descriptor ${listenFd}`;
-        ctx.printErr(`cannot listen on ${where}: ${e instanceof Error ? e.message : String(e)}`);
-        await server.shutdown('listen failed');
-        process.off('SIGTERM', onSignal);
-        process.off('SIGINT', onSignal);
-        logs.close();
-        setExit(1);
-        return;
-      }
-      let failed = false;
-      try {
-        await server.load();
-      } catch (e) {
-        failed = true;
-        logger.fatal({ err: e instanceof Error ? e.message : String(e) }, 'cannot serve');
-        await server.shutdown('load failed');
-      }
-      await server.closed;
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
-      logs.close();
-      setExit(failed ? 1 : 0);
+      choices: ['explicit', 'fill', 'error'],
+    },
+    {
+      flags: '--headers-timeout <seconds>',
+      description: 'request line and headers must arrive within this (default 10)',
+    },
+    {
+      flags: '--receive-timeout <seconds>',
+      description:
+        'the whole request, headers and body, must arrive within this (default 60, at most limits.requestTimeoutSeconds)',
+    },
+    {
+      flags: '--keep-alive-timeout <seconds>',
+      description: 'idle keep-alive connections are closed after this (default 5)',
+    },
+    { flags: '--max-connections <n>', description: 'connections beyond this many are closed (default 1024)' },
+    {
+      flags: '--log-level <level>',
+      description: 'log level',
+      choices: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'],
+    },
+  ],
+  notes:
+    'Environment: PORT, MODEL_URI, MODEL_NAME (Cloud Run), MLFORM_BACKEND=tensorflow|wasm|cpu,\n' +
+    'MLFORM_SERVE_PROOF_KEY (set by the local provider: health answers then prove this process\n' +
+    'to it; read once and removed from the environment).\n' +
+    'Exit status: 0 after a graceful shutdown, 1 when the config or a model cannot be loaded.',
+  examples: [
+    'mlform serve --model /tmp/mpg --name mpg --port 8501',
+    'curl -s localhost:8501/v1/models/mpg:predict -H content-type:application/json \\',
+    '  -d \'{"instances": [{"Cylinders": 4, "Displacement": 97, "Horsepower": 95, "Weight_in_lbs": 2372,',
+    '    "Acceleration": 15, "Year": "1980-01-01", "Origin": "Japan"}]}\'',
+    '# every feature must be present; null means "missing, fill as training did"',
+    'mlform serve --config endpoint.json --port 0',
+  ],
+  async handler(_args: [], options: ServeOptions, ctx) {
+    const serving = await import('../../../trainer/serving/index.js');
+    const settings = await serveSettings(options, ctx, serving);
+    if ('problem' in settings) {
+      ctx.printErr(settings.problem);
+      return 1;
+    }
+    return serveUntilStopped(ctx, serving, settings, options.host);
+  },
+});
+
+interface ServeSettings {
+  config: ServingConfig;
+  port: number;
+  listenFd?: number;
+  proofKey?: string;
+}
+
+/** Flags, config file and environment checked; the problem is the text to print when they do not fit. */
+async function serveSettings(
+  options: ServeOptions,
+  ctx: CommandContext,
+  serving: Serving,
+): Promise<ServeSettings | { problem: string }> {
+  const resolved = await resolveConfig(options, ctx, serving);
+  if (!resolved.config) {
+    return {
+      problem: `${renderDiagnostics(resolved.diagnostics, ctx.errStyle)}\n${diagnosticsSummaryLine(resolved.diagnostics, ctx.errStyle)}`,
+    };
+  }
+  const port = parsePort(options.port ?? nonEmpty(ctx.env.PORT));
+  if (port === undefined) {
+    return {
+      problem: `--port / $PORT must be a port number from 0 to 65535, got ${JSON.stringify(options.port ?? ctx.env.PORT)}`,
+    };
+  }
+  const listenFd = options.listenFd === undefined ? undefined : parseFd(options.listenFd);
+  if (listenFd === null) {
+    return {
+      problem: `--listen-fd must be a file descriptor number from 3, got ${JSON.stringify(options.listenFd)}`,
+    };
+  }
+  // Read once, then gone from the environment: nothing this process starts or logs sees it.
+  const proofKey = nonEmpty(ctx.env[serving.PROOF_KEY_ENV]);
+  delete ctx.env[serving.PROOF_KEY_ENV];
+  delete process.env[serving.PROOF_KEY_ENV];
+  if (proofKey !== undefined && !serving.isProofToken(proofKey)) {
+    return { problem: `$${serving.PROOF_KEY_ENV} must be 32 to 128 lower-case hex digits` };
+  }
+  return {
+    config: resolved.config,
+    port,
+    ...(listenFd !== undefined && { listenFd }),
+    ...(proofKey !== undefined && { proofKey }),
+  };
+}
+
+/** Listens, loads the models and serves until SIGTERM or SIGINT has drained the server. */
+async function serveUntilStopped(
+  ctx: CommandContext,
+  serving: Serving,
+  { config, port, listenFd, proofKey }: ServeSettings,
+  host: string,
+): Promise<number> {
+  const logs = serving.createServingLogger(
+    config.logging.level,
+    ctx.stdout === process.stdout ? 1 : { write: (line: string) => ctx.stdout.write(line) },
+    { model: config.name },
+  );
+  const { logger } = logs;
+  const server = new serving.ModelServer({
+    config,
+    logger: logs,
+    ...(proofKey !== undefined && { proofKey }),
+  });
+  // Once: a second Ctrl-C gets Node's default action and ends the process at once.
+  const stopListening = ctx.onStopSignal((signal) => {
+    server.shutdown(signal).catch((e: unknown) => {
+      logger.error({ err: errorMessage(e) }, 'shutdown failed');
     });
+  });
+  try {
+    await server.listen(port, host, listenFd);
+  } catch (e) {
+    const where = listenFd === undefined ? `${host}:${port}` : `inherited descriptor ${listenFd}`;
+    ctx.printErr(`cannot listen on ${where}: ${errorMessage(e)}`);
+    await server.shutdown('listen failed');
+    stopListening();
+    logs.close();
+    return 1;
+  }
+  let failed = false;
+  try {
+    await server.load();
+  } catch (e) {
+    failed = true;
+    logger.fatal({ err: errorMessage(e) }, 'cannot serve');
+    await server.shutdown('load failed');
+  }
+  await server.closed;
+  stopListening();
+  logs.close();
+  return failed ? 1 : 0;
 }
 
 /** An environment variable set to '' counts as unset (a template that left it blank). */

@@ -1,104 +1,54 @@
 /** `mlform trigger schedule/NAME`: fire a schedule now, as its clock would. */
-import type { Command } from 'commander';
-import { error } from '../../../resources/diagnostic.js';
+import { error, type Diagnostic } from '../../../resources/diagnostic.js';
+import { runRef, scheduleAddress } from '../../../resources/address.js';
 import { closest } from '../../../resources/suggest.js';
-import type { CommandContext } from '../context.js';
-import { lockHolder, openProject } from '../project.js';
+import type { DesiredState } from '../../../manifests/load.js';
+import { defineCommand } from '../command.js';
+import { lockHolder } from '../project.js';
 import { withApplyLock } from '../../engine/apply-lock.js';
-import { addOperatorOptions, operatorSettings, type OperatorFlags } from '../operator.js';
-import { printProblems } from './plan.js';
-import { fileOption, parseTarget } from './get.js';
+import { OPERATOR_OPTIONS, type OperatorFlags } from '../operator.js';
+import { failed, printProblems } from '../problems.js';
+import { openNamedTarget } from './get.js';
+import { fileOption } from '../options.js';
 
 interface TriggerOptions extends OperatorFlags {
   file: string[];
 }
 
-export function registerTrigger(
-  program: Command,
-  ctx: CommandContext,
-  setExit: (code: number) => void,
-): void {
-  addOperatorOptions(
-    program
-      .command('trigger')
-      .summary('fire a schedule now')
-      .description(
-        "Start a run of the schedule's TrainingRun template now, as if its cron had\n" +
-          "fired: the run is numbered after the template's runs and carries the\n" +
-          "schedule's name. The concurrency policy applies: Forbid skips while a run\n" +
-          'it started is still going, Replace cancels that run first, Allow runs both.\n' +
-          'The schedule must exist in the actual state (apply it first); the run uses\n' +
-          'the template as last applied. Returns at once: follow the run with\n' +
-          '`mlform logs trainingrun/NAME -f`.',
-      )
-      .argument('<schedule/NAME>', 'the Schedule, e.g. schedule/mpg-weekly')
-      .addOption(fileOption())
-      .addHelpText(
-        'after',
-        '\nExamples:\n  mlform trigger schedule/mpg-weekly\n  mlform trigger schedule/mpg-weekly -f examples/quickstart\n' +
-          '\nExit status: 0 when a run started; 1 when the schedule does not exist, the\n' +
-          'fire was skipped (concurrencyPolicy Forbid) or the run could not start.',
-      ),
-  ).action(async (targetText: string, options: TriggerOptions) => {
-    setExit(await trigger(targetText, options));
-  });
-
-  async function trigger(targetText: string, options: TriggerOptions): Promise<number> {
-    const parsed = parseTarget(targetText, true);
-    if (!parsed.target?.name || parsed.target.kind !== 'Schedule') {
-      printProblems(ctx, [
-        parsed.diagnostic ??
-          error('trigger-kind', `only Schedules can be triggered, not ${parsed.target?.kind ?? targetText}`, {
-            hint: 'e.g. mlform trigger schedule/mpg-weekly',
-          }),
-      ]);
-      return 1;
-    }
-    const name = parsed.target.name;
-    const opened = await openProject(options.file, { operator: operatorSettings(options, ctx.env) });
-    if (!opened.project) {
-      printProblems(ctx, opened.diagnostics);
-      return 1;
-    }
+export const triggerCommand = defineCommand({
+  name: 'trigger',
+  summary: 'fire a schedule now',
+  description:
+    "Start a run of the schedule's TrainingRun template now, as if its cron had\n" +
+    "fired: the run is numbered after the template's runs and carries the\n" +
+    "schedule's name. The concurrency policy applies: Forbid skips while a run\n" +
+    'it started is still going, Replace cancels that run first, Allow runs both.\n' +
+    'The schedule must exist in the actual state (apply it first); the run uses\n' +
+    'the template as last applied. Returns at once: follow the run with\n' +
+    '`mlform logs trainingrun/NAME -f`.',
+  arguments: [{ syntax: '<schedule/NAME>', description: 'the Schedule, e.g. schedule/mpg-weekly' }],
+  options: [fileOption(), ...OPERATOR_OPTIONS],
+  examples: [
+    'mlform trigger schedule/mpg-weekly',
+    'mlform trigger schedule/mpg-weekly -f examples/quickstart',
+  ],
+  exitStatus:
+    '0 when a run started; 1 when the schedule does not exist, the\n' +
+    'fire was skipped (concurrencyPolicy Forbid) or the run could not start.',
+  async handler([targetText]: [string], options: TriggerOptions, ctx) {
+    const opened = await openNamedTarget(ctx, targetText, 'trigger', options);
+    if (!opened) return 1;
+    const { name } = opened;
     const { desired, provider, providerCtx } = opened.project;
     const listed = await provider.schedules.list(providerCtx);
-    if (!listed.items.some((s) => s.name === name)) {
-      const declared = desired.resources.some((r) => r.kind === 'Schedule' && r.name === name);
-      const known = [
-        ...new Set([
-          ...listed.items.map((s) => s.name),
-          ...desired.resources.filter((r) => r.kind === 'Schedule').map((r) => r.name),
-        ]),
-      ];
-      printProblems(ctx, [
-        ...listed.diagnostics,
-        error(
-          'schedule-not-applied',
-          declared
-            ? `Schedule "${name}" is in the manifests but not applied yet`
-            : `Schedule "${name}" does not exist`,
-          {
-            address: `Schedule/${name}`,
-            hint: declared
-              ? 'run `mlform apply` first, then trigger it'
-              : closest(name, known) !== undefined
-                ? `did you mean "schedule/${closest(name, known) ?? ''}"?`
-                : known.length > 0
-                  ? `known schedules: ${known.map((n) => `schedule/${n}`).join(', ')}`
-                  : 'this stack has no schedules',
-          },
-        ),
-      ]);
-      return 1;
-    }
+    const applied = listed.items.map((s) => s.name);
+    if (!applied.includes(name))
+      return failed(ctx, [...listed.diagnostics, scheduleNotApplied(name, applied, desired)]);
     // Under the apply lock like any writer: a fire starts a run an apply in progress must not miss.
     const outcome = await withApplyLock(provider, providerCtx, { holder: lockHolder() }, (locked) =>
       provider.schedules.trigger(locked.ctx, { name }),
     );
-    if (outcome.status !== 'done') {
-      printProblems(ctx, outcome.diagnostics);
-      return 1;
-    }
+    if (outcome.status !== 'done') return failed(ctx, outcome.diagnostics);
     const fired = outcome.value;
     printProblems(ctx, fired.diagnostics);
     if (!fired.run) {
@@ -107,9 +57,32 @@ export function registerTrigger(
         ctx.print(`Schedule ${name}: fire skipped.`);
       return 1;
     }
-    const run = fired.run;
-    ctx.print(`Schedule ${name} fired: started ${run.name}#${run.number} (${run.state})`);
-    ctx.print(`  follow it: mlform logs trainingrun/${run.name} ${run.number} -f`);
+    ctx.print(`Schedule ${name} fired: started ${runRef(fired.run)} (${fired.run.state})`);
+    ctx.print(`  follow it: mlform logs trainingrun/${fired.run.name} ${fired.run.number} -f`);
     return 0;
-  }
+  },
+});
+
+/** A schedule the actual state lacks: only declared (apply first), or unknown (the closest name). */
+function scheduleNotApplied(name: string, applied: readonly string[], desired: DesiredState): Diagnostic {
+  const declaredNames = desired.resources.filter((r) => r.kind === 'Schedule').map((r) => r.name);
+  const declared = declaredNames.includes(name);
+  const known = [...new Set([...applied, ...declaredNames])];
+  const match = closest(name, known);
+  return error(
+    'schedule-not-applied',
+    declared
+      ? `Schedule "${name}" is in the manifests but not applied yet`
+      : `Schedule "${name}" does not exist`,
+    {
+      address: scheduleAddress(name),
+      hint: declared
+        ? 'run `mlform apply` first, then trigger it'
+        : match !== undefined
+          ? `did you mean "schedule/${match}"?`
+          : known.length > 0
+            ? `known schedules: ${known.map((n) => `schedule/${n}`).join(', ')}`
+            : 'this stack has no schedules',
+    },
+  );
 }

@@ -1,8 +1,8 @@
-import { Option, type Command } from 'commander';
+/** `mlform validate`: manifests checked (schema, rules, references, cycles, policy); nothing contacted. */
 import { hasErrors } from '../../../resources/diagnostic.js';
 import { shortHash } from '../../../resources/spec-hash.js';
 import {
-  addOperatorOptions,
+  OPERATOR_OPTIONS,
   operatorSettings,
   type OperatorFlags,
   type OperatorSettings,
@@ -10,43 +10,32 @@ import {
 import { enforcePolicy, loadPolicyFile } from '../policy-file.js';
 import { loadManifests, type LoadResult } from '../../../manifests/load.js';
 import { diagnosticJson, diagnosticsSummaryLine, renderDiagnostics } from '../../ui/diagnostics-view.js';
+import { defineCommand } from '../command.js';
+import { TEXT_OR_JSON_OPTION } from '../options.js';
 import type { CommandContext } from '../context.js';
 
 interface ValidateOptions extends OperatorFlags {
   output: 'text' | 'json';
 }
 
-export function registerValidate(
-  program: Command,
-  ctx: CommandContext,
-  setExit: (code: number) => void,
-): void {
-  addOperatorOptions(
-    program
-      .command('validate')
-      .summary('check manifests: schema, rules, references, dependency cycles')
-      .description(
-        'Load manifests from files and directories (recursively: *.yaml, *.yml, multi-document files;\n' +
-          'mlform.yaml is the project file) and report every problem at once, with file:line:col,\n' +
-          'the field path, a code frame and a fix when one is obvious. Nothing is contacted.',
-      )
-      .argument('[paths...]', 'manifest files or directories', ['.'])
-      .addOption(
-        new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'),
-      )
-      .addHelpText(
-        'after',
-        '\nExit status: 0 valid, 1 invalid.\n\nExamples:\n  mlform validate examples/quickstart\n  mlform validate -o json manifests/ > report.json',
-      ),
-  ).action(async (paths: string[], options: ValidateOptions) => {
-    const operator = operatorSettings(options, ctx.env);
-    const result = await validateWithPolicy(paths, operator);
-    const invalid = hasErrors(result.diagnostics);
+export const validateCommand = defineCommand({
+  name: 'validate',
+  summary: 'check manifests: schema, rules, references, dependency cycles',
+  description:
+    'Load manifests from files and directories (recursively: *.yaml, *.yml, multi-document files;\n' +
+    'mlform.yaml is the project file) and report every problem at once, with file:line:col,\n' +
+    'the field path, a code frame and a fix when one is obvious. Nothing is contacted.',
+  arguments: [{ syntax: '[paths...]', description: 'manifest files or directories', default: ['.'] }],
+  options: [TEXT_OR_JSON_OPTION, ...OPERATOR_OPTIONS],
+  notes: 'Exit status: 0 valid, 1 invalid.',
+  examples: ['mlform validate examples/quickstart', 'mlform validate -o json manifests/ > report.json'],
+  async handler([paths]: [string[]], options: ValidateOptions, ctx) {
+    const result = await validateWithPolicy(paths, operatorSettings(options, ctx.env));
     if (options.output === 'json') ctx.print(JSON.stringify(validateJson(result), null, 2));
     else printText(result, ctx);
-    setExit(invalid ? 1 : 0);
-  });
-}
+    return hasErrors(result.diagnostics) ? 1 : 0;
+  },
+});
 
 /**
  * The manifests, and with --policy (or MLFORM_POLICY) the operator's policy too, so a commit can be

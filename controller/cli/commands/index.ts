@@ -1,0 +1,30 @@
+/** Every command, in the order `mlform --help` lists them. */
+import type { SomeCommand } from '../command.js';
+import { applyCommand, destroyCommand } from './apply.js';
+import { cancelCommand } from './cancel.js';
+import { controllerCommand } from './controller.js';
+import { describeCommand } from './describe.js';
+import { getCommand } from './get.js';
+import { logsCommand } from './logs.js';
+import { planCommand } from './plan.js';
+import { schemaCommand } from './schema.js';
+import { serveCommand } from './serve.js';
+import { trainCommand } from './train.js';
+import { triggerCommand } from './trigger.js';
+import { validateCommand } from './validate.js';
+
+export const COMMANDS: readonly SomeCommand[] = [
+  validateCommand,
+  schemaCommand,
+  planCommand,
+  applyCommand,
+  destroyCommand,
+  getCommand,
+  describeCommand,
+  logsCommand,
+  cancelCommand,
+  triggerCommand,
+  trainCommand,
+  serveCommand,
+  controllerCommand,
+];
