@@ -436,7 +436,9 @@ function checkBuiltin(builtin: BuiltinTrainer): Diagnostic[] {
       }),
     );
   }
-  if (data.features?.includes(data.target)) {
+  // Forecasting reads the target's past in every window (it is the main input), so listing it
+  // there is allowed; for the other tasks a model that sees its target learns nothing useful.
+  if (data.features?.includes(data.target) && task !== 'forecasting') {
     const index = data.features.indexOf(data.target);
     out.push(
       error('target-in-features', `the target "${data.target}" is also listed as a feature`, {

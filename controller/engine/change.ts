@@ -50,6 +50,8 @@ export const FieldChangeSchema = Type.Object(
     after: Type.Unknown(),
     /** The actual value differs from what was last applied: someone changed it outside mlform. */
     drift: Type.Optional(Type.Boolean()),
+    /** Changing this field is what makes the change a `-/+` replace (`# forces replacement`). */
+    replace: Type.Optional(Type.Boolean()),
   },
   Strict,
 );

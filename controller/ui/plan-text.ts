@@ -86,7 +86,7 @@ function renderChange(c: Change, style: Style): string | undefined {
   return body.join('\n');
 }
 
-function symbol(c: Change, style: Style): string {
+export function symbol(c: Change, style: Style): string {
   switch (c.action) {
     case 'create':
     case 'register':
@@ -108,7 +108,7 @@ function symbol(c: Change, style: Style): string {
 
 const later = (style: Style) => style.dim(LATER);
 
-function headline(c: Exclude<Change, { action: 'noop' }>, style: Style): string {
+export function headline(c: Exclude<Change, { action: 'noop' }>, style: Style): string {
   switch (c.action) {
     case 'create':
       return c.kind === 'TrainingRun' ? `${t(c.address)} (${t(runRef(c.after))})` : t(c.address);
@@ -151,14 +151,16 @@ function details(c: Change, style: Style): string[] {
 }
 
 function renderField(f: FieldChange, style: Style): string {
-  const drift = f.drift ? ` ${style.yellow('(drift)')}` : '';
+  const drift =
+    (f.drift ? ` ${style.yellow('(drift)')}` : '') +
+    (f.replace ? ` ${style.red('# forces replacement')}` : '');
   const path = t(f.path);
   if (f.before === null) return `${style.green('+')} ${path}: ${formatValue(f.after, style)}${drift}`;
   if (f.after === null) return `${style.red('-')} ${path}: ${formatValue(f.before, style)}${drift}`;
   return `${style.yellow('~')} ${path}: ${formatValue(f.before, style)} -> ${formatValue(f.after, style)}${drift}`;
 }
 
-function formatValue(value: unknown, style: Style): string {
+export function formatValue(value: unknown, style: Style): string {
   if (isTraffic(value)) return formatTraffic(value, style);
   // JSON escapes C0 controls but not DEL, C1 or the bidi controls.
   return t(JSON.stringify(value) ?? 'null');

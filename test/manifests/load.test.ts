@@ -43,6 +43,11 @@ describe('loading the quickstart', () => {
     expect(desired.project?.file).toBe('examples/quickstart/mlform.yaml');
   });
 
+  it('accepts the target among the features of a forecasting run (its history is the main input)', async () => {
+    const { diagnostics } = await loadManifests(['test/fixtures/valid/forecasting-target-in-features.yaml']);
+    expect(diagnostics).toEqual([]);
+  });
+
   it('reads anchors, aliases and merge keys', async () => {
     const { desired, diagnostics } = await loadManifests(['test/fixtures/valid/anchors.yaml']);
     expect(diagnostics).toEqual([]);

@@ -1,6 +1,6 @@
 /**
- * The route table: TensorFlow Serving's REST API, the Open Inference Protocol health routes and
- * /metrics. A hand-written matcher over path segments: eight routes do not need a router, and
+ * The route table: TensorFlow Serving's REST API, the Open Inference Protocol (KServe v2) routes
+ * (health, model metadata, inference) and /metrics. A hand-written matcher over path segments: eight routes do not need a router, and
  * TF Serving's `{m}:predict` (a verb glued to a path segment) fits no router's syntax anyway.
  */
 import { HttpError } from './http-error.js';
@@ -11,6 +11,9 @@ export type Route =
   | { kind: 'status'; model: string; version?: string }
   | { kind: 'metadata'; model: string; version?: string }
   | { kind: 'model-ready'; model: string; version?: string }
+  /** Open Inference Protocol (KServe v2): inference and model metadata (oip-infer.ts). */
+  | { kind: 'infer'; model: string; version?: string }
+  | { kind: 'model-metadata'; model: string; version?: string }
   | { kind: 'live' }
   | { kind: 'ready' }
   | { kind: 'metrics' };
@@ -19,10 +22,12 @@ export type Route =
 export function routeName(route: Route | undefined): RouteName {
   switch (route?.kind) {
     case 'predict':
+    case 'infer':
       return 'predict';
     case 'status':
       return 'status';
     case 'metadata':
+    case 'model-metadata':
       return 'metadata';
     case 'live':
     case 'ready':
@@ -101,11 +106,20 @@ export function matchRoute(method: string, rawPath: string): Route {
     return get({ kind: metadata ? 'metadata' : 'status', model, ...withVersion });
   }
 
-  if (parts[0] === 'v2' && parts[1] === 'models' && parts[parts.length - 1] === 'ready') {
-    // /v2/models/{m}[/versions/{v}]/ready
-    if (parts.length === 4) return get({ kind: 'model-ready', model: decode(parts[2]) });
-    if (parts.length === 6 && parts[3] === 'versions') {
-      return get({ kind: 'model-ready', model: decode(parts[2]), version: decode(parts[4]) });
+  if (parts[0] === 'v2' && parts[1] === 'models' && parts.length >= 3) {
+    // /v2/models/{m}[/versions/{v}][/ready | /infer]
+    const versioned = parts.length >= 5 && parts[3] === 'versions';
+    const base = versioned ? 5 : 3;
+    const tail = parts.slice(base);
+    if (tail.length <= 1 && (!versioned || parts[4] !== undefined)) {
+      const model = decode(parts[2]);
+      const target = versioned ? { model, version: decode(parts[4]) } : { model };
+      if (tail.length === 0) return get({ kind: 'model-metadata', ...target });
+      if (tail[0] === 'ready') return get({ kind: 'model-ready', ...target });
+      if (tail[0] === 'infer') {
+        if (method !== 'POST') throw methodNotAllowed(method, 'POST', path);
+        return { kind: 'infer', ...target };
+      }
     }
   }
   throw new HttpError(404, `no route for ${path}`);

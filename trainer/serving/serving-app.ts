@@ -6,7 +6,7 @@
  */
 import { errorMessage } from '../../resources/error-message.js';
 import type { Logger } from 'pino';
-import { decodeOutputs, encodeInstances, type Prediction } from '../data/index.js';
+import { decodeOutputs, encodeInstances, type InstanceError, type Prediction } from '../data/index.js';
 import type { FeatureEncoding } from '../types.js';
 import { Batcher } from './batcher.js';
 import type { ServingConfig, VersionConfig } from './config.js';
@@ -16,6 +16,7 @@ import { HttpError, type FieldProblem } from './http-error.js';
 import { strictInputErrors } from './strict-inputs.js';
 import type { ModelVersion } from './model-version.js';
 import { SIGNATURE_NAME, instanceErrors, predictResponse, readPredictRequest } from './predict-request.js';
+import { inferErrors, inferMetadata, inferResponse, readInferRequest } from './oip-infer.js';
 import { matchRoute, routeName, type Route } from './routes.js';
 import type { RouteName, ServingMetrics } from './serving-metrics.js';
 import { TrafficSplit } from './traffic.js';
@@ -175,7 +176,10 @@ export class ServingApp {
       route = matchRoute(request.method, request.path);
       switch (route.kind) {
         case 'predict':
+        case 'infer':
           return await this.predict(route, request);
+        case 'model-metadata':
+          return this.inferMetadata(route);
         case 'status':
           return this.status(route);
         case 'metadata':
@@ -239,7 +243,7 @@ export class ServingApp {
   }
 
   private async predict(
-    route: Extract<Route, { kind: 'predict' }>,
+    route: Extract<Route, { kind: 'predict' | 'infer' }>,
     request: AppRequest,
   ): Promise<AppResponse> {
     this.checkModel(route.model);
@@ -263,7 +267,10 @@ export class ServingApp {
       );
     }
     try {
-      return await this.predictWith(slot.label, model, batcher, request);
+      const body = readJsonBody(request);
+      return route.kind === 'infer'
+        ? await this.inferWith(slot.label, model, batcher, body)
+        : await this.predictWith(slot.label, model, batcher, body);
     } catch (e) {
       if (e instanceof HttpError) return errorResponse(e, 'predict', slot.label);
       throw e;
@@ -274,46 +281,82 @@ export class ServingApp {
     label: string,
     model: ModelVersion,
     batcher: Batcher,
-    request: AppRequest,
+    body: unknown,
   ): Promise<AppResponse> {
-    if (!isJsonType(request.contentType)) {
-      throw new HttpError(
-        415,
-        `content-type ${JSON.stringify(request.contentType)} is not supported; send the body as application/json (curl: -H 'content-type: application/json')`,
-      );
-    }
-    // toString would quietly turn invalid bytes into U+FFFD, and a category into another one.
-    if (request.body && !isUtf8(request.body)) throw invalidUtf8(request.body);
-    const text = request.body?.toString('utf8') ?? '';
-    if (text.trim() === '') {
-      throw new HttpError(400, 'the request body is empty; send {"instances": [{"feature": value, ...}]}');
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch (e) {
-      // JSON has no NaN or Infinity literals: a body with them is not JSON, which is worth saying.
-      const hint = /\b(NaN|-?Infinity)\b/.test(text)
-        ? ' (JSON has no NaN or Infinity: send null for a missing value)'
-        : '';
-      throw new HttpError(400, `the request body is not valid JSON: ${errorMessage(e)}${hint}`);
-    }
     const parsed = readPredictRequest(body, this.config.limits.maxInstances);
-    const strict = strictInputErrors(model.preprocess, parsed.instances, this.config.limits.missingFeatures);
-    const encoded = encodeInstances(model.preprocess, parsed.instances);
+    const predictions = await this.run(model, batcher, parsed.instances, (all) =>
+      instanceErrors(parsed.format, all),
+    );
+    return json(200, predictResponse(parsed.format, predictions), 'predict', {
+      headers: { 'x-model-version': label },
+      version: label,
+      instances: predictions.length,
+    });
+  }
+
+  /** Open Inference Protocol: tensors in, tensors out, through the same checks and batcher. */
+  private async inferWith(
+    label: string,
+    model: ModelVersion,
+    batcher: Batcher,
+    body: unknown,
+  ): Promise<AppResponse> {
+    const parsed = readInferRequest(body, model.preprocess, this.config.limits.maxInstances);
+    const predictions = await this.run(model, batcher, parsed.instances, (all) => inferErrors(parsed, all));
+    return json(
+      200,
+      inferResponse(this.config.name, label, parsed, model.preprocess, predictions),
+      'predict',
+      {
+        headers: { 'x-model-version': label },
+        version: label,
+        instances: predictions.length,
+      },
+    );
+  }
+
+  /** Checks and encodes instances like training did, batches them, decodes the outputs. */
+  private async run(
+    model: ModelVersion,
+    batcher: Batcher,
+    instances: unknown[],
+    toError: (errors: InstanceError[]) => HttpError,
+  ): Promise<Prediction[]> {
+    const strict = strictInputErrors(model.preprocess, instances, this.config.limits.missingFeatures);
+    const encoded = encodeInstances(model.preprocess, instances);
     if (strict.length > 0 || !encoded.ok) {
       // The encoder's problems (wrong types, unknown names) first: an unknown name is usually the
       // reason a feature is absent. The sort is stable, so per instance that order holds.
       const all = [...(encoded.ok ? [] : encoded.errors), ...strict].sort((a, b) => a.index - b.index);
-      throw instanceErrors(parsed.format, all);
+      throw toError(all);
     }
     const output = await batcher.submit(encoded.x, encoded.count);
-    const predictions: Prediction[] = decodeOutputs(model.preprocess, output, encoded.count, encoded.anchor);
-    return json(200, predictResponse(parsed.format, predictions), 'predict', {
-      headers: { 'x-model-version': label },
-      version: label,
-      instances: encoded.count,
-    });
+    return decodeOutputs(model.preprocess, output, encoded.count, encoded.anchor);
+  }
+
+  private inferMetadata(route: Extract<Route, { kind: 'model-metadata' }>): AppResponse {
+    this.checkModel(route.model);
+    const slots = route.version === undefined ? this.slots : [this.slotFor(route.version)];
+    const loaded = slots.filter((s) => s.model).sort((a, b) => b.config.version - a.config.version)[0];
+    if (!loaded?.model) {
+      throw new HttpError(
+        503,
+        `model "${this.config.name}" is loading; metadata is available once it is loaded`,
+        undefined,
+        {
+          'retry-after': '1',
+        },
+      );
+    }
+    return json(
+      200,
+      inferMetadata(
+        this.config.name,
+        slots.map((s) => s.label),
+        loaded.model.preprocess,
+      ),
+      'metadata',
+    );
   }
 
   private status(route: Extract<Route, { kind: 'status' }>): AppResponse {
@@ -355,6 +398,33 @@ export class ServingApp {
     }
     return json(200, metadataOf(this.config.name, slot.config, model), 'metadata');
   }
+}
+
+/** The request body as JSON: 415 for another content type, 400 naming what is wrong with it. */
+function readJsonBody(request: AppRequest): unknown {
+  if (!isJsonType(request.contentType)) {
+    throw new HttpError(
+      415,
+      `content-type ${JSON.stringify(request.contentType)} is not supported; send the body as application/json (curl: -H 'content-type: application/json')`,
+    );
+  }
+  // toString would quietly turn invalid bytes into U+FFFD, and a category into another one.
+  if (request.body && !isUtf8(request.body)) throw invalidUtf8(request.body);
+  const text = request.body?.toString('utf8') ?? '';
+  if (text.trim() === '') {
+    throw new HttpError(400, 'the request body is empty; send {"instances": [{"feature": value, ...}]}');
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (e) {
+    // JSON has no NaN or Infinity literals: a body with them is not JSON, which is worth saying.
+    const hint = /\b(NaN|-?Infinity)\b/.test(text)
+      ? ' (JSON has no NaN or Infinity: send null for a missing value)'
+      : '';
+    throw new HttpError(400, `the request body is not valid JSON: ${errorMessage(e)}${hint}`);
+  }
+  return body;
 }
 
 /**
