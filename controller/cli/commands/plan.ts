@@ -6,6 +6,7 @@ import { plan as makePlan } from '../../engine/plan.js';
 import { policyDeletes } from '../../engine/policy.js';
 import { savePlanFile } from '../../engine/plan-file.js';
 import { planJsonView } from '../../ui/plan-json.js';
+import { planMarkdownView } from '../../ui/plan-markdown.js';
 import { createPlanTextView } from '../../ui/plan-text.js';
 import { defineCommand } from '../command.js';
 import { TEXT_OR_JSON_OPTION } from '../options.js';
@@ -14,7 +15,7 @@ import { OPERATOR_OPTIONS, operatorSettings, type OperatorFlags } from '../opera
 import { failed, printProblems } from '../problems.js';
 
 interface PlanOptions extends OperatorFlags {
-  output: 'text' | 'json';
+  output: 'text' | 'json' | 'markdown';
   detailedExitcode?: boolean;
   out?: string;
   destroy?: boolean;
@@ -30,7 +31,11 @@ export const planCommand = defineCommand({
     'running trainings; field-level diffs, drift marked. Nothing is changed.',
   arguments: [{ syntax: '[paths...]', description: 'manifest files or directories (default: .)' }],
   options: [
-    TEXT_OR_JSON_OPTION,
+    {
+      ...TEXT_OR_JSON_OPTION,
+      description: 'output format (markdown: for a pull-request comment)',
+      choices: ['text', 'json', 'markdown'],
+    },
     {
       flags: '--detailed-exitcode',
       description: 'exit 0 when there are no changes, 2 when there are, 1 on errors',
@@ -40,7 +45,11 @@ export const planCommand = defineCommand({
     { flags: '--no-prune', description: 'keep managed resources whose manifests are gone' },
     ...OPERATOR_OPTIONS,
   ],
-  examples: ['mlform plan examples/quickstart', 'mlform plan --out tfplan.json && mlform apply tfplan.json'],
+  examples: [
+    'mlform plan examples/quickstart',
+    'mlform plan --out tfplan.json && mlform apply tfplan.json',
+    'mlform plan -o markdown --out plan.json > plan.md   # a pull-request comment (deploy/github/)',
+  ],
   async handler([paths]: [string[]], options: PlanOptions, ctx) {
     const opened = await openProject(paths, { operator: operatorSettings(options, ctx.env), readOnly: true });
     // Warnings of a loadable project (e.g. a credential-looking env literal) go to stderr too.
@@ -54,7 +63,12 @@ export const planCommand = defineCommand({
       prune: options.prune,
       ...(policy && { deletes: policyDeletes(policy) }),
     });
-    const view = options.output === 'json' ? planJsonView : createPlanTextView({ style: ctx.style });
+    const view =
+      options.output === 'json'
+        ? planJsonView
+        : options.output === 'markdown'
+          ? planMarkdownView
+          : createPlanTextView({ style: ctx.style });
     ctx.print(view.render(plan));
     if (!isApplicable(plan)) return 1;
     if (options.out) {
