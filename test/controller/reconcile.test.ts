@@ -4,8 +4,7 @@
  * again. Progressing → `progressMs`; idle → `resyncMs`; a failed resource's backoff expiring
  * first → that, sooner; and a converged stack costs one round of list calls and nothing else.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -16,15 +15,13 @@ import type { ProjectContext } from '../../controller/loop/loop-options.js';
 import { reconcile, type ReconcileRequest } from '../../controller/loop/reconcile.js';
 import { error } from '../../resources/diagnostic.js';
 import type { ObservedRun, Provider } from '../../providers/provider.js';
+import { modelsProject } from './helpers.js';
 
 const PROGRESS_MS = 10_000;
 const RESYNC_MS = 60_000;
 const BACKOFF_BASE_MS = 2_000;
 
 let dir: string;
-
-const model = (name: string) =>
-  `apiVersion: mlform/v1\nkind: RegisteredModel\nmetadata:\n  name: ${name}\nspec:\n  description: a model\n`;
 
 const training = `apiVersion: mlform/v1
 kind: TrainingRun
@@ -39,10 +36,7 @@ spec:
 `;
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mlform-reconcile-'));
-  await writeFile(join(dir, 'mlform.yaml'), `stack: rec\nprovider: local\nlocal:\n  stateDir: .state\n`);
-  await writeFile(join(dir, 'a.yaml'), model('alpha'));
-  await writeFile(join(dir, 'b.yaml'), model('beta'));
+  dir = await modelsProject('mlform-reconcile-', 'rec', ['alpha', 'beta']);
 });
 
 afterEach(async () => {

@@ -4,16 +4,14 @@
  * round of four list calls (DESIGN.md "Refresh on a budget"), and makes no other call but the
  * apply lock's.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { pino } from 'pino';
 import { afterEach, expect, it, vi } from 'vitest';
 import { openProject } from '../../controller/cli/project.js';
 import { createDirectorySource } from '../../controller/loop/directory-source.js';
 import { createControllerMetrics } from '../../controller/loop/metrics.js';
 import { SyncLoop } from '../../controller/loop/sync-loop.js';
-import { waitFor } from './helpers.js';
+import { modelsProject, waitFor } from './helpers.js';
 
 let dir: string | undefined;
 let loop: SyncLoop | undefined;
@@ -24,14 +22,8 @@ afterEach(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const model = (name: string) =>
-  `apiVersion: mlform/v1\nkind: RegisteredModel\nmetadata:\n  name: ${name}\nspec:\n  description: a model\n`;
-
 it('makes one round of four list calls per sync once nothing changes', async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mlform-loop-calls-'));
-  await writeFile(join(dir, 'mlform.yaml'), `stack: calls\nprovider: local\nlocal:\n  stateDir: .state\n`);
-  await writeFile(join(dir, 'a.yaml'), model('alpha'));
-  await writeFile(join(dir, 'b.yaml'), model('beta'));
+  dir = await modelsProject('mlform-loop-calls-', 'calls', ['alpha', 'beta']);
   const metrics = createControllerMetrics({ defaultMetrics: false });
   // The global call order of both spies interleaves provider calls with finished syncs.
   const calls = vi.spyOn(metrics.providerCalls, 'inc');
