@@ -87,10 +87,11 @@ export async function reconcile(request: ReconcileRequest): Promise<ReconcileRes
   const converged =
     !hasErrors(observed.diagnostics) && !hasErrors(planned.diagnostics) && !planned.changes.some(executable);
 
-  let result: ApplyResult = { ok: true, applied: 0, failed: [], diagnostics: [] };
+  /** What apply did; a converged stack is left alone, which is a clean apply of nothing. */
+  let result: Pick<ApplyResult, 'ok' | 'applied' | 'failed'> = { ok: true, applied: 0, failed: [] };
   let final = { observed, plan: planned };
   if (!converged) {
-    result = await apply({
+    const applied = await apply({
       provider,
       ctx,
       desired,
@@ -102,8 +103,9 @@ export async function reconcile(request: ReconcileRequest): Promise<ReconcileRes
       filter,
     });
     if (signal.aborted) return aborted();
+    result = applied;
     // Apply ends with an observation and a plan of it, unless it stopped before acting.
-    final = result.final ?? (await observeAndPlan());
+    final = applied.final ?? (await observeAndPlan());
   }
 
   const { state, diagnostics } = final.observed;

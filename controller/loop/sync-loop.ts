@@ -30,7 +30,7 @@ import {
 } from './loop-options.js';
 import { LoopStatus } from './loop-status.js';
 import type { ControllerMetrics, SyncOutcome } from './metrics.js';
-import { reconcile } from './reconcile.js';
+import { reconcile, type ReconcileResult } from './reconcile.js';
 import { ScheduleFiring } from './schedule-firing.js';
 import { SourceFollower } from './source-follower.js';
 import type { ControllerStatus } from './status-schema.js';
@@ -259,35 +259,12 @@ export class SyncLoop {
             options: this.settings,
             log: this.log,
           });
-          this.syncDueAt = Date.now() + result.requeueAfterMs;
-          if (result.changeFailures > 0) this.metrics.errors.inc({ type: 'apply' }, result.changeFailures);
-          if (result.outcome === 'aborted') {
-            this.loopStatus.finishSync(startedAt, 'error');
-            return;
-          }
-          if (result.observeError !== undefined) this.loopStatus.recordError('observe', result.observeError);
-          if (provider.capabilities.schedulesFireInProcess) this.firing.update(result.schedules);
-          const outcome: SyncOutcome =
-            result.outcome === 'succeeded' && choice.bad ? 'invalid-commit' : result.outcome;
-          // A bad commit or a revision that throws while loading stays reported while the last good
-          // state is reconciled: only a clean pass clears it.
-          this.loopStatus.recordReconcile(
-            good.revision,
-            result,
-            outcome === 'succeeded' && !this.follower.loadFailing,
-          );
-          this.loopStatus.finishSync(startedAt, outcome);
-          this.log.info(
-            {
-              commit: good.revision,
-              result: outcome,
-              applied: result.applied,
-              failed: result.failed,
-              running: result.running,
-              requeueInMs: this.syncDueAt - Date.now(),
-            },
-            'sync finished',
-          );
+          this.finishReconcile(result, {
+            startedAt,
+            revision: good.revision,
+            badCommit: choice.bad !== undefined,
+            provider,
+          });
         },
       );
       if (outcome.status === 'held') {
@@ -304,5 +281,41 @@ export class SyncLoop {
     } finally {
       this.current = undefined;
     }
+  }
+
+  /** Requeues and reports a reconcile: status, metrics, log, and the schedule clock. */
+  private finishReconcile(
+    result: ReconcileResult,
+    sync: { startedAt: Date; revision: string; badCommit: boolean; provider: Provider },
+  ): void {
+    this.syncDueAt = Date.now() + result.requeueAfterMs;
+    if (result.changeFailures > 0) this.metrics.errors.inc({ type: 'apply' }, result.changeFailures);
+    if (result.outcome === 'aborted') {
+      this.loopStatus.finishSync(sync.startedAt, 'error');
+      return;
+    }
+    if (result.observeError !== undefined) this.loopStatus.recordError('observe', result.observeError);
+    if (sync.provider.capabilities.schedulesFireInProcess) this.firing.update(result.schedules);
+    const outcome: SyncOutcome =
+      result.outcome === 'succeeded' && sync.badCommit ? 'invalid-commit' : result.outcome;
+    // A bad commit or a revision that throws while loading stays reported while the last good
+    // state is reconciled: only a clean pass clears it.
+    this.loopStatus.recordReconcile(
+      sync.revision,
+      result,
+      outcome === 'succeeded' && !this.follower.loadFailing,
+    );
+    this.loopStatus.finishSync(sync.startedAt, outcome);
+    this.log.info(
+      {
+        commit: sync.revision,
+        result: outcome,
+        applied: result.applied,
+        failed: result.failed,
+        running: result.running,
+        requeueInMs: this.syncDueAt - Date.now(),
+      },
+      'sync finished',
+    );
   }
 }
