@@ -6,8 +6,8 @@
  * failed resource's backoff expires first.
  *
  * One round of list calls per sync when nothing is to be done (DESIGN.md "Refresh on a budget"):
- * the converged stack is reported from the observation that found it so, and apply's own ending
- * observation (`result.final`) is reported as it is, not listed again.
+ * the converged stack is reported from the observation that found it so (`lookFirst`), and apply's
+ * own ending observation (`result.final`) is reported as it is, not listed again.
  */
 import type { Logger } from 'pino';
 import type { DesiredState } from '../../manifests/load.js';
@@ -15,8 +15,8 @@ import { hasErrors } from '../../resources/diagnostic.js';
 import type { ObservedSchedule, Provider, ProviderContext } from '../../providers/provider.js';
 import { ACTIVE_RUN_STATES } from '../../providers/provider.js';
 import { apply, type ApplyEvent, type ApplyResult } from '../engine/apply.js';
-import { isActionable, type Change } from '../engine/change.js';
-import { observe } from '../engine/observe.js';
+import { isActionable, type Change, type Plan } from '../engine/change.js';
+import { observe, type Observation } from '../engine/observe.js';
 import { plan as makePlan } from '../engine/plan.js';
 import { resourceStatus, type ResourceStatus } from '../engine/status.js';
 import type { ResourceBackoff } from './backoff.js';
@@ -49,6 +49,13 @@ export interface ReconcileRequest {
   backoff: ResourceBackoff;
   options: Pick<LoopSettings, 'prune' | 'selfHeal' | 'parallelism' | 'progressMs' | 'resyncMs'>;
   log: Logger;
+  /**
+   * Observe first and apply only when something is to be done. Right when nothing is expected to
+   * change (a resync, a sync while trainings run): one round of list calls. Wasteful when changes
+   * are expected (a new revision, a retry due, changes left by the last sync), since apply observes
+   * again itself: then false, and apply is called at once.
+   */
+  lookFirst: boolean;
 }
 
 export type ReconcileResult =
@@ -65,6 +72,8 @@ export type ReconcileResult =
       resources: ResourceStatusView[];
       /** Runs queued or running. */
       running: number;
+      /** Changes the filter lets through are still planned (apply may carry them out next time). */
+      changesLeft: boolean;
       schedules: ObservedSchedule[];
       /** Changes that failed in this sync (each counted as an apply error), aborted or not. */
       changeFailures: number;
@@ -80,17 +89,22 @@ export async function reconcile(request: ReconcileRequest): Promise<ReconcileRes
 
   const failures: Failures = { resources: new Set(), count: 0 };
   const aborted = () => ({ outcome: 'aborted', requeueAfterMs: 0, changeFailures: failures.count }) as const;
-  const observed = await observe(provider, ctx);
-  if (signal.aborted) return aborted();
-  const planned = makePlan(desired, observed.state, planOptions);
-  // Converged ("already converged: return and do nothing"): apply would find what this found.
-  const converged =
-    !hasErrors(observed.diagnostics) && !hasErrors(planned.diagnostics) && !planned.changes.some(executable);
 
   /** What apply did; a converged stack is left alone, which is a clean apply of nothing. */
   let result: Pick<ApplyResult, 'ok' | 'applied' | 'failed'> = { ok: true, applied: 0, failed: [] };
-  let final = { observed, plan: planned };
-  if (!converged) {
+  let final: { observed: Observation; plan: Plan } | undefined;
+  if (request.lookFirst) {
+    const observed = await observe(provider, ctx);
+    if (signal.aborted) return aborted();
+    const planned = makePlan(desired, observed.state, planOptions);
+    // Already converged: return and do nothing (apply would find what this found).
+    const converged =
+      !hasErrors(observed.diagnostics) &&
+      !hasErrors(planned.diagnostics) &&
+      !planned.changes.some(executable);
+    if (converged) final = { observed, plan: planned };
+  }
+  if (final === undefined) {
     const applied = await apply({
       provider,
       ctx,
@@ -121,7 +135,8 @@ export async function reconcile(request: ReconcileRequest): Promise<ReconcileRes
   // Progressing: runs in flight (the plan's waits and deferred changes resolve when they end), or
   // changes apply may still carry out. A `wait` with no run behind it (an endpoint whose model
   // has no version yet) changes only with a new commit or a run: the resync covers it.
-  const progressing = running > 0 || final.plan.changes.some(executable);
+  const changesLeft = final.plan.changes.some(executable);
+  const progressing = running > 0 || changesLeft;
   const requeueAfterMs = Math.min(
     progressing ? options.progressMs : options.resyncMs,
     backoff.msUntilNextRetry() ?? Number.POSITIVE_INFINITY,
@@ -136,6 +151,7 @@ export async function reconcile(request: ReconcileRequest): Promise<ReconcileRes
     statuses,
     resources: resourceViews(statuses, backoff, revision),
     running,
+    changesLeft,
     schedules: state.schedules,
     changeFailures: failures.count,
     ...(hasErrors(diagnostics) && { observeError: describeDiagnostics(diagnostics) }),

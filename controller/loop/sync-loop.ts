@@ -57,6 +57,8 @@ export class SyncLoop {
   private stopped = false;
   private current?: AbortController;
   private standbyLogged = false;
+  /** The last completed reconcile: whether the next one may expect nothing to do. */
+  private lastReconciled?: { revision: string; changesLeft: boolean };
 
   constructor(options: SyncLoopOptions) {
     const settings = resolveLoopOptions(options);
@@ -258,6 +260,7 @@ export class SyncLoop {
             backoff: this.backoff,
             options: this.settings,
             log: this.log,
+            lookFirst: this.expectsNoChange(good.revision),
           });
           this.finishReconcile(result, {
             startedAt,
@@ -283,6 +286,20 @@ export class SyncLoop {
     }
   }
 
+  /**
+   * Nothing is expected to change since the last reconcile: same revision, no changes left over,
+   * no retry due. Then the sync looks before applying (reconcile.ts `lookFirst`).
+   */
+  private expectsNoChange(revision: string): boolean {
+    const last = this.lastReconciled;
+    return (
+      last !== undefined &&
+      last.revision === revision &&
+      !last.changesLeft &&
+      this.backoff.msUntilNextRetry() !== 0
+    );
+  }
+
   /** Requeues and reports a reconcile: status, metrics, log, and the schedule clock. */
   private finishReconcile(
     result: ReconcileResult,
@@ -294,6 +311,7 @@ export class SyncLoop {
       this.loopStatus.finishSync(sync.startedAt, 'error');
       return;
     }
+    this.lastReconciled = { revision: sync.revision, changesLeft: result.changesLeft };
     if (result.observeError !== undefined) this.loopStatus.recordError('observe', result.observeError);
     if (sync.provider.capabilities.schedulesFireInProcess) this.firing.update(result.schedules);
     const outcome: SyncOutcome =

@@ -49,9 +49,15 @@ async function project(): Promise<ProjectContext> {
   return opened.project!;
 }
 
-/** A request for the project with a clock that stands still (backoff times are exact). */
-function request(p: ProjectContext, provider: Provider, backoff: ResourceBackoff): ReconcileRequest {
+/** A request for the project; `lookFirst` as the loop sets it when it expects nothing to do. */
+function request(
+  p: ProjectContext,
+  provider: Provider,
+  backoff: ResourceBackoff,
+  lookFirst: boolean,
+): ReconcileRequest {
   return {
+    lookFirst,
     revision: 'r1',
     desired: p.desired,
     provider,
@@ -63,6 +69,7 @@ function request(p: ProjectContext, provider: Provider, backoff: ResourceBackoff
   };
 }
 
+/** A clock that stands still: backoff times are exact. */
 const frozenBackoff = () => {
   const now = Date.now();
   return new ResourceBackoff({ baseMs: BACKOFF_BASE_MS, maxMs: 60_000, now: () => now });
@@ -101,13 +108,13 @@ describe('reconcile', () => {
   it('idle: applies what is missing, then, converged, asks again at the resync interval', async () => {
     const p = await project();
     const backoff = frozenBackoff();
-    const first = await reconcile(request(p, p.provider, backoff));
+    const first = await reconcile(request(p, p.provider, backoff, false));
     expect(first).toMatchObject({ outcome: 'succeeded', applied: 2, failed: [], running: 0 });
     expect(first.requeueAfterMs).toBe(RESYNC_MS);
 
     const calls: string[] = [];
     const counted = countingProvider(p.provider, (l) => calls.push(`${l.kind} ${l.verb} ${l.outcome}`));
-    const second = await reconcile(request(p, counted, backoff));
+    const second = await reconcile(request(p, counted, backoff, true));
     expect(second).toMatchObject({ outcome: 'succeeded', applied: 0, failed: [], changeFailures: 0 });
     expect(second.requeueAfterMs).toBe(RESYNC_MS);
     if (second.outcome === 'aborted') throw new Error('not aborted');
@@ -124,18 +131,25 @@ describe('reconcile', () => {
     ]);
   });
 
+  it('looking first, still applies what is to be done', async () => {
+    const p = await project();
+    const result = await reconcile(request(p, p.provider, frozenBackoff(), true));
+    expect(result).toMatchObject({ outcome: 'succeeded', applied: 2, failed: [], changesLeft: false });
+    expect(result.requeueAfterMs).toBe(RESYNC_MS);
+  });
+
   it('progressing: a training in flight asks again after progressMs', async () => {
     await writeFile(join(dir, 'data.csv'), 'x,y\n1,2\n2,4\n3,6\n');
     await writeFile(join(dir, 'fit.yaml'), training);
     const p = await project();
     const provider = withRunningTrainings(p.provider);
     const backoff = frozenBackoff();
-    const launched = await reconcile(request(p, provider, backoff));
+    const launched = await reconcile(request(p, provider, backoff, false));
     expect(launched).toMatchObject({ outcome: 'succeeded', applied: 3, running: 1 });
     expect(launched.requeueAfterMs).toBe(PROGRESS_MS);
 
     // Nothing to apply while it runs, still progressing.
-    const waiting = await reconcile(request(p, provider, backoff));
+    const waiting = await reconcile(request(p, provider, backoff, true));
     expect(waiting).toMatchObject({ outcome: 'succeeded', applied: 0, running: 1 });
     expect(waiting.requeueAfterMs).toBe(PROGRESS_MS);
   });
@@ -154,7 +168,7 @@ describe('reconcile', () => {
       },
     };
     const backoff = frozenBackoff();
-    const result = await reconcile(request(p, failing, backoff));
+    const result = await reconcile(request(p, failing, backoff, false));
     expect(result).toMatchObject({
       outcome: 'degraded',
       applied: 1,
@@ -169,7 +183,7 @@ describe('reconcile', () => {
 
     // Still blocked (the clock stands still): left out, not retried, and the backoff stays the
     // deadline (alpha's create is not "progressing" while it waits).
-    const blocked = await reconcile(request(p, failing, backoff));
+    const blocked = await reconcile(request(p, failing, backoff, true));
     expect(blocked).toMatchObject({ outcome: 'succeeded', applied: 0, changeFailures: 0 });
     expect(blocked.requeueAfterMs).toBe(BACKOFF_BASE_MS);
   });
@@ -178,7 +192,10 @@ describe('reconcile', () => {
     const p = await project();
     const abort = new AbortController();
     abort.abort();
-    const result = await reconcile({ ...request(p, p.provider, frozenBackoff()), signal: abort.signal });
+    const result = await reconcile({
+      ...request(p, p.provider, frozenBackoff(), true),
+      signal: abort.signal,
+    });
     expect(result).toEqual({ outcome: 'aborted', requeueAfterMs: 0, changeFailures: 0 });
   });
 });
