@@ -4,7 +4,9 @@
  *   controller's log line starting the change it causes (a RegisteredModel update, no training),
  *   through a signed webhook, a watched directory, and 2 s polling;
  * - memory: RSS of a controller managing 1,000 RegisteredModels after 10 syncs (the first creates
- *   them all; `--resync 200ms` makes the next nine come quickly).
+ *   them all; `--resync 200ms` makes the next nine come quickly);
+ * - provider calls per no-op sync: `mlform_provider_calls_total` read from `/metrics` before and
+ *   after 10 resyncs of a converged stack (each list call is a paged API call on gcp).
  * Run: npm run bench -- controller   (BENCH_CONTROLLER_SAMPLES, default 10)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -259,6 +261,53 @@ async function memoryAfterSyncs(root: string, count: number, syncs: number, node
   }
 }
 
+/** The `mlform_provider_calls_total` samples of a controller, summed per verb. */
+async function providerCallsByVerb(url: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const byVerb = new Map<string, number>();
+  for (const [, labels, value] of text.matchAll(/^mlform_provider_calls_total\{([^}]*)\} (\S+)$/gm)) {
+    const verb = /verb="([^"]*)"/.exec(labels)?.[1] ?? '?';
+    byVerb.set(verb, (byVerb.get(verb) ?? 0) + Number(value));
+  }
+  return byVerb;
+}
+
+/**
+ * Provider calls per sync once nothing changes: counted between the end of one sync and the end of
+ * the `syncs`-th after it (read as each "sync finished" line appears; the next one is 200 ms away).
+ */
+async function callsPerNoOpSync(root: string, syncs: number) {
+  const dir = join(root, 'noop-project');
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'mlform.yaml'), `stack: noop\nprovider: local\n`);
+  for (let i = 0; i < 3; i++)
+    await writeFile(join(dir, `model-${i}.yaml`), model(`model-${i}`, `model ${i}`));
+  const controller = await startController([
+    '--dir',
+    dir,
+    '--state-dir',
+    join(root, 'noop-state'),
+    '--listen',
+    '127.0.0.1:0',
+    '--resync',
+    '200ms',
+  ]);
+  const finished = (from: number) =>
+    controller.next((l) => l.msg === 'sync finished', from).then(() => controller.lines.length);
+  try {
+    // The first sync creates the models; the second is the first with nothing to do.
+    let from = await finished(0);
+    from = await finished(from);
+    const before = await providerCallsByVerb(controller.url);
+    for (let s = 0; s < syncs; s++) from = await finished(from);
+    const after = await providerCallsByVerb(controller.url);
+    const per = (verb: string) => ((after.get(verb) ?? 0) - (before.get(verb) ?? 0)) / syncs;
+    return { syncs, list: per('list'), lock: per('lock') };
+  } finally {
+    await controller.stop();
+  }
+}
+
 export async function runControllerBench(): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), 'mlform-controller-bench-'));
   try {
@@ -270,6 +319,7 @@ export async function runControllerBench(): Promise<string> {
     const memory = await memoryAfterSyncs(root, 1000, 10);
     // V8 collects lazily: with no heap cap, garbage of earlier syncs inflates RSS.
     const capped = await memoryAfterSyncs(root, 1000, 10, '--max-old-space-size=128');
+    const calls = await callsPerNoOpSync(root, 10);
     return [
       '| source | samples | median ms | p95 ms | max ms |',
       '| --- | --- | --- | --- | --- |',
@@ -292,6 +342,13 @@ export async function runControllerBench(): Promise<string> {
         ([label, m]) =>
           `| ${label} | 10 | ${(m.firstSyncMs / 1000).toFixed(1)} s | **${m.rssMb.toFixed(0)} MB** | ${m.peakMb.toFixed(0)} MB | ${m.synced} |`,
       ),
+      '',
+      '| provider calls per sync, nothing to change | syncs | list calls | lock calls |',
+      '| --- | --- | --- | --- |',
+      `| 3 RegisteredModels, local provider | ${calls.syncs} | **${calls.list.toFixed(1)}** | ${calls.lock.toFixed(1)} |`,
+      '',
+      'Counted by `mlform_provider_calls_total` on `/metrics`: four list calls (one per kind) is one',
+      "round of observation; the lock calls are the apply lock's (the leader lease is not counted).",
       '',
       `Goal: under 200 MB RSS. Load average during the run: ${loadavg()[0].toFixed(1)} on ${cpus().length} cores.`,
     ].join('\n');

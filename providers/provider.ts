@@ -258,8 +258,26 @@ export interface ValidateResource {
 
 // ---- The interface -------------------------------------------------------------------------
 
+/**
+ * What differs between providers in how they are driven, so callers branch on a property rather
+ * than on a provider's name.
+ */
+export interface ProviderCapabilities {
+  /**
+   * Schedules fire only while a process fires them (the controller's clock, `mlform trigger`);
+   * false where the backend fires them on its own (Cloud Scheduler on gcp).
+   */
+  schedulesFireInProcess: boolean;
+  /**
+   * Actual state is kept in a state directory, which mlform.yaml's `local.stateDir` names; the
+   * controller keeps it in its own `--state-dir` instead and says so when a commit names one.
+   */
+  stateDirectory: boolean;
+}
+
 export interface Provider {
   name: 'local' | 'gcp';
+  capabilities: ProviderCapabilities;
 
   trainingRuns: {
     /** Every run of the stack: one list call (paged in the cloud). */

@@ -411,7 +411,8 @@ export type ScheduleObject = Static<typeof ScheduleObjectSchema>;
 
 // ---- The plan -------------------------------------------------------------------------------
 
-const DiagnosticSchema = Type.Object({
+/** A diagnostic as saved plans and `/api/status` carry it (field paths are plain arrays in JSON). */
+export const DiagnosticSchema = Type.Object({
   severity: Type.Union([Type.Literal('error'), Type.Literal('warning')]),
   code: Type.String(),
   message: Type.String(),

@@ -19,8 +19,15 @@ export interface BackoffEntry {
   nextRetryAt: number;
 }
 
+/** 5 s doubling to 5 min. */
+export const DEFAULT_BACKOFF = { baseMs: 5_000, maxMs: 300_000 } as const;
+
 /** Delay before retry number `failures` (1-based): base, 2·base, 4·base ... capped at max. */
-export function backoffDelay(failures: number, baseMs = 5_000, maxMs = 300_000): number {
+export function backoffDelay(
+  failures: number,
+  baseMs: number = DEFAULT_BACKOFF.baseMs,
+  maxMs: number = DEFAULT_BACKOFF.maxMs,
+): number {
   if (failures <= 0) return 0;
   // 2^30 is far past any cap; keeps the arithmetic exact for absurd failure counts.
   return Math.min(maxMs, baseMs * 2 ** Math.min(failures - 1, 30));
@@ -33,8 +40,8 @@ export class ResourceBackoff {
   private readonly now: () => number;
 
   constructor(options: BackoffOptions = {}) {
-    this.baseMs = options.baseMs ?? 5_000;
-    this.maxMs = options.maxMs ?? 300_000;
+    this.baseMs = options.baseMs ?? DEFAULT_BACKOFF.baseMs;
+    this.maxMs = options.maxMs ?? DEFAULT_BACKOFF.maxMs;
     this.now = options.now ?? Date.now;
   }
 

@@ -22,6 +22,7 @@ import { error } from '../../resources/diagnostic.js';
 import { HARDENED_GIT_CONFIG } from '../../trainer/git-commit.js';
 import { gitAuthEnv, splitRepoUrl, type GitAuth } from './git-credentials.js';
 import type { ManifestSource, SourceUpdate } from './source.js';
+import { errorMessage } from '../../resources/error-message.js';
 
 export interface GitSourceOptions {
   repo: string;
@@ -37,8 +38,7 @@ export interface GitSourceOptions {
 
 // git quotes URLs in its messages; the URL has no credentials any more, but a helper's or a
 // server's message might.
-const messageOf = (e: unknown): string =>
-  redactCredentials((e instanceof Error ? e.message : String(e)).trim());
+const redactedMessage = (e: unknown): string => redactCredentials(errorMessage(e).trim());
 
 /** Local paths are made absolute so the clone's remote does not depend on the working directory. */
 function normaliseRepo(repo: string): string {
@@ -160,9 +160,13 @@ export function createGitSource(options: GitSourceOptions): ManifestSource {
           revision,
           changed: false,
           diagnostics: [
-            error('git-source', `fetching ${shownRepo} branch ${options.branch} failed: ${messageOf(e)}`, {
-              hint: 'check --repo and --branch, and that the controller can reach the repository',
-            }),
+            error(
+              'git-source',
+              `fetching ${shownRepo} branch ${options.branch} failed: ${redactedMessage(e)}`,
+              {
+                hint: 'check --repo and --branch, and that the controller can reach the repository',
+              },
+            ),
           ],
         };
       }

@@ -5,6 +5,7 @@
  * may already be acting.
  */
 import type { Diagnostic } from '../../resources/diagnostic.js';
+import { errorMessage } from '../../resources/error-message.js';
 import type { Lease, Response } from '../../providers/provider.js';
 
 export interface LeaderElectorOptions {
@@ -54,16 +55,16 @@ export class LeaderElector {
     this.timer = setTimeout(() => void this.tick(), this.intervalMs);
   }
 
-  private ticking = false;
+  /** The attempt or renewal under way: `stop` waits for it, so a renewal cannot land after the release. */
+  private inFlight?: Promise<void>;
 
   private async tick(): Promise<void> {
-    if (this.stopped || this.ticking) return;
-    this.ticking = true;
+    if (this.stopped || this.inFlight) return;
+    this.inFlight = this.lease ? this.renew(this.lease) : this.tryAcquire();
     try {
-      if (this.lease) await this.renew(this.lease);
-      else await this.tryAcquire();
+      await this.inFlight;
     } finally {
-      this.ticking = false;
+      this.inFlight = undefined;
       this.schedule();
     }
   }
@@ -76,7 +77,7 @@ export class LeaderElector {
         {
           severity: 'error',
           code: 'leader-lease',
-          message: `taking the leader lease failed: ${e instanceof Error ? e.message : String(e)}`,
+          message: `taking the leader lease failed: ${errorMessage(e)}`,
         },
       ],
     }));
@@ -100,7 +101,7 @@ export class LeaderElector {
         {
           severity: 'error',
           code: 'leader-lease',
-          message: `renewing failed: ${e instanceof Error ? e.message : String(e)}`,
+          message: `renewing failed: ${errorMessage(e)}`,
         },
       ],
     }));
@@ -118,6 +119,8 @@ export class LeaderElector {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    // A renewal that wrote after the release would leave the lease behind until it expires.
+    await this.inFlight?.catch(() => undefined);
     const lease = this.lease;
     this.lease = undefined;
     if (lease) await lease.release().catch(() => undefined);

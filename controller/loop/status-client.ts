@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { error, type Diagnostic } from '../../resources/diagnostic.js';
 import { ControllerStatusSchema, type ControllerStatus } from './status-schema.js';
+import { errorMessage } from '../../resources/error-message.js';
 
 const check = TypeCompiler.Compile(ControllerStatusSchema);
 
@@ -103,13 +104,9 @@ export async function fetchControllerStatus(
     const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : '';
     return {
       diagnostics: [
-        error(
-          'server-unreachable',
-          `cannot reach ${url.href}: ${e instanceof Error ? e.message : String(e)}${cause}`,
-          {
-            hint: 'is `mlform controller` running there? (its --listen address)',
-          },
-        ),
+        error('server-unreachable', `cannot reach ${url.href}: ${errorMessage(e)}${cause}`, {
+          hint: 'is `mlform controller` running there? (its --listen address)',
+        }),
       ],
     };
   }

@@ -4,23 +4,11 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { Diagnostic } from '../../resources/diagnostic.js';
+import { DiagnosticSchema } from '../engine/change.js';
 
 export const STATUS_API_VERSION = 1;
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
-
-const DiagnosticSchema = Type.Object({
-  severity: Type.Union([Type.Literal('error'), Type.Literal('warning')]),
-  code: Type.String(),
-  message: Type.String(),
-  hint: Type.Optional(Type.String()),
-  address: Type.Optional(Type.String()),
-  file: Type.Optional(Type.String()),
-  line: Type.Optional(Type.Integer()),
-  col: Type.Optional(Type.Integer()),
-  length: Type.Optional(Type.Integer()),
-  path: Type.Optional(Type.Array(Type.Union([Type.String(), Type.Number()]))),
-});
 
 /** Diagnostics as the API carries them (field paths are plain arrays in JSON). */
 export function toApiDiagnostic(d: Diagnostic): Static<typeof DiagnosticSchema> {

@@ -26,6 +26,7 @@ import { DeliveryMemory } from './delivery-memory.js';
 import type { ControllerStatus } from './status-schema.js';
 import { verifySignature } from './webhook.js';
 import type { WebhookOutcome } from './sync-loop.js';
+import { errorMessage } from '../../resources/error-message.js';
 
 export interface StatusServerOptions {
   /** `host:port`, `:port` or `port`; port 0 picks a free one. */
@@ -96,8 +97,8 @@ function send(
   res.end(text);
 }
 
-/** The message of anything thrown; never its stack. */
-const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n', 1)[0];
+/** The first line of the message of anything thrown; never its stack. */
+const firstLineOf = (e: unknown): string => errorMessage(e).split('\n', 1)[0];
 
 /** A line of a V8 stack trace: `    at fn (file:1:2)`. */
 const STACK_FRAME = /\n[ \t]+at [^\n]*/g;
@@ -193,7 +194,7 @@ export async function startStatusServer(
   const deliveries = options.deliveries ?? new DeliveryMemory();
   const server: Server = createServer(serverOptions(bounds), (req, res) => {
     handle(req, res).catch((e: unknown) => {
-      if (!res.headersSent) send(res, 500, { error: `internal error: ${messageOf(e)}` });
+      if (!res.headersSent) send(res, 500, { error: `internal error: ${firstLineOf(e)}` });
       else res.destroy();
     });
   });
@@ -250,7 +251,7 @@ export async function startStatusServer(
         try {
           status = withoutStackFrames(options.status());
         } catch (e) {
-          return send(res, 500, { error: `cannot build the status: ${messageOf(e)}` });
+          return send(res, 500, { error: `cannot build the status: ${firstLineOf(e)}` });
         }
         return send(res, 200, status);
       }
@@ -304,7 +305,7 @@ export async function startStatusServer(
     listen = parseListen(options.listen);
   } catch (e) {
     return {
-      diagnostics: [error('listen', messageOf(e), { hint: 'e.g. --listen 127.0.0.1:8080' })],
+      diagnostics: [error('listen', firstLineOf(e), { hint: 'e.g. --listen 127.0.0.1:8080' })],
     };
   }
   try {
@@ -318,7 +319,7 @@ export async function startStatusServer(
   } catch (e) {
     return {
       diagnostics: [
-        error('listen', `cannot listen on ${options.listen}: ${messageOf(e)}`, {
+        error('listen', `cannot listen on ${options.listen}: ${firstLineOf(e)}`, {
           hint: 'choose another address with --listen (port 0 picks a free one)',
         }),
       ],

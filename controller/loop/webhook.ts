@@ -6,6 +6,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { error, type Diagnostic } from '../../resources/diagnostic.js';
+import { errorMessage } from '../../resources/error-message.js';
 
 export const WEBHOOK_SECRET_ENV = 'MLFORM_WEBHOOK_SECRET';
 
@@ -47,7 +48,7 @@ export async function loadWebhookSecret(
         diagnostics: [
           error(
             'webhook-secret-unreadable',
-            `cannot read the webhook secret file ${file}: ${e instanceof Error ? e.message : String(e)}`,
+            `cannot read the webhook secret file ${file}: ${errorMessage(e)}`,
           ),
         ],
       };

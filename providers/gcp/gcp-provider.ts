@@ -75,6 +75,7 @@ export function createGcpProvider(options: GcpProviderOptions): GcpProvider {
 
   const provider: GcpProvider = {
     name: 'gcp',
+    capabilities: { schedulesFireInProcess: false, stateDirectory: false },
     gcp,
     close: async () => {
       await built?.close();

@@ -30,6 +30,7 @@ export function createLocalProvider(options: LocalProviderOptions = {}) {
     };
   return {
     name: 'local',
+    capabilities: { schedulesFireInProcess: true, stateDirectory: true },
     trainingRuns: {
       list: (ctx) => listRuns(settings, ctx),
       create: creating((ctx, req) => createRun(settings, ctx, req)),

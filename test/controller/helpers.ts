@@ -229,3 +229,19 @@ export function killQuietly(pid: number | undefined, signal: NodeJS.Signals = 'S
     // already gone
   }
 }
+
+/** A RegisteredModel manifest. */
+export const modelManifest = (name: string, description = 'a model'): string =>
+  `apiVersion: mlform/v1\nkind: RegisteredModel\nmetadata:\n  name: ${name}\nspec:\n  description: ${description}\n`;
+
+/** A new project folder on the local provider (state in `.state`) with one model file per name. */
+export async function modelsProject(
+  prefix: string,
+  stack: string,
+  names: readonly string[],
+): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  await writeFile(join(dir, 'mlform.yaml'), `stack: ${stack}\nprovider: local\nlocal:\n  stateDir: .state\n`);
+  for (const name of names) await writeFile(join(dir, `${name}.yaml`), modelManifest(name));
+  return dir;
+}

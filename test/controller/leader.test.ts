@@ -77,3 +77,41 @@ describe('LeaderElector', () => {
     await elector.stop();
   });
 });
+
+describe('LeaderElector.stop', () => {
+  it('releases the lease only after a renewal under way has landed (else the renewal rewrites it)', async () => {
+    const order: string[] = [];
+    let landRenewal: () => void = () => {};
+    const lease: Lease = {
+      holder: 'a',
+      expiresAt: '',
+      renew: () => {
+        order.push('renew started');
+        return new Promise<Response>((resolve) => {
+          landRenewal = () => {
+            order.push('renew landed');
+            resolve({ diagnostics: [] });
+          };
+        });
+      },
+      release: async () => {
+        order.push('released');
+        return { diagnostics: [] };
+      },
+    };
+    const elector = new LeaderElector({
+      ttlMs: 150,
+      acquire: async () => ({ lease, diagnostics: [] }),
+      onStartedLeading: () => {},
+      onStoppedLeading: () => {},
+    });
+    elector.start();
+    await waitFor('a renewal under way', async () => order.includes('renew started'), 2_000, 5);
+    const stopped = elector.stop();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(order).toEqual(['renew started']);
+    landRenewal();
+    await stopped;
+    expect(order).toEqual(['renew started', 'renew landed', 'released']);
+  });
+});
