@@ -52,7 +52,7 @@ function afterFirstPut(provider: Provider, onFirstPut: () => Promise<void>): Pro
         const result = await provider.registeredModels.put(ctx, req);
         if (++puts === 1) {
           await onFirstPut();
-          await waitForAbort(ctx.signal, 5_000);
+          await waitForAbort(ctx.signal, 30_000);
         }
         return result;
       },
@@ -114,7 +114,8 @@ describe('withApplyLock', () => {
     });
     expect(outcome.status).toBe('lost');
     expect(outcome.diagnostics.map((d) => d.message).join('\n')).toMatch(/expired before it was renewed/);
-    expect(await models()).toHaveLength(1);
+    // At most the change in flight when it expired (none if a loaded machine let it expire sooner).
+    expect((await models()).length).toBeLessThanOrEqual(1);
   });
 
   it('a held lock runs nothing and names the holder; a free one runs the work and is released', async () => {
