@@ -211,8 +211,12 @@ describe('mlform controller following a git branch', () => {
         async () => (await getStatus(c.url)).controller.commit !== null,
       );
       // c has tried for the lease and found b's.
-      await waitFor('c standing by', async () =>
-        c.lines.some((l) => l.msg === 'standby: another replica leads; waiting for its lease to expire'),
+      await waitFor(
+        'c standing by',
+        async () =>
+          c.lines.some((l) => l.msg === 'standby: another replica leads; waiting for its lease to expire'),
+        30_000,
+        50,
       );
       const standby = await getStatus(c.url);
       expect(standby.controller.leader).toBe(false);
