@@ -4,6 +4,7 @@ import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from '../controller/helpers.js';
 
 let root: string;
 let project: string;
@@ -37,11 +38,23 @@ describe('apply lock and saved plans', () => {
     const first = spawn(process.execPath, ['bin/mlform.js', 'apply', '-y', project], { env, stdio: 'pipe' });
     let firstOut = '';
     first.stdout.on('data', (chunk: Buffer) => (firstOut += chunk.toString()));
-    const firstDone = new Promise<number | null>((resolve) => first.on('exit', resolve));
-    // Wait until the first apply is past planning (it holds the lock while it trains).
-    for (let i = 0; i < 200 && !firstOut.includes('TrainingRun/mpg-mlp: create complete'); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    let firstExit: number | null | undefined;
+    const firstDone = new Promise<number | null>((resolve) =>
+      first.on('exit', (code) => resolve((firstExit = code))),
+    );
+    // Wait until the first apply is past planning (it holds the lock while it trains); fail, not
+    // carry on, when it never gets there.
+    await waitFor(
+      'the first apply to start the training',
+      async () => firstOut.includes('TrainingRun/mpg-mlp: create complete'),
+      60_000,
+      50,
+    ).catch((e: unknown) => {
+      throw new Error(
+        `${String(e)}; first apply ${firstExit === undefined ? 'running' : `exited ${firstExit}`}:\n${firstOut}`,
+      );
+    });
+    expect(firstExit, 'the first apply must still hold the lock').toBeUndefined();
     const second = mlform('apply', '-y', project);
     expect(second.code).toBe(1);
     expect(second.out).toMatch(

@@ -72,18 +72,30 @@ async function tearDown(): Promise<void> {
 afterEach(tearDown);
 
 describe('gcp apply under injected faults', () => {
-  // Seeds picked to cover a lost CreateService response, a lost lease write and lost uploads.
+  // The seeded faults land on different requests from run to run (polls and parallel calls interleave
+  // with timing), so they alone cannot promise that a create's response is lost. Each run therefore
+  // also loses, once, the response of every create whose retry must look up instead of creating again
+  // (the first object write, which is the apply's lease, a CustomJob, a model version, a Cloud Run
+  // service, a scheduler job); the request log proves each loss happened.
+  const LOST_CREATES = ['objects.insert', 'CreateCustomJob', 'UploadModel', 'CreateService', 'CreateJob'];
   it.each([3, 4, 7])(
     'converges without duplicates when 25%% of requests fail with 429/503, a third after the effect (seed %i)',
     async (seed) => {
       await setUp();
       fake.setFaults({ rate: 0.25, kinds: ['429', '503'], seed, afterEffect: 0.33 });
+      for (const rpc of LOST_CREATES) fake.failNext({ kind: '503', rpc, afterEffect: true });
       const first = await mlform('apply', '-y', project);
       fake.setFaults(undefined);
       const faulted = fake.count({ faulted: true });
-      console.log(`seed ${seed}: faults injected: ${faulted} of ${fake.requests.length} requests`);
+      const lost = fake.requests.filter((r) => r.faultedAfterEffect);
+      const lostWrites = lost.filter((r) => r.method !== 'GET').map((r) => r.rpc);
+      console.log(
+        `seed ${seed}: faults injected: ${faulted} of ${fake.requests.length} requests; responses lost after the effect: ${lost.length}, of writes: ${lostWrites.join(', ')}`,
+      );
       if (first.code !== 0) console.log(first.out);
       expect(faulted).toBeGreaterThan(5);
+      expect(lost.every((r) => r.faulted)).toBe(true);
+      expect(lostWrites).toEqual(expect.arrayContaining(LOST_CREATES));
       expect(first.out).toContain('Apply complete');
       expect(first.code).toBe(0);
       expect(fake.customJobs()).toHaveLength(1);

@@ -127,8 +127,20 @@ describe('mlform apply on the quickstart (gcp provider, fake Google)', () => {
     const again = await mlform('plan', '--detailed-exitcode', project);
     expect(again.out).toContain('No changes');
     expect(again.code).toBe(0);
-    const calls = fake.requests.map((r) => `${r.api} ${r.rpc}`);
-    console.log(`no-op plan: ${calls.length} API calls: ${JSON.stringify(calls)}`);
+    // A no-op plan reads each collection once, with list calls only (no gets per resource, no
+    // writes, no lock): one per Google resource type and three Cloud Storage listings (the runs'
+    // pending markers and outcomes, the models' records). Sorted: the lists go out in parallel.
+    const calls = fake.requests.map((r) => `${r.method} ${r.api} ${r.rpc}`).sort();
+    expect(calls).toEqual([
+      'GET aiplatform ListCustomJobs',
+      'GET aiplatform ListHyperparameterTuningJobs',
+      'GET aiplatform ListModels',
+      'GET run ListServices',
+      'GET scheduler ListJobs',
+      'GET storage objects.list',
+      'GET storage objects.list',
+      'GET storage objects.list',
+    ]);
   }, 300_000);
 
   it('a hyperparameter change retrains (-/+), registers v2 and keeps traffic on the champion', async () => {

@@ -8,9 +8,12 @@ import { spawnSync, execFileSync } from 'node:child_process';
 import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isAlive, killProcessesUnder, waitFor } from '../providers/local/helpers.js';
 
 let root: string;
 let project: string;
+/** Every test of the file passed (the cleanup then knows which runs it must find). */
+let completed = false;
 
 function mlform(...args: string[]) {
   const r = spawnSync(process.execPath, ['bin/mlform.js', ...args], {
@@ -35,24 +38,49 @@ beforeAll(async () => {
   execFileSync('git', ['init', '-q', root]);
 });
 
-afterAll(async () => {
-  // Whatever happened, leave no serving or training process behind.
-  mlform('destroy', '-y', project);
-  for (const dir of ['endpoints', 'runs']) {
-    const base = join(project, '.mlform', dir);
-    for (const name of await readdir(base).catch(() => [] as string[])) {
-      const record = await readFile(join(base, name, 'endpoint.json'), 'utf8').catch(() => undefined);
-      const pid = record ? (JSON.parse(record) as { pid?: number }).pid : undefined;
-      if (pid) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
+/** The pid in a record (`pid` of run.json and endpoint.json), when the file is there. */
+async function recordedPid(file: string): Promise<number | undefined> {
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  const pid = text === undefined ? undefined : (JSON.parse(text) as { pid?: unknown }).pid;
+  return typeof pid === 'number' ? pid : undefined;
+}
+
+/** Every pid the state records: trainings (`runs/<name>/<number>/run.json`) and servers. */
+async function recordedPids(): Promise<{ runs: string[]; pids: number[] }> {
+  const state = join(project, '.mlform');
+  const runs: string[] = [];
+  const pids: number[] = [];
+  for (const name of await readdir(join(state, 'runs')).catch(() => [] as string[])) {
+    for (const number of await readdir(join(state, 'runs', name)).catch(() => [] as string[])) {
+      const pid = await recordedPid(join(state, 'runs', name, number, 'run.json'));
+      if (pid === undefined) continue;
+      runs.push(`${name}#${number}`);
+      pids.push(pid);
     }
   }
+  for (const name of await readdir(join(state, 'endpoints')).catch(() => [] as string[])) {
+    const pid = await recordedPid(join(state, 'endpoints', name, 'endpoint.json'));
+    if (pid !== undefined) pids.push(pid);
+  }
+  return { runs, pids };
+}
+
+afterAll(async () => {
+  // Whatever happened, leave no serving or training process behind: first what the state records,
+  // then anything else started with a path inside the project (a training whose record was lost).
+  mlform('destroy', '-y', project);
+  const { runs, pids } = await recordedPids();
+  for (const pid of pids.filter(isAlive)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  await killProcessesUnder(root);
   await rm(root, { recursive: true, force: true });
+  // Runs are history (destroy keeps them): the two trainings of this file, when it ran through.
+  if (completed) expect(runs.sort()).toEqual(['mpg-mlp#1', 'mpg-mlp#2']);
 });
 
 describe('mlform apply on the quickstart (local provider)', () => {
@@ -115,7 +143,11 @@ describe('mlform apply on the quickstart (local provider)', () => {
     const { pid } = await endpointRecord();
     expect(pid).toBeGreaterThan(0);
     process.kill(pid!, 'SIGKILL');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitFor(
+      async () => isAlive(pid!),
+      (alive) => !alive,
+      { timeoutMs: 10_000, everyMs: 20 },
+    );
     const p = mlform('plan', '--detailed-exitcode', project);
     expect(p.code).toBe(2);
     expect(p.out).toContain('~ DeployedEndpoint/mpg-api (drift)');
@@ -160,5 +192,6 @@ describe('mlform apply on the quickstart (local provider)', () => {
     // The serving process is gone: nothing answers on its port any more.
     await expect(fetch(`${url}/v2/health/live`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
     expect(mlform('plan', '--detailed-exitcode', '--destroy', project).code).toBe(0);
+    completed = true;
   });
 });

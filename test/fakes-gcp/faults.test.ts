@@ -45,6 +45,14 @@ describe('faults, latency and the request log', () => {
     const faulted = fake.count({ rpc: 'CreateCustomJob', faulted: true });
     expect(faulted).toBeGreaterThan(5);
     expect(faulted).toBeLessThan(25);
+    // Only the injected codes, both of them, each failure being one faulted request of that code.
+    expect(new Set(outcomes)).toEqual(new Set(['ok', '429', '503']));
+    for (const code of [429, 503] as const) {
+      expect(outcomes.filter((o) => o === String(code)).length).toBe(
+        fake.count({ rpc: 'CreateCustomJob', faulted: true, status: code }),
+      );
+    }
+    expect(outcomes.filter((o) => o !== 'ok')).toHaveLength(faulted);
     // One HTTP request per call: no silent retries in fallback mode.
     expect(fake.count({ rpc: 'CreateCustomJob' })).toBe(30);
     // Faulted requests changed nothing.

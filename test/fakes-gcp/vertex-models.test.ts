@@ -30,7 +30,20 @@ describe('Vertex ModelService', () => {
     const [res1] = await op1.promise();
     expect(res1.model).toBe(`${PARENT}/models/demo`);
     expect(res1.modelVersionId).toBe('1');
-    expect(fake.count({ rpc: 'GetOperation' })).toBeGreaterThanOrEqual(0);
+    // The operation finishes 5-30 ms after the upload, so promise() had to poll it: every poll but
+    // the last found it running (so came before it was done: within 30 ms of the upload, plus the
+    // slack of a busy machine), the last found it done, and then the polling stopped.
+    const upload = fake.requests.find((r) => r.rpc === 'UploadModel')!;
+    const polls = fake.requests.filter((r) => r.rpc === 'GetOperation');
+    expect(polls.length).toBeGreaterThanOrEqual(1);
+    expect(polls.every((r) => decodeURIComponent(r.path).endsWith(op1.name!))).toBe(true);
+    expect(polls.at(-1)!.at - upload.at).toBeGreaterThanOrEqual(5);
+    for (const early of polls.slice(0, -1)) expect(early.at - upload.at).toBeLessThan(30 + 500);
+    // Each status check is one request, answered from the operation store without re-running it.
+    const again = await c.models.checkUploadModelProgress(op1.name!);
+    expect(again.done).toBe(true);
+    expect(fake.count({ rpc: 'GetOperation' })).toBe(polls.length + 1);
+    expect(fake.count({ rpc: 'UploadModel' })).toBe(1);
 
     const [op2] = await c.models.uploadModel({
       parent: PARENT,

@@ -2,7 +2,7 @@
  * Dynamic batching: the Batcher on its own (coalescing, limits, splitting, failures), then over
  * HTTP: concurrent requests share model calls and each gets its own prediction back.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Batcher } from '../../trainer/serving/batcher.js';
 import type { BatchingConfig } from '../../trainer/serving/config.js';
 import type { ModelServer } from '../../trainer/serving/index.js';
@@ -78,14 +78,24 @@ describe('Batcher', () => {
   });
 
   it('waits up to batchTimeoutMicros for companions', async () => {
-    const model = fakeModel(2);
-    const batcher = new Batcher(model.run, 2, 1, on({ batchTimeoutMicros: 30_000 }));
-    const first = batcher.submit(rows(1), 1);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    const second = batcher.submit(rows(2), 1);
-    expect(model.calls).toEqual([]);
-    await Promise.all([first, second]);
-    expect(model.calls).toEqual([2]);
+    // A mocked clock: on a busy machine a real 5 ms pause can outlast the 30 ms window.
+    vi.useFakeTimers({
+      toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'performance'],
+    });
+    try {
+      const model = fakeModel(2);
+      const batcher = new Batcher(model.run, 2, 1, on({ batchTimeoutMicros: 30_000 }));
+      const first = batcher.submit(rows(1), 1);
+      await vi.advanceTimersByTimeAsync(29);
+      expect(model.calls).toEqual([]);
+      const second = batcher.submit(rows(2), 1);
+      // The window counts from the first request: one more millisecond runs both, together.
+      await vi.advanceTimersByTimeAsync(1);
+      expect(model.calls).toEqual([2]);
+      expect([...(await first), ...(await second)]).toEqual([11, 21]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('calls the model once per request when batching is off', async () => {

@@ -15,11 +15,13 @@ import {
   expectClose,
   inProcess,
   instanceOf,
+  metricValue,
   predict,
   tempDir,
   trainArtifact,
   type TinyArtifact,
 } from './helpers.js';
+import { waitFor } from '../controller/helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -159,8 +161,9 @@ describe('mlform serve', () => {
   });
 
   it('serves Cloud Run style (MODEL_URI, PORT, MODEL_NAME) and answers requests queued in a batch on SIGTERM', async () => {
-    // A 5 s batch window: the requests wait in the queue until SIGTERM makes the server run them.
-    const s = serve(['--max-batch-size', '1000', '--batch-timeout-micros', '5000000'], {
+    // A 10 s batch window (the maximum): the requests wait in the queue until SIGTERM makes the
+    // server run them.
+    const s = serve(['--max-batch-size', '1000', '--batch-timeout-micros', '10000000'], {
       MODEL_URI: cars.dir,
       PORT: '0',
       MODEL_NAME: 'cars-api',
@@ -168,13 +171,20 @@ describe('mlform serve', () => {
     const url = (await s.waitFor('listening')).url as string;
     await s.waitFor('ready');
     const requests = Array.from({ length: 6 }, (_, i) => [instanceOf(cars, cars.rows[i])]);
+    const sent = performance.now();
     const answers = requests.map((instances) => predict(url, 'cars-api', { instances }));
-    // Give the requests time to arrive and queue.
-    await new Promise((r) => setTimeout(r, 400));
-    const signalled = performance.now();
+    // All six have reached the server (in flight: the scrape itself is the seventh).
+    await waitFor(
+      'six predictions in flight',
+      async () =>
+        (metricValue((await call(`${url}/metrics`)).text, 'mlform_serving_inflight_requests') ?? 0) >= 7,
+      8_000,
+      20,
+    );
     s.child.kill('SIGTERM');
     const settled = await Promise.all(answers);
-    expect(performance.now() - signalled).toBeLessThan(4000);
+    // Answered by the drain, not by the window running out (10 s after the first arrived).
+    expect(performance.now() - sent).toBeLessThan(9_000);
     settled.forEach((answer, i) => {
       expect(answer.status).toBe(200);
       expectClose(answer.json.predictions, inProcess(cars, requests[i]));

@@ -24,6 +24,7 @@ import {
   trainArtifact,
   type TinyArtifact,
 } from './helpers.js';
+import { waitFor } from '../controller/helpers.js';
 
 let dir: { path: string; remove(): Promise<void> };
 let cars: TinyArtifact;
@@ -48,6 +49,7 @@ describe('readiness', () => {
     const loadGate = deferred();
     const warmGate = deferred();
     const events: string[] = [];
+    let warming = false;
     const server = new ModelServer({
       config: config({ name: 'mpg', versions: [{ version: 1, uri: cars.dir }] }),
       logger: createServingLogger('silent', new LogCapture()),
@@ -58,6 +60,7 @@ describe('readiness', () => {
         return loadModelVersion(v);
       },
       warmUp: async (version: ModelVersion, size: number) => {
+        warming = true;
         await warmGate.promise;
         warmUp(version, size);
         events.push('warmed');
@@ -78,7 +81,7 @@ describe('readiness', () => {
       expect((status.json.model_version_status as { state: string }[])[0].state).toBe('LOADING');
 
       loadGate.resolve();
-      await new Promise((r) => setTimeout(r, 50));
+      await waitFor('the warm-up to start', async () => warming, 10_000, 5);
       // Loaded but not warmed up: still not ready.
       expect(events).toEqual(['loaded']);
       expect((await call(`${url}/v2/health/ready`)).status).toBe(503);
@@ -162,10 +165,8 @@ describe('graceful shutdown', () => {
     });
     const requests = Array.from({ length: 8 }, (_, i) => [instanceOf(cars, cars.rows[i])]);
     const answers = requests.map((instances) => predict(url, 'mpg', { instances }));
-    // Wait until all eight are queued in the batcher.
-    for (let i = 0; i < 100 && server.app.queued !== 8; i++) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    // Wait until all eight are queued in the batcher (else the shutdown would not be draining them).
+    await waitFor('eight requests queued in the batcher', async () => server.app.queued === 8, 10_000, 10);
     const started = performance.now();
     const stopping = server.shutdown('test');
     expect((await call(`${url}/v2/health/live`).catch(() => ({ status: 0 }))).status).toBe(0);

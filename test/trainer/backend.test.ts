@@ -13,14 +13,34 @@ import type { NetworkSpec } from '../../trainer/network/build-network.js';
 
 const mlp: NetworkSpec = { type: 'mlp', layers: [8], activation: 'relu', dropout: 0.1 };
 
+// The optional native packages: CI has neither, a laptop may have tfjs-node. What the selection
+// must do depends on which of them load here, so the expectations are stated relative to that.
+const GPU_PACKAGE = '@tensorflow/tfjs-node-gpu';
+const NODE_PACKAGE = '@tensorflow/tfjs-node';
+const loads = (pkg: string): Promise<boolean> =>
+  import(pkg).then(
+    () => true,
+    () => false,
+  );
+const gpuPackage = await loads(GPU_PACKAGE);
+const nodePackage = await loads(NODE_PACKAGE);
+/** The native package selection takes first, if any loads. */
+const nativePackage = gpuPackage ? GPU_PACKAGE : nodePackage ? NODE_PACKAGE : undefined;
+
 describe('selectBackend', () => {
-  it('selects wasm here: tfjs-node is not installed', async () => {
+  it(`selects ${nativePackage ? 'tensorflow' : 'wasm'} here: ${nativePackage ?? 'no tfjs-node package'} is installed`, async () => {
     const info = await selectBackend({ acceleratorRequested: false, env: {} });
-    expect(info.backend).toBe('wasm');
-    expect(info.package).toBe('@tensorflow/tfjs-backend-wasm');
     expect(info.devices).toHaveLength(1);
-    expect(info.devices[0]).toMatch(/^CPU \(wasm/);
-    expect(tf.getBackend()).toBe('wasm');
+    if (nativePackage) {
+      expect(info).toMatchObject({ backend: 'tensorflow', package: nativePackage });
+      if (!gpuPackage) expect(info.devices[0]).toMatch(/^CPU \(libtensorflow\)/);
+      expect(tf.getBackend()).toBe('tensorflow');
+    } else {
+      expect(info.backend).toBe('wasm');
+      expect(info.package).toBe('@tensorflow/tfjs-backend-wasm');
+      expect(info.devices[0]).toMatch(/^CPU \(wasm/);
+      expect(tf.getBackend()).toBe('wasm');
+    }
   });
 
   it('honours MLFORM_BACKEND', async () => {
@@ -42,22 +62,31 @@ describe('selectBackend', () => {
     );
     expect(
       (await selectBackend({ acceleratorRequested: false, prefer: 'tensorflow', env: {} })).backend,
-    ).toBe('wasm');
+    ).toBe(nativePackage ? 'tensorflow' : 'wasm');
+  });
+
+  it.runIf(nativePackage)('loads a forced tensorflow backend when tfjs-node is installed', async () => {
+    await expect(
+      selectBackend({ acceleratorRequested: false, env: { MLFORM_BACKEND: 'tensorflow' } }),
+    ).resolves.toMatchObject({ backend: 'tensorflow', package: nativePackage });
   });
 
   it('fails clearly when a forced backend cannot load, or is not a backend', async () => {
-    await expect(
-      selectBackend({ acceleratorRequested: false, env: { MLFORM_BACKEND: 'tensorflow' } }),
-    ).rejects.toThrow(BackendUnavailableError);
-    await expect(
-      selectBackend({ acceleratorRequested: false, env: { MLFORM_BACKEND: 'tensorflow' } }),
-    ).rejects.toThrow(/MLFORM_BACKEND=tensorflow .*@tensorflow\/tfjs-node/);
+    if (!nativePackage) {
+      await expect(
+        selectBackend({ acceleratorRequested: false, env: { MLFORM_BACKEND: 'tensorflow' } }),
+      ).rejects.toThrow(BackendUnavailableError);
+      await expect(
+        selectBackend({ acceleratorRequested: false, env: { MLFORM_BACKEND: 'tensorflow' } }),
+      ).rejects.toThrow(/MLFORM_BACKEND=tensorflow .*@tensorflow\/tfjs-node/);
+    }
     await expect(
       selectBackend({ acceleratorRequested: false, env: { MLFORM_BACKEND: 'webgpu' } }),
     ).rejects.toThrow('MLFORM_BACKEND="webgpu" is not a backend; use one of tensorflow, wasm, cpu');
   });
 
-  it('refuses to train on the CPU when an accelerator is requested', async () => {
+  // With tfjs-node-gpu installed, whether a GPU is visible depends on the machine's CUDA setup.
+  it.skipIf(gpuPackage)('refuses to train on the CPU when an accelerator is requested', async () => {
     const request = selectBackend({
       acceleratorRequested: true,
       accelerator: { type: 'NVIDIA_L4', count: 1 },
@@ -65,7 +94,7 @@ describe('selectBackend', () => {
     });
     await expect(request).rejects.toThrow(AcceleratorUnavailableError);
     await expect(request).rejects.toThrow(
-      'resources.accelerator asks for NVIDIA_L4 x1 but no GPU is visible to TensorFlow.js (backend wasm); ' +
+      `resources.accelerator asks for NVIDIA_L4 x1 but no GPU is visible to TensorFlow.js (backend ${nativePackage ? 'tensorflow' : 'wasm'}); ` +
         'refusing to train on the CPU. @tensorflow/tfjs-node-gpu is not usable',
     );
     await expect(

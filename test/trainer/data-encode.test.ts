@@ -21,6 +21,19 @@ function builtin(task: BuiltinTrainer['task'], data: Partial<BuiltinTrainer['dat
 const without = (row: Record<string, unknown>, ...keys: string[]) =>
   Object.fromEntries(Object.entries(row).filter(([k]) => !keys.includes(k)));
 
+/** FNV-1a (32 bit) over UTF-16 code units, written out here so the expected bucket does not come from the code under test. */
+const fnv1a32 = (text: string): number => {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+};
+
+/** Offset of feature `index` in an encoded row (one-hot features take their vocabulary or bucket count). */
+const slotOf = (features: Preprocess['features'], index: number): number =>
+  features
+    .slice(0, index)
+    .reduce((sum, f) => sum + (f.type === 'categorical' ? (f.hashBuckets ?? f.vocabulary.length) : 1), 0);
+
 const errorsOf = (preprocess: Preprocess, instances: unknown[]): InstanceError[] => {
   const result = encodeInstances(preprocess, instances);
   if (result.ok) throw new Error('expected the request to be rejected');
@@ -66,7 +79,52 @@ describe('encodeInstances: tabular', () => {
 
   it('fills absent and null features like missing cells in training', () => {
     const result = encodeInstances(p.preprocess, [{}, { Horsepower: null, Origin: 'NA' }]);
-    expect(result.ok).toBe(true);
+    if (!result.ok) throw new Error(JSON.stringify(result.errors));
+    const width = p.preprocess.encodedWidth;
+    const trainRows = [...p.train.rowIndex!].map((i) => cars.rows[i]);
+    // Derived here from the train split, not read from preprocess: a numeric or date cell that is
+    // missing takes the train median, then scales by the train mean and population std (of the
+    // filled column); a missing category is '<missing>', hashed (FNV-1a) or, when the train split
+    // had no missing value, outside the vocabulary (all zeros).
+    const expected = new Float64Array(width);
+    let at = 0;
+    for (const f of p.preprocess.features) {
+      if (f.type === 'categorical') {
+        const size = f.hashBuckets ?? f.vocabulary.length;
+        if (f.hashBuckets !== undefined) expected[at + (fnv1a32('<missing>') % f.hashBuckets)] = 1;
+        else expect(trainRows.some((r) => r[f.name] === null || r[f.name] === undefined)).toBe(false);
+        at += size;
+        continue;
+      }
+      const raw = trainRows.map((r) => r[f.name]);
+      const values = raw.map((v) =>
+        v === null || v === undefined
+          ? NaN
+          : f.type === 'date'
+            ? Date.parse(String(v)) / 86_400_000
+            : Number(v),
+      );
+      const present = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+      const mid = present.length >> 1;
+      const median = present.length % 2 ? present[mid] : (present[mid - 1] + present[mid]) / 2;
+      const filled = values.map((v) => (Number.isNaN(v) ? median : v));
+      const mean = filled.reduce((a, b) => a + b, 0) / filled.length;
+      const std = Math.sqrt(filled.reduce((a, v) => a + (v - mean) ** 2, 0) / filled.length);
+      expected[at] = (median - mean) / std;
+      at += 1;
+    }
+    expect(at).toBe(width);
+    for (let k = 0; k < 2; k++) {
+      const row = [...result.x.subarray(k * width, (k + 1) * width)];
+      row.forEach((v, slot) => expect(v, `instance ${k}, slot ${slot}`).toBeCloseTo(expected[slot], 5));
+    }
+
+    // And equal to what training wrote for a train row whose Horsepower cell is missing.
+    const hp = p.preprocess.features.findIndex((f) => f.name === 'Horsepower');
+    const hpSlot = slotOf(p.preprocess.features, hp);
+    const missingRow = [...p.train.rowIndex!].findIndex((i) => cars.rows[i].Horsepower === null);
+    expect(missingRow).toBeGreaterThanOrEqual(0);
+    expect(result.x[width + hpSlot]).toBe(p.train.x[missingRow * width + hpSlot]);
   });
 
   it('reports every bad field with its instance index', () => {

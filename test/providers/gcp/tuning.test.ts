@@ -82,8 +82,30 @@ it("runs the search inside one CustomJob and promotes the best trial to the run'
     return r && r.state !== 'queued' && r.state !== 'running' ? r : undefined;
   }, 120_000);
   expect(done).toMatchObject({ state: 'succeeded', artifactUri: 'gs://mlform-test/state/demo/runs/tuned/1' });
-  expect(done.metrics?.val_loss).toBeGreaterThan(0);
-  const names = h.fake.objects('mlform-test').map((o) => String(o.name));
+  const objects = new Map(h.fake.objects('mlform-test').map((o) => [o.name, o.data]));
+  const object = (name: string): Buffer => {
+    const data = objects.get(`state/demo/runs/tuned/1/${name}`);
+    if (!data) throw new Error(`no object ${name}; have ${[...objects.keys()].join(', ')}`);
+    return data;
+  };
+  // Every trial's own reported objective, read from its artifact; the best is chosen here.
+  const trials = [1, 2].map((trial) => ({
+    trial,
+    valLoss: (
+      JSON.parse(object(`trials/${trial}/metrics.json`).toString()) as { metrics: { val_loss: number } }
+    ).metrics.val_loss,
+    weights: object(`trials/${trial}/weights.bin`),
+  }));
+  expect(trials[0].valLoss).not.toBe(trials[1].valLoss);
+  expect(trials[0].weights.equals(trials[1].weights)).toBe(false);
+  const best = trials.reduce((a, b) => (b.valLoss < a.valLoss ? b : a));
+  // The run's artifact is the best trial's, byte for byte, and reports its objective.
+  expect(object('weights.bin').equals(best.weights)).toBe(true);
+  expect(object('model.json').equals(object(`trials/${best.trial}/model.json`))).toBe(true);
+  expect(done.metrics?.val_loss).toBe(best.valLoss);
+  const tuning = JSON.parse(object('tuning.json').toString()) as { best?: { trial: number; metric: number } };
+  expect(tuning.best).toMatchObject({ trial: best.trial, metric: best.valLoss });
+  const names = [...objects.keys()];
   expect(names).toEqual(
     expect.arrayContaining([
       'state/demo/runs/tuned/1/tuning.json',
