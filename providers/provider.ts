@@ -287,7 +287,7 @@ export interface Provider {
     cancel(ctx: ProviderContext, req: RunRef): Promise<Response>;
     /** Fresh state and progress of one run (apply's wait loop, `logs`, `describe`). */
     observe(ctx: ProviderContext, req: RunRef): Promise<Response & { run?: ObservedRun }>;
-    /** The run's log lines so far, and the offset to continue from (`logs -f` polls). */
+    /** The run's log lines so far, and the offset to continue from (`logs --follow` polls). */
     logs(
       ctx: ProviderContext,
       req: RunRef & { from?: number },

@@ -4,7 +4,7 @@
  * truncated, hand-edited or foreign file. Freshness is checked separately (`checkPlanFresh`).
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import AjvModule, { type ValidateFunction } from 'ajv';
 import { isInside, realLocation } from '../../manifests/tree-root.js';
@@ -70,6 +70,33 @@ export async function savePlanFile(path: string, plan: Plan): Promise<void> {
     throw e;
   }
 }
+
+/**
+ * Whether `apply`'s first path is a saved plan rather than a manifest path, by what the file holds,
+ * whatever its name (`plan.out`, `tfplan`): a plan is one JSON object with `formatVersion` and no
+ * `apiVersion`/`kind` (a manifest, even one written as JSON, has those). A `*.json` file that is no
+ * manifest counts as a plan too, so a truncated or edited plan is reported as one. Directories and
+ * missing paths are manifest paths; the loader reports them.
+ */
+export async function isSavedPlanFile(path: string): Promise<boolean> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info?.isFile() || info.size > MAX_PLAN_FILE_BYTES) return false;
+  const text = await readFile(path, 'utf8').catch(() => '');
+  if (!text.trimStart().startsWith('{')) return false;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return /\.json$/i.test(path);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const keys = Object.keys(value);
+  if (keys.includes('apiVersion') || keys.includes('kind')) return false;
+  return keys.includes('formatVersion') || /\.json$/i.test(path);
+}
+
+/** Far above any real plan (thousands of resources); a bigger file is taken for a manifest path. */
+const MAX_PLAN_FILE_BYTES = 256 * 1024 * 1024;
 
 export async function loadPlanFile(path: string): Promise<{ plan?: Plan; diagnostics: Diagnostic[] }> {
   let text: string;

@@ -9,7 +9,7 @@ import type { ProgressEvent } from '../../trainer/types.js';
 
 /** Enough for hundreds of epoch events; a training's latest state is always near the end. */
 const TAIL_BYTES = 256 * 1024;
-/** Most one `logs` call returns; `logs -f` continues from `next`. */
+/** Most one `logs` call returns; `logs --follow` continues from `next`. */
 const PAGE_BYTES = 1024 * 1024;
 
 /**
@@ -54,7 +54,7 @@ export async function readLogLines(path: string, from = 0): Promise<{ lines: str
   const { text } = await readRange(path, start, PAGE_BYTES);
   const end = text.lastIndexOf('\n');
   if (end < 0) {
-    // A line longer than a page would otherwise stall `logs -f` forever: hand it out in pieces.
+    // A line longer than a page would otherwise stall `logs --follow` forever: hand it out in pieces.
     const whole = Buffer.byteLength(text, 'utf8') >= PAGE_BYTES;
     return whole
       ? { lines: [text], next: start + Buffer.byteLength(text, 'utf8') }

@@ -166,7 +166,7 @@ describe('mlform get / describe / logs / cancel / trigger', () => {
     expect(listed.code, listed.out).toBe(0);
     expect(listed.stdout).toMatch(/run #2 \(schedule mpg-weekly\) (queued|running|succeeded)/);
 
-    const followed = mlform('logs', 'trainingrun/mpg-mlp', '#2', '-f', '--from-start', '--file', project);
+    const followed = mlform('logs', 'trainingrun/mpg-mlp', '#2', '--follow', '--from-start', '-f', project);
     expect(followed.code, followed.out).toBe(0);
     expect(followed.stdout).toMatch(/^epoch +1\/150/m);
     expect(followed.stdout).toMatch(/^done in /m);

@@ -7,7 +7,7 @@ import { hasChanges, isApplicable, type Plan } from '../../engine/change.js';
 import { observationBlocks, observe } from '../../engine/observe.js';
 import { plan as makePlan, type PlanOptions } from '../../engine/plan.js';
 import { policyDeletes } from '../../engine/policy.js';
-import { loadPlanFile } from '../../engine/plan-file.js';
+import { isSavedPlanFile, loadPlanFile } from '../../engine/plan-file.js';
 import { createPlanTextView } from '../../ui/plan-text.js';
 import { defineCommand, type OptionDefinition } from '../command.js';
 import type { CommandContext } from '../context.js';
@@ -48,7 +48,7 @@ export const applyCommand = defineCommand({
   arguments: [
     {
       syntax: '[paths...]',
-      description: 'manifest files or directories; or a saved plan file (*.json) followed by them',
+      description: 'manifest files or directories; or a saved plan file (any name) followed by them',
     },
   ],
   options: [
@@ -101,7 +101,8 @@ async function execute(
   signal: AbortSignal,
 ): Promise<number> {
   let saved: Plan | undefined;
-  if (!destroy && paths.length > 0 && /\.json$/i.test(paths[0])) {
+  // A saved plan is recognised by what it holds, whatever its name (plan-file.ts).
+  if (!destroy && paths.length > 0 && (await isSavedPlanFile(paths[0]))) {
     const loaded = await loadPlanFile(paths[0]);
     if (!loaded.plan) return failed(ctx, loaded.diagnostics);
     saved = loaded.plan;
@@ -187,8 +188,20 @@ async function preview(run: ApplyRun, providerCtx: ProviderContext): Promise<'ap
   const full = makePlan(project.desired, observed.state, run.planOptions);
   const shown = { ...full, changes: full.changes.filter((c) => !blocks.resources.has(c.resource)) };
   if (!options.json) ctx.print(createPlanTextView({ style: ctx.style }).render(shown));
-  if (!isApplicable(shown)) return 1;
+  // With --json, an apply that stops here still says so in its stream: the plan, then the end.
+  const stop = async (ok: boolean) => {
+    if (!options.json) return;
+    const reporter = await applyReporter(ctx, true);
+    reporter.emit({ type: 'plan', plan: shown, pass: 1 });
+    reporter.emit({ type: 'finished', ok, applied: 0, failed: 0 });
+  };
+  if (!isApplicable(shown)) {
+    if (options.json) printProblems(ctx, shown.diagnostics);
+    await stop(false);
+    return 1;
+  }
   if (!hasChanges(shown) && !shown.changes.some((c) => c.action === 'wait')) {
+    await stop(blocks.resources.size === 0);
     if (!options.json && !destroy) await printEndpoints(ctx, project.provider, project.providerCtx);
     return blocks.resources.size > 0 ? 1 : 0;
   }

@@ -1,5 +1,5 @@
 /**
- * `mlform logs trainingrun/NAME [#N] [-f]`: a training's log, with the trainer's JSON-lines
+ * `mlform logs trainingrun/NAME [#N] [--follow]`: a training's log, with the trainer's JSON-lines
  * progress events rendered as the apply view renders them and other lines (stderr, stack traces)
  * as they are. The log is written by the training script, so each line is data: control
  * characters and terminal sequences in it are shown as escapes (`\x1b[2K`), never acted on.
@@ -32,7 +32,7 @@ interface LogsOptions extends OperatorFlags {
 }
 
 const POLL_MS = 1000;
-/** What `-f` shows of the past before following, like `tail -f`. */
+/** What `--follow` shows of the past before following, like `tail -f`. */
 const FOLLOW_TAIL = 10;
 
 export const logsCommand = defineCommand({
@@ -42,33 +42,32 @@ export const logsCommand = defineCommand({
     'Print the log of the latest run of a TrainingRun (or of run N). Progress\n' +
     'events become readable lines (start; epoch with loss, metrics and ETA;\n' +
     'early stop; trials; done; error); other lines (stderr, stack traces) are\n' +
-    'printed as is. With -f, print the last 10 lines and keep following until\n' +
-    'the run is no longer queued or running; --from-start prints the whole log\n' +
-    'first. The project is found from --file (-f means follow here, as in\n' +
-    'kubectl logs and tail).',
+    'printed as is. With --follow, print the last 10 lines and keep following\n' +
+    'until the run is no longer queued or running; --from-start prints the whole\n' +
+    'log first. -f is --file, the project, as in every mlform command.',
   arguments: [
     { syntax: '<trainingrun/NAME>', description: 'the TrainingRun, e.g. trainingrun/mpg-mlp' },
     { syntax: '[#N]', description: 'run number (default: the latest run of that name)' },
   ],
   options: [
-    { flags: '-f, --follow', description: 'keep printing new lines until the run finishes' },
+    { flags: '--follow', description: 'keep printing new lines until the run finishes' },
     {
       flags: '--from-start',
-      description: 'with -f, print the whole log before following (default: the last 10 lines)',
+      description: 'with --follow, print the whole log before following (default: the last 10 lines)',
     },
     { flags: '--raw', description: 'print the JSON-lines events as written' },
-    fileOption('--file <path>'),
+    fileOption(),
     ...OPERATOR_OPTIONS,
   ],
   examples: [
     'mlform logs trainingrun/mpg-mlp',
     'mlform logs trainingrun/mpg-mlp 1',
-    'mlform logs trainingrun/mpg-mlp -f --file examples/quickstart',
+    'mlform logs trainingrun/mpg-mlp --follow -f examples/quickstart',
   ],
   exitStatus:
-    '0 when printed (with -f: the run succeeded or was cancelled);\n' +
-    '1 when the run does not exist, the log cannot be read, or (with -f) the run\n' +
-    'failed.',
+    '0 when printed (with --follow: the run succeeded or was cancelled);\n' +
+    '1 when the run does not exist, the log cannot be read, or (with --follow)\n' +
+    'the run failed.',
   async handler([targetText, numberText]: [string, string | undefined], options: LogsOptions, ctx) {
     const abort = new AbortController();
     const stopListening = ctx.onStopSignal(() => abort.abort(), ['SIGINT']);

@@ -25,7 +25,7 @@ export const triggerCommand = defineCommand({
     'it started is still going, Replace cancels that run first, Allow runs both.\n' +
     'The schedule must exist in the actual state (apply it first); the run uses\n' +
     'the template as last applied. Returns at once: follow the run with\n' +
-    '`mlform logs trainingrun/NAME -f`.',
+    '`mlform logs trainingrun/NAME --follow`.',
   arguments: [{ syntax: '<schedule/NAME>', description: 'the Schedule, e.g. schedule/mpg-weekly' }],
   options: [fileOption(), ...OPERATOR_OPTIONS],
   examples: [
@@ -58,7 +58,7 @@ export const triggerCommand = defineCommand({
       return 1;
     }
     ctx.print(`Schedule ${name} fired: started ${runRef(fired.run)} (${fired.run.state})`);
-    ctx.print(`  follow it: mlform logs trainingrun/${fired.run.name} ${fired.run.number} -f`);
+    ctx.print(`  follow it: mlform logs trainingrun/${fired.run.name} ${fired.run.number} --follow`);
     return 0;
   },
 });
