@@ -65,7 +65,7 @@ afterAll(async () => {
       // already gone
     }
   }
-  await rm(root, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 }, 60_000);
 
 describe('mlform get / describe / logs / cancel / trigger', () => {

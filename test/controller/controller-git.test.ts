@@ -90,7 +90,7 @@ afterAll(async () => {
     },
   );
   for (const pid of await processesMentioning(repo.stateDir)) killQuietly(pid);
-  await rm(repo.root, { recursive: true, force: true });
+  await rm(repo.root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 }, 90_000);
 
 describe('mlform controller following a git branch', () => {

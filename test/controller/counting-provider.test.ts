@@ -29,7 +29,7 @@ describe('countingProvider', () => {
       });
       expect(provider.name).toBe('local');
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     }
   });
 });

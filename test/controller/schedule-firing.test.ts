@@ -24,7 +24,7 @@ beforeEach(async () => {
 afterEach(async () => {
   firing?.stop();
   firing = undefined;
-  await rm(dir, { recursive: true, force: true });
+  await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 /**

@@ -20,7 +20,7 @@ let loop: SyncLoop | undefined;
 afterEach(async () => {
   await loop?.stop();
   loop = undefined;
-  if (dir) await rm(dir, { recursive: true, force: true });
+  if (dir) await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 it('lists once per sync while nothing changes, and no more than apply does when a change comes', async () => {

@@ -32,7 +32,7 @@ beforeEach(async () => {
 afterEach(async () => {
   await loop?.stop();
   loop = undefined;
-  await rm(dir, { recursive: true, force: true });
+  await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 /** `registeredModels.put` of `alpha` fails while `failing.on` is set; `calls` are their times. */

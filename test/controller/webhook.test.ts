@@ -51,7 +51,7 @@ describe('loadWebhookSecret', () => {
         'webhook-secret-unreadable',
       );
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     }
   });
 

@@ -116,7 +116,7 @@ afterAll(async () => {
       // already gone
     }
   }
-  await rm(root, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 const KILLS = 20;

@@ -30,7 +30,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   mlform('destroy', '-y', project);
-  await rm(root, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 describe('apply lock and saved plans', () => {

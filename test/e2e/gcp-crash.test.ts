@@ -212,7 +212,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const t of trainers) t.abort();
   await fake?.close();
-  if (root) await rm(root, { recursive: true, force: true });
+  if (root) await rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 /** The final state: exactly one of each, by the provider's own identities (labels, names). */

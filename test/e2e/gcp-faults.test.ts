@@ -66,7 +66,7 @@ gcp:
 
 async function tearDown(): Promise<void> {
   await fake?.close();
-  if (root) await rm(root, { recursive: true, force: true });
+  if (root) await rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 }
 
 afterEach(tearDown);

@@ -80,7 +80,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await fake?.close();
-  if (root) await rm(root, { recursive: true, force: true });
+  if (root) await rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 type Json = Record<string, unknown>;

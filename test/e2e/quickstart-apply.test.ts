@@ -78,7 +78,7 @@ afterAll(async () => {
     }
   }
   await killProcessesUnder(root);
-  await rm(root, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   // Runs are history (destroy keeps them): the two trainings of this file, when it ran through.
   if (completed) expect(runs.sort()).toEqual(['mpg-mlp#1', 'mpg-mlp#2']);
 });

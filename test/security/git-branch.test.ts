@@ -54,7 +54,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const c of controllers) killQuietly(c.pid);
-  await rm(root, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 describe('a tag named like the followed branch', () => {

@@ -136,7 +136,7 @@ afterAll(async () => {
   for (const c of controllers) killQuietly(c.pid);
   for (const pid of trainers) killQuietly(pid);
   for (const f of await markersLeft()) await rm(join(tmpdir(), f), { force: true });
-  await rm(root, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 interface RunRecordFile {

@@ -55,7 +55,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const c of controllers) killQuietly(c.pid);
-  await rm(root, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 /** Starts a controller that must refuse to start; its exit status and output. */

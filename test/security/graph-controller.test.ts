@@ -29,7 +29,7 @@ beforeAll(async () => {
 afterAll(async () => {
   killQuietly(controller?.pid);
   await controller?.exited;
-  await rm(repo.root, { recursive: true, force: true });
+  await rm(repo.root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 const modelRecorded = async () =>
@@ -95,7 +95,7 @@ it('reports a 20,000-long dependsOn chain as a bad commit and keeps reconciling 
   // Moved aside in one step: the controller may be writing into it, which a recursive rm would race.
   const aside = join(repo.root, 'removed-mpg');
   await rename(join(repo.stateDir, 'registry', 'mpg'), aside);
-  await rm(aside, { recursive: true, force: true });
+  await rm(aside, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   // The model is back once a sync that began after the removal has finished (the sync running at
   // the moment of removal may recreate the folder before it reports).
   const after = await waitFor(

@@ -33,8 +33,8 @@ beforeEach(async () => {
 afterEach(async () => {
   await loop?.stop();
   loop = undefined;
-  await rm(dir, { recursive: true, force: true });
-  await rm(`${dir}-alpha-removed`, { recursive: true, force: true });
+  await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  await rm(`${dir}-alpha-removed`, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 const exists = (path: string) =>

@@ -16,7 +16,8 @@ const mlform = (cwd: string, args: string[]) => runCli(args, { cwd });
 
 const dirs: string[] = [];
 afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  for (const dir of dirs.splice(0))
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 /** A temp folder that is a git work tree by `stat` (a `.git` folder), as a checkout is. */

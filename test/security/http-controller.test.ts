@@ -42,7 +42,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 async function controller(...extra: string[]): Promise<{ base: string; port: number; c: RunningController }> {

@@ -30,7 +30,7 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'mlform-sec-limits-'));
 });
 afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 const trainingRun = (name: string, epochs: number) =>

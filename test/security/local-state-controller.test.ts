@@ -101,7 +101,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of controllers) killQuietly(c.pid);
   killQuietly(victim.pid);
-  await rm(root, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 describe('a commit carrying its own state', () => {

@@ -35,7 +35,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const s of sleepers) s.kill('SIGKILL');
-  await rm(root, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 const alive = (pid: number): boolean => {
@@ -211,7 +211,7 @@ describe('a forged run record with a live foreign pid', () => {
 
     // Forged again, fresh: `apply` replaces the "running" run of another spec (cancel, then a new
     // run) and must not signal it either.
-    await rm(runDir(), { recursive: true, force: true });
+    await rm(runDir(), { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     await forge(pid, {});
     const applied = mlform('apply', '-y', '--no-wait', dir);
     await new Promise((resolve) => setTimeout(resolve, 300));

@@ -36,7 +36,7 @@ beforeAll(async () => {
 afterAll(async () => {
   killQuietly(controller?.pid);
   await controller?.exited;
-  await rm(repo.root, { recursive: true, force: true });
+  await rm(repo.root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 it('reports a commit whose data.uri escapes the checkout as not loading, and trains nothing', async () => {

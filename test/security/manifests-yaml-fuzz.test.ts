@@ -12,7 +12,7 @@ import { afterAll, expect, it } from 'vitest';
 import { loadManifests } from '../../manifests/load.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mlform-sec-yaml-fuzz-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }));
 
 /** Code points YAML allows in an anchor name that do not also end or start something else. */
 const anchorCodePoint = fc.oneof(

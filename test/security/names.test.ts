@@ -185,7 +185,7 @@ afterAll(async () => {
   await scheduler?.close();
   await models?.close();
   await fake?.close();
-  if (root) await rm(root, { recursive: true, force: true });
+  if (root) await rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 describe('cloud names on gcp', () => {

@@ -34,7 +34,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (controller) killQuietly(controller.pid);
   await controller?.exited;
-  await rm(repo.root, { recursive: true, force: true });
+  await rm(repo.root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 it('the log of a commit that does not load carries no raw control character', async () => {

@@ -71,7 +71,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (controller) killQuietly(controller.pid);
   await controller?.exited;
-  await rm(repo.root, { recursive: true, force: true });
+  await rm(repo.root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 describe('the controller under an operator policy', () => {

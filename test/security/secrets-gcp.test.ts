@@ -86,7 +86,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await fake?.close();
-  await rm(root, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 describe('secretRef on gcp', () => {

@@ -40,7 +40,7 @@ describe('git credentials are never shown', () => {
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'mlform-sec-git-'));
   });
-  afterAll(() => rm(root, { recursive: true, force: true }));
+  afterAll(() => rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }));
 
   it('a token in the --repo URL appears nowhere: logs, /api/status, /metrics, .git/config', async () => {
     const workdir = join(root, 'refused');

@@ -66,7 +66,7 @@ beforeAll(async () => {
   await writeFile(join(project, 'run.yaml'), manifest);
 });
 
-afterAll(() => rm(root, { recursive: true, force: true }));
+afterAll(() => rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }));
 
 describe('secretRef env values through the CLI', () => {
   it('validate accepts the reference and warns about the literal at its line, without printing it', async () => {

@@ -28,7 +28,7 @@ describe('local secret resolution', () => {
     await mkdir(join(dir, 'big'));
     await writeFile(join(dir, 'big', 'blob'), Buffer.alloc(MAX_SECRET_BYTES + 1, 65));
   });
-  afterAll(() => rm(dir, { recursive: true, force: true }));
+  afterAll(() => rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }));
 
   it('names the environment variable after the reference', () => {
     expect(secretEnvName({ name: 'hugging-face', key: 'api_token' })).toBe(

@@ -133,7 +133,7 @@ afterAll(async () => {
   mlform('destroy', '-y', project);
   const record = await endpointRecord().catch(() => undefined);
   if (record?.pid && alive(record.pid)) process.kill(record.pid, 'SIGKILL');
-  await rm(root, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   await rm(marker, { force: true });
 });
 

@@ -29,7 +29,7 @@ beforeAll(async () => {
   await writeFile(join(root, '.git'), ''); // a repository root, as in a clone
 });
 afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 const plan = async (out: string) => {

@@ -36,7 +36,7 @@ export async function tempProject(options: LocalProviderOptions = {}, stack = 't
     provider,
     async cleanup() {
       await killProcessesUnder(dir);
-      await rm(dir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
 }
