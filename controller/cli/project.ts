@@ -3,7 +3,7 @@ import { hostname, userInfo } from 'node:os';
 import { error, hasErrors, type Diagnostic } from '../../resources/diagnostic.js';
 import { loadManifests, type DesiredState } from '../../manifests/load.js';
 import { readLoadedFile } from '../../manifests/loaded-files.js';
-import type { Provider, ProviderContext } from '../../providers/provider.js';
+import type { Provider, ProviderContext, ValidateResource } from '../../providers/provider.js';
 import { createLocalProvider, stateDirEscape } from '../../providers/local/index.js';
 import { stateDirEscapeDiagnostic } from '../../resources/project.js';
 import { locate, parseYamlFile } from '../../manifests/yaml-document.js';
@@ -122,16 +122,7 @@ export async function openProject(
     });
   }
   if (provider.validate) {
-    const found = await provider.validate(
-      providerCtx,
-      desired.resources.map((r) => ({
-        kind: r.kind,
-        name: r.name,
-        address: r.address,
-        manifest: r.manifest,
-        source: { file: r.source.file, line: r.source.line, col: r.source.col },
-      })),
-    );
+    const found = await provider.validate(providerCtx, validateResources(desired));
     // Onto the field itself (`training.yaml:14:11`), as the loader's own errors point; only files
     // the loader read from inside the tree are read again.
     const located = pinpointDiagnostics(found, readLoadedFile);
@@ -169,4 +160,15 @@ function safeUser(): string {
   } catch {
     return 'unknown';
   }
+}
+
+/** The loaded resources as a provider's checks see them (`Provider.validate`, static-checks.ts). */
+export function validateResources(desired: DesiredState): ValidateResource[] {
+  return desired.resources.map((r) => ({
+    kind: r.kind,
+    name: r.name,
+    address: r.address,
+    manifest: r.manifest,
+    source: { file: r.source.file, line: r.source.line, col: r.source.col },
+  }));
 }

@@ -146,8 +146,12 @@ function applySignal(options: ApplyOptions): AbortSignal | undefined {
   );
   // Every change in flight (and the provider calls it makes) listens on the one signal: more than
   // Node's default of 10 is expected, not a leak.
-  for (const s of signals) setMaxListeners(Math.max(20, 4 * (options.parallelism ?? 10)), s);
-  return signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+  const listeners = Math.max(20, 4 * (options.parallelism ?? 10));
+  for (const s of signals) setMaxListeners(listeners, s);
+  if (signals.length <= 1) return signals[0];
+  const either = AbortSignal.any(signals);
+  setMaxListeners(listeners, either);
+  return either;
 }
 
 /**

@@ -157,7 +157,7 @@ describe('mlform get / describe / logs / cancel / trigger', () => {
     expect(r.stderr).toContain('its latest run, #1, is succeeded');
   });
 
-  it('trigger starts run #2 under the schedule; get shows it; logs -f follows it to the end', () => {
+  it('trigger starts run #2 under the schedule; get shows it; logs --follow follows it to the end', () => {
     const fired = inProject('trigger', 'schedule/mpg-weekly');
     expect(fired.code, fired.out).toBe(0);
     expect(fired.stdout).toContain('Schedule mpg-weekly fired: started mpg-mlp#2');

@@ -1,4 +1,8 @@
-/** `mlform validate`: manifests checked (schema, rules, references, cycles, policy); nothing contacted. */
+/**
+ * `mlform validate`: manifests checked (schema, rules, references, cycles, policy) and the provider's
+ * offline rules (regions, accelerators, machine families, name limits); nothing contacted.
+ */
+import { staticProviderChecks } from '../static-checks.js';
 import { hasErrors } from '../../../resources/diagnostic.js';
 import { shortHash } from '../../../resources/spec-hash.js';
 import {
@@ -24,13 +28,23 @@ export const validateCommand = defineCommand({
   description:
     'Load manifests from files and directories (recursively: *.yaml, *.yml, multi-document files;\n' +
     'mlform.yaml is the project file) and report every problem at once, with file:line:col,\n' +
-    'the field path, a code frame and a fix when one is obvious. Nothing is contacted.',
+    'the field path, a code frame and a fix when one is obvious. On gcp, also the checks plan\n' +
+    'makes before it asks Google anything: accelerators and machine families of the training\n' +
+    'region, GPU and machine pairs, Cloud Run and Scheduler name limits. Nothing is contacted\n' +
+    '(whether a referenced secret exists is for plan).',
   arguments: [{ syntax: '[paths...]', description: 'manifest files or directories', default: ['.'] }],
   options: [TEXT_OR_JSON_OPTION, ...OPERATOR_OPTIONS],
   notes: 'Exit status: 0 valid, 1 invalid.',
   examples: ['mlform validate examples/quickstart', 'mlform validate -o json manifests/ > report.json'],
   async handler([paths]: [string[]], options: ValidateOptions, ctx) {
-    const result = await validateWithPolicy(paths, operatorSettings(options, ctx.env));
+    const loaded = await validateWithPolicy(paths, operatorSettings(options, ctx.env));
+    // The provider's offline rules too, once the manifests themselves load (static-checks.ts).
+    const result = hasErrors(loaded.diagnostics)
+      ? loaded
+      : {
+          ...loaded,
+          diagnostics: [...loaded.diagnostics, ...(await staticProviderChecks(loaded.desired, ctx.env))],
+        };
     if (options.output === 'json') ctx.print(JSON.stringify(validateJson(result), null, 2));
     else printText(result, ctx);
     return hasErrors(result.diagnostics) ? 1 : 0;
