@@ -14,7 +14,8 @@
 import { formatPath } from '../../resources/diagnostic.js';
 import { didYouMean } from '../../resources/suggest.js';
 import type { ClassPrediction, InstanceError, Prediction } from '../data/index.js';
-import type { FeatureEncoding, Preprocess } from '../types.js';
+import type { Preprocess } from '../types.js';
+import { openInferenceDatatype } from './feature-dtypes.js';
 import { HttpError, problemsError, type FieldProblem } from './http-error.js';
 
 const NUMERIC_TYPES = [
@@ -307,23 +308,15 @@ export function inferResponse(
   };
 }
 
-function datatypeOf(feature: FeatureEncoding): string {
-  switch (feature.type) {
-    case 'numeric':
-      return 'FP32';
-    case 'boolean':
-      return 'BOOL';
-    case 'date':
-    case 'categorical':
-      return 'BYTES';
-  }
-}
-
 /** `GET /v2/models/{m}[/versions/{v}]`: the model's name, versions, inputs and outputs as v2 tensors. */
 export function inferMetadata(modelName: string, versions: string[], preprocess: Preprocess): unknown {
   const window = preprocess.window;
   const shape = window ? [-1, -1] : [-1];
-  const inputs = preprocess.features.map((f) => ({ name: f.name, datatype: datatypeOf(f), shape }));
+  const inputs = preprocess.features.map((f) => ({
+    name: f.name,
+    datatype: openInferenceDatatype(f),
+    shape,
+  }));
   if (window) {
     inputs.push({ name: preprocess.target.name, datatype: 'FP32', shape });
     inputs.push({ name: window.timeColumn, datatype: 'BYTES', shape });

@@ -8,6 +8,7 @@ import { errorMessage } from '../../resources/error-message.js';
 import type { Logger } from 'pino';
 import { decodeOutputs, encodeInstances, type InstanceError, type Prediction } from '../data/index.js';
 import type { FeatureEncoding } from '../types.js';
+import { tfServingDtype } from './feature-dtypes.js';
 import { Batcher } from './batcher.js';
 import type { ServingConfig, VersionConfig } from './config.js';
 import { isUtf8 } from 'node:buffer';
@@ -463,18 +464,6 @@ const tensorShape = (...dims: number[]) => ({
   unknown_rank: false,
 });
 
-function dtypeOf(feature: FeatureEncoding): string {
-  switch (feature.type) {
-    case 'numeric':
-      return 'DT_FLOAT';
-    case 'boolean':
-      return 'DT_BOOL';
-    case 'date':
-    case 'categorical':
-      return 'DT_STRING';
-  }
-}
-
 /** What the client sends for a feature, for people reading the metadata. */
 function describeFeature(feature: FeatureEncoding): Record<string, unknown> {
   switch (feature.type) {
@@ -501,7 +490,7 @@ function metadataOf(name: string, config: VersionConfig, model: ModelVersion): u
   const batch = p.window ? [-1, p.window.size] : [-1];
   const inputs: Record<string, unknown> = {};
   for (const f of p.features)
-    inputs[f.name] = { dtype: dtypeOf(f), tensor_shape: tensorShape(...batch), name: f.name };
+    inputs[f.name] = { dtype: tfServingDtype(f), tensor_shape: tensorShape(...batch), name: f.name };
   if (p.window)
     inputs[p.target.name] = { dtype: 'DT_FLOAT', tensor_shape: tensorShape(...batch), name: p.target.name };
   const outputs: Record<string, unknown> =
