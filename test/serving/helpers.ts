@@ -4,7 +4,7 @@
  */
 import { Writable } from 'node:stream';
 import * as tf from '@tensorflow/tfjs';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { selectBackend } from '../../trainer/backend.js';
 import { decodeOutputs, encodeInstances, type Prediction } from '../../trainer/data/index.js';
 import {
@@ -18,7 +18,9 @@ import {
 import { trainTinyArtifact, type ArtifactKind, type TinyArtifact } from '../../bench/serving-artifact.js';
 
 export { instanceOf } from '../../bench/serving-artifact.js';
-export { tempDir } from './temp-dir.js';
+import { tempDir } from './temp-dir.js';
+
+export { tempDir };
 export type { TinyArtifact };
 
 export async function trainArtifact(
@@ -140,4 +142,34 @@ export function metricValue(
     return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return undefined;
+}
+
+export interface ServedModels {
+  cars: TinyArtifact;
+  iris: TinyArtifact;
+  /** `mpg` (cars regression) and `iris` (classification), version 1 each. */
+  carsServer: { server: ModelServer; url: string };
+  irisServer: { server: ModelServer; url: string };
+}
+
+/**
+ * The two tiny models trained and served for the tests of one file (registers its beforeAll and
+ * afterAll); read the fields inside tests, once beforeAll has run.
+ */
+export function serveCarsAndIris(): ServedModels {
+  const served = {} as ServedModels;
+  let dir: { path: string; remove(): Promise<void> } | undefined;
+  beforeAll(async () => {
+    dir = await tempDir();
+    served.cars = await trainArtifact('cars', `${dir.path}/cars`);
+    served.iris = await trainArtifact('iris', `${dir.path}/iris`);
+    served.carsServer = await startServer({ name: 'mpg', versions: [{ version: 1, uri: served.cars.dir }] });
+    served.irisServer = await startServer({ name: 'iris', versions: [{ version: 1, uri: served.iris.dir }] });
+  });
+  afterAll(async () => {
+    await served.carsServer?.server.shutdown();
+    await served.irisServer?.server.shutdown();
+    await dir?.remove();
+  });
+  return served;
 }

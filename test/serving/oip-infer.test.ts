@@ -3,9 +3,8 @@
  * tensor requests against tiny trained models answer exactly what v1 `:predict` answers for the
  * same rows, and bad tensors get a 400 naming the input and element at fault.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { inferErrors, readInferRequest } from '../../trainer/serving/oip-infer.js';
-import type { ModelServer } from '../../trainer/serving/index.js';
 import type { Preprocess } from '../../trainer/types.js';
 import {
   call,
@@ -15,30 +14,11 @@ import {
   metricValue,
   predict,
   startServer,
-  tempDir,
-  trainArtifact,
   type TinyArtifact,
+  serveCarsAndIris,
 } from './helpers.js';
 
-let dir: { path: string; remove(): Promise<void> };
-let cars: TinyArtifact;
-let iris: TinyArtifact;
-let carsServer: { server: ModelServer; url: string };
-let irisServer: { server: ModelServer; url: string };
-
-beforeAll(async () => {
-  dir = await tempDir();
-  cars = await trainArtifact('cars', `${dir.path}/cars`);
-  iris = await trainArtifact('iris', `${dir.path}/iris`);
-  carsServer = await startServer({ name: 'mpg', versions: [{ version: 1, uri: cars.dir }] });
-  irisServer = await startServer({ name: 'iris', versions: [{ version: 1, uri: iris.dir }] });
-});
-
-afterAll(async () => {
-  await carsServer?.server.shutdown();
-  await irisServer?.server.shutdown();
-  await dir?.remove();
-});
+const served = serveCarsAndIris();
 
 /** Rows -> one v2 input tensor per feature, as a KServe client builds them. */
 function tensors(artifact: TinyArtifact, rows: Record<string, unknown>[]) {
@@ -55,8 +35,13 @@ const infer = (url: string, path: string, body: unknown) =>
 
 describe('POST /v2/models/{m}/infer', () => {
   it('answers a regression tensor request with the same numbers as v1 :predict and the trainer', async () => {
-    const rows = cars.rows.slice(0, 40).map((row) => instanceOf(cars, row) as Record<string, unknown>);
-    const answer = await infer(carsServer.url, 'mpg', { id: 'req-1', inputs: tensors(cars, rows) });
+    const rows = served.cars.rows
+      .slice(0, 40)
+      .map((row) => instanceOf(served.cars, row) as Record<string, unknown>);
+    const answer = await infer(served.carsServer.url, 'mpg', {
+      id: 'req-1',
+      inputs: tensors(served.cars, rows),
+    });
     expect(answer.status).toBe(200);
     expect(answer.json).toMatchObject({ model_name: 'mpg', model_version: '1', id: 'req-1' });
     const outputs = answer.json.outputs as {
@@ -66,26 +51,41 @@ describe('POST /v2/models/{m}/infer', () => {
       data: number[];
     }[];
     expect(outputs).toHaveLength(1);
-    expect(outputs[0]).toMatchObject({ name: cars.preprocess.target.name, datatype: 'FP32', shape: [40] });
-    expectClose(outputs[0].data, inProcess(cars, rows));
-    const v1 = await predict(carsServer.url, 'mpg', { instances: rows });
+    expect(outputs[0]).toMatchObject({
+      name: served.cars.preprocess.target.name,
+      datatype: 'FP32',
+      shape: [40],
+    });
+    expectClose(outputs[0].data, inProcess(served.cars, rows));
+    const v1 = await predict(served.carsServer.url, 'mpg', { instances: rows });
     expect(outputs[0].data).toEqual(v1.json.predictions);
   });
 
   it('reads [N, 1] shapes with nested data, nulls filled as in training, and a versioned path', async () => {
-    const rows = cars.rows.slice(0, 5).map((row) => instanceOf(cars, row) as Record<string, unknown>);
+    const rows = served.cars.rows
+      .slice(0, 5)
+      .map((row) => instanceOf(served.cars, row) as Record<string, unknown>);
     rows[2] = { ...rows[2], Horsepower: null };
-    const inputs = tensors(cars, rows).map((t) => ({ ...t, shape: [5, 1], data: t.data.map((v) => [v]) }));
-    const answer = await infer(carsServer.url, 'mpg/versions/1', { inputs });
+    const inputs = tensors(served.cars, rows).map((t) => ({
+      ...t,
+      shape: [5, 1],
+      data: t.data.map((v) => [v]),
+    }));
+    const answer = await infer(served.carsServer.url, 'mpg/versions/1', { inputs });
     expect(answer.status).toBe(200);
-    expectClose((answer.json.outputs as { data: number[] }[])[0].data, inProcess(cars, rows));
+    expectClose((answer.json.outputs as { data: number[] }[])[0].data, inProcess(served.cars, rows));
   });
 
   it('answers a classification request with label and probabilities tensors, and only the outputs asked for', async () => {
-    const rows = iris.rows.slice(0, 12).map((row) => instanceOf(iris, row) as Record<string, unknown>);
-    const expected = inProcess(iris, rows) as { label: string; probabilities: Record<string, number> }[];
-    const labels = iris.preprocess.target.type === 'label' ? iris.preprocess.target.labels : [];
-    const answer = await infer(irisServer.url, 'iris', { inputs: tensors(iris, rows) });
+    const rows = served.iris.rows
+      .slice(0, 12)
+      .map((row) => instanceOf(served.iris, row) as Record<string, unknown>);
+    const expected = inProcess(served.iris, rows) as {
+      label: string;
+      probabilities: Record<string, number>;
+    }[];
+    const labels = served.iris.preprocess.target.type === 'label' ? served.iris.preprocess.target.labels : [];
+    const answer = await infer(served.irisServer.url, 'iris', { inputs: tensors(served.iris, rows) });
     expect(answer.status).toBe(200);
     const [label, probabilities] = answer.json.outputs as {
       name: string;
@@ -102,23 +102,25 @@ describe('POST /v2/models/{m}/infer', () => {
     const flat = expected.flatMap((p) => labels.map((l) => p.probabilities[l]));
     (probabilities.data as number[]).forEach((p, i) => expect(p).toBeCloseTo(flat[i], 6));
 
-    const onlyLabel = await infer(irisServer.url, 'iris', {
-      inputs: tensors(iris, rows),
+    const onlyLabel = await infer(served.irisServer.url, 'iris', {
+      inputs: tensors(served.iris, rows),
       outputs: [{ name: 'label' }],
     });
     expect((onlyLabel.json.outputs as { name: string }[]).map((o) => o.name)).toEqual(['label']);
   });
 
   it('refuses bad tensors with a 400 naming the input and element', async () => {
-    const rows = cars.rows.slice(0, 3).map((row) => instanceOf(cars, row) as Record<string, unknown>);
-    const good = tensors(cars, rows);
+    const rows = served.cars.rows
+      .slice(0, 3)
+      .map((row) => instanceOf(served.cars, row) as Record<string, unknown>);
+    const good = tensors(served.cars, rows);
     const numeric = good.findIndex((t) => t.datatype === 'FP32');
     const categorical = good.findIndex((t) => t.datatype === 'BYTES');
 
     const wrongType = good.map((t, i) =>
       i === numeric ? { ...t, data: [t.data[0], 'fast', t.data[2]] } : t,
     );
-    let answer = await infer(carsServer.url, 'mpg', { inputs: wrongType });
+    let answer = await infer(served.carsServer.url, 'mpg', { inputs: wrongType });
     expect(answer.status).toBe(400);
     expect(answer.json.error).toMatch(
       new RegExp(`^inputs\\[${numeric}\\]\\.data\\[1\\]: a FP32 tensor holds numbers`),
@@ -128,53 +130,53 @@ describe('POST /v2/models/{m}/infer', () => {
     const unknownCategory = good.map((t, i) =>
       i === categorical ? { ...t, data: [t.data[0], t.data[1], 'Atlantis'] } : t,
     );
-    answer = await infer(carsServer.url, 'mpg', { inputs: unknownCategory });
+    answer = await infer(served.carsServer.url, 'mpg', { inputs: unknownCategory });
     expect(answer.status).toBe(400);
     expect(answer.json.error).toContain(`inputs[${categorical}].data[2]`);
 
     const misspelt = good.map((t, i) => (i === numeric ? { ...t, name: `${t.name}x` } : t));
-    answer = await infer(carsServer.url, 'mpg', { inputs: misspelt });
+    answer = await infer(served.carsServer.url, 'mpg', { inputs: misspelt });
     expect(answer.status).toBe(400);
     expect(answer.json.error).toMatch(/is not an input of this model \(did you mean/);
 
     const short = good.map((t, i) => (i === numeric ? { ...t, data: t.data.slice(0, 2) } : t));
-    answer = await infer(carsServer.url, 'mpg', { inputs: short });
+    answer = await infer(served.carsServer.url, 'mpg', { inputs: short });
     expect(answer.status).toBe(400);
     expect(answer.json.error).toContain(`inputs[${numeric}].data: 2 values for shape [3]`);
 
     const missing = good.filter((_, i) => i !== numeric);
-    answer = await infer(carsServer.url, 'mpg', { inputs: missing });
+    answer = await infer(served.carsServer.url, 'mpg', { inputs: missing });
     expect(answer.status).toBe(400);
     expect(answer.json.error).toContain(good[numeric].name);
 
-    answer = await call(`${carsServer.url}/v2/models/mpg/infer`);
+    answer = await call(`${served.carsServer.url}/v2/models/mpg/infer`);
     expect(answer.status).toBe(405);
-    answer = await infer(carsServer.url, 'nope', { inputs: good });
+    answer = await infer(served.carsServer.url, 'nope', { inputs: good });
     expect(answer.status).toBe(404);
   });
 
   it('shares the batcher with v1: concurrent v1 and v2 requests coalesce, each answered with its own rows', async () => {
     const batched = await startServer({
       name: 'mpg',
-      versions: [{ version: 1, uri: cars.dir }],
+      versions: [{ version: 1, uri: served.cars.dir }],
       batching: { maxBatchSize: 64, batchTimeoutMicros: 200_000 },
     });
     try {
       const requests = Array.from({ length: 20 }, (_, i) =>
-        cars.rows
+        served.cars.rows
           .slice(i * 2, i * 2 + 1 + (i % 2))
-          .map((row) => instanceOf(cars, row) as Record<string, unknown>),
+          .map((row) => instanceOf(served.cars, row) as Record<string, unknown>),
       );
       const answers = await Promise.all(
         requests.map((rows, i) =>
           i % 2 === 0
-            ? infer(batched.url, 'mpg', { inputs: tensors(cars, rows) }).then(
+            ? infer(batched.url, 'mpg', { inputs: tensors(served.cars, rows) }).then(
                 (a) => (a.json.outputs as { data: number[] }[])[0].data,
               )
             : predict(batched.url, 'mpg', { instances: rows }).then((a) => a.json.predictions),
         ),
       );
-      answers.forEach((served, i) => expectClose(served, inProcess(cars, requests[i])));
+      answers.forEach((answer, i) => expectClose(answer, inProcess(served.cars, requests[i])));
       const metrics = (await call(`${batched.url}/metrics`)).text;
       // 20 requests in fewer model calls: v2 requests joined batches with v1 ones.
       expect(metricValue(metrics, 'mlform_serving_batch_requests_sum', { version: '1' })).toBe(20);
@@ -185,17 +187,17 @@ describe('POST /v2/models/{m}/infer', () => {
   });
 
   it('serves v2 model metadata: name, versions, inputs per feature, outputs', async () => {
-    const answer = await call(`${irisServer.url}/v2/models/iris`);
+    const answer = await call(`${served.irisServer.url}/v2/models/iris`);
     expect(answer.status).toBe(200);
     expect(answer.json).toMatchObject({ name: 'iris', versions: ['1'] });
     expect((answer.json.inputs as { name: string }[]).map((i) => i.name)).toEqual(
-      iris.preprocess.features.map((f) => f.name),
+      served.iris.preprocess.features.map((f) => f.name),
     );
     expect((answer.json.outputs as { name: string }[]).map((o) => o.name)).toEqual([
       'label',
       'probabilities',
     ]);
-    const versioned = await call(`${irisServer.url}/v2/models/iris/versions/1`);
+    const versioned = await call(`${served.irisServer.url}/v2/models/iris/versions/1`);
     expect(versioned.json).toEqual(answer.json);
   });
 });
