@@ -28,9 +28,26 @@ describe('the text view', () => {
 
         # new model: MPG regressor
         + RegisteredModel/mpg
+            + spec.aliases: {"champion":{"policy":"best","metric":"val_mae","goal":"minimize"}}
+            + spec.description: "MPG regressor"
+            + spec.gate: {"metric":"val_mae","max":4,"beatBaseline":true}
+            + spec.retention: {"keepVersions":3}
 
         # starts mpg-mlp#1
         + TrainingRun/mpg-mlp (mpg-mlp#1)
+            + spec.model: "mpg"
+            + spec.resources: {"machineType":"n1-standard-4","spot":false}
+            + spec.retry: {"limit":2}
+            + spec.tensorboard: {"histograms":true,"images":true,"stepInterval":50}
+            + spec.trainer.builtin.data.features: ["Cylinders","Horsepower","Weight_in_lbs"]
+            + spec.trainer.builtin.data.maxCategories: 64
+            + spec.trainer.builtin.data.target: "Miles_per_Gallon"
+            + spec.trainer.builtin.data.uri: "file://cars.json"
+            + spec.trainer.builtin.data.validationSplit: 0.2
+            + spec.trainer.builtin.hyperparameters: {"epochs":100,"learningRate":0.001,"batchSize":32,"optimizer":"adam"}
+            + spec.trainer.builtin.network: {"type":"mlp","layers":[64,32],"activation":"relu","dropout":0}
+            + spec.trainer.builtin.seed: 42
+            + spec.trainer.builtin.task: "regression"
 
         # after training, if mpg-mlp#1 passes the gate
         + register mpg from mpg-mlp#1, version (known after training)
@@ -40,7 +57,13 @@ describe('the text view', () => {
 
         # serves RegisteredModel/mpg (traffic known after training)
         + DeployedEndpoint/mpg-api
-            traffic: "champion (known after training) 100%"
+            + spec.batching: {"enabled":true,"maxBatchSize":64,"batchTimeoutMicros":10000}
+            + spec.model: "mpg"
+            + spec.preset: "development"
+            + spec.resources: {"memory":"2Gi","cpu":"1"}
+            + spec.scaling: {"minInstances":0,"maxInstances":2}
+            + spec.timeoutSeconds: 300
+            + traffic: "champion (known after training) 100%"
 
         # next run 2026-11-23 06:00 Europe/Warsaw
         + Schedule/mpg-weekly
@@ -157,6 +180,13 @@ describe('the text view', () => {
 
         # no longer in the manifests
         - Schedule/nightly
+            - spec.concurrencyPolicy: "Forbid"
+            - spec.cron: "0 0 * * *"
+            - spec.history: {"successful":5,"failed":3}
+            - spec.startingDeadlineSeconds: 3600
+            - spec.suspend: false
+            - spec.timeZone: "UTC"
+            - spec.trainingRun: "mpg-mlp"
 
       mlform error [prevent-destroy] RegisteredModel/legacy has mlform/prevent-destroy: remove the annotation (and apply) before deleting it
 
@@ -177,6 +207,13 @@ describe('the text view', () => {
 
         # destroy
         - DeployedEndpoint/mpg-api
+            - spec.batching: {"enabled":true,"maxBatchSize":64,"batchTimeoutMicros":10000}
+            - spec.model: "mpg"
+            - spec.preset: "development"
+            - spec.resources: {"memory":"2Gi","cpu":"1"}
+            - spec.scaling: {"minInstances":0,"maxInstances":2}
+            - spec.timeoutSeconds: 300
+            - spec.traffic: [{"version":"champion","percent":100}]
 
         # destroy
         - cancel TrainingRun/mpg-mlp#1 (running)
