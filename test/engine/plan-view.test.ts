@@ -115,6 +115,54 @@ describe('the text view', () => {
     `);
   });
 
+  it("a replace names each changed field of the replaced run's spec, forcing the replacement", async () => {
+    const before = await loadTrees('core', 'runs', 'schedule');
+    const desired = await loadTrees('core', 'runs-v2', 'schedule');
+    const old = hashOf(before, 'TrainingRun/mpg-mlp');
+    const previous = before.resources.find((r) => r.address === 'TrainingRun/mpg-mlp');
+    if (previous?.kind !== 'TrainingRun') throw new Error('no TrainingRun/mpg-mlp in the fixture');
+    const spec = previous.manifest.spec;
+    const observed = converged(before, {
+      // #2 failed with another spec: never the TrainingRun's training, so not the diff's base.
+      runs: [
+        run({ number: 1, specHash: old, spec }),
+        run({ number: 2, specHash: 'other', state: 'failed', spec: { ...spec, retry: { limit: 9 } } }),
+      ],
+      versions: { mpg: [version(1, { specHash: old })] },
+      aliases: { mpg: { champion: 1 } },
+      traffic: { 'mpg-api': [{ version: 1, percent: 100 }] },
+    });
+    const p = plan(desired, observed, { now: NOW });
+    expect(p.changes.find((c) => c.address === 'TrainingRun/mpg-mlp')?.fields).toEqual([
+      {
+        path: 'spec.trainer.builtin.hyperparameters.learningRate',
+        before: 0.001,
+        after: 0.003,
+        replace: true,
+      },
+    ]);
+    expect(text.render(p).split('\n').slice(0, 5).join('\n')).toMatchInlineSnapshot(`
+      "mlform will perform the following actions (stack demo):
+
+        # spec changed: mpg-mlp#3 replaces mpg-mlp#2 (which stays as history)
+      -/+ TrainingRun/mpg-mlp (mpg-mlp#3)
+            ~ spec.trainer.builtin.hyperparameters.learningRate: 0.001 -> 0.003 # forces replacement"
+    `);
+
+    // Replacing a running run diffs against that run.
+    observed.runs.push(
+      run({ number: 3, specHash: old, state: 'running', spec: { ...spec, retry: { limit: 1 } } }),
+    );
+    const cancelling = plan(desired, observed, { now: NOW }).changes.find(
+      (c) => c.address === 'TrainingRun/mpg-mlp',
+    );
+    expect(cancelling?.action).toBe('replace');
+    expect(cancelling?.fields.map((f) => [f.path, f.before, f.after, f.replace])).toEqual([
+      ['spec.retry.limit', 1, 2, true],
+      ['spec.trainer.builtin.hyperparameters.learningRate', 0.001, 0.003, true],
+    ]);
+  });
+
   it('registration, gate rejection, drift, retention, prune and a refused delete', async () => {
     const { desired, observed, h } = await servingV1(['core', 'runs']);
     observed.runs.push(
