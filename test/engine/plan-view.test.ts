@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Plan } from '../../controller/engine/change.js';
+import type { TrainingRunSpec } from '../../resources/training-run.js';
 import { plan } from '../../controller/engine/plan.js';
 import { planJsonView } from '../../controller/ui/plan-json.js';
 import { createPlanTextView } from '../../controller/ui/plan-text.js';
@@ -121,7 +122,7 @@ describe('the text view', () => {
     const old = hashOf(before, 'TrainingRun/mpg-mlp');
     const previous = before.resources.find((r) => r.address === 'TrainingRun/mpg-mlp');
     if (previous?.kind !== 'TrainingRun') throw new Error('no TrainingRun/mpg-mlp in the fixture');
-    const spec = previous.manifest.spec;
+    const spec = previous.manifest.spec as TrainingRunSpec;
     const observed = converged(before, {
       // #2 failed with another spec: never the TrainingRun's training, so not the diff's base.
       runs: [
