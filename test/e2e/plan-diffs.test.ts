@@ -6,22 +6,16 @@
  * add a server process and nothing to what is checked here.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCli } from './cli.js';
 
 let root: string;
 let project: string;
 
-function mlform(...args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/mlform.js', ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, CI: 'true', MLFORM_BACKEND: 'wasm' },
-    timeout: 180_000,
-  });
-  return { code: r.status, stdout: r.stdout, out: `${r.stdout}${r.stderr}` };
-}
+const mlform = (...args: string[]) => runCli(args);
 
 async function setHyperparameters(epochs: number, learningRate: number): Promise<void> {
   const file = join(project, 'training.yaml');
