@@ -42,6 +42,16 @@ describe('diffValues', () => {
     expect(fields).toHaveLength(1);
     expect(JSON.stringify(fields)).not.toContain(secret);
   });
+
+  it('shows a secretRef as the reference it is: the planner never has a value', () => {
+    const env = (key: string) => ({ env: { TOKEN: { secretRef: { name: 'hub', key } } } });
+    expect(diffValues(env('v1'), env('v2'), 'spec.trainer.container')).toEqual([
+      { path: 'spec.trainer.container.env.TOKEN.secretRef.key', before: 'v1', after: 'v2' },
+    ]);
+    expect(wholeFields(env('v1'), 'spec', 'create')).toEqual([
+      { path: 'spec.env', before: null, after: { TOKEN: { secretRef: { name: 'hub', key: 'v1' } } } },
+    ]);
+  });
 });
 
 describe('wholeFields', () => {
