@@ -89,6 +89,11 @@ export interface ObservedRun {
   gitCommit?: string;
   /** The manifest's annotations when the run was created. */
   annotations: Record<string, string>;
+  /**
+   * The spec as the manifest gave it at create (not the provider's rewritten copy), so that a plan
+   * can show which fields a new spec changes. Absent for runs created before providers kept it.
+   */
+  spec?: TrainingRunSpec;
 }
 
 export interface ObservedVersion {

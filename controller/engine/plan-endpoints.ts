@@ -7,7 +7,7 @@ import { error, warning } from '../../resources/diagnostic.js';
 import type { DeployedEndpointSpec } from '../../resources/deployed-endpoint.js';
 import type { ObservedTraffic, ResolvedTraffic } from '../../providers/provider.js';
 import type { FieldChange, TrafficEntry } from './change.js';
-import { diffValues, sameValue } from './field-diff.js';
+import { diffValues, sameValue, wholeFields } from './field-diff.js';
 import {
   PHASE,
   addChange,
@@ -227,7 +227,11 @@ function planEndpoint(
       ...base,
       action: 'create',
       reason: `serves ${model.resource.address}${later}`,
-      fields: [],
+      // Traffic as resolved (`champion (v2) 90%`), as an update shows it, instead of the selectors.
+      fields: [
+        ...wholeFields({ ...spec, traffic: undefined }, 'spec', 'create'),
+        { path: 'traffic', before: null, after: resolution.entries },
+      ],
       before: null,
       after,
     });

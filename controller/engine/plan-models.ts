@@ -8,7 +8,7 @@ import { error, warning } from '../../resources/diagnostic.js';
 import type { ObservedModel, ObservedRun } from '../../providers/provider.js';
 import { aliasTarget, describeRule, type VersionFacts } from './aliases.js';
 import type { AliasRule, RunRefValue } from './change.js';
-import { diffValues } from './field-diff.js';
+import { diffValues, wholeFields } from './field-diff.js';
 import { evaluateGate } from './gate.js';
 import {
   PHASE,
@@ -90,7 +90,7 @@ function planModelObject(
       ...base,
       action: 'create',
       reason: `new model${description ? `: ${description}` : ''}`,
-      fields: [],
+      fields: wholeFields(m.manifest.spec, 'spec', 'create'),
       before: null,
       after,
     });

@@ -17,6 +17,7 @@ import {
 import { error, type Diagnostic } from '../../resources/diagnostic.js';
 import { PREVENT_DESTROY_ANNOTATION } from '../../resources/metadata.js';
 import type { ObservedRun } from '../../providers/provider.js';
+import { wholeFields } from './field-diff.js';
 import { policyError } from './policy.js';
 import { PHASE, activeRun, addChange, at, isActive, isProtected, type PlanContext } from './plan-context.js';
 
@@ -85,7 +86,7 @@ function planDeletes(ctx: PlanContext): void {
       address,
       resource: address,
       reason,
-      fields: [],
+      fields: wholeFields(endpoint.spec, 'spec', 'delete'),
       dependsOn: [],
       before: { name: endpoint.name, specHash: endpoint.specHash, model: endpoint.model },
       after: null,
@@ -110,7 +111,7 @@ function planDeletes(ctx: PlanContext): void {
       address,
       resource: address,
       reason,
-      fields: [],
+      fields: wholeFields(schedule.spec, 'spec', 'delete'),
       dependsOn: [],
       before: { name: schedule.name, specHash: schedule.specHash },
       after: null,
@@ -172,7 +173,7 @@ function planDeletes(ctx: PlanContext): void {
       address,
       resource: address,
       reason: `${reason}; deletes its ${model.versions.length} version${model.versions.length === 1 ? '' : 's'}`,
-      fields: [],
+      fields: wholeFields(model.spec, 'spec', 'delete'),
       dependsOn: deletedEndpoints.get(model.name) ?? [],
       before: { name: model.name, specHash: model.specHash, versions: model.versions.map((v) => v.version) },
       after: null,

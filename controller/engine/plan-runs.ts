@@ -8,7 +8,8 @@ import { registeredModelAddress, runAddress, runRef, scheduleAddress } from '../
 import { error, warning } from '../../resources/diagnostic.js';
 import { PREVENT_DESTROY_ANNOTATION } from '../../resources/metadata.js';
 import type { ObservedRun } from '../../providers/provider.js';
-import type { RunLaunch, RunRefValue } from './change.js';
+import type { FieldChange, RunLaunch, RunRefValue } from './change.js';
+import { diffValues, wholeFields } from './field-diff.js';
 import {
   PHASE,
   activeRun,
@@ -155,6 +156,7 @@ function planTemplate(
     addChange(ctx, PHASE.run, {
       ...base,
       action: 'replace',
+      fields: replacedFields(own, r),
       reason: `spec changed while ${old} ${stale.length === 1 ? 'is' : 'are'} ${stale.length === 1 ? stale[0].state : 'active'}: ${old} will be CANCELLED and replaced by ${next}`,
       before: { cancel: stale.map(activeRun) },
       after: launch,
@@ -175,6 +177,7 @@ function planTemplate(
     addChange(ctx, PHASE.run, {
       ...base,
       action: 'replace',
+      fields: replacedFields(own, r),
       reason: `spec changed: ${next} replaces ${previous ? runRef(previous) : 'the earlier runs'} (which stays as history)`,
       before: { cancel: [] },
       after: launch,
@@ -183,8 +186,29 @@ function planTemplate(
   } else {
     reason = `starts ${next}`;
   }
-  addChange(ctx, PHASE.run, { ...base, action: 'create', reason, before: null, after: launch });
+  addChange(ctx, PHASE.run, {
+    ...base,
+    action: 'create',
+    reason,
+    fields: wholeFields(spec, 'spec', 'create'),
+    before: null,
+    after: launch,
+  });
   return { run: { name: r.name, number }, address: r.address };
+}
+
+/**
+ * What a replace changes: the desired spec against the spec of the run it replaces, the latest own
+ * run of another hash that is active or succeeded (a failed one never was the TrainingRun's
+ * training). Every changed field forces the replacement: any spec change is a new run. A run
+ * whose provider did not keep its spec (created before providers did) gives no fields.
+ */
+function replacedFields(own: readonly ObservedRun[], r: Desired<'TrainingRun'>): FieldChange[] {
+  const previous = own
+    .filter((run) => run.specHash !== r.specHash && (isActive(run) || run.state === 'succeeded'))
+    .at(-1);
+  if (!previous?.spec) return [];
+  return diffValues(previous.spec, r.manifest.spec, 'spec').map((f) => ({ ...f, replace: true }));
 }
 
 /** Active runs of a spec that is no longer desired, when no replace covers them. */

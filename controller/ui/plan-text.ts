@@ -144,10 +144,12 @@ export function headline(c: Exclude<Change, { action: 'noop' }>, style: Style): 
 }
 
 function details(c: Change, style: Style): string[] {
-  if (c.action === 'create' && c.kind === 'DeployedEndpoint') {
-    return [`traffic: ${formatTraffic(c.after.traffic, style)}`];
+  const lines = c.fields.map((f) => renderField(f, style));
+  // Plans saved before creates had fields still show where the traffic goes.
+  if (c.action === 'create' && c.kind === 'DeployedEndpoint' && !c.fields.some((f) => f.path === 'traffic')) {
+    lines.push(`traffic: ${formatTraffic(c.after.traffic, style)}`);
   }
-  return c.fields.map((f) => renderField(f, style));
+  return lines;
 }
 
 function renderField(f: FieldChange, style: Style): string {

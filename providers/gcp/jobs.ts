@@ -7,6 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { protos } from '@google-cloud/aiplatform';
+import { isPlainRecord } from '../../resources/json-walk.js';
+import { ownValue } from '../../resources/own-property.js';
 import type { TrainingRunSpec } from '../../resources/training-run.js';
 import { ownershipLabels, type ObservedRun, type RunState } from '../provider.js';
 import { isoOf, type GcpSettings } from './context.js';
@@ -32,6 +34,7 @@ export const ENV = {
   attempt: 'MLFORM_RUN_ATTEMPT',
   annotations: 'MLFORM_ANNOTATIONS',
   gitCommit: 'MLFORM_GIT_COMMIT',
+  manifestDataUri: 'MLFORM_MANIFEST_DATA_URI',
 } as const;
 
 export interface MachineOption {
@@ -63,6 +66,12 @@ export interface JobInput {
   labels: Record<string, string>;
   annotations: Record<string, string>;
   gitCommit?: string;
+  /**
+   * The builtin trainer's data URI as the manifest wrote it, before staging (`''` for a container
+   * trainer). Set for runs the engine creates, so that list gives back the manifest's spec: the
+   * job's MLFORM_SPEC_JSON with this URI in place of the staged copy (no second copy of the spec).
+   */
+  manifestDataUri?: string;
 }
 
 /** Label keys: lowercase letter first, then [a-z0-9_-], at most 63. */
@@ -120,6 +129,7 @@ export function customJobBody(
     [ENV.attempt]: String(input.attempt),
     [ENV.annotations]: JSON.stringify(input.annotations),
     ...(input.gitCommit !== undefined && { [ENV.gitCommit]: input.gitCommit }),
+    ...(input.manifestDataUri !== undefined && { [ENV.manifestDataUri]: input.manifestDataUri }),
   };
   const container = input.spec.trainer.container;
   const containerSpec: protos.google.cloud.aiplatform.v1.IContainerSpec = container
@@ -235,6 +245,32 @@ function parseRecord(text: string | undefined): Record<string, string> {
   }
 }
 
+/**
+ * The spec as the manifest gave it: MLFORM_SPEC_JSON's spec with the data URI as written. Only for
+ * jobs that carry MLFORM_MANIFEST_DATA_URI (runs the engine created; a schedule's jobs and older
+ * jobs give none, so no diff rather than a staged `gs://` URI that the manifest never had).
+ */
+function manifestSpecOf(env: Record<string, string>): TrainingRunSpec | undefined {
+  const dataUri = env[ENV.manifestDataUri];
+  if (dataUri === undefined) return undefined;
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse(env[ENV.spec] ?? '');
+  } catch {
+    return undefined;
+  }
+  const spec = isPlainRecord(manifest) ? ownValue(manifest, 'spec') : undefined;
+  if (!isPlainRecord(spec)) return undefined;
+  // Written by customJobBody from a validated spec; only ever diffed, never executed.
+  const parsed = spec as TrainingRunSpec;
+  const builtin = parsed.trainer?.builtin;
+  if (!builtin || !dataUri) return parsed;
+  return {
+    ...parsed,
+    trainer: { ...parsed.trainer, builtin: { ...builtin, data: { ...builtin.data, uri: dataUri } } },
+  };
+}
+
 /** A listed job as a run; `number` comes from the label, or is assigned (scheduled runs). */
 export function runOf(job: VertexJob, number: number): ObservedRun {
   const labels = job.labels ?? {};
@@ -243,6 +279,7 @@ export function runOf(job: VertexJob, number: number): ObservedRun {
   const artifactUri = artifactOf(job);
   const finishedAt = isoOf(job.endTime);
   const tuning = isTuningJob(job) ? tuningOf(job) : undefined;
+  const spec = manifestSpecOf(env);
   let error = job.error?.message || 'the Vertex AI job failed';
   if (tuning && state === 'succeeded' && artifactUri === undefined) {
     // Nothing to register: no trial reported the study's metric.
@@ -266,6 +303,7 @@ export function runOf(job: VertexJob, number: number): ObservedRun {
       }),
     ...(env[ENV.gitCommit] !== undefined && { gitCommit: env[ENV.gitCommit] }),
     annotations: parseRecord(env[ENV.annotations]),
+    ...(spec !== undefined && { spec }),
   };
 }
 

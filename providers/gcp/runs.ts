@@ -417,6 +417,7 @@ async function stageInput(
     labels: req.labels,
     annotations: req.annotations,
     ...(req.schedule !== undefined && { schedule: req.schedule }),
+    manifestDataUri: req.spec.trainer.builtin?.data.uri ?? '',
   };
 }
 

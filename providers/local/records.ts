@@ -62,6 +62,11 @@ export const RunRecordSchema = Type.Object({
    * trainer validates it when a launch is repeated.
    */
   spec: Type.Unknown(),
+  /**
+   * The spec as the manifest gave it (data URIs as written), for the field diff of a later plan.
+   * Absent in records written before it was kept: such a run gives no diff. Not validated, as above.
+   */
+  manifestSpec: Type.Optional(Type.Unknown()),
   /** Argument in the process's command line that identifies this run's process (the artifact dir). */
   marker: Type.String({ minLength: 1 }),
   /** Absent between writing the record and spawning: a launch that may have been interrupted. */

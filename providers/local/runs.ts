@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import pLimit from 'p-limit';
 import { runRef, trainingRunAddress } from '../../resources/address.js';
 import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
+import { isPlainRecord } from '../../resources/json-walk.js';
 import type { TrainingRunSpec } from '../../resources/training-run.js';
 import {
   ACTIVE_RUN_STATES,
@@ -198,6 +199,8 @@ function toObserved(record: RunRecord, artifactDir: string): ObservedRun {
     artifactUri: artifactDir,
     annotations: record.annotations,
     ...(record.gitCommit !== undefined && { gitCommit: record.gitCommit }),
+    // Written by createRun from a validated CreateRunRequest; only ever diffed, never executed.
+    ...(isPlainRecord(record.manifestSpec) && { spec: record.manifestSpec as TrainingRunSpec }),
   };
 }
 
@@ -606,6 +609,7 @@ export async function createRun(
       createdAt: settings.now().toISOString(),
       manifestPath,
       spec: absoluteDataUris(req.spec, manifestPath),
+      manifestSpec: req.spec,
       marker: files.artifact,
       launch: { id: randomUUID() },
       dataRoots: [...(ctx.dataRoots ?? [ctx.projectDir])],

@@ -93,6 +93,13 @@ describe('the Markdown view', () => {
       \`\`\`diff
       # destroy
         - DeployedEndpoint/mpg-api
+      -     spec.batching: {"enabled":true,"maxBatchSize":64,"batchTimeoutMicros":10000}
+      -     spec.model: "mpg"
+      -     spec.preset: "development"
+      -     spec.resources: {"memory":"2Gi","cpu":"1"}
+      -     spec.scaling: {"minInstances":0,"maxInstances":2}
+      -     spec.timeoutSeconds: 300
+      -     spec.traffic: [{"version":"champion","percent":100}]
       \`\`\`
 
       </details>

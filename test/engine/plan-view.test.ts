@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Plan } from '../../controller/engine/change.js';
+import type { TrainingRunSpec } from '../../resources/training-run.js';
 import { plan } from '../../controller/engine/plan.js';
 import { planJsonView } from '../../controller/ui/plan-json.js';
 import { createPlanTextView } from '../../controller/ui/plan-text.js';
@@ -28,9 +29,26 @@ describe('the text view', () => {
 
         # new model: MPG regressor
         + RegisteredModel/mpg
+            + spec.aliases: {"champion":{"policy":"best","metric":"val_mae","goal":"minimize"}}
+            + spec.description: "MPG regressor"
+            + spec.gate: {"metric":"val_mae","max":4,"beatBaseline":true}
+            + spec.retention: {"keepVersions":3}
 
         # starts mpg-mlp#1
         + TrainingRun/mpg-mlp (mpg-mlp#1)
+            + spec.model: "mpg"
+            + spec.resources: {"machineType":"n1-standard-4","spot":false}
+            + spec.retry: {"limit":2}
+            + spec.tensorboard: {"histograms":true,"images":true,"stepInterval":50}
+            + spec.trainer.builtin.data.features: ["Cylinders","Horsepower","Weight_in_lbs"]
+            + spec.trainer.builtin.data.maxCategories: 64
+            + spec.trainer.builtin.data.target: "Miles_per_Gallon"
+            + spec.trainer.builtin.data.uri: "file://cars.json"
+            + spec.trainer.builtin.data.validationSplit: 0.2
+            + spec.trainer.builtin.hyperparameters: {"epochs":100,"learningRate":0.001,"batchSize":32,"optimizer":"adam"}
+            + spec.trainer.builtin.network: {"type":"mlp","layers":[64,32],"activation":"relu","dropout":0}
+            + spec.trainer.builtin.seed: 42
+            + spec.trainer.builtin.task: "regression"
 
         # after training, if mpg-mlp#1 passes the gate
         + register mpg from mpg-mlp#1, version (known after training)
@@ -40,7 +58,13 @@ describe('the text view', () => {
 
         # serves RegisteredModel/mpg (traffic known after training)
         + DeployedEndpoint/mpg-api
-            traffic: "champion (known after training) 100%"
+            + spec.batching: {"enabled":true,"maxBatchSize":64,"batchTimeoutMicros":10000}
+            + spec.model: "mpg"
+            + spec.preset: "development"
+            + spec.resources: {"memory":"2Gi","cpu":"1"}
+            + spec.scaling: {"minInstances":0,"maxInstances":2}
+            + spec.timeoutSeconds: 300
+            + traffic: "champion (known after training) 100%"
 
         # next run 2026-11-23 06:00 Europe/Warsaw
         + Schedule/mpg-weekly
@@ -90,6 +114,54 @@ describe('the text view', () => {
 
       Plan: 1 to add, 2 to change, 1 to destroy, 1 to register, 1 to promote."
     `);
+  });
+
+  it("a replace names each changed field of the replaced run's spec, forcing the replacement", async () => {
+    const before = await loadTrees('core', 'runs', 'schedule');
+    const desired = await loadTrees('core', 'runs-v2', 'schedule');
+    const old = hashOf(before, 'TrainingRun/mpg-mlp');
+    const previous = before.resources.find((r) => r.address === 'TrainingRun/mpg-mlp');
+    if (previous?.kind !== 'TrainingRun') throw new Error('no TrainingRun/mpg-mlp in the fixture');
+    const spec = previous.manifest.spec as TrainingRunSpec;
+    const observed = converged(before, {
+      // #2 failed with another spec: never the TrainingRun's training, so not the diff's base.
+      runs: [
+        run({ number: 1, specHash: old, spec }),
+        run({ number: 2, specHash: 'other', state: 'failed', spec: { ...spec, retry: { limit: 9 } } }),
+      ],
+      versions: { mpg: [version(1, { specHash: old })] },
+      aliases: { mpg: { champion: 1 } },
+      traffic: { 'mpg-api': [{ version: 1, percent: 100 }] },
+    });
+    const p = plan(desired, observed, { now: NOW });
+    expect(p.changes.find((c) => c.address === 'TrainingRun/mpg-mlp')?.fields).toEqual([
+      {
+        path: 'spec.trainer.builtin.hyperparameters.learningRate',
+        before: 0.001,
+        after: 0.003,
+        replace: true,
+      },
+    ]);
+    expect(text.render(p).split('\n').slice(0, 5).join('\n')).toMatchInlineSnapshot(`
+      "mlform will perform the following actions (stack demo):
+
+        # spec changed: mpg-mlp#3 replaces mpg-mlp#2 (which stays as history)
+      -/+ TrainingRun/mpg-mlp (mpg-mlp#3)
+            ~ spec.trainer.builtin.hyperparameters.learningRate: 0.001 -> 0.003 # forces replacement"
+    `);
+
+    // Replacing a running run diffs against that run.
+    observed.runs.push(
+      run({ number: 3, specHash: old, state: 'running', spec: { ...spec, retry: { limit: 1 } } }),
+    );
+    const cancelling = plan(desired, observed, { now: NOW }).changes.find(
+      (c) => c.address === 'TrainingRun/mpg-mlp',
+    );
+    expect(cancelling?.action).toBe('replace');
+    expect(cancelling?.fields.map((f) => [f.path, f.before, f.after, f.replace])).toEqual([
+      ['spec.retry.limit', 1, 2, true],
+      ['spec.trainer.builtin.hyperparameters.learningRate', 0.001, 0.003, true],
+    ]);
   });
 
   it('registration, gate rejection, drift, retention, prune and a refused delete', async () => {
@@ -157,6 +229,13 @@ describe('the text view', () => {
 
         # no longer in the manifests
         - Schedule/nightly
+            - spec.concurrencyPolicy: "Forbid"
+            - spec.cron: "0 0 * * *"
+            - spec.history: {"successful":5,"failed":3}
+            - spec.startingDeadlineSeconds: 3600
+            - spec.suspend: false
+            - spec.timeZone: "UTC"
+            - spec.trainingRun: "mpg-mlp"
 
       mlform error [prevent-destroy] RegisteredModel/legacy has mlform/prevent-destroy: remove the annotation (and apply) before deleting it
 
@@ -177,6 +256,13 @@ describe('the text view', () => {
 
         # destroy
         - DeployedEndpoint/mpg-api
+            - spec.batching: {"enabled":true,"maxBatchSize":64,"batchTimeoutMicros":10000}
+            - spec.model: "mpg"
+            - spec.preset: "development"
+            - spec.resources: {"memory":"2Gi","cpu":"1"}
+            - spec.scaling: {"minInstances":0,"maxInstances":2}
+            - spec.timeoutSeconds: 300
+            - spec.traffic: [{"version":"champion","percent":100}]
 
         # destroy
         - cancel TrainingRun/mpg-mlp#1 (running)

@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROCESS_WRITER } from '../../../providers/gcp/context.js';
+import { runOf, type VertexJob } from '../../../providers/gcp/jobs.js';
 import type { CreateRunRequest, ProviderContext } from '../../../providers/provider.js';
 import type { TrainingRunSpec } from '../../../resources/training-run.js';
 import { harness, type Harness } from './helpers.js';
@@ -111,5 +112,59 @@ describe('gcp createRun', () => {
     });
     expect(created.diagnostics).toEqual([expect.objectContaining({ code: 'gcp-capacity' })]);
     expect(pendingMarkers(h)).toEqual([]);
+  });
+});
+
+describe('gcp list gives back the spec as the manifest gave it', () => {
+  it('with the data URI as written, although the job trains on the staged gs:// copy', async () => {
+    h = await harness();
+    const written = {
+      ...spec,
+      trainer: {
+        builtin: {
+          ...spec.trainer.builtin,
+          data: { ...spec.trainer.builtin?.data, uri: 'file://examples/data/cars.json' },
+        },
+      },
+    } as TrainingRunSpec;
+    const created = await h.provider.trainingRuns.create(h.ctx, {
+      ...request(),
+      spec: written,
+      manifestPath: 'x.yaml',
+    });
+    expect(created.diagnostics).toEqual([]);
+
+    const [job] = h.fake.customJobs() as {
+      jobSpec: { workerPoolSpecs: { containerSpec: { env: { name: string; value: string }[] } }[] };
+    }[];
+    const env = Object.fromEntries(
+      job.jobSpec.workerPoolSpecs[0].containerSpec.env.map((e) => [e.name, e.value]),
+    );
+    const trained = JSON.parse(env.MLFORM_SPEC_JSON) as {
+      spec: { trainer: { builtin: { data: { uri: string } } } };
+    };
+    expect(trained.spec.trainer.builtin.data.uri).toMatch(/^gs:\/\/mlform-test\//);
+
+    const listed = await h.provider.trainingRuns.list(h.ctx);
+    expect(listed.items.map((r) => r.spec)).toEqual([written]);
+    // One list call: the spec comes with the job, nothing is read per run.
+    expect(h.fake.count({ rpc: 'GetCustomJob' })).toBe(0);
+  });
+
+  it('a job without the manifest data URI (created before, or by a schedule) gives no spec', () => {
+    const job = (env: Record<string, string>): VertexJob => ({
+      labels: { 'mlform-name': 'mpg-mlp' },
+      jobSpec: {
+        workerPoolSpecs: [
+          { containerSpec: { env: Object.entries(env).map(([name, value]) => ({ name, value })) } },
+        ],
+      },
+    });
+    const staged = JSON.stringify({ kind: 'TrainingRun', spec });
+    expect(runOf(job({ MLFORM_SPEC_JSON: staged }), 1)).not.toHaveProperty('spec');
+    expect(runOf(job({ MLFORM_SPEC_JSON: staged, MLFORM_MANIFEST_DATA_URI: '' }), 1).spec).toEqual(spec);
+    expect(runOf(job({ MLFORM_SPEC_JSON: 'not json', MLFORM_MANIFEST_DATA_URI: '' }), 1)).not.toHaveProperty(
+      'spec',
+    );
   });
 });

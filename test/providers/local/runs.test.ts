@@ -11,6 +11,7 @@ import { createLocalProvider } from '../../../providers/local/index.js';
 import { findProcesses } from '../../../providers/local/processes.js';
 import { NOT_FINISHED } from '../../../providers/local/runs.js';
 import { decodeCheckpoint } from '../../../trainer/training/checkpoint.js';
+import { writeJsonAtomic } from '../../../providers/local/state-dir.js';
 import { irisSpec, isAlive, readJson, runRequest, tempProject, waitFor, type Project } from './helpers.js';
 
 // Each test has a project of its own and creates the runs it needs: none depends on another's.
@@ -253,6 +254,22 @@ describe('listing', () => {
     expect((await other.provider.trainingRuns.list(other.ctx)).items).toEqual([]);
     const foreign = await other.provider.trainingRuns.cancel(other.ctx, { name: 'iris', number: 1 });
     expect(foreign.diagnostics.map((d) => d.code)).toEqual(['local-not-owned']);
+  });
+
+  it('gives back the spec as the manifest gave it; a record from before that gives none', async () => {
+    const { provider, ctx } = project;
+    const iris = async () =>
+      (await provider.trainingRuns.list(ctx)).items.find((r) => r.name === 'iris' && r.number === 1);
+    // The relative data URI as written, although the trainer was given an absolute one.
+    expect((await iris())?.spec).toEqual(irisSpec(10));
+    const file = join(runDir('iris', 1), 'run.json');
+    const { manifestSpec, checksum, ...older } = await readJson<Record<string, unknown>>(file);
+    expect(manifestSpec).toEqual(irisSpec(10));
+    expect(checksum).toBeDefined();
+    await writeJsonAtomic(file, older);
+    const listed = await iris();
+    expect(listed?.state).toBe('succeeded');
+    expect(listed).not.toHaveProperty('spec');
   });
 
   it('refuses a container trainer and an unknown run with diagnostics', async () => {
