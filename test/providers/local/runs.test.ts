@@ -258,6 +258,7 @@ describe('listing', () => {
 
   it('gives back the spec as the manifest gave it; a record from before that gives none', async () => {
     const { provider, ctx } = project;
+    await trainedIris();
     const iris = async () =>
       (await provider.trainingRuns.list(ctx)).items.find((r) => r.name === 'iris' && r.number === 1);
     // The relative data URI as written, although the trainer was given an absolute one.
