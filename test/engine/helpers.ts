@@ -140,3 +140,46 @@ function scheduleOf(
     paused: m.spec.suspend,
   };
 }
+
+// ---- Scenarios the plan views render (text, JSON and Markdown tests share them) ----------------
+
+/** Converged: mpg-mlp#1 trained, v1 registered and champion, serving 100%. */
+export async function servingV1(trees: string[] = ['core', 'runs', 'schedule']) {
+  const desired = await loadTrees(...trees);
+  const h = hashOf(desired, 'TrainingRun/mpg-mlp');
+  const observed = converged(desired, {
+    runs: [run({ number: 1, specHash: h })],
+    versions: { mpg: [version(1, { specHash: h })] },
+    aliases: { mpg: { champion: 1 } },
+    traffic: { 'mpg-api': [{ version: 1, percent: 100 }] },
+  });
+  return { desired, observed, h };
+}
+
+/** The TrainingRun's spec changed (runs-v2) while mpg-mlp#2 of the old spec is running. */
+export async function specChangeWhileRunning() {
+  const before = await loadTrees('core', 'runs', 'schedule');
+  const desired = await loadTrees('core', 'runs-v2', 'schedule');
+  const old = hashOf(before, 'TrainingRun/mpg-mlp');
+  const observed = converged(before, {
+    runs: [
+      run({ number: 1, specHash: old }),
+      run({ number: 2, specHash: old, state: 'running', progress: { epoch: 7, epochs: 100 } }),
+    ],
+    versions: { mpg: [version(1, { specHash: old })] },
+    aliases: { mpg: { champion: 1 } },
+    traffic: { 'mpg-api': [{ version: 1, percent: 100 }] },
+  });
+  return { before, desired, observed, old };
+}
+
+/** A destroy where the model's manifest carries prevent-destroy and a training is running. */
+export async function destroyWithProtectedModel() {
+  const desired = await loadTrees('protected', 'core/endpoint.yaml', 'runs');
+  const h = hashOf(desired, 'TrainingRun/mpg-mlp');
+  const observed = converged(desired, {
+    runs: [run({ number: 1, specHash: h, state: 'running', progress: { epoch: 3, epochs: 100 } })],
+    traffic: { 'mpg-api': [] },
+  });
+  return { desired, observed };
+}

@@ -6,22 +6,18 @@
 import { describe, expect, it } from 'vitest';
 import { plan } from '../../controller/engine/plan.js';
 import { renderPlanMarkdown } from '../../controller/ui/plan-markdown.js';
-import { NOW, converged, empty, hashOf, loadTrees, run, version } from './helpers.js';
+import {
+  NOW,
+  destroyWithProtectedModel,
+  empty,
+  loadTrees,
+  servingV1,
+  specChangeWhileRunning,
+} from './helpers.js';
 
 describe('the Markdown view', () => {
   it('a spec change while the run is running', async () => {
-    const before = await loadTrees('core', 'runs', 'schedule');
-    const desired = await loadTrees('core', 'runs-v2', 'schedule');
-    const old = hashOf(before, 'TrainingRun/mpg-mlp');
-    const observed = converged(before, {
-      runs: [
-        run({ number: 1, specHash: old }),
-        run({ number: 2, specHash: old, state: 'running', progress: { epoch: 7, epochs: 100 } }),
-      ],
-      versions: { mpg: [version(1, { specHash: old })] },
-      aliases: { mpg: { champion: 1 } },
-      traffic: { 'mpg-api': [{ version: 1, percent: 100 }] },
-    });
+    const { desired, observed } = await specChangeWhileRunning();
     const p = plan(desired, observed, { now: NOW });
     const markdown = renderPlanMarkdown(p);
     expect(markdown).toMatchInlineSnapshot(`
@@ -75,12 +71,7 @@ describe('the Markdown view', () => {
   });
 
   it('errors and warnings with file:line, drift, and a plan apply refuses', async () => {
-    const desired = await loadTrees('protected', 'core/endpoint.yaml', 'runs');
-    const h = hashOf(desired, 'TrainingRun/mpg-mlp');
-    const observed = converged(desired, {
-      runs: [run({ number: 1, specHash: h, state: 'running', progress: { epoch: 3, epochs: 100 } })],
-      traffic: { 'mpg-api': [] },
-    });
+    const { desired, observed } = await destroyWithProtectedModel();
     expect(renderPlanMarkdown(plan(desired, observed, { now: NOW, destroy: true }))).toMatchInlineSnapshot(`
       "### mlform plan: stack \`demo\`
 
@@ -121,14 +112,7 @@ describe('the Markdown view', () => {
   });
 
   it('no changes', async () => {
-    const desired = await loadTrees('core', 'runs');
-    const h = hashOf(desired, 'TrainingRun/mpg-mlp');
-    const observed = converged(desired, {
-      runs: [run({ number: 1, specHash: h })],
-      versions: { mpg: [version(1, { specHash: h })] },
-      aliases: { mpg: { champion: 1 } },
-      traffic: { 'mpg-api': [{ version: 1, percent: 100 }] },
-    });
+    const { desired, observed } = await servingV1(['core', 'runs']);
     expect(renderPlanMarkdown(plan(desired, observed, { now: NOW }))).toMatchInlineSnapshot(`
       "### mlform plan: stack \`demo\`
 

@@ -5,21 +5,20 @@ import { plan } from '../../controller/engine/plan.js';
 import { planJsonView } from '../../controller/ui/plan-json.js';
 import { createPlanTextView } from '../../controller/ui/plan-text.js';
 import { createStyle } from '../../controller/ui/style.js';
-import { NOW, converged, empty, hashOf, loadTrees, run, version } from './helpers.js';
+import {
+  NOW,
+  converged,
+  destroyWithProtectedModel,
+  empty,
+  hashOf,
+  loadTrees,
+  run,
+  servingV1,
+  specChangeWhileRunning,
+  version,
+} from './helpers.js';
 
 const text = createPlanTextView({ style: createStyle(false) });
-
-async function servingV1(trees: string[] = ['core', 'runs', 'schedule']) {
-  const desired = await loadTrees(...trees);
-  const h = hashOf(desired, 'TrainingRun/mpg-mlp');
-  const observed = converged(desired, {
-    runs: [run({ number: 1, specHash: h })],
-    versions: { mpg: [version(1, { specHash: h })] },
-    aliases: { mpg: { champion: 1 } },
-    traffic: { 'mpg-api': [{ version: 1, percent: 100 }] },
-  });
-  return { desired, observed, h };
-}
 
 describe('the text view', () => {
   it('a fresh plan', async () => {
@@ -81,18 +80,7 @@ describe('the text view', () => {
   });
 
   it('a hyperparameter change while the run is running', async () => {
-    const before = await loadTrees('core', 'runs', 'schedule');
-    const desired = await loadTrees('core', 'runs-v2', 'schedule');
-    const old = hashOf(before, 'TrainingRun/mpg-mlp');
-    const observed = converged(before, {
-      runs: [
-        run({ number: 1, specHash: old }),
-        run({ number: 2, specHash: old, state: 'running', progress: { epoch: 7, epochs: 100 } }),
-      ],
-      versions: { mpg: [version(1, { specHash: old })] },
-      aliases: { mpg: { champion: 1 } },
-      traffic: { 'mpg-api': [{ version: 1, percent: 100 }] },
-    });
+    const { desired, observed } = await specChangeWhileRunning();
     expect(text.render(plan(desired, observed, { now: NOW }))).toMatchInlineSnapshot(`
       "mlform will perform the following actions (stack demo):
 
@@ -245,12 +233,7 @@ describe('the text view', () => {
   });
 
   it('destroy, with a protected model pointed at in its manifest', async () => {
-    const desired = await loadTrees('protected', 'core/endpoint.yaml', 'runs');
-    const h = hashOf(desired, 'TrainingRun/mpg-mlp');
-    const observed = converged(desired, {
-      runs: [run({ number: 1, specHash: h, state: 'running', progress: { epoch: 3, epochs: 100 } })],
-      traffic: { 'mpg-api': [] },
-    });
+    const { desired, observed } = await destroyWithProtectedModel();
     expect(text.render(plan(desired, observed, { now: NOW, destroy: true }))).toMatchInlineSnapshot(`
       "mlform will perform the following actions (stack demo):
 
