@@ -21,3 +21,12 @@ export function zonedMinute(date: Date, timeZone: string): string {
   const parts = Object.fromEntries(format.formatToParts(date).map((p) => [p.type, p.value]));
   return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
 }
+
+/** `2025-06-02 06:00 Europe/Warsaw`: a fire time reads best in the zone its cron is written in. */
+export function formatInZone(date: Date, timeZone: string): string {
+  try {
+    return `${zonedMinute(date, timeZone)} ${timeZone}`;
+  } catch {
+    return date.toISOString();
+  }
+}
