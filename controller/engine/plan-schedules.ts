@@ -62,6 +62,9 @@ function planSchedule(
   // A one-off that fired or missed its instant is paused wherever it lives: on gcp its yearly
   // cron would fire again a year later (providers/gcp/README.md).
   const over = once?.state === 'done' || once?.state === 'missed';
+  // Past its instant a provider may pause a one-off early (gcp: Cloud Scheduler fires no passed
+  // time late): paused then is not drift.
+  const passed = once !== undefined && once.state !== 'pending';
   const annotations = annotationsOf(s);
   const after = {
     name: s.name,
@@ -99,8 +102,8 @@ function planSchedule(
   if (overPause) {
     // Not drift: the provider pauses a one-off after its fire, on the next apply.
     fields.push({ path: 'paused', before: false, after: true });
-  } else if (observed.paused !== (observed.spec.suspend || over)) {
-    fields.push({ path: 'paused', before: observed.paused, after: spec.suspend || over, drift: true });
+  } else if (observed.paused !== observed.spec.suspend && !(observed.paused && passed)) {
+    fields.push({ path: 'paused', before: observed.paused, after: spec.suspend, drift: true });
   }
   fields.push(...diffValues(observed.annotations, annotations, 'metadata.annotations'));
   const changed = observed.specHash !== applied;
