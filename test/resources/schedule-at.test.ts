@@ -8,6 +8,7 @@ import {
   type ScheduleSpec,
 } from '../../resources/schedule.js';
 import { specHash } from '../../resources/spec-hash.js';
+import { firesPerHour } from '../../controller/engine/policy.js';
 
 const once = (at: string, timeZone = 'Europe/Warsaw', extra: Partial<ScheduleSpec> = {}): ScheduleSpec => ({
   trainingRun: 'train',
@@ -80,5 +81,12 @@ describe('Schedule.spec.at', () => {
     expect(checkScheduleSpec(once('2026-12-24T06:00Z')).map((d) => d.hint)).toEqual([
       'write local time, the zone is `timeZone`: e.g. "2026-12-24T06:00"',
     ]);
+  });
+});
+
+describe('policies count a one-off', () => {
+  it('as one fire an hour while it is ahead, none once past', () => {
+    expect(firesPerHour(once('2999-12-24T06:00'))).toBe(1);
+    expect(firesPerHour(once('2020-12-24T06:00'))).toBe(0);
   });
 });
