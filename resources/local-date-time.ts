@@ -42,8 +42,8 @@ export function parseLocalDateTime(text: string): ParsedLocal {
 /** Creating a formatter is far dearer than using one; zones are few. */
 const formats = new Map<string, Intl.DateTimeFormat>();
 
-/** The wall-clock reading of `epochMs` in `timeZone`, as if it were UTC (epoch ms). */
-function wallClockMs(epochMs: number, timeZone: string): number {
+/** The wall-clock reading of `date` in `timeZone`; throws a RangeError for an unknown zone. */
+export function wallClock(date: Date, timeZone: string): LocalDateTime {
   let format = formats.get(timeZone);
   if (!format) {
     format = new Intl.DateTimeFormat('en-GB', {
@@ -58,8 +58,14 @@ function wallClockMs(epochMs: number, timeZone: string): number {
     });
     formats.set(timeZone, format);
   }
-  const p = Object.fromEntries(format.formatToParts(new Date(epochMs)).map((x) => [x.type, Number(x.value)]));
-  return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+  const p = Object.fromEntries(format.formatToParts(date).map((x) => [x.type, Number(x.value)]));
+  return { year: p.year, month: p.month, day: p.day, hour: p.hour, minute: p.minute, second: p.second };
+}
+
+/** The wall-clock reading of `epochMs` in `timeZone`, as if it were UTC (epoch ms). */
+function wallClockMs(epochMs: number, timeZone: string): number {
+  const w = wallClock(new Date(epochMs), timeZone);
+  return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
 }
 
 /**

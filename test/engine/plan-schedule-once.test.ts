@@ -30,6 +30,13 @@ const changeOf = (desired: DesiredState, observed: ObservedState, now: Date): Ch
 const statusOf = (desired: DesiredState, observed: ObservedState, now: Date) =>
   resourceStatus(desired, observed, undefined, { now }).find((s) => s.address === ADDRESS);
 
+/** The plan's action and reason, and `get`'s health and details, at `now`. */
+const shown = (desired: DesiredState, observed: ObservedState, now: Date) => {
+  const change = changeOf(desired, observed, now);
+  const status = statusOf(desired, observed, now);
+  return { action: change.action, reason: change.reason, health: status?.health, details: status?.details };
+};
+
 async function applied() {
   const desired = await loadTrees('core', 'runs', 'schedule-once');
   const h = hashOf(desired, 'TrainingRun/mpg-mlp');
@@ -47,11 +54,9 @@ describe('a one-off schedule', () => {
     expect(text.render(plan(desired, empty(), { now: NOW }))).toContain(
       `  # once at 2026-11-24 06:00 Europe/Warsaw\n  + ${ADDRESS}\n`,
     );
-    expect(changeOf(desired, observed, NOW)).toMatchObject({
+    expect(shown(desired, observed, NOW)).toEqual({
       action: 'noop',
       reason: 'once at 2026-11-24 06:00 Europe/Warsaw',
-    });
-    expect(statusOf(desired, observed, NOW)).toMatchObject({
       health: 'Healthy',
       details: 'once at 2026-11-24 06:00 Europe/Warsaw',
     });
@@ -60,20 +65,18 @@ describe('a one-off schedule', () => {
   it('is done after its fire: the provider paused it (local), so nothing to do', async () => {
     const { desired, observed } = await applied();
     Object.assign(observed.schedules[0], { paused: true, lastFireTime: FIRED });
-    expect(changeOf(desired, observed, AFTER)).toMatchObject({
+    expect(shown(desired, observed, AFTER)).toEqual({
       action: 'noop',
       reason: 'fired once at 2026-11-24 06:00 Europe/Warsaw: done',
-    });
-    expect(statusOf(desired, observed, AFTER)).toMatchObject({
       health: 'Healthy',
       details: 'fired once at 2026-11-24 06:00 Europe/Warsaw: done',
     });
     const status = statusOf(desired, observed, AFTER);
     if (!status) throw new Error('no status');
-    const shown = renderDescribe(describeModel(status, undefined, observed, AFTER), createStyle(false));
-    expect(shown).toMatch(/Once: +fired once at 2026-11-24 06:00 Europe\/Warsaw: done/);
-    expect(shown).toMatch(/Suspended: +no/);
-    expect(shown).toMatch(/Next fire: +never/);
+    const described = renderDescribe(describeModel(status, undefined, observed, AFTER), createStyle(false));
+    expect(described).toMatch(/Once: +fired once at 2026-11-24 06:00 Europe\/Warsaw: done/);
+    expect(described).toMatch(/Suspended: +no/);
+    expect(described).toMatch(/Next fire: +never/);
   });
 
   it('a run it launched counts as its fire, and a job still live is paused by apply', async () => {

@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateGcp } from '../../../providers/gcp/validate.js';
 import type { PutScheduleRequest, ValidateResource } from '../../../providers/provider.js';
 import type { ScheduleSpec } from '../../../resources/schedule.js';
-import type { TrainingRunSpec } from '../../../resources/training-run.js';
 import { harness, type Harness } from './helpers.js';
+import { gcsRunSpec } from './run-fixtures.js';
 
 let h: Harness;
 let now = new Date();
@@ -19,16 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
-
-const runSpec = {
-  trainer: {
-    builtin: {
-      task: 'regression',
-      data: { uri: 'gs://d/cars.json', target: 'y', features: ['a'], validationSplit: 0.2 },
-    },
-  },
-  resources: { machineType: 'n1-standard-4', spot: false },
-} as unknown as TrainingRunSpec;
 
 const spec = (at: string): ScheduleSpec => ({
   trainingRun: 'mpg-mlp',
@@ -44,7 +34,7 @@ const request = (name: string, at: string): PutScheduleRequest => ({
   name,
   spec: spec(at),
   specHash: '5'.repeat(64),
-  template: { spec: runSpec, specHash: '6'.repeat(64), manifestPath: 'training.yaml' },
+  template: { spec: gcsRunSpec, specHash: '6'.repeat(64), manifestPath: 'training.yaml' },
   labels: {},
   annotations: {},
 });
