@@ -4,7 +4,7 @@
  * hash applied to a schedule covers its template too: a template change updates the schedule.
  */
 import { trainingRunAddress } from '../../resources/address.js';
-import { nextFireTime, type ScheduleSpec } from '../../resources/schedule.js';
+import { nextFireTime, onceState, type ScheduleSpec } from '../../resources/schedule.js';
 import { specHash } from '../../resources/spec-hash.js';
 import type { FieldChange } from './change.js';
 import { diffValues } from './field-diff.js';
@@ -48,11 +48,8 @@ function planSchedule(
   const applied = scheduleAppliedHash(s.specHash, template.specHash);
   const next = nextOf(spec);
   const observed = ctx.observed.schedules.get(s.name);
-  const once = onceStatus(
-    spec,
-    lastFireOf(observed, ctx.observed.runsByName.get(spec.trainingRun) ?? []),
-    ctx.now,
-  );
+  const lastFire = lastFireOf(observed, ctx.observed.runsByName.get(spec.trainingRun) ?? []);
+  const once = onceStatus(spec, lastFire, ctx.now);
   const suspended = spec.suspend ? 'suspended' : undefined;
   const when = once
     ? [once.text, ...(suspended && once.state !== 'done' ? [suspended] : [])].join('; ')
@@ -63,8 +60,9 @@ function planSchedule(
   // cron would fire again a year later (providers/gcp/README.md).
   const over = once?.state === 'done' || once?.state === 'missed';
   // Past its instant a provider may pause a one-off early (gcp: Cloud Scheduler fires no passed
-  // time late): paused then is not drift.
-  const passed = once !== undefined && once.state !== 'pending';
+  // time late): paused then is not drift, whether the applied `at` or a new one has passed.
+  const observedOnce = observed && onceState(observed.spec, lastFire, ctx.now);
+  const passed = [once, observedOnce].some((o) => o !== undefined && o.state !== 'pending');
   const annotations = annotationsOf(s);
   const after = {
     name: s.name,

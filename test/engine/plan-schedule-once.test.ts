@@ -110,4 +110,21 @@ describe('a one-off schedule', () => {
     observed.schedules[0].paused = true;
     expect(changeOf(desired, observed, LATE).action).toBe('noop');
   });
+
+  it('a done one-off given a new date is a spec change, not drift', async () => {
+    const { desired, observed } = await applied();
+    Object.assign(observed.schedules[0], {
+      paused: true,
+      lastFireTime: '2026-11-18T05:00:00.300Z',
+      spec: { ...observed.schedules[0].spec, at: '2026-11-18T06:00' },
+      specHash: 'applied-before',
+    });
+    const moved = changeOf(desired, observed, NOW);
+    expect(moved).toMatchObject({
+      action: 'update',
+      reason: 'spec changed; once at 2026-11-24 06:00 Europe/Warsaw',
+      fields: [{ path: 'spec.at', before: '2026-11-18T06:00', after: '2026-11-24T06:00' }],
+    });
+    expect(moved.drift).toBeUndefined();
+  });
 });
