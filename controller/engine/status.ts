@@ -299,7 +299,8 @@ function scheduleHealth(
   if (once?.state === 'done') return { health: 'Healthy', details: when, exists: true };
   if (once?.state === 'missed') return { health: 'Degraded', details: when, exists: true };
   if (once) {
-    const suspended = schedule.spec.suspend || schedule.paused;
+    // Paused past its instant is the provider's doing (gcp fires nothing late), not a suspension.
+    const suspended = schedule.spec.suspend || (schedule.paused && once.state === 'pending');
     return {
       health: suspended ? 'Suspended' : 'Healthy',
       details: suspended ? `${when}; suspended` : when,

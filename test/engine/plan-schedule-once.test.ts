@@ -109,6 +109,13 @@ describe('a one-off schedule', () => {
     expect(changeOf(desired, observed, LATE)).toMatchObject({ action: 'update', reason: 'missed: pause' });
     observed.schedules[0].paused = true;
     expect(changeOf(desired, observed, LATE).action).toBe('noop');
+    // Paused past its instant but within the deadline (gcp fires nothing late): not suspended.
+    expect(shown(desired, observed, AFTER)).toEqual({
+      action: 'noop',
+      reason: 'once at 2026-11-24 06:00 Europe/Warsaw: due, not fired yet',
+      health: 'Healthy',
+      details: 'once at 2026-11-24 06:00 Europe/Warsaw: due, not fired yet',
+    });
   });
 
   it('a done one-off given a new date is a spec change, not drift', async () => {
