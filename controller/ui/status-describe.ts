@@ -211,10 +211,10 @@ function kindSection(model: DescribeModel, style: Style): string[] {
             ? field('Once', t(s.once.text))
             : field('Cron', t(`${s.spec.cron ?? '?'} (${s.spec.timeZone})`)),
           field('Policy', t(s.spec.concurrencyPolicy)),
-          // A one-off is paused after its fire by design: that is `done`, not suspended.
+          // A one-off is paused past its instant by design (done, missed, or gcp's no late fire): not suspended.
           field(
             'Suspended',
-            s.spec.suspend || (s.paused && s.once?.state !== 'done' && s.once?.state !== 'missed')
+            s.spec.suspend || (s.paused && (s.once === undefined || s.once.state === 'pending'))
               ? 'yes'
               : 'no',
           ),
