@@ -30,6 +30,9 @@ const changeOf = (desired: DesiredState, observed: ObservedState, now: Date): Ch
 const statusOf = (desired: DesiredState, observed: ObservedState, now: Date) =>
   resourceStatus(desired, observed, undefined, { now }).find((s) => s.address === ADDRESS);
 
+/** Nothing to do, Healthy, and the plan and `get` say the same. */
+const settled = (text: string) => ({ action: 'noop', reason: text, health: 'Healthy', details: text });
+
 /** The plan's action and reason, and `get`'s health and details, at `now`. */
 const shown = (desired: DesiredState, observed: ObservedState, now: Date) => {
   const change = changeOf(desired, observed, now);
@@ -54,23 +57,15 @@ describe('a one-off schedule', () => {
     expect(text.render(plan(desired, empty(), { now: NOW }))).toContain(
       `  # once at 2026-11-24 06:00 Europe/Warsaw\n  + ${ADDRESS}\n`,
     );
-    expect(shown(desired, observed, NOW)).toEqual({
-      action: 'noop',
-      reason: 'once at 2026-11-24 06:00 Europe/Warsaw',
-      health: 'Healthy',
-      details: 'once at 2026-11-24 06:00 Europe/Warsaw',
-    });
+    expect(shown(desired, observed, NOW)).toEqual(settled('once at 2026-11-24 06:00 Europe/Warsaw'));
   });
 
   it('is done after its fire: the provider paused it (local), so nothing to do', async () => {
     const { desired, observed } = await applied();
     Object.assign(observed.schedules[0], { paused: true, lastFireTime: FIRED });
-    expect(shown(desired, observed, AFTER)).toEqual({
-      action: 'noop',
-      reason: 'fired once at 2026-11-24 06:00 Europe/Warsaw: done',
-      health: 'Healthy',
-      details: 'fired once at 2026-11-24 06:00 Europe/Warsaw: done',
-    });
+    expect(shown(desired, observed, AFTER)).toEqual(
+      settled('fired once at 2026-11-24 06:00 Europe/Warsaw: done'),
+    );
     const status = statusOf(desired, observed, AFTER);
     if (!status) throw new Error('no status');
     const described = renderDescribe(describeModel(status, undefined, observed, AFTER), createStyle(false));
@@ -110,12 +105,9 @@ describe('a one-off schedule', () => {
     observed.schedules[0].paused = true;
     expect(changeOf(desired, observed, LATE).action).toBe('noop');
     // Paused past its instant but within the deadline (gcp fires nothing late): not suspended.
-    expect(shown(desired, observed, AFTER)).toEqual({
-      action: 'noop',
-      reason: 'once at 2026-11-24 06:00 Europe/Warsaw: due, not fired yet',
-      health: 'Healthy',
-      details: 'once at 2026-11-24 06:00 Europe/Warsaw: due, not fired yet',
-    });
+    expect(shown(desired, observed, AFTER)).toEqual(
+      settled('once at 2026-11-24 06:00 Europe/Warsaw: due, not fired yet'),
+    );
   });
 
   it('a done one-off given a new date is a spec change, not drift', async () => {
