@@ -101,7 +101,7 @@ export const deployedEndpointKind: KindDefinition<'DeployedEndpoint'> = {
 export const scheduleKind: KindDefinition<'Schedule'> = {
   kind: 'Schedule',
   cliName: 'schedule',
-  description: 'Retrains a TrainingRun template on a cron schedule in a time zone.',
+  description: 'Retrains a TrainingRun template on a cron schedule, or once at a date-time, in a time zone.',
   specSchema: ScheduleSpecSchema,
   normalize: normalizeScheduleSpec,
   check: checkScheduleSpec,

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Cron } from 'croner';
 import { error, type Diagnostic } from './diagnostic.js';
+import { instantOf, parseLocalDateTime } from './local-date-time.js';
 import { didYouMean } from './suggest.js';
 import { StringEnum, Strict } from './schema-helpers.js';
 
@@ -35,9 +36,16 @@ export const ScheduleSpecSchema = Type.Object(
         { ...Strict, description: 'Interval shorthand, instead of `cron`; exactly one unit.' },
       ),
     ),
+    at: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'Fires once, at this local date-time (`2026-12-24T06:00`, no offset), instead of `cron` or `every`.',
+      }),
+    ),
     timeZone: Type.String({
       minLength: 1,
-      description: 'IANA time zone the cron is read in, e.g. `Europe/Warsaw`.',
+      description: 'IANA time zone the cron or `at` is read in, e.g. `Europe/Warsaw`.',
     }),
     suspend: Type.Boolean({ default: false, description: 'Pause firing without deleting the schedule.' }),
     concurrencyPolicy: StringEnum(CONCURRENCY_POLICIES, {
@@ -87,15 +95,16 @@ function everyToCron(every: NonNullable<ScheduleSpec['every']>): string | undefi
   return undefined;
 }
 
-/** Runs on the raw (not yet normalised) spec so errors can point at `cron` or `every`. */
+/** Runs on the raw (not yet normalised) spec so errors can point at `cron`, `every` or `at`. */
 export function checkScheduleSpec(spec: ScheduleSpec): Diagnostic[] {
   const out: Diagnostic[] = [];
   const base = ['spec'];
-  if ((spec.cron === undefined) === (spec.every === undefined)) {
+  const whens = [spec.cron, spec.every, spec.at].filter((w) => w !== undefined).length;
+  if (whens !== 1) {
     out.push(
-      error('schedule-when', 'a Schedule needs exactly one of `cron` or `every`', {
+      error('schedule-when', 'a Schedule needs exactly one of `cron`, `every` or `at`', {
         path: base,
-        hint: 'e.g. `cron: "0 9 * * 1"` or `every: {hours: 6}`',
+        hint: 'e.g. `cron: "0 9 * * 1"`, `every: {hours: 6}` or `at: "2026-12-24T06:00"` (once)',
       }),
     );
   }
@@ -123,9 +132,93 @@ export function checkScheduleSpec(spec: ScheduleSpec): Diagnostic[] {
       );
     }
   }
-  checkTimeZone(spec.timeZone, out);
+  const zoneOk = checkTimeZone(spec.timeZone, out);
   if (spec.cron !== undefined) checkCron(expandCron(spec.cron), out);
+  if (spec.at !== undefined) checkAt(spec.at, zoneOk ? spec.timeZone : undefined, out);
   return out;
+}
+
+function checkAt(at: string, timeZone: string | undefined, out: Diagnostic[]): void {
+  const path = ['spec', 'at'];
+  const parsed = parseLocalDateTime(at);
+  if (parsed.status === 'offset') {
+    out.push(
+      error('schedule-at', `"${at}" has a UTC offset; \`at\` is a local date-time`, {
+        path,
+        hint: `write local time, the zone is \`timeZone\`: e.g. "${parsed.local}"`,
+      }),
+    );
+    return;
+  }
+  if (parsed.status === 'invalid') {
+    out.push(
+      error('schedule-at', `"${at}" is not a valid local date-time`, {
+        path,
+        hint: 'write YYYY-MM-DDTHH:MM, e.g. "2026-12-24T06:00" (seconds optional)',
+      }),
+    );
+    return;
+  }
+  if (parsed.value.second !== 0) {
+    out.push(
+      error('schedule-at', `"${at}" has seconds; schedules fire on the minute`, {
+        path,
+        hint: 'Cloud Scheduler fires at most once a minute: drop the seconds or write :00',
+      }),
+    );
+    return;
+  }
+  if (timeZone !== undefined && !instantOf(parsed.value, timeZone)) {
+    out.push(
+      error('schedule-at', `${at} does not exist in ${timeZone}: the clocks skip it (daylight saving)`, {
+        path,
+        hint: 'pick a time outside the hour the clocks move forward',
+      }),
+    );
+  }
+}
+
+/** The instant of a one-off schedule, undefined for a recurring one or an `at` that names none. */
+export function atInstant(spec: Pick<ScheduleSpec, 'at' | 'timeZone'>): Date | undefined {
+  if (spec.at === undefined) return undefined;
+  const parsed = parseLocalDateTime(spec.at);
+  if (parsed.status !== 'ok') return undefined;
+  try {
+    return instantOf(parsed.value, spec.timeZone);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Where a one-off schedule stands: `pending` before its instant; `due` after it, unfired but
+ * within `startingDeadlineSeconds` (fired late, as a missed cron fire is); `done` once it fired at
+ * or after its instant; `missed` when the deadline passed unfired (never fired: like a missed cron
+ * fire, it is skipped, not run late). Undefined for a recurring schedule.
+ */
+export type OnceState = 'pending' | 'due' | 'done' | 'missed';
+
+export function onceState(
+  spec: Pick<ScheduleSpec, 'at' | 'timeZone' | 'startingDeadlineSeconds'>,
+  lastFireTime: string | undefined,
+  now: Date,
+): { state: OnceState; at: Date } | undefined {
+  const at = atInstant(spec);
+  if (!at) return undefined;
+  if (lastFireTime !== undefined && Date.parse(lastFireTime) >= at.getTime()) return { state: 'done', at };
+  if (now.getTime() < at.getTime()) return { state: 'pending', at };
+  const deadlineMs = (spec.startingDeadlineSeconds ?? 3600) * 1000;
+  return { state: now.getTime() - at.getTime() <= deadlineMs ? 'due' : 'missed', at };
+}
+
+/** A one-off schedule that is done or missed fires never again: it is paused wherever it lives. */
+export function onceOver(
+  spec: Pick<ScheduleSpec, 'at' | 'timeZone' | 'startingDeadlineSeconds'>,
+  lastFireTime: string | undefined,
+  now: Date,
+): boolean {
+  const state = onceState(spec, lastFireTime, now)?.state;
+  return state === 'done' || state === 'missed';
 }
 
 function checkCron(cron: string, out: Diagnostic[]): void {
@@ -186,13 +279,14 @@ function cronProblem(cron: string): string | undefined {
 
 let zones: { list: string[]; set: Set<string> } | undefined;
 
-function checkTimeZone(timeZone: string, out: Diagnostic[]): void {
+/** False when the zone is unknown (reported). */
+function checkTimeZone(timeZone: string, out: Diagnostic[]): boolean {
   const path = ['spec', 'timeZone'];
   if (!zones) {
     const list = Intl.supportedValuesOf('timeZone');
     zones = { list, set: new Set(list) };
   }
-  if (zones.set.has(timeZone)) return;
+  if (zones.set.has(timeZone)) return true;
   const sameButCase = zones.list.find((z) => z.toLowerCase() === timeZone.toLowerCase());
   if (sameButCase) {
     out.push(
@@ -201,7 +295,7 @@ function checkTimeZone(timeZone: string, out: Diagnostic[]): void {
         hint: `did you mean "${sameButCase}"?`,
       }),
     );
-    return;
+    return false;
   }
   try {
     // Links and aliases the canonical list leaves out (UTC, Etc/UTC, Europe/Kiev) are still valid.
@@ -213,11 +307,17 @@ function checkTimeZone(timeZone: string, out: Diagnostic[]): void {
         hint: didYouMean(timeZone, zones.list) ?? 'use an IANA name such as "Europe/Warsaw" or "UTC"',
       }),
     );
+    return false;
   }
+  return true;
 }
 
-/** The next fire time after `from`, for plans and `mlform get`. */
+/** The next fire time after `from`, for plans and `mlform get`; a one-off's instant while ahead. */
 export function nextFireTime(spec: ScheduleSpec, from: Date = new Date()): Date | undefined {
+  if (spec.at !== undefined) {
+    const at = atInstant(spec);
+    return at && !spec.suspend && at.getTime() > from.getTime() ? at : undefined;
+  }
   const cron = normalizeScheduleSpec(spec).cron;
   if (!cron || spec.suspend) return undefined;
   return new Cron(cron, { timezone: spec.timeZone, paused: true }).nextRun(from) ?? undefined;

@@ -4,7 +4,7 @@
  * hash applied to a schedule covers its template too: a template change updates the schedule.
  */
 import { trainingRunAddress } from '../../resources/address.js';
-import { nextFireTime, type ScheduleSpec } from '../../resources/schedule.js';
+import { nextFireTime, onceState, type ScheduleSpec } from '../../resources/schedule.js';
 import { specHash } from '../../resources/spec-hash.js';
 import type { FieldChange } from './change.js';
 import { diffValues } from './field-diff.js';
@@ -17,6 +17,7 @@ import {
   type Desired,
   type PlanContext,
 } from './plan-context.js';
+import { lastFireOf, onceStatus } from './once-schedule.js';
 import { zonedMinute } from './zoned-time.js';
 
 /** The hash a schedule is applied with (and observed with): its own spec and its template's. */
@@ -27,7 +28,7 @@ export function planSchedules(ctx: PlanContext): void {
   // Searching a fire time costs ~1 ms in croner, and schedules repeat a handful of expressions.
   const fireTimes = new Map<string, Date | undefined>();
   const nextOf = (spec: ScheduleSpec): Date | undefined => {
-    const key = `${spec.cron ?? ''}|${spec.timeZone}|${spec.suspend}`;
+    const key = `${spec.cron ?? ''}|${spec.at ?? ''}|${spec.timeZone}|${spec.suspend}`;
     if (!fireTimes.has(key)) fireTimes.set(key, nextFireTime(spec, ctx.now));
     return fireTimes.get(key);
   };
@@ -46,7 +47,22 @@ function planSchedule(
   if (template?.manifest.kind !== 'TrainingRun') return;
   const applied = scheduleAppliedHash(s.specHash, template.specHash);
   const next = nextOf(spec);
-  const when = next ? `next run ${zonedMinute(next, spec.timeZone)} ${spec.timeZone}` : 'suspended';
+  const observed = ctx.observed.schedules.get(s.name);
+  const lastFire = lastFireOf(observed, ctx.observed.runsByName.get(spec.trainingRun) ?? []);
+  const once = onceStatus(spec, lastFire, ctx.now);
+  const suspended = spec.suspend ? 'suspended' : undefined;
+  const when = once
+    ? [once.text, ...(suspended && once.state !== 'done' ? [suspended] : [])].join('; ')
+    : next
+      ? `next run ${zonedMinute(next, spec.timeZone)} ${spec.timeZone}`
+      : 'suspended';
+  // A one-off that fired or missed its instant is paused wherever it lives: on gcp its yearly
+  // cron would fire again a year later (providers/gcp/README.md).
+  const over = once?.state === 'done' || once?.state === 'missed';
+  // Past its instant a provider may pause a one-off early (gcp: Cloud Scheduler fires no passed
+  // time late): paused then is not drift, whether the applied `at` or a new one has passed.
+  const observedOnce = observed && onceState(observed.spec, lastFire, ctx.now);
+  const passed = [once, observedOnce].some((o) => o !== undefined && o.state !== 'pending');
   const annotations = annotationsOf(s);
   const after = {
     name: s.name,
@@ -68,7 +84,6 @@ function planSchedule(
     resource: s.address,
     dependsOn: [templateAddress, ...explicitDependsOn(s)],
   };
-  const observed = ctx.observed.schedules.get(s.name);
   if (!observed) {
     addChange(ctx, PHASE.schedule, {
       ...base,
@@ -81,7 +96,11 @@ function planSchedule(
     return;
   }
   const fields: FieldChange[] = diffValues(observed.spec, spec, 'spec');
-  if (observed.paused !== observed.spec.suspend) {
+  const overPause = over && !observed.paused && !observed.spec.suspend;
+  if (overPause) {
+    // Not drift: the provider pauses a one-off after its fire, on the next apply.
+    fields.push({ path: 'paused', before: false, after: true });
+  } else if (observed.paused !== observed.spec.suspend && !(observed.paused && passed)) {
     fields.push({ path: 'paused', before: observed.paused, after: spec.suspend, drift: true });
   }
   fields.push(...diffValues(observed.annotations, annotations, 'metadata.annotations'));
@@ -104,7 +123,8 @@ function planSchedule(
   else if (changed) reasons.push(`its template ${templateAddress} changed`);
   if (fields.some((f) => f.drift)) reasons.push(`${observed.paused ? 'paused' : 'resumed'} outside mlform`);
   if (fields.some((f) => f.path.startsWith('metadata.'))) reasons.push('annotations changed');
-  reasons.push(when);
+  if (overPause) reasons.push(`${once?.state === 'done' ? 'fired once' : 'missed'}: pause`);
+  else reasons.push(when);
   const drift = fields.some((f) => f.drift);
   addChange(ctx, PHASE.schedule, {
     ...base,

@@ -254,6 +254,8 @@ const allowedBuckets = (buckets: readonly string[]): Set<string> =>
  * a second or more per schedule for a window long enough to be sure.
  */
 export function firesPerHour(spec: Desired<'Schedule'>['manifest']['spec']): number {
+  // A one-off fires once: in the hour of its instant, while that is ahead.
+  if (spec.at !== undefined) return nextFireTime({ ...spec, suspend: false }) ? 1 : 0;
   const cron = normalizeScheduleSpec(spec).cron;
   if (!cron) return 0;
   let next: Date | undefined;

@@ -17,7 +17,11 @@ import {
   type ObservedState,
 } from '../../providers/provider.js';
 import { formatDuration } from './duration.js';
-import { zonedMinute } from './zoned-time.js';
+import { lastFireOf, onceStatus } from './once-schedule.js';
+import { formatInZone } from './zoned-time.js';
+
+// Callers read fire times through the status module, as before the move.
+export { formatInZone };
 import { isActionable, type Change, type Plan } from './change.js';
 
 export type SyncStatus = 'Synced' | 'OutOfSync' | 'Unknown';
@@ -169,6 +173,7 @@ function healthOf(
       return scheduleHealth(
         observed.schedules.find((s) => s.name === name),
         resource,
+        observed.runs,
         now,
       );
   }
@@ -282,12 +287,26 @@ function endpointHealth(endpoint: ObservedEndpoint | undefined, waiting: boolean
 function scheduleHealth(
   schedule: ObservedSchedule | undefined,
   resource: LoadedResource | undefined,
+  runs: readonly ObservedRun[],
   now: Date,
 ): Health {
   const spec =
     schedule?.spec ?? (resource?.manifest.kind === 'Schedule' ? resource.manifest.spec : undefined);
-  const when = spec ? `cron "${spec.cron ?? '?'}" ${spec.timeZone}` : '';
+  const once = spec && onceStatus(spec, lastFireOf(schedule, runs), now);
+  const when = once ? once.text : spec ? `cron "${spec.cron ?? '?'}" ${spec.timeZone}` : '';
   if (!schedule) return { health: 'Missing', details: `${when}; not created`.trim(), exists: false };
+  // Fired (or past its deadline): finished, not waiting for anything, whether paused yet or not.
+  if (once?.state === 'done') return { health: 'Healthy', details: when, exists: true };
+  if (once?.state === 'missed') return { health: 'Degraded', details: when, exists: true };
+  if (once) {
+    // Paused past its instant is the provider's doing (gcp fires nothing late), not a suspension.
+    const suspended = schedule.spec.suspend || (schedule.paused && once.state === 'pending');
+    return {
+      health: suspended ? 'Suspended' : 'Healthy',
+      details: suspended ? `${when}; suspended` : when,
+      exists: true,
+    };
+  }
   if (schedule.spec.suspend || schedule.paused) {
     return { health: 'Suspended', details: `${when}; suspended`, exists: true };
   }
@@ -297,13 +316,4 @@ function scheduleHealth(
     details: `${when}; next ${next ? formatInZone(next, schedule.spec.timeZone) : 'never'}`,
     exists: true,
   };
-}
-
-/** `2025-06-02 06:00 Europe/Warsaw`: a fire time reads best in the zone its cron is written in. */
-export function formatInZone(date: Date, timeZone: string): string {
-  try {
-    return `${zonedMinute(date, timeZone)} ${timeZone}`;
-  } catch {
-    return date.toISOString();
-  }
 }

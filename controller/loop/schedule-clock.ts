@@ -7,10 +7,18 @@
  *
  * Missed fires (controller down): like a Kubernetes CronJob, at most one — the latest missed time —
  * is fired late, and only within `startingDeadlineSeconds` of it; older ones are skipped. A schedule
- * that has never fired has nothing to catch up on.
+ * that has never fired has nothing to catch up on. A one-off schedule (`spec.at`) has one fire
+ * time: missed, it is fired late within the same deadline whether or not it ever fired before, and
+ * once fired (`lastFireTime` at or past it) it is done, across restarts and leaders alike.
  */
 import { Cron } from 'croner';
-import { normalizeScheduleSpec, nextFireTime, type ScheduleSpec } from '../../resources/schedule.js';
+import {
+  atInstant,
+  normalizeScheduleSpec,
+  nextFireTime,
+  onceState,
+  type ScheduleSpec,
+} from '../../resources/schedule.js';
 import type { ObservedSchedule } from '../../providers/provider.js';
 
 /** Timers are capped so a far fire time is recomputed (clock changes, setTimeout's 24.8-day limit). */
@@ -18,6 +26,10 @@ const MAX_TIMER_MS = 60 * 60 * 1000;
 
 /** The latest fire time at or before `now`, if the schedule has one. */
 export function previousFireTime(spec: ScheduleSpec, now: Date): Date | undefined {
+  if (spec.at !== undefined) {
+    const at = atInstant(spec);
+    return at && at.getTime() <= now.getTime() ? at : undefined;
+  }
   const cron = normalizeScheduleSpec(spec).cron;
   if (!cron) return undefined;
   // croner's previousRuns is strictly before its reference, at one-second resolution.
@@ -33,7 +45,10 @@ export function missedFire(
   schedule: Pick<ObservedSchedule, 'spec' | 'lastFireTime'>,
   now: Date,
 ): Date | undefined {
-  if (schedule.spec.suspend || schedule.lastFireTime === undefined) return undefined;
+  if (schedule.spec.suspend) return undefined;
+  const once = onceState(schedule.spec, schedule.lastFireTime, now);
+  if (once) return once.state === 'due' ? once.at : undefined;
+  if (schedule.lastFireTime === undefined) return undefined;
   const previous = previousFireTime(schedule.spec, now);
   if (!previous) return undefined;
   if (previous.getTime() <= Date.parse(schedule.lastFireTime)) return undefined;
@@ -72,7 +87,12 @@ export class ScheduleClock {
     for (const schedule of schedules) {
       if (schedule.spec.suspend || schedule.paused) continue;
       seen.add(schedule.name);
-      const key = JSON.stringify([schedule.spec.cron, schedule.spec.every, schedule.spec.timeZone]);
+      const key = JSON.stringify([
+        schedule.spec.cron,
+        schedule.spec.every,
+        schedule.spec.at,
+        schedule.spec.timeZone,
+      ]);
       const existing = this.entries.get(schedule.name);
       if (!existing || existing.key !== key) {
         if (existing) clearTimeout(existing.timer);

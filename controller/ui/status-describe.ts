@@ -19,6 +19,7 @@ import type {
 import { maskCredentials } from '../../resources/credential.js';
 import { nextFireTime } from '../../resources/schedule.js';
 import { formatSecretRef, type SecretRef } from '../../resources/secret-ref.js';
+import { lastFireOf, onceStatus, type OnceStatus } from '../engine/once-schedule.js';
 import { formatInZone, formatMetric, runsNamed, type ResourceStatus } from '../engine/status.js';
 import { healthColour, renderColumns, syncColour } from './resource-table.js';
 import { escapeTerminal as t, escapeTerminalBlock } from './escape.js';
@@ -36,7 +37,7 @@ export interface DescribeModel {
   runs?: ObservedRun[];
   model?: ObservedModel;
   endpoint?: ObservedEndpoint;
-  schedule?: ObservedSchedule & { nextFireTime?: string; runs: ObservedRun[] };
+  schedule?: ObservedSchedule & { nextFireTime?: string; once?: OnceStatus; runs: ObservedRun[] };
 }
 
 export function describeModel(
@@ -70,10 +71,15 @@ export function describeModel(
       const schedule = observed.schedules.find((s) => s.name === status.name);
       if (schedule) {
         const next = nextFireTime(schedule.spec, now);
+        const runs = observed.runs
+          .filter((r) => r.schedule === status.name)
+          .sort((a, b) => b.number - a.number);
+        const once = onceStatus(schedule.spec, lastFireOf(schedule, runs), now);
         out.schedule = {
           ...schedule,
           ...(next && { nextFireTime: next.toISOString() }),
-          runs: observed.runs.filter((r) => r.schedule === status.name).sort((a, b) => b.number - a.number),
+          ...(once && { once }),
+          runs,
         };
         out.specHash ??= schedule.specHash;
         out.spec = schedule.spec;
@@ -201,9 +207,17 @@ function kindSection(model: DescribeModel, style: Style): string[] {
       indent(
         [
           field('Template', `trainingrun/${t(s.spec.trainingRun)}`),
-          field('Cron', t(`${s.spec.cron ?? '?'} (${s.spec.timeZone})`)),
+          s.once !== undefined
+            ? field('Once', t(s.once.text))
+            : field('Cron', t(`${s.spec.cron ?? '?'} (${s.spec.timeZone})`)),
           field('Policy', t(s.spec.concurrencyPolicy)),
-          field('Suspended', s.spec.suspend || s.paused ? 'yes' : 'no'),
+          // A one-off is paused past its instant by design (done, missed, or gcp's no late fire): not suspended.
+          field(
+            'Suspended',
+            s.spec.suspend || (s.paused && (s.once === undefined || s.once.state === 'pending'))
+              ? 'yes'
+              : 'no',
+          ),
           field('Last fire', s.lastFireTime ? inZone(s.lastFireTime, s.spec.timeZone) : 'never'),
           field('Next fire', s.nextFireTime ? inZone(s.nextFireTime, s.spec.timeZone) : 'never'),
         ].join('\n'),

@@ -10,7 +10,8 @@
 import type { protos } from '@google-cloud/scheduler';
 import { runRef, scheduleAddress } from '../../resources/address.js';
 import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
-import type { ScheduleSpec } from '../../resources/schedule.js';
+import { parseLocalDateTime } from '../../resources/local-date-time.js';
+import { atInstant, type ScheduleSpec } from '../../resources/schedule.js';
 import type {
   ObservedRun,
   ObservedSchedule,
@@ -154,7 +155,7 @@ export async function schedulerJobBody(
   return {
     name: jobName(gcp, stack, req.name),
     description: scheduleDescription(stack, req.name, req.specHash, req.spec, req.annotations),
-    schedule: req.spec.cron ?? '',
+    schedule: schedulerCron(req.spec),
     timeZone: req.spec.timeZone,
     httpTarget: {
       uri: `https://${trainingRegion}-aiplatform.googleapis.com/v1/projects/${project}/locations/${trainingRegion}/customJobs`,
@@ -164,6 +165,29 @@ export async function schedulerJobBody(
       oauthToken: { serviceAccountEmail: gcp.settings.serviceAccount, scope: SCOPE },
     },
   };
+}
+
+/**
+ * The job's cron: the spec's, or for a one-off (`at`) the yearly `M H D Mon *` of its local time,
+ * read in the same zone. Cloud Scheduler has no one-shot jobs and its cron no year: the job is
+ * paused once the instant has passed (below), else it would fire again a year later.
+ */
+export function schedulerCron(spec: Pick<ScheduleSpec, 'cron' | 'at'>): string {
+  if (spec.at === undefined) return spec.cron ?? '';
+  const parsed = parseLocalDateTime(spec.at);
+  if (parsed.status !== 'ok') return '';
+  const { minute, hour, day, month } = parsed.value;
+  return `${minute} ${hour} ${day} ${month} *`;
+}
+
+/**
+ * Paused: suspended, or a one-off whose instant has passed. Cloud Scheduler never fires a passed
+ * time late, so after its instant a one-off job can only fire a year later: done (fired), or
+ * created too late, it is paused.
+ */
+function wantPaused(spec: ScheduleSpec, now: Date): boolean {
+  const at = atInstant(spec);
+  return spec.suspend || (at !== undefined && at.getTime() <= now.getTime());
 }
 
 const isPaused = (state: SchedulerJob['state']) => state === 'PAUSED' || state === 2;
@@ -319,9 +343,10 @@ export async function putSchedule(
       }
     }
     const paused = isPaused(job.state);
-    if (req.spec.suspend && !paused) {
+    const pause = wantPaused(req.spec, gcp.settings.now());
+    if (pause && !paused) {
       await gcp.call('scheduler', 'PauseJob', (opts) => gcp.clients.scheduler.pauseJob({ name }, opts));
-    } else if (!req.spec.suspend && paused) {
+    } else if (!pause && paused) {
       await gcp.call('scheduler', 'ResumeJob', (opts) => gcp.clients.scheduler.resumeJob({ name }, opts));
     }
     return { diagnostics: [] };

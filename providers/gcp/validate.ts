@@ -6,27 +6,29 @@
  * Each diagnostic carries the resource's file and document position plus the field path;
  * `openProject` moves it onto the field.
  */
+import { Cron } from 'croner';
 import { error, formatPath, warning, type Diagnostic, type FieldPath } from '../../resources/diagnostic.js';
 import type { DeployedEndpointSpec } from '../../resources/deployed-endpoint.js';
-import type { ScheduleSpec } from '../../resources/schedule.js';
+import { atInstant, type ScheduleSpec } from '../../resources/schedule.js';
 import type { TrainingRunSpec } from '../../resources/training-run.js';
 import type { ValidateResource } from '../provider.js';
 import type { GcpSettings } from './context.js';
 import { familiesFor, familyOf, regionsOffering, TRAINING_ACCELERATORS } from './regions.js';
-import { DESCRIPTION_LIMIT, scheduleDescription } from './schedules.js';
+import { DESCRIPTION_LIMIT, scheduleDescription, schedulerCron } from './schedules.js';
 
 const SERVICE_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const SERVICE_MAX = 49;
 const REVISION_MAX = 63;
 
 export function validateGcp(
-  settings: Pick<GcpSettings, 'trainingRegion' | 'region'>,
+  settings: Pick<GcpSettings, 'trainingRegion' | 'region'> & Partial<Pick<GcpSettings, 'now'>>,
   resources: readonly ValidateResource[],
   env: Record<string, string | undefined> = process.env,
   /** The stack (its name is part of a Scheduler job's description); default: the longest one. */
   stack = 's'.repeat(20),
 ): Diagnostic[] {
   const out: Diagnostic[] = [];
+  const now = settings.now?.() ?? new Date();
   const trust = env.MLFORM_GCP_SKIP_REGION_CHECK === '1';
   for (const r of resources) {
     const at = (path: FieldPath) => ({
@@ -174,12 +176,21 @@ export function validateGcp(
         spec: ScheduleSpec;
         metadata: { annotations?: Record<string, string> };
       };
-      if (manifest.spec.cron === undefined) {
+      if (manifest.spec.cron === undefined && manifest.spec.at === undefined) {
         fail(
           'schedule-cron',
           ['spec'],
           'Cloud Scheduler needs a cron expression',
-          'write `cron:` or a supported `every:`',
+          'write `cron:`, a supported `every:` or `at:`',
+        );
+      }
+      const early = manifest.spec.at !== undefined ? yearlyFireBefore(manifest.spec, now) : undefined;
+      if (early) {
+        fail(
+          'schedule-at-year',
+          ['spec', 'at'],
+          `Cloud Scheduler's cron has no year: the job for ${manifest.spec.at} would first fire at ${early}`,
+          'apply it less than a year before its date',
         );
       }
       const length = scheduleDescription(
@@ -200,4 +211,23 @@ export function validateGcp(
     }
   }
   return out;
+}
+
+/**
+ * A one-off more than a year ahead: its yearly Cloud Scheduler cron would match an earlier year's
+ * date first (that local date-time). Undefined when the first match is the instant.
+ */
+function yearlyFireBefore(spec: ScheduleSpec, now: Date): string | undefined {
+  const at = atInstant(spec);
+  if (!at || at.getTime() <= now.getTime()) return undefined;
+  let first: Date | null;
+  try {
+    first = new Cron(schedulerCron(spec), { timezone: spec.timeZone, paused: true }).nextRun(now);
+  } catch {
+    return undefined;
+  }
+  if (!first || first.getTime() >= at.getTime()) return undefined;
+  // The same local date and time, in the year the cron first matches it.
+  const year = new Intl.DateTimeFormat('en', { timeZone: spec.timeZone, year: 'numeric' }).format(first);
+  return `${year}${spec.at?.slice(4) ?? ''}`;
 }

@@ -7,6 +7,7 @@
 import { join, resolve } from 'node:path';
 import { runRef, scheduleAddress } from '../../resources/address.js';
 import { error, warning } from '../../resources/diagnostic.js';
+import { onceOver } from '../../resources/schedule.js';
 import {
   ACTIVE_RUN_STATES,
   ownershipLabels,
@@ -37,15 +38,16 @@ function recordPath(settings: LocalSettings, ctx: ProviderContext, name: string)
   return join(statePaths(stateRoot(settings, ctx)).schedule(name), FILES.schedule);
 }
 
-function toObserved(record: ScheduleRecord): ObservedSchedule {
+function toObserved(record: ScheduleRecord, now: Date): ObservedSchedule {
   return {
     name: record.name,
     specHash: record.specHash,
     spec: record.spec,
     annotations: record.annotations,
     ...(record.lastFireTime !== undefined && { lastFireTime: record.lastFireTime }),
-    // Nothing pauses a local schedule but its spec: there is no live state to drift.
-    paused: record.spec.suspend,
+    // Nothing pauses a local schedule but its spec, or a one-off's fire being over (done or
+    // missed): there is no live state to drift.
+    paused: record.spec.suspend || onceOver(record.spec, record.lastFireTime, now),
   };
 }
 
@@ -59,9 +61,10 @@ export async function listSchedules(
       names.map((name) => ({ path: recordPath(settings, ctx, name), address: scheduleAddress(name) })),
       ScheduleRecordSchema,
     );
+    const now = settings.now();
     return {
       items: read.flatMap((r) =>
-        r.status === 'ok' && r.value.labels['mlform-stack'] === ctx.stack ? [toObserved(r.value)] : [],
+        r.status === 'ok' && r.value.labels['mlform-stack'] === ctx.stack ? [toObserved(r.value, now)] : [],
       ),
       diagnostics: read.flatMap((r) => (r.status === 'corrupt' ? [r.diagnostic] : [])),
     };

@@ -108,3 +108,50 @@ describe('ScheduleClock', () => {
     clock.stop();
   });
 });
+
+describe('a one-off schedule (spec.at)', () => {
+  // 2026-12-24 06:00 in Warsaw (CET) is 05:00 UTC.
+  const once = (over: Partial<ObservedSchedule> = {}, specOver: Partial<ScheduleSpec> = {}) =>
+    schedule({ name: 'xmas', ...over }, { cron: undefined, at: '2026-12-24T06:00', ...specOver });
+  const AT = '2026-12-24T05:00:00.000Z';
+
+  it('fires at its instant and never again, across a restart', () => {
+    vi.useFakeTimers({ now: new Date('2026-12-24T04:00:00Z') });
+    const due: string[] = [];
+    const onDue = (name: string, at: Date) => due.push(`${name}@${at.toISOString()}`);
+    const clock = new ScheduleClock({ onDue });
+    clock.update([once()]);
+    expect(clock.nextFires()).toEqual({ xmas: AT });
+    vi.advanceTimersByTime(3_599_999);
+    expect(due).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(due).toEqual([`xmas@${AT}`]);
+    expect(clock.nextFires()).toEqual({ xmas: undefined });
+    // The fire is recorded; a year of timers and syncs later, nothing more.
+    const fired = once({ lastFireTime: '2026-12-24T05:00:00.200Z' });
+    clock.update([fired]);
+    vi.advanceTimersByTime(366 * 86_400_000);
+    clock.update([fired]);
+    expect(due).toHaveLength(1);
+    clock.stop();
+    // A new leader (or a restart) right after the fire: done, nothing due, no timer.
+    vi.setSystemTime(new Date('2026-12-24T05:10:00Z'));
+    const restarted = new ScheduleClock({ onDue });
+    restarted.update([fired]);
+    expect(restarted.nextFires()).toEqual({ xmas: undefined });
+    expect(due).toHaveLength(1);
+    expect(alreadyFired(fired, new Date(AT))).toBe(true);
+    restarted.stop();
+  });
+
+  it('a missed instant is fired late within startingDeadlineSeconds, even never having fired', () => {
+    expect(missedFire(once(), new Date('2026-12-24T05:20:00Z'))?.toISOString()).toBe(AT);
+    expect(missedFire(once(), new Date('2026-12-24T06:00:01Z'))).toBeUndefined();
+    expect(missedFire(once({}, { suspend: true }), new Date('2026-12-24T05:20:00Z'))).toBeUndefined();
+    expect(
+      missedFire(once({ lastFireTime: '2026-12-24T05:00:01Z' }), new Date('2026-12-24T05:20:00Z')),
+    ).toBeUndefined();
+    expect(previousFireTime(once().spec, new Date('2027-06-01T00:00:00Z'))?.toISOString()).toBe(AT);
+    expect(previousFireTime(once().spec, new Date('2026-12-24T04:59:59Z'))).toBeUndefined();
+  });
+});

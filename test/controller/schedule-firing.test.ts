@@ -49,9 +49,9 @@ const daily = (): ObservedSchedule => ({
 });
 
 /** The local provider's lock, with schedules kept in memory; `fired` records each trigger. */
-function setUp(options: { mayFire?: () => boolean } = {}) {
+function setUp(options: { mayFire?: () => boolean; schedule?: ObservedSchedule } = {}) {
   const inner = createLocalProvider({ stateDir: join(dir, 'state') });
-  const schedules = [daily()];
+  const schedules = [options.schedule ?? daily()];
   const fired: { name: string; underLock: boolean }[] = [];
   const provider: Provider = {
     ...inner,
@@ -127,5 +127,36 @@ describe('ScheduleFiring', () => {
     expect(t.firing.dueAt).toBe(Number.POSITIVE_INFINITY);
     expect(await t.firing.fireDue(t.provider, t.ctx)).toBe('idle');
     expect(t.fired).toEqual([]);
+  });
+});
+
+describe('ScheduleFiring, a one-off schedule', () => {
+  it('fires its missed instant once, never having fired before; not again, nor after a restart', async () => {
+    // At the start of the minute ten minutes ago, in UTC: due, within the one-hour deadline.
+    const instant = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 10 * 60_000);
+    const once: ObservedSchedule = {
+      ...daily(),
+      name: 'nightly',
+      spec: {
+        ...daily().spec,
+        cron: undefined,
+        at: instant.toISOString().slice(0, 16),
+        startingDeadlineSeconds: 3600,
+      },
+      lastFireTime: undefined,
+    };
+    const t = setUp({ schedule: once });
+    t.firing.update(t.schedules);
+    expect(t.queued()).toBe(1);
+    expect(await t.firing.fireDue(t.provider, t.ctx)).toBe('fired');
+    expect(t.fired).toEqual([{ name: 'nightly', underLock: true }]);
+    t.firing.update(t.schedules);
+    expect(await t.firing.fireDue(t.provider, t.ctx)).toBe('idle');
+    t.firing.stop();
+    // A new leader, or the controller restarted: the recorded fire keeps it done.
+    const restarted = setUp({ schedule: t.schedules[0] });
+    restarted.firing.update(restarted.schedules);
+    expect(restarted.queued()).toBe(0);
+    expect(restarted.fired).toEqual([]);
   });
 });

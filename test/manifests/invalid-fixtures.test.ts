@@ -95,7 +95,31 @@ const EXPECTED: Record<string, { at: string; code: string; message: string; hint
   'schedule-without-cron.yaml': {
     at: '13:1',
     code: 'schedule-when',
-    message: 'a Schedule needs exactly one of `cron` or `every`',
+    message: 'a Schedule needs exactly one of `cron`, `every` or `at`',
+  },
+  'schedule-cron-and-at.yaml': {
+    at: '13:1',
+    code: 'schedule-when',
+    message: 'a Schedule needs exactly one of `cron`, `every` or `at`',
+    hint: 'e.g. `cron: "0 9 * * 1"`, `every: {hours: 6}` or `at: "2026-12-24T06:00"` (once)',
+  },
+  'schedule-at-offset.yaml': {
+    at: '15:7',
+    code: 'schedule-at',
+    message: '"2026-12-24T06:00+01:00" has a UTC offset; `at` is a local date-time',
+    hint: 'write local time, the zone is `timeZone`: e.g. "2026-12-24T06:00"',
+  },
+  'schedule-at-invalid.yaml': {
+    at: '15:7',
+    code: 'schedule-at',
+    message: '"2026-02-30T06:00" is not a valid local date-time',
+    hint: 'write YYYY-MM-DDTHH:MM, e.g. "2026-12-24T06:00" (seconds optional)',
+  },
+  'schedule-at-gap.yaml': {
+    at: '15:7',
+    code: 'schedule-at',
+    message: '2027-03-28T02:30 does not exist in Europe/Warsaw: the clocks skip it (daylight saving)',
+    hint: 'pick a time outside the hour the clocks move forward',
   },
   'schedule-every-uneven.yaml': {
     at: '15:18',

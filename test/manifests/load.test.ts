@@ -72,7 +72,7 @@ describe('loading the quickstart', () => {
   it('reports every error of a broken tree at once, sorted by position', async () => {
     const { diagnostics } = await loadManifests(['test/fixtures/invalid']);
     const errors = diagnostics.filter((d) => d.severity === 'error');
-    expect(new Set(errors.map((d) => d.file)).size).toBe(45);
+    expect(new Set(errors.map((d) => d.file)).size).toBe(49);
     for (let i = 1; i < errors.length; i++) {
       const [a, b] = [errors[i - 1], errors[i]];
       expect((a.file ?? '') < (b.file ?? '') || (a.file === b.file && (a.line ?? 0) <= (b.line ?? 0))).toBe(
