@@ -7,7 +7,7 @@ import { trainingRunAddress } from '../../resources/address.js';
 import { nextFireTime, onceState, type ScheduleSpec } from '../../resources/schedule.js';
 import { specHash } from '../../resources/spec-hash.js';
 import type { FieldChange } from './change.js';
-import { diffValues } from './field-diff.js';
+import { diffValues, wholeFields } from './field-diff.js';
 import {
   PHASE,
   addChange,
@@ -89,7 +89,7 @@ function planSchedule(
       ...base,
       action: 'create',
       reason: when,
-      fields: [],
+      fields: wholeFields(spec, 'spec', 'create'),
       before: null,
       after,
     });

@@ -67,6 +67,13 @@ describe('the text view', () => {
 
         # next run 2026-11-23 06:00 Europe/Warsaw
         + Schedule/mpg-weekly
+            + spec.concurrencyPolicy: "Forbid"
+            + spec.cron: "0 6 * * 1"
+            + spec.history: {"successful":5,"failed":3}
+            + spec.startingDeadlineSeconds: 3600
+            + spec.suspend: false
+            + spec.timeZone: "Europe/Warsaw"
+            + spec.trainingRun: "mpg-mlp"
 
       Plan: 4 to add, 0 to change, 0 to destroy, 1 to register, 1 to promote."
     `);
