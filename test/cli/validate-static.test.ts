@@ -10,19 +10,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { validateCommand } from '../../controller/cli/commands/validate.js';
 import { openProject } from '../../controller/cli/project.js';
 import { fakeContext } from './handlers/fake-context.js';
+import { gcpProjectFile } from '../providers/gcp/project-file.js';
 
 let dir: string;
-
-const PROJECT = `stack: demo
-provider: gcp
-gcp:
-  project: demo-proj
-  region: europe-central2
-  bucket: gs://mlform-test/state
-  trainerImage: europe-docker.pkg.dev/demo-proj/mlform/trainer:1
-  servingImage: europe-docker.pkg.dev/demo-proj/mlform/serving:1
-  serviceAccount: mlform-runner@demo-proj.iam.gserviceaccount.com
-`;
 
 const TRAINING = (accelerator: string) => `apiVersion: mlform/v1
 kind: TrainingRun
@@ -39,7 +29,7 @@ ${accelerator}`;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mlform-validate-static-'));
-  await writeFile(join(dir, 'mlform.yaml'), PROJECT);
+  await writeFile(join(dir, 'mlform.yaml'), gcpProjectFile());
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });

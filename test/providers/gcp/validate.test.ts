@@ -6,20 +6,9 @@ import { join } from 'node:path';
 import { openProject } from '../../../controller/cli/project.js';
 import { validateGcp } from '../../../providers/gcp/index.js';
 import type { ValidateResource } from '../../../providers/provider.js';
+import { gcpProjectFile } from './project-file.js';
 
 let dir: string;
-
-const PROJECT = (trainingRegion: string) => `stack: demo
-provider: gcp
-gcp:
-  project: demo-proj
-  region: europe-central2
-  trainingRegion: ${trainingRegion}
-  bucket: gs://mlform-test/state
-  trainerImage: europe-docker.pkg.dev/demo-proj/mlform/trainer:1
-  servingImage: europe-docker.pkg.dev/demo-proj/mlform/serving:1
-  serviceAccount: mlform-runner@demo-proj.iam.gserviceaccount.com
-`;
 
 // Line numbers matter: the accelerator type is on line 14, col 35; the fallback's on line 17.
 const TRAINING = `apiVersion: mlform/v1
@@ -52,7 +41,7 @@ afterAll(async () => {
 
 describe('gcp validation at plan time', () => {
   it('points at the field: accelerator not offered in the training region, mismatched GPU, unknown machine', async () => {
-    await writeFile(join(dir, 'mlform.yaml'), PROJECT('europe-central2'));
+    await writeFile(join(dir, 'mlform.yaml'), gcpProjectFile('europe-central2'));
     const { project, diagnostics } = await openProject([dir]);
     expect(project).toBeUndefined();
     const file = join(dir, 'training.yaml');
@@ -73,7 +62,7 @@ describe('gcp validation at plan time', () => {
   });
 
   it('the same manifests pass with a training region that offers the GPU (except the real mistakes)', async () => {
-    await writeFile(join(dir, 'mlform.yaml'), PROJECT('europe-west4'));
+    await writeFile(join(dir, 'mlform.yaml'), gcpProjectFile('europe-west4'));
     const { diagnostics } = await openProject([dir]);
     expect(diagnostics.map((d) => d.code)).toEqual(['gcp-accelerator-machine', 'gcp-unknown-machine-type']);
   });
