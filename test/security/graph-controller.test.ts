@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   createQuickstartRepo,
+  followRepoArgs,
   getStatus,
   killQuietly,
   startController,
@@ -43,18 +44,7 @@ it('reports a 20,000-long dependsOn chain as a bad commit and keeps reconciling 
   const good = await repo.commit('the model', {});
 
   controller = await startController([
-    '--repo',
-    repo.bare,
-    '--branch',
-    'main',
-    '--path',
-    'quickstart',
-    '--listen',
-    '127.0.0.1:0',
-    '--workdir',
-    join(repo.root, 'checkout'),
-    '--state-dir',
-    repo.stateDir,
+    ...followRepoArgs(repo, 'checkout'),
     '--poll',
     '1s',
     '--requeue',
