@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { BuiltinTrainer } from '../resources/training-run.js';
 import { loadTable, prepareData } from '../trainer/data/index.js';
-import { saveModel } from '../trainer/model-io.js';
+import { saveModel } from '../artifact/model-io.js';
 import { buildNetwork } from '../trainer/network/build-network.js';
 import type { Preprocess } from '../trainer/types.js';
 

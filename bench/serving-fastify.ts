@@ -1,10 +1,10 @@
 /**
  * The same ServingApp behind fastify instead of node:http, for the benchmark's framework
- * comparison (the server ships on node:http; see trainer/serving/README.md). Per-request work
+ * comparison (the server ships on node:http; see serving/README.md). Per-request work
  * matches HttpFront: one metrics update and one log line.
  */
 import Fastify from 'fastify';
-import type { ModelServer } from '../trainer/serving/index.js';
+import type { ModelServer } from '../serving/index.js';
 
 export async function listenWithFastify(server: ModelServer): Promise<string> {
   const app = Fastify({ logger: false, bodyLimit: server.config.limits.maxBodyBytes });

@@ -3,7 +3,7 @@
  * `batching`, `no-batching` or `fastify` (batching on, fastify front). Logs go to /dev/null
  * (written, as in production, but not read back). Prints its URL on stdout; drains on SIGTERM.
  */
-import { createServingLogger, normalizeServingConfig, ModelServer } from '../trainer/serving/index.js';
+import { createServingLogger, normalizeServingConfig, ModelServer } from '../serving/index.js';
 import { listenWithFastify } from './serving-fastify.js';
 
 const [dir, mode = 'batching'] = process.argv.slice(2);

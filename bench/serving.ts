@@ -17,7 +17,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { selectBackend } from '../trainer/backend.js';
+import { selectBackend } from '../artifact/tfjs-backend.js';
 import { instanceOf, trainTinyArtifact } from './serving-artifact.js';
 import { runLoad, type LoadResult } from './serving-load.js';
 

@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../trainer/backend.js';
+import { selectBackend } from '../artifact/tfjs-backend.js';
 import { loadTable } from '../trainer/data/load-table.js';
 import { prepareData } from '../trainer/data/prepare.js';
 import { buildNetwork } from '../trainer/network/build-network.js';

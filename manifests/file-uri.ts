@@ -1,6 +1,6 @@
 /**
  * Where a `file://` URI of a manifest points, read exactly as the trainer reads it
- * (`trainer/storage.ts` `toLocalPath`): `file:///abs` is absolute, `file://rel` is relative to the
+ * (`artifact/storage.ts` `toLocalPath`): `file:///abs` is absolute, `file://rel` is relative to the
  * manifest's folder. Undefined for `gs://` and other remote URIs.
  */
 import { resolve } from 'node:path';

@@ -10,8 +10,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { TrainingRunSpec } from '../resources/training-run.js';
 import { specHash as hashSpec } from '../resources/spec-hash.js';
 import { formatPath } from '../resources/diagnostic.js';
-import { ARTIFACT_FILES, writeJsonFile, type MetricsFile, type RunFile } from './artifact.js';
-import { checkTrainable, selectBackend, type BackendInfo } from './backend.js';
+import { ARTIFACT_FILES, writeJsonFile, type MetricsFile, type RunFile } from '../artifact/files.js';
+import { checkTrainable, selectBackend, type BackendInfo } from '../artifact/tfjs-backend.js';
 import { loadTable, prepareData } from './data/index.js';
 import { assessHealth, healthScalars } from './health/assess-health.js';
 import {
@@ -21,11 +21,11 @@ import {
   decodeNumbers,
   ratioToBaseline,
 } from './metrics/index.js';
-import { saveModel } from './model-io.js';
+import { saveModel } from '../artifact/model-io.js';
 import { gitCommitAt } from './git-commit.js';
 import { findTreeRoot } from '../manifests/tree-root.js';
 import { modelSummary } from './network/build-network.js';
-import { isGcsUri, joinUri, storeFor } from './storage.js';
+import { isGcsUri, joinUri, storeFor } from '../artifact/storage.js';
 import {
   SummaryWriter,
   confusionMatrixPng,

@@ -20,7 +20,7 @@ import {
   CONTROLLER_BOUNDS,
   serverOptions,
   type ConnectionBounds,
-} from '../../trainer/serving/connection-bounds.js';
+} from '../../serving/connection-bounds.js';
 import { bearerMatches } from './auth-token.js';
 import { DeliveryMemory } from './delivery-memory.js';
 import type { ControllerStatus } from './status-schema.js';

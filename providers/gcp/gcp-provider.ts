@@ -2,7 +2,7 @@
  * The gcp provider (docs/architecture.md "Providers"): Vertex AI CustomJobs and Model Registry, Cloud Run,
  * Cloud Scheduler and Cloud Storage, all over the REST transport. See README.md.
  */
-import { isGcsUri, storeFor } from '../../trainer/storage.js';
+import { isGcsUri, storeFor } from '../../artifact/storage.js';
 import type { Provider, ProviderContext } from '../provider.js';
 import { createCaller, DEFAULT_BUCKETS, type BucketSize, type CallClass, type RetryPolicy } from './call.js';
 import type { GcpApi } from './api-calls.js';

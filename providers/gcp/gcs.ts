@@ -1,6 +1,6 @@
 /** Cloud Storage through the caller: JSON records, custom metadata, preconditions, paged lists. */
 import type { Storage } from '@google-cloud/storage';
-import { parseGcsUri } from '../../trainer/storage.js';
+import { parseGcsUri } from '../../artifact/storage.js';
 import type { Caller } from './call.js';
 import { isKind } from './call.js';
 

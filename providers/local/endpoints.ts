@@ -13,8 +13,8 @@ import pLimit from 'p-limit';
 import { deployedEndpointAddress } from '../../resources/address.js';
 import { errorMessage } from '../../resources/error-message.js';
 import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
-import { toJsonText } from '../../trainer/artifact.js';
-import { isGcsUri, toLocalPath } from '../../trainer/storage.js';
+import { toJsonText } from '../../artifact/files.js';
+import { isGcsUri, toLocalPath } from '../../artifact/storage.js';
 import {
   ownershipLabels,
   type ObservedEndpoint,
@@ -30,7 +30,7 @@ import {
   PROOF_HEADER,
   PROOF_KEY_ENV,
   verifyProof,
-} from '../../trainer/serving/launch-proof.js';
+} from '../../serving/launch-proof.js';
 import { serveArgs, SERVE_ENV_OVERRIDES } from './mlform-cli.js';
 import { claimPort, close, HOST } from './ports.js';
 import {
@@ -72,7 +72,7 @@ const LOG_ROTATE_BYTES = 10 * 1024 * 1024;
 const HEALTH_PARALLELISM = 256;
 /** The serving process's launch key, beside its record. */
 const SERVE_KEY_FILE = 'serve.key';
-/** Files a served version must have (trainer/serving/README.md). */
+/** Files a served version must have (serving/README.md). */
 const SERVED_FILES = ['model.json', 'weights.bin', 'preprocess.json'];
 
 function endpointFiles(paths: StatePaths, name: string) {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { errorMessage } from '../../resources/error-message.js';
 import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
 import type { Lease, LockName, LockRequest, ProviderContext, Response } from '../provider.js';
-import { PRIVATE_FILE_MODE } from '../../trainer/storage.js';
+import { PRIVATE_FILE_MODE } from '../../artifact/storage.js';
 import { pidExists } from './processes.js';
 import { LeaseRecordSchema, type LeaseRecord } from './records.js';
 import { stateRoot, type LocalSettings } from './settings.js';

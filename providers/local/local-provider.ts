@@ -3,7 +3,7 @@
  * mlform.yaml; trainings and endpoints are real detached processes of the mlform CLI. See
  * README.md for the layout and the crash-recovery rules.
  */
-import { isGcsUri, storeFor } from '../../trainer/storage.js';
+import { isGcsUri, storeFor } from '../../artifact/storage.js';
 import type { Provider, ProviderContext } from '../provider.js';
 import { deleteEndpoint, listEndpoints, putEndpoint } from './endpoints.js';
 import { acquireLease } from './lease.js';

@@ -14,7 +14,7 @@ import type { Stream } from 'node:stream';
 import { open, readdir, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import pLimit from 'p-limit';
-import { PRIVATE_FILE_MODE } from '../../trainer/storage.js';
+import { PRIVATE_FILE_MODE } from '../../artifact/storage.js';
 
 const run = promisify(execFile);
 const linux = process.platform === 'linux';

@@ -157,7 +157,7 @@ export const EndpointRecordSchema = Type.Object({
 export type EndpointRecord = Static<typeof EndpointRecordSchema>;
 
 /**
- * config.json, the serving config the process runs (trainer/serving/README.md). Read back for the
+ * config.json, the serving config the process runs (serving/README.md). Read back for the
  * live traffic and settings; open to fields someone added by hand.
  */
 export const EndpointConfigSchema = Type.Object({

@@ -9,7 +9,7 @@ import { cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { deployedEndpointAddress, registeredModelAddress, runRef } from '../../resources/address.js';
 import { error, type Diagnostic } from '../../resources/diagnostic.js';
-import { isGcsUri, PRIVATE_DIR_MODE, toLocalPath } from '../../trainer/storage.js';
+import { isGcsUri, PRIVATE_DIR_MODE, toLocalPath } from '../../artifact/storage.js';
 import {
   ownershipLabels,
   type MoveAliasRequest,

@@ -22,7 +22,7 @@ import {
   type Response,
   type RunRef,
 } from '../provider.js';
-import { ARTIFACT_LIMITS } from '../../trainer/artifact-limits.js';
+import { ARTIFACT_LIMITS } from '../../artifact/limits.js';
 import { gitCommitOf } from './git-commit.js';
 import { withSlotLock } from './training-slots.js';
 import {
@@ -31,7 +31,7 @@ import {
   MAX_LOCAL_TRAININGS_ENV,
 } from '../../trainer/tuning/worker-limit.js';
 import { trainArgs, TRAIN_ENV_OVERRIDES } from './mlform-cli.js';
-import { DATA_ROOTS_ENV, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../trainer/storage.js';
+import { DATA_ROOTS_ENV, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../artifact/storage.js';
 import {
   findLaunched,
   isAlive,

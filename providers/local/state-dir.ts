@@ -16,8 +16,8 @@ import AjvModule, { type ValidateFunction } from 'ajv';
 import { errorMessage } from '../../resources/error-message.js';
 import { error, type Diagnostic } from '../../resources/diagnostic.js';
 import { toJsonSchema } from '../../resources/schema-helpers.js';
-import { toJsonText } from '../../trainer/artifact.js';
-import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../trainer/storage.js';
+import { toJsonText } from '../../artifact/files.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../artifact/storage.js';
 
 // ajv ships CommonJS with a default export; under NodeNext the constructor sits on `.default`.
 const Ajv = AjvModule.default;

@@ -11,7 +11,7 @@
  */
 import { open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PRIVATE_FILE_MODE } from '../../trainer/storage.js';
+import { PRIVATE_FILE_MODE } from '../../artifact/storage.js';
 import { pidExists } from './processes.js';
 
 const LOCK_FILE = 'slots.lock';

@@ -66,8 +66,8 @@ function serve(artifact: string): { code: number | null; out: string; ms: number
  * process grew (resident set and array buffers, where tensors and file contents live).
  */
 function loadInChild(artifact: string): { error: string; rssGrowthMb: number; ms: number } {
-  const loader = pathToFileURL(join(process.cwd(), 'dist/trainer/serving/model-version.js')).href;
-  const backend = pathToFileURL(join(process.cwd(), 'dist/trainer/backend.js')).href;
+  const loader = pathToFileURL(join(process.cwd(), 'dist/serving/model-version.js')).href;
+  const backend = pathToFileURL(join(process.cwd(), 'dist/artifact/tfjs-backend.js')).href;
   const script = `
     const { selectBackend } = await import(${JSON.stringify(backend)});
     const { loadModelVersion } = await import(${JSON.stringify(loader)});

@@ -20,12 +20,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CHALLENGE_HEADER,
-  PROOF_HEADER,
-  newChallenge,
-  verifyProof,
-} from '../../trainer/serving/launch-proof.js';
+import { CHALLENGE_HEADER, PROOF_HEADER, newChallenge, verifyProof } from '../../serving/launch-proof.js';
 import { runCli } from './cli.js';
 
 const SECRETS = {

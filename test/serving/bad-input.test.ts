@@ -4,7 +4,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ModelServer } from '../../trainer/serving/index.js';
+import type { ModelServer } from '../../serving/index.js';
 import {
   call,
   expectClose,

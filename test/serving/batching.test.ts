@@ -3,9 +3,9 @@
  * HTTP: concurrent requests share model calls and each gets its own prediction back.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Batcher } from '../../trainer/serving/batcher.js';
-import type { BatchingConfig } from '../../trainer/serving/config.js';
-import type { ModelServer } from '../../trainer/serving/index.js';
+import { Batcher } from '../../serving/batcher.js';
+import type { BatchingConfig } from '../../serving/config.js';
+import type { ModelServer } from '../../serving/index.js';
 import {
   call,
   expectClose,

@@ -31,9 +31,9 @@ function cliCommand(): string[] {
   const sources = [
     join(ROOT, 'controller', 'cli', 'commands', 'serve.ts'),
     join(ROOT, 'controller', 'cli', 'main.ts'),
-    ...readdirSync(join(ROOT, 'trainer', 'serving'))
+    ...readdirSync(join(ROOT, 'serving'))
       .filter((f) => f.endsWith('.ts'))
-      .map((f) => join(ROOT, 'trainer', 'serving', f)),
+      .map((f) => join(ROOT, 'serving', f)),
   ];
   try {
     const builtAt = statSync(built).mtimeMs;

@@ -8,8 +8,8 @@ import {
   normalizeServingConfig,
   readServingConfig,
   versionFromUri,
-} from '../../trainer/serving/config.js';
-import { matchRoute } from '../../trainer/serving/routes.js';
+} from '../../serving/config.js';
+import { matchRoute } from '../../serving/routes.js';
 import { tempDir } from './temp-dir.js';
 
 const problems = (raw: unknown): string[] =>

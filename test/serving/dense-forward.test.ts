@@ -5,9 +5,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BuiltinTrainer, Task } from '../../resources/training-run.js';
-import { selectBackend } from '../../trainer/backend.js';
+import { selectBackend } from '../../artifact/tfjs-backend.js';
 import { buildNetwork } from '../../trainer/network/build-network.js';
-import { compileDenseForward } from '../../trainer/serving/dense-forward.js';
+import { compileDenseForward } from '../../serving/dense-forward.js';
 
 beforeAll(async () => {
   await selectBackend({ acceleratorRequested: false });

@@ -5,7 +5,7 @@
 import { Writable } from 'node:stream';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { selectBackend } from '../../trainer/backend.js';
+import { selectBackend } from '../../artifact/tfjs-backend.js';
 import { decodeOutputs, encodeInstances, type Prediction } from '../../trainer/data/index.js';
 import {
   createServingLogger,
@@ -14,7 +14,7 @@ import {
   type ModelServerOptions,
   type RawServingConfig,
   type ServingConfig,
-} from '../../trainer/serving/index.js';
+} from '../../serving/index.js';
 import { trainTinyArtifact, type ArtifactKind, type TinyArtifact } from '../../bench/serving-artifact.js';
 
 export { instanceOf } from '../../bench/serving-artifact.js';

@@ -12,7 +12,7 @@ import {
   PROOF_HEADER,
   verifyProof,
   type ModelServer,
-} from '../../trainer/serving/index.js';
+} from '../../serving/index.js';
 import { startServer, tempDir, trainArtifact, type TinyArtifact } from './helpers.js';
 
 let dir: { path: string; remove(): Promise<void> };

@@ -10,7 +10,7 @@ import {
   ModelServer,
   warmUp,
   type ModelVersion,
-} from '../../trainer/serving/index.js';
+} from '../../serving/index.js';
 import {
   LogCapture,
   call,

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createServingLogger } from '../../trainer/serving/logger.js';
-import { TurnWriter } from '../../trainer/serving/turn-writer.js';
+import { createServingLogger } from '../../serving/logger.js';
+import { TurnWriter } from '../../serving/turn-writer.js';
 import { tempDir } from './temp-dir.js';
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

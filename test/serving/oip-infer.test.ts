@@ -4,7 +4,7 @@
  * same rows, and bad tensors get a 400 naming the input and element at fault.
  */
 import { describe, expect, it } from 'vitest';
-import { inferErrors, readInferRequest } from '../../trainer/serving/oip-infer.js';
+import { inferErrors, readInferRequest } from '../../serving/oip-infer.js';
 import type { Preprocess } from '../../trainer/types.js';
 import {
   call,

@@ -3,7 +3,7 @@
  * depends on what training saw, and presence follows limits.missingFeatures.
  */
 import { describe, expect, it } from 'vitest';
-import { strictInputErrors } from '../../trainer/serving/strict-inputs.js';
+import { strictInputErrors } from '../../serving/strict-inputs.js';
 import type { Preprocess } from '../../trainer/types.js';
 
 const preprocess = (features: Preprocess['features']): Preprocess =>

@@ -3,8 +3,8 @@
  * and the split itself.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TrafficSplit } from '../../trainer/serving/traffic.js';
-import type { ModelServer } from '../../trainer/serving/index.js';
+import { TrafficSplit } from '../../serving/traffic.js';
+import type { ModelServer } from '../../serving/index.js';
 import {
   call,
   expectClose,

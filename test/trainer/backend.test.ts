@@ -8,7 +8,7 @@ import {
   checkTrainable,
   probeLayerTraining,
   selectBackend,
-} from '../../trainer/backend.js';
+} from '../../artifact/tfjs-backend.js';
 import type { NetworkSpec } from '../../trainer/network/build-network.js';
 
 const mlp: NetworkSpec = { type: 'mlp', layers: [8], activation: 'relu', dropout: 0.1 };

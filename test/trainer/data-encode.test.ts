@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BuiltinTrainer } from '../../resources/training-run.js';
-import { decodeOutputs, encodeInstances, type InstanceError } from '../../trainer/data/encode.js';
+import { decodeOutputs, encodeInstances, type InstanceError } from '../../artifact/preprocess/encode.js';
 import { loadTable, type Table } from '../../trainer/data/load-table.js';
 import { prepareData } from '../../trainer/data/prepare.js';
 import type { PreparedData, Preprocess } from '../../trainer/types.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadTable } from '../../trainer/data/load-table.js';
-import { setDefaultGcsStore, type ObjectStore } from '../../trainer/storage.js';
+import { setDefaultGcsStore, type ObjectStore } from '../../artifact/storage.js';
 
 const examples = join(import.meta.dirname, '../../examples');
 let dir: string;

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BuiltinTrainer } from '../../resources/training-run.js';
-import { encodeInstances } from '../../trainer/data/encode.js';
+import { encodeInstances } from '../../artifact/preprocess/encode.js';
 import { rankCategories } from '../../trainer/data/fit-encoding.js';
 import { loadTable, type Table } from '../../trainer/data/load-table.js';
 import { prepareData } from '../../trainer/data/prepare.js';

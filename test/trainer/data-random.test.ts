@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fnv1a } from '../../trainer/data/hash.js';
+import { fnv1a } from '../../artifact/preprocess/hash.js';
 import { seedFor, mulberry32, permutation } from '../../trainer/data/random.js';
 
 describe('mulberry32', () => {

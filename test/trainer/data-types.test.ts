@@ -11,7 +11,7 @@ import {
   parseDate,
   parseNumeric,
   ValueError,
-} from '../../trainer/data/values.js';
+} from '../../artifact/preprocess/values.js';
 
 const examples = join(import.meta.dirname, '../../examples');
 const column = (...values: unknown[]) => values.map((v) => ({ c: v }));

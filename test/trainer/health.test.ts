@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../trainer/backend.js';
+import { selectBackend } from '../../artifact/tfjs-backend.js';
 import { assessHealth, healthScalars } from '../../trainer/health/assess-health.js';
 import { generalizationGap, lossStability } from '../../trainer/health/curves.js';
 import { deadNeuronFractions } from '../../trainer/health/dead-neurons.js';

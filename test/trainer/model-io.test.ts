@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../trainer/backend.js';
-import { joinWeightData, loadModel, saveModel, storeIOHandler } from '../../trainer/model-io.js';
+import { selectBackend } from '../../artifact/tfjs-backend.js';
+import { joinWeightData, loadModel, saveModel, storeIOHandler } from '../../artifact/model-io.js';
 import { buildNetwork } from '../../trainer/network/build-network.js';
-import { setDefaultGcsStore, toFileUri, type ObjectStore } from '../../trainer/storage.js';
+import { setDefaultGcsStore, toFileUri, type ObjectStore } from '../../artifact/storage.js';
 
 let dir: string;
 

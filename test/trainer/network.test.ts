@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../trainer/backend.js';
-import { applyModel } from '../../trainer/network/apply.js';
+import { selectBackend } from '../../artifact/tfjs-backend.js';
+import { applyModel } from '../../artifact/apply-model.js';
 import { buildNetwork, modelSummary, type NetworkSpec } from '../../trainer/network/build-network.js';
 import { SeededDropout, seededDropouts } from '../../trainer/network/seeded-dropout.js';
 

@@ -5,7 +5,7 @@
  *   node --import tsx test/trainer/training-child.ts <outDir>
  */
 import { createHash } from 'node:crypto';
-import { selectBackend } from '../../trainer/backend.js';
+import { selectBackend } from '../../artifact/tfjs-backend.js';
 import { train } from '../../trainer/training/train.js';
 import { builtinFor, syntheticRegression } from './training-data.js';
 

@@ -5,8 +5,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACTIVATIONS, type Task } from '../../resources/training-run.js';
-import { selectBackend } from '../../trainer/backend.js';
-import { applyModel } from '../../trainer/network/apply.js';
+import { selectBackend } from '../../artifact/tfjs-backend.js';
+import { applyModel } from '../../artifact/apply-model.js';
 import { buildNetwork } from '../../trainer/network/build-network.js';
 import { seededDropouts } from '../../trainer/network/seeded-dropout.js';
 import { FlatMlpStep, planFlatMlp } from '../../trainer/training/mlp-step.js';

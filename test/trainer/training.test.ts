@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../trainer/backend.js';
+import { selectBackend } from '../../artifact/tfjs-backend.js';
 import { readCheckpoint } from '../../trainer/training/checkpoint.js';
 import { evaluateScaled } from '../../trainer/training/evaluate-scaled.js';
 import { objectiveFor } from '../../trainer/training/objective.js';

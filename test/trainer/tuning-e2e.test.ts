@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { TrainingRunSpec } from '../../resources/training-run.js';
-import type { MetricsFile, RunFile } from '../../trainer/artifact.js';
+import type { MetricsFile, RunFile } from '../../artifact/files.js';
 import { resolveTraining } from '../../trainer/main.js';
 import type { TuningFile } from '../../trainer/tuning/tuning-file.js';
 import type { ProgressEvent } from '../../trainer/types.js';

@@ -13,7 +13,7 @@ import {
   reportHypertuneMetric,
 } from '../../trainer/tuning/hypertune.js';
 import { reportTrialMetric, resolveTraining } from '../../trainer/main.js';
-import type { MetricsFile } from '../../trainer/artifact.js';
+import type { MetricsFile } from '../../artifact/files.js';
 import type { TrainingRunSpec } from '../../resources/training-run.js';
 import type { SearchSpace } from '../../trainer/tuning/search-space.js';
 

@@ -9,14 +9,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrainingRunSpec } from '../../resources/training-run.js';
 import { specHash } from '../../resources/spec-hash.js';
-import { writeJsonFile } from '../../trainer/artifact.js';
+import { writeJsonFile } from '../../artifact/files.js';
 import { resolveTraining } from '../../trainer/main.js';
 import { runTraining } from '../../trainer/run-training.js';
 import { runTuning, TuningError } from '../../trainer/tuning/run-tuning.js';
 import type { TrialJob, TrialLauncher } from '../../trainer/tuning/trial-launcher.js';
 import type { TuningFile } from '../../trainer/tuning/tuning-file.js';
 import type { ProgressEvent } from '../../trainer/types.js';
-import { localStore } from '../../trainer/storage.js';
+import { localStore } from '../../artifact/storage.js';
 
 let dir: string;
 let base: TrainingRunSpec;

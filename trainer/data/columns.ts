@@ -2,7 +2,7 @@
 import { didYouMean } from '../../resources/suggest.js';
 import type { BuiltinTrainer } from '../../resources/training-run.js';
 import type { ColumnType } from '../types.js';
-import { DataError } from './data-error.js';
+import { DataError } from '../../artifact/preprocess/data-error.js';
 import { inferColumnTypes } from './infer-types.js';
 import type { Table } from './load-table.js';
 

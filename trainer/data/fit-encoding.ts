@@ -3,8 +3,13 @@
  * saw validation rows would leak them into the model and flatter its validation metrics.
  */
 import type { ColumnType, FeatureEncoding } from '../types.js';
-import { ProblemList } from './data-error.js';
-import { MISSING_CATEGORY, ValueError, parseCategory, parseNumber } from './values.js';
+import { ProblemList } from '../../artifact/preprocess/data-error.js';
+import {
+  MISSING_CATEGORY,
+  ValueError,
+  parseCategory,
+  parseNumber,
+} from '../../artifact/preprocess/values.js';
 
 export interface Summary {
   median: number;

@@ -12,7 +12,7 @@
 import { didYouMean } from '../../resources/suggest.js';
 import { COLUMN_TYPES } from '../../resources/training-run.js';
 import type { ColumnType } from '../types.js';
-import { booleanWord, dateTextToDays, isMissing, isNumericText } from './values.js';
+import { booleanWord, dateTextToDays, isMissing, isNumericText } from '../../artifact/preprocess/values.js';
 
 const NUMERIC = 1;
 const BOOLEAN = 2;

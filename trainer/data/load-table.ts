@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { dirname, isAbsolute } from 'node:path';
 import { isInside, realLocation } from '../../manifests/tree-root.js';
-import { DATA_ROOTS_ENV, isGcsUri, storeFor, toLocalPath } from '../storage.js';
+import { DATA_ROOTS_ENV, isGcsUri, storeFor, toLocalPath } from '../../artifact/storage.js';
 
 export type TableFormat = 'csv' | 'json' | 'jsonl';
 

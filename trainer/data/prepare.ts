@@ -6,12 +6,12 @@
 import type { BuiltinTrainer } from '../../resources/training-run.js';
 import type { PreparedData, Preprocess, Samples, TargetEncoding } from '../types.js';
 import { planColumns } from './columns.js';
-import { DataError, ProblemList } from './data-error.js';
+import { DataError, ProblemList } from '../../artifact/preprocess/data-error.js';
 import { fitFeatures, summarize } from './fit-encoding.js';
 import type { Table } from './load-table.js';
-import { RowEncoder } from './row-encoder.js';
+import { RowEncoder } from '../../artifact/preprocess/row-encoder.js';
 import { shuffleSplit } from './split.js';
-import { labelTargets, numericTargets } from './target.js';
+import { labelTargets, numericTargets } from '../../artifact/preprocess/target.js';
 import { prepareWindows } from './windows.js';
 
 export function prepareData(builtin: BuiltinTrainer, table: Table): PreparedData {

@@ -2,7 +2,7 @@
  * Seeded randomness for everything that must replay exactly from `seed`: the data split here, and
  * weight initialisation and batch shuffling in the training loop. `Math.random` is never used.
  */
-import { fnv1a } from './hash.js';
+import { fnv1a } from '../../artifact/preprocess/hash.js';
 
 export type Random = () => number;
 

@@ -24,13 +24,13 @@
 import type { BuiltinTrainer } from '../../resources/training-run.js';
 import type { FeatureEncoding, PreparedData, Preprocess } from '../types.js';
 import type { ColumnPlan } from './columns.js';
-import { DataError, ProblemList } from './data-error.js';
+import { DataError, ProblemList } from '../../artifact/preprocess/data-error.js';
 import { fitFeatures, numericColumn, safeScale, summarize } from './fit-encoding.js';
 import type { Table } from './load-table.js';
-import { RowEncoder } from './row-encoder.js';
+import { RowEncoder } from '../../artifact/preprocess/row-encoder.js';
 import { validationCount } from './split.js';
-import { numericTargets } from './target.js';
-import { ValueError, parseNumber } from './values.js';
+import { numericTargets } from '../../artifact/preprocess/target.js';
+import { ValueError, parseNumber } from '../../artifact/preprocess/values.js';
 
 /** A covariate is encoded relative to the window's last row when std(level) > this x within-window RMS change. */
 export const RELATIVE_LEVEL_RATIO = 3;

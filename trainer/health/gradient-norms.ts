@@ -4,7 +4,7 @@
  * so the probe draws no dropout masks and leaves the training's random stream untouched.
  */
 import * as tf from '@tensorflow/tfjs';
-import { applyModel } from '../network/apply.js';
+import { applyModel } from '../../artifact/apply-model.js';
 
 export type LossFn = (pred: tf.Tensor, y: tf.Tensor) => tf.Scalar;
 

@@ -4,7 +4,7 @@
  * Metric names: mae, rmse, smape, r2 (regression, forecasting); accuracy, macro_f1 (classification).
  * The training loop prefixes them with `val_`.
  */
-import { argmax, decodeNumber } from '../data/target.js';
+import { argmax, decodeNumber } from '../../artifact/preprocess/target.js';
 import type { Preprocess, Task } from '../types.js';
 import { classificationMetrics, confusionMatrix, type ConfusionMatrix } from './classification.js';
 import { regressionMetrics } from './regression.js';

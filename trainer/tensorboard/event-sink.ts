@@ -4,7 +4,7 @@
  * are immutable) can buffer and re-upload without knowing the record format.
  */
 import { mkdir, open } from 'node:fs/promises';
-import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../storage.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../artifact/storage.js';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 

@@ -3,7 +3,7 @@
  * records reach the sink in batches on `flush()`, `close()`, every `flushIntervalMs`, or once
  * `maxPendingRecords` are queued, so per-step scalars cost microseconds.
  */
-import { isGcsUri, toLocalPath } from '../storage.js';
+import { isGcsUri, toLocalPath } from '../../artifact/storage.js';
 import { createEventFileSink } from './event-sink.js';
 import type { EventSink } from './event-sink.js';
 import {

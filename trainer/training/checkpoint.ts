@@ -10,7 +10,7 @@
  * verified on read, so a torn or foreign file is reported, never loaded.
  */
 import { createHash } from 'node:crypto';
-import { joinUri, storeFor } from '../storage.js';
+import { joinUri, storeFor } from '../../artifact/storage.js';
 import type { RngState } from './rng.js';
 
 export const CHECKPOINT_DIR = 'checkpoint';

@@ -4,7 +4,7 @@
  * so the result is the mean over samples whatever the chunking.
  */
 import * as tf from '@tensorflow/tfjs';
-import { applyModel } from '../network/apply.js';
+import { applyModel } from '../../artifact/apply-model.js';
 import type { Samples } from '../types.js';
 import type { Objective } from './objective.js';
 

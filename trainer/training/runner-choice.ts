@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BuiltinTrainer } from '../../resources/training-run.js';
-import { checkTrainable } from '../backend.js';
+import { checkTrainable } from '../../artifact/tfjs-backend.js';
 import { buildNetwork } from '../network/build-network.js';
 import type { PreparedData } from '../types.js';
 import { FlatMlpStep, planFlatMlp } from './mlp-step.js';

@@ -5,7 +5,7 @@
  * - LayersStep (here): any tfjs-layers model, through autodiff (LSTM, GRU).
  */
 import * as tf from '@tensorflow/tfjs';
-import { applyModel } from '../network/apply.js';
+import { applyModel } from '../../artifact/apply-model.js';
 import { seededDropouts, type SeededDropout } from '../network/seeded-dropout.js';
 import type { Objective } from './objective.js';
 

@@ -13,7 +13,7 @@
  * No TensorFlow.js import here: the gcp provider uses `categoryOf` to build the study spec.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../storage.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../artifact/storage.js';
 import { dirname } from 'node:path';
 import type { SearchDimension, SearchSpace, TrialParams } from './search-space.js';
 

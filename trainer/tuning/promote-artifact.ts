@@ -5,8 +5,8 @@
  * timings, the best trial's data and backend. Works for local paths and gs:// alike.
  */
 import { relative } from 'node:path';
-import { ARTIFACT_FILES, readJsonFile, writeJsonFile, type RunFile } from '../artifact.js';
-import { isGcsUri, joinUri, storeFor } from '../storage.js';
+import { ARTIFACT_FILES, readJsonFile, writeJsonFile, type RunFile } from '../../artifact/files.js';
+import { isGcsUri, joinUri, storeFor } from '../../artifact/storage.js';
 
 /** Artifact files copied as they are; run.json is written by promoteArtifact, last. */
 const COPIED_FILES = [

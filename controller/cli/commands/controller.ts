@@ -18,7 +18,7 @@ import { createControllerMetrics } from '../../loop/metrics.js';
 import type { ManifestSource } from '../../loop/source.js';
 import { startStatusServer } from '../../loop/status-server.js';
 import { loadAuthToken, MIN_TOKEN_LENGTH } from '../../loop/auth-token.js';
-import { CONTROLLER_BOUNDS, type ConnectionBounds } from '../../../trainer/serving/connection-bounds.js';
+import { CONTROLLER_BOUNDS, type ConnectionBounds } from '../../../serving/connection-bounds.js';
 import { SyncLoop } from '../../loop/sync-loop.js';
 import { loadWebhookSecret, WEBHOOK_SECRET_ENV } from '../../loop/webhook.js';
 import { defineCommand } from '../command.js';

@@ -1,6 +1,6 @@
 import { error, type Diagnostic } from '../../../resources/diagnostic.js';
-import type * as ServingModule from '../../../trainer/serving/index.js';
-import type { RawServingConfig, ServingConfig } from '../../../trainer/serving/index.js';
+import type * as ServingModule from '../../../serving/index.js';
+import type { RawServingConfig, ServingConfig } from '../../../serving/index.js';
 import { diagnosticsSummaryLine, renderDiagnostics } from '../../ui/diagnostics-view.js';
 import { errorMessage } from '../../../resources/error-message.js';
 import { defineCommand } from '../command.js';
@@ -44,7 +44,7 @@ export const serveCommand = defineCommand({
     { flags: '-m, --model <uri>', description: 'artifact directory or gs:// prefix (default: $MODEL_URI)' },
     {
       flags: '-c, --config <file>',
-      description: 'JSON config with several versions and traffic percents (trainer/serving/README.md)',
+      description: 'JSON config with several versions and traffic percents (serving/README.md)',
     },
     {
       flags: '-n, --name <name>',
@@ -117,7 +117,7 @@ export const serveCommand = defineCommand({
     'mlform serve --config endpoint.json --port 0',
   ],
   async handler(_args: [], options: ServeOptions, ctx) {
-    const serving = await import('../../../trainer/serving/index.js');
+    const serving = await import('../../../serving/index.js');
     const settings = await serveSettings(options, ctx, serving);
     if ('problem' in settings) {
       ctx.printErr(settings.problem);
@@ -313,7 +313,7 @@ async function resolveConfig(
 /** `spec.model` from the artifact's run.json: the registered model this run feeds. */
 async function modelNameOf(uri: string): Promise<string | undefined> {
   try {
-    const { readJsonFile, ARTIFACT_FILES } = await import('../../../trainer/artifact.js');
+    const { readJsonFile, ARTIFACT_FILES } = await import('../../../artifact/files.js');
     const run = await readJsonFile(uri, ARTIFACT_FILES.run);
     if (typeof run === 'object' && run !== null && 'spec' in run) {
       const spec = run.spec;

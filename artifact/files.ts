@@ -3,7 +3,7 @@
  * are read back by providers (registration gate, lineage), so their shapes are TypeBox schemas.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { ARTIFACT_LIMITS } from './artifact-limits.js';
+import { ARTIFACT_LIMITS } from './limits.js';
 import { storeFor, joinUri, readBounded } from './storage.js';
 
 export const ARTIFACT_FILES = {

@@ -1,6 +1,6 @@
 /**
  * What a predict request must say explicitly, checked before encoding (issue 11, point 11). The
- * encoder (trainer/data/encode.ts) accepts what training accepted: an absent feature takes its
+ * encoder (artifact/preprocess/encode.ts) accepts what training accepted: an absent feature takes its
  * fill value, and a number is a category like any other. An API should not guess: a client that
  * forgot or misspelt a field, or sends `4` where the model learnt `"4 cylinders"`, gets a 400
  * naming the field rather than a prediction for a row it did not send.
@@ -17,8 +17,8 @@
  *
  * Forecasting applies the same rules to the rows of the window (the last `window.size` rows).
  */
-import { MISSING_CATEGORY, isMissing, type InstanceError } from '../data/index.js';
-import type { FeatureEncoding, Preprocess } from '../types.js';
+import { MISSING_CATEGORY, isMissing, type InstanceError } from '../artifact/preprocess/index.js';
+import type { FeatureEncoding, Preprocess } from '../artifact/preprocess/types.js';
 import type { MissingFeaturePolicy } from './config.js';
 
 /** As many as the encoder lists: a client with 10k bad rows needs the first few. */

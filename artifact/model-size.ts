@@ -9,7 +9,7 @@
  * Only the layer classes mlform's networks are made of (trainer/network/build-network.ts) are
  * sized; any other class is refused, since its allocation cannot be known without building it.
  */
-import { ArtifactLimitError, ARTIFACT_LIMITS } from './artifact-limits.js';
+import { ArtifactLimitError, ARTIFACT_LIMITS } from './limits.js';
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);

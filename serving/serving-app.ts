@@ -4,15 +4,20 @@
  * states, the traffic split and a batcher per version. `handle` never throws: anything unexpected
  * becomes a 500 with `{"error": ...}`, so no input can take the process down.
  */
-import { errorMessage } from '../../resources/error-message.js';
+import { errorMessage } from '../resources/error-message.js';
 import type { Logger } from 'pino';
-import { decodeOutputs, encodeInstances, type InstanceError, type Prediction } from '../data/index.js';
-import type { FeatureEncoding } from '../types.js';
+import {
+  decodeOutputs,
+  encodeInstances,
+  type InstanceError,
+  type Prediction,
+} from '../artifact/preprocess/index.js';
+import type { FeatureEncoding } from '../artifact/preprocess/types.js';
 import { tfServingDtype } from './feature-dtypes.js';
 import { Batcher } from './batcher.js';
 import type { ServingConfig, VersionConfig } from './config.js';
 import { isUtf8 } from 'node:buffer';
-import { formatPath } from '../../resources/diagnostic.js';
+import { formatPath } from '../resources/diagnostic.js';
 import { HttpError, type FieldProblem } from './http-error.js';
 import { strictInputErrors } from './strict-inputs.js';
 import type { ModelVersion } from './model-version.js';

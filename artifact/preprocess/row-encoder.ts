@@ -3,7 +3,7 @@
  * the data file) and by serving (`request` mode, over API instances). Sharing it is what makes a
  * served prediction equal the in-process one for the same raw row.
  */
-import type { FeatureEncoding } from '../types.js';
+import type { FeatureEncoding } from './types.js';
 import { fnv1a } from './hash.js';
 import {
   MISSING_CATEGORY,

@@ -5,12 +5,12 @@
  * (defaults filled, every problem reported with its field path), wrangler-style: RawServingConfig
  * is what was written, ServingConfig what the server runs with.
  */
-import { errorMessage } from '../../resources/error-message.js';
+import { errorMessage } from '../resources/error-message.js';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
-import { error, type Diagnostic, type FieldPath } from '../../resources/diagnostic.js';
-import { didYouMean } from '../../resources/suggest.js';
-import { isGcsUri, toLocalPath } from '../storage.js';
+import { error, type Diagnostic, type FieldPath } from '../resources/diagnostic.js';
+import { didYouMean } from '../resources/suggest.js';
+import { isGcsUri, toLocalPath } from '../artifact/storage.js';
 import { SERVING_BOUNDS, type ConnectionBounds } from './connection-bounds.js';
 
 export interface VersionConfig {

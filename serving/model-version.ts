@@ -4,16 +4,16 @@
  * calls once per batch (one input tensor, one `dataSync`, everything else freed by `tf.tidy`;
  * MLPs through dense-forward.ts).
  */
-import { errorMessage } from '../../resources/error-message.js';
+import { errorMessage } from '../resources/error-message.js';
 import * as tf from '@tensorflow/tfjs';
-import { ARTIFACT_FILES } from '../artifact.js';
-import { decodeOutputs, encodeInstances, encoderFor } from '../data/index.js';
-import { loadModel } from '../model-io.js';
-import { applyModel } from '../network/apply.js';
+import { ARTIFACT_FILES } from '../artifact/files.js';
+import { decodeOutputs, encodeInstances, encoderFor } from '../artifact/preprocess/index.js';
+import { loadModel } from '../artifact/model-io.js';
+import { applyModel } from '../artifact/apply-model.js';
 import { compileDenseForward } from './dense-forward.js';
-import { ARTIFACT_LIMITS, checkPreprocessCounts } from '../artifact-limits.js';
-import { joinUri, readBounded } from '../storage.js';
-import type { Preprocess } from '../types.js';
+import { ARTIFACT_LIMITS, checkPreprocessCounts } from '../artifact/limits.js';
+import { joinUri, readBounded } from '../artifact/storage.js';
+import type { Preprocess } from '../artifact/preprocess/types.js';
 import type { VersionConfig } from './config.js';
 
 /** What the server knows about where a version came from (run.json), for metadata. */

@@ -3,7 +3,7 @@
  * TensorFlow Serving's `DT_*` (v1 metadata) and the Open Inference Protocol's datatypes (v2).
  * Dates travel as text (ISO 8601) or epoch milliseconds; the v2 request may use either.
  */
-import type { FeatureEncoding } from '../types.js';
+import type { FeatureEncoding } from '../artifact/preprocess/types.js';
 
 const FEATURE_DTYPES: Record<FeatureEncoding['type'], { tfServing: string; openInference: string }> = {
   numeric: { tfServing: 'DT_FLOAT', openInference: 'FP32' },

@@ -16,7 +16,7 @@
  *   steps after the last row.
  */
 import { didYouMean } from '../../resources/suggest.js';
-import type { Preprocess } from '../types.js';
+import type { Preprocess } from './types.js';
 import { RowEncoder } from './row-encoder.js';
 import { argmax, decodeNumber } from './target.js';
 import { ValueError, describe, isMissing, parseNumber, parseNumeric } from './values.js';

@@ -3,9 +3,9 @@
  * (readiness turns true only then), serve, and on shutdown drain: readiness false, no new
  * connections, queued batches run, in-flight requests answered, models freed.
  */
-import { errorMessage } from '../../resources/error-message.js';
+import { errorMessage } from '../resources/error-message.js';
 import type { Logger } from 'pino';
-import { selectBackend } from '../backend.js';
+import { selectBackend } from '../artifact/tfjs-backend.js';
 import { connectionBounds, type ServingConfig } from './config.js';
 import { HttpFront } from './http-front.js';
 import { createServingLogger, type ServingLogger } from './logger.js';

@@ -9,7 +9,7 @@
  * Missing values are `null`, `undefined` and the strings '', 'NA', 'NaN', 'null' in both modes.
  * The hot path returns primitives (NaN or `null` for missing) and allocates only on errors.
  */
-import type { ColumnType } from '../types.js';
+import type { ColumnType } from './types.js';
 
 export type ParseMode = 'table' | 'request';
 

@@ -3,7 +3,7 @@
  * README.md): body limits, request logs and metrics, and the graceful drain on shutdown. Request
  * semantics live in ServingApp; this file only moves bytes.
  */
-import { errorMessage } from '../../resources/error-message.js';
+import { errorMessage } from '../resources/error-message.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';

@@ -2,7 +2,7 @@
  * The target column: reading it from the table, its encoding (scaling or label vocabulary), and
  * decoding network outputs back to original units. Metrics and serving decode through here too.
  */
-import type { ColumnType, TargetEncoding } from '../types.js';
+import type { ColumnType, TargetEncoding } from './types.js';
 import type { ProblemList } from './data-error.js';
 import { DataError } from './data-error.js';
 import { ValueError, isMissing, parseNumeric } from './values.js';

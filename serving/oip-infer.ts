@@ -11,10 +11,10 @@
  * checks them (types, missing values filled as in training, unknown names) and the same batcher
  * runs them; only the paths in errors (`inputs[1].data[4]`) and the response shape are v2's.
  */
-import { formatPath } from '../../resources/diagnostic.js';
-import { didYouMean } from '../../resources/suggest.js';
-import type { ClassPrediction, InstanceError, Prediction } from '../data/index.js';
-import type { Preprocess } from '../types.js';
+import { formatPath } from '../resources/diagnostic.js';
+import { didYouMean } from '../resources/suggest.js';
+import type { ClassPrediction, InstanceError, Prediction } from '../artifact/preprocess/index.js';
+import type { Preprocess } from '../artifact/preprocess/types.js';
 import { openInferenceDatatype } from './feature-dtypes.js';
 import { HttpError, problemsError, type FieldProblem } from './http-error.js';
 

@@ -6,12 +6,12 @@
  *   (`"inputs": [...]`, a list, is read as rows, as TF Serving does for single-input models)
  * - `signature_name` may be sent; the only signature is `serving_default`.
  *
- * Columns are turned into rows here so that the one encoder (trainer/data/encode.ts) validates
+ * Columns are turned into rows here so that the one encoder (artifact/preprocess/encode.ts) validates
  * and encodes both formats; only the paths in error messages remain format-specific.
  */
-import { formatPath } from '../../resources/diagnostic.js';
-import { didYouMean } from '../../resources/suggest.js';
-import type { ClassPrediction, InstanceError, Prediction } from '../data/index.js';
+import { formatPath } from '../resources/diagnostic.js';
+import { didYouMean } from '../resources/suggest.js';
+import type { ClassPrediction, InstanceError, Prediction } from '../artifact/preprocess/index.js';
 import { HttpError, problemsError, type FieldProblem } from './http-error.js';
 
 export type PredictFormat = 'row' | 'columnar';

@@ -2,14 +2,14 @@
  * Saving and loading TensorFlow.js models to a directory or a gs:// prefix.
  *
  * Plain @tensorflow/tfjs registers no `file://` handler (tfjs-node does), and none for gs://, so
- * this module is the one IOHandler for both, on top of trainer/storage.ts. The files are the
+ * this module is the one IOHandler for both, on top of artifact/storage.ts. The files are the
  * standard layers-model format: `model.json` with
  * `weightsManifest: [{paths: ['weights.bin'], weights: [...]}]` and one `weights.bin`, which
  * tfjs-node's `file://` loader, tfjs-converter tooling and the browser `http://` loader read too.
  */
 import { errorMessage } from '../resources/error-message.js';
 import * as tf from '@tensorflow/tfjs';
-import { ArtifactLimitError, ARTIFACT_LIMITS, maxWeightBytes } from './artifact-limits.js';
+import { ArtifactLimitError, ARTIFACT_LIMITS, maxWeightBytes } from './limits.js';
 import { declaredWeights, topologyParameters } from './model-size.js';
 import { joinUri, readBounded, storeFor } from './storage.js';
 
