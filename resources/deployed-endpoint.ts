@@ -3,6 +3,7 @@ import { error, type Diagnostic } from './diagnostic.js';
 import { didYouMean } from './suggest.js';
 import { StringEnum, Strict } from './schema-helpers.js';
 import type { RegisteredModelSpec } from './registered-model.js';
+import { checkEnv, EnvSchema } from './secret-ref.js';
 
 export const PRESETS = {
   development: { scaling: { minInstances: 0, maxInstances: 2 }, resources: { memory: '2Gi', cpu: '1' } },
@@ -22,6 +23,57 @@ export const DEFAULT_TRAFFIC = [{ version: 'champion', percent: 100 }];
 const VersionSelectorSchema = Type.Union([Type.Integer({ minimum: 1 }), Type.String({ minLength: 1 })], {
   description: 'A version number, an alias of the model, or `latest`.',
 });
+
+const UrlPathSchema = (description: string, fallback?: string) =>
+  Type.String({
+    pattern: '^/[\\x21-\\x7e]*$',
+    maxLength: 512,
+    ...(fallback !== undefined && { default: fallback }),
+    description,
+  });
+
+/**
+ * A serving container of your own, for models mlform cannot load itself (a TF SavedModel behind
+ * TensorFlow Serving, a custom server). One revision (gcp) or process (local) per model version;
+ * mlform's readiness gate and traffic split stay the same (docs/artifact.md "Serving containers").
+ */
+export const ServingContainerSchema = Type.Object(
+  {
+    image: Type.Optional(
+      Type.String({ minLength: 1, description: 'Image of one Cloud Run revision per model version (gcp).' }),
+    ),
+    command: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        minItems: 1,
+        maxItems: 256,
+        description:
+          'Local provider: the server as a program and its arguments (no shell), one process per model version, run in the sandbox and only where the operator allows commands (SECURITY.md).',
+      }),
+    ),
+    args: Type.Optional(
+      Type.Array(Type.String(), {
+        maxItems: 256,
+        description:
+          'Arguments (after the image entrypoint or `command`); `$(MODEL_URI)`, `$(MODEL_NAME)`, `$(MODEL_VERSION)` and `$(PORT)` are replaced.',
+      }),
+    ),
+    env: Type.Optional(EnvSchema),
+    port: Type.Integer({
+      minimum: 1,
+      maximum: 65535,
+      default: 8080,
+      description: 'Port the server listens on (gcp; locally mlform picks one and passes it as PORT).',
+    }),
+    healthPath: UrlPathSchema('Path that answers 200 once the model is loaded (the readiness gate).', '/'),
+    predictPath: UrlPathSchema('Path clients call to predict, e.g. `/v1/models/half_plus_two:predict`.'),
+  },
+  {
+    ...Strict,
+    description:
+      "Your own serving container instead of mlform's model server: `image` (gcp), `command` (local), or both.",
+  },
+);
+export type ServingContainer = Static<typeof ServingContainerSchema>;
 
 export const DeployedEndpointSpecSchema = Type.Object(
   {
@@ -90,6 +142,7 @@ export const DeployedEndpointSpecSchema = Type.Object(
       default: 300,
       description: 'Request timeout.',
     }),
+    container: Type.Optional(ServingContainerSchema),
   },
   { ...Strict, description: 'A serving endpoint for a RegisteredModel.' },
 );
@@ -143,6 +196,16 @@ export function checkDeployedEndpointSpec(spec: DeployedEndpointSpec): Diagnosti
         { path: ['spec', 'scaling', 'minInstances'] },
       ),
     );
+  }
+  if (spec.container) {
+    if (spec.container.image === undefined && spec.container.command === undefined) {
+      out.push(
+        error('container-choice', 'spec.container needs `image` (gcp), `command` (local), or both', {
+          path: ['spec', 'container'],
+        }),
+      );
+    }
+    out.push(...checkEnv(spec.container.env, ['spec', 'container', 'env']));
   }
   if (spec.resources) {
     const { cpu, memory } = spec.resources;

@@ -172,9 +172,31 @@ const ContainerTrainerSchema = Type.Object(
     args: Type.Optional(Type.Array(Type.String(), { description: 'Arguments.' })),
     env: Type.Optional(EnvSchema),
   },
-  { ...Strict, description: 'Your own training container (gcp provider).' },
+  {
+    ...Strict,
+    description:
+      'Your own training container, run as a Vertex AI CustomJob (gcp provider). It writes the artifact of docs/artifact.md to `AIP_MODEL_DIR`.',
+  },
 );
 
+/** A hyperparameter of your own trainer: a name usable as a `--name=value` argument. */
+export const HYPERPARAMETER_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_.-]*$';
+
+const HyperparameterValuesSchema = Type.Record(
+  Type.String({ pattern: HYPERPARAMETER_NAME_PATTERN }),
+  Type.Union([Type.Number(), Type.String(), Type.Boolean()]),
+  {
+    description:
+      'Hyperparameters of your own trainer (`command` or `container`): appended to its arguments as `--name=value`, and as one JSON object in `MLFORM_HYPERPARAMETERS`. Part of the spec, so a change is a new run.',
+  },
+);
+
+const CommandSchema = Type.Array(Type.String({ minLength: 1 }), {
+  minItems: 1,
+  maxItems: 256,
+  description:
+    'Your own trainer as a program and its arguments (no shell), e.g. `[python3, train.py]`, run by the local provider in a sandbox, and only where the operator allows commands (SECURITY.md). It writes the artifact of docs/artifact.md to `AIP_MODEL_DIR`.',
+});
 const AcceleratorSchema = Type.Object(
   {
     type: StringEnum(ACCELERATOR_TYPES, { description: 'GPU type, as Vertex AI names it.' }),
@@ -263,9 +285,29 @@ export const TrainingRunSpecSchema = Type.Object(
     trainer: Type.Object(
       {
         builtin: Type.Optional(BuiltinTrainerSchema),
+        command: Type.Optional(CommandSchema),
+        workingDir: Type.Optional(
+          Type.String({
+            minLength: 1,
+            description:
+              "Working directory of `command`, relative to the manifest's folder (default: that folder); it must stay inside the manifest tree.",
+          }),
+        ),
+        env: Type.Optional(EnvSchema),
+        network: Type.Optional(
+          Type.Boolean({
+            description:
+              'The command needs the network (downloads, a tracking server). Default false: no network in the sandbox. The operator must allow it too.',
+          }),
+        ),
+        hyperparameters: Type.Optional(HyperparameterValuesSchema),
         container: Type.Optional(ContainerTrainerSchema),
       },
-      { ...Strict, description: 'Exactly one of `builtin` or `container`.' },
+      {
+        ...Strict,
+        description:
+          'Either `builtin`, or your own trainer: `command` (local provider), `container` (gcp), or both, one per provider.',
+      },
     ),
     resources: ResourcesSchema,
     tuning: Type.Optional(TuningSchema),
@@ -318,17 +360,55 @@ export const resolveTuningPath = (key: string): string =>
 /** Rules a JSON Schema cannot express. Paths are relative to the document root. */
 export function checkTrainingRunSpec(spec: TrainingRunSpec): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const { builtin, container } = spec.trainer;
-  if ((builtin === undefined) === (container === undefined)) {
+  const { builtin, container, command } = spec.trainer;
+  const own = command !== undefined || container !== undefined;
+  if ((builtin === undefined) === !own) {
     out.push(
-      error('trainer-choice', 'spec.trainer must set exactly one of `builtin` or `container`', {
-        path: ['spec', 'trainer'],
-        hint: 'use `builtin` for the TensorFlow.js trainer, `container` for your own image',
-      }),
+      error(
+        'trainer-choice',
+        builtin
+          ? 'spec.trainer sets `builtin` and your own trainer (`command`/`container`): choose one'
+          : 'spec.trainer must set `builtin`, or `command` and/or `container`',
+        {
+          path: ['spec', 'trainer'],
+          hint: 'use `builtin` for the TensorFlow.js trainer; `command` (local) or `container` (gcp) for your own',
+        },
+      ),
     );
   }
   if (builtin) out.push(...checkBuiltin(builtin));
   if (container) out.push(...checkEnv(container.env, ['spec', 'trainer', 'container', 'env']));
+  out.push(...checkEnv(spec.trainer.env, ['spec', 'trainer', 'env']));
+  for (const field of ['workingDir', 'env', 'network'] as const) {
+    if (spec.trainer[field] !== undefined && command === undefined) {
+      out.push(
+        error('trainer-command-field', `spec.trainer.${field} applies to \`command\` only`, {
+          path: ['spec', 'trainer', field],
+          hint:
+            field === 'env' && container
+              ? 'the container takes its variables in `container.env`'
+              : 'add `command`, or remove this field',
+        }),
+      );
+    }
+  }
+  if (spec.trainer.hyperparameters !== undefined && !own) {
+    out.push(
+      error('trainer-hyperparameters', 'spec.trainer.hyperparameters applies to `command` and `container`', {
+        path: ['spec', 'trainer', 'hyperparameters'],
+        hint: 'the builtin trainer takes `builtin.hyperparameters`',
+      }),
+    );
+  }
+  const dir = spec.trainer.workingDir;
+  if (dir !== undefined && (dir.startsWith('/') || /^[A-Za-z]:/.test(dir))) {
+    out.push(
+      error('trainer-working-dir', `workingDir "${dir}" must be relative to the manifest's folder`, {
+        path: ['spec', 'trainer', 'workingDir'],
+        hint: 'a folder below the manifest, e.g. `.` or `src`',
+      }),
+    );
+  }
   if (spec.tuning) {
     if (!builtin) {
       out.push(

@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import type { ProviderContext } from '../provider.js';
 import { findCliPath } from './mlform-cli.js';
+import { commandPolicyFromEnv, type CommandPolicy } from './sandbox.js';
 
 export interface LocalProviderOptions {
   /** State directory, relative to `ctx.projectDir` (mlform.yaml's `local.stateDir`) or absolute. */
@@ -33,6 +34,8 @@ export interface LocalProviderOptions {
   now?: () => Date;
   /** Training processes at once (training-slots.ts); the tighter of this and MLFORM_MAX_LOCAL_TRAININGS, else the cores. */
   maxLocalTrainings?: number;
+  /** Commands from manifests (sandbox.ts); default: from the operator's environment. */
+  commands?: CommandPolicy;
 }
 
 export interface LocalSettings {
@@ -47,6 +50,7 @@ export interface LocalSettings {
   concurrency: number;
   now: () => Date;
   maxLocalTrainings?: number;
+  commands: CommandPolicy;
 }
 
 export const DEFAULT_STATE_DIR = '.mlform';
@@ -69,6 +73,7 @@ export function resolveSettings(options: LocalProviderOptions = {}): LocalSettin
     concurrency: options.concurrency ?? 64,
     now: options.now ?? (() => new Date()),
     ...(options.maxLocalTrainings !== undefined && { maxLocalTrainings: options.maxLocalTrainings }),
+    commands: options.commands ?? commandPolicyFromEnv(process.env),
   };
 }
 

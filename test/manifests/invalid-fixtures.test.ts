@@ -225,7 +225,7 @@ const EXPECTED: Record<string, { at: string; code: string; message: string; hint
   'trainer-both.yaml': {
     at: '6:3',
     code: 'trainer-choice',
-    message: 'spec.trainer must set exactly one of `builtin` or `container`',
+    message: 'spec.trainer sets `builtin` and your own trainer (`command`/`container`): choose one',
   },
   'tuning-bad-range.yaml': {
     at: '13:22',
