@@ -129,7 +129,8 @@ export type ArtifactDescriptor = Static<typeof ArtifactDescriptorSchema>;
 
 const MetricValues = Type.Record(
   Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }),
-  Type.Union([Type.Number(), Type.Null()]),
+  Type.Union([Type.Number(), Type.Null()], { description: 'a number or null' }),
+  { additionalProperties: false, description: 'Metric names: letters, digits and _ (val_mae).' },
 );
 
 /**
@@ -210,8 +211,7 @@ export const PreprocessFileSchema = Type.Object({
       }),
     ],
     {
-      description:
-        'a target encoding: {type: numeric, name, mean, std} or {type: label, name, labels}',
+      description: 'a target encoding: {type: numeric, name, mean, std} or {type: label, name, labels}',
     },
   ),
   encodedWidth: Type.Integer({ minimum: 1 }),
