@@ -10,7 +10,7 @@ import { join, sep } from 'node:path';
 import { error, formatPath, warning, type Diagnostic, type FieldPath } from '../resources/diagnostic.js';
 import { errorMessage } from '../resources/error-message.js';
 import type { Task } from '../resources/training-run.js';
-import { validateJson } from '../manifests/schema-validation.js';
+import { validateAgainstJsonSchema } from '../manifests/schema-validation.js';
 import {
   ArtifactDescriptorSchema,
   CONTRACT_FILES,
@@ -65,7 +65,7 @@ export function artifactProblem(d: Diagnostic): string {
 
 /** A file's schema problems as diagnostics naming the file and the field. */
 function schemaProblems(file: string, schema: object, value: unknown): Diagnostic[] {
-  return validateJson(schema, value).map(({ target: _target, ...issue }) => ({
+  return validateAgainstJsonSchema(schema, value).map(({ target: _target, ...issue }) => ({
     ...issue,
     code: `artifact-${issue.code}`,
     file,

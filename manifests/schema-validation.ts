@@ -42,7 +42,7 @@ const plainValidators = new WeakMap<object, ValidateFunction>();
  * Validates any JSON value (an artifact's files, artifact/check.ts) against a JSON Schema, with the
  * same issues as manifests; unlike `validateAgainstSchema`, nothing is filled in.
  */
-export function validateJson(schema: object, data: unknown): SchemaIssue[] {
+export function validateAgainstJsonSchema(schema: object, data: unknown): SchemaIssue[] {
   let validate = plainValidators.get(schema);
   if (!validate) {
     validate = plainAjv.compile(schema);
