@@ -37,6 +37,30 @@ export const TRAINER_ENV = {
   run: 'MLFORM_RUN',
 } as const;
 
+/** Your own trainer's hyperparameters (`spec.trainer.hyperparameters`). */
+export type HyperparameterValues = Record<string, number | string | boolean>;
+
+/**
+ * The hyperparameters as arguments appended after the trainer's own: `--name=value`, names in
+ * sorted order (the same arguments for the same spec), booleans as `true`/`false`. The local
+ * command trainer and the gcp CustomJob both use this, so a script parses one form.
+ */
+export function hyperparameterArgs(values: HyperparameterValues | undefined): string[] {
+  return Object.keys(values ?? {})
+    .sort()
+    .map((name) => `--${name}=${String(values?.[name])}`);
+}
+
+/** `MLFORM_HYPERPARAMETERS`: the same values as one JSON object (types kept). */
+export const hyperparametersJson = (values: HyperparameterValues | undefined): string =>
+  JSON.stringify(
+    Object.fromEntries(
+      Object.keys(values ?? {})
+        .sort()
+        .map((k) => [k, values?.[k]]),
+    ),
+  );
+
 export const MODEL_FORMATS = ['tfjs', 'onnx', 'savedmodel', 'other'] as const;
 export type ModelFormat = (typeof MODEL_FORMATS)[number];
 
