@@ -176,6 +176,17 @@ export type ContractMetrics = Static<typeof ContractMetricsSchema>;
 const Finite = Type.Number({ description: 'A finite number.' });
 const FeatureName = Type.String({ minLength: 1, maxLength: 256 });
 
+/** Numbers and dates: filled when missing, then (x - mean) / std. */
+const scaledFeature = <T extends 'numeric' | 'date'>(type: T) =>
+  Type.Object({
+    name: FeatureName,
+    type: Type.Literal(type),
+    mean: Finite,
+    std: Type.Number({ exclusiveMinimum: 0 }),
+    fill: Finite,
+    relative: Type.Optional(Type.Boolean()),
+  });
+
 /**
  * preprocess.json (docs/artifact.md "preprocess.json"): how the server turns raw feature values into
  * the model's float32 input row, and the model's output into a prediction. The TypeScript shape is
@@ -188,23 +199,9 @@ export const PreprocessFileSchema = Type.Object({
   features: Type.Array(
     Type.Union(
       [
-        Type.Object({
-          name: FeatureName,
-          type: Type.Literal('numeric'),
-          mean: Finite,
-          std: Type.Number({ exclusiveMinimum: 0 }),
-          fill: Finite,
-          relative: Type.Optional(Type.Boolean()),
-        }),
+        scaledFeature('numeric'),
         Type.Object({ name: FeatureName, type: Type.Literal('boolean'), fill: Finite }),
-        Type.Object({
-          name: FeatureName,
-          type: Type.Literal('date'),
-          mean: Finite,
-          std: Type.Number({ exclusiveMinimum: 0 }),
-          fill: Finite,
-          relative: Type.Optional(Type.Boolean()),
-        }),
+        scaledFeature('date'),
         Type.Object({
           name: FeatureName,
           type: Type.Literal('categorical'),

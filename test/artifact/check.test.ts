@@ -17,6 +17,7 @@ import { localStore, setDefaultGcsStore, type ObjectStore } from '../../artifact
 import { resolveTraining } from '../../trainer/main.js';
 import { runTraining } from '../../trainer/run-training.js';
 import type { TrainingRunSpec } from '../../resources/training-run.js';
+import { CLASSIFIER, NAMED, REGRESSOR } from '../fixtures/onnx-contract/descriptors.js';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/onnx-contract');
 let root: string;
@@ -58,24 +59,13 @@ const PREPROCESS = {
   encodedWidth: 7,
   inputShape: [7],
 };
-const REGRESSOR = { formatVersion: 1, format: 'onnx', task: 'regression', input: { kind: 'encoded' } };
-const CLASSIFIER = {
-  formatVersion: 1,
-  format: 'onnx',
-  task: 'classification',
-  features: ['a', 'b', 'c', 'd'].map((name) => ({ name, type: 'numeric' })),
-  input: { kind: 'stacked' },
-  output: { kind: 'logits' },
-  labels: ['setosa', 'versicolor', 'virginica'],
-};
-const NAMED = {
-  formatVersion: 1,
-  format: 'onnx',
-  task: 'regression',
-  features: ['horsepower', 'weight', 'year'].map((name) => ({ name, type: 'numeric' })),
-  input: { kind: 'named' },
-  output: { kind: 'value', name: 'mpg' },
-};
+const numericStatistics = (count: number, missingRate: number, binEdges: number[], binCounts: number[]) => ({
+  kind: 'numeric',
+  count,
+  missingRate,
+  binEdges,
+  binCounts,
+});
 
 const problems = (check: ArtifactCheck) =>
   check.diagnostics.map((d) => `${d.severity} ${artifactProblem(d)}${d.hint ? ` | ${d.hint}` : ''}`);
@@ -101,12 +91,8 @@ describe('artifacts that follow the contract', () => {
     const check = await checkArtifact(out);
     expect(problems(check)).toEqual([]);
     expect(check).toMatchObject({ ok: true, format: 'tfjs', task: 'regression' });
-    expect(check.summary).toMatchObject({
-      descriptor: 'builtin',
-      model: 'model.json',
-      input: 'encoded',
-      output: 'value',
-    });
+    const { descriptor, model, input, output } = check.summary;
+    expect([descriptor, model, input, output]).toEqual(['builtin', 'model.json', 'encoded', 'value']);
     expect(check.summary.metrics.val_mae).toBe(trained.metrics.metrics.val_mae);
     expect(describeArtifact(check)).toMatch(
       /^tfjs regression model, 7 features, metrics val_mae [\d.]+ \(baseline [\d.]+\), val_rmse [\d.]+ \(baseline [\d.]+\)$/,
@@ -175,22 +161,10 @@ describe('artifacts that follow the contract', () => {
       formatVersion: 1,
       rows: 80,
       features: {
-        horsepower: {
-          kind: 'numeric',
-          count: 78,
-          missingRate: 0.025,
-          binEdges: [46, 80, 100, 230],
-          binCounts: [26, 26, 26],
-        },
+        horsepower: numericStatistics(78, 0.025, [46, 80, 100, 230], [26, 26, 26]),
         weight: { kind: 'categorical', count: 80, missingRate: 0, frequencies: { light: 0.5, heavy: 0.5 } },
       },
-      predictions: {
-        kind: 'numeric',
-        count: 80,
-        missingRate: 0,
-        binEdges: [9, 20, 30, 46],
-        binCounts: [20, 30, 30],
-      },
+      predictions: numericStatistics(80, 0, [9, 20, 30, 46], [20, 30, 30]),
     };
     const dir = await folder(
       { 'metrics.json': METRICS, 'artifact.json': NAMED, 'statistics.json': statistics },

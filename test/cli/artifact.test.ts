@@ -8,24 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../controller/cli/main.js';
 import { fakeContext } from './handlers/fake-context.js';
+import { NAMED } from '../fixtures/onnx-contract/descriptors.js';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/onnx-contract');
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mlform-cli-artifact-'));
   await copyFile(join(FIXTURES, 'named-3.onnx'), join(dir, 'model.onnx'));
-  await writeFile(
-    join(dir, 'artifact.json'),
-    JSON.stringify({
-      formatVersion: 1,
-      format: 'onnx',
-      task: 'regression',
-      features: ['horsepower', 'weight', 'year'].map((name) => ({ name, type: 'numeric' })),
-      input: { kind: 'named' },
-      output: { kind: 'value' },
-      framework: 'pytorch 1.13',
-    }),
-  );
+  await writeFile(join(dir, 'artifact.json'), JSON.stringify(NAMED));
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 

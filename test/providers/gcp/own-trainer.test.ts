@@ -16,6 +16,7 @@ import { fakeContext } from '../../cli/handlers/fake-context.js';
 import { gcpProjectFile } from './project-file.js';
 import { harness, waitFor, type Harness } from './helpers.js';
 import type { TrainingRunSpec } from '../../../resources/training-run.js';
+import { NAMED } from '../../fixtures/onnx-contract/descriptors.js';
 
 const ONNX = join(import.meta.dirname, '../../fixtures/onnx-contract/named-3.onnx');
 
@@ -33,17 +34,7 @@ async function ownTrainer(run: FakeContainerRun): Promise<{ exitCode: number }> 
   const save = (name: string, body: string | Buffer) =>
     storage.bucket(m[1]).file(`${m[2]}/${name}`).save(body, { resumable: false });
   await save('model.onnx', await readFile(ONNX));
-  await save(
-    'artifact.json',
-    JSON.stringify({
-      formatVersion: 1,
-      format: 'onnx',
-      task: 'regression',
-      features: ['horsepower', 'weight', 'year'].map((name) => ({ name, type: 'numeric' })),
-      input: { kind: 'named' },
-      output: { kind: 'value' },
-    }),
-  );
+  await save('artifact.json', JSON.stringify(NAMED));
   if (metricsToWrite !== undefined) await save('metrics.json', JSON.stringify(metricsToWrite));
   // run.json is mlform's (lineage); one a container writes must not count.
   await save(
