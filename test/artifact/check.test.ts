@@ -73,22 +73,20 @@ const errors = (check: ArtifactCheck) =>
   check.diagnostics.filter((d) => d.severity === 'error').map((d) => artifactProblem(d));
 
 describe('artifacts that follow the contract', () => {
-  it("the builtin trainer's artifact passes as it is (tfjs, no artifact.json)", async () => {
-    const out = join(root, 'builtin');
+  /** The builtin trainer on one of the examples, 2 epochs, the way `mlform train` runs it. */
+  async function trainBuiltin(specFile: string, out: string) {
     const env = { MLFORM_BACKEND: 'wasm' };
-    const resolved = await resolveTraining({ specFile: 'examples/quickstart/training.yaml', out }, env);
+    const resolved = await resolveTraining({ specFile, out }, env);
     if (!resolved.ok) throw new Error(JSON.stringify(resolved.diagnostics));
     const spec = structuredClone(resolved.value.resource.manifest.spec) as TrainingRunSpec;
     spec.trainer.builtin!.hyperparameters.epochs = 2;
-    const trained = await runTraining({
-      spec,
-      baseDir: resolved.value.baseDir,
-      outDir: out,
-      onEvent: () => {},
-      env,
-    });
+    return runTraining({ spec, baseDir: resolved.value.baseDir, outDir: out, onEvent: () => {}, env });
+  }
 
-    const check = await checkArtifact(out);
+  it("the builtin trainer's artifacts pass as they are (tfjs, no artifact.json)", async () => {
+    const cars = join(root, 'builtin-cars');
+    const trained = await trainBuiltin('examples/quickstart/training.yaml', cars);
+    const check = await checkArtifact(cars);
     expect(problems(check)).toEqual([]);
     expect(check).toMatchObject({ ok: true, format: 'tfjs', task: 'regression' });
     const { descriptor, model, input, output } = check.summary;
@@ -97,6 +95,13 @@ describe('artifacts that follow the contract', () => {
     expect(describeArtifact(check)).toMatch(
       /^tfjs regression model, 7 features, metrics val_mae [\d.]+ \(baseline [\d.]+\), val_rmse [\d.]+ \(baseline [\d.]+\)$/,
     );
+
+    const iris = join(root, 'builtin-iris');
+    await trainBuiltin('examples/trainer/iris.yaml', iris);
+    const classifier = await checkArtifact(iris);
+    expect(problems(classifier)).toEqual([]);
+    expect(classifier).toMatchObject({ ok: true, format: 'tfjs', task: 'classification' });
+    expect(classifier.summary).toMatchObject({ output: 'probabilities', labels: 3 });
   }, 60_000);
 
   it('an ONNX regressor fed by preprocess.json', async () => {
