@@ -42,10 +42,13 @@ export function checkOnnxMapping(
     out.push(error('artifact-mapping', message, { file, path, ...(hint !== undefined && { hint }) }));
   const names = (values: OnnxValue[]) => values.map((v) => v.name).join(', ') || 'none';
   const width = (value: OnnxValue, expected: number, what: string, path: FieldPath) => {
+    // [N]: one value per row, the regression output (or a single stacked feature) without its 1.
+    if (expected === 1 && value.shape?.length === 1) return;
     const last = lastDim(value);
-    if (typeof last === 'number' && last !== expected && !(expected === 1 && value.shape?.length === 1)) {
-      mapping(`the model's ${value.name} has width ${last}, but ${what} is ${expected}`, path);
-    } else if (typeof last !== 'number') {
+    if (typeof last === 'number') {
+      if (last !== expected)
+        mapping(`the model's ${value.name} has width ${last}, but ${what} is ${expected}`, path);
+    } else {
       out.push(
         warning(
           'artifact-unchecked',
@@ -116,13 +119,8 @@ export function checkOnnxMapping(
   const output =
     wantedOutput !== undefined ? graph.outputs.find((v) => v.name === wantedOutput) : graph.outputs[0];
   if (!output) {
-    mapping(
-      `the model has no output ${wantedOutput ?? ''} (its outputs: ${names(graph.outputs)})`.replace(
-        '  ',
-        ' ',
-      ),
-      ['output', 'name'],
-    );
+    const which = wantedOutput !== undefined ? `output ${wantedOutput}` : 'output';
+    mapping(`the model has no ${which} (its outputs: ${names(graph.outputs)})`, ['output', 'name']);
     return;
   }
   if (descriptor.task === 'regression') width(output, 1, 'a regression value', ['output']);

@@ -126,6 +126,21 @@ describe('artifacts that follow the contract', () => {
     await mkdir(join(old, 'net'));
     await copyFile(join(FIXTURES, 'regressor-7-initializer-inputs.onnx'), join(old, 'net/m.onnx'));
     expect(problems(await checkArtifact(`file://${old}`))).toEqual([]);
+    // An output [N] is a regression value; a dynamic feature dimension cannot be checked: a warning.
+    const flat = await folder(
+      { 'metrics.json': METRICS, 'preprocess.json': PREPROCESS, 'artifact.json': REGRESSOR },
+      { 'model.onnx': 'regressor-7-flat.onnx' },
+    );
+    expect(problems(await checkArtifact(flat))).toEqual([]);
+    const dynamic = await folder(
+      { 'metrics.json': METRICS, 'preprocess.json': PREPROCESS, 'artifact.json': REGRESSOR },
+      { 'model.onnx': 'regressor-dynamic-width.onnx' },
+    );
+    const unchecked = await checkArtifact(dynamic);
+    expect(unchecked.ok).toBe(true);
+    expect(problems(unchecked)).toEqual([
+      "warning artifact.json: the model's x has no fixed last dimension; its width 7 could not be checked | export with a fixed feature dimension (only the batch dimension dynamic)",
+    ]);
   });
 
   it('an ONNX classifier with logits and labels over stacked raw features', async () => {
