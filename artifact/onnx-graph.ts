@@ -175,6 +175,9 @@ export function readOnnxGraph(bytes: Uint8Array): OnnxGraph {
 }
 
 /** Reads an ONNX file (file://, path or gs://), refused unread when over the weights limit. */
-export async function readOnnxGraphFile(uri: string, env: NodeJS.ProcessEnv = process.env): Promise<OnnxGraph> {
+export async function readOnnxGraphFile(
+  uri: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<OnnxGraph> {
   return readOnnxGraph(await readBounded(uri, maxWeightBytes(env)));
 }
