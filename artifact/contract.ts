@@ -9,15 +9,22 @@
  *   outputs.
  * - `preprocess.json` (optional): mlform's preprocessing description, applied by the server to
  *   raw feature values before the model (the `encoded` input kind).
+ * - `statistics.json` (optional): reference statistics of the validation split and of the model's
+ *   predictions on it, for monitoring (issue 15); the builtin trainer does not write it yet.
  * - `run.json`: lineage, written by mlform itself once the trainer exited 0 (never by the trainer).
+ *
+ * `mlform artifact check DIR` (check.ts) validates a folder against all of this.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { TASKS } from '../resources/training-run.js';
 import { StringEnum } from '../resources/schema-helpers.js';
+import type { Preprocess } from './preprocess/types.js';
 
 export const CONTRACT_FILES = {
   descriptor: 'artifact.json',
   metrics: 'metrics.json',
   preprocess: 'preprocess.json',
+  statistics: 'statistics.json',
   run: 'run.json',
 } as const;
 
@@ -29,6 +36,30 @@ export const TRAINER_ENV = {
   hyperparameters: 'MLFORM_HYPERPARAMETERS',
   run: 'MLFORM_RUN',
 } as const;
+
+/** Your own trainer's hyperparameters (`spec.trainer.hyperparameters`). */
+export type HyperparameterValues = Record<string, number | string | boolean>;
+
+/**
+ * The hyperparameters as arguments appended after the trainer's own: `--name=value`, names in
+ * sorted order (the same arguments for the same spec), booleans as `true`/`false`. The local
+ * command trainer and the gcp CustomJob both use this, so a script parses one form.
+ */
+export function hyperparameterArgs(values: HyperparameterValues | undefined): string[] {
+  return Object.keys(values ?? {})
+    .sort()
+    .map((name) => `--${name}=${String(values?.[name])}`);
+}
+
+/** `MLFORM_HYPERPARAMETERS`: the same values as one JSON object (types kept). */
+export const hyperparametersJson = (values: HyperparameterValues | undefined): string =>
+  JSON.stringify(
+    Object.fromEntries(
+      Object.keys(values ?? {})
+        .sort()
+        .map((k) => [k, values?.[k]]),
+    ),
+  );
 
 export const MODEL_FORMATS = ['tfjs', 'onnx', 'savedmodel', 'other'] as const;
 export type ModelFormat = (typeof MODEL_FORMATS)[number];
@@ -122,7 +153,8 @@ export type ArtifactDescriptor = Static<typeof ArtifactDescriptorSchema>;
 
 const MetricValues = Type.Record(
   Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }),
-  Type.Union([Type.Number(), Type.Null()]),
+  Type.Union([Type.Number(), Type.Null()], { description: 'a number or null' }),
+  { additionalProperties: false, description: 'Metric names: letters, digits and _ (val_mae).' },
 );
 
 /**
@@ -138,3 +170,137 @@ export const ContractMetricsSchema = Type.Object({
   task: Type.Optional(Type.String({ maxLength: 64 })),
 });
 export type ContractMetrics = Static<typeof ContractMetricsSchema>;
+
+// ---- preprocess.json -----------------------------------------------------------------------
+
+const Finite = Type.Number({ description: 'A finite number.' });
+const FeatureName = Type.String({ minLength: 1, maxLength: 256 });
+
+/** Numbers and dates: filled when missing, then (x - mean) / std. */
+const scaledFeature = <T extends 'numeric' | 'date'>(type: T) =>
+  Type.Object({
+    name: FeatureName,
+    type: Type.Literal(type),
+    mean: Finite,
+    std: Type.Number({ exclusiveMinimum: 0 }),
+    fill: Finite,
+    relative: Type.Optional(Type.Boolean()),
+  });
+
+/**
+ * preprocess.json (docs/artifact.md "preprocess.json"): how the server turns raw feature values into
+ * the model's float32 input row, and the model's output into a prediction. The TypeScript shape is
+ * `Preprocess` (preprocess/types.ts); this schema is what an artifact from any trainer is checked
+ * against.
+ */
+export const PreprocessFileSchema = Type.Object({
+  formatVersion: Type.Literal(1),
+  task: StringEnum(TASKS),
+  features: Type.Array(
+    Type.Union(
+      [
+        scaledFeature('numeric'),
+        Type.Object({ name: FeatureName, type: Type.Literal('boolean'), fill: Finite }),
+        scaledFeature('date'),
+        Type.Object({
+          name: FeatureName,
+          type: Type.Literal('categorical'),
+          vocabulary: Type.Array(Type.String()),
+          hashBuckets: Type.Optional(Type.Integer({ minimum: 1 })),
+        }),
+      ],
+      {
+        description:
+          'a feature encoding: {name, type: numeric|date, mean, std, fill}, {name, type: boolean, fill} or {name, type: categorical, vocabulary, hashBuckets?}',
+      },
+    ),
+    { minItems: 1 },
+  ),
+  target: Type.Union(
+    [
+      Type.Object({
+        type: Type.Literal('numeric'),
+        name: FeatureName,
+        mean: Finite,
+        std: Type.Number({ exclusiveMinimum: 0 }),
+        mode: Type.Optional(StringEnum(['absolute', 'delta'] as const)),
+      }),
+      Type.Object({
+        type: Type.Literal('label'),
+        name: FeatureName,
+        labels: Type.Array(Type.String(), { minItems: 2 }),
+      }),
+    ],
+    {
+      description: 'a target encoding: {type: numeric, name, mean, std} or {type: label, name, labels}',
+    },
+  ),
+  encodedWidth: Type.Integer({ minimum: 1 }),
+  inputShape: Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 2 }),
+  window: Type.Optional(
+    Type.Object({
+      size: Type.Integer({ minimum: 1 }),
+      horizon: Type.Integer({ minimum: 1 }),
+      timeColumn: FeatureName,
+    }),
+  ),
+});
+export type PreprocessFile = Static<typeof PreprocessFileSchema>;
+// The schema and the encoder's type describe the same file.
+const _preprocessIsEncoderInput = (file: PreprocessFile): Preprocess => file;
+void _preprocessIsEncoderInput;
+
+// ---- statistics.json -----------------------------------------------------------------------
+
+const Rate = Type.Number({ minimum: 0, maximum: 1 });
+const Count = Type.Integer({ minimum: 0 });
+
+/** A numeric column: quantile bin edges (k + 1, non-decreasing) and the rows in each of the k bins. */
+export const NumericStatisticsSchema = Type.Object(
+  {
+    kind: Type.Literal('numeric'),
+    count: Count,
+    missingRate: Rate,
+    mean: Type.Optional(Finite),
+    std: Type.Optional(Type.Number({ minimum: 0 })),
+    binEdges: Type.Array(Finite, { minItems: 2, maxItems: 1025 }),
+    binCounts: Type.Array(Count, { minItems: 1, maxItems: 1024 }),
+  },
+  { additionalProperties: false },
+);
+
+/** A categorical column: the share of each value among present rows; `otherRate` for the rest. */
+export const CategoricalStatisticsSchema = Type.Object(
+  {
+    kind: Type.Literal('categorical'),
+    count: Count,
+    missingRate: Rate,
+    frequencies: Type.Record(Type.String({ maxLength: 256 }), Rate),
+    otherRate: Type.Optional(Rate),
+  },
+  { additionalProperties: false },
+);
+
+const ColumnStatistics = Type.Union([NumericStatisticsSchema, CategoricalStatisticsSchema], {
+  description:
+    'column statistics: {kind: numeric, count, missingRate, binEdges, binCounts} or {kind: categorical, count, missingRate, frequencies}',
+});
+
+/**
+ * statistics.json: the reference distribution a monitor compares live traffic with (issue 15). Per
+ * feature (raw values, as clients send them) and for the model's predictions on the same rows
+ * (numbers for regression, labels for classification). Optional; validated when present.
+ */
+export const ReferenceStatisticsSchema = Type.Object(
+  {
+    formatVersion: Type.Literal(1),
+    /** The rows described: the validation split (the default), or the training split. */
+    split: Type.Optional(StringEnum(['validation', 'train'] as const)),
+    rows: Count,
+    features: Type.Record(Type.String({ minLength: 1, maxLength: 256 }), ColumnStatistics),
+    predictions: Type.Optional(ColumnStatistics),
+  },
+  { additionalProperties: false },
+);
+export type ReferenceStatistics = Static<typeof ReferenceStatisticsSchema>;
+export type ColumnStatistics = Static<typeof ColumnStatistics>;

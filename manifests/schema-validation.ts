@@ -35,6 +35,61 @@ export function validateAgainstSchema(kind: Kind | 'project', data: unknown): Sc
   return toIssues(validate.errors ?? [], data);
 }
 
+const plainAjv = new Ajv({ allErrors: true, verbose: true, strict: false });
+const plainValidators = new WeakMap<object, ValidateFunction>();
+
+/**
+ * Validates any JSON value (an artifact's files, artifact/check.ts) against a JSON Schema, with the
+ * same issues as manifests; unlike `validateAgainstSchema`, nothing is filled in.
+ */
+export function validateAgainstJsonSchema(schema: object, data: unknown): SchemaIssue[] {
+  let validate = plainValidators.get(schema);
+  if (!validate) {
+    validate = plainAjv.compile(schema);
+    plainValidators.set(schema, validate);
+  }
+  if (validate(data)) return [];
+  return toIssues(discriminate(validate.errors ?? []), data);
+}
+
+const DISCRIMINATORS = ['type', 'kind'];
+
+/**
+ * A union whose branches differ by a constant `type` (or `kind`) is reported as the branch the
+ * value names (its missing and wrong fields), or as a bad `type`, instead of "not any of them".
+ */
+function discriminate(errors: ErrorObject[]): ErrorObject[] {
+  let out = errors;
+  for (const union of errors.filter((e) => e.keyword === 'anyOf')) {
+    const branches = union.schema as { properties?: Record<string, { const?: unknown }> }[];
+    const data = union.data as Record<string, unknown> | null;
+    if (!Array.isArray(branches) || data === null || typeof data !== 'object' || Array.isArray(data))
+      continue;
+    const key = DISCRIMINATORS.find((k) => branches.every((b) => b.properties?.[k]?.const !== undefined));
+    if (key === undefined) continue;
+    const index = branches.findIndex((b) => b.properties?.[key]?.const === data[key]);
+    // Every item of an array shares the union's schemaPath: match the value's own errors only.
+    const under = (e: ErrorObject, schemaPath: string) =>
+      e.schemaPath.startsWith(schemaPath) &&
+      (e.instancePath === union.instancePath || e.instancePath.startsWith(`${union.instancePath}/`));
+    const inside = (e: ErrorObject) => under(e, `${union.schemaPath}/`);
+    const chosen: ErrorObject[] =
+      index >= 0
+        ? out.filter((e) => under(e, `${union.schemaPath}/${index}/`))
+        : [
+            {
+              ...union,
+              keyword: 'enum',
+              instancePath: `${union.instancePath}/${key}`,
+              params: { allowedValues: branches.map((b) => b.properties?.[key]?.const) },
+              data: data[key],
+            },
+          ];
+    out = [...out.filter((e) => e !== union && !inside(e)), ...chosen];
+  }
+  return out;
+}
+
 function toIssues(errors: ErrorObject[], root: unknown): SchemaIssue[] {
   // A failed anyOf reports every branch's errors too; keep only the anyOf's own, which is clearer.
   const unions = errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf');

@@ -53,6 +53,22 @@ export interface CommandDefinition<Args extends readonly unknown[], Options> {
 /** Any command, for the list the registrar takes. */
 export type SomeCommand = CommandDefinition<readonly unknown[], object>;
 
+/**
+ * A command of commands (`mlform artifact check`): a name, its help and its subcommands, no
+ * handler of its own (`mlform artifact` alone prints its help).
+ */
+export interface CommandGroup {
+  name: string;
+  summary: string;
+  description: string;
+  commands: readonly SomeCommand[];
+}
+
+/** What `mlform --help` lists: a command, or a group of them. */
+export type CommandEntry = SomeCommand | CommandGroup;
+
+export const isCommandGroup = (entry: CommandEntry): entry is CommandGroup => 'commands' in entry;
+
 /** Keeps the argument and option types of one definition while it is written. */
 export const defineCommand = <Args extends readonly unknown[], Options extends object>(
   definition: CommandDefinition<Args, Options>,

@@ -1,15 +1,31 @@
 /** Turns command definitions (command.ts) into commander commands: help, parsing, exit code. */
 import { Option, type Command } from 'commander';
-import { helpAfter, type OptionDefinition, type SomeCommand } from './command.js';
+import {
+  helpAfter,
+  isCommandGroup,
+  type CommandEntry,
+  type OptionDefinition,
+  type SomeCommand,
+} from './command.js';
 import type { CommandContext } from './context.js';
 
 export function registerCommands(
   program: Command,
-  definitions: readonly SomeCommand[],
+  definitions: readonly CommandEntry[],
   ctx: CommandContext,
   setExit: (code: number) => void,
 ): void {
-  for (const definition of definitions) registerCommand(program, definition, ctx, setExit);
+  for (const definition of definitions) {
+    if (isCommandGroup(definition)) {
+      const group = program
+        .command(definition.name)
+        .summary(definition.summary)
+        .description(definition.description);
+      registerCommands(group, definition.commands, ctx, setExit);
+    } else {
+      registerCommand(program, definition, ctx, setExit);
+    }
+  }
 }
 
 function registerCommand(

@@ -1,6 +1,6 @@
 /** Cloud Storage through the caller: JSON records, custom metadata, preconditions, paged lists. */
 import type { Storage } from '@google-cloud/storage';
-import { parseGcsUri } from '../../artifact/storage.js';
+import { parseGcsUri, TooLargeError } from '../../artifact/storage.js';
 import type { Caller } from './call.js';
 import { isKind } from './call.js';
 
@@ -14,8 +14,14 @@ export interface GcsObject {
 
 export interface Gcs {
   read(uri: string): Promise<Buffer>;
-  /** undefined when the object does not exist. */
-  readIfExists(uri: string): Promise<{ data: Buffer; generation: string } | undefined>;
+  /**
+   * undefined when the object does not exist. With `maxBytes`, an object larger than that is
+   * refused (TooLargeError) before it is downloaded: a trainer container writes what it likes.
+   */
+  readIfExists(
+    uri: string,
+    options?: { maxBytes?: number },
+  ): Promise<{ data: Buffer; generation: string } | undefined>;
   write(
     uri: string,
     data: Uint8Array | string,
@@ -54,11 +60,15 @@ export function createGcs(storageOf: () => Storage, call: Caller): Gcs {
       const [data] = await call('storage', 'objects.get', () => file(uri).download());
       return data;
     },
-    async readIfExists(uri) {
+    async readIfExists(uri, options = {}) {
       try {
         // Metadata first, then that very generation: the data and its generation belong together.
         const [metadata] = await call('storage', 'objects.get', () => file(uri).getMetadata());
         const generation = String((metadata as MetadataShape).generation ?? '');
+        const size = Number((metadata as { size?: string | number }).size ?? 0);
+        if (options.maxBytes !== undefined && size > options.maxBytes) {
+          throw new TooLargeError(`${uri} is ${size} bytes, over the limit of ${options.maxBytes}`);
+        }
         const { bucket, name } = parseGcsUri(uri);
         const pinned = storageOf()
           .bucket(bucket)

@@ -16,6 +16,8 @@ import type { Gcs } from './gcs.js';
 import { jobDisplayName, LABEL, labelValue, scheduledDisplayName, type GcsLayout } from './names.js';
 import { categoryOf } from '../../trainer/tuning/hypertune.js';
 import { vertexEnv } from './secrets.js';
+import { hyperparameterArgs, hyperparametersJson, TRAINER_ENV } from '../../artifact/contract.js';
+import { runRef } from '../../resources/address.js';
 
 export type CustomJob = protos.google.cloud.aiplatform.v1.ICustomJob;
 export type TuningJob = protos.google.cloud.aiplatform.v1.IHyperparameterTuningJob;
@@ -132,11 +134,18 @@ export function customJobBody(
     ...(input.manifestDataUri !== undefined && { [ENV.manifestDataUri]: input.manifestDataUri }),
   };
   const container = input.spec.trainer.container;
+  if (container) {
+    // Your own trainer (docs/artifact.md): its hyperparameters as JSON too, and which run it is
+    // (unknown for a scheduled run: Cloud Scheduler posts the same body every time).
+    env[TRAINER_ENV.hyperparameters] = hyperparametersJson(input.spec.trainer.hyperparameters);
+    if (input.number !== undefined) env[TRAINER_ENV.run] = runRef({ name: input.name, number: input.number });
+  }
+  const args = [...(container?.args ?? []), ...hyperparameterArgs(input.spec.trainer.hyperparameters)];
   const containerSpec: protos.google.cloud.aiplatform.v1.IContainerSpec = container
     ? {
         imageUri: container.image,
         ...(container.command && { command: container.command }),
-        ...(container.args && { args: container.args }),
+        ...(args.length > 0 && { args }),
         // Secrets travel as references (MLFORM_SECRET_REFS), never as values; mlform's own
         // variables win over the manifest's.
         env: [
@@ -269,6 +278,25 @@ function manifestSpecOf(env: Record<string, string>): TrainingRunSpec | undefine
     ...parsed,
     trainer: { ...parsed.trainer, builtin: { ...builtin, data: { ...builtin.data, uri: dataUri } } },
   };
+}
+
+/**
+ * Whether a job runs your own trainer container (`trainer.container`), from the spec mlform put in
+ * its env: such a run's artifact is checked against the contract when it succeeds (runs.ts).
+ */
+export function isContainerJob(job: VertexJob): boolean {
+  try {
+    const manifest = JSON.parse(envOf(job)[ENV.spec] ?? '') as unknown;
+    const spec = isPlainRecord(manifest) ? ownValue(manifest, 'spec') : undefined;
+    const trainer = isPlainRecord(spec) ? ownValue(spec, 'trainer') : undefined;
+    return (
+      isPlainRecord(trainer) &&
+      ownValue(trainer, 'container') !== undefined &&
+      ownValue(trainer, 'builtin') === undefined
+    );
+  } catch {
+    return false;
+  }
 }
 
 /** A listed job as a run; `number` comes from the label, or is assigned (scheduled runs). */

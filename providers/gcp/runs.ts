@@ -16,6 +16,7 @@ import { parentOf } from './names.js';
 import {
   assignNumbers,
   customJobBody,
+  isContainerJob,
   isTuningJob,
   machineOptions,
   runOf,
@@ -28,6 +29,10 @@ import {
 } from './jobs.js';
 import { LABEL } from './names.js';
 import type { GcsObject } from './gcs.js';
+import { artifactProblem, checkMetrics } from '../../artifact/check.js';
+import { CONTRACT_FILES } from '../../artifact/contract.js';
+import { ARTIFACT_LIMITS } from '../../artifact/limits.js';
+import { TooLargeError } from '../../artifact/storage.js';
 
 /** A run's jobs: ListCustomJobs and ListHyperparameterTuningJobs with the same label filter. */
 export async function listJobs(gcp: Gcp, filter: string): Promise<VertexJob[]> {
@@ -78,6 +83,8 @@ interface Outcome {
   baseline: Record<string, number>;
   dataSha256?: string;
   gitCommit?: string;
+  /** Set when the job succeeded but its artifact breaks the contract: the run failed. */
+  error?: string;
 }
 
 const finite = (values: unknown): Record<string, number> =>
@@ -96,6 +103,7 @@ function outcomeFromMetadata(m: Record<string, string>): Outcome | undefined {
       baseline: finite(JSON.parse(m.baseline ?? '{}')),
       ...(m.dataSha256 && { dataSha256: m.dataSha256 }),
       ...(m.gitCommit && { gitCommit: m.gitCommit }),
+      ...(m.error && { error: m.error }),
     };
   } catch {
     return undefined;
@@ -103,7 +111,23 @@ function outcomeFromMetadata(m: Record<string, string>): Outcome | undefined {
 }
 
 /** Reads a succeeded run's metrics.json and run.json once, and caches them as an outcome object. */
-async function readOutcome(gcp: Gcp, stack: string, run: ObservedRun): Promise<Outcome> {
+async function readOutcome(gcp: Gcp, stack: string, run: ObservedRun, container: boolean): Promise<Outcome> {
+  const outcome = container ? await containerOutcome(gcp, run) : await builtinOutcome(gcp, run);
+  const metadata: Record<string, string> = {
+    metrics: JSON.stringify(outcome.metrics),
+    baseline: JSON.stringify(outcome.baseline),
+    ...(outcome.dataSha256 && { dataSha256: outcome.dataSha256 }),
+    ...(outcome.gitCommit && { gitCommit: outcome.gitCommit }),
+    ...(outcome.error && { error: outcome.error }),
+  };
+  // A cache: losing the write only costs the two reads again next time.
+  await gcp.gcs
+    .write(gcp.layout(stack).outcome(run.name, run.number), JSON.stringify(outcome), { metadata })
+    .catch(() => undefined);
+  return outcome;
+}
+
+async function builtinOutcome(gcp: Gcp, run: ObservedRun): Promise<Outcome> {
   const dir = run.artifactUri ?? '';
   const [metricsText, runText] = await Promise.all([
     gcp.gcs.read(`${dir}/metrics.json`),
@@ -113,7 +137,7 @@ async function readOutcome(gcp: Gcp, stack: string, run: ObservedRun): Promise<O
   const runJson = runText
     ? (JSON.parse(runText.toString('utf8')) as { data?: { sha256?: string }; gitCommit?: string })
     : {};
-  const outcome: Outcome = {
+  return {
     metrics: finite(metrics.metrics),
     baseline: finite(metrics.baseline),
     ...(runJson.data?.sha256 && { dataSha256: runJson.data.sha256 }),
@@ -121,26 +145,61 @@ async function readOutcome(gcp: Gcp, stack: string, run: ObservedRun): Promise<O
       gitCommit: runJson.gitCommit ?? run.gitCommit,
     }),
   };
-  const metadata: Record<string, string> = {
-    metrics: JSON.stringify(outcome.metrics),
-    baseline: JSON.stringify(outcome.baseline),
-    ...(outcome.dataSha256 && { dataSha256: outcome.dataSha256 }),
-    ...(outcome.gitCommit && { gitCommit: outcome.gitCommit }),
-  };
-  // A cache: losing the write only costs the two reads again next time.
-  await gcp.gcs
-    .write(gcp.layout(stack).outcome(run.name, run.number), JSON.stringify(outcome), { metadata })
-    .catch(() => undefined);
-  return outcome;
 }
 
-const withOutcome = (run: ObservedRun, o: Outcome): ObservedRun => ({
-  ...run,
-  metrics: o.metrics,
-  baseline: o.baseline,
-  ...(o.dataSha256 !== undefined && { dataSha256: o.dataSha256 }),
-  ...(o.gitCommit !== undefined && { gitCommit: o.gitCommit }),
-});
+/**
+ * Your own trainer's outcome: metrics.json checked against the contract (checkMetrics), so gates
+ * and aliases work as for builtin runs, and a run whose artifact breaks it fails with the file and
+ * field rather than being registered without metrics. Lineage comes from the job (spec hash, git
+ * commit), never from a run.json the container may have written.
+ */
+async function containerOutcome(gcp: Gcp, run: ObservedRun): Promise<Outcome> {
+  const uri = `${run.artifactUri ?? ''}/${CONTRACT_FILES.metrics}`;
+  const lineage = { ...(run.gitCommit !== undefined && { gitCommit: run.gitCommit }) };
+  const failed = (error: string): Outcome => ({ metrics: {}, baseline: {}, ...lineage, error });
+  let found;
+  try {
+    found = await gcp.gcs.readIfExists(uri, { maxBytes: ARTIFACT_LIMITS.jsonBytes });
+  } catch (e) {
+    if (e instanceof TooLargeError) return failed(`the trainer's ${e.message}`);
+    throw e;
+  }
+  if (!found) {
+    return failed(
+      `the trainer exited 0 but wrote no ${CONTRACT_FILES.metrics} to ${run.artifactUri} (AIP_MODEL_DIR); see docs/artifact.md`,
+    );
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(found.data.toString('utf8'));
+  } catch (e) {
+    return failed(`${CONTRACT_FILES.metrics}: not JSON: ${errorMessage(e)}`);
+  }
+  const checked = checkMetrics(value);
+  const errors = checked.diagnostics.filter((d) => d.severity === 'error');
+  if (!checked.metrics || errors.length > 0) {
+    return failed(
+      `${errors.map(artifactProblem).join('; ')} (mlform artifact check ${run.artifactUri ?? ''})`,
+    );
+  }
+  return { metrics: finite(checked.metrics.metrics), baseline: finite(checked.metrics.baseline), ...lineage };
+}
+
+const withOutcome = (run: ObservedRun, o: Outcome): ObservedRun =>
+  o.error !== undefined
+    ? {
+        ...run,
+        state: 'failed',
+        error: o.error,
+        ...(o.gitCommit !== undefined && { gitCommit: o.gitCommit }),
+      }
+    : {
+        ...run,
+        metrics: o.metrics,
+        baseline: o.baseline,
+        ...(o.dataSha256 !== undefined && { dataSha256: o.dataSha256 }),
+        ...(o.gitCommit !== undefined && { gitCommit: o.gitCommit }),
+      };
 
 /** `<prefix><name>/<number>.json` -> {name, number} */
 function refOfObject(prefixName: string, object: GcsObject): RunRef | undefined {
@@ -176,9 +235,14 @@ async function observeJobs(
     byName.set(name, [...(byName.get(name) ?? []), job]);
   }
   const runs: ObservedRun[] = [];
+  const containerRuns = new Set<string>();
   for (const group of byName.values()) {
     const numbers = assignNumbers(group);
-    for (const job of group) runs.push(runOf(job, numbers.get(job) ?? 0));
+    for (const job of group) {
+      const run = runOf(job, numbers.get(job) ?? 0);
+      runs.push(run);
+      if (isContainerJob(job)) containerRuns.add(runRef(run));
+    }
   }
 
   const outcomeOf = new Map<string, Outcome>();
@@ -195,7 +259,8 @@ async function observeJobs(
       const cached = outcomeOf.get(runRef(run));
       if (cached) return withOutcome(run, cached);
       try {
-        return withOutcome(run, await limit(() => readOutcome(gcp, ctx.stack, run)));
+        const container = containerRuns.has(runRef(run));
+        return withOutcome(run, await limit(() => readOutcome(gcp, ctx.stack, run, container)));
       } catch (e) {
         diagnostics.push(
           warning(

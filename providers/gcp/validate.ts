@@ -54,6 +54,16 @@ export function validateGcp(
 
     if (r.kind === 'TrainingRun') {
       const spec = (r.manifest as { spec: TrainingRunSpec }).spec;
+      // `command` runs on the local provider only; workingDir, env and network belong to it and
+      // are ignored here (the container takes its own env).
+      if (spec.trainer?.command !== undefined && spec.trainer.container === undefined) {
+        fail(
+          'trainer-command',
+          ['spec', 'trainer', 'command'],
+          'runs on the local provider only; add trainer.container.image for gcp',
+          'build an image that runs the same script (it gets AIP_MODEL_DIR and the hyperparameters the same way, docs/artifact.md) and set trainer.container: {image: ...}',
+        );
+      }
       // Tuning runs the trainer's own search inside the one CustomJob, trials as processes on
       // the worker: more parallel trials than vCPUs only queue behind each other.
       const vcpus = Number(/-(\d+)$/.exec(spec.resources.machineType)?.[1] ?? NaN);

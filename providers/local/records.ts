@@ -87,16 +87,14 @@ export const RunRecordSchema = Type.Object({
 });
 export type RunRecord = Static<typeof RunRecordSchema>;
 
-/** The parts of the trainer's metrics.json the provider reads; non-finite numbers are null there. */
-export const ArtifactMetricsSchema = Type.Object({
-  metrics: Type.Record(Type.String(), Type.Union([Type.Number(), Type.Null()])),
-  baseline: Type.Record(Type.String(), Type.Union([Type.Number(), Type.Null()])),
-});
-
-/** The parts of the trainer's run.json the provider reads (its presence means complete). */
+/**
+ * The parts of run.json the provider reads (its presence means complete). `data` is the builtin
+ * trainer's; your own trainer's run.json (written by mlform) has none. metrics.json is read with
+ * the contract's ContractMetricsSchema (artifact/contract.ts).
+ */
 export const ArtifactRunSchema = Type.Object({
   specHash: Type.String(),
-  data: Type.Object({ sha256: Type.String() }),
+  data: Type.Optional(Type.Object({ sha256: Type.String() })),
   gitCommit: Type.Optional(Type.String()),
   finishedAt: Type.String(),
 });

@@ -32,6 +32,7 @@ import {
 } from '../../trainer/tuning/worker-limit.js';
 import { trainArgs, TRAIN_ENV_OVERRIDES } from './mlform-cli.js';
 import { DATA_ROOTS_ENV, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../artifact/storage.js';
+import { ContractMetricsSchema } from '../../artifact/contract.js';
 import {
   findLaunched,
   isAlive,
@@ -40,13 +41,7 @@ import {
   stopProcess,
   type TrackedProcess,
 } from './processes.js';
-import {
-  ArtifactMetricsSchema,
-  ArtifactRunSchema,
-  RunRecordSchema,
-  type RunOutcome,
-  type RunRecord,
-} from './records.js';
+import { ArtifactRunSchema, RunRecordSchema, type RunOutcome, type RunRecord } from './records.js';
 import { readLogLines, readLogTail, summarizeLog } from './run-log.js';
 import { childEnv, stateRoot, type LocalSettings } from './settings.js';
 import {
@@ -163,7 +158,7 @@ async function artifactOutcome(
   const run = await readRecord(join(artifactDir, 'run.json'), ArtifactRunSchema, address);
   if (run.status === 'missing') return {};
   if (run.status === 'corrupt') return { diagnostic: run.diagnostic };
-  const metrics = await readRecord(join(artifactDir, 'metrics.json'), ArtifactMetricsSchema, address);
+  const metrics = await readRecord(join(artifactDir, 'metrics.json'), ContractMetricsSchema, address);
   if (metrics.status !== 'ok') {
     return {
       diagnostic:
@@ -181,7 +176,7 @@ async function artifactOutcome(
       finishedAt: run.value.finishedAt,
       metrics: finite(metrics.value.metrics),
       baseline: finite(metrics.value.baseline),
-      dataSha256: run.value.data.sha256,
+      ...(run.value.data !== undefined && { dataSha256: run.value.data.sha256 }),
       ...(gitCommit !== undefined && { gitCommit }),
     },
   };

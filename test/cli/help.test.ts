@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { main } from '../../controller/cli/main.js';
 import { COMMANDS } from '../../controller/cli/commands/index.js';
+import { isCommandGroup } from '../../controller/cli/command.js';
 import { fakeContext } from './handlers/fake-context.js';
 
 async function help(args: string[]): Promise<string> {
@@ -22,7 +23,12 @@ describe('help', () => {
     await expect(text).toMatchFileSnapshot('help/root.txt');
   });
 
-  it.each(COMMANDS.map((c) => c.name))('mlform %s --help', async (name) => {
-    await expect(await help([name])).toMatchFileSnapshot(`help/${name}.txt`);
+  // A group (`mlform artifact`) and each of its commands (`mlform artifact check`, artifact-check.txt).
+  const lines = COMMANDS.flatMap((c) =>
+    isCommandGroup(c) ? [c.name, ...c.commands.map((sub) => `${c.name} ${sub.name}`)] : [c.name],
+  );
+  it.each(lines)('mlform %s --help', async (line) => {
+    const words = line.split(' ');
+    await expect(await help(words)).toMatchFileSnapshot(`help/${words.join('-')}.txt`);
   });
 });

@@ -1,6 +1,7 @@
 /** Every command, in the order `mlform --help` lists them. */
-import type { SomeCommand } from '../command.js';
+import type { CommandEntry } from '../command.js';
 import { applyCommand, destroyCommand } from './apply.js';
+import { artifactCommands } from './artifact.js';
 import { cancelCommand } from './cancel.js';
 import { controllerCommand } from './controller.js';
 import { describeCommand } from './describe.js';
@@ -13,7 +14,7 @@ import { trainCommand } from './train.js';
 import { triggerCommand } from './trigger.js';
 import { validateCommand } from './validate.js';
 
-export const COMMANDS: readonly SomeCommand[] = [
+export const COMMANDS: readonly CommandEntry[] = [
   validateCommand,
   schemaCommand,
   planCommand,
@@ -26,5 +27,6 @@ export const COMMANDS: readonly SomeCommand[] = [
   triggerCommand,
   trainCommand,
   serveCommand,
+  artifactCommands,
   controllerCommand,
 ];
