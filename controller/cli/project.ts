@@ -115,6 +115,7 @@ export async function openProject(
     provider = createLocalProvider({
       stateDir: config.local.stateDir,
       operatorStateDir: operator.stateDir,
+      ...(operator.commands && { commands: operator.commands }),
       // Not a plan-time rule: runs beyond it are queued by the provider (training-slots.ts).
       ...(policy?.policy.maxLocalTrainings !== undefined && {
         maxLocalTrainings: policy.policy.maxLocalTrainings,

@@ -42,6 +42,20 @@ export function commandPolicyFromEnv(env: Record<string, string | undefined>): C
   };
 }
 
+/** The controller's flags on top of the environment: a flag given turns a switch on. */
+export function commandPolicyWithFlags(
+  flags: { allowCommands?: boolean; allowNetwork?: boolean; allowUnsandboxed?: boolean },
+  env: Record<string, string | undefined>,
+): CommandPolicy {
+  const fromEnv = commandPolicyFromEnv(env);
+  return {
+    ...fromEnv,
+    allowCommands: fromEnv.allowCommands || flags.allowCommands === true,
+    allowNetwork: fromEnv.allowNetwork || flags.allowNetwork === true,
+    allowUnsandboxed: fromEnv.allowUnsandboxed || flags.allowUnsandboxed === true,
+  };
+}
+
 /** The policy as variables for a child (the local provider's `mlform train`): the inverse of the above. */
 export function commandPolicyEnv(policy: CommandPolicy): Record<string, string> {
   return {

@@ -35,7 +35,9 @@ export const trainCommand = defineCommand({
     'model health, backend), history.json, run.json and tensorboard/ event files.\n' +
     'A checkpoint is written every epoch; running again on the same --out resumes from it.\n' +
     "Relative file:// data URIs resolve against the manifest's folder. This is what TrainingRuns\n" +
-    'launch (locally in a detached process, in the training container on Vertex AI).',
+    'launch (locally in a detached process, in the training container on Vertex AI).\n' +
+    'A TrainingRun with trainer.command runs that command instead, in a bubblewrap sandbox, where\n' +
+    'the operator allows it (MLFORM_ALLOW_COMMANDS=1; SECURITY.md), and checks its artifact.',
   options: [
     {
       flags: '-s, --spec <file>',
