@@ -4,7 +4,8 @@
  * the manifest's `trainer.env` with its secret references resolved from the operator's sources.
  */
 import { TRAINER_ENV } from '../../artifact/contract.js';
-import { error, type Diagnostic } from '../../resources/diagnostic.js';
+import type { Diagnostic } from '../../resources/diagnostic.js';
+import { reservedEnvDiagnostic } from '../secrets.js';
 
 /** The system default: a command from a commit finds programs where the OS put them, not where the operator's shell does. */
 export const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -24,17 +25,11 @@ export type HyperparameterValues = Record<string, number | string | boolean>;
 export const hyperparameterArgs = (values: HyperparameterValues | undefined): string[] =>
   Object.entries(values ?? {}).map(([name, value]) => `--${name}=${String(value)}`);
 
-/** Errors for `trainer.env` names mlform sets itself (plan time and again at launch). */
-export function reservedEnvDiagnostics(env: Record<string, unknown> | undefined): Diagnostic[] {
-  return Object.keys(env ?? {})
+/** Errors for `trainer.env` names mlform sets itself (plan time; `resolveLocalEnv` refuses them again at launch). */
+export const reservedEnvDiagnostics = (env: Record<string, unknown> | undefined): Diagnostic[] =>
+  Object.keys(env ?? {})
     .filter((name) => RESERVED_ENV_NAMES.includes(name))
-    .map((name) =>
-      error('trainer-env-reserved', `spec.trainer.env.${name} is set by mlform itself`, {
-        path: ['spec', 'trainer', 'env', name],
-        hint: `remove it; mlform sets ${RESERVED_ENV_NAMES.join(', ')} for every trainer`,
-      }),
-    );
-}
+    .map((name) => reservedEnvDiagnostic(name, ['spec', 'trainer', 'env', name], RESERVED_ENV_NAMES));
 
 export interface CommandEnvInput {
   modelDir: string;

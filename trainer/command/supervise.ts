@@ -21,7 +21,7 @@ import { gitCommitAt } from '../git-commit.js';
 import type { ResolvedTraining } from '../main.js';
 import { resolveLocalEnv } from '../secrets.js';
 import type { ProgressEvent } from '../types.js';
-import { commandEnv, hyperparameterArgs, reservedEnvDiagnostics } from './env.js';
+import { commandEnv, hyperparameterArgs, RESERVED_ENV_NAMES } from './env.js';
 import { validateOwnArtifact } from './own-artifact.js';
 import { descendants } from './process-tree.js';
 import { progressReader } from './progress.js';
@@ -105,13 +105,8 @@ async function supervise(resolved: ResolvedTraining, io: SuperviseIo): Promise<n
   const manifestDir = io.env[MANIFEST_DIR_ENV] || resolved.baseDir;
   const cwd = await workingDirOf(spec, manifestDir, dataRoots);
 
-  const reserved = reservedEnvDiagnostics(spec.trainer.env);
-  if (reserved.length > 0) throw new Refused(reserved.map((d) => d.message).join('; '));
-  const secrets = await resolveLocalEnv(spec.trainer.env, { env: io.env, treeRoot: dataRoots[0] }, [
-    'spec',
-    'trainer',
-    'env',
-  ]);
+  const sources = { env: io.env, treeRoot: dataRoots[0], reserved: RESERVED_ENV_NAMES };
+  const secrets = await resolveLocalEnv(spec.trainer.env, sources, ['spec', 'trainer', 'env']);
   if (!secrets.env) throw new Refused(secrets.diagnostics.map((d) => d.message).join('; '));
 
   const staging = join(dirname(outDir), `${basename(outDir)}.partial`);
