@@ -16,6 +16,7 @@ import type { ProgressEvent } from '../../trainer/types.js';
 import { DATA_ROOTS_ENV } from '../../artifact/storage.js';
 import { createLocalProvider } from '../../providers/local/index.js';
 import type { ValidateResource } from '../../providers/provider.js';
+import { openProject } from '../../controller/cli/project.js';
 
 let root: string;
 let tree: string;
@@ -236,6 +237,29 @@ describe('a command from a commit, in the sandbox', () => {
         hint: expect.stringContaining('MLFORM_ALLOW_COMMANDS=1') as unknown,
       }),
     ]);
+  });
+
+  it("takes the operator's switches from the controller (operator settings), never from the tree", async () => {
+    const dir = join(root, 'operated');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'mlform.yaml'), 'stack: op\nprovider: local\n');
+    await writeFile(
+      join(dir, 'training.yaml'),
+      'apiVersion: mlform/v1\nkind: TrainingRun\nmetadata: { name: own }\nspec:\n  trainer:\n    command: [python3, fine.py]\n',
+    );
+    const operator = (allowCommands: boolean) => ({
+      dataRoots: [],
+      treeRoot: dir,
+      commands: { allowCommands, allowNetwork: false, allowUnsandboxed: false },
+    });
+    const refused = await openProject([dir], { operator: operator(false) });
+    expect(refused.project).toBeUndefined();
+    expect(refused.diagnostics).toEqual([
+      expect.objectContaining({ code: 'command-not-allowed', line: 6, col: 5 }),
+    ]);
+    const allowed = await openProject([dir], { operator: operator(true) });
+    expect(allowed.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(allowed.project).toBeDefined();
   });
 
   it('is refused without bubblewrap, unless the operator accepts unconfined commands', async () => {
