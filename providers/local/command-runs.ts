@@ -12,7 +12,13 @@ import { reservedEnvDiagnostics } from '../../trainer/command/env.js';
 import { MANIFEST_DIR_ENV, SANDBOX_HIDE_ENV } from '../../trainer/command/supervise.js';
 import { SECRETS_DIR_ENV, secretEnvName } from '../../trainer/secrets.js';
 import type { ValidateResource } from '../provider.js';
-import { commandPolicyEnv, COMMAND_POLICY_ENV, findBwrap, type CommandPolicy } from './sandbox.js';
+import {
+  commandPolicyEnv,
+  COMMAND_POLICY_ENV,
+  findBwrap,
+  hostSecrets,
+  type CommandPolicy,
+} from './sandbox.js';
 
 const specOf = (spec: unknown): TrainingRunSpec | undefined =>
   spec !== null && typeof spec === 'object' && 'trainer' in spec ? (spec as TrainingRunSpec) : undefined;
@@ -29,7 +35,8 @@ export function commandLaunchEnv(
   if (!trainer?.command) return {};
   const out: Record<string, string> = {
     ...commandPolicyEnv(policy),
-    [SANDBOX_HIDE_ENV]: JSON.stringify([stateDir]),
+    // Computed here, with the operator's whole environment: the supervisor gets an allow-listed one.
+    [SANDBOX_HIDE_ENV]: JSON.stringify([stateDir, ...(policy.hidden ?? []), ...hostSecrets(hostEnv)]),
     [MANIFEST_DIR_ENV]: dirname(manifestPath),
   };
   // The secret sources of the references this manifest makes, and no other secret.

@@ -21,6 +21,8 @@ export interface CommandPolicy {
   allowUnsandboxed: boolean;
   /** The bubblewrap binary; default `bwrap` found on PATH. */
   bwrapPath?: string;
+  /** More host paths no command sees: the controller's own folder and secret files. */
+  hidden?: readonly string[];
 }
 
 export const COMMAND_POLICY_ENV = {
@@ -111,6 +113,7 @@ export function hostSecrets(env: Record<string, string | undefined>): string[] {
     'XDG_RUNTIME_DIR',
     'KUBECONFIG',
     'DOCKER_CONFIG',
+    'MLFORM_SERVER_TOKEN_FILE',
   ]) {
     const value = env[name];
     if (value && isAbsolute(value)) out.push(value);

@@ -363,6 +363,9 @@ function controllerRunner(ctx: CommandContext): (options: ControllerOptions) => 
     );
     if ('diagnostic' in folders) return failed(ctx, [folders.diagnostic]);
     const { workDir, stateDir } = folders;
+    // A command from a commit sees neither the controller's folder nor its secret files.
+    const secretFiles = [options.gitTokenFile, options.authTokenFile, options.webhookSecretFile];
+    operator.commands.hidden = [workDir, ...secretFiles.flatMap((f) => (f ? [resolve(f)] : []))];
     const checkouts = join(workDir, 'checkouts');
     if (git) await sweepCheckouts(checkouts);
     const source: ManifestSource = git

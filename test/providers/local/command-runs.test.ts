@@ -123,25 +123,32 @@ describe('local TrainingRuns with trainer.command', () => {
         env: { T: { secretRef: { name: 'api', key: 'token' } }, L: 'x' },
       },
     } as TrainingRunSpec;
-    const env = commandLaunchEnv(ALLOWED, s, '/p/sub/training.yaml', '/p/.mlform', {
+    const policy = { ...ALLOWED, hidden: ['/srv/controller'] };
+    const env = commandLaunchEnv(policy, s, '/p/sub/training.yaml', '/p/.mlform', {
+      HOME: '/home/op',
+      KUBECONFIG: '/etc/kube/config',
       MLFORM_SECRET_API_TOKEN: 'v',
       MLFORM_SECRET_OTHER_TOKEN: 'w',
       MLFORM_ALLOW_COMMAND_NETWORK: '1',
     });
-    expect(env).toEqual({
+    const { MLFORM_SANDBOX_HIDE: hide, ...rest } = env;
+    expect(rest).toEqual({
       MLFORM_ALLOW_COMMANDS: '1',
       MLFORM_ALLOW_COMMAND_NETWORK: '0',
       MLFORM_ALLOW_UNSANDBOXED: '0',
-      MLFORM_SANDBOX_HIDE: '["/p/.mlform"]',
       MLFORM_MANIFEST_DIR: '/p/sub',
       MLFORM_SECRET_API_TOKEN: 'v',
     });
-    expect(commandLaunchEnv(NO_COMMANDS, spec([]), '/p/t.yaml', '/p/.mlform')).toEqual({
+    // The host's secrets are named here, where the whole environment is: the supervisor's is allow-listed.
+    const hidden = JSON.parse(hide ?? '[]') as string[];
+    expect(hidden.slice(0, 2)).toEqual(['/p/.mlform', '/srv/controller']);
+    expect(hidden).toEqual(expect.arrayContaining(['/home', '/home/op', '/etc/kube/config']));
+    expect(commandLaunchEnv(NO_COMMANDS, spec([]), '/p/t.yaml', '/p/.mlform')).toMatchObject({
       MLFORM_ALLOW_COMMANDS: '0',
-      MLFORM_ALLOW_COMMAND_NETWORK: '0',
-      MLFORM_ALLOW_UNSANDBOXED: '0',
-      MLFORM_SANDBOX_HIDE: '["/p/.mlform"]',
       MLFORM_MANIFEST_DIR: '/p',
     });
+    expect(
+      commandLaunchEnv(ALLOWED, { ...spec([]), trainer: {} } as TrainingRunSpec, '/p/t.yaml', '/p/s'),
+    ).toEqual({});
   });
 });
