@@ -567,7 +567,7 @@ export async function createRun(
       diagnostics: [
         error(
           'local-container-trainer',
-          `${req.name}: the local provider runs the builtin trainer or trainer.command, not a container`,
+          `${req.name}: the local provider runs the builtin trainer only, or your own as trainer.command; not a container`,
           {
             address,
             path: ['spec', 'trainer', 'container'],
