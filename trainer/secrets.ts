@@ -39,7 +39,20 @@ export interface LocalSecretSources {
    * supply "secrets", so it is refused.
    */
   treeRoot?: string;
+  /** Variable names the launcher sets itself (a trainer's `AIP_MODEL_DIR`, `PATH`): refused. */
+  reserved?: readonly string[];
 }
+
+/** The error for an env entry naming a variable mlform sets itself. */
+export const reservedEnvDiagnostic = (
+  name: string,
+  path: FieldPath,
+  reserved: readonly string[],
+): Diagnostic =>
+  error('env-reserved', `${name} is set by mlform itself`, {
+    path,
+    hint: `remove it; mlform sets ${reserved.join(', ')}`,
+  });
 
 type Resolved = { ok: true; value: string } | { ok: false; diagnostic: Diagnostic };
 
@@ -103,7 +116,8 @@ export async function resolveLocalSecret(
 }
 
 /**
- * An env with its references resolved locally: all or nothing, every missing secret reported.
+ * An env with its references resolved locally: all or nothing, every missing secret (and every
+ * name in `sources.reserved`) reported.
  * The result holds secret values: pass it to a child's environment, never to argv, a file in the
  * tree, a state record or a log.
  */
@@ -115,6 +129,10 @@ export async function resolveLocalEnv(
   const out: Record<string, string> = {};
   const diagnostics: Diagnostic[] = [];
   for (const [name, value] of Object.entries(env ?? {})) {
+    if (sources.reserved?.includes(name)) {
+      diagnostics.push(reservedEnvDiagnostic(name, [...path, name], sources.reserved));
+      continue;
+    }
     if (!isSecretRef(value)) {
       out[name] = value;
       continue;

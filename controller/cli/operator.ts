@@ -5,6 +5,7 @@
  */
 import { delimiter, resolve } from 'node:path';
 import type { OptionDefinition } from './command.js';
+import type { CommandPolicy } from '../../providers/local/sandbox.js';
 
 export interface OperatorSettings {
   /**
@@ -19,6 +20,8 @@ export interface OperatorSettings {
   stateDir?: string;
   /** Operator policy file (`--policy`, `MLFORM_POLICY`). */
   policyFile?: string;
+  /** Commands from manifests (the controller's --allow-commands...); default: the environment's. */
+  commands?: CommandPolicy;
 }
 
 export const OPERATOR_ENV = {

@@ -115,13 +115,16 @@ export async function openProject(
     provider = createLocalProvider({
       stateDir: config.local.stateDir,
       operatorStateDir: operator.stateDir,
+      ...(operator.commands && { commands: operator.commands }),
       // Not a plan-time rule: runs beyond it are queued by the provider (training-slots.ts).
       ...(policy?.policy.maxLocalTrainings !== undefined && {
         maxLocalTrainings: policy.policy.maxLocalTrainings,
       }),
     });
   }
-  if (provider.validate) {
+  // What the backend or the operator would refuse (an unavailable GPU, a command this operator does
+  // not run) blocks changing, not looking: get, describe, logs and cancel skip it like the policy.
+  if (provider.validate && options.enforcePolicy !== false) {
     const found = await provider.validate(providerCtx, validateResources(desired));
     // Onto the field itself (`training.yaml:14:11`), as the loader's own errors point; only files
     // the loader read from inside the tree are read again.

@@ -44,6 +44,7 @@ import {
 import { ArtifactRunSchema, RunRecordSchema, type RunOutcome, type RunRecord } from './records.js';
 import { readLogLines, readLogTail, summarizeLog } from './run-log.js';
 import { childEnv, stateRoot, type LocalSettings } from './settings.js';
+import { commandLaunchEnv } from './command-runs.js';
 import {
   checkName,
   exists,
@@ -435,6 +436,8 @@ async function launch(
         [DATA_ROOTS_ENV]: JSON.stringify(record.dataRoots ?? ctx.dataRoots ?? [ctx.projectDir]),
         // A tuning run trains at most this many trials at once: the slots it was given.
         [MAX_LOCAL_TRAININGS_ENV]: String(record.slots ?? 1),
+        // Your own trainer: the operator's policy and the state folder to hide (command-runs.ts).
+        ...commandLaunchEnv(settings.commands, record.spec, record.manifestPath, stateRoot(settings, ctx)),
       },
       logFile: files.log,
     }));
@@ -554,14 +557,18 @@ export async function createRun(
       ],
     };
   }
-  if (!req.spec.trainer.builtin) {
+  if (!req.spec.trainer.builtin && !req.spec.trainer.command) {
     return {
       diagnostics: [
-        error('local-container-trainer', `${req.name}: the local provider runs the builtin trainer only`, {
-          address,
-          path: ['spec', 'trainer', 'container'],
-          hint: 'use trainer.builtin, or `provider: gcp` for your own training container',
-        }),
+        error(
+          'local-container-trainer',
+          `${req.name}: the local provider runs the builtin trainer only, or your own as trainer.command; not a container`,
+          {
+            address,
+            path: ['spec', 'trainer', 'container'],
+            hint: 'add `command` (your trainer as a program and its arguments, run in a sandbox), or use `provider: gcp` for the container',
+          },
+        ),
       ],
     };
   }

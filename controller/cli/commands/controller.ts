@@ -33,6 +33,7 @@ import { failed } from '../problems.js';
 import { join, resolve } from 'node:path';
 import { readdir, rm } from 'node:fs/promises';
 import { isWithin, pidExists } from '../../../providers/local/index.js';
+import { commandPolicyWithFlags } from '../../../providers/local/sandbox.js';
 
 /** The longest leader lease: a longer one is indistinguishable from a forged lock (providers/local/lease.ts). */
 const MAX_LEASE_TTL_MS = 10 * 60_000;
@@ -60,6 +61,9 @@ interface ControllerOptions extends OperatorFlags {
   leaseTtl: string;
   parallelism: string;
   logLevel: string;
+  allowCommands?: boolean;
+  allowCommandNetwork?: boolean;
+  allowUnsandboxedCommands?: boolean;
 }
 
 export const controllerCommand = defineCommand({
@@ -192,6 +196,21 @@ export const controllerCommand = defineCommand({
     },
     { flags: '--parallelism <n>', description: 'changes carried out at once', default: '10' },
     {
+      flags: '--allow-commands',
+      description:
+        'run the manifests\' trainer.command, in a bubblewrap sandbox (SECURITY.md "Commands from manifests"; also $MLFORM_ALLOW_COMMANDS=1); default: refused at plan',
+    },
+    {
+      flags: '--allow-command-network',
+      description:
+        'give the network to a command whose manifest asks for it (`network: true`; also $MLFORM_ALLOW_COMMAND_NETWORK=1)',
+    },
+    {
+      flags: '--allow-unsandboxed-commands',
+      description:
+        'where bubblewrap is missing, run commands unconfined instead of refusing them (also $MLFORM_ALLOW_UNSANDBOXED=1)',
+    },
+    {
       flags: '--log-level <level>',
       description: 'log level',
       choices: ['debug', 'info', 'warn', 'error'],
@@ -304,7 +323,18 @@ function controllerRunner(ctx: CommandContext): (options: ControllerOptions) => 
         })
       : undefined;
     problems.push(...(git?.diagnostics ?? []));
-    const operator = operatorSettings(options, ctx.env);
+    const operator = {
+      ...operatorSettings(options, ctx.env),
+      // The operator's word on commands from manifests: these flags or the environment, never a commit.
+      commands: commandPolicyWithFlags(
+        {
+          allowCommands: options.allowCommands,
+          allowNetwork: options.allowCommandNetwork,
+          allowUnsandboxed: options.allowUnsandboxedCommands,
+        },
+        ctx.env,
+      ),
+    };
     if (operator.policyFile) {
       // Checked at start so a broken policy or a forbidden --prune stops the controller before it
       // serves; each new commit is loaded with the policy read again (openProject).
@@ -333,6 +363,9 @@ function controllerRunner(ctx: CommandContext): (options: ControllerOptions) => 
     );
     if ('diagnostic' in folders) return failed(ctx, [folders.diagnostic]);
     const { workDir, stateDir } = folders;
+    // A command from a commit sees neither the controller's folder nor its secret files.
+    const secretFiles = [options.gitTokenFile, options.authTokenFile, options.webhookSecretFile];
+    operator.commands.hidden = [workDir, ...secretFiles.flatMap((f) => (f ? [resolve(f)] : []))];
     const checkouts = join(workDir, 'checkouts');
     if (git) await sweepCheckouts(checkouts);
     const source: ManifestSource = git

@@ -2,7 +2,9 @@
 // with every other command.
 import type { runTraining as RunTraining } from '../../../trainer/run-training.js';
 import {
+  isCommandTraining,
   reportTrialMetric,
+  superviseCommand,
   resolveTraining,
   type ResolvedTraining,
   type TrainInvocation,
@@ -33,7 +35,9 @@ export const trainCommand = defineCommand({
     'model health, backend), history.json, run.json and tensorboard/ event files.\n' +
     'A checkpoint is written every epoch; running again on the same --out resumes from it.\n' +
     "Relative file:// data URIs resolve against the manifest's folder. This is what TrainingRuns\n" +
-    'launch (locally in a detached process, in the training container on Vertex AI).',
+    'launch (locally in a detached process, in the training container on Vertex AI).\n' +
+    'A TrainingRun with trainer.command runs that command instead, in a bubblewrap sandbox, where\n' +
+    'the operator allows it (MLFORM_ALLOW_COMMANDS=1; SECURITY.md), and checks its artifact.',
   options: [
     {
       flags: '-s, --spec <file>',
@@ -106,6 +110,10 @@ export const trainCommand = defineCommand({
       abort.abort();
     });
     try {
+      if (isCommandTraining(resolved.value)) {
+        const io = { emit, print: ctx.print, printErr: ctx.printErr, signal: abort.signal, env: ctx.env };
+        return await superviseCommand(resolved.value, { ...io, mlformVersion: packageVersion() });
+      }
       await train(resolved.value, emit, abort.signal, ctx.env);
       return 0;
     } catch (e) {
