@@ -8,8 +8,9 @@
  *
  * The runtime is imported on first use, so a server of builtin models never loads it.
  */
-import { realpath } from 'node:fs/promises';
-import { sep } from 'node:path';
+import { mkdtemp, realpath, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, sep } from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { DEFAULT_MODEL_PATH, CONTRACT_FILES, type ArtifactDescriptor } from '../artifact/contract.js';
@@ -130,17 +131,31 @@ async function createSession(ort: Runtime, uri: string, modelPath: string): Prom
   } catch (e) {
     throw new ArtifactError(`cannot read the ONNX model ${file}: ${errorMessage(e)}`);
   }
+  // External data (weights in other files) is refused: ORT would read it from this empty folder,
+  // so the model is exactly the bytes counted above and cannot name a file of this machine.
+  const noExternalData = await mkdtemp(join(tmpdir(), 'mlform-onnx-'));
   try {
-    // One thread per session: batches are small and the server's throughput comes from batching;
-    // more threads would contend with the event loop on the same cores.
     return await ort.InferenceSession.create(bytes, {
+      // One thread per session: batches are small and the server's throughput comes from
+      // batching; more threads would contend with the event loop on the same cores.
       intraOpNumThreads: 1,
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
+      // The runtime's own log lines would bypass the server's JSON logs; its errors reach the
+      // operator through the sentence below.
+      logSeverityLevel: 4,
+      extra: { session: { model_external_initializers_file_folder_path: noExternalData } },
     });
   } catch (e) {
-    throw new ArtifactError(`${file} is not an ONNX model onnxruntime can load: ${errorMessage(e)}`);
+    const external = /external data/i.test(errorMessage(e))
+      ? ' (external data files are not supported: export the model as one self-contained .onnx file)'
+      : '';
+    throw new ArtifactError(
+      `${file} is not an ONNX model onnxruntime can load${external}: ${errorMessage(e)}`,
+    );
+  } finally {
+    await rm(noExternalData, { recursive: true, force: true });
   }
 }
 

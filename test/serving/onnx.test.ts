@@ -5,10 +5,8 @@
  * named) and output kind (value, logits, probabilities); the strict input checks hold; concurrent
  * requests share one session.run; a tfjs and an onnx version split traffic in one endpoint.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Prediction } from '../../artifact/preprocess/index.js';
 import type { ModelServer } from '../../serving/index.js';
 import {
   call,
@@ -22,38 +20,10 @@ import {
   trainArtifact,
   type TinyArtifact,
 } from './helpers.js';
+import { ONNX_FIXTURES, expectNear, expectedOf } from './onnx-fixtures.js';
 
-export const ONNX_FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'onnx');
 const FIXTURES = ['cars-encoded', 'cars-stacked', 'cars-named', 'iris-logits', 'iris-probabilities'] as const;
 type Fixture = (typeof FIXTURES)[number];
-
-export interface Expected {
-  instances: Record<string, unknown>[];
-  predictions: Prediction[];
-}
-
-export const expectedOf = (fixture: string): Expected =>
-  JSON.parse(readFileSync(join(ONNX_FIXTURES, fixture, 'expected.json'), 'utf8')) as Expected;
-
-/** Within 1e-5 of what PyTorch computed (relative to the value's size, at least absolute 1e-5). */
-export function expectNear(actual: unknown, expected: Prediction[]): void {
-  const near = (a: unknown, b: number): boolean =>
-    typeof a === 'number' && Math.abs(a - b) <= 1e-5 * Math.max(1, Math.abs(b));
-  expect((actual as unknown[]).length).toBe(expected.length);
-  expected.forEach((e, i) => {
-    const a: unknown = (actual as unknown[])[i];
-    if (typeof e === 'number') {
-      expect(near(a, e), `prediction ${i}: served ${JSON.stringify(a)}, PyTorch ${e}`).toBe(true);
-      return;
-    }
-    const served = a as { label?: unknown; probabilities?: Record<string, unknown> };
-    expect(served.label, `prediction ${i}`).toBe(e.label);
-    for (const [label, p] of Object.entries(e.probabilities)) {
-      const got = served.probabilities?.[label];
-      expect(near(got, p), `prediction ${i}: p(${label}) served ${String(got)}, PyTorch ${p}`).toBe(true);
-    }
-  });
-}
 
 const servers = new Map<Fixture, { server: ModelServer; url: string }>();
 
