@@ -8,18 +8,9 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelServer } from '../../serving/index.js';
-import {
-  call,
-  expectClose,
-  inProcess,
-  instanceOf,
-  metricValue,
-  predict,
-  startServer,
-  tempDir,
-  trainArtifact,
-  type TinyArtifact,
-} from './helpers.js';
+import { call, metricValue, predict, startServer } from './helpers.js';
+// The tfjs version beside the onnx one, compared with the trainer's own predictions.
+import { expectClose, inProcess, instanceOf, tempDir, trainArtifact, type TinyArtifact } from './helpers.js';
 import { ONNX_FIXTURES, expectNear, expectedOf } from './onnx-fixtures.js';
 
 const FIXTURES = ['cars-encoded', 'cars-stacked', 'cars-named', 'iris-logits', 'iris-probabilities'] as const;
