@@ -13,8 +13,21 @@
  */
 import type { BatchingConfig } from './config.js';
 
-/** The rows a batch carries: the encoder's float32, or float64 values as sent (ONNX raw inputs). */
-export type BatchValues = Float32Array | Float64Array;
+/**
+ * Values as a client sent them, for an ONNX model with string inputs: one array of count x width
+ * numbers and strings, joined like a typed array (`new MixedRows(length)`, `set`).
+ */
+export class MixedRows extends Array<number | string> {
+  set(rows: ArrayLike<number | string>, offset = 0): void {
+    for (let i = 0; i < rows.length; i++) this[offset + i] = rows[i];
+  }
+}
+
+/**
+ * The rows a batch carries: the encoder's float32, float64 values as sent (ONNX raw inputs), or
+ * numbers and strings as sent (ONNX string inputs).
+ */
+export type BatchValues = Float32Array | Float64Array | MixedRows;
 
 /** Encoded instances in, count x width outputs out (ModelVersion.run). */
 export type BatchRunner<X extends BatchValues = Float32Array> = (
@@ -185,9 +198,11 @@ export class Batcher<X extends BatchValues = Float32Array> {
   private join(batch: readonly { x: X; count: number }[], instances: number): X {
     if (batch.length === 1) return batch[0].x;
     const x = new (batch[0].x.constructor as new (length: number) => X)(instances * this.rowSize);
+    // Every request of a version carries the same kind of rows, which `set` takes.
+    const into = x as { set(rows: X, offset: number): void };
     let offset = 0;
     for (const p of batch) {
-      x.set(p.x, offset);
+      into.set(p.x, offset);
       offset += p.x.length;
     }
     return x;

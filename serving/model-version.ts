@@ -19,6 +19,7 @@ import { ArtifactError } from './artifact-error.js';
 import { readDescriptor } from './artifact-descriptor.js';
 import { loadOnnxVersion } from './onnx-version.js';
 import type { InstanceError } from '../artifact/preprocess/index.js';
+import type { BatchValues } from './batcher.js';
 import { checkPreprocess } from './preprocess-check.js';
 
 /** What the server knows about where a version came from (run.json), for metadata. */
@@ -32,8 +33,7 @@ export interface VersionProvenance {
 
 /** Instances checked and encoded for the batcher: count x rowSize values, or what is wrong. */
 export type EncodedBatch =
-  | { ok: true; x: Float32Array | Float64Array; count: number; anchor?: Float64Array }
-  | { ok: false; errors: InstanceError[] };
+  { ok: true; x: BatchValues; count: number; anchor?: Float64Array } | { ok: false; errors: InstanceError[] };
 
 export interface ModelVersion {
   readonly version: number;
@@ -62,8 +62,10 @@ export interface AsyncModelVersion extends Omit<ModelVersion, 'run'> {
   readonly missingValues?: string;
   /** Format-specific facts for the v1 metadata's `mlform` section. */
   readonly onnx?: Record<string, unknown>;
+  /** Values per instance in the rows `encode` returns. */
+  readonly rowSize: number;
   encode(instances: readonly unknown[]): EncodedBatch;
-  run(x: Float32Array | Float64Array, count: number): Promise<Float32Array>;
+  run(x: BatchValues, count: number): Promise<Float32Array>;
   warmUp(maxBatchSize: number): Promise<void>;
 }
 

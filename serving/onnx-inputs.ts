@@ -4,24 +4,26 @@
  *
  * - `encoded` / `stacked`: one input of [N, width], float32 or float64 as the model declares.
  * - `named`: one input per feature (`input` ?? `name`), [N] or [N, 1] as declared; float32,
- *   float64, int32, int64 (integers only) or bool (boolean features only).
+ *   float64, int32, int64 (integers only), bool (boolean features only) or string (categorical
+ *   features only: what a converted scikit-learn pipeline takes).
  *
- * Rows travel through the batcher as one typed array of count x width values: the encoder's
- * float32 for `encoded`, the values as sent (float64) for raw kinds.
+ * Rows travel through the batcher as one array of count x width values: the encoder's float32
+ * for `encoded`, the values as sent for raw kinds (float64, or MixedRows with string inputs).
  */
 import type * as Ort from 'onnxruntime-node';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import type { ArtifactDescriptor } from '../artifact/contract.js';
 import type { InstanceError } from '../artifact/preprocess/index.js';
 import type { Preprocess } from '../artifact/preprocess/types.js';
-import { parseBoolean, parseNumeric } from '../artifact/preprocess/values.js';
+import { parseBoolean, parseCategory, parseNumeric } from '../artifact/preprocess/values.js';
+import { MixedRows, type BatchValues } from './batcher.js';
 import type { EncodedBatch } from './model-version.js';
 
 type Runtime = typeof Ort;
 type InputKind = NonNullable<ArtifactDescriptor['input']>['kind'];
 
 const FLOATS = ['float32', 'float64'] as const;
-const NAMED_TYPES = ['float32', 'float64', 'int32', 'int64', 'bool'] as const;
+const NAMED_TYPES = ['float32', 'float64', 'int32', 'int64', 'bool', 'string'] as const;
 type ElementType = (typeof NAMED_TYPES)[number];
 
 interface Column {
@@ -37,8 +39,9 @@ export interface InputPlan {
   raw: boolean;
   /** Values per instance. */
   rowSize: number;
-  Values: Float32ArrayConstructor | Float64ArrayConstructor;
-  feeds(x: Float32Array | Float64Array, count: number): Record<string, OrtTensor>;
+  /** Rows of `count` instances for warm-up (zeros, empty strings). */
+  blank(count: number): BatchValues;
+  feeds(x: BatchValues, count: number): Record<string, OrtTensor>;
   /** Raw kinds, after the encoder accepted the instances: their values in feature order. */
   rawValues(instances: readonly Record<string, unknown>[]): EncodedBatch;
   /** For metadata: the model inputs as {name, type, shape}. */
@@ -95,9 +98,10 @@ export function planInputs(
     return {
       raw: kind === 'stacked',
       rowSize,
-      Values: kind === 'stacked' ? Float64Array : Float32Array,
+      blank: (count) =>
+        kind === 'stacked' ? new Float64Array(count * rowSize) : new Float32Array(count * rowSize),
       feeds: (x, count) => {
-        const data = double ? asArray(x, Float64Array) : asArray(x, Float32Array);
+        const data = double ? Float64Array.from(x as ArrayLike<number>) : asFloat32(x);
         return { [name]: new ort.Tensor(type, data, [count, rowSize]) };
       },
       rawValues: (instances) => rawValues(preprocess, instances, []),
@@ -111,11 +115,18 @@ export function planInputs(
     const type = meta.type as ElementType;
     if (!NAMED_TYPES.includes(type)) {
       throw new Error(
-        `input "${input}" is ${meta.type}; named inputs take float32, float64, int32, int64 or bool (categorical strings: use input.kind "encoded")`,
+        `input "${input}" is ${meta.type}; named inputs take float32, float64, int32, int64, bool or string`,
       );
     }
     if (type === 'bool' && f.type !== 'boolean') {
       throw new Error(`input "${input}" is bool but feature "${f.name}" is ${f.type}; declare it boolean`);
+    }
+    if ((type === 'string') !== (f.type === 'categorical')) {
+      throw new Error(
+        type === 'string'
+          ? `input "${input}" takes strings but feature "${f.name}" is ${f.type}; declare it categorical`
+          : `feature "${f.name}" is categorical but input "${input}" is ${type}; a categorical feature feeds a string input (or use input.kind "encoded")`,
+      );
     }
     const rank = meta.shape.length;
     if (rank !== 1 && !(rank === 2 && (meta.shape[1] === 1 || typeof meta.shape[1] === 'string'))) {
@@ -133,16 +144,31 @@ export function planInputs(
     );
   }
   if (fed.size !== columns.length) throw new Error('two features feed the same model input');
+  const strings = columns.some((c) => c.type === 'string');
   return {
     raw: true,
     rowSize: width,
-    Values: Float64Array,
+    blank: (count) => {
+      if (!strings) return new Float64Array(count * width);
+      const rows = new MixedRows(count * width).fill(0);
+      columns.forEach((c, j) => {
+        if (c.type === 'string') for (let i = 0; i < count; i++) rows[i * width + j] = '';
+      });
+      return rows;
+    },
     feeds: (x, count) => {
       const feeds: Record<string, OrtTensor> = {};
+      const dims = (c: Column) => (c.rank === 1 ? [count] : [count, 1]);
       columns.forEach((c, j) => {
+        if (c.type === 'string') {
+          const column: string[] = new Array<string>(count);
+          for (let i = 0; i < count; i++) column[i] = String(x[i * width + j]);
+          feeds[c.input] = new ort.Tensor('string', column, dims(c));
+          return;
+        }
         const column = new Float64Array(count);
-        for (let i = 0; i < count; i++) column[i] = x[i * width + j];
-        feeds[c.input] = new ort.Tensor(c.type, typed(c.type, column), c.rank === 1 ? [count] : [count, 1]);
+        for (let i = 0; i < count; i++) column[i] = x[i * width + j] as number;
+        feeds[c.input] = new ort.Tensor(c.type, typed(c.type, column), dims(c));
       });
       return feeds;
     },
@@ -151,15 +177,11 @@ export function planInputs(
   };
 }
 
-function asArray<T extends Float32Array | Float64Array>(
-  x: Float32Array | Float64Array,
-  Type: { new (values: ArrayLike<number>): T; from(values: ArrayLike<number>): T },
-): T {
-  return x instanceof Type ? (x as T) : Type.from(x);
-}
+const asFloat32 = (x: BatchValues): Float32Array =>
+  x instanceof Float32Array ? x : Float32Array.from(x as ArrayLike<number>);
 
 function typed(
-  type: ElementType,
+  type: Exclude<ElementType, 'string'>,
   column: Float64Array,
 ): Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array {
   switch (type) {
@@ -177,8 +199,9 @@ function typed(
 }
 
 /**
- * The raw values of instances the encoder accepted (so every value parses), in feature order, as
- * float64; integer model inputs refuse fractions and out-of-range numbers.
+ * The raw values of instances the encoder accepted (so every value parses), in feature order:
+ * float64, or MixedRows when a feature is a string; integer model inputs refuse fractions and
+ * out-of-range numbers.
  */
 function rawValues(
   preprocess: Preprocess,
@@ -187,14 +210,18 @@ function rawValues(
 ): EncodedBatch {
   const features = preprocess.features;
   const width = features.length;
-  const x = new Float64Array(instances.length * width);
+  const size = instances.length * width;
+  const x = features.some((f) => f.type === 'categorical') ? new MixedRows(size) : new Float64Array(size);
   const errors: InstanceError[] = [];
   instances.forEach((instance, index) => {
     features.forEach((f, j) => {
-      const parsed =
-        f.type === 'boolean'
-          ? parseBoolean(instance[f.name], 'request')
-          : parseNumeric(instance[f.name], 'request');
+      const raw = instance[f.name];
+      if (f.type === 'categorical') {
+        const category = parseCategory(raw, 'request');
+        x[index * width + j] = typeof category === 'string' ? category : '';
+        return;
+      }
+      const parsed = f.type === 'boolean' ? parseBoolean(raw, 'request') : parseNumeric(raw, 'request');
       const value = typeof parsed === 'number' ? parsed : NaN;
       const column = columns[j];
       const range = column && INT_RANGE[column.type];
@@ -202,7 +229,7 @@ function rawValues(
         errors.push({
           index,
           field: f.name,
-          message: `expected an integer (model input "${column.input}" is ${column.type}), got ${String(instance[f.name])}`,
+          message: `expected an integer (model input "${column.input}" is ${column.type}), got ${String(raw)}`,
         });
       }
       x[index * width + j] = value;

@@ -47,7 +47,9 @@ export async function loadOnnxVersion(
   const d = artifact.descriptor;
   const inputKind = d.input?.kind ?? (artifact.preprocess === undefined ? 'stacked' : 'encoded');
   const preprocess =
-    inputKind === 'encoded' ? encodedPreprocess(d, artifact.preprocess, uri) : rawPreprocess(d, uri);
+    inputKind === 'encoded'
+      ? encodedPreprocess(d, artifact.preprocess, uri)
+      : rawPreprocess(d, uri, inputKind);
   const outputKind = d.output?.kind ?? (d.task === 'regression' ? 'value' : undefined);
   if (outputKind === undefined) {
     throw new ArtifactError(
@@ -85,6 +87,7 @@ export async function loadOnnxVersion(
     platform: 'onnxruntime_onnx',
     ...(inputKind !== 'encoded' && { missingValues: NO_FILL_REASON }),
     onnx: { inputKind, outputKind, inputs: plan.describe(), output: outputName },
+    rowSize: plan.rowSize,
     encode: (instances) => encodeFor(plan, preprocess, instances),
     async run(x, count) {
       const feeds = plan.feeds(x, count);
@@ -107,7 +110,7 @@ export async function loadOnnxVersion(
     },
     async warmUp(maxBatchSize) {
       for (const count of new Set([1, maxBatchSize])) {
-        const output = await served.run(new plan.Values(count * plan.rowSize), count);
+        const output = await served.run(plan.blank(count), count);
         decodeOutputs(preprocess, output, count);
       }
     },
@@ -260,8 +263,12 @@ function encodedPreprocess(d: ArtifactDescriptor, json: unknown, uri: string): P
   return preprocess;
 }
 
-/** `stacked` and `named`: the declared features, passed through as they are. */
-function rawPreprocess(d: ArtifactDescriptor, uri: string): Preprocess {
+/**
+ * `stacked` and `named`: the declared features, passed through as they are. A categorical
+ * feature (named only: it feeds a string input) has no vocabulary: the encoder then only checks
+ * that a string (or number) was sent, and encodes to nothing.
+ */
+function rawPreprocess(d: ArtifactDescriptor, uri: string, kind: 'stacked' | 'named'): Preprocess {
   const file = `${uri}/${CONTRACT_FILES.descriptor}`;
   if (!d.features) {
     throw new ArtifactError(
@@ -271,8 +278,9 @@ function rawPreprocess(d: ArtifactDescriptor, uri: string): Preprocess {
   const features = d.features.map((f, i): FeatureEncoding => {
     if (f.type === 'numeric') return { name: f.name, type: 'numeric', mean: 0, std: 1, fill: 0 };
     if (f.type === 'boolean') return { name: f.name, type: 'boolean', fill: 0 };
+    if (kind === 'named') return { name: f.name, type: 'categorical', vocabulary: [] };
     throw new ArtifactError(
-      `${file}: features.${i} ("${f.name}") is categorical: raw input kinds take numeric and boolean features; encode categories with ${CONTRACT_FILES.preprocess} (input.kind "encoded") or inside the model from a number`,
+      `${file}: features.${i} ("${f.name}") is categorical: stacked input takes numeric and boolean features; feed categories to a string input (input.kind "named") or encode them with ${CONTRACT_FILES.preprocess} (input.kind "encoded")`,
     );
   });
   const names = new Set<string>();
@@ -295,15 +303,16 @@ function rawPreprocess(d: ArtifactDescriptor, uri: string): Preprocess {
     task: d.task,
     features,
     target,
-    encodedWidth: features.length,
+    encodedWidth: features.filter((f) => f.type !== 'categorical').length,
+    // The rows the batcher carries: one value per feature, as sent.
     inputShape: [features.length],
   };
 }
 
 /**
  * Raw kinds: the encoder checks names and types (did-you-mean, wrong types, nested values), then
- * the values go to the model as the client sent them, in float64 so that a float64 or integer
- * input sees exactly the number sent; integer inputs refuse fractions.
+ * the values go to the model as the client sent them, numbers in float64 so that a float64 or
+ * integer input sees exactly the number sent; integer inputs refuse fractions.
  */
 function encodeFor(plan: InputPlan, preprocess: Preprocess, instances: readonly unknown[]): EncodedBatch {
   const encoded = encodeInstances(preprocess, instances);

@@ -133,7 +133,7 @@ export class ServingApp {
       isAsyncVersion(model)
         ? (x, count) => model.run(x, count)
         : (x, count) => model.run(x as Float32Array, count),
-      model.preprocess.inputShape.reduce((a, b) => a * b, 1),
+      isAsyncVersion(model) ? model.rowSize : model.preprocess.inputShape.reduce((a, b) => a * b, 1),
       model.outputWidth,
       this.config.batching,
       { onBatch: (instances, requests, seconds) => this.metrics.batch(label, instances, requests, seconds) },
@@ -494,6 +494,7 @@ function describeFeature(feature: FeatureEncoding, fills: boolean): Record<strin
     case 'date':
       return { name: feature.name, type: 'date', format: 'ISO 8601 string or epoch milliseconds' };
     case 'categorical':
+      if (!fills) return { name: feature.name, type: 'categorical' }; // an ONNX string input
       return feature.hashBuckets
         ? { name: feature.name, type: 'categorical', hashBuckets: feature.hashBuckets }
         : { name: feature.name, type: 'categorical', vocabulary: feature.vocabulary };

@@ -150,7 +150,26 @@ describe('ONNX artifacts that must not load', () => {
       ...d,
       features: [...(d.features as object[]).slice(0, 4), { name: 'Origin', type: 'categorical' }],
     }));
-    expect(await loadError(categorical)).toContain('features.4 ("Origin") is categorical');
+    expect(await loadError(categorical)).toContain(
+      'features.4 ("Origin") is categorical: stacked input takes',
+    );
+    const categoryIntoFloat = await variant('cars-named', (d) => ({
+      ...d,
+      features: [
+        { name: 'Horsepower', type: 'categorical', input: 'horsepower' },
+        ...(d.features as object[]).slice(1),
+      ],
+    }));
+    expect(await loadError(categoryIntoFloat)).toContain(
+      'feature "Horsepower" is categorical but input "horsepower" is float32',
+    );
+    const numberIntoString = await variant('cars-strings', (d) => ({
+      ...d,
+      features: [{ name: 'Origin', type: 'numeric', input: 'origin' }, ...(d.features as object[]).slice(1)],
+    }));
+    expect(await loadError(numberIntoString)).toContain(
+      'input "origin" takes strings but feature "Origin" is numeric; declare it categorical',
+    );
   });
 
   it('encoded: preprocess.json missing, or disagreeing with artifact.json', async () => {

@@ -13,7 +13,14 @@ import { call, metricValue, predict, startServer } from './helpers.js';
 import { expectClose, inProcess, instanceOf, tempDir, trainArtifact, type TinyArtifact } from './helpers.js';
 import { ONNX_FIXTURES, expectNear, expectedOf } from './onnx-fixtures.js';
 
-const FIXTURES = ['cars-encoded', 'cars-stacked', 'cars-named', 'iris-logits', 'iris-probabilities'] as const;
+const FIXTURES = [
+  'cars-encoded',
+  'cars-stacked',
+  'cars-named',
+  'cars-strings',
+  'iris-logits',
+  'iris-probabilities',
+] as const;
 type Fixture = (typeof FIXTURES)[number];
 
 const servers = new Map<Fixture, { server: ModelServer; url: string }>();
@@ -180,6 +187,22 @@ describe('ONNX input checks', () => {
     const bool = await predict(url, 'm', { instances: [{ ...car, american: 'maybe' }] });
     expect(bool.status).toBe(400);
     expect(bool.json.error).toContain('instances[0].american: expected a boolean');
+  });
+
+  it('a string input takes strings (an origin the model does not know included), not booleans', async () => {
+    const url = urlOf('cars-strings');
+    const { instances, predictions } = expectedOf('cars-strings');
+    expect(instances.at(-1)).toEqual({ Origin: 'Mars', Horsepower: 100 });
+    const answer = await predict(url, 'm', { instances: instances.slice(-1) });
+    expectNear(answer.json.predictions, predictions.slice(-1));
+    const wrong = await predict(url, 'm', { instances: [{ Origin: true, Horsepower: 100 }] });
+    expect(wrong.status).toBe(400);
+    expect(wrong.json.error).toContain('instances[0].Origin: expected a string');
+    const metadata = await call(`${url}/v1/models/m/metadata`);
+    expect((metadata.json.mlform as { features: unknown[] }).features).toEqual([
+      { name: 'Origin', type: 'categorical' },
+      { name: 'Horsepower', type: 'numeric' },
+    ]);
   });
 
   it('refuses a fraction for an integer model input, naming it', async () => {
