@@ -6,11 +6,13 @@
  */
 import { cp, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_MODEL_BYTES_ENV } from '../../artifact/limits.js';
+import { setDefaultGcsStore, type ObjectStore } from '../../artifact/storage.js';
 import { loadModelVersion } from '../../serving/index.js';
+import { isAsyncVersion } from '../../serving/model-version.js';
 import { tempDir } from './helpers.js';
-import { ONNX_FIXTURES } from './onnx-fixtures.js';
+import { ONNX_FIXTURES, expectNear, expectedOf } from './onnx-fixtures.js';
 
 let dir: { path: string; remove(): Promise<void> };
 let count = 0;
@@ -189,6 +191,47 @@ describe('ONNX artifacts that must not load', () => {
 });
 
 describe('ONNX artifacts that load', () => {
+  afterEach(() => setDefaultGcsStore(undefined));
+
+  it('from gs://, sized before it is read', async () => {
+    const objects = new Map<string, Buffer>();
+    for (const file of ['artifact.json', 'model.onnx']) {
+      objects.set(
+        `gs://bucket/models/mpg/2/${file}`,
+        await readFile(join(ONNX_FIXTURES, 'cars-stacked', file)),
+      );
+    }
+    const sized: string[] = [];
+    const store: ObjectStore = {
+      read: async (uri) => {
+        const data = objects.get(uri);
+        if (!data) throw new Error(`no ${uri}`);
+        return data;
+      },
+      size: async (uri) => {
+        sized.push(uri);
+        return objects.get(uri)?.length ?? 0;
+      },
+      write: async () => undefined,
+      exists: async (uri) => objects.has(uri),
+      list: async () => [],
+      remove: async () => undefined,
+    };
+    setDefaultGcsStore(store);
+    const version = await load('gs://bucket/models/mpg/2');
+    try {
+      expect(sized).toContain('gs://bucket/models/mpg/2/model.onnx');
+      expect(isAsyncVersion(version)).toBe(true);
+      if (!isAsyncVersion(version)) return;
+      const { instances, predictions } = expectedOf('cars-stacked');
+      const encoded = version.encode(instances);
+      if (!encoded.ok) throw new Error(JSON.stringify(encoded.errors));
+      expectNear([...(await version.run(encoded.x, encoded.count))], predictions);
+    } finally {
+      version.dispose();
+    }
+  });
+
   it('an artifact.json naming its model file and input', async () => {
     const uri = await variant('cars-stacked', (d) => ({
       ...d,
