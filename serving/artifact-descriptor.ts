@@ -5,7 +5,13 @@
  * before it is read, and its `model` path is a relative path the schema keeps inside the folder.
  */
 import AjvModule from 'ajv';
-import { ArtifactDescriptorSchema, CONTRACT_FILES, type ArtifactDescriptor } from '../artifact/contract.js';
+import {
+  ArtifactDescriptorSchema,
+  CONTRACT_FILES,
+  DEFAULT_MODEL_PATH,
+  type ArtifactDescriptor,
+} from '../artifact/contract.js';
+import { ARTIFACT_FILES } from '../artifact/files.js';
 import { ARTIFACT_LIMITS } from '../artifact/limits.js';
 import { joinUri, readBounded, storeFor } from '../artifact/storage.js';
 import { errorMessage } from '../resources/error-message.js';
@@ -52,4 +58,27 @@ export function checkDescriptor(value: unknown, file: string): ArtifactDescripto
   throw new ArtifactError(
     `${file}: ${path || '(the file)'}: ${first?.message ?? 'does not match the artifact contract'}${extra} (see docs/artifact.md)`,
   );
+}
+
+/**
+ * The files `mlform serve` loads from an artifact folder, for a launcher to check before it starts
+ * a server (providers/local): the builtin trainer's three, or artifact.json and the ONNX model
+ * (and preprocess.json when artifact.json says `encoded`). An artifact.json that does not parse
+ * or names another format only needs to exist: the server's load failure says what is wrong.
+ */
+export async function servedFiles(uri: string): Promise<string[]> {
+  const builtin = [ARTIFACT_FILES.model, ARTIFACT_FILES.weights, ARTIFACT_FILES.preprocess];
+  let descriptor: ArtifactDescriptor | undefined;
+  try {
+    descriptor = await readDescriptor(uri);
+  } catch {
+    return [CONTRACT_FILES.descriptor];
+  }
+  if (!descriptor || descriptor.format === 'tfjs') return builtin;
+  if (descriptor.format !== 'onnx') return [CONTRACT_FILES.descriptor];
+  return [
+    CONTRACT_FILES.descriptor,
+    descriptor.model ?? (DEFAULT_MODEL_PATH.onnx as string),
+    ...(descriptor.input?.kind === 'encoded' ? [CONTRACT_FILES.preprocess] : []),
+  ];
 }

@@ -11,6 +11,7 @@ import { MAX_MODEL_BYTES_ENV } from '../../artifact/limits.js';
 import { setDefaultGcsStore, type ObjectStore } from '../../artifact/storage.js';
 import { loadModelVersion } from '../../serving/index.js';
 import { isAsyncVersion } from '../../serving/model-version.js';
+import { servedFiles } from '../../serving/artifact-descriptor.js';
 import { tempDir } from './helpers.js';
 import { ONNX_FIXTURES, expectNear, expectedOf } from './onnx-fixtures.js';
 
@@ -187,6 +188,27 @@ describe('ONNX artifacts that must not load', () => {
       labels: ['a', 'b'],
     }));
     expect(await loadError(task)).toContain('disagree on the task (classification vs regression)');
+  });
+});
+
+describe('servedFiles (what a launcher checks before it starts a server)', () => {
+  it('lists the builtin files, or artifact.json and the ONNX model (and preprocess.json for encoded)', async () => {
+    expect(await servedFiles(join(dir.path, 'no-such-artifact'))).toEqual([
+      'model.json',
+      'weights.bin',
+      'preprocess.json',
+    ]);
+    expect(await servedFiles(join(ONNX_FIXTURES, 'cars-stacked'))).toEqual(['artifact.json', 'model.onnx']);
+    expect(await servedFiles(join(ONNX_FIXTURES, 'cars-encoded'))).toEqual([
+      'artifact.json',
+      'model.onnx',
+      'preprocess.json',
+    ]);
+    const named = await variant('cars-stacked', (d) => ({ ...d, model: 'net/mpg.onnx' }));
+    expect(await servedFiles(named)).toEqual(['artifact.json', 'net/mpg.onnx']);
+    const broken = await variant('cars-stacked');
+    await writeFile(join(broken, 'artifact.json'), '{');
+    expect(await servedFiles(broken)).toEqual(['artifact.json']);
   });
 });
 
