@@ -63,7 +63,15 @@ export async function loadOnnxVersion(
   }
   const outputWidth = preprocess.target.type === 'label' ? preprocess.target.labels.length : 1;
 
-  const ort = await onnxRuntime();
+  let ort: Runtime;
+  try {
+    ort = await onnxRuntime();
+  } catch (e) {
+    runtime = undefined; // a later version may try again (and say the same)
+    throw new ArtifactError(
+      `${uri}: ONNX models are served through onnxruntime-node, which cannot be loaded on this machine: ${errorMessage(e)}`,
+    );
+  }
   const session = await createSession(ort, uri, d.model ?? (DEFAULT_MODEL_PATH.onnx as string));
   let plan: InputPlan;
   let outputName: string;
