@@ -8,6 +8,7 @@ import { runGcpPlanBench } from './gcp-plan.js';
 import { runServingBench } from './serving.js';
 import { runTrainerBench } from './trainer.js';
 import { runControllerBench } from './controller-latency.js';
+import { runOnnxRuntimeBench } from './onnx-runtime.js';
 import { writeBenchmarkSection } from './benchmarks-file.js';
 
 const BENCHES: Record<string, { title: string; run: () => Promise<string> }> = {
@@ -17,6 +18,7 @@ const BENCHES: Record<string, { title: string; run: () => Promise<string> }> = {
   serving: { title: 'Model server under load', run: runServingBench },
   trainer: { title: 'Trainer throughput vs PyTorch', run: runTrainerBench },
   controller: { title: 'Controller: commit-to-apply latency and memory', run: runControllerBench },
+  'onnx-runtime': { title: 'ONNX runtimes: onnxruntime-node vs onnxruntime-web', run: runOnnxRuntimeBench },
 };
 
 const wanted = process.argv.slice(2);

@@ -31,6 +31,7 @@ import {
   PROOF_KEY_ENV,
   verifyProof,
 } from '../../serving/launch-proof.js';
+import { servedFiles } from '../../serving/artifact-descriptor.js';
 import { serveArgs, SERVE_ENV_OVERRIDES } from './mlform-cli.js';
 import { claimPort, close, HOST } from './ports.js';
 import {
@@ -72,8 +73,6 @@ const LOG_ROTATE_BYTES = 10 * 1024 * 1024;
 const HEALTH_PARALLELISM = 256;
 /** The serving process's launch key, beside its record. */
 const SERVE_KEY_FILE = 'serve.key';
-/** Files a served version must have (serving/README.md). */
-const SERVED_FILES = ['model.json', 'weights.bin', 'preprocess.json'];
 
 function endpointFiles(paths: StatePaths, name: string) {
   const dir = paths.endpoint(name);
@@ -425,7 +424,7 @@ async function checkArtifacts(config: EndpointConfig, address: string): Promise<
       continue;
     }
     const missing = [];
-    for (const file of SERVED_FILES) if (!(await exists(join(v.uri, file)))) missing.push(file);
+    for (const file of await servedFiles(v.uri)) if (!(await exists(join(v.uri, file)))) missing.push(file);
     if (missing.length > 0) {
       out.push(
         error('local-artifact-incomplete', `version ${v.version} in ${v.uri} lacks ${missing.join(', ')}`, {

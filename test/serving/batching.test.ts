@@ -132,6 +132,60 @@ describe('Batcher', () => {
   });
 });
 
+describe('Batcher with an asynchronous model call (ONNX Runtime)', () => {
+  /** The fake model, answering when the test releases the call. */
+  function asyncModel() {
+    const model = fakeModel(2);
+    const waiting: (() => void)[] = [];
+    const run = (x: Float64Array, count: number): Promise<Float32Array> => {
+      const output = model.run(Float32Array.from(x), count); // records the call now
+      return new Promise((resolve) => waiting.push(() => resolve(output)));
+    };
+    return { calls: model.calls, run, release: () => waiting.shift()?.() };
+  }
+  const rows64 = (...firsts: number[]): Float64Array => Float64Array.from(rows(...firsts));
+
+  it('runs one batch at a time; what arrives meanwhile is the next batch, in float64 as sent', async () => {
+    const model = asyncModel();
+    const batcher = new Batcher<Float64Array>(model.run, 2, 1, on());
+    const first = batcher.submit(rows64(1), 1);
+    await new Promise((r) => setImmediate(r));
+    expect(model.calls).toEqual([1]);
+    const later = [batcher.submit(rows64(2), 1), batcher.submit(rows64(3, 4), 2)];
+    await new Promise((r) => setImmediate(r));
+    expect(model.calls).toEqual([1]); // the first call is still running
+    model.release();
+    expect([...(await first)]).toEqual([11]);
+    await vi.waitFor(() => expect(model.calls).toEqual([1, 3]));
+    model.release();
+    expect((await Promise.all(later)).map((r) => [...r])).toEqual([[21], [31, 41]]);
+  });
+
+  it('rejects a failed batch and runs the next one', async () => {
+    let fail = true;
+    const batcher = new Batcher<Float64Array>(
+      (x, n) =>
+        fail ? Promise.reject(new Error('session.run failed')) : Promise.resolve(new Float32Array(n).fill(7)),
+      2,
+      1,
+      on(),
+    );
+    await expect(batcher.submit(rows64(1), 1)).rejects.toThrow('session.run failed');
+    fail = false;
+    expect([...(await batcher.submit(rows64(2), 1))]).toEqual([7]);
+  });
+
+  it('answers with batching off too', async () => {
+    const batcher = new Batcher<Float64Array>(
+      (x, n) => Promise.resolve(new Float32Array(n).fill(x[0])),
+      2,
+      1,
+      on({ enabled: false }),
+    );
+    expect([...(await batcher.submit(rows64(5), 1))]).toEqual([5]);
+  });
+});
+
 describe('batching over HTTP', () => {
   let dir: { path: string; remove(): Promise<void> };
   let cars: TinyArtifact;
