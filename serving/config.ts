@@ -16,7 +16,7 @@ import { SERVING_BOUNDS, type ConnectionBounds } from './connection-bounds.js';
 export interface VersionConfig {
   /** Positive integer, as in TensorFlow Serving's `/versions/{v}` routes. */
   version: number;
-  /** Artifact directory: a local path, `file://` URI or `gs://` prefix ('' for an upstream). */
+  /** Artifact directory: a local path, `file://` URI or `gs://` prefix (beside `upstream`: only a record). */
   uri: string;
   /** Instead of a model: a server of its own this one forwards to (serving/upstream.ts). */
   upstream?: UpstreamConfig;
@@ -427,10 +427,9 @@ function normalizeVersions(value: unknown, baseDir: string, problems: Problems):
       entry.upstream === undefined
         ? undefined
         : readUpstream(entry.upstream, [...path, 'upstream'], problems);
-    if (entry.upstream !== undefined) {
-      if (entry.uri !== undefined) {
-        problems.push(error('upstream', 'give `uri` or `upstream`, not both', { path: [...path, 'uri'] }));
-      }
+    if (upstream !== undefined || entry.upstream !== undefined) {
+      // Beside an upstream, `uri` only records what that server serves; nothing is loaded from it.
+      if (typeof entry.uri === 'string') uri = entry.uri;
     } else if (typeof entry.uri !== 'string' || entry.uri.trim() === '') {
       problems.push(
         error('uri', 'required: the artifact directory (a path, file:// or gs:// URI)', {

@@ -8,7 +8,7 @@
  * restarts it), never left half-serving.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { PRIVATE_FILE_MODE } from '../artifact/storage.js';
 
 /** The variable the launcher passes the list in; read once, then deleted. */
@@ -66,6 +66,28 @@ export function takeUpstreamLaunches(env: Record<string, string | undefined>): U
   return parsed;
 }
 
+/** The last line a process wrote to its log (its error, as a rule), at most 300 characters. */
+function lastLine(file: string): string | undefined {
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const buffer = Buffer.alloc(4096);
+      const start = Math.max(0, fstatSync(fd).size - buffer.length);
+      const n = readSync(fd, buffer, 0, buffer.length, start);
+      const lines = buffer.subarray(0, n).toString('utf8').split('\n');
+      return lines
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .at(-1)
+        ?.slice(0, 300);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+}
+
 export interface RunningUpstream {
   version: number;
   /** Why it is not running, once it exited (undefined while it runs). */
@@ -94,9 +116,12 @@ export class UpstreamProcesses {
       }
       const exited = new Promise<string>((resolve) => {
         child.once('error', (e) => resolve((reason = `cannot start ${launch.command}: ${e.message}`)));
-        child.once('exit', (code, signal) =>
-          resolve((reason ??= `its process exited with ${signal ?? code} (see ${launch.logFile})`)),
-        );
+        child.once('exit', (code, signal) => {
+          const last = lastLine(launch.logFile);
+          resolve(
+            (reason ??= `its process exited with ${signal ?? code}${last ? `: ${last}` : ''} (see ${launch.logFile})`),
+          );
+        });
       });
       this.children.push({ launch, child, exited });
       return { version: launch.version, exitReason: () => reason, exited };

@@ -6,6 +6,7 @@
 import { isGcsUri, storeFor } from '../../artifact/storage.js';
 import type { Provider, ProviderContext } from '../provider.js';
 import { deleteEndpoint, listEndpoints, putEndpoint } from './endpoints.js';
+import { validateLocalEndpoints } from './endpoint-upstreams.js';
 import { acquireLease } from './lease.js';
 import { deleteModel, deleteVersion, listModels, moveAlias, putModel, registerVersion } from './registry.js';
 import { cancelRun, createRun, listRuns, observeRun, runLogs } from './runs.js';
@@ -58,6 +59,7 @@ export function createLocalProvider(options: LocalProviderOptions = {}) {
       trigger: (ctx, req) => triggerSchedule(settings, ctx, req),
     },
     lock: (ctx, req) => acquireLease(settings, ctx, req),
+    validate: (_ctx, resources) => Promise.resolve(validateLocalEndpoints(settings, resources)),
     artifacts: {
       read: (ctx, uri) => storeFor(artifactUri(ctx, uri)).read(artifactUri(ctx, uri)),
       write: (ctx, uri, data) => storeFor(artifactUri(ctx, uri)).write(artifactUri(ctx, uri), data),

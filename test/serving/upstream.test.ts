@@ -141,7 +141,6 @@ describe('upstream versions', () => {
     expect(diagnostics.map((d) => [d.code, d.path])).toEqual([
       ['upstream-url', ['versions', 0, 'upstream', 'url']],
       ['upstream-path', ['versions', 0, 'upstream', 'healthPath']],
-      ['upstream', ['versions', 0, 'uri']],
     ]);
   });
 });
