@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PutEndpointRequest } from '../../../providers/provider.js';
 import { createLocalProvider } from '../../../providers/local/index.js';
-import { REPO, tempProject, type Project } from './helpers.js';
+import { REPO, tempProject, waitFor, type Project } from './helpers.js';
 
 const SERVER = join(REPO, 'test/fixtures/serving-command/server.py');
 const POLICY = { allowCommands: true, allowNetwork: false, allowUnsandboxed: false };
@@ -163,6 +163,23 @@ describe('a serving command per version, locally', () => {
     expect(restarted).toHaveLength(2);
     expect(restarted.some((p) => pids.includes(p))).toBe(false);
     expect((await predict(changed.endpoint?.url ?? '')).status).toBe(200);
+
+    // A server that dies takes mlform's server down with it: drift the next put restarts.
+    const [victim] = await serverPids();
+    process.kill(victim, 'SIGKILL');
+    const down = await waitFor(
+      async () => (await provider.deployedEndpoints.list(ctx)).items.find((e) => e.name === 'scaler'),
+      (e) => e?.healthy === false,
+    );
+    expect(down?.healthDetail).toMatch(/^process \d+ /);
+    const revived = await provider.deployedEndpoints.put(
+      ctx,
+      request('h2', ['--port=$(PORT)', '--model=other']),
+    );
+    expect(revived.diagnostics).toEqual([]);
+    expect(revived.endpoint?.healthy).toBe(true);
+    expect(await serverPids()).toHaveLength(2);
+    expect((await predict(revived.endpoint?.url ?? '')).status).toBe(200);
 
     const deleted = await provider.deployedEndpoints.delete(ctx, { name: 'scaler' });
     expect(deleted.diagnostics).toEqual([]);
