@@ -7,10 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCli } from './cli.js';
+import { copyQuickstart, runCli } from './cli.js';
 
 let root: string;
 let project: string;
@@ -52,13 +51,7 @@ async function serverPids(): Promise<number[]> {
 }
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'mlform-serving-command-'));
-  project = join(root, 'quickstart');
-  await cp('examples/quickstart', project, {
-    recursive: true,
-    filter: (src) => !src.includes('.mlform') && !/(endpoint|schedule)\.yaml$/.test(src),
-  });
-  await cp('examples/data/cars.json', join(root, 'data', 'cars.json'));
+  ({ root, project } = await copyQuickstart('mlform-serving-command-', /(endpoint|schedule)\.yaml$/));
   await cp('test/fixtures/serving-command/server.py', join(project, 'serve.py'));
   // A few epochs and no gate: the test is about serving, not the model.
   const training = (await readFile(join(project, 'training.yaml'), 'utf8'))

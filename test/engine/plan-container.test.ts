@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { plan } from '../../controller/engine/plan.js';
 import type { DeployedEndpointSpec, ServingContainer } from '../../resources/deployed-endpoint.js';
-import { NOW, converged, hashOf, loadTrees, run, version } from './helpers.js';
+import { NOW, servingV1 } from './helpers.js';
 
 const container = (image: string): ServingContainer => ({
   image,
@@ -16,14 +16,7 @@ const NOTE =
   'custom container: readiness is checked at /v1/models/mpg; inputs and outputs are not checked by mlform';
 
 async function serving(observedImage: string | undefined) {
-  const desired = await loadTrees('core', 'runs');
-  const h = hashOf(desired, 'TrainingRun/mpg-mlp');
-  const observed = converged(desired, {
-    runs: [run({ number: 1, specHash: h })],
-    versions: { mpg: [version(1, { specHash: h })] },
-    aliases: { mpg: { champion: 1 } },
-    traffic: { 'mpg-api': [{ version: 1, percent: 100 }] },
-  });
+  const { desired, observed } = await servingV1(['core', 'runs']);
   const endpoint = desired.resources.find((r) => r.address === 'DeployedEndpoint/mpg-api');
   if (endpoint?.kind !== 'DeployedEndpoint') throw new Error('no mpg-api in the fixtures');
   (endpoint.manifest.spec as DeployedEndpointSpec).container = container('tfs:2');

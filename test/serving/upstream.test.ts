@@ -5,10 +5,10 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from './temp-dir.js';
 import { normalizeServingConfig, startModelServer, type ModelServer } from '../../serving/index.js';
 
 interface Fake {
@@ -146,13 +146,11 @@ describe('upstream versions', () => {
 });
 
 describe('upstream processes handed over by the launcher', () => {
-  let dir: string;
+  let temp: Awaited<ReturnType<typeof tempDir>>;
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'mlform-upstream-'));
+    temp = await tempDir('mlform-upstream-');
   });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => temp?.remove());
 
   it('starts them, is ready once they answer, stops them on shutdown; one that exits ends the server', async () => {
     const port = await freePort();
@@ -161,7 +159,7 @@ describe('upstream processes handed over by the launcher', () => {
       "const answer = (q, s) => s.end(q.url === '/ok' ? 'ok' : JSON.stringify({ p: [process.env.MODEL_VERSION] }));",
       `http.createServer(answer).listen(${port}, '127.0.0.1');`,
     ].join('\n');
-    const log = join(dir, 'v1.log');
+    const log = join(temp.path, 'v1.log');
     const { config } = normalizeServingConfig({
       versions: [
         { version: 1, upstream: { url: `http://127.0.0.1:${port}`, healthPath: '/ok', predictPath: '/p' } },
@@ -174,7 +172,7 @@ describe('upstream processes handed over by the launcher', () => {
       command: process.execPath,
       args: ['-e', script],
       env: { MODEL_VERSION: '1' },
-      cwd: dir,
+      cwd: temp.path,
       logFile: log,
     };
     const front = await startModelServer({ config, processMetrics: false, upstreamLaunches: [launch] });

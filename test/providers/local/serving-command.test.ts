@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PutEndpointRequest } from '../../../providers/provider.js';
 import { createLocalProvider } from '../../../providers/local/index.js';
+import { RESERVED_CONTAINER_ENV } from '../../../providers/serving-container.js';
 import { REPO, tempProject, waitFor, type Project } from './helpers.js';
 
 const SERVER = join(REPO, 'test/fixtures/serving-command/server.py');
@@ -131,19 +132,7 @@ describe('a serving command per version, locally', () => {
       writesHome: true,
       seesFile: false,
     });
-    expect(probe.env).toEqual(
-      expect.arrayContaining([
-        'MODEL_URI',
-        'MODEL_NAME',
-        'MODEL_VERSION',
-        'PORT',
-        'AIP_STORAGE_URI',
-        'AIP_HTTP_PORT',
-        'AIP_HEALTH_ROUTE',
-        'AIP_PREDICT_ROUTE',
-        'FILE_TO_PROBE',
-      ]),
-    );
+    expect(probe.env).toEqual(expect.arrayContaining([...RESERVED_CONTAINER_ENV, 'FILE_TO_PROBE']));
     expect(probe.env).not.toContain('MLFORM_SERVE_PROOF_KEY');
     expect(probe.env).not.toContain('MLFORM_SERVE_UPSTREAMS');
 
