@@ -113,7 +113,7 @@ export async function upstreamLaunches(
     if (!launch.ok) {
       return {
         diagnostics: [
-          error(`local-${launch.code}`, launch.message, {
+          error(launch.code, launch.message, {
             address,
             path: ['spec', 'container', 'command'],
             hint: launch.hint,
@@ -145,8 +145,9 @@ const commandMissing = (address: string): Diagnostic =>
   );
 
 /**
- * Plan-time checks of serving containers: a `command` to run, an operator who allows commands,
- * no reserved variable in `env`. Positioned at the manifest's field.
+ * Plan-time checks of serving containers: a `command` to run, an operator who allows commands
+ * (and bubblewrap, or the opt-in to run unconfined), no reserved variable in `env`. Positioned at
+ * the manifest's field; the codes are the sandbox's own, as for `trainer.command`.
  */
 export function validateLocalEndpoints(
   settings: LocalSettings,
@@ -160,21 +161,24 @@ export function validateLocalEndpoints(
     const at = { address: r.address, file: r.source.file, line: r.source.line, col: r.source.col };
     const found: Diagnostic[] = [...checkContainerEnv(container)];
     if (!container.command) found.push(commandMissing(r.address));
-    else if (!settings.commands.allowCommands) {
-      // The same refusal apply would meet, said at plan time.
-      const refusal = sandboxLaunch(settings.commands, {
-        argv: container.command,
-        cwd: '/',
-        readOnly: [],
-        writable: [],
-        hidden: [],
-        env: {},
-        network: true,
-        what: r.address,
-      });
+    else {
+      // The refusal apply would meet (no policy, no bubblewrap), said at plan time.
+      const refusal = sandboxLaunch(
+        { ...settings.commands, allowNetwork: true },
+        {
+          argv: container.command,
+          cwd: '/',
+          readOnly: [],
+          writable: [],
+          hidden: [],
+          env: {},
+          network: true,
+          what: r.address,
+        },
+      );
       if (!refusal.ok) {
         found.push(
-          error(`local-${refusal.code}`, refusal.message, {
+          error(refusal.code, refusal.message, {
             path: ['spec', 'container', 'command'],
             hint: refusal.hint,
           }),

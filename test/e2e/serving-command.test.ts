@@ -80,7 +80,7 @@ describe('a serving command, locally, through the CLI', () => {
     delete process.env[ALLOW];
     const refused = mlform('plan', project);
     expect(refused.code).toBe(1);
-    expect(refused.out).toMatch(/endpoint\.yaml:11:\d+.*local-command-not-allowed/);
+    expect(refused.out).toMatch(/endpoint\.yaml:11:\d+.*command-not-allowed/);
     expect(refused.out).toContain(`${ALLOW}=1`);
 
     process.env[ALLOW] = '1';

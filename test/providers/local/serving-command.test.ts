@@ -179,9 +179,35 @@ describe('a serving command per version, locally', () => {
     const strict = createLocalProvider({ basePort: 0, commands: { ...POLICY, allowCommands: false } });
     const put = await strict.deployedEndpoints.put(project.ctx, { ...request('h3'), name: 'refused' });
     expect(put.diagnostics.map((d) => [d.code, d.path])).toEqual([
-      ['local-command-not-allowed', ['spec', 'container', 'command']],
+      ['command-not-allowed', ['spec', 'container', 'command']],
     ]);
     expect(put.diagnostics[0].hint).toMatch(/MLFORM_ALLOW_COMMANDS=1/);
     expect(await serverPids()).toEqual([]);
+  });
+
+  it('checks at plan time: a command to run, the policy and bubblewrap, no variable mlform sets', async () => {
+    const source = { file: 'endpoint.yaml', line: 1, col: 1 };
+    const endpoint = (container: Record<string, unknown>) => ({
+      kind: 'DeployedEndpoint' as const,
+      name: 'e',
+      address: 'DeployedEndpoint/e',
+      manifest: { spec: { container: { port: 8080, healthPath: '/', predictPath: '/p', ...container } } },
+      source,
+    });
+    const resources = [
+      endpoint({ image: 'tfs:2' }),
+      endpoint({ command: ['python3', 'serve.py'], env: { MODEL_URI: 'x' } }),
+      endpoint({ command: ['python3', 'serve.py'] }),
+    ];
+    const allowed = await project.provider.validate?.(project.ctx, resources);
+    expect(allowed?.map((d) => [d.code, d.path])).toEqual([
+      ['local-container-command', ['spec', 'container']],
+      ['container-env-reserved', ['spec', 'container', 'env', 'MODEL_URI']],
+    ]);
+    const noBwrap = createLocalProvider({ commands: { ...POLICY, bwrapPath: '/nonexistent/bwrap' } });
+    const refused = await noBwrap.validate(project.ctx, [resources[2]]);
+    expect(refused.map((d) => [d.code, d.file, d.path])).toEqual([
+      ['sandbox-missing', 'endpoint.yaml', ['spec', 'container', 'command']],
+    ]);
   });
 });
