@@ -16,10 +16,24 @@ import { SERVING_BOUNDS, type ConnectionBounds } from './connection-bounds.js';
 export interface VersionConfig {
   /** Positive integer, as in TensorFlow Serving's `/versions/{v}` routes. */
   version: number;
-  /** Artifact directory: a local path, `file://` URI or `gs://` prefix. */
+  /** Artifact directory: a local path, `file://` URI or `gs://` prefix (beside `upstream`: only a record). */
   uri: string;
+  /** Instead of a model: a server of its own this one forwards to (serving/upstream.ts). */
+  upstream?: UpstreamConfig;
   /** Share of unpinned `:predict` traffic, 0-100; all shares sum to 100. */
   percent: number;
+}
+
+/**
+ * A version served by another process (a DeployedEndpoint's `container.command`, started by the
+ * local provider): predictions are forwarded to `url` + `predictPath`, and the version is ready
+ * while `url` + `healthPath` answers 200. Traffic, pinned routes, limits, metrics and logs stay here.
+ */
+export interface UpstreamConfig {
+  /** `http://host:port`, no path. */
+  url: string;
+  healthPath: string;
+  predictPath: string;
 }
 
 export interface BatchingConfig {
@@ -86,7 +100,7 @@ export interface ServingConfig {
 /** The config as written: everything but `versions[].uri` optional. */
 export interface RawServingConfig {
   name?: string;
-  versions?: { version?: number; uri?: string; percent?: number }[];
+  versions?: { version?: number; uri?: string; upstream?: UpstreamConfig; percent?: number }[];
   batching?: Partial<BatchingConfig>;
   limits?: Partial<LimitsConfig>;
   logging?: Partial<LoggingConfig>;
@@ -394,7 +408,7 @@ function normalizeVersions(value: unknown, baseDir: string, problems: Problems):
       );
       return;
     }
-    unknownKeys(entry, ['version', 'uri', 'percent'], path, problems);
+    unknownKeys(entry, ['version', 'uri', 'upstream', 'percent'], path, problems);
     const version = integer(
       entry.version,
       [...path, 'version'],
@@ -409,7 +423,14 @@ function normalizeVersions(value: unknown, baseDir: string, problems: Problems):
     }
     seen.add(version);
     let uri = '';
-    if (typeof entry.uri !== 'string' || entry.uri.trim() === '') {
+    const upstream =
+      entry.upstream === undefined
+        ? undefined
+        : readUpstream(entry.upstream, [...path, 'upstream'], problems);
+    if (upstream !== undefined || entry.upstream !== undefined) {
+      // Beside an upstream, `uri` only records what that server serves; nothing is loaded from it.
+      if (typeof entry.uri === 'string') uri = entry.uri;
+    } else if (typeof entry.uri !== 'string' || entry.uri.trim() === '') {
       problems.push(
         error('uri', 'required: the artifact directory (a path, file:// or gs:// URI)', {
           path: [...path, 'uri'],
@@ -429,7 +450,7 @@ function normalizeVersions(value: unknown, baseDir: string, problems: Problems):
         percents++;
       }
     }
-    out.push({ version, uri, percent });
+    out.push({ version, uri, percent, ...(upstream && { upstream }) });
   });
   if (problems.length > 0) return out;
 
@@ -454,6 +475,51 @@ function normalizeVersions(value: unknown, baseDir: string, problems: Problems):
     }
   }
   return out;
+}
+
+const URL_PATH = /^\/[\x21-\x7e]*$/;
+
+/** `{url, healthPath, predictPath}`: an http(s) origin and two absolute paths. */
+function readUpstream(value: unknown, path: FieldPath, problems: Problems): UpstreamConfig | undefined {
+  if (!isRecord(value)) {
+    problems.push(
+      error('type', `expected {"url", "healthPath", "predictPath"}, got ${typeName(value)}`, { path }),
+    );
+    return undefined;
+  }
+  unknownKeys(value, ['url', 'healthPath', 'predictPath'], path, problems);
+  const before = problems.length;
+  let url = '';
+  try {
+    const parsed = typeof value.url === 'string' ? new URL(value.url) : undefined;
+    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.username || parsed.password)
+      throw new Error();
+    if (parsed.pathname !== '/' || parsed.search || parsed.hash) throw new Error();
+    url = parsed.origin;
+  } catch {
+    problems.push(
+      error(
+        'upstream-url',
+        `expected an http:// origin such as "http://127.0.0.1:9000", got ${JSON.stringify(value.url)}`,
+        {
+          path: [...path, 'url'],
+        },
+      ),
+    );
+  }
+  const paths = { healthPath: '', predictPath: '' };
+  for (const key of ['healthPath', 'predictPath'] as const) {
+    const p = value[key];
+    if (typeof p === 'string' && URL_PATH.test(p)) paths[key] = p;
+    else {
+      problems.push(
+        error('upstream-path', `expected a path starting with "/", got ${JSON.stringify(p)}`, {
+          path: [...path, key],
+        }),
+      );
+    }
+  }
+  return problems.length === before ? { url, ...paths } : undefined;
 }
 
 /**

@@ -16,6 +16,7 @@ export type {
   MissingFeaturePolicy,
   RawServingConfig,
   ServingConfig,
+  UpstreamConfig,
   VersionConfig,
 } from './config.js';
 export { ModelServer, startModelServer } from './model-server.js';
@@ -23,6 +24,8 @@ export type { ModelServerOptions, ServerState } from './model-server.js';
 export { ArtifactError, loadModelVersion, warmUp } from './model-version.js';
 export type { ModelVersion, VersionLoader, VersionProvenance } from './model-version.js';
 export { createServingLogger } from './logger.js';
+export { takeUpstreamLaunches, UPSTREAMS_ENV } from './upstream-launch.js';
+export type { UpstreamLaunch } from './upstream-launch.js';
 export { ServingApp } from './serving-app.js';
 export type { AppRequest, AppResponse } from './serving-app.js';
 export {

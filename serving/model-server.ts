@@ -12,6 +12,11 @@ import { createServingLogger, type ServingLogger } from './logger.js';
 import { loadModelVersion, warmUp, type ServedVersion, type VersionLoader } from './model-version.js';
 import { ServingApp } from './serving-app.js';
 import { ServingMetrics } from './serving-metrics.js';
+import { Upstream, waitHealthy } from './upstream.js';
+import { UpstreamProcesses, type RunningUpstream, type UpstreamLaunch } from './upstream-launch.js';
+
+/** How long upstream processes get to exit on SIGTERM before SIGKILL. */
+const UPSTREAM_STOP_MS = 5_000;
 
 export type ServerState = 'created' | 'loading' | 'ready' | 'failed' | 'draining' | 'closed';
 
@@ -33,6 +38,8 @@ export interface ModelServerOptions {
   processMetrics?: boolean;
   /** The launch key: health answers prove this process to its launcher (launch-proof.ts). */
   proofKey?: string;
+  /** Processes behind `upstream` versions, started and stopped with this server (upstream-launch.ts). */
+  upstreamLaunches?: readonly UpstreamLaunch[];
 }
 
 export class ModelServer {
@@ -48,6 +55,7 @@ export class ModelServer {
   private shutdownPromise: Promise<void> | undefined;
   private address: { host: string; port: number } | undefined;
   private markClosed: () => void = () => undefined;
+  private readonly upstreams = new UpstreamProcesses();
   /** Resolves when shutdown() has finished. */
   readonly closed: Promise<void>;
 
@@ -114,7 +122,8 @@ export class ModelServer {
     const warm = this.options.warmUp ?? warmUp;
     const { batching } = this.config;
     const started = performance.now();
-    if (this.options.selectBackend ?? true) {
+    // Servers of their own bring their own runtime: no backend to pick for them.
+    if ((this.options.selectBackend ?? true) && this.config.versions.some((v) => !v.upstream)) {
       const backend = await selectBackend({ acceleratorRequested: false });
       this.log.info({ backend: backend.backend, devices: backend.devices }, 'backend');
     }
@@ -122,10 +131,20 @@ export class ModelServer {
     // here; the app frees the ones it holds in unload().
     const orphans: ServedVersion[] = [];
     const failures: string[] = [];
+    const processes = this.startUpstreams();
     await Promise.all(
       this.config.versions.map(async (v) => {
         this.log.info({ version: v.version, uri: v.uri, percent: v.percent }, 'loading version');
         try {
+          if (v.upstream) {
+            const upstream = new Upstream(v.upstream, `version ${v.version}`);
+            const proc = processes.get(v.version);
+            await waitHealthy(upstream, () => (this.stopping ? 'shutting down' : proc?.exitReason()));
+            if (this.stopping) return;
+            this.app.upstreamReady(v.version, upstream);
+            this.log.info({ version: v.version, upstream: v.upstream.url }, 'version available');
+            return;
+          }
           const model = await loader(v);
           orphans.push(model);
           if (this.stopping) return;
@@ -156,6 +175,23 @@ export class ModelServer {
       'ready',
     );
     this.logs.flush();
+  }
+
+  /**
+   * Starts the processes behind upstream versions. One that exits after the start is fatal: the
+   * server drains and exits, so its launcher sees it down rather than a version half served.
+   */
+  private startUpstreams(): Map<number, RunningUpstream> {
+    const running = this.upstreams.start(this.options.upstreamLaunches ?? []);
+    for (const r of running) {
+      void r.exited.then((reason) => {
+        // While loading, waiting for its health fails the start with this reason instead.
+        if (this.stateValue !== 'ready') return;
+        this.log.error({ version: r.version, err: reason }, 'upstream process exited');
+        void this.shutdown(`version ${r.version}'s process exited`);
+      });
+    }
+    return new Map(running.map((r) => [r.version, r]));
   }
 
   private get stopping(): boolean {
@@ -194,6 +230,7 @@ export class ModelServer {
         clearTimeout(timer);
       }
       this.app.unload();
+      await this.upstreams.stop(UPSTREAM_STOP_MS);
     } finally {
       // Whatever failed above, `closed` resolves: the CLI waits on it to exit.
       this.stateValue = 'closed';

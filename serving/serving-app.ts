@@ -26,6 +26,7 @@ import { inferErrors, inferMetadata, inferResponse, readInferRequest } from './o
 import { matchRoute, routeName, type Route } from './routes.js';
 import type { RouteName, ServingMetrics } from './serving-metrics.js';
 import { TrafficSplit } from './traffic.js';
+import type { Upstream } from './upstream.js';
 
 export interface AppRequest {
   method: string;
@@ -56,6 +57,8 @@ interface VersionSlot {
   error?: string;
   model?: ServedVersion;
   batcher?: Batcher<BatchValues>;
+  /** A version served by a process of its own (upstream.ts): predictions are forwarded there. */
+  upstream?: Upstream;
   label: string;
 }
 
@@ -95,6 +98,7 @@ export class ServingApp {
   private readonly byNumber = new Map<number, VersionSlot>();
   private traffic: TrafficSplit<VersionSlot> | undefined;
   private draining = false;
+  private readonly upstreamPaths: ReadonlySet<string>;
 
   constructor(
     readonly config: ServingConfig,
@@ -103,6 +107,9 @@ export class ServingApp {
   ) {
     this.slots = config.versions.map((v) => ({ config: v, state: 'LOADING', label: String(v.version) }));
     for (const slot of this.slots) this.byNumber.set(slot.config.version, slot);
+    this.upstreamPaths = new Set(
+      config.versions.flatMap((v) => (v.upstream ? [v.upstream.predictPath] : [])),
+    );
   }
 
   /** Ready: every version loaded and warmed up, and not shutting down. */
@@ -140,6 +147,15 @@ export class ServingApp {
     );
     slot.state = 'AVAILABLE';
     this.metrics.versionReady(label, true);
+  }
+
+  /** An upstream version answers its health path: it takes pinned requests from now on. */
+  upstreamReady(version: number, upstream: Upstream): void {
+    const slot = this.byNumber.get(version);
+    if (!slot) throw new Error(`version ${version} is not in the config`);
+    slot.upstream = upstream;
+    slot.state = 'AVAILABLE';
+    this.metrics.versionReady(slot.label, true);
   }
 
   versionFailed(version: number, message: string): void {
@@ -181,6 +197,10 @@ export class ServingApp {
   async handle(request: AppRequest): Promise<AppResponse> {
     let route: Route | undefined;
     try {
+      if (request.method === 'POST' && this.upstreamPaths.has(request.path)) {
+        // An upstream's own predict path, called on this server: the traffic split chooses.
+        return await this.predict({ kind: 'predict', model: this.config.name }, request);
+      }
       route = matchRoute(request.method, request.path);
       switch (route.kind) {
         case 'predict':
@@ -194,8 +214,10 @@ export class ServingApp {
           return this.metadata(route);
         case 'live':
           return json(200, { live: true }, 'health');
-        case 'ready':
-          return json(this.ready ? 200 : 503, { ready: this.ready }, 'health');
+        case 'ready': {
+          const ready = this.ready && (await this.upstreamsHealthy());
+          return json(ready ? 200 : 503, { ready }, 'health');
+        }
         case 'model-ready': {
           this.checkModel(route.model);
           const ready =
@@ -235,6 +257,16 @@ export class ServingApp {
     }
   }
 
+  /** Servers of their own describe themselves (or not); mlform knows nothing of their inputs. */
+  private checkNotUpstream(): void {
+    if (this.upstreamPaths.size > 0) {
+      throw new HttpError(
+        404,
+        `model "${this.config.name}" is served by a server of its own; mlform has no metadata of it`,
+      );
+    }
+  }
+
   private slotFor(version: string): VersionSlot {
     if (!/^[0-9]{1,10}$/.test(version)) {
       throw new HttpError(400, `version must be a positive integer, got ${JSON.stringify(version)}`);
@@ -264,6 +296,7 @@ export class ServingApp {
       }
       slot = this.traffic.next();
     }
+    if (slot.upstream) return this.forward(slot, slot.upstream, route.kind, request);
     const { model, batcher } = slot;
     if (!model || !batcher) {
       const why = slot.state === 'END' ? (slot.error ?? 'unloaded') : 'loading';
@@ -279,6 +312,45 @@ export class ServingApp {
       return route.kind === 'infer'
         ? await this.inferWith(slot.label, model, batcher, body)
         : await this.predictWith(slot.label, model, batcher, body);
+    } catch (e) {
+      if (e instanceof HttpError) return errorResponse(e, 'predict', slot.label);
+      throw e;
+    }
+  }
+
+  /** Every upstream answers its health path with 200 (checked on each readiness request). */
+  private async upstreamsHealthy(): Promise<boolean> {
+    const upstreams = this.slots.flatMap((s) => (s.upstream ? [s.upstream] : []));
+    const answers = await Promise.all(upstreams.map((u) => u.health(2_000)));
+    return answers.every((status) => status === 200);
+  }
+
+  /** The request goes to the version's own server; its status and body come back as they are. */
+  private async forward(
+    slot: VersionSlot,
+    upstream: Upstream,
+    kind: 'predict' | 'infer',
+    request: AppRequest,
+  ): Promise<AppResponse> {
+    try {
+      if (kind === 'infer') {
+        throw new HttpError(
+          404,
+          `version ${slot.label} is served by its own server: POST ${upstream.config.predictPath} or /v1/models/${this.config.name}:predict`,
+        );
+      }
+      const answer = await upstream.forward(request.body, request.contentType, {
+        maxBytes: this.config.limits.maxBodyBytes,
+        timeoutMs: this.config.limits.requestTimeoutSeconds * 1000,
+      });
+      return {
+        status: answer.status,
+        contentType: answer.contentType,
+        body: answer.body,
+        headers: { 'x-model-version': slot.label },
+        route: 'predict',
+        version: slot.label,
+      };
     } catch (e) {
       if (e instanceof HttpError) return errorResponse(e, 'predict', slot.label);
       throw e;
@@ -352,6 +424,7 @@ export class ServingApp {
 
   private inferMetadata(route: Extract<Route, { kind: 'model-metadata' }>): AppResponse {
     this.checkModel(route.model);
+    this.checkNotUpstream();
     const slots = route.version === undefined ? this.slots : [this.slotFor(route.version)];
     const loaded = slots.filter((s) => s.model).sort((a, b) => b.config.version - a.config.version)[0];
     if (!loaded?.model) {
@@ -396,6 +469,7 @@ export class ServingApp {
 
   private metadata(route: Extract<Route, { kind: 'metadata' }>): AppResponse {
     this.checkModel(route.model);
+    this.checkNotUpstream();
     let slot: VersionSlot | undefined;
     if (route.version !== undefined) slot = this.slotFor(route.version);
     else {

@@ -6,6 +6,7 @@
 import { error, warning } from '../../resources/diagnostic.js';
 import type { DeployedEndpointSpec } from '../../resources/deployed-endpoint.js';
 import type { ObservedTraffic, ResolvedTraffic } from '../../providers/provider.js';
+import { containerNote } from '../../providers/serving-container.js';
 import type { FieldChange, TrafficEntry } from './change.js';
 import { diffValues, sameValue, wholeFields } from './field-diff.js';
 import {
@@ -106,7 +107,15 @@ function labelLive(
 }
 
 /** Settings a person can change by hand on a live endpoint (and the spec fields that are not traffic). */
-const SETTINGS = ['model', 'preset', 'scaling', 'resources', 'batching', 'timeoutSeconds'] as const;
+const SETTINGS = [
+  'model',
+  'preset',
+  'scaling',
+  'resources',
+  'batching',
+  'timeoutSeconds',
+  'container',
+] as const;
 const pickSettings = (spec: Partial<DeployedEndpointSpec>): Record<string, unknown> =>
   Object.fromEntries(SETTINGS.flatMap((k) => (spec[k] === undefined ? [] : [[k, spec[k]]])));
 
@@ -226,7 +235,7 @@ function planEndpoint(
     addChange(ctx, PHASE.endpoint, {
       ...base,
       action: 'create',
-      reason: `serves ${model.resource.address}${later}`,
+      reason: withContainerNote(`serves ${model.resource.address}${later}`, spec),
       // Traffic as resolved (`champion (v2) 90%`), as an update shows it, instead of the selectors.
       fields: [
         ...wholeFields({ ...spec, traffic: undefined }, 'spec', 'create'),
@@ -277,7 +286,7 @@ function planEndpoint(
   addChange(ctx, PHASE.endpoint, {
     ...base,
     action: 'update',
-    reason: reasons.join('; '),
+    reason: withContainerNote(reasons.join('; '), spec),
     fields,
     ...(drift ? { drift } : {}),
     before: {
@@ -290,6 +299,10 @@ function planEndpoint(
     after,
   });
 }
+
+/** A container of the user's: the plan says what mlform cannot check inside it. */
+const withContainerNote = (reason: string, spec: DeployedEndpointSpec): string =>
+  spec.container ? `${reason}; ${containerNote(spec.container)}` : reason;
 
 /** The registrations and alias moves this endpoint's traffic waits for, and no others. */
 function trafficDependencies(spec: DeployedEndpointSpec, model: ModelPlan): string[] {

@@ -23,6 +23,8 @@ import { listAll, type Gcp } from './context.js';
 import { sanitizeLabels } from './jobs.js';
 import { LABEL, parentOf, revisionName } from './names.js';
 import { notOwned, ownerOfLabels, sameOwner, type Owner } from './ownership.js';
+import { cloudRunEnv } from './secrets.js';
+import { containerArgs, containerEnv } from '../serving-container.js';
 
 export type Service = protos.google.cloud.run.v2.IService;
 type Revision = protos.google.cloud.run.v2.IRevision;
@@ -64,6 +66,53 @@ export function batchingArgs(spec: DeployedEndpointSpec): string[] {
     : ['--no-batching'];
 }
 
+type Container = protos.google.cloud.run.v2.IContainer;
+
+/**
+ * The revision's container: mlform's model server, or the manifest's own image
+ * (`spec.container.image`) with its port, health path, args and env (providers/serving-container.ts).
+ * Cloud Run sets PORT itself from the container port, and rejects it as a variable.
+ */
+function servingContainer(
+  gcp: Gcp,
+  spec: DeployedEndpointSpec,
+  version: number,
+  artifactUri: string,
+): Container {
+  const own = spec.container;
+  const probe = (path: string) => ({
+    httpGet: { path },
+    periodSeconds: 2,
+    failureThreshold: 60,
+    timeoutSeconds: 1,
+  });
+  if (!own?.image) {
+    return {
+      image: gcp.settings.servingImage,
+      args: batchingArgs(spec),
+      env: [
+        { name: 'MODEL_URI', value: artifactUri },
+        { name: 'MODEL_NAME', value: spec.model },
+      ],
+      ports: [{ containerPort: 8080 }],
+      startupProbe: probe('/v2/health/ready'),
+    };
+  }
+  const values = { modelUri: artifactUri, modelName: spec.model, version, port: own.port };
+  const { PORT: _port, ...reserved } = containerEnv(own, values);
+  void _port;
+  return {
+    image: own.image,
+    args: containerArgs(own, values),
+    env: [
+      ...Object.entries(reserved).map(([name, value]) => ({ name, value })),
+      ...cloudRunEnv(own.env, gcp.settings.project),
+    ],
+    ports: [{ containerPort: own.port }],
+    startupProbe: probe(own.healthPath),
+  };
+}
+
 /** The revision template of one model version. */
 export function revisionTemplate(
   gcp: Gcp,
@@ -90,20 +139,8 @@ export function revisionTemplate(
     maxInstanceRequestConcurrency: 80,
     containers: [
       {
-        image: gcp.settings.servingImage,
-        args: batchingArgs(req.spec),
-        env: [
-          { name: 'MODEL_URI', value: artifactUri },
-          { name: 'MODEL_NAME', value: req.spec.model },
-        ],
+        ...servingContainer(gcp, req.spec, version, artifactUri),
         resources: { limits: { cpu: resources.cpu, memory: resources.memory } },
-        ports: [{ containerPort: 8080 }],
-        startupProbe: {
-          httpGet: { path: '/v2/health/ready' },
-          periodSeconds: 2,
-          failureThreshold: 60,
-          timeoutSeconds: 1,
-        },
       },
     ],
   };
@@ -154,7 +191,7 @@ function parseJson<T>(text: string | undefined): T | undefined {
   }
 }
 
-function liveOf(service: Service): ObservedEndpoint['live'] {
+function liveOf(service: Service, ownContainer: boolean): ObservedEndpoint['live'] {
   const t = service.template;
   const c = t?.containers?.[0];
   const args = c?.args ?? [];
@@ -179,9 +216,16 @@ function liveOf(service: Service): ObservedEndpoint['live'] {
           cpu: limits.cpu as NonNullable<DeployedEndpointSpec['resources']>['cpu'],
         },
       }),
-    batching: args.includes('--no-batching')
-      ? { enabled: false, maxBatchSize: 64, batchTimeoutMicros: 10_000 }
-      : { enabled: true, maxBatchSize: maxBatchSize ?? 64, batchTimeoutMicros: batchTimeoutMicros ?? 10_000 },
+    // A container of the user's has no mlform batching to read back.
+    ...(!ownContainer && {
+      batching: args.includes('--no-batching')
+        ? { enabled: false, maxBatchSize: 64, batchTimeoutMicros: 10_000 }
+        : {
+            enabled: true,
+            maxBatchSize: maxBatchSize ?? 64,
+            batchTimeoutMicros: batchTimeoutMicros ?? 10_000,
+          },
+    }),
     ...(t?.timeout?.seconds !== undefined &&
       t.timeout.seconds !== null && { timeoutSeconds: Number(String(t.timeout.seconds)) }),
   };
@@ -229,7 +273,7 @@ export function endpointOf(service: Service): { endpoint?: ObservedEndpoint; dia
           ? 'the service is reconciling'
           : `Cloud Run: ${cond?.message || String(cond?.state ?? 'no Ready condition')}`,
       }),
-      live: liveOf(service),
+      live: liveOf(service, spec.container?.image !== undefined),
     },
   };
 }

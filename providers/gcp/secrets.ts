@@ -20,6 +20,7 @@ import {
   type Env,
   type SecretRef,
 } from '../../resources/secret-ref.js';
+import type { DeployedEndpointSpec } from '../../resources/deployed-endpoint.js';
 import type { TrainingRunSpec } from '../../resources/training-run.js';
 import type { ValidateResource } from '../provider.js';
 import { callDiagnostic } from './call.js';
@@ -85,6 +86,10 @@ interface EnvField {
 function envFields(resources: readonly ValidateResource[]): EnvField[] {
   const out: EnvField[] = [];
   for (const r of resources) {
+    if (r.kind === 'DeployedEndpoint') {
+      const env = (r.manifest as { spec: DeployedEndpointSpec }).spec.container?.env;
+      if (env) out.push({ resource: r, path: ['spec', 'container', 'env'], env });
+    }
     if (r.kind !== 'TrainingRun') continue;
     const env = (r.manifest as { spec: TrainingRunSpec }).spec.trainer.container?.env;
     if (env) out.push({ resource: r, path: ['spec', 'trainer', 'container', 'env'], env });

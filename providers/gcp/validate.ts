@@ -12,6 +12,7 @@ import type { DeployedEndpointSpec } from '../../resources/deployed-endpoint.js'
 import { atInstant, type ScheduleSpec } from '../../resources/schedule.js';
 import type { TrainingRunSpec } from '../../resources/training-run.js';
 import type { ValidateResource } from '../provider.js';
+import { checkContainerEnv } from '../serving-container.js';
 import type { GcpSettings } from './context.js';
 import { familiesFor, familyOf, regionsOffering, TRAINING_ACCELERATORS } from './regions.js';
 import { DESCRIPTION_LIMIT, scheduleDescription, schedulerCron } from './schedules.js';
@@ -178,7 +179,19 @@ export function validateGcp(
           'shorten the endpoint name',
         );
       }
-      void (r.manifest as { spec: DeployedEndpointSpec }).spec;
+      const container = (r.manifest as { spec: DeployedEndpointSpec }).spec.container;
+      if (container && container.image === undefined) {
+        fail(
+          'container-image',
+          ['spec', 'container'],
+          'a `command` (which the local provider runs) but no `image`: Cloud Run runs images',
+          'add `image` for gcp: the serving image of one Cloud Run revision per model version',
+        );
+      }
+      if (container) {
+        for (const d of checkContainerEnv(container))
+          fail(d.code, d.path ?? ['spec', 'container'], d.message, d.hint);
+      }
     }
 
     if (r.kind === 'Schedule') {

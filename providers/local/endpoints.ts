@@ -9,7 +9,9 @@ import { readFile, rename, stat } from 'node:fs/promises';
 import type { Server } from 'node:net';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import pLimit from 'p-limit';
+import { Value } from '@sinclair/typebox/value';
 import { deployedEndpointAddress } from '../../resources/address.js';
 import { errorMessage } from '../../resources/error-message.js';
 import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
@@ -32,6 +34,8 @@ import {
   verifyProof,
 } from '../../serving/launch-proof.js';
 import { servedFiles } from '../../serving/artifact-descriptor.js';
+import { UPSTREAMS_ENV, type UpstreamLaunch } from '../../serving/upstream-launch.js';
+import { upstreamLaunches, upstreamVersions } from './endpoint-upstreams.js';
 import { serveArgs, SERVE_ENV_OVERRIDES } from './mlform-cli.js';
 import { claimPort, close, HOST } from './ports.js';
 import {
@@ -118,6 +122,44 @@ export function servingConfig(req: PutEndpointRequest): EndpointConfig {
     logging: { level: 'info', requests: false },
     drainTimeoutSeconds: 10,
   };
+}
+
+/**
+ * The config to run: servingConfig, and for a `container.command` endpoint each version as an
+ * upstream (endpoint-upstreams.ts), keeping the ports of the config serving now.
+ */
+async function configFor(
+  req: PutEndpointRequest,
+  previous: EndpointConfig | undefined,
+): Promise<EndpointConfig> {
+  const config = servingConfig(req);
+  const container = req.spec.container;
+  if (!container) return config;
+  return {
+    ...config,
+    versions: await upstreamVersions(container, config.versions, previous?.versions ?? []),
+  };
+}
+
+/** The processes behind a config's upstream versions; none for a config without them. */
+async function launchesFor(
+  settings: LocalSettings,
+  ctx: ProviderContext,
+  record: Pick<EndpointRecord, 'name' | 'spec'>,
+  config: EndpointConfig,
+  dir: string,
+): Promise<{ launches?: UpstreamLaunch[]; diagnostics: Diagnostic[] }> {
+  const upstreams = config.versions.flatMap((v) => (v.upstream ? [{ ...v, upstream: v.upstream }] : []));
+  const container = record.spec.container;
+  if (upstreams.length === 0 || !container) return { launches: [], diagnostics: [] };
+  return upstreamLaunches(
+    settings,
+    ctx,
+    record.name,
+    { model: record.spec.model, container },
+    upstreams,
+    dir,
+  );
 }
 
 // ---- health --------------------------------------------------------------------------------
@@ -216,6 +258,16 @@ function toObserved(
 async function readKey(files: EndpointFiles): Promise<string | undefined> {
   const text = (await readText(files.key))?.trim();
   return isProofToken(text) ? text : undefined;
+}
+
+/** A config.json text as written by this provider; undefined when it is not one. */
+function parseConfig(text: string): EndpointConfig | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return Value.Check(EndpointConfigSchema, value) ? (value as EndpointConfig) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function readConfig(files: EndpointFiles, address: string) {
@@ -354,9 +406,10 @@ async function start(
   record: EndpointRecord,
   configText: string,
   socket: Server,
+  upstreams: readonly UpstreamLaunch[] = [],
 ): Promise<{ record: EndpointRecord; outcome: StartOutcome }> {
   try {
-    return await launch(settings, ctx, files, record, configText, socket);
+    return await launch(settings, ctx, files, record, configText, socket, upstreams);
   } finally {
     // The child has its own copy of the socket once spawned; ours would keep the port bound.
     await close(socket);
@@ -370,6 +423,7 @@ async function launch(
   record: EndpointRecord,
   configText: string,
   socket: Server,
+  upstreams: readonly UpstreamLaunch[],
 ): Promise<{ record: EndpointRecord; outcome: StartOutcome }> {
   await writeTextAtomic(files.config, configText);
   const key = newProofKey();
@@ -387,7 +441,12 @@ async function launch(
     args: serveArgs(settings.cli.cliPath(), files.config, record.port, launchId),
     cwd: files.dir,
     // The key goes in the environment (readable by this user only), never in the arguments.
-    env: { ...childEnv(settings, SERVE_ENV_OVERRIDES), [PROOF_KEY_ENV]: key },
+    // So are the upstream launches (they may hold secret values); the server deletes both at start.
+    env: {
+      ...childEnv(settings, SERVE_ENV_OVERRIDES),
+      [PROOF_KEY_ENV]: key,
+      ...(upstreams.length > 0 && { [UPSTREAMS_ENV]: JSON.stringify(upstreams) }),
+    },
     logFile: files.log,
     listenSocket: socket,
   });
@@ -408,6 +467,9 @@ async function launch(
 
 /** Every served version must be a local artifact with the files the server loads. */
 async function checkArtifacts(config: EndpointConfig, address: string): Promise<Diagnostic[]> {
+  // A server of the user's reads whatever format it reads: the folder must only exist.
+  const required = async (v: EndpointConfig['versions'][number]) =>
+    v.upstream ? ['.'] : await servedFiles(v.uri);
   const out: Diagnostic[] = [];
   for (const [i, v] of config.versions.entries()) {
     if (isGcsUri(v.uri)) {
@@ -424,7 +486,7 @@ async function checkArtifacts(config: EndpointConfig, address: string): Promise<
       continue;
     }
     const missing = [];
-    for (const file of await servedFiles(v.uri)) if (!(await exists(join(v.uri, file)))) missing.push(file);
+    for (const file of await required(v)) if (!(await exists(join(v.uri, file)))) missing.push(file);
     if (missing.length > 0) {
       out.push(
         error('local-artifact-incomplete', `version ${v.version} in ${v.uri} lacks ${missing.join(', ')}`, {
@@ -481,9 +543,12 @@ export async function putEndpoint(
       const owner = foreign(previous.labels, ctx.stack, address);
       if (owner) return { diagnostics: [owner] };
     }
-    const config = servingConfig(req);
+    const serving = await readConfig(files, address);
+    const config = await configFor(req, serving.status === 'ok' ? serving.value : undefined);
     const problems = await checkArtifacts(config, address);
     if (problems.length > 0) return { diagnostics: problems };
+    const upstreams = await launchesFor(settings, ctx, req, config, files.dir);
+    if (!upstreams.launches) return { diagnostics: upstreams.diagnostics };
     const configText = toJsonText(config);
     const configSha256 = sha256(configText);
     const now = settings.now().toISOString();
@@ -501,6 +566,8 @@ export async function putEndpoint(
       previous &&
       previousHealth?.healthy &&
       previous.configSha256 === configSha256 &&
+      // The config does not hold a container's command, args or env: they restart it too.
+      isDeepStrictEqual(previous.spec.container, req.spec.container) &&
       previousText !== undefined &&
       sha256(previousText) === configSha256
     ) {
@@ -525,7 +592,7 @@ export async function putEndpoint(
       configSha256,
       createdAt: previous?.createdAt ?? now,
     };
-    const started = await start(settings, ctx, files, record, configText, claim.server);
+    const started = await start(settings, ctx, files, record, configText, claim.server, upstreams.launches);
     if (started.outcome.state === 'ready') {
       return { endpoint: toObserved(started.record, config, { healthy: true }), diagnostics: unproven };
     }
@@ -602,6 +669,10 @@ async function recover(
       diagnostics: [failure, portTaken(record.name, claim)],
     };
   }
+  const previousServing = parseConfig(previousText);
+  const relaunch = previousServing
+    ? await launchesFor(settings, ctx, previous, previousServing, files.dir)
+    : { launches: [], diagnostics: [] };
   const restored = await start(
     settings,
     ctx,
@@ -609,6 +680,7 @@ async function recover(
     { ...previous, port: record.port, url: record.url },
     previousText,
     claim.server,
+    relaunch.launches ?? [],
   );
   const previousConfig = await readConfig(files, address);
   const healthy = restored.outcome.state === 'ready';

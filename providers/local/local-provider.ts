@@ -6,6 +6,7 @@
 import { isGcsUri, storeFor } from '../../artifact/storage.js';
 import type { Provider, ProviderContext } from '../provider.js';
 import { deleteEndpoint, listEndpoints, putEndpoint } from './endpoints.js';
+import { validateLocalEndpoints } from './endpoint-upstreams.js';
 import { acquireLease } from './lease.js';
 import { deleteModel, deleteVersion, listModels, moveAlias, putModel, registerVersion } from './registry.js';
 import { cancelRun, createRun, listRuns, observeRun, runLogs } from './runs.js';
@@ -59,8 +60,12 @@ export function createLocalProvider(options: LocalProviderOptions = {}) {
       trigger: (ctx, req) => triggerSchedule(settings, ctx, req),
     },
     lock: (ctx, req) => acquireLease(settings, ctx, req),
-    // Plan fails before anything runs when this operator would refuse a command (command-runs.ts).
-    validate: async (_ctx, resources) => validateCommands(settings.commands, resources),
+    // Plan fails before anything runs when this operator would refuse a command (command-runs.ts,
+    // endpoints.ts).
+    validate: async (_ctx, resources) => [
+      ...validateCommands(settings.commands, resources),
+      ...validateLocalEndpoints(settings, resources),
+    ],
     artifacts: {
       read: (ctx, uri) => storeFor(artifactUri(ctx, uri)).read(artifactUri(ctx, uri)),
       write: (ctx, uri, data) => storeFor(artifactUri(ctx, uri)).write(artifactUri(ctx, uri), data),

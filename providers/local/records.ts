@@ -161,7 +161,15 @@ export type EndpointRecord = Static<typeof EndpointRecordSchema>;
 export const EndpointConfigSchema = Type.Object({
   name: Type.String(),
   versions: Type.Array(
-    Type.Object({ version: Count, uri: Type.String(), percent: Type.Number({ minimum: 0, maximum: 100 }) }),
+    Type.Object({
+      version: Count,
+      uri: Type.String(),
+      percent: Type.Number({ minimum: 0, maximum: 100 }),
+      /** A `container.command` endpoint: the version's own server, in front of which mlform serves. */
+      upstream: Type.Optional(
+        Type.Object({ url: Type.String(), healthPath: Type.String(), predictPath: Type.String() }),
+      ),
+    }),
   ),
   batching: Type.Object({
     enabled: Type.Boolean(),

@@ -1,5 +1,8 @@
 /** The built CLI as a user runs it: no colour, CI mode, the wasm backend (what e2e tests spawn). */
 import { spawnSync } from 'node:child_process';
+import { cp, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface CliResult {
   code: number | null;
@@ -15,4 +18,22 @@ export function runCli(args: readonly string[], timeoutMs = 180_000): CliResult 
     timeout: timeoutMs,
   });
   return { code: r.status, stdout: r.stdout, out: `${r.stdout}${r.stderr}` };
+}
+
+/**
+ * A copy of examples/quickstart in a new temporary `root` (its data in `root/data`), without its
+ * state and without the manifests whose file names match `leaveOut`.
+ */
+export async function copyQuickstart(
+  prefix: string,
+  leaveOut?: RegExp,
+): Promise<{ root: string; project: string }> {
+  const root = await mkdtemp(join(tmpdir(), prefix));
+  const project = join(root, 'quickstart');
+  await cp('examples/quickstart', project, {
+    recursive: true,
+    filter: (src) => !src.includes('.mlform') && !(leaveOut?.test(src) ?? false),
+  });
+  await cp('examples/data/cars.json', join(root, 'data', 'cars.json'));
+  return { root, project };
 }

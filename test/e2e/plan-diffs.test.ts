@@ -7,10 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCli } from './cli.js';
+import { copyQuickstart, runCli } from './cli.js';
 
 let root: string;
 let project: string;
@@ -28,13 +27,7 @@ async function setHyperparameters(epochs: number, learningRate: number): Promise
 }
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'mlform-diffs-'));
-  project = join(root, 'quickstart');
-  await cp('examples/quickstart', project, {
-    recursive: true,
-    filter: (src) => !src.includes('.mlform') && !/(endpoint|schedule)\.yaml$/.test(src),
-  });
-  await cp('examples/data/cars.json', join(root, 'data', 'cars.json'));
+  ({ root, project } = await copyQuickstart('mlform-diffs-', /(endpoint|schedule)\.yaml$/));
   execFileSync('git', ['init', '-q', root]);
   // Few epochs (above earlyStopping.patience): the test is about the plan, not the model.
   await setHyperparameters(20, 0.003);

@@ -132,6 +132,8 @@ interface ServeSettings {
   port: number;
   listenFd?: number;
   proofKey?: string;
+  /** Processes behind upstream versions, from the launcher (serving/upstream-launch.ts). */
+  upstreamLaunches: ServingModule.UpstreamLaunch[];
 }
 
 /** Flags, config file and environment checked; the problem is the text to print when they do not fit. */
@@ -165,9 +167,16 @@ async function serveSettings(
   if (proofKey !== undefined && !serving.isProofToken(proofKey)) {
     return { problem: `$${serving.PROOF_KEY_ENV} must be 32 to 128 lower-case hex digits` };
   }
+  let upstreamLaunches: ServeSettings['upstreamLaunches'];
+  try {
+    upstreamLaunches = serving.takeUpstreamLaunches(ctx.env);
+  } catch (e) {
+    return { problem: errorMessage(e) };
+  }
   return {
     config: resolved.config,
     port,
+    upstreamLaunches,
     ...(listenFd !== undefined && { listenFd }),
     ...(proofKey !== undefined && { proofKey }),
   };
@@ -177,7 +186,7 @@ async function serveSettings(
 async function serveUntilStopped(
   ctx: CommandContext,
   serving: Serving,
-  { config, port, listenFd, proofKey }: ServeSettings,
+  { config, port, listenFd, proofKey, upstreamLaunches }: ServeSettings,
   host: string,
 ): Promise<number> {
   const logs = serving.createServingLogger(
@@ -190,6 +199,7 @@ async function serveUntilStopped(
     config,
     logger: logs,
     ...(proofKey !== undefined && { proofKey }),
+    upstreamLaunches,
   });
   // Once: a second Ctrl-C gets Node's default action and ends the process at once.
   const stopListening = ctx.onStopSignal((signal) => {
