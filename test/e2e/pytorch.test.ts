@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { killProcessesUnder } from '../providers/local/helpers.js';
+import { runCli } from './cli.js';
 
 const EXAMPLE = 'examples/pytorch';
 /** |served - recorded| allowed: onnxruntime and torch sum the same float32 products in other orders. */
@@ -30,21 +31,7 @@ interface Samples {
 const readSamples = async (dir: string): Promise<Samples> =>
   JSON.parse(await readFile(join(dir, 'samples.json'), 'utf8')) as Samples;
 
-function mlform(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, ['bin/mlform.js', ...args], {
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      NO_COLOR: '1',
-      FORCE_COLOR: undefined,
-      CI: 'true',
-      MLFORM_BACKEND: 'wasm',
-      ...env,
-    },
-    timeout: 120_000,
-  });
-  return { code: r.status, stdout: r.stdout, out: `${r.stdout}${r.stderr}` };
-}
+const mlform = (args: string[], env: Record<string, string> = {}) => runCli(args, 120_000, env);
 
 async function predictions(url: string, model: string, instances: unknown[]): Promise<number[]> {
   const response = await fetch(`${url}/v1/models/${model}:predict`, {
