@@ -5,17 +5,25 @@
  * A batch runs when it is full, when its oldest request has waited `batchTimeoutMicros`, or, with
  * a timeout of 0, at the end of the event-loop turn in which it was queued (`setImmediate` runs
  * after the poll phase, so every request whose bytes arrived in that turn is in the batch). The
- * model call itself is synchronous (wasm/cpu compute on this thread), so while one batch runs the
+ * builtin model call is synchronous (wasm/cpu compute on this thread), so while one batch runs the
  * next one fills up in the socket buffers: under load batches grow by themselves and an idle
- * server adds no latency.
+ * server adds no latency. An asynchronous call (ONNX Runtime computes on its own thread) keeps
+ * that property by running one batch at a time per version: what arrives meanwhile waits for the
+ * next batch.
  */
 import type { BatchingConfig } from './config.js';
 
-/** Encoded instances in, count x width outputs out (ModelVersion.run). */
-export type BatchRunner = (x: Float32Array, count: number) => Float32Array;
+/** The rows a batch carries: the encoder's float32, or float64 values as sent (ONNX raw inputs). */
+export type BatchValues = Float32Array | Float64Array;
 
-interface Pending {
-  x: Float32Array;
+/** Encoded instances in, count x width outputs out (ModelVersion.run). */
+export type BatchRunner<X extends BatchValues = Float32Array> = (
+  x: X,
+  count: number,
+) => Float32Array | Promise<Float32Array>;
+
+interface Pending<X> {
+  x: X;
   count: number;
   queuedAt: number;
   resolve: (output: Float32Array) => void;
@@ -27,16 +35,18 @@ export interface BatchObserver {
   onBatch(instances: number, requests: number, seconds: number): void;
 }
 
-export class Batcher {
-  private queue: Pending[] = [];
+export class Batcher<X extends BatchValues = Float32Array> {
+  private queue: Pending<X>[] = [];
   private queuedInstances = 0;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private readonly rowSize: number;
   private readonly timeoutMs: number;
+  /** An asynchronous batch is running: the next one starts when it settles. */
+  private running = false;
 
   constructor(
-    private readonly runner: BatchRunner,
+    private readonly runner: BatchRunner<X>,
     /** Values per encoded instance (product of the input shape). */
     rowSize: number,
     /** Values per instance in the output. */
@@ -54,10 +64,15 @@ export class Batcher {
   }
 
   /** Resolves with this request's `count x outputWidth` outputs. */
-  submit(x: Float32Array, count: number): Promise<Float32Array> {
+  submit(x: X, count: number): Promise<Float32Array> {
     if (!this.options.enabled) {
       try {
-        return Promise.resolve(this.runBatch([{ x, count }], count)[0]);
+        const started = performance.now();
+        const output = this.runner(x, count);
+        const batch = [{ x, count }];
+        return output instanceof Promise
+          ? output.then((o) => this.split(batch, count, o, started)[0])
+          : Promise.resolve(this.split(batch, count, output, started)[0]);
       } catch (e) {
         return Promise.reject(e);
       }
@@ -72,11 +87,12 @@ export class Batcher {
 
   /** Runs everything queued now (shutdown: queued requests are answered, not dropped). */
   drain(): void {
-    while (this.queue.length > 0) this.flush();
+    while (this.queue.length > 0) this.flush(true);
   }
 
   private schedule(): void {
     if (this.queue.length === 0 || this.timer !== undefined || this.immediate !== undefined) return;
+    if (this.running) return; // the running batch schedules the next one when it settles
     if (this.timeoutMs === 0) {
       this.immediate = setImmediate(() => {
         this.immediate = undefined;
@@ -95,12 +111,12 @@ export class Batcher {
   }
 
   /** Runs one batch from the head of the queue, then schedules the rest. */
-  private flush(): void {
+  private flush(evenIfRunning = false): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     if (this.immediate !== undefined) clearImmediate(this.immediate);
     this.timer = undefined;
     this.immediate = undefined;
-    if (this.queue.length === 0) return;
+    if (this.queue.length === 0 || (this.running && !evenIfRunning)) return;
 
     // Whole requests only; a request larger than maxBatchSize runs alone.
     let take = 0;
@@ -114,15 +130,47 @@ export class Batcher {
     const batch = this.queue.splice(0, take);
     this.queuedInstances -= instances;
 
-    let outputs: Float32Array[];
+    const started = performance.now();
+    let output: Float32Array | Promise<Float32Array>;
     try {
-      outputs = this.runBatch(batch, instances);
+      output = this.runner(this.join(batch, instances), instances);
     } catch (e) {
       for (const p of batch) p.reject(e);
-      outputs = [];
+      this.next();
+      return;
+    }
+    if (output instanceof Promise) {
+      this.running = true;
+      output
+        .then(
+          (o) => this.settle(batch, instances, o, started),
+          (e: unknown) => {
+            for (const p of batch) p.reject(e);
+          },
+        )
+        .finally(() => {
+          this.running = false;
+          this.next();
+        });
+      return;
+    }
+    this.settle(batch, instances, output, started);
+    this.next();
+  }
+
+  private settle(batch: Pending<X>[], instances: number, output: Float32Array, started: number): void {
+    let outputs: Float32Array[];
+    try {
+      outputs = this.split(batch, instances, output, started);
+    } catch (e) {
+      for (const p of batch) p.reject(e);
+      return;
     }
     for (let i = 0; i < outputs.length; i++) batch[i].resolve(outputs[i]);
+  }
 
+  /** After a batch: the next one, if any. */
+  private next(): void {
     if (this.queuedInstances >= this.options.maxBatchSize) {
       // Full again (requests that arrived while this one ran): the next turn takes it, so that
       // responses already resolved get written first.
@@ -133,19 +181,25 @@ export class Batcher {
     } else this.schedule();
   }
 
-  private runBatch(batch: readonly { x: Float32Array; count: number }[], instances: number): Float32Array[] {
-    const started = performance.now();
-    let x: Float32Array;
-    if (batch.length === 1) x = batch[0].x;
-    else {
-      x = new Float32Array(instances * this.rowSize);
-      let offset = 0;
-      for (const p of batch) {
-        x.set(p.x, offset);
-        offset += p.x.length;
-      }
+  /** The batch's rows as one array (the request's own when it is alone). */
+  private join(batch: readonly { x: X; count: number }[], instances: number): X {
+    if (batch.length === 1) return batch[0].x;
+    const x = new (batch[0].x.constructor as new (length: number) => X)(instances * this.rowSize);
+    let offset = 0;
+    for (const p of batch) {
+      x.set(p.x, offset);
+      offset += p.x.length;
     }
-    const output = this.runner(x, instances);
+    return x;
+  }
+
+  /** Each request's slice of the output. */
+  private split(
+    batch: readonly { x: X; count: number }[],
+    instances: number,
+    output: Float32Array,
+    started: number,
+  ): Float32Array[] {
     const width = this.outputWidth;
     if (output.length !== instances * width) {
       throw new Error(`the model returned ${output.length} values for ${instances} instances x ${width}`);

@@ -9,7 +9,7 @@ import { selectBackend } from '../artifact/tfjs-backend.js';
 import { connectionBounds, type ServingConfig } from './config.js';
 import { HttpFront } from './http-front.js';
 import { createServingLogger, type ServingLogger } from './logger.js';
-import { loadModelVersion, warmUp, type ModelVersion, type VersionLoader } from './model-version.js';
+import { loadModelVersion, warmUp, type ModelVersion, type ServedVersion, type VersionLoader } from './model-version.js';
 import { ServingApp } from './serving-app.js';
 import { ServingMetrics } from './serving-metrics.js';
 
@@ -25,7 +25,8 @@ export interface ModelServerOptions {
   /** How a version is loaded; tests inject slow or failing loaders. */
   loadVersion?: VersionLoader;
   /** Warm-up before readiness (default: run the request path at batch sizes 1 and maxBatchSize). */
-  warmUp?: (version: ModelVersion, maxBatchSize: number) => void | Promise<void>;
+  // Method syntax: a test may pass a warm-up typed for builtin versions only.
+  warmUp?(version: ServedVersion, maxBatchSize: number): void | Promise<void>;
   /** Pick the TensorFlow.js backend before loading (default true; MLFORM_BACKEND overrides). */
   selectBackend?: boolean;
   /** Node process metrics (CPU, memory, event-loop lag) on /metrics too (default true). */
@@ -119,7 +120,7 @@ export class ModelServer {
     }
     // Models loaded but not handed to the app (a failure or a shutdown came first) are freed
     // here; the app frees the ones it holds in unload().
-    const orphans: ModelVersion[] = [];
+    const orphans: ServedVersion[] = [];
     const failures: string[] = [];
     await Promise.all(
       this.config.versions.map(async (v) => {

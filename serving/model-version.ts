@@ -15,6 +15,11 @@ import { ARTIFACT_LIMITS, checkPreprocessCounts } from '../artifact/limits.js';
 import { joinUri, readBounded } from '../artifact/storage.js';
 import type { Preprocess } from '../artifact/preprocess/types.js';
 import type { VersionConfig } from './config.js';
+import { ArtifactError } from './artifact-error.js';
+import { readDescriptor } from './artifact-descriptor.js';
+import { loadOnnxVersion } from './onnx-version.js';
+import type { InstanceError } from '../artifact/preprocess/index.js';
+import { checkPreprocess } from './preprocess-check.js';
 
 /** What the server knows about where a version came from (run.json), for metadata. */
 export interface VersionProvenance {
@@ -24,6 +29,11 @@ export interface VersionProvenance {
   /** `spec.model` of the TrainingRun: the registered model the run feeds. */
   model?: string;
 }
+
+/** Instances checked and encoded for the batcher: count x rowSize values, or what is wrong. */
+export type EncodedBatch =
+  | { ok: true; x: Float32Array | Float64Array; count: number; anchor?: Float64Array }
+  | { ok: false; errors: InstanceError[] };
 
 export interface ModelVersion {
   readonly version: number;
@@ -41,56 +51,31 @@ export interface ModelVersion {
   dispose(): void;
 }
 
-/** Loads a version; the default of ModelServerOptions.loadVersion. */
-export type VersionLoader = (config: VersionConfig) => Promise<ModelVersion>;
-
-export class ArtifactError extends Error {
-  override name = 'ArtifactError';
-}
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-const isPositiveIntegers = (value: unknown): value is number[] =>
-  Array.isArray(value) && value.length > 0 && value.every((d) => Number.isInteger(d) && (d as number) > 0);
-
 /**
- * A structural check of preprocess.json: enough that a corrupt or foreign file fails at load with
- * a sentence, not at the first request with a TypeError. The encoder checks the rest.
+ * A version of another format (onnx-version.ts): the model call is asynchronous (the runtime
+ * computes on its own thread), instances may be encoded differently, and warm-up is its own.
  */
-export function checkPreprocess(value: unknown, uri: string): Preprocess {
-  const fail = (what: string): never => {
-    throw new ArtifactError(`${uri}: ${what}`);
-  };
-  if (!isRecord(value)) return fail('expected a JSON object');
-  if (value.formatVersion !== 1)
-    return fail(`formatVersion ${JSON.stringify(value.formatVersion)} is not supported (expected 1)`);
-  if (!['regression', 'classification', 'forecasting'].includes(String(value.task)))
-    return fail('task is missing or unknown');
-  if (
-    !Array.isArray(value.features) ||
-    !value.features.every((f) => isRecord(f) && typeof f.name === 'string')
-  ) {
-    return fail('features must be a list of {name, type, ...}');
-  }
-  const target = value.target;
-  if (!isRecord(target) || typeof target.name !== 'string') return fail('target must be {type, name, ...}');
-  if (target.type === 'label') {
-    if (
-      !Array.isArray(target.labels) ||
-      target.labels.length < 2 ||
-      !target.labels.every((l) => typeof l === 'string')
-    ) {
-      return fail('target.labels must be at least 2 strings');
-    }
-  } else if (target.type !== 'numeric' || typeof target.mean !== 'number' || typeof target.std !== 'number') {
-    return fail('target must be {type: "numeric", mean, std} or {type: "label", labels}');
-  }
-  if (!isPositiveIntegers(value.inputShape)) return fail('inputShape must be a list of positive integers');
-  if (typeof value.encodedWidth !== 'number') return fail('encodedWidth is missing');
-  if (value.task === 'forecasting' && !isRecord(value.window)) return fail('forecasting needs window');
-  return value as unknown as Preprocess;
+export interface AsyncModelVersion extends Omit<ModelVersion, 'run'> {
+  /** v2 metadata `platform`, e.g. `onnxruntime_onnx`. */
+  readonly platform: string;
+  /** Why a missing value is refused whatever `limits.missingFeatures` says, when it is. */
+  readonly missingValues?: string;
+  /** Format-specific facts for the v1 metadata's `mlform` section. */
+  readonly onnx?: Record<string, unknown>;
+  encode(instances: readonly unknown[]): EncodedBatch;
+  run(x: Float32Array | Float64Array, count: number): Promise<Float32Array>;
+  warmUp(maxBatchSize: number): Promise<void>;
 }
+
+export type ServedVersion = ModelVersion | AsyncModelVersion;
+
+export const isAsyncVersion = (v: ServedVersion): v is AsyncModelVersion => 'encode' in v;
+
+/** Loads a version; the default of ModelServerOptions.loadVersion. */
+export type VersionLoader = (config: VersionConfig) => Promise<ServedVersion>;
+
+export { ArtifactError };
+export { checkPreprocess };
 
 const product = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
@@ -111,6 +96,9 @@ async function readJson(uri: string, required: boolean, maxBytes: number): Promi
   }
 }
 
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
 function provenanceOf(run: unknown): VersionProvenance {
   if (!isRecord(run)) return {};
   const out: VersionProvenance = {};
@@ -128,11 +116,34 @@ function shapeOf(tensors: tf.SymbolicTensor[], what: string, uri: string): numbe
   return tensors[0].shape.slice(1).map((d) => d ?? -1);
 }
 
-export const loadModelVersion: VersionLoader = async ({ version, uri }) => {
+/**
+ * Loads a version: the builtin trainer's files (no artifact.json, or `format: tfjs`), or an ONNX
+ * model (`format: onnx`). Other formats are served by a serving container, not here.
+ */
+export const loadModelVersion: VersionLoader = async (config) => {
+  const { uri } = config;
+  const descriptor = await readDescriptor(uri);
+  const format = descriptor?.format ?? 'tfjs';
+  if (format !== 'tfjs' && format !== 'onnx') {
+    throw new ArtifactError(
+      `${uri}: format "${format}" is not served by mlform serve (tfjs and onnx are); serve it from your own image with the endpoint's spec.container`,
+    );
+  }
   const [preprocessJson, runJson] = await Promise.all([
-    readJson(joinUri(uri, ARTIFACT_FILES.preprocess), true, ARTIFACT_LIMITS.preprocessBytes),
+    readJson(joinUri(uri, ARTIFACT_FILES.preprocess), format === 'tfjs', ARTIFACT_LIMITS.preprocessBytes),
     readJson(joinUri(uri, ARTIFACT_FILES.run), false, ARTIFACT_LIMITS.jsonBytes),
   ]);
+  if (descriptor?.format === 'onnx') {
+    return loadOnnxVersion(config, { descriptor, preprocess: preprocessJson, provenance: provenanceOf(runJson) });
+  }
+  return loadTfjsVersion(config, preprocessJson, runJson);
+};
+
+async function loadTfjsVersion(
+  { version, uri }: VersionConfig,
+  preprocessJson: unknown,
+  runJson: unknown,
+): Promise<ModelVersion> {
   try {
     checkPreprocessCounts(preprocessJson, joinUri(uri, ARTIFACT_FILES.preprocess));
   } catch (e) {
@@ -187,14 +198,15 @@ export const loadModelVersion: VersionLoader = async ({ version, uri }) => {
       model.dispose();
     },
   };
-};
+}
 
 /**
  * Runs the whole request path once before the version takes traffic: encoder and decoder
  * (compiling their code paths), and the model at batch sizes 1 and `maxBatchSize`, so the backend
  * has compiled its kernels and grown its heap before the first client waits on it.
  */
-export function warmUp(version: ModelVersion, maxBatchSize: number): void {
+export function warmUp(version: ServedVersion, maxBatchSize: number): void | Promise<void> {
+  if (isAsyncVersion(version)) return version.warmUp(maxBatchSize);
   const { preprocess } = version;
   // A tabular instance with every feature missing is valid (fill values); forecasting needs a
   // history, so its encoder is exercised by the first real request instead.

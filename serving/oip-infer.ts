@@ -309,7 +309,12 @@ export function inferResponse(
 }
 
 /** `GET /v2/models/{m}[/versions/{v}]`: the model's name, versions, inputs and outputs as v2 tensors. */
-export function inferMetadata(modelName: string, versions: string[], preprocess: Preprocess): unknown {
+export function inferMetadata(
+  modelName: string,
+  versions: string[],
+  preprocess: Preprocess,
+  platform = 'mlform_tfjs',
+): unknown {
   const window = preprocess.window;
   const shape = window ? [-1, -1] : [-1];
   const inputs = preprocess.features.map((f) => ({
@@ -328,5 +333,5 @@ export function inferMetadata(modelName: string, versions: string[], preprocess:
           { name: 'probabilities', datatype: 'FP32', shape: [-1, preprocess.target.labels.length] },
         ]
       : [{ name: preprocess.target.name, datatype: 'FP32', shape: [-1] }];
-  return { name: modelName, versions, platform: 'mlform_tfjs', inputs, outputs };
+  return { name: modelName, versions, platform, inputs, outputs };
 }

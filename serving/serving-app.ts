@@ -14,13 +14,13 @@ import {
 } from '../artifact/preprocess/index.js';
 import type { FeatureEncoding } from '../artifact/preprocess/types.js';
 import { tfServingDtype } from './feature-dtypes.js';
-import { Batcher } from './batcher.js';
+import { Batcher, type BatchValues } from './batcher.js';
 import type { ServingConfig, VersionConfig } from './config.js';
 import { isUtf8 } from 'node:buffer';
 import { formatPath } from '../resources/diagnostic.js';
 import { HttpError, type FieldProblem } from './http-error.js';
 import { strictInputErrors } from './strict-inputs.js';
-import type { ModelVersion } from './model-version.js';
+import { isAsyncVersion, type EncodedBatch, type ServedVersion } from './model-version.js';
 import { SIGNATURE_NAME, instanceErrors, predictResponse, readPredictRequest } from './predict-request.js';
 import { inferErrors, inferMetadata, inferResponse, readInferRequest } from './oip-infer.js';
 import { matchRoute, routeName, type Route } from './routes.js';
@@ -54,8 +54,8 @@ interface VersionSlot {
   config: VersionConfig;
   state: VersionState;
   error?: string;
-  model?: ModelVersion;
-  batcher?: Batcher;
+  model?: ServedVersion;
+  batcher?: Batcher<BatchValues>;
   label: string;
 }
 
@@ -124,13 +124,13 @@ export class ServingApp {
   }
 
   /** A version finished loading and warming up; it takes pinned requests from now on. */
-  versionLoaded(model: ModelVersion): void {
+  versionLoaded(model: ServedVersion): void {
     const slot = this.byNumber.get(model.version);
     if (!slot) throw new Error(`version ${model.version} is not in the config`);
     slot.model = model;
     const label = slot.label;
-    slot.batcher = new Batcher(
-      (x, count) => model.run(x, count),
+    slot.batcher = new Batcher<BatchValues>(
+      isAsyncVersion(model) ? (x, count) => model.run(x, count) : (x, count) => model.run(x as Float32Array, count),
       model.preprocess.inputShape.reduce((a, b) => a * b, 1),
       model.outputWidth,
       this.config.batching,
@@ -285,8 +285,8 @@ export class ServingApp {
 
   private async predictWith(
     label: string,
-    model: ModelVersion,
-    batcher: Batcher,
+    model: ServedVersion,
+    batcher: Batcher<BatchValues>,
     body: unknown,
   ): Promise<AppResponse> {
     const parsed = readPredictRequest(body, this.config.limits.maxInstances);
@@ -303,8 +303,8 @@ export class ServingApp {
   /** Open Inference Protocol: tensors in, tensors out, through the same checks and batcher. */
   private async inferWith(
     label: string,
-    model: ModelVersion,
-    batcher: Batcher,
+    model: ServedVersion,
+    batcher: Batcher<BatchValues>,
     body: unknown,
   ): Promise<AppResponse> {
     const parsed = readInferRequest(body, model.preprocess, this.config.limits.maxInstances);
@@ -323,13 +323,21 @@ export class ServingApp {
 
   /** Checks and encodes instances like training did, batches them, decodes the outputs. */
   private async run(
-    model: ModelVersion,
-    batcher: Batcher,
+    model: ServedVersion,
+    batcher: Batcher<BatchValues>,
     instances: unknown[],
     toError: (errors: InstanceError[]) => HttpError,
   ): Promise<Prediction[]> {
-    const strict = strictInputErrors(model.preprocess, instances, this.config.limits.missingFeatures);
-    const encoded = encodeInstances(model.preprocess, instances);
+    const refused = isAsyncVersion(model) ? model.missingValues : undefined;
+    const strict = strictInputErrors(
+      model.preprocess,
+      instances,
+      refused === undefined ? this.config.limits.missingFeatures : 'error',
+      refused,
+    );
+    const encoded: EncodedBatch = isAsyncVersion(model)
+      ? model.encode(instances)
+      : encodeInstances(model.preprocess, instances);
     if (strict.length > 0 || !encoded.ok) {
       // The encoder's problems (wrong types, unknown names) first: an unknown name is usually the
       // reason a feature is absent. The sort is stable, so per instance that order holds.
@@ -360,6 +368,7 @@ export class ServingApp {
         this.config.name,
         slots.map((s) => s.label),
         loaded.model.preprocess,
+        isAsyncVersion(loaded.model) ? loaded.model.platform : undefined,
       ),
       'metadata',
     );
@@ -470,12 +479,14 @@ const tensorShape = (...dims: number[]) => ({
 });
 
 /** What the client sends for a feature, for people reading the metadata. */
-function describeFeature(feature: FeatureEncoding): Record<string, unknown> {
+function describeFeature(feature: FeatureEncoding, fills: boolean): Record<string, unknown> {
   switch (feature.type) {
     case 'numeric':
-      return { name: feature.name, type: 'numeric', fill: feature.fill };
+      return fills ? { name: feature.name, type: 'numeric', fill: feature.fill } : { name: feature.name, type: 'numeric' };
     case 'boolean':
-      return { name: feature.name, type: 'boolean', fill: feature.fill === 1 };
+      return fills
+        ? { name: feature.name, type: 'boolean', fill: feature.fill === 1 }
+        : { name: feature.name, type: 'boolean' };
     case 'date':
       return { name: feature.name, type: 'date', format: 'ISO 8601 string or epoch milliseconds' };
     case 'categorical':
@@ -490,8 +501,9 @@ function describeFeature(feature: FeatureEncoding): Record<string, unknown> {
  * the client sends, not the encoded tensor, plus an `mlform` section with the preprocessing facts
  * a client needs (vocabularies, fill values, window).
  */
-function metadataOf(name: string, config: VersionConfig, model: ModelVersion): unknown {
+function metadataOf(name: string, config: VersionConfig, model: ServedVersion): unknown {
   const p = model.preprocess;
+  const other = isAsyncVersion(model) ? model : undefined;
   const batch = p.window ? [-1, p.window.size] : [-1];
   const inputs: Record<string, unknown> = {};
   for (const f of p.features)
@@ -520,7 +532,8 @@ function metadataOf(name: string, config: VersionConfig, model: ModelVersion): u
     },
     mlform: {
       task: p.task,
-      features: p.features.map(describeFeature),
+      platform: other?.platform ?? 'mlform_tfjs',
+      features: p.features.map((f) => describeFeature(f, other?.missingValues === undefined)),
       target:
         p.target.type === 'label'
           ? { name: p.target.name, labels: p.target.labels }
@@ -530,6 +543,7 @@ function metadataOf(name: string, config: VersionConfig, model: ModelVersion): u
         request: `{"instances": [{"history": [row, ...]}]}: at least ${p.window.size} rows, oldest first, each with the features and ${p.target.name}`,
       }),
       trafficPercent: config.percent,
+      ...(other?.onnx && { onnx: other.onnx }),
       ...model.provenance,
     },
   };

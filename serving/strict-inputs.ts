@@ -58,18 +58,17 @@ function checkValue(
   feature: FeatureEncoding,
   row: Record<string, unknown>,
   policy: MissingFeaturePolicy,
+  refusal: string,
 ): string | undefined {
   const value = row[feature.name];
   if (value === undefined) {
     if (policy === 'fill') return undefined;
     return policy === 'error'
-      ? 'required (limits.missingFeatures is "error")'
+      ? `required (${refusal})`
       : 'required: send a value, or null for a missing value (it then takes the training fill value)';
   }
   if (isMissing(value)) {
-    return policy === 'error'
-      ? 'required (limits.missingFeatures is "error"); got a missing value'
-      : undefined;
+    return policy === 'error' ? `required (${refusal}); got a missing value` : undefined;
   }
   if (feature.type !== 'categorical') return undefined;
   if (typeof value === 'string') return undefined;
@@ -85,11 +84,16 @@ function checkValue(
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** Problems as the encoder reports them (instance index and field), so both lists merge. */
+/**
+ * Problems as the encoder reports them (instance index and field), so both lists merge.
+ * `refusal` says why missing values are refused under the `error` policy (a model that declares
+ * no fill value refuses them whatever the config says).
+ */
 export function strictInputErrors(
   preprocess: Preprocess,
   instances: readonly unknown[],
   policy: MissingFeaturePolicy,
+  refusal = 'limits.missingFeatures is "error"',
 ): InstanceError[] {
   const errors: InstanceError[] = [];
   const features = preprocess.features;
@@ -99,7 +103,7 @@ export function strictInputErrors(
     if (!isRecord(instance)) continue; // the encoder says what it should be
     if (size === undefined) {
       for (const feature of features) {
-        const message = checkValue(feature, instance, policy);
+        const message = checkValue(feature, instance, policy, refusal);
         if (message) errors.push({ index, field: feature.name, message });
       }
       continue;
@@ -110,7 +114,7 @@ export function strictInputErrors(
       const row: unknown = history[j];
       if (!isRecord(row)) continue;
       for (const feature of features) {
-        const message = checkValue(feature, row, policy);
+        const message = checkValue(feature, row, policy, refusal);
         if (message) errors.push({ index, field: `history[${j}].${feature.name}`, message });
       }
     }
