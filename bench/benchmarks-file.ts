@@ -27,7 +27,7 @@ export async function writeBenchmarkSection(
   text =
     a !== -1 && b !== -1
       ? text.slice(0, a) + section + text.slice(b + end.length)
-      : `${text.trimEnd()}\n\n${section}\n`;
+      : `${text.trimEnd()}\n\n${section}\n`.trimStart();
   await mkdir(dirname(file), { recursive: true });
   await writeFile(file, text);
 }
