@@ -2,9 +2,9 @@
 
     /usr/bin/python3 bench/fastapi/export_builtin.py TFJS_DIR ONNX_DIR
 
-Writes ONNX_DIR/model.onnx (the same weights through torch.onnx.export, dynamic batch axis), a copy
-of preprocess.json (and run.json) and artifact.json (`format: onnx`, input kind `encoded`), so `mlform serve`
-applies the same preprocessing to the same network.
+Writes ONNX_DIR/model.onnx (the same weights through torch.onnx.export, dynamic batch axis), copies
+of preprocess.json (and run.json), and artifact.json (`format: onnx`, input kind `encoded`), so
+`mlform serve` applies the same preprocessing to the same network.
 """
 
 import json

@@ -56,7 +56,8 @@ def load_mlp(folder):
         if kind == "Dropout":
             continue  # inference: the identity
         if kind != "Dense":
-            raise ValueError(f"layer {config.get('name')}: {kind} is not supported (Dense and Dropout only)")
+            name = config.get("name")
+            raise ValueError(f"layer {name}: {kind} is not supported (Dense and Dropout only)")
         kernel = weights[f"{config['name']}/kernel"]  # [in, out]; torch keeps [out, in]
         linear = torch.nn.Linear(kernel.shape[0], kernel.shape[1], bias=config.get("use_bias", True))
         with torch.no_grad():

@@ -34,7 +34,15 @@ FEATURES = ["Cylinders", "Displacement", "Horsepower", "Weight_in_lbs", "Acceler
 TYPES = {"Year": "date", "Origin": "categorical"}  # the others are numeric
 TARGET = "Miles_per_Gallon"
 MISSING_CATEGORY = "<missing>"
-DEFAULTS = {"epochs": 60, "lr": 0.01, "hidden": "32,16", "seed": 42, "batch_size": 32, "validation_split": 0.2}
+DEFAULTS = {
+    "epochs": 60,
+    "lr": 0.01,
+    "hidden": "32,16",
+    "seed": 42,
+    "batch_size": 32,
+    "validation_split": 0.2,
+    "data": os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "cars.json"),
+}
 SAMPLES = 5
 
 
@@ -49,6 +57,9 @@ def hyperparameters(argv):
         name, value = arg[2:].split("=", 1)
         extra[name.replace("-", "_")] = value
     values.update(extra)
+    unknown = sorted(set(values) - set(DEFAULTS))
+    if unknown:
+        sys.exit(f"train.py: unknown hyperparameter(s) {', '.join(unknown)}; known: {', '.join(DEFAULTS)}")
     try:
         return {
             "epochs": int(values["epochs"]),
@@ -57,7 +68,7 @@ def hyperparameters(argv):
             "seed": int(values["seed"]),
             "batch_size": int(values["batch_size"]),
             "validation_split": float(values["validation_split"]),
-            "data": values.get("data", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "cars.json")),
+            "data": str(values["data"]),
         }
     except ValueError as e:
         sys.exit(f"train.py: bad hyperparameter: {e}")
@@ -107,7 +118,8 @@ def fit_categorical(name, column):
     for value in column:
         key = MISSING_CATEGORY if missing(value) else str(value)
         counts[key] = counts.get(key, 0) + 1
-    return {"name": name, "type": "categorical", "vocabulary": sorted(counts, key=lambda k: (-counts[k], k))}
+    vocabulary = sorted(counts, key=lambda k: (-counts[k], k))
+    return {"name": name, "type": "categorical", "vocabulary": vocabulary}
 
 
 def fit_preprocess(rows):
@@ -237,7 +249,8 @@ def main():
     preprocess = fit_preprocess(train_rows)  # fitted on the training split only
     target = preprocess["target"]
     x, x_val = encode(preprocess, train_rows), encode(preprocess, val_rows)
-    y = torch.tensor([(float(r[TARGET]) - target["mean"]) / target["std"] for r in train_rows]).unsqueeze(1)
+    y = torch.tensor([(float(r[TARGET]) - target["mean"]) / target["std"] for r in train_rows])
+    y = y.unsqueeze(1)
     y_val = torch.tensor([float(r[TARGET]) for r in val_rows], dtype=torch.float64)
 
     model = mlp(preprocess["encodedWidth"], hp["hidden"])
@@ -251,7 +264,8 @@ def main():
         optimizer.load_state_dict(resumed["optimizer"])
         shuffle.set_state(resumed["shuffle"])
         first_epoch, best = resumed["epoch"] + 1, resumed["best"]
-    emit({"type": "start", "epochs": hp["epochs"], **({"resumedFromEpoch": first_epoch - 1} if resumed else {})})
+    start = {"type": "start", "epochs": hp["epochs"]}
+    emit({**start, "resumedFromEpoch": first_epoch - 1} if resumed else start)
     writer = tensorboard_writer()
 
     def predict(inputs):
@@ -271,9 +285,11 @@ def main():
         metrics = regression_metrics(predict(x_val), y_val, target)
         train_loss = total / len(x)
         if best is None or metrics["val_loss"] < best["metrics"]["val_loss"]:
-            weights = {k: v.clone() for k, v in model.state_dict().items()}  # state_dict() aliases live tensors
+            # state_dict() aliases the live tensors: copy them.
+            weights = {k: v.clone() for k, v in model.state_dict().items()}
             best = {"epoch": epoch, "loss": train_loss, "metrics": metrics, "model": weights}
-        emit({"type": "epoch", "epoch": epoch, "epochs": hp["epochs"], "loss": train_loss, "metrics": metrics})
+        emit({"type": "epoch", "epoch": epoch, "epochs": hp["epochs"], "loss": train_loss,
+              "metrics": metrics})
         if writer:
             writer.add_scalar("loss", train_loss, epoch)
             for name, value in metrics.items():
@@ -320,7 +336,8 @@ def main():
         "metrics": {**metrics, "loss": best["loss"]},
         "baseline": baseline,
         "baselineKind": "mean",
-        "training": {"epochs": hp["epochs"], "bestEpoch": best["epoch"], "seconds": round(time.time() - started, 3)},
+        "training": {"epochs": hp["epochs"], "bestEpoch": best["epoch"],
+                     "seconds": round(time.time() - started, 3)},
     })
     emit({"type": "done", "metrics": metrics, "seconds": time.time() - started})
 
