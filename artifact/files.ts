@@ -55,18 +55,20 @@ export const RunFileSchema = Type.Object({
   name: Type.Optional(Type.String()),
   specHash: Type.String(),
   spec: Type.Unknown(),
-  data: Type.Object({
-    uri: Type.String(),
-    sha256: Type.String(),
-    bytes: Type.Integer(),
-    rows: Type.Object({
-      total: Type.Integer(),
-      train: Type.Integer(),
-      validation: Type.Integer(),
-      dropped: Type.Integer(),
+  data: Type.Optional(
+    Type.Object({
+      uri: Type.String(),
+      sha256: Type.String(),
+      bytes: Type.Integer(),
+      rows: Type.Object({
+        total: Type.Integer(),
+        train: Type.Integer(),
+        validation: Type.Integer(),
+        dropped: Type.Integer(),
+      }),
+      columnTypes: Type.Record(Type.String(), Type.String()),
     }),
-    columnTypes: Type.Record(Type.String(), Type.String()),
-  }),
+  ),
   gitCommit: Type.Optional(Type.String()),
   startedAt: Type.String(),
   finishedAt: Type.String(),

@@ -147,9 +147,19 @@ export async function resolveTraining(
     );
   }
   let resource = runs[0];
-  if (!(resource.manifest as TrainingRun).spec.trainer.builtin) {
+  const trainer = (resource.manifest as TrainingRun).spec.trainer;
+  if (!trainer.builtin && !trainer.command) {
     return fail(
-      `TrainingRun "${resource.name}" uses trainer.container; \`mlform train\` runs the builtin trainer`,
+      `TrainingRun "${resource.name}" uses trainer.container only; \`mlform train\` runs the builtin trainer or trainer.command`,
+      'run the image on Vertex AI (`provider: gcp`), or add `command` to run your trainer here',
+    );
+  }
+  if (
+    trainer.command &&
+    (parameterArgsGiven(invocation, env) || (resource.manifest as TrainingRun).spec.tuning)
+  ) {
+    return fail(
+      `TrainingRun "${resource.name}" runs trainer.command: tuning and trials are for the builtin trainer`,
     );
   }
 
@@ -243,6 +253,12 @@ export async function reportTrialMetric(
   }
   return reportHypertuneMetric(trial.metric, value, { env, globalStep: metrics.training.epochs });
 }
+
+const parameterArgsGiven = (invocation: TrainInvocation, env: Record<string, string | undefined>): boolean =>
+  (invocation.parameterArgs ?? []).length > 0 || env.CLOUD_ML_TRIAL_ID !== undefined;
+
+/** Your own trainer (`trainer.command`) runs under the supervisor of trainer/command/. */
+export { isCommandTraining, superviseCommand } from './command/supervise.js';
 
 function parseJson(text: string): unknown {
   try {

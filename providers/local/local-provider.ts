@@ -12,6 +12,7 @@ import { cancelRun, createRun, listRuns, observeRun, runLogs } from './runs.js';
 import { deleteSchedule, listSchedules, putSchedule, triggerSchedule } from './schedules.js';
 import { resolveSettings, stateRoot, type LocalProviderOptions } from './settings.js';
 import { ensureStateRoot } from './state-dir.js';
+import { validateCommands } from './command-runs.js';
 import { resolve } from 'node:path';
 
 /** A relative artifact path means one in the project, like every other local path. */
@@ -58,6 +59,8 @@ export function createLocalProvider(options: LocalProviderOptions = {}) {
       trigger: (ctx, req) => triggerSchedule(settings, ctx, req),
     },
     lock: (ctx, req) => acquireLease(settings, ctx, req),
+    // Plan fails before anything runs when this operator would refuse a command (command-runs.ts).
+    validate: async (_ctx, resources) => validateCommands(settings.commands, resources),
     artifacts: {
       read: (ctx, uri) => storeFor(artifactUri(ctx, uri)).read(artifactUri(ctx, uri)),
       write: (ctx, uri, data) => storeFor(artifactUri(ctx, uri)).write(artifactUri(ctx, uri), data),

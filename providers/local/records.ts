@@ -96,7 +96,7 @@ export const ArtifactMetricsSchema = Type.Object({
 /** The parts of the trainer's run.json the provider reads (its presence means complete). */
 export const ArtifactRunSchema = Type.Object({
   specHash: Type.String(),
-  data: Type.Object({ sha256: Type.String() }),
+  data: Type.Optional(Type.Object({ sha256: Type.String() })),
   gitCommit: Type.Optional(Type.String()),
   finishedAt: Type.String(),
 });

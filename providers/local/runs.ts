@@ -49,6 +49,7 @@ import {
 } from './records.js';
 import { readLogLines, readLogTail, summarizeLog } from './run-log.js';
 import { childEnv, stateRoot, type LocalSettings } from './settings.js';
+import { commandLaunchEnv } from './command-runs.js';
 import {
   checkName,
   exists,
@@ -181,7 +182,7 @@ async function artifactOutcome(
       finishedAt: run.value.finishedAt,
       metrics: finite(metrics.value.metrics),
       baseline: finite(metrics.value.baseline),
-      dataSha256: run.value.data.sha256,
+      ...(run.value.data !== undefined && { dataSha256: run.value.data.sha256 }),
       ...(gitCommit !== undefined && { gitCommit }),
     },
   };
@@ -440,6 +441,8 @@ async function launch(
         [DATA_ROOTS_ENV]: JSON.stringify(record.dataRoots ?? ctx.dataRoots ?? [ctx.projectDir]),
         // A tuning run trains at most this many trials at once: the slots it was given.
         [MAX_LOCAL_TRAININGS_ENV]: String(record.slots ?? 1),
+        // Your own trainer: the operator's policy and the state folder to hide (command-runs.ts).
+        ...commandLaunchEnv(settings.commands, record.spec, record.manifestPath, stateRoot(settings, ctx)),
       },
       logFile: files.log,
     }));
@@ -559,14 +562,18 @@ export async function createRun(
       ],
     };
   }
-  if (!req.spec.trainer.builtin) {
+  if (!req.spec.trainer.builtin && !req.spec.trainer.command) {
     return {
       diagnostics: [
-        error('local-container-trainer', `${req.name}: the local provider runs the builtin trainer only`, {
-          address,
-          path: ['spec', 'trainer', 'container'],
-          hint: 'use trainer.builtin, or `provider: gcp` for your own training container',
-        }),
+        error(
+          'local-container-trainer',
+          `${req.name}: the local provider runs the builtin trainer or trainer.command, not a container`,
+          {
+            address,
+            path: ['spec', 'trainer', 'container'],
+            hint: 'add `command` (your trainer as a program and its arguments, run in a sandbox), or use `provider: gcp` for the container',
+          },
+        ),
       ],
     };
   }

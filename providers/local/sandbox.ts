@@ -8,7 +8,7 @@
  * asks for it and the operator allows it. Without bubblewrap it refuses, unless the operator opted
  * in to unconfined commands. SECURITY.md has the promises this keeps.
  */
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, realpathSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve, sep } from 'node:path';
 
 /** The operator's rules for commands from manifests (flags and environment, never a manifest). */
@@ -27,6 +27,7 @@ export const COMMAND_POLICY_ENV = {
   allowCommands: 'MLFORM_ALLOW_COMMANDS',
   allowNetwork: 'MLFORM_ALLOW_COMMAND_NETWORK',
   allowUnsandboxed: 'MLFORM_ALLOW_UNSANDBOXED',
+  bwrapPath: 'MLFORM_BWRAP',
 } as const;
 
 const truthy = (value: string | undefined): boolean => value !== undefined && /^(1|true|yes)$/i.test(value);
@@ -37,6 +38,17 @@ export function commandPolicyFromEnv(env: Record<string, string | undefined>): C
     allowCommands: truthy(env[COMMAND_POLICY_ENV.allowCommands]),
     allowNetwork: truthy(env[COMMAND_POLICY_ENV.allowNetwork]),
     allowUnsandboxed: truthy(env[COMMAND_POLICY_ENV.allowUnsandboxed]),
+    ...(env[COMMAND_POLICY_ENV.bwrapPath] && { bwrapPath: env[COMMAND_POLICY_ENV.bwrapPath] }),
+  };
+}
+
+/** The policy as variables for a child (the local provider's `mlform train`): the inverse of the above. */
+export function commandPolicyEnv(policy: CommandPolicy): Record<string, string> {
+  return {
+    [COMMAND_POLICY_ENV.allowCommands]: policy.allowCommands ? '1' : '0',
+    [COMMAND_POLICY_ENV.allowNetwork]: policy.allowNetwork ? '1' : '0',
+    [COMMAND_POLICY_ENV.allowUnsandboxed]: policy.allowUnsandboxed ? '1' : '0',
+    ...(policy.bwrapPath !== undefined && { [COMMAND_POLICY_ENV.bwrapPath]: policy.bwrapPath }),
   };
 }
 
@@ -71,10 +83,24 @@ export type SandboxLaunch =
 
 /** Paths of the host that no command sees, on top of the request's own. */
 export function hostSecrets(env: Record<string, string | undefined>): string[] {
-  const out = ['/run', '/var/run', '/root'];
-  if (env.HOME) out.push(env.HOME);
-  if (env.GOOGLE_APPLICATION_CREDENTIALS) out.push(env.GOOGLE_APPLICATION_CREDENTIALS);
-  if (env.MLFORM_SECRETS_DIR) out.push(env.MLFORM_SECRETS_DIR);
+  // Homes (keys, cloud and git credentials, the controller's default state folder), runtime
+  // sockets (docker, dbus), host keys and password hashes, other users' shared temp files, logs.
+  const out = ['/home', '/root', '/run', '/var/run', '/etc/ssh', '/etc/shadow', '/etc/gshadow'];
+  out.push('/var/tmp', '/var/log', '/var/mail', '/var/spool', '/var/lib/docker');
+  for (const name of [
+    'HOME',
+    'GOOGLE_APPLICATION_CREDENTIALS',
+    'MLFORM_SECRETS_DIR',
+    'CLOUDSDK_CONFIG',
+    'XDG_CONFIG_HOME',
+    'XDG_STATE_HOME',
+    'XDG_RUNTIME_DIR',
+    'KUBECONFIG',
+    'DOCKER_CONFIG',
+  ]) {
+    const value = env[name];
+    if (value && isAbsolute(value)) out.push(value);
+  }
   return out;
 }
 
@@ -107,12 +133,12 @@ const isFile = (path: string): boolean => {
   }
 };
 
-const exists = (path: string): boolean => {
+/** Where a path really is (bwrap cannot mount onto a symbolic link: `/var/run` -> `/run`); undefined if missing. */
+const realPath = (path: string): string | undefined => {
   try {
-    statSync(path);
-    return true;
+    return realpathSync(resolve(path));
   } catch {
-    return false;
+    return undefined;
   }
 };
 
@@ -121,24 +147,32 @@ const exists = (path: string): boolean => {
  * hidden inside the visible tree; the run's output folder is writable inside the hidden state).
  */
 export function bwrapArgs(request: SandboxRequest): string[] {
-  const mounts: Mount[] = [
-    ...request.hidden.map((path) => ({ path: resolve(path), how: 'hide' as const })),
-    ...request.readOnly.map((path) => ({ path: resolve(path), how: 'ro' as const })),
-    ...request.writable.map((path) => ({ path: resolve(path), how: 'rw' as const })),
-  ].filter((m) => exists(m.path));
+  const all: Mount[] = [
+    ...request.hidden.map((path) => ({ path: realPath(path), how: 'hide' as const })),
+    ...request.readOnly.map((path) => ({ path: realPath(path), how: 'ro' as const })),
+    ...request.writable.map((path) => ({ path: realPath(path), how: 'rw' as const })),
+  ].filter((m): m is Mount => m.path !== undefined && m.path !== '/');
+  // One rule per path: the most visible wins (a writable output inside a hidden folder).
+  const byPath = new Map<string, Mount>();
+  const rank = { hide: 0, ro: 1, rw: 2 };
+  for (const m of all) {
+    const seen = byPath.get(m.path);
+    if (!seen || rank[m.how] > rank[seen.how]) byPath.set(m.path, m);
+  }
+  const mounts = [...byPath.values()];
   const depth = (p: string): number => p.split(sep).filter(Boolean).length;
-  // Stable: at equal depth hide < ro < rw, so an explicitly visible path wins over a hidden one.
-  const order = { hide: 0, ro: 1, rw: 2 };
-  mounts.sort((a, b) => depth(a.path) - depth(b.path) || order[a.how] - order[b.how]);
+  mounts.sort((a, b) => depth(a.path) - depth(b.path) || a.path.localeCompare(b.path));
   const args = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp'];
   for (const m of mounts) {
     if (m.how === 'hide')
       args.push(...(isFile(m.path) ? ['--ro-bind', '/dev/null', m.path] : ['--tmpfs', m.path]));
     else args.push(m.how === 'ro' ? '--ro-bind' : '--bind', m.path, m.path);
   }
+  // Every namespace of its own (user, pid, ipc, uts, cgroup, net), no capabilities even when the
+  // operator runs mlform as root, killed with its supervisor, no controlling terminal to inject into.
   args.push('--unshare-all');
   if (request.network) args.push('--share-net');
-  args.push('--die-with-parent', '--new-session', '--clearenv');
+  args.push('--cap-drop', 'ALL', '--die-with-parent', '--new-session', '--clearenv');
   for (const [name, value] of Object.entries(request.env)) args.push('--setenv', name, value);
   args.push('--chdir', resolve(request.cwd), '--', ...request.argv);
   return args;

@@ -2,7 +2,9 @@
 // with every other command.
 import type { runTraining as RunTraining } from '../../../trainer/run-training.js';
 import {
+  isCommandTraining,
   reportTrialMetric,
+  superviseCommand,
   resolveTraining,
   type ResolvedTraining,
   type TrainInvocation,
@@ -106,6 +108,10 @@ export const trainCommand = defineCommand({
       abort.abort();
     });
     try {
+      if (isCommandTraining(resolved.value)) {
+        const io = { emit, print: ctx.print, printErr: ctx.printErr, signal: abort.signal, env: ctx.env };
+        return await superviseCommand(resolved.value, { ...io, mlformVersion: packageVersion() });
+      }
       await train(resolved.value, emit, abort.signal, ctx.env);
       return 0;
     } catch (e) {
