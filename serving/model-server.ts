@@ -9,7 +9,7 @@ import { selectBackend } from '../artifact/tfjs-backend.js';
 import { connectionBounds, type ServingConfig } from './config.js';
 import { HttpFront } from './http-front.js';
 import { createServingLogger, type ServingLogger } from './logger.js';
-import { loadModelVersion, warmUp, type ModelVersion, type ServedVersion, type VersionLoader } from './model-version.js';
+import { loadModelVersion, warmUp, type ServedVersion, type VersionLoader } from './model-version.js';
 import { ServingApp } from './serving-app.js';
 import { ServingMetrics } from './serving-metrics.js';
 

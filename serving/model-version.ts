@@ -134,7 +134,11 @@ export const loadModelVersion: VersionLoader = async (config) => {
     readJson(joinUri(uri, ARTIFACT_FILES.run), false, ARTIFACT_LIMITS.jsonBytes),
   ]);
   if (descriptor?.format === 'onnx') {
-    return loadOnnxVersion(config, { descriptor, preprocess: preprocessJson, provenance: provenanceOf(runJson) });
+    return loadOnnxVersion(config, {
+      descriptor,
+      preprocess: preprocessJson,
+      provenance: provenanceOf(runJson),
+    });
   }
   return loadTfjsVersion(config, preprocessJson, runJson);
 };

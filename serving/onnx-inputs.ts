@@ -9,6 +9,7 @@
  * Rows travel through the batcher as one typed array of count x width values: the encoder's
  * float32 for `encoded`, the values as sent (float64) for raw kinds.
  */
+import type * as Ort from 'onnxruntime-node';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import type { ArtifactDescriptor } from '../artifact/contract.js';
 import type { InstanceError } from '../artifact/preprocess/index.js';
@@ -16,7 +17,7 @@ import type { Preprocess } from '../artifact/preprocess/types.js';
 import { parseBoolean, parseNumeric } from '../artifact/preprocess/values.js';
 import type { EncodedBatch } from './model-version.js';
 
-type Runtime = typeof import('onnxruntime-node');
+type Runtime = typeof Ort;
 type InputKind = NonNullable<ArtifactDescriptor['input']>['kind'];
 
 const FLOATS = ['float32', 'float64'] as const;
@@ -65,7 +66,11 @@ export function planInputs(
   };
   const width = preprocess.features.length;
   const describe = () =>
-    session.inputMetadata.map((m) => ({ name: m.name, type: m.isTensor ? m.type : 'non-tensor', shape: m.isTensor ? m.shape : [] }));
+    session.inputMetadata.map((m) => ({
+      name: m.name,
+      type: m.isTensor ? m.type : 'non-tensor',
+      shape: m.isTensor ? m.shape : [],
+    }));
 
   if (kind !== 'named') {
     if (d.input?.name === undefined && session.inputNames.length !== 1) {
@@ -114,14 +119,18 @@ export function planInputs(
     }
     const rank = meta.shape.length;
     if (rank !== 1 && !(rank === 2 && (meta.shape[1] === 1 || typeof meta.shape[1] === 'string'))) {
-      throw new Error(`input "${input}" has shape [${meta.shape.join(', ')}]; a named input is [N] or [N, 1]`);
+      throw new Error(
+        `input "${input}" has shape [${meta.shape.join(', ')}]; a named input is [N] or [N, 1]`,
+      );
     }
     return { input, type, rank: rank as 1 | 2 };
   });
   const fed = new Set(columns.map((c) => c.input));
   const unfed = session.inputNames.filter((n) => !fed.has(n));
   if (unfed.length > 0) {
-    throw new Error(`no feature feeds model input${unfed.length > 1 ? 's' : ''} ${unfed.map((n) => `"${n}"`).join(', ')}; add it to artifact.json features (with input: "${unfed[0]}" if the names differ)`);
+    throw new Error(
+      `no feature feeds model input${unfed.length > 1 ? 's' : ''} ${unfed.map((n) => `"${n}"`).join(', ')}; add it to artifact.json features (with input: "${unfed[0]}" if the names differ)`,
+    );
   }
   if (fed.size !== columns.length) throw new Error('two features feed the same model input');
   return {
@@ -149,7 +158,10 @@ function asArray<T extends Float32Array | Float64Array>(
   return x instanceof Type ? (x as T) : Type.from(x);
 }
 
-function typed(type: ElementType, column: Float64Array): Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array {
+function typed(
+  type: ElementType,
+  column: Float64Array,
+): Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array {
   switch (type) {
     case 'float32':
       return Float32Array.from(column);
@@ -168,14 +180,21 @@ function typed(type: ElementType, column: Float64Array): Float32Array | Float64A
  * The raw values of instances the encoder accepted (so every value parses), in feature order, as
  * float64; integer model inputs refuse fractions and out-of-range numbers.
  */
-function rawValues(preprocess: Preprocess, instances: readonly Record<string, unknown>[], columns: Column[]): EncodedBatch {
+function rawValues(
+  preprocess: Preprocess,
+  instances: readonly Record<string, unknown>[],
+  columns: Column[],
+): EncodedBatch {
   const features = preprocess.features;
   const width = features.length;
   const x = new Float64Array(instances.length * width);
   const errors: InstanceError[] = [];
   instances.forEach((instance, index) => {
     features.forEach((f, j) => {
-      const parsed = f.type === 'boolean' ? parseBoolean(instance[f.name], 'request') : parseNumeric(instance[f.name], 'request');
+      const parsed =
+        f.type === 'boolean'
+          ? parseBoolean(instance[f.name], 'request')
+          : parseNumeric(instance[f.name], 'request');
       const value = typeof parsed === 'number' ? parsed : NaN;
       const column = columns[j];
       const range = column && INT_RANGE[column.type];

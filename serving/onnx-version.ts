@@ -8,8 +8,10 @@
  *
  * The runtime is imported on first use, so a server of builtin models never loads it.
  */
-import { realpath } from 'node:fs/promises';
-import { sep } from 'node:path';
+import { mkdtemp, realpath, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, sep } from 'node:path';
+import type * as Ort from 'onnxruntime-node';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { DEFAULT_MODEL_PATH, CONTRACT_FILES, type ArtifactDescriptor } from '../artifact/contract.js';
 import { checkPreprocessCounts, maxWeightBytes } from '../artifact/limits.js';
@@ -23,7 +25,7 @@ import type { AsyncModelVersion, EncodedBatch, VersionProvenance } from './model
 import { planInputs, type InputPlan } from './onnx-inputs.js';
 import { checkPreprocess } from './preprocess-check.js';
 
-type Runtime = typeof import('onnxruntime-node');
+type Runtime = typeof Ort;
 let runtime: Promise<Runtime> | undefined;
 const onnxRuntime = (): Promise<Runtime> => (runtime ??= import('onnxruntime-node'));
 
@@ -37,7 +39,10 @@ export interface OnnxArtifact {
   provenance: VersionProvenance;
 }
 
-export async function loadOnnxVersion(config: VersionConfig, artifact: OnnxArtifact): Promise<AsyncModelVersion> {
+export async function loadOnnxVersion(
+  config: VersionConfig,
+  artifact: OnnxArtifact,
+): Promise<AsyncModelVersion> {
   const { version, uri } = config;
   const d = artifact.descriptor;
   const inputKind = d.input?.kind ?? (artifact.preprocess === undefined ? 'stacked' : 'encoded');
@@ -126,17 +131,31 @@ async function createSession(ort: Runtime, uri: string, modelPath: string): Prom
   } catch (e) {
     throw new ArtifactError(`cannot read the ONNX model ${file}: ${errorMessage(e)}`);
   }
+  // External data (weights in other files) is refused: ORT would read it from this empty folder,
+  // so the model is exactly the bytes counted above and cannot name a file of this machine.
+  const noExternalData = await mkdtemp(join(tmpdir(), 'mlform-onnx-'));
   try {
-    // One thread per session: batches are small and the server's throughput comes from batching;
-    // more threads would contend with the event loop on the same cores.
     return await ort.InferenceSession.create(bytes, {
+      // One thread per session: batches are small and the server's throughput comes from
+      // batching; more threads would contend with the event loop on the same cores.
       intraOpNumThreads: 1,
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
+      // The runtime's own log lines would bypass the server's JSON logs; its errors reach the
+      // operator through the sentence below.
+      logSeverityLevel: 4,
+      extra: { session: { model_external_initializers_file_folder_path: noExternalData } },
     });
   } catch (e) {
-    throw new ArtifactError(`${file} is not an ONNX model onnxruntime can load: ${errorMessage(e)}`);
+    const external = /external data/i.test(errorMessage(e))
+      ? ' (external data files are not supported: export the model as one self-contained .onnx file)'
+      : '';
+    throw new ArtifactError(
+      `${file} is not an ONNX model onnxruntime can load${external}: ${errorMessage(e)}`,
+    );
+  } finally {
+    await rm(noExternalData, { recursive: true, force: true });
   }
 }
 
@@ -157,7 +176,12 @@ async function checkInside(dir: string, file: string, modelPath: string): Promis
 }
 
 /** The output the predictions come from, checked against the task's width where declared. */
-function pickOutput(session: InferenceSession, name: string | undefined, width: number, value: boolean): string {
+function pickOutput(
+  session: InferenceSession,
+  name: string | undefined,
+  width: number,
+  value: boolean,
+): string {
   const names = session.outputNames;
   if (name === undefined && names.length !== 1) {
     throw new Error(
@@ -166,7 +190,10 @@ function pickOutput(session: InferenceSession, name: string | undefined, width: 
   }
   const chosen = name ?? names[0];
   const index = names.indexOf(chosen);
-  if (index < 0) throw new Error(`artifact.json output.name "${chosen}" is not an output of the model (${names.join(', ')})`);
+  if (index < 0)
+    throw new Error(
+      `artifact.json output.name "${chosen}" is not an output of the model (${names.join(', ')})`,
+    );
   const meta = session.outputMetadata[index];
   if (meta.isTensor) {
     const shape = meta.shape;
@@ -212,14 +239,22 @@ function encodedPreprocess(d: ArtifactDescriptor, json: unknown, uri: string): P
     throw e instanceof ArtifactError ? e : new ArtifactError(errorMessage(e));
   }
   const mismatch = (what: string): never => {
-    throw new ArtifactError(`${uri}: artifact.json and ${CONTRACT_FILES.preprocess} disagree on ${what}: the files come from different runs`);
+    throw new ArtifactError(
+      `${uri}: artifact.json and ${CONTRACT_FILES.preprocess} disagree on ${what}: the files come from different runs`,
+    );
   };
   if (preprocess.window) mismatch('the task (forecasting is served from builtin artifacts only)');
   if (preprocess.task !== d.task) mismatch(`the task (${d.task} vs ${preprocess.task})`);
-  if (d.labels && (preprocess.target.type !== 'label' || preprocess.target.labels.join('\n') !== d.labels.join('\n'))) {
+  if (
+    d.labels &&
+    (preprocess.target.type !== 'label' || preprocess.target.labels.join('\n') !== d.labels.join('\n'))
+  ) {
     mismatch('the labels');
   }
-  if (d.features && d.features.map((f) => f.name).join('\n') !== preprocess.features.map((f) => f.name).join('\n')) {
+  if (
+    d.features &&
+    d.features.map((f) => f.name).join('\n') !== preprocess.features.map((f) => f.name).join('\n')
+  ) {
     mismatch('the features');
   }
   return preprocess;
@@ -229,7 +264,9 @@ function encodedPreprocess(d: ArtifactDescriptor, json: unknown, uri: string): P
 function rawPreprocess(d: ArtifactDescriptor, uri: string): Preprocess {
   const file = `${uri}/${CONTRACT_FILES.descriptor}`;
   if (!d.features) {
-    throw new ArtifactError(`${file}: features is required for input.kind "${d.input?.kind ?? 'stacked'}": the raw features clients send, in the model's order`);
+    throw new ArtifactError(
+      `${file}: features is required for input.kind "${d.input?.kind ?? 'stacked'}": the raw features clients send, in the model's order`,
+    );
   }
   const features = d.features.map((f, i): FeatureEncoding => {
     if (f.type === 'numeric') return { name: f.name, type: 'numeric', mean: 0, std: 1, fill: 0 };
@@ -249,7 +286,10 @@ function rawPreprocess(d: ArtifactDescriptor, uri: string): Preprocess {
   let target: Preprocess['target'];
   if (d.task === 'regression') target = { type: 'numeric', name: d.target ?? 'prediction', mean: 0, std: 1 };
   else if (d.labels) target = { type: 'label', name: d.target ?? 'label', labels: d.labels };
-  else throw new ArtifactError(`${file}: labels is required for classification: the class names in the order of the model output`);
+  else
+    throw new ArtifactError(
+      `${file}: labels is required for classification: the class names in the order of the model output`,
+    );
   return {
     formatVersion: 1,
     task: d.task,

@@ -45,4 +45,3 @@ export function checkPreprocess(value: unknown, uri: string): Preprocess {
   if (value.task === 'forecasting' && !isRecord(value.window)) return fail('forecasting needs window');
   return value as unknown as Preprocess;
 }
-

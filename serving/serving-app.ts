@@ -130,7 +130,9 @@ export class ServingApp {
     slot.model = model;
     const label = slot.label;
     slot.batcher = new Batcher<BatchValues>(
-      isAsyncVersion(model) ? (x, count) => model.run(x, count) : (x, count) => model.run(x as Float32Array, count),
+      isAsyncVersion(model)
+        ? (x, count) => model.run(x, count)
+        : (x, count) => model.run(x as Float32Array, count),
       model.preprocess.inputShape.reduce((a, b) => a * b, 1),
       model.outputWidth,
       this.config.batching,
@@ -482,7 +484,9 @@ const tensorShape = (...dims: number[]) => ({
 function describeFeature(feature: FeatureEncoding, fills: boolean): Record<string, unknown> {
   switch (feature.type) {
     case 'numeric':
-      return fills ? { name: feature.name, type: 'numeric', fill: feature.fill } : { name: feature.name, type: 'numeric' };
+      return fills
+        ? { name: feature.name, type: 'numeric', fill: feature.fill }
+        : { name: feature.name, type: 'numeric' };
     case 'boolean':
       return fills
         ? { name: feature.name, type: 'boolean', fill: feature.fill === 1 }

@@ -22,6 +22,7 @@ import {
   type TinyArtifact,
 } from './helpers.js';
 import { waitFor } from '../controller/helpers.js';
+import { ONNX_FIXTURES, expectNear, expectedOf } from './onnx-fixtures.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -148,6 +149,30 @@ describe('mlform serve', () => {
     s.child.kill('SIGTERM');
     expect(await s.exit).toBe(0);
     expect(s.lines.map((l) => l.message)).toEqual(expect.arrayContaining(['draining', 'stopped']));
+  });
+
+  it("serves an ONNX artifact (--model DIR with artifact.json format onnx): PyTorch's predictions over v1 and v2", async () => {
+    const { instances, predictions } = expectedOf('iris-logits');
+    const s = serve(['--model', join(ONNX_FIXTURES, 'iris-logits'), '--port', '0', '--name', 'iris']);
+    const url = (await s.waitFor('listening')).url as string;
+    await s.waitFor('ready');
+    const answer = await predict(url, 'iris', { instances });
+    expect(answer.status, answer.text).toBe(200);
+    expectNear(answer.json.predictions, predictions);
+    const metadata = await call(`${url}/v2/models/iris`);
+    expect(metadata.json.platform).toBe('onnxruntime_onnx');
+    const inputs = Object.keys(instances[0]).map((name) => ({
+      name,
+      datatype: 'FP32',
+      shape: [instances.length, 1],
+      data: instances.map((i) => i[name]),
+    }));
+    const infer = await call(`${url}/v2/models/iris/infer`, { body: JSON.stringify({ inputs }) });
+    expect(infer.status, infer.text).toBe(200);
+    const [label] = infer.json.outputs as { data: string[] }[];
+    expect(label.data).toEqual(predictions.map((p) => (p as { label: string }).label));
+    s.child.kill('SIGTERM');
+    expect(await s.exit).toBe(0);
   });
 
   it('exits 0 on SIGTERM in the middle of loading, without ever turning ready', async () => {
