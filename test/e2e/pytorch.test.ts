@@ -22,6 +22,8 @@ const EXAMPLE = 'examples/pytorch';
 const TOLERANCE = 1e-5;
 const torchImports = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 const inCi = process.env.CI === 'true';
+/** The operator allows commands from the manifests (they run in the sandbox). */
+const ALLOW = { MLFORM_ALLOW_COMMANDS: '1' };
 
 interface Samples {
   instances: Record<string, unknown>[];
@@ -96,7 +98,7 @@ describe.skipIf(!torchImports && !inCi)(
     let root: string | undefined;
     afterAll(async () => {
       if (!root) return;
-      mlform(['destroy', '-y', join(root, 'pytorch')]);
+      mlform(['destroy', '-y', join(root, 'pytorch')], ALLOW);
       await killProcessesUnder(root);
       await rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     });
@@ -110,7 +112,7 @@ describe.skipIf(!torchImports && !inCi)(
       // A clone, as in the README: the script's ../data is inside the repository (its tree root).
       execFileSync('git', ['init', '-q', root]);
 
-      const applied = mlform(['apply', '-y', project], { MLFORM_ALLOW_COMMANDS: '1' });
+      const applied = mlform(['apply', '-y', project], ALLOW);
       expect(applied.out).toContain('Apply complete');
       expect(applied.code, applied.out).toBe(0);
 
@@ -126,11 +128,12 @@ describe.skipIf(!torchImports && !inCi)(
         expect(mpg).toBeLessThan(50);
       }
 
-      const got = mlform(['get', 'registeredmodel/mpg-torch', '-o', 'json', '-f', project]);
+      // Planning reads the manifests, so get and destroy need the operator's consent too.
+      const got = mlform(['get', '-f', project], ALLOW);
       expect(got.code, got.out).toBe(0);
-      expect(got.stdout).toMatch(/"v1"|"version":\s*1\b/);
-      const table = mlform(['get', '-f', project]);
-      expect(table.out).toMatch(/RegisteredModel\/mpg-torch\s+Synced\s+Healthy\s+.*v1/);
+      expect(got.out).toMatch(/TrainingRun\s+mpg-torch\s+Synced\s+Healthy\s+run #1 succeeded val_mae \d/);
+      expect(got.out).toMatch(/RegisteredModel\s+mpg-torch\s+Synced\s+Healthy\s+1 version; champion=v1/);
+      expect(got.out).toMatch(/DeployedEndpoint\s+mpg-torch-api\s+Synced\s+Healthy\s+http:\S+ v1 100%/);
     }, 90_000);
   },
 );
