@@ -6,7 +6,6 @@
  */
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Value } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
 import {
   ArtifactDescriptorSchema,
@@ -19,6 +18,7 @@ import { ARTIFACT_FILES } from '../../artifact/files.js';
 import { ARTIFACT_LIMITS } from '../../artifact/limits.js';
 import { readBounded } from '../../artifact/storage.js';
 import { errorMessage } from '../../resources/error-message.js';
+import { checkValue } from '../../providers/local/state-dir.js';
 
 /** Most entries walked: an artifact is a model and a few JSON files, not a dataset. */
 const MAX_ENTRIES = 10_000;
@@ -33,10 +33,10 @@ async function readJson(dir: string, name: string): Promise<{ value?: unknown; p
   }
 }
 
+/** The first mismatch with the schema (ajv: the contract's schemas use plain JSON Schema enums). */
 function schemaProblems(schema: TSchema, value: unknown, name: string): string[] {
-  return [...Value.Errors(schema, value)]
-    .slice(0, 5)
-    .map((e) => `${name}${e.path ? ` ${e.path}` : ''}: ${e.message}`);
+  const checked = checkValue(value, schema, name, name);
+  return checked.status === 'ok' ? [] : [checked.status === 'corrupt' ? checked.diagnostic.message : name];
 }
 
 /** Symbolic links, devices, sockets: refused anywhere in the folder. */
