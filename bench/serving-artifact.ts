@@ -24,6 +24,8 @@ export interface TinyArtifact {
   preprocess: Preprocess;
   /** Raw rows of the data set (features and target), for building requests. */
   rows: Record<string, unknown>[];
+  /** The rows of the validation split. */
+  validationRows: Record<string, unknown>[];
   features: string[];
   target: string;
 }
@@ -111,6 +113,7 @@ export async function trainTinyArtifact(
     model,
     preprocess,
     rows: table.rows,
+    validationRows: Array.from(data.validation.rowIndex ?? [], (i) => table.rows[i]),
     features: preprocess.features.map((f) => f.name),
     target: builtin.data.target,
   };

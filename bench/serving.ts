@@ -28,10 +28,13 @@ const CONNECTIONS = 64;
 const ROUNDS = Math.max(1, Math.round(SECONDS / 2));
 const SLICE_SECONDS = SECONDS / ROUNDS;
 
-interface Target {
+export interface Target {
   label: string;
+  /** A script of bench/ run by node with tsx, or with `program`, the program's first argument. */
   script: string;
   args: string[];
+  /** Another program than node (a Python server). */
+  program?: string;
 }
 
 interface Running {
@@ -43,14 +46,13 @@ interface Running {
   batchAfter?: { sum: number; count: number };
 }
 
-async function startChild(target: Target): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(import.meta.dirname, target.script), ...target.args],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
+export async function startChild(target: Target): Promise<{ child: ChildProcess; url: string }> {
+  const script = join(import.meta.dirname, target.script);
+  const child = target.program
+    ? spawn(target.program, [script, ...target.args], { stdio: ['ignore', 'pipe', 'inherit'] })
+    : spawn(process.execPath, ['--import', 'tsx', script, ...target.args], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
   const lines = createInterface({ input: child.stdout! });
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   try {
@@ -64,7 +66,7 @@ async function startChild(target: Target): Promise<{ child: ChildProcess; url: s
   throw new Error(`${target.label}: the server exited before printing its URL`);
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+export async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
   child.kill('SIGTERM');
@@ -81,7 +83,7 @@ async function batchHistogram(url: string): Promise<{ sum: number; count: number
   return sum && count ? { sum: Number(sum[1]), count: Number(count[1]) } : undefined;
 }
 
-const median = (values: number[]): number => {
+export const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;

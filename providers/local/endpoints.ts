@@ -16,6 +16,7 @@ import { deployedEndpointAddress } from '../../resources/address.js';
 import { errorMessage } from '../../resources/error-message.js';
 import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
 import { toJsonText } from '../../artifact/files.js';
+import { CONTRACT_FILES } from '../../artifact/contract.js';
 import { isGcsUri, toLocalPath } from '../../artifact/storage.js';
 import {
   ownershipLabels,
@@ -485,6 +486,8 @@ async function checkArtifacts(config: EndpointConfig, address: string): Promise<
       );
       continue;
     }
+    // An artifact.json (your own trainer's artifact) declares its files; the server checks them at load.
+    if (await exists(join(v.uri, CONTRACT_FILES.descriptor))) continue;
     const missing = [];
     for (const file of await required(v)) if (!(await exists(join(v.uri, file)))) missing.push(file);
     if (missing.length > 0) {

@@ -11,10 +11,17 @@ export interface CliResult {
   out: string;
 }
 
-export function runCli(args: readonly string[], timeoutMs = 180_000): CliResult {
+const CLI_ENV = { NO_COLOR: '1', FORCE_COLOR: undefined, CI: 'true', MLFORM_BACKEND: 'wasm' };
+
+/** `env`: variables the operator sets on top (MLFORM_ALLOW_COMMANDS, ...). */
+export function runCli(
+  args: readonly string[],
+  timeoutMs = 180_000,
+  env: Record<string, string> = {},
+): CliResult {
   const r = spawnSync(process.execPath, ['bin/mlform.js', ...args], {
     encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, CI: 'true', MLFORM_BACKEND: 'wasm' },
+    env: { ...process.env, ...CLI_ENV, ...env },
     timeout: timeoutMs,
   });
   return { code: r.status, stdout: r.stdout, out: `${r.stdout}${r.stderr}` };
