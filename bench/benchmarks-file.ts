@@ -1,10 +1,7 @@
-/**
- * Keeps BENCHMARKS.md as one section per benchmark, each replaced in place when re-run. A
- * benchmark may write its section to a file of its own instead (bench/results/), to be pasted in.
- */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+/** Keeps BENCHMARKS.md as one section per benchmark, each replaced in place when re-run. */
+import { readFile, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 
 const FILE = join(import.meta.dirname, '..', 'BENCHMARKS.md');
 const HEADER =
@@ -15,9 +12,8 @@ export async function writeBenchmarkSection(
   title: string,
   command: string,
   body: string,
-  file = FILE,
 ): Promise<void> {
-  let text = await readFile(file, 'utf8').catch(() => (file === FILE ? HEADER : ''));
+  let text = await readFile(FILE, 'utf8').catch(() => HEADER);
   const start = `<!-- bench:${id}:start -->`;
   const end = `<!-- bench:${id}:end -->`;
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
@@ -27,7 +23,6 @@ export async function writeBenchmarkSection(
   text =
     a !== -1 && b !== -1
       ? text.slice(0, a) + section + text.slice(b + end.length)
-      : `${text.trimEnd()}\n\n${section}\n`.trimStart();
-  await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, text);
+      : `${text.trimEnd()}\n\n${section}\n`;
+  await writeFile(FILE, text);
 }

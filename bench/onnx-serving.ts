@@ -15,7 +15,7 @@
  * warm-up. Needs /usr/bin/python3 with torch, fastapi, uvicorn, uvloop and httptools (Debian:
  * python3-torch python3-fastapi python3-uvicorn python3-uvloop python3-httptools).
  *
- * Run: npm run bench -- onnx-serving (writes bench/results/onnx-serving.md)
+ * Run: npm run bench -- onnx-serving (writes its section of BENCHMARKS.md)
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -10,11 +10,9 @@ import { runOnnxServingBench } from './onnx-serving.js';
 import { runTrainerBench } from './trainer.js';
 import { runControllerBench } from './controller-latency.js';
 import { runOnnxRuntimeBench } from './onnx-runtime.js';
-import { join } from 'node:path';
 import { writeBenchmarkSection } from './benchmarks-file.js';
 
-/** `file`: where the section goes instead of BENCHMARKS.md (a results file the lead pastes in). */
-const BENCHES: Record<string, { title: string; run: () => Promise<string>; file?: string }> = {
+const BENCHES: Record<string, { title: string; run: () => Promise<string> }> = {
   validate: { title: 'Loading and validating manifests', run: runValidateBench },
   plan: { title: 'Plans on the local provider', run: runPlanBench },
   'gcp-plan': { title: 'No-op plan on gcp vs a Terraform-style refresh', run: runGcpPlanBench },
@@ -22,7 +20,6 @@ const BENCHES: Record<string, { title: string; run: () => Promise<string>; file?
   'onnx-serving': {
     title: 'One MLP served four ways: builtin, ONNX, node:http floor, FastAPI + PyTorch',
     run: runOnnxServingBench,
-    file: join(import.meta.dirname, 'results', 'onnx-serving.md'),
   },
   trainer: { title: 'Trainer throughput vs PyTorch', run: runTrainerBench },
   controller: { title: 'Controller: commit-to-apply latency and memory', run: runControllerBench },
@@ -41,5 +38,5 @@ for (const name of names) {
   console.log(`== ${name}`);
   const table = await bench.run();
   console.log(table);
-  await writeBenchmarkSection(name, bench.title, `npm run bench -- ${name}`, table, bench.file);
+  await writeBenchmarkSection(name, bench.title, `npm run bench -- ${name}`, table);
 }

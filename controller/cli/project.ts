@@ -34,6 +34,11 @@ export interface OpenProjectOptions {
    * its runs cancelled. Its data roots apply either way.
    */
   enforcePolicy?: boolean;
+  /**
+   * Run the provider's checks of what it would refuse to create (default). Off for destroy as
+   * well: removing a stack must not need, say, the operator's consent to run its commands.
+   */
+  providerChecks?: boolean;
   /** The command only looks (plan, get, describe, logs): see `ProviderContext.readOnly`. */
   readOnly?: boolean;
   /** The git commit the controller checked out for these manifests (the run lineage it records). */
@@ -123,8 +128,9 @@ export async function openProject(
     });
   }
   // What the backend or the operator would refuse (an unavailable GPU, a command this operator does
-  // not run) blocks changing, not looking: get, describe, logs and cancel skip it like the policy.
-  if (provider.validate && options.enforcePolicy !== false) {
+  // not run) blocks creating, not looking or removing: get, describe, logs and cancel skip it like
+  // the policy, destroy skips it alone.
+  if (provider.validate && options.enforcePolicy !== false && options.providerChecks !== false) {
     const found = await provider.validate(providerCtx, validateResources(desired));
     // Onto the field itself (`training.yaml:14:11`), as the loader's own errors point; only files
     // the loader read from inside the tree are read again.

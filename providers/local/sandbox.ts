@@ -94,6 +94,7 @@ export interface SandboxRequest {
 }
 
 export type SandboxLaunch =
+  /** `env` is the child's whole environment: spawn with exactly it, never merged with another. */
   | { ok: true; command: string; args: string[]; env: Record<string, string>; sandboxed: boolean }
   | { ok: false; code: string; message: string; hint: string };
 
@@ -189,8 +190,10 @@ export function bwrapArgs(request: SandboxRequest): string[] {
   // operator runs mlform as root, killed with its supervisor, no controlling terminal to inject into.
   args.push('--unshare-all');
   if (request.network) args.push('--share-net');
-  args.push('--cap-drop', 'ALL', '--die-with-parent', '--new-session', '--clearenv');
-  for (const [name, value] of Object.entries(request.env)) args.push('--setenv', name, value);
+  // The environment is not in these arguments (`--setenv` would put secret values in bwrap's
+  // /proc/<pid>/cmdline, readable by every local user): bwrap is started with exactly the
+  // request's environment and hands it on.
+  args.push('--cap-drop', 'ALL', '--die-with-parent', '--new-session');
   args.push('--chdir', resolve(request.cwd), '--', ...request.argv);
   return args;
 }
@@ -228,7 +231,7 @@ export function sandboxLaunch(
   const bwrap = findBwrap(policy, hostEnv);
   if (bwrap) {
     const withHost = { ...request, hidden: [...hostSecrets(hostEnv), ...request.hidden] };
-    return { ok: true, command: bwrap, args: bwrapArgs(withHost), env: {}, sandboxed: true };
+    return { ok: true, command: bwrap, args: bwrapArgs(withHost), env: { ...request.env }, sandboxed: true };
   }
   if (!policy.allowUnsandboxed) {
     return {

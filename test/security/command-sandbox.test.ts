@@ -14,6 +14,7 @@ import { resolveTraining } from '../../trainer/main.js';
 import { superviseCommand, SANDBOX_HIDE_ENV, MANIFEST_DIR_ENV } from '../../trainer/command/supervise.js';
 import type { ProgressEvent } from '../../trainer/types.js';
 import { DATA_ROOTS_ENV } from '../../artifact/storage.js';
+import { hyperparameterArgs } from '../../artifact/contract.js';
 import { createLocalProvider } from '../../providers/local/index.js';
 import type { ValidateResource } from '../../providers/provider.js';
 import { openProject } from '../../controller/cli/project.js';
@@ -29,8 +30,8 @@ let connections = 0;
 const WRITE_ARTIFACT = `
 import json, os
 out = os.environ["AIP_MODEL_DIR"]
-open(os.path.join(out, "model.onnx"), "wb").write(b"x")
-json.dump({"formatVersion": 1, "format": "onnx", "task": "regression"}, open(os.path.join(out, "artifact.json"), "w"))
+open(os.path.join(out, "model.bin"), "wb").write(b"x")
+json.dump({"formatVersion": 1, "format": "other", "model": "model.bin", "task": "regression"}, open(os.path.join(out, "artifact.json"), "w"))
 json.dump({"formatVersion": 1, "metrics": {"val_mae": 1.0}, "baseline": {"val_mae": 2.0}}, open(os.path.join(out, "metrics.json"), "w"))
 `;
 
@@ -193,7 +194,8 @@ describe('a command from a commit, in the sandbox', () => {
       unknown
     >;
     expect(run.trainer).toEqual({
-      command: ['python3', 'attack.py', ...Object.entries(hp).map(([k, v]) => `--${k}=${v}`)],
+      // Hyperparameters follow the command as `--name=value`, names sorted (artifact/contract.ts).
+      command: ['python3', 'attack.py', ...hyperparameterArgs(hp)],
     });
     expect(JSON.stringify(run)).not.toContain('s3cret-api-token');
   });

@@ -36,8 +36,8 @@ for e in range(1, epochs + 1):
 if args.get("fail") == "true":
     print("boom: the data has no rows", file=sys.stderr)
     sys.exit(3)
-open(os.path.join(out, "model.onnx"), "wb").write(b"onnx")
-json.dump({"formatVersion": 1, "format": "onnx", "task": "regression", "target": "y",
+open(os.path.join(out, "model.bin"), "wb").write(b"onnx")
+json.dump({"formatVersion": 1, "format": "other", "model": "model.bin", "task": "regression", "target": "y",
            "features": [{"name": "x", "type": "numeric"}], "input": {"kind": "stacked"}, "output": {"kind": "value"}},
           open(os.path.join(out, "artifact.json"), "w"))
 json.dump({"formatVersion": 1, "metrics": {"val_mae": 0.5}, "baseline": {"val_mae": 1.5}},

@@ -3,7 +3,7 @@
  * variables, never the supervisor's own (which holds the operator's credentials and policy), plus
  * the manifest's `trainer.env` with its secret references resolved from the operator's sources.
  */
-import { TRAINER_ENV } from '../../artifact/contract.js';
+import { hyperparametersJson, TRAINER_ENV, type HyperparameterValues } from '../../artifact/contract.js';
 import type { Diagnostic } from '../../resources/diagnostic.js';
 import { reservedEnvDiagnostic } from '../secrets.js';
 
@@ -18,12 +18,6 @@ export const RESERVED_ENV_NAMES: readonly string[] = [
   'PYTHONUNBUFFERED',
   ...Object.values(TRAINER_ENV),
 ];
-
-export type HyperparameterValues = Record<string, number | string | boolean>;
-
-/** `{lr: 0.01, epochs: 5}` -> `['--lr=0.01', '--epochs=5']`, in the manifest's order. */
-export const hyperparameterArgs = (values: HyperparameterValues | undefined): string[] =>
-  Object.entries(values ?? {}).map(([name, value]) => `--${name}=${String(value)}`);
 
 /** Errors for `trainer.env` names mlform sets itself (plan time; `resolveLocalEnv` refuses them again at launch). */
 export const reservedEnvDiagnostics = (env: Record<string, unknown> | undefined): Diagnostic[] =>
@@ -52,7 +46,7 @@ export function commandEnv(input: CommandEnvInput): Record<string, string> {
     [TRAINER_ENV.modelDir]: input.modelDir,
     [TRAINER_ENV.checkpointDir]: input.checkpointDir,
     [TRAINER_ENV.tensorboardDir]: `${input.modelDir}/tensorboard`,
-    [TRAINER_ENV.hyperparameters]: JSON.stringify(input.hyperparameters ?? {}),
+    [TRAINER_ENV.hyperparameters]: hyperparametersJson(input.hyperparameters),
     [TRAINER_ENV.run]: input.run,
   };
 }

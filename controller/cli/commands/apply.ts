@@ -111,6 +111,7 @@ async function execute(
   const opened = await openProject(saved ? paths.slice(1) : paths, {
     signal,
     operator: operatorSettings(options, ctx.env),
+    ...(destroy && { providerChecks: false }),
   });
   if (!opened.project) return failed(ctx, opened.diagnostics);
   const project = opened.project;

@@ -45,8 +45,8 @@ if sys.argv[1:] == ["--wait=true"]:
     print("waiting", flush=True)
     time.sleep(600)
 out = os.environ["AIP_MODEL_DIR"]
-open(os.path.join(out, "model.onnx"), "wb").write(b"x")
-json.dump({"formatVersion": 1, "format": "onnx", "task": "regression"}, open(os.path.join(out, "artifact.json"), "w"))
+open(os.path.join(out, "model.bin"), "wb").write(b"x")
+json.dump({"formatVersion": 1, "format": "other", "model": "model.bin", "task": "regression"}, open(os.path.join(out, "artifact.json"), "w"))
 json.dump({"formatVersion": 1, "metrics": {"val_mae": 0.4}, "baseline": {"val_mae": 1.0}}, open(os.path.join(out, "metrics.json"), "w"))
 `;
 
