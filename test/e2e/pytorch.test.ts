@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { killProcessesUnder } from '../providers/local/helpers.js';
+import { bwrapInstalled } from '../sandbox-available.js';
 import { runCli } from './cli.js';
 
 const EXAMPLE = 'examples/pytorch';
@@ -92,7 +93,7 @@ describe('examples/pytorch: the committed ONNX artifact', () => {
   });
 });
 
-describe.skipIf(!torchImports && !inCi)(
+describe.skipIf((!torchImports || !bwrapInstalled) && !inCi)(
   'examples/pytorch: train with the script, gate, register, serve',
   () => {
     let root: string | undefined;

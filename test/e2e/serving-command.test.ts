@@ -5,11 +5,12 @@
  * operator's command policy the plan refuses at the manifest's line; with it the plan says what
  * mlform cannot check inside the container; destroy stops every process.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { copyQuickstart, runCli } from './cli.js';
+import { describeWithSandbox } from '../sandbox-available.js';
 
 let root: string;
 let project: string;
@@ -71,7 +72,7 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-describe('a serving command, locally, through the CLI', () => {
+describeWithSandbox('a serving command, locally, through the CLI', () => {
   it('refuses without the operator, serves two versions 50/50 with it, destroy stops all', async () => {
     const trained = mlform('apply', '-y', project);
     expect(trained.out).toContain('Apply complete');

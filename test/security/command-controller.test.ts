@@ -3,11 +3,12 @@
  * `--allow-commands`, and then cannot read the controller's own folder (its state) or its secret
  * files (`--auth-token-file`).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killQuietly, startController, waitFor, type RunningController } from '../controller/helpers.js';
+import { describeWithSandbox } from '../sandbox-available.js';
 
 let root: string;
 let tree: string;
@@ -90,7 +91,7 @@ async function status(url: string): Promise<{ controller: { badCommit?: { diagno
   return (await response.json()) as { controller: { badCommit?: { diagnostics: unknown[] } } };
 }
 
-describe('the controller and commands from the tree', () => {
+describeWithSandbox('the controller and commands from the tree', () => {
   it('refuses them without --allow-commands: the commit is refused at its line, nothing runs', async () => {
     const workdir = join(root, 'refused');
     const controller = await follow(workdir, []);

@@ -4,7 +4,7 @@
  * in-process with the environment the local provider gives it; scripts are tiny (python3 without
  * torch, /bin/sh) so the file takes seconds.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:net';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -18,6 +18,7 @@ import { hyperparameterArgs } from '../../artifact/contract.js';
 import { createLocalProvider } from '../../providers/local/index.js';
 import type { ValidateResource } from '../../providers/provider.js';
 import { openProject } from '../../controller/cli/project.js';
+import { describeWithSandbox } from '../sandbox-available.js';
 
 let root: string;
 let tree: string;
@@ -145,7 +146,7 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-describe('a command from a commit, in the sandbox', () => {
+describeWithSandbox('a command from a commit, in the sandbox', () => {
   it('cannot read the state folder, $HOME or credentials, write outside its output, connect, or see host processes', async () => {
     const hp = {
       stateFile: join(state, 'secret.json'),

@@ -5,12 +5,13 @@
  * failing script fails with its reason and is retried per retry.limit; without the operator's
  * MLFORM_ALLOW_COMMANDS, plan refuses it and nothing runs.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { spawnSync, execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killProcessesUnder } from '../providers/local/helpers.js';
+import { describeWithSandbox } from '../sandbox-available.js';
 
 let root: string;
 
@@ -84,7 +85,7 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-describe('trainer.command through the CLI', () => {
+describeWithSandbox('trainer.command through the CLI', () => {
   it('plan refuses it until the operator allows commands, and nothing runs', async () => {
     const dir = await project('refused', false);
     const plan = mlform(['plan', dir]);

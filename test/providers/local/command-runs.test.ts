@@ -3,13 +3,14 @@
  * operator's policy (never the manifest's), the run is observed with progress and metrics like a
  * builtin one, `cancel` stops the sandboxed process tree, and what the launch passes on.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TrainingRunSpec } from '../../../resources/training-run.js';
 import { commandLaunchEnv } from '../../../providers/local/command-runs.js';
 import { NO_COMMANDS, type CommandPolicy } from '../../../providers/local/sandbox.js';
 import { tempProject, waitFor, type Project } from './helpers.js';
+import { describeWithSandbox } from '../../sandbox-available.js';
 
 const ALLOWED: CommandPolicy = { allowCommands: true, allowNetwork: false, allowUnsandboxed: false };
 let project: Project | undefined;
@@ -50,7 +51,7 @@ json.dump({"formatVersion": 1, "format": "other", "model": "model.bin", "task": 
 json.dump({"formatVersion": 1, "metrics": {"val_mae": 0.4}, "baseline": {"val_mae": 1.0}}, open(os.path.join(out, "metrics.json"), "w"))
 `;
 
-describe('local TrainingRuns with trainer.command', () => {
+describeWithSandbox('local TrainingRuns with trainer.command', () => {
   it('runs to succeeded with metrics, and a container-only spec says to add command', async () => {
     project = await tempProject({ commands: ALLOWED });
     const { provider, ctx, dir } = project;

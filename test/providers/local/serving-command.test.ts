@@ -6,11 +6,12 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { PutEndpointRequest } from '../../../providers/provider.js';
 import { createLocalProvider } from '../../../providers/local/index.js';
 import { RESERVED_CONTAINER_ENV } from '../../../providers/serving-container.js';
 import { REPO, tempProject, waitFor, type Project } from './helpers.js';
+import { describeWithSandbox } from '../../sandbox-available.js';
 
 const SERVER = join(REPO, 'test/fixtures/serving-command/server.py');
 const POLICY = { allowCommands: true, allowNetwork: false, allowUnsandboxed: false };
@@ -84,7 +85,7 @@ async function serverPids(): Promise<number[]> {
   return pids;
 }
 
-describe('a serving command per version, locally', () => {
+describeWithSandbox('a serving command per version, locally', () => {
   it('serves both versions behind mlform’s server with a 50/50 split, sandboxed; delete stops everything', async () => {
     const { provider, ctx } = project;
     const put = await provider.deployedEndpoints.put(ctx, request('h1'));
