@@ -4,7 +4,7 @@
  * the traffic split, pinned versions and readiness; an unchanged put restarts nothing; delete
  * stops every process. Without the operator's command policy nothing runs.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { PutEndpointRequest } from '../../../providers/provider.js';
@@ -13,14 +13,21 @@ import { RESERVED_CONTAINER_ENV } from '../../../providers/serving-container.js'
 import { REPO, tempProject, waitFor, type Project } from './helpers.js';
 import { describeWithSandbox } from '../../sandbox-available.js';
 
-const SERVER = join(REPO, 'test/fixtures/serving-command/server.py');
+const FIXTURE = join(REPO, 'test/fixtures/serving-command/server.py');
 const POLICY = { allowCommands: true, allowNetwork: false, allowUnsandboxed: false };
 
 let project: Project;
+/**
+ * The server script, copied into the project: a sandboxed command sees the tree, not the
+ * checkout's test folder (hidden when the checkout sits under /tmp or a home, as in CI).
+ */
+let SERVER = '';
 const artifact = (v: number) => join(project.dir, 'artifacts', String(v));
 
 beforeAll(async () => {
   project = await tempProject({ commands: POLICY, readyTimeoutMs: 20_000 });
+  SERVER = join(project.dir, 'server.py');
+  await copyFile(FIXTURE, SERVER);
   for (const v of [1, 2]) {
     await mkdir(artifact(v), { recursive: true });
     await writeFile(join(artifact(v), 'scale.json'), JSON.stringify({ scale: v * 10 }));
