@@ -33,6 +33,7 @@ import { artifactProblem, checkMetrics } from '../../artifact/check.js';
 import { CONTRACT_FILES } from '../../artifact/contract.js';
 import { ARTIFACT_LIMITS } from '../../artifact/limits.js';
 import { TooLargeError } from '../../artifact/storage.js';
+import { gitCommitOf } from '../git-commit.js';
 
 /** A run's jobs: ListCustomJobs and ListHyperparameterTuningJobs with the same label filter. */
 export async function listJobs(gcp: Gcp, filter: string): Promise<VertexJob[]> {
@@ -472,6 +473,8 @@ async function stageInput(
     ? req.manifestPath
     : `${ctx.projectDir}/${req.manifestPath}`;
   const spec = await stageData(gcp.gcs, gcp.layout(ctx.stack), req.spec, manifestPath);
+  // Lineage: the job carries the commit (MLFORM_GIT_COMMIT), and listing reads it back.
+  const gitCommit = await gitCommitOf(ctx, manifestPath);
   return {
     stack: ctx.stack,
     name: req.name,
@@ -483,6 +486,7 @@ async function stageInput(
     annotations: req.annotations,
     ...(req.schedule !== undefined && { schedule: req.schedule }),
     manifestDataUri: req.spec.trainer.builtin?.data.uri ?? '',
+    ...(gitCommit !== undefined && { gitCommit }),
   };
 }
 

@@ -23,7 +23,7 @@ import {
   type RunRef,
 } from '../provider.js';
 import { ARTIFACT_LIMITS } from '../../artifact/limits.js';
-import { gitCommitOf } from './git-commit.js';
+import { gitCommitOf } from '../git-commit.js';
 import { withSlotLock } from './training-slots.js';
 import {
   limitFromEnv,

@@ -54,6 +54,19 @@ describe('gcp createRun', () => {
     expect(h.fake.count({ rpc: 'CreateCustomJob' })).toBe(1);
   });
 
+  it("records the manifests' git commit on the job and reads it back as the run's lineage", async () => {
+    h = await harness();
+    // The controller's checked-out commit; without it, git reads the tree (providers/git-commit.ts).
+    const ctx: ProviderContext = { ...h.ctx, sourceRevision: 'c0ffee'.repeat(6) + 'c0ff' };
+    const created = await h.provider.trainingRuns.create(ctx, request());
+    expect(created.diagnostics).toEqual([]);
+    const env = JSON.stringify(h.fake.customJobs());
+    expect(env).toContain('MLFORM_GIT_COMMIT');
+    expect(env).toContain(ctx.sourceRevision);
+    const listed = await h.provider.trainingRuns.list(ctx);
+    expect(listed.items.find((r) => r.name === 'mpg-mlp')?.gitCommit).toBe(ctx.sourceRevision);
+  });
+
   it('a fresh marker of another writer is a create in flight for list and create alike, without the lock', async () => {
     h = await harness();
     await writeMarker(h, 'another-process');

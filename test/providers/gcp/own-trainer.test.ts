@@ -214,9 +214,11 @@ describe('a container run whose artifact breaks the contract', () => {
       metrics: { val_mae: 2 },
       baseline: { val_mae: 6 },
     });
-    // The container's own run.json is not lineage.
+    // The container's own run.json is not lineage: the commit is the job's (this checkout's).
     expect(ok.dataSha256).toBeUndefined();
-    expect(ok.gitCommit).toBeUndefined();
+    expect(ok.gitCommit).not.toBe('forged');
+    // (none outside a git checkout)
+    if (ok.gitCommit !== undefined) expect(ok.gitCommit).toMatch(/^[0-9a-f]{40}(-dirty)?$/);
   });
 });
 
