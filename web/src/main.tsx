@@ -1,0 +1,6 @@
+/** The dashboard's entry point: mounts the app (web/README.md). */
+import { render } from 'preact';
+import { App } from './app.js';
+
+const root = document.getElementById('app');
+if (root) render(<App />, root);
