@@ -21,7 +21,8 @@ import {
 export function resourceViews(
   statuses: readonly ResourceStatus[],
   backoff: Pick<ResourceBackoff, 'get'>,
-  revision: string,
+  /** Null outside the controller (`mlform ui` reads a working tree, not a commit). */
+  revision: string | null,
 ): ResourceStatusView[] {
   return statuses.map((s): ResourceStatusView => {
     const retry = backoff.get(s.address);

@@ -79,6 +79,8 @@ export type ReconcileResult =
       changeFailures: number;
       /** The reported observation's diagnostics, described, when there is an error among them. */
       observeError?: string;
+      /** The observation and plan reported (apply's ending ones, or the look that found it converged). */
+      final: { observed: Observation; plan: Plan };
     };
 
 export async function reconcile(request: ReconcileRequest): Promise<ReconcileResult> {
@@ -155,6 +157,7 @@ export async function reconcile(request: ReconcileRequest): Promise<ReconcileRes
     schedules: state.schedules,
     changeFailures: failures.count,
     ...(hasErrors(diagnostics) && { observeError: describeDiagnostics(diagnostics) }),
+    final,
   };
 
   async function observeAndPlan() {

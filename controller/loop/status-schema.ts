@@ -87,5 +87,7 @@ export const ControllerStatusSchema = Type.Object({
     badCommit: Nullable(Type.Object({ commit: Type.String(), diagnostics: Type.Array(DiagnosticSchema) })),
   }),
   resources: Type.Array(ResourceStatusSchema),
+  /** With `?limit=` or `?cursor=`: pass as `cursor` for the next page of `resources`; null on the last. */
+  nextCursor: Type.Optional(Nullable(Type.String())),
 });
 export type ControllerStatus = Static<typeof ControllerStatusSchema>;

@@ -24,6 +24,10 @@ import {
 import { bearerMatches } from './auth-token.js';
 import { DeliveryMemory } from './delivery-memory.js';
 import type { ControllerStatus } from './status-schema.js';
+import { createDashboard, isAppPath, type DashboardOptions } from '../web/dashboard-routes.js';
+import { parsePage, encodeCursor } from '../web/routes.js';
+import type { ApiError } from '../web/api.js';
+import { readBody, refuseTooLarge } from './request-body.js';
 import { verifySignature } from './webhook.js';
 import type { WebhookOutcome } from './sync-loop.js';
 import { errorMessage } from '../../resources/error-message.js';
@@ -50,6 +54,11 @@ export interface StatusServerOptions {
   deliveries?: DeliveryMemory;
   /** Largest webhook body accepted (GitHub caps payloads at 25 MB; pushes are far smaller). */
   maxBodyBytes?: number;
+  /**
+   * The web dashboard (controller/web/): `/api/v1/*` behind the token like every `/api/` route,
+   * the app's files and pages open (they hold no data). Without it those paths stay unknown.
+   */
+  dashboard?: DashboardOptions;
 }
 
 /** Served to anyone: kubelet probes and Prometheus carry no credentials. */
@@ -59,12 +68,6 @@ export const OPEN_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz', 
 const WEBHOOK_ROUTE = '/hooks/git';
 
 const MAX_BODY_BYTES = 5 * 1024 * 1024;
-
-/**
- * After a 413 the rest of an oversized body is read and dropped up to this many bytes, so that a
- * client still sending can read the answer instead of seeing a reset; beyond it the socket is cut.
- */
-const DISCARD_LIMIT = 32 * 1024 * 1024;
 
 export function parseListen(listen: string): { host?: string; port: number } {
   const match = /^(?:(.*):)?(\d+)$/.exec(listen.trim());
@@ -112,71 +115,25 @@ export function withoutStackFrames<T>(value: T): T {
   return mapJsonLeaves(value, (v) => (typeof v === 'string' ? v.replace(STACK_FRAME, '') : v)) as T;
 }
 
-type Body = { ok: true; bytes: Buffer } | { ok: false; size: string };
-
 /**
- * The request body up to `limit` bytes. Content-Length is checked before a byte is read; a body
- * that grows past the limit stops being buffered at once.
+ * `?limit=&cursor=`: one page of the resources, with `nextCursor` while more follow. Without
+ * either the status is whole, as `mlform get --server` reads it.
  */
-function readBody(req: IncomingMessage, limit: number): Promise<Body> {
-  const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) {
-    return Promise.resolve({ ok: false, size: `${declared} bytes` });
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > limit) {
-        req.off('data', onData);
-        req.off('end', onEnd);
-        req.pause();
-        resolve({ ok: false, size: `over ${limit} bytes` });
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = (): void => resolve({ ok: true, bytes: Buffer.concat(chunks, size) });
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', reject);
-  });
-}
-
-/**
- * 413 with `connection: close`, written before the rest of the body is read; the response is ended
- * (and the socket closed) once the client has sent everything, up to DISCARD_LIMIT. Ending at once
- * would close a socket with unread data, which the kernel turns into a reset that can reach the
- * client before it has read the answer.
- */
-function refuseTooLarge(req: IncomingMessage, res: ServerResponse, limit: number, size: string): void {
-  const text = `${JSON.stringify({
-    error: `the request body is ${size}; this endpoint accepts at most ${limit} bytes`,
-  })}\n`;
-  res.shouldKeepAlive = false;
-  res.writeHead(413, {
-    'content-type': 'application/json',
-    'cache-control': 'no-store',
-    'content-length': Buffer.byteLength(text),
-    connection: 'close',
-  });
-  res.write(text);
-  if (req.complete) {
-    res.end();
-    return;
-  }
-  let discarded = 0;
-  req.on('data', (chunk: Buffer) => {
-    discarded += chunk.length;
-    if (discarded > DISCARD_LIMIT) {
-      res.end();
-      req.socket.destroy();
-    }
-  });
-  req.on('end', () => res.end());
-  req.on('error', () => res.destroy());
-  req.resume();
+function paged(
+  status: ControllerStatus,
+  query: URLSearchParams,
+): { status: ControllerStatus } | { error: ApiError } {
+  if (!query.has('limit') && !query.has('cursor')) return { status };
+  const page = parsePage(query, 500);
+  if ('error' in page) return { error: page.error };
+  const end = page.offset + page.limit;
+  return {
+    status: {
+      ...status,
+      resources: status.resources.slice(page.offset, end),
+      nextCursor: end < status.resources.length ? encodeCursor(end) : null,
+    },
+  };
 }
 
 export interface RunningServer {
@@ -192,6 +149,7 @@ export async function startStatusServer(
   const bounds = options.bounds ?? CONTROLLER_BOUNDS;
   const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
   const deliveries = options.deliveries ?? new DeliveryMemory();
+  const dashboard = options.dashboard ? await createDashboard(options.dashboard) : undefined;
   const server: Server = createServer(serverOptions(bounds), (req, res) => {
     handle(req, res).catch((e: unknown) => {
       if (!res.headersSent) send(res, 500, { error: `internal error: ${firstLineOf(e)}` });
@@ -201,15 +159,19 @@ export async function startStatusServer(
   applyBounds(server, bounds);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let path: string;
+    let url: URL;
     try {
-      path = new URL(req.url ?? '/', 'http://controller').pathname;
+      url = new URL(req.url ?? '/', 'http://controller');
     } catch {
       req.resume();
       return send(res, 400, { error: 'malformed request target' });
     }
+    const path = url.pathname;
     if (path === WEBHOOK_ROUTE && req.method === 'POST') return webhook(req, res);
-    if (!OPEN_ROUTES.has(path) && path !== WEBHOOK_ROUTE && options.authToken !== undefined) {
+    // The dashboard's files and pages are open (the login form must load); its data is not.
+    const appPage =
+      dashboard !== undefined && (req.method === 'GET' || req.method === 'HEAD') && isAppPath(path);
+    if (!OPEN_ROUTES.has(path) && path !== WEBHOOK_ROUTE && !appPage && options.authToken !== undefined) {
       if (!bearerMatches(options.authToken, req.headers.authorization)) {
         req.resume();
         return send(
@@ -226,6 +188,7 @@ export async function startStatusServer(
         );
       }
     }
+    if (dashboard && (appPage || path.startsWith('/api/v1/'))) return dashboard.handle(req, res, url);
     req.resume();
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return send(res, 405, { error: `${req.method} is not supported on ${path}` }, 'application/json', {
@@ -253,7 +216,8 @@ export async function startStatusServer(
         } catch (e) {
           return send(res, 500, { error: `cannot build the status: ${firstLineOf(e)}` });
         }
-        return send(res, 200, status);
+        const page = paged(status, url.searchParams);
+        return 'error' in page ? send(res, 400, page.error) : send(res, 200, page.status);
       }
       default:
         return send(res, 404, { error: `no route ${path}` });
@@ -296,6 +260,7 @@ export async function startStatusServer(
 
   const close = (): Promise<void> =>
     new Promise<void>((resolve) => {
+      dashboard?.close();
       server.close(() => resolve());
       server.closeAllConnections();
     });

@@ -16,7 +16,11 @@
  * `LeaderElector`, `ScheduleFiring` and `LoopStatus` (what `/api/status` shows).
  */
 import type { Logger } from 'pino';
+import type { DesiredState } from '../../manifests/load.js';
 import type { Provider, ProviderContext } from '../../providers/provider.js';
+import type { Diagnostic } from '../../resources/diagnostic.js';
+import type { Plan } from '../engine/change.js';
+import type { Observation } from '../engine/observe.js';
 import { withApplyLock } from '../engine/apply-lock.js';
 import { ResourceBackoff } from './backoff.js';
 import { countingProvider } from './counting-provider.js';
@@ -33,12 +37,26 @@ import type { ControllerMetrics, SyncOutcome } from './metrics.js';
 import { reconcile, type ReconcileResult } from './reconcile.js';
 import { ScheduleFiring } from './schedule-firing.js';
 import { SourceFollower } from './source-follower.js';
-import type { ControllerStatus } from './status-schema.js';
+import type { ControllerStatus, ResourceStatusView } from './status-schema.js';
 
 export { changeFilter } from './reconcile.js';
 export type { OpenProject, ProjectContext, SyncLoopOptions } from './loop-options.js';
 
 export type WebhookOutcome = 'accepted' | 'standby' | 'stopping';
+
+/** A completed reconcile as the dashboard sees it (controller/web/controller-source.ts). */
+export interface ReconcileReport {
+  revision: string;
+  desired: DesiredState;
+  /** The observation and plan the statuses were computed from. */
+  final: { observed: Observation; plan: Plan };
+  /** Statuses with the retry backoff folded in, as `/api/status` shows them. */
+  resources: ResourceStatusView[];
+  /** The newest commit's problems when it does not load (the last good state was reconciled). */
+  badCommit: Diagnostic[];
+  provider: Provider;
+  ctx: ProviderContext;
+}
 
 export class SyncLoop {
   readonly identity: string;
@@ -59,6 +77,7 @@ export class SyncLoop {
   private standbyLogged = false;
   /** The last completed reconcile: whether the next one may expect nothing to do. */
   private lastReconciled?: { revision: string; changesLeft: boolean };
+  private readonly reconcileListeners = new Set<(report: ReconcileReport) => void>();
 
   constructor(options: SyncLoopOptions) {
     const settings = resolveLoopOptions(options);
@@ -167,6 +186,12 @@ export class SyncLoop {
     await this.follower.close();
   }
 
+  /** Called after every completed reconcile (not aborted ones); returns the unsubscribe function. */
+  onReconciled(listener: (report: ReconcileReport) => void): () => void {
+    this.reconcileListeners.add(listener);
+    return () => this.reconcileListeners.delete(listener);
+  }
+
   status(): ControllerStatus {
     return this.loopStatus.view({
       leader: this.elector.isLeader,
@@ -268,6 +293,18 @@ export class SyncLoop {
             badCommit: choice.bad !== undefined,
             provider,
           });
+          if (result.outcome !== 'aborted') {
+            const report: ReconcileReport = {
+              revision: good.revision,
+              desired: project.desired,
+              final: result.final,
+              resources: result.resources,
+              badCommit: choice.bad?.diagnostics ?? [],
+              provider,
+              ctx: project.providerCtx,
+            };
+            for (const listener of this.reconcileListeners) listener(report);
+          }
         },
       );
       if (outcome.status === 'held') {

@@ -20,6 +20,8 @@ import { startStatusServer } from '../../loop/status-server.js';
 import { loadAuthToken, MIN_TOKEN_LENGTH } from '../../loop/auth-token.js';
 import { CONTROLLER_BOUNDS, type ConnectionBounds } from '../../../serving/connection-bounds.js';
 import { SyncLoop } from '../../loop/sync-loop.js';
+import { ControllerSource } from '../../web/controller-source.js';
+import { createViewBuilder } from '../../web/views/index.js';
 import { loadWebhookSecret, WEBHOOK_SECRET_ENV } from '../../loop/webhook.js';
 import { defineCommand } from '../command.js';
 import type { CommandContext } from '../context.js';
@@ -96,6 +98,10 @@ export const controllerCommand = defineCommand({
     'Pruning is off by default (as in Argo CD): resources whose manifests are',
     'removed are left alone unless --prune. Drift is corrected unless',
     '--no-self-heal.',
+    '',
+    'The web dashboard is at / (open it in a browser): every resource, the plan,',
+    'training curves, versions, endpoints and schedules, updated after each sync.',
+    'Its pages are open; its data (/api/v1/...) needs the token like /api/status.',
     '',
     'HTTP (--listen, default 127.0.0.1:8080): /healthz (alive), /readyz (200 once',
     'the leader has synced; 503 on a standby), /metrics (Prometheus): open to anyone.',
@@ -407,8 +413,10 @@ function controllerRunner(ctx: CommandContext): (options: ControllerOptions) => 
       parallelism: Math.max(1, Number.parseInt(options.parallelism, 10) || 10),
     });
 
+    const dashboardSource = new ControllerSource(loop);
     const started = await startStatusServer({
       listen: options.listen,
+      dashboard: { source: dashboardSource, build: createViewBuilder() },
       bounds,
       authToken: auth.token,
       registry: metrics.registry,
@@ -427,7 +435,10 @@ function controllerRunner(ctx: CommandContext): (options: ControllerOptions) => 
       },
     });
     const server = started.server;
-    if (!server) return failed(ctx, started.diagnostics);
+    if (!server) {
+      dashboardSource.close();
+      return failed(ctx, started.diagnostics);
+    }
     // Handlers first: whoever reads "listening" may signal at once, and a SIGTERM before a handler
     // exists kills the process without the lease being released.
     let stopListening = (): void => {};
@@ -453,6 +464,7 @@ function controllerRunner(ctx: CommandContext): (options: ControllerOptions) => 
     log.info({ signal }, 'shutting down: finishing the current change');
     await loop.stop();
     await server.close();
+    dashboardSource.close();
     stopListening();
     log.info('stopped');
     return 0;

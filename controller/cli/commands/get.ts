@@ -9,15 +9,14 @@ import { KIND_DEFINITIONS, KINDS, kindFromCliName, type Kind } from '../../../re
 import { closest, didYouMean } from '../../../resources/suggest.js';
 import type { ObservedState } from '../../../providers/provider.js';
 import type { Plan } from '../../engine/change.js';
-import { observe } from '../../engine/observe.js';
-import { plan as makePlan } from '../../engine/plan.js';
-import { resourceStatus, type ResourceStatus } from '../../engine/status.js';
+import type { ResourceStatus } from '../../engine/status.js';
 import { fetchControllerStatus, loadClientToken, SERVER_TOKEN_ENV } from '../../loop/status-client.js';
 import { renderResourceTable } from '../../ui/resource-table.js';
 import { defineCommand } from '../command.js';
 import { fileOption } from '../options.js';
 import type { CommandContext } from '../context.js';
 import { openProject, type LoadedProjectContext, type OpenProjectOptions } from '../project.js';
+import { openForReading, readStack } from '../stack-reading.js';
 import { OPERATOR_OPTIONS, operatorSettings, type OperatorFlags } from '../operator.js';
 import { failed } from '../problems.js';
 
@@ -139,24 +138,22 @@ export async function loadStatusInputs(
   files: readonly string[],
   flags: OperatorFlags = {},
 ): Promise<StatusInputs | undefined> {
-  // Reading is never refused by the policy: a tree that breaks it can still be inspected.
-  const opened = await openProject(files, {
-    operator: operatorSettings(flags, ctx.env),
-    enforcePolicy: false,
-    readOnly: true,
-  });
+  const opened = await openForReading(files, operatorSettings(flags, ctx.env));
   if (!opened.project) {
     failed(ctx, opened.diagnostics);
     return undefined;
   }
-  const observed = await observe(opened.project.provider, opened.project.providerCtx);
-  if (hasErrors(observed.diagnostics)) {
-    failed(ctx, observed.diagnostics);
+  const reading = await readStack(opened.project);
+  if (hasErrors(reading.observation.diagnostics)) {
+    failed(ctx, reading.observation.diagnostics);
     return undefined;
   }
-  const plan = makePlan(opened.project.desired, observed.state);
-  const statuses = resourceStatus(opened.project.desired, observed.state, plan);
-  return { project: opened.project, observed: observed.state, plan, statuses };
+  return {
+    project: opened.project,
+    observed: reading.observation.state,
+    plan: reading.plan,
+    statuses: reading.statuses,
+  };
 }
 
 // ---- the command --------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import { schemaCommand } from './schema.js';
 import { serveCommand } from './serve.js';
 import { trainCommand } from './train.js';
 import { triggerCommand } from './trigger.js';
+import { uiCommand } from './ui.js';
 import { validateCommand } from './validate.js';
 
 export const COMMANDS: readonly CommandEntry[] = [
@@ -29,4 +30,5 @@ export const COMMANDS: readonly CommandEntry[] = [
   serveCommand,
   artifactCommands,
   controllerCommand,
+  uiCommand,
 ];
