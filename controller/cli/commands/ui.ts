@@ -9,7 +9,7 @@ import { loadAuthToken, MIN_TOKEN_LENGTH } from '../../loop/auth-token.js';
 import { parseDuration } from '../../loop/duration-option.js';
 import { createControllerMetrics } from '../../loop/metrics.js';
 import { startStatusServer } from '../../loop/status-server.js';
-import { STATUS_API_VERSION } from '../../loop/status-schema.js';
+import { STATUS_API_VERSION, type ControllerStatus } from '../../loop/status-schema.js';
 import { DEFAULT_REFRESH_MS, UiSource } from '../../web/ui-source.js';
 import { createViewBuilder } from '../../web/views/index.js';
 import { defineCommand } from '../command.js';
@@ -103,29 +103,33 @@ async function runUi(options: UiOptions, ctx: CommandContext): Promise<number> {
     project: opened.project,
     ...(refreshMs !== undefined && { refreshMs }),
   });
+  const uiStatus = (): ControllerStatus => ({
+    formatVersion: STATUS_API_VERSION,
+    controller: {
+      version: packageVersion(),
+      identity: 'mlform ui',
+      leader: false,
+      ready: source.current() !== undefined,
+      stack: source.ctx.stack,
+      source: `ui ${options.file.join(', ') || '.'}`,
+      commit: null,
+      appliedCommit: null,
+      lastSync: null,
+      lastError: null,
+      badCommit: null,
+    },
+    resources: source.current()?.statuses ?? [],
+  });
   const metrics = createControllerMetrics();
   const started = await startStatusServer({
     listen: options.listen,
     authToken: auth.token,
     registry: metrics.registry,
-    // `/api/status` as `mlform get --server` reads it, from the same snapshots.
-    status: () => ({
-      formatVersion: STATUS_API_VERSION,
-      controller: {
-        version: packageVersion(),
-        identity: 'mlform ui',
-        leader: false,
-        ready: source.current() !== undefined,
-        stack: opened.project?.providerCtx.stack ?? null,
-        source: `ui ${options.file.join(', ') || '.'}`,
-        commit: null,
-        appliedCommit: null,
-        lastSync: null,
-        lastError: null,
-        badCommit: null,
-      },
-      resources: source.current()?.statuses ?? [],
-    }),
+    // `/api/status` as `mlform get --server` reads it, from the same snapshots: a viewer too.
+    status: () => {
+      source.touch();
+      return uiStatus();
+    },
     isReady: () => source.current() !== undefined,
     isLeader: () => false,
     onWebhook: () => 'standby',

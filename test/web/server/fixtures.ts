@@ -184,7 +184,7 @@ export async function openStream(url: string, path: string, token?: string): Pro
   const decoder = new TextDecoder();
   let buffer = '';
   // A read that lost a race to the timeout is kept for the next call, so no chunk is dropped.
-  let pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
+  let pending: ReturnType<typeof reader.read> | undefined;
   return {
     status: response.status,
     headers: response.headers,
