@@ -5,8 +5,9 @@
  *
  * Every HTTP client is untrusted (SECURITY.md). Routes are closed unless listed in OPEN_ROUTES:
  * probes and Prometheus scrapes (`/healthz`, `/readyz`, `/metrics`) are open, the webhook carries
- * its own HMAC signature, and everything else (`/api/status`, and whatever a web UI adds later)
- * needs `Authorization: Bearer <token>` whenever a token is configured. Bound beyond loopback, a
+ * its own HMAC signature, and everything else (`/api/status`, the dashboard's `/api/v1/*`) needs
+ * `Authorization: Bearer <token>` whenever a token is configured; with the dashboard, GETs of its
+ * pages and assets are open too (they hold no data: controller/web/). Bound beyond loopback, a
  * token is mandatory: the server refuses to start without one. Error bodies carry messages, never
  * stack traces, and connections are bounded (connection-bounds.ts).
  */
