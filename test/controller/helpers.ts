@@ -7,6 +7,10 @@ import { cp, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
+import { pino } from 'pino';
+import { createDirectorySource } from '../../controller/loop/directory-source.js';
+import { createControllerMetrics, type ControllerMetrics } from '../../controller/loop/metrics.js';
+import type { OpenProject, SyncLoopOptions } from '../../controller/loop/sync-loop.js';
 import { signBody } from '../../controller/loop/webhook.js';
 import type { ControllerStatus } from '../../controller/loop/status-schema.js';
 
@@ -244,4 +248,26 @@ export async function modelsProject(
   await writeFile(join(dir, 'mlform.yaml'), `stack: ${stack}\nprovider: local\nlocal:\n  stateDir: .state\n`);
   for (const name of names) await writeFile(join(dir, `${name}.yaml`), modelManifest(name));
   return dir;
+}
+
+/**
+ * Options of an in-process loop following a watched directory: silent, quick requeues and a short
+ * lease, no metrics of the process.
+ */
+export function directoryLoopOptions(
+  dir: string,
+  openProject: OpenProject,
+): SyncLoopOptions & { metrics: ControllerMetrics } {
+  return {
+    source: createDirectorySource({ dir, debounceMs: 50 }),
+    openProject,
+    log: pino({ level: 'silent' }),
+    metrics: createControllerMetrics({ defaultMetrics: false }),
+    version: 'test',
+    resyncMs: 60_000,
+    progressMs: 100,
+    leaseTtlMs: 600,
+    selfHeal: true,
+    prune: false,
+  };
 }

@@ -6,15 +6,12 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openProject } from '../../controller/cli/project.js';
-import { createDirectorySource } from '../../controller/loop/directory-source.js';
-import { createControllerMetrics } from '../../controller/loop/metrics.js';
 import { SyncLoop, type OpenProject } from '../../controller/loop/sync-loop.js';
 import { error } from '../../resources/diagnostic.js';
 import type { Provider } from '../../providers/provider.js';
-import { waitFor } from './helpers.js';
+import { directoryLoopOptions, waitFor } from './helpers.js';
 
 let dir: string;
 let loop: SyncLoop | undefined;
@@ -59,22 +56,10 @@ function failingOpen(failing: { on: boolean; calls: number[] }): OpenProject {
 }
 
 function startLoop(open: OpenProject) {
-  const metrics = createControllerMetrics({ defaultMetrics: false });
-  loop = new SyncLoop({
-    source: createDirectorySource({ dir, debounceMs: 50 }),
-    openProject: open,
-    log: pino({ level: 'silent' }),
-    metrics,
-    version: 'test',
-    resyncMs: 60_000,
-    progressMs: 100,
-    leaseTtlMs: 600,
-    selfHeal: true,
-    prune: false,
-    backoff: { baseMs: 300, maxMs: 1_000 },
-  });
+  const options = directoryLoopOptions(dir, open);
+  loop = new SyncLoop({ ...options, backoff: { baseMs: 300, maxMs: 1_000 } });
   loop.start();
-  return { loop, metrics };
+  return { loop, metrics: options.metrics };
 }
 
 const resource = (l: SyncLoop, address: string) => l.status().resources.find((r) => r.address === address);

@@ -6,15 +6,12 @@
  */
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openProject } from '../../../controller/cli/project.js';
-import { createDirectorySource } from '../../../controller/loop/directory-source.js';
-import { createControllerMetrics } from '../../../controller/loop/metrics.js';
 import { SyncLoop } from '../../../controller/loop/sync-loop.js';
 import { ControllerSource } from '../../../controller/web/controller-source.js';
 import type { StackSnapshot } from '../../../controller/web/snapshot.js';
-import { modelsProject, waitFor } from '../../controller/helpers.js';
+import { directoryLoopOptions, modelsProject, waitFor } from '../../controller/helpers.js';
 
 let dir: string;
 let loop: SyncLoop | undefined;
@@ -33,18 +30,7 @@ afterEach(async () => {
 
 describe('ControllerSource', () => {
   it('takes a snapshot after every reconcile, with the bad commit positioned', async () => {
-    loop = new SyncLoop({
-      source: createDirectorySource({ dir, debounceMs: 50 }),
-      openProject: (paths) => openProject(paths),
-      log: pino({ level: 'silent' }),
-      metrics: createControllerMetrics({ defaultMetrics: false }),
-      version: 'test',
-      resyncMs: 60_000,
-      progressMs: 100,
-      leaseTtlMs: 600,
-      selfHeal: true,
-      prune: false,
-    });
+    loop = new SyncLoop(directoryLoopOptions(dir, (paths) => openProject(paths)));
     source = new ControllerSource(loop);
     const seen: StackSnapshot[] = [];
     source.subscribe((s) => seen.push(s));

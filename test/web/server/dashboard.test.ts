@@ -136,7 +136,7 @@ describe('dashboard server', () => {
 
   it('answers asset traversal attempts with 404, never a file outside the listing', async () => {
     served = await serveDashboard();
-    for (const path of [
+    const attempts = [
       '/assets/../package.json',
       '/assets/../secret.txt',
       '/assets/%2e%2e/secret.txt',
@@ -147,12 +147,12 @@ describe('dashboard server', () => {
       '/assets/',
       '/assets/app-1a2b.js%00.png',
       '/assets//etc/passwd',
-    ]) {
-      const answer = await rawGet(served.url, path);
-      expect(answer.status, path).toBe(404);
-      expect(answer.body.toString()).not.toContain('outside the assets folder');
-      expect(answer.body.toString()).not.toContain('"name"');
-    }
+    ];
+    const answers = await Promise.all(attempts.map((path) => rawGet(served!.url, path)));
+    expect(answers.map((a) => a.status)).toEqual(attempts.map(() => 404));
+    const bodies = answers.map((a) => a.body.toString()).join('\n');
+    expect(bodies).not.toContain('outside the assets folder');
+    expect(bodies).not.toContain('"name"');
   });
 
   it('says to build when dist/web is missing', async () => {
