@@ -126,7 +126,7 @@ export async function createDashboard(options: DashboardOptions): Promise<Dashbo
       return sendJson(req, res, answer.status, answer.status === 200 ? answer.result : answer.error);
     }
     req.resume();
-    if (url.pathname === STREAM_PATH && (method === 'GET' || method === 'HEAD')) {
+    if (url.pathname === STREAM_PATH && method === 'GET') {
       const parsed = parseStreamPath(url.searchParams);
       if (!('route' in parsed)) return sendJson(req, res, parsed.status, parsed.error);
       if (!streams.open(res, parsed.route, parsed.key ?? '')) {

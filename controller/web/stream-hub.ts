@@ -12,6 +12,8 @@ import type { DashboardSource, StackSnapshot, ViewResult } from './snapshot.js';
 
 export const MAX_STREAMS = 64;
 export const PING_MS = 15_000;
+/** A client this far behind (unsent bytes) is cut off rather than buffered for. */
+const MAX_UNSENT_BYTES = 8 * 1024 * 1024;
 
 export const STREAM_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
@@ -42,8 +44,9 @@ export class StreamHub {
   private readonly maxStreams: number;
   private readonly unsubscribe: () => void;
   private readonly ping: NodeJS.Timeout;
+  /** Deliveries run one after another, so a stream never receives an older document after a newer one. */
+  private queue: Promise<void> = Promise.resolve();
   private waiting: StackSnapshot | undefined;
-  private round: Promise<void> | undefined;
   private closed = false;
 
   constructor(private readonly options: StreamHubOptions) {
@@ -66,9 +69,11 @@ export class StreamHub {
     res.writeHead(200, STREAM_HEADERS);
     res.flushHeaders();
     this.options.source.touch?.();
-    const snapshot = this.options.source.current();
-    if (snapshot) void this.deliver([stream], snapshot);
-    else this.send(stream, STREAM_EVENTS.problem, NO_SNAPSHOT);
+    this.enqueue(async () => {
+      const snapshot = this.options.source.current();
+      if (snapshot) await this.deliver([stream], snapshot);
+      else this.send(stream, STREAM_EVENTS.problem, NO_SNAPSHOT);
+    });
     return true;
   }
 
@@ -81,29 +86,24 @@ export class StreamHub {
     this.streams.clear();
   }
 
-  /** Resolves when the snapshots received so far have been delivered (tests). */
-  async settled(): Promise<void> {
-    while (this.round) await this.round;
-  }
-
   private onSnapshot(snapshot: StackSnapshot): void {
     if (this.streams.size === 0) return;
     // A viewer is still looking: an on-demand source keeps refreshing.
     this.options.source.touch?.();
+    // Snapshots that arrive while one is delivered collapse: only the newest is built.
+    const queued = this.waiting !== undefined;
     this.waiting = snapshot;
-    this.round ??= this.drain();
+    if (queued) return;
+    this.enqueue(async () => {
+      const next = this.waiting;
+      this.waiting = undefined;
+      if (next && !this.closed) await this.deliver([...this.streams], next);
+    });
   }
 
-  private async drain(): Promise<void> {
-    try {
-      while (this.waiting && !this.closed) {
-        const snapshot = this.waiting;
-        this.waiting = undefined;
-        await this.deliver([...this.streams], snapshot);
-      }
-    } finally {
-      this.round = undefined;
-    }
+  private enqueue(job: () => Promise<void>): void {
+    // A failed delivery (a socket gone mid-write) must not stop the ones after it.
+    this.queue = this.queue.then(job).catch(() => undefined);
   }
 
   /** One build per route key, sent to each of its streams whose last event differs. */
@@ -135,11 +135,20 @@ export class StreamHub {
     const text = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
     if (text === stream.last) return;
     stream.last = text;
+    this.write(stream, text);
+  }
+
+  private write(stream: Stream, text: string): void {
+    if (stream.res.writableLength > MAX_UNSENT_BYTES) {
+      this.streams.delete(stream);
+      stream.res.destroy();
+      return;
+    }
     stream.res.write(text);
   }
 
   private sendPing(): void {
     if (this.streams.size > 0) this.options.source.touch?.();
-    for (const stream of this.streams) stream.res.write(': ping\n\n');
+    for (const stream of this.streams) this.write(stream, ': ping\n\n');
   }
 }

@@ -168,7 +168,7 @@ export const controllerCommand = defineCommand({
     {
       flags: '--auth-token-file <file>',
       description:
-        'bearer token required on /api/status and every route but /healthz, /readyz, /metrics, /hooks/git',
+        "bearer token required on /api/status, the dashboard's /api/v1 and every route but /healthz, /readyz, /metrics, /hooks/git and the dashboard's pages",
     },
     {
       flags: '--headers-timeout <duration>',
