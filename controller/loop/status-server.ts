@@ -25,7 +25,7 @@ import {
 import { bearerMatches } from './auth-token.js';
 import { DeliveryMemory } from './delivery-memory.js';
 import type { ControllerStatus } from './status-schema.js';
-import { createDashboard, isAppPath, type DashboardOptions } from '../web/dashboard-routes.js';
+import { createDashboard, isAppPath, isOpenAppPath, type DashboardOptions } from '../web/dashboard-routes.js';
 import { parsePage, encodeCursor } from '../web/routes.js';
 import type { ApiError } from '../web/api.js';
 import { readBody, refuseTooLarge } from './request-body.js';
@@ -169,10 +169,11 @@ export async function startStatusServer(
     }
     const path = url.pathname;
     if (path === WEBHOOK_ROUTE && req.method === 'POST') return webhook(req, res);
-    // The dashboard's files and pages are open (the login form must load); its data is not.
-    const appPage =
+    const appPath =
       dashboard !== undefined && (req.method === 'GET' || req.method === 'HEAD') && isAppPath(path);
-    if (!OPEN_ROUTES.has(path) && path !== WEBHOOK_ROUTE && !appPage && options.authToken !== undefined) {
+    // The dashboard's files and pages are open (the login form must load); its data is not.
+    const open = OPEN_ROUTES.has(path) || path === WEBHOOK_ROUTE || (appPath && isOpenAppPath(path));
+    if (!open && options.authToken !== undefined) {
       if (!bearerMatches(options.authToken, req.headers.authorization)) {
         req.resume();
         return send(
@@ -189,7 +190,7 @@ export async function startStatusServer(
         );
       }
     }
-    if (dashboard && (appPage || path.startsWith('/api/v1/'))) return dashboard.handle(req, res, url);
+    if (dashboard && (appPath || path.startsWith('/api/v1/'))) return dashboard.handle(req, res, url);
     req.resume();
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return send(res, 405, { error: `${req.method} is not supported on ${path}` }, 'application/json', {

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { errorMessage } from '../../resources/error-message.js';
 import { readBody, refuseTooLarge } from '../loop/request-body.js';
-import { API_PREFIX, STREAM_PATH, type ApiError } from './api.js';
+import { API_PREFIX, STREAM_PATH, UI_PAGES, type ApiError } from './api.js';
 import { scrapeMetrics } from './metrics-scrape.js';
 import { forwardPredict, PREDICT_MAX_BYTES } from './predict-proxy.js';
 import { parseApiRoute, parseStreamPath, predictTarget } from './routes.js';
@@ -54,7 +54,19 @@ export function viewIO(source: DashboardSource): ViewIO {
   };
 }
 
-/** Paths the app owns (answered index.html), as opposed to the server's own routes. */
+/** The app's page URLs (UI_PAGES) and its files: open to anyone, since they hold no data. */
+const OPEN_APP_PATHS = [
+  ...Object.values(UI_PAGES).map((page) => new RegExp(`^${page.replace(':name', '[^/]+')}$`)),
+  /^\/assets\//,
+];
+
+export const isOpenAppPath = (path: string): boolean => OPEN_APP_PATHS.some((re) => re.test(path));
+
+/**
+ * Paths the app answers (index.html, or an asset), as opposed to the server's own routes. Those
+ * that are not its known pages stay behind the token like any unknown path, so nothing can be
+ * probed anonymously; past it the app shows its own "not found".
+ */
 export function isAppPath(path: string): boolean {
   return !(
     path === '/api' ||

@@ -50,9 +50,25 @@ describe('dashboard server', () => {
       expect(wrong.status, `${method} ${path} with a wrong token`).toBe(401);
     }
     expect(served.builds).toEqual([]);
-    for (const path of ['/', '/plan', '/trainingruns/mpg?run=2', '/assets/app-1a2b.js']) {
+    for (const path of [
+      '/',
+      '/plan',
+      '/trainingruns/mpg?run=2',
+      '/registeredmodels/mpg',
+      '/deployedendpoints/mpg-api',
+      '/schedules?name=nightly',
+      '/controller',
+      '/assets/app-1a2b.js',
+    ]) {
       expect((await fetch(`${served.url}${path}`)).status, path).toBe(200);
     }
+    // Other paths stay closed to anyone without the token (nothing can be probed); with it, the app.
+    for (const path of ['/some/future/ui', '/trainingruns/a/b', '/package.json', '/assets/../package.json']) {
+      expect((await rawGet(served.url, path)).status, path).toBe(401);
+    }
+    const unknownPage = await rawGet(served.url, '/some/future/ui', auth);
+    expect(unknownPage.status).toBe(200);
+    expect(unknownPage.body.toString()).toContain('<div id="app">');
     const withToken = await fetch(`${served.url}/api/v1/controller`, { headers: auth });
     expect(withToken.status).toBe(200);
     expect(await withToken.json()).toMatchObject({ stack: 'demo', mode: 'controller' });
@@ -109,7 +125,7 @@ describe('dashboard server', () => {
       '/deployedendpoints/mpg-api',
       '/anything/else',
     ]) {
-      const page = await rawGet(served.url, path);
+      const page = await rawGet(served.url, path, auth);
       expect(page.status, path).toBe(200);
       expect(page.body.toString()).toContain('<div id="app">');
       expect(page.headers['content-type']).toMatch(/^text\/html/);
