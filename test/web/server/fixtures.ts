@@ -13,6 +13,7 @@ import type { ApiRoute, ControllerDoc } from '../../../controller/web/api.js';
 import type { DashboardSource, StackSnapshot, ViewResult } from '../../../controller/web/snapshot.js';
 import { loadStaticAssets } from '../../../controller/web/static-assets.js';
 import type { ObservedEndpoint, Provider } from '../../../providers/provider.js';
+import type { ConnectionBounds } from '../../../serving/connection-bounds.js';
 import { SAMPLE_STATUS } from '../../controller/sample-status.js';
 
 export const TOKEN = 'dashboard-test-token-0123456789';
@@ -121,7 +122,13 @@ export interface Served {
 }
 
 export async function serveDashboard(
-  options: { token?: string; listen?: string; built?: boolean; pingMs?: number } = {},
+  options: {
+    token?: string;
+    listen?: string;
+    built?: boolean;
+    pingMs?: number;
+    bounds?: ConnectionBounds;
+  } = {},
 ): Promise<Served> {
   const source = new FakeSource();
   const builds: ApiRoute[] = [];
@@ -129,6 +136,7 @@ export async function serveDashboard(
     listen: options.listen ?? '127.0.0.1:0',
     registry: createControllerMetrics({ defaultMetrics: false }).registry,
     authToken: options.token,
+    ...(options.bounds && { bounds: options.bounds }),
     status: () => SAMPLE_STATUS,
     isReady: () => true,
     isLeader: () => true,

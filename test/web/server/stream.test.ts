@@ -98,6 +98,22 @@ describe('dashboard streams', () => {
     expect(await again!.next()).toMatchObject({ event: 'doc' });
   });
 
+  it('outlives the request and keep-alive timeouts (they bound requests, not answers)', async () => {
+    const bounds = {
+      headersTimeoutMs: 300,
+      requestTimeoutMs: 300,
+      keepAliveTimeoutMs: 200,
+      maxConnections: 16,
+    };
+    served = await serveDashboard({ bounds });
+    served.source.push(snapshot());
+    const s = await open('/api/v1/overview');
+    expect(await s.next()).toMatchObject({ event: 'doc' });
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    served.source.push(snapshot({ seq: 2, observedAt: '2026-01-05T11:00:00.000Z' }));
+    expect(await s.next()).toMatchObject({ event: 'doc', data: { observedAt: '2026-01-05T11:00:00.000Z' } });
+  });
+
   it('ends open streams when the server closes', async () => {
     served = await serveDashboard();
     served.source.push(snapshot());
