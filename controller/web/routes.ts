@@ -51,6 +51,17 @@ function decodeCursor(text: string): number {
   return Number(decoded[1]);
 }
 
+/** The value, or the 400 of the field that was bad. */
+function checked<T>(parse: () => T): { value: T } | { status: 400; error: ApiError } {
+  try {
+    return { value: parse() };
+  } catch (e) {
+    if (e instanceof BadField)
+      return { status: 400, error: { error: e.message, field: e.field, hint: e.hint } };
+    throw e;
+  }
+}
+
 const clip = (text: string): string => (text.length > 40 ? `${text.slice(0, 40)}...` : text);
 
 function oneOf<T extends string>(query: URLSearchParams, field: string, values: readonly T[]): T | undefined {
@@ -148,14 +159,9 @@ export function parseApiRoute(method: string, pathname: string, query: URLSearch
   }
   if (!pathname.startsWith(`${API_PREFIX}/`)) return notFound(pathname);
   const parts = pathname.slice(API_PREFIX.length + 1).split('/');
-  try {
-    const route = routeOf(parts, query);
-    return route ? { route } : notFound(pathname);
-  } catch (e) {
-    if (e instanceof BadField)
-      return { status: 400, error: { error: e.message, field: e.field, hint: e.hint } };
-    throw e;
-  }
+  const route = checked(() => routeOf(parts, query));
+  if ('error' in route) return route;
+  return route.value ? { route: route.value } : notFound(pathname);
 }
 
 function routeOf(parts: string[], query: URLSearchParams): ApiRoute | undefined {
@@ -217,25 +223,19 @@ export function parsePage(
   query: URLSearchParams,
   fallbackLimit: number,
 ): { limit: number; offset: number } | { status: 400; error: ApiError } {
-  try {
-    return { limit: integer(query, 'limit', 1, 1000, fallbackLimit), offset: offset(query) };
-  } catch (e) {
-    if (e instanceof BadField)
-      return { status: 400, error: { error: e.message, field: e.field, hint: e.hint } };
-    throw e;
-  }
+  const page = checked(() => ({
+    limit: integer(query, 'limit', 1, 1000, fallbackLimit),
+    offset: offset(query),
+  }));
+  return 'error' in page ? page : page.value;
 }
 
 /** The name of a predict request's endpoint, or the 400 for a name that is none. */
 export function predictTarget(pathname: string): { name: string } | { error: ApiError } | undefined {
   const match = PREDICT_PATH.exec(pathname);
   if (!match) return undefined;
-  try {
-    return { name: name(match[1]) };
-  } catch (e) {
-    if (e instanceof BadField) return { error: { error: e.message, field: e.field, hint: e.hint } };
-    throw e;
-  }
+  const target = checked(() => name(match[1]));
+  return 'error' in target ? target : { name: target.value };
 }
 
 /** `?path=` of a stream: an API GET route (not the stream itself), with its query. */
