@@ -4,9 +4,9 @@
  * trial is the search's pick when it named one, else the best metric per the goal among trials
  * that were neither pruned nor failed.
  */
-import { Value } from '@sinclair/typebox/value';
+import { validateAgainstJsonSchema } from '../../../manifests/schema-validation.js';
 import type { TrainingRunSpec } from '../../../resources/training-run.js';
-import { TuningFileSchema } from '../../../trainer/tuning/tuning-file.js';
+import { TuningFileSchema, type TuningFile } from '../../../trainer/tuning/tuning-file.js';
 import type { RunDetail } from '../api.js';
 import { trialParams, type RunLogState } from './run-events.js';
 import { cleanText } from './safe-text.js';
@@ -27,7 +27,7 @@ export function tuningOf(
   const metric = spec.metric ?? 'val_loss';
   let trials: Trial[];
   let pick: number | undefined;
-  if (Value.Check(TuningFileSchema, tuningFile)) {
+  if (isTuningFile(tuningFile)) {
     trials = tuningFile.trials.slice(0, MAX_TRIALS).map((t) => ({
       trial: t.trial,
       params: trialParams(t.params),
@@ -54,6 +54,10 @@ export function tuningOf(
   for (const t of trials) t.best = t.trial === pick;
   return { metric, goal, trials };
 }
+
+/** ajv: the schema's enums are `Type.Unsafe`, which TypeBox's own checker does not know. */
+const isTuningFile = (value: unknown): value is TuningFile =>
+  value !== undefined && validateAgainstJsonSchema(TuningFileSchema, value).length === 0;
 
 function bestByGoal(trials: readonly Trial[], goal: 'minimize' | 'maximize'): number | undefined {
   let best: Trial | undefined;
