@@ -4,6 +4,7 @@
  * logs, artifact files and /metrics come from maps (reads of anything else fail loudly).
  */
 import { resolve } from 'node:path';
+import type { Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { expect } from 'vitest';
 import { loadManifests } from '../../../manifests/load.js';
@@ -214,5 +215,5 @@ export function okDoc<V extends ApiRoute['view']>(view: V, result: ViewResult) {
   const schema = DOCUMENT_SCHEMAS[view];
   const errors = [...Value.Errors(schema, result.doc)].map((e) => `${e.path}: ${e.message}`);
   expect(errors).toEqual([]);
-  return result.doc as import('@sinclair/typebox').Static<(typeof DOCUMENT_SCHEMAS)[V]>;
+  return result.doc as Static<(typeof DOCUMENT_SCHEMAS)[V]>;
 }
