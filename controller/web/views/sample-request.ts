@@ -25,7 +25,7 @@ const typical = (v: unknown): number =>
 function dateOf(days: unknown, offset = 0): string {
   const ms =
     (typeof days === 'number' && Number.isFinite(days) ? Math.round(days) + offset : offset) * 86_400_000;
-  const date = new Date(Math.min(Math.max(ms, 0), 8.64e15));
+  const date = new Date(Math.min(Math.max(ms, -8.64e15), 8.64e15));
   return date.toISOString().slice(0, 10);
 }
 
