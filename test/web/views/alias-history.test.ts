@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ObservedRun } from '../../../providers/provider.js';
+import type { ObservedRun, PutModelRequest } from '../../../providers/provider.js';
 import { ALIAS_HISTORY_LIMIT } from '../../../providers/local/records.js';
 import { tempProject, type Project } from '../../providers/local/helpers.js';
 
@@ -34,16 +34,19 @@ async function artifactRun(dir: string, number: number): Promise<ObservedRun> {
   };
 }
 
+/** A model without alias rules: the test moves its alias by hand. */
+const MPG: PutModelRequest = {
+  name: 'mpg',
+  spec: { aliases: {}, retention: { keepVersions: 10 } },
+  specHash: 'm',
+  labels: {},
+  annotations: {},
+};
+
 async function setUp(now: () => Date) {
   project = await tempProject({ now });
   const { ctx, provider } = project;
-  await provider.registeredModels.put(ctx, {
-    name: 'mpg',
-    spec: { aliases: {}, retention: { keepVersions: 10 } },
-    specHash: 'm',
-    labels: {},
-    annotations: {},
-  });
+  await provider.registeredModels.put(ctx, MPG);
   for (const n of [1, 2]) {
     const res = await provider.registeredModels.registerVersion(ctx, {
       model: 'mpg',

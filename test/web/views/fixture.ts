@@ -24,6 +24,7 @@ import type {
   Provider,
 } from '../../../providers/provider.js';
 import type { Diagnostic } from '../../../resources/diagnostic.js';
+import type { Kind, SpecOf } from '../../../resources/kinds.js';
 
 export const QUICKSTART = resolve('examples/quickstart');
 export const NOW = new Date('2026-03-02T12:00:00.000Z');
@@ -51,48 +52,34 @@ export const run = (over: Partial<ObservedRun> & Pick<ObservedRun, 'number'>): O
   ...over,
 });
 
-export function model(desired: DesiredState, over: Partial<ObservedModel> = {}): ObservedModel {
-  const r = desired.resources.find((x) => x.address === 'RegisteredModel/mpg');
-  if (r?.manifest.kind !== 'RegisteredModel') throw new Error('fixture');
-  return {
-    name: 'mpg',
-    specHash: r.specHash,
-    spec: r.manifest.spec,
-    annotations: {},
-    versions: [],
-    aliases: {},
-    ...over,
-  };
+/** A declared resource's spec hash and spec, to build its observed twin. */
+function declared<K extends Kind>(desired: DesiredState, kind: K, name: string) {
+  const r = desired.resources.find((x) => x.address === `${kind}/${name}`);
+  if (r?.manifest.kind !== kind) throw new Error(`no ${kind}/${name} in the fixture`);
+  return { name, specHash: r.specHash, spec: r.manifest.spec as SpecOf<K>, annotations: {} };
 }
 
-export function endpoint(desired: DesiredState, over: Partial<ObservedEndpoint> = {}): ObservedEndpoint {
-  const r = desired.resources.find((x) => x.address === 'DeployedEndpoint/mpg-api');
-  if (r?.manifest.kind !== 'DeployedEndpoint') throw new Error('fixture');
-  return {
-    name: 'mpg-api',
-    specHash: r.specHash,
-    spec: r.manifest.spec,
-    annotations: {},
-    model: 'mpg',
-    traffic: [{ version: 1, percent: 100 }],
-    url: 'http://127.0.0.1:8501',
-    healthy: true,
-    ...over,
-  };
-}
+export const model = (desired: DesiredState, over: Partial<ObservedModel> = {}): ObservedModel => ({
+  ...declared(desired, 'RegisteredModel', 'mpg'),
+  versions: [],
+  aliases: {},
+  ...over,
+});
 
-export function schedule(desired: DesiredState, over: Partial<ObservedSchedule> = {}): ObservedSchedule {
-  const r = desired.resources.find((x) => x.address === 'Schedule/mpg-weekly');
-  if (r?.manifest.kind !== 'Schedule') throw new Error('fixture');
-  return {
-    name: 'mpg-weekly',
-    specHash: r.specHash,
-    spec: r.manifest.spec,
-    annotations: {},
-    paused: false,
-    ...over,
-  };
-}
+export const endpoint = (desired: DesiredState, over: Partial<ObservedEndpoint> = {}): ObservedEndpoint => ({
+  ...declared(desired, 'DeployedEndpoint', 'mpg-api'),
+  model: 'mpg',
+  traffic: [{ version: 1, percent: 100 }],
+  url: 'http://127.0.0.1:8501',
+  healthy: true,
+  ...over,
+});
+
+export const schedule = (desired: DesiredState, over: Partial<ObservedSchedule> = {}): ObservedSchedule => ({
+  ...declared(desired, 'Schedule', 'mpg-weekly'),
+  paused: false,
+  ...over,
+});
 
 export const observed = (over: Partial<ObservedState> = {}): ObservedState => ({
   runs: [],

@@ -7,17 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { createViewBuilder } from '../../../controller/web/views/index.js';
 import { NO_ALIAS_HISTORY } from '../../../controller/web/views/registered-model.js';
 import type { ObservedVersion } from '../../../providers/provider.js';
-import {
-  endpoint,
-  fakeIO,
-  model,
-  observed,
-  okDoc,
-  quickstart,
-  run,
-  snapshotOf,
-  specHashOf,
-} from './fixture.js';
+import * as fx from './fixture.js';
 
 const version = (n: number, valMae: number, specHash: string): ObservedVersion => ({
   version: n,
@@ -32,46 +22,32 @@ const version = (n: number, valMae: number, specHash: string): ObservedVersion =
 });
 
 async function setUp(provider: 'local' | 'gcp' = 'local') {
-  const desired = await quickstart();
-  const hash = specHashOf(desired, 'TrainingRun/mpg-mlp');
+  const desired = await fx.quickstart();
+  const hash = fx.specHashOf(desired, 'TrainingRun/mpg-mlp');
   const history = [
     { alias: 'champion', version: 1, previous: null, at: '2026-03-01T01:00:00.000Z' },
     { alias: 'champion', version: 2, previous: 1, at: '2026-03-01T02:00:00.000Z' },
   ];
-  const state = observed({
-    runs: [
-      run({
-        number: 1,
+  const state = fx.observed({
+    // #3 succeeded, is not registered and is over the gate's max: the plan refuses it.
+    runs: [3.5, 4.5, 5.5].map((valMae, i) =>
+      fx.run({
+        number: i + 1,
         specHash: hash,
-        metrics: { val_mae: 3.5 },
+        metrics: { val_mae: valMae },
         baseline: { val_mae: 6 },
-        artifactUri: '/a/1',
+        artifactUri: `/a/${i + 1}`,
       }),
-      run({
-        number: 2,
-        specHash: hash,
-        metrics: { val_mae: 4.5 },
-        baseline: { val_mae: 6 },
-        artifactUri: '/a/2',
-      }),
-      // Succeeded, not registered, over the gate's max: the plan refuses it.
-      run({
-        number: 3,
-        specHash: hash,
-        metrics: { val_mae: 5.5 },
-        baseline: { val_mae: 6 },
-        artifactUri: '/a/3',
-      }),
-    ],
+    ),
     models: [
-      model(desired, {
+      fx.model(desired, {
         versions: [version(1, 3.5, hash), version(2, 4.5, hash)],
         aliases: { champion: 1 },
         ...(provider === 'local' && { aliasHistory: history }),
       }),
     ],
     endpoints: [
-      endpoint(desired, {
+      fx.endpoint(desired, {
         traffic: [
           { version: 1, percent: 80 },
           { version: 2, percent: 20 },
@@ -79,14 +55,18 @@ async function setUp(provider: 'local' | 'gcp' = 'local') {
       }),
     ],
   });
-  return snapshotOf(desired, state, { provider });
+  return fx.snapshotOf(desired, state, { provider });
 }
 
 describe('registered model', () => {
   it('lists versions with aliases, gate outcome, lineage and the endpoints serving them', async () => {
-    const doc = okDoc(
+    const doc = fx.okDoc(
       'registeredmodel',
-      await createViewBuilder()({ view: 'registeredmodel', name: 'mpg', limit: 50 }, await setUp(), fakeIO()),
+      await createViewBuilder()(
+        { view: 'registeredmodel', name: 'mpg', limit: 50 },
+        await setUp(),
+        fx.fakeIO(),
+      ),
     );
     expect(doc.keyMetric).toBe('val_mae');
     expect(doc.versionsTotal).toBe(2);
@@ -112,12 +92,12 @@ describe('registered model', () => {
   });
 
   it('pages versions and says when the registry keeps no alias history', async () => {
-    const doc = okDoc(
+    const doc = fx.okDoc(
       'registeredmodel',
       await createViewBuilder()(
         { view: 'registeredmodel', name: 'mpg', limit: 1 },
         await setUp('gcp'),
-        fakeIO(),
+        fx.fakeIO(),
       ),
     );
     expect(doc.versions.map((v) => v.version)).toEqual([2]);
@@ -130,7 +110,7 @@ describe('registered model', () => {
     const result = await createViewBuilder()(
       { view: 'registeredmodel', name: 'mgp', limit: 50 },
       await setUp(),
-      fakeIO(),
+      fx.fakeIO(),
     );
     expect(result).toEqual({
       status: 404,
