@@ -14,7 +14,8 @@ import { notFound } from './not-found.js';
 import { aliasesByVersion, itemOf } from './resource-items.js';
 import { cleanOptional } from './safe-text.js';
 import { instanceFromDescriptor, instanceFromPreprocess, sampleRequest } from './sample-request.js';
-import { servingFromMetrics, type ServingRates } from './serving-stats.js';
+import { servingFromMetrics } from './serving-stats.js';
+import type { ViewMemory } from './view-memory.js';
 import { specYaml } from './spec-yaml.js';
 import { endpointSpecOf, modelOfEndpoint, namesOf, stackIndex, type StackIndex } from './stack-index.js';
 
@@ -53,7 +54,7 @@ export async function buildEndpoint(
   route: EndpointRoute,
   snapshot: StackSnapshot,
   io: ViewIO,
-  rates: ServingRates,
+  memory: ViewMemory,
 ): Promise<ViewResult> {
   const index = stackIndex(snapshot);
   const resource = itemOf(index, 'DeployedEndpoint', route.name, io.now());
@@ -61,7 +62,7 @@ export async function buildEndpoint(
   const endpoint = index.endpoints.get(route.name);
   const model = endpoint?.model ?? modelOfEndpoint(index, route.name) ?? '';
   const aliasesOf = aliasesByVersion(index.models.get(model)?.aliases ?? {});
-  const { serving, servingNote } = await servingOf(snapshot, endpoint, io, rates);
+  const { serving, servingNote } = await servingOf(snapshot, endpoint, io, memory);
   const doc: EndpointDoc = {
     ...documentHeader(snapshot),
     resource,
@@ -77,7 +78,7 @@ export async function buildEndpoint(
     healthDetail: cleanOptional(endpoint?.healthDetail),
     serving,
     servingNote,
-    sample: endpoint ? await sampleOf(index, endpoint, io) : null,
+    sample: endpoint ? await sampleOf(index, endpoint, io, memory) : null,
     ...(snapshot.provider === 'local'
       ? sendable(endpoint?.url)
       : { canSend: false, sendNote: 'the dashboard sends sample requests to local endpoints only' }),
@@ -89,7 +90,7 @@ async function servingOf(
   snapshot: StackSnapshot,
   endpoint: ObservedEndpoint | undefined,
   io: ViewIO,
-  rates: ServingRates,
+  memory: ViewMemory,
 ): Promise<Pick<EndpointDoc, 'serving' | 'servingNote'>> {
   if (snapshot.provider === 'gcp') return { serving: null, servingNote: GCP_SERVING_NOTE };
   if (!endpoint?.url) return { serving: null, servingNote: 'the endpoint is not deployed' };
@@ -103,7 +104,7 @@ async function servingOf(
     return { serving: null, servingNote: "the model server's /metrics could not be read (is it running?)" };
   }
   const figures = servingFromMetrics(text);
-  const requestRate = rates.rate(
+  const requestRate = memory.rates.rate(
     `${snapshot.stack}/${endpoint.name}@${endpoint.url}`,
     io.now().getTime(),
     figures.requestsTotal,
@@ -116,19 +117,31 @@ async function sampleOf(
   index: StackIndex,
   endpoint: ObservedEndpoint,
   io: ViewIO,
+  memory: ViewMemory,
 ): Promise<EndpointDoc['sample']> {
   const served = [...endpoint.traffic].sort((a, b) => b.percent - a.percent || b.version - a.version)[0];
   const version =
     served && index.models.get(endpoint.model)?.versions.find((v) => v.version === served.version);
   if (!version) return null;
+  // A version's folder is written once: its sample is read once.
+  return memory.samples.get(io.provider, `${endpoint.model}\u0000${version.artifactUri}`, () =>
+    sampleFromArtifact(io, endpoint.model, version.artifactUri),
+  );
+}
+
+async function sampleFromArtifact(
+  io: ViewIO,
+  model: string,
+  artifactUri: string,
+): Promise<EndpointDoc['sample']> {
   const preprocess = await readArtifactJson(
     io,
-    version.artifactUri,
+    artifactUri,
     CONTRACT_FILES.preprocess,
     ARTIFACT_LIMITS.preprocessBytes,
   );
   const instance =
     instanceFromPreprocess(preprocess) ??
-    instanceFromDescriptor(await readArtifactJson(io, version.artifactUri, CONTRACT_FILES.descriptor));
-  return instance ? sampleRequest(endpoint.model, instance) : null;
+    instanceFromDescriptor(await readArtifactJson(io, artifactUri, CONTRACT_FILES.descriptor));
+  return instance ? sampleRequest(model, instance) : null;
 }

@@ -43,11 +43,8 @@ export class RunLogReader {
 
     const finished = !ACTIVE_RUN_STATES.includes(run.state);
     for (let pages = 0; !entry.complete && entry.bytes < LOG_BYTES && pages < MAX_PAGES; pages++) {
-      const page = await io.provider.trainingRuns.logs(io.ctx, {
-        name: run.name,
-        number: run.number,
-        from: entry.next,
-      });
+      const page = await readPage(io, run, entry.next);
+      if (!page) break;
       let lines = page.lines;
       let bytes = 0;
       const kept: string[] = [];
@@ -67,5 +64,14 @@ export class RunLogReader {
       }
     }
     return entry.state;
+  }
+}
+
+/** A provider that throws (a network error) gives no page this time; the next build tries again. */
+async function readPage(io: ViewIO, run: ObservedRun, from: number) {
+  try {
+    return await io.provider.trainingRuns.logs(io.ctx, { name: run.name, number: run.number, from });
+  } catch {
+    return undefined;
   }
 }

@@ -16,7 +16,7 @@ import { notFound } from './not-found.js';
 import { itemOf, runDetailText } from './resource-items.js';
 import { curvesOf, historyCurves, type Curves } from './run-events.js';
 import { healthOf } from './run-health.js';
-import type { RunLogReader } from './run-log-reader.js';
+import type { ViewMemory } from './view-memory.js';
 import { cleanOptional, cleanText } from './safe-text.js';
 import { specYaml } from './spec-yaml.js';
 import { gateMetricOf, modelOfRun, namesOf, stackIndex, trainingRunSpecOf } from './stack-index.js';
@@ -41,7 +41,7 @@ export async function buildTrainingRun(
   route: RunRoute,
   snapshot: StackSnapshot,
   io: ViewIO,
-  logs: RunLogReader,
+  memory: ViewMemory,
 ): Promise<ViewResult> {
   const index = stackIndex(snapshot);
   const now = io.now();
@@ -69,7 +69,7 @@ export async function buildTrainingRun(
     specYaml: specYaml(spec),
     runs: runs.slice(0, route.limit).map((r) => runSummary(r, gate)),
     runsTotal: runs.length,
-    run: chosen ? await runDetail(chosen, chosen.spec ?? spec, gate, io, logs) : null,
+    run: chosen ? await runDetail(chosen, chosen.spec ?? spec, gate, io, memory) : null,
   };
   return { status: 200, doc };
 }
@@ -90,20 +90,18 @@ async function runDetail(
   spec: TrainingRunSpec | undefined,
   gate: string | undefined,
   io: ViewIO,
-  logs: RunLogReader,
+  memory: ViewMemory,
 ): Promise<RunDetail> {
   const run = await freshRun(snapshotRun, io);
-  const log = await logs.read(io, run);
+  const log = await memory.logs.read(io, run);
   const artifact = run.state === 'succeeded' && run.artifactUri !== undefined ? run.artifactUri : undefined;
-  const [metricsFile, history, tuningFile] = artifact
-    ? await Promise.all([
-        readArtifactJson(io, artifact, ARTIFACT_FILES.metrics),
-        readArtifactJson(io, artifact, ARTIFACT_FILES.history),
-        spec?.tuning ? readArtifactJson(io, artifact, TUNING_FILE) : undefined,
-      ])
-    : [undefined, undefined, undefined];
+  const files = artifact
+    ? await memory.runFiles.get(io.provider, `${artifact}\u0000${spec?.tuning ? 'tuned' : ''}`, () =>
+        finishedRunFiles(io, artifact, spec?.tuning !== undefined),
+      )
+    : undefined;
   const fromLog = curvesOf(log.epochs, log.seriesNames);
-  const curves = preferHistory(historyCurves(history), fromLog);
+  const curves = preferHistory(files?.history, fromLog);
   const baseline = run.baseline ?? {};
   const names = new Set(curves.series.map((s) => s.name));
   const p = run.progress;
@@ -124,10 +122,27 @@ async function runDetail(
       : null,
     curves,
     baselineLines: Object.fromEntries(Object.entries(baseline).filter(([name]) => names.has(name))),
-    health: healthOf(metricsFile),
+    health: files?.health ?? null,
     logTail: [...log.tail],
-    tuning: spec?.tuning ? tuningOf(spec.tuning, log, tuningFile) : null,
+    tuning: spec?.tuning ? tuningOf(spec.tuning, log, files?.tuning) : null,
   };
+}
+
+/** What a succeeded run's artifact adds, read once per artifact (it no longer changes). */
+export interface FinishedRunFiles {
+  history: Curves | undefined;
+  health: RunDetail['health'];
+  /** tuning.json as read (checked by `tuningOf`); undefined for an untuned run. */
+  tuning: unknown;
+}
+
+async function finishedRunFiles(io: ViewIO, artifact: string, tuned: boolean): Promise<FinishedRunFiles> {
+  const [metricsFile, history, tuning] = await Promise.all([
+    readArtifactJson(io, artifact, ARTIFACT_FILES.metrics),
+    readArtifactJson(io, artifact, ARTIFACT_FILES.history),
+    tuned ? readArtifactJson(io, artifact, TUNING_FILE) : undefined,
+  ]);
+  return { history: historyCurves(history), health: healthOf(metricsFile), tuning };
 }
 
 /**

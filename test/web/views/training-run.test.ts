@@ -216,6 +216,23 @@ describe('training run', () => {
     expect(doc.run?.logTail.at(-1)).toBe('line 250');
   });
 
+  it("reads a finished run's log and artifact files once, and survives a provider that throws", async () => {
+    const artifact = '/artifacts/once';
+    const snapshot = await setUp([run({ number: 1, artifactUri: artifact })]);
+    const io = fakeIO({ logs: { 'mpg-mlp#1': [epoch(1, 1, 1)] } });
+    const build = createViewBuilder();
+    const route = { view: 'trainingrun', name: 'mpg-mlp', limit: 20 } as const;
+    okDoc('trainingrun', await build(route, snapshot, io));
+    const reads = io.calls.length;
+    expect(okDoc('trainingrun', await build(route, snapshot, io)).run?.curves.epochs).toEqual([1]);
+    expect(io.calls.length).toBe(reads);
+
+    const failing = fakeIO();
+    failing.provider.trainingRuns.logs = () => Promise.reject(new Error('network down'));
+    const doc = okDoc('trainingrun', await createViewBuilder()(route, snapshot, failing));
+    expect(doc.run?.logTail).toEqual([]);
+  });
+
   it('answers 404 for an unknown TrainingRun or run number', async () => {
     const snapshot = await setUp([run({ number: 1 })]);
     const build = createViewBuilder();
