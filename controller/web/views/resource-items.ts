@@ -5,13 +5,13 @@
  */
 import { addressOf, runRef } from '../../../resources/address.js';
 import type { Kind } from '../../../resources/kinds.js';
-import { nextFireTime } from '../../../resources/schedule.js';
 import type { ObservedRun } from '../../../providers/provider.js';
 import { formatInZone } from '../../engine/status.js';
 import { lastFireOf } from '../../engine/once-schedule.js';
 import type { ResourceStatusView } from '../../loop/status-schema.js';
 import type { ApiHealth, OverviewItem } from '../api.js';
 import { keyMetricText } from './key-metric.js';
+import { nextFire } from './schedule-fires.js';
 import { cleanOptional, cleanText } from './safe-text.js';
 import {
   desiredOf,
@@ -147,7 +147,7 @@ function childrenOf(index: StackIndex, kind: Kind, name: string, now: Date): Chi
       const runs = index.runsBySchedule.get(name) ?? [];
       const out: Child[] = [];
       if (spec) {
-        const next = observed?.paused ? undefined : nextFireTime(spec, now);
+        const next = observed?.paused ? undefined : nextFire(spec, now);
         out.push({
           label: 'next',
           detail: next
