@@ -4,6 +4,7 @@
  * chart shows; the alias history where the registry keeps one; the latest run the gate refused.
  */
 import { addressOf } from '../../../resources/address.js';
+import type { ObservedVersion } from '../../../providers/provider.js';
 import { evaluateGate } from '../../engine/gate.js';
 import type { ApiRoute, RegisteredModelDoc } from '../api.js';
 import type { StackSnapshot, ViewIO, ViewResult } from '../snapshot.js';
@@ -71,7 +72,7 @@ export function buildRegisteredModel(route: ModelRoute, snapshot: StackSnapshot,
       at: m.at,
     })),
     aliasHistoryNote: model && history === undefined ? NO_ALIAS_HISTORY : null,
-    rejected: rejectedRun(snapshot, route.name),
+    rejected: rejectedRun(snapshot, route.name, model?.versions ?? []),
   };
   return { status: 200, doc };
 }
@@ -79,9 +80,14 @@ export function buildRegisteredModel(route: ModelRoute, snapshot: StackSnapshot,
 /**
  * The plan speaks of a refused run as a noop notice at `RegisteredModel/<m>/versions/<run>` whose
  * reason is `<run> failed the gate: <why>` (controller/engine/plan-models.ts); candidates are in
- * finishing order, so the last notice is the latest run.
+ * finishing order, so the last notice is the latest refused run. A refused run stays a candidate
+ * after a later run of the same TrainingRun became a version: then it is history, not news.
  */
-function rejectedRun(snapshot: StackSnapshot, model: string): RegisteredModelDoc['rejected'] {
+function rejectedRun(
+  snapshot: StackSnapshot,
+  model: string,
+  versions: readonly ObservedVersion[],
+): RegisteredModelDoc['rejected'] {
   const prefix = `${addressOf('RegisteredModel', model)}/versions/`;
   let found: RegisteredModelDoc['rejected'] = null;
   for (const c of snapshot.plan?.changes ?? []) {
@@ -89,6 +95,9 @@ function rejectedRun(snapshot: StackSnapshot, model: string): RegisteredModelDoc
     const run = c.address.slice(prefix.length);
     const marker = `${run} failed the gate: `;
     if (!c.reason.startsWith(marker)) continue;
+    const hash = run.lastIndexOf('#');
+    const [name, number] = [run.slice(0, hash), Number(run.slice(hash + 1))];
+    if (versions.some((v) => v.run.name === name && v.run.number > number)) continue;
     found = { run: cleanText(run), reason: cleanText(c.reason.slice(marker.length)) };
   }
   return found;

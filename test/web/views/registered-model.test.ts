@@ -106,6 +106,26 @@ describe('registered model', () => {
     expect(doc.aliasHistoryNote).toBe(NO_ALIAS_HISTORY);
   });
 
+  it('forgets a refusal once a later run of the TrainingRun became a version', async () => {
+    const snapshot = await setUp();
+    const [mpg] = snapshot.observed.models;
+    const later = { ...mpg.versions[1], version: 3, run: { name: 'mpg-mlp', number: 4 } };
+    const moved = {
+      ...snapshot,
+      observed: { ...snapshot.observed, models: [{ ...mpg, versions: [...mpg.versions, later] }] },
+    };
+    expect(
+      moved.plan?.changes.some(
+        (c) => c.action === 'noop' && c.reason.startsWith('mpg-mlp#3 failed the gate'),
+      ),
+    ).toBe(true);
+    const doc = fx.okDoc(
+      'registeredmodel',
+      await createViewBuilder()({ view: 'registeredmodel', name: 'mpg', limit: 50 }, moved, fx.fakeIO()),
+    );
+    expect(doc.rejected).toBeNull();
+  });
+
   it('answers 404 naming the closest model', async () => {
     const result = await createViewBuilder()(
       { view: 'registeredmodel', name: 'mgp', limit: 50 },
