@@ -7,7 +7,7 @@
 import { ARTIFACT_FILES } from '../../../artifact/files.js';
 import type { TrainingRunSpec } from '../../../resources/training-run.js';
 import { ACTIVE_RUN_STATES, type ObservedRun } from '../../../providers/provider.js';
-import { TUNING_FILE } from '../../../trainer/tuning/tuning-file.js';
+import { TUNING_FILE, type TuningFile } from '../../../trainer/tuning/tuning-file.js';
 import type { ApiRoute, RunDetail, RunSummary, TrainingRunDoc } from '../api.js';
 import type { StackSnapshot, ViewIO, ViewResult } from '../snapshot.js';
 import { readArtifactJson } from './artifact-json.js';
@@ -20,7 +20,7 @@ import type { ViewMemory } from './view-memory.js';
 import { cleanOptional, cleanText } from './safe-text.js';
 import { specYaml } from './spec-yaml.js';
 import { gateMetricOf, modelOfRun, namesOf, stackIndex, trainingRunSpecOf } from './stack-index.js';
-import { tuningOf } from './tuning-trials.js';
+import { isTuningFile, tuningOf } from './tuning-trials.js';
 
 type RunRoute = Extract<ApiRoute, { view: 'trainingrun' }>;
 
@@ -132,8 +132,8 @@ async function runDetail(
 export interface FinishedRunFiles {
   history: Curves | undefined;
   health: RunDetail['health'];
-  /** tuning.json as read (checked by `tuningOf`); undefined for an untuned run. */
-  tuning: unknown;
+  /** tuning.json when it is one (schema-checked); undefined for an untuned run or a bad file. */
+  tuning: TuningFile | undefined;
 }
 
 async function finishedRunFiles(io: ViewIO, artifact: string, tuned: boolean): Promise<FinishedRunFiles> {
@@ -142,7 +142,11 @@ async function finishedRunFiles(io: ViewIO, artifact: string, tuned: boolean): P
     readArtifactJson(io, artifact, ARTIFACT_FILES.history),
     tuned ? readArtifactJson(io, artifact, TUNING_FILE) : undefined,
   ]);
-  return { history: historyCurves(history), health: healthOf(metricsFile), tuning };
+  return {
+    history: historyCurves(history),
+    health: healthOf(metricsFile),
+    tuning: isTuningFile(tuning) ? tuning : undefined,
+  };
 }
 
 /**

@@ -21,13 +21,13 @@ const finiteOrNull = (v: number | null | undefined): number | null =>
 export function tuningOf(
   spec: NonNullable<TrainingRunSpec['tuning']>,
   log: RunLogState,
-  tuningFile: unknown,
+  tuningFile: TuningFile | undefined,
 ): Tuning {
   const goal = spec.goal ?? 'minimize';
   const metric = spec.metric ?? 'val_loss';
   let trials: Trial[];
   let pick: number | undefined;
-  if (isTuningFile(tuningFile)) {
+  if (tuningFile) {
     trials = tuningFile.trials.slice(0, MAX_TRIALS).map((t) => ({
       trial: t.trial,
       params: trialParams(t.params),
@@ -56,7 +56,7 @@ export function tuningOf(
 }
 
 /** ajv: the schema's enums are `Type.Unsafe`, which TypeBox's own checker does not know. */
-const isTuningFile = (value: unknown): value is TuningFile =>
+export const isTuningFile = (value: unknown): value is TuningFile =>
   value !== undefined && validateAgainstJsonSchema(TuningFileSchema, value).length === 0;
 
 function bestByGoal(trials: readonly Trial[], goal: 'minimize' | 'maximize'): number | undefined {
