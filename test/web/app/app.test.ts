@@ -311,6 +311,9 @@ describe('web app', () => {
     expect(await chart.locator('canvas').count()).toBe(1);
     expect(await page.locator('[data-testid=alias-history]').textContent()).toContain('(was v1)');
     expect(await page.locator('[data-testid=rejected]').textContent()).toContain('mpg-mlp#3');
+    expect(await page.locator('[data-testid=rejected] a').getAttribute('href')).toBe(
+      '/trainingruns/mpg-mlp?run=3',
+    );
     await page.close();
   });
 

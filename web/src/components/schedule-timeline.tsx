@@ -31,13 +31,15 @@ export function ScheduleTimeline(props: { doc: SchedulesDoc }) {
         {days.map((day) => (
           <g key={day} class="day">
             <line x1={x(day)} x2={x(day)} y1={HEAD - 4} y2={height} />
-            <text x={x(day) + 3} y={14}>
-              {new Date(day).toLocaleDateString(undefined, {
-                weekday: 'short',
-                day: 'numeric',
-                timeZone: 'UTC',
-              })}
-            </text>
+            {x(day) < WIDTH - 60 && (
+              <text x={x(day) + 3} y={14}>
+                {new Date(day).toLocaleDateString(undefined, {
+                  weekday: 'short',
+                  day: 'numeric',
+                  timeZone: 'UTC',
+                })}
+              </text>
+            )}
           </g>
         ))}
         {items.map((item, row) => {

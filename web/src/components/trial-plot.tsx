@@ -11,7 +11,7 @@ type Value = number | string | boolean;
 
 const WIDTH = 720;
 const HEIGHT = 260;
-const PAD = { top: 24, bottom: 36, side: 60 };
+const PAD = { top: 24, bottom: 36, left: 60, right: 110 };
 
 interface Axis {
   name: string;
@@ -64,7 +64,7 @@ export function TrialPlot(props: { tuning: Tuning }) {
     ),
   ];
   const x = (i: number) =>
-    PAD.side + (axes.length === 1 ? 0 : (i / (axes.length - 1)) * (WIDTH - 2 * PAD.side));
+    PAD.left + (axes.length === 1 ? 0 : (i / (axes.length - 1)) * (WIDTH - PAD.left - PAD.right));
   // Best last so it is drawn on top.
   const ordered = [...trials].sort((a, b) => Number(a.best) - Number(b.best));
   return (

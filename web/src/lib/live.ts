@@ -8,7 +8,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { ApiDocument, ApiError } from '../../../controller/web/api.js';
 import { STREAM_EVENTS } from './contract.js';
 import { ApiFailure, authEpoch, authHeaders, failureOf, signInNeeded } from './api-client.js';
-import { streamUrl } from './router.js';
+import { streamUrl } from './routes.js';
 import { SseParser } from './sse.js';
 import { useStore } from './store.js';
 

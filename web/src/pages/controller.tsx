@@ -7,7 +7,7 @@ import type { ControllerDoc } from '../../../controller/web/api.js';
 import { position } from '../components/messages.js';
 import { RelTime } from '../components/time.js';
 import { short } from '../lib/format.js';
-import { addressHref } from '../lib/router.js';
+import { addressHref } from '../lib/routes.js';
 
 export function ControllerPage(props: { doc: ControllerDoc }) {
   const { doc } = props;

@@ -9,7 +9,7 @@ import { ApiErrorBox } from '../components/messages.js';
 import { ApiFailure, apiFetch } from '../lib/api-client.js';
 import { API_PREFIX } from '../lib/contract.js';
 import { num } from '../lib/format.js';
-import { pageHref } from '../lib/router.js';
+import { pageHref } from '../lib/routes.js';
 import { SpecBlock } from './resource-header.js';
 
 export function EndpointPage(props: { doc: EndpointDoc }) {

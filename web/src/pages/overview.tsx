@@ -8,7 +8,8 @@ import type { OverviewDoc, OverviewItem } from '../../../controller/web/api.js';
 import { HealthBadge, KindIcon, SyncBadge } from '../components/badges.js';
 import { Diagnostic } from '../components/messages.js';
 import { RelTime } from '../components/time.js';
-import { navigate, pageHref, useLocation } from '../lib/router.js';
+import { navigate, useLocation } from '../lib/router.js';
+import { pageHref } from '../lib/routes.js';
 
 const KINDS = ['TrainingRun', 'RegisteredModel', 'DeployedEndpoint', 'Schedule'] as const;
 const HEALTHS = ['Healthy', 'Progressing', 'Degraded', 'Missing', 'Suspended'] as const;

@@ -5,7 +5,7 @@
 import type { PlanChange, PlanDoc } from '../../../controller/web/api.js';
 import { Diagnostic } from '../components/messages.js';
 import { RelTime } from '../components/time.js';
-import { addressHref } from '../lib/router.js';
+import { addressHref } from '../lib/routes.js';
 
 /** The words `plan` prints (controller/ui/plan-text.ts summaryLine). */
 export function summaryLine(summary: Record<string, number>, hasChanges: boolean): string {

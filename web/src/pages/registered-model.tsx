@@ -7,7 +7,7 @@ import { HealthBadge, SyncBadge } from '../components/badges.js';
 import { LineChart } from '../components/line-chart.js';
 import { RelTime } from '../components/time.js';
 import { num, short } from '../lib/format.js';
-import { pageHref } from '../lib/router.js';
+import { addressHref, pageHref } from '../lib/routes.js';
 import { SpecBlock } from './resource-header.js';
 
 export function RegisteredModelPage(props: { doc: RegisteredModelDoc }) {
@@ -36,8 +36,8 @@ export function RegisteredModelPage(props: { doc: RegisteredModelDoc }) {
       {doc.rejected && (
         <p class="warning-box" role="note" data-testid="rejected">
           <span aria-hidden="true">⚠ </span>
-          The gate refused run <a href={runHref(doc.rejected.run)}>{doc.rejected.run}</a>:{' '}
-          {doc.rejected.reason}
+          The gate refused run <a href={addressHref(`TrainingRun/${doc.rejected.run}`)}>{doc.rejected.run}</a>
+          : {doc.rejected.reason}
         </p>
       )}
       {keyMetric && charted.length > 0 && (
@@ -158,10 +158,4 @@ export function RegisteredModelPage(props: { doc: RegisteredModelDoc }) {
       <SpecBlock yaml={doc.specYaml} />
     </>
   );
-}
-
-/** `name#3` or `name` -> its TrainingRun page. */
-function runHref(run: string): string {
-  const match = /^(.*)#(\d+)$/.exec(run);
-  return match ? `${pageHref('TrainingRun', match[1]!)}?run=${match[2]}` : pageHref('TrainingRun', run);
 }

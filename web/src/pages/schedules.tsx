@@ -6,7 +6,8 @@ import type { ScheduleItem, SchedulesDoc } from '../../../controller/web/api.js'
 import { HealthBadge, SyncBadge } from '../components/badges.js';
 import { ScheduleTimeline } from '../components/schedule-timeline.js';
 import { RelTime } from '../components/time.js';
-import { pageHref, useLocation } from '../lib/router.js';
+import { useLocation } from '../lib/router.js';
+import { pageHref } from '../lib/routes.js';
 
 const FIRES_SHOWN = 5;
 

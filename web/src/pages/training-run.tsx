@@ -11,7 +11,7 @@ import { LineChart, type LineSeries } from '../components/line-chart.js';
 import { RelTime } from '../components/time.js';
 import { TrialPlot } from '../components/trial-plot.js';
 import { duration, metricsText, num, percent, short } from '../lib/format.js';
-import { pageHref } from '../lib/router.js';
+import { pageHref } from '../lib/routes.js';
 import { SpecBlock } from './resource-header.js';
 
 export function TrainingRunPage(props: { doc: TrainingRunDoc }) {
