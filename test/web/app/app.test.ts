@@ -109,6 +109,8 @@ describe('web app', () => {
       'TrainingRun/broken',
     ]);
     expect(await attrs(page, '[data-testid=group]', 'data-group')).toEqual(['mpg', '']);
+    // The application's tree reads left to right.
+    expect(await texts(page, '[data-group=mpg] .lane-arrow .muted')).toEqual(['trains', 'served by']);
     const broken = page.locator('[data-testid=resource-card][data-address="TrainingRun/broken"]');
     expect(await broken.locator('[data-testid=sync-badge]').textContent()).toBe('OutOfSync');
     expect(await broken.locator('[data-testid=health-badge]').textContent()).toBe('Degraded');

@@ -41,7 +41,10 @@ export function startRouter(): () => void {
     const url = new URL(anchor.href);
     if (url.origin !== location.origin || url.pathname.startsWith('/api/')) return;
     event.preventDefault();
+    const otherPage = url.pathname !== location.pathname;
     navigate(url.href);
+    // Like a page load for keyboard and screen-reader users: start reading at the new content.
+    if (otherPage) document.getElementById('main')?.focus({ preventScroll: true });
   };
   window.addEventListener('popstate', onPop);
   document.addEventListener('click', onClick);

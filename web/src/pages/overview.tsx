@@ -9,7 +9,7 @@ import { HealthBadge, KindIcon, SyncBadge } from '../components/badges.js';
 import { Diagnostic } from '../components/messages.js';
 import { RelTime } from '../components/time.js';
 import { navigate, useLocation } from '../lib/router.js';
-import { pageHref } from '../lib/routes.js';
+import { addressHref, pageHref } from '../lib/routes.js';
 
 const KINDS = ['TrainingRun', 'RegisteredModel', 'DeployedEndpoint', 'Schedule'] as const;
 const HEALTHS = ['Healthy', 'Progressing', 'Degraded', 'Missing', 'Suspended'] as const;
@@ -60,11 +60,15 @@ export function OverviewPage(props: { doc: OverviewDoc }) {
             {group === null ? 'Other resources' : group}
             <span class="muted"> · {items.length}</span>
           </h2>
-          <div class="cards">
-            {items.map((item) => (
-              <ResourceCard key={item.address} item={item} />
-            ))}
-          </div>
+          {group === null ? (
+            <div class="cards">
+              {items.map((item) => (
+                <ResourceCard key={item.address} item={item} />
+              ))}
+            </div>
+          ) : (
+            <Lanes items={items} />
+          )}
         </section>
       ))}
       {doc.items.length === 0 && <p>No resource matches these filters.</p>}
@@ -91,6 +95,46 @@ function groupItems(items: OverviewItem[]): [string | null, OverviewItem[]][] {
   const out = [...byGroup.entries()];
   if (ungrouped) out.push([null, ungrouped]);
   return out;
+}
+
+/** The application's tree left to right: TrainingRun -trains-> RegisteredModel -served by-> endpoints; then schedules. */
+const LANES = ['TrainingRun', 'RegisteredModel', 'DeployedEndpoint', 'Schedule'] as const;
+
+function edge(from: string, to: string): string | null {
+  if (from === 'TrainingRun' && to === 'RegisteredModel') return 'trains';
+  if (from === 'RegisteredModel' && to === 'DeployedEndpoint') return 'served by';
+  return null;
+}
+
+function Lanes(props: { items: OverviewItem[] }) {
+  const lanes = LANES.map((kind) => ({ kind, items: props.items.filter((i) => i.kind === kind) })).filter(
+    (lane) => lane.items.length > 0,
+  );
+  return (
+    <div class="lanes">
+      {lanes.map((lane, i) => {
+        const arrow = i > 0 ? edge(lanes[i - 1]!.kind, lane.kind) : null;
+        return (
+          <div key={lane.kind} class="lane-wrap">
+            {i > 0 &&
+              (arrow ? (
+                <div class="lane-arrow">
+                  <span aria-hidden="true">→</span>
+                  <span class="muted">{arrow}</span>
+                </div>
+              ) : (
+                <div class="lane-gap" aria-hidden="true" />
+              ))}
+            <div class="lane">
+              {lane.items.map((item) => (
+                <ResourceCard key={item.address} item={item} />
+              ))}
+            </div>
+          </div>
+        );
+      })}
+    </div>
+  );
 }
 
 function Counts(props: { doc: OverviewDoc }) {
@@ -163,6 +207,19 @@ function ResourceCard(props: { item: OverviewItem }) {
             </li>
           ))}
         </ul>
+      )}
+      {item.links.some((l) => l.relation === 'dependsOn') && (
+        <p class="depends muted">
+          depends on{' '}
+          {item.links
+            .filter((l) => l.relation === 'dependsOn')
+            .map((l, i) => (
+              <span key={l.address}>
+                {i > 0 && ', '}
+                <a href={addressHref(l.address)}>{l.address}</a>
+              </span>
+            ))}
+        </p>
       )}
       {item.lastError && (
         <p class="card-error" role="note">
