@@ -427,6 +427,9 @@ describe('web app', () => {
     await page.goto(`${guarded.url}/`);
     await page.locator('form[data-testid=login]').waitFor();
     expect(await page.locator('main').getAttribute('data-loaded')).toBe('false');
+    await page.getByLabel('Bearer token').fill('wrong');
+    await page.locator('form[data-testid=login] button[type=submit]').click();
+    await page.locator('form[data-testid=login] [role=alert]').waitFor(); // refused: asked again, saying so
     await page.getByLabel('Bearer token').fill('s3cret');
     await page.locator('form[data-testid=login] button[type=submit]').click();
     await page.locator('main[data-loaded="true"]').waitFor();

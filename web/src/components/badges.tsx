@@ -51,3 +51,14 @@ export function KindIcon(props: { kind: ApiKind }) {
     </span>
   );
 }
+
+/** The sync and health badges of a resource side by side, with an optional note after them. */
+export function Badges(props: { of: { sync: ApiSync; health: ApiHealth }; note?: string }) {
+  return (
+    <div class="badges">
+      <SyncBadge sync={props.of.sync} />
+      <HealthBadge health={props.of.health} />
+      {props.note && <span class="muted">{props.note}</span>}
+    </div>
+  );
+}

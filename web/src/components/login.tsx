@@ -1,6 +1,6 @@
 /** Shown on any 401: the token goes to sessionStorage (gone with the tab) and the page reloads its data. */
 import { useState } from 'preact/hooks';
-import { storeToken } from '../lib/api-client.js';
+import { hasToken, storeToken } from '../lib/api-client.js';
 
 export function Login() {
   const [token, setToken] = useState('');
@@ -16,6 +16,11 @@ export function Login() {
     >
       <h1 id="login-h">Sign in</h1>
       <p>This dashboard needs the controller's bearer token (the one its API and webhook use).</p>
+      {hasToken() && (
+        <p class="error-box" role="alert">
+          <span aria-hidden="true">✕ </span>The server refused the token of this tab: paste a valid one.
+        </p>
+      )}
       <label for="token">Bearer token</label>
       <input
         id="token"

@@ -14,6 +14,17 @@ export function ApiErrorBox(props: { error: ApiError; testid?: string }) {
   );
 }
 
+/** A failure in a sentence (a run's error, a resource's last error); nothing when there is none. */
+export function ErrorNote(props: { text: string | null }) {
+  if (!props.text) return null;
+  return (
+    <p class="error-box" role="alert">
+      <span aria-hidden="true">✕ </span>
+      {props.text}
+    </p>
+  );
+}
+
 export function position(file?: string | null, line?: number | null, col?: number | null): string {
   if (!file) return '';
   return `${file}${line ? `:${line}${col ? `:${col}` : ''}` : ''}`;

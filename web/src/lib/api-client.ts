@@ -18,6 +18,11 @@ export function storeToken(token: string): void {
   authEpoch.set(authEpoch.get() + 1);
 }
 
+/** Whether a token is stored (a 401 then means it was refused, not missing). */
+export function hasToken(): boolean {
+  return sessionStorage.getItem(TOKEN_KEY) !== null;
+}
+
 export function authHeaders(): Record<string, string> {
   const token = sessionStorage.getItem(TOKEN_KEY);
   return token ? { authorization: `Bearer ${token}` } : {};

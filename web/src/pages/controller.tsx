@@ -5,6 +5,7 @@
  */
 import type { ControllerDoc } from '../../../controller/web/api.js';
 import { position } from '../components/messages.js';
+import { TableHead } from '../components/table-head.js';
 import { RelTime } from '../components/time.js';
 import { short } from '../lib/format.js';
 import { addressHref } from '../lib/routes.js';
@@ -118,14 +119,7 @@ export function ControllerPage(props: { doc: ControllerDoc }) {
           <p class="muted">No resource is waiting to retry.</p>
         ) : (
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Resource</th>
-                <th scope="col">Failures</th>
-                <th scope="col">Last error</th>
-                <th scope="col">Next retry</th>
-              </tr>
-            </thead>
+            <TableHead columns={['Resource', 'Failures', 'Last error', 'Next retry']} />
             <tbody>
               {doc.backoff.map((b) => (
                 <tr key={b.address} data-testid="backoff-row" data-address={b.address}>

@@ -4,33 +4,20 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { EndpointDoc, PredictResult } from '../../../controller/web/api.js';
-import { HealthBadge, SyncBadge } from '../components/badges.js';
 import { ApiErrorBox } from '../components/messages.js';
+import { TableHead } from '../components/table-head.js';
 import { ApiFailure, apiFetch } from '../lib/api-client.js';
 import { API_PREFIX } from '../lib/contract.js';
 import { num } from '../lib/format.js';
 import { pageHref } from '../lib/routes.js';
-import { SpecBlock } from './resource-header.js';
+import { ResourceHeader, SpecBlock } from './resource-header.js';
 
 export function EndpointPage(props: { doc: EndpointDoc }) {
   const { doc } = props;
   const { resource } = doc;
   return (
     <>
-      <h1>
-        <span class="muted">DeployedEndpoint</span> {resource.name}
-      </h1>
-      <div class="badges">
-        <SyncBadge sync={resource.sync} />
-        <HealthBadge health={resource.health} />
-        <span class="muted">{resource.details}</span>
-      </div>
-      {resource.lastError && (
-        <p class="error-box" role="alert">
-          <span aria-hidden="true">✕ </span>
-          {resource.lastError}
-        </p>
-      )}
+      <ResourceHeader resource={resource} />
       <dl class="facts">
         <dt>URL</dt>
         <dd>
@@ -117,13 +104,7 @@ function Serving(props: { doc: EndpointDoc }) {
           {s.byVersion.length > 0 && (
             <table>
               <caption>Per version</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Version</th>
-                  <th scope="col">Requests</th>
-                  <th scope="col">Ready</th>
-                </tr>
-              </thead>
+              <TableHead columns={['Version', 'Requests', 'Ready']} />
               <tbody>
                 {s.byVersion.map((v) => (
                   <tr key={v.version}>

@@ -5,7 +5,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { OverviewDoc, OverviewItem } from '../../../controller/web/api.js';
-import { HealthBadge, KindIcon, SyncBadge } from '../components/badges.js';
+import { Badges, HealthBadge, KindIcon } from '../components/badges.js';
 import { Diagnostic } from '../components/messages.js';
 import { RelTime } from '../components/time.js';
 import { navigate, useLocation } from '../lib/router.js';
@@ -184,10 +184,7 @@ function ResourceCard(props: { item: OverviewItem }) {
           </a>
         </div>
       </header>
-      <div class="badges">
-        <SyncBadge sync={item.sync} />
-        <HealthBadge health={item.health} />
-      </div>
+      <Badges of={item} />
       {item.details && <p class="details">{item.details}</p>}
       {item.children.length > 0 && (
         <ul class="children">
@@ -284,34 +281,42 @@ function Filters() {
       {select('kind', 'Kind', KINDS)}
       {select('health', 'Health', HEALTHS)}
       {select('sync', 'Sync', SYNCS)}
-      <div class="field">
-        <label for="filter-label">Label</label>
-        <input
-          id="filter-label"
-          name="label"
-          type="search"
-          placeholder="key or key=value"
-          value={label}
-          onInput={(e) => setLabel((e.currentTarget as HTMLInputElement).value)}
-        />
-      </div>
-      <div class="field">
-        <label for="filter-q">Name</label>
-        <input
-          id="filter-q"
-          name="q"
-          type="search"
-          placeholder="part of a name"
-          value={q}
-          onInput={(e) => setQ((e.currentTarget as HTMLInputElement).value)}
-        />
-      </div>
+      <TextFilter
+        name="label"
+        title="Label"
+        placeholder="key or key=value"
+        value={label}
+        onInput={setLabel}
+      />
+      <TextFilter name="q" title="Name" placeholder="part of a name" value={q} onInput={setQ} />
       {['kind', 'health', 'sync', 'label', 'q'].some((k) => search.get(k)) && (
         <a href="/" class="clear">
           Clear filters
         </a>
       )}
     </form>
+  );
+}
+
+function TextFilter(props: {
+  name: string;
+  title: string;
+  placeholder: string;
+  value: string;
+  onInput: (value: string) => void;
+}) {
+  return (
+    <div class="field">
+      <label for={`filter-${props.name}`}>{props.title}</label>
+      <input
+        id={`filter-${props.name}`}
+        name={props.name}
+        type="search"
+        placeholder={props.placeholder}
+        value={props.value}
+        onInput={(e) => props.onInput((e.currentTarget as HTMLInputElement).value)}
+      />
+    </div>
   );
 }
 

@@ -4,6 +4,7 @@
  */
 import type { PlanChange, PlanDoc } from '../../../controller/web/api.js';
 import { Diagnostic } from '../components/messages.js';
+import { TableHead } from '../components/table-head.js';
 import { RelTime } from '../components/time.js';
 import { addressHref } from '../lib/routes.js';
 
@@ -95,13 +96,7 @@ function Change(props: { change: PlanChange }) {
       {c.fields.length > 0 && (
         <table class="field-diff">
           <caption class="visually-hidden">Fields of {c.address}</caption>
-          <thead>
-            <tr>
-              <th scope="col">Field</th>
-              <th scope="col">Before / after</th>
-              <th scope="col">Notes</th>
-            </tr>
-          </thead>
+          <TableHead columns={['Field', 'Before / after', 'Notes']} />
           <tbody>
             {c.fields.map((f) => (
               <tr key={f.path} data-testid="field-diff" data-path={f.path}>

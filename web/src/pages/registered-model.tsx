@@ -3,12 +3,12 @@
  * serves them), a chart of the key metric by version, the alias history and a refused run.
  */
 import type { RegisteredModelDoc } from '../../../controller/web/api.js';
-import { HealthBadge, SyncBadge } from '../components/badges.js';
 import { LineChart } from '../components/line-chart.js';
+import { TableHead } from '../components/table-head.js';
 import { RelTime } from '../components/time.js';
 import { num, short } from '../lib/format.js';
 import { addressHref, pageHref } from '../lib/routes.js';
-import { SpecBlock } from './resource-header.js';
+import { ResourceHeader, SpecBlock } from './resource-header.js';
 
 export function RegisteredModelPage(props: { doc: RegisteredModelDoc }) {
   const { doc } = props;
@@ -19,20 +19,7 @@ export function RegisteredModelPage(props: { doc: RegisteredModelDoc }) {
     : [];
   return (
     <>
-      <h1>
-        <span class="muted">RegisteredModel</span> {resource.name}
-      </h1>
-      <div class="badges">
-        <SyncBadge sync={resource.sync} />
-        <HealthBadge health={resource.health} />
-        <span class="muted">{resource.details}</span>
-      </div>
-      {resource.lastError && (
-        <p class="error-box" role="alert">
-          <span aria-hidden="true">✕ </span>
-          {resource.lastError}
-        </p>
-      )}
+      <ResourceHeader resource={resource} />
       {doc.rejected && (
         <p class="warning-box" role="note" data-testid="rejected">
           <span aria-hidden="true">⚠ </span>
@@ -62,19 +49,19 @@ export function RegisteredModelPage(props: { doc: RegisteredModelDoc }) {
         </h2>
         <div class="table-scroll">
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Version</th>
-                <th scope="col">Aliases</th>
-                <th scope="col">{keyMetric ?? 'Metrics'}</th>
-                <th scope="col">Gate</th>
-                <th scope="col">Run</th>
-                <th scope="col">Commit</th>
-                <th scope="col">Data</th>
-                <th scope="col">Created</th>
-                <th scope="col">Served by</th>
-              </tr>
-            </thead>
+            <TableHead
+              columns={[
+                'Version',
+                'Aliases',
+                keyMetric ?? 'Metrics',
+                'Gate',
+                'Run',
+                'Commit',
+                'Data',
+                'Created',
+                'Served by',
+              ]}
+            />
             <tbody>
               {doc.versions.map((v) => (
                 <tr key={v.version} data-testid="version-row" data-version={v.version}>

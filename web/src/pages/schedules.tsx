@@ -3,7 +3,7 @@
  * its own zone, a timeline over the window, and the runs each fire started.
  */
 import type { ScheduleItem, SchedulesDoc } from '../../../controller/web/api.js';
-import { HealthBadge, SyncBadge } from '../components/badges.js';
+import { Badges } from '../components/badges.js';
 import { ScheduleTimeline } from '../components/schedule-timeline.js';
 import { RelTime } from '../components/time.js';
 import { useLocation } from '../lib/router.js';
@@ -71,10 +71,7 @@ function ScheduleRow(props: { item: ScheduleItem }) {
           </span>
         )}
       </h2>
-      <div class="badges">
-        <SyncBadge sync={resource.sync} />
-        <HealthBadge health={resource.health} />
-      </div>
+      <Badges of={resource} />
       <dl class="facts">
         <dt>{item.cron !== null ? 'Cron' : 'At'}</dt>
         <dd>

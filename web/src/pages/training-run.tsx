@@ -5,34 +5,22 @@
  */
 import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { RunDetail, TrainingRunDoc } from '../../../controller/web/api.js';
-import { HealthBadge, SyncBadge } from '../components/badges.js';
 import { CopyText } from '../components/copy-text.js';
+import { ErrorNote } from '../components/messages.js';
 import { LineChart, type LineSeries } from '../components/line-chart.js';
+import { TableHead } from '../components/table-head.js';
 import { RelTime } from '../components/time.js';
 import { TrialPlot } from '../components/trial-plot.js';
 import { duration, metricsText, num, percent, short } from '../lib/format.js';
 import { pageHref } from '../lib/routes.js';
-import { SpecBlock } from './resource-header.js';
+import { ResourceHeader, SpecBlock } from './resource-header.js';
 
 export function TrainingRunPage(props: { doc: TrainingRunDoc }) {
   const { doc } = props;
   const { resource, run } = doc;
   return (
     <>
-      <h1>
-        <span class="muted">TrainingRun</span> {resource.name}
-      </h1>
-      <div class="badges">
-        <SyncBadge sync={resource.sync} />
-        <HealthBadge health={resource.health} />
-        <span class="muted">{resource.details}</span>
-      </div>
-      {resource.lastError && (
-        <p class="error-box" role="alert">
-          <span aria-hidden="true">✕ </span>
-          {resource.lastError}
-        </p>
-      )}
+      <ResourceHeader resource={resource} />
       <div class="split">
         <div class="split-main">{run ? <RunView run={run} /> : <p>No run yet.</p>}</div>
         <aside class="split-side" aria-labelledby="runs-h">
@@ -129,12 +117,7 @@ function RunView(props: { run: RunDetail }) {
             <CopyText value={run.tensorboardDir} testid="tensorboard-dir" label="TensorBoard directory" />
           </dd>
         </dl>
-        {run.error && (
-          <p class="error-box" role="alert">
-            <span aria-hidden="true">✕ </span>
-            {run.error}
-          </p>
-        )}
+        <ErrorNote text={run.error} />
       </section>
       <Curves run={run} />
       <HealthPanel health={run.health} />
@@ -255,13 +238,7 @@ function HealthPanel(props: { health: RunDetail['health'] }) {
           {h.layers.length > 0 && (
             <table>
               <caption>Per layer</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Layer</th>
-                  <th scope="col">Dead units</th>
-                  <th scope="col">Gradient norm</th>
-                </tr>
-              </thead>
+              <TableHead columns={['Layer', 'Dead units', 'Gradient norm']} />
               <tbody>
                 {h.layers.map((layer) => (
                   <tr key={layer.name}>
