@@ -92,6 +92,19 @@ const awaitCount = (page: Page, selector: string, n: number) =>
 // Expressions evaluated in the page are strings: the test project's types have no DOM.
 const inPage = <T>(page: Page, expression: string) => page.evaluate<T>(expression);
 
+/** WCAG contrast ratio of two `#rrggbb` colours. */
+function contrast(a: string, b: string): number {
+  const luminance = (hex: string) => {
+    const [r, g, b] = [1, 3, 5].map((i) => {
+      const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+      return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+  };
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi! + 0.05) / (lo! + 0.05);
+}
+
 describe('web app', () => {
   it('overview: groups, cards with badges and links, counts, diagnostics, nav, live, same origin only', async () => {
     const requests: string[] = [];
@@ -442,6 +455,35 @@ describe('web app', () => {
     await guarded.close();
   });
 
+  it('every page runs under the content security policy without an error', async () => {
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text());
+    });
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(`${server.url}/`);
+    await page.locator('main[data-loaded="true"]').waitFor();
+    for (const href of [
+      '/plan',
+      '/trainingruns/mpg-mlp?run=1',
+      '/registeredmodels/mpg',
+      '/deployedendpoints/mpg-api',
+      '/schedules',
+      '/controller',
+    ]) {
+      // Client navigation, as a person clicks through: the same document, new streams.
+      await page.evaluate(
+        `history.pushState(null, '', ${JSON.stringify(href)}); dispatchEvent(new PopStateEvent('popstate'))`,
+      );
+      await page.locator('main[data-loaded="true"]').waitFor();
+      await page.locator('h1').first().waitFor();
+    }
+    await page.locator('[data-testid=controller-commit]').waitFor();
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it.each(['light', 'dark'] as const)('renders in the %s colour scheme', async (colorScheme) => {
     const themed = await browser.newContext({ colorScheme });
     const page = await open('/', { context: themed });
@@ -455,6 +497,42 @@ describe('web app', () => {
         : { bg: 'rgb(247, 248, 250)', fg: 'rgb(27, 31, 36)' },
     );
     expect(await page.locator('[data-testid=resource-card]').count()).toBe(6);
+    // WCAG AA (4.5:1) for every text colour on the backgrounds it is used on.
+    const names = [
+      'text',
+      'text-muted',
+      'link',
+      'ok',
+      'warn',
+      'bad',
+      'bg',
+      'surface',
+      'neutral-bg',
+      'ok-bg',
+      'warn-bg',
+      'bad-bg',
+    ];
+    const palette = await inPage<Record<string, string>>(
+      page,
+      `Object.fromEntries(${JSON.stringify(names)}.map((n) => [n, getComputedStyle(document.documentElement).getPropertyValue('--' + n).trim()]))`,
+    );
+    for (const value of Object.values(palette)) expect(value).toMatch(/^#[0-9a-f]{6}$/i);
+    const pairs = [
+      ...['text', 'text-muted', 'link', 'ok', 'warn', 'bad'].flatMap((fg) => [
+        [fg, 'bg'],
+        [fg, 'surface'],
+      ]),
+      ['text', 'neutral-bg'],
+      ['text-muted', 'neutral-bg'],
+      ['ok', 'ok-bg'],
+      ['warn', 'warn-bg'],
+      ['bad', 'bad-bg'],
+      ['text', 'bad-bg'],
+    ];
+    const low = pairs
+      .map(([fg, bg]) => ({ pair: `${fg} on ${bg}`, ratio: contrast(palette[fg!]!, palette[bg!]!) }))
+      .filter((p) => p.ratio < 4.5);
+    expect(low).toEqual([]);
     await themed.close();
   });
 });

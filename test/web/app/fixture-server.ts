@@ -2,7 +2,7 @@
  * A tiny stand-in for the dashboard server in the app's browser tests: serves a built `dist/web`
  * (index.html for every non-API path), answers `/api/v1/stream?path=` with Server-Sent Events from
  * fixture documents (`push` sends a later event to open streams), the predict proxy with an echo,
- * and 401s while a token is required and not presented.
+ * and 401s while a token is required and not presented. Pages carry CONTENT_SECURITY_POLICY.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { readFile } from 'node:fs/promises';
@@ -24,6 +24,14 @@ export interface FixtureServer {
   predicted: string[];
   close(): Promise<void>;
 }
+
+/**
+ * The policy the app is built to run under (no inline script or style, no other origin): the
+ * tests serve it so a violation shows up as a console error; the real server should send it too.
+ */
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+  "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -88,7 +96,10 @@ export async function startFixtureServer(options: {
       : 'index.html';
     void readFile(join(options.root, file)).then(
       (body) => {
-        res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+        res.writeHead(200, {
+          'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+          'content-security-policy': CONTENT_SECURITY_POLICY,
+        });
         res.end(body);
       },
       () => json(res, 404, { error: 'no such asset' }),

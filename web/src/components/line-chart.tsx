@@ -5,6 +5,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { num } from '../lib/format.js';
 
 export interface LineSeries {
   label: string;
@@ -80,4 +81,37 @@ export function LineChart(props: { xs: number[]; xLabel: string; series: LineSer
   }, [props.xs, props.series]);
 
   return <div class="chart" ref={box} />;
+}
+
+/** The numbers behind a chart, folded: a canvas says nothing to a screen reader or a copy-paste. */
+export function DataTable(props: { xs: number[]; xLabel: string; series: LineSeries[] }) {
+  return (
+    <details class="chart-data">
+      <summary>Data</summary>
+      <div class="table-scroll">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{props.xLabel}</th>
+              {props.series.map((s) => (
+                <th scope="col" key={s.label}>
+                  {s.label}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {props.xs.map((x, i) => (
+              <tr key={x}>
+                <th scope="row">{x}</th>
+                {props.series.map((s) => (
+                  <td key={s.label}>{num(s.values[i] ?? null)}</td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </details>
+  );
 }

@@ -7,7 +7,7 @@ import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { RunDetail, TrainingRunDoc } from '../../../controller/web/api.js';
 import { CopyText } from '../components/copy-text.js';
 import { ErrorNote } from '../components/messages.js';
-import { LineChart, type LineSeries } from '../components/line-chart.js';
+import { DataTable, LineChart, type LineSeries } from '../components/line-chart.js';
 import { TableHead } from '../components/table-head.js';
 import { RelTime } from '../components/time.js';
 import { TrialPlot } from '../components/trial-plot.js';
@@ -192,6 +192,7 @@ function Curves(props: { run: RunDetail }) {
                 {group.baseline ? ` · naive baseline ${num(group.baseline.value)} (dashed)` : ''}
               </figcaption>
               <LineChart xs={xs} xLabel="epoch" series={series} />
+              <DataTable xs={xs} xLabel="epoch" series={series.filter((x) => !x.reference)} />
             </figure>
           );
         })}
