@@ -12,7 +12,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiDocument } from '../../../controller/web/api.js';
-import { launchBrowser } from '../browser.js';
+import { browserInstalled, launchBrowser } from '../browser.js';
 import { fixture, largeOverview } from './fixtures.js';
 import { startFixtureServer, type FixtureServer } from './fixture-server.js';
 
@@ -50,28 +50,6 @@ let browser: Browser;
 let server: FixtureServer;
 let context: BrowserContext;
 
-beforeAll(async () => {
-  outDir = await mkdtemp(join(tmpdir(), 'mlform-web-'));
-  const [launched] = await Promise.all([
-    launchBrowser(),
-    build({
-      configFile: fileURLToPath(new URL('../../../web/vite.config.ts', import.meta.url)),
-      logLevel: 'silent',
-      build: { outDir, emptyOutDir: true },
-    }),
-  ]);
-  browser = launched;
-  server = await startFixtureServer({ root: outDir, docs: fixtureDocs() });
-  context = await browser.newContext();
-});
-
-afterAll(async () => {
-  await context?.close();
-  await browser?.close();
-  await server?.close();
-  await rm(outDir, { recursive: true, force: true });
-});
-
 /** Opens a page of the app and waits for its first document. */
 async function open(
   path: string,
@@ -105,7 +83,32 @@ function contrast(a: string, b: string): number {
   return (hi! + 0.05) / (lo! + 0.05);
 }
 
-describe('web app', () => {
+/** Skipped where no chromium is installed, except under CI (.ci/run installs it). */
+const describeWithBrowser = describe.skipIf(!browserInstalled && process.env.CI !== 'true');
+
+describeWithBrowser('web app', () => {
+  beforeAll(async () => {
+    outDir = await mkdtemp(join(tmpdir(), 'mlform-web-'));
+    const [launched] = await Promise.all([
+      launchBrowser(),
+      build({
+        configFile: fileURLToPath(new URL('../../../web/vite.config.ts', import.meta.url)),
+        logLevel: 'silent',
+        build: { outDir, emptyOutDir: true },
+      }),
+    ]);
+    browser = launched;
+    server = await startFixtureServer({ root: outDir, docs: fixtureDocs() });
+    context = await browser.newContext();
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await server?.close();
+    await rm(outDir, { recursive: true, force: true });
+  });
+
   it('overview: groups, cards with badges and links, counts, diagnostics, nav, live, same origin only', async () => {
     const requests: string[] = [];
     const page = await context.newPage();
