@@ -396,6 +396,12 @@ describeWithBrowser('web app', () => {
 
     const one = await open('/schedules?name=mpg-nightly');
     expect(await attrs(one, '[data-testid=schedule-row]', 'data-name')).toEqual(['mpg-nightly']);
+    // The timeline pages on to the next window, the name filter kept.
+    await one.getByRole('link', { name: 'Later →' }).click();
+    await one.waitForURL(/\/schedules\?name=mpg-nightly&from=2026-12-12T04%3A00%3A00.000Z$/);
+    await expect
+      .poll(() => server.streamed.at(-1))
+      .toBe('/api/v1/schedules?name=mpg-nightly&from=2026-12-12T04%3A00%3A00.000Z');
     await one.close();
   });
 

@@ -33,6 +33,13 @@ export function SchedulesPage(props: { doc: SchedulesDoc }) {
           </>
         )}
       </p>
+      <nav class="window-nav" aria-label="Timeline window">
+        {search.get('from') && <a href={windowHref(search, null)}>← Now</a>}
+        <span class="muted">
+          <RelTime at={doc.window.from} /> to <RelTime at={doc.window.to} />
+        </span>
+        <a href={windowHref(search, doc.window.to)}>Later →</a>
+      </nav>
       <ScheduleTimeline doc={doc} />
       <div class="schedule-list">
         {doc.items.map((item) => (
@@ -42,6 +49,16 @@ export function SchedulesPage(props: { doc: SchedulesDoc }) {
       {doc.items.length === 0 && <p>No schedule{only ? ` named ${only}` : ''}.</p>}
     </>
   );
+}
+
+/** The same schedules over the window starting at `from` (null: from now); paging restarts. */
+function windowHref(search: URLSearchParams, from: string | null): string {
+  const query = new URLSearchParams(search);
+  query.delete('cursor');
+  if (from) query.set('from', from);
+  else query.delete('from');
+  const qs = query.toString();
+  return qs ? `/schedules?${qs}` : '/schedules';
 }
 
 function nextQuery(search: URLSearchParams, cursor: string): string {
