@@ -1,6 +1,6 @@
 /** The app's pure pieces: the SSE parser, its URLs, and its text formats. */
 import { describe, expect, it } from 'vitest';
-import { relativeTime, num, short, duration } from '../../../web/src/lib/format.js';
+import { detailAfterState, duration, num, relativeTime, short } from '../../../web/src/lib/format.js';
 import { addressHref, apiPathOf, matchPage, pageHref, streamUrl } from '../../../web/src/lib/routes.js';
 import { SseParser } from '../../../web/src/lib/sse.js';
 
@@ -78,5 +78,7 @@ describe('formats', () => {
     expect(short('sha256:0f1e2d3c4b5a6978')).toBe('0f1e2d3');
     expect(duration(84)).toBe('1 min 24 s');
     expect(duration(7322)).toBe('2 h 2 min');
+    expect(detailAfterState({ state: 'succeeded', detail: 'succeeded val_mae 2' })).toBe('val_mae 2');
+    expect(detailAfterState({ state: 'running', detail: 'epoch 3/10' })).toBe('epoch 3/10');
   });
 });

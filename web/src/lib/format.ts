@@ -54,3 +54,8 @@ export function metricsText(metrics: Record<string, number>): string {
     .map(([name, value]) => `${name} ${num(value)}`)
     .join(', ');
 }
+
+/** A run's detail after its state word, which is shown beside it already (`succeeded val_mae 2` -> `val_mae 2`). */
+export function detailAfterState(run: { state: string; detail: string }): string {
+  return run.detail.startsWith(run.state) ? run.detail.slice(run.state.length).trim() : run.detail;
+}

@@ -6,6 +6,7 @@ import type { ScheduleItem, SchedulesDoc } from '../../../controller/web/api.js'
 import { Badges } from '../components/badges.js';
 import { ScheduleTimeline } from '../components/schedule-timeline.js';
 import { RelTime } from '../components/time.js';
+import { detailAfterState } from '../lib/format.js';
 import { useLocation } from '../lib/router.js';
 import { pageHref } from '../lib/routes.js';
 
@@ -141,7 +142,8 @@ function ScheduleRow(props: { item: ScheduleItem }) {
               </a>{' '}
               <span class={`state state-${run.state}`}>{run.state}</span>{' '}
               <span class="muted">
-                {run.detail} · <RelTime at={run.createdAt} />
+                {detailAfterState(run) && `${detailAfterState(run)} · `}
+                <RelTime at={run.createdAt} />
               </span>
             </li>
           ))}

@@ -11,7 +11,7 @@ import { DataTable, LineChart, type LineSeries } from '../components/line-chart.
 import { TableHead } from '../components/table-head.js';
 import { RelTime } from '../components/time.js';
 import { TrialPlot } from '../components/trial-plot.js';
-import { duration, metricsText, num, percent, short } from '../lib/format.js';
+import { detailAfterState, duration, metricsText, num, percent, short } from '../lib/format.js';
 import { pageHref } from '../lib/routes.js';
 import { ResourceHeader, SpecBlock } from './resource-header.js';
 
@@ -43,7 +43,8 @@ export function TrainingRunPage(props: { doc: TrainingRunDoc }) {
                 </a>{' '}
                 <span class={`state state-${r.state}`}>{r.state}</span>{' '}
                 <span class="muted">
-                  {r.detail} · <RelTime at={r.createdAt} />
+                  {detailAfterState(r) && `${detailAfterState(r)} · `}
+                  <RelTime at={r.createdAt} />
                   {r.schedule ? ` · by ${r.schedule}` : ''}
                 </span>
               </li>
