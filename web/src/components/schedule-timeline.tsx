@@ -20,6 +20,8 @@ export function ScheduleTimeline(props: { doc: SchedulesDoc }) {
   // Day lines at UTC midnights: the ticks carry the exact instants in their titles.
   for (let day = Math.ceil(from / DAY_MS) * DAY_MS; day <= to; day += DAY_MS) days.push(day);
   const height = HEAD + items.length * ROW + 4;
+  // A label per day up to ten days; over a month, every third or fourth day.
+  const labelEvery = Math.ceil(days.length / 10);
   return (
     <figure class="timeline">
       <svg
@@ -28,10 +30,10 @@ export function ScheduleTimeline(props: { doc: SchedulesDoc }) {
         role="img"
         aria-label={`Fire times from ${win.from} to ${win.to}`}
       >
-        {days.map((day) => (
+        {days.map((day, i) => (
           <g key={day} class="day">
             <line x1={x(day)} x2={x(day)} y1={HEAD - 4} y2={height} />
-            {x(day) < WIDTH - 60 && (
+            {i % labelEvery === 0 && x(day) < WIDTH - 60 && (
               <text x={x(day) + 3} y={14}>
                 {new Date(day).toLocaleDateString(undefined, {
                   weekday: 'short',
