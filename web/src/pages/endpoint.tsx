@@ -209,7 +209,12 @@ function SampleRequest(props: { doc: EndpointDoc }) {
             <pre tabIndex={0}>{sent.result.body}</pre>
           </>
         )}
-        {sent && 'failure' in sent && <ApiErrorBox error={sent.failure.body} testid="send-error" />}
+        {sent && 'failure' in sent && (
+          <>
+            <p>The dashboard answered {sent.failure.status || 'nothing (network error)'}:</p>
+            <ApiErrorBox error={sent.failure.body} testid="send-error" />
+          </>
+        )}
       </div>
     </section>
   );
