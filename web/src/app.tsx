@@ -2,8 +2,10 @@
  * The dashboard shell: skip link, navigation, the live indicator, and the page for the URL fed by
  * its one live stream (lib/live.ts). A 401 anywhere replaces the page with the login form.
  */
+import type { JSX } from 'preact';
 import { useEffect } from 'preact/hooks';
 import type {
+  ApiDocument,
   ControllerDoc,
   EndpointDoc,
   OverviewDoc,
@@ -100,31 +102,27 @@ function LiveIndicator(props: { state: LiveState }) {
   );
 }
 
+/**
+ * Each page with its document. The stream of a page's API path answers that view's document
+ * (api.ts DOCUMENT_SCHEMAS), hence the casts.
+ */
+const PAGES: Record<Exclude<PageRoute['page'], 'notfound'>, (doc: ApiDocument) => JSX.Element> = {
+  overview: (doc) => <OverviewPage doc={doc as OverviewDoc} />,
+  plan: (doc) => <PlanPage doc={doc as PlanDoc} />,
+  trainingrun: (doc) => <TrainingRunPage doc={doc as TrainingRunDoc} />,
+  registeredmodel: (doc) => <RegisteredModelPage doc={doc as RegisteredModelDoc} />,
+  deployedendpoint: (doc) => <EndpointPage doc={doc as EndpointDoc} />,
+  schedules: (doc) => <SchedulesPage doc={doc as SchedulesDoc} />,
+  controller: (doc) => <ControllerPage doc={doc as ControllerDoc} />,
+};
+
 function Page(props: { route: PageRoute; live: Live }) {
   const { route, live } = props;
   if (route.page === 'notfound') return <NotFound />;
   const { doc, failure } = live;
   const problem = failure && <ApiErrorBox error={failure} testid={doc ? 'problem' : 'api-error'} />;
   if (!doc) return problem || <p class="muted">Loading…</p>;
-  // The stream of this page's API path answers this page's document (api.ts DOCUMENT_SCHEMAS).
-  const page = (() => {
-    switch (route.page) {
-      case 'overview':
-        return <OverviewPage doc={doc as OverviewDoc} />;
-      case 'plan':
-        return <PlanPage doc={doc as PlanDoc} />;
-      case 'trainingrun':
-        return <TrainingRunPage doc={doc as TrainingRunDoc} />;
-      case 'registeredmodel':
-        return <RegisteredModelPage doc={doc as RegisteredModelDoc} />;
-      case 'deployedendpoint':
-        return <EndpointPage doc={doc as EndpointDoc} />;
-      case 'schedules':
-        return <SchedulesPage doc={doc as SchedulesDoc} />;
-      case 'controller':
-        return <ControllerPage doc={doc as ControllerDoc} />;
-    }
-  })();
+  const page = PAGES[route.page](doc);
   return (
     <>
       {problem}

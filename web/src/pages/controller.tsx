@@ -5,7 +5,7 @@
  */
 import type { ControllerDoc } from '../../../controller/web/api.js';
 import { position } from '../components/messages.js';
-import { TableHead } from '../components/table-head.js';
+import { TableHead } from '../components/table.js';
 import { RelTime } from '../components/time.js';
 import { short } from '../lib/format.js';
 import { addressHref } from '../lib/routes.js';

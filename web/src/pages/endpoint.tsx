@@ -5,7 +5,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { EndpointDoc, PredictResult } from '../../../controller/web/api.js';
 import { ApiErrorBox } from '../components/messages.js';
-import { TableHead } from '../components/table-head.js';
+import { RowTable } from '../components/table.js';
 import { ApiFailure, apiFetch } from '../lib/api-client.js';
 import { API_PREFIX } from '../lib/contract.js';
 import { num } from '../lib/format.js';
@@ -101,21 +101,15 @@ function Serving(props: { doc: EndpointDoc }) {
               )}
             </dd>
           </dl>
-          {s.byVersion.length > 0 && (
-            <table>
-              <caption>Per version</caption>
-              <TableHead columns={['Version', 'Requests', 'Ready']} />
-              <tbody>
-                {s.byVersion.map((v) => (
-                  <tr key={v.version}>
-                    <th scope="row">{v.version}</th>
-                    <td>{v.requests}</td>
-                    <td>{v.ready ? '✓ ready' : '✕ not ready'}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
+          <RowTable
+            caption="Per version"
+            columns={['Version', 'Requests', 'Ready']}
+            rows={s.byVersion.map((v) => ({
+              key: v.version,
+              head: v.version,
+              cells: [v.requests, v.ready ? '✓ ready' : '✕ not ready'],
+            }))}
+          />
           {props.doc.servingNote && <p class="muted">{props.doc.servingNote}</p>}
         </>
       )}

@@ -4,7 +4,7 @@
  */
 import type { PlanChange, PlanDoc } from '../../../controller/web/api.js';
 import { Diagnostic } from '../components/messages.js';
-import { TableHead } from '../components/table-head.js';
+import { TableHead } from '../components/table.js';
 import { RelTime } from '../components/time.js';
 import { addressHref } from '../lib/routes.js';
 

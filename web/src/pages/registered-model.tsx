@@ -4,7 +4,7 @@
  */
 import type { RegisteredModelDoc } from '../../../controller/web/api.js';
 import { LineChart } from '../components/line-chart.js';
-import { TableHead } from '../components/table-head.js';
+import { TableHead } from '../components/table.js';
 import { RelTime } from '../components/time.js';
 import { num, short } from '../lib/format.js';
 import { addressHref, pageHref } from '../lib/routes.js';

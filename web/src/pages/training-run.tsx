@@ -8,7 +8,7 @@ import type { RunDetail, TrainingRunDoc } from '../../../controller/web/api.js';
 import { CopyText } from '../components/copy-text.js';
 import { ErrorNote } from '../components/messages.js';
 import { DataTable, LineChart, type LineSeries } from '../components/line-chart.js';
-import { TableHead } from '../components/table-head.js';
+import { RowTable } from '../components/table.js';
 import { RelTime } from '../components/time.js';
 import { TrialPlot } from '../components/trial-plot.js';
 import { detailAfterState, duration, metricsText, num, percent, short } from '../lib/format.js';
@@ -237,21 +237,15 @@ function HealthPanel(props: { health: RunDetail['health'] }) {
               {num(h.gap, 3)} {h.overfitting ? <Flag text="overfitting" /> : <Ok text="no overfitting" />}
             </dd>
           </dl>
-          {h.layers.length > 0 && (
-            <table>
-              <caption>Per layer</caption>
-              <TableHead columns={['Layer', 'Dead units', 'Gradient norm']} />
-              <tbody>
-                {h.layers.map((layer) => (
-                  <tr key={layer.name}>
-                    <th scope="row">{layer.name}</th>
-                    <td>{percent(layer.deadFraction)}</td>
-                    <td>{num(layer.gradNorm)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
+          <RowTable
+            caption="Per layer"
+            columns={['Layer', 'Dead units', 'Gradient norm']}
+            rows={h.layers.map((layer) => ({
+              key: layer.name,
+              head: layer.name,
+              cells: [percent(layer.deadFraction), num(layer.gradNorm)],
+            }))}
+          />
         </>
       )}
     </section>
