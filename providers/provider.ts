@@ -118,6 +118,11 @@ export interface ObservedModel {
   versions: ObservedVersion[];
   /** alias -> version number. */
   aliases: Record<string, number>;
+  /**
+   * Alias moves, oldest first, where the registry keeps them (the local provider: the last 100);
+   * undefined where it keeps none (gcp).
+   */
+  aliasHistory?: { alias: string; version: number; previous: number | null; at: string }[];
 }
 
 export interface ObservedTraffic {

@@ -128,9 +128,23 @@ export const VersionRecordSchema = Type.Object({
 });
 export type VersionRecord = Static<typeof VersionRecordSchema>;
 
+/** The newest alias moves kept in aliases.json (older ones are dropped). */
+export const ALIAS_HISTORY_LIMIT = 100;
+
+export const AliasMoveSchema = Type.Object({
+  alias: Type.String(),
+  version: Count,
+  /** The version it pointed at before; null when the alias is new. */
+  previous: Type.Union([Count, Type.Null()]),
+  at: Type.String(),
+});
+export type AliasMove = Static<typeof AliasMoveSchema>;
+
 export const AliasesRecordSchema = Type.Object({
   formatVersion: Type.Literal(1),
   aliases: Type.Record(Type.String(), Count),
+  /** Moves, oldest first, at most ALIAS_HISTORY_LIMIT; absent in files written before it was kept. */
+  history: Type.Optional(Type.Array(AliasMoveSchema)),
 });
 
 // ---- endpoints/<name>/ ---------------------------------------------------------------------

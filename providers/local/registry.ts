@@ -21,7 +21,9 @@ import {
   type Response,
 } from '../provider.js';
 import {
+  ALIAS_HISTORY_LIMIT,
   AliasesRecordSchema,
+  type AliasMove,
   EndpointConfigSchema,
   ModelRecordSchema,
   VersionRecordSchema,
@@ -83,17 +85,22 @@ async function readVersions(
   return out;
 }
 
+/** A hand-edited file may hold more: only the newest moves are kept and shown. */
+const recentMoves = (history: AliasMove[] | undefined): AliasMove[] =>
+  (history ?? []).slice(-ALIAS_HISTORY_LIMIT);
+
 async function readAliases(
   paths: StatePaths,
   model: string,
-): Promise<{ aliases: Record<string, number>; diagnostics: Diagnostic[] }> {
+): Promise<{ aliases: Record<string, number>; history: AliasMove[]; diagnostics: Diagnostic[] }> {
   const result = await readRecord(
     join(paths.model(model), FILES.aliases),
     AliasesRecordSchema,
     registeredModelAddress(model),
   );
-  if (result.status === 'ok') return { aliases: result.value.aliases, diagnostics: [] };
-  return { aliases: {}, diagnostics: result.status === 'corrupt' ? [result.diagnostic] : [] };
+  if (result.status === 'ok')
+    return { aliases: result.value.aliases, history: recentMoves(result.value.history), diagnostics: [] };
+  return { aliases: {}, history: [], diagnostics: result.status === 'corrupt' ? [result.diagnostic] : [] };
 }
 
 export async function listModels(
@@ -155,6 +162,7 @@ export async function listModels(
         annotations: record.annotations,
         versions: byModel.get(record.name) ?? [],
         aliases: alias.status === 'ok' ? alias.value.aliases : {},
+        aliasHistory: alias.status === 'ok' ? recentMoves(alias.value.history) : [],
       };
     });
     return { items, diagnostics };
@@ -399,9 +407,19 @@ export async function moveAlias(
     }
     const current = await readAliases(paths, req.model);
     if (current.diagnostics.length > 0) return { diagnostics: current.diagnostics };
+    const previous = Object.hasOwn(current.aliases, req.alias) ? current.aliases[req.alias] : null;
+    // Re-pointing an alias at the version it already names is no move: the history stays as it is.
+    const history =
+      previous === req.version
+        ? current.history
+        : [
+            ...current.history,
+            { alias: req.alias, version: req.version, previous, at: settings.now().toISOString() },
+          ].slice(-ALIAS_HISTORY_LIMIT);
     await writeJsonAtomic(join(paths.model(req.model), FILES.aliases), {
       formatVersion: 1,
       aliases: { ...current.aliases, [req.alias]: req.version },
+      history,
     });
     return { diagnostics: [] };
   } catch (e) {
