@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { RunDetail, TrainingRunDoc } from '../../controller/web/api.js';
@@ -70,6 +70,9 @@ describeWithBrowser('mlform dashboard in chromium', () => {
     await editFile('training.yaml', (t) =>
       t.replace(/epochs: \d+/, 'epochs: 12').replace(/patience: \d+/, 'patience: 3'),
     );
+    // A tuned run of no model: four trials on iris, a second or two.
+    await cp('examples/data/iris.csv', join(root, 'data', 'iris.csv'));
+    await cp('examples/trainer/iris-tuning.yaml', join(project, 'tuning.yaml'));
     const applied = mlform('apply', '-y', project);
     expect(applied.out).toContain('Apply complete');
     ui = await startDashboard(['ui', '-f', project, '--listen', '127.0.0.1:0', '--refresh', '1s']);
@@ -89,9 +92,9 @@ describeWithBrowser('mlform dashboard in chromium', () => {
   describe('the dashboard of the applied quickstart (mlform ui, local provider)', () => {
     it('overview: a card per resource with the badges `get` prints, links, filters in the URL', async () => {
       const get = JSON.parse(mlform('get', '-o', 'json', '-f', project).stdout) as GetJson;
-      expect(get.resources).toHaveLength(4);
+      expect(get.resources).toHaveLength(5);
       await open('/');
-      await expect.poll(() => page.locator('[data-testid=resource-card]').count()).toBe(4);
+      await expect.poll(() => page.locator('[data-testid=resource-card]').count()).toBe(5);
       for (const r of get.resources) {
         const card = page.locator(`[data-testid=resource-card][data-address="${r.address}"]`);
         expect(await card.locator('[data-testid=sync-badge]').innerText()).toBe(r.sync);
@@ -107,7 +110,13 @@ describeWithBrowser('mlform dashboard in chromium', () => {
       expect(
         await page.locator('[data-testid=group][data-group=mpg] [data-testid=resource-card]').count(),
       ).toBe(4);
-      expect(await page.locator('[data-testid=counts]').innerText()).toContain('4');
+      // The tuned run belongs to no model.
+      expect(
+        await page
+          .locator('[data-testid=group][data-group=""] [data-testid=resource-card]')
+          .getAttribute('data-address'),
+      ).toBe('TrainingRun/iris-tuned');
+      expect(await page.locator('[data-testid=counts]').innerText()).toMatch(/\b5\b/);
       expect(await page.locator('[data-testid=live]').getAttribute('data-state')).toBe('open');
       await screenshot('overview');
 
@@ -116,14 +125,21 @@ describeWithBrowser('mlform dashboard in chromium', () => {
         .newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'dark' });
       const darkPage = await dark.newPage();
       await open('/', darkPage);
-      await darkPage.locator('[data-testid=resource-card]').nth(3).waitFor();
+      await darkPage.locator('[data-testid=resource-card]').nth(4).waitFor();
       await screenshot('overview-dark', darkPage);
       await dark.close();
 
       await page.locator('select[name=kind]').selectOption('TrainingRun');
       await expect.poll(() => new URL(page.url()).searchParams.get('kind')).toBe('TrainingRun');
-      await expect.poll(() => page.locator('[data-testid=resource-card]').count()).toBe(1);
-      expect(await attr('[data-testid=resource-card]', 'data-address')).toBe('TrainingRun/mpg-mlp');
+      const cards = page.locator('[data-testid=resource-card]');
+      await expect.poll(() => cards.count()).toBe(2);
+      const addresses = await Promise.all(
+        (await cards.all()).map((card) => card.getAttribute('data-address')),
+      );
+      expect(addresses.sort()).toEqual(['TrainingRun/iris-tuned', 'TrainingRun/mpg-mlp']);
+      await page.locator('input[name=q]').fill('iris');
+      await expect.poll(() => new URL(page.url()).searchParams.get('q')).toBe('iris');
+      await expect.poll(() => cards.count()).toBe(1);
       // The filter is part of the shareable URL.
       await open('/?health=Degraded');
       expect(await page.locator('select[name=health]').inputValue()).toBe('Degraded');
@@ -164,6 +180,32 @@ describeWithBrowser('mlform dashboard in chromium', () => {
       expect(await page.locator('[data-testid=artifact-uri]').innerText()).toContain('mpg-mlp/1/artifact');
       expect(await page.locator('[data-testid=tensorboard-dir]').innerText()).toContain('tensorboard');
       await screenshot('training-run');
+    });
+
+    it('tuning: the trials as a table and a plot, the best one marked', async () => {
+      const tuning = JSON.parse(
+        await readFile(join(project, '.mlform/runs/iris-tuned/1/artifact/tuning.json'), 'utf8'),
+      ) as { trials: { trial: number; state: string }[] };
+      await open('/trainingruns/iris-tuned');
+      expect(await page.locator('[data-testid=run-state]').innerText()).toContain('succeeded');
+      const rows = page.locator('[data-testid=trials-table] [data-testid=trial-row]');
+      expect(await rows.count()).toBe(4);
+      expect(tuning.trials).toHaveLength(4);
+      expect(await page.locator('[data-testid=trial-row][data-best="true"]').count()).toBe(1);
+      // Each trial in the state tuning.json gives it; successive halving pruned some, shown marked.
+      for (const trial of tuning.trials) {
+        const row = page.locator(`[data-testid=trial-row][data-trial="${trial.trial}"]`);
+        expect(await row.getAttribute('data-state')).toBe(trial.state);
+      }
+      expect(tuning.trials.some((t) => t.state === 'pruned')).toBe(true);
+      expect(await attr('[data-testid=trial-row][data-best="true"]', 'data-state')).toBe('completed');
+      expect(await attr('[data-testid=trial-plot]', 'data-points')).toBe('4');
+      await page
+        .locator('[data-testid=trial-plot]')
+        .evaluate((plot: { scrollIntoView(options: object): void }) =>
+          plot.scrollIntoView({ block: 'start' }),
+        );
+      await screenshot('tuning');
     });
 
     it('registered model: the version with its alias, lineage and a chart point per version', async () => {
