@@ -12,15 +12,14 @@
  * in the controller bench; the overview then holds 1,000 cards.
  * Run: npm run bench -- ui   (BENCH_UI_LOADS, default 7; BENCH_UI_RESOURCES, default 1000)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { launchBrowser } from '../test/web/browser.js';
+import { startController, type Controller } from './controller-latency.js';
 
-const ROOT = join(import.meta.dirname, '..');
 const LOADS = Number(process.env.BENCH_UI_LOADS ?? 7);
 const RESOURCES = Number(process.env.BENCH_UI_RESOURCES ?? 1000);
 const DASHBOARDS = 10;
@@ -50,70 +49,12 @@ const PAINT_MARKS = `(() => {
   observer.observe(document, { childList: true, subtree: true });
 })();`;
 
-interface Controller {
-  child: ChildProcess;
-  url: string;
-  /** Resolves when a JSON log line with this `msg` arrives (counting from the start). */
-  logged(msg: string, timeoutMs: number): Promise<void>;
-  stop(): Promise<void>;
-}
-
-async function startController(args: string[], memoryFile: string): Promise<Controller> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'mlform.js'), 'controller', ...args], {
-    env: {
-      ...process.env,
-      CI: 'true',
-      NO_COLOR: '1',
-      BENCH_MEMORY_FILE: memoryFile,
-      NODE_OPTIONS: `--expose-gc --import=data:text/javascript,${encodeURIComponent(MEMORY_PROBE)}`,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+/** The controller with the memory probe loaded. */
+function startProbedController(args: string[], memoryFile: string): Promise<Controller> {
+  return startController(args, {
+    BENCH_MEMORY_FILE: memoryFile,
+    NODE_OPTIONS: `--expose-gc --import=data:text/javascript,${encodeURIComponent(MEMORY_PROBE)}`,
   });
-  const messages: { msg?: string; url?: string }[] = [];
-  const waiters = new Set<() => void>();
-  let buffer = '';
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdout?.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    let newline: number;
-    while ((newline = buffer.indexOf('\n')) >= 0) {
-      try {
-        messages.push(JSON.parse(buffer.slice(0, newline)) as { msg?: string; url?: string });
-      } catch {
-        // not a log line
-      }
-      buffer = buffer.slice(newline + 1);
-    }
-    for (const wake of waiters) wake();
-  });
-  const logged = (msg: string, timeoutMs: number) =>
-    new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (!messages.some((m) => m.msg === msg)) return;
-        waiters.delete(check);
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        reject(new Error(`controller: no "${msg}" log line in ${timeoutMs} ms; stderr: ${stderr}`));
-      }, timeoutMs);
-      waiters.add(check);
-      check();
-    });
-  await logged('listening', 30_000);
-  const url = (messages.find((m) => m.msg === 'listening')?.url ?? '').replace(/\/$/, '');
-  return {
-    child,
-    url,
-    logged,
-    stop: async () => {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
 }
 
 async function writeStack(dir: string): Promise<void> {
@@ -221,7 +162,7 @@ export async function runUiBench(): Promise<string> {
   let browser: Browser | undefined;
   try {
     await writeStack(join(root, 'stack'));
-    controller = await startController(
+    controller = await startProbedController(
       [
         '--dir',
         join(root, 'stack'),
@@ -234,7 +175,7 @@ export async function runUiBench(): Promise<string> {
       ],
       memoryFile,
     );
-    await controller.logged('sync finished', 300_000);
+    await controller.next((line) => line.msg === 'sync finished', 0, 300_000);
     const overview = await fetch(`${controller.url}/api/v1/overview?limit=1000`);
     const doc = (await overview.json()) as { counts: { total: number } };
     if (doc.counts.total !== RESOURCES)
