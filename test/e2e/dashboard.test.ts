@@ -324,7 +324,11 @@ describeWithBrowser('mlform dashboard in chromium', () => {
         );
       await expect.poll(points, { timeout: 20_000 }).toBeGreaterThan(0);
       const first = await points();
+      const log = page.locator('pre[data-testid=log-tail]');
+      const firstLog = await log.innerText();
       await expect.poll(points, { timeout: 20_000 }).toBeGreaterThan(first);
+      // The log tail follows too.
+      await expect.poll(() => log.innerText(), { timeout: 10_000 }).not.toBe(firstLog);
       expect(await page.evaluate(() => 'stayedOpen' in globalThis)).toBe(true);
       expect(await page.locator('[data-testid=live]').getAttribute('data-state')).toBe('open');
       expect(await page.locator('[data-testid=run-progress]').innerText()).toMatch(/epoch \d+\/400/);
