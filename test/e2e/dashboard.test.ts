@@ -11,7 +11,8 @@ import { execFileSync } from 'node:child_process';
 import { chmod, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import type { RunDetail, TrainingRunDoc } from '../../controller/web/api.js';
+import { Value } from '@sinclair/typebox/value';
+import { DOCUMENT_SCHEMAS, type RunDetail, type TrainingRunDoc } from '../../controller/web/api.js';
 import { browserInstalled, launchBrowser } from '../web/browser.js';
 import { copyQuickstart, runCli } from './cli.js';
 import { startDashboard, type DashboardServer } from './dashboard-server.js';
@@ -144,6 +145,26 @@ describeWithBrowser('mlform dashboard in chromium', () => {
       await open('/?health=Degraded');
       expect(await page.locator('select[name=health]').inputValue()).toBe('Degraded');
       await expect.poll(() => page.locator('[data-testid=resource-card]').count()).toBe(0);
+    });
+
+    it('every API document of the applied stack matches its schema', async () => {
+      const paths: [keyof typeof DOCUMENT_SCHEMAS, string][] = [
+        ['overview', '/api/v1/overview'],
+        ['plan', '/api/v1/plan'],
+        ['trainingrun', '/api/v1/trainingruns/mpg-mlp'],
+        ['trainingrun', '/api/v1/trainingruns/iris-tuned'],
+        ['registeredmodel', '/api/v1/registeredmodels/mpg'],
+        ['deployedendpoint', '/api/v1/deployedendpoints/mpg-api'],
+        ['schedules', '/api/v1/schedules'],
+        ['controller', '/api/v1/controller'],
+      ];
+      for (const [view, path] of paths) {
+        const r = await fetch(`${ui!.url}${path}`);
+        expect(r.status, path).toBe(200);
+        const doc = (await r.json()) as unknown;
+        const errors = [...Value.Errors(DOCUMENT_SCHEMAS[view], doc)].map((e) => `${e.path}: ${e.message}`);
+        expect(errors, path).toEqual([]);
+      }
     });
 
     it('training run: state, one curve point per trained epoch, the baseline, health, log tail', async () => {
