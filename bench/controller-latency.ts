@@ -26,7 +26,7 @@ interface LogLine {
   url?: string;
 }
 
-interface Controller {
+export interface Controller {
   child: ChildProcess;
   url: string;
   lines: LogLine[];
@@ -35,7 +35,7 @@ interface Controller {
   stop(): Promise<void>;
 }
 
-async function startController(args: string[], env: Record<string, string> = {}): Promise<Controller> {
+export async function startController(args: string[], env: Record<string, string> = {}): Promise<Controller> {
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'mlform.js'), 'controller', ...args], {
     env: { ...process.env, CI: 'true', NO_COLOR: '1', MLFORM_WEBHOOK_SECRET: SECRET, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -10,6 +10,7 @@ import { runOnnxServingBench } from './onnx-serving.js';
 import { runTrainerBench } from './trainer.js';
 import { runControllerBench } from './controller-latency.js';
 import { runOnnxRuntimeBench } from './onnx-runtime.js';
+import { runUiBench } from './ui.js';
 import { writeBenchmarkSection } from './benchmarks-file.js';
 
 const BENCHES: Record<string, { title: string; run: () => Promise<string> }> = {
@@ -24,6 +25,10 @@ const BENCHES: Record<string, { title: string; run: () => Promise<string> }> = {
   trainer: { title: 'Trainer throughput vs PyTorch', run: runTrainerBench },
   controller: { title: 'Controller: commit-to-apply latency and memory', run: runControllerBench },
   'onnx-runtime': { title: 'ONNX runtimes: onnxruntime-node vs onnxruntime-web', run: runOnnxRuntimeBench },
+  ui: {
+    title: 'Dashboard: 1,000 resources in the browser, bytes shipped, memory per open dashboard',
+    run: runUiBench,
+  },
 };
 
 const wanted = process.argv.slice(2);

@@ -11,7 +11,7 @@ export interface CliResult {
   out: string;
 }
 
-const CLI_ENV = { NO_COLOR: '1', FORCE_COLOR: undefined, CI: 'true', MLFORM_BACKEND: 'wasm' };
+export const CLI_ENV = { NO_COLOR: '1', FORCE_COLOR: undefined, CI: 'true', MLFORM_BACKEND: 'wasm' };
 
 /** `env`: variables the operator sets on top (MLFORM_ALLOW_COMMANDS, ...). */
 export function runCli(
