@@ -121,7 +121,12 @@ async function runDetail(
       ? cleanText(`${artifact.replace(/\/+$/, '')}/${ARTIFACT_FILES.tensorboard}`)
       : null,
     curves,
-    baselineLines: Object.fromEntries(Object.entries(baseline).filter(([name]) => names.has(name))),
+    // The baseline is in target units; the builtin trainer's curves are on the standardized target.
+    baselineLines: Object.fromEntries(
+      Object.entries(baseline)
+        .filter(([name]) => names.has(name))
+        .map(([name, value]) => [name, files?.targetStd ? value / files.targetStd : value]),
+    ),
     health: files?.health ?? null,
     logTail: [...log.tail],
     tuning: spec?.tuning ? tuningOf(spec.tuning, log, files?.tuning) : null,
@@ -134,15 +139,21 @@ export interface FinishedRunFiles {
   health: RunDetail['health'];
   /** tuning.json when it is one (schema-checked); undefined for an untuned run or a bad file. */
   tuning: TuningFile | undefined;
+  /** The builtin trainer's target standard deviation: its curves are on the standardized target. */
+  targetStd: number | undefined;
 }
 
 async function finishedRunFiles(io: ViewIO, artifact: string, tuned: boolean): Promise<FinishedRunFiles> {
-  const [metricsFile, history, tuning] = await Promise.all([
+  const [metricsFile, history, tuning, preprocess] = await Promise.all([
     readArtifactJson(io, artifact, ARTIFACT_FILES.metrics),
     readArtifactJson(io, artifact, ARTIFACT_FILES.history),
     tuned ? readArtifactJson(io, artifact, TUNING_FILE) : undefined,
+    readArtifactJson(io, artifact, ARTIFACT_FILES.preprocess),
   ]);
+  const target = (preprocess as { target?: { type?: unknown; std?: unknown } } | undefined)?.target;
   return {
+    targetStd:
+      target?.type === 'numeric' && typeof target.std === 'number' && target.std > 0 ? target.std : undefined,
     history: historyCurves(history),
     health: healthOf(metricsFile),
     tuning: isTuningFile(tuning) ? tuning : undefined,
