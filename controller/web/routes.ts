@@ -4,6 +4,7 @@
  * valid routes. Names in paths are manifest names (DNS labels), checked before anything looks
  * them up.
  */
+import { decodeCursor } from './cursor.js';
 import { MAX_NAME_LENGTH } from '../../resources/metadata.js';
 import {
   API_PREFIX,
@@ -36,19 +37,17 @@ class BadField extends Error {
   }
 }
 
-/** Opaque to clients: the offset of the next page, base64url. */
-export const encodeCursor = (offset: number): string => Buffer.from(`o:${offset}`).toString('base64url');
-
-function decodeCursor(text: string): number {
-  const decoded = /^o:(\d{1,9})$/.exec(Buffer.from(text, 'base64url').toString('utf8'));
-  if (!decoded) {
+/** A cursor this API gave, else the 400 of `cursor`. */
+function cursorOffset(text: string): number {
+  const offset = decodeCursor(text);
+  if (offset === undefined) {
     throw new BadField(
       'cursor',
       `cursor "${clip(text)}" is not one this server gave`,
       'pass the nextCursor of the previous page, or leave cursor out for the first page',
     );
   }
-  return Number(decoded[1]);
+  return offset;
 }
 
 /** The value, or the 400 of the field that was bad. */
@@ -149,7 +148,7 @@ function from(query: URLSearchParams): Date | undefined {
 
 const offset = (query: URLSearchParams): number => {
   const cursor = query.get('cursor');
-  return cursor === null || cursor === '' ? 0 : decodeCursor(cursor);
+  return cursor === null || cursor === '' ? 0 : cursorOffset(cursor);
 };
 
 /** The document route of a GET; streams and the predict proxy are told apart by the caller. */

@@ -90,8 +90,13 @@ export function App() {
   );
 }
 
-const LIVE_TEXT: Record<LiveState, string> = { open: 'Live', connecting: 'Connecting…', closed: 'Offline' };
-const LIVE_ICON: Record<LiveState, string> = { open: '●', connecting: '◌', closed: '○' };
+const LIVE_TEXT: Record<LiveState, string> = {
+  open: 'Live',
+  connecting: 'Connecting…',
+  closed: 'Offline',
+  paused: 'Paused (tab hidden)',
+};
+const LIVE_ICON: Record<LiveState, string> = { open: '●', connecting: '◌', closed: '○', paused: '❚❚' };
 
 function LiveIndicator(props: { state: LiveState }) {
   return (

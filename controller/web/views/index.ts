@@ -14,7 +14,7 @@ import { buildSchedules } from './schedules.js';
 import { buildTrainingRun } from './training-run.js';
 import { createViewMemory } from './view-memory.js';
 
-export { decodeCursor, encodeCursor } from './cursor.js';
+export { decodeCursor, encodeCursor } from '../cursor.js';
 
 export function createViewBuilder(): BuildView {
   const memory = createViewMemory();

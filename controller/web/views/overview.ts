@@ -6,7 +6,7 @@
 import type { ApiRoute, OverviewDoc, OverviewItem } from '../api.js';
 import type { StackSnapshot } from '../snapshot.js';
 import { apiDiagnostic } from './api-diagnostics.js';
-import { page } from './cursor.js';
+import { page } from '../cursor.js';
 import { documentHeader } from './document-header.js';
 import { overviewItem } from './resource-items.js';
 import { stackIndex } from './stack-index.js';

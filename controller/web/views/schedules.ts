@@ -6,7 +6,7 @@ import { addressOf } from '../../../resources/address.js';
 import { lastFireOf, onceStatus } from '../../engine/once-schedule.js';
 import type { ApiRoute, ScheduleItem, SchedulesDoc } from '../api.js';
 import type { StackSnapshot, ViewIO, ViewResult } from '../snapshot.js';
-import { page } from './cursor.js';
+import { page } from '../cursor.js';
 import { documentHeader } from './document-header.js';
 import { notFound } from './not-found.js';
 import { overviewItem } from './resource-items.js';

@@ -103,6 +103,7 @@ async function runDetail(
   const fromLog = curvesOf(log.epochs, log.seriesNames);
   const curves = preferHistory(files?.history, fromLog);
   const baseline = run.baseline ?? {};
+  const builtin = spec?.trainer.builtin !== undefined;
   const names = new Set(curves.series.map((s) => s.name));
   const p = run.progress;
   return {
@@ -121,11 +122,12 @@ async function runDetail(
       ? cleanText(`${artifact.replace(/\/+$/, '')}/${ARTIFACT_FILES.tensorboard}`)
       : null,
     curves,
-    // The baseline is in target units; the builtin trainer's curves are on the standardized target.
+    // The baseline is in target units; the builtin trainer's curves (as in TensorBoard) are on the
+    // standardized target, so its lines are scaled the same way. Other trainers report their own.
     baselineLines: Object.fromEntries(
       Object.entries(baseline)
         .filter(([name]) => names.has(name))
-        .map(([name, value]) => [name, files?.targetStd ? value / files.targetStd : value]),
+        .map(([name, value]) => [name, builtin && files?.targetStd ? value / files.targetStd : value]),
     ),
     health: files?.health ?? null,
     logTail: [...log.tail],

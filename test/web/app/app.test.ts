@@ -434,6 +434,25 @@ describeWithBrowser('web app', () => {
     await page.close();
   });
 
+  it('a hidden tab closes its stream (browsers allow six connections per host) and reopens it when shown', async () => {
+    const page = await open('/controller');
+    await page.locator('[data-testid=live][data-state=open]').waitFor();
+    const setVisibility = (state: 'hidden' | 'visible') =>
+      page.evaluate((value) => {
+        const doc = (globalThis as unknown as { document: EventTarget }).document;
+        Object.defineProperty(doc, 'visibilityState', { configurable: true, get: () => value });
+        doc.dispatchEvent(new Event('visibilitychange'));
+      }, state);
+    await setVisibility('hidden');
+    await page.locator('[data-testid=live][data-state=paused]').waitFor();
+    await expect.poll(() => server.openStreams()).toBe(0);
+    const before = server.streamed.length;
+    await setVisibility('visible');
+    await page.locator('[data-testid=live][data-state=open]').waitFor();
+    expect(server.streamed.length).toBe(before + 1);
+    await page.close();
+  });
+
   it('unknown paths show a not-found page; unknown resources show the API error', async () => {
     const page = await open('/nope/at/all');
     expect(await page.locator('[data-testid=not-found]').textContent()).toContain('/nope/at/all');

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { ApiDocument, ApiError } from '../../../controller/web/api.js';
+import { CONTENT_SECURITY_POLICY } from '../../../controller/web/static-assets.js';
 
 export interface FixtureServer {
   url: string;
@@ -20,18 +21,15 @@ export interface FixtureServer {
   dropStreams(): void;
   /** API paths the streams asked for, in order. */
   streamed: string[];
+  /** How many streams are open now. */
+  openStreams(): number;
   /** Bodies the predict proxy received. */
   predicted: string[];
   close(): Promise<void>;
 }
 
-/**
- * The policy the app is built to run under (no inline script or style, no other origin): the
- * tests serve it so a violation shows up as a console error; the real server should send it too.
- */
-export const CONTENT_SECURITY_POLICY =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
-  "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+/** The policy the real server sends: a violation shows up as a console error in the tests. */
+export { CONTENT_SECURITY_POLICY };
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -120,6 +118,7 @@ export async function startFixtureServer(options: {
     url: `http://127.0.0.1:${port}`,
     streamed,
     predicted,
+    openStreams: () => [...streams.values()].reduce((n, open) => n + open.size, 0),
     push(apiPath, doc) {
       options.docs.set(apiPath, doc);
       send(apiPath, 'doc', doc);

@@ -5,7 +5,8 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeCursor } from '../../../controller/web/routes.js';
+import { encodeCursor } from '../../../controller/web/cursor.js';
+import { CONTENT_SECURITY_POLICY } from '../../../controller/web/static-assets.js';
 import { SAMPLE_STATUS } from '../../controller/sample-status.js';
 import { rawGet, serveDashboard, snapshot, TOKEN, type Served } from './fixtures.js';
 
@@ -130,9 +131,7 @@ describe('dashboard server', () => {
       expect(page.body.toString()).toContain('<div id="app">');
       expect(page.headers['content-type']).toMatch(/^text\/html/);
       expect(page.headers['cache-control']).toBe('no-cache');
-      expect(page.headers['content-security-policy']).toBe(
-        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'",
-      );
+      expect(page.headers['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
       expect(page.headers['x-content-type-options']).toBe('nosniff');
       expect(page.headers['referrer-policy']).toBe('no-referrer');
     }

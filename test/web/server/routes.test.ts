@@ -1,12 +1,7 @@
 /** Request targets into ApiRoutes: every bad value is a 400 naming its field, with a hint. */
 import { describe, expect, it } from 'vitest';
-import {
-  encodeCursor,
-  parseApiRoute,
-  parsePage,
-  parseStreamPath,
-  predictTarget,
-} from '../../../controller/web/routes.js';
+import { encodeCursor } from '../../../controller/web/cursor.js';
+import { parseApiRoute, parsePage, parseStreamPath, predictTarget } from '../../../controller/web/routes.js';
 
 const get = (target: string) => {
   const url = new URL(target, 'http://x');

@@ -3,6 +3,10 @@
  * Each `doc` event replaces the page's document, `problem` events are shown beside it, and a
  * dropped stream reconnects with exponential backoff. A 401 raises the login form and waits for
  * a token (authEpoch) instead of retrying.
+ *
+ * A hidden tab closes its stream and reopens it when shown again (the first event brings the
+ * document up to date): a browser opens at most six HTTP/1.1 connections to one host, and each
+ * open stream holds one, so a seventh tab of the dashboard would otherwise never load.
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { ApiDocument, ApiError } from '../../../controller/web/api.js';
@@ -12,7 +16,7 @@ import { streamUrl } from './routes.js';
 import { SseParser } from './sse.js';
 import { useStore } from './store.js';
 
-export type LiveState = 'open' | 'connecting' | 'closed';
+export type LiveState = 'open' | 'connecting' | 'closed' | 'paused';
 
 export interface Live {
   doc: ApiDocument | null;
@@ -22,6 +26,17 @@ export interface Live {
 }
 
 const FIRST_RETRY_MS = 1000;
+
+/** Whether the page is visible; follows `visibilitychange`. */
+function useVisible(): boolean {
+  const [visible, setVisible] = useState(document.visibilityState !== 'hidden');
+  useEffect(() => {
+    const update = () => setVisible(document.visibilityState !== 'hidden');
+    document.addEventListener('visibilitychange', update);
+    return () => document.removeEventListener('visibilitychange', update);
+  }, []);
+  return visible;
+}
 const MAX_RETRY_MS = 30_000;
 
 /**
@@ -33,10 +48,15 @@ export function useLiveDoc(apiPath: string | null, page: string): Live {
   const [held, setHeld] = useState<{ page: string; doc: ApiDocument } | null>(null);
   const [state, setState] = useState<LiveState>('connecting');
   const [failure, setFailure] = useState<ApiError | null>(null);
+  const visible = useVisible();
 
   useEffect(() => {
     if (apiPath === null) {
       setState('closed');
+      return;
+    }
+    if (!visible) {
+      setState('paused');
       return;
     }
     const abort = new AbortController();
@@ -94,7 +114,7 @@ export function useLiveDoc(apiPath: string | null, page: string): Live {
       abort.abort();
       clearTimeout(timer);
     };
-  }, [apiPath, epoch]);
+  }, [apiPath, epoch, visible]);
 
   return { doc: held && held.page === page ? held.doc : null, state, failure };
 }
