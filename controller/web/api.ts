@@ -214,6 +214,11 @@ export const RunDetailSchema = Type.Object({
   curves: Type.Object({ epochs: Type.Array(Type.Integer()), series: Type.Array(SeriesSchema) }),
   /** The naive baseline as reference lines: metric name -> value (same names as the series). */
   baselineLines: NumberMap,
+  /**
+   * The curves' units when they are not the metrics' own: the builtin trainer reports its epochs
+   * on the standardized target (as TensorBoard shows them), and the baseline lines follow.
+   */
+  curvesNote: Type.Optional(Nullable(Type.String())),
   /** Model health from metrics.json once the run succeeded; null before or for other trainers. */
   health: Nullable(
     Type.Object({

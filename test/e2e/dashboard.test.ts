@@ -195,6 +195,7 @@ describeWithBrowser('mlform dashboard in chromium', () => {
       expect(ratio, `baseline ${baseline} against curve points down to ${best}`).toBeLessThan(2);
       for (const chart of await charts.all())
         expect(await chart.getAttribute('data-points')).toBe(String(epochs));
+      expect(await page.locator('[data-testid=curves-note]').innerText()).toContain('standardized target');
       expect(await page.locator('[data-testid=health-panel]').innerText()).not.toBe('');
       const log = await page.locator('pre[data-testid=log-tail]').innerText();
       expect(log).toContain('epoch');

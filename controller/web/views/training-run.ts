@@ -8,6 +8,7 @@ import { ARTIFACT_FILES } from '../../../artifact/files.js';
 import type { TrainingRunSpec } from '../../../resources/training-run.js';
 import { ACTIVE_RUN_STATES, type ObservedRun } from '../../../providers/provider.js';
 import { TUNING_FILE, type TuningFile } from '../../../trainer/tuning/tuning-file.js';
+import { formatMetric } from '../../engine/gate.js';
 import type { ApiRoute, RunDetail, RunSummary, TrainingRunDoc } from '../api.js';
 import type { StackSnapshot, ViewIO, ViewResult } from '../snapshot.js';
 import { readArtifactJson } from './artifact-json.js';
@@ -125,10 +126,16 @@ async function runDetail(
     // The baseline is in target units; the builtin trainer's curves (as in TensorBoard) are on the
     // standardized target, so its lines are scaled the same way. Other trainers report their own.
     baselineLines: Object.fromEntries(
-      Object.entries(baseline)
-        .filter(([name]) => names.has(name))
-        .map(([name, value]) => [name, builtin && files?.targetStd ? value / files.targetStd : value]),
+      Object.entries(baseline).flatMap(([name, value]) => {
+        if (!names.has(name)) return [];
+        const line = builtin && files?.targetStd ? standardized(name, value, files.targetStd) : value;
+        return line === undefined ? [] : [[name, line]];
+      }),
     ),
+    curvesNote:
+      builtin && files?.targetStd
+        ? `The builtin trainer reports its epochs on the standardized target (value / ${formatMetric(files.targetStd)}, the target's standard deviation), as in TensorBoard; the baseline lines are scaled the same way`
+        : null,
     health: files?.health ?? null,
     logTail: [...log.tail],
     tuning: spec?.tuning ? tuningOf(spec.tuning, log, files?.tuning) : null,
@@ -136,6 +143,18 @@ async function runDetail(
 }
 
 /** What a succeeded run's artifact adds, read once per artifact (it no longer changes). */
+/**
+ * A baseline metric in the standardized target's units: errors in target units scale by the
+ * standard deviation, squared errors by its square, ratios (r2, smape, accuracy) not at all; a loss
+ * (possibly Huber) has no such map and gets no line.
+ */
+function standardized(name: string, value: number, std: number): number | undefined {
+  if (/(^|_)(mae|rmse)$/.test(name)) return value / std;
+  if (/(^|_)mse$/.test(name)) return value / (std * std);
+  if (/(^|_)loss$/.test(name)) return undefined;
+  return value;
+}
+
 export interface FinishedRunFiles {
   history: Curves | undefined;
   health: RunDetail['health'];

@@ -177,6 +177,38 @@ describe('training run', () => {
     });
   });
 
+  it("scales the builtin trainer's baseline lines to its standardized-target curves, and says so", async () => {
+    const artifact = '/artifacts/mpg-mlp-1';
+    const done = run({
+      number: 1,
+      artifactUri: artifact,
+      metrics: { val_mae: 2.1 },
+      baseline: { val_mae: 6, val_mse: 64, val_loss: 1, val_r2: 0.1 },
+    });
+    const snapshot = await setUp([done]);
+    const history = [1, 2].map((e) => ({
+      epoch: e,
+      metrics: { val_loss: 1 / e, val_mae: 3 / e, val_mse: 2 / e, val_r2: 0.5 },
+      seconds: 1,
+      gradientNorms: {},
+    }));
+    const io = fakeIO({
+      logs: { 'mpg-mlp#1': [] },
+      files: {
+        [`${artifact}/history.json`]: JSON.stringify(history),
+        [`${artifact}/preprocess.json`]: JSON.stringify({
+          target: { type: 'numeric', name: 'mpg', mean: 23, std: 8 },
+        }),
+      },
+    });
+    const doc = okDoc(
+      'trainingrun',
+      await createViewBuilder()({ view: 'trainingrun', name: 'mpg-mlp', limit: 20 }, snapshot, io),
+    );
+    expect(doc.run?.baselineLines).toEqual({ val_mae: 0.75, val_mse: 1, val_r2: 0.1 });
+    expect(doc.run?.curvesNote).toContain('standardized target (value / 8,');
+  });
+
   it('keeps the log curves when history.json is malformed or misses epochs, and drops malformed health', async () => {
     const artifact = '/artifacts/x';
     const snapshot = await setUp([run({ number: 1, artifactUri: artifact })]);

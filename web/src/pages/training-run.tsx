@@ -162,6 +162,11 @@ function Curves(props: { run: RunDetail }) {
   return (
     <section aria-labelledby="curves-h">
       <h2 id="curves-h">Curves</h2>
+      {run.curvesNote ? (
+        <p class="muted" data-testid="curves-note">
+          {run.curvesNote}
+        </p>
+      ) : null}
       <div class="charts">
         {groups.map((group) => {
           const drawn = xs.filter((_, i) =>
