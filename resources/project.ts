@@ -60,10 +60,42 @@ export const ProjectConfigSchema = Type.Object(
           description:
             'State directory (runs, registry, endpoints, lock), relative to mlform.yaml and inside its folder. Elsewhere only through the operator (`--state-dir`, `MLFORM_STATE_DIR`); the controller always uses its own.',
         }),
+        cpuHourPrice: Type.Optional(
+          Type.Number({
+            minimum: 0,
+            description:
+              "Price of one CPU-hour of this machine in USD, so the plan's cost estimate prices local trainings; without it the plan shows CPU-hours only.",
+          }),
+        ),
       },
       { ...Strict, default: {}, description: 'Local provider settings.' },
     ),
     gcp: Type.Optional(GcpSchema),
+    budget: Type.Optional(
+      Type.Object(
+        {
+          perApply: Type.Optional(
+            Type.Number({
+              minimum: 0,
+              description:
+                'Most the trainings one apply launches may cost by the estimate (USD). Over it, the plan is an error.',
+            }),
+          ),
+          monthly: Type.Optional(
+            Type.Number({
+              minimum: 0,
+              description:
+                'Most the stack may cost per month once applied by the estimate (endpoint floors, schedules). Over it, the plan is an error.',
+            }),
+          ),
+        },
+        {
+          ...Strict,
+          description:
+            "Limits on the plan's cost estimate: an estimate over one is a plan error naming what costs what.",
+        },
+      ),
+    ),
   },
   { ...Strict, description: 'The project file, `mlform.yaml`, at the root of a manifest tree.' },
 );

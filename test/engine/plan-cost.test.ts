@@ -1,0 +1,245 @@
+/**
+ * Cost in the plan: a GPU training with fallbacks, an endpoint with `minInstances: 2` and a weekly
+ * schedule on gcp (us-central1: Cloud Run tier 1, regional factor 1), against figures computed by
+ * hand from the price table; the budget limits; local CPU-hours.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { plan } from '../../controller/engine/plan.js';
+import { firesPerMonth } from '../../controller/engine/cost.js';
+import {
+  CLOUD_RUN,
+  PRICES_AS_OF,
+  TRAINING_ACCELERATOR_PRICES,
+  TRAINING_MACHINES,
+} from '../../controller/engine/cost-prices.js';
+import { pinpointDiagnostics } from '../../controller/engine/diagnostic-positions.js';
+import { planJson } from '../../controller/ui/plan-json.js';
+import { renderPlanMarkdown } from '../../controller/ui/plan-markdown.js';
+import { renderPlanText } from '../../controller/ui/plan-text.js';
+import { createStyle } from '../../controller/ui/style.js';
+import { loadManifests } from '../../manifests/load.js';
+import type { ObservedRun } from '../../providers/provider.js';
+import { NOW, empty, run } from './helpers.js';
+
+const GCP = `stack: demo
+provider: gcp
+gcp:
+  project: demo-proj
+  region: us-central1
+  bucket: gs://mlform-test/state
+  trainerImage: us-docker.pkg.dev/demo-proj/mlform/trainer:1
+  servingImage: us-docker.pkg.dev/demo-proj/mlform/serving:1
+  serviceAccount: mlform-runner@demo-proj.iam.gserviceaccount.com
+`;
+
+const TRAINING = (extra = '') => `apiVersion: mlform/v1
+kind: TrainingRun
+metadata: { name: train }
+spec:
+  model: mpg
+  trainer:
+    container: { image: us-docker.pkg.dev/demo-proj/mlform/custom:1 }
+  resources:
+    machineType: a2-highgpu-1g
+    accelerator: { type: NVIDIA_TESLA_A100, count: 1 }
+    fallbacks:
+      - { machineType: g2-standard-8, accelerator: { type: NVIDIA_L4, count: 1 } }
+      - { machineType: n1-standard-8, accelerator: { type: NVIDIA_TESLA_T4, count: 2 } }
+${extra}`;
+
+const REST = `apiVersion: mlform/v1
+kind: RegisteredModel
+metadata: { name: mpg }
+spec:
+  aliases: { champion: { policy: latest } }
+---
+apiVersion: mlform/v1
+kind: DeployedEndpoint
+metadata: { name: api }
+spec:
+  model: mpg
+  traffic: [{ version: champion, percent: 100 }]
+  scaling: { minInstances: 2, maxInstances: 5 }
+  resources: { cpu: "2", memory: 4Gi }
+---
+apiVersion: mlform/v1
+kind: Schedule
+metadata: { name: weekly }
+spec:
+  trainingRun: train
+  cron: "0 6 * * 1"
+  timeZone: Europe/Warsaw
+`;
+
+let dir: string | undefined;
+afterEach(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+async function load(files: Record<string, string>) {
+  dir = await mkdtemp(join(tmpdir(), 'mlform-cost-'));
+  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
+  const { desired, diagnostics } = await loadManifests([dir]);
+  expect(diagnostics).toEqual([]);
+  return desired;
+}
+
+const stack = (budget = '', training = TRAINING('    expectedDuration: 2h\n')) =>
+  load({ 'mlform.yaml': GCP + budget, 'train.yaml': training, 'rest.yaml': REST });
+
+// By hand, per hour: a2-highgpu-1g 0.8712 + A100 3.3741 = 4.2453; g2-standard-8 0.4886 + L4 0.644 =
+// 1.1326; n1-standard-8 0.437 + 2 x T4 0.4025 = 1.242. Two hours: 2.2652 to 8.4906.
+const RUN = { low: 2.2652, high: 8.4906 };
+// 2 instances x (2 vCPU x 0.000024 + 4 GiB x 0.0000025) x 3600 s x 730 h.
+const ENDPOINT = 304.848;
+// A weekly cron fires 730/168 times a month; plus the $0.10 Scheduler job.
+const WEEKLY = { low: (2.2652 * 730) / 168 + 0.1, high: (8.4906 * 730) / 168 + 0.1 };
+
+describe('cost in the plan', () => {
+  it('pins a few prices of the table, with its date', () => {
+    expect(PRICES_AS_OF).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect(TRAINING_MACHINES['n1-standard-4']).toEqual({ onDemand: 0.2185, spot: 0.044 });
+    expect(TRAINING_ACCELERATOR_PRICES.NVIDIA_TESLA_T4.onDemand).toBe(0.4025);
+    expect(TRAINING_ACCELERATOR_PRICES.NVIDIA_TESLA_A100.onDemand).toBe(3.3741);
+    expect(CLOUD_RUN.tier1).toEqual({ vcpuSecond: 0.000024, gibSecond: 0.0000025, millionRequests: 0.4 });
+  });
+
+  it('a GPU training with fallbacks, an endpoint with minInstances 2 and a weekly schedule', async () => {
+    const desired = await stack();
+    const p = plan(desired, empty(), { now: NOW });
+    const cost = p.cost;
+    expect(cost?.provider).toBe('gcp');
+    const item = (address: string) => cost?.items.find((i) => i.address === address);
+
+    const training = item('TrainingRun/train');
+    expect(training?.period).toBe('once');
+    expect(training?.amount?.low).toBeCloseTo(RUN.low, 4);
+    expect(training?.amount?.high).toBeCloseTo(RUN.high, 4);
+    expect(training?.gpuHours).toBe(2);
+    expect(training?.detail).toContain('expectedDuration');
+
+    const endpoint = item('DeployedEndpoint/api');
+    expect(endpoint?.period).toBe('month');
+    expect(endpoint?.amount?.low).toBeCloseTo(ENDPOINT, 3);
+    expect(endpoint?.amount?.high).toBeCloseTo(ENDPOINT, 3);
+
+    const schedule = item('Schedule/weekly');
+    expect(schedule?.period).toBe('month');
+    expect(schedule?.amount?.low).toBeCloseTo(WEEKLY.low, 3);
+    expect(schedule?.amount?.high).toBeCloseTo(WEEKLY.high, 3);
+
+    expect(cost?.total.once.low).toBeCloseTo(RUN.low, 4);
+    expect(cost?.total.once.high).toBeCloseTo(RUN.high, 4);
+    expect(cost?.total.monthly.low).toBeCloseTo(ENDPOINT + WEEKLY.low, 3);
+    expect(cost?.total.monthly.high).toBeCloseTo(ENDPOINT + WEEKLY.high, 3);
+    expect(cost?.unknown).toBe(0);
+
+    // The same figures in every view.
+    const total = 'Total: $2.27-$8.49 once, $314.79-$341.84/month';
+    const text = renderPlanText(p, { style: createStyle(false) });
+    expect(text).toContain(total);
+    expect(text).toMatch(/TrainingRun\/train +once +\$2\.27-\$8\.49 /);
+    expect(text).toMatch(/DeployedEndpoint\/api +monthly +\$304\.85 /);
+    expect(text.indexOf('Cost estimate')).toBeLessThan(text.indexOf('Plan:'));
+    expect(renderPlanMarkdown(p)).toContain('| `DeployedEndpoint/api` | monthly | $304\\.85 |');
+    expect(renderPlanMarkdown(p)).toContain(
+      '**Total\\: $2\\.27\\-$8\\.49 once, $314\\.79\\-$341\\.84/month**',
+    );
+    const json = JSON.parse(JSON.stringify(planJson(p))) as typeof p;
+    expect(json.cost).toEqual(cost);
+  });
+
+  it('a training takes the median duration of earlier runs, else shows the hourly price', async () => {
+    const desired = await stack('', TRAINING());
+    const runs: ObservedRun[] = [1, 3, 2].map((hours, i) =>
+      run({
+        name: 'train',
+        number: i + 1,
+        specHash: 'older',
+        createdAt: '2026-11-01T00:00:00Z',
+        finishedAt: `2026-11-01T0${hours}:00:00Z`,
+      }),
+    );
+    const withRuns = plan(desired, { ...empty(), runs }, { now: NOW });
+    const training = withRuns.cost?.items.find((i) => i.address === 'TrainingRun/train');
+    expect(training?.hours).toBe(2);
+    expect(training?.detail).toContain('median of 3 runs');
+    expect(training?.amount?.high).toBeCloseTo(RUN.high, 4);
+
+    const unknown = plan(desired, empty(), { now: NOW }).cost;
+    const item = unknown?.items.find((i) => i.address === 'TrainingRun/train');
+    expect(item?.amount).toBeNull();
+    expect(item?.hourly?.low).toBeCloseTo(1.1326, 4);
+    expect(item?.hourly?.high).toBeCloseTo(4.2453, 4);
+    expect(unknown?.unknown).toBe(2); // the training and the schedule that runs it
+    expect(renderPlanText(plan(desired, empty(), { now: NOW }), { style: createStyle(false) })).toContain(
+      '? ($1.13-$4.25/h)',
+    );
+  });
+
+  it('expectedDuration is not part of the spec hash: setting it trains nothing again', async () => {
+    const without = (await stack('', TRAINING())).resources.find((r) => r.address === 'TrainingRun/train');
+    const withIt = (await stack()).resources.find((r) => r.address === 'TrainingRun/train');
+    expect(withIt?.specHash).toBe(without?.specHash);
+  });
+
+  it('an estimate over budget is a plan error at the budget line, naming what costs what', async () => {
+    const desired = await stack('budget:\n  perApply: 5\n  monthly: 1000\n');
+    const p = plan(desired, empty(), { now: NOW });
+    const errors = p.diagnostics.filter((d) => d.code === 'over-budget');
+    expect(errors).toHaveLength(1);
+    expect(errors[0].message).toContain(
+      '$2.27-$8.49, over budget.perApply ($5): TrainingRun/train $2.27-$8.49',
+    );
+    const [located] = pinpointDiagnostics(errors, (f) =>
+      f === desired.project?.file ? GCP + 'budget:\n  perApply: 5\n  monthly: 1000\n' : undefined,
+    );
+    expect(located.line).toBe(11);
+
+    const monthly = plan(await stack('budget:\n  monthly: 300\n'), empty(), { now: NOW });
+    const over = monthly.diagnostics.find((d) => d.code === 'over-budget');
+    expect(over?.path).toEqual(['budget', 'monthly']);
+    expect(over?.message).toMatch(/DeployedEndpoint\/api \$304\.85, Schedule\/weekly \$9\.94-\$36\.99/);
+
+    const within = plan(await stack('budget:\n  perApply: 10\n  monthly: 400\n'), empty(), { now: NOW });
+    expect(within.diagnostics.filter((d) => d.code === 'over-budget')).toEqual([]);
+  });
+
+  it('locally: CPU-hours, priced when local.cpuHourPrice is set', async () => {
+    const training = `apiVersion: mlform/v1
+kind: TrainingRun
+metadata: { name: local-train }
+spec:
+  trainer: { command: [python3, train.py] }
+  resources: { expectedDuration: 30m }
+`;
+    const unpriced = plan(await load({ 'mlform.yaml': 'stack: demo\n', 't.yaml': training }), empty(), {
+      now: NOW,
+    });
+    expect(unpriced.cost?.items[0]).toMatchObject({ cpuHours: 0.5, amount: null });
+    // Unpriced CPU-hours stay out of the views: a local plan reads as before.
+    expect(renderPlanText(unpriced, { style: createStyle(false) })).not.toContain('Cost estimate');
+    expect(planJson(unpriced)).not.toHaveProperty('cost');
+    await rm(dir ?? '', { recursive: true, force: true });
+
+    const priced = plan(
+      await load({ 'mlform.yaml': 'stack: demo\nlocal:\n  cpuHourPrice: 0.05\n', 't.yaml': training }),
+      empty(),
+      { now: NOW },
+    );
+    expect(priced.cost?.items[0]).toMatchObject({ cpuHours: 0.5, amount: { low: 0.025, high: 0.025 } });
+    expect(renderPlanText(priced, { style: createStyle(false) })).toContain('Total: $0.03 once');
+  });
+
+  it('counts fires per month whatever weekday or zone the cron names', () => {
+    expect(firesPerMonth('0 6 * * 1', 'Europe/Warsaw')).toBeCloseTo(730 / 168, 6);
+    expect(firesPerMonth('0 6 * * 3', 'UTC')).toBeCloseTo(730 / 168, 6);
+    expect(firesPerMonth('0 0 * * *', 'UTC')).toBeCloseTo(730 / 24, 6);
+    expect(firesPerMonth('*/5 * * * *', 'UTC')).toBeCloseTo(730 * 12, 6);
+    expect(firesPerMonth('0 0 1 * *', 'UTC')).toBeCloseTo(1, 1);
+  });
+});
