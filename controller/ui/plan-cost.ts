@@ -23,6 +23,20 @@ export const hasCost = (plan: Pick<Plan, 'cost'>): plan is { cost: PlanCost } =>
   plan.cost.items.length > 0 &&
   (plan.cost.provider === 'gcp' || plan.cost.items.some((i) => i.amount !== null));
 
+/**
+ * The items of resources this plan changes (a wait or noop changes nothing), for the text and
+ * markdown views: a no-op plan stays quiet, and a large stack lists what moves, while the totals
+ * (and `-o json`) still count every resource.
+ */
+export function changedCost(plan: Pick<Plan, 'cost' | 'changes'>): PlanCost | undefined {
+  if (!hasCost(plan)) return undefined;
+  const changed = new Set(
+    plan.changes.filter((c) => c.action !== 'noop' && c.action !== 'wait').map((c) => c.resource),
+  );
+  const items = plan.cost.items.filter((i) => changed.has(i.address));
+  return items.length > 0 ? { ...plan.cost, items } : undefined;
+}
+
 export function costLines(cost: PlanCost): CostLine[] {
   return cost.items.map((i) => ({
     address: i.address,
@@ -42,6 +56,7 @@ function amountOf(i: CostItem): string {
 }
 
 /** `Total: $3.59-$7.20 once, $320.55/month (1 item unknown)`. */
+/** Of the whole estimate, not only the items shown. */
 export function costTotal(cost: PlanCost): string {
   const unknown =
     cost.unknown > 0 ? ` (${cost.unknown} item${cost.unknown === 1 ? '' : 's'} unknown, not counted)` : '';

@@ -18,7 +18,7 @@ import type { PlanView } from '../engine/plan-view.js';
 import { codeSpan, escapeHtml, escapeMarkdown, escapeTerminal as t, fencedBlock } from './escape.js';
 import { formatValue, headline, summaryLine, symbol } from './plan-text.js';
 import { createStyle } from './style.js';
-import { costHeading, costLines, costTotal, hasCost } from './plan-cost.js';
+import { changedCost, costHeading, costLines, costTotal } from './plan-cost.js';
 import type { PlanCost } from '../engine/cost-schema.js';
 
 const plain = createStyle(false);
@@ -39,7 +39,8 @@ export function renderPlanMarkdown(plan: Plan): string {
   for (const [resource, changes] of byResource(plan.changes)) {
     out.push(...section(resource, changes), '');
   }
-  if (hasCost(plan)) out.push(...costTable(plan.cost), '');
+  const cost = changedCost(plan);
+  if (cost) out.push(...costTable(cost), '');
   const located = pinpointDiagnostics(plan.diagnostics, readLoadedFile);
   const errors = located.filter((d) => d.severity === 'error');
   const warnings = located.filter((d) => d.severity !== 'error');

@@ -13,7 +13,7 @@ import { readLoadedFile } from '../../manifests/loaded-files.js';
 import { runRef } from '../../resources/address.js';
 import { renderDiagnostic } from './diagnostics-view.js';
 import { escapeTerminal as t } from './escape.js';
-import { costHeading, costLines, costTotal, hasCost } from './plan-cost.js';
+import { changedCost, costHeading, costLines, costTotal } from './plan-cost.js';
 import type { PlanCost } from '../engine/cost-schema.js';
 import type { Style } from './style.js';
 
@@ -52,7 +52,8 @@ export function renderPlanText(plan: Plan, { style, readSource = readLoadedFile 
     const located = pinpointDiagnostics(plan.diagnostics, readSource);
     out.push(located.map((d) => renderDiagnostic(d, style, lines)).join('\n\n'), '');
   }
-  if (hasCost(plan)) out.push(...costBlock(plan.cost, style), '');
+  const cost = changedCost(plan);
+  if (cost) out.push(...costBlock(cost, style), '');
   out.push(summaryLine(plan, style));
   if (!isApplicable(plan)) {
     const n = plan.diagnostics.filter((d) => d.severity === 'error').length;

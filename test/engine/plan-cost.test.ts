@@ -151,6 +151,18 @@ describe('cost in the plan', () => {
     );
     const json = JSON.parse(JSON.stringify(planJson(p))) as typeof p;
     expect(json.cost).toEqual(cost);
+
+    // Text and markdown list what this plan changes; the totals count the whole stack.
+    const onlyTraining = { ...p, changes: p.changes.filter((c) => c.kind === 'TrainingRun') };
+    const partial = renderPlanText(onlyTraining, { style: createStyle(false) });
+    expect(partial).toContain('TrainingRun/train');
+    expect(partial).not.toContain('DeployedEndpoint/api  ');
+    expect(partial).toContain(total);
+    // A plan that changes nothing stays quiet; -o json still carries the estimate.
+    const noop = { ...p, changes: [] };
+    expect(renderPlanText(noop, { style: createStyle(false) })).not.toContain('Cost estimate');
+    expect(renderPlanMarkdown(noop)).not.toContain('Cost estimate');
+    expect(planJson(noop).cost).toEqual(cost);
   });
 
   it('a training takes the median duration of earlier runs, else shows the hourly price', async () => {
