@@ -51,7 +51,10 @@ export function estimateCost(
         items.push({ address: e.address, period: 'month', ...rates.endpoint(e.manifest.spec) });
       }
     }
+    const created = new Set(changes.filter((c) => c.action === 'create').map((c) => c.resource));
     for (const s of ctx.desired.schedules) {
+      // A one-off schedule costs once, when this plan creates it; not again on every plan after.
+      if (s.manifest.spec.at !== undefined && !created.has(s.address)) continue;
       const template = ctx.desired.runs.find((r) => r.name === s.manifest.spec.trainingRun);
       if (!template) continue;
       const run = runCost(template.manifest.spec, ctx.observed.runsByName.get(template.name) ?? [], rates);
@@ -184,7 +187,7 @@ function scheduleCost(spec: ScheduleSpec, run: Estimate, jobMonth: number): Omit
   if (spec.at !== undefined || cron === undefined) {
     return { period: 'once', ...run, detail: `fires once: ${run.detail}` };
   }
-  const fires = spec.suspend ? 0 : firesPerMonth(cron, spec.timeZone);
+  const fires = spec.suspend ? 0 : firesPerMonth(cron);
   const amount = run.amount ? add(scale(run.amount, fires), { low: jobMonth, high: jobMonth }) : null;
   const job = jobMonth > 0 ? ` + ${money({ low: jobMonth, high: jobMonth })} Scheduler job` : '';
   return {
@@ -223,28 +226,41 @@ function expectedHours(
 }
 
 /**
- * Fires in an average month (730 h). Frequent crons are counted over a reference week, the others
- * over 52 reference weeks, so weekly is 730/168 and daily 730/24 whatever weekday they name.
+ * Fires in an average month (730 h). The five fields are independent (minute x hour x day, the
+ * day of month and of week combining within the day level), so each level is counted on its own:
+ * minutes in an hour, hours in a day, days over reference weeks (one week when no day of the
+ * month or month is named, as the cron then repeats weekly; else 52). A few hundred steps at most,
+ * and weekly is 730/168 and daily 730/24 whatever weekday they name. The zone does not change
+ * the count (but on DST days), so none is needed; cached: a large stack repeats its crons.
  */
-export function firesPerMonth(cron: string, timeZone: string): number {
-  const WEEK = 7 * 24 * 3600 * 1000;
+export function firesPerMonth(cron: string): number {
+  const known = firesCache.get(cron);
+  if (known !== undefined) return known;
+  const [minute, hour, dayOfMonth, month, dayOfWeek] = cron.trim().split(/\s+/);
+  const weeks = dayOfMonth === '*' && month === '*' ? 1 : 52;
   const start = Date.UTC(2025, 0, 6);
-  const count = (weeks: number, cap: number): number => {
-    const job = new Cron(cron, { timezone: timeZone, paused: true });
+  const HOUR = 3600_000;
+  const count = (pattern: string, windowMs: number): number => {
+    const job = new Cron(pattern, { timezone: 'UTC', paused: true });
     let n = 0;
     for (
-      let t = job.nextRun(new Date(start - 1));
-      t && t.getTime() < start + weeks * WEEK && n < cap;
-      t = job.nextRun(t)
+      let at = job.nextRun(new Date(start - 1));
+      at && at.getTime() < start + windowMs;
+      at = job.nextRun(at)
     ) {
       n++;
     }
     return n;
   };
-  const weekly = count(1, 10_081);
-  if (weekly >= 7 * 24) return (weekly * HOURS_PER_MONTH) / 168;
-  return (count(52, 52 * 168) * HOURS_PER_MONTH) / (52 * 168);
+  const minutes = count(`${minute} 0 * * *`, HOUR);
+  const hours = count(`0 ${hour} * * *`, 24 * HOUR);
+  const days = count(`0 0 ${dayOfMonth} ${month} ${dayOfWeek}`, weeks * 7 * 24 * HOUR);
+  const fires = (minutes * hours * days * HOURS_PER_MONTH) / (weeks * 168);
+  if (firesCache.size > 1000) firesCache.clear();
+  firesCache.set(cron, fires);
+  return fires;
 }
+const firesCache = new Map<string, number>();
 
 const memoryGiB = (memory: string): number =>
   memory.endsWith('Gi') ? Number.parseFloat(memory) : Number.parseFloat(memory) / 1024;
@@ -259,4 +275,45 @@ const add = (a: CostRange, b: CostRange): CostRange => ({
 export function money(r: CostRange): string {
   const one = (n: number) => `$${n !== 0 && Math.abs(n) < 0.01 ? n.toFixed(4) : n.toFixed(2)}`;
   return one(r.low) === one(r.high) ? one(r.low) : `${one(r.low)}-${one(r.high)}`;
+}
+
+/** What a finished run cost: its duration x the price of its spec's machines (a range with fallbacks). */
+export interface RunCost {
+  run: number;
+  hours: number;
+  amount: CostRange | null;
+  gpuHours?: number;
+  cpuHours?: number;
+  detail: string;
+}
+
+/**
+ * The actual cost of the finished runs (succeeded or failed: both were billed) of a spec, for
+ * `describe`; runs of other specs are left out (their machines are not known any more). Empty
+ * where nothing is priced: locally until `local.cpuHourPrice` is set.
+ */
+export function finishedRunCosts(
+  project: ProjectConfig | undefined,
+  spec: TrainingRunSpec,
+  specHash: string,
+  runs: readonly ObservedRun[],
+): RunCost[] {
+  const provider = project?.provider ?? 'local';
+  if (provider === 'local' && project?.local.cpuHourPrice === undefined) return [];
+  const rates = provider === 'gcp' ? gcpRates(project) : localRates(project);
+  const { hourly, gpus, note } = rates.training(spec);
+  return runs.flatMap((r) => {
+    if (r.specHash !== specHash || r.finishedAt === undefined) return [];
+    const hours = (Date.parse(r.finishedAt) - Date.parse(r.createdAt)) / 3_600_000;
+    if (!Number.isFinite(hours) || hours < 0) return [];
+    return [
+      {
+        run: r.number,
+        hours: round(hours),
+        amount: hourly ? scale(hourly, hours) : null,
+        ...(rates.local ? { cpuHours: round(hours) } : gpus > 0 ? { gpuHours: round(hours * gpus) } : {}),
+        detail: `${formatDuration(hours * 3600)} x ${hourly ? `${money(hourly)}/h` : 'no price'}; ${note}`,
+      },
+    ];
+  });
 }

@@ -21,6 +21,8 @@ import { renderPlanMarkdown } from '../../controller/ui/plan-markdown.js';
 import { renderPlanText } from '../../controller/ui/plan-text.js';
 import { createStyle } from '../../controller/ui/style.js';
 import { loadManifests } from '../../manifests/load.js';
+import { resourceStatus } from '../../controller/engine/status.js';
+import { describeModel, renderDescribe } from '../../controller/ui/status-describe.js';
 import type { ObservedRun } from '../../providers/provider.js';
 import { NOW, empty, run } from './helpers.js';
 
@@ -247,11 +249,48 @@ spec:
     expect(renderPlanText(priced, { style: createStyle(false) })).toContain('Total: $0.03 once');
   });
 
-  it('counts fires per month whatever weekday or zone the cron names', () => {
-    expect(firesPerMonth('0 6 * * 1', 'Europe/Warsaw')).toBeCloseTo(730 / 168, 6);
-    expect(firesPerMonth('0 6 * * 3', 'UTC')).toBeCloseTo(730 / 168, 6);
-    expect(firesPerMonth('0 0 * * *', 'UTC')).toBeCloseTo(730 / 24, 6);
-    expect(firesPerMonth('*/5 * * * *', 'UTC')).toBeCloseTo(730 * 12, 6);
-    expect(firesPerMonth('0 0 1 * *', 'UTC')).toBeCloseTo(1, 1);
+  it('counts fires per month whatever weekday the cron names, frequent ones quickly', () => {
+    expect(firesPerMonth('0 6 * * 1')).toBeCloseTo(730 / 168, 6);
+    expect(firesPerMonth('0 6 * * 3')).toBeCloseTo(730 / 168, 6);
+    expect(firesPerMonth('0 0 * * *')).toBeCloseTo(730 / 24, 6);
+    expect(firesPerMonth('*/5 * * * *')).toBeCloseTo(730 * 12, 6);
+    expect(firesPerMonth('0 0 1 * *')).toBeCloseTo(1, 1);
+    expect(firesPerMonth('* * * * *')).toBeCloseTo(730 * 60, 6);
+    expect(firesPerMonth('30 9-17 * * 1-5')).toBeCloseTo((9 * 5 * 730) / 168, 6);
+    expect(firesPerMonth('0 12 1,15 * *')).toBeCloseTo((24 * 730) / (52 * 168), 6);
+  });
+
+  it('describe shows what each finished run of the spec cost, with GPU-hours', async () => {
+    const desired = await stack();
+    const hash = desired.resources.find((r) => r.address === 'TrainingRun/train')?.specHash ?? '';
+    const runs: ObservedRun[] = [
+      run({ name: 'train', number: 1, specHash: 'older' }),
+      run({
+        name: 'train',
+        number: 2,
+        specHash: hash,
+        createdAt: '2026-11-02T10:00:00Z',
+        finishedAt: '2026-11-02T11:30:00Z',
+      }),
+      run({ name: 'train', number: 3, specHash: hash, state: 'running' }),
+    ];
+    const observed = { ...empty(), runs };
+    const status = resourceStatus(desired, observed, undefined, { now: NOW }).find(
+      (s) => s.address === 'TrainingRun/train',
+    );
+    if (!status) throw new Error('no status');
+    const resource = desired.resources.find((r) => r.address === 'TrainingRun/train');
+    const model = describeModel(status, resource, observed, NOW, desired.project?.config);
+    // Only #2: #1 ran another spec (its machines are unknown), #3 has not finished.
+    expect(model.costs).toHaveLength(1);
+    // 1.5 h x 1.1326..4.2453 $/h; the A100's GPU-hours.
+    expect(model.costs?.[0]).toMatchObject({ run: 2, hours: 1.5, gpuHours: 1.5 });
+    expect(model.costs?.[0].amount?.low).toBeCloseTo(1.6989, 4);
+    expect(model.costs?.[0].amount?.high).toBeCloseTo(6.368, 3);
+    const text = renderDescribe(model, createStyle(false));
+    expect(text).toContain('Cost of the finished runs of this spec');
+    expect(text).toMatch(/#2 +\$1\.70-\$6\.37 +1\.5 +- +1h30m/);
+    // Without a project (or locally without a price) describe reads as before.
+    expect(describeModel(status, resource, observed, NOW).costs).toBeUndefined();
   });
 });
