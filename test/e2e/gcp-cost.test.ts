@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_ENV } from './cli.js';
 import { startFakeGcp, type FakeGcp } from '../fakes/gcp/index.js';
+import { BUDGET_LINE, COST_PROJECT, TOTAL, costManifests } from '../engine/cost-stack.js';
 
 const REPO = resolve('.');
 let root: string;
@@ -28,61 +29,11 @@ function mlform(...args: string[]) {
   });
 }
 
-const PROJECT = `stack: costs
-provider: gcp
-gcp:
-  project: demo-proj
-  region: us-central1
-  bucket: gs://mlform-test/state
-  trainerImage: us-docker.pkg.dev/demo-proj/mlform/trainer:1
-  servingImage: us-docker.pkg.dev/demo-proj/mlform/serving:1
-  serviceAccount: mlform-runner@demo-proj.iam.gserviceaccount.com
-`;
-
-const MANIFESTS = `apiVersion: mlform/v1
-kind: TrainingRun
-metadata: { name: train }
-spec:
-  model: mpg
-  trainer:
-    container: { image: us-docker.pkg.dev/demo-proj/mlform/custom:1 }
-  resources:
-    machineType: a2-highgpu-1g
-    accelerator: { type: NVIDIA_TESLA_A100, count: 1 }
-    expectedDuration: 2h
-    fallbacks:
-      - { machineType: g2-standard-8, accelerator: { type: NVIDIA_L4, count: 1 } }
-      - { machineType: n1-standard-8, accelerator: { type: NVIDIA_TESLA_T4, count: 2 } }
----
-apiVersion: mlform/v1
-kind: RegisteredModel
-metadata: { name: mpg }
-spec:
-  aliases: { champion: { policy: latest } }
----
-apiVersion: mlform/v1
-kind: DeployedEndpoint
-metadata: { name: api }
-spec:
-  model: mpg
-  traffic: [{ version: champion, percent: 100 }]
-  scaling: { minInstances: 2, maxInstances: 5 }
-  resources: { cpu: "2", memory: 4Gi }
----
-apiVersion: mlform/v1
-kind: Schedule
-metadata: { name: weekly }
-spec:
-  trainingRun: train
-  cron: weekly
-  timeZone: UTC
-`;
-
 beforeAll(async () => {
   fake = await startFakeGcp();
   root = await mkdtemp(join(tmpdir(), 'mlform-gcp-cost-'));
   execFileSync('git', ['init', '-q', root]);
-  await writeFile(join(root, 'stack.yaml'), MANIFESTS);
+  await writeFile(join(root, 'stack.yaml'), costManifests());
 });
 
 afterAll(async () => {
@@ -92,13 +43,13 @@ afterAll(async () => {
 
 describe('mlform plan shows what the changes cost (gcp)', () => {
   it('prints the estimate and totals, the same in -o json, and refuses a plan over budget', async () => {
-    await writeFile(join(root, 'mlform.yaml'), PROJECT);
+    await writeFile(join(root, 'mlform.yaml'), COST_PROJECT);
     const text = await mlform('plan', root);
     expect(text.out).toContain('Cost estimate (USD, list prices of');
     expect(text.out).toMatch(/TrainingRun\/train +once +\$2\.27-\$8\.49 +2h00m \(expectedDuration\)/);
     expect(text.out).toMatch(/DeployedEndpoint\/api +monthly +\$304\.85 /);
     expect(text.out).toMatch(/Schedule\/weekly +monthly +\$9\.94-\$36\.99 /);
-    expect(text.out).toContain('Total: $2.27-$8.49 once, $314.79-$341.84/month');
+    expect(text.out).toContain(TOTAL);
     expect(text.code).toBe(0);
 
     const json = await mlform('plan', '-o', 'json', root);
@@ -106,9 +57,9 @@ describe('mlform plan shows what the changes cost (gcp)', () => {
     expect(doc.cost.total.once).toEqual({ low: 2.2652, high: 8.4906 });
     expect(doc.cost.total.monthly.low).toBeCloseTo(314.79, 2);
 
-    await writeFile(join(root, 'mlform.yaml'), `${PROJECT}budget:\n  perApply: 5\n`);
+    await writeFile(join(root, 'mlform.yaml'), `${COST_PROJECT}budget:\n  perApply: 5\n`);
     const over = await mlform('plan', root);
-    expect(over.out).toMatch(/mlform\.yaml:11:\d+/);
+    expect(over.out).toContain(`mlform.yaml:${BUDGET_LINE + 1}:`);
     expect(over.out).toContain('over budget.perApply ($5): TrainingRun/train $2.27-$8.49');
     expect(over.code).toBe(1);
   });

@@ -25,56 +25,7 @@ import { resourceStatus } from '../../controller/engine/status.js';
 import { describeModel, renderDescribe } from '../../controller/ui/status-describe.js';
 import type { ObservedRun } from '../../providers/provider.js';
 import { NOW, empty, run } from './helpers.js';
-
-const GCP = `stack: demo
-provider: gcp
-gcp:
-  project: demo-proj
-  region: us-central1
-  bucket: gs://mlform-test/state
-  trainerImage: us-docker.pkg.dev/demo-proj/mlform/trainer:1
-  servingImage: us-docker.pkg.dev/demo-proj/mlform/serving:1
-  serviceAccount: mlform-runner@demo-proj.iam.gserviceaccount.com
-`;
-
-const TRAINING = (extra = '') => `apiVersion: mlform/v1
-kind: TrainingRun
-metadata: { name: train }
-spec:
-  model: mpg
-  trainer:
-    container: { image: us-docker.pkg.dev/demo-proj/mlform/custom:1 }
-  resources:
-    machineType: a2-highgpu-1g
-    accelerator: { type: NVIDIA_TESLA_A100, count: 1 }
-    fallbacks:
-      - { machineType: g2-standard-8, accelerator: { type: NVIDIA_L4, count: 1 } }
-      - { machineType: n1-standard-8, accelerator: { type: NVIDIA_TESLA_T4, count: 2 } }
-${extra}`;
-
-const REST = `apiVersion: mlform/v1
-kind: RegisteredModel
-metadata: { name: mpg }
-spec:
-  aliases: { champion: { policy: latest } }
----
-apiVersion: mlform/v1
-kind: DeployedEndpoint
-metadata: { name: api }
-spec:
-  model: mpg
-  traffic: [{ version: champion, percent: 100 }]
-  scaling: { minInstances: 2, maxInstances: 5 }
-  resources: { cpu: "2", memory: 4Gi }
----
-apiVersion: mlform/v1
-kind: Schedule
-metadata: { name: weekly }
-spec:
-  trainingRun: train
-  cron: "0 6 * * 1"
-  timeZone: Europe/Warsaw
-`;
+import { BUDGET_LINE, COST_PROJECT, ENDPOINT, RUN, TOTAL, WEEKLY, costManifests } from './cost-stack.js';
 
 let dir: string | undefined;
 afterEach(async () => {
@@ -90,16 +41,8 @@ async function load(files: Record<string, string>) {
   return desired;
 }
 
-const stack = (budget = '', training = TRAINING('    expectedDuration: 2h\n')) =>
-  load({ 'mlform.yaml': GCP + budget, 'train.yaml': training, 'rest.yaml': REST });
-
-// By hand, per hour: a2-highgpu-1g 0.8712 + A100 3.3741 = 4.2453; g2-standard-8 0.4886 + L4 0.644 =
-// 1.1326; n1-standard-8 0.437 + 2 x T4 0.4025 = 1.242. Two hours: 2.2652 to 8.4906.
-const RUN = { low: 2.2652, high: 8.4906 };
-// 2 instances x (2 vCPU x 0.000024 + 4 GiB x 0.0000025) x 3600 s x 730 h.
-const ENDPOINT = 304.848;
-// A weekly cron fires 730/168 times a month; plus the $0.10 Scheduler job.
-const WEEKLY = { low: (2.2652 * 730) / 168 + 0.1, high: (8.4906 * 730) / 168 + 0.1 };
+const stack = (budget = '', expectedDuration: string | null = '2h') =>
+  load({ 'mlform.yaml': COST_PROJECT + budget, 'stack.yaml': costManifests(expectedDuration) });
 
 describe('cost in the plan', () => {
   it('pins a few prices of the table, with its date', () => {
@@ -141,7 +84,7 @@ describe('cost in the plan', () => {
     expect(cost?.unknown).toBe(0);
 
     // The same figures in every view.
-    const total = 'Total: $2.27-$8.49 once, $314.79-$341.84/month';
+    const total = TOTAL;
     const text = renderPlanText(p, { style: createStyle(false) });
     expect(text).toContain(total);
     expect(text).toMatch(/TrainingRun\/train +once +\$2\.27-\$8\.49 /);
@@ -168,7 +111,7 @@ describe('cost in the plan', () => {
   });
 
   it('a training takes the median duration of earlier runs, else shows the hourly price', async () => {
-    const desired = await stack('', TRAINING());
+    const desired = await stack('', null);
     const runs: ObservedRun[] = [1, 3, 2].map((hours, i) =>
       run({
         name: 'train',
@@ -196,7 +139,7 @@ describe('cost in the plan', () => {
   });
 
   it('expectedDuration is not part of the spec hash: setting it trains nothing again', async () => {
-    const without = (await stack('', TRAINING())).resources.find((r) => r.address === 'TrainingRun/train');
+    const without = (await stack('', null)).resources.find((r) => r.address === 'TrainingRun/train');
     const withIt = (await stack()).resources.find((r) => r.address === 'TrainingRun/train');
     expect(withIt?.specHash).toBe(without?.specHash);
   });
@@ -210,9 +153,9 @@ describe('cost in the plan', () => {
       '$2.27-$8.49, over budget.perApply ($5): TrainingRun/train $2.27-$8.49',
     );
     const [located] = pinpointDiagnostics(errors, (f) =>
-      f === desired.project?.file ? GCP + 'budget:\n  perApply: 5\n  monthly: 1000\n' : undefined,
+      f === desired.project?.file ? COST_PROJECT + 'budget:\n  perApply: 5\n  monthly: 1000\n' : undefined,
     );
-    expect(located.line).toBe(11);
+    expect(located.line).toBe(BUDGET_LINE + 1);
 
     const monthly = plan(await stack('budget:\n  monthly: 300\n'), empty(), { now: NOW });
     const over = monthly.diagnostics.find((d) => d.code === 'over-budget');
