@@ -97,8 +97,9 @@ function fieldLines(f: FieldChange): string[] {
 
 /** The estimate as a table; names and details are escaped as prose. */
 function costTable(cost: PlanCost): string[] {
-  // escapeMarkdown escapes `|` too, so a detail cannot add cells.
-  const cell = escapeMarkdown;
+  // escapeMarkdown escapes `|` too, so a detail cannot add cells; `$` is escaped as well, or GitHub
+  // reads `$2.27-$8.49` as inline math.
+  const cell = (text: string) => escapeMarkdown(text).replace(/\$/g, '\\$');
   return [
     `#### ${escapeMarkdown(costHeading(cost).replace(/:$/, ''))}`,
     '',
@@ -108,7 +109,7 @@ function costTable(cost: PlanCost): string[] {
       (l) => `| ${codeSpan(l.address)} | ${l.period} | ${cell(l.amount)} | ${cell(l.detail)} |`,
     ),
     '',
-    `**${escapeMarkdown(costTotal(cost))}**`,
+    `**${cell(costTotal(cost))}**`,
   ];
 }
 

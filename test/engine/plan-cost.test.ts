@@ -90,9 +90,9 @@ describe('cost in the plan', () => {
     expect(text).toMatch(/TrainingRun\/train +once +\$2\.27-\$8\.49 /);
     expect(text).toMatch(/DeployedEndpoint\/api +monthly +\$304\.85 /);
     expect(text.indexOf('Cost estimate')).toBeLessThan(text.indexOf('Plan:'));
-    expect(renderPlanMarkdown(p)).toContain('| `DeployedEndpoint/api` | monthly | $304\\.85 |');
+    expect(renderPlanMarkdown(p)).toContain('| `DeployedEndpoint/api` | monthly | \\$304\\.85 |');
     expect(renderPlanMarkdown(p)).toContain(
-      '**Total\\: $2\\.27\\-$8\\.49 once, $314\\.79\\-$341\\.84/month**',
+      '**Total\\: \\$2\\.27\\-\\$8\\.49 once, \\$314\\.79\\-\\$341\\.84/month**',
     );
     const json = JSON.parse(JSON.stringify(planJson(p))) as typeof p;
     expect(json.cost).toEqual(cost);
