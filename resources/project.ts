@@ -49,7 +49,10 @@ const GcpSchema = Type.Object(
           }),
           Type.Object(
             { create: Type.Literal(true, { description: 'Find or create the instance of the stack.' }) },
-            { ...Strict, description: 'The instance of the stack, created on the first apply that launches a run.' },
+            {
+              ...Strict,
+              description: 'The instance of the stack, created on the first apply that launches a run.',
+            },
           ),
         ],
         {
@@ -114,7 +117,8 @@ export function checkProjectConfig(config: ProjectConfig): Diagnostic[] {
 }
 
 /** The resource name Vertex accepts in `CustomJobSpec.tensorboard`. */
-export const TENSORBOARD_NAME = /^projects\/([a-z0-9][-a-z0-9.:]*)\/locations\/([a-z]+(?:-[a-z]+)+[0-9]+)\/tensorboards\/([0-9]+)$/;
+export const TENSORBOARD_NAME =
+  /^projects\/([a-z0-9][-a-z0-9.:]*)\/locations\/([a-z]+(?:-[a-z]+)+[0-9]+)\/tensorboards\/([0-9]+)$/;
 
 /**
  * `gcp.tensorboard` as a name must be an instance in the training region: Vertex refuses a job

@@ -244,7 +244,12 @@ function tensorboardSection(runs: readonly ObservedRun[], style: Style): string[
   return [
     '',
     style.bold('TensorBoard:'),
-    indent(renderColumns(['RUN', 'PAGE'], pages.map((r) => [`#${r.number}`, r.tensorboardUrl ?? '']))),
+    indent(
+      renderColumns(
+        ['RUN', 'PAGE'],
+        pages.map((r) => [`#${r.number}`, r.tensorboardUrl ?? '']),
+      ),
+    ),
   ];
 }
 

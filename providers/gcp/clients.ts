@@ -89,7 +89,11 @@ export function createClients(settings: ClientSettings): GcpClients {
   const retryOptions = { autoRetry: false, maxRetries: 0 };
   // An emulator's Cloud Storage gets no auth header (apiEndpoint), Google's gets ADC.
   const storage = settings.endpoint
-    ? new Storage({ apiEndpoint: new URL(settings.endpoint).origin, projectId: settings.project, retryOptions })
+    ? new Storage({
+        apiEndpoint: new URL(settings.endpoint).origin,
+        projectId: settings.project,
+        retryOptions,
+      })
     : new Storage({ projectId: settings.project, retryOptions });
   const regional = (region: string, service: string) => regionalEndpoint(settings, region, service);
   const jobs = new JobServiceClient({

@@ -9,9 +9,8 @@ import { gaxOptions, regionalEndpoint, type ClientSettings } from './clients.js'
 export type { TensorboardServiceClient };
 
 export async function createTensorboardClient(settings: ClientSettings): Promise<TensorboardServiceClient> {
-  const { TensorboardServiceClient: Client } = await import(
-    '@google-cloud/aiplatform/build/src/v1/tensorboard_service_client.js'
-  );
+  const { TensorboardServiceClient: Client } =
+    await import('@google-cloud/aiplatform/build/src/v1/tensorboard_service_client.js');
   // Instances live next to the jobs that write to them: the training region.
   return new Client({
     ...gaxOptions(settings),

@@ -88,11 +88,13 @@ export class VertexTensorboards {
       );
     }
     const { project = '', location = '' } = ctx.params;
-    // The instance exists once the operation is done, as on Vertex.
+    // Listed from the request on (a create whose response is lost can be found by its labels);
+    // the operation hands it back when done.
+    const board = this.insert(project, location, body);
     const now = nowIso();
     return this.env.ops.start(
-      `projects/${project}/locations/${location}/tensorboards/pending`,
-      () => ({ response: { '@type': `type.googleapis.com/${TYPE}`, ...this.insert(project, location, body) } }),
+      `${String(board.name)}`,
+      () => ({ response: { '@type': `type.googleapis.com/${TYPE}`, ...deepClone(board) } }),
       {
         delayMs: opDelay(this.env.options),
         metadata: {
