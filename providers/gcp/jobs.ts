@@ -38,6 +38,8 @@ export const ENV = {
   annotations: 'MLFORM_ANNOTATIONS',
   gitCommit: 'MLFORM_GIT_COMMIT',
   manifestDataUri: 'MLFORM_MANIFEST_DATA_URI',
+  /** The TensorBoard instance (gcp.tensorboard): mlform's trainer copies its event files to AIP_TENSORBOARD_LOG_DIR. */
+  tensorboard: 'MLFORM_TENSORBOARD',
 } as const;
 
 export interface MachineOption {
@@ -135,6 +137,7 @@ export function customJobBody(
     [ENV.annotations]: JSON.stringify(input.annotations),
     ...(input.gitCommit !== undefined && { [ENV.gitCommit]: input.gitCommit }),
     ...(input.manifestDataUri !== undefined && { [ENV.manifestDataUri]: input.manifestDataUri }),
+    ...(input.tensorboard !== undefined && { [ENV.tensorboard]: input.tensorboard }),
   };
   const container = input.spec.trainer.container;
   if (container) {

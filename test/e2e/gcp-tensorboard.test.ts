@@ -1,16 +1,19 @@
 /**
  * Managed TensorBoard through the CLI against test/fakes/gcp: `apply` of a training with
  * `gcp.tensorboard: {create: true}` creates the stack's instance once and launches the job into
- * it; `describe trainingrun/X` shows the run's TensorBoard page. Needs `dist/` (`npm run build`).
+ * it; the real trainer (run by the fake as Vertex would) puts its event files in
+ * AIP_TENSORBOARD_LOG_DIR, where Vertex streams them from; `describe trainingrun/X` shows the
+ * run's TensorBoard page. Needs `dist/` (`npm run build`).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFakeGcp, type FakeGcp } from '../fakes/gcp/index.js';
+import { startFakeGcp, type FakeContainerRun, type FakeGcp } from '../fakes/gcp/index.js';
 import { CLI_ENV } from './cli.js';
 import { gcpProjectFile } from '../providers/gcp/project-file.js';
+import { waitFor } from '../providers/gcp/helpers.js';
 
 let fake: FakeGcp;
 let dir: string;
@@ -22,15 +25,23 @@ spec:
   trainer:
     builtin:
       task: regression
-      data: {uri: gs://mlform-test/cars.json, target: y, features: [a]}
+      data: {uri: gs://mlform-test/cars.json, target: Miles_per_Gallon, features: [Cylinders, Horsepower, Weight_in_lbs]}
+      network: {type: mlp, layers: [8]}
+      hyperparameters: {epochs: 2}
   resources: {machineType: n1-standard-4}
 `;
 
-function mlform(...args: string[]): Promise<{ code: number | null; out: string }> {
+function cli(
+  args: string[],
+  env: Record<string, string | undefined>,
+  signal?: AbortSignal,
+): Promise<{ code: number | null; out: string }> {
   return new Promise((done) => {
     const child = spawn(process.execPath, ['bin/mlform.js', ...args], {
-      env: { ...process.env, ...CLI_ENV, MLFORM_GCP_API_ENDPOINT: fake.url, MLFORM_GCP_RETRY_BASE_MS: '20' },
+      env: { ...process.env, ...CLI_ENV, ...env },
+      signal,
     });
+    child.on('error', () => undefined);
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -38,9 +49,24 @@ function mlform(...args: string[]): Promise<{ code: number | null; out: string }
   });
 }
 
+const mlform = (...args: string[]) =>
+  cli(args, { MLFORM_GCP_API_ENDPOINT: fake.url, MLFORM_GCP_RETRY_BASE_MS: '20' });
+
+/** What Vertex AI runs: the trainer image's `mlform train` with the job's args and env (AIP_* included). */
+async function trainer(
+  job: FakeContainerRun,
+  signal: AbortSignal,
+): Promise<{ exitCode: number; message?: string }> {
+  const r = await cli(['train', ...job.containerSpec.args], job.env, signal);
+  return r.code === 0 ? { exitCode: 0 } : { exitCode: r.code ?? 1, message: r.out.slice(-500) };
+}
+
 beforeAll(async () => {
-  // Jobs end without artifacts (no runContainer): the run fails, which is all describe needs.
-  fake = await startFakeGcp({ jobTiming: { queuedMs: 5, pendingMs: 5, runningMs: 5 } });
+  fake = await startFakeGcp({
+    runContainer: trainer,
+    jobTiming: { queuedMs: 5, pendingMs: 5, runningMs: 5 },
+  });
+  fake.seed.object('mlform-test', 'cars.json', await readFile('examples/data/cars.json'));
   dir = await mkdtemp(join(tmpdir(), 'mlform-gcp-tensorboard-'));
   await writeFile(
     join(dir, 'mlform.yaml'),
@@ -66,6 +92,19 @@ describe('gcp.tensorboard through the CLI', () => {
     expect(board).toMatchObject({ displayName: 'mlform-demo_tensorboard' });
     const [job] = fake.customJobs();
     expect(job?.jobSpec).toMatchObject({ tensorboard: board?.name });
+
+    // The builtin trainer's event files land where Vertex streams them from (AIP_TENSORBOARD_LOG_DIR).
+    const objects = async () => fake.objects('mlform-test').map((o) => String(o.name));
+    const events = await waitFor(async () => {
+      const found = (await objects()).filter((n) => n.startsWith('state/demo/runs/mpg-mlp/1/logs/'));
+      return found.length > 0 ? found : undefined;
+    });
+    expect(events).toEqual([
+      expect.stringMatching(/^state\/demo\/runs\/mpg-mlp\/1\/logs\/events\.out\.tfevents\./),
+    ]);
+    expect((await objects()).filter((n) => n.startsWith('state/demo/runs/mpg-mlp/1/tensorboard/'))).toEqual([
+      events[0]?.replace('/logs/', '/tensorboard/'),
+    ]);
 
     const described = await mlform('describe', 'trainingrun/mpg-mlp', '-f', dir);
     const jobId = String(job?.name).split('/').pop() ?? '';
