@@ -6,12 +6,11 @@
  * run's TensorBoard page. Needs `dist/` (`npm run build`).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFakeGcp, type FakeContainerRun, type FakeGcp } from '../fakes/gcp/index.js';
-import { CLI_ENV } from './cli.js';
+import { startFakeGcp, type FakeGcp } from '../fakes/gcp/index.js';
+import { mlformOn, vertexTrainer } from './gcp-cli.js';
 import { gcpProjectFile } from '../providers/gcp/project-file.js';
 import { waitFor } from '../providers/gcp/helpers.js';
 
@@ -31,39 +30,11 @@ spec:
   resources: {machineType: n1-standard-4}
 `;
 
-function cli(
-  args: string[],
-  env: Record<string, string | undefined>,
-  signal?: AbortSignal,
-): Promise<{ code: number | null; out: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, ['bin/mlform.js', ...args], {
-      env: { ...process.env, ...CLI_ENV, ...env },
-      signal,
-    });
-    child.on('error', () => undefined);
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('close', (code) => done({ code, out }));
-  });
-}
-
-const mlform = (...args: string[]) =>
-  cli(args, { MLFORM_GCP_API_ENDPOINT: fake.url, MLFORM_GCP_RETRY_BASE_MS: '20' });
-
-/** What Vertex AI runs: the trainer image's `mlform train` with the job's args and env (AIP_* included). */
-async function trainer(
-  job: FakeContainerRun,
-  signal: AbortSignal,
-): Promise<{ exitCode: number; message?: string }> {
-  const r = await cli(['train', ...job.containerSpec.args], job.env, signal);
-  return r.code === 0 ? { exitCode: 0 } : { exitCode: r.code ?? 1, message: r.out.slice(-500) };
-}
+const mlform = (...args: string[]) => mlformOn(fake)(...args);
 
 beforeAll(async () => {
   fake = await startFakeGcp({
-    runContainer: trainer,
+    runContainer: vertexTrainer,
     jobTiming: { queuedMs: 5, pendingMs: 5, runningMs: 5 },
   });
   fake.seed.object('mlform-test', 'cars.json', await readFile('examples/data/cars.json'));

@@ -3,7 +3,7 @@
  * (labels and display_name filters) and GetTensorboard. Only the instances; experiments, runs and
  * event uploads are Vertex's own business once a CustomJob names an instance.
  */
-import { opDelay, type FakeEnv } from './env.js';
+import type { FakeEnv } from './env.js';
 import { ApiError, deepClone, notFound, nowIso, str, type HandlerContext } from './http.js';
 import { matchFilter, page, parseFilter } from './list.js';
 import { PL, SEG, type Route } from './router.js';
@@ -91,18 +91,9 @@ export class VertexTensorboards {
     // Listed from the request on (a create whose response is lost can be found by its labels);
     // the operation hands it back when done.
     const board = this.insert(project, location, body);
-    const now = nowIso();
-    return this.env.ops.start(
-      `${String(board.name)}`,
-      () => ({ response: { '@type': `type.googleapis.com/${TYPE}`, ...deepClone(board) } }),
-      {
-        delayMs: opDelay(this.env.options),
-        metadata: {
-          '@type': 'type.googleapis.com/google.cloud.aiplatform.v1.CreateTensorboardOperationMetadata',
-          genericMetadata: { createTime: now, updateTime: now },
-        },
-      },
-    ) as unknown as Record<string, unknown>;
+    return this.env.vertexOperation(String(board.name), 'CreateTensorboardOperationMetadata', () => ({
+      response: { '@type': `type.googleapis.com/${TYPE}`, ...deepClone(board) },
+    }));
   }
 
   private list(ctx: HandlerContext): Record<string, unknown> {
