@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import type { FakeContainerRun, FakeGcp } from '../fakes/gcp/index.js';
+import { startFakeGcp, type FakeContainerRun, type FakeGcp } from '../fakes/gcp/index.js';
 import { CLI_ENV } from './cli.js';
 
 const REPO = resolve('.');
@@ -42,3 +42,7 @@ export const mlformOn =
   (fake: Pick<FakeGcp, 'url'>) =>
   (...args: string[]) =>
     runCliAsync(args, { MLFORM_GCP_API_ENDPOINT: fake.url, MLFORM_GCP_RETRY_BASE_MS: '20' });
+
+/** The fake with the real trainer as its container runner and short job phases. */
+export const startFakeWithTrainer = (): Promise<FakeGcp> =>
+  startFakeGcp({ runContainer: vertexTrainer, jobTiming: { queuedMs: 10, pendingMs: 10, runningMs: 10 } });

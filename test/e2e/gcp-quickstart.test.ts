@@ -9,8 +9,8 @@ import { execFileSync } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFakeGcp, type FakeGcp } from '../fakes/gcp/index.js';
-import { mlformOn, vertexTrainer } from './gcp-cli.js';
+import type { FakeGcp } from '../fakes/gcp/index.js';
+import { mlformOn, startFakeWithTrainer } from './gcp-cli.js';
 
 let root: string;
 let project: string;
@@ -19,10 +19,7 @@ let fake: FakeGcp;
 const mlform = (...args: string[]) => mlformOn(fake)(...args);
 
 beforeAll(async () => {
-  fake = await startFakeGcp({
-    runContainer: vertexTrainer,
-    jobTiming: { queuedMs: 10, pendingMs: 10, runningMs: 10 },
-  });
+  fake = await startFakeWithTrainer();
   root = await mkdtemp(join(tmpdir(), 'mlform-gcp-e2e-'));
   project = join(root, 'quickstart');
   await cp('examples/quickstart', project, { recursive: true, filter: (src) => !src.includes('.mlform') });

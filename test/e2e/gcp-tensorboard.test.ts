@@ -9,41 +9,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFakeGcp, type FakeGcp } from '../fakes/gcp/index.js';
-import { mlformOn, vertexTrainer } from './gcp-cli.js';
-import { gcpProjectFile } from '../providers/gcp/project-file.js';
+import type { FakeGcp } from '../fakes/gcp/index.js';
+import { mlformOn, startFakeWithTrainer } from './gcp-cli.js';
+import { cpuTrainingManifest, gcpProjectFile } from '../providers/gcp/project-file.js';
 import { waitFor } from '../providers/gcp/helpers.js';
 
 let fake: FakeGcp;
 let dir: string;
 
-const TRAINING = `apiVersion: mlform/v1
-kind: TrainingRun
-metadata: {name: mpg-mlp}
-spec:
-  trainer:
-    builtin:
-      task: regression
-      data: {uri: gs://mlform-test/cars.json, target: Miles_per_Gallon, features: [Cylinders, Horsepower, Weight_in_lbs]}
-      network: {type: mlp, layers: [8]}
-      hyperparameters: {epochs: 2}
-  resources: {machineType: n1-standard-4}
-`;
-
 const mlform = (...args: string[]) => mlformOn(fake)(...args);
 
 beforeAll(async () => {
-  fake = await startFakeGcp({
-    runContainer: vertexTrainer,
-    jobTiming: { queuedMs: 5, pendingMs: 5, runningMs: 5 },
-  });
+  fake = await startFakeWithTrainer();
   fake.seed.object('mlform-test', 'cars.json', await readFile('examples/data/cars.json'));
   dir = await mkdtemp(join(tmpdir(), 'mlform-gcp-tensorboard-'));
   await writeFile(
     join(dir, 'mlform.yaml'),
     `${gcpProjectFile('europe-central2')}  tensorboard: {create: true}\n`,
   );
-  await writeFile(join(dir, 'training.yaml'), TRAINING);
+  await writeFile(join(dir, 'training.yaml'), cpuTrainingManifest('gs://mlform-test/cars.json'));
 });
 afterAll(async () => {
   await fake.close();

@@ -15,7 +15,7 @@ import type { CreateRunRequest } from '../../../providers/provider.js';
 import type { TrainingRunSpec } from '../../../resources/training-run.js';
 import { CONFIG, harness, type Harness } from './helpers.js';
 import { gcsRunSpec } from './run-fixtures.js';
-import { gcpProjectFile } from './project-file.js';
+import { cpuTrainingManifest, gcpProjectFile } from './project-file.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -203,23 +203,12 @@ describe('gcp.tensorboard', () => {
   });
 });
 
-const MODEL = `apiVersion: mlform/v1
-kind: TrainingRun
-metadata: {name: mpg-mlp}
-spec:
-  trainer:
-    builtin:
-      task: regression
-      data: {uri: gs://b/cars.json, target: y, features: [a]}
-  resources: {machineType: n1-standard-4}
-`;
-
 describe('gcp.tensorboard in mlform.yaml', () => {
   const check = async (value: string) => {
     const dir = await mkdtemp(join(tmpdir(), 'mlform-gcp-tensorboard-'));
     try {
       await writeFile(join(dir, 'mlform.yaml'), `${gcpProjectFile('europe-west4')}  tensorboard: ${value}\n`);
-      await writeFile(join(dir, 'training.yaml'), MODEL);
+      await writeFile(join(dir, 'training.yaml'), cpuTrainingManifest('gs://b/cars.json'));
       const { project, diagnostics } = await openProject([dir]);
       return {
         project,
