@@ -18,6 +18,7 @@ import type { TensorboardServiceClient } from './tensorboard-client.js';
 type Tensorboard = protos.google.cloud.aiplatform.v1.ITensorboard;
 
 export const TENSORBOARD_KIND = 'tensorboard';
+const REMEMBER_MS = 10 * 60_000;
 
 export interface Tensorboards {
   /** The instance a run of `stack` writes to; undefined when `gcp.tensorboard` is not set. */
@@ -40,7 +41,9 @@ export function createTensorboards(
 ): Tensorboards {
   let client: Promise<TensorboardServiceClient> | undefined;
   const clientOf = () => (client ??= load(clientSettings));
-  const resolved = new Map<string, Promise<string>>();
+  // Remembered for a while: a controller runs for weeks, and an instance deleted by hand is
+  // found missing (and created again) at most REMEMBER_MS later.
+  const resolved = new Map<string, { at: number; name: Promise<string> }>();
   const parent = parentOf(settings.project, settings.trainingRegion);
 
   const find = async (stack: string): Promise<string | undefined> => {
@@ -99,14 +102,16 @@ export function createTensorboards(
       const wanted = settings.tensorboard;
       if (wanted === undefined) return undefined;
       if (typeof wanted === 'string') return wanted;
-      let pending = resolved.get(stack);
-      if (!pending) {
-        pending = (async () => (await find(stack)) ?? (await create(stack, signal)))();
-        resolved.set(stack, pending);
-        // A failure is not remembered: the next launch tries again.
-        pending.catch(() => resolved.delete(stack));
-      }
-      return pending;
+      const known = resolved.get(stack);
+      if (known && settings.now().getTime() - known.at < REMEMBER_MS) return known.name;
+      const name = (async () => (await find(stack)) ?? (await create(stack, signal)))();
+      const entry = { at: settings.now().getTime(), name };
+      resolved.set(stack, entry);
+      // A failure is not remembered: the next launch tries again.
+      name.catch(() => {
+        if (resolved.get(stack) === entry) resolved.delete(stack);
+      });
+      return name;
     },
     async close() {
       if (client) await (await client).close();

@@ -110,6 +110,25 @@ describe('gcp.tensorboard', () => {
     expect(h.fake.customJobs()[2]?.jobSpec).toMatchObject({ tensorboard: boards[0].name });
   });
 
+  it('a process looks the instance up again after 10 minutes (one deleted by hand would be recreated)', async () => {
+    let now = Date.now();
+    h = await harness(
+      {},
+      {
+        config: { ...CONFIG, tensorboard: { create: true } },
+        settings: { pollMs: 20, now: () => new Date(now) },
+      },
+    );
+    expect((await h.provider.trainingRuns.create(h.ctx, request(1))).diagnostics).toEqual([]);
+    now += 9 * 60_000;
+    expect((await h.provider.trainingRuns.create(h.ctx, request(2))).diagnostics).toEqual([]);
+    expect(h.fake.count({ rpc: 'ListTensorboards' })).toBe(1);
+    now += 2 * 60_000;
+    expect((await h.provider.trainingRuns.create(h.ctx, request(3))).diagnostics).toEqual([]);
+    expect(h.fake.count({ rpc: 'ListTensorboards' })).toBe(2);
+    expect(h.fake.count({ rpc: 'CreateTensorboard' })).toBe(1);
+  });
+
   it("another stack's instance, or one relabelled by hand, is not ours: a new one is created", async () => {
     h = await harness({}, { config: { ...CONFIG, tensorboard: { create: true } } });
     h.fake.seed.tensorboard({
