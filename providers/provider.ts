@@ -87,6 +87,8 @@ export interface ObservedRun {
   error?: string;
   dataSha256?: string;
   gitCommit?: string;
+  /** The run's page in a managed TensorBoard (gcp with `gcp.tensorboard`), for `describe`. */
+  tensorboardUrl?: string;
   /** The manifest's annotations when the run was created. */
   annotations: Record<string, string>;
   /**

@@ -40,6 +40,27 @@ const GcpSchema = Type.Object(
       pattern: '^[^@\\s]+@[^@\\s]+\\.iam\\.gserviceaccount\\.com$',
       description: 'Service account e-mail that trainings, services and schedules run as.',
     }),
+    tensorboard: Type.Optional(
+      Type.Union(
+        [
+          Type.String({
+            description:
+              'An existing Vertex AI TensorBoard instance, `projects/P/locations/<trainingRegion>/tensorboards/ID`.',
+          }),
+          Type.Object(
+            { create: Type.Literal(true, { description: 'Find or create the instance of the stack.' }) },
+            {
+              ...Strict,
+              description: 'The instance of the stack, created on the first apply that launches a run.',
+            },
+          ),
+        ],
+        {
+          description:
+            'Managed TensorBoard: trainings stream their event files (AIP_TENSORBOARD_LOG_DIR) into this instance.',
+        },
+      ),
+    ),
   },
   { ...Strict, description: 'Google Cloud settings; required when `provider: gcp`.' },
 );
@@ -123,7 +144,44 @@ export function checkProjectConfig(config: ProjectConfig): Diagnostic[] {
       }),
     );
   }
+  if (config.gcp) out.push(...checkTensorboard(config.gcp));
   return out;
+}
+
+/** The resource name Vertex accepts in `CustomJobSpec.tensorboard`. */
+export const TENSORBOARD_NAME =
+  /^projects\/([a-z0-9][-a-z0-9.:]*)\/locations\/([a-z]+(?:-[a-z]+)+[0-9]+)\/tensorboards\/([0-9]+)$/;
+
+/**
+ * `gcp.tensorboard` as a name must be an instance in the training region: Vertex refuses a job
+ * whose TensorBoard is elsewhere, and only after the run was launched.
+ */
+function checkTensorboard(gcp: NonNullable<ProjectConfig['gcp']>): Diagnostic[] {
+  const name = gcp.tensorboard;
+  if (typeof name !== 'string') return [];
+  const region = gcp.trainingRegion ?? gcp.region;
+  const m = TENSORBOARD_NAME.exec(name);
+  if (!m) {
+    return [
+      error('gcp-tensorboard-name', `gcp.tensorboard "${name}" is not a TensorBoard instance name`, {
+        path: ['gcp', 'tensorboard'],
+        hint: `write \`projects/${gcp.project}/locations/${region}/tensorboards/<numeric id>\` (gcloud ai tensorboards list --region ${region}), or \`{create: true}\``,
+      }),
+    ];
+  }
+  if (m[2] !== region) {
+    return [
+      error(
+        'gcp-tensorboard-region',
+        `gcp.tensorboard is in ${m[2]}, but trainings run in ${region}; Vertex AI needs the instance in the job's region`,
+        {
+          path: ['gcp', 'tensorboard'],
+          hint: `use an instance in ${region}, or \`{create: true}\``,
+        },
+      ),
+    ];
+  }
+  return [];
 }
 
 /**

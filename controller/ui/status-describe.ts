@@ -156,7 +156,12 @@ export function renderDescribe(model: DescribeModel, style: Style): string {
 
 function kindSection(model: DescribeModel, style: Style): string[] {
   if (model.runs) {
-    const runs = ['', style.bold('Runs:'), indent(runsTable(model.runs, model.specHash))];
+    const runs = [
+      '',
+      style.bold('Runs:'),
+      indent(runsTable(model.runs, model.specHash)),
+      ...tensorboardSection(model.runs, style),
+    ];
     if (!model.costs) return runs;
     return [
       ...runs,
@@ -260,6 +265,22 @@ function kindSection(model: DescribeModel, style: Style): string[] {
     ];
   }
   return [];
+}
+
+/** Managed TensorBoard pages (gcp with `gcp.tensorboard`) of the recent runs that have one. */
+function tensorboardSection(runs: readonly ObservedRun[], style: Style): string[] {
+  const pages = runs.slice(0, RECENT).filter((r) => r.tensorboardUrl !== undefined);
+  if (pages.length === 0) return [];
+  return [
+    '',
+    style.bold('TensorBoard:'),
+    indent(
+      renderColumns(
+        ['RUN', 'PAGE'],
+        pages.map((r) => [`#${r.number}`, r.tensorboardUrl ?? '']),
+      ),
+    ),
+  ];
 }
 
 function runsTable(runs: readonly ObservedRun[], currentHash: string | undefined): string {

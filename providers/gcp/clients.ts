@@ -63,37 +63,39 @@ export function fixedTokenAuthClient(token = 'mlform-emulator-token'): AuthClien
   return client as unknown as AuthClientOption;
 }
 
+/** The gax options every client shares: REST, and the emulator's host and token when set. */
+export interface GaxOptions {
+  fallback: true;
+  apiEndpoint?: string;
+  port?: number;
+  protocol?: string;
+  authClient?: AuthClientOption;
+}
+
+export function gaxOptions(settings: ClientSettings): GaxOptions {
+  if (!settings.endpoint) return { fallback: true };
+  const url = new URL(settings.endpoint);
+  const protocol = url.protocol.replace(':', '');
+  const port = Number(url.port || (protocol === 'https' ? 443 : 80));
+  return { fallback: true, apiEndpoint: url.hostname, port, protocol, authClient: fixedTokenAuthClient() };
+}
+
+/** A regional API's endpoint (`<region>-aiplatform.googleapis.com`); an emulator serves them all. */
+export const regionalEndpoint = (settings: ClientSettings, region: string, service: string) =>
+  settings.endpoint ? {} : { apiEndpoint: `${region}-${service}.googleapis.com` };
+
 export function createClients(settings: ClientSettings): GcpClients {
-  let common: {
-    fallback: true;
-    apiEndpoint?: string;
-    port?: number;
-    protocol?: string;
-    authClient?: AuthClientOption;
-  };
-  let storage: Storage;
-  if (settings.endpoint) {
-    const url = new URL(settings.endpoint);
-    const protocol = url.protocol.replace(':', '');
-    const port = Number(url.port || (protocol === 'https' ? 443 : 80));
-    common = {
-      fallback: true,
-      apiEndpoint: url.hostname,
-      port,
-      protocol,
-      authClient: fixedTokenAuthClient(),
-    };
-    storage = new Storage({
-      apiEndpoint: `${protocol}://${url.host}`,
-      projectId: settings.project,
-      retryOptions: { autoRetry: false, maxRetries: 0 },
-    });
-  } else {
-    common = { fallback: true };
-    storage = new Storage({ projectId: settings.project, retryOptions: { autoRetry: false, maxRetries: 0 } });
-  }
-  const regional = (region: string, service: string) =>
-    settings.endpoint ? {} : { apiEndpoint: `${region}-${service}.googleapis.com` };
+  const common = gaxOptions(settings);
+  const retryOptions = { autoRetry: false, maxRetries: 0 };
+  // An emulator's Cloud Storage gets no auth header (apiEndpoint), Google's gets ADC.
+  const storage = settings.endpoint
+    ? new Storage({
+        apiEndpoint: new URL(settings.endpoint).origin,
+        projectId: settings.project,
+        retryOptions,
+      })
+    : new Storage({ projectId: settings.project, retryOptions });
+  const regional = (region: string, service: string) => regionalEndpoint(settings, region, service);
   const jobs = new JobServiceClient({
     ...common,
     ...regional(settings.trainingRegion, 'aiplatform'),

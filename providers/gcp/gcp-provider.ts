@@ -15,6 +15,7 @@ import { deleteModel, deleteVersion, listModels, moveAlias, putModel, registerVe
 import { cancelRun, createRun, listRuns, observeRun, runLogs } from './runs.js';
 import { deleteSchedule, listSchedules, putSchedule, triggerSchedule } from './schedules.js';
 import { checkSecretRefs } from './secrets.js';
+import { createTensorboards } from './tensorboard.js';
 import { validateGcp } from './validate.js';
 import { resolve } from 'node:path';
 
@@ -38,13 +39,13 @@ export function createGcpProvider(options: GcpProviderOptions): GcpProvider {
   const endpoint = options.endpoint ?? (env[ENDPOINT_ENV] || undefined);
   // Created on first use: a plan that stops at validation never builds a client.
   let built: GcpClients | undefined = options.clients;
-  const clientsOf = (): GcpClients =>
-    (built ??= createClients({
-      project: settings.project,
-      region: settings.region,
-      trainingRegion: settings.trainingRegion,
-      ...(endpoint !== undefined && { endpoint }),
-    }));
+  const clientSettings = {
+    project: settings.project,
+    region: settings.region,
+    trainingRegion: settings.trainingRegion,
+    ...(endpoint !== undefined && { endpoint }),
+  };
+  const clientsOf = (): GcpClients => (built ??= createClients(clientSettings));
   const retryFromEnv: Partial<RetryPolicy> = env.MLFORM_GCP_RETRY_BASE_MS
     ? { baseDelayMs: Number(env.MLFORM_GCP_RETRY_BASE_MS) }
     : {};
@@ -69,6 +70,7 @@ export function createGcpProvider(options: GcpProviderOptions): GcpProvider {
     call,
     gcs,
     layout: layoutFor(settings),
+    tensorboards: createTensorboards(settings, clientSettings, call),
   };
   const artifactUri = (ctx: ProviderContext, uri: string): string =>
     isGcsUri(uri) || uri.startsWith('file://') ? uri : resolve(ctx.projectDir, uri);
@@ -78,7 +80,7 @@ export function createGcpProvider(options: GcpProviderOptions): GcpProvider {
     capabilities: { schedulesFireInProcess: false, stateDirectory: false },
     gcp,
     close: async () => {
-      await built?.close();
+      await Promise.all([built?.close(), gcp.tensorboards?.close()]);
     },
     trainingRuns: {
       list: (ctx) => listRuns(gcp, ctx),

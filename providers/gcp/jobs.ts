@@ -18,6 +18,7 @@ import { categoryOf } from '../../trainer/tuning/hypertune.js';
 import { vertexEnv } from './secrets.js';
 import { hyperparameterArgs, hyperparametersJson, TRAINER_ENV } from '../../artifact/contract.js';
 import { runRef } from '../../resources/address.js';
+import { tensorboardUrl } from './tensorboard.js';
 
 export type CustomJob = protos.google.cloud.aiplatform.v1.ICustomJob;
 export type TuningJob = protos.google.cloud.aiplatform.v1.IHyperparameterTuningJob;
@@ -37,6 +38,8 @@ export const ENV = {
   annotations: 'MLFORM_ANNOTATIONS',
   gitCommit: 'MLFORM_GIT_COMMIT',
   manifestDataUri: 'MLFORM_MANIFEST_DATA_URI',
+  /** The TensorBoard instance (gcp.tensorboard): mlform's trainer copies its event files to AIP_TENSORBOARD_LOG_DIR. */
+  tensorboard: 'MLFORM_TENSORBOARD',
 } as const;
 
 export interface MachineOption {
@@ -74,6 +77,8 @@ export interface JobInput {
    * job's MLFORM_SPEC_JSON with this URI in place of the staged copy (no second copy of the spec).
    */
   manifestDataUri?: string;
+  /** The Vertex AI TensorBoard instance the job streams `AIP_TENSORBOARD_LOG_DIR` into. */
+  tensorboard?: string;
 }
 
 /** Label keys: lowercase letter first, then [a-z0-9_-], at most 63. */
@@ -132,6 +137,7 @@ export function customJobBody(
     [ENV.annotations]: JSON.stringify(input.annotations),
     ...(input.gitCommit !== undefined && { [ENV.gitCommit]: input.gitCommit }),
     ...(input.manifestDataUri !== undefined && { [ENV.manifestDataUri]: input.manifestDataUri }),
+    ...(input.tensorboard !== undefined && { [ENV.tensorboard]: input.tensorboard }),
   };
   const container = input.spec.trainer.container;
   if (container) {
@@ -182,6 +188,8 @@ export function customJobBody(
       ],
       ...(input.spec.resources.spot && { scheduling: { strategy: 'SPOT' } }),
       serviceAccount: settings.serviceAccount,
+      // Vertex streams <baseOutputDirectory>/logs/ (AIP_TENSORBOARD_LOG_DIR) into the instance.
+      ...(input.tensorboard !== undefined && { tensorboard: input.tensorboard }),
       baseOutputDirectory: { outputUriPrefix: baseOutput },
     },
   };
@@ -308,6 +316,8 @@ export function runOf(job: VertexJob, number: number): ObservedRun {
   const finishedAt = isoOf(job.endTime);
   const tuning = isTuningJob(job) ? tuningOf(job) : undefined;
   const spec = manifestSpecOf(env);
+  const tensorboard = jobSpecOf(job)?.tensorboard;
+  const tensorboardPage = tensorboard ? tensorboardUrl(tensorboard, jobIdOf(job)) : undefined;
   let error = job.error?.message || 'the Vertex AI job failed';
   if (tuning && state === 'succeeded' && artifactUri === undefined) {
     // Nothing to register: no trial reported the study's metric.
@@ -330,6 +340,7 @@ export function runOf(job: VertexJob, number: number): ObservedRun {
         progress: { epoch: 0, epochs: 0, trial: { done: tuning.done, of: tuning.of } },
       }),
     ...(env[ENV.gitCommit] !== undefined && { gitCommit: env[ENV.gitCommit] }),
+    ...(tensorboardPage !== undefined && { tensorboardUrl: tensorboardPage }),
     annotations: parseRecord(env[ENV.annotations]),
     ...(spec !== undefined && { spec }),
   };

@@ -475,6 +475,8 @@ async function stageInput(
   const spec = await stageData(gcp.gcs, gcp.layout(ctx.stack), req.spec, manifestPath);
   // Lineage: the job carries the commit (MLFORM_GIT_COMMIT), and listing reads it back.
   const gitCommit = await gitCommitOf(ctx, manifestPath);
+  // Resolved (and for `{create: true}` created) only here, when a run is launched: never by a plan.
+  const tensorboard = await gcp.tensorboards?.instanceFor(ctx.stack, ctx.signal);
   return {
     stack: ctx.stack,
     name: req.name,
@@ -487,6 +489,7 @@ async function stageInput(
     ...(req.schedule !== undefined && { schedule: req.schedule }),
     manifestDataUri: req.spec.trainer.builtin?.data.uri ?? '',
     ...(gitCommit !== undefined && { gitCommit }),
+    ...(tensorboard !== undefined && { tensorboard }),
   };
 }
 

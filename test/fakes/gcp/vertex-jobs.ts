@@ -76,6 +76,8 @@ export interface SeedJob {
 export class VertexJobs {
   private readonly jobs = new Map<string, JobRecord>();
   private counter = 0;
+  /** Set by the fake: a job naming a TensorBoard instance that does not exist is refused. */
+  tensorboardExists: (name: string) => boolean = () => false;
 
   constructor(private readonly env: FakeEnv) {}
 
@@ -151,6 +153,10 @@ export class VertexJobs {
           `List of found errors:\t1.Field: ${root}.study_spec; Message: Required field is not set.\t`,
         );
       }
+    }
+    const tensorboard = str(spec.tensorboard);
+    if (tensorboard && !this.tensorboardExists(tensorboard)) {
+      throw new ApiError('NOT_FOUND', `Tensorboard ${tensorboard} is not found.`);
     }
     for (const p of pools) {
       const accel = str(rec(rec(p).machineSpec).acceleratorType);

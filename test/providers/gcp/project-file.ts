@@ -10,3 +10,17 @@ gcp:
   servingImage: europe-docker.pkg.dev/demo-proj/mlform/serving:1
   serviceAccount: mlform-runner@demo-proj.iam.gserviceaccount.com
 `;
+
+/** A small builtin training of the cars data (copy it to `uri` in the fake's Cloud Storage). */
+export const cpuTrainingManifest = (uri: string): string => `apiVersion: mlform/v1
+kind: TrainingRun
+metadata: {name: mpg-mlp}
+spec:
+  trainer:
+    builtin:
+      task: regression
+      data: {uri: ${uri}, target: Miles_per_Gallon, features: [Cylinders, Horsepower, Weight_in_lbs]}
+      network: {type: mlp, layers: [8]}
+      hyperparameters: {epochs: 2}
+  resources: {machineType: n1-standard-4}
+`;
