@@ -445,7 +445,8 @@ export function studySpecOf(tuning: Tuning): StudySpec {
   return {
     metrics: [{ metricId: tuning.metric, goal: tuning.goal === 'maximize' ? 'MAXIMIZE' : 'MINIMIZE' }],
     parameters: studyParameters(tuning.space),
-    // Vertex's default is Bayesian optimisation; `halving` has no Vertex equivalent and gets it too.
+    // Vertex's default is Bayesian optimisation; `halving` has no Vertex equivalent and gets it too,
+    // with the plan warning gcp-tuning-algorithm (validate.ts).
     algorithm: tuning.algorithm === 'random' ? 'RANDOM_SEARCH' : 'ALGORITHM_UNSPECIFIED',
   };
 }
