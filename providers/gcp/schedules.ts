@@ -21,7 +21,7 @@ import type {
 } from '../provider.js';
 import { callDiagnostic, isKind } from './call.js';
 import { isoOf, listAll, type Gcp } from './context.js';
-import { customJobBody, stageData } from './jobs.js';
+import { customJobBody, stageData, tuningJobBody } from './jobs.js';
 import { LABEL, legacySchedulerJobId, parentOf, schedulerJobId } from './names.js';
 import { notOwned, sameOwner, type Owner } from './ownership.js';
 import { cancelRun, listRunsNamed } from './runs.js';
@@ -142,7 +142,7 @@ export async function schedulerJobBody(
   const layout = gcp.layout(stack);
   const { project, trainingRegion } = gcp.settings;
   const spec = await stageData(gcp.gcs, layout, req.template.spec, req.template.manifestPath);
-  const customJob = customJobBody(gcp.settings, layout, {
+  const input = {
     stack,
     name: req.spec.trainingRun,
     spec,
@@ -151,17 +151,23 @@ export async function schedulerJobBody(
     schedule: req.name,
     labels: req.labels,
     annotations: {},
-  });
+  };
+  // A tuned template fires the HyperparameterTuningJob a tuned run gets (README.md "Schedules");
+  // with `tuning: 'in-job'` the CustomJob runs the trainer's own search, as for a run.
+  const tuned = spec.tuning !== undefined && gcp.settings.tuning === 'vertex';
+  const [collection, posted] = tuned
+    ? (['hyperparameterTuningJobs', tuningJobBody(gcp.settings, layout, input)] as const)
+    : (['customJobs', customJobBody(gcp.settings, layout, input)] as const);
   return {
     name: jobName(gcp, stack, req.name),
     description: scheduleDescription(stack, req.name, req.specHash, req.spec, req.annotations),
     schedule: schedulerCron(req.spec),
     timeZone: req.spec.timeZone,
     httpTarget: {
-      uri: `https://${trainingRegion}-aiplatform.googleapis.com/v1/projects/${project}/locations/${trainingRegion}/customJobs`,
+      uri: `https://${trainingRegion}-aiplatform.googleapis.com/v1/projects/${project}/locations/${trainingRegion}/${collection}`,
       httpMethod: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: Buffer.from(JSON.stringify(customJob)),
+      body: Buffer.from(JSON.stringify(posted)),
       oauthToken: { serviceAccountEmail: gcp.settings.serviceAccount, scope: SCOPE },
     },
   };
