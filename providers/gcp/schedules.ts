@@ -25,6 +25,7 @@ import { customJobBody, stageData, tuningJobBody } from './jobs.js';
 import { LABEL, legacySchedulerJobId, parentOf, schedulerJobId } from './names.js';
 import { notOwned, sameOwner, type Owner } from './ownership.js';
 import { cancelRun, listRunsNamed } from './runs.js';
+import { pruneScheduleHistory } from './history.js';
 
 export type SchedulerJob = protos.google.cloud.scheduler.v1.IJob;
 
@@ -276,6 +277,11 @@ export async function listSchedules(
       if (schedule) items.push(schedule);
       else if (diagnostic) diagnostics.push(diagnostic);
     }
+    // Cloud Scheduler fires without mlform, so `history` is applied whenever a writer (an apply,
+    // a controller sync) observes under the apply lock; a plan only reads.
+    if (ctx.applyLock) {
+      for (const s of items) diagnostics.push(...(await pruneScheduleHistory(gcp, ctx, s.name, s.spec)));
+    }
     return { items, diagnostics };
   } catch (e) {
     return { items: [], diagnostics: [callDiagnostic('Schedule', 'listing schedules', e)] };
@@ -355,7 +361,7 @@ export async function putSchedule(
     } else if (!pause && paused) {
       await gcp.call('scheduler', 'ResumeJob', (opts) => gcp.clients.scheduler.resumeJob({ name }, opts));
     }
-    return { diagnostics: [] };
+    return { diagnostics: await pruneScheduleHistory(gcp, ctx, req.name, req.spec) };
   } catch (e) {
     return { diagnostics: [callDiagnostic(address, `writing the Cloud Scheduler job of ${req.name}`, e)] };
   }
@@ -431,7 +437,9 @@ export async function triggerSchedule(
     while (Date.now() < deadline) {
       const after = await listRunsNamed(gcp, ctx, template);
       const fresh = after.runs.find((r) => r.schedule === req.name && !known.has(runRef(r)));
-      if (fresh) return { run: fresh, diagnostics: [] };
+      if (fresh) {
+        return { run: fresh, diagnostics: await pruneScheduleHistory(gcp, ctx, req.name, observed.spec) };
+      }
       await gcp.call.policy.sleep(gcp.settings.pollMs, ctx.signal);
     }
     return {
