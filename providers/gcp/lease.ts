@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
 import type { HeldLease, Lease, LockName, LockRequest, ProviderContext, Response } from '../provider.js';
-import { pidExists } from '../local/processes.js';
+import { heldLease, lockChanged, holderGone } from '../held-lease.js';
 import { callDiagnostic, isKind } from './call.js';
 import type { Gcs } from './gcs.js';
 
@@ -46,10 +46,6 @@ function heldBy(record: LeaseRecord, what: string, address: string): Diagnostic 
     },
   );
 }
-
-/** Written on this host by a process that is gone: nobody will renew or release it. */
-const holderGone = (record: LeaseRecord): boolean =>
-  record.hostname === hostname() && Number.isInteger(record.pid) && !pidExists(record.pid);
 
 /**
  * A crashed apply's lease that the same holder (user@host) may take at once instead of waiting
@@ -248,33 +244,20 @@ export async function inspectGcsLease(
     const current = await gcs.readIfExists(uri);
     if (!current) return { diagnostics: [] };
     const record = parse(current.data);
-    const held: HeldLease = {
-      holder: record?.holder ?? '(unreadable lease)',
-      pid: record?.pid ?? 0,
-      hostname: record?.hostname ?? '',
-      acquiredAt: record?.acquiredAt ?? '',
-      expiresAt: record?.expiresAt ?? '',
-      holderGone: record !== undefined && holderGone(record),
-      release: async () => {
-        try {
-          await gcs.remove(uri, { ifGenerationMatch: current.generation });
-          return { diagnostics: [] };
-        } catch (e) {
-          if (isKind(e, 'not-found')) return { diagnostics: [] };
-          if (isKind(e, 'precondition')) {
-            return {
-              diagnostics: [
-                error('lock-changed', `the ${what} changed hands after it was read; left in place`, {
-                  address,
-                  hint: 'run `mlform unlock` again to see the new holder',
-                }),
-              ],
-            };
-          }
-          return { diagnostics: [callDiagnostic(address, `releasing the ${what}`, e)] };
+    const held = heldLease(record, async () => {
+      try {
+        await gcs.remove(uri, { ifGenerationMatch: current.generation });
+        return { diagnostics: [] };
+      } catch (e) {
+        if (isKind(e, 'not-found')) return { diagnostics: [] };
+        if (isKind(e, 'precondition')) {
+          return {
+            diagnostics: [lockChanged(what, address)],
+          };
         }
-      },
-    };
+        return { diagnostics: [callDiagnostic(address, `releasing the ${what}`, e)] };
+      }
+    });
     return { held, diagnostics: [] };
   } catch (e) {
     return { diagnostics: [callDiagnostic(address, `reading the ${what}`, e)] };

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { errorMessage } from '../../resources/error-message.js';
 import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
 import type { HeldLease, Lease, LockName, LockRequest, ProviderContext, Response } from '../provider.js';
+import { heldLease, lockChanged } from '../held-lease.js';
 import { PRIVATE_FILE_MODE } from '../../artifact/storage.js';
 import { pidExists } from './processes.js';
 import { LeaseRecordSchema, type LeaseRecord } from './records.js';
@@ -265,29 +266,16 @@ export async function inspectLease(
     const found = await readRecord(path, LeaseRecordSchema, address);
     if (found.status === 'missing') return { diagnostics: [] };
     const record = found.status === 'ok' ? found.value : undefined;
-    const held: HeldLease = {
-      holder: record?.holder ?? '(unreadable lease)',
-      pid: record?.pid ?? 0,
-      hostname: record?.hostname ?? '',
-      acquiredAt: record?.acquiredAt ?? '',
-      expiresAt: record?.expiresAt ?? '',
-      holderGone: record !== undefined && record.hostname === hostname() && !pidExists(record.pid),
-      release: async () => {
-        try {
-          if (await takeOver(path, record?.token, address)) return { diagnostics: [] };
-          return {
-            diagnostics: [
-              error('lock-changed', `the ${what} changed hands after it was read; left in place`, {
-                address,
-                hint: 'run `mlform unlock` again to see the new holder',
-              }),
-            ],
-          };
-        } catch (e) {
-          return fail('releasing', e);
-        }
-      },
-    };
+    const held = heldLease(record, async () => {
+      try {
+        if (await takeOver(path, record?.token, address)) return { diagnostics: [] };
+        return {
+          diagnostics: [lockChanged(what, address)],
+        };
+      } catch (e) {
+        return fail('releasing', e);
+      }
+    });
     return { held, diagnostics: [] };
   } catch (e) {
     return fail('reading', e);

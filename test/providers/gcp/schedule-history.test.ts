@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Lease, ObservedRun } from '../../../providers/provider.js';
 import { beyondHistory } from '../../../providers/gcp/history.js';
 import type { ScheduleSpec } from '../../../resources/schedule.js';
-import type { TrainingRunSpec } from '../../../resources/training-run.js';
 import { harness, waitFor, type Harness } from './helpers.js';
+import { gcsRunSpec, scheduleRequest } from './run-fixtures.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -19,15 +19,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-const runSpec = {
-  trainer: {
-    builtin: {
-      task: 'regression',
-      data: { uri: 'gs://d/cars.json', target: 'y', features: ['a'], validationSplit: 0.2 },
-    },
-  },
-  resources: { machineType: 'n1-standard-4', spot: false },
-} as unknown as TrainingRunSpec;
+const runSpec = gcsRunSpec;
 
 const spec = {
   trainingRun: 'mpg-mlp',
@@ -53,14 +45,7 @@ async function fire(number: number): Promise<void> {
 
 describe('Schedule history on gcp', () => {
   it('keeps the newest finished runs of the schedule, under the lock only, and never reuses a number', async () => {
-    const put = await h.provider.schedules.put(h.ctx, {
-      name: 'weekly',
-      spec,
-      specHash: '3'.repeat(64),
-      template: { spec: runSpec, specHash: '4'.repeat(64), manifestPath: 'training.yaml' },
-      labels: {},
-      annotations: {},
-    });
+    const put = await h.provider.schedules.put(h.ctx, scheduleRequest('weekly', spec, runSpec));
     expect(put.diagnostics).toEqual([]);
     await fire(1);
     await fire(2);
@@ -83,14 +68,10 @@ describe('Schedule history on gcp', () => {
 
     // Applying the schedule applies its limits; the name's highest number (#3) stays visible even
     // with successful: 0, so the engine never gives out a hidden number again.
-    const zero = await h.provider.schedules.put(h.ctx, {
-      name: 'weekly',
-      spec: { ...spec, history: { successful: 0, failed: 1 } },
-      specHash: '5'.repeat(64),
-      template: { spec: runSpec, specHash: '4'.repeat(64), manifestPath: 'training.yaml' },
-      labels: {},
-      annotations: {},
-    });
+    const zero = await h.provider.schedules.put(
+      h.ctx,
+      scheduleRequest('weekly', { ...spec, history: { successful: 0, failed: 1 } }, runSpec, '5'.repeat(64)),
+    );
     expect(zero.diagnostics).toEqual([]);
     expect(await numbers()).toEqual([3]);
     // The fire drops #3 (no longer the highest) whether #4 is still running or done; #4 stays.

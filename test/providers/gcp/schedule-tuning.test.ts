@@ -10,6 +10,7 @@ import type { FakeContainerRun } from '../../fakes/gcp/index.js';
 import type { ScheduleSpec } from '../../../resources/schedule.js';
 import type { TrainingRunSpec } from '../../../resources/training-run.js';
 import { harness, syntheticTrainer, waitFor, type Harness } from './helpers.js';
+import { gcsRunSpec, scheduleRequest } from './run-fixtures.js';
 
 /** A trial: the synthetic artifact with `val_loss` = 1 / trial id, reported the hypertune way. */
 async function trial(run: FakeContainerRun): Promise<{ exitCode: number }> {
@@ -34,13 +35,7 @@ afterAll(async () => {
 });
 
 const runSpec = {
-  trainer: {
-    builtin: {
-      task: 'regression',
-      data: { uri: 'gs://d/cars.json', target: 'y', features: ['a'], validationSplit: 0.2 },
-    },
-  },
-  resources: { machineType: 'n1-standard-4', spot: false },
+  ...gcsRunSpec,
   tuning: {
     trials: 3,
     parallel: 3,
@@ -62,14 +57,7 @@ const spec = {
 
 describe('a Schedule of a tuned TrainingRun on gcp', () => {
   it('posts a HyperparameterTuningJob; each firing is a run whose artifact is its best trial, never overwritten', async () => {
-    const put = await h.provider.schedules.put(h.ctx, {
-      name: 'nightly',
-      spec,
-      specHash: '3'.repeat(64),
-      template: { spec: runSpec, specHash: '4'.repeat(64), manifestPath: 'training.yaml' },
-      labels: {},
-      annotations: {},
-    });
+    const put = await h.provider.schedules.put(h.ctx, scheduleRequest('nightly', spec, runSpec));
     expect(put.diagnostics).toEqual([]);
     const target = h.fake.schedulerJobs()[0].httpTarget as { uri: string; body: string };
     expect(target.uri).toBe(
