@@ -257,6 +257,18 @@ export interface Lease {
   release(): Promise<Response>;
 }
 
+/** A lease someone holds (`Provider.inspectLock`). */
+export interface HeldLease {
+  holder: string;
+  pid: number;
+  hostname: string;
+  acquiredAt: string;
+  expiresAt: string;
+  /** Its holder ran on this host and that process is gone: nobody can renew it. */
+  holderGone: boolean;
+  release(): Promise<Response>;
+}
+
 /** A loaded resource as `Provider.validate` sees it (defaults applied; source position of its document). */
 export interface ValidateResource {
   kind: 'TrainingRun' | 'RegisteredModel' | 'DeployedEndpoint' | 'Schedule';
@@ -338,6 +350,13 @@ export interface Provider {
 
   /** Apply's lock: a lease with holder and expiry; acquiring a held, unexpired lease fails naming the holder. */
   lock(ctx: ProviderContext, req: LockRequest): Promise<Response & { lease?: Lease }>;
+
+  /**
+   * The lease as it stands, for `mlform unlock`: undefined `held` when nobody holds it. `release`
+   * deletes exactly the lease read (a generation precondition, or its token locally), never one
+   * taken since.
+   */
+  inspectLock?(ctx: ProviderContext, req: { name?: LockName }): Promise<Response & { held?: HeldLease }>;
 
   /**
    * Optional plan-time checks of what this backend would reject later (GPU not offered in the

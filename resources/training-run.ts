@@ -366,8 +366,8 @@ export const TrainingRunSpecSchema = Type.Object(
 );
 export type TrainingRunSpec = Static<typeof TrainingRunSpecSchema>;
 
-const BARE_HYPERPARAMETERS = ['epochs', 'batchSize', 'learningRate', 'optimizer'];
-const TUNABLE_PATHS = [
+export const BARE_HYPERPARAMETERS = ['epochs', 'batchSize', 'learningRate', 'optimizer'];
+export const TUNABLE_PATHS = [
   ...BARE_HYPERPARAMETERS.map((name) => `hyperparameters.${name}`),
   'hyperparameters.earlyStopping.patience',
   'network.type',

@@ -10,7 +10,7 @@ import { createClients, ENDPOINT_ENV, type GcpClients } from './clients.js';
 import { layoutFor, settingsFrom, type Gcp, type GcpConfig, type GcpSettings } from './context.js';
 import { deleteEndpoint, listEndpoints, putEndpoint } from './endpoints.js';
 import { createGcs } from './gcs.js';
-import { acquireGcsLease } from './lease.js';
+import { acquireGcsLease, inspectGcsLease } from './lease.js';
 import { deleteModel, deleteVersion, listModels, moveAlias, putModel, registerVersion } from './models.js';
 import { cancelRun, createRun, listRuns, observeRun, runLogs } from './runs.js';
 import { deleteSchedule, listSchedules, putSchedule, triggerSchedule } from './schedules.js';
@@ -111,6 +111,10 @@ export function createGcpProvider(options: GcpProviderOptions): GcpProvider {
     lock: async (ctx, req) => {
       const name = req.name ?? 'apply';
       return acquireGcsLease(gcs, gcp.layout(ctx.stack).lock(name), ctx, req, settings.now);
+    },
+    inspectLock: (ctx, req) => {
+      const name = req.name ?? 'apply';
+      return inspectGcsLease(gcs, gcp.layout(ctx.stack).lock(name), name);
     },
     validate: async (ctx, resources) => {
       const offline = validateGcp(settings, resources, env, ctx.stack);

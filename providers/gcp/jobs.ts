@@ -456,7 +456,8 @@ export function studySpecOf(tuning: Tuning): StudySpec {
   return {
     metrics: [{ metricId: tuning.metric, goal: tuning.goal === 'maximize' ? 'MAXIMIZE' : 'MINIMIZE' }],
     parameters: studyParameters(tuning.space),
-    // Vertex's default is Bayesian optimisation; `halving` has no Vertex equivalent and gets it too.
+    // Vertex's default is Bayesian optimisation; `halving` has no Vertex equivalent and gets it too,
+    // with the plan warning gcp-tuning-algorithm (validate.ts).
     algorithm: tuning.algorithm === 'random' ? 'RANDOM_SEARCH' : 'ALGORITHM_UNSPECIFIED',
   };
 }
@@ -465,11 +466,16 @@ export function studySpecOf(tuning: Tuning): StudySpec {
  * The HyperparameterTuningJob of a run with `spec.tuning`: every trial is the CustomJob the run
  * would get, except that it writes to Vertex's `AIP_MODEL_DIR` (`<run dir>/<trialId>/model/`)
  * instead of `--out`, and the trainer reads its parameters from the trial's arguments.
+ *
+ * A scheduled run (no `number`; Cloud Scheduler posts this body on every firing) cannot use
+ * `AIP_MODEL_DIR`: trial ids restart at 1 in each job, so firings would overwrite each other's
+ * trials. Its trials keep `--out-base <runs/<name>/scheduled>` and write to
+ * `<base>/<CLOUD_ML_JOB_ID>`, the id of the trial's own CustomJob (`Trial.customJob`).
  */
 export function tuningJobBody(
   settings: GcpSettings,
   layout: GcsLayout,
-  input: JobInput & { number: number },
+  input: JobInput,
   option = 0,
 ): TuningJob {
   const tuning = input.spec.tuning;
@@ -477,17 +483,21 @@ export function tuningJobBody(
   const custom = customJobBody(settings, layout, input, option);
   const jobSpec = custom.jobSpec ?? {};
   const pool = jobSpec.workerPoolSpecs?.[0] ?? {};
+  const number = input.number;
   return {
     displayName: custom.displayName,
     labels: custom.labels,
     studySpec: studySpecOf(tuning),
     maxTrialCount: tuning.trials,
     parallelTrialCount: Math.min(tuning.parallel, tuning.trials),
-    trialJobSpec: {
-      ...jobSpec,
-      workerPoolSpecs: [{ ...pool, containerSpec: { ...pool.containerSpec, args: ['--json'] } }],
-      baseOutputDirectory: { outputUriPrefix: layout.runDir(input.name, input.number) },
-    },
+    trialJobSpec:
+      number === undefined
+        ? jobSpec
+        : {
+            ...jobSpec,
+            workerPoolSpecs: [{ ...pool, containerSpec: { ...pool.containerSpec, args: ['--json'] } }],
+            baseOutputDirectory: { outputUriPrefix: layout.runDir(input.name, number) },
+          },
   };
 }
 
@@ -525,6 +535,18 @@ export function bestTrialOf(
     if (!best || (maximize ? value > best.value : value < best.value)) best = { id: t.id, value };
   }
   if (!best) return undefined;
+  return { ...best, artifactUri: trialArtifact(job, best.id) };
+}
+
+/** Where trial `id` wrote its artifact: `<base>/<trialId>/model`, or for a scheduled job `<out-base>/<its CustomJob id>`. */
+function trialArtifact(job: TuningJob, id: string): string | undefined {
+  const args = job.trialJobSpec?.workerPoolSpecs?.[0]?.containerSpec?.args ?? [];
+  const outBase = args.indexOf('--out-base');
+  if (outBase >= 0 && args[outBase + 1]) {
+    const customJob = job.trials?.find((t) => t.id === id)?.customJob ?? '';
+    const jobId = customJob.split('/').pop();
+    return jobId ? `${args[outBase + 1]}/${jobId}` : undefined;
+  }
   const base = job.trialJobSpec?.baseOutputDirectory?.outputUriPrefix?.replace(/\/+$/, '');
-  return { ...best, artifactUri: base ? `${base}/${best.id}/model` : undefined };
+  return base ? `${base}/${id}/model` : undefined;
 }

@@ -13,6 +13,7 @@ import { serveCommand } from './serve.js';
 import { trainCommand } from './train.js';
 import { triggerCommand } from './trigger.js';
 import { uiCommand } from './ui.js';
+import { unlockCommand } from './unlock.js';
 import { validateCommand } from './validate.js';
 
 export const COMMANDS: readonly CommandEntry[] = [
@@ -26,6 +27,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   logsCommand,
   cancelCommand,
   triggerCommand,
+  unlockCommand,
   trainCommand,
   serveCommand,
   artifactCommands,
