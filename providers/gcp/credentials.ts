@@ -32,7 +32,7 @@ export type CredentialsResult =
 type Env = Record<string, string | undefined>;
 
 interface AuthLibrary {
-  GoogleAuth: new (options: { scopes: string[] }) => { getClient(): Promise<unknown> };
+  GoogleAuth: new (options: { keyFilename: string; scopes: string[] }) => { getClient(): Promise<unknown> };
 }
 
 interface MetadataLibrary {
@@ -111,9 +111,14 @@ export async function findCredentials(env: Env, metadataTimeoutMs = 1500): Promi
       `no Google Cloud credentials found (no ${CREDENTIALS_ENV}, no ${gcloud ?? 'gcloud application-default file'}, no metadata server)`,
     );
   }
+  if (source === 'metadata') return { ok: true, source, detail };
   try {
+    // The file the SDK clients will read, parsed now (the library reads process.env, not `env`).
     const { GoogleAuth } = gaxRequire()('google-auth-library') as AuthLibrary;
-    await new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] }).getClient();
+    await new GoogleAuth({
+      keyFilename: detail,
+      scopes: ['https://www.googleapis.com/auth/cloud-platform'],
+    }).getClient();
   } catch (e) {
     return missing(`Google Cloud credentials from ${detail} could not be used: ${errorMessage(e)}`);
   }

@@ -80,8 +80,8 @@ export function unreachable(api: GcpApi, e: unknown): { host: string; code: stri
 }
 
 /** A network failure as its one diagnostic: which host, and what to check. */
-export function unreachableDiagnostic(api: GcpApi, host: string, code: string): Diagnostic {
-  return error('gcp-unreachable', `could not reach ${host} (${api} API): ${code}`, {
+export function unreachableDiagnostic(host: string, code: string): Diagnostic {
+  return error('gcp-unreachable', `could not reach ${host}: ${code}`, {
     hint:
       'check the network and DNS, an HTTPS_PROXY the network requires, and MLFORM_GCP_API_ENDPOINT ' +
       '(set only for an emulator)',
@@ -106,7 +106,7 @@ export function permissionDiagnostic(api: GcpApi, rpc: string, permission: strin
 export function setupDiagnostic(api: GcpApi, rpc: string, e: unknown, kind?: string): Diagnostic | undefined {
   if (e instanceof GcpSetupError) return e.diagnostic;
   const net = unreachable(api, e);
-  if (net) return unreachableDiagnostic(api, net.host, net.code);
+  if (net) return unreachableDiagnostic(net.host, net.code);
   if (kind === 'permission') return permissionDiagnostic(api, rpc, deniedPermission(e));
   return undefined;
 }
