@@ -25,13 +25,20 @@ export const checkCommand = defineCommand({
   name: 'check',
   summary: 'check this machine and account can run the project (credentials, APIs, bucket)',
   description:
-    'Before a first plan (like `flux check --pre`): each check passes or fails with its fix.\n' +
-    'gcp: credentials found; Vertex AI, Cloud Run, Cloud Scheduler (and Secret Manager when a\n' +
-    'manifest references a secret) answer one list call; the bucket exists, suits the region and\n' +
-    "takes a probe object under the stack's prefix (written, read, deleted); the training region\n" +
-    "offers the manifests' machines and accelerators. Images are not looked up (skipped, with how).\n" +
-    'local: the state directory is writable, bubblewrap is installed when commands are allowed.',
-  options: [fileOption(), TEXT_OR_JSON_OPTION, ...OPERATOR_OPTIONS],
+    'Before a first plan (like `flux check --pre`): each check passes or fails,\n' +
+    'with its fix. gcp: credentials; Vertex AI, Cloud Run, Cloud Scheduler (and\n' +
+    'Secret Manager when a manifest references a secret) answer one list call;\n' +
+    'the bucket exists, suits the region and takes a probe object under the\n' +
+    "stack's prefix (written, read, deleted); the training region offers the\n" +
+    "manifests' machines and accelerators. Images are not looked up (skipped).\n" +
+    'local: the state directory is writable; bubblewrap is installed when\n' +
+    'commands from manifests are allowed (MLFORM_ALLOW_COMMANDS).',
+  // No --policy: checking sends nothing the policy governs.
+  options: [
+    fileOption(),
+    TEXT_OR_JSON_OPTION,
+    ...OPERATOR_OPTIONS.filter((o) => !o.flags.startsWith('--policy')),
+  ],
   notes: 'Exit status: 0 when every check passes (warnings and skips included), 1 when one fails.',
   examples: ['mlform check', 'mlform check -f examples/quickstart -o json'],
   async handler(_args: [], options: CheckOptions, ctx) {

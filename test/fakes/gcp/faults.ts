@@ -1,10 +1,11 @@
 /**
  * Seeded fault injection: 429 rate limits, 503s and timeouts, before or after the effect; a
- * one-shot 403 PERMISSION_DENIED naming an IAM permission, as Google words it.
+ * one-shot 403 PERMISSION_DENIED naming an IAM permission, as Google words it, or a 404 (a bucket
+ * that does not exist).
  */
 import { ApiError, type Api } from './http.js';
 
-export type FaultKind = '429' | '503' | 'timeout' | '403';
+export type FaultKind = '429' | '503' | 'timeout' | '403' | '404';
 
 export interface FakeFaults {
   /** Probability (0..1) that a request is faulted. */
@@ -48,6 +49,12 @@ const SERVICE_HOST: Record<Api, string> = {
 
 export function faultError(kind: FaultKind, api: Api, permission?: string): ApiError {
   switch (kind) {
+    case '404':
+      return new ApiError(
+        'NOT_FOUND',
+        api === 'storage' ? 'The specified bucket does not exist.' : 'Not found.',
+        'notFound',
+      );
     case '403': {
       const p = permission ?? `${api}.unknown.permission`;
       // Cloud Storage words it differently from the other APIs.
