@@ -135,3 +135,20 @@ describe('mlform check on a local project', () => {
     expect(r.out).toContain('apt-get install bubblewrap');
   });
 });
+
+describe('mlform check never writes where the manifests may not', () => {
+  it('a local.stateDir outside the project is refused before any write', async () => {
+    const outside = join(root, 'outside');
+    const escaping = join(root, 'escaping');
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(escaping);
+    await writeFile(
+      join(escaping, 'mlform.yaml'),
+      `stack: demo\nprovider: local\nlocal:\n  stateDir: ${outside}\n`,
+    );
+    const r = await mlform(['check', '-f', escaping], { MLFORM_STATE_DIR: '' });
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('stateDir');
+    await expect(readdir(outside)).rejects.toThrow();
+  });
+});

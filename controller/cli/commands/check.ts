@@ -7,7 +7,8 @@ import { resolve } from 'node:path';
 import { loadManifests } from '../../../manifests/load.js';
 import { error, hasErrors } from '../../../resources/diagnostic.js';
 import type { CheckResult, CheckStatus } from '../../../providers/gcp/preflight.js';
-import { DEFAULT_STATE_DIR } from '../../../providers/local/index.js';
+import { DEFAULT_STATE_DIR, stateDirEscape } from '../../../providers/local/index.js';
+import { stateDirEscapeDiagnostic } from '../../../resources/project.js';
 import { localPreflight } from '../../../providers/local/preflight.js';
 import { defineCommand } from '../command.js';
 import type { CommandContext } from '../context.js';
@@ -81,6 +82,18 @@ export const checkCommand = defineCommand({
         await provider.close();
       }
     } else {
+      // The manifests' stateDir only inside the project (SECURITY.md), as for every other command.
+      if (operator.stateDir === undefined) {
+        const escape = await stateDirEscape(project.dir, config.local.stateDir);
+        if (escape) {
+          return failed(ctx, [
+            {
+              ...stateDirEscapeDiagnostic(config.local.stateDir, escape.escape, escape.detail),
+              file: project.file,
+            },
+          ]);
+        }
+      }
       const stateDir = operator.stateDir ?? resolve(project.dir, config.local.stateDir ?? DEFAULT_STATE_DIR);
       results = await localPreflight(stateDir, ctx.env);
     }
