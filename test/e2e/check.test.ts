@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeGcp, type FakeGcp } from '../fakes/gcp/index.js';
 import { CLI_ENV } from './cli.js';
+import { gcpProjectFile } from '../providers/gcp/project-file.js';
 
 let fake: FakeGcp;
 let root: string;
@@ -24,19 +25,7 @@ beforeAll(async () => {
   await mkdir(gcpProject);
   await mkdir(localProject);
   // The fake's buckets are in US-CENTRAL1.
-  await writeFile(
-    join(gcpProject, 'mlform.yaml'),
-    `stack: demo
-provider: gcp
-gcp:
-  project: demo-proj
-  region: us-central1
-  bucket: gs://mlform-test/state
-  trainerImage: us-docker.pkg.dev/demo-proj/mlform/trainer:1
-  servingImage: us-docker.pkg.dev/demo-proj/mlform/serving:1
-  serviceAccount: mlform-runner@demo-proj.iam.gserviceaccount.com
-`,
-  );
+  await writeFile(join(gcpProject, 'mlform.yaml'), gcpProjectFile('us-central1', 'us-central1'));
   await writeFile(join(localProject, 'mlform.yaml'), 'stack: demo\nprovider: local\n');
 });
 afterAll(async () => {
