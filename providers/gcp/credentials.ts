@@ -126,14 +126,18 @@ export async function findCredentials(env: Env, metadataTimeoutMs = 1500): Promi
 }
 
 /**
- * `ready()` resolves once credentials were found and throws the `GcpSetupError` otherwise; the
- * look-up runs once, on the first call.
+ * `ready()` resolves once credentials were found and throws the `GcpSetupError` otherwise. Calls
+ * in flight together share one look-up; a found source is kept, a failure is looked up again by
+ * the next call (the controller outlives a key mounted late).
  */
 export function credentialsGate(env: Env): () => Promise<void> {
   let found: Promise<CredentialsResult> | undefined;
   return async () => {
-    const result = await (found ??= findCredentials(env));
-    if (!result.ok) throw new GcpSetupError(result.diagnostic);
+    const pending = (found ??= findCredentials(env));
+    const result = await pending;
+    if (result.ok) return;
+    if (found === pending) found = undefined;
+    throw new GcpSetupError(result.diagnostic);
   };
 }
 

@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findCredentials } from '../../../providers/gcp/credentials.js';
+import { credentialsGate, findCredentials } from '../../../providers/gcp/credentials.js';
 import { roleFor } from '../../../providers/gcp/errors.js';
 import { createGcpProvider } from '../../../providers/gcp/index.js';
 import { CONFIG, harness, type Harness } from './helpers.js';
@@ -125,5 +125,20 @@ describe('findCredentials', () => {
     );
     const found = await findCredentials({ HOME: dir });
     expect(found).toMatchObject({ ok: true, source: 'gcloud' });
+  });
+
+  it('the gate shares one look-up, and looks again after a failure (a key mounted late)', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'mlform-creds-'));
+    const port = await closedPort();
+    const ready = credentialsGate({ HOME: dir, GCE_METADATA_HOST: `127.0.0.1:${port}` });
+    const first = await Promise.allSettled([ready(), ready(), ready()]);
+    expect(first.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(join(dir, '.config', 'gcloud'), { recursive: true });
+    await writeFile(
+      join(dir, '.config', 'gcloud', 'application_default_credentials.json'),
+      JSON.stringify({ type: 'authorized_user', client_id: 'c', client_secret: 's', refresh_token: 'r' }),
+    );
+    await expect(ready()).resolves.toBeUndefined();
   });
 });
