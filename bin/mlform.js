@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Thin launcher: the CLI is compiled to dist/ by `npm run build` (run automatically by `npm ci`).
-import { main } from '../dist/controller/cli/main.js';
+import { installProcessGuard, main } from '../dist/controller/cli/main.js';
+
+const report = installProcessGuard();
 
 // `mlform logs ... | head` closes the pipe early: that is the reader's choice, not an error.
 for (const stream of [process.stdout, process.stderr]) {
@@ -10,12 +12,6 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-main(process.argv).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-    process.exitCode = 1;
-  },
-);
+main(process.argv).then((code) => {
+  process.exitCode = code;
+}, report);

@@ -4,6 +4,7 @@ import { createContext, type CommandContext } from './context.js';
 import { packageVersion } from './version.js';
 import { COMMANDS } from './commands/index.js';
 import { registerCommands } from './registrar.js';
+import { errorMessage } from '../../resources/error-message.js';
 
 export function buildProgram(ctx: CommandContext, setExit: (code: number) => void): Command {
   const program = new Command('mlform')
@@ -40,4 +41,22 @@ export async function main(argv: string[], ctx: CommandContext = createContext()
     throw e;
   }
   return code;
+}
+
+/**
+ * The process-wide guard of the CLI entry (bin/mlform.js): a rejection no one awaited (an SDK's
+ * background work) or an error that escaped a command is one line on stderr and exit status 1,
+ * with the stack only under MLFORM_DEBUG.
+ */
+export function installProcessGuard(
+  env: Record<string, string | undefined> = process.env,
+  stderr: { write(text: string): unknown } = process.stderr,
+): (e: unknown) => void {
+  const report = (e: unknown): void => {
+    const detail = env.MLFORM_DEBUG && e instanceof Error && e.stack ? e.stack : errorMessage(e);
+    stderr.write(`mlform: ${detail}${env.MLFORM_DEBUG ? '' : ' (MLFORM_DEBUG=1 shows the stack)'}\n`);
+    process.exitCode = 1;
+  };
+  process.on('unhandledRejection', report);
+  return report;
 }

@@ -7,6 +7,7 @@ import type { Provider, ProviderContext } from '../provider.js';
 import { createCaller, DEFAULT_BUCKETS, type BucketSize, type CallClass, type RetryPolicy } from './call.js';
 import type { GcpApi } from './api-calls.js';
 import { createClients, ENDPOINT_ENV, type GcpClients } from './clients.js';
+import { credentialsGate, gatedCaller } from './credentials.js';
 import { layoutFor, settingsFrom, type Gcp, type GcpConfig, type GcpSettings } from './context.js';
 import { deleteEndpoint, listEndpoints, putEndpoint } from './endpoints.js';
 import { createGcs } from './gcs.js';
@@ -60,7 +61,9 @@ export function createGcpProvider(options: GcpProviderOptions): GcpProvider {
           ]),
         )
       : {};
-  const call = createCaller({ ...retryFromEnv, ...options.retry }, { ...scaled, ...options.buckets });
+  const direct = createCaller({ ...retryFromEnv, ...options.retry }, { ...scaled, ...options.buckets });
+  // Google's APIs: credentials looked for once, before the first call (an emulator has a fixed token).
+  const call = options.clients || endpoint ? direct : gatedCaller(direct, credentialsGate(env));
   const gcs = createGcs(() => clientsOf().storage, call);
   const gcp: Gcp = {
     settings,

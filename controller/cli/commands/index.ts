@@ -3,6 +3,7 @@ import type { CommandEntry } from '../command.js';
 import { applyCommand, destroyCommand } from './apply.js';
 import { artifactCommands } from './artifact.js';
 import { cancelCommand } from './cancel.js';
+import { checkCommand } from './check.js';
 import { controllerCommand } from './controller.js';
 import { describeCommand } from './describe.js';
 import { getCommand } from './get.js';
@@ -18,6 +19,7 @@ import { validateCommand } from './validate.js';
 
 export const COMMANDS: readonly CommandEntry[] = [
   validateCommand,
+  checkCommand,
   schemaCommand,
   planCommand,
   applyCommand,
