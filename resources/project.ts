@@ -85,7 +85,7 @@ export const ProjectConfigSchema = Type.Object(
           Type.Number({
             minimum: 0,
             description:
-              "Price of one CPU-hour of this machine in USD, so local plans show a cost estimate (CPU-hours x this price) and `budget` applies; without it local plans show none.",
+              'Price of one CPU-hour of this machine in USD, so local plans show a cost estimate (CPU-hours x this price) and `budget` applies; without it local plans show none.',
           }),
         ),
       },
