@@ -13,6 +13,7 @@ import type { DeployedEndpointSpec } from '../resources/deployed-endpoint.js';
 import type { RegisteredModelSpec } from '../resources/registered-model.js';
 import type { ScheduleSpec } from '../resources/schedule.js';
 import type { TrainingRunSpec } from '../resources/training-run.js';
+import type { MonitoringStatus } from '../monitoring/status.js';
 
 /** What every response carries: problems to show, never thrown for expected failures. */
 export interface Response {
@@ -150,6 +151,11 @@ export interface ObservedEndpoint {
    * normalised per provider so they compare equal to the applied spec when nothing changed.
    */
   live?: Partial<Pick<DeployedEndpointSpec, 'scaling' | 'resources' | 'batching' | 'timeoutSeconds'>>;
+  /**
+   * Drift and live quality from the endpoint's window summaries (monitoring/), when the applied
+   * spec has `monitoring`. Observed state: past a threshold the endpoint's health is Degraded.
+   */
+  monitoring?: MonitoringStatus;
 }
 
 export interface ObservedSchedule {
@@ -365,11 +371,32 @@ export interface Provider {
    */
   validate?(ctx: ProviderContext, resources: readonly ValidateResource[]): Promise<Diagnostic[]>;
 
+  /**
+   * A small store of the stack's own bookkeeping next to its actual state (the local state
+   * directory, the stack's prefix in the gcp bucket): the notification outbox and what was last
+   * notified. Keys are built by mlform (`STATE_KEY`), never taken from a manifest.
+   */
+  stateStore?: StackStateStore;
+
   /** Run outputs (artifacts are local paths or gs:// URIs). */
   artifacts: {
     read(ctx: ProviderContext, uri: string): Promise<Buffer>;
     write(ctx: ProviderContext, uri: string, data: Uint8Array | string): Promise<void>;
   };
+}
+
+/** `notifications/outbox/<id>.json`: lowercase segments, no `..`, no leading `/`. */
+export const STATE_KEY = /^(?!.*\.\.)[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*\/?$/;
+
+export interface StackStateStore {
+  /** Keys under a prefix (e.g. `notifications/outbox/`), sorted; one list call. */
+  list(ctx: ProviderContext, prefix: string): Promise<string[]>;
+  /** Undefined when the key does not exist. */
+  read(ctx: ProviderContext, key: string): Promise<Buffer | undefined>;
+  /** Atomic: a reader sees the old or the new value, never a part. */
+  write(ctx: ProviderContext, key: string, data: string): Promise<void>;
+  /** Removing a missing key is not an error. */
+  remove(ctx: ProviderContext, key: string): Promise<void>;
 }
 
 /** Labels every managed object carries where the backend has labels (docs/architecture.md "Providers"). */

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { error, type Diagnostic } from './diagnostic.js';
 import { StringEnum, Strict } from './schema-helpers.js';
+import { NotificationsSchema } from './monitoring.js';
 
 export const PROJECT_FILE_NAMES = ['mlform.yaml', 'mlform.yml'] as const;
 export const PROVIDERS = ['local', 'gcp'] as const;
@@ -117,6 +118,7 @@ export const ProjectConfigSchema = Type.Object(
         },
       ),
     ),
+    notifications: Type.Optional(NotificationsSchema),
   },
   { ...Strict, description: 'The project file, `mlform.yaml`, at the root of a manifest tree.' },
 );
