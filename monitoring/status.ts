@@ -38,6 +38,10 @@ export const MonitoringStatusSchema = Type.Object({
       degraded: Type.Boolean(),
     }),
   ),
+  /** The served version these scores are for (each version is compared to its own statistics). */
+  version: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** Why drift is unknown or some features were not scored (no statistics.json, too few requests). */
+  detail: Type.Optional(Type.String()),
   /** Requests sampled into the log and dropped because the buffer was full, over the window. */
   logged: Type.Optional(Type.Integer({ minimum: 0 })),
   dropped: Type.Optional(Type.Integer({ minimum: 0 })),
