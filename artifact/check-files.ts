@@ -10,7 +10,7 @@ import {
   ContractMetricsSchema,
   PreprocessFileSchema,
   ReferenceStatisticsSchema,
-  type ColumnStatistics,
+  type FeatureStatistics,
   type ContractMetrics,
   type PreprocessFile,
   type ReferenceStatistics,
@@ -112,62 +112,39 @@ export function checkPreprocess(value: unknown, out: Diagnostic[]): PreprocessFi
   return preprocess;
 }
 
-function checkColumn(stats: ColumnStatistics, path: FieldPath, rows: number, out: Diagnostic[]): void {
+function checkColumn(
+  stats: FeatureStatistics,
+  path: FieldPath,
+  rows: number | undefined,
+  out: Diagnostic[],
+): void {
   const file = CONTRACT_FILES.statistics;
   const at = (field: string) => ({ file, path: [...path, field] });
-  if (stats.count > rows) {
+  const inconsistent = (field: string, message: string, hint?: string) =>
     out.push(
-      error(
-        'artifact-inconsistent',
-        `${formatPath([...path, 'count'])} is ${stats.count}, over rows ${rows}`,
-        at('count'),
-      ),
+      error('artifact-inconsistent', `${formatPath([...path, field])} ${message}`, {
+        ...at(field),
+        ...(hint && { hint }),
+      }),
     );
-  }
-  if (stats.kind === 'numeric') {
-    if (stats.binEdges.length !== stats.binCounts.length + 1) {
-      out.push(
-        error(
-          'artifact-inconsistent',
-          `${formatPath([...path, 'binEdges'])} has ${stats.binEdges.length} edges for ${stats.binCounts.length} bins`,
-          { ...at('binEdges'), hint: 'k bins have k + 1 edges' },
-        ),
+  if (rows !== undefined && stats.count + stats.missing > rows)
+    inconsistent('count', `plus missing is ${stats.count + stats.missing}, over rows ${rows}`);
+  if (stats.type === 'numeric') {
+    if (stats.counts.length !== stats.edges.length + 1)
+      inconsistent(
+        'counts',
+        `has ${stats.counts.length} entries for ${stats.edges.length} edges`,
+        'inner edges: k edges make k + 1 bins, the outer two open-ended',
       );
-    }
-    if (stats.binEdges.some((edge, i) => i > 0 && edge < stats.binEdges[i - 1])) {
-      out.push(
-        error(
-          'artifact-inconsistent',
-          `${formatPath([...path, 'binEdges'])} must not decrease`,
-          at('binEdges'),
-        ),
-      );
-    }
-    const counted = stats.binCounts.reduce((a, b) => a + b, 0);
-    if (counted > stats.count) {
-      out.push(
-        error(
-          'artifact-inconsistent',
-          `${formatPath([...path, 'binCounts'])} add up to ${counted}, over count ${stats.count}`,
-          at('binCounts'),
-        ),
-      );
-    }
+    if (stats.edges.some((edge, i) => i > 0 && edge <= stats.edges[i - 1]))
+      inconsistent('edges', 'must increase strictly', 'deduplicate repeated quantiles');
+    const counted = stats.counts.reduce((a, b) => a + b, 0);
+    if (counted > stats.count) inconsistent('counts', `add up to ${counted}, over count ${stats.count}`);
     return;
   }
-  const total = Object.values(stats.frequencies).reduce((a, b) => a + b, 0) + (stats.otherRate ?? 0);
-  if (total > 1 + 1e-6) {
-    out.push(
-      error(
-        'artifact-inconsistent',
-        `${formatPath([...path, 'frequencies'])} add up to ${total.toFixed(4)}, over 1`,
-        {
-          ...at('frequencies'),
-          hint: 'frequencies are shares of the present (non-missing) rows',
-        },
-      ),
-    );
-  }
+  const counted = Object.values(stats.categories).reduce((a, b) => a + b, 0) + stats.other;
+  if (counted > stats.count)
+    inconsistent('categories', `plus other add up to ${counted}, over count ${stats.count}`);
 }
 
 export function checkStatistics(
@@ -192,5 +169,6 @@ export function checkStatistics(
       );
     }
   }
-  if (stats.predictions) checkColumn(stats.predictions, ['predictions'], stats.rows, out);
+  // The prediction describes the validation split, not the `rows` training rows.
+  if (stats.prediction) checkColumn(stats.prediction, ['prediction'], undefined, out);
 }

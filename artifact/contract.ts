@@ -252,55 +252,13 @@ void _preprocessIsEncoderInput;
 
 // ---- statistics.json -----------------------------------------------------------------------
 
-const Rate = Type.Number({ minimum: 0, maximum: 1 });
-const Count = Type.Integer({ minimum: 0 });
-
-/** A numeric column: quantile bin edges (k + 1, non-decreasing) and the rows in each of the k bins. */
-export const NumericStatisticsSchema = Type.Object(
-  {
-    kind: Type.Literal('numeric'),
-    count: Count,
-    missingRate: Rate,
-    mean: Type.Optional(Finite),
-    std: Type.Optional(Type.Number({ minimum: 0 })),
-    binEdges: Type.Array(Finite, { minItems: 2, maxItems: 1025 }),
-    binCounts: Type.Array(Count, { minItems: 1, maxItems: 1024 }),
-  },
-  { additionalProperties: false },
-);
-
-/** A categorical column: the share of each value among present rows; `otherRate` for the rest. */
-export const CategoricalStatisticsSchema = Type.Object(
-  {
-    kind: Type.Literal('categorical'),
-    count: Count,
-    missingRate: Rate,
-    frequencies: Type.Record(Type.String({ maxLength: 256 }), Rate),
-    otherRate: Type.Optional(Rate),
-  },
-  { additionalProperties: false },
-);
-
-const ColumnStatistics = Type.Union([NumericStatisticsSchema, CategoricalStatisticsSchema], {
-  description:
-    'column statistics: {kind: numeric, count, missingRate, binEdges, binCounts} or {kind: categorical, count, missingRate, frequencies}',
-});
-
 /**
- * statistics.json: the reference distribution a monitor compares live traffic with (issue 15). Per
- * feature (raw values, as clients send them) and for the model's predictions on the same rows
- * (numbers for regression, labels for classification). Optional; validated when present.
+ * statistics.json: the reference distribution drift is measured against (issue 15). Its schema is
+ * monitoring's (monitoring/statistics.ts), the one the model server and observation read; the
+ * artifact contract re-exports it so the checker and the page validate the same file.
  */
-export const ReferenceStatisticsSchema = Type.Object(
-  {
-    formatVersion: Type.Literal(1),
-    /** The rows described: the validation split (the default), or the training split. */
-    split: Type.Optional(StringEnum(['validation', 'train'] as const)),
-    rows: Count,
-    features: Type.Record(Type.String({ minLength: 1, maxLength: 256 }), ColumnStatistics),
-    predictions: Type.Optional(ColumnStatistics),
-  },
-  { additionalProperties: false },
-);
-export type ReferenceStatistics = Static<typeof ReferenceStatisticsSchema>;
-export type ColumnStatistics = Static<typeof ColumnStatistics>;
+export {
+  ReferenceStatisticsSchema,
+  type FeatureStatistics,
+  type ReferenceStatistics,
+} from '../monitoring/statistics.js';

@@ -18,6 +18,7 @@ import {
   baselineMetrics,
   evaluate,
   evaluateConfusion,
+  decodeClasses,
   decodeNumbers,
   ratioToBaseline,
 } from './metrics/index.js';
@@ -35,6 +36,8 @@ import {
 } from './tensorboard/index.js';
 import { tensorboardObserver, scalarTag } from './tensorboard-observer.js';
 import { train } from './training/train.js';
+import { referenceStatistics } from '../monitoring/reference.js';
+import { STATISTICS_FILE, type ReferenceStatistics } from '../monitoring/statistics.js';
 import { runTuning } from './tuning/run-tuning.js';
 import type { PreparedData, ProgressEvent, Samples } from './types.js';
 
@@ -188,6 +191,7 @@ export async function runTraining(options: RunTrainingOptions): Promise<RunTrain
   await writeJsonFile(outDir, ARTIFACT_FILES.preprocess, data.preprocess);
   await writeJsonFile(outDir, ARTIFACT_FILES.history, result.history);
   await writeJsonFile(outDir, ARTIFACT_FILES.metrics, metricsFile);
+  await writeJsonFile(outDir, STATISTICS_FILE, trainingStatistics(data, table.rows, predicted, metrics));
   if (isGcsUri(outDir)) {
     await uploadDirectory(tbLocal, [
       joinUri(outDir, ARTIFACT_FILES.tensorboard),
@@ -200,6 +204,31 @@ export async function runTraining(options: RunTrainingOptions): Promise<RunTrain
   onEvent({ type: 'done', metrics, seconds: (Date.now() - startedAt.getTime()) / 1000 });
   model.dispose();
   return { outDir, metrics: metricsFile };
+}
+
+/**
+ * statistics.json: the raw input features of the training rows (as clients send them) and the
+ * model's validation outputs in original units, the reference drift is measured against.
+ */
+function trainingStatistics(
+  data: PreparedData,
+  rows: readonly Record<string, unknown>[],
+  predicted: Float32Array,
+  metrics: Record<string, number>,
+): ReferenceStatistics {
+  const { preprocess, validation } = data;
+  const target = preprocess.target;
+  const predictions =
+    target.type === 'label'
+      ? Array.from(decodeClasses(preprocess, predicted), (i) => target.labels[i])
+      : decodeNumbers(preprocess, predicted, validation.anchor);
+  return referenceStatistics({
+    rows,
+    train: data.train.rowIndex ?? [],
+    features: preprocess.features.map((f) => ({ name: f.name, type: data.columnTypes[f.name] ?? f.type })),
+    predictions,
+    validation: metrics,
+  });
 }
 
 /** Network outputs for a split, in one batch: validation sets are small next to training. */

@@ -59,12 +59,16 @@ const PREPROCESS = {
   encodedWidth: 7,
   inputShape: [7],
 };
-const numericStatistics = (count: number, missingRate: number, binEdges: number[], binCounts: number[]) => ({
-  kind: 'numeric',
+const numericStatistics = (count: number, missing: number, edges: number[], counts: number[]) => ({
+  type: 'numeric',
   count,
-  missingRate,
-  binEdges,
-  binCounts,
+  missing,
+  edges,
+  counts,
+  min: 0,
+  max: 100,
+  mean: 50,
+  std: 10,
 });
 
 const problems = (check: ArtifactCheck) =>
@@ -93,7 +97,7 @@ describe('artifacts that follow the contract', () => {
     expect([descriptor, model, input, output]).toEqual(['builtin', 'model.json', 'encoded', 'value']);
     expect(check.summary.metrics.val_mae).toBe(trained.metrics.metrics.val_mae);
     expect(describeArtifact(check)).toMatch(
-      /^tfjs regression model, 7 features, metrics val_mae [\d.]+ \(baseline [\d.]+\), val_rmse [\d.]+ \(baseline [\d.]+\)$/,
+      /^tfjs regression model, 7 features, metrics val_mae [\d.]+ \(baseline [\d.]+\), val_rmse [\d.]+ \(baseline [\d.]+\), reference statistics$/,
     );
 
     const iris = join(root, 'builtin-iris');
@@ -181,10 +185,16 @@ describe('artifacts that follow the contract', () => {
       formatVersion: 1,
       rows: 80,
       features: {
-        horsepower: numericStatistics(78, 0.025, [46, 80, 100, 230], [26, 26, 26]),
-        weight: { kind: 'categorical', count: 80, missingRate: 0, frequencies: { light: 0.5, heavy: 0.5 } },
+        horsepower: numericStatistics(78, 2, [80, 100], [26, 26, 26]),
+        weight: {
+          type: 'categorical',
+          count: 80,
+          missing: 0,
+          categories: { light: 40, heavy: 40 },
+          other: 0,
+        },
       },
-      predictions: numericStatistics(80, 0, [9, 20, 30, 46], [20, 30, 30]),
+      prediction: numericStatistics(20, 0, [20, 30], [5, 10, 5]),
     };
     const dir = await folder(
       { 'metrics.json': METRICS, 'artifact.json': NAMED, 'statistics.json': statistics },
@@ -196,20 +206,20 @@ describe('artifacts that follow the contract', () => {
 
     const bad = structuredClone(statistics);
     Object.assign(bad.features, {
-      horsepower: { ...statistics.features.horsepower, binCounts: [26, 26] },
-      weight: { ...statistics.features.weight, frequencies: { light: 0.7, heavy: 0.5 } },
+      horsepower: { ...statistics.features.horsepower, counts: [26, 26] },
+      weight: { ...statistics.features.weight, categories: { light: 50, heavy: 40 } },
     });
     await writeFile(join(dir, 'statistics.json'), JSON.stringify(bad));
     expect(errors(await checkArtifact(dir))).toEqual([
-      'statistics.json: features.horsepower.binEdges has 4 edges for 2 bins',
-      'statistics.json: features.weight.frequencies add up to 1.2000, over 1',
+      'statistics.json: features.horsepower.counts has 2 entries for 2 edges',
+      'statistics.json: features.weight.categories plus other add up to 90, over count 80',
     ]);
     Object.assign(bad.features, {
-      colour: { kind: 'categorical', count: 80, missingRate: 1.5, frequencies: {} },
+      colour: { type: 'categorical', count: 80, missing: -1, categories: {}, other: 0 },
     });
     await writeFile(join(dir, 'statistics.json'), JSON.stringify(bad));
     expect(errors(await checkArtifact(dir))).toEqual([
-      'statistics.json: features.colour.missingRate must be <= 1, got number 1.5',
+      'statistics.json: features.colour.missing must be >= 0, got number -1',
     ]);
   });
 

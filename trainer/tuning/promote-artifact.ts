@@ -7,6 +7,7 @@
 import { relative } from 'node:path';
 import { ARTIFACT_FILES, readJsonFile, writeJsonFile, type RunFile } from '../../artifact/files.js';
 import { isGcsUri, joinUri, storeFor } from '../../artifact/storage.js';
+import { STATISTICS_FILE } from '../../monitoring/statistics.js';
 
 /** Artifact files copied as they are; run.json is written by promoteArtifact, last. */
 const COPIED_FILES = [
@@ -15,6 +16,7 @@ const COPIED_FILES = [
   ARTIFACT_FILES.preprocess,
   ARTIFACT_FILES.metrics,
   ARTIFACT_FILES.history,
+  STATISTICS_FILE,
 ];
 
 async function copyObject(from: string, to: string): Promise<void> {
