@@ -214,6 +214,10 @@ function scoreFeature(
   return { name, metric, score, threshold, drifted: score > threshold, ...(ks !== undefined && { ks }) };
 }
 
+/** Features by how far past (or how close to) their threshold they are, the worst first. */
+export const worstFirst = (features: readonly FeatureDrift[]): FeatureDrift[] =>
+  [...features].sort((a, b) => b.score / (b.threshold || 1) - a.score / (a.threshold || 1));
+
 /** Scores are shown and compared at 4 decimals, so a displayed `0.2` is never "past 0.2". */
 const round = (x: number): number => Math.round(x * 1e4) / 1e4;
 

@@ -16,6 +16,8 @@ import {
   type ObservedSchedule,
   type ObservedState,
 } from '../../providers/provider.js';
+import { worstFirst } from '../../monitoring/drift.js';
+import type { MonitoringStatus } from '../../monitoring/status.js';
 import { formatDuration } from './duration.js';
 import { lastFireOf, onceStatus } from './once-schedule.js';
 import { formatInZone } from './zoned-time.js';
@@ -57,6 +59,8 @@ export interface ResourceStatus {
   conditions: Condition[];
   /** The plan's changes for this resource that apply would act on. */
   changes: PendingChange[];
+  /** A monitored endpoint's drift and live quality as observed (`get -o json`, the health's reason). */
+  monitoring?: MonitoringStatus;
 }
 
 export interface StatusOptions {
@@ -128,6 +132,9 @@ export function resourceStatus(
       ],
       changes,
     };
+    const monitoring =
+      kind === 'DeployedEndpoint' ? observed.endpoints.find((e) => e.name === name)?.monitoring : undefined;
+    if (monitoring) status.monitoring = monitoring;
     return status;
   });
   return statuses.sort(
@@ -281,7 +288,32 @@ function endpointHealth(endpoint: ObservedEndpoint | undefined, waiting: boolean
   }
   // Healthy but still waiting for versions its traffic names (trainings in flight).
   if (waiting) return { health: 'Progressing', details: `${where}; waiting for versions`, exists: true };
-  return { health: 'Healthy', details: where, exists: true };
+  const monitoring = endpoint.monitoring && monitoringDetails(endpoint.monitoring);
+  if (monitoring?.degraded)
+    return { health: 'Degraded', details: `${where}; ${monitoring.text}`, exists: true };
+  return { health: 'Healthy', details: monitoring ? `${where}; ${monitoring.text}` : where, exists: true };
+}
+
+/**
+ * One line about an endpoint's drift and live quality: the drifted features with their scores
+ * (`drift: Horsepower psi 0.41 > 0.2, ...`) and a quality past its bound make it Degraded.
+ * Observed state only: nothing here plans an action (Schedule triggers do, on their own terms).
+ */
+export function monitoringDetails(m: MonitoringStatus): { degraded: boolean; text: string } {
+  const parts: string[] = [];
+  if (m.drift === 'drifted') {
+    const drifted = worstFirst(m.features.filter((f) => f.drifted)).map(
+      (f) => `${f.name} ${f.metric} ${formatMetric(f.score)} > ${formatMetric(f.threshold)}`,
+    );
+    parts.push(`drift: ${drifted.join(', ')}`);
+  } else if (m.drift === 'ok') parts.push('drift ok');
+  else parts.push(`drift unknown${m.detail ? ` (${m.detail})` : ''}`);
+  const q = m.quality;
+  if (q) {
+    const vs = q.validation !== undefined ? ` (validation ${formatMetric(q.validation)})` : '';
+    parts.push(`${q.degraded ? 'quality degraded: ' : ''}live ${q.metric} ${formatMetric(q.value)}${vs}`);
+  }
+  return { degraded: m.drift === 'drifted' || q?.degraded === true, text: parts.join('; ') };
 }
 
 function scheduleHealth(

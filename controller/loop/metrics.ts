@@ -3,6 +3,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { redactCredentials } from '../../resources/credential.js';
 import type { ResourceStatus } from '../engine/status.js';
 import type { SyncResult } from './status-schema.js';
+import type { ObservedEndpoint } from '../../providers/provider.js';
+import { worstFirst } from '../../monitoring/drift.js';
 
 export type SyncOutcome = SyncResult;
 export type ErrorType =
@@ -21,7 +23,17 @@ export interface ControllerMetrics {
   leader: Gauge;
   setCommit(commit: string): void;
   setResources(statuses: readonly Pick<ResourceStatus, 'kind' | 'sync' | 'health'>[]): void;
+  driftScore: Gauge<'endpoint' | 'feature'>;
+  quality: Gauge<'endpoint' | 'metric'>;
+  /** Drift scores and live quality of the monitored endpoints, as last observed. */
+  setMonitoring(endpoints: readonly Pick<ObservedEndpoint, 'name' | 'monitoring'>[]): void;
 }
+
+/**
+ * Feature scores exported per endpoint at most (the worst first): feature names come from an
+ * artifact's statistics.json, and each is a time series Prometheus keeps.
+ */
+export const MAX_DRIFT_SERIES_PER_ENDPOINT = 100;
 
 export function createControllerMetrics(options: { defaultMetrics?: boolean } = {}): ControllerMetrics {
   const registry = new Registry();
@@ -73,8 +85,22 @@ export function createControllerMetrics(options: { defaultMetrics?: boolean } = 
     help: '1 while this replica holds the leader lease.',
     registers: [registry],
   });
+  const driftScore = new Gauge({
+    name: 'mlform_endpoint_drift_score',
+    help: "Drift score (PSI or Jensen-Shannon distance, the endpoint's drift.metric) per feature of the last scored window; `_prediction` is the model's output.",
+    labelNames: ['endpoint', 'feature'] as const,
+    registers: [registry],
+  });
+  const quality = new Gauge({
+    name: 'mlform_endpoint_quality',
+    help: 'Live quality (mae, rmse or accuracy) from the feedback joined in the last scored window.',
+    labelNames: ['endpoint', 'metric'] as const,
+    registers: [registry],
+  });
   return {
     registry,
+    driftScore,
+    quality,
     syncDuration,
     syncTotal,
     lastSyncedCommit,
@@ -91,6 +117,18 @@ export function createControllerMetrics(options: { defaultMetrics?: boolean } = 
     setResources(statuses) {
       resources.reset();
       for (const s of statuses) resources.inc({ kind: s.kind, sync_status: s.sync, health: s.health });
+    },
+    setMonitoring(endpoints) {
+      // Reset: an endpoint deleted or a window without scores leaves no stale series behind.
+      driftScore.reset();
+      quality.reset();
+      for (const { name, monitoring } of endpoints) {
+        if (!monitoring) continue;
+        const worst = worstFirst(monitoring.features).slice(0, MAX_DRIFT_SERIES_PER_ENDPOINT);
+        for (const f of worst) driftScore.set({ endpoint: name, feature: f.name }, f.score);
+        if (monitoring.quality)
+          quality.set({ endpoint: name, metric: monitoring.quality.metric }, monitoring.quality.value);
+      }
     },
   };
 }

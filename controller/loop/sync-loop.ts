@@ -355,6 +355,7 @@ export class SyncLoop {
       result.outcome === 'succeeded' && sync.badCommit ? 'invalid-commit' : result.outcome;
     // A bad commit or a revision that throws while loading stays reported while the last good
     // state is reconciled: only a clean pass clears it.
+    this.metrics.setMonitoring(result.final.observed.state.endpoints);
     this.loopStatus.recordReconcile(
       sync.revision,
       result,

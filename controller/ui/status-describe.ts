@@ -23,6 +23,7 @@ import { lastFireOf, onceStatus, type OnceStatus } from '../engine/once-schedule
 import { formatInZone, formatMetric, runsNamed, type ResourceStatus } from '../engine/status.js';
 import { healthColour, renderColumns, syncColour } from './resource-table.js';
 import { escapeTerminal as t, escapeTerminalBlock } from './escape.js';
+import { monitoringLines } from './monitoring-describe.js';
 import type { Style } from './style.js';
 import { finishedRunCosts, money, type RunCost } from '../engine/cost.js';
 import { PRICES_AS_OF } from '../engine/cost-prices.js';
@@ -234,6 +235,9 @@ function kindSection(model: DescribeModel, style: Style): string[] {
               e.traffic.map((t) => [`v${t.version}`, `${t.percent}%`]),
             ),
       ),
+      ...(e.monitoring
+        ? ['', style.bold('Monitoring:'), indent(monitoringLines(e.monitoring, style).join('\n'))]
+        : []),
     ];
   }
   if (model.schedule) {

@@ -54,6 +54,7 @@ import {
   type EndpointConfig,
   type EndpointRecord,
 } from './records.js';
+import { observeLocalMonitoring } from './monitoring.js';
 import { readLogTail } from './run-log.js';
 import { childEnv, stateRoot, type LocalSettings } from './settings.js';
 import {
@@ -304,9 +305,16 @@ export async function listEndpoints(
         if (record.status !== 'ok' || record.value.labels['mlform-stack'] !== ctx.stack) return undefined;
         if (config.status === 'corrupt') diagnostics.push(config.diagnostic);
         const value = config.status === 'ok' ? config.value : undefined;
-        return healthLimit(async () =>
-          toObserved(record.value, value, await healthOf(settings, record.value, files)),
-        );
+        return healthLimit(async () => {
+          const observed = toObserved(record.value, value, await healthOf(settings, record.value, files));
+          const monitoring = record.value.spec.monitoring;
+          if (!monitoring || !value) return observed;
+          const root = paths.monitoring(record.value.name);
+          return {
+            ...observed,
+            monitoring: await observeLocalMonitoring(root, monitoring, value.versions, new Date()),
+          };
+        });
       }),
     );
     return { items: items.filter((i): i is ObservedEndpoint => i !== undefined), diagnostics };
