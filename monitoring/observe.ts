@@ -101,7 +101,14 @@ async function readAndScore(
         `window ${key} has ${files.length} summaries; the first ${MAX_SUMMARIES_PER_WINDOW} were read`,
       );
     for (const file of files.slice(0, MAX_SUMMARIES_PER_WINDOW)) {
-      const parsed = parseWindowSummary(await file.read(), `${key}/${file.name}`);
+      let bytes: Buffer;
+      try {
+        bytes = await file.read();
+      } catch (e) {
+        problems.push(`${key}/${file.name}: ${errorMessage(e)}`);
+        continue;
+      }
+      const parsed = parseWindowSummary(bytes, `${key}/${file.name}`);
       if (typeof parsed === 'string') problems.push(parsed);
       else summaries.push(parsed);
     }
