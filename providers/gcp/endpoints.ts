@@ -23,6 +23,7 @@ import { listAll, type Gcp } from './context.js';
 import { sanitizeLabels } from './jobs.js';
 import { LABEL, parentOf, revisionName } from './names.js';
 import { notOwned, ownerOfLabels, sameOwner, type Owner } from './ownership.js';
+import { observeGcpMonitoring } from './monitoring.js';
 import { cloudRunEnv } from './secrets.js';
 import { containerArgs, containerEnv } from '../serving-container.js';
 
@@ -301,13 +302,34 @@ export async function listEndpoints(
     const diagnostics: Diagnostic[] = [];
     for (const s of services) {
       const { endpoint, diagnostic } = endpointOf(s);
-      if (endpoint) items.push(endpoint);
+      if (endpoint) items.push(await withMonitoring(gcp, ctx, s, endpoint));
       if (diagnostic) diagnostics.push(diagnostic);
     }
     return { items, diagnostics };
   } catch (e) {
     return { items: [], diagnostics: [callDiagnostic('DeployedEndpoint', 'listing endpoints', e)] };
   }
+}
+
+/** A monitored endpoint's drift and live quality (monitoring.ts); others cost no call. */
+async function withMonitoring(
+  gcp: Gcp,
+  ctx: ProviderContext,
+  service: Service,
+  endpoint: ObservedEndpoint,
+): Promise<ObservedEndpoint> {
+  const settings = endpoint.spec.monitoring;
+  if (!settings) return endpoint;
+  const monitoring = await observeGcpMonitoring(
+    gcp,
+    gcp.layout(ctx.stack).monitoring(endpoint.name),
+    settings,
+    service,
+    endpoint.traffic.map((t) => t.version),
+    () => listRevisions(gcp, service.name ?? ''),
+    new Date(),
+  );
+  return { ...endpoint, monitoring };
 }
 
 // ---- put -----------------------------------------------------------------------------------
@@ -324,7 +346,7 @@ async function getService(gcp: Gcp, name: string): Promise<Service | undefined> 
   }
 }
 
-async function listRevisions(gcp: Gcp, service: string): Promise<Revision[]> {
+export async function listRevisions(gcp: Gcp, service: string): Promise<Revision[]> {
   type Req = protos.google.cloud.run.v2.IListRevisionsRequest & { pageToken?: string };
   return listAll<Req, Revision>(
     gcp.call,

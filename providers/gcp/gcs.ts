@@ -9,7 +9,15 @@ export interface GcsObject {
   name: string;
   generation: string;
   updated?: string;
+  /** Bytes, as listed: lets a reader refuse an oversized object before downloading it. */
+  size?: number;
   metadata: Record<string, string>;
+}
+
+/** Restricts a list to names in [startOffset, endOffset) (Cloud Storage's own list parameters). */
+export interface ListRange {
+  startOffset?: string;
+  endOffset?: string;
 }
 
 export interface Gcs {
@@ -33,13 +41,16 @@ export interface Gcs {
   ): Promise<{ generation: string }>;
   exists(uri: string): Promise<boolean>;
   remove(uri: string, options?: { ifGenerationMatch?: number | string }): Promise<void>;
-  /** Every object under a prefix with its custom metadata: one paged list. */
-  list(prefixUri: string): Promise<GcsObject[]>;
+  /** Every object under a prefix with its custom metadata: one paged list (optionally a name range). */
+  list(prefixUri: string, range?: ListRange): Promise<GcsObject[]>;
+  /** Generation and size of an object, undefined when it does not exist: one metadata call. */
+  stat(uri: string): Promise<{ generation: string; size: number } | undefined>;
 }
 
 type MetadataShape = {
   name?: string;
   generation?: string | number;
+  size?: string | number;
   updated?: string;
   metadata?: Record<string, string | number | boolean | null>;
 };
@@ -109,7 +120,17 @@ export function createGcs(storageOf: () => Storage, call: Caller): Gcs {
         if (!isKind(e, 'not-found')) throw e;
       }
     },
-    async list(prefixUri) {
+    async stat(uri) {
+      try {
+        const [metadata] = await call('storage', 'objects.get', () => file(uri).getMetadata());
+        const m = metadata as MetadataShape;
+        return { generation: String(m.generation ?? ''), size: Number(m.size ?? 0) };
+      } catch (e) {
+        if (isKind(e, 'not-found')) return undefined;
+        throw e;
+      }
+    },
+    async list(prefixUri, range = {}) {
       const { bucket, name: prefix } = parseGcsUri(prefixUri);
       const out: GcsObject[] = [];
       let pageToken: string | undefined;
@@ -118,7 +139,14 @@ export function createGcs(storageOf: () => Storage, call: Caller): Gcs {
           // The client is built inside the call: after the credentials check (credentials.ts).
           storageOf()
             .bucket(bucket)
-            .getFiles({ prefix, autoPaginate: false, maxResults: 1000, ...(pageToken && { pageToken }) }),
+            .getFiles({
+              prefix,
+              autoPaginate: false,
+              maxResults: 1000,
+              ...(range.startOffset !== undefined && { startOffset: range.startOffset }),
+              ...(range.endOffset !== undefined && { endOffset: range.endOffset }),
+              ...(pageToken && { pageToken }),
+            }),
         );
         for (const f of files) {
           const m = f.metadata as MetadataShape;
@@ -127,6 +155,7 @@ export function createGcs(storageOf: () => Storage, call: Caller): Gcs {
             name: f.name,
             generation: String(m.generation ?? ''),
             ...(m.updated !== undefined && { updated: m.updated }),
+            ...(m.size !== undefined && { size: Number(m.size) }),
             metadata: toStrings(m.metadata),
           });
         }
