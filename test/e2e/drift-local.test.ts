@@ -13,11 +13,11 @@ import { killProcessesUnder } from '../providers/local/helpers.js';
 import { windowKey, windowStart } from '../../monitoring/layout.js';
 import { parseStatistics } from '../../monitoring/statistics-file.js';
 import type { FeatureStatistics, ReferenceStatistics } from '../../monitoring/statistics.js';
-import type { FeatureCounts, WindowSummary } from '../../monitoring/window-summary.js';
+import type { FeatureCounts } from '../../monitoring/window-summary.js';
+import { HOUR, windowSummary } from '../monitoring/fixtures.js';
 
 let root: string;
 let project: string;
-const HOUR = 3_600_000;
 
 beforeAll(async () => {
   ({ root, project } = await copyQuickstart('mlform-drift-', /schedule\.yaml$/));
@@ -96,13 +96,7 @@ describe('drift on the local provider, through the CLI', () => {
     const reference = await servedStatistics();
     const start = windowStart(Date.now(), HOUR) - HOUR;
     const n = 400;
-    const summary: WindowSummary = {
-      formatVersion: 1,
-      endpoint: 'mpg-api',
-      model: 'mpg',
-      version: 1,
-      windowStart: new Date(start).toISOString(),
-      windowEnd: new Date(start + HOUR).toISOString(),
+    const summary = windowSummary(start, {
       instance: 'e2e',
       count: n,
       features: Object.fromEntries(
@@ -113,7 +107,7 @@ describe('drift on the local provider, through the CLI', () => {
       ),
       ...(reference.prediction && { prediction: countsLike(reference.prediction, n, false) }),
       quality: { count: 20, sumAbsError: 100, sumSquaredError: 600, correct: 0, unmatched: 0 },
-    };
+    });
     const folder = join(project, '.mlform', 'monitoring', 'mpg-api', 'windows', windowKey(start));
     await mkdir(folder, { recursive: true });
     await writeFile(join(folder, 'v1-e2e.json'), JSON.stringify(summary));

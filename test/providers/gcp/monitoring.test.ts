@@ -6,10 +6,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PutEndpointRequest } from '../../../providers/provider.js';
-import type { DeployedEndpointSpec } from '../../../resources/deployed-endpoint.js';
+import { Value } from '@sinclair/typebox/value';
+import {
+  DeployedEndpointSpecSchema,
+  normalizeDeployedEndpointSpec,
+  type DeployedEndpointSpec,
+} from '../../../resources/deployed-endpoint.js';
 import type { EndpointMonitoring } from '../../../resources/monitoring.js';
 import type { ReferenceStatistics } from '../../../monitoring/statistics.js';
-import type { WindowSummary } from '../../../monitoring/window-summary.js';
+import { HOUR, windowSummary } from '../../monitoring/fixtures.js';
 import { windowKey, windowStart } from '../../../monitoring/layout.js';
 import { harness, type Harness } from './helpers.js';
 
@@ -21,7 +26,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-const HOUR = 3_600_000;
 const BUCKET = 'mlform-test';
 const ARTIFACT = 'state/demo/runs/mpg-mlp/1';
 const WINDOWS = 'state/demo/monitoring/mpg-api/windows';
@@ -34,17 +38,14 @@ const monitoring: EndpointMonitoring = {
   retention: '168h',
 };
 
-const spec = (withMonitoring: boolean) =>
-  ({
-    model: 'mpg',
-    traffic: [{ version: 'champion', percent: 100 }],
-    preset: 'development',
-    scaling: { minInstances: 0, maxInstances: 2 },
-    resources: { memory: '2Gi', cpu: '1' },
-    batching: { enabled: true, maxBatchSize: 64, batchTimeoutMicros: 2000 },
-    timeoutSeconds: 300,
-    ...(withMonitoring && { monitoring }),
-  }) as DeployedEndpointSpec;
+/** The spec as the engine hands it over: schema defaults filled, the preset expanded. */
+const spec = (withMonitoring: boolean): DeployedEndpointSpec =>
+  normalizeDeployedEndpointSpec(
+    Value.Default(DeployedEndpointSpecSchema, {
+      model: 'mpg',
+      ...(withMonitoring && { monitoring }),
+    }) as DeployedEndpointSpec,
+  );
 
 const put = (name: string, withMonitoring: boolean): Promise<unknown> =>
   h.provider.deployedEndpoints.put(h.ctx, {
@@ -56,40 +57,42 @@ const put = (name: string, withMonitoring: boolean): Promise<unknown> =>
     annotations: {},
   } satisfies PutEndpointRequest);
 
+// Horsepower bins [<80, 80-120, >=120] hold 40/40/20 training rows; Origin is 60 USA, 40 Japan.
 const reference: ReferenceStatistics = {
   formatVersion: 1,
   rows: 100,
-  features: {
-    Horsepower: {
-      type: 'numeric',
-      count: 100,
-      missing: 0,
-      edges: [80, 120],
-      counts: [40, 40, 20],
-      min: 46,
-      max: 230,
-      mean: 100,
-      std: 30,
-    },
-    Origin: { type: 'categorical', count: 100, missing: 0, categories: { USA: 60, Japan: 40 }, other: 0 },
-  },
+  features: {},
   validation: { val_mae: 2.5 },
 };
+reference.features.Horsepower = {
+  ...{ type: 'numeric', count: 100, missing: 0, edges: [80, 120], counts: [40, 40, 20] },
+  ...{ min: 46, max: 230, mean: 100, std: 30 },
+};
+reference.features.Origin = {
+  type: 'categorical',
+  count: 100,
+  missing: 0,
+  categories: { USA: 60, Japan: 40 },
+  other: 0,
+};
 
-const summary = (start: number, instance: string, horsepower: number[]): WindowSummary => ({
-  formatVersion: 1,
-  endpoint: 'mpg-api',
-  model: 'mpg',
-  version: 1,
-  windowStart: new Date(start).toISOString(),
-  windowEnd: new Date(start + HOUR).toISOString(),
-  instance,
-  count: 50,
-  features: {
-    Horsepower: { type: 'numeric', counts: horsepower, missing: 0 },
-    Origin: { type: 'categorical', categories: { USA: 30, Japan: 20 }, other: 0, missing: 0 },
-  },
-});
+/** A summary of 50 requests of `instance` in the window at `start`, Horsepower counted as given. */
+function seedSummary(start: number, instance: string, horsepower: number[], version = 1): void {
+  const summary = windowSummary(start, {
+    instance,
+    version,
+    count: 50,
+    features: {
+      Horsepower: { type: 'numeric', counts: horsepower, missing: 0 },
+      Origin: { type: 'categorical', categories: { USA: 30, Japan: 20 }, other: 0, missing: 0 },
+    },
+  });
+  h.fake.seed.object(
+    BUCKET,
+    `${WINDOWS}/${windowKey(start)}/v${version}-${instance}.json`,
+    JSON.stringify(summary),
+  );
+}
 
 const storageCalls = () => ({
   list: h.fake.count({ api: 'storage', rpc: 'objects.list' }),
@@ -111,33 +114,13 @@ describe('drift on the gcp provider', () => {
     const current = windowStart(Date.now(), HOUR);
     const last = current - HOUR;
     // Two instances in the last complete window: Horsepower moved to the top bin.
-    h.fake.seed.object(
-      BUCKET,
-      `${WINDOWS}/${windowKey(last)}/v1-a.json`,
-      JSON.stringify(summary(last, 'a', [5, 5, 40])),
-    );
-    h.fake.seed.object(
-      BUCKET,
-      `${WINDOWS}/${windowKey(last)}/v1-b.json`,
-      JSON.stringify(summary(last, 'b', [5, 5, 40])),
-    );
+    seedSummary(last, 'a', [5, 5, 40]);
+    seedSummary(last, 'b', [5, 5, 40]);
     // Not read: the window in progress, one too old, the logs, and a summary of a version not served.
-    h.fake.seed.object(
-      BUCKET,
-      `${WINDOWS}/${windowKey(current)}/v1-a.json`,
-      JSON.stringify(summary(current, 'a', [50, 0, 0])),
-    );
-    h.fake.seed.object(
-      BUCKET,
-      `${WINDOWS}/${windowKey(last - 5 * HOUR)}/v1-a.json`,
-      JSON.stringify(summary(last - 5 * HOUR, 'a', [50, 0, 0])),
-    );
+    seedSummary(current, 'a', [50, 0, 0]);
+    seedSummary(last - 5 * HOUR, 'a', [50, 0, 0]);
+    seedSummary(last, 'a', [50, 0, 0], 7);
     h.fake.seed.object(BUCKET, 'state/demo/monitoring/mpg-api/logs/x.jsonl', '{}\n');
-    h.fake.seed.object(
-      BUCKET,
-      `${WINDOWS}/${windowKey(last)}/v7-a.json`,
-      JSON.stringify({ ...summary(last, 'a', [50, 0, 0]), version: 7 }),
-    );
 
     h.fake.resetRequests();
     const listed = await h.provider.deployedEndpoints.list(h.ctx);
