@@ -97,12 +97,13 @@ function addCounts(into: FeatureCounts | undefined, add: FeatureCounts): Feature
     return { type: 'numeric', counts, missing: into.missing + add.missing };
   }
   if (into.type === 'categorical' && add.type === 'categorical') {
-    const categories = { ...into.categories };
+    // A Map, then fromEntries: a category named `__proto__` stays a category (never a prototype).
+    const categories = new Map(Object.entries(into.categories));
     for (const [key, n] of Object.entries(add.categories))
-      categories[key] = (Object.hasOwn(categories, key) ? categories[key] : 0) + n;
+      categories.set(key, (categories.get(key) ?? 0) + n);
     return {
       type: 'categorical',
-      categories,
+      categories: Object.fromEntries(categories),
       other: into.other + add.other,
       missing: into.missing + add.missing,
     };
@@ -133,6 +134,7 @@ export function mergeSummaries(summaries: readonly WindowSummary[]): MergedWindo
   };
   const instances = new Set<string>();
   const versions = new Set<number>();
+  const features = new Map<string, FeatureCounts>();
   for (const s of summaries) {
     if (merged.windowStart === '' || Date.parse(s.windowStart) < Date.parse(merged.windowStart))
       merged.windowStart = s.windowStart;
@@ -140,15 +142,13 @@ export function mergeSummaries(summaries: readonly WindowSummary[]): MergedWindo
       merged.windowEnd = s.windowEnd;
     merged.count += s.count;
     for (const [name, counts] of Object.entries(s.features))
-      merged.features[name] = addCounts(
-        Object.hasOwn(merged.features, name) ? merged.features[name] : undefined,
-        counts,
-      );
+      features.set(name, addCounts(features.get(name), counts));
     if (s.prediction) merged.prediction = addCounts(merged.prediction, s.prediction);
     if (s.quality) merged.quality = addQuality(merged.quality, s.quality);
     instances.add(`${s.version}/${s.instance}`);
     versions.add(s.version);
   }
+  merged.features = Object.fromEntries(features);
   merged.instances = instances.size;
   merged.versions = [...versions].sort((a, b) => a - b);
   return merged;
@@ -289,7 +289,9 @@ export function scoreWindow(
     const start = Date.parse(s.windowStart);
     const end = Date.parse(s.windowEnd);
     if (!Number.isFinite(start) || !Number.isFinite(end) || end > now.getTime()) continue;
-    byWindow.set(start, [...(byWindow.get(start) ?? []), s]);
+    const same = byWindow.get(start);
+    if (same) same.push(s);
+    else byWindow.set(start, [s]);
   }
   const complete = [...byWindow.keys()]
     .sort((a, b) => b - a)

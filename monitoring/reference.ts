@@ -1,7 +1,7 @@
 /**
  * Building `statistics.json` (statistics.ts) from raw columns, as clients send them (before any
  * preprocessing): the trainer calls it on its training split and its validation predictions, and
- * the model server counts requests into the same bins with `binIndex` / `categoryKey`. Pure.
+ * the model server counts requests into the same bins with `binIndex` / `categorySlot`. Pure.
  */
 import type { ColumnType } from '../resources/training-run.js';
 import { parseCategory, parseNumber, ValueError } from '../artifact/preprocess/values.js';
@@ -97,16 +97,20 @@ export function categoricalStatistics(
   return { type: 'categorical', count: values.length - missing, missing, categories, other };
 }
 
+/** Where a categorical value is counted: one of the reference's categories, `other`, or missing. */
+export type CategorySlot = { category: string } | 'other' | 'missing';
+
 /**
- * The key a raw value is counted under in a categorical feature's reference: its category when the
- * reference names it, else `other`; `null` when missing.
+ * The slot of a raw value (as `parseCategory` reads it) in a categorical feature's reference:
+ * its category when the reference names it (a category may itself be called "other"), else
+ * `other`; `missing` for null.
  */
-export function categoryKey(
+export function categorySlot(
   reference: Pick<CategoricalStatistics, 'categories'>,
   value: string | null,
-): string | null {
-  if (value === null) return null;
-  return Object.hasOwn(reference.categories, value) ? value : 'other';
+): CategorySlot {
+  if (value === null) return 'missing';
+  return Object.hasOwn(reference.categories, value) ? { category: value } : 'other';
 }
 
 /** Column types that are binned as numbers (dates as days, booleans as 0/1); categorical is counted by value. */
@@ -153,9 +157,10 @@ export interface ReferenceInput {
 }
 
 export function referenceStatistics(input: ReferenceInput): ReferenceStatistics {
-  const features: Record<string, FeatureStatistics> = {};
-  for (const { name, type } of input.features)
-    features[name] = columnStatistics(input.rows, input.train, name, type);
+  // fromEntries: a column named `__proto__` is a feature like any other.
+  const features = Object.fromEntries(
+    input.features.map(({ name, type }) => [name, columnStatistics(input.rows, input.train, name, type)]),
+  );
   const p = input.predictions;
   const prediction =
     p === undefined ? undefined : p instanceof Float64Array ? numericStatistics(p) : categoricalStatistics(p);

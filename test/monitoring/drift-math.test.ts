@@ -75,6 +75,17 @@ describe('drift math, against hand-computed values', () => {
       },
       quality: { count: 3, sumAbsError: 4, sumSquaredError: 6, correct: 0, unmatched: 1 },
     });
+    // A category named like a prototype key stays a category.
+    const proto = JSON.parse(
+      '{"type": "categorical", "categories": {"__proto__": 2}, "other": 0, "missing": 0}',
+    ) as WindowSummary['features'][string];
+    const twice = mergeSummaries([
+      { ...a, features: { o: proto } },
+      { ...b, features: { o: proto } },
+    ]);
+    expect(
+      Object.entries(twice.features.o.type === 'categorical' ? twice.features.o.categories : {}),
+    ).toEqual([['__proto__', 4]]);
     // The inputs are not changed.
     expect(a.features.x).toEqual({ type: 'numeric', counts: [1, 2], missing: 0 });
   });

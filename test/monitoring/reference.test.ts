@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   binIndex,
   categoricalStatistics,
-  categoryKey,
+  categorySlot,
   numericStatistics,
   quantileEdges,
   referenceStatistics,
@@ -48,11 +48,18 @@ describe('reference statistics', () => {
       categories: { b: 3, c: 2 },
       other: 2,
     });
-    expect(categoryKey(stats, 'b')).toBe('b');
-    expect(categoryKey(stats, 'a')).toBe('other');
-    expect(categoryKey(stats, 'toString')).toBe('other');
-    expect(categoryKey(stats, null)).toBeNull();
+    expect(categorySlot(stats, 'b')).toEqual({ category: 'b' });
+    expect(categorySlot(stats, 'a')).toBe('other');
+    expect(categorySlot(stats, 'toString')).toBe('other');
+    expect(categorySlot(stats, null)).toBe('missing');
+    expect(categorySlot(categoricalStatistics(['other']), 'other')).toEqual({ category: 'other' });
     expect(Object.keys(categoricalStatistics(['__proto__']).categories)).toEqual(['__proto__']);
+    const stats2 = referenceStatistics({
+      rows: [{ __proto__: 'x' }],
+      train: [0],
+      features: [{ name: '__proto__', type: 'categorical' }],
+    });
+    expect(Object.keys(stats2.features)).toEqual(['__proto__']);
   });
 
   it('reads raw CSV text the way the trainer does: numbers, booleans, dates, categories', () => {
