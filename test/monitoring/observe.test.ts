@@ -8,7 +8,7 @@ import {
 } from '../../monitoring/observe.js';
 import type { ReferenceStatistics } from '../../monitoring/statistics.js';
 import type { EndpointMonitoring } from '../../resources/monitoring.js';
-import { HOUR, windowSummary } from './fixtures.js';
+import { windowSummary } from './fixtures.js';
 
 const settings: EndpointMonitoring = {
   sampleRate: 0.1,
