@@ -19,6 +19,9 @@ export interface ControllerMetrics {
   trainingsRunning: Gauge;
   errors: Counter<'type'>;
   leader: Gauge;
+  notificationsPending: Gauge;
+  notificationsDelivered: Counter<'sink'>;
+  notificationsFailed: Counter<'sink'>;
   setCommit(commit: string): void;
   setResources(statuses: readonly Pick<ResourceStatus, 'kind' | 'sync' | 'health'>[]): void;
 }
@@ -73,8 +76,28 @@ export function createControllerMetrics(options: { defaultMetrics?: boolean } = 
     help: '1 while this replica holds the leader lease.',
     registers: [registry],
   });
+  const notificationsPending = new Gauge({
+    name: 'mlform_notifications_pending',
+    help: 'Deliveries waiting in the notification outbox after the last drain.',
+    registers: [registry],
+  });
+  const notificationsDelivered = new Counter({
+    name: 'mlform_notifications_delivered_total',
+    help: 'Notifications delivered, per sink of mlform.yaml.',
+    labelNames: ['sink'] as const,
+    registers: [registry],
+  });
+  const notificationsFailed = new Counter({
+    name: 'mlform_notifications_failed_total',
+    help: 'Notification delivery attempts that failed (retried with backoff), per sink.',
+    labelNames: ['sink'] as const,
+    registers: [registry],
+  });
   return {
     registry,
+    notificationsPending,
+    notificationsDelivered,
+    notificationsFailed,
     syncDuration,
     syncTotal,
     lastSyncedCommit,

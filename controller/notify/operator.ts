@@ -59,6 +59,14 @@ export async function notifyOperator(
         ...(policyHosts && policyHosts.length > 0 ? [hostsOf(policyHosts)] : []),
       ],
     },
-    ...(caFile !== undefined && { ca: [await readFile(resolve(caFile), 'utf8')] }),
+    ...(caFile !== undefined && { ca: [await readCa(caFile)] }),
   };
+}
+
+async function readCa(file: string): Promise<string> {
+  try {
+    return await readFile(resolve(file), 'utf8');
+  } catch {
+    throw new Error(`--notify-ca ${file}: cannot read it; give a PEM file of the CA certificates to trust`);
+  }
 }
