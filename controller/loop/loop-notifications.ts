@@ -42,7 +42,13 @@ export class LoopNotifications {
       const hosts = policy?.policy.notificationHosts;
       const operator: NotifyOperator =
         hosts && hosts.length > 0
-          ? { ...this.options.operator, policy: { ...this.options.operator.policy, allowHosts: [...this.options.operator.policy.allowHosts, hosts] } }
+          ? {
+              ...this.options.operator,
+              policy: {
+                ...this.options.operator.policy,
+                allowHosts: [...this.options.operator.policy.allowHosts, hosts],
+              },
+            }
           : this.options.operator;
       this.notifier = notifierFor(project, operator, this.options.env);
     }
@@ -103,7 +109,10 @@ export class LoopNotifications {
         if (o.ok) metrics.notificationsDelivered.inc({ sink: o.sink });
         else {
           metrics.notificationsFailed.inc({ sink: o.sink });
-          log.warn({ sink: o.sink, event: o.event.type, id: o.event.id, gaveUp: o.gaveUp ?? false }, o.error ?? 'delivery failed');
+          log.warn(
+            { sink: o.sink, event: o.event.type, id: o.event.id, gaveUp: o.gaveUp ?? false },
+            o.error ?? 'delivery failed',
+          );
         }
       }
       metrics.notificationsPending.set(result.pending);

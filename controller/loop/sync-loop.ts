@@ -96,7 +96,11 @@ export class SyncLoop {
       metrics: settings.metrics,
     });
     if (settings.notify) {
-      this.notifications = new LoopNotifications({ ...settings.notify, metrics: settings.metrics, log: settings.log });
+      this.notifications = new LoopNotifications({
+        ...settings.notify,
+        metrics: settings.metrics,
+        log: settings.log,
+      });
     }
     this.follower = new SourceFollower({
       source: settings.source,
@@ -167,7 +171,9 @@ export class SyncLoop {
     this.elector.start();
     this.worker = this.work();
     // Only the leader sends: a standby's outbox is the same one.
-    this.notifications?.start(() => (this.elector.isLeader && !this.stopped ? this.follower.current().good?.project : undefined));
+    this.notifications?.start(() =>
+      this.elector.isLeader && !this.stopped ? this.follower.current().good?.project : undefined,
+    );
   }
 
   /** Webhook: fetch and sync now. */
