@@ -176,6 +176,8 @@ export class Notifier {
   async drainUntil(
     deadline: number,
     signal?: AbortSignal,
+    /** Longest wait for one retry: a receiver that keeps failing does not hold the caller long. */
+    maxWaitMs = 5_000,
   ): Promise<DrainResult & { delivered: number; failed: number }> {
     let delivered = 0;
     let failed = 0;
@@ -185,15 +187,17 @@ export class Notifier {
       outcomes.push(...result.outcomes);
       delivered += result.outcomes.filter((o) => o.ok).length;
       failed += result.outcomes.filter((o) => !o.ok).length;
+      const { nextAt } = result;
       if (
         result.pending === 0 ||
-        result.nextAt === undefined ||
-        result.nextAt > deadline ||
+        nextAt === undefined ||
+        nextAt > deadline ||
+        nextAt - Date.now() > maxWaitMs ||
         signal?.aborted
       ) {
         return { ...result, outcomes, delivered, failed };
       }
-      await new Promise((r) => setTimeout(r, Math.max(0, result.nextAt! - Date.now())));
+      await new Promise((r) => setTimeout(r, Math.max(0, nextAt - Date.now())));
     }
   }
 

@@ -16,7 +16,10 @@ async function contract(store: StackStateStore, ctx: ProviderContext): Promise<v
   await store.write(ctx, 'notifications/outbox/a.json', '{"a":1}');
   await store.write(ctx, 'notifications/snapshot.json', '{}');
   await store.write(ctx, 'notifications/outbox/a.json', '{"a":2}');
-  expect(await store.list(ctx, 'notifications/outbox/')).toEqual(['notifications/outbox/a.json', 'notifications/outbox/b.json']);
+  expect(await store.list(ctx, 'notifications/outbox/')).toEqual([
+    'notifications/outbox/a.json',
+    'notifications/outbox/b.json',
+  ]);
   expect(await store.list(ctx, 'notifications/')).toHaveLength(3);
   expect((await store.read(ctx, 'notifications/outbox/a.json'))?.toString()).toBe('{"a":2}');
   await store.remove(ctx, 'notifications/outbox/a.json');
@@ -53,17 +56,24 @@ describe('gcp state store', () => {
     await contract(store, h.ctx);
     const names = h.fake.requests.filter((r) => r.rpc === 'objects.insert').map((r) => r.path);
     expect(names.length).toBeGreaterThan(0);
-    expect(await h.provider.artifacts.read(h.ctx, 'gs://mlform-test/state/demo/store/notifications/outbox/b.json')).toEqual(
-      Buffer.from('{"b":1}'),
-    );
+    expect(
+      await h.provider.artifacts.read(h.ctx, 'gs://mlform-test/state/demo/store/notifications/outbox/b.json'),
+    ).toEqual(Buffer.from('{"b":1}'));
   });
 
   it('drains the outbox with one list call', async () => {
     const outbox = new Outbox(h.provider.stateStore!, h.ctx);
     const events = [1, 2, 3].map((n) =>
-      makeEvent('demo', new Date(), { type: 'run.started', resource: `TrainingRun/x#${n}`, identity: String(n), summary: 's' }),
+      makeEvent('demo', new Date(), {
+        type: 'run.started',
+        resource: `TrainingRun/x#${n}`,
+        identity: String(n),
+        summary: 's',
+      }),
     );
-    await outbox.enqueue(events, [{ name: 'ops', type: 'webhook', url: { secretRef: { name: 'h', key: 'u' } } }]);
+    await outbox.enqueue(events, [
+      { name: 'ops', type: 'webhook', url: { secretRef: { name: 'h', key: 'u' } } },
+    ]);
     h.fake.resetRequests();
     const sent: string[] = [];
     const result = await outbox.drain(async (_sink, e) => void sent.push(e.id), new Set(['ops']));
