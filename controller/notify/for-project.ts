@@ -1,5 +1,6 @@
 /** The notifier of a loaded project, and the lines `apply` prints about its deliveries. */
 import type { LoadedProjectContext } from '../cli/project.js';
+import type { Provider, ProviderContext } from '../../providers/provider.js';
 import { Notifier, type NotifyOperator } from './notifier.js';
 import { Outbox, type DrainResult } from './outbox.js';
 
@@ -52,9 +53,10 @@ export function drainLines(result: DrainResult & { delivered: number }): string[
  * `get`'s footer: deliveries waiting in the outbox, and the last error of the ones failing
  * (already redacted when stored). Undefined when nothing waits or the provider keeps no store.
  */
-export async function pendingLine(
-  project: Pick<LoadedProjectContext, 'provider' | 'providerCtx'>,
-): Promise<string | undefined> {
+export async function pendingLine(project: {
+  provider: Pick<Provider, 'stateStore'>;
+  providerCtx: ProviderContext;
+}): Promise<string | undefined> {
   const store = project.provider.stateStore;
   if (!store) return undefined;
   const { items } = await new Outbox(store, project.providerCtx).items();
