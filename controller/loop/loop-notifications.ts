@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { errorMessage } from '../../resources/error-message.js';
+import { scheduleAddress } from '../../resources/address.js';
 import type { LoadedPolicy } from '../engine/policy.js';
 import { notifierFor } from '../notify/for-project.js';
 import type { Notifier, NotifyOperator } from '../notify/notifier.js';
@@ -90,6 +91,25 @@ export class LoopNotifications {
     } catch (e) {
       this.options.log.error({ err: errorMessage(e) }, 'notifications: recording events failed');
     }
+  }
+
+  /** A fire time passed while no controller fired it (schedule-clock.ts); enqueued in the background. */
+  scheduleMissed(project: ProjectContext | undefined, name: string, due: Date, late: boolean): void {
+    const notifier = project && this.notifierOf(project);
+    if (!notifier) return;
+    const resource = scheduleAddress(name);
+    notifier
+      .emit({
+        type: 'schedule.missed',
+        resource,
+        identity: due.toISOString(),
+        summary: `${resource} missed its fire at ${due.toISOString()}${late ? '; firing it late now' : '; skipped, past its starting deadline'}`,
+        detail: 'no controller was running to fire it',
+        data: { schedule: name, due: due.toISOString(), firedLate: late },
+      })
+      .catch((e: unknown) =>
+        this.options.log.error({ err: errorMessage(e) }, 'notifications: enqueueing schedule.missed failed'),
+      );
   }
 
   /** Drains in the background unless a drain is under way. */

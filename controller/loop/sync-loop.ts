@@ -118,6 +118,8 @@ export class SyncLoop {
       status: this.loopStatus,
       mayFire: () => this.elector.isLeader && !this.stopped,
       onQueued: () => this.wake(),
+      onMissed: (name, due, late) =>
+        this.notifications?.scheduleMissed(this.follower.current().good?.project, name, due, late),
     });
     this.elector = new LeaderElector({
       ttlMs: settings.leaseTtlMs,
