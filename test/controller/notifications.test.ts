@@ -7,11 +7,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openProject } from '../../controller/cli/project.js';
-import { SyncLoop, type OpenProject } from '../../controller/loop/sync-loop.js';
-import { error } from '../../resources/diagnostic.js';
-import type { Provider } from '../../providers/provider.js';
-import { directoryLoopOptions, modelManifest, waitFor } from './helpers.js';
+import { SyncLoop } from '../../controller/loop/sync-loop.js';
+import { directoryLoopOptions, failingModelPut, modelManifest, waitFor } from './helpers.js';
 import { startReceiver, type Receiver } from '../notify/receiver.js';
 
 let dir: string;
@@ -38,29 +35,10 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
-function failingOpen(failing: { on: boolean }): OpenProject {
-  return async (paths) => {
-    const opened = await openProject(paths);
-    if (!opened.project) return opened;
-    const inner = opened.project.provider;
-    const provider: Provider = {
-      ...inner,
-      registeredModels: {
-        ...inner.registeredModels,
-        put: async (ctx, req) =>
-          failing.on
-            ? { diagnostics: [error('injected', 'quota exceeded')] }
-            : inner.registeredModels.put(ctx, req),
-      },
-    };
-    return { ...opened, project: { ...opened.project, provider } };
-  };
-}
-
 describe('controller notifications', () => {
   it('sends sync.failed and sync.recovered and counts them in /metrics', async () => {
     const failing = { on: false };
-    const options = directoryLoopOptions(dir, failingOpen(failing));
+    const options = directoryLoopOptions(dir, failingModelPut(failing));
     const loop = new SyncLoop({
       ...options,
       backoff: { baseMs: 200, maxMs: 400 },
