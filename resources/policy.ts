@@ -68,7 +68,9 @@ export const PolicySchema = Type.Object(
       }),
     ),
     notificationHosts: Type.Optional(
-      Names('Hosts notifications may be sent to (enforced once notifications exist; mlform sends none yet).'),
+      Names(
+        'Hosts notification sinks may reach: a host name, or `.example.com` for its subdomains (with --notify-allow-host, a destination must be in both).',
+      ),
     ),
     allowLocalCommands: Type.Optional(
       Type.Boolean({

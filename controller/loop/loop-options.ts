@@ -10,6 +10,7 @@ import type { Provider, ProviderContext } from '../../providers/provider.js';
 import { DEFAULT_BACKOFF } from './backoff.js';
 import type { ControllerMetrics } from './metrics.js';
 import type { ManifestSource } from './source.js';
+import type { NotifyOperator } from '../notify/notifier.js';
 
 /** What the loop needs from a loaded project: `openProject`'s result, minus the CLI. */
 export interface ProjectContext {
@@ -45,10 +46,13 @@ export interface SyncLoopOptions {
   backoff?: { baseMs?: number; maxMs?: number };
   /** `host/pid`: the holder of the leases this replica takes. */
   identity?: string;
+  /** The operator's notification settings: with them, the loop sends mlform.yaml's notifications. */
+  notify?: { operator: NotifyOperator; env: NodeJS.ProcessEnv; everyMs?: number };
 }
 
 /** `SyncLoopOptions` with every default filled in; `pollMs` stays undefined for "no polling". */
-export type LoopSettings = Required<Omit<SyncLoopOptions, 'pollMs' | 'backoff'>> & {
+export type LoopSettings = Required<Omit<SyncLoopOptions, 'pollMs' | 'backoff' | 'notify'>> & {
+  notify: SyncLoopOptions['notify'];
   pollMs: number | undefined;
   backoff: { baseMs: number; maxMs: number };
 };
@@ -64,6 +68,7 @@ export function resolveLoopOptions(options: SyncLoopOptions): LoopSettings {
   return {
     ...options,
     pollMs: options.pollMs,
+    notify: options.notify,
     progressMs: options.progressMs ?? LOOP_DEFAULTS.progressMs,
     lockRetryMs: options.lockRetryMs ?? LOOP_DEFAULTS.lockRetryMs,
     parallelism: options.parallelism ?? LOOP_DEFAULTS.parallelism,

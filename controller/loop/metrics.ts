@@ -21,6 +21,9 @@ export interface ControllerMetrics {
   trainingsRunning: Gauge;
   errors: Counter<'type'>;
   leader: Gauge;
+  notificationsPending: Gauge;
+  notificationsDelivered: Counter<'sink'>;
+  notificationsFailed: Counter<'sink'>;
   setCommit(commit: string): void;
   setResources(statuses: readonly Pick<ResourceStatus, 'kind' | 'sync' | 'health'>[]): void;
   driftScore: Gauge<'endpoint' | 'feature'>;
@@ -97,10 +100,29 @@ export function createControllerMetrics(options: { defaultMetrics?: boolean } = 
     labelNames: ['endpoint', 'metric'] as const,
     registers: [registry],
   });
+  const notificationsPending = new Gauge({
+    name: 'mlform_notifications_pending',
+    help: 'Deliveries waiting in the notification outbox after the last drain.',
+    registers: [registry],
+  });
+  // Per sink of mlform.yaml: sink names are DNS labels a commit chose (bounded to 20 sinks).
+  const perSink = (name: string, help: string) =>
+    new Counter({ name, help, labelNames: ['sink'] as const, registers: [registry] });
+  const notificationsDelivered = perSink(
+    'mlform_notifications_delivered_total',
+    'Notifications delivered, per sink.',
+  );
+  const notificationsFailed = perSink(
+    'mlform_notifications_failed_total',
+    'Notification delivery attempts that failed (retried with backoff), per sink.',
+  );
   return {
     registry,
     driftScore,
     quality,
+    notificationsPending,
+    notificationsDelivered,
+    notificationsFailed,
     syncDuration,
     syncTotal,
     lastSyncedCommit,

@@ -56,6 +56,21 @@ export function missedFire(
   return now.getTime() - previous.getTime() <= deadlineMs ? previous : undefined;
 }
 
+/**
+ * A fire time that passed without a fire and is too old to run late (past the starting deadline):
+ * skipped, and only reported (schedule.missed).
+ */
+export function skippedFire(
+  schedule: Pick<ObservedSchedule, 'spec' | 'lastFireTime'>,
+  now: Date,
+): Date | undefined {
+  if (schedule.spec.suspend || schedule.spec.at !== undefined || schedule.lastFireTime === undefined)
+    return undefined;
+  const previous = previousFireTime(schedule.spec, now);
+  if (!previous || previous.getTime() <= Date.parse(schedule.lastFireTime)) return undefined;
+  return missedFire(schedule, now) === undefined ? previous : undefined;
+}
+
 /** Already fired for this due time (by us, or by the previous leader before it died). */
 export const alreadyFired = (schedule: Pick<ObservedSchedule, 'lastFireTime'>, due: Date): boolean =>
   schedule.lastFireTime !== undefined && Date.parse(schedule.lastFireTime) >= due.getTime();
@@ -63,6 +78,8 @@ export const alreadyFired = (schedule: Pick<ObservedSchedule, 'lastFireTime'>, d
 export interface ScheduleClockOptions {
   /** A fire became due (on time, or a missed one): the loop queues it. */
   onDue: (name: string, due: Date) => void;
+  /** A fire time passed while nothing fired: `late` when it is fired now, else it is skipped. */
+  onMissed?: (name: string, due: Date, late: boolean) => void;
   now?: () => Date;
 }
 
@@ -74,6 +91,8 @@ interface Entry {
 
 export class ScheduleClock {
   private readonly entries = new Map<string, Entry>();
+  /** `name@time` of missed fires already reported (bounded by the schedules' fire times seen). */
+  private readonly reported = new Set<string>();
   private readonly now: () => Date;
 
   constructor(private readonly options: ScheduleClockOptions) {
@@ -101,6 +120,13 @@ export class ScheduleClock {
         this.arm(schedule.name, schedule.spec, entry, now);
       }
       const missed = missedFire(schedule, now);
+      const skipped = missed ? undefined : skippedFire(schedule, now);
+      const report = missed ?? skipped;
+      // Each missed time is reported once per process: a skipped one stays "missed" on every sync.
+      if (report && !this.reported.has(`${schedule.name}@${report.toISOString()}`)) {
+        this.reported.add(`${schedule.name}@${report.toISOString()}`);
+        this.options.onMissed?.(schedule.name, report, missed !== undefined);
+      }
       if (missed) this.options.onDue(schedule.name, missed);
     }
     for (const [name, entry] of this.entries) {

@@ -24,6 +24,8 @@ export interface ScheduleFiringOptions {
   mayFire: () => boolean;
   /** A fire was queued: wake the worker. */
   onQueued: () => void;
+  /** A fire time passed while nothing fired (notifications: schedule.missed). */
+  onMissed?: (name: string, due: Date, late: boolean) => void;
 }
 
 /** `idle`: nothing was due; `held`: retried after `lockRetryMs`; `fired`: a sync should follow. */
@@ -33,7 +35,10 @@ export class ScheduleFiring {
   /** When the queued fires are due (epoch ms). */
   dueAt = Number.POSITIVE_INFINITY;
   private readonly queue = new Map<string, { name: string; due: Date }>();
-  private readonly clock = new ScheduleClock({ onDue: (name, due) => this.enqueue(name, due) });
+  private readonly clock = new ScheduleClock({
+    onDue: (name, due) => this.enqueue(name, due),
+    onMissed: (name, due, late) => this.options.onMissed?.(name, due, late),
+  });
 
   constructor(private readonly options: ScheduleFiringOptions) {}
 

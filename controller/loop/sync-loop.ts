@@ -33,6 +33,7 @@ import {
   type SyncLoopOptions,
 } from './loop-options.js';
 import { LoopStatus } from './loop-status.js';
+import { LoopNotifications } from './loop-notifications.js';
 import type { ControllerMetrics, SyncOutcome } from './metrics.js';
 import { reconcile, type ReconcileResult } from './reconcile.js';
 import { ScheduleFiring } from './schedule-firing.js';
@@ -68,6 +69,7 @@ export class SyncLoop {
   private readonly follower: SourceFollower;
   private readonly elector: LeaderElector;
   private readonly firing: ScheduleFiring;
+  private readonly notifications?: LoopNotifications;
 
   private syncDueAt = Number.POSITIVE_INFINITY;
   private wake: () => void = () => {};
@@ -93,6 +95,13 @@ export class SyncLoop {
       log: settings.log,
       metrics: settings.metrics,
     });
+    if (settings.notify) {
+      this.notifications = new LoopNotifications({
+        ...settings.notify,
+        metrics: settings.metrics,
+        log: settings.log,
+      });
+    }
     this.follower = new SourceFollower({
       source: settings.source,
       openProject: settings.openProject,
@@ -109,6 +118,8 @@ export class SyncLoop {
       status: this.loopStatus,
       mayFire: () => this.elector.isLeader && !this.stopped,
       onQueued: () => this.wake(),
+      onMissed: (name, due, late) =>
+        this.notifications?.scheduleMissed(this.follower.current().good?.project, name, due, late),
     });
     this.elector = new LeaderElector({
       ttlMs: settings.leaseTtlMs,
@@ -161,6 +172,10 @@ export class SyncLoop {
     this.follower.start();
     this.elector.start();
     this.worker = this.work();
+    // Only the leader sends: a standby's outbox is the same one.
+    this.notifications?.start(() =>
+      this.elector.isLeader && !this.stopped ? this.follower.current().good?.project : undefined,
+    );
   }
 
   /** Webhook: fetch and sync now. */
@@ -180,6 +195,7 @@ export class SyncLoop {
     this.current?.abort();
     this.wake();
     await this.worker;
+    await this.notifications?.stop();
     this.firing.stop();
     await this.elector.stop();
     this.metrics.leader.set(0);
@@ -294,6 +310,8 @@ export class SyncLoop {
             provider,
           });
           if (result.outcome !== 'aborted') {
+            // Under the lock: the notified snapshot has one writer at a time.
+            await this.notifications?.afterReconcile(project, result, good.revision);
             const report: ReconcileReport = {
               revision: good.revision,
               desired: project.desired,
@@ -318,6 +336,7 @@ export class SyncLoop {
         this.loopStatus.recordError('lease', `sync stopped: ${describeDiagnostics(outcome.diagnostics)}`);
         this.syncDueAt = Date.now() + this.settings.lockRetryMs;
       }
+      if (this.elector.isLeader && !this.stopped) this.notifications?.drainSoon(project);
     } finally {
       this.current = undefined;
     }

@@ -8,6 +8,7 @@ import { createCaller, DEFAULT_BUCKETS, type BucketSize, type CallClass, type Re
 import type { GcpApi } from './api-calls.js';
 import { createClients, ENDPOINT_ENV, type GcpClients } from './clients.js';
 import { credentialsGate, gatedCaller } from './credentials.js';
+import { gcpStateStore } from './state-store.js';
 import { layoutFor, settingsFrom, type Gcp, type GcpConfig, type GcpSettings } from './context.js';
 import { deleteEndpoint, listEndpoints, putEndpoint } from './endpoints.js';
 import { createGcs } from './gcs.js';
@@ -124,6 +125,7 @@ export function createGcpProvider(options: GcpProviderOptions): GcpProvider {
       // The one check that asks Google: referenced secrets exist (skipped when nothing references one).
       return [...offline, ...(await checkSecretRefs(gcp, resources))];
     },
+    stateStore: gcpStateStore(gcp),
     artifacts: {
       read: (ctx, uri) =>
         isGcsUri(uri) ? gcs.read(uri) : storeFor(artifactUri(ctx, uri)).read(artifactUri(ctx, uri)),

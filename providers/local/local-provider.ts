@@ -13,6 +13,7 @@ import { cancelRun, createRun, listRuns, observeRun, runLogs } from './runs.js';
 import { deleteSchedule, listSchedules, putSchedule, triggerSchedule } from './schedules.js';
 import { resolveSettings, stateRoot, type LocalProviderOptions } from './settings.js';
 import { ensureStateRoot } from './state-dir.js';
+import { localStateStore } from './state-store.js';
 import { validateCommands } from './command-runs.js';
 import { resolve } from 'node:path';
 
@@ -67,6 +68,7 @@ export function createLocalProvider(options: LocalProviderOptions = {}) {
       ...validateCommands(settings.commands, resources),
       ...validateLocalEndpoints(settings, resources),
     ],
+    stateStore: localStateStore((ctx) => stateRoot(settings, ctx)),
     artifacts: {
       read: (ctx, uri) => storeFor(artifactUri(ctx, uri)).read(artifactUri(ctx, uri)),
       write: (ctx, uri, data) => storeFor(artifactUri(ctx, uri)).write(artifactUri(ctx, uri), data),

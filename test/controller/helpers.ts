@@ -13,6 +13,9 @@ import { createControllerMetrics, type ControllerMetrics } from '../../controlle
 import type { OpenProject, SyncLoopOptions } from '../../controller/loop/sync-loop.js';
 import { signBody } from '../../controller/loop/webhook.js';
 import type { ControllerStatus } from '../../controller/loop/status-schema.js';
+import { openProject } from '../../controller/cli/project.js';
+import { error } from '../../resources/diagnostic.js';
+import type { Provider } from '../../providers/provider.js';
 
 export interface TestRepo {
   root: string;
@@ -269,5 +272,31 @@ export function directoryLoopOptions(
     leaseTtlMs: 600,
     selfHeal: true,
     prune: false,
+  };
+}
+
+/**
+ * Opens projects with the real local provider, except that `registeredModels.put` of `name` fails
+ * while `failing.on` is set; `calls` are the times it was called.
+ */
+export function failingModelPut(failing: { on: boolean; calls?: number[] }, name = 'alpha'): OpenProject {
+  return async (paths) => {
+    const opened = await openProject(paths);
+    if (!opened.project) return opened;
+    const inner = opened.project.provider;
+    const provider: Provider = {
+      ...inner,
+      registeredModels: {
+        ...inner.registeredModels,
+        put: async (ctx, req) => {
+          if (req.name === name) {
+            failing.calls?.push(Date.now());
+            if (failing.on) return { diagnostics: [error('injected', 'quota exceeded')] };
+          }
+          return inner.registeredModels.put(ctx, req);
+        },
+      },
+    };
+    return { ...opened, project: { ...opened.project, provider } };
   };
 }

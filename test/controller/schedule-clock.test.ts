@@ -4,6 +4,7 @@ import type { ScheduleSpec } from '../../resources/schedule.js';
 import {
   alreadyFired,
   missedFire,
+  skippedFire,
   previousFireTime,
   ScheduleClock,
 } from '../../controller/loop/schedule-clock.js';
@@ -153,5 +154,39 @@ describe('a one-off schedule (spec.at)', () => {
     ).toBeUndefined();
     expect(previousFireTime(once().spec, new Date('2027-06-01T00:00:00Z'))?.toISOString()).toBe(AT);
     expect(previousFireTime(once().spec, new Date('2026-12-24T04:59:59Z'))).toBeUndefined();
+  });
+});
+
+describe('missed fires reported (schedule.missed)', () => {
+  it('reports a fire run late and one skipped past its deadline, each once', () => {
+    const lastFireTime = '2026-11-02T05:00:01Z';
+    expect(skippedFire(schedule({ lastFireTime }), new Date('2026-11-16T05:20:00Z'))).toBeUndefined();
+    expect(skippedFire(schedule({ lastFireTime }), new Date('2026-11-16T07:00:00Z'))?.toISOString()).toBe(
+      '2026-11-16T05:00:00.000Z',
+    );
+    expect(
+      skippedFire(schedule({ lastFireTime: '2026-11-16T05:00:00Z' }), new Date('2026-11-16T07:00:00Z')),
+    ).toBeUndefined();
+
+    vi.useFakeTimers({ now: new Date('2026-11-16T07:00:00Z') });
+    const missed: string[] = [];
+    const clock = new ScheduleClock({
+      onDue: () => {},
+      onMissed: (name, at, late) => missed.push(`${name}@${at.toISOString()} ${late ? 'late' : 'skipped'}`),
+    });
+    clock.update([schedule({ lastFireTime })]);
+    clock.update([schedule({ lastFireTime })]);
+    expect(missed).toEqual(['weekly@2026-11-16T05:00:00.000Z skipped']);
+    clock.stop();
+
+    vi.setSystemTime(new Date('2026-11-16T05:20:00Z'));
+    const late: string[] = [];
+    const again = new ScheduleClock({
+      onDue: () => {},
+      onMissed: (name, at, l) => late.push(`${name} ${String(l)}`),
+    });
+    again.update([schedule({ lastFireTime })]);
+    expect(late).toEqual(['weekly true']);
+    again.stop();
   });
 });

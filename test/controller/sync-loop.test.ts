@@ -9,9 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openProject } from '../../controller/cli/project.js';
 import { SyncLoop, type OpenProject } from '../../controller/loop/sync-loop.js';
-import { error } from '../../resources/diagnostic.js';
-import type { Provider } from '../../providers/provider.js';
-import { directoryLoopOptions, waitFor } from './helpers.js';
+import { directoryLoopOptions, failingModelPut, waitFor } from './helpers.js';
 
 let dir: string;
 let loop: SyncLoop | undefined;
@@ -32,28 +30,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
-/** `registeredModels.put` of `alpha` fails while `failing.on` is set; `calls` are their times. */
-function failingOpen(failing: { on: boolean; calls: number[] }): OpenProject {
-  return async (paths) => {
-    const opened = await openProject(paths);
-    if (!opened.project) return opened;
-    const inner = opened.project.provider;
-    const provider: Provider = {
-      ...inner,
-      registeredModels: {
-        ...inner.registeredModels,
-        put: async (ctx, req) => {
-          if (req.name === 'alpha') {
-            failing.calls.push(Date.now());
-            if (failing.on) return { diagnostics: [error('injected', 'quota exceeded')] };
-          }
-          return inner.registeredModels.put(ctx, req);
-        },
-      },
-    };
-    return { ...opened, project: { ...opened.project, provider } };
-  };
-}
+const failingOpen = (failing: { on: boolean; calls: number[] }): OpenProject => failingModelPut(failing);
 
 function startLoop(open: OpenProject) {
   const options = directoryLoopOptions(dir, open);

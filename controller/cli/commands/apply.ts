@@ -15,8 +15,16 @@ import { lockHolder, openProject, type LoadedProjectContext } from '../project.j
 import { OPERATOR_OPTIONS, operatorSettings, type OperatorFlags } from '../operator.js';
 import { failed, printProblems } from '../problems.js';
 import { applyReporter, printEndpoints } from '../apply-output.js';
+import { failedRolloutOf, type Notifier } from '../../notify/notifier.js';
+import { drainLines, notifierFor } from '../../notify/for-project.js';
+import { NOTIFY_OPTIONS, notifyOperator, type NotifyFlags } from '../../notify/operator.js';
+import type { FailedRollout } from '../../notify/derive.js';
+import type { ObservedState } from '../../../providers/provider.js';
 
-interface ApplyOptions extends OperatorFlags {
+/** How long apply waits for notifications to go out before it exits (what is left stays queued). */
+const NOTIFY_DRAIN_MS = 15_000;
+
+interface ApplyOptions extends OperatorFlags, NotifyFlags {
   autoApprove?: boolean;
   wait: boolean;
   parallelism: string;
@@ -27,6 +35,7 @@ interface ApplyOptions extends OperatorFlags {
 /** After the operator's flags, in both apply and destroy. */
 const APPLY_OPTIONS: readonly OptionDefinition[] = [
   ...OPERATOR_OPTIONS,
+  ...NOTIFY_OPTIONS,
   { flags: '-y, --auto-approve', description: 'do not ask for confirmation (required without a terminal)' },
   {
     flags: '--no-wait',
@@ -115,6 +124,11 @@ async function execute(
   });
   if (!opened.project) return failed(ctx, opened.diagnostics);
   const project = opened.project;
+  const notifier = notifierFor(
+    project,
+    await notifyOperator(options, ctx.env, project.policy?.policy.notificationHosts),
+    ctx.env,
+  );
   const run: ApplyRun = {
     ctx,
     project,
@@ -127,14 +141,42 @@ async function execute(
       prune: options.prune,
       ...(project.policy && { deletes: policyDeletes(project.policy) }),
     },
+    notifier,
+    failedRollouts: [],
   };
   const outcome = await withApplyLock(
     project.provider,
     project.providerCtx,
     { holder: lockHolder(), signal },
-    (locked) => applyLocked(run, locked.ctx, locked.signal),
+    async (locked) => {
+      await notifier?.baseline(() => observedOrUndefined(project, locked.ctx));
+      const code = await applyLocked(run, locked.ctx, locked.signal);
+      // Recorded under the lock: the snapshot has one writer at a time (apply or a controller sync).
+      // An unreadable state records nothing: a partial one would look like resources gone.
+      const state = run.final?.state ?? (notifier && (await observedOrUndefined(project, locked.ctx)));
+      if (notifier && state) {
+        await notifier.record(state, {
+          ...(run.final?.plan && { plan: run.final.plan }),
+          failedRollouts: run.failedRollouts,
+        });
+      }
+      return code;
+    },
   );
+  if (notifier) {
+    const drained = await notifier.drainUntil(Date.now() + NOTIFY_DRAIN_MS, signal);
+    for (const line of drainLines(drained)) ctx.printErr(line);
+  }
   return outcome.status === 'done' ? outcome.value : failed(ctx, outcome.diagnostics);
+}
+
+/** The state as it is, or undefined when it cannot be read whole (nothing is derived from part of it). */
+async function observedOrUndefined(
+  project: LoadedProjectContext,
+  providerCtx: ProviderContext,
+): Promise<ObservedState | undefined> {
+  const observed = await observe(project.provider, providerCtx);
+  return observationBlocks(observed.diagnostics).whole.length > 0 ? undefined : observed.state;
 }
 
 /** One apply or destroy: what the steps under the lock share. */
@@ -146,6 +188,10 @@ interface ApplyRun {
   saved: Plan | undefined;
   savedFile: string | undefined;
   planOptions: PlanOptions;
+  notifier: Notifier | undefined;
+  /** What apply ended with, for notifications. */
+  final?: { state: ObservedState; plan: Plan };
+  failedRollouts: FailedRollout[];
 }
 
 async function applyLocked(
@@ -168,9 +214,16 @@ async function applyLocked(
     ...(run.savedFile !== undefined && { savedFile: run.savedFile }),
     wait: options.wait,
     parallelism: Math.max(1, Number.parseInt(options.parallelism, 10) || 10),
-    onEvent: (event) => reporter.emit(event),
+    onEvent: (event) => {
+      if (event.type === 'failed') {
+        const failure = failedRolloutOf(event.change, event.diagnostics.map((d) => d.message).join('; '));
+        if (failure) run.failedRollouts.push(failure);
+      }
+      reporter.emit(event);
+    },
     signal,
   });
+  if (result.final) run.final = { state: result.final.observed.state, plan: result.final.plan };
   await reporter.done();
   printProblems(ctx, result.diagnostics);
   if (result.ok && !options.json) await printEndpoints(ctx, project.provider, project.providerCtx);

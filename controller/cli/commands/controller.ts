@@ -31,6 +31,7 @@ import { loadPolicyFile } from '../policy-file.js';
 import { sanitizeOutput } from '../../ui/escape.js';
 import { packageVersion } from '../version.js';
 import { OPERATOR_OPTIONS, operatorSettings, type OperatorFlags } from '../operator.js';
+import { NOTIFY_OPTIONS, notifyOperator, type NotifyFlags } from '../../notify/operator.js';
 import { failed } from '../problems.js';
 import { join, resolve } from 'node:path';
 import { readdir, rm } from 'node:fs/promises';
@@ -40,7 +41,7 @@ import { commandPolicyWithFlags } from '../../../providers/local/sandbox.js';
 /** The longest leader lease: a longer one is indistinguishable from a forged lock (providers/local/lease.ts). */
 const MAX_LEASE_TTL_MS = 10 * 60_000;
 
-interface ControllerOptions extends OperatorFlags {
+interface ControllerOptions extends OperatorFlags, NotifyFlags {
   repo?: string;
   gitTokenFile?: string;
   gitUsername?: string;
@@ -223,6 +224,7 @@ export const controllerCommand = defineCommand({
       default: 'info',
     },
     ...OPERATOR_OPTIONS,
+    ...NOTIFY_OPTIONS,
   ],
   examples: [
     '# follow a branch; manifests under deploy/ml',
@@ -411,6 +413,8 @@ function controllerRunner(ctx: CommandContext): (options: ControllerOptions) => 
       selfHeal: options.selfHeal,
       prune: options.prune ?? false,
       parallelism: Math.max(1, Number.parseInt(options.parallelism, 10) || 10),
+      // mlform.yaml's notifications, under the operator's destination rules (the policy's hosts join per commit).
+      notify: { operator: await notifyOperator(options, ctx.env), env: ctx.env },
     });
 
     const dashboardSource = new ControllerSource(loop);

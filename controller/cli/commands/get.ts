@@ -19,6 +19,7 @@ import { openProject, type LoadedProjectContext, type OpenProjectOptions } from 
 import { openForReading, readStack } from '../stack-reading.js';
 import { OPERATOR_OPTIONS, operatorSettings, type OperatorFlags } from '../operator.js';
 import { failed } from '../problems.js';
+import { pendingLine } from '../../notify/for-project.js';
 
 /** Version of `get -o json` and `describe -o json`, bumped on incompatible changes. */
 export const STATUS_FORMAT_VERSION = 1;
@@ -220,11 +221,18 @@ export const getCommand = defineCommand({
     const inputs = await loadStatusInputs(ctx, options.file, options);
     if (!inputs) return 1;
     const stack = inputs.project.providerCtx.stack;
-    return printSelected(ctx, inputs.statuses, target, options.output, {
+    const code = printSelected(ctx, inputs.statuses, target, options.output, {
       stack,
       json: (resources) => ({ formatVersion: STATUS_FORMAT_VERSION, stack, resources }),
       table: (selected) => renderResourceTable(selected, ctx.style),
     });
+    // The footer goes to stderr: the table on stdout stays what scripts parse.
+    const pending =
+      options.output === 'table' && code === 0
+        ? await pendingLine(inputs.project).catch(() => undefined)
+        : undefined;
+    if (pending !== undefined) ctx.printErr(pending);
+    return code;
   },
 });
 
