@@ -4,7 +4,7 @@
  * hash applied to a schedule covers its template too: a template change updates the schedule.
  */
 import { trainingRunAddress } from '../../resources/address.js';
-import { nextFireTime, onceState, type ScheduleSpec } from '../../resources/schedule.js';
+import { nextFireTime, onceState, signalOnly, type ScheduleSpec } from '../../resources/schedule.js';
 import { specHash } from '../../resources/spec-hash.js';
 import type { FieldChange } from './change.js';
 import { diffValues, wholeFields } from './field-diff.js';
@@ -55,7 +55,9 @@ function planSchedule(
     ? [once.text, ...(suspended && once.state !== 'done' ? [suspended] : [])].join('; ')
     : next
       ? `next run ${zonedMinute(next, spec.timeZone)} ${spec.timeZone}`
-      : 'suspended';
+      : signalOnly(spec)
+        ? ['fires on a signal only', ...(suspended ? [suspended] : [])].join('; ')
+        : 'suspended';
   // A one-off that fired or missed its instant is paused wherever it lives: on gcp its yearly
   // cron would fire again a year later (providers/gcp/README.md).
   const over = once?.state === 'done' || once?.state === 'missed';
