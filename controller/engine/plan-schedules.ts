@@ -102,7 +102,12 @@ function planSchedule(
   if (overPause) {
     // Not drift: the provider pauses a one-off after its fire, on the next apply.
     fields.push({ path: 'paused', before: false, after: true });
-  } else if (observed.paused !== observed.spec.suspend && !(observed.paused && passed)) {
+  } else if (
+    observed.paused !== observed.spec.suspend &&
+    !(observed.paused && passed) &&
+    // A signal-only schedule's job is paused by design where the backend fires on time (gcp).
+    !(observed.paused && signalOnly(observed.spec))
+  ) {
     fields.push({ path: 'paused', before: observed.paused, after: spec.suspend, drift: true });
   }
   fields.push(...diffValues(observed.annotations, annotations, 'metadata.annotations'));
