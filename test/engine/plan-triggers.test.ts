@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Change } from '../../controller/engine/change.js';
 import { plan } from '../../controller/engine/plan.js';
+import { resourceStatus } from '../../controller/engine/status.js';
 import { createPlanTextView } from '../../controller/ui/plan-text.js';
 import { planJsonView } from '../../controller/ui/plan-json.js';
 import { renderPlanMarkdown } from '../../controller/ui/plan-markdown.js';
@@ -186,6 +187,19 @@ describe('Schedule triggers in the plan', () => {
     const p = plan(fresh.desired, fresh.observed, { now: NOW });
     expect(p.changes.find((c) => c.address === 'Schedule/mpg-retrain')?.action).toBe('create');
     expect(p.changes.find((c) => c.address === FIRE)).toBeUndefined();
+  });
+
+  it('a signal-only schedule is healthy without a next fire; its paused job (gcp) is not drift', async () => {
+    const { desired, observed } = await stack({}, calm());
+    observed.schedules[0] = { ...observed.schedules[0], paused: true };
+    const p = plan(desired, observed, { now: NOW });
+    expect(p.changes.find((c) => c.address === 'Schedule/mpg-retrain')).toMatchObject({
+      action: 'noop',
+      reason: 'fires on a signal only',
+    });
+    expect(
+      resourceStatus(desired, observed, p, { now: NOW }).find((s) => s.address === 'Schedule/mpg-retrain'),
+    ).toMatchObject({ health: 'Healthy', details: 'fires on a signal only' });
   });
 
   it('fires after an update of the schedule itself', async () => {
