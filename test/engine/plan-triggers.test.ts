@@ -132,6 +132,18 @@ describe('Schedule triggers in the plan', () => {
     expect(fireOf(desired, observed, new Date('2026-11-20T14:00:00Z'))?.action).toBe('fire');
   });
 
+  it('the fired run in flight is waited for, saying why it was fired', async () => {
+    const { desired, observed, h } = await stack();
+    observed.runs.push(firedRun(h, 2, '2026-11-20T11:30:00Z', 'running'));
+    const wait = plan(desired, observed, { now: NOW }).changes.find(
+      (c) => c.address === 'TrainingRun/mpg-mlp#2',
+    );
+    expect(wait).toMatchObject({ action: 'wait' });
+    expect(wait?.reason).toBe(
+      'mpg-mlp#2 (fired by Schedule/mpg-retrain on a signal: drift on DeployedEndpoint/mpg-watch: earlier) is running',
+    );
+  });
+
   it('the default cooldown is 24h', async () => {
     const { desired, observed, h } = await stack({ cooldown: undefined });
     observed.runs.push(firedRun(h, 2, '2026-11-19T13:00:00Z', 'succeeded'));
