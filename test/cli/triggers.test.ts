@@ -14,40 +14,7 @@ afterAll(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
-const STACK = `apiVersion: mlform/v1
-kind: RegisteredModel
-metadata: {name: iris}
-spec:
-  aliases: {champion: {policy: latest}}
----
-apiVersion: mlform/v1
-kind: TrainingRun
-metadata: {name: iris-mlp}
-spec:
-  model: iris
-  trainer:
-    builtin:
-      task: classification
-      data: {uri: file://data/iris.csv, target: species}
-      hyperparameters: {epochs: 2}
----
-apiVersion: mlform/v1
-kind: DeployedEndpoint
-metadata: {name: iris-api}
-spec:
-  model: iris
-  traffic: [{version: champion, percent: 100}]
-  monitoring: {window: 1h}
----
-apiVersion: mlform/v1
-kind: Schedule
-metadata: {name: iris-on-drift}
-spec:
-  trainingRun: iris-mlp
-  timeZone: UTC
-  triggers:
-    - drift: {endpoint: iris-api, threshold: 0.3}
-`;
+const STACK = 'test/fixtures/signal-stack/stack.yaml';
 
 describe('Schedule triggers from the CLI', () => {
   it('validate refuses a trigger on an endpoint without monitoring, with the fix', () => {
@@ -65,7 +32,7 @@ describe('Schedule triggers from the CLI', () => {
     const dir = await mkdtemp(join(tmpdir(), 'mlform-cli-triggers-'));
     dirs.push(dir);
     await writeFile(join(dir, 'mlform.yaml'), 'stack: signals\nprovider: local\n');
-    await writeFile(join(dir, 'stack.yaml'), STACK);
+    await cp(STACK, join(dir, 'stack.yaml'));
     await cp('examples/data/iris.csv', join(dir, 'data', 'iris.csv'));
     const { code, out } = runCli(['plan', dir], 60_000);
     expect(code).toBe(0);

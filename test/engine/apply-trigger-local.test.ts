@@ -28,48 +28,13 @@ let status: MonitoringStatus | undefined;
 const REASON =
   'drift on DeployedEndpoint/iris-api: petal_length psi 0.9 > 0.2 (window 2026-12-05 06:00-07:00 UTC)';
 
-const MANIFESTS = `apiVersion: mlform/v1
-kind: RegisteredModel
-metadata: {name: iris}
-spec:
-  aliases: {champion: {policy: latest}}
----
-apiVersion: mlform/v1
-kind: TrainingRun
-metadata: {name: iris-mlp}
-spec:
-  model: iris
-  trainer:
-    builtin:
-      task: classification
-      data: {uri: file://data/iris.csv, target: species, validationSplit: 0.3}
-      network: {type: mlp, layers: [4]}
-      hyperparameters: {epochs: 2, batchSize: 32}
-      seed: 7
----
-apiVersion: mlform/v1
-kind: DeployedEndpoint
-metadata: {name: iris-api}
-spec:
-  model: iris
-  traffic: [{version: champion, percent: 100}]
-  monitoring: {window: 1h}
----
-apiVersion: mlform/v1
-kind: Schedule
-metadata: {name: iris-on-drift}
-spec:
-  trainingRun: iris-mlp
-  timeZone: UTC
-  cooldown: 6h
-  triggers:
-    - drift: {endpoint: iris-api}
-`;
+/** A signal-only Schedule watching a monitored endpoint (cooldown 6h). */
+const STACK = 'test/fixtures/signal-stack/stack.yaml';
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mlform-trigger-'));
   await writeFile(join(dir, 'mlform.yaml'), 'stack: triggers\nprovider: local\n');
-  await writeFile(join(dir, 'stack.yaml'), MANIFESTS);
+  await cp(STACK, join(dir, 'stack.yaml'));
   await cp('examples/data/iris.csv', join(dir, 'data', 'iris.csv'));
 });
 
