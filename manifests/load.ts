@@ -20,6 +20,7 @@ import {
 } from '../resources/kinds.js';
 import { checkProjectConfig, type ProjectConfig } from '../resources/project.js';
 import { checkTrafficAgainstModel } from '../resources/deployed-endpoint.js';
+import { checkTriggerEndpoints } from '../resources/schedule.js';
 import { specHash } from '../resources/spec-hash.js';
 import { hashedRunSpec } from '../resources/training-run.js';
 import { didYouMean } from '../resources/suggest.js';
@@ -543,6 +544,14 @@ function checkReferences(candidates: Candidate[], diagnostics: Diagnostic[]): vo
                 : `define a ${ref.kind} named "${ref.name}", or name one of the ${known.length} defined`),
         }),
       );
+    }
+    if (manifest.kind === 'Schedule') {
+      for (const d of checkTriggerEndpoints(manifest.spec, (name) => {
+        const found = byAddress.get(addressOf('DeployedEndpoint', name))?.manifest;
+        return found?.kind === 'DeployedEndpoint' ? found.spec : undefined;
+      })) {
+        diagnostics.push({ ...d, address: c.address, ...c.locator(d.path ?? []) });
+      }
     }
     if (manifest.kind === 'DeployedEndpoint') {
       const model = byAddress.get(addressOf('RegisteredModel', manifest.spec.model))?.manifest as

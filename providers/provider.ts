@@ -241,6 +241,12 @@ export interface PutScheduleRequest {
   annotations: Record<string, string>;
 }
 
+export interface TriggerScheduleRequest {
+  name: string;
+  /** Fired on a signal: why (monitoring/trigger.ts), annotated on the run. Absent: on time or by hand. */
+  reason?: string;
+}
+
 /**
  * `apply`: the stack's apply lock (CLI applies and each controller sync hold it briefly).
  * `leader`: the controller's leader-election lease, held for as long as a replica leads.
@@ -350,8 +356,11 @@ export interface Provider {
     list(ctx: ProviderContext): Promise<Response & { items: ObservedSchedule[] }>;
     put(ctx: ProviderContext, req: PutScheduleRequest): Promise<Response>;
     delete(ctx: ProviderContext, req: { name: string }): Promise<Response>;
-    /** Fire now (`mlform trigger`); locally also what the controller's clock calls. */
-    trigger(ctx: ProviderContext, req: { name: string }): Promise<Response & { run?: ObservedRun }>;
+    /**
+     * Fire now (`mlform trigger`); locally also what the controller's clock calls. With `reason`
+     * (a Schedule trigger's signal, issue 15) the run records it: `firedByTriggerAnnotations`.
+     */
+    trigger(ctx: ProviderContext, req: TriggerScheduleRequest): Promise<Response & { run?: ObservedRun }>;
   };
 
   /** Apply's lock: a lease with holder and expiry; acquiring a held, unexpired lease fails naming the holder. */

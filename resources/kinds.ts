@@ -105,7 +105,15 @@ export const scheduleKind: KindDefinition<'Schedule'> = {
   specSchema: ScheduleSpecSchema,
   normalize: normalizeScheduleSpec,
   check: checkScheduleSpec,
-  references: (spec) => [{ path: ['spec', 'trainingRun'], kind: 'TrainingRun', name: spec.trainingRun }],
+  // A trigger watches an endpoint: it must exist, and it is applied before the schedule.
+  references: (spec) => [
+    { path: ['spec', 'trainingRun'], kind: 'TrainingRun', name: spec.trainingRun },
+    ...(spec.triggers ?? []).map((trigger, i): Reference => {
+      const [type, endpoint] =
+        'drift' in trigger ? ['drift', trigger.drift.endpoint] : ['quality', trigger.quality.endpoint];
+      return { path: ['spec', 'triggers', i, type, 'endpoint'], kind: 'DeployedEndpoint', name: endpoint };
+    }),
+  ],
 };
 
 type KindTable = { [K in Kind]: KindDefinition<K> };

@@ -4,8 +4,9 @@ import { error, type Diagnostic } from './diagnostic.js';
 import { instantOf, parseLocalDateTime } from './local-date-time.js';
 import { didYouMean } from './suggest.js';
 import { StringEnum, Strict } from './schema-helpers.js';
-import { ScheduleTriggerSchema } from './monitoring.js';
+import { ScheduleTriggerSchema, type QualityMetric } from './monitoring.js';
 import { DURATION_PATTERN } from './training-run.js';
+import type { DeployedEndpointSpec } from './deployed-endpoint.js';
 
 export const CONCURRENCY_POLICIES = ['Forbid', 'Allow', 'Replace'] as const;
 
@@ -117,14 +118,19 @@ export function checkScheduleSpec(spec: ScheduleSpec): Diagnostic[] {
   const out: Diagnostic[] = [];
   const base = ['spec'];
   const whens = [spec.cron, spec.every, spec.at].filter((w) => w !== undefined).length;
-  if (whens !== 1) {
+  // With `triggers` and no time the Schedule fires on a signal only.
+  const signalOnly = whens === 0 && spec.triggers !== undefined;
+  if (whens !== 1 && !signalOnly) {
     out.push(
       error('schedule-when', 'a Schedule needs exactly one of `cron`, `every` or `at`', {
         path: base,
-        hint: 'e.g. `cron: "0 9 * * 1"`, `every: {hours: 6}` or `at: "2026-12-24T06:00"` (once)',
+        hint:
+          'e.g. `cron: "0 9 * * 1"`, `every: {hours: 6}` or `at: "2026-12-24T06:00"` (once)' +
+          (whens === 0 ? '; or only `triggers`, to fire on a signal' : ''),
       }),
     );
   }
+  out.push(...checkTriggers(spec));
   if (spec.every) {
     const units = (['minutes', 'hours', 'days'] as const).filter((u) => spec.every?.[u] !== undefined);
     if (units.length !== 1) {
@@ -154,6 +160,108 @@ export function checkScheduleSpec(spec: ScheduleSpec): Diagnostic[] {
   if (spec.at !== undefined) checkAt(spec.at, zoneOk ? spec.timeZone : undefined, out);
   return out;
 }
+
+/** A Schedule that fires on a signal only: `triggers` and no `cron`, `every` or `at`. */
+export const signalOnly = (spec: Pick<ScheduleSpec, 'cron' | 'every' | 'at' | 'triggers'>): boolean =>
+  spec.triggers !== undefined && spec.cron === undefined && spec.every === undefined && spec.at === undefined;
+
+/**
+ * What the schema cannot say about `triggers` on its own (the endpoint's side is checked against
+ * the stack by the loader): a quality bound points the metric's way, and the cooldown is read
+ * from the last run the schedule fired, so history keeps one.
+ */
+function checkTriggers(spec: ScheduleSpec): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  (spec.triggers ?? []).forEach((trigger, i) => {
+    if (!('quality' in trigger)) return;
+    const path = ['spec', 'triggers', i, 'quality'];
+    const { metric, max, min } = trigger.quality;
+    const bound = QUALITY_BOUND[metric];
+    const wrong = bound === 'max' ? min : max;
+    if (wrong !== undefined) {
+      out.push(
+        error(
+          'trigger-bound',
+          `${metric} is ${bound === 'max' ? 'an error' : 'a score'}: bound it with \`${bound}\`, not \`${bound === 'max' ? 'min' : 'max'}\``,
+          {
+            path: [...path, bound === 'max' ? 'min' : 'max'],
+            hint: `write \`${bound}: ${wrong}\` (fire when ${metric} is ${bound === 'max' ? 'above' : 'below'} it)`,
+          },
+        ),
+      );
+    } else if ((bound === 'max' ? max : min) === undefined) {
+      out.push(
+        error('trigger-bound', `a quality trigger on ${metric} needs \`${bound}\``, {
+          path,
+          hint: `e.g. \`${bound}: ${bound === 'max' ? '3.5' : '0.8'}\`: fire when ${metric} is ${bound === 'max' ? 'above' : 'below'} it`,
+        }),
+      );
+    }
+  });
+  if (spec.triggers !== undefined && (spec.history?.successful === 0 || spec.history?.failed === 0)) {
+    out.push(
+      error('trigger-history', 'a Schedule with `triggers` must keep at least one run of each outcome', {
+        path: ['spec', 'history'],
+        hint: 'its cooldown is read from the last run it fired: set `history.successful` and `history.failed` to 1 or more',
+      }),
+    );
+  }
+  return out;
+}
+
+/**
+ * A trigger against the endpoint it watches (the loader's cross-resource check): the endpoint
+ * must have `spec.monitoring` (nothing is observed otherwise), and a quality trigger must watch
+ * the metric the endpoint's monitoring reports. `endpointSpec` is undefined for a dangling name
+ * (reported as a dangling reference).
+ */
+export function checkTriggerEndpoints(
+  spec: ScheduleSpec,
+  endpointSpec: (name: string) => DeployedEndpointSpec | undefined,
+): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  (spec.triggers ?? []).forEach((trigger, i) => {
+    const [type, name] =
+      'drift' in trigger ? ['drift', trigger.drift.endpoint] : ['quality', trigger.quality.endpoint];
+    const path = ['spec', 'triggers', i, type, 'endpoint'];
+    const endpoint = endpointSpec(name);
+    if (!endpoint) return;
+    const monitoring = endpoint.monitoring;
+    if (!monitoring) {
+      out.push(
+        error(
+          'trigger-unmonitored',
+          `DeployedEndpoint "${name}" has no \`monitoring\`: nothing would fire this trigger`,
+          {
+            path,
+            hint: `add \`monitoring: {}\` (or \`monitoring: {window: 1h}\`) to the spec of DeployedEndpoint "${name}"`,
+          },
+        ),
+      );
+      return;
+    }
+    if ('quality' in trigger && monitoring.quality && monitoring.quality.metric !== trigger.quality.metric) {
+      out.push(
+        error(
+          'trigger-metric',
+          `DeployedEndpoint "${name}" reports live ${monitoring.quality.metric}, not ${trigger.quality.metric}`,
+          {
+            path: ['spec', 'triggers', i, 'quality', 'metric'],
+            hint: `watch \`metric: ${monitoring.quality.metric}\`, or change the endpoint's \`monitoring.quality.metric\``,
+          },
+        ),
+      );
+    }
+  });
+  return out;
+}
+
+/** Which way a live metric is bounded: errors from above, scores from below. */
+export const QUALITY_BOUND: Record<QualityMetric, 'max' | 'min'> = {
+  mae: 'max',
+  rmse: 'max',
+  accuracy: 'min',
+};
 
 function checkAt(at: string, timeZone: string | undefined, out: Diagnostic[]): void {
   const path = ['spec', 'at'];

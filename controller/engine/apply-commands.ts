@@ -15,6 +15,7 @@ import type {
   PutScheduleRequest,
   RegisterVersionRequest,
   RunRef,
+  TriggerScheduleRequest,
 } from '../../providers/provider.js';
 import { guardOf, type Guard } from './apply-guards.js';
 import type { TObject, TSchema } from '@sinclair/typebox';
@@ -39,6 +40,7 @@ export interface ProviderRequests {
   'deployedEndpoints.delete': { name: string };
   'schedules.put': PutScheduleRequest;
   'schedules.delete': { name: string };
+  'schedules.trigger': TriggerScheduleRequest;
 }
 export type ProviderMethod = keyof ProviderRequests;
 
@@ -133,6 +135,10 @@ function callsFor(guard: Guard, state: ObservedState): ProviderCall[] | { missin
           return [{ method: 'schedules.delete', request: { name: change.before.name } }];
       }
       return undefined;
+    }
+    case 'fire': {
+      const { name, signal } = guard.change.after;
+      return [{ method: 'schedules.trigger', request: { name, reason: signal } }];
     }
   }
 }

@@ -86,6 +86,7 @@ const CALLS: {
   'deployedEndpoints.delete': (p, ctx, request) => p.deployedEndpoints.delete(ctx, request),
   'schedules.put': (p, ctx, request) => p.schedules.put(ctx, request),
   'schedules.delete': (p, ctx, request) => p.schedules.delete(ctx, request),
+  'schedules.trigger': (p, ctx, request) => p.schedules.trigger(ctx, request),
 };
 
 export function callProvider<M extends ProviderMethod>(

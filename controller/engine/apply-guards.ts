@@ -15,8 +15,10 @@ import {
   deployedEndpointAddress,
   registeredModelAddress,
   runRef,
+  scheduleAddress,
   trainingRunAddress,
 } from '../../resources/address.js';
+import { triggerSignal, triggerTarget } from '../../monitoring/trigger.js';
 import type { ObservedEndpoint, ObservedModel, ObservedState } from '../../providers/provider.js';
 import { aliasTarget } from './aliases.js';
 import type { AliasRule, Change, ChangeOf, PromoteChange, RegisterChange } from './change.js';
@@ -48,7 +50,8 @@ export type Guard =
   | { rule: 'register'; change: ConcreteRegister }
   | { rule: 'promote'; change: ConcretePromote }
   | { rule: 'cancel'; change: ChangeOf<'cancel'> }
-  | { rule: 'delete'; change: DeleteChange };
+  | { rule: 'delete'; change: DeleteChange }
+  | { rule: 'fire'; change: ChangeOf<'fire'> };
 
 export function guardOf(change: Change): Guard | undefined {
   switch (change.action) {
@@ -64,6 +67,8 @@ export function guardOf(change: Change): Guard | undefined {
       return { rule: 'cancel', change };
     case 'delete':
       return { rule: 'delete', change };
+    case 'fire':
+      return { rule: 'fire', change };
     case 'wait':
     case 'noop':
       return undefined;
@@ -93,6 +98,8 @@ export async function checkGuard(guard: Guard, facts: GuardFacts): Promise<Diagn
       return rules.cancel(guard.change);
     case 'delete':
       return rules.delete(guard.change);
+    case 'fire':
+      return rules.fire(guard.change);
   }
 }
 
@@ -228,6 +235,40 @@ class GuardRules {
     if (!observed) return this.refuse('not-owned', `${runRef(change.before)} is not a run of this stack`);
     if (this.protectedBy('TrainingRun', observed.name, observed.annotations))
       return this.refuse('prevent-destroy', `it has ${PREVENT_DESTROY_ANNOTATION}`);
+    return [];
+  }
+
+  /**
+   * A signal fire: the schedule is the stack's, declared, not suspended, and the trigger's
+   * condition holds in the observed monitoring of its endpoint (the cooldown needs a clock, which
+   * the plan read). Replace cancels the schedule's active runs: none may be protected.
+   */
+  fire(change: ChangeOf<'fire'>): Diagnostic[] {
+    const { name, trigger: index } = change.after;
+    const resource = this.wanted('Schedule', name);
+    const spec = resource?.manifest.kind === 'Schedule' ? resource.manifest.spec : undefined;
+    if (!spec)
+      return this.refuse('not-in-manifests', `no manifest of this stack declares ${scheduleAddress(name)}`);
+    if (spec.suspend) return this.refuse('suspended', `${scheduleAddress(name)} is suspended`);
+    const trigger = spec.triggers?.[index];
+    if (!trigger) return this.refuse('not-in-manifests', `its manifest has no trigger ${index}`);
+    if (!this.facts.state.schedules.some((s) => s.name === name))
+      return this.refuse('not-owned', `${scheduleAddress(name)} is not an object of this stack`);
+    const { endpoint } = triggerTarget(trigger);
+    const status = this.facts.state.endpoints.find((e) => e.name === endpoint)?.monitoring;
+    if (!status || triggerSignal(trigger, status) === undefined)
+      return this.refuse(
+        'no-signal',
+        `the condition of trigger ${index} does not hold on ${deployedEndpointAddress(endpoint)}`,
+      );
+    if (spec.concurrencyPolicy === 'Replace') {
+      const active = this.facts.state.runs.filter(
+        (r) => r.schedule === name && (r.state === 'queued' || r.state === 'running'),
+      );
+      const guarded = active.find((r) => this.protectedBy('TrainingRun', r.name, r.annotations));
+      if (guarded)
+        return this.refuse('prevent-destroy', `${runRef(guarded)} has ${PREVENT_DESTROY_ANNOTATION}`);
+    }
     return [];
   }
 

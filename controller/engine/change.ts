@@ -27,6 +27,7 @@ export const ACTIONS = [
   'register',
   'promote',
   'wait',
+  'fire',
   'noop',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
@@ -362,6 +363,28 @@ export const WaitEndpointSchema = variant('wait', 'DeployedEndpoint', {
   unresolved: Type.Array(Type.Union([Type.Integer(), Type.String()])),
 });
 
+/**
+ * A Schedule fired now by one of its `triggers`: the condition holds in the endpoint's observed
+ * monitoring, the cooldown has passed and `concurrencyPolicy` allows it (plan-triggers.ts). Apply
+ * calls `schedules.trigger` with the signal, which the run records.
+ */
+export const FireScheduleSchema = variant('fire', 'Schedule', {
+  before: none,
+  after: Type.Object(
+    {
+      name: Type.String(),
+      /** Index in `spec.triggers` of the trigger whose condition holds (the first one). */
+      trigger: Type.Integer({ minimum: 0 }),
+      endpoint: Type.String(),
+      /** `drift on DeployedEndpoint/mpg: Horsepower psi 0.41 > 0.2 (window ...)`, recorded on the run. */
+      signal: Type.String(),
+      /** Active runs of the schedule the provider cancels first (`concurrencyPolicy: Replace`). */
+      replaces: Type.Array(ActiveRunSchema),
+    },
+    Strict,
+  ),
+});
+
 export const NoopSchema = Type.Object(
   {
     action: Type.Literal('noop'),
@@ -398,6 +421,7 @@ export const ChangeSchema = Type.Union([
   PromoteSchema,
   WaitRunSchema,
   WaitEndpointSchema,
+  FireScheduleSchema,
   NoopSchema,
 ]);
 export type Change = Static<typeof ChangeSchema>;

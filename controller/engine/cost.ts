@@ -14,7 +14,8 @@
 import { Cron } from 'croner';
 import type { ObservedRun } from '../../providers/provider.js';
 import type { ProjectConfig } from '../../resources/project.js';
-import { normalizeScheduleSpec, type ScheduleSpec } from '../../resources/schedule.js';
+import { normalizeScheduleSpec, signalOnly, type ScheduleSpec } from '../../resources/schedule.js';
+import { DEFAULT_TRIGGER_COOLDOWN } from '../../resources/monitoring.js';
 import type { TrainingRunSpec } from '../../resources/training-run.js';
 import { parseDuration } from '../../resources/training-run.js';
 import type { Change } from './change.js';
@@ -184,6 +185,14 @@ function runCost(spec: TrainingRunSpec, earlier: readonly ObservedRun[], rates: 
 
 function scheduleCost(spec: ScheduleSpec, run: Estimate, jobMonth: number): Omit<CostItem, 'address'> {
   const cron = normalizeScheduleSpec(spec).cron;
+  if (signalOnly(spec)) {
+    const cooldown = spec.cooldown ?? DEFAULT_TRIGGER_COOLDOWN;
+    return {
+      period: 'once',
+      ...run,
+      detail: `per fire on a signal (at most one per ${cooldown}): ${run.detail}`,
+    };
+  }
   if (spec.at !== undefined || cron === undefined) {
     return { period: 'once', ...run, detail: `fires once: ${run.detail}` };
   }

@@ -7,8 +7,9 @@
 import type { ObservedRun, ObservedSchedule } from '../../providers/provider.js';
 import { onceState, type OnceState, type ScheduleSpec } from '../../resources/schedule.js';
 import { formatInZone } from './zoned-time.js';
+import { triggerReasonOf } from '../../monitoring/trigger.js';
 
-/** The latest fire known: the provider's record, or the newest run the schedule launched. */
+/** The latest fire known: the provider's record, or the newest run the schedule launched on time. */
 export function lastFireOf(
   schedule: Pick<ObservedSchedule, 'name' | 'lastFireTime'> | undefined,
   runs: readonly ObservedRun[],
@@ -16,7 +17,10 @@ export function lastFireOf(
   if (!schedule) return undefined;
   const times = [
     ...(schedule.lastFireTime !== undefined ? [schedule.lastFireTime] : []),
-    ...runs.filter((r) => r.schedule === schedule.name).map((r) => r.createdAt),
+    // A run fired on a signal is not a fire of the clock (a one-off's instant stays ahead).
+    ...runs
+      .filter((r) => r.schedule === schedule.name && triggerReasonOf(r) === undefined)
+      .map((r) => r.createdAt),
   ].filter((t) => !Number.isNaN(Date.parse(t)));
   return times.sort((a, b) => Date.parse(b) - Date.parse(a))[0];
 }

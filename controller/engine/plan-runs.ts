@@ -8,6 +8,7 @@ import { registeredModelAddress, runAddress, runRef, scheduleAddress } from '../
 import { error, warning } from '../../resources/diagnostic.js';
 import { PREVENT_DESTROY_ANNOTATION } from '../../resources/metadata.js';
 import type { ObservedRun } from '../../providers/provider.js';
+import { triggerReasonOf } from '../../monitoring/trigger.js';
 import type { FieldChange, RunLaunch, RunRefValue } from './change.js';
 import { diffValues, wholeFields } from './field-diff.js';
 import {
@@ -52,7 +53,7 @@ export function planTrainingRuns(ctx: PlanContext): RunsPlan {
         kind: 'TrainingRun',
         address,
         resource: r.address,
-        reason: `${runRef(run)} (fired by ${scheduleAddress(run.schedule)}) is ${run.state}${progressText(run)}`,
+        reason: `${runRef(run)} (fired by ${scheduleAddress(run.schedule)}${onSignal(run)}) is ${run.state}${progressText(run)}`,
         fields: [],
         dependsOn: [],
         before: null,
@@ -249,4 +250,10 @@ export function progressText(run: ObservedRun): string {
   const parts = [`epoch ${p.epoch}/${p.epochs}`];
   if (p.trial) parts.unshift(`trial ${p.trial.done}/${p.trial.of}`);
   return ` (${parts.join(', ')})`;
+}
+
+/** ` on a signal: <reason>` for a run a Schedule trigger fired. */
+function onSignal(run: ObservedRun): string {
+  const reason = triggerReasonOf(run);
+  return reason === undefined ? '' : ` on a signal: ${reason}`;
 }

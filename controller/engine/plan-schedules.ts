@@ -4,7 +4,7 @@
  * hash applied to a schedule covers its template too: a template change updates the schedule.
  */
 import { trainingRunAddress } from '../../resources/address.js';
-import { nextFireTime, onceState, type ScheduleSpec } from '../../resources/schedule.js';
+import { nextFireTime, onceState, signalOnly, type ScheduleSpec } from '../../resources/schedule.js';
 import { specHash } from '../../resources/spec-hash.js';
 import type { FieldChange } from './change.js';
 import { diffValues, wholeFields } from './field-diff.js';
@@ -55,7 +55,9 @@ function planSchedule(
     ? [once.text, ...(suspended && once.state !== 'done' ? [suspended] : [])].join('; ')
     : next
       ? `next run ${zonedMinute(next, spec.timeZone)} ${spec.timeZone}`
-      : 'suspended';
+      : signalOnly(spec)
+        ? ['fires on a signal only', ...(suspended ? [suspended] : [])].join('; ')
+        : 'suspended';
   // A one-off that fired or missed its instant is paused wherever it lives: on gcp its yearly
   // cron would fire again a year later (providers/gcp/README.md).
   const over = once?.state === 'done' || once?.state === 'missed';
@@ -100,7 +102,12 @@ function planSchedule(
   if (overPause) {
     // Not drift: the provider pauses a one-off after its fire, on the next apply.
     fields.push({ path: 'paused', before: false, after: true });
-  } else if (observed.paused !== observed.spec.suspend && !(observed.paused && passed)) {
+  } else if (
+    observed.paused !== observed.spec.suspend &&
+    !(observed.paused && passed) &&
+    // A signal-only schedule's job is paused by design where the backend fires on time (gcp).
+    !(observed.paused && signalOnly(observed.spec))
+  ) {
     fields.push({ path: 'paused', before: observed.paused, after: spec.suspend, drift: true });
   }
   fields.push(...diffValues(observed.annotations, annotations, 'metadata.annotations'));

@@ -18,6 +18,7 @@ import { planPrune } from './plan-prune.js';
 import { planRetention } from './plan-retention.js';
 import { planTrainingRuns } from './plan-runs.js';
 import { planSchedules } from './plan-schedules.js';
+import { planTriggers } from './plan-triggers.js';
 
 export type { PlanOptions } from './plan-context.js';
 
@@ -31,6 +32,7 @@ export function plan(desired: DesiredState, observed: ObservedState, options: Pl
     const endpoints = planEndpoints(ctx, models);
     planRetention(ctx, models, endpoints);
     planSchedules(ctx);
+    planTriggers(ctx);
   }
   planPrune(ctx);
   const changes = inDependencyOrder(ctx);

@@ -7,7 +7,7 @@ import { ownValue } from '../../resources/own-property.js';
 import type { DesiredState, LoadedResource } from '../../manifests/load.js';
 import { addressOf } from '../../resources/address.js';
 import { KINDS, type Kind } from '../../resources/kinds.js';
-import { nextFireTime } from '../../resources/schedule.js';
+import { nextFireTime, signalOnly } from '../../resources/schedule.js';
 import {
   ACTIVE_RUN_STATES,
   type ObservedEndpoint,
@@ -338,6 +338,13 @@ function scheduleHealth(
       details: suspended ? `${when}; suspended` : when,
       exists: true,
     };
+  }
+  if (signalOnly(schedule.spec)) {
+    // Its job is paused by design where a backend fires on time (gcp): only `suspend` suspends it.
+    const text = 'fires on a signal only';
+    return schedule.spec.suspend
+      ? { health: 'Suspended', details: `${text}; suspended`, exists: true }
+      : { health: 'Healthy', details: text, exists: true };
   }
   if (schedule.spec.suspend || schedule.paused) {
     return { health: 'Suspended', details: `${when}; suspended`, exists: true };

@@ -20,6 +20,7 @@ import { observe, type Observation } from '../engine/observe.js';
 import { plan as makePlan } from '../engine/plan.js';
 import { resourceStatus, type ResourceStatus } from '../engine/status.js';
 import type { ResourceBackoff } from './backoff.js';
+import { triggerRequeueMs } from './trigger-requeue.js';
 import { describeDiagnostics } from './error-text.js';
 import type { LoopSettings } from './loop-options.js';
 import { resourceViews } from './loop-status.js';
@@ -142,6 +143,8 @@ export async function reconcile(request: ReconcileRequest): Promise<ReconcileRes
   const requeueAfterMs = Math.min(
     progressing ? options.progressMs : options.resyncMs,
     backoff.msUntilNextRetry() ?? Number.POSITIVE_INFINITY,
+    // Schedule triggers act on a completed monitoring window: look again once the next one closes.
+    triggerRequeueMs(desired, Date.now()) ?? Number.POSITIVE_INFINITY,
   );
   // Not ok without a failed resource: unreadable state stopped the apply (engine/observe.ts).
   const degraded = result.failed.length > 0 || !result.ok;

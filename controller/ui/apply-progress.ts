@@ -18,6 +18,7 @@ const VERB: Record<Change['action'], string> = {
   register: 'registering',
   promote: 'moving alias',
   wait: 'waiting',
+  fire: 'firing',
   noop: '',
 };
 

@@ -92,6 +92,7 @@ export function summaryLine(plan: Pick<Plan, 'summary' | 'changes'>, style: Styl
     ...(s.register > 0 ? [`${s.register} to register`] : []),
     ...(s.promote > 0 ? [`${s.promote} to promote`] : []),
     ...(s.cancel > 0 ? [`${s.cancel} to cancel`] : []),
+    ...(s.fire > 0 ? [`${s.fire} to fire`] : []),
   ];
   return `${style.bold('Plan:')} ${parts.join(', ')}${inProgress}.`;
 }
@@ -120,6 +121,8 @@ export function symbol(c: Change, style: Style): string {
       return style.red('  -');
     case 'wait':
       return style.cyan(' <=');
+    case 'fire':
+      return style.green('  !');
     case 'noop':
       return '   ';
   }
@@ -159,6 +162,10 @@ export function headline(c: Exclude<Change, { action: 'noop' }>, style: Style): 
     }
     case 'wait':
       return c.kind === 'TrainingRun' ? `wait ${t(c.address)} (${t(runRef(c.run))})` : `wait ${t(c.address)}`;
+    case 'fire': {
+      const replaced = c.after.replaces.map((r) => t(runRef(r))).join(', ');
+      return `fire ${t(c.resource)} on a signal${replaced ? ` (cancels ${replaced})` : ''}`;
+    }
   }
 }
 

@@ -17,7 +17,10 @@ import type {
   ObservedState,
 } from '../../providers/provider.js';
 import { maskCredentials } from '../../resources/credential.js';
-import { nextFireTime } from '../../resources/schedule.js';
+import { nextFireTime, signalOnly } from '../../resources/schedule.js';
+import { DEFAULT_TRIGGER_COOLDOWN, type ScheduleTrigger } from '../../resources/monitoring.js';
+import { triggerReasonOf } from '../../monitoring/trigger.js';
+import { runsFiredBySignal } from '../engine/plan-triggers.js';
 import { formatSecretRef, type SecretRef } from '../../resources/secret-ref.js';
 import { lastFireOf, onceStatus, type OnceStatus } from '../engine/once-schedule.js';
 import { formatInZone, formatMetric, runsNamed, type ResourceStatus } from '../engine/status.js';
@@ -41,7 +44,13 @@ export interface DescribeModel {
   runs?: ObservedRun[];
   model?: ObservedModel;
   endpoint?: ObservedEndpoint;
-  schedule?: ObservedSchedule & { nextFireTime?: string; once?: OnceStatus; runs: ObservedRun[] };
+  schedule?: ObservedSchedule & {
+    nextFireTime?: string;
+    once?: OnceStatus;
+    runs: ObservedRun[];
+    /** The newest run a trigger fired, and why (`triggers`, issue 15). */
+    lastTriggered?: { run: string; at: string; reason: string };
+  };
   /** What the finished runs of the manifest's spec cost (gcp, or local with `local.cpuHourPrice`). */
   costs?: RunCost[];
 }
@@ -88,11 +97,19 @@ export function describeModel(
           .filter((r) => r.schedule === status.name)
           .sort((a, b) => b.number - a.number);
         const once = onceStatus(schedule.spec, lastFireOf(schedule, runs), now);
+        const triggered = runsFiredBySignal(runs, status.name)[0];
         out.schedule = {
           ...schedule,
           ...(next && { nextFireTime: next.toISOString() }),
           ...(once && { once }),
           runs,
+          ...(triggered && {
+            lastTriggered: {
+              run: runRef(triggered),
+              at: triggered.createdAt,
+              reason: triggerReasonOf(triggered) ?? '',
+            },
+          }),
         };
         out.specHash ??= schedule.specHash;
         out.spec = schedule.spec;
@@ -250,7 +267,24 @@ function kindSection(model: DescribeModel, style: Style): string[] {
           field('Template', `trainingrun/${t(s.spec.trainingRun)}`),
           s.once !== undefined
             ? field('Once', t(s.once.text))
-            : field('Cron', t(`${s.spec.cron ?? '?'} (${s.spec.timeZone})`)),
+            : field(
+                'Cron',
+                signalOnly(s.spec)
+                  ? '(none: fires on a signal only)'
+                  : t(`${s.spec.cron ?? '?'} (${s.spec.timeZone})`),
+              ),
+          ...(s.spec.triggers
+            ? [
+                field('Triggers', s.spec.triggers.map((tr) => t(triggerText(tr))).join('; ')),
+                field('Cooldown', t(s.spec.cooldown ?? DEFAULT_TRIGGER_COOLDOWN)),
+                field(
+                  'Triggered',
+                  s.lastTriggered
+                    ? `${t(s.lastTriggered.run)} at ${inZone(s.lastTriggered.at, s.spec.timeZone)}: ${t(s.lastTriggered.reason)}`
+                    : 'never',
+                ),
+              ]
+            : []),
           field('Policy', t(s.spec.concurrencyPolicy)),
           // A one-off is paused past its instant by design (done, missed, or gcp's no late fire): not suspended.
           field(
@@ -310,7 +344,12 @@ function runsTable(runs: readonly ObservedRun[], currentHash: string | undefined
   );
   const more = runs.length > RECENT ? `\n(${runs.length - RECENT} older runs not shown)` : '';
   const legend = currentHash !== undefined ? '\n* the spec in the manifests' : '';
-  return `${table}${more}${legend}`;
+  // Why a run a Schedule trigger fired exists: its reason, one line per run.
+  const why = recent.flatMap((r) => {
+    const reason = triggerReasonOf(r);
+    return reason === undefined ? [] : [`\n#${r.number} fired by trigger: ${t(reason)}`];
+  });
+  return `${table}${more}${legend}${why.join('')}`;
 }
 
 /** `{secretRef: {name, key}}` as one line, `secretRef(name/key)`, in the text view. */
@@ -347,3 +386,13 @@ const indent = (text: string): string =>
     .split('\n')
     .map((l) => (l === '' ? l : `  ${l}`))
     .join('\n');
+
+/** `drift of deployedendpoint/mpg (threshold 0.3)`, `quality of deployedendpoint/mpg: mae > 4`. */
+function triggerText(trigger: ScheduleTrigger): string {
+  if ('drift' in trigger) {
+    const { endpoint, threshold } = trigger.drift;
+    return `drift of deployedendpoint/${endpoint}${threshold === undefined ? '' : ` (threshold ${threshold})`}`;
+  }
+  const { endpoint, metric, max, min } = trigger.quality;
+  return `quality of deployedendpoint/${endpoint}: ${metric} ${max !== undefined ? `> ${max}` : `< ${min ?? '?'}`}`;
+}

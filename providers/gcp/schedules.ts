@@ -11,17 +11,19 @@ import type { protos } from '@google-cloud/scheduler';
 import { runRef, scheduleAddress } from '../../resources/address.js';
 import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
 import { parseLocalDateTime } from '../../resources/local-date-time.js';
-import { atInstant, type ScheduleSpec } from '../../resources/schedule.js';
+import { atInstant, signalOnly, type ScheduleSpec } from '../../resources/schedule.js';
 import type {
   ObservedRun,
   ObservedSchedule,
   ProviderContext,
   PutScheduleRequest,
   Response,
+  TriggerScheduleRequest,
 } from '../provider.js';
+import { firedByTriggerAnnotations } from '../../monitoring/trigger.js';
 import { callDiagnostic, isKind } from './call.js';
 import { isoOf, listAll, type Gcp } from './context.js';
-import { customJobBody, stageData, tuningJobBody } from './jobs.js';
+import { customJobBody, ENV, stageData, tuningJobBody } from './jobs.js';
 import { LABEL, legacySchedulerJobId, parentOf, schedulerJobId } from './names.js';
 import { notOwned, sameOwner, type Owner } from './ownership.js';
 import { cancelRun, listRunsNamed } from './runs.js';
@@ -75,19 +77,27 @@ function parseDescription(job: SchedulerJob): { specHash: string; record: Descri
   }
 }
 
-/** The labels of the CustomJob a job posts (releases before issue 18 recorded no owner elsewhere). */
-function postedLabels(job: SchedulerJob): Record<string, string> | undefined {
+/** The JSON body a job posts (a CustomJob or HyperparameterTuningJob), undefined when not JSON. */
+function postedBody(job: SchedulerJob): Record<string, unknown> | undefined {
   const raw: unknown = job.httpTarget?.body;
   let text: string;
   if (typeof raw === 'string') text = Buffer.from(raw, 'base64').toString('utf8');
   else if (raw instanceof Uint8Array) text = Buffer.from(raw).toString('utf8');
   else return undefined;
   try {
-    const labels = (JSON.parse(text) as { labels?: unknown }).labels;
-    return labels !== null && typeof labels === 'object' ? (labels as Record<string, string>) : undefined;
+    const body = JSON.parse(text) as unknown;
+    return body !== null && typeof body === 'object' && !Array.isArray(body)
+      ? (body as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** The labels of the CustomJob a job posts (releases before issue 18 recorded no owner elsewhere). */
+function postedLabels(job: SchedulerJob): Record<string, string> | undefined {
+  const labels = postedBody(job)?.labels;
+  return labels !== null && typeof labels === 'object' ? (labels as Record<string, string>) : undefined;
 }
 
 /**
@@ -179,7 +189,9 @@ export async function schedulerJobBody(
  * read in the same zone. Cloud Scheduler has no one-shot jobs and its cron no year: the job is
  * paused once the instant has passed (below), else it would fire again a year later.
  */
-export function schedulerCron(spec: Pick<ScheduleSpec, 'cron' | 'at'>): string {
+export function schedulerCron(spec: Pick<ScheduleSpec, 'cron' | 'every' | 'at' | 'triggers'>): string {
+  // A job needs a schedule: a signal-only Schedule's job holds a yearly one and stays paused.
+  if (signalOnly(spec)) return SIGNAL_ONLY_CRON;
   if (spec.at === undefined) return spec.cron ?? '';
   const parsed = parseLocalDateTime(spec.at);
   if (parsed.status !== 'ok') return '';
@@ -194,8 +206,11 @@ export function schedulerCron(spec: Pick<ScheduleSpec, 'cron' | 'at'>): string {
  */
 function wantPaused(spec: ScheduleSpec, now: Date): boolean {
   const at = atInstant(spec);
-  return spec.suspend || (at !== undefined && at.getTime() <= now.getTime());
+  return spec.suspend || signalOnly(spec) || (at !== undefined && at.getTime() <= now.getTime());
 }
+
+/** The paused job of a signal-only Schedule keeps this cron; it never fires on it. */
+export const SIGNAL_ONLY_CRON = '0 0 1 1 *';
 
 const isPaused = (state: SchedulerJob['state']) => state === 'PAUSED' || state === 2;
 
@@ -396,7 +411,7 @@ export async function deleteSchedule(
 export async function triggerSchedule(
   gcp: Gcp,
   ctx: ProviderContext,
-  req: { name: string },
+  req: TriggerScheduleRequest,
 ): Promise<Response & { run?: ObservedRun }> {
   const address = scheduleAddress(req.name);
   try {
@@ -430,8 +445,14 @@ export async function triggerSchedule(
     if (observed.spec.concurrencyPolicy === 'Replace') {
       for (const r of active) await cancelRun(gcp, ctx, r);
     }
-    await gcp.call('scheduler', 'RunJob', (opts) => gcp.clients.scheduler.runJob({ name }, opts));
-    ctx.log?.(`fired ${address} through Cloud Scheduler`);
+    if (req.reason === undefined) {
+      await gcp.call('scheduler', 'RunJob', (opts) => gcp.clients.scheduler.runJob({ name }, opts));
+      ctx.log?.(`fired ${address} through Cloud Scheduler`);
+    } else {
+      const posted = await postOnSignal(gcp, job, req.reason, address);
+      if (posted) return { diagnostics: [posted] };
+      ctx.log?.(`fired ${address} on a signal`);
+    }
     const known = new Set(before.jobs.keys());
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline) {
@@ -453,4 +474,49 @@ export async function triggerSchedule(
   } catch (e) {
     return { diagnostics: [callDiagnostic(address, `firing ${req.name}`, e)] };
   }
+}
+
+/**
+ * A fire on a signal (a Schedule trigger) posts the job's own body to Vertex AI itself rather than
+ * through RunJob: the run must record why it was fired (`MLFORM_ANNOTATIONS`, read back as the
+ * run's annotations), and a signal-only Schedule's job is paused. The body is the one Cloud
+ * Scheduler posts on time, so the run is the same run. A diagnostic when the body is not mlform's.
+ */
+async function postOnSignal(
+  gcp: Gcp,
+  job: SchedulerJob,
+  reason: string,
+  address: string,
+): Promise<Diagnostic | undefined> {
+  const body = postedBody(job);
+  const uri = job.httpTarget?.uri ?? '';
+  const tuning = uri.endsWith('/hyperparameterTuningJobs');
+  const spec = (tuning ? body?.trialJobSpec : body?.jobSpec) as
+    { workerPoolSpecs?: { containerSpec?: { env?: { name?: string; value?: string }[] } }[] } | undefined;
+  const pools = spec?.workerPoolSpecs ?? [];
+  if (!body || (!tuning && !uri.endsWith('/customJobs')) || pools.length === 0) {
+    return error('gcp-schedule-record', `${job.name ?? ''}: the job does not post an mlform training job`, {
+      address,
+      hint: 'apply the Schedule manifest again to rewrite it',
+    });
+  }
+  const annotations = JSON.stringify(firedByTriggerAnnotations(reason, gcp.settings.now()));
+  for (const pool of pools) {
+    const env = pool.containerSpec?.env;
+    if (!env) continue;
+    const own = env.find((e) => e.name === ENV.annotations);
+    if (own) own.value = annotations;
+    else env.push({ name: ENV.annotations, value: annotations });
+  }
+  const parent = parentOf(gcp.settings.project, gcp.settings.trainingRegion);
+  if (tuning) {
+    await gcp.call('aiplatform', 'CreateHyperparameterTuningJob', (opts) =>
+      gcp.clients.jobs.createHyperparameterTuningJob({ parent, hyperparameterTuningJob: body }, opts),
+    );
+  } else {
+    await gcp.call('aiplatform', 'CreateCustomJob', (opts) =>
+      gcp.clients.jobs.createCustomJob({ parent, customJob: body }, opts),
+    );
+  }
+  return undefined;
 }

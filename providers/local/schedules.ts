@@ -16,7 +16,9 @@ import {
   type ProviderContext,
   type PutScheduleRequest,
   type Response,
+  type TriggerScheduleRequest,
 } from '../provider.js';
+import { firedByTriggerAnnotations } from '../../monitoring/trigger.js';
 import { ScheduleRecordSchema, TemplateSpecSchema, type ScheduleRecord } from './records.js';
 import { cancelRun, createRun, deleteFinishedRun, listRunsNamed, nextRunNumber } from './runs.js';
 import { stateRoot, type LocalSettings } from './settings.js';
@@ -159,12 +161,15 @@ async function pruneHistory(
 export async function triggerSchedule(
   settings: LocalSettings,
   ctx: ProviderContext,
-  req: { name: string },
+  req: TriggerScheduleRequest,
 ): Promise<Response & { run?: ObservedRun }> {
   const address = scheduleAddress(req.name);
   const invalid = checkName(req.name, 'Schedule', address);
   if (invalid) return { diagnostics: [invalid] };
   const path = recordPath(settings, ctx, req.name);
+  // `lastFireTime` is the clock's: a fire on a signal leaves it, so it neither counts as a
+  // one-off's fire nor hides a missed cron time. The run itself records the signal.
+  const onSignal = req.reason !== undefined;
   try {
     const found = await readRecord(path, ScheduleRecordSchema, address);
     if (found.status === 'missing') {
@@ -197,7 +202,7 @@ export async function triggerSchedule(
     const policy = schedule.spec.concurrencyPolicy;
     if (active.length > 0 && policy === 'Forbid') {
       // The fire happened and was skipped: recorded, so a clock does not fire the same time again.
-      await writeJsonAtomic(path, { ...schedule, lastFireTime: firedAt });
+      if (!onSignal) await writeJsonAtomic(path, { ...schedule, lastFireTime: firedAt });
       const names = active.map(runRef).join(', ');
       return {
         diagnostics: [
@@ -229,10 +234,10 @@ export async function triggerSchedule(
       manifestPath: template.manifestPath,
       schedule: schedule.name,
       labels: { 'mlform-schedule': schedule.name },
-      annotations: {},
+      annotations: onSignal ? firedByTriggerAnnotations(req.reason ?? '', new Date(firedAt)) : {},
     });
     if (created.run) {
-      await writeJsonAtomic(path, { ...schedule, lastFireTime: firedAt });
+      if (!onSignal) await writeJsonAtomic(path, { ...schedule, lastFireTime: firedAt });
       await pruneHistory(settings, ctx, ours, schedule.spec.history);
     }
     return { ...created, diagnostics: [...previous.diagnostics, ...created.diagnostics] };

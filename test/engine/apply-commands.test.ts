@@ -168,6 +168,15 @@ beforeAll(async () => {
       model: 'mpg',
       unresolved: ['champion'],
     },
+    {
+      ...base,
+      action: 'fire',
+      kind: 'Schedule',
+      address: 'Schedule/mpg-weekly/fire',
+      resource: 'Schedule/mpg-weekly',
+      before: null,
+      after: { name: 'mpg-weekly', trigger: 0, endpoint: 'mpg-api', signal: 'drift on ...', replaces: [] },
+    },
     ...(['TrainingRun', 'RegisteredModel', 'DeployedEndpoint', 'Schedule'] as const).map((kind): Change => ({
       ...base,
       action: 'noop',
@@ -200,8 +209,8 @@ describe('commandFor: every change the plan format has maps to provider calls an
     const covered = new Set(Object.values(changes).map((c) => `${c.action} ${c.kind}`));
     expect([...CHANGE_PAIRS].sort()).toEqual([...covered].sort());
     // 4 creates, 3 updates, replace, 3 deletes (a model and its version are one pair), cancel,
-    // register, promote, 2 waits, noop of 4 kinds.
-    expect(CHANGE_PAIRS.size).toBe(20);
+    // register, promote, 2 waits, fire, noop of 4 kinds.
+    expect(CHANGE_PAIRS.size).toBe(21);
   });
 
   // change | guard rule | provider methods, in call order
@@ -220,7 +229,8 @@ describe('commandFor: every change the plan format has maps to provider calls an
     delete Schedule: delete -> schedules.delete
     cancel TrainingRun: cancel -> trainingRuns.cancel
     register RegisteredModel: register -> registeredModels.registerVersion
-    promote RegisteredModel: promote -> registeredModels.moveAlias`;
+    promote RegisteredModel: promote -> registeredModels.moveAlias
+    fire Schedule: fire -> schedules.trigger`;
   const rows = table
     .trim()
     .split('\n')

@@ -97,6 +97,24 @@ const EXPECTED: Record<string, { at: string; code: string; message: string; hint
     code: 'schedule-when',
     message: 'a Schedule needs exactly one of `cron`, `every` or `at`',
   },
+  'trigger-dangling-endpoint.yaml': {
+    at: '32:25',
+    code: 'dangling-reference',
+    message: 'DeployedEndpoint "mpg-apl" does not exist',
+    hint: 'did you mean "mpg-api"?',
+  },
+  'trigger-unmonitored.yaml': {
+    at: '31:25',
+    code: 'trigger-unmonitored',
+    message: 'DeployedEndpoint "mpg-api" has no `monitoring`: nothing would fire this trigger',
+    hint: 'add `monitoring: {}` (or `monitoring: {window: 1h}`) to the spec of DeployedEndpoint "mpg-api"',
+  },
+  'trigger-wrong-bound.yaml': {
+    at: '32:54',
+    code: 'trigger-bound',
+    message: 'mae is an error: bound it with `max`, not `min`',
+    hint: 'write `max: 3` (fire when mae is above it)',
+  },
   'schedule-cron-and-at.yaml': {
     at: '13:1',
     code: 'schedule-when',

@@ -4,6 +4,7 @@
  */
 import { addressOf } from '../../../resources/address.js';
 import { lastFireOf, onceStatus } from '../../engine/once-schedule.js';
+import { signalOnly } from '../../../resources/schedule.js';
 import type { ApiRoute, ScheduleItem, SchedulesDoc } from '../api.js';
 import type { StackSnapshot, ViewIO, ViewResult } from '../snapshot.js';
 import { page } from '../cursor.js';
@@ -63,8 +64,10 @@ function scheduleItem(
   const lastFire = lastFireOf(observed, runs);
   const once = onceStatus(spec, lastFire, now);
   // A one-off paused after its fire is finished, not suspended (as `mlform get` says).
+  // A signal-only schedule's job is paused by design on gcp: only `suspend` suspends it.
   const suspended =
-    spec.suspend || (observed?.paused === true && (once === undefined || once.state === 'pending'));
+    spec.suspend ||
+    (observed?.paused === true && !signalOnly(spec) && (once === undefined || once.state === 'pending'));
   const gate = gateMetricOf(index, modelOfRun(index, spec.trainingRun));
   return {
     resource: overviewItem(index, status, now),
