@@ -156,6 +156,12 @@ export const DEFAULT_LIMITS: LimitsConfig = {
 
 export const DEFAULT_LOGGING: LoggingConfig = { level: 'info', requests: true };
 
+/**
+ * `monitoring` as JSON in the environment (the gcp provider sets it on the Cloud Run container,
+ * which gets no config file); `mlform serve` merges it over the config.
+ */
+export const MONITORING_ENV = 'MLFORM_SERVE_MONITORING';
+
 export const DEFAULT_MONITORING = {
   sampleRate: 0.1,
   windowSeconds: 3600,

@@ -4,6 +4,7 @@ export {
   DEFAULT_LIMITS,
   DEFAULT_LOGGING,
   DEFAULT_MONITORING,
+  MONITORING_ENV,
   DEFAULT_MODEL_NAME,
   normalizeServingConfig,
   readServingConfig,
