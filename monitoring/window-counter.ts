@@ -87,6 +87,14 @@ function numberOf(value: unknown): number {
 }
 
 function tallyValue(binner: Binner, tally: Tally, value: unknown): void {
+  // Numbers first: the common case skips the missing-marker checks on text.
+  if (typeof value === 'number') {
+    if (value !== value)
+      tally.missing++; // NaN
+    else if (binner.type === 'numeric') tally.counts[binOf(binner.edges, value)]++;
+    else categorical(binner, tally, String(value));
+    return;
+  }
   if (isMissing(value)) {
     tally.missing++;
     return;
@@ -98,9 +106,12 @@ function tallyValue(binner: Binner, tally: Tally, value: unknown): void {
     return;
   }
   // Categories are keyed by their text, as the trainer keys them (4 and "4" are one category).
-  const key =
-    typeof value === 'string' ? value : typeof value === 'object' ? undefined : String(value as number);
-  const at = key === undefined ? undefined : binner.index.get(key);
+  if (typeof value === 'string' || typeof value === 'boolean') categorical(binner, tally, String(value));
+  else tally.other++;
+}
+
+function categorical(binner: Extract<Binner, { type: 'categorical' }>, tally: Tally, key: string): void {
+  const at = binner.index.get(key);
   if (at === undefined) tally.other++;
   else tally.counts[at]++;
 }

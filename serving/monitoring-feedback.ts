@@ -12,19 +12,26 @@ import { HttpError, type FieldProblem } from './http-error.js';
 export interface RecentRequest {
   version: number;
   windowStartMs: number;
-  predictions: Float64Array | readonly string[];
-  /** 1 where feedback already joined that instance: a repeat is not counted twice. */
-  joined: Uint8Array;
+  /** The response's own array for numbers (not copied), the labels for classes. */
+  predictions: readonly number[] | readonly string[];
+  /** 1 where feedback already joined that instance (made on the first join): a repeat counts once. */
+  joined?: Uint8Array;
 }
 
-/** Requests remembered; the oldest are forgotten first. */
+/** Requests remembered (at least half as many are always kept); the oldest are forgotten first. */
 export const RECENT_REQUESTS = 100_000;
 /** Predictions remembered across those requests (a bound on memory: ~8 bytes each for numbers). */
 export const RECENT_PREDICTIONS = 1_000_000;
 
-/** An insertion-ordered Map is an LRU by age: ids are remembered once, when the request is served. */
+/**
+ * Two generations of Maps: new ids go to the current one; when it holds half the bound (requests
+ * or predictions) it becomes the previous one and the one before is dropped whole. O(1) per
+ * request with no deletes (deleting the oldest key of one big Map leaves tombstones every later
+ * iteration walks), and at most the bound is kept, the newest half always.
+ */
 export class RecentRequests {
-  private readonly byId = new Map<string, RecentRequest>();
+  private current = new Map<string, RecentRequest>();
+  private previous = new Map<string, RecentRequest>();
   private predictions = 0;
 
   constructor(
@@ -32,39 +39,31 @@ export class RecentRequests {
     private readonly maxPredictions = RECENT_PREDICTIONS,
   ) {}
 
-  get size(): number {
-    return this.byId.size;
-  }
-
   remember(id: string, version: number, windowStartMs: number, predictions: readonly unknown[]): void {
-    const previous = this.byId.get(id);
-    if (previous) {
-      // A client reusing an id: the newest request is the one its feedback is about.
-      this.byId.delete(id);
-      this.predictions -= previous.joined.length;
+    if (this.current.size >= this.maxRequests / 2 || this.predictions >= this.maxPredictions / 2) {
+      this.previous = this.current;
+      this.current = new Map();
+      this.predictions = 0;
     }
     const compact = compactPredictions(predictions);
-    this.byId.set(id, {
+    // A client reusing an id: the newest request is the one its feedback is about.
+    this.previous.delete(id);
+    this.current.set(id, {
       version,
       windowStartMs,
       predictions: compact,
       joined: new Uint8Array(compact.length),
     });
     this.predictions += compact.length;
-    for (const [oldest, entry] of this.byId) {
-      if (this.byId.size <= this.maxRequests && this.predictions <= this.maxPredictions) break;
-      this.byId.delete(oldest);
-      this.predictions -= entry.joined.length;
-    }
   }
 
   get(id: string): RecentRequest | undefined {
-    return this.byId.get(id);
+    return this.current.get(id) ?? this.previous.get(id);
   }
 }
 
-function compactPredictions(predictions: readonly unknown[]): Float64Array | string[] {
-  if (predictions.every((p) => typeof p === 'number')) return Float64Array.from(predictions as number[]);
+function compactPredictions(predictions: readonly unknown[]): readonly number[] | string[] {
+  if (predictions.every((p) => typeof p === 'number')) return predictions as readonly number[];
   return predictions.map((p) =>
     typeof p === 'object' && p !== null && 'label' in p ? String((p as { label: unknown }).label) : String(p),
   );
@@ -106,14 +105,14 @@ export function qualityItem(
   truth: number | string,
   at: string,
 ): QualityItem {
-  const predictions = entry.predictions;
-  if (predictions instanceof Float64Array) {
+  const prediction = entry.predictions[index];
+  if (typeof prediction === 'number') {
     if (typeof truth !== 'number') {
       return fail(
         `${at}.truth: expected a number (the model predicts numbers), got ${JSON.stringify(truth)}`,
       );
     }
-    return { kind: 'number', prediction: predictions[index], truth };
+    return { kind: 'number', prediction, truth };
   }
-  return { kind: 'label', prediction: predictions[index], truth: String(truth) };
+  return { kind: 'label', prediction, truth: String(truth) };
 }

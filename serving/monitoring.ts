@@ -207,7 +207,7 @@ export class ServingMonitor {
     const joins = request.feedback.map((item, i) => {
       const entry = this.recent.get(item.id);
       const index = item.index ?? 0;
-      if (!entry || index >= entry.joined.length) return { item, entry: undefined, index };
+      if (!entry || index >= entry.predictions.length) return { item, entry: undefined, index };
       return { item, entry, index, quality: qualityItem(entry, index, item.truth, `feedback[${i}]`) };
     });
     const answer: FeedbackAnswer = { matched: 0, unmatched: 0, duplicates: 0, unmatchedIds: [] };
@@ -220,9 +220,9 @@ export class ServingMonitor {
     for (const { item, entry, index, quality } of joins) {
       let matched = false;
       if (!entry || !quality) unmatched(item.id);
-      else if (entry.joined[index]) answer.duplicates++;
+      else if (entry.joined?.[index]) answer.duplicates++;
       else if (this.counters.get(entry.version)?.addQuality(entry.windowStartMs, quality)) {
-        entry.joined[index] = 1;
+        (entry.joined ??= new Uint8Array(entry.predictions.length))[index] = 1;
         answer.matched++;
         matched = true;
       } else unmatched(item.id); // its window is no longer kept
