@@ -15,14 +15,15 @@ import { selectBackend } from '../artifact/tfjs-backend.js';
 import type { FeatureStatistics, ReferenceStatistics } from '../monitoring/statistics.js';
 import { WindowCounter } from '../monitoring/window-counter.js';
 import { instanceOf, trainTinyArtifact, type TinyArtifact } from './serving-artifact.js';
-import { runLoad, type LoadResult } from './serving-load.js';
-import { median, startChild, stopChild, type Target } from './serving.js';
-
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const WARMUP_SECONDS = 2;
-const CONNECTIONS = 64;
-const ROUNDS = Math.max(1, Math.round(SECONDS / 2));
-const SLICE_SECONDS = SECONDS / ROUNDS;
+import {
+  CONNECTIONS,
+  ROUNDS,
+  SLICE_SECONDS,
+  WARMUP_SECONDS,
+  measureInterleaved,
+  median,
+  type Target,
+} from './serving.js';
 
 /** A reference of the training rows: what the trainer's statistics.json holds, for the bench. */
 function referenceOf(artifact: TinyArtifact): ReferenceStatistics {
@@ -109,48 +110,21 @@ export async function runServingMonitoringBench(): Promise<string> {
       },
     ];
     const loadBefore = loadavg()[0];
-    const running: {
-      target: Target;
-      url: string;
-      child: Awaited<ReturnType<typeof startChild>>['child'];
-      slices: LoadResult[];
-      metrics?: string;
-    }[] = [];
-    const load = (url: string, seconds: number) =>
-      runLoad({
-        url: `${url}/v1/models/mpg:predict`,
-        connections: CONNECTIONS,
-        duration: seconds,
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body,
-      });
-    try {
-      for (const target of targets) running.push({ target, ...(await startChild(target)), slices: [] });
-      for (const r of running) await load(r.url, WARMUP_SECONDS);
-      for (let round = 0; round < ROUNDS; round++) {
-        for (const r of running) {
-          const result = await load(r.url, SLICE_SECONDS);
-          if (result.non2xx > 0 || result.errors > 0) {
-            throw new Error(
-              `${r.target.label}: ${result.non2xx} non-2xx answers and ${result.errors} errors`,
-            );
-          }
-          r.slices.push(result);
-        }
-      }
-      for (const r of running) r.metrics = await (await fetch(`${r.url}/metrics`)).text();
-    } finally {
-      await Promise.all(running.map((r) => stopChild(r.child)));
-    }
+    const running = await measureInterleaved(targets, body, {
+      atEnd: async (r) => {
+        r.metricsText = await (await fetch(`${r.url}/metrics`)).text();
+      },
+    });
     const loadAfter = loadavg()[0];
     const off = running[0];
     const rows = running.map((r, i) => {
       const ratio = median(r.slices.map((s, k) => s.qps / off.slices[k].qps));
       const p99 = median(r.slices.map((s) => s.p99));
-      const logged = /^mlform_serving_monitoring_logged_total\{[^}]*\} (\S+)$/m.exec(r.metrics ?? '')?.[1];
+      const logged = /^mlform_serving_monitoring_logged_total\{[^}]*\} (\S+)$/m.exec(
+        r.metricsText ?? '',
+      )?.[1];
       const dropped = [
-        ...(r.metrics ?? '').matchAll(/^mlform_serving_monitoring_dropped_total\{[^}]*\} (\S+)$/gm),
+        ...(r.metricsText ?? '').matchAll(/^mlform_serving_monitoring_dropped_total\{[^}]*\} (\S+)$/gm),
       ].reduce((sum, m) => sum + Number(m[1]), 0);
       return (
         `| ${r.target.label} | ${Math.round(median(r.slices.map((s) => s.qps))).toLocaleString('en')} | ` +
@@ -158,17 +132,21 @@ export async function runServingMonitoringBench(): Promise<string> {
         `${i === 0 ? '' : `${Number(logged ?? 0).toLocaleString('en')} / ${dropped}`} |`
       );
     });
-    return [
-      `autocannon, ${CONNECTIONS} connections, 127.0.0.1; batch-1 \`:predict\` of the quickstart model (cars MLP [64, 32]), batching on. Each server: ${WARMUP_SECONDS} s warm-up, then ${ROUNDS} slices of ${SLICE_SECONDS} s interleaved with the others; QPS, p50 and p99 are medians over the slices, QPS / off the median of per-slice ratios. Monitoring on: every request counted into ${Object.keys(reference.features).length} features' bins and remembered for feedback, the sampled ones logged (flushed every 1,000 records or 10 s to local files). Load average (1 min) ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after, on ${cpus().length} cores shared with the load generator.`,
-      '',
-      '| server | QPS | p50 | p99 | QPS / off | logged / dropped |',
-      '| --- | --- | --- | --- | --- | --- |',
-      ...rows,
-      '',
-      `WindowCounter.count alone: ${nsPerInstance.toFixed(0)} ns per instance (${Object.keys(reference.features).length} features and the prediction, in process).`,
-      '',
-      'Goal: 10% sampling within 5% of off (QPS / off >= 0.95).',
-    ].join('\n');
+    const features = Object.keys(reference.features).length;
+    const setting =
+      `autocannon, ${CONNECTIONS} connections, 127.0.0.1; batch-1 \`:predict\` of the quickstart model (cars MLP [64, 32]), batching on. ` +
+      `Each server: ${WARMUP_SECONDS} s warm-up, then ${ROUNDS} slices of ${SLICE_SECONDS} s interleaved with the others; QPS, p50 and p99 are medians over the slices, QPS / off the median of per-slice ratios. ` +
+      `Monitoring on: every request counted into ${features} features' bins and remembered for feedback, the sampled ones logged (flushed every 1,000 records or 10 s to local files). ` +
+      `Load average (1 min) ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after, on ${cpus().length} cores shared with the load generator.`;
+    return `${setting}
+
+| server | QPS | p50 | p99 | QPS / off | logged / dropped |
+| --- | --- | --- | --- | --- | --- |
+${rows.join('\n')}
+
+WindowCounter.count alone: ${nsPerInstance.toFixed(0)} ns per instance (${features} features and the prediction, in process).
+
+Goal: 10% sampling within 5% of off (QPS / off >= 0.95).`;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -11,21 +11,17 @@ import { feedbackPrefix, logsPrefix, objectTime, windowsPrefix } from '../monito
 export const MAX_DELETES = 1000;
 const HOUR_MS = 3_600_000;
 
-export interface RetentionClock {
-  nowMs: number;
-  retentionMs: number;
-  /** The window length: a summary covers [start, start + windowMs). */
-  windowMs: number;
-}
-
-/** Deletes what has expired; returns how many objects were deleted. */
+/**
+ * Deletes what ended before `cutoffMs` (now minus the retention); returns how many objects were
+ * deleted. `windowMs`: a summary covers [start, start + windowMs).
+ */
 export async function sweepRetention(
   store: ObjectStore,
   root: string,
-  { nowMs, retentionMs, windowMs }: RetentionClock,
+  cutoffMs: number,
+  windowMs: number,
   maxDeletes = MAX_DELETES,
 ): Promise<number> {
-  const cutoff = nowMs - retentionMs;
   const expired: { uri: string; end: number }[] = [];
   for (const [prefix, span] of [
     [logsPrefix(root), HOUR_MS],
@@ -35,7 +31,7 @@ export async function sweepRetention(
     for (const uri of await store.list(prefix)) {
       const start = objectTime(uri);
       // Only names this layout makes: anything else under the root is not the server's to delete.
-      if (start !== undefined && start + span <= cutoff) expired.push({ uri, end: start + span });
+      if (start !== undefined && start + span <= cutoffMs) expired.push({ uri, end: start + span });
     }
   }
   expired.sort((a, b) => a.end - b.end);

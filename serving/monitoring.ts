@@ -279,11 +279,8 @@ export class ServingMonitor {
   /** Deletes this endpoint's monitoring objects older than the retention (bounded per call). */
   async sweep(): Promise<number> {
     try {
-      return await sweepRetention(this.store, this.config.root, {
-        nowMs: this.now(),
-        retentionMs: this.config.retentionSeconds * 1000,
-        windowMs: this.windowMs,
-      });
+      const cutoff = this.now() - this.config.retentionSeconds * 1000;
+      return await sweepRetention(this.store, this.config.root, cutoff, this.windowMs);
     } catch (e) {
       this.options.log.warn({ err: errorMessage(e) }, 'monitoring retention failed');
       return 0;

@@ -88,30 +88,29 @@ export class ServingMetrics {
       labelNames: ['model', 'version'],
       registers,
     });
-    this.logged = new Counter({
-      name: 'mlform_serving_monitoring_logged_total',
-      help: 'Sampled requests written to the prediction log.',
-      labelNames: ['model'],
-      registers,
-    });
-    this.dropped = new Counter({
-      name: 'mlform_serving_monitoring_dropped_total',
-      help: 'Sampled requests not logged: the buffer was full (buffer_full) or their batch could not be written (flush_failed).',
-      labelNames: ['model', 'reason'],
-      registers,
-    });
-    this.flushErrors = new Counter({
-      name: 'mlform_serving_monitoring_flush_errors_total',
-      help: 'Failed writes of monitoring objects (log, feedback, summary).',
-      labelNames: ['model', 'object'],
-      registers,
-    });
-    this.feedbackItems = new Counter({
-      name: 'mlform_serving_feedback_items_total',
-      help: 'Feedback items received: matched to a prediction, unmatched (unknown or expired id), duplicate.',
-      labelNames: ['model', 'result'],
-      registers,
-    });
+    const counter = <L extends string>(name: string, help: string, label?: L) =>
+      new Counter<'model' | L>({
+        name: `mlform_serving_${name}`,
+        help,
+        labelNames: label === undefined ? ['model'] : ['model', label],
+        registers,
+      });
+    this.logged = counter('monitoring_logged_total', 'Sampled requests written to the prediction log.');
+    this.dropped = counter(
+      'monitoring_dropped_total',
+      'Sampled requests not logged: the buffer was full (buffer_full) or their batch could not be written (flush_failed).',
+      'reason',
+    );
+    this.flushErrors = counter(
+      'monitoring_flush_errors_total',
+      'Failed writes of monitoring objects (log, feedback, summary).',
+      'object',
+    );
+    this.feedbackItems = counter(
+      'feedback_items_total',
+      'Feedback items received: matched to a prediction, unmatched (unknown or expired id), duplicate.',
+      'result',
+    );
     const inflight = (): number => this.inflightNow();
     new Gauge({
       name: 'mlform_serving_inflight_requests',

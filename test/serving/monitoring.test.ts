@@ -13,16 +13,8 @@ import type { PredictionRecord } from '../../monitoring/prediction-log.js';
 import type { WindowSummary } from '../../monitoring/window-summary.js';
 import { sweepRetention } from '../../serving/monitoring-retention.js';
 import type { ModelServer, ModelServerOptions, RawServingConfig } from '../../serving/index.js';
-import {
-  call,
-  instanceOf,
-  metricValue,
-  predict,
-  startServer,
-  tempDir,
-  trainArtifact,
-  type TinyArtifact,
-} from './helpers.js';
+import { call, metricValue, predict } from './helpers.js';
+import { instanceOf, startServer, tempDir, trainArtifact, type TinyArtifact } from './helpers.js';
 import { reference } from '../monitoring/fixtures.js';
 
 let dir: { path: string; remove(): Promise<void> };
@@ -351,9 +343,9 @@ describe('retention', () => {
       await mkdir(join(root, name, '..'), { recursive: true });
       await writeFile(join(root, name), '{}\n');
     }
-    const clock = { nowMs: now, retentionMs: 24 * 3_600_000, windowMs: 3_600_000 };
-    expect(await sweepRetention(localStore, root, clock, 2)).toBe(2); // bounded: the two oldest
-    expect(await sweepRetention(localStore, root, clock)).toBe(1);
+    const cutoff = now - 24 * 3_600_000;
+    expect(await sweepRetention(localStore, root, cutoff, 3_600_000, 2)).toBe(2); // bounded: the two oldest
+    expect(await sweepRetention(localStore, root, cutoff, 3_600_000)).toBe(1);
     const left = (await localStore.list(root)).map((f) => f.slice(root.length + 1));
     expect(left.sort()).toEqual([files.newLog, files.foreign, files.newSummary].sort());
   });

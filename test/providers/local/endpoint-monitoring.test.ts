@@ -10,29 +10,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localStore } from '../../../artifact/storage.js';
 import type { EndpointMonitoring } from '../../../resources/monitoring.js';
 import type { ObservedVersion, PutEndpointRequest } from '../../../providers/provider.js';
-import { irisSpec, readJson, runRequest, tempProject, waitFor, type Project } from './helpers.js';
+import { readJson, tempProject, trainedIris, type Project } from './helpers.js';
 
 let project: Project;
 let v1: ObservedVersion;
 
 beforeAll(async () => {
   project = await tempProject({ basePort: 23000 + (process.pid % 1000) * 8 });
-  const { provider, ctx } = project;
-  await provider.registeredModels.put(ctx, {
-    name: 'iris',
-    spec: { aliases: {}, retention: { keepVersions: 5 } },
-    specHash: 'm',
-    labels: {},
-    annotations: {},
-  });
-  await provider.trainingRuns.create(ctx, runRequest('iris', 1, irisSpec(4)));
-  const run = await waitFor(
-    async () => (await provider.trainingRuns.observe(ctx, { name: 'iris', number: 1 })).run,
-    (r) => r?.state !== 'running' && r?.state !== 'queued',
-  );
-  if (run?.state !== 'succeeded') throw new Error(`training failed: ${run?.error}`);
-  v1 = (await provider.registeredModels.registerVersion(ctx, { model: 'iris', run }))
-    .version as ObservedVersion;
+  v1 = (await trainedIris(project, 4)).version;
 }, 90_000);
 
 afterAll(async () => {
