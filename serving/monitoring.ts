@@ -65,6 +65,7 @@ export class ServingMonitor {
   private readonly feedbackBuffer: JsonlBuffer;
   private timer: NodeJS.Timeout | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
+  private firstRetention: NodeJS.Timeout | undefined;
   private lastCheckpoint = 0;
   private lastWindow = 0;
   private tick: Promise<void> = Promise.resolve();
@@ -175,7 +176,8 @@ export class ServingMonitor {
     };
     this.retentionTimer = setInterval(retention, RETENTION_EVERY_MS);
     this.retentionTimer.unref();
-    setTimeout(retention, Math.min(RETENTION_EVERY_MS, every * 6)).unref();
+    this.firstRetention = setTimeout(retention, Math.min(RETENTION_EVERY_MS, every * 6));
+    this.firstRetention.unref();
   }
 
   /** One served request: counted, remembered for feedback, maybe sampled into the log. */
@@ -244,20 +246,25 @@ export class ServingMonitor {
 
   /** Flushes the buffers, and writes the summaries when due (or `all`). Ticks never overlap. */
   runTick(all: boolean): Promise<void> {
-    this.tick = this.tick.then(async () => {
-      const now = this.now();
-      const window = windowStart(now, this.windowMs);
-      const summaries = all || window !== this.lastWindow || now - this.lastCheckpoint >= CHECKPOINT_MS;
-      await Promise.all([
-        this.logBuffer.flush(),
-        this.feedbackBuffer.flush(),
-        summaries ? this.writeSummaries() : undefined,
-      ]);
-      if (summaries) {
-        this.lastCheckpoint = now;
-        this.lastWindow = window;
-      }
-    });
+    this.tick = this.tick
+      .then(async () => {
+        const now = this.now();
+        const window = windowStart(now, this.windowMs);
+        const summaries = all || window !== this.lastWindow || now - this.lastCheckpoint >= CHECKPOINT_MS;
+        await Promise.all([
+          this.logBuffer.flush(),
+          this.feedbackBuffer.flush(),
+          summaries ? this.writeSummaries() : undefined,
+        ]);
+        if (summaries) {
+          this.lastCheckpoint = now;
+          this.lastWindow = window;
+        }
+      })
+      .catch((e: unknown) => {
+        // Writes catch their own failures; this keeps a bug from stopping every later tick.
+        this.options.log.error({ err: errorMessage(e) }, 'monitoring tick failed');
+      });
     return this.tick;
   }
 
@@ -294,6 +301,7 @@ export class ServingMonitor {
   async close(deadlineMs: number): Promise<void> {
     clearInterval(this.timer);
     clearInterval(this.retentionTimer);
+    clearTimeout(this.firstRetention);
     let timer: NodeJS.Timeout | undefined;
     const finished = await Promise.race([
       this.runTick(true).then(() => true),
