@@ -12,56 +12,105 @@ import { HttpError, type FieldProblem } from './http-error.js';
 export interface RecentRequest {
   version: number;
   windowStartMs: number;
-  /** The response's own array for numbers (not copied), the labels for classes. */
   predictions: readonly number[] | readonly string[];
-  /** 1 where feedback already joined that instance (made on the first join): a repeat counts once. */
-  joined?: Uint8Array;
+  /** Feedback already joined this instance: a repeat counts once. */
+  joined(index: number): boolean;
+  markJoined(index: number): void;
 }
 
-/** Requests remembered (at least half as many are always kept); the oldest are forgotten first. */
+/** Requests remembered; the oldest are forgotten first. */
 export const RECENT_REQUESTS = 100_000;
-/** Predictions remembered across those requests (a bound on memory: ~8 bytes each for numbers). */
+/** Predictions of multi-instance requests remembered across them (a bound on memory). */
 export const RECENT_PREDICTIONS = 1_000_000;
 
 /**
- * Two generations of Maps: new ids go to the current one; when it holds half the bound (requests
- * or predictions) it becomes the previous one and the one before is dropped whole. O(1) per
- * request with no deletes (deleting the oldest key of one big Map leaves tombstones every later
- * iteration walks), and at most the bound is kept, the newest half always.
+ * A ring of the newest requests in parallel arrays, found through one Map of id -> slot. Every
+ * request is remembered, so this is on the request path: a batch-1 regression request (the
+ * common case) allocates nothing here but the Map entry; only requests of several instances or
+ * classes keep an array. The slot of the oldest request is reused, and its id deleted from the
+ * Map (never iterated, so deleted keys cost nothing later).
  */
 export class RecentRequests {
-  private current = new Map<string, RecentRequest>();
-  private previous = new Map<string, RecentRequest>();
-  private predictions = 0;
+  private readonly slotOf = new Map<string, number>();
+  private readonly ids: (string | undefined)[];
+  private readonly versions: Int32Array;
+  private readonly windows: Float64Array;
+  /** The prediction of a one-number request; NaN when `arrays` holds the predictions. */
+  private readonly single: Float64Array;
+  private readonly arrays: (readonly number[] | readonly string[] | undefined)[];
+  private readonly joinedMarks: (Uint8Array | undefined)[];
+  /** Next slot to write; the oldest live slot is `head - size` (mod capacity). */
+  private head = 0;
+  private size = 0;
+  private arrayPredictions = 0;
 
   constructor(
-    private readonly maxRequests = RECENT_REQUESTS,
+    private readonly capacity = RECENT_REQUESTS,
     private readonly maxPredictions = RECENT_PREDICTIONS,
-  ) {}
+  ) {
+    this.ids = new Array<string | undefined>(capacity);
+    this.versions = new Int32Array(capacity);
+    this.windows = new Float64Array(capacity);
+    this.single = new Float64Array(capacity);
+    this.arrays = new Array<readonly number[] | readonly string[] | undefined>(capacity);
+    this.joinedMarks = new Array<Uint8Array | undefined>(capacity);
+  }
 
   remember(id: string, version: number, windowStartMs: number, predictions: readonly unknown[]): void {
-    if (this.current.size >= this.maxRequests / 2 || this.predictions >= this.maxPredictions / 2) {
-      this.previous = this.current;
-      this.current = new Map();
-      this.predictions = 0;
+    const one = predictions.length === 1 && typeof predictions[0] === 'number';
+    const array = one ? undefined : compactPredictions(predictions);
+    const length = array?.length ?? 0;
+    while (
+      this.size > 0 &&
+      (this.size >= this.capacity || this.arrayPredictions + length > this.maxPredictions)
+    ) {
+      this.evictOldest();
     }
-    const compact = compactPredictions(predictions);
     // A client reusing an id: the newest request is the one its feedback is about.
-    this.previous.delete(id);
-    this.current.set(id, {
-      version,
-      windowStartMs,
-      predictions: compact,
-      joined: new Uint8Array(compact.length),
-    });
-    this.predictions += compact.length;
+    const reused = this.slotOf.get(id);
+    if (reused !== undefined) this.ids[reused] = undefined;
+    const slot = this.head;
+    this.head = (this.head + 1) % this.capacity;
+    this.size++;
+    this.ids[slot] = id;
+    this.versions[slot] = version;
+    this.windows[slot] = windowStartMs;
+    this.single[slot] = one ? (predictions[0] as number) : Number.NaN;
+    this.arrays[slot] = array;
+    this.joinedMarks[slot] = undefined;
+    this.arrayPredictions += length;
+    this.slotOf.set(id, slot);
+  }
+
+  private evictOldest(): void {
+    const slot = (this.head - this.size + this.capacity) % this.capacity;
+    const id = this.ids[slot];
+    if (id !== undefined && this.slotOf.get(id) === slot) this.slotOf.delete(id);
+    this.arrayPredictions -= this.arrays[slot]?.length ?? 0;
+    this.ids[slot] = undefined;
+    this.arrays[slot] = undefined;
+    this.joinedMarks[slot] = undefined;
+    this.size--;
   }
 
   get(id: string): RecentRequest | undefined {
-    return this.current.get(id) ?? this.previous.get(id);
+    const slot = this.slotOf.get(id);
+    if (slot === undefined || this.ids[slot] !== id) return undefined;
+    const predictions = this.arrays[slot] ?? [this.single[slot]];
+    const marks = (): Uint8Array => (this.joinedMarks[slot] ??= new Uint8Array(predictions.length));
+    return {
+      version: this.versions[slot],
+      windowStartMs: this.windows[slot],
+      predictions,
+      joined: (index) => this.joinedMarks[slot]?.[index] === 1,
+      markJoined: (index) => {
+        marks()[index] = 1;
+      },
+    };
   }
 }
 
+/** The numbers as they are (the response's own array), or the labels of class predictions. */
 function compactPredictions(predictions: readonly unknown[]): readonly number[] | string[] {
   if (predictions.every((p) => typeof p === 'number')) return predictions as readonly number[];
   return predictions.map((p) =>

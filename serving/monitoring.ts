@@ -222,9 +222,9 @@ export class ServingMonitor {
     for (const { item, entry, index, quality } of joins) {
       let matched = false;
       if (!entry || !quality) unmatched(item.id);
-      else if (entry.joined?.[index]) answer.duplicates++;
+      else if (entry.joined(index)) answer.duplicates++;
       else if (this.counters.get(entry.version)?.addQuality(entry.windowStartMs, quality)) {
-        (entry.joined ??= new Uint8Array(entry.predictions.length))[index] = 1;
+        entry.markJoined(index);
         answer.matched++;
         matched = true;
       } else unmatched(item.id); // its window is no longer kept

@@ -2,14 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { RecentRequests } from '../../serving/monitoring-feedback.js';
 
 describe('RecentRequests', () => {
-  it('keeps at most the bound, always the newest half, and forgets the oldest first', () => {
+  it('keeps the newest requests up to the bound and forgets the oldest first', () => {
     const recent = new RecentRequests(4, 1000);
-    for (let i = 0; i < 10; i++) recent.remember(`r${i}`, 1, 0, [i]);
+    for (let i = 0; i < 10; i++) recent.remember(`r${i}`, 1, i * 1000, [i]);
     const kept = Array.from({ length: 10 }, (_, i) => recent.get(`r${i}`) !== undefined);
-    expect(kept.filter(Boolean).length).toBeLessThanOrEqual(4);
-    expect(kept.slice(-2)).toEqual([true, true]);
-    expect(kept.slice(0, 6)).toEqual([false, false, false, false, false, false]);
-    expect(recent.get('r9')?.predictions).toEqual([9]);
+    expect(kept).toEqual([false, false, false, false, false, false, true, true, true, true]);
+    expect(recent.get('r9')).toMatchObject({ version: 1, windowStartMs: 9000, predictions: [9] });
+    const entry = recent.get('r8');
+    expect(entry?.joined(0)).toBe(false);
+    entry?.markJoined(0);
+    expect(recent.get('r8')?.joined(0)).toBe(true);
   });
 
   it('bounds the predictions held too, and keeps the newest request under a reused id', () => {
