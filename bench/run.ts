@@ -6,6 +6,7 @@ import { runValidateBench } from './validate.js';
 import { runPlanBench } from './plan.js';
 import { runGcpPlanBench } from './gcp-plan.js';
 import { runServingBench } from './serving.js';
+import { runServingMonitoringBench } from './serving-monitoring.js';
 import { runOnnxServingBench } from './onnx-serving.js';
 import { runTrainerBench } from './trainer.js';
 import { runControllerBench } from './controller-latency.js';
@@ -18,6 +19,10 @@ const BENCHES: Record<string, { title: string; run: () => Promise<string> }> = {
   plan: { title: 'Plans on the local provider', run: runPlanBench },
   'gcp-plan': { title: 'No-op plan on gcp vs a Terraform-style refresh', run: runGcpPlanBench },
   serving: { title: 'Model server under load', run: runServingBench },
+  'serving-monitoring': {
+    title: 'Model server with monitoring: off, 10% and 100% sampled',
+    run: runServingMonitoringBench,
+  },
   'onnx-serving': {
     title: 'One MLP served four ways: builtin, ONNX, node:http floor, FastAPI + PyTorch',
     run: runOnnxServingBench,

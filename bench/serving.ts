@@ -22,11 +22,11 @@ import { instanceOf, trainTinyArtifact } from './serving-artifact.js';
 import { runLoad, type LoadResult } from './serving-load.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const WARMUP_SECONDS = 2;
-const CONNECTIONS = 64;
+export const WARMUP_SECONDS = 2;
+export const CONNECTIONS = 64;
 /** Measured time per server is split into slices of about 2 s, interleaved across servers. */
-const ROUNDS = Math.max(1, Math.round(SECONDS / 2));
-const SLICE_SECONDS = SECONDS / ROUNDS;
+export const ROUNDS = Math.max(1, Math.round(SECONDS / 2));
+export const SLICE_SECONDS = SECONDS / ROUNDS;
 
 export interface Target {
   label: string;
@@ -37,13 +37,15 @@ export interface Target {
   program?: string;
 }
 
-interface Running {
+export interface Running {
   target: Target;
   child: ChildProcess;
   url: string;
   slices: LoadResult[];
   batchBefore?: { sum: number; count: number };
   batchAfter?: { sum: number; count: number };
+  /** /metrics at the end (bench/serving-monitoring.ts). */
+  metricsText?: string;
 }
 
 export async function startChild(target: Target): Promise<{ child: ChildProcess; url: string }> {
@@ -100,6 +102,39 @@ function load(running: Running, body: string, seconds: number): Promise<LoadResu
   });
 }
 
+/**
+ * Starts every target, warms each up, then loads them in interleaved slices (whatever else the
+ * machine does hits every server alike); the hooks run against each server while it is up. All
+ * are stopped before it returns.
+ */
+export async function measureInterleaved(
+  targets: Target[],
+  body: string,
+  hooks: { afterWarmup?(r: Running): Promise<void>; atEnd?(r: Running): Promise<void> } = {},
+): Promise<Running[]> {
+  const running: Running[] = [];
+  try {
+    for (const target of targets) running.push({ target, ...(await startChild(target)), slices: [] });
+    for (const r of running) await load(r, body, WARMUP_SECONDS);
+    for (const r of running) await hooks.afterWarmup?.(r);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const r of running) {
+        const result = await load(r, body, SLICE_SECONDS);
+        if (result.non2xx > 0 || result.errors > 0) {
+          throw new Error(
+            `${r.target.label}: ${result.non2xx} non-2xx answers and ${result.errors} errors under load`,
+          );
+        }
+        r.slices.push(result);
+      }
+    }
+    for (const r of running) await hooks.atEnd?.(r);
+  } finally {
+    await Promise.all(running.map((r) => stopChild(r.child)));
+  }
+  return running;
+}
+
 export async function runServingBench(): Promise<string> {
   await selectBackend({ acceleratorRequested: false });
   const dir = await mkdtemp(join(tmpdir(), 'mlform-bench-serving-'));
@@ -114,27 +149,14 @@ export async function runServingBench(): Promise<string> {
       { label: 'model server on fastify, batching on', script: 'serving-server.ts', args: [dir, 'fastify'] },
     ];
     const loadBefore = loadavg()[0];
-    const running: Running[] = [];
-    try {
-      for (const target of targets) running.push({ target, ...(await startChild(target)), slices: [] });
-      for (const r of running) await load(r, body, WARMUP_SECONDS);
-      for (const r of running) r.batchBefore = await batchHistogram(r.url);
-      // Interleaved slices: whatever else the machine does hits every server alike.
-      for (let round = 0; round < ROUNDS; round++) {
-        for (const r of running) {
-          const result = await load(r, body, SLICE_SECONDS);
-          if (result.non2xx > 0 || result.errors > 0) {
-            throw new Error(
-              `${r.target.label}: ${result.non2xx} non-2xx answers and ${result.errors} errors under load`,
-            );
-          }
-          r.slices.push(result);
-        }
-      }
-      for (const r of running) r.batchAfter = await batchHistogram(r.url);
-    } finally {
-      await Promise.all(running.map((r) => stopChild(r.child)));
-    }
+    const running = await measureInterleaved(targets, body, {
+      afterWarmup: async (r) => {
+        r.batchBefore = await batchHistogram(r.url);
+      },
+      atEnd: async (r) => {
+        r.batchAfter = await batchHistogram(r.url);
+      },
+    });
     const loadAfter = loadavg()[0];
     const floor = running[0];
     const rows = running.map((r, i) => {

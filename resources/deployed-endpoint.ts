@@ -5,6 +5,7 @@ import { StringEnum, Strict } from './schema-helpers.js';
 import type { RegisteredModelSpec } from './registered-model.js';
 import { checkEnv, EnvSchema } from './secret-ref.js';
 import { EndpointMonitoringSchema } from './monitoring.js';
+import { parseDuration } from './training-run.js';
 
 export const PRESETS = {
   development: { scaling: { minInstances: 0, maxInstances: 2 }, resources: { memory: '2Gi', cpu: '1' } },
@@ -209,6 +210,7 @@ export function checkDeployedEndpointSpec(spec: DeployedEndpointSpec): Diagnosti
     }
     out.push(...checkEnv(spec.container.env, ['spec', 'container', 'env']));
   }
+  if (spec.monitoring) out.push(...checkMonitoring(spec));
   if (spec.resources) {
     const { cpu, memory } = spec.resources;
     const mi = memoryMi(memory);
@@ -264,5 +266,48 @@ export function checkTrafficAgainstModel(
           }),
     );
   });
+  return out;
+}
+
+/** The model server's window bounds (serving/config.ts). */
+const MIN_WINDOW_SECONDS = 60;
+const MAX_WINDOW_SECONDS = 31 * 24 * 3600;
+
+/** `spec.monitoring`: windows the server can keep, a retention that keeps a complete window. */
+function checkMonitoring(spec: DeployedEndpointSpec): Diagnostic[] {
+  const monitoring = spec.monitoring;
+  if (!monitoring) return [];
+  const out: Diagnostic[] = [];
+  if (spec.container) {
+    out.push(
+      error(
+        'monitoring-container',
+        "spec.monitoring needs mlform's model server; an endpoint with spec.container answers with a server of its own, whose requests mlform cannot count or log",
+        {
+          path: ['spec', 'monitoring'],
+          hint: 'remove spec.monitoring, or serve an artifact mlform loads (builtin or ONNX) without spec.container',
+        },
+      ),
+    );
+  }
+  const window = parseDuration(monitoring.window);
+  if (window < MIN_WINDOW_SECONDS || window > MAX_WINDOW_SECONDS) {
+    out.push(
+      error('monitoring-window', `window ${monitoring.window} is outside 1m to 744h`, {
+        path: ['spec', 'monitoring', 'window'],
+        hint: 'windows of 1h to 24h suit most traffic: enough requests per window to score drift',
+      }),
+    );
+  }
+  const retention = parseDuration(monitoring.retention);
+  if (window >= MIN_WINDOW_SECONDS && retention < 2 * window) {
+    out.push(
+      error(
+        'monitoring-retention',
+        `retention ${monitoring.retention} keeps less than two windows of ${monitoring.window}: the last complete window would be deleted before it is read`,
+        { path: ['spec', 'monitoring', 'retention'], hint: `set retention to at least ${2 * window}s` },
+      ),
+    );
+  }
   return out;
 }

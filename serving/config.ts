@@ -86,6 +86,35 @@ export interface LoggingConfig {
   requests: boolean;
 }
 
+/**
+ * Prediction logging and window statistics (issue 15; serving/README.md "Monitoring"): where the
+ * server writes, what share of requests it logs, and how it windows and batches. Written by the
+ * providers from a DeployedEndpoint's `spec.monitoring`.
+ */
+export interface MonitoringConfig {
+  /** The endpoint's monitoring root: an absolute local path (file:// accepted) or a gs:// prefix. */
+  root: string;
+  /** The DeployedEndpoint's name, recorded in every log record and window summary. */
+  endpoint: string;
+  /** Share of requests whose inputs and outputs are logged, 0-1 (every request is counted). */
+  sampleRate: number;
+  /** Window length; windows are aligned to multiples of it since the epoch. At least 60. */
+  windowSeconds: number;
+  /** Log, feedback and summary objects older than this are deleted by the server. */
+  retentionSeconds: number;
+  /**
+   * Prefix of this process's instance name in object names (the gcp provider leaves it to
+   * $K_REVISION); the server appends a random suffix, so two processes never write one object.
+   */
+  instance?: string;
+  /** Most records held for the log; more are dropped and counted. */
+  bufferRecords: number;
+  /** A log object is written every this many records... */
+  flushRecords: number;
+  /** ...or every this many seconds, whichever comes first. */
+  flushSeconds: number;
+}
+
 export interface ServingConfig {
   /** The `{m}` of `/v1/models/{m}`. */
   name: string;
@@ -95,6 +124,8 @@ export interface ServingConfig {
   logging: LoggingConfig;
   /** On SIGTERM, in-flight requests get this long to finish (default 8: Cloud Run allows 10 s). */
   drainTimeoutSeconds: number;
+  /** Absent: no logging, no window statistics, no feedback route. */
+  monitoring?: MonitoringConfig;
 }
 
 /** The config as written: everything but `versions[].uri` optional. */
@@ -105,6 +136,7 @@ export interface RawServingConfig {
   limits?: Partial<LimitsConfig>;
   logging?: Partial<LoggingConfig>;
   drainTimeoutSeconds?: number;
+  monitoring?: Partial<MonitoringConfig>;
 }
 
 export const DEFAULT_MODEL_NAME = 'default';
@@ -123,6 +155,24 @@ export const DEFAULT_LIMITS: LimitsConfig = {
 };
 
 export const DEFAULT_LOGGING: LoggingConfig = { level: 'info', requests: true };
+
+/**
+ * `monitoring` as JSON in the environment (the gcp provider sets it on the Cloud Run container,
+ * which gets no config file); `mlform serve` merges it over the config.
+ */
+export const MONITORING_ENV = 'MLFORM_SERVE_MONITORING';
+
+export const DEFAULT_MONITORING = {
+  sampleRate: 0.1,
+  windowSeconds: 3600,
+  retentionSeconds: 7 * 24 * 3600,
+  bufferRecords: 10_000,
+  flushRecords: 1_000,
+  flushSeconds: 10,
+} as const;
+
+/** Instance name prefixes: they end up in object names. */
+const INSTANCE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** Cloud Run kills a container 10 s after SIGTERM; 8 s of drain leaves time to free and flush. */
 export const DEFAULT_DRAIN_TIMEOUT_SECONDS = 8;
@@ -250,7 +300,7 @@ export function normalizeServingConfig(
   }
   unknownKeys(
     raw,
-    ['name', 'versions', 'batching', 'limits', 'logging', 'drainTimeoutSeconds'],
+    ['name', 'versions', 'batching', 'limits', 'logging', 'drainTimeoutSeconds', 'monitoring'],
     [],
     problems,
   );
@@ -380,8 +430,101 @@ export function normalizeServingConfig(
     problems,
   );
 
+  const m = section(raw, 'monitoring', problems);
+  const monitoring = m && normalizeMonitoring(m, baseDir, problems);
+
   if (problems.length > 0) return { diagnostics: problems };
-  return { config: { name, versions, batching, limits, logging, drainTimeoutSeconds }, diagnostics: [] };
+  return {
+    config: {
+      name,
+      versions,
+      batching,
+      limits,
+      logging,
+      drainTimeoutSeconds,
+      ...(monitoring && { monitoring }),
+    },
+    diagnostics: [],
+  };
+}
+
+function normalizeMonitoring(
+  m: Record<string, unknown>,
+  baseDir: string,
+  problems: Problems,
+): MonitoringConfig | undefined {
+  unknownKeys(
+    m,
+    [
+      'root',
+      'endpoint',
+      'sampleRate',
+      'windowSeconds',
+      'retentionSeconds',
+      'instance',
+      'bufferRecords',
+      'flushRecords',
+      'flushSeconds',
+    ],
+    ['monitoring'],
+    problems,
+  );
+  let root = '';
+  if (typeof m.root !== 'string' || m.root.trim() === '') {
+    problems.push(
+      error('monitoring-root', 'required: where logs and window summaries go (a folder or gs:// prefix)', {
+        path: ['monitoring', 'root'],
+      }),
+    );
+  } else root = resolveUri(m.root, baseDir);
+  let endpoint = '';
+  if (typeof m.endpoint !== 'string' || !MODEL_NAME.test(m.endpoint)) {
+    problems.push(
+      error('monitoring-endpoint', `expected the endpoint's name, got ${JSON.stringify(m.endpoint)}`, {
+        path: ['monitoring', 'endpoint'],
+      }),
+    );
+  } else endpoint = m.endpoint;
+  let sampleRate: number = DEFAULT_MONITORING.sampleRate;
+  if (m.sampleRate !== undefined) {
+    if (typeof m.sampleRate !== 'number' || !(m.sampleRate >= 0 && m.sampleRate <= 1)) {
+      problems.push(
+        error('range', `expected a number from 0 to 1, got ${JSON.stringify(m.sampleRate)}`, {
+          path: ['monitoring', 'sampleRate'],
+        }),
+      );
+    } else sampleRate = m.sampleRate;
+  }
+  let instance: string | undefined;
+  if (m.instance !== undefined) {
+    if (typeof m.instance !== 'string' || !INSTANCE.test(m.instance)) {
+      problems.push(
+        error(
+          'monitoring-instance',
+          `expected lower-case letters, digits and "-" (at most 63), got ${JSON.stringify(m.instance)}`,
+          { path: ['monitoring', 'instance'] },
+        ),
+      );
+    } else instance = m.instance;
+  }
+  const int = (key: keyof typeof DEFAULT_MONITORING, min: number, max: number): number =>
+    integer(m[key], ['monitoring', key], { min, max }, DEFAULT_MONITORING[key], problems);
+  const windowSeconds = int('windowSeconds', 60, 31 * 24 * 3600);
+  const retentionSeconds = int('retentionSeconds', 60, 10 * 366 * 24 * 3600);
+  const bufferRecords = int('bufferRecords', 1, 1_000_000);
+  const flushRecords = int('flushRecords', 1, 1_000_000);
+  const flushSeconds = int('flushSeconds', 1, 3600);
+  return {
+    root,
+    endpoint,
+    sampleRate,
+    windowSeconds,
+    retentionSeconds,
+    ...(instance !== undefined && { instance }),
+    bufferRecords,
+    flushRecords,
+    flushSeconds,
+  };
 }
 
 function normalizeVersions(value: unknown, baseDir: string, problems: Problems): VersionConfig[] {

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { AppResponse, ServingApp } from './serving-app.js';
 import type { ServingMetrics } from './serving-metrics.js';
 import { applyBounds, serverOptions, type ConnectionBounds } from './connection-bounds.js';
+import { REQUEST_ID_HEADER } from '../monitoring/prediction-log.js';
 import { CHALLENGE_HEADER, isProofToken, PROOF_HEADER, proofFor } from './launch-proof.js';
 
 export interface HttpFrontOptions {
@@ -200,7 +201,13 @@ export class HttpFront {
     finish: (response: AppResponse) => void,
   ): void {
     this.options.app
-      .handle({ method, path, contentType: req.headers['content-type'], body })
+      .handle({
+        method,
+        path,
+        contentType: req.headers['content-type'],
+        body,
+        requestId: req.headers[REQUEST_ID_HEADER],
+      })
       .then(finish, (e: unknown) =>
         // ServingApp.handle does not reject; this is the last line of defence.
         finish({

@@ -13,6 +13,8 @@ import { loadModelVersion, warmUp, type ServedVersion, type VersionLoader } from
 import { ServingApp } from './serving-app.js';
 import { ServingMetrics } from './serving-metrics.js';
 import { Upstream, waitHealthy } from './upstream.js';
+import { ServingMonitor } from './monitoring.js';
+import type { ObjectStore } from '../artifact/storage.js';
 import { UpstreamProcesses, type RunningUpstream, type UpstreamLaunch } from './upstream-launch.js';
 
 /** How long upstream processes get to exit on SIGTERM before SIGKILL. */
@@ -40,6 +42,8 @@ export interface ModelServerOptions {
   proofKey?: string;
   /** Processes behind `upstream` versions, started and stopped with this server (upstream-launch.ts). */
   upstreamLaunches?: readonly UpstreamLaunch[];
+  /** Where monitoring objects go (default: the store of `config.monitoring.root`); tests inject failures. */
+  monitoringStore?: ObjectStore;
 }
 
 export class ModelServer {
@@ -47,6 +51,8 @@ export class ModelServer {
   readonly metrics: ServingMetrics;
   readonly app: ServingApp;
   readonly log: Logger;
+  /** Present when `config.monitoring` is set (monitoring.ts). */
+  readonly monitor: ServingMonitor | undefined;
   private readonly http: HttpFront;
   private readonly logs: ServingLogger;
   private readonly ownsLogger: boolean;
@@ -69,7 +75,16 @@ export class ModelServer {
       options.logger ?? createServingLogger(options.config.logging.level, 1, { model: options.config.name });
     this.log = this.logs.logger;
     this.metrics = new ServingMetrics(this.config.name, { processMetrics: options.processMetrics });
-    this.app = new ServingApp(this.config, this.metrics, this.log);
+    this.monitor =
+      this.config.monitoring &&
+      new ServingMonitor({
+        config: this.config.monitoring,
+        model: this.config.name,
+        metrics: this.metrics,
+        log: this.log,
+        ...(options.monitoringStore && { store: options.monitoringStore }),
+      });
+    this.app = new ServingApp(this.config, this.metrics, this.log, this.monitor);
     this.http = new HttpFront({
       app: this.app,
       metrics: this.metrics,
@@ -101,7 +116,10 @@ export class ModelServer {
   async listen(port = 0, host = '127.0.0.1', fd?: number): Promise<string> {
     const address = await this.http.listen(port, host, fd);
     this.address = { host: address.address, port: address.port };
-    this.log.info({ url: this.url }, 'listening');
+    this.log.info(
+      { url: this.url, ...(this.monitor && { monitoringInstance: this.monitor.instance }) },
+      'listening',
+    );
     this.logs.flush();
     return this.url;
   }
@@ -145,7 +163,10 @@ export class ModelServer {
             this.log.info({ version: v.version, upstream: v.upstream.url }, 'version available');
             return;
           }
-          const model = await loader(v);
+          const [model] = await Promise.all([
+            loader(v),
+            this.monitor?.addVersion(v.version, v.uri, v.percent),
+          ]);
           orphans.push(model);
           if (this.stopping) return;
           await warm(model, batching.enabled ? batching.maxBatchSize : 1);
@@ -169,6 +190,7 @@ export class ModelServer {
       throw new Error(`cannot serve ${this.config.name}: ${failures.join('; ')}`);
     }
     this.app.markReady();
+    this.monitor?.start();
     this.stateValue = 'ready';
     this.log.info(
       { versions: this.config.versions.map((v) => v.version), seconds: (performance.now() - started) / 1000 },
@@ -228,6 +250,11 @@ export class ModelServer {
           }),
         ]);
         clearTimeout(timer);
+      }
+      // What monitoring buffered is written within what is left of the drain timeout.
+      if (this.monitor) {
+        const left = this.config.drainTimeoutSeconds * 1000 - (performance.now() - started);
+        await this.monitor.close(Math.max(1000, left));
       }
       this.app.unload();
       await this.upstreams.stop(UPSTREAM_STOP_MS);

@@ -8,6 +8,8 @@ import type { RouteName } from './serving-metrics.js';
 
 export type Route =
   | { kind: 'predict'; model: string; version?: string }
+  /** Truth for earlier predictions (monitoring, issue 15). */
+  | { kind: 'feedback'; model: string }
   | { kind: 'status'; model: string; version?: string }
   | { kind: 'metadata'; model: string; version?: string }
   | { kind: 'model-ready'; model: string; version?: string }
@@ -24,6 +26,8 @@ export function routeName(route: Route | undefined): RouteName {
     case 'predict':
     case 'infer':
       return 'predict';
+    case 'feedback':
+      return 'feedback';
     case 'status':
       return 'status';
     case 'metadata':
@@ -40,7 +44,7 @@ export function routeName(route: Route | undefined): RouteName {
   }
 }
 
-const VERBS = ['predict', 'classify', 'regress'];
+const VERBS = ['predict', 'classify', 'regress', 'feedback'];
 
 function decode(segment: string): string {
   try {
@@ -97,6 +101,16 @@ export function matchRoute(method: string, rawPath: string): Route {
     const withVersion = version === undefined ? {} : { version };
     if (verb !== undefined) {
       if (metadata || !VERBS.includes(verb)) throw new HttpError(404, `no route for ${path}`);
+      if (verb === 'feedback') {
+        if (version !== undefined) {
+          throw new HttpError(
+            404,
+            `feedback names request ids, not versions: POST /v1/models/${model}:feedback`,
+          );
+        }
+        if (method !== 'POST') throw methodNotAllowed(method, 'POST', path);
+        return { kind: 'feedback', model };
+      }
       if (verb !== 'predict') {
         throw new HttpError(404, `:${verb} is not served; this server answers :predict for every model`);
       }

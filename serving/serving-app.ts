@@ -27,6 +27,9 @@ import { matchRoute, routeName, type Route } from './routes.js';
 import type { RouteName, ServingMetrics } from './serving-metrics.js';
 import { TrafficSplit } from './traffic.js';
 import type { Upstream } from './upstream.js';
+import { REQUEST_ID_HEADER } from '../monitoring/prediction-log.js';
+import type { ServingMonitor } from './monitoring.js';
+import { requestIdOf } from './monitoring-request-id.js';
 
 export interface AppRequest {
   method: string;
@@ -35,6 +38,8 @@ export interface AppRequest {
   contentType: string | undefined;
   /** Undefined for requests whose body was not read (GET). */
   body: Buffer | undefined;
+  /** The client's `x-mlform-request-id`, honoured when short and safe (monitoring-request-id.ts). */
+  requestId?: string | string[];
 }
 
 export interface AppResponse {
@@ -63,6 +68,9 @@ interface VersionSlot {
 }
 
 const JSON_TYPE = 'application/json';
+
+/** Hands a served request to monitoring (a no-op without it). */
+type Observe = (instances: unknown[], predictions: Prediction[]) => void;
 
 const json = (
   status: number,
@@ -104,6 +112,8 @@ export class ServingApp {
     readonly config: ServingConfig,
     private readonly metrics: ServingMetrics,
     private readonly log?: Logger,
+    /** Present when `config.monitoring` is set: counting, the prediction log, feedback. */
+    private readonly monitor?: ServingMonitor,
   ) {
     this.slots = config.versions.map((v) => ({ config: v, state: 'LOADING', label: String(v.version) }));
     for (const slot of this.slots) this.byNumber.set(slot.config.version, slot);
@@ -199,13 +209,19 @@ export class ServingApp {
     try {
       if (request.method === 'POST' && this.upstreamPaths.has(request.path)) {
         // An upstream's own predict path, called on this server: the traffic split chooses.
-        return await this.predict({ kind: 'predict', model: this.config.name }, request);
+        return await this.withRequestId(request, (id) =>
+          this.predict({ kind: 'predict', model: this.config.name }, request, id),
+        );
       }
       route = matchRoute(request.method, request.path);
       switch (route.kind) {
         case 'predict':
-        case 'infer':
-          return await this.predict(route, request);
+        case 'infer': {
+          const predictRoute = route;
+          return await this.withRequestId(request, (id) => this.predict(predictRoute, request, id));
+        }
+        case 'feedback':
+          return this.feedback(route, request);
         case 'model-metadata':
           return this.inferMetadata(route);
         case 'status':
@@ -238,6 +254,34 @@ export class ServingApp {
       this.log?.error({ err: e, path: request.path }, 'unexpected error while answering a request');
       return errorResponse(new HttpError(500, `internal error: ${errorMessage(e)}`), routeName(route));
     }
+  }
+
+  /** Every predict answer, errors included, carries the request id feedback refers to. */
+  private async withRequestId(
+    request: AppRequest,
+    answer: (id: string) => Promise<AppResponse>,
+  ): Promise<AppResponse> {
+    const id = requestIdOf(request.requestId);
+    let response: AppResponse;
+    try {
+      response = await answer(id);
+    } catch (e) {
+      if (!(e instanceof HttpError)) throw e;
+      response = errorResponse(e, 'predict');
+    }
+    return { ...response, headers: { ...response.headers, [REQUEST_ID_HEADER]: id } };
+  }
+
+  /** `POST /v1/models/{m}:feedback` (monitoring.ts): truth joined to earlier request ids. */
+  private feedback(route: Extract<Route, { kind: 'feedback' }>, request: AppRequest): AppResponse {
+    this.checkModel(route.model);
+    if (!this.monitor) {
+      throw new HttpError(
+        404,
+        `feedback is not collected for model "${this.config.name}": monitoring is off (DeployedEndpoint spec.monitoring)`,
+      );
+    }
+    return json(200, this.monitor.feedback(readJsonBody(request)), 'feedback');
   }
 
   private unavailableReason(): string {
@@ -285,6 +329,7 @@ export class ServingApp {
   private async predict(
     route: Extract<Route, { kind: 'predict' | 'infer' }>,
     request: AppRequest,
+    id: string,
   ): Promise<AppResponse> {
     this.checkModel(route.model);
     let slot: VersionSlot;
@@ -309,9 +354,11 @@ export class ServingApp {
     }
     try {
       const body = readJsonBody(request);
+      const observe = (instances: unknown[], predictions: Prediction[]): void =>
+        this.monitor?.observe(slot.config.version, instances, predictions, id);
       return route.kind === 'infer'
-        ? await this.inferWith(slot.label, model, batcher, body)
-        : await this.predictWith(slot.label, model, batcher, body);
+        ? await this.inferWith(slot.label, model, batcher, body, observe)
+        : await this.predictWith(slot.label, model, batcher, body, observe);
     } catch (e) {
       if (e instanceof HttpError) return errorResponse(e, 'predict', slot.label);
       throw e;
@@ -362,11 +409,13 @@ export class ServingApp {
     model: ServedVersion,
     batcher: Batcher<BatchValues>,
     body: unknown,
+    observe: Observe,
   ): Promise<AppResponse> {
     const parsed = readPredictRequest(body, this.config.limits.maxInstances);
     const predictions = await this.run(model, batcher, parsed.instances, (all) =>
       instanceErrors(parsed.format, all),
     );
+    observe(parsed.instances, predictions);
     return json(200, predictResponse(parsed.format, predictions), 'predict', {
       headers: { 'x-model-version': label },
       version: label,
@@ -380,9 +429,11 @@ export class ServingApp {
     model: ServedVersion,
     batcher: Batcher<BatchValues>,
     body: unknown,
+    observe: Observe,
   ): Promise<AppResponse> {
     const parsed = readInferRequest(body, model.preprocess, this.config.limits.maxInstances);
     const predictions = await this.run(model, batcher, parsed.instances, (all) => inferErrors(parsed, all));
+    observe(parsed.instances, predictions);
     return json(
       200,
       inferResponse(this.config.name, label, parsed, model.preprocess, predictions),

@@ -6,7 +6,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export type RouteName = 'predict' | 'status' | 'metadata' | 'health' | 'metrics' | 'other';
+export type RouteName = 'predict' | 'feedback' | 'status' | 'metadata' | 'health' | 'metrics' | 'other';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
@@ -21,6 +21,10 @@ export class ServingMetrics {
   private readonly batchRequests: Histogram<'model' | 'version'>;
   private readonly batchSeconds: Histogram<'model' | 'version'>;
   private readonly ready: Gauge<'model' | 'version'>;
+  private readonly logged: Counter<'model'>;
+  private readonly dropped: Counter<'model' | 'reason'>;
+  private readonly flushErrors: Counter<'model' | 'object'>;
+  private readonly feedbackItems: Counter<'model' | 'result'>;
   /** Read when /metrics is scraped, so the request path does not touch the gauge. */
   private inflightNow: () => number = () => 0;
   /** Bound children by label key: the hot path skips prom-client's label hashing. */
@@ -84,6 +88,29 @@ export class ServingMetrics {
       labelNames: ['model', 'version'],
       registers,
     });
+    const counter = <L extends string>(name: string, help: string, label?: L) =>
+      new Counter<'model' | L>({
+        name: `mlform_serving_${name}`,
+        help,
+        labelNames: label === undefined ? ['model'] : ['model', label],
+        registers,
+      });
+    this.logged = counter('monitoring_logged_total', 'Sampled requests written to the prediction log.');
+    this.dropped = counter(
+      'monitoring_dropped_total',
+      'Sampled requests not logged: the buffer was full (buffer_full) or their batch could not be written (flush_failed).',
+      'reason',
+    );
+    this.flushErrors = counter(
+      'monitoring_flush_errors_total',
+      'Failed writes of monitoring objects (log, feedback, summary).',
+      'object',
+    );
+    this.feedbackItems = counter(
+      'feedback_items_total',
+      'Feedback items received: matched to a prediction, unmatched (unknown or expired id), duplicate.',
+      'result',
+    );
     const inflight = (): number => this.inflightNow();
     new Gauge({
       name: 'mlform_serving_inflight_requests',
@@ -119,6 +146,22 @@ export class ServingMetrics {
     this.batchRequests.labels(this.model, version).observe(requests);
     this.batchSeconds.labels(this.model, version).observe(seconds);
     this.instances.labels(this.model, version).inc(instances);
+  }
+
+  monitoringLogged(records: number): void {
+    this.logged.labels(this.model).inc(records);
+  }
+
+  monitoringDropped(records: number, reason: 'buffer_full' | 'flush_failed'): void {
+    this.dropped.labels(this.model, reason).inc(records);
+  }
+
+  monitoringFlushError(object: 'log' | 'feedback' | 'summary'): void {
+    this.flushErrors.labels(this.model, object).inc();
+  }
+
+  feedback(result: 'matched' | 'unmatched' | 'duplicate', items: number): void {
+    if (items > 0) this.feedbackItems.labels(this.model, result).inc(items);
   }
 
   /** Where the in-flight count comes from (the HTTP front). */

@@ -26,6 +26,7 @@ import { notOwned, ownerOfLabels, sameOwner, type Owner } from './ownership.js';
 import { observeGcpMonitoring } from './monitoring.js';
 import { cloudRunEnv } from './secrets.js';
 import { containerArgs, containerEnv } from '../serving-container.js';
+import { MONITORING_ENV, serverMonitoring } from '../serving-monitoring.js';
 
 export type Service = protos.google.cloud.run.v2.IService;
 type Revision = protos.google.cloud.run.v2.IRevision;
@@ -79,6 +80,7 @@ function servingContainer(
   spec: DeployedEndpointSpec,
   version: number,
   artifactUri: string,
+  monitoring: Container['env'],
 ): Container {
   const own = spec.container;
   const probe = (path: string) => ({
@@ -94,6 +96,7 @@ function servingContainer(
       env: [
         { name: 'MODEL_URI', value: artifactUri },
         { name: 'MODEL_NAME', value: spec.model },
+        ...(monitoring ?? []),
       ],
       ports: [{ containerPort: 8080 }],
       startupProbe: probe('/v2/health/ready'),
@@ -112,6 +115,25 @@ function servingContainer(
     ports: [{ containerPort: own.port }],
     startupProbe: probe(own.healthPath),
   };
+}
+
+/**
+ * `spec.monitoring` for mlform's server: the settings as JSON in MLFORM_SERVE_MONITORING, the root
+ * the stack's `monitoring/<endpoint>` prefix in the bucket (the service account writes there).
+ */
+function monitoringEnv(
+  gcp: Gcp,
+  stack: string,
+  req: Pick<PutEndpointRequest, 'name' | 'spec'>,
+): Container['env'] {
+  if (!req.spec.monitoring) return [];
+  const root = gcp.layout(stack).monitoring(req.name);
+  return [
+    {
+      name: MONITORING_ENV,
+      value: JSON.stringify(serverMonitoring(req.name, req.spec.monitoring, root)),
+    },
+  ];
 }
 
 /** The revision template of one model version. */
@@ -140,7 +162,7 @@ export function revisionTemplate(
     maxInstanceRequestConcurrency: 80,
     containers: [
       {
-        ...servingContainer(gcp, req.spec, version, artifactUri),
+        ...servingContainer(gcp, req.spec, version, artifactUri, monitoringEnv(gcp, stack, req)),
         resources: { limits: { cpu: resources.cpu, memory: resources.memory } },
       },
     ],

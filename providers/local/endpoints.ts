@@ -35,6 +35,7 @@ import {
   verifyProof,
 } from '../../serving/launch-proof.js';
 import { servedFiles } from '../../serving/artifact-descriptor.js';
+import { serverMonitoring } from '../serving-monitoring.js';
 import { UPSTREAMS_ENV, type UpstreamLaunch } from '../../serving/upstream-launch.js';
 import { upstreamLaunches, upstreamVersions } from './endpoint-upstreams.js';
 import { serveArgs, SERVE_ENV_OVERRIDES } from './mlform-cli.js';
@@ -108,7 +109,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * version (`champion` and `latest` both v3) become one entry with their shares added: the server
  * loads each version once.
  */
-export function servingConfig(req: PutEndpointRequest): EndpointConfig {
+export function servingConfig(req: PutEndpointRequest, monitoringRoot?: string): EndpointConfig {
   const versions: EndpointConfig['versions'] = [];
   for (const t of req.traffic) {
     const same = versions.find((v) => v.version === t.version);
@@ -123,6 +124,10 @@ export function servingConfig(req: PutEndpointRequest): EndpointConfig {
     // Request lines would grow serve.log without bound; lifecycle logs are what a restart needs.
     logging: { level: 'info', requests: false },
     drainTimeoutSeconds: 10,
+    ...(req.spec.monitoring &&
+      monitoringRoot !== undefined && {
+        monitoring: serverMonitoring(req.name, req.spec.monitoring, monitoringRoot),
+      }),
   };
 }
 
@@ -133,8 +138,9 @@ export function servingConfig(req: PutEndpointRequest): EndpointConfig {
 async function configFor(
   req: PutEndpointRequest,
   previous: EndpointConfig | undefined,
+  paths: StatePaths,
 ): Promise<EndpointConfig> {
-  const config = servingConfig(req);
+  const config = servingConfig(req, paths.monitoring(req.name));
   const container = req.spec.container;
   if (!container) return config;
   return {
@@ -555,7 +561,7 @@ export async function putEndpoint(
       if (owner) return { diagnostics: [owner] };
     }
     const serving = await readConfig(files, address);
-    const config = await configFor(req, serving.status === 'ok' ? serving.value : undefined);
+    const config = await configFor(req, serving.status === 'ok' ? serving.value : undefined, paths);
     const problems = await checkArtifacts(config, address);
     if (problems.length > 0) return { diagnostics: problems };
     const upstreams = await launchesFor(settings, ctx, req, config, files.dir);

@@ -191,6 +191,16 @@ export const EndpointConfigSchema = Type.Object({
     batchTimeoutMicros: Type.Integer(),
   }),
   limits: Type.Object({ requestTimeoutSeconds: Type.Integer() }),
+  /** `spec.monitoring` (providers/serving-monitoring.ts): logs and summaries under the state's monitoring/<name>. */
+  monitoring: Type.Optional(
+    Type.Object({
+      root: Type.String(),
+      endpoint: Type.String(),
+      sampleRate: Type.Number(),
+      windowSeconds: Type.Integer(),
+      retentionSeconds: Type.Integer(),
+    }),
+  ),
 });
 export type EndpointConfig = Static<typeof EndpointConfigSchema> & {
   logging?: { level: string; requests: boolean };

@@ -1,5 +1,6 @@
-/** Window summaries as the model server writes them (the contract schema), for drift tests. */
+/** Crafted monitoring data shared by the tests: window summaries and a reference. */
 import type { WindowSummary } from '../../monitoring/window-summary.js';
+import type { NumericStatistics, ReferenceStatistics } from '../../monitoring/statistics.js';
 
 export const HOUR = 3_600_000;
 
@@ -16,3 +17,29 @@ export const windowSummary = (startMs: number, over: Partial<WindowSummary> = {}
   features: {},
   ...over,
 });
+
+
+/** Numeric statistics with bins at `edges`, the same count in each. */
+const numeric = (edges: number[], perBin: number, missing = 0): NumericStatistics => ({
+  type: 'numeric',
+  count: perBin * (edges.length + 1),
+  missing,
+  edges,
+  counts: new Array<number>(edges.length + 1).fill(perBin),
+  min: edges[0] / 2,
+  max: edges[edges.length - 1] * 1.5,
+  mean: edges[0],
+  std: 1,
+});
+
+/** Horsepower [..100) [100..150) [150..), Origin USA/Japan, Cylinders 4/8, the prediction [..20) [20..30) [30..). */
+export const reference: ReferenceStatistics = {
+  formatVersion: 1,
+  rows: 100,
+  features: {
+    Horsepower: numeric([100, 150], 30, 10),
+    Origin: { type: 'categorical', count: 100, missing: 0, categories: { USA: 60, Japan: 25 }, other: 15 },
+    Cylinders: { type: 'categorical', count: 100, missing: 0, categories: { '4': 50, '8': 50 }, other: 0 },
+  },
+  prediction: numeric([20, 30], 7),
+};

@@ -5,7 +5,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync, readdirSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { localStore } from '../../artifact/storage.js';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createContext } from '../../controller/cli/context.js';
@@ -217,6 +218,38 @@ describe('mlform serve', () => {
     expect(await s.exit).toBe(0);
     expect(s.lines.find((l) => l.message === 'draining')?.duringLoad).toBe(false);
   });
+
+  it('monitors Cloud Run style (MLFORM_SERVE_MONITORING, K_REVISION): the drain writes the log and the window', async () => {
+    const root = join(dir.path, 'monitoring-cli');
+    const s = serve([], {
+      MODEL_URI: cars.dir,
+      PORT: '0',
+      MODEL_NAME: 'mpg',
+      K_REVISION: 'mpg-api-v3',
+      MLFORM_SERVE_MONITORING: JSON.stringify({
+        root,
+        endpoint: 'mpg-api',
+        sampleRate: 1,
+        windowSeconds: 3600,
+      }),
+    });
+    const listening = await s.waitFor('listening');
+    expect(listening.monitoringInstance).toMatch(/^mpg-api-v3-[0-9a-f]{8}$/);
+    await s.waitFor('ready');
+    const answer = await predict(listening.url as string, 'mpg', {
+      instances: [instanceOf(cars, cars.rows[0])],
+    });
+    expect(answer.status).toBe(200);
+    s.child.kill('SIGTERM');
+    expect(await s.exit).toBe(0);
+    const logs = await localStore.list(join(root, 'logs'));
+    expect(logs).toHaveLength(1);
+    expect(await readFile(logs[0], 'utf8')).toContain(answer.headers.get('x-mlform-request-id'));
+    const windows = await localStore.list(join(root, 'windows'));
+    expect(windows.map((w) => w.split('/').pop())).toEqual([
+      `v3-${String(listening.monitoringInstance)}.json`,
+    ]);
+  });
 });
 
 /** `mlform serve ...` in this process: for the cases that end before serving anything. */
@@ -247,6 +280,17 @@ describe('mlform serve refusals', () => {
     expect(stderr).toContain('versions[0].percent');
     expect(stderr).toContain('batching.maxBatchSise');
     expect(stderr).toContain('maxBatchSize');
+  });
+
+  it('exits 1 when MLFORM_SERVE_MONITORING is not JSON or not a valid monitoring section', async () => {
+    const notJson = await serveInProcess(['--model', cars.dir], { MLFORM_SERVE_MONITORING: '{root' });
+    expect(notJson.code).toBe(1);
+    expect(notJson.stderr).toMatch(/\$MLFORM_SERVE_MONITORING is not JSON/);
+    const invalid = await serveInProcess(['--model', cars.dir], {
+      MLFORM_SERVE_MONITORING: JSON.stringify({ root: '/tmp/x', endpoint: 'e', windowSeconds: 5 }),
+    });
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toMatch(/monitoring\.windowSeconds/);
   });
 
   it('exits 1 when there is nothing to serve, or --model and --config both', async () => {

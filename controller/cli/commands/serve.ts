@@ -106,7 +106,8 @@ export const serveCommand = defineCommand({
   notes:
     'Environment: PORT, MODEL_URI, MODEL_NAME (Cloud Run), MLFORM_BACKEND=tensorflow|wasm|cpu,\n' +
     'MLFORM_SERVE_PROOF_KEY (set by the local provider: health answers then prove this process\n' +
-    'to it; read once and removed from the environment).\n' +
+    'to it; read once and removed from the environment), MLFORM_SERVE_MONITORING (JSON: the\n' +
+    'config\'s "monitoring" object; set by the gcp provider for spec.monitoring).\n' +
     'Exit status: 0 after a graceful shutdown, 1 when the config or a model cannot be loaded.',
   examples: [
     'mlform serve --model /tmp/mpg --name mpg --port 8501',
@@ -281,6 +282,20 @@ async function resolveConfig(
     },
     logging: { level: options.logLevel },
   } as RawServingConfig;
+  const monitoringText = nonEmpty(ctx.env[serving.MONITORING_ENV]);
+  if (monitoringText !== undefined) {
+    try {
+      overrides.monitoring = JSON.parse(monitoringText) as RawServingConfig['monitoring'];
+    } catch (e) {
+      return {
+        diagnostics: [
+          error('serve-env', `$${serving.MONITORING_ENV} is not JSON: ${errorMessage(e)}`, {
+            hint: 'it holds the config\'s "monitoring" object (serving/README.md "Monitoring")',
+          }),
+        ],
+      };
+    }
+  }
 
   const uri = options.model ?? (options.config ? undefined : nonEmpty(ctx.env.MODEL_URI));
   if (options.config && options.model) {

@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ObservedVersion, PutEndpointRequest } from '../../../providers/provider.js';
-import { irisSpec, isAlive, readJson, runRequest, tempProject, waitFor, type Project } from './helpers.js';
+import { isAlive, readJson, tempProject, trainedIris, waitFor, type Project } from './helpers.js';
 
 let project: Project;
 let v1: ObservedVersion;
@@ -20,21 +20,9 @@ beforeAll(async () => {
   // between a kill and the restart, which would make "restarts on the same port" flaky.
   project = await tempProject({ basePort: 21000 + (process.pid % 1000) * 8 });
   const { provider, ctx } = project;
-  await provider.registeredModels.put(ctx, {
-    name: 'iris',
-    spec: { aliases: {}, retention: { keepVersions: 5 } },
-    specHash: 'm',
-    labels: {},
-    annotations: {},
-  });
-  await provider.trainingRuns.create(ctx, runRequest('iris', 1, irisSpec(8)));
-  const run = await waitFor(
-    async () => (await provider.trainingRuns.observe(ctx, { name: 'iris', number: 1 })).run,
-    (r) => r?.state !== 'running' && r?.state !== 'queued',
-  );
-  if (run?.state !== 'succeeded') throw new Error(`training failed: ${run?.error}`);
-  v1 = (await provider.registeredModels.registerVersion(ctx, { model: 'iris', run }))
-    .version as ObservedVersion;
+  const trained = await trainedIris(project, 8);
+  const run = trained.run;
+  v1 = trained.version;
   // A second version: the same artifact registered from another (pretend) run.
   v2 = (await provider.registeredModels.registerVersion(ctx, { model: 'iris', run: { ...run, number: 2 } }))
     .version as ObservedVersion;

@@ -9,7 +9,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TrainingRunSpec } from '../../../resources/training-run.js';
-import type { CreateRunRequest, ProviderContext } from '../../../providers/provider.js';
+import type {
+  CreateRunRequest,
+  ObservedRun,
+  ObservedVersion,
+  ProviderContext,
+} from '../../../providers/provider.js';
 import { createLocalProvider, type LocalProviderOptions } from '../../../providers/local/index.js';
 
 export const REPO = resolve(fileURLToPath(import.meta.url), '../../../..');
@@ -128,4 +133,31 @@ export async function killProcessesUnder(dir: string): Promise<void> {
 
 export async function readJson<T = Record<string, unknown>>(path: string): Promise<T> {
   return JSON.parse(await readFile(path, 'utf8')) as T;
+}
+
+/**
+ * The model `iris` with a real (short) training of `irisSpec(epochs)` registered as its version 1:
+ * what endpoint tests serve. Returns the run too, to register more versions from it.
+ */
+export async function trainedIris(
+  project: Project,
+  epochs: number,
+): Promise<{ run: ObservedRun; version: ObservedVersion }> {
+  const { provider, ctx } = project;
+  await provider.registeredModels.put(ctx, {
+    name: 'iris',
+    spec: { aliases: {}, retention: { keepVersions: 5 } },
+    specHash: 'm',
+    labels: {},
+    annotations: {},
+  });
+  await provider.trainingRuns.create(ctx, runRequest('iris', 1, irisSpec(epochs)));
+  const run = await waitFor(
+    async () => (await provider.trainingRuns.observe(ctx, { name: 'iris', number: 1 })).run,
+    (r) => r?.state !== 'running' && r?.state !== 'queued',
+  );
+  if (run?.state !== 'succeeded') throw new Error(`training failed: ${run?.error}`);
+  const version = (await provider.registeredModels.registerVersion(ctx, { model: 'iris', run }))
+    .version as ObservedVersion;
+  return { run, version };
 }
