@@ -2,7 +2,7 @@
  * What monitoring costs the model server (issue 15): the same server with monitoring off, on at
  * 10% sampling and on at 100%, side by side in one run, in interleaved slices (bench/serving.ts
  * runs them: same load, artifact, connections). With monitoring on every request is counted into
- * the window (statistics.json written here from the training rows, 20 quantile bins per numeric
+ * the window (statistics.json written here from the training rows, 10 quantile bins per numeric
  * feature) and remembered for feedback; the sampled ones are logged, flushed to local files.
  * Also measured in process: WindowCounter.count alone, per instance.
  *

@@ -13,8 +13,12 @@ import {
   type ReferenceStatistics,
 } from './statistics.js';
 
-/** Most bins of a numeric feature (edges are training quantiles: about 5% of rows each). */
-export const MAX_BINS = 20;
+/**
+ * Most bins of a numeric feature: deciles, the usual choice for PSI. Edges are training quantiles
+ * (about 10% of rows each). With a few hundred training rows, 20 bins make PSI noisy: two halves of
+ * the US cars of cars.json scored up to 0.47 apart with 20 bins, 0.11 with 10.
+ */
+export const MAX_BINS = 10;
 /** Most categories kept by name; the rest are counted in `other`. */
 export const MAX_CATEGORIES = 100;
 

@@ -17,7 +17,7 @@ export const NumericStatisticsSchema = Type.Object({
   count: Type.Integer({ minimum: 0 }),
   missing: Type.Integer({ minimum: 0 }),
   /**
-   * Inner bin edges, ascending, from the training quantiles (at most 20 bins, fewer when values
+   * Inner bin edges, ascending, from the training quantiles (at most 10 bins, fewer when values
    * repeat). Bin i holds values in [edges[i-1], edges[i]); the first and last bins are open-ended.
    */
   edges: Type.Array(Type.Number(), { maxItems: 99 }),

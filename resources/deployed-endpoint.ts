@@ -270,7 +270,7 @@ export function checkTrafficAgainstModel(
 }
 
 /** The model server's window bounds (serving/config.ts). */
-const MIN_WINDOW_SECONDS = 60;
+const MIN_WINDOW_SECONDS = 10;
 const MAX_WINDOW_SECONDS = 31 * 24 * 3600;
 
 /** `spec.monitoring`: windows the server can keep, a retention that keeps a complete window. */
@@ -293,7 +293,7 @@ function checkMonitoring(spec: DeployedEndpointSpec): Diagnostic[] {
   const window = parseDuration(monitoring.window);
   if (window < MIN_WINDOW_SECONDS || window > MAX_WINDOW_SECONDS) {
     out.push(
-      error('monitoring-window', `window ${monitoring.window} is outside 1m to 744h`, {
+      error('monitoring-window', `window ${monitoring.window} is outside 10s to 744h`, {
         path: ['spec', 'monitoring', 'window'],
         hint: 'windows of 1h to 24h suit most traffic: enough requests per window to score drift',
       }),

@@ -98,7 +98,7 @@ export interface MonitoringConfig {
   endpoint: string;
   /** Share of requests whose inputs and outputs are logged, 0-1 (every request is counted). */
   sampleRate: number;
-  /** Window length; windows are aligned to multiples of it since the epoch. At least 60. */
+  /** Window length; windows are aligned to multiples of it since the epoch. At least 10. */
   windowSeconds: number;
   /** Log, feedback and summary objects older than this are deleted by the server. */
   retentionSeconds: number;
@@ -509,11 +509,15 @@ function normalizeMonitoring(
   }
   const int = (key: keyof typeof DEFAULT_MONITORING, min: number, max: number): number =>
     integer(m[key], ['monitoring', key], { min, max }, DEFAULT_MONITORING[key], problems);
-  const windowSeconds = int('windowSeconds', 60, 31 * 24 * 3600);
+  const windowSeconds = int('windowSeconds', 10, 31 * 24 * 3600);
   const retentionSeconds = int('retentionSeconds', 60, 10 * 366 * 24 * 3600);
   const bufferRecords = int('bufferRecords', 1, 1_000_000);
   const flushRecords = int('flushRecords', 1, 1_000_000);
-  const flushSeconds = int('flushSeconds', 1, 3600);
+  // Summaries are written on the first flush after a window closes: short windows flush sooner.
+  const flushSeconds =
+    m.flushSeconds === undefined
+      ? Math.min(DEFAULT_MONITORING.flushSeconds, Math.max(1, Math.floor(windowSeconds / 5)))
+      : int('flushSeconds', 1, 3600);
   return {
     root,
     endpoint,

@@ -10,11 +10,11 @@ import {
 import { parseStatistics } from '../../monitoring/statistics-file.js';
 
 describe('reference statistics', () => {
-  it('cuts 1..100 into 20 quantile bins of 5 values', () => {
+  it('cuts 1..100 into 10 quantile bins of 10 values', () => {
     const values = Float64Array.from({ length: 100 }, (_, i) => 100 - i);
     const stats = numericStatistics(values);
-    expect(stats.edges).toEqual([6, 11, 16, 21, 26, 31, 36, 41, 46, 51, 56, 61, 66, 71, 76, 81, 86, 91, 96]);
-    expect(stats.counts).toEqual(new Array(20).fill(5));
+    expect(stats.edges).toEqual([11, 21, 31, 41, 51, 61, 71, 81, 91]);
+    expect(stats.counts).toEqual(new Array(10).fill(10));
     expect(stats).toMatchObject({ count: 100, missing: 0, min: 1, max: 100, mean: 50.5 });
     expect(stats.std).toBeCloseTo(Math.sqrt((100 * 100 - 1) / 12), 10);
   });
