@@ -7,16 +7,12 @@ import {
   type MonitoringReads,
 } from '../../monitoring/observe.js';
 import type { ReferenceStatistics } from '../../monitoring/statistics.js';
-import type { EndpointMonitoring } from '../../resources/monitoring.js';
+import { Value } from '@sinclair/typebox/value';
+import { EndpointMonitoringSchema, type EndpointMonitoring } from '../../resources/monitoring.js';
 import { windowSummary } from './fixtures.js';
 
-const settings: EndpointMonitoring = {
-  sampleRate: 0.1,
-  window: '1h',
-  minSamples: 10,
-  drift: { metric: 'psi', threshold: 0.2 },
-  retention: '168h',
-};
+// The schema's defaults (1h windows, PSI above 0.2), with fewer samples needed.
+const settings = Value.Default(EndpointMonitoringSchema, { minSamples: 10 }) as EndpointMonitoring;
 const now = new Date('2026-03-01T12:20:00Z');
 const last = Date.parse('2026-03-01T11:00:00Z');
 const statistics: ReferenceStatistics = {

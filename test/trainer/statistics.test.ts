@@ -34,25 +34,18 @@ async function train(file: string, out: string) {
   });
   const read = await readStatisticsFile(result.outDir);
   if (!read.ok) throw new Error(read.detail);
-  return { ...result, statistics: read.statistics };
+  return { ...result, spec, statistics: read.statistics };
 }
 
 describe('statistics.json from the builtin trainer', () => {
   it('cars: every raw feature of the training rows in quantile bins, the predictions and val metrics', async () => {
-    const { statistics, metrics } = await train('examples/quickstart/training.yaml', 'cars');
+    const { statistics, metrics, spec } = await train('examples/quickstart/training.yaml', 'cars');
     const cars = JSON.parse(await readFile('examples/data/cars.json', 'utf8')) as Record<string, unknown>[];
     const labelled = cars.filter((c) => typeof c.Miles_per_Gallon === 'number').length;
     const validation = Math.round(labelled * 0.2);
     expect(statistics.rows).toBe(labelled - validation);
-    expect(Object.keys(statistics.features)).toEqual([
-      'Cylinders',
-      'Displacement',
-      'Horsepower',
-      'Weight_in_lbs',
-      'Acceleration',
-      'Year',
-      'Origin',
-    ]);
+    // The manifest's features, by name and in order: the raw inputs clients send.
+    expect(Object.keys(statistics.features)).toEqual(spec.trainer.builtin?.data.features);
     for (const [name, f] of Object.entries(statistics.features)) {
       expect(f.count + f.missing, name).toBe(statistics.rows);
       if (f.type !== 'numeric') continue;
