@@ -14,6 +14,11 @@ import { join } from 'node:path';
 import { selectBackend } from '../artifact/tfjs-backend.js';
 import type { FeatureStatistics, ReferenceStatistics } from '../monitoring/statistics.js';
 import { WindowCounter } from '../monitoring/window-counter.js';
+import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import { normalizeServingConfig, type MonitoringConfig } from '../serving/config.js';
+import { ServingMonitor } from '../serving/monitoring.js';
+import { ServingMetrics } from '../serving/serving-metrics.js';
 import { instanceOf, trainTinyArtifact, type TinyArtifact } from './serving-artifact.js';
 import {
   CONNECTIONS,
@@ -69,20 +74,51 @@ function referenceOf(artifact: TinyArtifact): ReferenceStatistics {
   return { formatVersion: 1, rows: artifact.rows.length, features, prediction };
 }
 
-/** Nanoseconds per instance of WindowCounter.count, batch-1 requests as the server makes them. */
-function countingCost(artifact: TinyArtifact, reference: ReferenceStatistics): number {
+/** Nanoseconds per call of `run(i)`, after as many calls of warm-up. */
+function nsPerCall(n: number, run: (i: number) => void): number {
+  for (let i = 0; i < n; i++) run(i);
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) run(i);
+  return Number(process.hrtime.bigint() - started) / n;
+}
+
+/**
+ * In process, batch-1 requests as the server makes them: WindowCounter.count alone, and the whole
+ * request-path work of monitoring (ServingMonitor.observe: counting, remembering the request for
+ * feedback, the sampling draw; the log write itself happens off the request path).
+ */
+async function requestPathCost(
+  artifact: TinyArtifact,
+  reference: ReferenceStatistics,
+  dir: string,
+): Promise<{ count: number; observe: number }> {
   const counter = new WindowCounter(
     { endpoint: 'e', model: 'mpg', version: 1, instance: 'bench' },
     3_600_000,
     reference,
   );
   const instances = artifact.rows.slice(0, 100).map((r) => [instanceOf(artifact, r)]);
-  const n = 200_000;
   const now = Date.now();
-  for (let i = 0; i < 20_000; i++) counter.count(instances[i % 100], [23.5], now);
-  const started = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) counter.count(instances[i % 100], [23.5], now);
-  return Number(process.hrtime.bigint() - started) / n;
+  const count = nsPerCall(200_000, (i) => counter.count(instances[i % 100], [23.5], now));
+  const monitor = new ServingMonitor({
+    config: { ...normalizedMonitoring(dir), sampleRate: 0 },
+    model: 'mpg',
+    metrics: new ServingMetrics('mpg', { processMetrics: false }),
+    log: pino({ level: 'silent' }),
+  });
+  await monitor.addVersion(1, join(dir, 'model'), 100);
+  const ids = Array.from({ length: 400_000 }, () => randomUUID());
+  const observe = nsPerCall(200_000, (i) => monitor.observe(1, instances[i % 100], [20 + (i % 10)], ids[i]));
+  return { count, observe };
+}
+
+function normalizedMonitoring(dir: string): MonitoringConfig {
+  const { config } = normalizeServingConfig({
+    versions: [{ uri: join(dir, 'model') }],
+    monitoring: { root: join(dir, 'root-inprocess'), endpoint: 'mpg-api' },
+  });
+  if (!config?.monitoring) throw new Error('bench: invalid monitoring config');
+  return config.monitoring;
 }
 
 export async function runServingMonitoringBench(): Promise<string> {
@@ -94,7 +130,7 @@ export async function runServingMonitoringBench(): Promise<string> {
     artifact.model.dispose();
     const reference = referenceOf(artifact);
     await writeFile(join(artifactDir, 'statistics.json'), JSON.stringify(reference));
-    const nsPerInstance = countingCost(artifact, reference);
+    const cost = await requestPathCost(artifact, reference, dir);
     const body = JSON.stringify({ instances: [instanceOf(artifact, artifact.rows[0])] });
     const targets: Target[] = [
       { label: 'monitoring off', script: 'serving-server.ts', args: [artifactDir, 'batching'] },
@@ -116,6 +152,7 @@ export async function runServingMonitoringBench(): Promise<string> {
       },
     });
     const loadAfter = loadavg()[0];
+    const overloaded = Math.max(loadBefore, loadAfter) > cpus().length * 1.5;
     const off = running[0];
     const rows = running.map((r, i) => {
       const ratio = median(r.slices.map((s, k) => s.qps / off.slices[k].qps));
@@ -144,7 +181,7 @@ export async function runServingMonitoringBench(): Promise<string> {
 | --- | --- | --- | --- | --- | --- |
 ${rows.join('\n')}
 
-WindowCounter.count alone: ${nsPerInstance.toFixed(0)} ns per instance (${features} features and the prediction, in process).
+In process, per batch-1 request: WindowCounter.count ${cost.count.toFixed(0)} ns (${features} features and the prediction); everything monitoring does on the request path (ServingMonitor.observe: counting, remembering the request for feedback, the sampling draw) ${cost.observe.toFixed(0)} ns, ${(((cost.observe * 1e-9 * off.slices.reduce((sum, x) => sum + x.qps, 0)) / off.slices.length) * 100).toFixed(1)}% of the time per request at the off server's mean QPS.${overloaded ? `\n\n**The machine was overloaded** (load average ${loadBefore.toFixed(1)} on ${cpus().length} cores): the HTTP ratios above are noise; the in-process figures are the better guide. Rerun on a quiet machine.` : ''}
 
 Goal: 10% sampling within 5% of off (QPS / off >= 0.95).`;
   } finally {
