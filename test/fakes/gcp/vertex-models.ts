@@ -354,6 +354,15 @@ export class VertexModels {
     );
   }
 
+  /** A version by `models/ID` and version id (the EndpointService deploys it), or undefined. */
+  version(model: string, versionId?: string): Record<string, unknown> | undefined {
+    try {
+      return this.resolve(versionId ? `${model.split('@')[0]}@${versionId}` : model).version;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Every version of every model (a flat list). */
   all(): Record<string, unknown>[] {
     return [...this.models.values()].flatMap((m) => [...m.versions.values()].map((v) => deepClone(v)));
