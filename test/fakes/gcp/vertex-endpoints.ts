@@ -103,7 +103,10 @@ export class VertexEndpoints {
         'List of found errors:\t1.Field: endpoint.display_name; Message: Required field is not set.\t',
       );
     }
-    if (body.deployedModels !== undefined || body.trafficSplit !== undefined) {
+    if (
+      (Array.isArray(body.deployedModels) && body.deployedModels.length > 0) ||
+      Object.keys(rec(body.trafficSplit)).length > 0
+    ) {
       throw new ApiError(
         'INVALID_ARGUMENT',
         'Endpoint.deployed_models and traffic_split are output only at creation.',

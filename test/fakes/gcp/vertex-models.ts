@@ -377,6 +377,8 @@ export class VertexModels {
     versionAliases?: string[];
     parentModel?: string;
     artifactUri?: string;
+    /** The version's serving container (`imageUri`, ...); none: it cannot be deployed to an endpoint. */
+    containerSpec?: Record<string, unknown>;
   }): Record<string, unknown> {
     const now = nowIso();
     let model: ModelRecord | undefined = s.parentModel ? this.models.get(s.parentModel) : undefined;
@@ -401,6 +403,7 @@ export class VertexModels {
       versionCreateTime: now,
       versionUpdateTime: now,
       ...(s.artifactUri ? { artifactUri: s.artifactUri } : {}),
+      ...(s.containerSpec ? { containerSpec: s.containerSpec } : {}),
     };
     model.versions.set(vid, v);
     const aliases = s.versionAliases ?? [];
