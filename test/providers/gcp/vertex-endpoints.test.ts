@@ -235,3 +235,34 @@ describe('DeployedEndpoint on Vertex AI Endpoints (fake EndpointService)', () =>
     expect(endpoint()).toBeUndefined();
   });
 });
+
+describe('moving a DeployedEndpoint between Cloud Run and Vertex AI', () => {
+  it('deploys on Vertex first, then deletes the Cloud Run service the last listing found', async () => {
+    const cloudRun = normalizeDeployedEndpointSpec({
+      ...spec(),
+      platform: undefined,
+      scaling: undefined,
+      machine: undefined,
+    } as unknown as DeployedEndpointSpec);
+    const req = (s: DeployedEndpointSpec): PutEndpointRequest => ({
+      name: 'moving',
+      spec: s,
+      specHash: 'm1',
+      traffic: [{ version: 1, percent: 100, artifactUri: artifact(1) }],
+      labels: {},
+      annotations: {},
+    });
+    expect((await h.provider.deployedEndpoints.put(h.ctx, req(cloudRun))).diagnostics).toEqual([]);
+    const service = () => h.fake.services().find((s) => String(s.name).endsWith('/services/moving'));
+    expect(service()).toBeDefined();
+    const listed = await h.provider.deployedEndpoints.list(h.ctx);
+    expect(listed.items.find((i) => i.name === 'moving')?.spec.platform).toBeUndefined();
+    const moved = await h.provider.deployedEndpoints.put(h.ctx, req(spec()));
+    expect(moved.diagnostics).toEqual([]);
+    expect(service()).toBeUndefined();
+    const onVertex = (await h.provider.deployedEndpoints.list(h.ctx)).items.find((i) => i.name === 'moving');
+    expect(onVertex).toMatchObject({ healthy: true, traffic: [{ version: 1, percent: 100 }] });
+    expect(onVertex?.spec.platform).toBe('vertexEndpoint');
+    expect((await h.provider.deployedEndpoints.delete(h.ctx, { name: 'moving' })).diagnostics).toEqual([]);
+  });
+});
