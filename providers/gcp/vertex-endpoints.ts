@@ -15,15 +15,15 @@ import { deployedEndpointAddress } from '../../resources/address.js';
 import { error, type Diagnostic } from '../../resources/diagnostic.js';
 import type { DeployedEndpointSpec } from '../../resources/deployed-endpoint.js';
 import type { AcceleratorType } from '../../resources/training-run.js';
-import {
-  ownershipLabels,
-  type ObservedEndpoint,
-  type ObservedTraffic,
-  type ProviderContext,
-  type PutEndpointRequest,
-  type Response,
+import type {
+  ObservedEndpoint,
+  ObservedTraffic,
+  ProviderContext,
+  PutEndpointRequest,
+  Response,
 } from '../provider.js';
-import { awaitOperation, callDiagnostic, isKind, type Operation } from './call.js';
+import { ownershipLabels } from '../provider.js';
+import { awaitOperation, callDiagnostic, isKind, type GaxCallOptions, type Operation } from './call.js';
 import { listAll, type Gcp } from './context.js';
 import { sanitizeLabels } from './jobs.js';
 import { modelResourceName } from './models.js';
@@ -59,6 +59,13 @@ const endpointName = (gcp: Gcp, stack: string, name: string) =>
 const endpointOwner = (stack: string, name: string): Owner => ({ stack, kind: 'deployedendpoint', name });
 const owned = (e: VertexEndpoint, stack: string, name: string) =>
   sameOwner(ownerOfLabels(e.labels), endpointOwner(stack, name));
+const foreign = (address: string, e: VertexEndpoint, stack: string, name: string) =>
+  notOwned(
+    address,
+    `Vertex AI Endpoint ${e.name ?? name}`,
+    ownerOfLabels(e.labels),
+    endpointOwner(stack, name),
+  );
 
 /** The REST URL clients predict at (`POST` with `{"instances": [...]}` and a Google access token). */
 export const predictUrl = (region: string, name: string) =>
@@ -229,16 +236,48 @@ export async function listVertexEndpoints(
 
 // ---- put -----------------------------------------------------------------------------------
 
-async function getVertex(gcp: Gcp, name: string): Promise<VertexEndpoint | undefined> {
-  try {
-    const [endpoint] = await gcp.call('aiplatform', 'GetEndpoint', (opts) =>
-      gcp.clients.endpoints.getEndpoint({ name }, opts),
+/** GetEndpoint; undefined when there is none. */
+const getVertex = (gcp: Gcp, name: string): Promise<VertexEndpoint | undefined> =>
+  gcp
+    .call('aiplatform', 'GetEndpoint', (opts) => gcp.clients.endpoints.getEndpoint({ name }, opts))
+    .then(
+      ([endpoint]) => endpoint,
+      (e: unknown) => {
+        if (isKind(e, 'not-found')) return undefined;
+        throw e;
+      },
     );
-    return endpoint;
-  } catch (e) {
-    if (isKind(e, 'not-found')) return undefined;
-    throw e;
-  }
+
+type EndpointClient = Gcp['clients']['endpoints'];
+type LongRunning =
+  'CreateEndpoint' | 'DeployModel' | 'UndeployModel' | 'MutateDeployedModel' | 'DeleteEndpoint';
+/** The operation check of each long-running RPC (gax polls GetOperation through it). */
+const CHECK: Record<LongRunning, (c: EndpointClient, name: string) => Promise<unknown>> = {
+  CreateEndpoint: (c, n) => c.checkCreateEndpointProgress(n),
+  DeployModel: (c, n) => c.checkDeployModelProgress(n),
+  UndeployModel: (c, n) => c.checkUndeployModelProgress(n),
+  MutateDeployedModel: (c, n) => c.checkMutateDeployedModelProgress(n),
+  DeleteEndpoint: (c, n) => c.checkDeleteEndpointProgress(n),
+};
+
+/** Starts a long-running EndpointService RPC and awaits its operation; its result. */
+async function operation<T>(
+  gcp: Gcp,
+  ctx: ProviderContext,
+  rpc: LongRunning,
+  start: (c: EndpointClient, opts: GaxCallOptions) => Promise<unknown>,
+): Promise<T> {
+  const [op] = (await gcp.call('aiplatform', rpc, (opts) => start(gcp.clients.endpoints, opts))) as [
+    Operation<T>,
+  ];
+  return awaitOperation(
+    gcp.call,
+    'aiplatform',
+    rpc,
+    op,
+    (n) => CHECK[rpc](gcp.clients.endpoints, n) as Promise<Operation<T>>,
+    ctx.signal,
+  );
 }
 
 function endpointBody(
@@ -259,11 +298,10 @@ function endpointBody(
 async function createVertex(gcp: Gcp, ctx: ProviderContext, name: string, body: VertexEndpoint) {
   const parent = name.slice(0, name.indexOf('/endpoints/'));
   const endpointId = name.split('/').pop() ?? '';
-  let op: Operation<VertexEndpoint>;
   try {
-    [op] = (await gcp.call('aiplatform', 'CreateEndpoint', (opts) =>
-      gcp.clients.endpoints.createEndpoint({ parent, endpointId, endpoint: body }, opts),
-    )) as unknown as [Operation<VertexEndpoint>];
+    await operation<VertexEndpoint>(gcp, ctx, 'CreateEndpoint', (c, opts) =>
+      c.createEndpoint({ parent, endpointId, endpoint: body }, opts),
+    );
   } catch (e) {
     // A retried create whose first attempt landed: ours if it carries our labels.
     if (!isKind(e, 'already-exists')) throw e;
@@ -272,15 +310,6 @@ async function createVertex(gcp: Gcp, ctx: ProviderContext, name: string, body: 
     if (existing && owner && sameOwner(ownerOfLabels(existing.labels), owner)) return existing;
     throw e;
   }
-  await awaitOperation(
-    gcp.call,
-    'aiplatform',
-    'CreateEndpoint',
-    op,
-    (n) =>
-      gcp.clients.endpoints.checkCreateEndpointProgress(n) as unknown as Promise<Operation<VertexEndpoint>>,
-    ctx.signal,
-  );
   return (await getVertex(gcp, name)) ?? { ...body, name };
 }
 
@@ -305,19 +334,11 @@ async function deployVersion(
       maxReplicaCount: scaling.maxInstances,
     },
   };
-  const [op] = (await gcp.call('aiplatform', 'DeployModel', (opts) =>
-    gcp.clients.endpoints.deployModel({ endpoint, deployedModel, trafficSplit: keep }, opts),
-  )) as unknown as [Operation<protos.google.cloud.aiplatform.v1.IDeployModelResponse>];
-  const done = await awaitOperation(
-    gcp.call,
-    'aiplatform',
+  const done = await operation<protos.google.cloud.aiplatform.v1.IDeployModelResponse>(
+    gcp,
+    ctx,
     'DeployModel',
-    op,
-    (n) =>
-      gcp.clients.endpoints.checkDeployModelProgress(n) as unknown as Promise<
-        Operation<protos.google.cloud.aiplatform.v1.IDeployModelResponse>
-      >,
-    ctx.signal,
+    (c, opts) => c.deployModel({ endpoint, deployedModel, trafficSplit: keep }, opts),
   );
   const id = done.deployedModel?.id;
   if (!id) throw new Error(`DeployModel of v${version} returned no deployed model id`);
@@ -332,8 +353,8 @@ async function mutateReplicas(
   spec: DeployedEndpointSpec,
 ) {
   const scaling = scalingOf(spec);
-  const [op] = (await gcp.call('aiplatform', 'MutateDeployedModel', (opts) =>
-    gcp.clients.endpoints.mutateDeployedModel(
+  await operation(gcp, ctx, 'MutateDeployedModel', (c, opts) =>
+    c.mutateDeployedModel(
       {
         endpoint,
         deployedModel: {
@@ -349,15 +370,6 @@ async function mutateReplicas(
       },
       opts,
     ),
-  )) as unknown as [Operation<unknown>];
-  await awaitOperation(
-    gcp.call,
-    'aiplatform',
-    'MutateDeployedModel',
-    op,
-    (n) =>
-      gcp.clients.endpoints.checkMutateDeployedModelProgress(n) as unknown as Promise<Operation<unknown>>,
-    ctx.signal,
   );
 }
 
@@ -368,43 +380,27 @@ async function undeploy(
   deployedModelId: string,
   trafficSplit: Record<string, number>,
 ) {
-  const [op] = (await gcp.call('aiplatform', 'UndeployModel', (opts) =>
-    gcp.clients.endpoints.undeployModel({ endpoint, deployedModelId, trafficSplit }, opts),
-  )) as unknown as [Operation<unknown>];
-  await awaitOperation(
-    gcp.call,
-    'aiplatform',
-    'UndeployModel',
-    op,
-    (n) => gcp.clients.endpoints.checkUndeployModelProgress(n) as unknown as Promise<Operation<unknown>>,
-    ctx.signal,
+  await operation(gcp, ctx, 'UndeployModel', (c, opts) =>
+    c.undeployModel({ endpoint, deployedModelId, trafficSplit }, opts),
   );
 }
 
 const liveSplit = (e: VertexEndpoint): Record<string, number> =>
   Object.fromEntries(splitOf(e).map(({ deployed, percent }) => [deployed.id ?? '', percent]));
 
-export async function putVertexEndpoint(
+type Put = (
   gcp: Gcp,
   ctx: ProviderContext,
   req: PutEndpointRequest,
-): Promise<Response & { endpoint?: ObservedEndpoint }> {
+) => Promise<Response & { endpoint?: ObservedEndpoint }>;
+
+export const putVertexEndpoint: Put = async (gcp, ctx, req) => {
   const address = deployedEndpointAddress(req.name);
   const name = endpointName(gcp, ctx.stack, req.name);
   try {
     let current = await getVertex(gcp, name);
-    if (current && !owned(current, ctx.stack, req.name)) {
-      return {
-        diagnostics: [
-          notOwned(
-            address,
-            `Vertex AI Endpoint ${name}`,
-            ownerOfLabels(current.labels),
-            endpointOwner(ctx.stack, req.name),
-          ),
-        ],
-      };
-    }
+    if (current && !owned(current, ctx.stack, req.name))
+      return { diagnostics: [foreign(address, current, ctx.stack, req.name)] };
     // A new endpoint records the spec at once; its traffic is empty until a version is deployed.
     current ??= await createVertex(gcp, ctx, name, endpointBody(ctx.stack, req));
     const machine = machineOfSpec(req.spec);
@@ -461,7 +457,7 @@ export async function putVertexEndpoint(
   } catch (e) {
     return { diagnostics: [callDiagnostic(address, `deploying ${req.name} on Vertex AI`, e)] };
   }
-}
+};
 
 function mergeTraffic(traffic: PutEndpointRequest['traffic']) {
   const out = new Map<number, number>();
@@ -479,18 +475,8 @@ export async function deleteVertexEndpoint(
   try {
     const current = await getVertex(gcp, name);
     if (!current) return { diagnostics: [] };
-    if (!owned(current, ctx.stack, req.name)) {
-      return {
-        diagnostics: [
-          notOwned(
-            address,
-            `Vertex AI Endpoint ${name}`,
-            ownerOfLabels(current.labels),
-            endpointOwner(ctx.stack, req.name),
-          ),
-        ],
-      };
-    }
+    if (!owned(current, ctx.stack, req.name))
+      return { diagnostics: [foreign(address, current, ctx.stack, req.name)] };
     // Vertex deletes only an endpoint without deployed models, and undeploys only a model without
     // traffic: each undeploy hands the traffic to one that stays, the last empties the split.
     const deployed = (current.deployedModels ?? []).filter((d) => d.id);
@@ -498,17 +484,7 @@ export async function deleteVertexEndpoint(
       const next = deployed[i + 1]?.id;
       await undeploy(gcp, ctx, name, d.id ?? '', next ? { [next]: 100 } : {});
     }
-    const [op] = (await gcp.call('aiplatform', 'DeleteEndpoint', (opts) =>
-      gcp.clients.endpoints.deleteEndpoint({ name }, opts),
-    )) as unknown as [Operation<unknown>];
-    await awaitOperation(
-      gcp.call,
-      'aiplatform',
-      'DeleteEndpoint',
-      op,
-      (n) => gcp.clients.endpoints.checkDeleteEndpointProgress(n) as unknown as Promise<Operation<unknown>>,
-      ctx.signal,
-    );
+    await operation(gcp, ctx, 'DeleteEndpoint', (c, opts) => c.deleteEndpoint({ name }, opts));
     return { diagnostics: [] };
   } catch (e) {
     if (isKind(e, 'not-found')) return { diagnostics: [] };

@@ -8,80 +8,59 @@
  * Needs `dist/` (`npm run build`).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FakeGcp } from '../fakes/gcp/index.js';
-import { mlformOn, startFakeWithTrainer } from './gcp-cli.js';
+import { copyQuickstart, mlformOn, startFakeWithTrainer } from './gcp-cli.js';
+import { gcpProjectFile } from '../providers/gcp/project-file.js';
 
-let root: string;
-let project: string;
 let fake: FakeGcp;
-
-const mlform = (...args: string[]) => mlformOn(fake)(...args);
+let dirs: { root: string; project: string } | undefined;
+const at = (file: string) => join(dirs?.project ?? '', file);
+const mlform = (command: string, ...flags: string[]) =>
+  mlformOn(fake)(command, ...flags, dirs?.project ?? '');
 
 beforeAll(async () => {
-  fake = await startFakeWithTrainer();
-  root = await mkdtemp(join(tmpdir(), 'mlform-gcp-vertex-'));
-  project = join(root, 'quickstart');
-  await cp('examples/quickstart', project, { recursive: true, filter: (src) => !src.includes('.mlform') });
-  await cp('examples/data/cars.json', join(root, 'data', 'cars.json'));
-  execFileSync('git', ['init', '-q', root]);
+  [fake, dirs] = await Promise.all([startFakeWithTrainer(), copyQuickstart('mlform-gcp-vertex-')]);
   await writeFile(
-    join(project, 'mlform.yaml'),
-    [
-      'stack: quickstart',
-      'provider: gcp',
-      'gcp:',
-      '  project: demo-proj',
-      '  region: europe-west4',
-      '  bucket: gs://mlform-test/state',
-      '  trainerImage: europe-docker.pkg.dev/demo-proj/mlform/trainer:1',
-      '  servingImage: europe-docker.pkg.dev/demo-proj/mlform/serving:1',
-      '  serviceAccount: mlform-runner@demo-proj.iam.gserviceaccount.com',
-      '',
-    ].join('\n'),
+    at('mlform.yaml'),
+    gcpProjectFile('europe-west4', 'europe-west4').replace('stack: demo', 'stack: quickstart'),
   );
-  const file = join(project, 'endpoint.yaml');
-  await writeFile(
-    file,
-    (await readFile(file, 'utf8')).replace(
-      '  preset: development',
-      '  platform: vertexEndpoint\n  preset: production',
-    ),
-  );
+  await edit('endpoint.yaml', '  preset: development', '  platform: vertexEndpoint\n  preset: production');
 });
 
 afterAll(async () => {
   await fake?.close();
-  if (root) await rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  if (dirs) await rm(dirs.root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 type Json = Record<string, unknown>;
 type Deployed = { id: string; modelVersionId: string; dedicatedResources: Json };
 const vertexEndpoint = () => fake.vertexEndpoints()[0] as Json | undefined;
-const splitByVersion = () => {
-  const e = vertexEndpoint() ?? {};
-  const deployed = (e.deployedModels ?? []) as Deployed[];
-  return Object.fromEntries(
-    Object.entries((e.trafficSplit ?? {}) as Record<string, number>).map(([id, p]) => [
-      deployed.find((d) => d.id === id)?.modelVersionId,
+const deployed = () => (vertexEndpoint()?.deployedModels ?? []) as Deployed[];
+const splitByVersion = () =>
+  Object.fromEntries(
+    Object.entries((vertexEndpoint()?.trafficSplit ?? {}) as Record<string, number>).map(([id, p]) => [
+      deployed().find((d) => d.id === id)?.modelVersionId,
       p,
     ]),
   );
-};
+const edit = async (file: string, from: string, to: string) =>
+  writeFile(at(file), (await readFile(at(file), 'utf8')).replace(from, to));
+
+/** A plan that shows `shown` and exits 2 (changes), then an apply that completes. */
+async function planShowsThenApply(...shown: string[]): Promise<void> {
+  const p = await mlform('plan', '--detailed-exitcode');
+  for (const text of shown) expect(p.out).toContain(text);
+  expect(p.code).toBe(2);
+  const applied = await mlform('apply', '-y');
+  expect(applied.out).toContain('Apply complete');
+  expect(applied.code).toBe(0);
+}
 
 describe('mlform apply on the quickstart with platform: vertexEndpoint (fake Google)', () => {
   it('plans the production preset on Vertex with its monthly floor, applies, and a second plan is a no-op', async () => {
-    const p = await mlform('plan', project);
-    expect(p.out).toContain('+ DeployedEndpoint/mpg-api');
-    expect(p.out).toContain('n1-standard-4');
-    expect(p.code).toBe(0);
-
-    const first = await mlform('apply', '-y', project);
-    expect(first.out).toContain('Apply complete');
-    expect(first.code).toBe(0);
+    await planShowsThenApply('+ DeployedEndpoint/mpg-api', 'n1-standard-4', 'Vertex AI prediction');
     expect(fake.services()).toEqual([]);
     const e = vertexEndpoint();
     expect(e?.labels).toMatchObject({
@@ -89,9 +68,8 @@ describe('mlform apply on the quickstart with platform: vertexEndpoint (fake Goo
       'mlform-kind': 'deployedendpoint',
       'mlform-name': 'mpg-api',
     });
-    const deployed = (e?.deployedModels ?? []) as Deployed[];
-    expect(deployed).toHaveLength(1);
-    expect(deployed[0].dedicatedResources).toMatchObject({
+    expect(deployed()).toHaveLength(1);
+    expect(deployed()[0].dedicatedResources).toMatchObject({
       minReplicaCount: 1,
       maxReplicaCount: 5,
       machineSpec: { machineType: 'n1-standard-4' },
@@ -103,7 +81,7 @@ describe('mlform apply on the quickstart with platform: vertexEndpoint (fake Goo
     });
 
     fake.resetRequests();
-    const again = await mlform('plan', '--detailed-exitcode', project);
+    const again = await mlform('plan', '--detailed-exitcode');
     expect(again.out).toContain('No changes');
     expect(again.code).toBe(0);
     // One more list than on Cloud Run: ListEndpoints, because the stack serves on Vertex.
@@ -112,50 +90,29 @@ describe('mlform apply on the quickstart with platform: vertexEndpoint (fake Goo
   }, 300_000);
 
   it('a replica count changed by hand is drift; apply puts it back in place', async () => {
-    const name = String(vertexEndpoint()?.name);
-    fake.editVertexEndpoint(name, (e) => {
-      const d = (e.deployedModels as Deployed[])[0];
-      (d.dedicatedResources as Json).minReplicaCount = 3;
-      (d.dedicatedResources as Json).maxReplicaCount = 3;
+    fake.editVertexEndpoint(String(vertexEndpoint()?.name), (e) => {
+      const resources = (e.deployedModels as Deployed[])[0].dedicatedResources;
+      Object.assign(resources, { minReplicaCount: 3, maxReplicaCount: 3 });
     });
-    const p = await mlform('plan', '--detailed-exitcode', project);
-    expect(p.out).toContain('~ DeployedEndpoint/mpg-api');
-    expect(p.out).toContain('changed outside mlform');
-    expect(p.code).toBe(2);
-    const applied = await mlform('apply', '-y', project);
-    expect(applied.code).toBe(0);
-    const d = (vertexEndpoint()?.deployedModels as Deployed[])[0];
-    expect(d.dedicatedResources).toMatchObject({ minReplicaCount: 1, maxReplicaCount: 5 });
-    expect((await mlform('plan', '--detailed-exitcode', project)).code).toBe(0);
+    await planShowsThenApply('~ DeployedEndpoint/mpg-api', 'changed outside mlform');
+    expect(deployed()[0].dedicatedResources).toMatchObject({ minReplicaCount: 1, maxReplicaCount: 5 });
+    expect((await mlform('plan', '--detailed-exitcode')).code).toBe(0);
   }, 300_000);
 
   it('a retrain registers v2; a 90/10 edit of the traffic shows in the plan and splits natively', async () => {
-    const training = join(project, 'training.yaml');
-    await writeFile(
-      training,
-      (await readFile(training, 'utf8')).replace('learningRate: 0.003', 'learningRate: 0.002'),
+    await edit('training.yaml', 'learningRate: 0.003', 'learningRate: 0.002');
+    await edit(
+      'endpoint.yaml',
+      '    - { version: champion, percent: 100 }',
+      '    - { version: 1, percent: 90 }\n    - { version: latest, percent: 10 }',
     );
-    const file = join(project, 'endpoint.yaml');
-    await writeFile(
-      file,
-      (await readFile(file, 'utf8')).replace(
-        '    - { version: champion, percent: 100 }',
-        '    - { version: 1, percent: 90 }\n    - { version: latest, percent: 10 }',
-      ),
-    );
-    const p = await mlform('plan', '--detailed-exitcode', project);
-    expect(p.out).toContain('~ DeployedEndpoint/mpg-api');
-    expect(p.out).toContain('traffic');
-    expect(p.code).toBe(2);
-    const applied = await mlform('apply', '-y', project);
-    expect(applied.out).toContain('Apply complete');
-    expect(applied.code).toBe(0);
+    await planShowsThenApply('~ DeployedEndpoint/mpg-api', 'traffic');
     expect(splitByVersion()).toEqual({ '1': 90, '2': 10 });
-    expect((await mlform('plan', '--detailed-exitcode', project)).code).toBe(0);
+    expect((await mlform('plan', '--detailed-exitcode')).code).toBe(0);
   }, 300_000);
 
   it('destroy undeploys the versions and deletes the Vertex AI Endpoint', async () => {
-    const p = await mlform('destroy', '-y', project);
+    const p = await mlform('destroy', '-y');
     expect(p.out).toContain('- DeployedEndpoint/mpg-api');
     // The endpoint goes before the model (Vertex refuses to delete a deployed model version). The
     // exit status is not asserted: deleting the model's aliased versions is another matter.

@@ -10,8 +10,9 @@
  * - an endpoint with deployed models cannot be deleted.
  */
 import type { FakeEnv } from './env.js';
-import { ApiError, deepClone, isRecord, notFound, nowIso, rec, str, type HandlerContext } from './http.js';
-import { matchFilter, page, parseFilter } from './list.js';
+import type { HandlerContext } from './http.js';
+import { ApiError, deepClone, isRecord, notFound, nowIso, rec, str } from './http.js';
+import { listInLocation, maskPaths } from './list.js';
 import { PL, SEG, type Route } from './router.js';
 import type { VertexModels } from './vertex-models.js';
 
@@ -138,16 +139,9 @@ export class VertexEndpoints {
   }
 
   private list(ctx: HandlerContext): Record<string, unknown> {
-    const { project = '', location = '' } = ctx.params;
-    const terms = parseFilter(ctx.query.get('filter'));
-    const prefix = `projects/${project}/locations/${location}/endpoints/`;
-    const all = [...this.endpoints.values()].filter(
-      (e) => String(e.name).startsWith(prefix) && matchFilter(terms, e),
+    return listInLocation(this.endpoints.values(), ctx, 'endpoints', this.env.pageOpts(), (e) =>
+      this.view(e),
     );
-    const p = page(all, ctx.query, this.env.pageOpts());
-    const out: Record<string, unknown> = { endpoints: p.items.map((e) => this.view(e)) };
-    if (p.nextPageToken) out.nextPageToken = p.nextPageToken;
-    return out;
   }
 
   private update(ctx: HandlerContext): Record<string, unknown> {
@@ -366,10 +360,7 @@ function maskOf(ctx: HandlerContext, inBody?: unknown): string[] {
       : Array.isArray(rec(inBody).paths)
         ? (rec(inBody).paths as unknown[]).map(String).join(',')
         : (ctx.query.get('updateMask') ?? '');
-  const paths = raw
-    .split(',')
-    .map((p) => p.trim().replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()))
-    .filter(Boolean);
+  const paths = maskPaths(raw);
   if (paths.length === 0) {
     throw new ApiError(
       'INVALID_ARGUMENT',

@@ -2,7 +2,7 @@
 import type { FakeEnv } from './env.js';
 import { opDelay } from './env.js';
 import { ApiError, arr, deepClone, notFound, nowIso, rec, str, type HandlerContext } from './http.js';
-import { matchFilter, page, parseFilter } from './list.js';
+import { maskPaths, matchFilter, page, parseFilter } from './list.js';
 import { PL, SEG, type Route } from './router.js';
 
 const MODEL = 'google.cloud.aiplatform.v1.Model';
@@ -299,10 +299,7 @@ export class VertexModels {
   private update(ctx: HandlerContext): Record<string, unknown> {
     const body = this.env.body(ctx, 'aiplatform', MODEL, 'model');
     const { model, version, versionId } = this.resolve(ctx.params.name ?? '');
-    const paths = (ctx.query.get('updateMask') ?? '')
-      .split(',')
-      .map((p) => p.trim().replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()))
-      .filter(Boolean);
+    const paths = maskPaths(ctx.query.get('updateMask') ?? '');
     if (paths.length === 0) {
       throw new ApiError(
         'INVALID_ARGUMENT',
