@@ -150,7 +150,9 @@ export interface ObservedEndpoint {
    * Live settings that someone may have changed by hand (scaling, resources, ...), already
    * normalised per provider so they compare equal to the applied spec when nothing changed.
    */
-  live?: Partial<Pick<DeployedEndpointSpec, 'scaling' | 'resources' | 'batching' | 'timeoutSeconds'>>;
+  live?: Partial<
+    Pick<DeployedEndpointSpec, 'scaling' | 'resources' | 'batching' | 'timeoutSeconds' | 'machine'>
+  >;
   /**
    * Drift and live quality from the endpoint's window summaries (monitoring/), when the applied
    * spec has `monitoring`. Observed state: past a threshold the endpoint's health is Degraded.

@@ -5,7 +5,7 @@ import { StringEnum, Strict } from './schema-helpers.js';
 import type { RegisteredModelSpec } from './registered-model.js';
 import { checkEnv, EnvSchema } from './secret-ref.js';
 import { EndpointMonitoringSchema } from './monitoring.js';
-import { parseDuration } from './training-run.js';
+import { AcceleratorSchema, parseDuration } from './training-run.js';
 
 export const PRESETS = {
   development: { scaling: { minInstances: 0, maxInstances: 2 }, resources: { memory: '2Gi', cpu: '1' } },
@@ -14,6 +14,27 @@ export const PRESETS = {
 } as const;
 export type PresetName = keyof typeof PRESETS;
 const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];
+
+/** Where a gcp endpoint serves: a Cloud Run service (the default) or a Vertex AI Endpoint. */
+export const PLATFORMS = ['cloudRun', 'vertexEndpoint'] as const;
+export type Platform = (typeof PLATFORMS)[number];
+
+/**
+ * The presets on Vertex AI Endpoints: replicas and a machine type (README.md "Serving on Vertex AI
+ * Endpoints"). Vertex keeps at least one replica running (no scale to zero), so development is 1-1.
+ */
+export const VERTEX_PRESETS = {
+  development: { scaling: { minInstances: 1, maxInstances: 1 }, machine: { machineType: 'n1-standard-2' } },
+  production: { scaling: { minInstances: 1, maxInstances: 5 }, machine: { machineType: 'n1-standard-4' } },
+  'high-traffic': {
+    scaling: { minInstances: 2, maxInstances: 20 },
+    machine: { machineType: 'n1-standard-8' },
+  },
+} as const satisfies Record<PresetName, unknown>;
+
+/** The spec's platform, `cloudRun` when not written. */
+export const platformOf = (spec: Pick<DeployedEndpointSpec, 'platform'>): Platform =>
+  spec.platform ?? 'cloudRun';
 
 /** Cloud Run's CPU choices and the memory each one allows. */
 const CPU_VALUES = ['1', '2', '4', '6', '8'] as const;
@@ -96,10 +117,33 @@ export const DeployedEndpointSpecSchema = Type.Object(
           'Traffic split across versions; percents sum to 100. Default: 100% to the `champion` alias.',
       },
     ),
+    platform: Type.Optional(
+      StringEnum(PLATFORMS, {
+        description:
+          'gcp: `cloudRun` (default), a Cloud Run service with a revision per version; `vertexEndpoint`, a Vertex AI Endpoint with a deployed model per version (machine types, GPUs, native traffic split). The local provider serves both the same way.',
+      }),
+    ),
+    machine: Type.Optional(
+      Type.Object(
+        {
+          machineType: Type.String({
+            minLength: 1,
+            description:
+              'Compute Engine machine type of each replica, e.g. `n1-standard-4`, `g2-standard-8`.',
+          }),
+          accelerator: Type.Optional(AcceleratorSchema),
+        },
+        {
+          ...Strict,
+          description:
+            "`platform: vertexEndpoint`: each replica's machine and GPUs (TrainingRun's vocabulary); overrides the preset's machine type. Ignored by the local provider.",
+        },
+      ),
+    ),
     preset: StringEnum(PRESET_NAMES, {
       default: 'development',
       description:
-        'development: 0-2 instances, 2Gi/1 CPU; production: 1-10, 4Gi/2; high-traffic: 2-50, 8Gi/4.',
+        'Cloud Run: development 0-2 instances, 2Gi/1 CPU; production 1-10, 4Gi/2; high-traffic 2-50, 8Gi/4. Vertex AI Endpoints: development 1-1 replicas n1-standard-2; production 1-5 n1-standard-4; high-traffic 2-20 n1-standard-8.',
     }),
     scaling: Type.Optional(
       Type.Object(
@@ -153,6 +197,14 @@ export type DeployedEndpointSpec = Static<typeof DeployedEndpointSpecSchema>;
 
 /** The preset expanded into explicit scaling and resources, so the canonical spec says what runs. */
 export function normalizeDeployedEndpointSpec(spec: DeployedEndpointSpec): DeployedEndpointSpec {
+  if (platformOf(spec) === 'vertexEndpoint') {
+    const vertex = VERTEX_PRESETS[spec.preset];
+    return {
+      ...spec,
+      scaling: spec.scaling ?? { ...vertex.scaling },
+      machine: spec.machine ?? { ...vertex.machine },
+    };
+  }
   const preset = PRESETS[spec.preset];
   return {
     ...spec,
@@ -200,6 +252,7 @@ export function checkDeployedEndpointSpec(spec: DeployedEndpointSpec): Diagnosti
       ),
     );
   }
+  out.push(...checkPlatform(spec));
   if (spec.container) {
     if (spec.container.image === undefined && spec.container.command === undefined) {
       out.push(
@@ -223,6 +276,63 @@ export function checkDeployedEndpointSpec(spec: DeployedEndpointSpec): Diagnosti
         ),
       );
     }
+  }
+  return out;
+}
+
+/** Fields that belong to one platform only. */
+function checkPlatform(spec: DeployedEndpointSpec): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  if (platformOf(spec) !== 'vertexEndpoint') {
+    if (spec.machine) {
+      out.push(
+        error(
+          'endpoint-machine',
+          'machine is for Vertex AI Endpoints; Cloud Run sizes instances by resources',
+          {
+            path: ['spec', 'machine'],
+            hint: 'set `platform: vertexEndpoint`, or use `resources: {memory, cpu}` on Cloud Run',
+          },
+        ),
+      );
+    }
+    return out;
+  }
+  if (spec.resources) {
+    out.push(
+      error(
+        'endpoint-resources',
+        'resources (memory, cpu) is for Cloud Run; a Vertex AI Endpoint replica is a machine type',
+        {
+          path: ['spec', 'resources'],
+          hint: 'use `machine: {machineType: n1-standard-4}` instead',
+        },
+      ),
+    );
+  }
+  if (spec.scaling && spec.scaling.minInstances < 1) {
+    out.push(
+      error(
+        'endpoint-min-replicas',
+        'Vertex AI Endpoints keep at least 1 replica running (no scale to zero)',
+        {
+          path: ['spec', 'scaling', 'minInstances'],
+          hint: 'set minInstances: 1, or use `platform: cloudRun` to scale to zero',
+        },
+      ),
+    );
+  }
+  if (spec.container) {
+    out.push(
+      error(
+        'endpoint-container-platform',
+        "spec.container is not supported on vertexEndpoint: a Vertex deployed model runs its model version's container spec, set at registration",
+        {
+          path: ['spec', 'container'],
+          hint: 'serve your own container on `platform: cloudRun`',
+        },
+      ),
+    );
   }
   return out;
 }
@@ -286,6 +396,18 @@ function checkMonitoring(spec: DeployedEndpointSpec): Diagnostic[] {
         {
           path: ['spec', 'monitoring'],
           hint: 'remove spec.monitoring, or serve an artifact mlform loads (builtin or ONNX) without spec.container',
+        },
+      ),
+    );
+  }
+  if (spec.platform === 'vertexEndpoint') {
+    out.push(
+      error(
+        'monitoring-platform',
+        'spec.monitoring is not supported on vertexEndpoint: a Vertex deployed model runs the container spec fixed when its version was registered, so mlform cannot give it the monitoring settings',
+        {
+          path: ['spec', 'monitoring'],
+          hint: 'serve on `platform: cloudRun` to monitor with mlform, or use Vertex AI Model Monitoring on this endpoint',
         },
       ),
     );

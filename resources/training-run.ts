@@ -197,7 +197,7 @@ const CommandSchema = Type.Array(Type.String({ minLength: 1 }), {
   description:
     'Your own trainer as a program and its arguments (no shell), e.g. `[python3, train.py]`, run by the local provider in a sandbox, and only where the operator allows commands (SECURITY.md). It writes the artifact of docs/artifact.md to `AIP_MODEL_DIR`.',
 });
-const AcceleratorSchema = Type.Object(
+export const AcceleratorSchema = Type.Object(
   {
     type: StringEnum(ACCELERATOR_TYPES, { description: 'GPU type, as Vertex AI names it.' }),
     count: Type.Integer({ minimum: 1, maximum: 16, default: 1, description: 'GPUs per worker.' }),

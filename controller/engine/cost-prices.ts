@@ -13,6 +13,7 @@ import type { AcceleratorType } from '../../resources/training-run.js';
 export const PRICES_AS_OF = '2025-06-01';
 export const PRICE_SOURCES = [
   'https://cloud.google.com/vertex-ai/pricing#custom-trained_models',
+  'https://cloud.google.com/vertex-ai/pricing#prediction-prices',
   'https://cloud.google.com/run/pricing',
   'https://cloud.google.com/scheduler/pricing',
   'https://cloud.google.com/storage/pricing',
@@ -78,6 +79,28 @@ export const TRAINING_ACCELERATOR_PRICES: Readonly<Record<AcceleratorType, Hourl
   NVIDIA_H100_MEGA_80GB: { onDemand: 11.8432, spot: 4.1451 },
   NVIDIA_H200_141GB: { onDemand: 12.4212, spot: 4.3474 },
   NVIDIA_B200: { onDemand: 15.6, spot: 5.46 },
+};
+
+/**
+ * Vertex AI prediction (online serving on Endpoints), per node and hour in us-central1, for the
+ * machine types whose prediction price differs from the training one (the same page, "Prediction
+ * and explanation", as known in 2025). Other machine types are priced as for training; GPUs
+ * attached to a node are billed at the training GPU prices (`TRAINING_ACCELERATOR_PRICES`).
+ */
+export const PREDICTION_MACHINES: Readonly<Record<string, number>> = {
+  'n1-standard-2': 0.1095,
+  'n1-standard-4': 0.219,
+  'n1-standard-8': 0.4381,
+  'n1-standard-16': 0.8762,
+  'n1-standard-32': 1.7524,
+  'n1-highmem-2': 0.1363,
+  'n1-highmem-4': 0.2726,
+  'n1-highmem-8': 0.5452,
+  'n1-highmem-16': 1.0904,
+  'n1-highcpu-4': 0.1633,
+  'n1-highcpu-8': 0.3266,
+  'n1-highcpu-16': 0.6532,
+  'n1-highcpu-32': 1.3064,
 };
 
 /** Regional price ratio to us-central1 (Vertex AI training and Cloud Storage). */

@@ -7,12 +7,14 @@
  *   duration is the median of the finished runs of the same TrainingRun, else
  *   `resources.expectedDuration`, else unknown (the hourly price is still shown). Fallback
  *   machines make a range.
- * - an endpoint (gcp, Cloud Run): the monthly floor, minInstances x (vCPU + GiB) x 730 h.
+ * - an endpoint (gcp, Cloud Run): the monthly floor, minInstances x (vCPU + GiB) x 730 h; on
+ *   Vertex AI Endpoints, min replicas x (the node's + its GPUs' hourly price) x 730 h.
  * - a schedule: fires per month x the cost of a run of its template, plus the Scheduler job.
  * - local provider: CPU-hours of the training process, priced when `local.cpuHourPrice` is set.
  */
 import { Cron } from 'croner';
 import type { ObservedRun } from '../../providers/provider.js';
+import { platformOf, type DeployedEndpointSpec } from '../../resources/deployed-endpoint.js';
 import type { ProjectConfig } from '../../resources/project.js';
 import { normalizeScheduleSpec, signalOnly, type ScheduleSpec } from '../../resources/schedule.js';
 import { DEFAULT_TRIGGER_COOLDOWN } from '../../resources/monitoring.js';
@@ -24,6 +26,7 @@ import {
   CLOUD_RUN,
   CLOUD_RUN_TIER1,
   HOURS_PER_MONTH,
+  PREDICTION_MACHINES,
   PRICES_AS_OF,
   REGION_FACTOR,
   SCHEDULER_JOB_MONTH,
@@ -87,7 +90,7 @@ interface Rates {
   /** Local: CPU-hours stand for GPU-hours. */
   local: boolean;
 }
-type EndpointSpec = { scaling?: { minInstances: number }; resources?: { cpu: string; memory: string } };
+type EndpointSpec = Pick<DeployedEndpointSpec, 'platform' | 'machine' | 'scaling' | 'resources'>;
 
 function gcpRates(project: ProjectConfig | undefined): Rates {
   const region = project?.gcp?.region ?? 'us-central1';
@@ -127,6 +130,7 @@ function gcpRates(project: ProjectConfig | undefined): Rates {
       };
     },
     endpoint(spec) {
+      if (platformOf(spec) === 'vertexEndpoint') return vertexEndpointFloor(spec, region);
       const instances = spec.scaling?.minInstances ?? 0;
       const cpu = Number(spec.resources?.cpu ?? '1');
       const gib = memoryGiB(spec.resources?.memory ?? '512Mi');
@@ -137,6 +141,30 @@ function gcpRates(project: ProjectConfig | undefined): Rates {
         detail: `floor: ${instances} min instance${instances === 1 ? '' : 's'} x (${cpu} vCPU + ${gib} GiB) x ${HOURS_PER_MONTH} h, Cloud Run ${tier.replace('tier', 'tier ')} (${region}); requests on top`,
       };
     },
+  };
+}
+
+/** A Vertex AI Endpoint's monthly floor: min replicas x (node + GPUs) per hour x 730 h. */
+function vertexEndpointFloor(spec: EndpointSpec, region: string): Estimate {
+  const replicas = spec.scaling?.minInstances ?? 1;
+  const machineType = spec.machine?.machineType ?? 'n1-standard-2';
+  const acc = spec.machine?.accelerator;
+  const node = PREDICTION_MACHINES[machineType] ?? TRAINING_MACHINES[machineType]?.onDemand;
+  const gpu = acc ? TRAINING_ACCELERATOR_PRICES[acc.type]?.onDemand : 0;
+  const factor = REGION_FACTOR[region] ?? 1;
+  const what = `${replicas} min replica${replicas === 1 ? '' : 's'} x ${machineType}${acc ? ` + ${acc.count}x ${acc.type}` : ''}`;
+  if (node === undefined || gpu === undefined) {
+    return {
+      amount: null,
+      detail: `floor: ${what}: no price for ${node === undefined ? machineType : acc?.type}`,
+    };
+  }
+  const hourly = round((node + (acc?.count ?? 0) * gpu) * factor);
+  const month = round(replicas * hourly * HOURS_PER_MONTH);
+  return {
+    amount: { low: month, high: month },
+    hourly: { low: hourly, high: hourly },
+    detail: `floor: ${what} (${money({ low: hourly, high: hourly })}/h) x ${HOURS_PER_MONTH} h, Vertex AI prediction (${region}${REGION_FACTOR[region] === undefined ? ": no prices, us-central1's" : ''}); no scale to zero`,
   };
 }
 

@@ -4,7 +4,12 @@
  * is deployed, so live traffic, live settings and health are diffed, not only the spec hash.
  */
 import { error, warning } from '../../resources/diagnostic.js';
-import type { DeployedEndpointSpec } from '../../resources/deployed-endpoint.js';
+import {
+  platformOf,
+  PRESETS,
+  VERTEX_PRESETS,
+  type DeployedEndpointSpec,
+} from '../../resources/deployed-endpoint.js';
 import type { ObservedTraffic, ResolvedTraffic } from '../../providers/provider.js';
 import { containerNote } from '../../providers/serving-container.js';
 import type { FieldChange, TrafficEntry } from './change.js';
@@ -109,6 +114,8 @@ function labelLive(
 /** Settings a person can change by hand on a live endpoint (and the spec fields that are not traffic). */
 const SETTINGS = [
   'model',
+  'platform',
+  'machine',
   'preset',
   'scaling',
   'resources',
@@ -300,9 +307,22 @@ function planEndpoint(
   });
 }
 
-/** A container of the user's: the plan says what mlform cannot check inside it. */
-const withContainerNote = (reason: string, spec: DeployedEndpointSpec): string =>
-  spec.container ? `${reason}; ${containerNote(spec.container)}` : reason;
+/**
+ * A container of the user's: the plan says what mlform cannot check inside it. A preset that scales
+ * to zero on Cloud Run keeps a replica running on Vertex AI, which has no scale to zero.
+ */
+const withContainerNote = (reason: string, spec: DeployedEndpointSpec): string => {
+  const notes = [reason];
+  if (spec.container) notes.push(containerNote(spec.container));
+  if (platformOf(spec) === 'vertexEndpoint' && PRESETS[spec.preset].scaling.minInstances === 0) {
+    const vertex = VERTEX_PRESETS[spec.preset];
+    if (spec.scaling?.minInstances === vertex.scaling.minInstances)
+      notes.push(
+        `Vertex AI has no scale to zero: preset ${spec.preset} keeps ${vertex.scaling.minInstances} replica running (${vertex.scaling.minInstances}-${vertex.scaling.maxInstances} ${vertex.machine.machineType})`,
+      );
+  }
+  return notes.join('; ');
+};
 
 /** The registrations and alias moves this endpoint's traffic waits for, and no others. */
 function trafficDependencies(spec: DeployedEndpointSpec, model: ModelPlan): string[] {

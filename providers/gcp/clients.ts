@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 // The clients' own modules, not the packages' index: the index of @google-cloud/aiplatform loads
 // every API version (v1beta1 too), ~1.6 s of a plan's start-up; run and scheduler likewise.
+import { EndpointServiceClient } from '@google-cloud/aiplatform/build/src/v1/endpoint_service_client.js';
 import { JobServiceClient } from '@google-cloud/aiplatform/build/src/v1/job_service_client.js';
 import { ModelServiceClient } from '@google-cloud/aiplatform/build/src/v1/model_service_client.js';
 import { RevisionsClient } from '@google-cloud/run/build/src/v2/revisions_client.js';
@@ -20,6 +21,8 @@ export const ENDPOINT_ENV = 'MLFORM_GCP_API_ENDPOINT';
 export interface GcpClients {
   jobs: JobServiceClient;
   models: ModelServiceClient;
+  /** Vertex AI Endpoints (`platform: vertexEndpoint`), in the serving region. */
+  endpoints: EndpointServiceClient;
   services: ServicesClient;
   revisions: RevisionsClient;
   scheduler: CloudSchedulerClient;
@@ -101,6 +104,7 @@ export function createClients(settings: ClientSettings): GcpClients {
     ...regional(settings.trainingRegion, 'aiplatform'),
   });
   const models = new ModelServiceClient({ ...common, ...regional(settings.region, 'aiplatform') });
+  const endpoints = new EndpointServiceClient({ ...common, ...regional(settings.region, 'aiplatform') });
   const services = new ServicesClient({ ...common });
   const revisions = new RevisionsClient({ ...common });
   const scheduler = new CloudSchedulerClient({ ...common });
@@ -108,6 +112,7 @@ export function createClients(settings: ClientSettings): GcpClients {
   return {
     jobs,
     models,
+    endpoints,
     services,
     revisions,
     scheduler,
@@ -117,6 +122,7 @@ export function createClients(settings: ClientSettings): GcpClients {
       await Promise.all([
         jobs.close(),
         models.close(),
+        endpoints.close(),
         services.close(),
         revisions.close(),
         scheduler.close(),

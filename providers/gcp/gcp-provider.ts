@@ -10,7 +10,7 @@ import { createClients, ENDPOINT_ENV, type GcpClients } from './clients.js';
 import { credentialsGate, gatedCaller } from './credentials.js';
 import { gcpStateStore } from './state-store.js';
 import { layoutFor, settingsFrom, type Gcp, type GcpConfig, type GcpSettings } from './context.js';
-import { deleteEndpoint, listEndpoints, putEndpoint } from './endpoints.js';
+import { createPlatforms } from './platforms.js';
 import { createGcs } from './gcs.js';
 import { acquireGcsLease, inspectGcsLease } from './lease.js';
 import { deleteModel, deleteVersion, listModels, moveAlias, putModel, registerVersion } from './models.js';
@@ -76,6 +76,7 @@ export function createGcpProvider(options: GcpProviderOptions): GcpProvider {
     layout: layoutFor(settings),
     tensorboards: createTensorboards(settings, clientSettings, call),
   };
+  const platforms = createPlatforms(gcp);
   const artifactUri = (ctx: ProviderContext, uri: string): string =>
     isGcsUri(uri) || uri.startsWith('file://') ? uri : resolve(ctx.projectDir, uri);
 
@@ -102,9 +103,9 @@ export function createGcpProvider(options: GcpProviderOptions): GcpProvider {
       deleteVersion: (ctx, req) => deleteVersion(gcp, ctx, req),
     },
     deployedEndpoints: {
-      list: (ctx) => listEndpoints(gcp, ctx),
-      put: (ctx, req) => putEndpoint(gcp, ctx, req),
-      delete: (ctx, req) => deleteEndpoint(gcp, ctx, req),
+      list: (ctx) => platforms.list(ctx),
+      put: (ctx, req) => platforms.put(ctx, req),
+      delete: (ctx, req) => platforms.delete(ctx, req),
     },
     schedules: {
       list: (ctx) => listSchedules(gcp, ctx),
@@ -121,6 +122,7 @@ export function createGcpProvider(options: GcpProviderOptions): GcpProvider {
       return inspectGcsLease(gcs, gcp.layout(ctx.stack).lock(name), name);
     },
     validate: async (ctx, resources) => {
+      platforms.expect(ctx.stack, resources);
       const offline = validateGcp(settings, resources, env, ctx.stack);
       // The one check that asks Google: referenced secrets exist (skipped when nothing references one).
       return [...offline, ...(await checkSecretRefs(gcp, resources))];

@@ -8,7 +8,7 @@
  */
 import { Cron } from 'croner';
 import { error, formatPath, warning, type Diagnostic, type FieldPath } from '../../resources/diagnostic.js';
-import type { DeployedEndpointSpec } from '../../resources/deployed-endpoint.js';
+import { platformOf, type DeployedEndpointSpec } from '../../resources/deployed-endpoint.js';
 import { atInstant, type ScheduleSpec } from '../../resources/schedule.js';
 import type { TrainingRunSpec } from '../../resources/training-run.js';
 import type { ValidateResource } from '../provider.js';
@@ -121,71 +121,19 @@ export function validateGcp(
           accelerator: f.accelerator,
         })),
       ];
-      const region = settings.trainingRegion;
-      const offered = TRAINING_ACCELERATORS[region];
-      for (const m of machines) {
-        const found = familyOf(m.machineType);
-        if (!found) {
-          fail(
-            'unknown-machine-type',
-            [...m.path, 'machineType'],
-            `${m.machineType} is not a machine type Vertex AI custom training offers`,
-            'use n1-standard-*, n1-highmem-*, n1-highcpu-*, n2-*, e2-*, a2-highgpu-*g, a2-megagpu-16g, a2-ultragpu-*g, a3-highgpu-*g or g2-standard-*',
-          );
-        }
-        const acc = m.accelerator;
-        if (found && !acc && found.family.attached) {
-          fail(
-            'machine-needs-accelerator',
-            [...m.path, 'machineType'],
-            `${m.machineType} comes with GPUs; set accelerator: {type: ${found.family.accelerators[0]}, count: ${found.family.attached(m.machineType)}}`,
-          );
-        }
-        if (!acc) continue;
-        const accPath: FieldPath = [...m.path, 'accelerator', 'type'];
-        if (found && !(found.family.accelerators as readonly string[]).includes(acc.type)) {
-          const families = familiesFor(acc.type);
-          fail(
-            'accelerator-machine',
-            accPath,
-            `${acc.type} cannot be attached to ${m.machineType}`,
-            families.length > 0
-              ? `${acc.type} runs on ${families.map((f) => `${f}-*`).join(', ')} machine types`
-              : undefined,
-          );
-        } else if (found?.family.attached) {
-          const count = found.family.attached(m.machineType);
-          if (count !== acc.count) {
-            fail(
-              'accelerator-count',
-              [...m.path, 'accelerator', 'count'],
-              `${m.machineType} has ${count} ${acc.type}; set count: ${count}`,
-            );
-          }
-        }
-        if (offered === undefined) {
-          fail(
-            'unknown-region',
-            accPath,
-            `mlform's table does not know which GPUs ${region} offers for training; not checked`,
-            undefined,
-            'warning',
-          );
-        } else if (!(offered as readonly string[]).includes(acc.type)) {
-          const where = regionsOffering(acc.type);
-          fail(
-            'accelerator-region',
-            accPath,
-            `${acc.type} is not offered for training in ${region}; regions that offer it: ${where.join(', ') || 'none known'}`,
-            `set gcp.trainingRegion in mlform.yaml to one of them (trainings may run in another region than serving), or add a fallback; MLFORM_GCP_SKIP_REGION_CHECK=1 if this table is out of date`,
-            trust ? 'warning' : 'error',
-          );
-        }
-      }
+      checkMachines(machines, settings.trainingRegion, 'training', trust, fail);
     }
 
     if (r.kind === 'DeployedEndpoint') {
       const name = r.name;
+      const endpoint = (r.manifest as { spec: DeployedEndpointSpec }).spec;
+      if (platformOf(endpoint) === 'vertexEndpoint') {
+        // Vertex AI Endpoints: the replicas' machine and GPUs, in the serving region.
+        const machine = endpoint.machine;
+        if (machine)
+          checkMachines([{ path: ['spec', 'machine'], ...machine }], settings.region, 'serving', trust, fail);
+        continue;
+      }
       if (!SERVICE_NAME.test(name) || name.length > SERVICE_MAX) {
         fail(
           'service-name',
@@ -292,4 +240,93 @@ function yearlyFireBefore(spec: ScheduleSpec, now: Date): string | undefined {
   // The same local date and time, in the year the cron first matches it.
   const year = new Intl.DateTimeFormat('en', { timeZone: spec.timeZone, year: 'numeric' }).format(first);
   return `${year}${spec.at?.slice(4) ?? ''}`;
+}
+
+type Fail = (
+  code: string,
+  path: FieldPath,
+  message: string,
+  hint?: string,
+  severity?: 'error' | 'warning',
+) => void;
+
+/**
+ * Machine types, machine/GPU compatibility and the region's GPU offers, for a TrainingRun's
+ * machines (in the training region) and a Vertex AI Endpoint's replicas (in the serving region;
+ * the table is the training one, which Google's prediction offers follow closely).
+ */
+function checkMachines(
+  machines: readonly {
+    path: FieldPath;
+    machineType: string;
+    accelerator?: { type: string; count: number };
+  }[],
+  region: string,
+  purpose: 'training' | 'serving',
+  trust: boolean,
+  fail: Fail,
+): void {
+  const offered = TRAINING_ACCELERATORS[region];
+  const what = purpose === 'training' ? 'custom training' : 'prediction';
+  for (const m of machines) {
+    const found = familyOf(m.machineType);
+    if (!found) {
+      fail(
+        'unknown-machine-type',
+        [...m.path, 'machineType'],
+        `${m.machineType} is not a machine type Vertex AI ${what} offers`,
+        'use n1-standard-*, n1-highmem-*, n1-highcpu-*, n2-*, e2-*, a2-highgpu-*g, a2-megagpu-16g, a2-ultragpu-*g, a3-highgpu-*g or g2-standard-*',
+      );
+    }
+    const acc = m.accelerator;
+    if (found && !acc && found.family.attached) {
+      fail(
+        'machine-needs-accelerator',
+        [...m.path, 'machineType'],
+        `${m.machineType} comes with GPUs; set accelerator: {type: ${found.family.accelerators[0]}, count: ${found.family.attached(m.machineType)}}`,
+      );
+    }
+    if (!acc) continue;
+    const accPath: FieldPath = [...m.path, 'accelerator', 'type'];
+    if (found && !(found.family.accelerators as readonly string[]).includes(acc.type)) {
+      const families = familiesFor(acc.type);
+      fail(
+        'accelerator-machine',
+        accPath,
+        `${acc.type} cannot be attached to ${m.machineType}`,
+        families.length > 0
+          ? `${acc.type} runs on ${families.map((f) => `${f}-*`).join(', ')} machine types`
+          : undefined,
+      );
+    } else if (found?.family.attached) {
+      const count = found.family.attached(m.machineType);
+      if (count !== acc.count) {
+        fail(
+          'accelerator-count',
+          [...m.path, 'accelerator', 'count'],
+          `${m.machineType} has ${count} ${acc.type}; set count: ${count}`,
+        );
+      }
+    }
+    if (offered === undefined) {
+      fail(
+        'unknown-region',
+        accPath,
+        `mlform's table does not know which GPUs ${region} offers for ${purpose}; not checked`,
+        undefined,
+        'warning',
+      );
+    } else if (!(offered as readonly string[]).includes(acc.type)) {
+      const where = regionsOffering(acc.type);
+      fail(
+        'accelerator-region',
+        accPath,
+        `${acc.type} is not offered for ${purpose} in ${region}; regions that offer it: ${where.join(', ') || 'none known'}`,
+        purpose === 'training'
+          ? `set gcp.trainingRegion in mlform.yaml to one of them (trainings may run in another region than serving), or add a fallback; MLFORM_GCP_SKIP_REGION_CHECK=1 if this table is out of date`
+          : `serve in one of them (gcp.region in mlform.yaml), pick another GPU, or serve on the CPU; MLFORM_GCP_SKIP_REGION_CHECK=1 if this table is out of date`,
+        trust ? 'warning' : 'error',
+      );
+    }
+  }
 }

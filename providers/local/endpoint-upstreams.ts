@@ -15,7 +15,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deployedEndpointAddress } from '../../resources/address.js';
-import { error, type Diagnostic } from '../../resources/diagnostic.js';
+import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
 import type { ServingContainer } from '../../resources/deployed-endpoint.js';
 import type { UpstreamLaunch } from '../../serving/upstream-launch.js';
 import { resolveLocalEnv } from '../../trainer/secrets.js';
@@ -156,9 +156,21 @@ export function validateLocalEndpoints(
   const out: Diagnostic[] = [];
   for (const r of resources) {
     if (r.kind !== 'DeployedEndpoint') continue;
-    const container = (r.manifest as { spec: { container?: ServingContainer } }).spec.container;
-    if (!container) continue;
+    const spec = (r.manifest as { spec: { container?: ServingContainer; machine?: { machineType: string } } })
+      .spec;
     const at = { address: r.address, file: r.source.file, line: r.source.line, col: r.source.col };
+    // `platform` and `machine` are gcp targets: locally the same model server runs on this machine.
+    if (spec.machine) {
+      out.push(
+        warning(
+          'local-machine-ignored',
+          `${r.address}: spec.machine (${spec.machine.machineType}) is ignored by the local provider: the model server runs on this machine`,
+          { ...at, path: ['spec', 'machine'], hint: 'it applies on gcp with `platform: vertexEndpoint`' },
+        ),
+      );
+    }
+    const container = spec.container;
+    if (!container) continue;
     const found: Diagnostic[] = [...checkContainerEnv(container)];
     if (!container.command) found.push(commandMissing(r.address));
     else {

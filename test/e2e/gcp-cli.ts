@@ -2,7 +2,9 @@
  * The built CLI against test/fakes/gcp, asynchronously (the fake runs in this process and must
  * keep answering while the CLI waits on it), and the trainer Vertex AI would run.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { cp, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startFakeGcp, type FakeContainerRun, type FakeGcp } from '../fakes/gcp/index.js';
 import { CLI_ENV } from './cli.js';
@@ -46,3 +48,16 @@ export const mlformOn =
 /** The fake with the real trainer as its container runner and short job phases. */
 export const startFakeWithTrainer = (): Promise<FakeGcp> =>
   startFakeGcp({ runContainer: vertexTrainer, jobTiming: { queuedMs: 10, pendingMs: 10, runningMs: 10 } });
+
+/**
+ * The quickstart as a clone has it: `<root>/quickstart` and `<root>/data/cars.json` in a git
+ * repository (the quickstart's ../data is inside the tree root). mlform.yaml is the caller's.
+ */
+export async function copyQuickstart(prefix: string): Promise<{ root: string; project: string }> {
+  const root = await mkdtemp(join(tmpdir(), prefix));
+  const project = join(root, 'quickstart');
+  await cp('examples/quickstart', project, { recursive: true, filter: (src) => !src.includes('.mlform') });
+  await cp('examples/data/cars.json', join(root, 'data', 'cars.json'));
+  execFileSync('git', ['init', '-q', root]);
+  return { root, project };
+}

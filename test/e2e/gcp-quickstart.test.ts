@@ -5,12 +5,10 @@
  * (`npm run build`).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FakeGcp } from '../fakes/gcp/index.js';
-import { mlformOn, startFakeWithTrainer } from './gcp-cli.js';
+import { copyQuickstart, mlformOn, startFakeWithTrainer } from './gcp-cli.js';
 
 let root: string;
 let project: string;
@@ -20,12 +18,7 @@ const mlform = (...args: string[]) => mlformOn(fake)(...args);
 
 beforeAll(async () => {
   fake = await startFakeWithTrainer();
-  root = await mkdtemp(join(tmpdir(), 'mlform-gcp-e2e-'));
-  project = join(root, 'quickstart');
-  await cp('examples/quickstart', project, { recursive: true, filter: (src) => !src.includes('.mlform') });
-  await cp('examples/data/cars.json', join(root, 'data', 'cars.json'));
-  // A clone, as in the README: the quickstart's ../data is inside the repository (its tree root).
-  execFileSync('git', ['init', '-q', root]);
+  ({ root, project } = await copyQuickstart('mlform-gcp-e2e-'));
   await writeFile(
     join(project, 'mlform.yaml'),
     [

@@ -173,6 +173,18 @@ const EXPECTED: Record<string, { at: string; code: string; message: string; hint
     code: 'scaling-range',
     message: 'scaling.minInstances (5) is above maxInstances (2)',
   },
+  'endpoint-machine-on-cloud-run.yaml': {
+    at: '15:3',
+    code: 'endpoint-machine',
+    message: 'machine is for Vertex AI Endpoints; Cloud Run sizes instances by resources',
+    hint: 'set `platform: vertexEndpoint`, or use `resources: {memory, cpu}` on Cloud Run',
+  },
+  'vertex-min-replicas.yaml': {
+    at: '16:27',
+    code: 'endpoint-min-replicas',
+    message: 'Vertex AI Endpoints keep at least 1 replica running (no scale to zero)',
+    hint: 'set minInstances: 1, or use `platform: cloudRun` to scale to zero',
+  },
   'unknown-preset.yaml': {
     at: '15:11',
     code: 'invalid-value',

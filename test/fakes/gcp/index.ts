@@ -1,5 +1,5 @@
 /**
- * A local fake of Vertex AI v1 (jobs, models, TensorBoard instances), Cloud Run Admin v2, Cloud Scheduler v1, Secret Manager v1 and the Cloud Storage
+ * A local fake of Vertex AI v1 (jobs, models, TensorBoard instances, endpoints), Cloud Run Admin v2, Cloud Scheduler v1, Secret Manager v1 and the Cloud Storage
  * JSON API, speaking the REST wire format the real SDK clients use with `fallback: true`.
  * See README.md.
  */
@@ -17,6 +17,7 @@ import { SecretManager } from './secret-manager.js';
 import { FakeServer } from './server.js';
 import { GcsStore, type StoredObject } from './storage.js';
 import { VertexJobs, type JobState, type SeedJob } from './vertex-jobs.js';
+import { VertexEndpoints } from './vertex-endpoints.js';
 import { VertexModels } from './vertex-models.js';
 import { VertexTensorboards } from './vertex-tensorboards.js';
 
@@ -45,6 +46,8 @@ export interface FakeGcpOptions {
   revisionReadyMs?: number;
   /** Revisions whose container image contains this string never become ready (CONDITION_FAILED). */
   failRevisionsWithImage?: string;
+  /** Vertex AI deployments of model versions whose container image contains this string fail. */
+  failDeploymentsWithImage?: string;
   /** LRO completion delay; a number or [min, max] (default [0, 50]). */
   operationDelayMs?: number | [number, number];
   /** Default page size of list calls (default 100). */
@@ -85,6 +88,10 @@ export interface FakeGcp {
   /** Vertex AI TensorBoard instances. */
   tensorboards(): Record<string, unknown>[];
   services(): Record<string, unknown>[];
+  /** Vertex AI Endpoints, with their deployed models and traffic split. */
+  vertexEndpoints(): Record<string, unknown>[];
+  /** Changes a Vertex AI Endpoint as a person in the console would (drift). */
+  editVertexEndpoint(name: string, edit: (endpoint: Record<string, unknown>) => void): void;
   revisions(): Record<string, unknown>[];
   schedulerJobs(): Record<string, unknown>[];
   schedulerAttempts(): { job: string; at: string; outcome: FireOutcome }[];
@@ -134,6 +141,11 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<FakeGc
   const jobs = new VertexJobs(env);
   const models = new VertexModels(env);
   const tensorboards = new VertexTensorboards(env);
+  const endpoints = new VertexEndpoints(env, models, {
+    ...(options.failDeploymentsWithImage !== undefined && {
+      failDeploymentsWithImage: options.failDeploymentsWithImage,
+    }),
+  });
   jobs.tensorboardExists = (name) => tensorboards.exists(name);
   const run = new CloudRun(env);
   const scheduler = new Scheduler(env);
@@ -145,6 +157,7 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<FakeGc
     ...jobs.routes(),
     ...models.routes(),
     ...tensorboards.routes(),
+    ...endpoints.routes(),
     ...run.routes(),
     ...scheduler.routes(),
     ...storage.routes(),
@@ -189,6 +202,8 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<FakeGc
     models: () => models.all(),
     tensorboards: () => tensorboards.all(),
     services: () => run.allServices(),
+    vertexEndpoints: () => endpoints.all(),
+    editVertexEndpoint: (name, edit) => endpoints.edit(name, edit),
     revisions: () => run.allRevisions(),
     schedulerJobs: () => scheduler.all(),
     schedulerAttempts: () => [...scheduler.attempts],

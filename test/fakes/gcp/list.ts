@@ -1,5 +1,5 @@
 /** Paging (pageSize/pageToken) and the small AIP-160 filter subset Vertex list calls use. */
-import { invalid, isRecord } from './http.js';
+import { invalid, isRecord, type HandlerContext } from './http.js';
 
 export interface PageOptions {
   defaultPageSize: number;
@@ -74,4 +74,33 @@ export function matchFilter(terms: Term[], resource: Record<string, unknown>): b
     if (t.op === '!=') return actual !== t.value;
     return actual === t.value;
   });
+}
+
+/**
+ * A Vertex list answer: the resources of `projects/P/locations/L/<collection>/` that match the
+ * request's filter, one page of them under `collection` (`{tensorboards: [...], nextPageToken}`).
+ */
+export function listInLocation(
+  resources: Iterable<Record<string, unknown>>,
+  ctx: HandlerContext,
+  collection: string,
+  opts: PageOptions,
+  view: (resource: Record<string, unknown>) => Record<string, unknown>,
+): Record<string, unknown> {
+  const { project = '', location = '' } = ctx.params;
+  const terms = parseFilter(ctx.query.get('filter'));
+  const prefix = `projects/${project}/locations/${location}/${collection}/`;
+  const all = [...resources].filter((r) => String(r.name).startsWith(prefix) && matchFilter(terms, r));
+  const p = page(all, ctx.query, opts);
+  const out: Record<string, unknown> = { [collection]: p.items.map(view) };
+  if (p.nextPageToken) out.nextPageToken = p.nextPageToken;
+  return out;
+}
+
+/** `update_mask` paths (`a_b,c`) in the camelCase of the JSON bodies (`aB`, `c`). */
+export function maskPaths(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((p) => p.trim().replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()))
+    .filter(Boolean);
 }

@@ -2,7 +2,7 @@
 import type { FakeEnv } from './env.js';
 import { opDelay } from './env.js';
 import { ApiError, arr, deepClone, notFound, nowIso, rec, str, type HandlerContext } from './http.js';
-import { matchFilter, page, parseFilter } from './list.js';
+import { maskPaths, matchFilter, page, parseFilter } from './list.js';
 import { PL, SEG, type Route } from './router.js';
 
 const MODEL = 'google.cloud.aiplatform.v1.Model';
@@ -299,10 +299,7 @@ export class VertexModels {
   private update(ctx: HandlerContext): Record<string, unknown> {
     const body = this.env.body(ctx, 'aiplatform', MODEL, 'model');
     const { model, version, versionId } = this.resolve(ctx.params.name ?? '');
-    const paths = (ctx.query.get('updateMask') ?? '')
-      .split(',')
-      .map((p) => p.trim().replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()))
-      .filter(Boolean);
+    const paths = maskPaths(ctx.query.get('updateMask') ?? '');
     if (paths.length === 0) {
       throw new ApiError(
         'INVALID_ARGUMENT',
@@ -354,6 +351,15 @@ export class VertexModels {
     );
   }
 
+  /** A version by `models/ID` and version id (the EndpointService deploys it), or undefined. */
+  version(model: string, versionId?: string): Record<string, unknown> | undefined {
+    try {
+      return this.resolve(versionId ? `${model.split('@')[0]}@${versionId}` : model).version;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Every version of every model (a flat list). */
   all(): Record<string, unknown>[] {
     return [...this.models.values()].flatMap((m) => [...m.versions.values()].map((v) => deepClone(v)));
@@ -368,6 +374,8 @@ export class VertexModels {
     versionAliases?: string[];
     parentModel?: string;
     artifactUri?: string;
+    /** The version's serving container (`imageUri`, ...); none: it cannot be deployed to an endpoint. */
+    containerSpec?: Record<string, unknown>;
   }): Record<string, unknown> {
     const now = nowIso();
     let model: ModelRecord | undefined = s.parentModel ? this.models.get(s.parentModel) : undefined;
@@ -392,6 +400,7 @@ export class VertexModels {
       versionCreateTime: now,
       versionUpdateTime: now,
       ...(s.artifactUri ? { artifactUri: s.artifactUri } : {}),
+      ...(s.containerSpec ? { containerSpec: s.containerSpec } : {}),
     };
     model.versions.set(vid, v);
     const aliases = s.versionAliases ?? [];

@@ -5,7 +5,7 @@
  */
 import type { FakeEnv } from './env.js';
 import { ApiError, deepClone, notFound, nowIso, str, type HandlerContext } from './http.js';
-import { matchFilter, page, parseFilter } from './list.js';
+import { listInLocation } from './list.js';
 import { PL, SEG, type Route } from './router.js';
 
 const TYPE = 'google.cloud.aiplatform.v1.Tensorboard';
@@ -97,16 +97,9 @@ export class VertexTensorboards {
   }
 
   private list(ctx: HandlerContext): Record<string, unknown> {
-    const { project = '', location = '' } = ctx.params;
-    const terms = parseFilter(ctx.query.get('filter'));
-    const prefix = `projects/${project}/locations/${location}/tensorboards/`;
-    const all = [...this.boards.values()].filter(
-      (b) => String(b.name).startsWith(prefix) && matchFilter(terms, b),
+    return listInLocation(this.boards.values(), ctx, 'tensorboards', this.env.pageOpts(), (b) =>
+      this.view(b),
     );
-    const p = page(all, ctx.query, this.env.pageOpts());
-    const out: Record<string, unknown> = { tensorboards: p.items.map((b) => this.view(b)) };
-    if (p.nextPageToken) out.nextPageToken = p.nextPageToken;
-    return out;
   }
 
   private get(name: string): Record<string, unknown> {
