@@ -136,6 +136,8 @@ export class LoopNotifications {
         }
       }
       metrics.notificationsPending.set(result.pending);
+      if (result.unreadable.length > 0)
+        log.warn({ items: result.unreadable }, 'notification outbox items do not parse');
     } catch (e) {
       log.error({ err: errorMessage(e) }, 'notifications: draining the outbox failed');
     }

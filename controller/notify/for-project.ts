@@ -44,6 +44,8 @@ export function drainLines(result: DrainResult & { delivered: number }): string[
       `${result.pending} pending in the outbox${result.nextAt !== undefined ? ` (next try ${new Date(result.nextAt).toISOString()})` : ''}; the next apply or the controller sends them`,
     );
   }
+  for (const key of result.unreadable)
+    lines.push(`notification outbox item ${key} does not parse; it is left in place`);
   if (result.delivered > 0 || result.pending > 0 || lines.length > 0)
     lines.push(`Notifications: ${parts.join(', ')}.`);
   return lines;

@@ -131,7 +131,8 @@ export class Notifier {
       now: this.now(),
     });
     await this.outbox.enqueue(events, this.options.sinks);
-    await this.writeSnapshot(next);
+    // Unchanged state writes nothing (a controller sync every few seconds, on gcp an object each).
+    if (!before || !sameSnapshot(before, next)) await this.writeSnapshot(next);
     return events;
   }
 
@@ -210,6 +211,9 @@ export class Notifier {
       await sendWebhook(sink.name, to, event, { ...transport, signingKey: values.signingKey, now: this.now });
   }
 }
+
+const sameSnapshot = (a: NotifiedSnapshot, b: NotifiedSnapshot): boolean =>
+  JSON.stringify({ ...a, takenAt: '' }) === JSON.stringify({ ...b, takenAt: '' });
 
 /** A secret never leaves in an error, whatever a library put in its message. */
 function redact(message: string, values: SinkSecrets | undefined, sink: string): string {

@@ -185,4 +185,25 @@ describe('deriveEvents', () => {
     expect(first.events[2].summary).toBe('mpg-mlp#3 was not registered in mpg: val_mae 5.2 > 4');
     expect(derive(first.next, state({ runs: [fired] }), plan).events).toEqual([]);
   });
+
+  it('notifies a failed rollout once per target, and again after a rollout was done', () => {
+    const base = derive(undefined, state({ endpoints: [endpoint()] })).next;
+    const failure = { endpoint: 'mpg', target: 'h2|2:100', reason: 'revision v2 is not ready' };
+    const withFailure = (before: NotifiedSnapshot, observed: ObservedState) =>
+      deriveEvents(before, { stack: 'demo', observed, gateRejections: [], failedRollouts: [failure], now });
+    const first = withFailure(base, state({ endpoints: [endpoint()] }));
+    expect(types(first)).toBe('rollout.failed');
+    expect(first.events[0].summary).toBe('DeployedEndpoint/mpg rollout failed: revision v2 is not ready');
+    expect(withFailure(first.next, state({ endpoints: [endpoint()] })).events).toEqual([]);
+    const done = derive(
+      first.next,
+      state({ endpoints: [endpoint({ traffic: [{ version: 2, percent: 100 }] })] }),
+    );
+    expect(types(done)).toBe('rollout.done');
+    expect(
+      types(
+        withFailure(done.next, state({ endpoints: [endpoint({ traffic: [{ version: 2, percent: 100 }] })] })),
+      ),
+    ).toBe('rollout.failed');
+  });
 });

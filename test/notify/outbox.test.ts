@@ -7,6 +7,8 @@ import { pendingLine } from '../../controller/notify/for-project.js';
 import { BACKOFF, backoffMs, Outbox } from '../../controller/notify/outbox.js';
 import { localStateStore } from '../../providers/local/state-store.js';
 import type { NotificationSink } from '../../resources/monitoring.js';
+import { Notifier } from '../../controller/notify/notifier.js';
+import type { ObservedState, ProviderContext } from '../../providers/provider.js';
 
 const sink = (name: string, events?: NotificationSink['events']): NotificationSink => ({
   name,
@@ -90,5 +92,44 @@ describe('outbox', () => {
     const result = await outbox.drain(async () => {}, new Set(['other']));
     expect(result.outcomes).toMatchObject([{ sink: 'gone', ok: false, gaveUp: true }]);
     expect(result.unreadable).toEqual(['notifications/outbox/bad.json']);
+  });
+});
+
+describe('Notifier.record', () => {
+  it('writes the events to the outbox before it moves the snapshot, and nothing when the state is unchanged', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'mlform-record-'));
+    const inner = localStateStore(() => root);
+    const writes: string[] = [];
+    const store = {
+      ...inner,
+      write: async (ctx: ProviderContext, key: string, data: string) => {
+        writes.push(key);
+        await inner.write(ctx, key, data);
+      },
+    };
+    const notifier = new Notifier({
+      provider: { stateStore: store },
+      ctx: { stack: 'demo', projectDir: root },
+      sinks: [sink('ops')],
+      secrets: { provider: 'local', env: {} },
+      operator: { policy: { allowPrivate: false, allowHosts: [] } },
+    });
+    const empty: ObservedState = { runs: [], models: [], endpoints: [], schedules: [] };
+    await notifier.baseline(async () => empty);
+    expect(writes).toEqual(['notifications/snapshot.json']);
+    const running: ObservedState = {
+      ...empty,
+      runs: [
+        { name: 'x', number: 1, specHash: 'h', state: 'running', attempt: 1, createdAt: '', annotations: {} },
+      ],
+    };
+    const events = await notifier.record(running);
+    expect(writes.slice(1)).toEqual([
+      `notifications/outbox/${events[0].id}.json`,
+      'notifications/snapshot.json',
+    ]);
+    await notifier.record(running);
+    await notifier.baseline(async () => empty);
+    expect(writes).toHaveLength(3);
   });
 });
