@@ -211,6 +211,9 @@ export interface UnmanagedObject {
     /** The image when it is not the project's serving image (a `spec.container`). */
     image?: string;
     port?: number;
+    /** Of such an image: the readiness path (its startup probe) and the predict path (`AIP_PREDICT_ROUTE`). */
+    healthPath?: string;
+    predictPath?: string;
     healthy: boolean;
     healthDetail?: string;
     url?: string;

@@ -138,6 +138,16 @@ function endpointManifest(u: UnmanagedObject, name: string, models: ReadonlyMap<
     notes.push(
       `its resources (cpu ${String(live.resources.cpu)}, memory ${live.resources.memory}): mlform takes cpu 1, 2, 4, 6 or 8 and memory in Mi or Gi`,
     );
+  if (e.image && !e.predictPath)
+    notes.push(
+      'the path clients call to predict: the service does not say it (no AIP_PREDICT_ROUTE), so spec.container.predictPath is "/"; set the real one',
+    );
+  const container = e.image && {
+    image: e.image,
+    ...(e.port !== undefined && { port: e.port }),
+    ...(e.healthPath && { healthPath: e.healthPath }),
+    predictPath: e.predictPath ?? '/',
+  };
   const manifest = {
     apiVersion: 'mlform/v1',
     kind: 'DeployedEndpoint',
@@ -149,7 +159,7 @@ function endpointManifest(u: UnmanagedObject, name: string, models: ReadonlyMap<
       ...(resources && { resources }),
       ...(live.batching && { batching: live.batching }),
       ...(live.timeoutSeconds !== undefined && { timeoutSeconds: live.timeoutSeconds }),
-      ...(e.image && { container: { image: e.image, ...(e.port !== undefined && { port: e.port }) } }),
+      ...(container && { container }),
     },
   };
   return [

@@ -159,6 +159,9 @@ async function unmanagedServices(gcp: Gcp, ctx: ProviderContext): Promise<Unmana
     const container = s.template?.containers?.[0];
     const own = container?.image !== undefined && container.image !== gcp.settings.servingImage;
     const port = container?.ports?.[0]?.containerPort ?? undefined;
+    const env = (n: string) => container?.env?.find((e) => e.name === n)?.value || undefined;
+    const healthPath = container?.startupProbe?.httpGet?.path || env('AIP_HEALTH_ROUTE');
+    const predictPath = env('AIP_PREDICT_ROUTE');
     const ready = s.terminalCondition?.state === 'CONDITION_SUCCEEDED' || s.terminalCondition?.state === 1;
     const healthy = ready && !s.reconciling;
     const notes: string[] = [];
@@ -177,6 +180,8 @@ async function unmanagedServices(gcp: Gcp, ctx: ProviderContext): Promise<Unmana
         live: liveOf(s, own) ?? {},
         ...(own && container?.image && { image: container.image }),
         ...(own && port !== undefined && { port }),
+        ...(own && healthPath && { healthPath }),
+        ...(own && predictPath && { predictPath }),
         healthy,
         ...(!healthy && { healthDetail: `Cloud Run: ${s.terminalCondition?.message || 'not ready'}` }),
         ...(s.uri && { url: s.uri }),
