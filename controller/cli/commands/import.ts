@@ -38,13 +38,15 @@ export const importCommand = defineCommand({
   name: 'import',
   summary: 'list objects made outside mlform, write manifests for them, or adopt one',
   description:
-    'Without arguments: the Vertex AI models (versions, aliases), Cloud Run services (traffic by\n' +
-    'revision) and Cloud Scheduler jobs of the project and region that carry no ownership of this\n' +
-    'stack; those another stack owns are shown with their owner and cannot be adopted. With\n' +
-    '--generate-config-out DIR: a manifest per model and service describing it as it is, and\n' +
-    `import-entries.txt with the \`import:\` entries to add to mlform.yaml (existing files are never\n` +
-    'overwritten). With ADDRESS ID: adopt that object as the manifest ADDRESS now (plan, confirm,\n' +
-    'apply only the adoption): it is labelled as the stack\'s and nothing else changes.',
+    'Without arguments: the Vertex AI models (versions, aliases), Cloud Run\n' +
+    'services (traffic by revision) and Cloud Scheduler jobs of the project and\n' +
+    'region that carry no ownership of this stack; those another stack owns are\n' +
+    'shown with their owner and cannot be adopted. With --generate-config-out DIR:\n' +
+    'a manifest per model and service describing it as it is, and\n' +
+    'import-entries.txt with the `import:` entries to add to mlform.yaml (existing\n' +
+    'files are never overwritten). With ADDRESS ID: adopt that object as the\n' +
+    'manifest ADDRESS now (plan, confirm, apply only the adoption): it is labelled\n' +
+    "as the stack's and nothing else changes.",
   arguments: [
     { syntax: '[address]', description: 'the manifest that adopts the object: Kind/name' },
     { syntax: '[id]', description: 'the cloud resource name, as the listing shows it' },
@@ -61,7 +63,9 @@ export const importCommand = defineCommand({
     'mlform import --generate-config-out imported/',
     'mlform import RegisteredModel/churn projects/p/locations/europe-west4/models/123 -y',
   ],
-  exitStatus: '0 when listed, written or adopted; 1 on errors, an existing file, or an answer that was not yes.',
+  exitStatus:
+    '0 when listed, written or adopted; 1 on errors, an existing file, or an\n' +
+    'answer that was not yes.',
   async handler([address, id]: [string | undefined, string | undefined], options: ImportOptions, ctx) {
     if ((address === undefined) !== (id === undefined))
       return failed(ctx, [
