@@ -18,7 +18,8 @@ const ImportEntrySchema = Type.Object(
   {
     to: Type.String({
       pattern: IMPORT_TO.source,
-      description: 'The manifest that adopts the object: `RegisteredModel/<name>`, `DeployedEndpoint/<name>` or `Schedule/<name>`.',
+      description:
+        'The manifest that adopts the object: `RegisteredModel/<name>`, `DeployedEndpoint/<name>` or `Schedule/<name>`.',
     }),
     id: Type.String({
       minLength: 1,

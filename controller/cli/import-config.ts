@@ -87,7 +87,9 @@ function modelManifest(u: UnmanagedObject, name: string): string {
       .map(([alias, version]) => [alias, { version }]),
   );
   const dropped = Object.keys(m.aliases).filter((a) => !Object.hasOwn(aliases, a));
-  const notes = dropped.map((a) => `Not expressed: alias "${a}" (not a valid mlform alias name); it stays on Vertex, unmanaged.`);
+  const notes = dropped.map(
+    (a) => `Not expressed: alias "${a}" (not a valid mlform alias name); it stays on Vertex, unmanaged.`,
+  );
   const manifest = {
     apiVersion: 'mlform/v1',
     kind: 'RegisteredModel',
@@ -107,7 +109,11 @@ function modelManifest(u: UnmanagedObject, name: string): string {
   ].join('\n');
 }
 
-function endpointManifest(u: UnmanagedObject, name: string, models: ReadonlyMap<UnmanagedObject, string>): string {
+function endpointManifest(
+  u: UnmanagedObject,
+  name: string,
+  models: ReadonlyMap<UnmanagedObject, string>,
+): string {
   const e = u.endpoint as NonNullable<UnmanagedObject['endpoint']>;
   const notes: string[] = [];
   // The model whose versions hold the artifacts the revisions serve, and each revision's version.
@@ -120,7 +126,8 @@ function endpointManifest(u: UnmanagedObject, name: string, models: ReadonlyMap<
     }));
     if (traffic.length > 0 && traffic.every((t) => t.version !== undefined)) {
       const merged = new Map<number, number>();
-      for (const t of traffic) merged.set(t.version as number, (merged.get(t.version as number) ?? 0) + t.percent);
+      for (const t of traffic)
+        merged.set(t.version as number, (merged.get(t.version as number) ?? 0) + t.percent);
       served = { model: modelName, traffic: [...merged].map(([version, percent]) => ({ version, percent })) };
       break;
     }

@@ -94,7 +94,10 @@ const CALLS: {
       ? p.adopt(ctx, request)
       : {
           diagnostics: [
-            error('import-unsupported', `${request.kind}/${request.name}: provider ${p.name} cannot adopt objects`),
+            error(
+              'import-unsupported',
+              `${request.kind}/${request.name}: provider ${p.name} cannot adopt objects`,
+            ),
           ],
         },
 };

@@ -120,7 +120,15 @@ export async function apply(options: ApplyOptions): Promise<ApplyResult> {
     if (hasErrors(current.diagnostics)) return ledger.finish(false, current.diagnostics);
     options.onEvent?.({ type: 'plan', plan: current, pass });
     for (const c of current.changes) if (c.action === 'adopt') adopting.add(c.resource);
-    const executed = await executePass(current, observed.state, ledger, options, signal, planOptions, adopting);
+    const executed = await executePass(
+      current,
+      observed.state,
+      ledger,
+      options,
+      signal,
+      planOptions,
+      adopting,
+    );
     const next = await observeAndPlan();
     if (!next) return ledger.finish(false);
     observed = next.observed;

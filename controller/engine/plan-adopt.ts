@@ -185,7 +185,9 @@ function asObserved(
     const byVersion = new Map<number, number>();
     for (const t of found.endpoint.traffic) {
       if (t.percent <= 0) continue;
-      const version = model?.versions.find((v) => t.artifactUri !== undefined && v.artifactUri === t.artifactUri);
+      const version = model?.versions.find(
+        (v) => t.artifactUri !== undefined && v.artifactUri === t.artifactUri,
+      );
       if (!version) {
         return {
           problem: error(
@@ -237,7 +239,8 @@ function adoptChange(
   const manifest = resource.manifest;
   const kind = resource.kind as AdoptChange['kind'];
   // An endpoint adopted with its model: the model is the stack's first.
-  const modelAddress = manifest.kind === 'DeployedEndpoint' ? `RegisteredModel/${manifest.spec.model}` : undefined;
+  const modelAddress =
+    manifest.kind === 'DeployedEndpoint' ? `RegisteredModel/${manifest.spec.model}` : undefined;
   const dependsOn =
     modelAddress && byAddress.has(modelAddress) && entries.some((e) => e.to === modelAddress)
       ? [adoptAddress(modelAddress)]
@@ -288,7 +291,15 @@ export function settleAdoption(ctx: PlanContext, adoption: Adoption): void {
       );
       continue;
     }
-    kept.push({ ...planned, change: { ...change, dependsOn: [...change.dependsOn, adoptAddress(change.resource)] } });
+    kept.push({
+      ...planned,
+      change: { ...change, dependsOn: [...change.dependsOn, adoptAddress(change.resource)] },
+    });
   }
-  ctx.changes.splice(0, ctx.changes.length, ...kept, ...adoption.changes.map((change) => ({ change, phase: PHASE.adopt })));
+  ctx.changes.splice(
+    0,
+    ctx.changes.length,
+    ...kept,
+    ...adoption.changes.map((change) => ({ change, phase: PHASE.adopt })),
+  );
 }

@@ -31,7 +31,10 @@ export async function adopt(gcp: Gcp, ctx: ProviderContext, req: AdoptRequest): 
   const address = addressOf(req.kind, req.name);
   const parent = `${parentOf(gcp.settings.project, gcp.settings.region)}/`;
   if (!req.id.startsWith(parent))
-    return refuse(address, `${req.id} is not in project ${gcp.settings.project}, region ${gcp.settings.region}`);
+    return refuse(
+      address,
+      `${req.id} is not in project ${gcp.settings.project}, region ${gcp.settings.region}`,
+    );
   try {
     switch (req.kind) {
       case 'RegisteredModel':
@@ -50,7 +53,12 @@ const refuse = (address: string, message: string): Response => ({
   diagnostics: [error('gcp-adopt', `${address}: ${message}`, { address })],
 });
 
-async function adoptModel(gcp: Gcp, ctx: ProviderContext, req: AdoptRequest, address: string): Promise<Response> {
+async function adoptModel(
+  gcp: Gcp,
+  ctx: ProviderContext,
+  req: AdoptRequest,
+  address: string,
+): Promise<Response> {
   if (!/^projects\/[^/]+\/locations\/[^/]+\/models\/[A-Za-z0-9_-]+$/.test(req.id))
     return refuse(address, `${req.id} is not a Vertex AI model name`);
   const wanted = { stack: ctx.stack, kind: 'registeredmodel', name: req.name };
@@ -61,7 +69,9 @@ async function adoptModel(gcp: Gcp, ctx: ProviderContext, req: AdoptRequest, add
     return owner !== undefined && !sameOwner(owner, wanted);
   });
   if (foreign)
-    return { diagnostics: [notOwned(address, `Vertex AI model ${req.id}`, ownerOfLabels(foreign.labels), wanted)] };
+    return {
+      diagnostics: [notOwned(address, `Vertex AI model ${req.id}`, ownerOfLabels(foreign.labels), wanted)],
+    };
   const put = await putModel(gcp, ctx, {
     name: req.name,
     spec: req.spec as RegisteredModelSpec,
@@ -86,12 +96,19 @@ async function adoptModel(gcp: Gcp, ctx: ProviderContext, req: AdoptRequest, add
   return { diagnostics: [] };
 }
 
-async function adoptService(gcp: Gcp, ctx: ProviderContext, req: AdoptRequest, address: string): Promise<Response> {
+async function adoptService(
+  gcp: Gcp,
+  ctx: ProviderContext,
+  req: AdoptRequest,
+  address: string,
+): Promise<Response> {
   if (!/^projects\/[^/]+\/locations\/[^/]+\/services\/[a-z][a-z0-9-]*$/.test(req.id))
     return refuse(address, `${req.id} is not a Cloud Run service name`);
   let service: Service;
   try {
-    [service] = await gcp.call('run', 'GetService', (opts) => gcp.clients.services.getService({ name: req.id }, opts));
+    [service] = await gcp.call('run', 'GetService', (opts) =>
+      gcp.clients.services.getService({ name: req.id }, opts),
+    );
   } catch (e) {
     if (isKind(e, 'not-found')) return refuse(address, `Cloud Run service ${req.id} does not exist`);
     throw e;

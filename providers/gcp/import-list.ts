@@ -166,11 +166,15 @@ async function unmanagedServices(gcp: Gcp, ctx: ProviderContext): Promise<Unmana
     const healthy = ready && !s.reconciling;
     const notes: string[] = [];
     if ((s.template?.containers?.length ?? 0) > 1)
-      notes.push('its sidecar containers: a DeployedEndpoint runs one container; the next revision mlform makes has none');
+      notes.push(
+        'its sidecar containers: a DeployedEndpoint runs one container; the next revision mlform makes has none',
+      );
     if (own && (container?.command?.length ?? 0) > 0)
       notes.push('its container command: a DeployedEndpoint on gcp sets args, not the command');
     if (s.ingress && s.ingress !== 'INGRESS_TRAFFIC_ALL' && s.ingress !== 1)
-      notes.push(`its ingress setting (${String(s.ingress)}): mlform leaves it as it is and does not manage it`);
+      notes.push(
+        `its ingress setting (${String(s.ingress)}): mlform leaves it as it is and does not manage it`,
+      );
     out.push({
       kind: 'DeployedEndpoint',
       id,
@@ -199,7 +203,8 @@ async function unmanagedJobs(gcp: Gcp, ctx: ProviderContext): Promise<UnmanagedO
     'scheduler',
     'ListJobs',
     { parent: parentOf(gcp.settings.project, gcp.settings.region), pageSize: 500 },
-    (req, opts) => gcp.clients.scheduler.listJobs(req, opts) as Promise<[SchedulerJob[], Req | null, unknown]>,
+    (req, opts) =>
+      gcp.clients.scheduler.listJobs(req, opts) as Promise<[SchedulerJob[], Req | null, unknown]>,
   );
   return jobs.flatMap((job): UnmanagedObject[] => {
     const id = job.name ?? '';
@@ -207,7 +212,8 @@ async function unmanagedJobs(gcp: Gcp, ctx: ProviderContext): Promise<UnmanagedO
     if (!id || !notOurs(owner, ctx.stack)) return [];
     const name = manifestName(lastSegment(id));
     if (owner) return [{ kind: 'Schedule', id, name, owner, notes: [] }];
-    const target = job.httpTarget?.uri ?? job.pubsubTarget?.topicName ?? job.appEngineHttpTarget?.relativeUri ?? '';
+    const target =
+      job.httpTarget?.uri ?? job.pubsubTarget?.topicName ?? job.appEngineHttpTarget?.relativeUri ?? '';
     return [
       {
         kind: 'Schedule',

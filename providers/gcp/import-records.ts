@@ -37,7 +37,12 @@ export async function readAdoptedModel(gcp: Gcp, stack: string, name: string): P
   }
 }
 
-export async function writeAdoptedModel(gcp: Gcp, stack: string, name: string, resource: string): Promise<void> {
+export async function writeAdoptedModel(
+  gcp: Gcp,
+  stack: string,
+  name: string,
+  resource: string,
+): Promise<void> {
   const record = { [KEY]: resource };
   await gcp.gcs.write(adoptedUri(gcp.layout(stack).modelPrefix, name), JSON.stringify(record), {
     metadata: record,

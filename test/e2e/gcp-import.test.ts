@@ -35,8 +35,21 @@ afterEach(async () => {
 
 /** A model made in the console: two versions, `champion` on v1. */
 function seedModel(): void {
-  fake.seed.model({ project: PROJECT, location: REGION, modelId: 'churn', displayName: 'Churn', artifactUri: ARTIFACT(1), versionAliases: ['champion'] });
-  fake.seed.model({ project: PROJECT, location: REGION, parentModel: MODEL_ID, displayName: 'Churn', artifactUri: ARTIFACT(2) });
+  fake.seed.model({
+    project: PROJECT,
+    location: REGION,
+    modelId: 'churn',
+    displayName: 'Churn',
+    artifactUri: ARTIFACT(1),
+    versionAliases: ['champion'],
+  });
+  fake.seed.model({
+    project: PROJECT,
+    location: REGION,
+    parentModel: MODEL_ID,
+    displayName: 'Churn',
+    artifactUri: ARTIFACT(2),
+  });
   // Another stack's model: listed with its owner, never adoptable.
   fake.seed.model({
     project: PROJECT,
@@ -64,7 +77,11 @@ async function seedService(): Promise<void> {
       },
     ],
   });
-  const [created] = await services.createService({ parent: PARENT, serviceId: 'churn-api', service: { template: template('churn-api-00001', 1) } });
+  const [created] = await services.createService({
+    parent: PARENT,
+    serviceId: 'churn-api',
+    service: { template: template('churn-api-00001', 1) },
+  });
   await created.promise();
   const [updated] = await services.updateService({
     service: {
@@ -81,7 +98,9 @@ async function seedService(): Promise<void> {
 }
 
 const serviceTraffic = () => {
-  const s = fake.services().find((x) => x.name === SERVICE_ID) as { trafficStatuses?: { revision?: string; percent?: number }[] };
+  const s = fake.services().find((x) => x.name === SERVICE_ID) as {
+    trafficStatuses?: { revision?: string; percent?: number }[];
+  };
   return (s.trafficStatuses ?? []).map((t) => `${t.revision} ${t.percent}`).sort();
 };
 
@@ -93,12 +112,18 @@ describe('mlform import on gcp', () => {
 
     const listed = await mlform('import', '-f', dir);
     expect(listed.code, listed.out).toBe(0);
-    expect(listed.out).toMatch(/RegisteredModel\s+projects\/demo-proj\/locations\/europe-central2\/models\/churn\s+churn\s+-\s+versions v1, v2; aliases champion=v1/);
-    expect(listed.out).toMatch(/DeployedEndpoint\s+.*services\/churn-api\s+churn-api\s+-\s+traffic churn-api-00001 90%, churn-api-00002 10%/);
+    expect(listed.out).toMatch(
+      /RegisteredModel\s+projects\/demo-proj\/locations\/europe-central2\/models\/churn\s+churn\s+-\s+versions v1, v2; aliases champion=v1/,
+    );
+    expect(listed.out).toMatch(
+      /DeployedEndpoint\s+.*services\/churn-api\s+churn-api\s+-\s+traffic churn-api-00001 90%, churn-api-00002 10%/,
+    );
     expect(listed.out).toMatch(/models\/theirs\s+other \(registeredmodel theirs\)/);
     const json = await mlform('import', '-f', dir, '-o', 'json');
     // A warning (no manifests yet) goes to stderr before the document.
-    const items = (JSON.parse(json.out.slice(json.out.indexOf('{'))) as { items: { id: string; owner?: unknown }[] }).items;
+    const items = (
+      JSON.parse(json.out.slice(json.out.indexOf('{'))) as { items: { id: string; owner?: unknown }[] }
+    ).items;
     expect(items.map((i) => i.id).sort()).toEqual([MODEL_ID, `${PARENT}/models/theirs`, SERVICE_ID]);
 
     const out = join(dir, 'imported');
@@ -137,9 +162,15 @@ describe('mlform import on gcp', () => {
     // Only labels and annotations changed: same revisions, same split, same versions and alias.
     expect(fake.revisions().length).toBe(revisionsBefore);
     expect(serviceTraffic()).toEqual(['churn-api-00001 90', 'churn-api-00002 10']);
-    const versions = fake.models().filter((v) => v.name === MODEL_ID) as { labels: Record<string, string>; versionAliases: string[]; artifactUri: string }[];
+    const versions = fake.models().filter((v) => v.name === MODEL_ID) as {
+      labels: Record<string, string>;
+      versionAliases: string[];
+      artifactUri: string;
+    }[];
     expect(versions.map((v) => v.artifactUri)).toEqual([ARTIFACT(1), ARTIFACT(2)]);
-    expect(versions.every((v) => v.labels['mlform-stack'] === 'demo' && v.labels['mlform-name'] === 'churn')).toBe(true);
+    expect(
+      versions.every((v) => v.labels['mlform-stack'] === 'demo' && v.labels['mlform-name'] === 'churn'),
+    ).toBe(true);
     expect(versions[0].versionAliases).toContain('champion');
   }, 120_000);
 });

@@ -54,7 +54,10 @@ export const importCommand = defineCommand({
   options: [
     fileOption(),
     TEXT_OR_JSON_OPTION,
-    { flags: '--generate-config-out <dir>', description: 'write manifests and import entries into this new or empty folder' },
+    {
+      flags: '--generate-config-out <dir>',
+      description: 'write manifests and import entries into this new or empty folder',
+    },
     { flags: '-y, --yes', description: 'adopt without asking (required without a terminal)' },
     ...OPERATOR_OPTIONS,
   ],
@@ -64,8 +67,7 @@ export const importCommand = defineCommand({
     'mlform import RegisteredModel/churn projects/p/locations/europe-west4/models/123 -y',
   ],
   exitStatus:
-    '0 when listed, written or adopted; 1 on errors, an existing file, or an\n' +
-    'answer that was not yes.',
+    '0 when listed, written or adopted; 1 on errors, an existing file, or an\n' + 'answer that was not yes.',
   async handler([address, id]: [string | undefined, string | undefined], options: ImportOptions, ctx) {
     if ((address === undefined) !== (id === undefined))
       return failed(ctx, [
@@ -86,7 +88,8 @@ export const importCommand = defineCommand({
           hint: 'the local provider keeps all its state in its own state directory: a registry folder or serving process made outside mlform has no record mlform could adopt (providers/local/README.md)',
         }),
       ]);
-    if (address !== undefined && id !== undefined) return adoptOne(ctx, project, { to: address, id }, options);
+    if (address !== undefined && id !== undefined)
+      return adoptOne(ctx, project, { to: address, id }, options);
     const listed = await project.provider.listUnmanaged(project.providerCtx);
     if (hasErrors(listed.diagnostics)) return failed(ctx, listed.diagnostics);
     printProblems(ctx, listed.diagnostics);
@@ -103,7 +106,8 @@ function importTable(items: readonly UnmanagedObject[]): string {
   return renderColumns(['KIND', 'ID', 'NAME', 'OWNER', 'DETAILS'], rows);
 }
 
-const ownerText = (u: UnmanagedObject) => (u.owner ? `${u.owner.stack} (${u.owner.kind} ${u.owner.name})` : '-');
+const ownerText = (u: UnmanagedObject) =>
+  u.owner ? `${u.owner.stack} (${u.owner.kind} ${u.owner.name})` : '-';
 
 function detailText(u: UnmanagedObject): string {
   if (u.model) {
@@ -111,7 +115,8 @@ function detailText(u: UnmanagedObject): string {
     return `versions ${u.model.versions.map((v) => `v${v.version}`).join(', ')}${aliases.length ? `; aliases ${aliases.join(', ')}` : ''}`;
   }
   if (u.endpoint) return `traffic ${u.endpoint.traffic.map((t) => `${t.revision} ${t.percent}%`).join(', ')}`;
-  if (u.schedule) return `cron "${u.schedule.cron}" ${u.schedule.timeZone}${u.schedule.paused ? ', paused' : ''}`;
+  if (u.schedule)
+    return `cron "${u.schedule.cron}" ${u.schedule.timeZone}${u.schedule.paused ? ', paused' : ''}`;
   return '';
 }
 
@@ -131,7 +136,8 @@ async function writeConfig(
   if (config && projectDir) {
     const state = await realpath(resolve(projectDir, config.local.stateDir)).catch(() => undefined);
     const real = await realpath(target).catch(() => target);
-    const inside = state !== undefined && !relative(state, real).startsWith('..') && !isAbsolute(relative(state, real));
+    const inside =
+      state !== undefined && !relative(state, real).startsWith('..') && !isAbsolute(relative(state, real));
     if (inside)
       return failed(ctx, [
         error('import-out-in-state', `--generate-config-out ${dir} is inside the state directory ${state}`, {
@@ -146,21 +152,31 @@ async function writeConfig(
     const path = join(target, file.name);
     try {
       // O_EXCL and no symbolic link followed: an existing file (or a link planted there) is refused.
-      const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+      const handle = await open(
+        path,
+        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+        0o644,
+      );
       await handle.writeFile(file.text);
       await handle.close();
       ctx.print(`wrote ${path}`);
     } catch (e) {
       const exists = (e as NodeJS.ErrnoException).code === 'EEXIST';
       problems.push(
-        error('import-out-exists', exists ? `${path} exists; not overwritten` : `cannot write ${path}: ${String(e)}`, {
-          hint: 'choose a new or empty folder for --generate-config-out',
-        }),
+        error(
+          'import-out-exists',
+          exists ? `${path} exists; not overwritten` : `cannot write ${path}: ${String(e)}`,
+          {
+            hint: 'choose a new or empty folder for --generate-config-out',
+          },
+        ),
       );
     }
   }
   if (problems.length > 0) return failed(ctx, problems);
-  ctx.print('\nNext: add the entries of import-entries.txt to mlform.yaml, move the manifests into the tree, then `mlform plan`.');
+  ctx.print(
+    '\nNext: add the entries of import-entries.txt to mlform.yaml, move the manifests into the tree, then `mlform plan`.',
+  );
   return 0;
 }
 
@@ -180,7 +196,10 @@ async function adoptOne(
   const config = project.desired.project?.config;
   if (!config || !project.desired.project) return failed(ctx, [error('no-project', 'no mlform.yaml')]);
   const imports = [...(config.import ?? []).filter((e) => e.to !== entry.to && e.id !== entry.id), entry];
-  const desired = { ...project.desired, project: { ...project.desired.project, config: { ...config, import: imports } } };
+  const desired = {
+    ...project.desired,
+    project: { ...project.desired.project, config: { ...config, import: imports } },
+  };
   const isThis = (c: Change) => c.action === 'adopt' && c.resource === entry.to;
   const outcome = await withApplyLock(
     project.provider,
@@ -196,7 +215,11 @@ async function adoptOne(
         changes: planned.changes.filter(isThis),
         diagnostics: planned.diagnostics.filter((d) => d.severity === 'error'),
       };
-      shown.summary = { ...shown.summary, ...Object.fromEntries(Object.keys(shown.summary).map((k) => [k, 0])), adopt: shown.changes.length };
+      shown.summary = {
+        ...shown.summary,
+        ...Object.fromEntries(Object.keys(shown.summary).map((k) => [k, 0])),
+        adopt: shown.changes.length,
+      };
       ctx.print(createPlanTextView({ style: ctx.style }).render(shown));
       if (!isApplicable(shown)) return 1;
       if (shown.changes.length === 0) {
@@ -206,7 +229,9 @@ async function adoptOne(
       if (!options.yes) {
         if (!ctx.isInteractive)
           return failed(ctx, [
-            error('approval-needed', 'not a terminal: cannot ask for confirmation', { hint: 'pass --yes (-y)' }),
+            error('approval-needed', 'not a terminal: cannot ask for confirmation', {
+              hint: 'pass --yes (-y)',
+            }),
           ]);
         if (!(await ctx.confirm(`\nAdopt ${entry.id} as ${entry.to}? Only 'yes' will be accepted: `))) {
           ctx.print('Import cancelled.');
@@ -240,6 +265,7 @@ async function applyAdoption(
   });
   await reporter.done();
   printProblems(ctx, result.diagnostics);
-  if (result.ok) ctx.print('Adopted. `mlform plan` now diffs it against its manifest like any object of the stack.');
+  if (result.ok)
+    ctx.print('Adopted. `mlform plan` now diffs it against its manifest like any object of the stack.');
   return result.ok ? 0 : 1;
 }
