@@ -174,3 +174,25 @@ describe('mlform import on gcp', () => {
     expect(versions[0].versionAliases).toContain('champion');
   }, 120_000);
 });
+
+describe('mlform import ADDRESS ID', () => {
+  it('adopts one object from the command line; the next plan has no changes', async () => {
+    seedModel();
+    await writeFile(
+      join(dir, 'model.yaml'),
+      'apiVersion: mlform/v1\nkind: RegisteredModel\nmetadata: {name: churn}\nspec:\n  aliases: {champion: {version: 1}}\n',
+    );
+    const mlform = mlformOn(fake);
+    const adopted = await mlform('import', '-f', dir, 'RegisteredModel/churn', MODEL_ID, '-y');
+    expect(adopted.code, adopted.out).toBe(0);
+    expect(adopted.out).toContain(`<= adopt RegisteredModel/churn (${MODEL_ID})`);
+    expect(adopted.out).toContain('Plan: 0 to add, 0 to change, 0 to destroy, 1 to adopt.');
+    const after = await mlform('plan', dir, '--detailed-exitcode');
+    expect(after.out).toContain('No changes');
+    expect(after.code, after.out).toBe(0);
+    // Done once: the same command again has nothing to adopt.
+    const again = await mlform('import', '-f', dir, 'RegisteredModel/churn', MODEL_ID, '-y');
+    expect(again.code, again.out).toBe(0);
+    expect(again.out).toContain("RegisteredModel/churn is already the stack's");
+  }, 120_000);
+});
