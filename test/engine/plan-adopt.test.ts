@@ -12,6 +12,7 @@ import { IMPORTED_RUN, type ObservedState, type UnmanagedObject } from '../../pr
 import { guardChange, type GuardFacts } from '../../controller/engine/apply-guards.js';
 import { hasChanges, type Change } from '../../controller/engine/change.js';
 import { planAdoption } from '../../controller/engine/plan-adopt.js';
+import { checkPolicy } from '../../controller/engine/policy.js';
 import { plan } from '../../controller/engine/plan.js';
 import { renderPlanText } from '../../controller/ui/plan-text.js';
 import { createStyle } from '../../controller/ui/style.js';
@@ -185,6 +186,20 @@ describe('import: in the plan', () => {
     const text = renderPlanText(p, { style: createStyle(false) });
     // Pointed at the entry in mlform.yaml.
     expect(text).toMatch(/mlform\.yaml:4:\d+ error \[import-not-found\]/);
+  });
+});
+
+describe('the operator policy on adoption', () => {
+  it('allowImport: false refuses a commit whose mlform.yaml imports, at the import key', async () => {
+    const desired = await tree({ imports: BOTH });
+    const refused = checkPolicy(desired, { policy: { allowImport: false }, file: '/etc/policy.yaml' });
+    expect(refused.map((d) => [d.code, d.path, d.file])).toEqual([
+      ['policy', ['import'], desired.project?.file],
+    ]);
+    expect(refused[0].message).toContain('allowImport is false');
+    expect(checkPolicy(desired, { policy: {}, file: '/etc/policy.yaml' })).toEqual([]);
+    const none = await tree({ imports: '' });
+    expect(checkPolicy(none, { policy: { allowImport: false }, file: '/etc/policy.yaml' })).toEqual([]);
   });
 });
 
