@@ -285,7 +285,8 @@ export function endpointOf(service: Service): { endpoint?: ObservedEndpoint; dia
   };
 }
 
-async function listServices(gcp: Gcp): Promise<Service[]> {
+/** Every Cloud Run service of the project and region (one paged ListServices). */
+export async function listServices(gcp: Gcp): Promise<Service[]> {
   type Req = protos.google.cloud.run.v2.IListServicesRequest & { pageToken?: string };
   return listAll<Req, Service>(
     gcp.call,
@@ -331,7 +332,7 @@ async function getService(gcp: Gcp, name: string): Promise<Service | undefined> 
   }
 }
 
-async function listRevisions(gcp: Gcp, service: string): Promise<Revision[]> {
+export async function listRevisions(gcp: Gcp, service: string): Promise<Revision[]> {
   type Req = protos.google.cloud.run.v2.IListRevisionsRequest & { pageToken?: string };
   return listAll<Req, Revision>(
     gcp.call,

@@ -7,21 +7,18 @@
  * entry waits, and by `mlform import`.
  */
 import type { protos as aiplatform } from '@google-cloud/aiplatform';
-import type { protos as run } from '@google-cloud/run';
-import type { protos as scheduler } from '@google-cloud/scheduler';
 import type { Diagnostic } from '../../resources/diagnostic.js';
 import { MAX_NAME_LENGTH } from '../../resources/metadata.js';
 import type { ProviderContext, Response, UnmanagedObject } from '../provider.js';
 import { callDiagnostic } from './call.js';
 import { listAll, type Gcp } from './context.js';
-import { liveOf, type Service } from './endpoints.js';
+import { listRevisions, listServices, liveOf } from './endpoints.js';
 import { listVersions, importedVersion, versionOf } from './models.js';
 import { parentOf } from './names.js';
 import { ownerOfLabels, type Owner } from './ownership.js';
-import { ownerOfJob, type SchedulerJob } from './schedules.js';
+import { listJobs, ownerOfJob } from './schedules.js';
 
 type Model = aiplatform.google.cloud.aiplatform.v1.IModel;
-type Revision = run.google.cloud.run.v2.IRevision;
 
 const DEFAULT_ALIAS = 'default';
 
@@ -113,21 +110,14 @@ async function unmanagedModels(gcp: Gcp, ctx: ProviderContext): Promise<Unmanage
 }
 
 /** The artifact a revision serves: mlform's `MODEL_URI`, or Vertex's `AIP_STORAGE_URI`. */
-function artifactOf(r: Revision | undefined): string | undefined {
+function artifactOf(r: Awaited<ReturnType<typeof listRevisions>>[number] | undefined): string | undefined {
   const env = r?.containers?.[0]?.env ?? [];
   const value = (name: string) => env.find((e) => e.name === name)?.value ?? undefined;
   return value('MODEL_URI') || value('AIP_STORAGE_URI') || undefined;
 }
 
 async function unmanagedServices(gcp: Gcp, ctx: ProviderContext): Promise<UnmanagedObject[]> {
-  type Req = run.google.cloud.run.v2.IListServicesRequest & { pageToken?: string };
-  const services = await listAll<Req, Service>(
-    gcp.call,
-    'run',
-    'ListServices',
-    { parent: parentOf(gcp.settings.project, gcp.settings.region), pageSize: 100 },
-    (req, opts) => gcp.clients.services.listServices(req, opts) as Promise<[Service[], Req | null, unknown]>,
-  );
+  const services = await listServices(gcp);
   const out: UnmanagedObject[] = [];
   for (const s of services) {
     const id = s.name ?? '';
@@ -138,15 +128,7 @@ async function unmanagedServices(gcp: Gcp, ctx: ProviderContext): Promise<Unmana
       out.push({ kind: 'DeployedEndpoint', id, name, owner, notes: [] });
       continue;
     }
-    type RevReq = run.google.cloud.run.v2.IListRevisionsRequest & { pageToken?: string };
-    const revisions = await listAll<RevReq, Revision>(
-      gcp.call,
-      'run',
-      'ListRevisions',
-      { parent: id, pageSize: 100 },
-      (req, opts) =>
-        gcp.clients.revisions.listRevisions(req, opts) as Promise<[Revision[], RevReq | null, unknown]>,
-    );
+    const revisions = await listRevisions(gcp, id);
     const byName = new Map(revisions.map((r) => [lastSegment(r.name), r]));
     const statuses = s.trafficStatuses?.length ? s.trafficStatuses : (s.traffic ?? []);
     const traffic = statuses
@@ -197,15 +179,7 @@ async function unmanagedServices(gcp: Gcp, ctx: ProviderContext): Promise<Unmana
 }
 
 async function unmanagedJobs(gcp: Gcp, ctx: ProviderContext): Promise<UnmanagedObject[]> {
-  type Req = scheduler.google.cloud.scheduler.v1.IListJobsRequest & { pageToken?: string };
-  const jobs = await listAll<Req, SchedulerJob>(
-    gcp.call,
-    'scheduler',
-    'ListJobs',
-    { parent: parentOf(gcp.settings.project, gcp.settings.region), pageSize: 500 },
-    (req, opts) =>
-      gcp.clients.scheduler.listJobs(req, opts) as Promise<[SchedulerJob[], Req | null, unknown]>,
-  );
+  const jobs = await listJobs(gcp);
   return jobs.flatMap((job): UnmanagedObject[] => {
     const id = job.name ?? '';
     const owner = ownerOfJob(job);
