@@ -13,7 +13,7 @@ import { IMPORT_TO } from '../../../resources/project.js';
 import type { ImportEntry, ProviderContext, UnmanagedObject } from '../../../providers/provider.js';
 import { apply } from '../../engine/apply.js';
 import { withApplyLock } from '../../engine/apply-lock.js';
-import { isApplicable, type Change } from '../../engine/change.js';
+import { isApplicable, summarize, type Change } from '../../engine/change.js';
 import { observe } from '../../engine/observe.js';
 import { plan as makePlan } from '../../engine/plan.js';
 import { createPlanTextView } from '../../ui/plan-text.js';
@@ -210,15 +210,13 @@ async function adoptOne(
       printProblems(ctx, observed.diagnostics);
       if (hasErrors(observed.diagnostics)) return 1;
       const planned = makePlan(desired, observed.state, { prune: false });
+      // Only this adoption is applied, so only it is shown (with the plan's errors).
+      const changes = planned.changes.filter(isThis);
       const shown = {
         ...planned,
-        changes: planned.changes.filter(isThis),
+        changes,
+        summary: summarize(changes),
         diagnostics: planned.diagnostics.filter((d) => d.severity === 'error'),
-      };
-      shown.summary = {
-        ...shown.summary,
-        ...Object.fromEntries(Object.keys(shown.summary).map((k) => [k, 0])),
-        adopt: shown.changes.length,
       };
       ctx.print(createPlanTextView({ style: ctx.style }).render(shown));
       if (!isApplicable(shown)) return 1;
