@@ -16,6 +16,10 @@ import { checkPolicy } from '../../controller/engine/policy.js';
 import { plan } from '../../controller/engine/plan.js';
 import { renderPlanText } from '../../controller/ui/plan-text.js';
 import { createStyle } from '../../controller/ui/style.js';
+import { planJson } from '../../controller/ui/plan-json.js';
+import { renderPlanMarkdown } from '../../controller/ui/plan-markdown.js';
+import { buildPlan } from '../../controller/web/views/plan.js';
+import { snapshotOf } from '../web/views/fixture.js';
 import { empty, NOW } from './helpers.js';
 
 const MODEL_ID = 'projects/p/locations/europe-west4/models/123';
@@ -125,6 +129,23 @@ describe('import: in the plan', () => {
     const text = renderPlanText(p, { style: createStyle(false) });
     expect(text).toContain(` <= adopt RegisteredModel/churn (${MODEL_ID})`);
     expect(text).toContain('Plan: 0 to add, 0 to change, 0 to destroy, 2 to adopt.');
+  });
+
+  it('every view shows the adoption and counts it: JSON, Markdown, the dashboard', async () => {
+    const desired = await tree({ imports: BOTH });
+    const observed = observedWith(unmanaged());
+    const p = plan(desired, observed, { now: NOW });
+    expect(planJson(p).summary.adopt).toBe(2);
+    expect(planJson(p).hasChanges).toBe(true);
+    const markdown = renderPlanMarkdown(p);
+    expect(markdown).toContain('**Plan: 0 to add, 0 to change, 0 to destroy, 2 to adopt.**');
+    expect(markdown).toContain(`<= adopt RegisteredModel/churn (${MODEL_ID})`);
+    const doc = buildPlan(snapshotOf(desired, observed));
+    expect(doc.changes.map((c) => `${c.symbol} ${c.action} ${c.address}`)).toEqual([
+      '<= adopt RegisteredModel/churn/adopt',
+      '<= adopt DeployedEndpoint/churn-api/adopt',
+    ]);
+    expect(doc.summary.adopt).toBe(2);
   });
 
   it('shows what the manifest changes as an update after the adoption', async () => {
