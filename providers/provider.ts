@@ -47,6 +47,17 @@ export interface ProviderContext {
    * interrupted (the gcp provider's pending markers).
    */
   applyLock?: Lease;
+  /**
+   * mlform.yaml's `import:` entries (and `mlform import ADDRESS ID`'s): observation lists the
+   * unmanaged objects (`listUnmanaged`) while one of them is not yet the stack's.
+   */
+  imports?: readonly ImportEntry[];
+}
+
+/** An `import:` entry: adopt the cloud object `id` as the manifest `to` (`Kind/name`). */
+export interface ImportEntry {
+  to: string;
+  id: string;
 }
 
 // ---- Observed state ------------------------------------------------------------------------
@@ -175,6 +186,60 @@ export interface ObservedState {
   models: ObservedModel[];
   endpoints: ObservedEndpoint[];
   schedules: ObservedSchedule[];
+  /** Objects of the project no stack manages (or another stack does), read only while an `import:` entry waits. */
+  unmanaged?: UnmanagedObject[];
+}
+
+export type AdoptableKind = 'RegisteredModel' | 'DeployedEndpoint' | 'Schedule';
+
+/**
+ * An object of the cloud project that this stack does not manage (`mlform import`, `import:`):
+ * what it is, whose it is, and how it would be observed once adopted.
+ */
+export interface UnmanagedObject {
+  kind: AdoptableKind;
+  /** The cloud resource name an `import:` entry gives as `id`. */
+  id: string;
+  /** A manifest name derived from the object's own name (generated config). */
+  name: string;
+  /** Another stack's (its ownership labels or description): never adoptable, shown with its owner. */
+  owner?: { stack: string; kind: string; name: string };
+  /** Vertex model: its versions (no run: `IMPORTED_RUN`) and aliases. */
+  model?: { description?: string; versions: ObservedVersion[]; aliases: Record<string, number> };
+  /** Cloud Run service: traffic by revision with the artifact each serves, and its live settings. */
+  endpoint?: {
+    traffic: { revision: string; percent: number; artifactUri?: string }[];
+    live: NonNullable<ObservedEndpoint['live']>;
+    /** The image when it is not the project's serving image (a `spec.container`). */
+    image?: string;
+    port?: number;
+    /** Of such an image: the readiness path (its startup probe) and the predict path (`AIP_PREDICT_ROUTE`). */
+    healthPath?: string;
+    predictPath?: string;
+    healthy: boolean;
+    healthDetail?: string;
+    url?: string;
+  };
+  /** Cloud Scheduler job. */
+  schedule?: { cron: string; timeZone: string; paused: boolean; target: string };
+  /** What a manifest cannot say about it, one sentence each (comments in generated files). */
+  notes: string[];
+}
+
+/** The run of a version adopted from outside mlform: no TrainingRun made it. */
+export const IMPORTED_RUN = '(imported)';
+
+export interface AdoptRequest {
+  kind: AdoptableKind;
+  name: string;
+  id: string;
+  specHash: string;
+  /** The manifest's spec (recorded as the applied spec, as a create would). */
+  spec: RegisteredModelSpec | DeployedEndpointSpec | ScheduleSpec;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** Endpoints: revision (short name) -> the model version it serves, as the plan matched them. */
+  revisions?: Record<string, number>;
 }
 
 // ---- Requests ------------------------------------------------------------------------------
@@ -388,6 +453,14 @@ export interface Provider {
    * notified. Keys are built by mlform (`STATE_KEY`), never taken from a manifest.
    */
   stateStore?: StackStateStore;
+
+  /**
+   * Optional adoption (`mlform import`): the project's objects that carry no ownership of this
+   * stack, one list call per kind; and `adopt`, which labels one as the stack's and changes
+   * nothing else.
+   */
+  listUnmanaged?(ctx: ProviderContext): Promise<Response & { items: UnmanagedObject[] }>;
+  adopt?(ctx: ProviderContext, req: AdoptRequest): Promise<Response>;
 
   /** Run outputs (artifacts are local paths or gs:// URIs). */
   artifacts: {

@@ -87,6 +87,12 @@ export const PolicySchema = Type.Object(
     allowDestroy: Type.Optional(
       Type.Boolean({ description: 'Whether `mlform destroy` and `plan --destroy` may run.' }),
     ),
+    allowImport: Type.Optional(
+      Type.Boolean({
+        description:
+          "Whether mlform.yaml's `import:` may adopt objects no stack owns into the stack (which may then change and delete them). The operator's own `mlform import ADDRESS ID` is not bound by it.",
+      }),
+    ),
   },
   { ...Strict, description: 'Operator policy: what any manifest of any commit may ask for.' },
 );

@@ -11,6 +11,26 @@ const STACK = /^[a-z]([-a-z0-9]{0,18}[a-z0-9])?$/;
 /** Google Cloud region names: `us-central1`, `europe-west4`, `northamerica-northeast2`. */
 const REGION = '^[a-z]+(-[a-z]+)+[0-9]+$';
 
+/** `import:` addresses: the kinds whose cloud objects can be adopted, and a manifest name. */
+export const IMPORT_TO = /^(RegisteredModel|DeployedEndpoint|Schedule)\/[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+const ImportEntrySchema = Type.Object(
+  {
+    to: Type.String({
+      pattern: IMPORT_TO.source,
+      description:
+        'The manifest that adopts the object: `RegisteredModel/<name>`, `DeployedEndpoint/<name>` or `Schedule/<name>`.',
+    }),
+    id: Type.String({
+      minLength: 1,
+      maxLength: 1000,
+      description:
+        'The cloud resource name, as `mlform import` lists it: `projects/P/locations/L/models/ID`, `.../services/NAME`, `.../jobs/NAME`.',
+    }),
+  },
+  Strict,
+);
+
 const GcpSchema = Type.Object(
   {
     // Patterns, not free strings: these reach URLs and the commands mlform prints for pasting.
@@ -119,6 +139,13 @@ export const ProjectConfigSchema = Type.Object(
       ),
     ),
     notifications: Type.Optional(NotificationsSchema),
+    import: Type.Optional(
+      Type.Array(ImportEntrySchema, {
+        maxItems: 1000,
+        description:
+          "Existing cloud objects to adopt (Terraform's `import` blocks): the plan shows `<= adopt` for `to`, and apply labels the object as the stack's without changing anything else. Entries already adopted do nothing; remove them whenever you like.",
+      }),
+    ),
   },
   { ...Strict, description: 'The project file, `mlform.yaml`, at the root of a manifest tree.' },
 );
@@ -147,6 +174,27 @@ export function checkProjectConfig(config: ProjectConfig): Diagnostic[] {
     );
   }
   if (config.gcp) out.push(...checkTensorboard(config.gcp));
+  out.push(...checkImports(config.import ?? []));
+  return out;
+}
+
+/** One entry per address and per object: two objects cannot become one resource, nor the reverse. */
+function checkImports(entries: readonly { to: string; id: string }[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const seen = { to: new Map<string, number>(), id: new Map<string, number>() };
+  entries.forEach((entry, i) => {
+    for (const key of ['to', 'id'] as const) {
+      const first = seen[key].get(entry[key]);
+      if (first === undefined) seen[key].set(entry[key], i);
+      else
+        out.push(
+          error('import-duplicate', `import[${i}].${key} "${entry[key]}" repeats import[${first}].${key}`, {
+            path: ['import', i, key],
+            hint: 'keep one entry per manifest and per cloud object',
+          }),
+        );
+    }
+  });
   return out;
 }
 

@@ -90,6 +90,7 @@ export async function openProject(
     treeRoot: desired.treeRoot,
     ...(options.sourceRevision !== undefined && { sourceRevision: options.sourceRevision }),
     ...(options.readOnly && { readOnly: true }),
+    ...(config.import?.length && { imports: config.import }),
     signal,
   };
   let provider: Provider;

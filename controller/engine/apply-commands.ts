@@ -7,6 +7,7 @@
 import { error, type Diagnostic } from '../../resources/diagnostic.js';
 import { runRef } from '../../resources/address.js';
 import type {
+  AdoptRequest,
   CreateRunRequest,
   MoveAliasRequest,
   ObservedState,
@@ -41,6 +42,7 @@ export interface ProviderRequests {
   'schedules.put': PutScheduleRequest;
   'schedules.delete': { name: string };
   'schedules.trigger': TriggerScheduleRequest;
+  adopt: AdoptRequest;
 }
 export type ProviderMethod = keyof ProviderRequests;
 
@@ -112,6 +114,10 @@ function callsFor(guard: Guard, state: ObservedState): ProviderCall[] | { missin
       const run = state.runs.find((r) => r.name === ref.name && r.number === ref.number);
       if (!run) return { missing: error('run-missing', `run ${runRef(ref)} is no longer there`) };
       return [{ method: 'registeredModels.registerVersion', request: { model, run } }];
+    }
+    case 'adopt': {
+      const { kind } = guard.change;
+      return [{ method: 'adopt', request: { kind, ...guard.change.after } }];
     }
     case 'promote': {
       const { model, alias, version } = guard.change.after;

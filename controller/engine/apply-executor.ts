@@ -25,6 +25,8 @@ export interface ExecutorEnv {
   /** The observation the change was planned from. */
   state: ObservedState;
   destroy: boolean;
+  /** Resources this apply adopts (`import:`): none of them is deleted before the next apply. */
+  adopting?: ReadonlySet<string>;
 }
 
 /** `failed`: the change's resource fails (its diagnostics hold at least one error). */
@@ -48,6 +50,7 @@ async function respond(change: Change, env: ExecutorEnv): Promise<Response> {
     desired: env.desired,
     state: env.state,
     destroy: env.destroy,
+    adopting: env.adopting ?? new Set(),
     registry: listed(() => env.provider.registeredModels.list(env.ctx)),
     endpoints: listed(() => env.provider.deployedEndpoints.list(env.ctx)),
   });
@@ -87,6 +90,17 @@ const CALLS: {
   'schedules.put': (p, ctx, request) => p.schedules.put(ctx, request),
   'schedules.delete': (p, ctx, request) => p.schedules.delete(ctx, request),
   'schedules.trigger': (p, ctx, request) => p.schedules.trigger(ctx, request),
+  adopt: async (p, ctx, request) =>
+    p.adopt
+      ? p.adopt(ctx, request)
+      : {
+          diagnostics: [
+            error(
+              'import-unsupported',
+              `${request.kind}/${request.name}: provider ${p.name} cannot adopt objects`,
+            ),
+          ],
+        },
 };
 
 export function callProvider<M extends ProviderMethod>(

@@ -33,6 +33,8 @@ export interface GuardFacts {
   /** Live endpoints as listed just before the change (updates of this pass included). */
   endpoints: () => Promise<ObservedEndpoint[]>;
   destroy: boolean;
+  /** Resources this apply adopts: never deleted by the apply that adopts them. */
+  adopting?: ReadonlySet<string>;
 }
 
 /** The changes whose object must be declared by a manifest of the stack (and match it). */
@@ -50,6 +52,7 @@ export type Guard =
   | { rule: 'register'; change: ConcreteRegister }
   | { rule: 'promote'; change: ConcretePromote }
   | { rule: 'cancel'; change: ChangeOf<'cancel'> }
+  | { rule: 'adopt'; change: ChangeOf<'adopt'> }
   | { rule: 'delete'; change: DeleteChange }
   | { rule: 'fire'; change: ChangeOf<'fire'> };
 
@@ -69,6 +72,8 @@ export function guardOf(change: Change): Guard | undefined {
       return { rule: 'delete', change };
     case 'fire':
       return { rule: 'fire', change };
+    case 'adopt':
+      return { rule: 'adopt', change };
     case 'wait':
     case 'noop':
       return undefined;
@@ -100,6 +105,8 @@ export async function checkGuard(guard: Guard, facts: GuardFacts): Promise<Diagn
       return rules.delete(guard.change);
     case 'fire':
       return rules.fire(guard.change);
+    case 'adopt':
+      return rules.adopt(guard.change);
   }
 }
 
@@ -272,7 +279,36 @@ class GuardRules {
     return [];
   }
 
+  /**
+   * An adoption: the manifest declares it with this spec, an `import:` entry names exactly this
+   * object for it, and the unmanaged listing shows the object without an owner.
+   */
+  adopt(change: ChangeOf<'adopt'>): Diagnostic[] {
+    const { name, id, specHash } = change.after;
+    const resource = this.wanted(change.kind, name);
+    if (!resource)
+      return this.refuse('not-in-manifests', `no manifest of this stack declares ${change.resource}`);
+    if (resource.specHash !== specHash)
+      return this.refuse('spec-mismatch', `its spec is not the manifest's (spec hash ${specHash})`);
+    const entries = this.facts.desired.project?.config.import ?? [];
+    const names = (e: { id: string }) => e.id === id || (!e.id.includes('/') && id.endsWith(`/${e.id}`));
+    if (!entries.some((e) => e.to === resource.address && names(e)))
+      return this.refuse('not-imported', `no import entry adopts ${id} as ${resource.address}`);
+    const found = this.facts.state.unmanaged?.find((u) => u.id === id && u.kind === change.kind);
+    if (!found || found.owner)
+      return this.refuse(
+        'not-adoptable',
+        found?.owner ? `${id} belongs to stack ${found.owner.stack}` : `${id} is not an unmanaged object`,
+      );
+    return [];
+  }
+
   async delete(change: DeleteChange): Promise<Diagnostic[]> {
+    if (this.facts.adopting?.has(change.resource))
+      return this.refuse(
+        'adopted-first-apply',
+        `${change.resource} is adopted by this apply; nothing of it is deleted before the next apply`,
+      );
     if (change.kind === 'RegisteredModel' && change.target === 'version') {
       const { model, version } = change.before;
       const observed = (await this.facts.registry()).find((m) => m.name === model);

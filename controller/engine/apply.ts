@@ -113,11 +113,22 @@ export async function apply(options: ApplyOptions): Promise<ApplyResult> {
   const inScope = (c: Change) => (!scope || scope.has(c.resource)) && !ledger.hasFailed(c.resource);
   const narrow = (p: Plan): Plan => ({ ...p, changes: p.changes.filter(inScope) });
   let current = first.plan;
+  // Resources adopted by this apply (`import:`): later passes must not delete what they adopted.
+  const adopting = new Set<string>();
 
   for (let pass = 1; pass <= maxPasses && !signal?.aborted; pass++) {
     if (hasErrors(current.diagnostics)) return ledger.finish(false, current.diagnostics);
     options.onEvent?.({ type: 'plan', plan: current, pass });
-    const executed = await executePass(current, observed.state, ledger, options, signal, planOptions);
+    for (const c of current.changes) if (c.action === 'adopt') adopting.add(c.resource);
+    const executed = await executePass(
+      current,
+      observed.state,
+      ledger,
+      options,
+      signal,
+      planOptions,
+      adopting,
+    );
     const next = await observeAndPlan();
     if (!next) return ledger.finish(false);
     observed = next.observed;
@@ -193,6 +204,7 @@ async function executePass(
   options: ApplyOptions,
   signal: AbortSignal | undefined,
   planOptions: PlanOptions | undefined,
+  adopting: ReadonlySet<string>,
 ): Promise<number> {
   const limit = pLimit(options.parallelism ?? 10);
   const env: ExecutorEnv = {
@@ -201,6 +213,7 @@ async function executePass(
     desired: options.desired,
     state,
     destroy: planOptions?.destroy ?? false,
+    adopting,
   };
   const aborted = () => signal?.aborted ?? false;
   let count = 0;

@@ -26,6 +26,7 @@ export const ACTIONS = [
   'cancel',
   'register',
   'promote',
+  'adopt',
   'wait',
   'fire',
   'noop',
@@ -385,6 +386,40 @@ export const FireScheduleSchema = variant('fire', 'Schedule', {
   ),
 });
 
+/**
+ * `import:`: an existing cloud object becomes the stack's (`<= adopt`). Apply labels it with the
+ * ownership labels and the manifest's spec hash and changes nothing else; what differs from the
+ * manifest is planned beside it (after it) as the usual update or alias move.
+ */
+export const AdoptSchema = Type.Object(
+  {
+    action: Type.Literal('adopt'),
+    kind: Type.Union([
+      Type.Literal('RegisteredModel'),
+      Type.Literal('DeployedEndpoint'),
+      Type.Literal('Schedule'),
+    ]),
+    ...common,
+    /** The object as the unmanaged listing showed it. */
+    before: Type.Object({ id: Type.String() }, Strict),
+    after: Type.Object(
+      {
+        name: Type.String(),
+        id: Type.String(),
+        specHash: Type.String(),
+        spec: Type.Union([RegisteredModelSpecSchema, DeployedEndpointSpecSchema, ScheduleSpecSchema]),
+        labels: StringMap,
+        annotations: StringMap,
+        /** Endpoints: revision -> the model version it serves (matched by artifact). */
+        revisions: Type.Optional(Type.Record(Type.String(), Type.Integer({ minimum: 1 }))),
+      },
+      Strict,
+    ),
+  },
+  Strict,
+);
+export type AdoptChange = Static<typeof AdoptSchema>;
+
 export const NoopSchema = Type.Object(
   {
     action: Type.Literal('noop'),
@@ -419,6 +454,7 @@ export const ChangeSchema = Type.Union([
   CancelRunSchema,
   RegisterSchema,
   PromoteSchema,
+  AdoptSchema,
   WaitRunSchema,
   WaitEndpointSchema,
   FireScheduleSchema,
@@ -451,8 +487,12 @@ export const DiagnosticSchema = Type.Object({
 });
 
 export const SummarySchema = Type.Object(
-  Object.fromEntries(ACTIONS.map((a) => [a, Type.Integer({ minimum: 0 })])) as {
-    [A in Action]: ReturnType<typeof Type.Integer>;
+  {
+    ...(Object.fromEntries(ACTIONS.map((a) => [a, Type.Integer({ minimum: 0 })])) as {
+      [A in Exclude<Action, 'adopt'>]: ReturnType<typeof Type.Integer>;
+    }),
+    // Plans saved before adoption existed have no count.
+    adopt: Type.Optional(Type.Integer({ minimum: 0 })),
   },
   Strict,
 );
@@ -494,6 +534,6 @@ export const isApplicable = (plan: Pick<Plan, 'diagnostics'>): boolean =>
 
 export function summarize(changes: readonly Change[]): Summary {
   const summary = Object.fromEntries(ACTIONS.map((a) => [a, 0])) as Summary;
-  for (const c of changes) summary[c.action] += 1;
+  for (const c of changes) summary[c.action] = (summary[c.action] ?? 0) + 1;
   return summary;
 }

@@ -40,7 +40,16 @@ export function desiredDigest(desired: DesiredState, options: { destroy: boolean
       annotations: r.manifest.metadata.annotations ?? {},
       dependsOn: r.manifest.metadata.dependsOn ?? [],
     }));
-  return sha256(stableJson({ stack: desired.project?.config.stack ?? 'default', options, resources }));
+  const imports = desired.project?.config.import ?? [];
+  return sha256(
+    stableJson({
+      stack: desired.project?.config.stack ?? 'default',
+      options,
+      resources,
+      // Only when there are any, so the fingerprints of projects without imports stay as they were.
+      ...(imports.length > 0 && { imports }),
+    }),
+  );
 }
 
 export function observedDigest(observed: ObservedState): string {
@@ -56,7 +65,8 @@ export function observedDigest(observed: ObservedState): string {
   const schedules = [...observed.schedules]
     .sort((a, b) => cmp(a.name, b.name))
     .map(({ lastFireTime: _last, ...s }) => s);
-  return sha256(stableJson({ runs, models, endpoints, schedules }));
+  const unmanaged = observed.unmanaged && [...observed.unmanaged].sort((a, b) => cmp(a.id, b.id));
+  return sha256(stableJson({ runs, models, endpoints, schedules, ...(unmanaged && { unmanaged }) }));
 }
 
 export function planFingerprint(

@@ -2,6 +2,7 @@
 import type { Diagnostic } from '../../resources/diagnostic.js';
 import { KINDS } from '../../resources/kinds.js';
 import type { ObservedState, Provider, ProviderContext } from '../../providers/provider.js';
+import { isObserved } from './plan-adopt.js';
 
 /** The actual state of a stack, with what its listings reported (errors block: see below). */
 export interface Observation {
@@ -16,15 +17,26 @@ export async function observe(provider: Provider, ctx: ProviderContext): Promise
     provider.deployedEndpoints.list(ctx),
     provider.schedules.list(ctx),
   ]);
-  return {
-    state: { runs: runs.items, models: models.items, endpoints: endpoints.items, schedules: schedules.items },
-    diagnostics: [
-      ...runs.diagnostics,
-      ...models.diagnostics,
-      ...endpoints.diagnostics,
-      ...schedules.diagnostics,
-    ],
+  const state: ObservedState = {
+    runs: runs.items,
+    models: models.items,
+    endpoints: endpoints.items,
+    schedules: schedules.items,
   };
+  const diagnostics = [
+    ...runs.diagnostics,
+    ...models.diagnostics,
+    ...endpoints.diagnostics,
+    ...schedules.diagnostics,
+  ];
+  // `import:` entries not adopted yet need the unmanaged objects (a few list calls more); once
+  // every entry is the stack's, observing costs what it did before.
+  if (provider.listUnmanaged && (ctx.imports ?? []).some((e) => !isObserved(state, e.to))) {
+    const unmanaged = await provider.listUnmanaged(ctx);
+    state.unmanaged = unmanaged.items;
+    diagnostics.push(...unmanaged.diagnostics);
+  }
+  return { state, diagnostics };
 }
 
 /**

@@ -42,6 +42,8 @@ export type Desired<K extends Kind> = LoadedResource & {
  * register -> promote -> DeployedEndpoint -> Schedule -> retention, then deletes in reverse.
  */
 export const PHASE = {
+  /** `import:`: an adoption comes before anything else of its resource. */
+  adopt: -1,
   model: 0,
   run: 1,
   register: 2,

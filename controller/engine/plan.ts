@@ -13,6 +13,7 @@ import { estimateCost } from './cost.js';
 import { planFingerprint } from './fingerprint.js';
 import { cmp, createContext, type PlanContext, type PlanOptions } from './plan-context.js';
 import { planEndpoints } from './plan-endpoints.js';
+import { planAdoption, settleAdoption } from './plan-adopt.js';
 import { planModels } from './plan-models.js';
 import { planPrune } from './plan-prune.js';
 import { planRetention } from './plan-retention.js';
@@ -23,7 +24,10 @@ import { planTriggers } from './plan-triggers.js';
 export type { PlanOptions } from './plan-context.js';
 
 export function plan(desired: DesiredState, observed: ObservedState, options: PlanOptions = {}): Plan {
-  const ctx = createContext(desired, observed, options);
+  // Objects to adopt are planned as already the stack's, so the kind planners diff them as usual.
+  const adoption = planAdoption(desired, observed, options.destroy ?? false);
+  const ctx = createContext(desired, adoption.observed, options);
+  ctx.diagnostics.push(...adoption.diagnostics);
   if (!ctx.destroy) {
     // Each step reads what the previous ones decided: runs feed registrations, registrations and
     // alias moves feed traffic, traffic decides which versions retention must keep.
@@ -35,6 +39,7 @@ export function plan(desired: DesiredState, observed: ObservedState, options: Pl
     planTriggers(ctx);
   }
   planPrune(ctx);
+  settleAdoption(ctx, adoption);
   const changes = inDependencyOrder(ctx);
   const planOptions = { destroy: ctx.destroy, prune: ctx.prune };
   const cost = estimateCost(desired.project?.config, ctx, changes);

@@ -75,6 +75,20 @@ export function checkPolicy(desired: DesiredState, loaded: LoadedPolicy): Diagno
     }
   }
 
+  // Adoption makes objects made outside mlform the stack's, to change and delete like its own.
+  if (project && policy.allowImport === false && (project.config.import ?? []).length > 0) {
+    fail(
+      'allowImport',
+      'mlform.yaml adopts objects made outside mlform (`import:`), but allowImport is false',
+      {
+        file: project.file,
+        line: 1,
+        col: 1,
+        path: ['import'],
+      },
+    );
+  }
+
   const runs = desired.resources.filter(
     (r): r is Desired<'TrainingRun'> => r.kind === 'TrainingRun' && r.manifest.kind === 'TrainingRun',
   );

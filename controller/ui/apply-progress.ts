@@ -17,6 +17,7 @@ const VERB: Record<Change['action'], string> = {
   cancel: 'cancelling',
   register: 'registering',
   promote: 'moving alias',
+  adopt: 'adopting',
   wait: 'waiting',
   fire: 'firing',
   noop: '',

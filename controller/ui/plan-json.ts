@@ -4,7 +4,7 @@
  * - `formatVersion` (1), `stack`, `options` ({destroy, prune})
  * - `hasChanges`: apply would do something (anything but noop and wait)
  * - `applicable`: no error diagnostics (apply refuses the plan otherwise)
- * - `summary`: count per action (create, update, replace, delete, cancel, register, promote, wait, noop)
+ * - `summary`: count per action (create, update, replace, delete, cancel, register, promote, adopt, wait, noop)
  * - `changes`: the plan's changes in dependency order, as `controller/engine/change.ts` defines them
  *   (`action`, `kind`, `address`, `resource`, `reason`, `fields`, `dependsOn`, `drift?`, `before`,
  *   `after`, and per action `target`, `run`, `progress`, `model`, `unresolved`, `notice`); string

@@ -1,6 +1,6 @@
 /**
  * The human view of a plan, after Terraform: `+` create, `~` update, `-/+` replace, `-` delete,
- * `<=` wait, field-level diffs below each change, a summary line. Colour comes from the Style
+ * `<=` wait and adopt, field-level diffs below each change, a summary line. Colour comes from the Style
  * (off when not a terminal or NO_COLOR). It only formats: every decision is in the Plan. Every
  * string that came from a manifest or the state goes through `t` (escape.ts), so a description
  * holding terminal sequences shows them instead of rewriting the lines around it.
@@ -93,6 +93,8 @@ export function summaryLine(plan: Pick<Plan, 'summary' | 'changes'>, style: Styl
     ...(s.promote > 0 ? [`${s.promote} to promote`] : []),
     ...(s.cancel > 0 ? [`${s.cancel} to cancel`] : []),
     ...(s.fire > 0 ? [`${s.fire} to fire`] : []),
+    // Plans saved before adoption have no count.
+    ...((s.adopt ?? 0) > 0 ? [`${s.adopt} to adopt`] : []),
   ];
   return `${style.bold('Plan:')} ${parts.join(', ')}${inProgress}.`;
 }
@@ -120,6 +122,7 @@ export function symbol(c: Change, style: Style): string {
     case 'cancel':
       return style.red('  -');
     case 'wait':
+    case 'adopt':
       return style.cyan(' <=');
     case 'fire':
       return style.green('  !');
@@ -160,6 +163,8 @@ export function headline(c: Exclude<Change, { action: 'noop' }>, style: Style): 
       const to = c.after.deferred ? later(style) : `v${c.after.version}`;
       return `alias ${t(c.after.model)}/${t(c.after.alias)} ${from} -> ${to}`;
     }
+    case 'adopt':
+      return `adopt ${t(c.resource)} (${t(c.before.id)})`;
     case 'wait':
       return c.kind === 'TrainingRun' ? `wait ${t(c.address)} (${t(runRef(c.run))})` : `wait ${t(c.address)}`;
     case 'fire': {

@@ -36,6 +36,8 @@ export const ANNOTATION = {
   specHash: 'mlform/spec-hash',
   spec: 'mlform/spec',
   annotations: 'mlform/annotations',
+  /** An adopted service (`import:`): JSON `{revision: version}` of the revisions it was adopted with. */
+  revisions: 'mlform/revisions',
 } as const;
 
 const REVISION_TYPE = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION';
@@ -214,7 +216,7 @@ function parseJson<T>(text: string | undefined): T | undefined {
   }
 }
 
-function liveOf(service: Service, ownContainer: boolean): ObservedEndpoint['live'] {
+export function liveOf(service: Service, ownContainer: boolean): ObservedEndpoint['live'] {
   const t = service.template;
   const c = t?.containers?.[0];
   const args = c?.args ?? [];
@@ -272,9 +274,14 @@ export function endpointOf(service: Service): { endpoint?: ObservedEndpoint; dia
   }
   const statuses = service.trafficStatuses?.length ? service.trafficStatuses : (service.traffic ?? []);
   const byVersion = new Map<number, number>();
+  const adopted = parseJson<Record<string, unknown>>(a[ANNOTATION.revisions]) ?? {};
   for (const s of statuses) {
     const revision = s.revision || service.latestReadyRevision || '';
-    const version = versionOfRevision(name, revision);
+    const short = revision.split('/').pop() ?? '';
+    const recorded = Object.hasOwn(adopted, short) ? adopted[short] : undefined;
+    const version =
+      versionOfRevision(name, revision) ??
+      (typeof recorded === 'number' && Number.isInteger(recorded) && recorded > 0 ? recorded : undefined);
     if (version === undefined || !s.percent) continue;
     byVersion.set(version, (byVersion.get(version) ?? 0) + s.percent);
   }
@@ -301,7 +308,8 @@ export function endpointOf(service: Service): { endpoint?: ObservedEndpoint; dia
   };
 }
 
-async function listServices(gcp: Gcp): Promise<Service[]> {
+/** Every Cloud Run service of the project and region (one paged ListServices). */
+export async function listServices(gcp: Gcp): Promise<Service[]> {
   type Req = protos.google.cloud.run.v2.IListServicesRequest & { pageToken?: string };
   return listAll<Req, Service>(
     gcp.call,

@@ -12,6 +12,8 @@ import { gcpStateStore } from './state-store.js';
 import { layoutFor, settingsFrom, type Gcp, type GcpConfig, type GcpSettings } from './context.js';
 import { createPlatforms } from './platforms.js';
 import { createGcs } from './gcs.js';
+import { adopt } from './import-adopt.js';
+import { listUnmanaged } from './import-list.js';
 import { acquireGcsLease, inspectGcsLease } from './lease.js';
 import { deleteModel, deleteVersion, listModels, moveAlias, putModel, registerVersion } from './models.js';
 import { cancelRun, createRun, listRuns, observeRun, runLogs } from './runs.js';
@@ -113,6 +115,8 @@ export function createGcpProvider(options: GcpProviderOptions): GcpProvider {
       delete: (ctx, req) => deleteSchedule(gcp, ctx, req),
       trigger: (ctx, req) => triggerSchedule(gcp, ctx, req),
     },
+    listUnmanaged: (ctx) => listUnmanaged(gcp, ctx),
+    adopt: (ctx, req) => adopt(gcp, ctx, req),
     lock: async (ctx, req) => {
       const name = req.name ?? 'apply';
       return acquireGcsLease(gcs, gcp.layout(ctx.stack).lock(name), ctx, req, settings.now);

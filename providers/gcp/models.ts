@@ -11,6 +11,7 @@ import { registeredModelAddress, runRef } from '../../resources/address.js';
 import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
 import type { RegisteredModelSpec } from '../../resources/registered-model.js';
 import {
+  IMPORTED_RUN,
   ownershipLabels,
   type MoveAliasRequest,
   type ObservedModel,
@@ -26,6 +27,7 @@ import { isoOf, listAll, type Gcp } from './context.js';
 import { sanitizeLabels } from './jobs.js';
 import { LABEL, labelValue, legacyModelId, modelId, parentOf } from './names.js';
 import { notOwned, ownerOfLabels, sameOwner, type Owner } from './ownership.js';
+import { adoptedModelOf, adoptedNameOf, readAdoptedModel, removeAdoptedModel } from './import-records.js';
 import {
   SNAPSHOT_KEY,
   decodeSnapshot,
@@ -81,9 +83,11 @@ async function findModel(
   const model = await getModel(gcp, current);
   if (model && ownedBy(model, stack, name)) return { resource: current };
   const legacy = legacyResourceName(gcp, stack, name);
-  const adopted = legacy !== current ? await getModel(gcp, legacy) : undefined;
+  // Imported (`import:`) under its own id, else created under the legacy one.
+  const other = (await readAdoptedModel(gcp, stack, name)) ?? legacy;
+  const adopted = other !== current ? await getModel(gcp, other) : undefined;
   return {
-    ...(adopted && ownedBy(adopted, stack, name) && { resource: legacy }),
+    ...(adopted && ownedBy(adopted, stack, name) && { resource: other }),
     ...(model && { foreign: { resource: current, model } }),
   };
 }
@@ -131,10 +135,12 @@ function lineageOf(m: Model): Lineage | undefined {
   }
 }
 
-function versionOf(m: Model): ObservedVersion | undefined {
+export function versionOf(m: Model): ObservedVersion | undefined {
   const labels = m.labels ?? {};
   const lineage = lineageOf(m);
   const version = Number(m.versionId);
+  if (!lineage && labels[LABEL.imported] === 'true' && Number.isInteger(version) && version > 0)
+    return importedVersion(m, version);
   const runNumber = Number(labels[LABEL.runNumber]);
   if (!lineage || !Number.isInteger(version) || !labels[LABEL.runName] || !Number.isInteger(runNumber))
     return undefined;
@@ -151,7 +157,20 @@ function versionOf(m: Model): ObservedVersion | undefined {
   };
 }
 
-async function listVersions(gcp: Gcp, name: string, filter?: string): Promise<Model[]> {
+/** A version made outside mlform (adopted, or listed by `mlform import`): no run, no metrics. */
+export function importedVersion(m: Model, version: number): ObservedVersion {
+  return {
+    version,
+    run: { name: IMPORTED_RUN, number: version },
+    specHash: '',
+    artifactUri: m.artifactUri ?? '',
+    metrics: {},
+    baseline: {},
+    createdAt: isoOf(m.versionCreateTime) ?? isoOf(m.createTime) ?? new Date(0).toISOString(),
+  };
+}
+
+export async function listVersions(gcp: Gcp, name: string, filter?: string): Promise<Model[]> {
   type Req = protos.google.cloud.aiplatform.v1.IListModelVersionsRequest & { pageToken?: string };
   return listAll<Req, Model>(
     gcp.call,
@@ -227,17 +246,25 @@ export async function listModels(
         (req, opts) => gcp.clients.models.listModels(req, opts) as Promise<[Model[], Req | null, unknown]>,
       ),
     ]);
+    const prefix = layout.modelPrefix.replace(/^gs:\/\/[^/]+\//, '');
+    // Models adopted under their own ids (`import:`): name -> resource.
+    const adoptedIds = new Map<string, string>();
+    for (const object of records) {
+      const name = adoptedNameOf(object.name.slice(prefix.length));
+      const resource = name && adoptedModelOf(gcp, object.metadata);
+      if (name && resource) adoptedIds.set(name, resource);
+    }
     // Ours: labelled with this stack, kind and name, under the id mlform derives from them (or
-    // the legacy one); the new id wins when both exist.
+    // the one it was adopted with, or the legacy one); the new id wins when both exist.
     const vertex = new Map<string, Model>();
     for (const m of models) {
       const name = m.labels?.[LABEL.name];
       if (!name || !ownedBy(m, ctx.stack, name)) continue;
       const id = idOf(m.name ?? '');
       if (id === modelId(ctx.stack, name)) vertex.set(name, m);
+      else if (m.name?.split('@')[0] === adoptedIds.get(name) && !vertex.has(name)) vertex.set(name, m);
       else if (id === legacyModelId(ctx.stack, name) && !vertex.has(name)) vertex.set(name, m);
     }
-    const prefix = layout.modelPrefix.replace(/^gs:\/\/[^/]+\//, '');
     const cache = !modelCacheOff();
     const snapshots = new Map<string, { uri: string; value: string | undefined }>();
     for (const object of records) {
@@ -279,6 +306,9 @@ export async function listModels(
           return undefined;
         }
         const model = vertex.get(name);
+        // An adoption cut short (its record written, its labels not all): not the stack's yet, so
+        // the `import:` entry adopts it again.
+        if (adoptedIds.has(name) && !model) return undefined;
         const { versions, aliases } = model?.name
           ? await versionsOf(name, model)
           : { versions: [] as ObservedVersion[], aliases: {} };
@@ -416,6 +446,7 @@ export async function deleteModel(gcp: Gcp, ctx: ProviderContext, req: { name: s
     // reported, never deleted.
     const layout = gcp.layout(ctx.stack);
     await gcp.gcs.remove(snapshotUri(layout.modelPrefix, req.name));
+    await removeAdoptedModel(gcp, ctx.stack, req.name);
     await gcp.gcs.remove(layout.model(req.name));
     return {
       diagnostics:

@@ -21,6 +21,8 @@ export const LABEL = {
   runNumber: 'mlform-run-number',
   machine: 'mlform-machine',
   version: 'mlform-version',
+  /** A model version adopted from outside mlform (`import:`): it has no run and no lineage. */
+  imported: 'mlform-imported',
 } as const;
 
 /** Label values: at most 63 of [a-z0-9_-] (lowercase; we never need international characters). */

@@ -246,20 +246,25 @@ export function scheduleOf(
   };
 }
 
+/** Every Cloud Scheduler job of the project and region (one paged ListJobs). */
+export async function listJobs(gcp: Gcp): Promise<SchedulerJob[]> {
+  type Req = protos.google.cloud.scheduler.v1.IListJobsRequest & { pageToken?: string };
+  return listAll<Req, SchedulerJob>(
+    gcp.call,
+    'scheduler',
+    'ListJobs',
+    { parent: parentOf(gcp.settings.project, gcp.settings.region), pageSize: 500 },
+    (req, opts) =>
+      gcp.clients.scheduler.listJobs(req, opts) as Promise<[SchedulerJob[], Req | null, unknown]>,
+  );
+}
+
 export async function listSchedules(
   gcp: Gcp,
   ctx: ProviderContext,
 ): Promise<Response & { items: ObservedSchedule[] }> {
   try {
-    type Req = protos.google.cloud.scheduler.v1.IListJobsRequest & { pageToken?: string };
-    const jobs = await listAll<Req, SchedulerJob>(
-      gcp.call,
-      'scheduler',
-      'ListJobs',
-      { parent: parentOf(gcp.settings.project, gcp.settings.region), pageSize: 500 },
-      (req, opts) =>
-        gcp.clients.scheduler.listJobs(req, opts) as Promise<[SchedulerJob[], Req | null, unknown]>,
-    );
+    const jobs = await listJobs(gcp);
     // Ours: the jobs whose owner (description, or the posted CustomJob's labels for jobs written
     // before issue 18) is this stack. A name alone proves nothing: under the legacy names stack
     // "a" with "b-c" and stack "a-b" with "c" share `mlform-a-b-c`.

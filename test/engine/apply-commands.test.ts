@@ -177,6 +177,22 @@ beforeAll(async () => {
       before: null,
       after: { name: 'mpg-weekly', trigger: 0, endpoint: 'mpg-api', signal: 'drift on ...', replaces: [] },
     },
+    ...(['RegisteredModel', 'DeployedEndpoint', 'Schedule'] as const).map((kind): Change => ({
+      ...base,
+      action: 'adopt',
+      kind,
+      address: `${kind}/x/adopt`,
+      resource: `${kind}/x`,
+      before: { id: `projects/p/locations/l/objects/x` },
+      after: {
+        name: 'x',
+        id: `projects/p/locations/l/objects/x`,
+        specHash: 'h',
+        spec: { aliases: {}, retention: { keepVersions: 20 } },
+        labels: {},
+        annotations: {},
+      },
+    })),
     ...(['TrainingRun', 'RegisteredModel', 'DeployedEndpoint', 'Schedule'] as const).map((kind): Change => ({
       ...base,
       action: 'noop',
@@ -209,8 +225,8 @@ describe('commandFor: every change the plan format has maps to provider calls an
     const covered = new Set(Object.values(changes).map((c) => `${c.action} ${c.kind}`));
     expect([...CHANGE_PAIRS].sort()).toEqual([...covered].sort());
     // 4 creates, 3 updates, replace, 3 deletes (a model and its version are one pair), cancel,
-    // register, promote, 2 waits, fire, noop of 4 kinds.
-    expect(CHANGE_PAIRS.size).toBe(21);
+    // register, promote, 2 waits, fire, noop of 4 kinds, adopt of 3 kinds.
+    expect(CHANGE_PAIRS.size).toBe(24);
   });
 
   // change | guard rule | provider methods, in call order
@@ -230,7 +246,10 @@ describe('commandFor: every change the plan format has maps to provider calls an
     cancel TrainingRun: cancel -> trainingRuns.cancel
     register RegisteredModel: register -> registeredModels.registerVersion
     promote RegisteredModel: promote -> registeredModels.moveAlias
-    fire Schedule: fire -> schedules.trigger`;
+    fire Schedule: fire -> schedules.trigger
+    adopt RegisteredModel: adopt -> adopt
+    adopt DeployedEndpoint: adopt -> adopt
+    adopt Schedule: adopt -> adopt`;
   const rows = table
     .trim()
     .split('\n')

@@ -7,6 +7,7 @@ import { checkCommand } from './check.js';
 import { controllerCommand } from './controller.js';
 import { describeCommand } from './describe.js';
 import { getCommand } from './get.js';
+import { importCommand } from './import.js';
 import { logsCommand } from './logs.js';
 import { planCommand } from './plan.js';
 import { schemaCommand } from './schema.js';
@@ -30,6 +31,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   cancelCommand,
   triggerCommand,
   unlockCommand,
+  importCommand,
   trainCommand,
   serveCommand,
   artifactCommands,

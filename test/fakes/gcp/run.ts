@@ -54,10 +54,31 @@ function stable(v: unknown): string {
   return JSON.stringify(v);
 }
 
+/**
+ * proto3 semantics: a default value (0, "", false, an empty list or map, an `*_UNSPECIFIED` enum)
+ * is the same as an absent field, and an int64 travels as a string. A template read back with
+ * GetService and sent again (a client that only changes labels) is the same configuration.
+ */
+function protoNormal(v: unknown): unknown {
+  if (Array.isArray(v)) return v.length === 0 ? undefined : v.map(protoNormal);
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      const n = protoNormal(x);
+      if (n !== undefined) out[k] = n;
+    }
+    return Object.keys(out).length === 0 ? undefined : out;
+  }
+  if (v === null || v === 0 || v === '' || v === false || v === '0') return undefined;
+  if (typeof v === 'string' && v.endsWith('_UNSPECIFIED')) return undefined;
+  if (typeof v === 'string' && /^[1-9][0-9]{0,15}$/.test(v)) return Number(v);
+  return v;
+}
+
 /** The part of a template that makes a revision (the revision name itself excluded). */
 function templateKey(t: Record<string, unknown>): string {
   const { revision: _r, ...rest } = t;
-  return stable(rest);
+  return stable(protoNormal(rest) ?? {});
 }
 
 export class CloudRun {

@@ -20,6 +20,7 @@ export function summaryLine(summary: Record<string, number>, hasChanges: boolean
     ...(n('register') > 0 ? [`${n('register')} to register`] : []),
     ...(n('promote') > 0 ? [`${n('promote')} to promote`] : []),
     ...(n('cancel') > 0 ? [`${n('cancel')} to cancel`] : []),
+    ...(n('adopt') > 0 ? [`${n('adopt')} to adopt`] : []),
   ];
   return `Plan: ${parts.join(', ')}${inProgress}.`;
 }
