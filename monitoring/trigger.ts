@@ -9,7 +9,7 @@
  * is needed.
  */
 import { deployedEndpointAddress } from '../resources/address.js';
-import { QUALITY_BOUND } from '../resources/schedule.js';
+import { QUALITY_BOUND, triggerTarget } from '../resources/schedule.js';
 import type { ScheduleTrigger } from '../resources/monitoring.js';
 import type { MonitoringStatus } from './status.js';
 
@@ -22,13 +22,6 @@ export const MIN_QUALITY_FEEDBACK = 10;
 
 /** Reasons are shown on one line and stored on the run (a Vertex AI job's environment on gcp). */
 export const MAX_REASON_LENGTH = 300;
-
-/** The endpoint a trigger watches and which kind of signal it is. */
-export function triggerTarget(trigger: ScheduleTrigger): { type: 'drift' | 'quality'; endpoint: string } {
-  return 'drift' in trigger
-    ? { type: 'drift', endpoint: trigger.drift.endpoint }
-    : { type: 'quality', endpoint: trigger.quality.endpoint };
-}
 
 /**
  * The reason the trigger fires, or undefined when its condition does not hold. Drift: the status

@@ -23,6 +23,7 @@ import {
   ScheduleSpecSchema,
   checkScheduleSpec,
   normalizeScheduleSpec,
+  triggerTarget,
   type ScheduleSpec,
 } from './schedule.js';
 import { ProjectConfigSchema } from './project.js';
@@ -109,8 +110,7 @@ export const scheduleKind: KindDefinition<'Schedule'> = {
   references: (spec) => [
     { path: ['spec', 'trainingRun'], kind: 'TrainingRun', name: spec.trainingRun },
     ...(spec.triggers ?? []).map((trigger, i): Reference => {
-      const [type, endpoint] =
-        'drift' in trigger ? ['drift', trigger.drift.endpoint] : ['quality', trigger.quality.endpoint];
+      const { type, endpoint } = triggerTarget(trigger);
       return { path: ['spec', 'triggers', i, type, 'endpoint'], kind: 'DeployedEndpoint', name: endpoint };
     }),
   ],

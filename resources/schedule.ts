@@ -4,7 +4,7 @@ import { error, type Diagnostic } from './diagnostic.js';
 import { instantOf, parseLocalDateTime } from './local-date-time.js';
 import { didYouMean } from './suggest.js';
 import { StringEnum, Strict } from './schema-helpers.js';
-import { ScheduleTriggerSchema, type QualityMetric } from './monitoring.js';
+import { ScheduleTriggerSchema, type QualityMetric, type ScheduleTrigger } from './monitoring.js';
 import { DURATION_PATTERN } from './training-run.js';
 import type { DeployedEndpointSpec } from './deployed-endpoint.js';
 
@@ -119,8 +119,7 @@ export function checkScheduleSpec(spec: ScheduleSpec): Diagnostic[] {
   const base = ['spec'];
   const whens = [spec.cron, spec.every, spec.at].filter((w) => w !== undefined).length;
   // With `triggers` and no time the Schedule fires on a signal only.
-  const signalOnly = whens === 0 && spec.triggers !== undefined;
-  if (whens !== 1 && !signalOnly) {
+  if (whens !== 1 && !signalOnly(spec)) {
     out.push(
       error('schedule-when', 'a Schedule needs exactly one of `cron`, `every` or `at`', {
         path: base,
@@ -159,6 +158,13 @@ export function checkScheduleSpec(spec: ScheduleSpec): Diagnostic[] {
   if (spec.cron !== undefined) checkCron(expandCron(spec.cron), out);
   if (spec.at !== undefined) checkAt(spec.at, zoneOk ? spec.timeZone : undefined, out);
   return out;
+}
+
+/** The endpoint a trigger watches and which kind of signal it is. */
+export function triggerTarget(trigger: ScheduleTrigger): { type: 'drift' | 'quality'; endpoint: string } {
+  return 'drift' in trigger
+    ? { type: 'drift', endpoint: trigger.drift.endpoint }
+    : { type: 'quality', endpoint: trigger.quality.endpoint };
 }
 
 /** A Schedule that fires on a signal only: `triggers` and no `cron`, `every` or `at`. */
@@ -221,8 +227,7 @@ export function checkTriggerEndpoints(
 ): Diagnostic[] {
   const out: Diagnostic[] = [];
   (spec.triggers ?? []).forEach((trigger, i) => {
-    const [type, name] =
-      'drift' in trigger ? ['drift', trigger.drift.endpoint] : ['quality', trigger.quality.endpoint];
+    const { type, endpoint: name } = triggerTarget(trigger);
     const path = ['spec', 'triggers', i, type, 'endpoint'];
     const endpoint = endpointSpec(name);
     if (!endpoint) return;

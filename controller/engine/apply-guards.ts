@@ -18,7 +18,8 @@ import {
   scheduleAddress,
   trainingRunAddress,
 } from '../../resources/address.js';
-import { triggerSignal, triggerTarget } from '../../monitoring/trigger.js';
+import { triggerSignal } from '../../monitoring/trigger.js';
+import { triggerTarget } from '../../resources/schedule.js';
 import type { ObservedEndpoint, ObservedModel, ObservedState } from '../../providers/provider.js';
 import { aliasTarget } from './aliases.js';
 import type { AliasRule, Change, ChangeOf, PromoteChange, RegisterChange } from './change.js';

@@ -13,7 +13,8 @@ import { runRef } from '../../resources/address.js';
 import { DEFAULT_TRIGGER_COOLDOWN } from '../../resources/monitoring.js';
 import { parseDuration } from '../../resources/training-run.js';
 import type { ObservedRun } from '../../providers/provider.js';
-import { triggerReasonOf, triggerSignal, triggerTarget } from '../../monitoring/trigger.js';
+import { triggerReasonOf, triggerSignal } from '../../monitoring/trigger.js';
+import { triggerTarget } from '../../resources/schedule.js';
 import { PHASE, activeRun, addChange, isActive, type Desired, type PlanContext } from './plan-context.js';
 
 /** Address of a schedule's fire change: below the schedule, whose own change keeps its address. */

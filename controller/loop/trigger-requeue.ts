@@ -7,7 +7,7 @@
  */
 import type { DesiredState } from '../../manifests/load.js';
 import { parseDuration } from '../../resources/training-run.js';
-import { triggerTarget } from '../../monitoring/trigger.js';
+import { triggerTarget } from '../../resources/schedule.js';
 
 /** After a window closes, time for the servers to flush its summaries before looking. */
 export const WINDOW_GRACE_MS = 60_000;

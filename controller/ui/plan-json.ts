@@ -4,10 +4,11 @@
  * - `formatVersion` (1), `stack`, `options` ({destroy, prune})
  * - `hasChanges`: apply would do something (anything but noop and wait)
  * - `applicable`: no error diagnostics (apply refuses the plan otherwise)
- * - `summary`: count per action (create, update, replace, delete, cancel, register, promote, adopt, wait, noop)
+ * - `summary`: count per action (create, update, replace, delete, cancel, register, promote, adopt, wait, fire, noop)
  * - `changes`: the plan's changes in dependency order, as `controller/engine/change.ts` defines them
  *   (`action`, `kind`, `address`, `resource`, `reason`, `fields`, `dependsOn`, `drift?`, `before`,
- *   `after`, and per action `target`, `run`, `progress`, `model`, `unresolved`, `notice`); string
+ *   `after`, and per action `target`, `run`, `progress`, `model`, `unresolved`, `notice`; a `fire`
+ *   of a Schedule trigger has `after: {name, trigger, endpoint, signal, replaces}`); string
  *   values that look like credentials are `***`
  * - `cost` (gcp: when anything costs money; local: once `local.cpuHourPrice` is set): the estimate of `controller/engine/cost-schema.ts`: `{currency, pricesAsOf,
  *   provider, items: [{address, period: once|month, amount: {low, high} | null, hourly?, hours?,

@@ -450,13 +450,14 @@ export async function triggerSchedule(
     if (observed.spec.concurrencyPolicy === 'Replace') {
       for (const r of active) await cancelRun(gcp, ctx, r);
     }
-    if (req.reason === undefined) {
+    // A signal-only Schedule's job is paused for good: fired by hand, its body is posted too.
+    if (req.reason === undefined && !signalOnly(observed.spec)) {
       await gcp.call('scheduler', 'RunJob', (opts) => gcp.clients.scheduler.runJob({ name }, opts));
       ctx.log?.(`fired ${address} through Cloud Scheduler`);
     } else {
-      const posted = await postOnSignal(gcp, job, req.reason, address);
+      const posted = await postBody(gcp, job, req.reason, address);
       if (posted) return { diagnostics: [posted] };
-      ctx.log?.(`fired ${address} on a signal`);
+      ctx.log?.(`fired ${address}${req.reason === undefined ? '' : ' on a signal'}`);
     }
     const known = new Set(before.jobs.keys());
     const deadline = Date.now() + 15_000;
@@ -485,12 +486,13 @@ export async function triggerSchedule(
  * A fire on a signal (a Schedule trigger) posts the job's own body to Vertex AI itself rather than
  * through RunJob: the run must record why it was fired (`MLFORM_ANNOTATIONS`, read back as the
  * run's annotations), and a signal-only Schedule's job is paused. The body is the one Cloud
- * Scheduler posts on time, so the run is the same run. A diagnostic when the body is not mlform's.
+ * Scheduler posts on time, so the run is the same run. Without `reason` (a signal-only Schedule
+ * fired by hand) the body goes as it is. A diagnostic when the body is not mlform's.
  */
-async function postOnSignal(
+async function postBody(
   gcp: Gcp,
   job: SchedulerJob,
-  reason: string,
+  reason: string | undefined,
   address: string,
 ): Promise<Diagnostic | undefined> {
   const body = postedBody(job);
@@ -505,13 +507,13 @@ async function postOnSignal(
       hint: 'apply the Schedule manifest again to rewrite it',
     });
   }
-  const annotations = JSON.stringify(firedByTriggerAnnotations(reason, gcp.settings.now()));
-  for (const pool of pools) {
-    const env = pool.containerSpec?.env;
-    if (!env) continue;
-    const own = env.find((e) => e.name === ENV.annotations);
-    if (own) own.value = annotations;
-    else env.push({ name: ENV.annotations, value: annotations });
+  if (reason !== undefined) {
+    const annotations = JSON.stringify(firedByTriggerAnnotations(reason, gcp.settings.now()));
+    for (const env of pools.map((p) => p.containerSpec?.env ?? [])) {
+      const own = env.find((e) => e.name === ENV.annotations);
+      if (own) own.value = annotations;
+      else env.push({ name: ENV.annotations, value: annotations });
+    }
   }
   const parent = parentOf(gcp.settings.project, gcp.settings.trainingRegion);
   if (tuning) {

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadManifests } from '../../manifests/load.js';
 import type { DeployedEndpoint, Schedule, TrainingRun } from '../../resources/kinds.js';
@@ -72,7 +73,8 @@ describe('loading the quickstart', () => {
   it('reports every error of a broken tree at once, sorted by position', async () => {
     const { diagnostics } = await loadManifests(['test/fixtures/invalid']);
     const errors = diagnostics.filter((d) => d.severity === 'error');
-    expect(new Set(errors.map((d) => d.file)).size).toBe(49);
+    // Every fixture of the folder has at least one error.
+    expect(new Set(errors.map((d) => d.file)).size).toBe(readdirSync('test/fixtures/invalid').length);
     for (let i = 1; i < errors.length; i++) {
       const [a, b] = [errors[i - 1], errors[i]];
       expect((a.file ?? '') < (b.file ?? '') || (a.file === b.file && (a.line ?? 0) <= (b.line ?? 0))).toBe(

@@ -67,5 +67,14 @@ describe('a Schedule fired on a signal on gcp', () => {
     expect(second.diagnostics).toEqual([]);
     expect(second.run?.number).toBe((fired.run?.number ?? 0) + 1);
     expect(second.run?.annotations[TRIGGER_REASON_ANNOTATION]).toBe(`${REASON} again`);
+    await waitFor(async () => {
+      const runs = (await h.provider.trainingRuns.list(h.ctx)).items;
+      return runs.find((r) => r.number === second.run?.number && r.state === 'succeeded');
+    });
+
+    // `mlform trigger` by hand: the paused job's body is posted as it is, without the annotations.
+    const byHand = await h.provider.schedules.trigger(h.ctx, { name: 'on-drift' });
+    expect(byHand.diagnostics).toEqual([]);
+    expect(byHand.run).toMatchObject({ schedule: 'on-drift', annotations: {} });
   });
 });
