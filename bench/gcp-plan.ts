@@ -58,7 +58,7 @@ interface Scenario {
 }
 
 /** 1,000 resources each; `BENCH_GCP_SCENARIOS=A` runs one. */
-const SCENARIOS: Scenario[] = [
+export const SCENARIOS: Scenario[] = [
   { id: 'A', runs: 400, models: 200, endpoints: 200, schedules: 200 },
   { id: 'B', runs: 580, models: 20, endpoints: 200, schedules: 200 },
 ];
@@ -83,7 +83,7 @@ const MLFORM_YAML = [
 ].join('\n');
 
 /** Two runs feed each model; the other runs register nowhere. */
-async function writeProject(dir: string, s: Scenario): Promise<void> {
+export async function writeProject(dir: string, s: Scenario): Promise<void> {
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'mlform.yaml'), MLFORM_YAML);
   const files: [string, string][] = [];
@@ -180,7 +180,7 @@ function runCli(
 }
 
 /** Converges the generated project once, in process, at 0 latency (generous client-side quotas). */
-async function converge(dir: string, fake: FakeGcp): Promise<void> {
+export async function converge(dir: string, fake: FakeGcp): Promise<void> {
   const { desired, diagnostics } = await loadManifests([dir]);
   const config = desired.project?.config.gcp;
   if (!config) throw new Error(`bad generated project: ${JSON.stringify(diagnostics.slice(0, 3))}`);

@@ -3,17 +3,21 @@
  * `MLFORM_GCP_API_ENDPOINT=http://127.0.0.1:PORT` (an emulator, test/fakes/gcp) every API goes to
  * that host with a fixed bearer token; otherwise to Google's regional endpoints with Application
  * Default Credentials.
+ *
+ * Each client is loaded and built on first use (README.md "Start-up"): building one parses its
+ * API's proto JSON, and a plan never needs Cloud Run revisions or Secret Manager without a secretRef.
  */
 import { createRequire } from 'node:module';
 // The clients' own modules, not the packages' index: the index of @google-cloud/aiplatform loads
 // every API version (v1beta1 too), ~1.6 s of a plan's start-up; run and scheduler likewise.
-import { JobServiceClient } from '@google-cloud/aiplatform/build/src/v1/job_service_client.js';
-import { ModelServiceClient } from '@google-cloud/aiplatform/build/src/v1/model_service_client.js';
-import { RevisionsClient } from '@google-cloud/run/build/src/v2/revisions_client.js';
-import { ServicesClient } from '@google-cloud/run/build/src/v2/services_client.js';
-import { CloudSchedulerClient } from '@google-cloud/scheduler/build/src/v1/cloud_scheduler_client.js';
-import { SecretManagerServiceClient } from '@google-cloud/secret-manager/build/src/v1/secret_manager_service_client.js';
-import { Storage } from '@google-cloud/storage';
+import type { JobServiceClient } from '@google-cloud/aiplatform/build/src/v1/job_service_client.js';
+import type { ModelServiceClient } from '@google-cloud/aiplatform/build/src/v1/model_service_client.js';
+import type { RevisionsClient } from '@google-cloud/run/build/src/v2/revisions_client.js';
+import type { ServicesClient } from '@google-cloud/run/build/src/v2/services_client.js';
+import type { CloudSchedulerClient } from '@google-cloud/scheduler/build/src/v1/cloud_scheduler_client.js';
+import type { SecretManagerServiceClient } from '@google-cloud/secret-manager/build/src/v1/secret_manager_service_client.js';
+import type { Storage } from '@google-cloud/storage';
+import { cachedProtoGax } from './proto-cache.js';
 
 export const ENDPOINT_ENV = 'MLFORM_GCP_API_ENDPOINT';
 
@@ -28,6 +32,8 @@ export interface GcpClients {
   storage: Storage;
   close(): Promise<void>;
 }
+
+export type ClientName = Exclude<keyof GcpClients, 'close'>;
 
 /** What the clients need to know about the project. */
 export interface ClientSettings {
@@ -63,7 +69,12 @@ export function fixedTokenAuthClient(token = 'mlform-emulator-token'): AuthClien
   return client as unknown as AuthClientOption;
 }
 
-export function createClients(settings: ClientSettings): GcpClients {
+/** Called once per client as it is built (tests count constructions). */
+export type OnClientBuilt = (name: ClientName) => void;
+
+const load = createRequire(import.meta.url);
+
+export function createClients(settings: ClientSettings, onBuilt?: OnClientBuilt): GcpClients {
   let common: {
     fallback: true;
     apiEndpoint?: string;
@@ -71,7 +82,7 @@ export function createClients(settings: ClientSettings): GcpClients {
     protocol?: string;
     authClient?: AuthClientOption;
   };
-  let storage: Storage;
+  let storageEndpoint: { apiEndpoint?: string } = {};
   if (settings.endpoint) {
     const url = new URL(settings.endpoint);
     const protocol = url.protocol.replace(':', '');
@@ -83,43 +94,102 @@ export function createClients(settings: ClientSettings): GcpClients {
       protocol,
       authClient: fixedTokenAuthClient(),
     };
-    storage = new Storage({
-      apiEndpoint: `${protocol}://${url.host}`,
-      projectId: settings.project,
-      retryOptions: { autoRetry: false, maxRetries: 0 },
-    });
+    storageEndpoint = { apiEndpoint: `${protocol}://${url.host}` };
   } else {
     common = { fallback: true };
-    storage = new Storage({ projectId: settings.project, retryOptions: { autoRetry: false, maxRetries: 0 } });
   }
   const regional = (region: string, service: string) =>
     settings.endpoint ? {} : { apiEndpoint: `${region}-${service}.googleapis.com` };
-  const jobs = new JobServiceClient({
-    ...common,
-    ...regional(settings.trainingRegion, 'aiplatform'),
-  });
-  const models = new ModelServiceClient({ ...common, ...regional(settings.region, 'aiplatform') });
-  const services = new ServicesClient({ ...common });
-  const revisions = new RevisionsClient({ ...common });
-  const scheduler = new CloudSchedulerClient({ ...common });
-  const secrets = new SecretManagerServiceClient({ ...common });
+  // `require` on first use: the SDK modules are CommonJS, and a synchronous load keeps every
+  // `gcp.clients.x` call site as it is.
+  const builders: { [K in ClientName]: () => GcpClients[K] } = {
+    jobs: () => {
+      const m = load('@google-cloud/aiplatform/build/src/v1/job_service_client.js') as {
+        JobServiceClient: typeof JobServiceClient;
+      };
+      return new m.JobServiceClient(
+        { ...common, ...regional(settings.trainingRegion, 'aiplatform') },
+        cachedProtoGax(),
+      );
+    },
+    models: () => {
+      const m = load('@google-cloud/aiplatform/build/src/v1/model_service_client.js') as {
+        ModelServiceClient: typeof ModelServiceClient;
+      };
+      return new m.ModelServiceClient(
+        { ...common, ...regional(settings.region, 'aiplatform') },
+        cachedProtoGax(),
+      );
+    },
+    services: () => {
+      const m = load('@google-cloud/run/build/src/v2/services_client.js') as {
+        ServicesClient: typeof ServicesClient;
+      };
+      return new m.ServicesClient({ ...common }, cachedProtoGax());
+    },
+    revisions: () => {
+      const m = load('@google-cloud/run/build/src/v2/revisions_client.js') as {
+        RevisionsClient: typeof RevisionsClient;
+      };
+      return new m.RevisionsClient({ ...common }, cachedProtoGax());
+    },
+    scheduler: () => {
+      const m = load('@google-cloud/scheduler/build/src/v1/cloud_scheduler_client.js') as {
+        CloudSchedulerClient: typeof CloudSchedulerClient;
+      };
+      return new m.CloudSchedulerClient({ ...common }, cachedProtoGax());
+    },
+    secrets: () => {
+      const m = load('@google-cloud/secret-manager/build/src/v1/secret_manager_service_client.js') as {
+        SecretManagerServiceClient: typeof SecretManagerServiceClient;
+      };
+      return new m.SecretManagerServiceClient({ ...common }, cachedProtoGax());
+    },
+    storage: () => {
+      const m = load('@google-cloud/storage') as { Storage: typeof Storage };
+      return new m.Storage({
+        ...storageEndpoint,
+        projectId: settings.project,
+        retryOptions: { autoRetry: false, maxRetries: 0 },
+      });
+    },
+  };
+  const built: Partial<Pick<GcpClients, ClientName>> = {};
+  const get = <K extends ClientName>(name: K): GcpClients[K] => {
+    let client = built[name];
+    if (client === undefined) {
+      client = builders[name]();
+      built[name] = client;
+      onBuilt?.(name);
+    }
+    return client as GcpClients[K];
+  };
   return {
-    jobs,
-    models,
-    services,
-    revisions,
-    scheduler,
-    secrets,
-    storage,
+    get jobs() {
+      return get('jobs');
+    },
+    get models() {
+      return get('models');
+    },
+    get services() {
+      return get('services');
+    },
+    get revisions() {
+      return get('revisions');
+    },
+    get scheduler() {
+      return get('scheduler');
+    },
+    get secrets() {
+      return get('secrets');
+    },
+    get storage() {
+      return get('storage');
+    },
     async close() {
-      await Promise.all([
-        jobs.close(),
-        models.close(),
-        services.close(),
-        revisions.close(),
-        scheduler.close(),
-        secrets.close(),
-      ]);
+      // Only what was built; Storage holds no channel to close.
+      const { storage: _storage, ...gax } = built;
+      await Promise.all(Object.values(gax).map((c) => c.close()));
     },
   };
 }
