@@ -156,14 +156,19 @@ function syntheticTrainer(fakeOf: () => FakeGcp) {
   };
 }
 
+const BASELINE = process.env.BENCH_GCP_BASELINE;
+/** Per scenario: the wall times of the baseline checkout's `mlform plan` (BENCH_GCP_BASELINE). */
+const baselines = new Map<string, number[]>();
+
 function runCli(
   args: string[],
   endpoint: string,
+  root = ROOT,
 ): Promise<{ code: number | null; out: string; ms: number; startedAt: number; endedAt: number }> {
   return new Promise((done) => {
     const t0 = performance.now();
     const startedAt = Date.now();
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'mlform.js'), ...args], {
+    const child = spawn(process.execPath, [join(root, 'bin', 'mlform.js'), ...args], {
       cwd: ROOT,
       env: {
         ...process.env,
@@ -390,8 +395,17 @@ async function runScenario(s: Scenario): Promise<Row[]> {
 
     // Several runs, the median reported (a loaded 2-core machine varies by hundreds of ms); the
     // calls are those of the median run, and every run must issue list calls only.
+    // BENCH_GCP_BASELINE=<a built checkout>: its `mlform plan` too, alternating with this one's
+    // (same stack, same fake, same load), for a before/after in one run.
     const runs: { plan: Awaited<ReturnType<typeof runCli>>; requests: FakeRequest[] }[] = [];
+    const baselineMs: number[] = [];
     for (let i = 0; i < PLAN_RUNS; i++) {
+      if (BASELINE) {
+        const before = await runCli(['plan', '--detailed-exitcode', dir], fake.url, BASELINE);
+        if (before.code !== 0)
+          throw new Error(`[${s.id}] baseline plan exited ${before.code}:\n${before.out.slice(-3000)}`);
+        baselineMs.push(before.ms);
+      }
       fake.resetRequests();
       const run = await runCli(['plan', '--detailed-exitcode', dir], fake.url);
       if (run.code !== 0)
@@ -413,6 +427,7 @@ async function runScenario(s: Scenario): Promise<Row[]> {
         );
     }
     startup.set(s.id, startupBreakdown(dir, fake.url));
+    if (BASELINE) baselines.set(s.id, baselineMs);
     const ats = planRequests.map((r) => r.at);
     rows.push({
       scenario: s,
@@ -493,6 +508,12 @@ export async function runGcpPlanBench(): Promise<string> {
         .filter((r) => r.runsMs)
         .map((r) => `${r.scenario.id}: ${(r.runsMs ?? []).map((ms) => ms.toFixed(0)).join(', ')} ms`)
         .join('; ')}). ` +
+      [...baselines]
+        .map(([id, ms]) => {
+          const sorted = [...ms].sort((a, b) => a - b);
+          return `Baseline ${BASELINE} (\`mlform plan\` of that checkout, alternating with this one's runs) ${id}: median **${sorted[Math.floor(sorted.length / 2)].toFixed(0)}** ms (${ms.map((x) => x.toFixed(0)).join(', ')}). `;
+        })
+        .join('') +
       `Load average during the run: ${loadavg()[0].toFixed(1)} on ${cpus().length} cores.`,
     ...startupTable(),
   );

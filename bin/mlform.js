@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Thin launcher: the CLI is compiled to dist/ by `npm run build` (run automatically by `npm ci`).
-import { main } from '../dist/controller/cli/main.js';
+import { run } from '../dist/controller/cli/entry.js';
 
 // `mlform logs ... | head` closes the pipe early: that is the reader's choice, not an error.
 for (const stream of [process.stdout, process.stderr]) {
@@ -10,7 +10,7 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-main(process.argv).then(
+run(process.argv).then(
   (code) => {
     process.exitCode = code;
   },
