@@ -74,6 +74,14 @@ export type OnClientBuilt = (name: ClientName) => void;
 
 const load = createRequire(import.meta.url);
 
+/** Builds `name` of the CommonJS module `module` (loaded now, not before) with the shared proto roots. */
+const gaxClient =
+  <T>(module: string, name: string, options: object) =>
+  (): T => {
+    const Client = (load(module) as Record<string, new (o: object, gax: object) => T>)[name];
+    return new Client({ ...options }, cachedProtoGax());
+  };
+
 export function createClients(settings: ClientSettings, onBuilt?: OnClientBuilt): GcpClients {
   let common: {
     fallback: true;
@@ -103,48 +111,36 @@ export function createClients(settings: ClientSettings, onBuilt?: OnClientBuilt)
   // `require` on first use: the SDK modules are CommonJS, and a synchronous load keeps every
   // `gcp.clients.x` call site as it is.
   const builders: { [K in ClientName]: () => GcpClients[K] } = {
-    jobs: () => {
-      const m = load('@google-cloud/aiplatform/build/src/v1/job_service_client.js') as {
-        JobServiceClient: typeof JobServiceClient;
-      };
-      return new m.JobServiceClient(
-        { ...common, ...regional(settings.trainingRegion, 'aiplatform') },
-        cachedProtoGax(),
-      );
-    },
-    models: () => {
-      const m = load('@google-cloud/aiplatform/build/src/v1/model_service_client.js') as {
-        ModelServiceClient: typeof ModelServiceClient;
-      };
-      return new m.ModelServiceClient(
-        { ...common, ...regional(settings.region, 'aiplatform') },
-        cachedProtoGax(),
-      );
-    },
-    services: () => {
-      const m = load('@google-cloud/run/build/src/v2/services_client.js') as {
-        ServicesClient: typeof ServicesClient;
-      };
-      return new m.ServicesClient({ ...common }, cachedProtoGax());
-    },
-    revisions: () => {
-      const m = load('@google-cloud/run/build/src/v2/revisions_client.js') as {
-        RevisionsClient: typeof RevisionsClient;
-      };
-      return new m.RevisionsClient({ ...common }, cachedProtoGax());
-    },
-    scheduler: () => {
-      const m = load('@google-cloud/scheduler/build/src/v1/cloud_scheduler_client.js') as {
-        CloudSchedulerClient: typeof CloudSchedulerClient;
-      };
-      return new m.CloudSchedulerClient({ ...common }, cachedProtoGax());
-    },
-    secrets: () => {
-      const m = load('@google-cloud/secret-manager/build/src/v1/secret_manager_service_client.js') as {
-        SecretManagerServiceClient: typeof SecretManagerServiceClient;
-      };
-      return new m.SecretManagerServiceClient({ ...common }, cachedProtoGax());
-    },
+    jobs: gaxClient<JobServiceClient>(
+      '@google-cloud/aiplatform/build/src/v1/job_service_client.js',
+      'JobServiceClient',
+      { ...common, ...regional(settings.trainingRegion, 'aiplatform') },
+    ),
+    models: gaxClient<ModelServiceClient>(
+      '@google-cloud/aiplatform/build/src/v1/model_service_client.js',
+      'ModelServiceClient',
+      { ...common, ...regional(settings.region, 'aiplatform') },
+    ),
+    services: gaxClient<ServicesClient>(
+      '@google-cloud/run/build/src/v2/services_client.js',
+      'ServicesClient',
+      common,
+    ),
+    revisions: gaxClient<RevisionsClient>(
+      '@google-cloud/run/build/src/v2/revisions_client.js',
+      'RevisionsClient',
+      common,
+    ),
+    scheduler: gaxClient<CloudSchedulerClient>(
+      '@google-cloud/scheduler/build/src/v1/cloud_scheduler_client.js',
+      'CloudSchedulerClient',
+      common,
+    ),
+    secrets: gaxClient<SecretManagerServiceClient>(
+      '@google-cloud/secret-manager/build/src/v1/secret_manager_service_client.js',
+      'SecretManagerServiceClient',
+      common,
+    ),
     storage: () => {
       const m = load('@google-cloud/storage') as { Storage: typeof Storage };
       return new m.Storage({
@@ -164,32 +160,16 @@ export function createClients(settings: ClientSettings, onBuilt?: OnClientBuilt)
     }
     return client as GcpClients[K];
   };
-  return {
-    get jobs() {
-      return get('jobs');
-    },
-    get models() {
-      return get('models');
-    },
-    get services() {
-      return get('services');
-    },
-    get revisions() {
-      return get('revisions');
-    },
-    get scheduler() {
-      return get('scheduler');
-    },
-    get secrets() {
-      return get('secrets');
-    },
-    get storage() {
-      return get('storage');
-    },
+  const clients = {
     async close() {
       // Only what was built; Storage holds no channel to close.
       const { storage: _storage, ...gax } = built;
       await Promise.all(Object.values(gax).map((c) => c.close()));
     },
-  };
+  } as GcpClients;
+  // One getter per client: `clients.jobs` builds the job client the first time it is read.
+  for (const name of Object.keys(builders) as ClientName[]) {
+    Object.defineProperty(clients, name, { get: () => get(name), enumerable: true });
+  }
+  return clients;
 }
