@@ -18,7 +18,7 @@
  *
  * Run: npm run build && npm run bench -- gcp-plan
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -305,20 +305,35 @@ interface Row {
 /** Per scenario: the median of each start-up stage over STARTUP_RUNS runs of bench/gcp-startup-worker.mjs. */
 const startup = new Map<string, { stages: Record<string, number>; built: string[] }>();
 
-function startupBreakdown(
+/** Asynchronously: the fake answering the worker's requests runs in this process. */
+function runWorker(dir: string, endpoint: string): Promise<{ code: number | null; out: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bench', 'gcp-startup-worker.mjs'), dir], {
+      cwd: ROOT,
+      env: { ...process.env, MLFORM_GCP_API_ENDPOINT: endpoint, NO_COLOR: '1' },
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('close', (code) => done({ code, out }));
+  });
+}
+
+async function startupBreakdown(
   dir: string,
   endpoint: string,
-): { stages: Record<string, number>; built: string[] } {
+): Promise<{ stages: Record<string, number>; built: string[] }> {
   const samples: Record<string, number>[] = [];
   let built: string[] = [];
   for (let i = 0; i < STARTUP_RUNS; i++) {
-    const r = spawnSync(process.execPath, [join(ROOT, 'bench', 'gcp-startup-worker.mjs'), dir], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      env: { ...process.env, MLFORM_GCP_API_ENDPOINT: endpoint, NO_COLOR: '1' },
-    });
-    if (r.status !== 0) throw new Error(`start-up breakdown failed:\n${r.stderr.slice(-3000)}`);
-    const out = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as {
+    const r = await runWorker(dir, endpoint);
+    if (r.code !== 0) throw new Error(`start-up breakdown failed:\n${r.out.slice(-3000)}`);
+    const line =
+      r.out
+        .trim()
+        .split('\n')
+        .find((l) => l.startsWith('{"stages"')) ?? '{}';
+    const out = JSON.parse(line) as {
       stages: Record<string, number>;
       totalMs: number;
       built: string[];
@@ -426,7 +441,7 @@ async function runScenario(s: Scenario): Promise<Row[]> {
           `[${s.id}] no-op plans issued ${countCalls(run.requests).total} and ${calls.total} calls`,
         );
     }
-    startup.set(s.id, startupBreakdown(dir, fake.url));
+    startup.set(s.id, await startupBreakdown(dir, fake.url));
     if (BASELINE) baselines.set(s.id, baselineMs);
     const ats = planRequests.map((r) => r.at);
     rows.push({
