@@ -21,6 +21,7 @@ import {
 import { checkProjectConfig, type ProjectConfig } from '../resources/project.js';
 import { checkTrafficAgainstModel } from '../resources/deployed-endpoint.js';
 import { specHash } from '../resources/spec-hash.js';
+import { hashedRunSpec } from '../resources/training-run.js';
 import { didYouMean } from '../resources/suggest.js';
 import { collectFiles, displayPath } from './collect-files.js';
 import { buildDependencyGraph, type DependencyGraph } from './dependency-graph.js';
@@ -470,7 +471,10 @@ function loadDocument(
       kind,
       name,
       manifest: normalized,
-      specHash: specHash(normalized.spec),
+      // A TrainingRun's cost hint (`resources.expectedDuration`) is not part of its identity.
+      specHash: specHash(
+        normalized.kind === 'TrainingRun' ? hashedRunSpec(normalized.spec) : normalized.spec,
+      ),
       source: { file: where.file, path: where.path, document: doc.index, line: doc.line, col: doc.col },
     },
   };

@@ -13,6 +13,7 @@ import type { DeployedEndpointSpec } from '../resources/deployed-endpoint.js';
 import type { RegisteredModelSpec } from '../resources/registered-model.js';
 import type { ScheduleSpec } from '../resources/schedule.js';
 import type { TrainingRunSpec } from '../resources/training-run.js';
+import type { MonitoringStatus } from '../monitoring/status.js';
 
 /** What every response carries: problems to show, never thrown for expected failures. */
 export interface Response {
@@ -87,6 +88,8 @@ export interface ObservedRun {
   error?: string;
   dataSha256?: string;
   gitCommit?: string;
+  /** The run's page in a managed TensorBoard (gcp with `gcp.tensorboard`), for `describe`. */
+  tensorboardUrl?: string;
   /** The manifest's annotations when the run was created. */
   annotations: Record<string, string>;
   /**
@@ -148,6 +151,11 @@ export interface ObservedEndpoint {
    * normalised per provider so they compare equal to the applied spec when nothing changed.
    */
   live?: Partial<Pick<DeployedEndpointSpec, 'scaling' | 'resources' | 'batching' | 'timeoutSeconds'>>;
+  /**
+   * Drift and live quality from the endpoint's window summaries (monitoring/), when the applied
+   * spec has `monitoring`. Observed state: past a threshold the endpoint's health is Degraded.
+   */
+  monitoring?: MonitoringStatus;
 }
 
 export interface ObservedSchedule {
@@ -255,6 +263,18 @@ export interface Lease {
   release(): Promise<Response>;
 }
 
+/** A lease someone holds (`Provider.inspectLock`). */
+export interface HeldLease {
+  holder: string;
+  pid: number;
+  hostname: string;
+  acquiredAt: string;
+  expiresAt: string;
+  /** Its holder ran on this host and that process is gone: nobody can renew it. */
+  holderGone: boolean;
+  release(): Promise<Response>;
+}
+
 /** A loaded resource as `Provider.validate` sees it (defaults applied; source position of its document). */
 export interface ValidateResource {
   kind: 'TrainingRun' | 'RegisteredModel' | 'DeployedEndpoint' | 'Schedule';
@@ -338,17 +358,45 @@ export interface Provider {
   lock(ctx: ProviderContext, req: LockRequest): Promise<Response & { lease?: Lease }>;
 
   /**
+   * The lease as it stands, for `mlform unlock`: undefined `held` when nobody holds it. `release`
+   * deletes exactly the lease read (a generation precondition, or its token locally), never one
+   * taken since.
+   */
+  inspectLock?(ctx: ProviderContext, req: { name?: LockName }): Promise<Response & { held?: HeldLease }>;
+
+  /**
    * Optional plan-time checks of what this backend would reject later (GPU not offered in the
    * region, naming rules). Diagnostics carry `file`, `line`, `col` of the resource's document and
    * the field `path`; the caller moves them onto the field.
    */
   validate?(ctx: ProviderContext, resources: readonly ValidateResource[]): Promise<Diagnostic[]>;
 
+  /**
+   * A small store of the stack's own bookkeeping next to its actual state (the local state
+   * directory, the stack's prefix in the gcp bucket): the notification outbox and what was last
+   * notified. Keys are built by mlform (`STATE_KEY`), never taken from a manifest.
+   */
+  stateStore?: StackStateStore;
+
   /** Run outputs (artifacts are local paths or gs:// URIs). */
   artifacts: {
     read(ctx: ProviderContext, uri: string): Promise<Buffer>;
     write(ctx: ProviderContext, uri: string, data: Uint8Array | string): Promise<void>;
   };
+}
+
+/** `notifications/outbox/<id>.json`: lowercase segments, no `..`, no leading `/`. */
+export const STATE_KEY = /^(?!.*\.\.)[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*\/?$/;
+
+export interface StackStateStore {
+  /** Keys under a prefix (e.g. `notifications/outbox/`), sorted; one list call. */
+  list(ctx: ProviderContext, prefix: string): Promise<string[]>;
+  /** Undefined when the key does not exist. */
+  read(ctx: ProviderContext, key: string): Promise<Buffer | undefined>;
+  /** Atomic: a reader sees the old or the new value, never a part. */
+  write(ctx: ProviderContext, key: string, data: string): Promise<void>;
+  /** Removing a missing key is not an error. */
+  remove(ctx: ProviderContext, key: string): Promise<void>;
 }
 
 /** Labels every managed object carries where the backend has labels (docs/architecture.md "Providers"). */

@@ -4,6 +4,7 @@ import { didYouMean } from './suggest.js';
 import { StringEnum, Strict } from './schema-helpers.js';
 import type { RegisteredModelSpec } from './registered-model.js';
 import { checkEnv, EnvSchema } from './secret-ref.js';
+import { EndpointMonitoringSchema } from './monitoring.js';
 
 export const PRESETS = {
   development: { scaling: { minInstances: 0, maxInstances: 2 }, resources: { memory: '2Gi', cpu: '1' } },
@@ -143,6 +144,7 @@ export const DeployedEndpointSpecSchema = Type.Object(
       description: 'Request timeout.',
     }),
     container: Type.Optional(ServingContainerSchema),
+    monitoring: Type.Optional(EndpointMonitoringSchema),
   },
   { ...Strict, description: 'A serving endpoint for a RegisteredModel.' },
 );

@@ -41,6 +41,27 @@ export const warning = (code: string, message: string, extra: Partial<Diagnostic
   ...extra,
 });
 
+/** Without repeats: equal diagnostics (one cause met by several calls) kept once, in order. */
+export function uniqueDiagnostics(diagnostics: readonly Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diagnostics.filter((d) => {
+    const key = JSON.stringify([
+      d.severity,
+      d.code,
+      d.message,
+      d.hint,
+      d.address,
+      d.file,
+      d.line,
+      d.col,
+      d.path,
+    ]);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 export const hasErrors = (diagnostics: readonly Diagnostic[]): boolean =>
   diagnostics.some((d) => d.severity === 'error');
 

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { error, type Diagnostic } from './diagnostic.js';
 import { StringEnum, Strict } from './schema-helpers.js';
+import { NotificationsSchema } from './monitoring.js';
 
 export const PROJECT_FILE_NAMES = ['mlform.yaml', 'mlform.yml'] as const;
 export const PROVIDERS = ['local', 'gcp'] as const;
@@ -40,6 +41,27 @@ const GcpSchema = Type.Object(
       pattern: '^[^@\\s]+@[^@\\s]+\\.iam\\.gserviceaccount\\.com$',
       description: 'Service account e-mail that trainings, services and schedules run as.',
     }),
+    tensorboard: Type.Optional(
+      Type.Union(
+        [
+          Type.String({
+            description:
+              'An existing Vertex AI TensorBoard instance, `projects/P/locations/<trainingRegion>/tensorboards/ID`.',
+          }),
+          Type.Object(
+            { create: Type.Literal(true, { description: 'Find or create the instance of the stack.' }) },
+            {
+              ...Strict,
+              description: 'The instance of the stack, created on the first apply that launches a run.',
+            },
+          ),
+        ],
+        {
+          description:
+            'Managed TensorBoard: trainings stream their event files (AIP_TENSORBOARD_LOG_DIR) into this instance.',
+        },
+      ),
+    ),
   },
   { ...Strict, description: 'Google Cloud settings; required when `provider: gcp`.' },
 );
@@ -60,10 +82,43 @@ export const ProjectConfigSchema = Type.Object(
           description:
             'State directory (runs, registry, endpoints, lock), relative to mlform.yaml and inside its folder. Elsewhere only through the operator (`--state-dir`, `MLFORM_STATE_DIR`); the controller always uses its own.',
         }),
+        cpuHourPrice: Type.Optional(
+          Type.Number({
+            minimum: 0,
+            description:
+              'Price of one CPU-hour of this machine in USD, so local plans show a cost estimate (CPU-hours x this price) and `budget` applies; without it local plans show none.',
+          }),
+        ),
       },
       { ...Strict, default: {}, description: 'Local provider settings.' },
     ),
     gcp: Type.Optional(GcpSchema),
+    budget: Type.Optional(
+      Type.Object(
+        {
+          perApply: Type.Optional(
+            Type.Number({
+              minimum: 0,
+              description:
+                'Most the trainings one apply launches may cost by the estimate (USD). Over it, the plan is an error.',
+            }),
+          ),
+          monthly: Type.Optional(
+            Type.Number({
+              minimum: 0,
+              description:
+                'Most the stack may cost per month once applied by the estimate (endpoint floors, schedules). Over it, the plan is an error.',
+            }),
+          ),
+        },
+        {
+          ...Strict,
+          description:
+            "Limits on the plan's cost estimate: an estimate over one is a plan error naming what costs what.",
+        },
+      ),
+    ),
+    notifications: Type.Optional(NotificationsSchema),
   },
   { ...Strict, description: 'The project file, `mlform.yaml`, at the root of a manifest tree.' },
 );
@@ -91,7 +146,44 @@ export function checkProjectConfig(config: ProjectConfig): Diagnostic[] {
       }),
     );
   }
+  if (config.gcp) out.push(...checkTensorboard(config.gcp));
   return out;
+}
+
+/** The resource name Vertex accepts in `CustomJobSpec.tensorboard`. */
+export const TENSORBOARD_NAME =
+  /^projects\/([a-z0-9][-a-z0-9.:]*)\/locations\/([a-z]+(?:-[a-z]+)+[0-9]+)\/tensorboards\/([0-9]+)$/;
+
+/**
+ * `gcp.tensorboard` as a name must be an instance in the training region: Vertex refuses a job
+ * whose TensorBoard is elsewhere, and only after the run was launched.
+ */
+function checkTensorboard(gcp: NonNullable<ProjectConfig['gcp']>): Diagnostic[] {
+  const name = gcp.tensorboard;
+  if (typeof name !== 'string') return [];
+  const region = gcp.trainingRegion ?? gcp.region;
+  const m = TENSORBOARD_NAME.exec(name);
+  if (!m) {
+    return [
+      error('gcp-tensorboard-name', `gcp.tensorboard "${name}" is not a TensorBoard instance name`, {
+        path: ['gcp', 'tensorboard'],
+        hint: `write \`projects/${gcp.project}/locations/${region}/tensorboards/<numeric id>\` (gcloud ai tensorboards list --region ${region}), or \`{create: true}\``,
+      }),
+    ];
+  }
+  if (m[2] !== region) {
+    return [
+      error(
+        'gcp-tensorboard-region',
+        `gcp.tensorboard is in ${m[2]}, but trainings run in ${region}; Vertex AI needs the instance in the job's region`,
+        {
+          path: ['gcp', 'tensorboard'],
+          hint: `use an instance in ${region}, or \`{create: true}\``,
+        },
+      ),
+    ];
+  }
+  return [];
 }
 
 /**

@@ -4,6 +4,8 @@ import { error, type Diagnostic } from './diagnostic.js';
 import { instantOf, parseLocalDateTime } from './local-date-time.js';
 import { didYouMean } from './suggest.js';
 import { StringEnum, Strict } from './schema-helpers.js';
+import { ScheduleTriggerSchema } from './monitoring.js';
+import { DURATION_PATTERN } from './training-run.js';
 
 export const CONCURRENCY_POLICIES = ['Forbid', 'Allow', 'Replace'] as const;
 
@@ -70,6 +72,21 @@ export const ScheduleSpecSchema = Type.Object(
         failed: Type.Integer({ minimum: 0, maximum: 100, default: 3, description: 'Failed runs kept.' }),
       },
       { ...Strict, default: {}, description: 'How many scheduled runs to keep.' },
+    ),
+    triggers: Type.Optional(
+      Type.Array(ScheduleTriggerSchema, {
+        minItems: 1,
+        maxItems: 10,
+        description:
+          'Also fire on a signal: an endpoint that drifted or whose live quality is past a bound (README "Monitoring").',
+      }),
+    ),
+    // Optional without a schema default, so that schedules applied before it existed keep their hash.
+    cooldown: Type.Optional(
+      Type.String({
+        pattern: DURATION_PATTERN,
+        description: 'Least time between two runs fired by `triggers`, e.g. `6h` (default `24h`).',
+      }),
     ),
   },
   { ...Strict, description: 'Retrains on a schedule.' },

@@ -216,6 +216,23 @@ const MachineSchema = Type.Object(
   Strict,
 );
 
+/** `2h`, `45m`, `1h30m`, `90s`: hours, minutes and seconds in that order, at least one. */
+export const DURATION_PATTERN = '^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$';
+
+/** Seconds of a duration matching `DURATION_PATTERN`. */
+export function parseDuration(text: string): number {
+  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text);
+  if (!m) return Number.NaN;
+  return Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0);
+}
+
+/** The spec a run's identity is hashed from: the cost estimate's hint is not part of it. */
+export function hashedRunSpec(spec: TrainingRunSpec): TrainingRunSpec {
+  if (spec.resources.expectedDuration === undefined) return spec;
+  const { expectedDuration: _estimate, ...resources } = spec.resources;
+  return { ...spec, resources };
+}
+
 const ResourcesSchema = Type.Object(
   {
     machineType: Type.String({
@@ -232,6 +249,13 @@ const ResourcesSchema = Type.Object(
       Type.Array(MachineSchema, {
         maxItems: 8,
         description: 'Tried in order when the cloud has no capacity or quota for the machine above.',
+      }),
+    ),
+    expectedDuration: Type.Optional(
+      Type.String({
+        pattern: DURATION_PATTERN,
+        description:
+          'How long a run takes (`45m`, `2h`, `1h30m`), for the cost estimate in the plan until there are finished runs to take the median of. Not part of the spec hash: changing it trains nothing.',
       }),
     ),
   },
@@ -342,8 +366,8 @@ export const TrainingRunSpecSchema = Type.Object(
 );
 export type TrainingRunSpec = Static<typeof TrainingRunSpecSchema>;
 
-const BARE_HYPERPARAMETERS = ['epochs', 'batchSize', 'learningRate', 'optimizer'];
-const TUNABLE_PATHS = [
+export const BARE_HYPERPARAMETERS = ['epochs', 'batchSize', 'learningRate', 'optimizer'];
+export const TUNABLE_PATHS = [
   ...BARE_HYPERPARAMETERS.map((name) => `hyperparameters.${name}`),
   'hyperparameters.earlyStopping.patience',
   'network.type',

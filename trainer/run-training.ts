@@ -188,7 +188,12 @@ export async function runTraining(options: RunTrainingOptions): Promise<RunTrain
   await writeJsonFile(outDir, ARTIFACT_FILES.preprocess, data.preprocess);
   await writeJsonFile(outDir, ARTIFACT_FILES.history, result.history);
   await writeJsonFile(outDir, ARTIFACT_FILES.metrics, metricsFile);
-  if (isGcsUri(outDir)) await uploadDirectory(tbLocal, joinUri(outDir, ARTIFACT_FILES.tensorboard));
+  if (isGcsUri(outDir)) {
+    await uploadDirectory(tbLocal, [
+      joinUri(outDir, ARTIFACT_FILES.tensorboard),
+      ...streamedLogDir(options.env),
+    ]);
+  }
   const runFile = await runRecord(options, data, table, backend, startedAt);
   // run.json last: its presence means the artifact is complete.
   await writeJsonFile(outDir, ARTIFACT_FILES.run, runFile);
@@ -272,7 +277,16 @@ async function gitCommitOf(file: string | undefined): Promise<{ gitCommit?: stri
   return gitCommit === undefined ? {} : { gitCommit };
 }
 
-async function uploadDirectory(localDir: string, targetUri: string): Promise<void> {
+/**
+ * On Vertex AI with `gcp.tensorboard` (the job carries MLFORM_TENSORBOARD), Vertex uploads what
+ * lands in AIP_TENSORBOARD_LOG_DIR into the managed TensorBoard: the event files go there too.
+ */
+function streamedLogDir(env: Record<string, string | undefined> | undefined): string[] {
+  const logDir = env?.AIP_TENSORBOARD_LOG_DIR;
+  return env?.MLFORM_TENSORBOARD && logDir && isGcsUri(logDir) ? [logDir] : [];
+}
+
+async function uploadDirectory(localDir: string, targets: readonly string[]): Promise<void> {
   const walk = async (dir: string): Promise<string[]> => {
     const entries = await readdir(dir, { withFileTypes: true });
     const nested = await Promise.all(
@@ -281,8 +295,11 @@ async function uploadDirectory(localDir: string, targetUri: string): Promise<voi
     return nested.flat();
   };
   for (const file of await walk(localDir)) {
-    const uri = joinUri(targetUri, ...relative(localDir, file).split('/'));
-    await storeFor(uri).write(uri, await readFile(file));
+    const data = await readFile(file);
+    for (const target of targets) {
+      const uri = joinUri(target, ...relative(localDir, file).split('/'));
+      await storeFor(uri).write(uri, data);
+    }
   }
   await rm(localDir, { recursive: true, force: true });
 }

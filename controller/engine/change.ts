@@ -14,6 +14,7 @@ import { RegisteredModelSpecSchema } from '../../resources/registered-model.js';
 import { ScheduleSpecSchema } from '../../resources/schedule.js';
 import { Strict } from '../../resources/schema-helpers.js';
 import { TrainingRunSpecSchema } from '../../resources/training-run.js';
+import { PlanCostSchema } from './cost-schema.js';
 
 export const PLAN_FORMAT_VERSION = 1;
 
@@ -446,6 +447,8 @@ export const PlanSchema = Type.Object(
     /** Any error means apply must refuse the plan. */
     diagnostics: Type.Array(DiagnosticSchema),
     summary: SummarySchema,
+    /** What the changes cost by the price table; plans saved before estimates have none. */
+    cost: Type.Optional(PlanCostSchema),
     /** `sha256:<hex>` of `basis`: equal fingerprints mean the plan is still valid. */
     fingerprint: Type.String(),
     /** Digests of the desired state (spec hashes, annotations) and of the observed state the plan read. */

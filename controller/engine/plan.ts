@@ -8,6 +8,8 @@ import type { DesiredState } from '../../manifests/load.js';
 import { error } from '../../resources/diagnostic.js';
 import type { ObservedState } from '../../providers/provider.js';
 import { PLAN_FORMAT_VERSION, summarize, type Change, type Plan } from './change.js';
+import { checkBudget } from './cost-budget.js';
+import { estimateCost } from './cost.js';
 import { planFingerprint } from './fingerprint.js';
 import { cmp, createContext, type PlanContext, type PlanOptions } from './plan-context.js';
 import { planEndpoints } from './plan-endpoints.js';
@@ -33,6 +35,8 @@ export function plan(desired: DesiredState, observed: ObservedState, options: Pl
   planPrune(ctx);
   const changes = inDependencyOrder(ctx);
   const planOptions = { destroy: ctx.destroy, prune: ctx.prune };
+  const cost = estimateCost(desired.project?.config, ctx, changes);
+  ctx.diagnostics.push(...checkBudget(desired.project, cost));
   return {
     formatVersion: PLAN_FORMAT_VERSION,
     stack: ctx.stack,
@@ -40,6 +44,7 @@ export function plan(desired: DesiredState, observed: ObservedState, options: Pl
     changes,
     diagnostics: ctx.diagnostics,
     summary: summarize(changes),
+    cost,
     ...planFingerprint(desired, observed, planOptions),
   };
 }

@@ -18,6 +18,8 @@ import type { PlanView } from '../engine/plan-view.js';
 import { codeSpan, escapeHtml, escapeMarkdown, escapeTerminal as t, fencedBlock } from './escape.js';
 import { formatValue, headline, summaryLine, symbol } from './plan-text.js';
 import { createStyle } from './style.js';
+import { changedCost, costHeading, costLines, costTotal } from './plan-cost.js';
+import type { PlanCost } from '../engine/cost-schema.js';
 
 const plain = createStyle(false);
 
@@ -37,6 +39,8 @@ export function renderPlanMarkdown(plan: Plan): string {
   for (const [resource, changes] of byResource(plan.changes)) {
     out.push(...section(resource, changes), '');
   }
+  const cost = changedCost(plan);
+  if (cost) out.push(...costTable(cost), '');
   const located = pinpointDiagnostics(plan.diagnostics, readLoadedFile);
   const errors = located.filter((d) => d.severity === 'error');
   const warnings = located.filter((d) => d.severity !== 'error');
@@ -89,6 +93,24 @@ function fieldLines(f: FieldChange): string[] {
     out.push(`-     ${path}: ${formatValue(f.before, plain)}${f.after === null ? note : ''}`);
   if (f.after !== null) out.push(`+     ${path}: ${formatValue(f.after, plain)}${note}`);
   return out;
+}
+
+/** The estimate as a table; names and details are escaped as prose. */
+function costTable(cost: PlanCost): string[] {
+  // escapeMarkdown escapes `|` too, so a detail cannot add cells; `$` is escaped as well, or GitHub
+  // reads `$2.27-$8.49` as inline math.
+  const cell = (text: string) => escapeMarkdown(text).replace(/\$/g, '\\$');
+  return [
+    `#### ${escapeMarkdown(costHeading(cost).replace(/:$/, ''))}`,
+    '',
+    '| resource | period | estimate | how |',
+    '| --- | --- | --- | --- |',
+    ...costLines(cost).map(
+      (l) => `| ${codeSpan(l.address)} | ${l.period} | ${cell(l.amount)} | ${cell(l.detail)} |`,
+    ),
+    '',
+    `**${cell(costTotal(cost))}**`,
+  ];
 }
 
 function diagnosticItem(d: Diagnostic): string {

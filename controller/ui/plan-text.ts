@@ -13,6 +13,8 @@ import { readLoadedFile } from '../../manifests/loaded-files.js';
 import { runRef } from '../../resources/address.js';
 import { renderDiagnostic } from './diagnostics-view.js';
 import { escapeTerminal as t } from './escape.js';
+import { changedCost, costHeading, costLines, costTotal } from './plan-cost.js';
+import type { PlanCost } from '../engine/cost-schema.js';
 import type { Style } from './style.js';
 
 export interface PlanTextOptions {
@@ -50,6 +52,8 @@ export function renderPlanText(plan: Plan, { style, readSource = readLoadedFile 
     const located = pinpointDiagnostics(plan.diagnostics, readSource);
     out.push(located.map((d) => renderDiagnostic(d, style, lines)).join('\n\n'), '');
   }
+  const cost = changedCost(plan);
+  if (cost) out.push(...costBlock(cost, style), '');
   out.push(summaryLine(plan, style));
   if (!isApplicable(plan)) {
     const n = plan.diagnostics.filter((d) => d.severity === 'error').length;
@@ -58,6 +62,21 @@ export function renderPlanText(plan: Plan, { style, readSource = readLoadedFile 
     );
   }
   return out.join('\n');
+}
+
+/** The estimate as aligned columns: address, period, amount, then how it was computed. */
+function costBlock(cost: PlanCost, style: Style): string[] {
+  const lines = costLines(cost);
+  const width = (key: 'address' | 'period' | 'amount') => Math.max(...lines.map((l) => t(l[key]).length));
+  const [a, p, m] = [width('address'), width('period'), width('amount')];
+  return [
+    style.bold(costHeading(cost)),
+    ...lines.map(
+      (l) =>
+        `  ${t(l.address).padEnd(a)}  ${l.period.padEnd(p)}  ${l.amount.padEnd(m)}  ${style.dim(t(l.detail))}`,
+    ),
+    style.bold(costTotal(cost)),
+  ];
 }
 
 export function summaryLine(plan: Pick<Plan, 'summary' | 'changes'>, style: Style): string {

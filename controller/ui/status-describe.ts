@@ -24,6 +24,9 @@ import { formatInZone, formatMetric, runsNamed, type ResourceStatus } from '../e
 import { healthColour, renderColumns, syncColour } from './resource-table.js';
 import { escapeTerminal as t, escapeTerminalBlock } from './escape.js';
 import type { Style } from './style.js';
+import { finishedRunCosts, money, type RunCost } from '../engine/cost.js';
+import { PRICES_AS_OF } from '../engine/cost-prices.js';
+import type { ProjectConfig } from '../../resources/project.js';
 
 /** Recent history shown per resource; older entries are summarised by a count. */
 const RECENT = 10;
@@ -38,6 +41,8 @@ export interface DescribeModel {
   model?: ObservedModel;
   endpoint?: ObservedEndpoint;
   schedule?: ObservedSchedule & { nextFireTime?: string; once?: OnceStatus; runs: ObservedRun[] };
+  /** What the finished runs of the manifest's spec cost (gcp, or local with `local.cpuHourPrice`). */
+  costs?: RunCost[];
 }
 
 export function describeModel(
@@ -45,6 +50,7 @@ export function describeModel(
   resource: LoadedResource | undefined,
   observed: ObservedState,
   now: Date = new Date(),
+  project?: ProjectConfig,
 ): DescribeModel {
   const out: DescribeModel = {
     status,
@@ -54,9 +60,15 @@ export function describeModel(
     }),
   };
   switch (status.kind) {
-    case 'TrainingRun':
+    case 'TrainingRun': {
       out.runs = runsNamed(observed, status.name);
+      const costs =
+        resource?.manifest.kind === 'TrainingRun'
+          ? finishedRunCosts(project, resource.manifest.spec, resource.specHash, out.runs)
+          : [];
+      if (costs.length > 0) out.costs = costs;
       break;
+    }
     case 'RegisteredModel':
       out.model = observed.models.find((m) => m.name === status.name);
       out.specHash ??= out.model?.specHash;
@@ -143,7 +155,32 @@ export function renderDescribe(model: DescribeModel, style: Style): string {
 }
 
 function kindSection(model: DescribeModel, style: Style): string[] {
-  if (model.runs) return ['', style.bold('Runs:'), indent(runsTable(model.runs, model.specHash))];
+  if (model.runs) {
+    const runs = [
+      '',
+      style.bold('Runs:'),
+      indent(runsTable(model.runs, model.specHash)),
+      ...tensorboardSection(model.runs, style),
+    ];
+    if (!model.costs) return runs;
+    return [
+      ...runs,
+      '',
+      style.bold(`Cost of the finished runs of this spec (USD, list prices of ${PRICES_AS_OF}):`),
+      indent(
+        renderColumns(
+          ['RUN', 'COST', 'GPU-HOURS', 'CPU-HOURS', 'HOW'],
+          model.costs.map((c) => [
+            `#${c.run}`,
+            c.amount ? money(c.amount) : '?',
+            c.gpuHours === undefined ? '-' : String(c.gpuHours),
+            c.cpuHours === undefined ? '-' : String(c.cpuHours),
+            t(c.detail),
+          ]),
+        ),
+      ),
+    ];
+  }
   if (model.model) {
     const m = model.model;
     const aliases = Object.entries(m.aliases)
@@ -228,6 +265,22 @@ function kindSection(model: DescribeModel, style: Style): string[] {
     ];
   }
   return [];
+}
+
+/** Managed TensorBoard pages (gcp with `gcp.tensorboard`) of the recent runs that have one. */
+function tensorboardSection(runs: readonly ObservedRun[], style: Style): string[] {
+  const pages = runs.slice(0, RECENT).filter((r) => r.tensorboardUrl !== undefined);
+  if (pages.length === 0) return [];
+  return [
+    '',
+    style.bold('TensorBoard:'),
+    indent(
+      renderColumns(
+        ['RUN', 'PAGE'],
+        pages.map((r) => [`#${r.number}`, r.tensorboardUrl ?? '']),
+      ),
+    ),
+  ];
 }
 
 function runsTable(runs: readonly ObservedRun[], currentHash: string | undefined): string {

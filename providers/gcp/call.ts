@@ -18,6 +18,7 @@
 import { error, type Diagnostic } from '../../resources/diagnostic.js';
 import { errorMessage } from '../../resources/error-message.js';
 import { apiCalls, type GcpApi } from './api-calls.js';
+import { GcpSetupError, setupDiagnostic } from './errors.js';
 
 export type CallClass = 'read' | 'write';
 
@@ -309,32 +310,24 @@ export const isKind = (e: unknown, ...kinds: ErrorKind[]): e is GcpCallError =>
 export const isRetryable = (e: unknown): e is GcpCallError =>
   e instanceof GcpCallError && e.classified.retryable;
 
-/** IAM roles a verb needs, named in PERMISSION_DENIED diagnostics. */
-const ROLE_OF: Record<GcpApi, string> = {
-  aiplatform: 'roles/aiplatform.user',
-  run: 'roles/run.admin (and roles/iam.serviceAccountUser on the runtime service account)',
-  scheduler: 'roles/cloudscheduler.admin (and roles/iam.serviceAccountUser on the job service account)',
-  storage: 'roles/storage.objectAdmin on the bucket',
-  secretmanager:
-    'roles/secretmanager.viewer on the project (only the runtime service accounts need secretAccessor)',
-};
-
 /** Any error of a verb as a diagnostic: what failed, for which resource, and what to do. */
 export function callDiagnostic(address: string, doing: string, e: unknown): Diagnostic {
+  // Credentials, network and permissions: one diagnostic per cause, whichever resource met it.
+  if (e instanceof GcpSetupError) return e.diagnostic;
   if (e instanceof GcpCallError) {
+    const setup = setupDiagnostic(e.api, e.rpc, e, e.kind);
+    if (setup) return setup;
     const { kind, message } = e.classified;
     const hint =
-      kind === 'permission'
-        ? `grant the identity running mlform ${ROLE_OF[e.api]}`
-        : kind === 'unauthenticated'
-          ? 'run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS'
-          : kind === 'capacity'
-            ? 'add `spec.resources.fallbacks`, request quota, or try another training region'
-            : e.classified.retryable
-              ? `Google kept failing after ${e.attempts} attempts; apply again later`
-              : kind === 'invalid'
-                ? 'the request was rejected as invalid; check the manifest fields named in the message'
-                : undefined;
+      kind === 'unauthenticated'
+        ? 'run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS'
+        : kind === 'capacity'
+          ? 'add `spec.resources.fallbacks`, request quota, or try another training region'
+          : e.classified.retryable
+            ? `Google kept failing after ${e.attempts} attempts; apply again later`
+            : kind === 'invalid'
+              ? 'the request was rejected as invalid; check the manifest fields named in the message'
+              : undefined;
     return error(`gcp-${kind}`, `${address}: ${doing} failed: ${e.api} ${e.rpc}: ${message}`, {
       address,
       ...(hint !== undefined && { hint }),

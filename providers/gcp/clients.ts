@@ -69,6 +69,27 @@ export function fixedTokenAuthClient(token = 'mlform-emulator-token'): AuthClien
   return client as unknown as AuthClientOption;
 }
 
+/** The gax options every client shares: REST, and the emulator's host and token when set. */
+export interface GaxOptions {
+  fallback: true;
+  apiEndpoint?: string;
+  port?: number;
+  protocol?: string;
+  authClient?: AuthClientOption;
+}
+
+export function gaxOptions(settings: ClientSettings): GaxOptions {
+  if (!settings.endpoint) return { fallback: true };
+  const url = new URL(settings.endpoint);
+  const protocol = url.protocol.replace(':', '');
+  const port = Number(url.port || (protocol === 'https' ? 443 : 80));
+  return { fallback: true, apiEndpoint: url.hostname, port, protocol, authClient: fixedTokenAuthClient() };
+}
+
+/** A regional API's endpoint (`<region>-aiplatform.googleapis.com`); an emulator serves them all. */
+export const regionalEndpoint = (settings: ClientSettings, region: string, service: string) =>
+  settings.endpoint ? {} : { apiEndpoint: `${region}-${service}.googleapis.com` };
+
 /** Called once per client as it is built (tests count constructions). */
 export type OnClientBuilt = (name: ClientName) => void;
 
@@ -83,31 +104,9 @@ const gaxClient =
   };
 
 export function createClients(settings: ClientSettings, onBuilt?: OnClientBuilt): GcpClients {
-  let common: {
-    fallback: true;
-    apiEndpoint?: string;
-    port?: number;
-    protocol?: string;
-    authClient?: AuthClientOption;
-  };
-  let storageEndpoint: { apiEndpoint?: string } = {};
-  if (settings.endpoint) {
-    const url = new URL(settings.endpoint);
-    const protocol = url.protocol.replace(':', '');
-    const port = Number(url.port || (protocol === 'https' ? 443 : 80));
-    common = {
-      fallback: true,
-      apiEndpoint: url.hostname,
-      port,
-      protocol,
-      authClient: fixedTokenAuthClient(),
-    };
-    storageEndpoint = { apiEndpoint: `${protocol}://${url.host}` };
-  } else {
-    common = { fallback: true };
-  }
-  const regional = (region: string, service: string) =>
-    settings.endpoint ? {} : { apiEndpoint: `${region}-${service}.googleapis.com` };
+  const common = gaxOptions(settings);
+  const regional = (region: string, service: string) => regionalEndpoint(settings, region, service);
+  const retryOptions = { autoRetry: false, maxRetries: 0 };
   // `require` on first use: the SDK modules are CommonJS, and a synchronous load keeps every
   // `gcp.clients.x` call site as it is.
   const builders: { [K in ClientName]: () => GcpClients[K] } = {
@@ -143,11 +142,14 @@ export function createClients(settings: ClientSettings, onBuilt?: OnClientBuilt)
     ),
     storage: () => {
       const m = load('@google-cloud/storage') as { Storage: typeof Storage };
-      return new m.Storage({
-        ...storageEndpoint,
-        projectId: settings.project,
-        retryOptions: { autoRetry: false, maxRetries: 0 },
-      });
+      // An emulator's Cloud Storage gets no auth header (apiEndpoint), Google's gets ADC.
+      return settings.endpoint
+        ? new m.Storage({
+            apiEndpoint: new URL(settings.endpoint).origin,
+            projectId: settings.project,
+            retryOptions,
+          })
+        : new m.Storage({ projectId: settings.project, retryOptions });
     },
   };
   const built: Partial<Pick<GcpClients, ClientName>> = {};

@@ -5,6 +5,7 @@ import type { Caller } from './call.js';
 import type { GcpClients } from './clients.js';
 import type { Gcs } from './gcs.js';
 import { gcsLayout, type GcsLayout, type Paths } from './names.js';
+import type { Tensorboards } from './tensorboard.js';
 
 export type GcpConfig = NonNullable<ProjectConfig['gcp']>;
 
@@ -23,6 +24,8 @@ export interface GcpSettings extends Paths {
    * own search inside one CustomJob (`in-job`). README.md "Tuning".
    */
   tuning: 'vertex' | 'in-job';
+  /** `gcp.tensorboard`: an instance's name, or the stack's own (README.md "TensorBoard"). */
+  tensorboard?: GcpConfig['tensorboard'];
   now: () => Date;
 }
 
@@ -32,6 +35,8 @@ export interface Gcp {
   call: Caller;
   gcs: Gcs;
   layout(stack: string): GcsLayout;
+  /** The TensorBoard instance of a stack's runs (absent: none, e.g. hand-built contexts in tests). */
+  tensorboards?: Tensorboards;
 }
 
 export function settingsFrom(config: GcpConfig, overrides: Partial<GcpSettings> = {}): GcpSettings {
@@ -47,6 +52,7 @@ export function settingsFrom(config: GcpConfig, overrides: Partial<GcpSettings> 
     revisionReadyTimeoutMs: 600_000,
     pollMs: 1000,
     tuning: 'vertex',
+    ...(config.tensorboard !== undefined && { tensorboard: config.tensorboard }),
     now: () => new Date(),
     ...overrides,
   };

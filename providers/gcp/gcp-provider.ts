@@ -7,14 +7,16 @@ import type { Provider, ProviderContext } from '../provider.js';
 import { createCaller, DEFAULT_BUCKETS, type BucketSize, type CallClass, type RetryPolicy } from './call.js';
 import type { GcpApi } from './api-calls.js';
 import { createClients, ENDPOINT_ENV, type GcpClients, type OnClientBuilt } from './clients.js';
+import { credentialsGate, gatedCaller } from './credentials.js';
 import { layoutFor, settingsFrom, type Gcp, type GcpConfig, type GcpSettings } from './context.js';
 import { deleteEndpoint, listEndpoints, putEndpoint } from './endpoints.js';
 import { createGcs } from './gcs.js';
-import { acquireGcsLease } from './lease.js';
+import { acquireGcsLease, inspectGcsLease } from './lease.js';
 import { deleteModel, deleteVersion, listModels, moveAlias, putModel, registerVersion } from './models.js';
 import { cancelRun, createRun, listRuns, observeRun, runLogs } from './runs.js';
 import { deleteSchedule, listSchedules, putSchedule, triggerSchedule } from './schedules.js';
 import { checkSecretRefs } from './secrets.js';
+import { createTensorboards } from './tensorboard.js';
 import { validateGcp } from './validate.js';
 import { resolve } from 'node:path';
 
@@ -41,16 +43,13 @@ export function createGcpProvider(options: GcpProviderOptions): GcpProvider {
   // Each client is built on first use: a plan that stops at validation builds none, and a plan
   // builds neither Cloud Run revisions nor Secret Manager (without a secretRef).
   let built: GcpClients | undefined = options.clients;
-  const clientsOf = (): GcpClients =>
-    (built ??= createClients(
-      {
-        project: settings.project,
-        region: settings.region,
-        trainingRegion: settings.trainingRegion,
-        ...(endpoint !== undefined && { endpoint }),
-      },
-      options.onClientBuilt,
-    ));
+  const clientSettings = {
+    project: settings.project,
+    region: settings.region,
+    trainingRegion: settings.trainingRegion,
+    ...(endpoint !== undefined && { endpoint }),
+  };
+  const clientsOf = (): GcpClients => (built ??= createClients(clientSettings, options.onClientBuilt));
   const retryFromEnv: Partial<RetryPolicy> = env.MLFORM_GCP_RETRY_BASE_MS
     ? { baseDelayMs: Number(env.MLFORM_GCP_RETRY_BASE_MS) }
     : {};
@@ -65,7 +64,9 @@ export function createGcpProvider(options: GcpProviderOptions): GcpProvider {
           ]),
         )
       : {};
-  const call = createCaller({ ...retryFromEnv, ...options.retry }, { ...scaled, ...options.buckets });
+  const direct = createCaller({ ...retryFromEnv, ...options.retry }, { ...scaled, ...options.buckets });
+  // Google's APIs: credentials looked for once, before the first call (an emulator has a fixed token).
+  const call = options.clients || endpoint ? direct : gatedCaller(direct, credentialsGate(env));
   const gcs = createGcs(() => clientsOf().storage, call);
   const gcp: Gcp = {
     settings,
@@ -75,6 +76,7 @@ export function createGcpProvider(options: GcpProviderOptions): GcpProvider {
     call,
     gcs,
     layout: layoutFor(settings),
+    tensorboards: createTensorboards(settings, clientSettings, call),
   };
   const artifactUri = (ctx: ProviderContext, uri: string): string =>
     isGcsUri(uri) || uri.startsWith('file://') ? uri : resolve(ctx.projectDir, uri);
@@ -84,7 +86,7 @@ export function createGcpProvider(options: GcpProviderOptions): GcpProvider {
     capabilities: { schedulesFireInProcess: false, stateDirectory: false },
     gcp,
     close: async () => {
-      await built?.close();
+      await Promise.all([built?.close(), gcp.tensorboards?.close()]);
     },
     trainingRuns: {
       list: (ctx) => listRuns(gcp, ctx),
@@ -115,6 +117,10 @@ export function createGcpProvider(options: GcpProviderOptions): GcpProvider {
     lock: async (ctx, req) => {
       const name = req.name ?? 'apply';
       return acquireGcsLease(gcs, gcp.layout(ctx.stack).lock(name), ctx, req, settings.now);
+    },
+    inspectLock: (ctx, req) => {
+      const name = req.name ?? 'apply';
+      return inspectGcsLease(gcs, gcp.layout(ctx.stack).lock(name), name);
     },
     validate: async (ctx, resources) => {
       const offline = validateGcp(settings, resources, env, ctx.stack);

@@ -111,12 +111,14 @@ export function createGcs(storageOf: () => Storage, call: Caller): Gcs {
     },
     async list(prefixUri) {
       const { bucket, name: prefix } = parseGcsUri(prefixUri);
-      const b = storageOf().bucket(bucket);
       const out: GcsObject[] = [];
       let pageToken: string | undefined;
       do {
         const [files, next] = await call('storage', 'objects.list', () =>
-          b.getFiles({ prefix, autoPaginate: false, maxResults: 1000, ...(pageToken && { pageToken }) }),
+          // The client is built inside the call: after the credentials check (credentials.ts).
+          storageOf()
+            .bucket(bucket)
+            .getFiles({ prefix, autoPaginate: false, maxResults: 1000, ...(pageToken && { pageToken }) }),
         );
         for (const f of files) {
           const m = f.metadata as MetadataShape;

@@ -18,6 +18,7 @@ import { categoryOf } from '../../trainer/tuning/hypertune.js';
 import { vertexEnv } from './secrets.js';
 import { hyperparameterArgs, hyperparametersJson, TRAINER_ENV } from '../../artifact/contract.js';
 import { runRef } from '../../resources/address.js';
+import { tensorboardUrl } from './tensorboard.js';
 
 export type CustomJob = protos.google.cloud.aiplatform.v1.ICustomJob;
 export type TuningJob = protos.google.cloud.aiplatform.v1.IHyperparameterTuningJob;
@@ -37,6 +38,8 @@ export const ENV = {
   annotations: 'MLFORM_ANNOTATIONS',
   gitCommit: 'MLFORM_GIT_COMMIT',
   manifestDataUri: 'MLFORM_MANIFEST_DATA_URI',
+  /** The TensorBoard instance (gcp.tensorboard): mlform's trainer copies its event files to AIP_TENSORBOARD_LOG_DIR. */
+  tensorboard: 'MLFORM_TENSORBOARD',
 } as const;
 
 export interface MachineOption {
@@ -74,6 +77,8 @@ export interface JobInput {
    * job's MLFORM_SPEC_JSON with this URI in place of the staged copy (no second copy of the spec).
    */
   manifestDataUri?: string;
+  /** The Vertex AI TensorBoard instance the job streams `AIP_TENSORBOARD_LOG_DIR` into. */
+  tensorboard?: string;
 }
 
 /** Label keys: lowercase letter first, then [a-z0-9_-], at most 63. */
@@ -132,6 +137,7 @@ export function customJobBody(
     [ENV.annotations]: JSON.stringify(input.annotations),
     ...(input.gitCommit !== undefined && { [ENV.gitCommit]: input.gitCommit }),
     ...(input.manifestDataUri !== undefined && { [ENV.manifestDataUri]: input.manifestDataUri }),
+    ...(input.tensorboard !== undefined && { [ENV.tensorboard]: input.tensorboard }),
   };
   const container = input.spec.trainer.container;
   if (container) {
@@ -182,6 +188,8 @@ export function customJobBody(
       ],
       ...(input.spec.resources.spot && { scheduling: { strategy: 'SPOT' } }),
       serviceAccount: settings.serviceAccount,
+      // Vertex streams <baseOutputDirectory>/logs/ (AIP_TENSORBOARD_LOG_DIR) into the instance.
+      ...(input.tensorboard !== undefined && { tensorboard: input.tensorboard }),
       baseOutputDirectory: { outputUriPrefix: baseOutput },
     },
   };
@@ -308,6 +316,8 @@ export function runOf(job: VertexJob, number: number): ObservedRun {
   const finishedAt = isoOf(job.endTime);
   const tuning = isTuningJob(job) ? tuningOf(job) : undefined;
   const spec = manifestSpecOf(env);
+  const tensorboard = jobSpecOf(job)?.tensorboard;
+  const tensorboardPage = tensorboard ? tensorboardUrl(tensorboard, jobIdOf(job)) : undefined;
   let error = job.error?.message || 'the Vertex AI job failed';
   if (tuning && state === 'succeeded' && artifactUri === undefined) {
     // Nothing to register: no trial reported the study's metric.
@@ -330,6 +340,7 @@ export function runOf(job: VertexJob, number: number): ObservedRun {
         progress: { epoch: 0, epochs: 0, trial: { done: tuning.done, of: tuning.of } },
       }),
     ...(env[ENV.gitCommit] !== undefined && { gitCommit: env[ENV.gitCommit] }),
+    ...(tensorboardPage !== undefined && { tensorboardUrl: tensorboardPage }),
     annotations: parseRecord(env[ENV.annotations]),
     ...(spec !== undefined && { spec }),
   };
@@ -445,7 +456,8 @@ export function studySpecOf(tuning: Tuning): StudySpec {
   return {
     metrics: [{ metricId: tuning.metric, goal: tuning.goal === 'maximize' ? 'MAXIMIZE' : 'MINIMIZE' }],
     parameters: studyParameters(tuning.space),
-    // Vertex's default is Bayesian optimisation; `halving` has no Vertex equivalent and gets it too.
+    // Vertex's default is Bayesian optimisation; `halving` has no Vertex equivalent and gets it too,
+    // with the plan warning gcp-tuning-algorithm (validate.ts).
     algorithm: tuning.algorithm === 'random' ? 'RANDOM_SEARCH' : 'ALGORITHM_UNSPECIFIED',
   };
 }
@@ -454,11 +466,16 @@ export function studySpecOf(tuning: Tuning): StudySpec {
  * The HyperparameterTuningJob of a run with `spec.tuning`: every trial is the CustomJob the run
  * would get, except that it writes to Vertex's `AIP_MODEL_DIR` (`<run dir>/<trialId>/model/`)
  * instead of `--out`, and the trainer reads its parameters from the trial's arguments.
+ *
+ * A scheduled run (no `number`; Cloud Scheduler posts this body on every firing) cannot use
+ * `AIP_MODEL_DIR`: trial ids restart at 1 in each job, so firings would overwrite each other's
+ * trials. Its trials keep `--out-base <runs/<name>/scheduled>` and write to
+ * `<base>/<CLOUD_ML_JOB_ID>`, the id of the trial's own CustomJob (`Trial.customJob`).
  */
 export function tuningJobBody(
   settings: GcpSettings,
   layout: GcsLayout,
-  input: JobInput & { number: number },
+  input: JobInput,
   option = 0,
 ): TuningJob {
   const tuning = input.spec.tuning;
@@ -466,17 +483,21 @@ export function tuningJobBody(
   const custom = customJobBody(settings, layout, input, option);
   const jobSpec = custom.jobSpec ?? {};
   const pool = jobSpec.workerPoolSpecs?.[0] ?? {};
+  const number = input.number;
   return {
     displayName: custom.displayName,
     labels: custom.labels,
     studySpec: studySpecOf(tuning),
     maxTrialCount: tuning.trials,
     parallelTrialCount: Math.min(tuning.parallel, tuning.trials),
-    trialJobSpec: {
-      ...jobSpec,
-      workerPoolSpecs: [{ ...pool, containerSpec: { ...pool.containerSpec, args: ['--json'] } }],
-      baseOutputDirectory: { outputUriPrefix: layout.runDir(input.name, input.number) },
-    },
+    trialJobSpec:
+      number === undefined
+        ? jobSpec
+        : {
+            ...jobSpec,
+            workerPoolSpecs: [{ ...pool, containerSpec: { ...pool.containerSpec, args: ['--json'] } }],
+            baseOutputDirectory: { outputUriPrefix: layout.runDir(input.name, number) },
+          },
   };
 }
 
@@ -514,6 +535,18 @@ export function bestTrialOf(
     if (!best || (maximize ? value > best.value : value < best.value)) best = { id: t.id, value };
   }
   if (!best) return undefined;
+  return { ...best, artifactUri: trialArtifact(job, best.id) };
+}
+
+/** Where trial `id` wrote its artifact: `<base>/<trialId>/model`, or for a scheduled job `<out-base>/<its CustomJob id>`. */
+function trialArtifact(job: TuningJob, id: string): string | undefined {
+  const args = job.trialJobSpec?.workerPoolSpecs?.[0]?.containerSpec?.args ?? [];
+  const outBase = args.indexOf('--out-base');
+  if (outBase >= 0 && args[outBase + 1]) {
+    const customJob = job.trials?.find((t) => t.id === id)?.customJob ?? '';
+    const jobId = customJob.split('/').pop();
+    return jobId ? `${args[outBase + 1]}/${jobId}` : undefined;
+  }
   const base = job.trialJobSpec?.baseOutputDirectory?.outputUriPrefix?.replace(/\/+$/, '');
-  return { ...best, artifactUri: base ? `${base}/${best.id}/model` : undefined };
+  return base ? `${base}/${id}/model` : undefined;
 }

@@ -7,7 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
-import type { Lease, LockName, LockRequest, ProviderContext, Response } from '../provider.js';
+import type { HeldLease, Lease, LockName, LockRequest, ProviderContext, Response } from '../provider.js';
+import { heldLease, lockChanged, holderGone } from '../held-lease.js';
 import { callDiagnostic, isKind } from './call.js';
 import type { Gcs } from './gcs.js';
 
@@ -41,10 +42,18 @@ function heldBy(record: LeaseRecord, what: string, address: string): Diagnostic 
     `${what} held by ${who} (pid ${record.pid}) until ${clock(record.expiresAt)}; retry later or wait`,
     {
       address,
-      hint: `the lease expires at ${record.expiresAt} unless its holder renews it`,
+      hint: `the lease expires at ${record.expiresAt} unless its holder renews it; if ${who} crashed, \`mlform unlock\` shows the holder and releases it`,
     },
   );
 }
+
+/**
+ * A crashed apply's lease that the same holder (user@host) may take at once instead of waiting
+ * for its expiry: same holder, written on this host, and its process is gone. A live process of
+ * the same user (a second terminal) keeps its lease.
+ */
+const crashedOwnLease = (record: LeaseRecord, holder: string): boolean =>
+  record.holder === holder && holderGone(record);
 
 export async function acquireGcsLease(
   gcs: Gcs,
@@ -72,10 +81,13 @@ export async function acquireGcsLease(
       let match: string | number = 0;
       if (current) {
         const held = parse(current.data);
-        if (held && Date.parse(held.expiresAt) > t.getTime()) {
+        const crashed = held !== undefined && crashedOwnLease(held, req.holder);
+        if (held && Date.parse(held.expiresAt) > t.getTime() && !crashed) {
           return { diagnostics: [heldBy(held, what, address)] };
         }
-        ctx.log?.(`taking over the expired ${what}${held ? ` of ${held.holder} (pid ${held.pid})` : ''}`);
+        ctx.log?.(
+          `taking over the ${crashed ? 'crashed' : 'expired'} ${what}${held ? ` of ${held.holder} (pid ${held.pid})` : ''}`,
+        );
         match = current.generation;
       }
       try {
@@ -214,5 +226,40 @@ class GcsLease implements Lease {
       }
       return { diagnostics: [callDiagnostic(this.address, `releasing the ${this.what}`, e)] };
     }
+  }
+}
+
+/**
+ * The lease at `uri` as it stands (`mlform unlock`); `release` deletes that generation only, so a
+ * lease taken after the read is left alone.
+ */
+export async function inspectGcsLease(
+  gcs: Gcs,
+  uri: string,
+  name: LockName,
+): Promise<Response & { held?: HeldLease }> {
+  const what = leaseTitle(name);
+  const address = name === 'apply' ? 'lock' : 'leader';
+  try {
+    const current = await gcs.readIfExists(uri);
+    if (!current) return { diagnostics: [] };
+    const record = parse(current.data);
+    const held = heldLease(record, async () => {
+      try {
+        await gcs.remove(uri, { ifGenerationMatch: current.generation });
+        return { diagnostics: [] };
+      } catch (e) {
+        if (isKind(e, 'not-found')) return { diagnostics: [] };
+        if (isKind(e, 'precondition')) {
+          return {
+            diagnostics: [lockChanged(what, address)],
+          };
+        }
+        return { diagnostics: [callDiagnostic(address, `releasing the ${what}`, e)] };
+      }
+    });
+    return { held, diagnostics: [] };
+  } catch (e) {
+    return { diagnostics: [callDiagnostic(address, `reading the ${what}`, e)] };
   }
 }

@@ -110,6 +110,10 @@ export const gcsLayout = (p: Paths, stack: string) => {
     model: (name: string) => `${root}/models/${name}.json`,
     modelPrefix: `${root}/models/`,
     lock: (name: string) => `${root}/locks/${name}.json`,
+    /** An endpoint's monitoring root (monitoring/layout.ts): logs, window summaries, feedback. */
+    monitoring: (endpoint: string) => `${root}/monitoring/${endpoint}`,
+    /** The stack state store (Provider.stateStore) prefix. */
+    store: `${root}/store/`,
   };
 };
 export type GcsLayout = ReturnType<typeof gcsLayout>;

@@ -79,6 +79,9 @@ const nameFilter = (stack: string, name: string) =>
 
 // ---- outcomes ------------------------------------------------------------------------------
 
+/** Custom metadata of an outcome object that marks its run dropped by a Schedule's `history`. */
+export const PRUNED = 'pruned';
+
 interface Outcome {
   metrics: Record<string, number>;
   baseline: Record<string, number>;
@@ -235,24 +238,32 @@ async function observeJobs(
     if (onlyName !== undefined && name !== onlyName) continue;
     byName.set(name, [...(byName.get(name) ?? []), job]);
   }
+  const outcomeOf = new Map<string, Outcome>();
+  // Runs a Schedule's `history` dropped (history.ts): numbered with the others, never listed.
+  const pruned = new Set<string>();
+  const outcomePrefix = objectPrefix(layout.outcomePrefix);
+  for (const o of outcomes) {
+    const ref = refOfObject(outcomePrefix, o);
+    if (ref && o.metadata[PRUNED] !== undefined) {
+      pruned.add(runRef(ref));
+      continue;
+    }
+    const parsed = ref && outcomeFromMetadata(o.metadata);
+    if (ref && parsed) outcomeOf.set(runRef(ref), parsed);
+  }
+
   const runs: ObservedRun[] = [];
   const containerRuns = new Set<string>();
   for (const group of byName.values()) {
     const numbers = assignNumbers(group);
     for (const job of group) {
       const run = runOf(job, numbers.get(job) ?? 0);
+      if (pruned.has(runRef(run))) continue;
       runs.push(run);
       if (isContainerJob(job)) containerRuns.add(runRef(run));
     }
   }
 
-  const outcomeOf = new Map<string, Outcome>();
-  const outcomePrefix = objectPrefix(layout.outcomePrefix);
-  for (const o of outcomes) {
-    const ref = refOfObject(outcomePrefix, o);
-    const parsed = ref && outcomeFromMetadata(o.metadata);
-    if (ref && parsed) outcomeOf.set(runRef(ref), parsed);
-  }
   const limit = pLimit(8);
   const observed = await Promise.all(
     runs.map(async (run) => {
@@ -279,7 +290,7 @@ async function observeJobs(
   );
 
   // Pending markers: a create in flight (fresh) or interrupted (stale); removed once the job is seen.
-  const seen = new Set(observed.map(runRef));
+  const seen = new Set([...observed.map(runRef), ...pruned]);
   const pendingPrefix = objectPrefix(layout.pendingPrefix);
   for (const marker of pending) {
     const ref = refOfObject(pendingPrefix, marker);
@@ -475,6 +486,8 @@ async function stageInput(
   const spec = await stageData(gcp.gcs, gcp.layout(ctx.stack), req.spec, manifestPath);
   // Lineage: the job carries the commit (MLFORM_GIT_COMMIT), and listing reads it back.
   const gitCommit = await gitCommitOf(ctx, manifestPath);
+  // Resolved (and for `{create: true}` created) only here, when a run is launched: never by a plan.
+  const tensorboard = await gcp.tensorboards?.instanceFor(ctx.stack, ctx.signal);
   return {
     stack: ctx.stack,
     name: req.name,
@@ -487,6 +500,7 @@ async function stageInput(
     ...(req.schedule !== undefined && { schedule: req.schedule }),
     manifestDataUri: req.spec.trainer.builtin?.data.uri ?? '',
     ...(gitCommit !== undefined && { gitCommit }),
+    ...(tensorboard !== undefined && { tensorboard }),
   };
 }
 

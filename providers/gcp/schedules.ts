@@ -21,10 +21,11 @@ import type {
 } from '../provider.js';
 import { callDiagnostic, isKind } from './call.js';
 import { isoOf, listAll, type Gcp } from './context.js';
-import { customJobBody, stageData } from './jobs.js';
+import { customJobBody, stageData, tuningJobBody } from './jobs.js';
 import { LABEL, legacySchedulerJobId, parentOf, schedulerJobId } from './names.js';
 import { notOwned, sameOwner, type Owner } from './ownership.js';
 import { cancelRun, listRunsNamed } from './runs.js';
+import { pruneScheduleHistory } from './history.js';
 
 export type SchedulerJob = protos.google.cloud.scheduler.v1.IJob;
 
@@ -142,7 +143,7 @@ export async function schedulerJobBody(
   const layout = gcp.layout(stack);
   const { project, trainingRegion } = gcp.settings;
   const spec = await stageData(gcp.gcs, layout, req.template.spec, req.template.manifestPath);
-  const customJob = customJobBody(gcp.settings, layout, {
+  const input = {
     stack,
     name: req.spec.trainingRun,
     spec,
@@ -151,17 +152,23 @@ export async function schedulerJobBody(
     schedule: req.name,
     labels: req.labels,
     annotations: {},
-  });
+  };
+  // A tuned template fires the HyperparameterTuningJob a tuned run gets (README.md "Schedules");
+  // with `tuning: 'in-job'` the CustomJob runs the trainer's own search, as for a run.
+  const tuned = spec.tuning !== undefined && gcp.settings.tuning === 'vertex';
+  const [collection, posted] = tuned
+    ? (['hyperparameterTuningJobs', tuningJobBody(gcp.settings, layout, input)] as const)
+    : (['customJobs', customJobBody(gcp.settings, layout, input)] as const);
   return {
     name: jobName(gcp, stack, req.name),
     description: scheduleDescription(stack, req.name, req.specHash, req.spec, req.annotations),
     schedule: schedulerCron(req.spec),
     timeZone: req.spec.timeZone,
     httpTarget: {
-      uri: `https://${trainingRegion}-aiplatform.googleapis.com/v1/projects/${project}/locations/${trainingRegion}/customJobs`,
+      uri: `https://${trainingRegion}-aiplatform.googleapis.com/v1/projects/${project}/locations/${trainingRegion}/${collection}`,
       httpMethod: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: Buffer.from(JSON.stringify(customJob)),
+      body: Buffer.from(JSON.stringify(posted)),
       oauthToken: { serviceAccountEmail: gcp.settings.serviceAccount, scope: SCOPE },
     },
   };
@@ -270,6 +277,11 @@ export async function listSchedules(
       if (schedule) items.push(schedule);
       else if (diagnostic) diagnostics.push(diagnostic);
     }
+    // Cloud Scheduler fires without mlform, so `history` is applied whenever a writer (an apply,
+    // a controller sync) observes under the apply lock; a plan only reads.
+    if (ctx.applyLock) {
+      for (const s of items) diagnostics.push(...(await pruneScheduleHistory(gcp, ctx, s.name, s.spec)));
+    }
     return { items, diagnostics };
   } catch (e) {
     return { items: [], diagnostics: [callDiagnostic('Schedule', 'listing schedules', e)] };
@@ -349,7 +361,7 @@ export async function putSchedule(
     } else if (!pause && paused) {
       await gcp.call('scheduler', 'ResumeJob', (opts) => gcp.clients.scheduler.resumeJob({ name }, opts));
     }
-    return { diagnostics: [] };
+    return { diagnostics: await pruneScheduleHistory(gcp, ctx, req.name, req.spec) };
   } catch (e) {
     return { diagnostics: [callDiagnostic(address, `writing the Cloud Scheduler job of ${req.name}`, e)] };
   }
@@ -425,7 +437,9 @@ export async function triggerSchedule(
     while (Date.now() < deadline) {
       const after = await listRunsNamed(gcp, ctx, template);
       const fresh = after.runs.find((r) => r.schedule === req.name && !known.has(runRef(r)));
-      if (fresh) return { run: fresh, diagnostics: [] };
+      if (fresh) {
+        return { run: fresh, diagnostics: await pruneScheduleHistory(gcp, ctx, req.name, observed.spec) };
+      }
       await gcp.call.policy.sleep(gcp.settings.pollMs, ctx.signal);
     }
     return {

@@ -22,7 +22,7 @@ const SERVICE_MAX = 49;
 const REVISION_MAX = 63;
 
 export function validateGcp(
-  settings: Pick<GcpSettings, 'trainingRegion' | 'region'> & Partial<Pick<GcpSettings, 'now'>>,
+  settings: Pick<GcpSettings, 'trainingRegion' | 'region'> & Partial<Pick<GcpSettings, 'now' | 'tuning'>>,
   resources: readonly ValidateResource[],
   env: Record<string, string | undefined> = process.env,
   /** The stack (its name is part of a Scheduler job's description); default: the longest one. */
@@ -80,6 +80,30 @@ export function validateGcp(
           `lower tuning.parallel to ${vcpus} or pick a larger machine type`,
           'warning',
         );
+      }
+      // A HyperparameterTuningJob (the default) takes Vertex's algorithms and parameter ids; the
+      // in-job search runs mlform's own trainer and takes the manifest as it is.
+      if (spec.tuning && settings.tuning !== 'in-job') {
+        if (spec.tuning.algorithm === 'halving') {
+          fail(
+            'tuning-algorithm',
+            ['spec', 'tuning', 'algorithm'],
+            "Vertex AI has no successive halving: the HyperparameterTuningJob uses Vertex's default search (Bayesian optimisation) and every trial trains its full epochs",
+            "set `algorithm: random` for Vertex's random search, or keep halving with the provider setting `tuning: 'in-job'` (one machine runs all trials)",
+            'warning',
+          );
+        }
+        for (const id of Object.keys(spec.tuning.space)) {
+          const problem = parameterIdProblem(id);
+          if (problem) {
+            fail(
+              'tuning-parameter-id',
+              ['spec', 'tuning', 'space', id],
+              `"${id}" cannot be a Vertex AI parameter id: ${problem}`,
+              'name the dimension by its path in trainer.builtin (`learningRate`, `network.layers`): letters, digits, `_`, `.` and `-`, starting with a letter',
+            );
+          }
+        }
       }
       const machines: {
         path: FieldPath;
@@ -234,6 +258,21 @@ export function validateGcp(
     }
   }
   return out;
+}
+
+/**
+ * Why a `tuning.space` key cannot be a study's `parameterId`, or undefined. Vertex's rule (study.proto
+ * `ParameterSpec.parameter_id`) is "no whitespace, unique" (keys are unique); a trial gets the value
+ * as the argument `--<parameterId>=<value>`, which `mlform train` decodes (trainer/tuning/hypertune.ts),
+ * so the id must also survive that: no `=`, no leading `-`, and no `hp.` prefix (that one means a path).
+ */
+export function parameterIdProblem(id: string): string | undefined {
+  if (id.length === 0) return 'it is empty';
+  if (/\s/.test(id)) return 'it contains whitespace';
+  if (id.startsWith('hp.')) return 'the prefix `hp.` is how a trial argument names an arbitrary path';
+  if (!/^[A-Za-z][A-Za-z0-9_.-]*$/.test(id))
+    return 'a trial receives it as `--<id>=<value>`, so it must start with a letter and hold only letters, digits, `_`, `.` and `-`';
+  return undefined;
 }
 
 /**

@@ -10,7 +10,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { errorMessage } from '../../resources/error-message.js';
 import { error, warning, type Diagnostic } from '../../resources/diagnostic.js';
-import type { Lease, LockName, LockRequest, ProviderContext, Response } from '../provider.js';
+import type { HeldLease, Lease, LockName, LockRequest, ProviderContext, Response } from '../provider.js';
+import { heldLease, lockChanged } from '../held-lease.js';
 import { PRIVATE_FILE_MODE } from '../../artifact/storage.js';
 import { pidExists } from './processes.js';
 import { LeaseRecordSchema, type LeaseRecord } from './records.js';
@@ -46,19 +47,19 @@ async function createExclusive(path: string, record: LeaseRecord): Promise<boole
  * Moves a stale lease aside, atomically, and checks that what moved is the lease judged stale: if
  * a contender replaced it in between, that fresh lease is put back.
  */
-async function takeOver(path: string, staleToken: string | undefined, address: string): Promise<void> {
+async function takeOver(path: string, staleToken: string | undefined, address: string): Promise<boolean> {
   const aside = `${path}.${randomUUID()}.stale`;
   try {
     await rename(path, aside);
   } catch (e) {
-    if (errorCode(e) === 'ENOENT') return;
+    if (errorCode(e) === 'ENOENT') return true;
     throw e;
   }
   const moved = await readRecord(aside, LeaseRecordSchema, address);
-  if (staleToken !== undefined && moved.status === 'ok' && moved.value.token !== staleToken) {
-    await link(aside, path).catch(() => undefined);
-  }
+  const replaced = staleToken !== undefined && moved.status === 'ok' && moved.value.token !== staleToken;
+  if (replaced) await link(aside, path).catch(() => undefined);
   await unlink(aside).catch(() => undefined);
+  return !replaced;
 }
 
 const clock = (iso: string): string => new Date(iso).toTimeString().slice(0, 8);
@@ -70,7 +71,7 @@ function heldBy(record: LeaseRecord, what: string, address: string): Diagnostic 
     `${what} held by ${who} (pid ${record.pid}) until ${clock(record.expiresAt)}; retry later or wait`,
     {
       address: address,
-      hint: `the lease expires at ${record.expiresAt} unless its holder renews it; a holder that died on ${record.hostname} is taken over at once`,
+      hint: `the lease expires at ${record.expiresAt} unless its holder renews it; a holder that died on ${record.hostname} is taken over at once; \`mlform unlock\` shows the holder and releases it`,
     },
   );
 }
@@ -243,6 +244,41 @@ class FileLease implements Lease {
         ],
       };
     }
+  }
+}
+
+/**
+ * The lease file as it stands (`mlform unlock`); `release` removes it only while it is still the
+ * lease read (its token), so a lease taken after the read is put back and reported.
+ */
+export async function inspectLease(
+  settings: LocalSettings,
+  ctx: ProviderContext,
+  name: LockName,
+): Promise<Response & { held?: HeldLease }> {
+  const path = join(stateRoot(settings, ctx), name === 'apply' ? FILES.lock : FILES.leaderLease);
+  const what = leaseTitle(name);
+  const address = name === 'apply' ? 'lock' : 'leader';
+  const fail = (doing: string, e: unknown): Response => ({
+    diagnostics: [error('local-state', `${doing} the ${what} failed: ${errorMessage(e)}`, { address })],
+  });
+  try {
+    const found = await readRecord(path, LeaseRecordSchema, address);
+    if (found.status === 'missing') return { diagnostics: [] };
+    const record = found.status === 'ok' ? found.value : undefined;
+    const held = heldLease(record, async () => {
+      try {
+        if (await takeOver(path, record?.token, address)) return { diagnostics: [] };
+        return {
+          diagnostics: [lockChanged(what, address)],
+        };
+      } catch (e) {
+        return fail('releasing', e);
+      }
+    });
+    return { held, diagnostics: [] };
+  } catch (e) {
+    return fail('reading', e);
   }
 }
 

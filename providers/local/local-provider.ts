@@ -7,7 +7,7 @@ import { isGcsUri, storeFor } from '../../artifact/storage.js';
 import type { Provider, ProviderContext } from '../provider.js';
 import { deleteEndpoint, listEndpoints, putEndpoint } from './endpoints.js';
 import { validateLocalEndpoints } from './endpoint-upstreams.js';
-import { acquireLease } from './lease.js';
+import { acquireLease, inspectLease } from './lease.js';
 import { deleteModel, deleteVersion, listModels, moveAlias, putModel, registerVersion } from './registry.js';
 import { cancelRun, createRun, listRuns, observeRun, runLogs } from './runs.js';
 import { deleteSchedule, listSchedules, putSchedule, triggerSchedule } from './schedules.js';
@@ -60,6 +60,7 @@ export function createLocalProvider(options: LocalProviderOptions = {}) {
       trigger: (ctx, req) => triggerSchedule(settings, ctx, req),
     },
     lock: (ctx, req) => acquireLease(settings, ctx, req),
+    inspectLock: (ctx, req) => inspectLease(settings, ctx, req.name ?? 'apply'),
     // Plan fails before anything runs when this operator would refuse a command (command-runs.ts,
     // endpoints.ts).
     validate: async (_ctx, resources) => [

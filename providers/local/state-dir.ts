@@ -66,6 +66,10 @@ export interface StatePaths {
   endpoint(name: string): string;
   schedules: string;
   schedule(name: string): string;
+  /** An endpoint's monitoring root (monitoring/layout.ts): logs, window summaries, feedback. */
+  monitoring(endpoint: string): string;
+  /** The stack state store (Provider.stateStore): outbox and notified snapshot. */
+  store: string;
 }
 
 export function statePaths(root: string): StatePaths {
@@ -83,6 +87,8 @@ export function statePaths(root: string): StatePaths {
     endpoint: (name) => join(root, 'endpoints', name),
     schedules: join(root, 'schedules'),
     schedule: (name) => join(root, 'schedules', name),
+    monitoring: (endpoint) => join(root, 'monitoring', endpoint),
+    store: join(root, 'store'),
   };
 }
 

@@ -98,6 +98,7 @@ describeWithBrowser('mlform dashboard in chromium', () => {
       await expect.poll(() => page.locator('[data-testid=resource-card]').count()).toBe(5);
       for (const r of get.resources) {
         const card = page.locator(`[data-testid=resource-card][data-address="${r.address}"]`);
+        await card.scrollIntoViewIfNeeded();
         expect(await card.locator('[data-testid=sync-badge]').innerText()).toBe(r.sync);
         expect(await card.locator('[data-testid=health-badge]').innerText()).toBe(r.health);
       }
@@ -322,7 +323,11 @@ describeWithBrowser('mlform dashboard in chromium', () => {
       await screenshot('controller');
       await open('/');
       const card = page.locator('[data-testid=resource-card][data-address="TrainingRun/mpg-broken"]');
-      expect(await card.locator('[data-testid=health-badge]').innerText()).toBe('Degraded');
+      // Cards below the fold skip rendering (content-visibility), where innerText is empty: scroll.
+      await card.scrollIntoViewIfNeeded();
+      await expect
+        .poll(() => card.locator('[data-testid=health-badge]').innerText(), { timeout: 15_000 })
+        .toBe('Degraded');
       await rm(join(project, 'broken.yaml'));
     });
 

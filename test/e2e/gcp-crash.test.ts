@@ -11,8 +11,9 @@
  * `mpg-api-v1-<config>` beside `mpg-api-v1` and moved the traffic to it; providers/gcp/endpoints.ts
  * now waits for a same-configuration revision that is still starting.
  *
- * A killed apply leaves its lease (`<stack>/locks/apply.json`, TTL 60 s; the gcp provider has no
- * dead-pid shortcut because hosts differ). Waiting 60 s per kill is not an option here, so between
+ * A killed apply leaves its lease (`<stack>/locks/apply.json`, TTL 60 s; the same holder on the
+ * same host takes it over at once since its pid is gone, but the test does not rely on that shortcut,
+ * which another host would not have). Waiting 60 s per kill is not an option here, so between
  * kills the test lets that time pass: it rewrites a dead holder's record with an expiry in the past,
  * and the next apply takes the expired lease over (providers/gcp/lease.ts) as it would a minute later.
  */

@@ -5,56 +5,21 @@
  * (`npm run build`).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { startFakeGcp, type FakeContainerRun, type FakeGcp } from '../fakes/gcp/index.js';
+import { join } from 'node:path';
+import type { FakeGcp } from '../fakes/gcp/index.js';
+import { mlformOn, startFakeWithTrainer } from './gcp-cli.js';
 
-const REPO = resolve('.');
 let root: string;
 let project: string;
 let fake: FakeGcp;
 
-function run(args: string[], env: Record<string, string | undefined>, signal?: AbortSignal) {
-  return new Promise<{ code: number | null; out: string }>((done) => {
-    const child = spawn(process.execPath, [join(REPO, 'bin/mlform.js'), ...args], {
-      cwd: REPO,
-      env: {
-        ...process.env,
-        NO_COLOR: '1',
-        FORCE_COLOR: undefined,
-        CI: 'true',
-        MLFORM_BACKEND: 'wasm',
-        ...env,
-      },
-      signal,
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', () => undefined);
-    child.on('close', (code) => done({ code, out }));
-  });
-}
-
-/** What Vertex AI would run: the trainer image's entrypoint `mlform train` with the job's args. */
-async function runTrainer(
-  job: FakeContainerRun,
-  signal: AbortSignal,
-): Promise<{ exitCode: number; message?: string }> {
-  const r = await run(['train', ...job.containerSpec.args], job.env, signal);
-  return r.code === 0 ? { exitCode: 0 } : { exitCode: r.code ?? 1, message: r.out.slice(-500) };
-}
-
-const mlform = (...args: string[]) =>
-  run(args, { MLFORM_GCP_API_ENDPOINT: fake.url, MLFORM_GCP_RETRY_BASE_MS: '20' });
+const mlform = (...args: string[]) => mlformOn(fake)(...args);
 
 beforeAll(async () => {
-  fake = await startFakeGcp({
-    runContainer: runTrainer,
-    jobTiming: { queuedMs: 10, pendingMs: 10, runningMs: 10 },
-  });
+  fake = await startFakeWithTrainer();
   root = await mkdtemp(join(tmpdir(), 'mlform-gcp-e2e-'));
   project = join(root, 'quickstart');
   await cp('examples/quickstart', project, { recursive: true, filter: (src) => !src.includes('.mlform') });

@@ -40,7 +40,13 @@ export const describeCommand = defineCommand({
     const status = inputs.statuses.find((s) => s.kind === kind && s.name === name);
     if (!status) return failed(ctx, [unknownResource(kind, name, inputs.statuses)]);
     const resource = inputs.project.desired.resources.find((r) => r.address === status.address);
-    const model = describeModel(status, resource, inputs.observed);
+    const model = describeModel(
+      status,
+      resource,
+      inputs.observed,
+      new Date(),
+      inputs.project.desired.project?.config,
+    );
     ctx.print(
       options.output === 'json'
         ? JSON.stringify({ formatVersion: STATUS_FORMAT_VERSION, ...model }, null, 2)

@@ -3,6 +3,7 @@ import type { CommandEntry } from '../command.js';
 import { applyCommand, destroyCommand } from './apply.js';
 import { artifactCommands } from './artifact.js';
 import { cancelCommand } from './cancel.js';
+import { checkCommand } from './check.js';
 import { controllerCommand } from './controller.js';
 import { describeCommand } from './describe.js';
 import { getCommand } from './get.js';
@@ -13,10 +14,12 @@ import { serveCommand } from './serve.js';
 import { trainCommand } from './train.js';
 import { triggerCommand } from './trigger.js';
 import { uiCommand } from './ui.js';
+import { unlockCommand } from './unlock.js';
 import { validateCommand } from './validate.js';
 
 export const COMMANDS: readonly CommandEntry[] = [
   validateCommand,
+  checkCommand,
   schemaCommand,
   planCommand,
   applyCommand,
@@ -26,6 +29,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   logsCommand,
   cancelCommand,
   triggerCommand,
+  unlockCommand,
   trainCommand,
   serveCommand,
   artifactCommands,

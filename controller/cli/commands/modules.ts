@@ -13,6 +13,7 @@ export interface CommandModule {
 
 export const COMMAND_MODULES: readonly CommandModule[] = [
   { names: ['validate'], load: async () => [(await import('./validate.js')).validateCommand] },
+  { names: ['check'], load: async () => [(await import('./check.js')).checkCommand] },
   { names: ['schema'], load: async () => [(await import('./schema.js')).schemaCommand] },
   { names: ['plan'], load: async () => [(await import('./plan.js')).planCommand] },
   {
@@ -27,6 +28,7 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
   { names: ['logs'], load: async () => [(await import('./logs.js')).logsCommand] },
   { names: ['cancel'], load: async () => [(await import('./cancel.js')).cancelCommand] },
   { names: ['trigger'], load: async () => [(await import('./trigger.js')).triggerCommand] },
+  { names: ['unlock'], load: async () => [(await import('./unlock.js')).unlockCommand] },
   { names: ['train'], load: async () => [(await import('./train.js')).trainCommand] },
   { names: ['serve'], load: async () => [(await import('./serve.js')).serveCommand] },
   { names: ['artifact'], load: async () => [(await import('./artifact.js')).artifactCommands] },

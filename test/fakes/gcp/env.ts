@@ -1,8 +1,8 @@
 /** What every API module of the fake shares: options, operations, body checking, timers. */
 import type { FaultInjector } from './faults.js';
-import { ApiError, parseJsonBody, type HandlerContext } from './http.js';
+import { ApiError, nowIso, parseJsonBody, type HandlerContext } from './http.js';
 import type { PageOptions } from './list.js';
-import type { OperationStore } from './operations.js';
+import type { OperationResult, OperationStore } from './operations.js';
 import { checkMessage, type ProtoPackage } from './proto.js';
 
 export interface FakeContainerRun {
@@ -94,6 +94,25 @@ export class FakeEnv {
       }
     }
     return value;
+  }
+
+  /**
+   * A Vertex AI operation whose metadata is `metadataType` with `genericMetadata`, done after the
+   * configured operation delay with `response`'s result.
+   */
+  vertexOperation(
+    prefix: string,
+    metadataType: string,
+    response: () => OperationResult,
+  ): Record<string, unknown> {
+    const now = nowIso();
+    return this.ops.start(prefix, response, {
+      delayMs: opDelay(this.options),
+      metadata: {
+        '@type': `type.googleapis.com/google.cloud.aiplatform.v1.${metadataType}`,
+        genericMetadata: { createTime: now, updateTime: now },
+      },
+    }) as unknown as Record<string, unknown>;
   }
 
   later(ms: number, fn: () => void): void {

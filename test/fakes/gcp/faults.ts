@@ -1,7 +1,11 @@
-/** Seeded fault injection: 429 rate limits, 503s and timeouts, before or after the effect. */
+/**
+ * Seeded fault injection: 429 rate limits, 503s and timeouts, before or after the effect; a
+ * one-shot 403 PERMISSION_DENIED naming an IAM permission, as Google words it, or a 404 (a bucket
+ * that does not exist).
+ */
 import { ApiError, type Api } from './http.js';
 
-export type FaultKind = '429' | '503' | 'timeout';
+export type FaultKind = '429' | '503' | 'timeout' | '403' | '404';
 
 export interface FakeFaults {
   /** Probability (0..1) that a request is faulted. */
@@ -26,6 +30,8 @@ export interface NextFault {
   /** Answer the fault after the request took effect. */
   afterEffect?: boolean;
   timeoutMs?: number;
+  /** For '403': the IAM permission denied (default `<api>.unknown.permission`). */
+  permission?: string;
 }
 
 export const RATE_LIMIT_MESSAGE =
@@ -41,8 +47,23 @@ const SERVICE_HOST: Record<Api, string> = {
   secretmanager: 'secretmanager.googleapis.com',
 };
 
-export function faultError(kind: FaultKind, api: Api): ApiError {
+export function faultError(kind: FaultKind, api: Api, permission?: string): ApiError {
   switch (kind) {
+    case '404':
+      return new ApiError(
+        'NOT_FOUND',
+        api === 'storage' ? 'The specified bucket does not exist.' : 'Not found.',
+        'notFound',
+      );
+    case '403': {
+      const p = permission ?? `${api}.unknown.permission`;
+      // Cloud Storage words it differently from the other APIs.
+      const message =
+        api === 'storage'
+          ? `mlform-ctrl@demo-proj.iam.gserviceaccount.com does not have ${p} access to the Google Cloud Storage bucket.`
+          : `Permission '${p}' denied on resource '//${SERVICE_HOST[api]}/projects/demo-proj' (or it may not exist).`;
+      return new ApiError('PERMISSION_DENIED', message, 'forbidden');
+    }
     case '429':
       return new ApiError(
         'RESOURCE_EXHAUSTED',
@@ -72,6 +93,7 @@ export interface FaultDecision {
   kind: FaultKind;
   afterEffect: boolean;
   timeoutMs: number;
+  permission?: string;
 }
 
 export class FaultInjector {
@@ -100,7 +122,14 @@ export class FaultInjector {
     const i = this.queue.findIndex((q) => (!q.rpc || q.rpc === rpc) && (!q.api || q.api === api));
     if (i >= 0) {
       const [q] = this.queue.splice(i, 1);
-      if (q) return { kind: q.kind, afterEffect: q.afterEffect ?? false, timeoutMs: q.timeoutMs ?? 2000 };
+      if (q) {
+        return {
+          kind: q.kind,
+          afterEffect: q.afterEffect ?? false,
+          timeoutMs: q.timeoutMs ?? 2000,
+          ...(q.permission !== undefined && { permission: q.permission }),
+        };
+      }
     }
     const f = this.faults;
     if (!f || f.rate <= 0 || f.kinds.length === 0) return undefined;

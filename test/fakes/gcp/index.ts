@@ -1,5 +1,5 @@
 /**
- * A local fake of Vertex AI v1, Cloud Run Admin v2, Cloud Scheduler v1, Secret Manager v1 and the Cloud Storage
+ * A local fake of Vertex AI v1 (jobs, models, TensorBoard instances), Cloud Run Admin v2, Cloud Scheduler v1, Secret Manager v1 and the Cloud Storage
  * JSON API, speaking the REST wire format the real SDK clients use with `fallback: true`.
  * See README.md.
  */
@@ -18,6 +18,7 @@ import { FakeServer } from './server.js';
 import { GcsStore, type StoredObject } from './storage.js';
 import { VertexJobs, type JobState, type SeedJob } from './vertex-jobs.js';
 import { VertexModels } from './vertex-models.js';
+import { VertexTensorboards } from './vertex-tensorboards.js';
 
 export type { FakeContainerRun, RunContainer } from './env.js';
 export type { FakeFaults, FaultKind, NextFault } from './faults.js';
@@ -81,6 +82,8 @@ export interface FakeGcp {
   hyperparameterTuningJobs(): Record<string, unknown>[];
   /** All versions of all models. */
   models(): Record<string, unknown>[];
+  /** Vertex AI TensorBoard instances. */
+  tensorboards(): Record<string, unknown>[];
   services(): Record<string, unknown>[];
   revisions(): Record<string, unknown>[];
   schedulerJobs(): Record<string, unknown>[];
@@ -95,6 +98,8 @@ export interface FakeGcp {
     /** A Secret Manager secret with one version per value (created when absent). */
     secret(project: string, id: string, ...values: (string | Buffer)[]): void;
     model(s: Parameters<VertexModels['seed']>[0]): Record<string, unknown>;
+    /** A TensorBoard instance made outside mlform. */
+    tensorboard(s: Parameters<VertexTensorboards['seed']>[0]): Record<string, unknown>;
     object(
       bucket: string,
       name: string,
@@ -128,6 +133,8 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<FakeGc
   const env = new FakeEnv(resolved, ops, faults);
   const jobs = new VertexJobs(env);
   const models = new VertexModels(env);
+  const tensorboards = new VertexTensorboards(env);
+  jobs.tensorboardExists = (name) => tensorboards.exists(name);
   const run = new CloudRun(env);
   const scheduler = new Scheduler(env);
   const storage = new GcsStore(env);
@@ -137,6 +144,7 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<FakeGc
     ...operationRoutes(ops),
     ...jobs.routes(),
     ...models.routes(),
+    ...tensorboards.routes(),
     ...run.routes(),
     ...scheduler.routes(),
     ...storage.routes(),
@@ -179,6 +187,7 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<FakeGc
     customJobs: () => jobs.all('customJobs'),
     hyperparameterTuningJobs: () => jobs.all('hyperparameterTuningJobs'),
     models: () => models.all(),
+    tensorboards: () => tensorboards.all(),
     services: () => run.allServices(),
     revisions: () => run.allRevisions(),
     schedulerJobs: () => scheduler.all(),
@@ -191,6 +200,7 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<FakeGc
       hyperparameterTuningJob: (s) => jobs.seed('hyperparameterTuningJobs', s),
       secret: (project, id, ...values) => secretManager.seed(project, id, ...values),
       model: (s) => models.seed(s),
+      tensorboard: (s) => tensorboards.seed(s),
       object: (bucket, name, data, meta = {}) =>
         storage.write(bucket, name, typeof data === 'string' ? Buffer.from(data) : data, meta),
     },

@@ -103,7 +103,7 @@ export class FakeServer {
     const answerFault = async (after: boolean): Promise<HandlerResult> => {
       if (!fault) throw new Error('unreachable');
       if (fault.kind === 'timeout') await sleep(fault.timeoutMs, signal);
-      const err = faultError(fault.kind, routeApi);
+      const err = faultError(fault.kind, routeApi, fault.permission);
       log(err.httpStatus, true, after);
       return { status: err.httpStatus, json: err.toBody(routeApi) };
     };

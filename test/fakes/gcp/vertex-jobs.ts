@@ -76,6 +76,8 @@ export interface SeedJob {
 export class VertexJobs {
   private readonly jobs = new Map<string, JobRecord>();
   private counter = 0;
+  /** Set by the fake: a job naming a TensorBoard instance that does not exist is refused. */
+  tensorboardExists: (name: string) => boolean = () => false;
 
   constructor(private readonly env: FakeEnv) {}
 
@@ -151,6 +153,10 @@ export class VertexJobs {
           `List of found errors:\t1.Field: ${root}.study_spec; Message: Required field is not set.\t`,
         );
       }
+    }
+    const tensorboard = str(spec.tensorboard);
+    if (tensorboard && !this.tensorboardExists(tensorboard)) {
+      throw new ApiError('NOT_FOUND', `Tensorboard ${tensorboard} is not found.`);
     }
     for (const p of pools) {
       const accel = str(rec(rec(p).machineSpec).acceleratorType);
@@ -260,18 +266,24 @@ export class VertexJobs {
           parameterId: String(p.parameterId ?? ''),
           value: sample(p, random),
         }));
+        // Vertex runs each trial as a CustomJob of its own, named in the trial (`Trial.custom_job`).
+        const customJob = String(r.name).replace(
+          /hyperparameterTuningJobs\/([^/]+)$/,
+          `customJobs/$1${id.padStart(3, '0')}`,
+        );
         const trial: Record<string, unknown> = {
           id,
           state: 'ACTIVE',
           parameters: values,
           startTime: nowIso(),
+          customJob,
         };
         trials.push(trial);
         trials.sort((a, b) => Number(a.id) - Number(b.id));
         const metricFile = join(dir, `trial-${id}`, 'output.metrics');
         let result: { exitCode: number; message?: string };
         try {
-          const run = this.containerRun(job, { trialId: id, metricFile, params: values });
+          const run = this.containerRun(job, { trialId: id, metricFile, params: values, customJob });
           result = await runner(run, abort.signal);
         } catch (e) {
           result = { exitCode: 1, message: e instanceof Error ? e.message : String(e) };
@@ -316,10 +328,12 @@ export class VertexJobs {
       trialId: string;
       metricFile: string;
       params: { parameterId: string; value: number | string }[];
+      customJob: string;
     },
   ): FakeContainerRun {
     const r = job.resource;
-    const name = String(r.name);
+    // A trial's container runs as the trial's own CustomJob: CLOUD_ML_JOB_ID is that job's id.
+    const name = trial ? trial.customJob : String(r.name);
     const jobId = name.split('/').pop() ?? '';
     const spec = trial ? rec(r.trialJobSpec) : rec(r.jobSpec);
     const pool = rec(arr(spec.workerPoolSpecs)[0]);

@@ -347,18 +347,11 @@ export class VertexModels {
   }
 
   private deleteOp(ctx: HandlerContext): Record<string, unknown> {
-    const now = nowIso();
-    return this.env.ops.start(
+    return this.env.vertexOperation(
       `projects/${ctx.params.project ?? ''}/locations/${ctx.params.location ?? ''}`,
+      'DeleteOperationMetadata',
       () => ({ response: { '@type': 'type.googleapis.com/google.protobuf.Empty' } }),
-      {
-        delayMs: opDelay(this.env.options),
-        metadata: {
-          '@type': 'type.googleapis.com/google.cloud.aiplatform.v1.DeleteOperationMetadata',
-          genericMetadata: { createTime: now, updateTime: now },
-        },
-      },
-    ) as unknown as Record<string, unknown>;
+    );
   }
 
   /** Every version of every model (a flat list). */

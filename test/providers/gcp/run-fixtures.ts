@@ -1,5 +1,6 @@
 /** Runs for the gcp provider's create and register tests: data already in gs://, no GPU. */
-import type { ObservedRun } from '../../../providers/provider.js';
+import type { ObservedRun, PutScheduleRequest } from '../../../providers/provider.js';
+import type { ScheduleSpec } from '../../../resources/schedule.js';
 import type { TrainingRunSpec } from '../../../resources/training-run.js';
 
 const data = { uri: 'gs://data/cars.json', target: 'y', features: ['a'], validationSplit: 0.2 };
@@ -15,3 +16,18 @@ export function succeededRun(number: number): ObservedRun {
   const run = { name: 'mpg-mlp', number, specHash: 'f'.repeat(64), state: 'succeeded' as const };
   return { ...run, attempt: 1, createdAt: new Date().toISOString(), artifactUri, ...results };
 }
+
+/** Schedule `name` firing `template` (spec hash `4...`), as apply puts it. */
+export const scheduleRequest = (
+  name: string,
+  spec: ScheduleSpec,
+  template: TrainingRunSpec,
+  specHash = '3'.repeat(64),
+): PutScheduleRequest => ({
+  name,
+  spec,
+  specHash,
+  template: { spec: template, specHash: '4'.repeat(64), manifestPath: 'training.yaml' },
+  labels: {},
+  annotations: {},
+});

@@ -1,10 +1,12 @@
 /** Plan-time checks of the gcp provider, through `openProject` as plan/apply call it: exact positions. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openProject } from '../../../controller/cli/project.js';
 import { validateGcp } from '../../../providers/gcp/index.js';
+import { parameterIdProblem } from '../../../providers/gcp/validate.js';
+import { BARE_HYPERPARAMETERS, TUNABLE_PATHS } from '../../../resources/training-run.js';
 import type { ValidateResource } from '../../../providers/provider.js';
 import { gcpProjectFile } from './project-file.js';
 
@@ -136,5 +138,84 @@ describe('gcp validation at plan time', () => {
       { MLFORM_GCP_SKIP_REGION_CHECK: '1' },
     );
     expect(found.map((d) => [d.code, d.severity])).toEqual([['gcp-accelerator-region', 'warning']]);
+  });
+
+  it('tuning: halving is a plan note naming the substitute, a parameter id Vertex cannot take an error at its key', async () => {
+    // A project of its own below the suite's folder (removed with it), opened after the tests above.
+    const tuned = join(dir, 'tuned');
+    await mkdir(tuned);
+    await writeFile(join(tuned, 'mlform.yaml'), gcpProjectFile('us-central1'));
+    await writeFile(
+      join(tuned, 'tuned.yaml'),
+      `apiVersion: mlform/v1
+kind: TrainingRun
+metadata:
+  name: tuned
+spec:
+  resources: {machineType: n1-standard-4}
+  trainer:
+    builtin: {task: classification, data: {uri: gs://b/iris.json, target: species, features: [petal]}}
+  tuning:
+    trials: 4
+    metric: val_loss
+    algorithm: halving
+    space:
+      learningRate: {logUniform: [0.001, 0.1]}
+      network.layers: {choice: [[8], [16, 8]]}
+`,
+    );
+    const { diagnostics } = await openProject([tuned]);
+    const shown = diagnostics.map((d) => `${d.line}:${d.col} ${d.severity} ${d.code} ${d.message}`);
+    expect(shown).toEqual([
+      "12:16 warning gcp-tuning-algorithm spec.tuning.algorithm: Vertex AI has no successive halving: the HyperparameterTuningJob uses Vertex's default search (Bayesian optimisation) and every trial trains its full epochs",
+    ]);
+    expect(diagnostics[0].hint).toContain('algorithm: random');
+
+    // `random` is Vertex's RANDOM_SEARCH: nothing to say; the in-job search takes any key and halving.
+    const resource = (algorithm: 'random' | 'halving', key: string): ValidateResource => ({
+      kind: 'TrainingRun',
+      name: 't',
+      address: 'TrainingRun/t',
+      manifest: {
+        spec: {
+          tuning: {
+            trials: 2,
+            parallel: 1,
+            metric: 'm',
+            goal: 'minimize',
+            algorithm,
+            space: { [key]: { uniform: [0, 1] } },
+          },
+          resources: { machineType: 'n1-standard-4', spot: false },
+        },
+      },
+      source: { file: 'x.yaml', line: 1, col: 1 },
+    });
+    const settings = { trainingRegion: 'us-central1', region: 'us-central1' };
+    expect(validateGcp(settings, [resource('random', 'network.layers')], {})).toEqual([]);
+    expect(validateGcp({ ...settings, tuning: 'in-job' }, [resource('halving', 'a b')], {})).toEqual([]);
+    const bad = validateGcp(settings, [resource('random', 'hp.dropout'), resource('random', 'a b')], {});
+    expect(bad.map((d) => [d.code, d.severity, d.path, d.message])).toEqual([
+      [
+        'gcp-tuning-parameter-id',
+        'error',
+        ['spec', 'tuning', 'space', 'hp.dropout'],
+        'spec.tuning.space["hp.dropout"]: "hp.dropout" cannot be a Vertex AI parameter id: the prefix `hp.` is how a trial argument names an arbitrary path',
+      ],
+      [
+        'gcp-tuning-parameter-id',
+        'error',
+        ['spec', 'tuning', 'space', 'a b'],
+        'spec.tuning.space["a b"]: "a b" cannot be a Vertex AI parameter id: it contains whitespace',
+      ],
+    ]);
+    expect(bad[0].hint).toContain('letters, digits');
+  });
+
+  it('every key the manifest schema lets tuning.space have is a parameter id Vertex takes', () => {
+    for (const id of [...BARE_HYPERPARAMETERS, ...TUNABLE_PATHS])
+      expect([id, parameterIdProblem(id)]).toEqual([id, undefined]);
+    expect(parameterIdProblem('1st')).toMatch(/start with a letter/);
+    expect(parameterIdProblem('lr=0')).toMatch(/start with a letter and hold only/);
   });
 });
