@@ -95,12 +95,15 @@ export type OnClientBuilt = (name: ClientName) => void;
 
 const load = createRequire(import.meta.url);
 
-/** Builds `name` of the CommonJS module `module` (loaded now, not before) with the shared proto roots. */
+/**
+ * Builds `name` of the CommonJS module `module` (loaded now, not before) on the parsed protos of
+ * its `service` only (proto-cache.ts).
+ */
 const gaxClient =
-  <T>(module: string, name: string, options: object) =>
+  <T>(module: string, name: string, service: string, options: object) =>
   (): T => {
     const Client = (load(module) as Record<string, new (o: object, gax: object) => T>)[name];
-    return new Client({ ...options }, cachedProtoGax());
+    return new Client({ ...options }, cachedProtoGax(service));
   };
 
 export function createClients(settings: ClientSettings, onBuilt?: OnClientBuilt): GcpClients {
@@ -113,31 +116,37 @@ export function createClients(settings: ClientSettings, onBuilt?: OnClientBuilt)
     jobs: gaxClient<JobServiceClient>(
       '@google-cloud/aiplatform/build/src/v1/job_service_client.js',
       'JobServiceClient',
+      'google.cloud.aiplatform.v1.JobService',
       { ...common, ...regional(settings.trainingRegion, 'aiplatform') },
     ),
     models: gaxClient<ModelServiceClient>(
       '@google-cloud/aiplatform/build/src/v1/model_service_client.js',
       'ModelServiceClient',
+      'google.cloud.aiplatform.v1.ModelService',
       { ...common, ...regional(settings.region, 'aiplatform') },
     ),
     services: gaxClient<ServicesClient>(
       '@google-cloud/run/build/src/v2/services_client.js',
       'ServicesClient',
+      'google.cloud.run.v2.Services',
       common,
     ),
     revisions: gaxClient<RevisionsClient>(
       '@google-cloud/run/build/src/v2/revisions_client.js',
       'RevisionsClient',
+      'google.cloud.run.v2.Revisions',
       common,
     ),
     scheduler: gaxClient<CloudSchedulerClient>(
       '@google-cloud/scheduler/build/src/v1/cloud_scheduler_client.js',
       'CloudSchedulerClient',
+      'google.cloud.scheduler.v1.CloudScheduler',
       common,
     ),
     secrets: gaxClient<SecretManagerServiceClient>(
       '@google-cloud/secret-manager/build/src/v1/secret_manager_service_client.js',
       'SecretManagerServiceClient',
+      'google.cloud.secretmanager.v1.SecretManagerService',
       common,
     ),
     storage: () => {

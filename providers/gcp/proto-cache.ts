@@ -1,54 +1,38 @@
 /**
- * A google-gax (REST fallback) instance that parses each API's proto JSON once per process.
+ * A google-gax (REST fallback) instance for one service that parses the protos it needs once per
+ * process, and only those.
  *
- * google-gax caches parsed roots under a hash of the JSON text, but resolving a root writes into
- * the JSON it came from (the Operations HTTP rules, field options), so the second Vertex AI client
- * hashed different text and parsed the 1.5 MB file again (~40 % of a plan's start-up). Here the key
- * is the JSON object itself (each client module `require`s its package's one protos.json), and the
- * Vertex AI file is parsed without its v1beta1 half, which the v1 clients never reference (an
- * unresolvable type would throw while parsing, so a test run proves it).
+ * A client module `require`s its package's whole proto JSON (the Vertex AI one describes some
+ * thirty services, 4 MB) and google-gax parses and resolves all of it, for every client: it caches
+ * roots under a hash of the JSON text, but resolving a root writes into the JSON it came from, so
+ * the second Vertex AI client hashed different text and parsed the file again. Here the root is
+ * built from the service's own part of the file (proto-prune.ts) and cached by the JSON object and
+ * the service. A JSON without that service (the IAM and Locations mixins' own) is used whole.
  */
 import { createRequire } from 'node:module';
 import type * as Gax from 'google-gax';
+import { pruneToService } from './proto-prune.js';
 
 type Root = Gax.protobuf.Root;
-type Json = { nested?: Record<string, Json> } & Record<string, unknown>;
 
-const roots = new WeakMap<object, Root>();
+const roots = new WeakMap<object, Map<string, Root>>();
+const instances = new Map<string, typeof Gax>();
 
-/** `json` with `google.cloud.aiplatform.v1beta1` left out (a shallow copy along that path). */
-function withoutAiplatformBeta(json: Json): Json {
-  const google = json.nested?.google;
-  const cloud = google?.nested?.cloud;
-  const aiplatform = cloud?.nested?.aiplatform;
-  if (!google || !cloud || !aiplatform?.nested?.v1beta1 || !aiplatform.nested.v1) return json;
-  const { v1beta1: _beta, ...versions } = aiplatform.nested;
-  return {
-    ...json,
-    nested: {
-      ...json.nested,
-      google: {
-        ...google,
-        nested: {
-          ...google.nested,
-          cloud: { ...cloud, nested: { ...cloud.nested, aiplatform: { ...aiplatform, nested: versions } } },
-        },
-      },
-    },
-  };
-}
-
-let instance: typeof Gax | undefined;
-
-/** google-gax with `GrpcClient.loadProtoJSON` and `protobufFromJSON` answering from `roots`. */
-export function cachedProtoGax(): typeof Gax {
-  if (instance) return instance;
+/**
+ * google-gax with `GrpcClient.loadProtoJSON` and `protobufFromJSON` answering from `roots`, for
+ * the client of `service` (its full name, e.g. `google.cloud.aiplatform.v1.JobService`).
+ */
+export function cachedProtoGax(service: string): typeof Gax {
+  const cached = instances.get(service);
+  if (cached) return cached;
   const gax = createRequire(import.meta.url)('google-gax') as typeof Gax;
   const rootOf = (json: object): Root => {
-    let root = roots.get(json);
+    let byService = roots.get(json);
+    if (!byService) roots.set(json, (byService = new Map()));
+    let root = byService.get(service);
     if (!root) {
-      root = gax.protobuf.Root.fromJSON(withoutAiplatformBeta(json as Json));
-      roots.set(json, root);
+      root = gax.protobuf.Root.fromJSON(pruneToService(json, service) ?? json);
+      byService.set(service, root);
     }
     return root;
   };
@@ -60,9 +44,10 @@ export function cachedProtoGax(): typeof Gax {
       return rootOf(json);
     }
   }
-  instance = {
+  const instance = {
     ...gax,
     fallback: { ...gax.fallback, GrpcClient: CachedGrpcClient, protobufFromJSON: rootOf },
   } as typeof Gax;
+  instances.set(service, instance);
   return instance;
 }

@@ -12,10 +12,10 @@ export type { TensorboardServiceClient };
 export async function createTensorboardClient(settings: ClientSettings): Promise<TensorboardServiceClient> {
   const { TensorboardServiceClient: Client } =
     await import('@google-cloud/aiplatform/build/src/v1/tensorboard_service_client.js');
-  // Instances live next to the jobs that write to them: the training region. The Vertex AI
-  // proto roots are the ones the job client already parsed (proto-cache.ts).
+  // Instances live next to the jobs that write to them: the training region. Only the
+  // service's own protos are parsed (proto-cache.ts).
   return new Client(
     { ...gaxOptions(settings), ...regionalEndpoint(settings, settings.trainingRegion, 'aiplatform') },
-    cachedProtoGax(),
+    cachedProtoGax('google.cloud.aiplatform.v1.TensorboardService'),
   );
 }
