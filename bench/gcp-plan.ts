@@ -336,9 +336,10 @@ async function startupBreakdown(
     const out = JSON.parse(line) as {
       stages: Record<string, number>;
       totalMs: number;
+      cpuMs: number;
       built: string[];
     };
-    samples.push({ ...out.stages, total: out.totalMs });
+    samples.push({ ...out.stages, total: out.totalMs, cpu: out.cpuMs });
     built = out.built;
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -350,18 +351,19 @@ async function startupBreakdown(
 
 const STAGE_LABELS: Record<string, string> = {
   node: 'Node start-up (to the first line of the entry module)',
-  cliModules: 'CLI module graph (controller/cli/main.js: every command module)',
+  cliModules: 'CLI module graph (controller/cli/entry.js and the plan command)',
   gcpModules: 'gcp provider modules (no SDK yet)',
   manifests: 'load and validate the 1,000 manifests',
   validate: 'Provider.validate (offline; Secret Manager only with a secretRef)',
-  'client:jobs': 'Vertex AI JobServiceClient: google-gax + module + proto JSON',
-  'client:models': 'Vertex AI ModelServiceClient (the proto root is shared)',
+  'client:jobs': "Vertex AI JobServiceClient: google-gax, its module, its service's protos",
+  'client:models': "Vertex AI ModelServiceClient (its own service's protos)",
   'client:services': 'Cloud Run ServicesClient',
   'client:scheduler': 'Cloud Scheduler client',
   'client:storage': 'Cloud Storage client (@google-cloud/storage)',
   observe: 'the four listings (14 calls, 50 ms latency each, quota buckets)',
   plan: 'plan and render',
   total: 'total',
+  cpu: "CPU time of the process (user + system: less sensitive than wall times to the machine's load)",
 };
 
 function startupTable(): string[] {

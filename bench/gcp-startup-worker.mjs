@@ -11,7 +11,10 @@ const mark = (stage) => {
   last = now;
 };
 const [dir] = process.argv.slice(2);
-await import('../dist/controller/cli/main.js');
+// What `mlform plan` loads before its handler runs: the entry and the plan command's modules.
+await import('../dist/controller/cli/entry.js');
+const { COMMAND_MODULES } = await import('../dist/controller/cli/commands/modules.js');
+await COMMAND_MODULES.find((m) => m.names.includes('plan')).load();
 mark('cliModules');
 const { createGcpProvider } = await import('../dist/providers/gcp/index.js');
 mark('gcpModules');
@@ -46,4 +49,7 @@ const text = createPlanTextView({
 if (!text.includes('No changes')) throw new Error(`not a no-op plan:\n${text.slice(0, 2000)}`);
 mark('plan');
 await provider.close();
-console.log(JSON.stringify({ stages, totalMs: performance.now(), built }));
+const cpu = process.cpuUsage();
+console.log(
+  JSON.stringify({ stages, totalMs: performance.now(), cpuMs: (cpu.user + cpu.system) / 1000, built }),
+);
