@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Thin launcher: the CLI is compiled to dist/ by `npm run build` (run automatically by `npm ci`).
-import { installProcessGuard, main } from '../dist/controller/cli/main.js';
+import { run } from '../dist/controller/cli/entry.js';
+import { installProcessGuard } from '../dist/controller/cli/process-guard.js';
 
 const report = installProcessGuard();
 
@@ -12,6 +13,6 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-main(process.argv).then((code) => {
+run(process.argv).then((code) => {
   process.exitCode = code;
 }, report);

@@ -4,11 +4,11 @@ import { error, hasErrors, type Diagnostic } from '../../resources/diagnostic.js
 import { loadManifests, type DesiredState } from '../../manifests/load.js';
 import { readLoadedFile } from '../../manifests/loaded-files.js';
 import type { Provider, ProviderContext, ValidateResource } from '../../providers/provider.js';
-import { createLocalProvider, stateDirEscape } from '../../providers/local/index.js';
 import { stateDirEscapeDiagnostic } from '../../resources/project.js';
 import { locate, parseYamlFile } from '../../manifests/yaml-document.js';
-// providers/gcp is imported only when a project uses it: the Google SDKs cost ~100 MB and seconds
-// of start-up, which a local-only CLI or controller should not pay.
+// Each provider is imported only when a project uses it: the Google SDKs cost ~100 MB and seconds
+// of start-up, which a local-only CLI or controller should not pay, and a gcp plan needs none of
+// the local provider's ~30 modules (processes, sandbox, serving launch).
 import { pinpointDiagnostics } from '../engine/diagnostic-positions.js';
 import type { LoadedPolicy } from '../engine/policy.js';
 import { operatorFromEnv, type OperatorSettings } from './operator.js';
@@ -110,6 +110,7 @@ export async function openProject(
     provider = gcpProviders.get(key) ?? createGcpProvider({ config: config.gcp });
     gcpProviders.set(key, provider);
   } else {
+    const { createLocalProvider, stateDirEscape } = await import('../../providers/local/index.js');
     // The manifests may keep state only inside the project; the operator's --state-dir may be anywhere.
     if (operator.stateDir === undefined) {
       const escape = await stateDirEscape(project.dir, config.local.stateDir);

@@ -6,7 +6,7 @@ import { isGcsUri, storeFor } from '../../artifact/storage.js';
 import type { Provider, ProviderContext } from '../provider.js';
 import { createCaller, DEFAULT_BUCKETS, type BucketSize, type CallClass, type RetryPolicy } from './call.js';
 import type { GcpApi } from './api-calls.js';
-import { createClients, ENDPOINT_ENV, type GcpClients } from './clients.js';
+import { createClients, ENDPOINT_ENV, type GcpClients, type OnClientBuilt } from './clients.js';
 import { credentialsGate, gatedCaller } from './credentials.js';
 import { gcpStateStore } from './state-store.js';
 import { layoutFor, settingsFrom, type Gcp, type GcpConfig, type GcpSettings } from './context.js';
@@ -32,6 +32,8 @@ export interface GcpProviderOptions {
   buckets?: Partial<Record<`${GcpApi}:${CallClass}`, BucketSize>>;
   /** Pre-built clients (tests). */
   clients?: GcpClients;
+  /** Told the name of each client as it is built (each on first use; tests count them). */
+  onClientBuilt?: OnClientBuilt;
   env?: Record<string, string | undefined>;
 }
 
@@ -41,7 +43,8 @@ export function createGcpProvider(options: GcpProviderOptions): GcpProvider {
   const env = options.env ?? process.env;
   const settings = settingsFrom(options.config, options.settings);
   const endpoint = options.endpoint ?? (env[ENDPOINT_ENV] || undefined);
-  // Created on first use: a plan that stops at validation never builds a client.
+  // Each client is built on first use: a plan that stops at validation builds none, and a plan
+  // builds neither Cloud Run revisions nor Secret Manager (without a secretRef).
   let built: GcpClients | undefined = options.clients;
   const clientSettings = {
     project: settings.project,
@@ -49,7 +52,7 @@ export function createGcpProvider(options: GcpProviderOptions): GcpProvider {
     trainingRegion: settings.trainingRegion,
     ...(endpoint !== undefined && { endpoint }),
   };
-  const clientsOf = (): GcpClients => (built ??= createClients(clientSettings));
+  const clientsOf = (): GcpClients => (built ??= createClients(clientSettings, options.onClientBuilt));
   const retryFromEnv: Partial<RetryPolicy> = env.MLFORM_GCP_RETRY_BASE_MS
     ? { baseDelayMs: Number(env.MLFORM_GCP_RETRY_BASE_MS) }
     : {};
