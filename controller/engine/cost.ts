@@ -52,10 +52,12 @@ export function estimateCost(
       }
     }
     const created = new Set(changes.filter((c) => c.action === 'create').map((c) => c.resource));
+    // By name: a stack of a thousand schedules would otherwise scan the runs once per schedule.
+    const templates = new Map(ctx.desired.runs.map((r) => [r.name, r]));
     for (const s of ctx.desired.schedules) {
       // A one-off schedule costs once, when this plan creates it; not again on every plan after.
       if (s.manifest.spec.at !== undefined && !created.has(s.address)) continue;
-      const template = ctx.desired.runs.find((r) => r.name === s.manifest.spec.trainingRun);
+      const template = templates.get(s.manifest.spec.trainingRun);
       if (!template) continue;
       const run = runCost(template.manifest.spec, ctx.observed.runsByName.get(template.name) ?? [], rates);
       items.push({ address: s.address, ...scheduleCost(s.manifest.spec, run, rates.schedulerJob) });

@@ -159,6 +159,11 @@ describe('cost in the plan', () => {
       f === desired.project?.file ? COST_PROJECT + 'budget:\n  perApply: 5\n  monthly: 1000\n' : undefined,
     );
     expect(located.line).toBe(BUDGET_LINE + 1);
+    // In the pull-request comment every `$` of the message is escaped (GitHub would read math).
+    const markdown = renderPlanMarkdown(p);
+    const item = markdown.split('\n').find((l) => l.includes('`over-budget`'));
+    expect(item).toContain('\\$2\\.27\\-\\$8\\.49, over budget\\.perApply \\(\\$5\\)');
+    expect(item?.replace(/\\\$/g, '')).not.toContain('$');
 
     const monthly = plan(await stack('budget:\n  monthly: 300\n'), empty(), { now: NOW });
     const over = monthly.diagnostics.find((d) => d.code === 'over-budget');
