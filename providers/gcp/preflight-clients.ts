@@ -5,6 +5,7 @@
  */
 import type { ArtifactRegistryClient } from '@google-cloud/artifact-registry/build/src/v1/artifact_registry_client.js';
 import type { ProjectsClient } from '@google-cloud/resource-manager/build/src/v3/projects_client.js';
+import type { ClientOptions } from 'google-gax';
 import { gaxOptions, type ClientSettings } from './clients.js';
 import type { Gcp } from './context.js';
 
@@ -19,25 +20,34 @@ export const clientSettingsOf = (gcp: Gcp, endpoint: string | undefined): Client
   ...(endpoint !== undefined && { endpoint }),
 });
 
-/** `opened` collects the client so the caller closes it. */
-export async function createProjectsClient(
+/** Imports a client class on use and builds it on the provider's transport; `opened` collects it. */
+async function open<C extends Closable>(
+  load: () => Promise<new (options: ClientOptions) => C>,
   settings: ClientSettings,
   opened: Closable[],
-): Promise<ProjectsClient> {
-  const { ProjectsClient: Client } =
-    await import('@google-cloud/resource-manager/build/src/v3/projects_client.js');
+): Promise<C> {
+  const Client = await load();
   const client = new Client({ ...gaxOptions(settings) });
   opened.push(client);
   return client;
 }
 
-export async function createRegistryClient(
+export const createProjectsClient = (settings: ClientSettings, opened: Closable[]): Promise<ProjectsClient> =>
+  open(
+    async () =>
+      (await import('@google-cloud/resource-manager/build/src/v3/projects_client.js')).ProjectsClient,
+    settings,
+    opened,
+  );
+
+export const createRegistryClient = (
   settings: ClientSettings,
   opened: Closable[],
-): Promise<ArtifactRegistryClient> {
-  const { ArtifactRegistryClient: Client } =
-    await import('@google-cloud/artifact-registry/build/src/v1/artifact_registry_client.js');
-  const client = new Client({ ...gaxOptions(settings) });
-  opened.push(client);
-  return client;
-}
+): Promise<ArtifactRegistryClient> =>
+  open(
+    async () =>
+      (await import('@google-cloud/artifact-registry/build/src/v1/artifact_registry_client.js'))
+        .ArtifactRegistryClient,
+    settings,
+    opened,
+  );

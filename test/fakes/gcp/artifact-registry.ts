@@ -14,32 +14,20 @@ export class ArtifactRegistry {
   private images: Set<string> | undefined;
 
   routes(): Route[] {
-    return [
-      {
-        method: 'GET',
-        pattern: new RegExp(`^/v1/${PACKAGE}/tags/(?<tag>${SEG})$`),
-        api: 'artifactregistry',
-        rpc: 'GetTag',
-        handler: (ctx) => {
-          const { tag = '' } = ctx.params;
-          const name = this.find(ctx.params, `:${tag}`);
-          return {
-            json: { name: `${name}/tags/${tag}`, version: `${name}/versions/sha256:${'0'.repeat(64)}` },
-          };
-        },
+    // A tag names the image as `IMAGE:TAG`, a version (a digest) as `IMAGE@sha256:...`.
+    const read = (rpc: string, kind: 'tags' | 'versions', mark: string): Route => ({
+      method: 'GET',
+      pattern: new RegExp(`^/v1/${PACKAGE}/${kind}/(?<id>${SEG})$`),
+      api: 'artifactregistry',
+      rpc,
+      handler: (ctx) => {
+        const { id = '' } = ctx.params;
+        const name = this.find(ctx.params, `${mark}${id}`);
+        const version = kind === 'tags' ? { version: `${name}/versions/sha256:${'0'.repeat(64)}` } : {};
+        return { json: { name: `${name}/${kind}/${id}`, ...version } };
       },
-      {
-        method: 'GET',
-        pattern: new RegExp(`^/v1/${PACKAGE}/versions/(?<version>${SEG})$`),
-        api: 'artifactregistry',
-        rpc: 'GetVersion',
-        handler: (ctx) => {
-          const { version = '' } = ctx.params;
-          const name = this.find(ctx.params, `@${version}`);
-          return { json: { name: `${name}/versions/${version}` } };
-        },
-      },
-    ];
+    });
+    return [read('GetTag', 'tags', ':'), read('GetVersion', 'versions', '@')];
   }
 
   push(image: string): void {

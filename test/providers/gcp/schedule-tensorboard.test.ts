@@ -5,10 +5,8 @@
  * is created once, when apply writes the job, and a fired run links its TensorBoard page.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ScheduleSpec } from '../../../resources/schedule.js';
-import type { TrainingRunSpec } from '../../../resources/training-run.js';
 import { CONFIG, harness, waitFor, type Harness } from './helpers.js';
-import { gcsRunSpec, scheduleRequest } from './run-fixtures.js';
+import { gcsRunSpec, scheduleRequest, tunedRunSpec, weeklySchedule } from './run-fixtures.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -16,26 +14,8 @@ afterEach(async () => {
   h = undefined;
 });
 
-const spec = {
-  trainingRun: 'mpg-mlp',
-  cron: '0 6 * * 1',
-  timeZone: 'UTC',
-  suspend: false,
-  concurrencyPolicy: 'Allow',
-  history: { successful: 5, failed: 3 },
-} as unknown as ScheduleSpec;
-
-const tunedSpec = {
-  ...gcsRunSpec,
-  tuning: {
-    trials: 2,
-    parallel: 1,
-    metric: 'val_loss',
-    goal: 'minimize',
-    algorithm: 'random',
-    space: { learningRate: { logUniform: [0.001, 0.1] } },
-  },
-} as unknown as TrainingRunSpec;
+const spec = weeklySchedule('mpg-mlp');
+const tunedSpec = tunedRunSpec(2, 1);
 
 /** The JSON body the fake's Cloud Scheduler job `index` posts when it fires. */
 function postedBody(target: Harness, index = 0): Record<string, unknown> {
