@@ -233,7 +233,7 @@ export function hashedRunSpec(spec: TrainingRunSpec): TrainingRunSpec {
   return { ...spec, resources };
 }
 
-const ResourcesSchema = Type.Object(
+export const ResourcesSchema = Type.Object(
   {
     machineType: Type.String({
       minLength: 1,

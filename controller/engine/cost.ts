@@ -56,10 +56,12 @@ export function estimateCost(
       }
     }
     const created = new Set(changes.filter((c) => c.action === 'create').map((c) => c.resource));
+    // By name: a stack of a thousand schedules would otherwise scan the runs once per schedule.
+    const templates = new Map(ctx.desired.runs.map((r) => [r.name, r]));
     for (const s of ctx.desired.schedules) {
       // A one-off schedule costs once, when this plan creates it; not again on every plan after.
       if (s.manifest.spec.at !== undefined && !created.has(s.address)) continue;
-      const template = ctx.desired.runs.find((r) => r.name === s.manifest.spec.trainingRun);
+      const template = templates.get(s.manifest.spec.trainingRun);
       if (!template) continue;
       const run = runCost(template.manifest.spec, ctx.observed.runsByName.get(template.name) ?? [], rates);
       items.push({ address: s.address, ...scheduleCost(s.manifest.spec, run, rates.schedulerJob) });
@@ -107,7 +109,10 @@ function gcpRates(project: ProjectConfig | undefined): Rates {
       const prices: number[] = [];
       const missing: string[] = [];
       for (const o of options) {
-        const machine = TRAINING_MACHINES[o.machineType];
+        // Own keys only: a machine type is manifest text (`constructor` is no machine).
+        const machine = Object.hasOwn(TRAINING_MACHINES, o.machineType)
+          ? TRAINING_MACHINES[o.machineType]
+          : undefined;
         if (!machine) {
           missing.push(o.machineType);
           continue;
@@ -318,6 +323,7 @@ export function money(r: CostRange): string {
 export interface RunCost {
   run: number;
   hours: number;
+  /** USD; null where nothing prices it (locally without `local.cpuHourPrice`, a machine not in the table). */
   amount: CostRange | null;
   gpuHours?: number;
   cpuHours?: number;
@@ -325,9 +331,32 @@ export interface RunCost {
 }
 
 /**
- * The actual cost of the finished runs (succeeded or failed: both were billed) of a spec, for
- * `describe`; runs of other specs are left out (their machines are not known any more). Empty
- * where nothing is priced: locally until `local.cpuHourPrice` is set.
+ * The actual cost of one finished run (succeeded or failed: both were billed), priced with `spec`,
+ * the spec it ran (the caller decides which one it trusts). Undefined while it has not finished.
+ */
+export function finishedRunCost(
+  project: ProjectConfig,
+  run: Pick<ObservedRun, 'number' | 'createdAt' | 'finishedAt'>,
+  spec: TrainingRunSpec,
+): RunCost | undefined {
+  if (run.finishedAt === undefined) return undefined;
+  const hours = (Date.parse(run.finishedAt) - Date.parse(run.createdAt)) / 3_600_000;
+  if (!Number.isFinite(hours) || hours < 0) return undefined;
+  const rates = project.provider === 'gcp' ? gcpRates(project) : localRates(project);
+  const { hourly, gpus, note } = rates.training(spec);
+  return {
+    run: run.number,
+    hours: round(hours),
+    amount: hourly ? scale(hourly, hours) : null,
+    ...(rates.local ? { cpuHours: round(hours) } : gpus > 0 ? { gpuHours: round(hours * gpus) } : {}),
+    detail: `${formatDuration(hours * 3600)} x ${hourly ? `${money(hourly)}/h` : 'no price'}; ${note}`,
+  };
+}
+
+/**
+ * The actual cost of the finished runs of a spec, for `describe`; runs of other specs are left out
+ * (their machines are not known any more). Empty where nothing is priced: locally until
+ * `local.cpuHourPrice` is set.
  */
 export function finishedRunCosts(
   project: ProjectConfig | undefined,
@@ -335,22 +364,9 @@ export function finishedRunCosts(
   specHash: string,
   runs: readonly ObservedRun[],
 ): RunCost[] {
-  const provider = project?.provider ?? 'local';
-  if (provider === 'local' && project?.local.cpuHourPrice === undefined) return [];
-  const rates = provider === 'gcp' ? gcpRates(project) : localRates(project);
-  const { hourly, gpus, note } = rates.training(spec);
+  if (!project || (project.provider === 'local' && project.local.cpuHourPrice === undefined)) return [];
   return runs.flatMap((r) => {
-    if (r.specHash !== specHash || r.finishedAt === undefined) return [];
-    const hours = (Date.parse(r.finishedAt) - Date.parse(r.createdAt)) / 3_600_000;
-    if (!Number.isFinite(hours) || hours < 0) return [];
-    return [
-      {
-        run: r.number,
-        hours: round(hours),
-        amount: hourly ? scale(hourly, hours) : null,
-        ...(rates.local ? { cpuHours: round(hours) } : gpus > 0 ? { gpuHours: round(hours * gpus) } : {}),
-        detail: `${formatDuration(hours * 3600)} x ${hourly ? `${money(hourly)}/h` : 'no price'}; ${note}`,
-      },
-    ];
+    const cost = r.specHash === specHash ? finishedRunCost(project, r, spec) : undefined;
+    return cost ? [cost] : [];
   });
 }

@@ -95,11 +95,15 @@ function fieldLines(f: FieldChange): string[] {
   return out;
 }
 
+/**
+ * Data as prose: escapeMarkdown (which escapes `|` too, so a detail cannot add table cells), and
+ * `$`, or GitHub reads `$2.27-$8.49` (an estimate, a budget's message) as inline math.
+ */
+const prose = (text: string) => escapeMarkdown(text).replace(/\$/g, '\\$');
+
 /** The estimate as a table; names and details are escaped as prose. */
 function costTable(cost: PlanCost): string[] {
-  // escapeMarkdown escapes `|` too, so a detail cannot add cells; `$` is escaped as well, or GitHub
-  // reads `$2.27-$8.49` as inline math.
-  const cell = (text: string) => escapeMarkdown(text).replace(/\$/g, '\\$');
+  const cell = prose;
   return [
     `#### ${escapeMarkdown(costHeading(cost).replace(/:$/, ''))}`,
     '',
@@ -115,7 +119,7 @@ function costTable(cost: PlanCost): string[] {
 
 function diagnosticItem(d: Diagnostic): string {
   const where = d.file ? codeSpan(`${d.file}${d.line ? `:${d.line}:${d.col ?? 1}` : ''}`) + ' ' : '';
-  const hint = d.hint ? ` (hint: ${escapeMarkdown(d.hint)})` : '';
+  const hint = d.hint ? ` (hint: ${prose(d.hint)})` : '';
   const address = d.address && !d.message.includes(d.address) ? ` ${codeSpan(d.address)}` : '';
-  return `- ${where}${escapeMarkdown(d.message)}${address} [${codeSpan(d.code)}]${hint}`;
+  return `- ${where}${prose(d.message)}${address} [${codeSpan(d.code)}]${hint}`;
 }

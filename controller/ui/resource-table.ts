@@ -5,6 +5,7 @@
  * messages) and are escaped (escape.ts) before they are measured.
  */
 import type { HealthStatus, ResourceStatus, SyncStatus } from '../engine/status.js';
+import { money, type RunCost } from '../engine/cost.js';
 import { escapeTerminal } from './escape.js';
 import type { Style } from './style.js';
 
@@ -25,19 +26,45 @@ export function renderColumns(
 }
 
 const HEADERS = ['KIND', 'NAME', 'SYNC', 'HEALTH', 'DETAILS'];
+/** `-o wide`, as kubectl's: more columns before the free-text DETAILS. */
+const WIDE_HEADERS = ['KIND', 'NAME', 'SYNC', 'HEALTH', 'COST', 'DETAILS'];
 
 /** What a row shows: a `ResourceStatus`, or a controller's `/api/status` entry mapped to it. */
-export type ResourceRow = Pick<ResourceStatus, 'kind' | 'name' | 'sync' | 'health' | 'details'>;
+export type ResourceRow = Pick<ResourceStatus, 'kind' | 'name' | 'sync' | 'health' | 'details'> & {
+  /** TrainingRun: what its newest finished run cost (the one DETAILS speaks of). */
+  cost?: RunCost;
+};
 
-export function renderResourceTable(statuses: readonly ResourceRow[], style: Style): string {
-  const rows = statuses.map((s) => [s.kind, s.name, s.sync, s.health, s.details]);
-  return renderColumns(HEADERS, rows, (cell, column, row) => {
+export function renderResourceTable(
+  statuses: readonly ResourceRow[],
+  style: Style,
+  options: { wide?: boolean } = {},
+): string {
+  const rows = statuses.map((s) =>
+    options.wide
+      ? [s.kind, s.name, s.sync, s.health, costCell(s.cost), s.details]
+      : [s.kind, s.name, s.sync, s.health, s.details],
+  );
+  return renderColumns(options.wide ? WIDE_HEADERS : HEADERS, rows, (cell, column, row) => {
     if (row < 0) return style.bold(cell);
     const s = statuses[row];
     if (column === 2) return syncColour(s.sync, style)(cell);
     if (column === 3) return healthColour(s.health, style)(cell);
     return cell;
   });
+}
+
+/** `$1.70-$6.37 (1.5 GPU-h)`, `0.25 CPU-h` locally without a price, `-` when nothing is known. */
+function costCell(cost: RunCost | undefined): string {
+  if (!cost) return '-';
+  const usage =
+    cost.gpuHours !== undefined
+      ? `${cost.gpuHours} GPU-h`
+      : cost.cpuHours !== undefined
+        ? `${cost.cpuHours} CPU-h`
+        : undefined;
+  if (!cost.amount) return usage ?? '-';
+  return usage ? `${money(cost.amount)} (${usage})` : money(cost.amount);
 }
 
 export function syncColour(sync: SyncStatus, style: Style): (text: string) => string {

@@ -30,6 +30,7 @@ import { monitoringLines } from './monitoring-describe.js';
 import type { Style } from './style.js';
 import { finishedRunCosts, money, type RunCost } from '../engine/cost.js';
 import { PRICES_AS_OF } from '../engine/cost-prices.js';
+import { versionCosts, type VersionCost } from '../engine/actual-cost.js';
 import type { ProjectConfig } from '../../resources/project.js';
 
 /** Recent history shown per resource; older entries are summarised by a count. */
@@ -53,6 +54,8 @@ export interface DescribeModel {
   };
   /** What the finished runs of the manifest's spec cost (gcp, or local with `local.cpuHourPrice`). */
   costs?: RunCost[];
+  /** RegisteredModel: what the run behind each version cost (locally CPU-hours, priced when set). */
+  versionCosts?: VersionCost[];
 }
 
 export function describeModel(
@@ -61,6 +64,8 @@ export function describeModel(
   observed: ObservedState,
   now: Date = new Date(),
   project?: ProjectConfig,
+  /** All loaded manifests: a version's run is priced with its TrainingRun's spec. */
+  manifests: readonly LoadedResource[] = [],
 ): DescribeModel {
   const out: DescribeModel = {
     status,
@@ -79,11 +84,14 @@ export function describeModel(
       if (costs.length > 0) out.costs = costs;
       break;
     }
-    case 'RegisteredModel':
+    case 'RegisteredModel': {
       out.model = observed.models.find((m) => m.name === status.name);
       out.specHash ??= out.model?.specHash;
       out.spec = out.model?.spec;
+      const costs = out.model ? versionCosts(project, out.model, observed.runs, manifests) : [];
+      if (costs.length > 0) out.versionCosts = costs;
       break;
+    }
     case 'DeployedEndpoint':
       out.endpoint = observed.endpoints.find((e) => e.name === status.name);
       out.specHash ??= out.endpoint?.specHash;
@@ -206,6 +214,15 @@ function kindSection(model: DescribeModel, style: Style): string[] {
       .map(([alias, v]) => `${t(alias)}=v${v}`)
       .join(', ');
     const recent = [...m.versions].sort((a, b) => b.version - a.version).slice(0, RECENT);
+    const costs = new Map((model.versionCosts ?? []).map((c) => [c.version, c]));
+    const hoursColumn = (model.versionCosts ?? []).some((c) => c.cpuHours !== undefined)
+      ? 'CPU-HOURS'
+      : 'GPU-HOURS';
+    const costColumns = (version: number): string[] => {
+      const c = costs.get(version);
+      return [c?.amount ? money(c.amount) : '-', String(c?.cpuHours ?? c?.gpuHours ?? '-')];
+    };
+    const withCosts = costs.size > 0;
     return [
       '',
       style.bold('Aliases:'),
@@ -216,7 +233,16 @@ function kindSection(model: DescribeModel, style: Style): string[] {
         recent.length === 0
           ? '(none)'
           : renderColumns(
-              ['VERSION', 'RUN', 'SPEC', 'DATA', 'COMMIT', 'CREATED', 'METRICS'],
+              [
+                'VERSION',
+                'RUN',
+                'SPEC',
+                'DATA',
+                'COMMIT',
+                'CREATED',
+                ...(withCosts ? ['COST', hoursColumn] : []),
+                'METRICS',
+              ],
               recent.map((v) => [
                 `v${v.version}`,
                 runRef(v.run),
@@ -224,10 +250,20 @@ function kindSection(model: DescribeModel, style: Style): string[] {
                 v.dataSha256?.slice(0, 12) ?? '-',
                 v.gitCommit?.slice(0, 10) ?? '-',
                 shortTime(v.createdAt),
+                ...(withCosts ? costColumns(v.version) : []),
                 metricsText(v.metrics),
               ]),
             ),
       ),
+      ...(withCosts
+        ? [
+            indent(
+              style.dim(
+                `COST: the run behind the version, USD at list prices of ${PRICES_AS_OF} (describe the run for how)`,
+              ),
+            ),
+          ]
+        : []),
     ];
   }
   if (model.endpoint) {

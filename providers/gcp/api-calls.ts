@@ -2,7 +2,15 @@
  * API calls per API and RPC, process-wide, so the controller's `/metrics` and the benchmarks can
  * report what a plan or an apply cost (docs/architecture.md "Principles" 4: ~kinds calls, not ~resources).
  */
-export type GcpApi = 'aiplatform' | 'run' | 'scheduler' | 'storage' | 'secretmanager';
+export type GcpApi =
+  | 'aiplatform'
+  | 'run'
+  | 'scheduler'
+  | 'storage'
+  | 'secretmanager'
+  // `mlform check` only: the caller's permissions on the project, the images.
+  | 'resourcemanager'
+  | 'artifactregistry';
 
 export interface ApiCallCount {
   api: GcpApi;

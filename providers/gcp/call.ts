@@ -61,6 +61,12 @@ export const DEFAULT_BUCKETS: Record<`${GcpApi}:${CallClass}`, BucketSize> = {
   // Secret Manager: read (list) and write requests 600 per minute per project.
   'secretmanager:read': { perSecond: 600 / 60, burst: 20 },
   'secretmanager:write': { perSecond: 600 / 60, burst: 20 },
+  // `mlform check` sends one or two of each: Resource Manager (testIamPermissions) and Artifact
+  // Registry reads, both far above that.
+  'resourcemanager:read': { perSecond: 10, burst: 10 },
+  'resourcemanager:write': { perSecond: 10, burst: 10 },
+  'artifactregistry:read': { perSecond: 10, burst: 10 },
+  'artifactregistry:write': { perSecond: 10, burst: 10 },
 };
 
 const sleepDefault = (ms: number, signal?: AbortSignal): Promise<void> =>

@@ -23,6 +23,8 @@ export const API_HOST: Record<GcpApi, string> = {
   scheduler: 'cloudscheduler.googleapis.com',
   storage: 'storage.googleapis.com',
   secretmanager: 'secretmanager.googleapis.com',
+  resourcemanager: 'cloudresourcemanager.googleapis.com',
+  artifactregistry: 'artifactregistry.googleapis.com',
 };
 
 /**
@@ -36,6 +38,7 @@ const ROLE_FOR_PERMISSION: readonly (readonly [string, string])[] = [
   ['cloudscheduler.', 'roles/cloudscheduler.admin on the project'],
   ['storage.', 'roles/storage.objectAdmin on the bucket'],
   ['secretmanager.', 'roles/secretmanager.viewer on the project'],
+  ['artifactregistry.', 'roles/artifactregistry.reader on the image repository'],
 ];
 
 /** The role granting `permission`, from deploy/README.md; undefined when none of ours does. */

@@ -15,6 +15,14 @@ import { findCredentials } from './credentials.js';
 import { API_HOST, setupDiagnostic } from './errors.js';
 import { checkSecretRefs } from './secrets.js';
 import { validateGcp } from './validate.js';
+import { permissionChecks } from './preflight-iam.js';
+import { imagesCheck } from './preflight-images.js';
+import {
+  clientSettingsOf,
+  createProjectsClient,
+  createRegistryClient,
+  type Closable,
+} from './preflight-clients.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'warn' | 'skip';
 
@@ -35,7 +43,7 @@ export interface PreflightInput {
 }
 
 /** The fix for a failed call: the set-up cause's hint, an API to enable, or the message itself. */
-function failure(name: string, api: GcpApi, e: unknown): CheckResult {
+export function failure(name: string, api: GcpApi, e: unknown): CheckResult {
   const detail = errorMessage(e);
   if (/SERVICE_DISABLED|has not been used in project|is disabled/i.test(detail)) {
     return {
@@ -162,6 +170,7 @@ export async function gcpPreflight(input: PreflightInput): Promise<CheckResult[]
   const { gcp, stack, resources, env, endpoint } = input;
   const { project, region, trainingRegion } = gcp.settings;
   const results: CheckResult[] = [];
+  const clients: Closable[] = [];
   if (endpoint) {
     results.push({ name: 'credentials', status: 'pass', detail: `emulator at ${endpoint} (fixed token)` });
   } else {
@@ -174,6 +183,7 @@ export async function gcpPreflight(input: PreflightInput): Promise<CheckResult[]
         ...(found.diagnostic.hint !== undefined && { fix: found.diagnostic.hint }),
       });
       const skipped = ['Vertex AI', 'Cloud Run', 'Cloud Scheduler', 'bucket', 'Secret Manager'];
+      // permissions and images are skipped below, in the order they would run.
       for (const name of skipped) results.push({ name, status: 'skip', detail: 'needs credentials' });
     } else {
       results.push({ name: 'credentials', status: 'pass', detail: `from ${found.detail}` });
@@ -208,12 +218,19 @@ export async function gcpPreflight(input: PreflightInput): Promise<CheckResult[]
     ]);
     results.push(...apis.flat());
   }
-  results.push({
-    name: 'images',
-    status: 'skip',
-    detail: `${gcp.settings.trainerImage} and ${gcp.settings.servingImage} are not looked up (mlform has no Artifact Registry client)`,
-    fix: 'gcloud artifacts docker images describe IMAGE',
-  });
+  if (results[0]?.status === 'pass') {
+    // Only `check` needs these two clients: loaded here, not with the provider's.
+    const settings = clientSettingsOf(gcp, endpoint);
+    const [permissions, images] = await Promise.all([
+      permissionChecks(gcp, () => createProjectsClient(settings, clients), failure),
+      imagesCheck(gcp, () => createRegistryClient(settings, clients), failure),
+    ]);
+    results.push(...permissions, images);
+  } else {
+    for (const name of ['permissions', 'images'])
+      results.push({ name, status: 'skip', detail: 'needs credentials' });
+  }
+  await Promise.all(clients.map((c) => c.close()));
   results.push(offerCheck(gcp, resources, env, stack));
   return results;
 }

@@ -149,10 +149,14 @@ export async function schedulerJobBody(
   gcp: Gcp,
   stack: string,
   req: PutScheduleRequest,
+  signal?: AbortSignal,
 ): Promise<SchedulerJob> {
   const layout = gcp.layout(stack);
   const { project, trainingRegion } = gcp.settings;
   const spec = await stageData(gcp.gcs, layout, req.template.spec, req.template.manifestPath);
+  // Fired runs stream into the same instance as apply's (README.md "TensorBoard"); resolved (and
+  // for `{create: true}` created) here, when apply writes the job, never by a plan.
+  const tensorboard = await gcp.tensorboards?.instanceFor(stack, signal);
   const input = {
     stack,
     name: req.spec.trainingRun,
@@ -162,6 +166,7 @@ export async function schedulerJobBody(
     schedule: req.name,
     labels: req.labels,
     annotations: {},
+    ...(tensorboard !== undefined && { tensorboard }),
   };
   // A tuned template fires the HyperparameterTuningJob a tuned run gets (README.md "Schedules");
   // with `tuning: 'in-job'` the CustomJob runs the trainer's own search, as for a run.
@@ -327,7 +332,7 @@ export async function putSchedule(
 ): Promise<Response> {
   const address = scheduleAddress(req.name);
   try {
-    const body = await schedulerJobBody(gcp, ctx.stack, req);
+    const body = await schedulerJobBody(gcp, ctx.stack, req, ctx.signal);
     if ((body.description ?? '').length > DESCRIPTION_LIMIT) {
       return {
         diagnostics: [

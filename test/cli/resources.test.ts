@@ -113,6 +113,42 @@ describe('mlform get / describe / logs / cancel / trigger', () => {
     ]);
   });
 
+  it('get -o wide and describe show what the run and each version cost: CPU-hours, priced when set', async () => {
+    const wide = inProject('get', 'trainingruns', '-o', 'wide');
+    expect(wide.code, wide.out).toBe(0);
+    expect(wide.stdout).toMatch(/^KIND +NAME +SYNC +HEALTH +COST +DETAILS\n/);
+    // Locally without a price: the CPU-hours of run #1 only.
+    const cpuHours = /mpg-mlp +Synced +Healthy +([0-9.]+) CPU-h +/.exec(wide.stdout)?.[1];
+    expect(Number(cpuHours)).toBeGreaterThan(0);
+    const json = JSON.parse(inProject('get', 'trainingrun/mpg-mlp', '-o', 'json').stdout) as {
+      resources: { cost?: { run: number; cpuHours: number; amount: null } }[];
+    };
+    expect(json.resources[0].cost).toMatchObject({ run: 1, cpuHours: Number(cpuHours), amount: null });
+    const describe = inProject('describe', 'registeredmodel/mpg');
+    expect(describe.stdout).toMatch(
+      new RegExp(`CREATED +COST +CPU-HOURS +METRICS\n +v1 +mpg-mlp#1 .+Z +- +${cpuHours} `),
+    );
+
+    // With a price per CPU-hour the same figures are priced; nothing else changes.
+    const file = join(project, 'mlform.yaml');
+    const original = await readFile(file, 'utf8');
+    await writeFile(file, `${original}  cpuHourPrice: 360\n`);
+    try {
+      const priced = JSON.parse(inProject('describe', 'registeredmodel/mpg', '-o', 'json').stdout) as {
+        versionCosts: { version: number; cpuHours: number; amount: { low: number } }[];
+      };
+      const [v1] = priced.versionCosts;
+      expect(v1.version).toBe(1);
+      // $360 an hour is a cent a second: the figure follows the CPU-hours to the rounding.
+      expect(Math.abs(v1.amount.low - v1.cpuHours * 360)).toBeLessThan(0.05);
+      expect(inProject('get', 'trainingruns', '-o', 'wide').stdout).toMatch(
+        /mpg-mlp +Synced +Healthy +\$[0-9.]+ \([0-9.]+ CPU-h\)/,
+      );
+    } finally {
+      await writeFile(file, original);
+    }
+  });
+
   it('describe shows an endpoint with its url, traffic, conditions and plan', () => {
     const r = inProject('describe', 'deployedendpoint/mpg-api');
     expect(r.code, r.out).toBe(0);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { startFakeGcp, type FakeGcp } from '../fakes/gcp/index.js';
 import { CLI_ENV } from './cli.js';
 import { gcpProjectFile } from '../providers/gcp/project-file.js';
+import { PROJECT_PERMISSIONS } from '../../providers/gcp/preflight-iam.js';
 
 let fake: FakeGcp;
 let root: string;
@@ -77,7 +78,9 @@ describe('mlform check on gcp', () => {
       'bucket location': 'pass',
       'bucket access': 'pass',
       'Secret Manager': 'skip',
-      images: 'skip',
+      'permissions on the project': 'pass',
+      'permissions on the bucket': 'pass',
+      images: 'pass',
     });
     for (const c of report.checks) expect(typeof c.detail).toBe('string');
     // The probe was written under the stack's prefix, then deleted.
@@ -100,6 +103,60 @@ describe('mlform check on gcp', () => {
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/✗ Cloud Scheduler: .*cloudscheduler\.jobs\.list/);
     expect(r.out).toContain('roles/cloudscheduler.admin');
+  });
+});
+
+describe('mlform check: the roles of the identity, the images', () => {
+  it('each missing permission with the role that grants it, on the project and on the bucket', async () => {
+    const held = PROJECT_PERMISSIONS.filter(
+      (p) => p !== 'aiplatform.customJobs.create' && !p.startsWith('cloudscheduler.'),
+    );
+    fake.setGrantedPermissions([...held, 'storage.objects.get', 'storage.objects.list']);
+    fake.resetRequests();
+    try {
+      const r = await mlform(['check', '-f', gcpProject, '-o', 'json']);
+      expect(r.code, r.out).toBe(1);
+      const checks = (JSON.parse(r.stdout) as CheckJson).checks;
+      const project = checks.find((c) => c.name === 'permissions on the project');
+      expect(project?.status).toBe('fail');
+      expect(project?.detail).toBe(
+        'missing on project demo-proj: aiplatform.customJobs.create (roles/aiplatform.user); ' +
+          'cloudscheduler.jobs.create, cloudscheduler.jobs.update, cloudscheduler.jobs.list, cloudscheduler.jobs.pause, ' +
+          'cloudscheduler.jobs.enable, cloudscheduler.jobs.run, cloudscheduler.jobs.delete (roles/cloudscheduler.admin)',
+      );
+      expect(project?.fix).toContain(
+        'gcloud projects add-iam-policy-binding demo-proj --member=MEMBER --role=roles/aiplatform.user; ' +
+          'gcloud projects add-iam-policy-binding demo-proj --member=MEMBER --role=roles/cloudscheduler.admin',
+      );
+      const bucket = checks.find((c) => c.name === 'permissions on the bucket');
+      expect(bucket).toMatchObject({
+        status: 'fail',
+        detail:
+          'missing on gs://mlform-test: storage.objects.create, storage.objects.update, storage.objects.delete (roles/storage.objectAdmin)',
+        fix: 'gcloud storage buckets add-iam-policy-binding gs://mlform-test --member=MEMBER --role=roles/storage.objectAdmin (deploy/README.md "Identities and IAM roles")',
+      });
+      // One call each (the fake checks the Resource Manager body against the SDK's protos).
+      expect(fake.count({ rpc: 'TestIamPermissions' })).toBe(1);
+      expect(fake.count({ rpc: 'buckets.testIamPermissions' })).toBe(1);
+    } finally {
+      fake.setGrantedPermissions(undefined);
+    }
+  });
+
+  it('an image never pushed fails with the fix; a pushed one passes', async () => {
+    fake.resetRequests();
+    fake.pushImage('europe-docker.pkg.dev/demo-proj/mlform/trainer:1');
+    const r = await mlform(['check', '-f', gcpProject]);
+    expect(r.code, r.out).toBe(1);
+    expect(r.out).toContain(
+      '✗ images: not found: serving europe-docker.pkg.dev/demo-proj/mlform/serving:1; found: trainer europe-docker.pkg.dev/demo-proj/mlform/trainer:1',
+    );
+    expect(r.out).toContain('fix: build and push it (deploy/README.md "One-time setup", step 3)');
+    fake.pushImage('europe-docker.pkg.dev/demo-proj/mlform/serving:1');
+    const ok = await mlform(['check', '-f', gcpProject]);
+    expect(ok.code, ok.out).toBe(0);
+    expect(ok.out).toMatch(/✓ images: found trainer .*trainer:1, serving .*serving:1/);
+    expect(fake.count({ rpc: 'GetTag' })).toBe(4);
   });
 });
 

@@ -24,7 +24,10 @@ import { loadManifests } from '../../manifests/load.js';
 import { resourceStatus } from '../../controller/engine/status.js';
 import { describeModel, renderDescribe } from '../../controller/ui/status-describe.js';
 import type { ObservedRun } from '../../providers/provider.js';
-import { NOW, empty, run } from './helpers.js';
+import { NOW, converged, empty, run, version } from './helpers.js';
+import { latestRunCost, pricedSpecOf } from '../../controller/engine/actual-cost.js';
+import { renderResourceTable } from '../../controller/ui/resource-table.js';
+import type { TrainingRunSpec } from '../../resources/training-run.js';
 import { BUDGET_LINE, COST_PROJECT, ENDPOINT, RUN, TOTAL, WEEKLY, costManifests } from './cost-stack.js';
 
 let dir: string | undefined;
@@ -156,6 +159,11 @@ describe('cost in the plan', () => {
       f === desired.project?.file ? COST_PROJECT + 'budget:\n  perApply: 5\n  monthly: 1000\n' : undefined,
     );
     expect(located.line).toBe(BUDGET_LINE + 1);
+    // In the pull-request comment every `$` of the message is escaped (GitHub would read math).
+    const markdown = renderPlanMarkdown(p);
+    const item = markdown.split('\n').find((l) => l.includes('`over-budget`'));
+    expect(item).toContain('\\$2\\.27\\-\\$8\\.49, over budget\\.perApply \\(\\$5\\)');
+    expect(item?.replace(/\\\$/g, '')).not.toContain('$');
 
     const monthly = plan(await stack('budget:\n  monthly: 300\n'), empty(), { now: NOW });
     const over = monthly.diagnostics.find((d) => d.code === 'over-budget');
@@ -235,5 +243,126 @@ spec:
     expect(text).toMatch(/#2 +\$1\.70-\$6\.37 +1\.5 +- +1h30m/);
     // Without a project (or locally without a price) describe reads as before.
     expect(describeModel(status, resource, observed, NOW).costs).toBeUndefined();
+  });
+});
+
+describe('actual cost in get and describe', () => {
+  // Runs of TrainingRun/train, priced by hand from the table: the manifest's A100/L4/2xT4 machines
+  // are 1.1326..4.2453 $/h; a run kept with its own spec on n1-standard-4 is 0.2185 $/h.
+  const n1 = (machineType: unknown) => ({ resources: { machineType } }) as unknown as TrainingRunSpec;
+  async function fixture() {
+    const desired = await stack();
+    const hash = desired.resources.find((r) => r.address === 'TrainingRun/train')?.specHash ?? '';
+    const at = (hour: number, minutes = 0) =>
+      `2026-11-02T${String(hour).padStart(2, '0')}:${String(minutes).padStart(2, '0')}:00Z`;
+    const runs: ObservedRun[] = [
+      // An older spec, kept by the provider: priced with its own machine (30 min).
+      run({
+        name: 'train',
+        number: 1,
+        specHash: 'older',
+        spec: n1('n1-standard-4'),
+        createdAt: at(8),
+        finishedAt: at(8, 30),
+      }),
+      // The spec in the manifests, 1.5 h.
+      run({ name: 'train', number: 2, specHash: hash, createdAt: at(10), finishedAt: at(11, 30) }),
+      // A spec kept in a shape that does not check: never priced.
+      run({
+        name: 'train',
+        number: 3,
+        specHash: 'forged',
+        spec: n1(5),
+        createdAt: at(12),
+        finishedAt: at(13),
+      }),
+      run({ name: 'train', number: 4, specHash: hash, state: 'running', createdAt: at(14) }),
+    ];
+    const observed = converged(desired, {
+      runs,
+      versions: {
+        mpg: [
+          version(1, { run: { name: 'train', number: 1 } }),
+          version(2, { run: { name: 'train', number: 2 } }),
+          version(3, { run: { name: 'train', number: 3 } }),
+          // Its run is gone (history retention): no figure.
+          version(4, { run: { name: 'train', number: 9 } }),
+        ],
+      },
+    });
+    return { desired, observed, hash, runs };
+  }
+
+  it('prices a run with the spec it ran, and never with one that does not check', async () => {
+    const { desired, runs } = await fixture();
+    const manifest = desired.resources.find((r) => r.address === 'TrainingRun/train');
+    expect(pricedSpecOf(runs[1], manifest)).toBe(manifest?.manifest.spec);
+    expect(pricedSpecOf(runs[0], manifest)?.resources).toEqual({ machineType: 'n1-standard-4', spot: false });
+    expect(pricedSpecOf(runs[2], manifest)).toBeUndefined();
+    // A machine type is manifest text: an Object.prototype key is no machine, not NaN.
+    const project = desired.project?.config;
+    const odd = latestRunCost(
+      project,
+      [run({ name: 'train', number: 5, specHash: 'x', spec: n1('constructor') })],
+      undefined,
+    );
+    expect(odd).toMatchObject({ run: 5, hours: 1, amount: null });
+    expect(odd?.detail).toContain('no price for constructor');
+  });
+
+  it('get: the newest finished run of the current spec, in -o wide and as data', async () => {
+    const { desired, observed, runs } = await fixture();
+    const project = desired.project?.config;
+    const manifest = desired.resources.find((r) => r.address === 'TrainingRun/train');
+    const newestFirst = [...runs].reverse();
+    const cost = latestRunCost(project, newestFirst, manifest);
+    // #4 is running; #3 and #1 ran other specs: #2, 1.5 h.
+    expect(cost).toMatchObject({ run: 2, hours: 1.5, gpuHours: 1.5 });
+    expect(cost?.amount?.low).toBeCloseTo(1.1326 * 1.5, 4);
+    expect(cost?.amount?.high).toBeCloseTo(4.2453 * 1.5, 4);
+    // Not declared any more: the newest finished run of any spec, #3, cannot be priced.
+    expect(latestRunCost(project, newestFirst, undefined)).toBeUndefined();
+    expect(latestRunCost(undefined, newestFirst, manifest)).toBeUndefined();
+
+    const statuses = resourceStatus(desired, observed, undefined, { now: NOW });
+    const rows = statuses.map((s) => (s.kind === 'TrainingRun' && cost ? { ...s, cost } : s));
+    const wide = renderResourceTable(rows, createStyle(false), { wide: true });
+    expect(wide.split('\n')[0]).toMatch(/^KIND +NAME +SYNC +HEALTH +COST +DETAILS$/);
+    expect(wide).toMatch(/TrainingRun +train +\S+ +\S+ +\$1\.70-\$6\.37 \(1\.5 GPU-h\) /);
+    expect(wide).toMatch(/RegisteredModel +mpg +\S+ +\S+ +- /);
+    // The default table is as before.
+    expect(renderResourceTable(rows, createStyle(false)).split('\n')[0]).toMatch(
+      /^KIND +NAME +SYNC +HEALTH +DETAILS$/,
+    );
+  });
+
+  it('describe registeredmodel: each version with the cost and GPU-hours of its run', async () => {
+    const { desired, observed } = await fixture();
+    const status = resourceStatus(desired, observed, undefined, { now: NOW }).find(
+      (s) => s.address === 'RegisteredModel/mpg',
+    );
+    if (!status) throw new Error('no status');
+    const resource = desired.resources.find((r) => r.address === 'RegisteredModel/mpg');
+    const model = describeModel(status, resource, observed, NOW, desired.project?.config, desired.resources);
+    expect(model.versionCosts?.map((c) => c.version)).toEqual([1, 2]);
+    expect(model.versionCosts?.[0]).toMatchObject({
+      run: 1,
+      hours: 0.5,
+      amount: { low: 0.1093, high: 0.1093 },
+    });
+    expect(model.versionCosts?.[0].gpuHours).toBeUndefined();
+    expect(model.versionCosts?.[1]).toMatchObject({ run: 2, hours: 1.5, gpuHours: 1.5 });
+    const text = renderDescribe(model, createStyle(false));
+    expect(text).toMatch(/VERSION +RUN +SPEC +DATA +COMMIT +CREATED +COST +GPU-HOURS +METRICS/);
+    expect(text).toMatch(/v4 +train#9 .+Z +- +- /);
+    expect(text).toMatch(/v2 +train#2 .+Z +\$1\.70-\$6\.37 +1\.5 /);
+    expect(text).toMatch(/v1 +train#1 .+Z +\$0\.11 +- /);
+    expect(text).toContain(`USD at list prices of ${PRICES_AS_OF}`);
+    // As JSON (describe -o json) the figures are data.
+    expect(JSON.parse(JSON.stringify(model)).versionCosts[1].amount.high).toBeCloseTo(6.368, 3);
+    // Without the project nothing is priced and the table reads as before.
+    const bare = describeModel(status, resource, observed, NOW, undefined, desired.resources);
+    expect(bare.versionCosts).toBeUndefined();
+    expect(renderDescribe(bare, createStyle(false))).toMatch(/CREATED +METRICS/);
   });
 });

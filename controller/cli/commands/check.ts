@@ -1,6 +1,7 @@
 /**
  * `mlform check` (like `flux check --pre`): whether this machine and account can run the project,
- * before a first plan. gcp: credentials, the APIs, the bucket, the offers (providers/gcp/preflight.ts);
+ * before a first plan. gcp: credentials, the APIs, the bucket, the permissions, the images, the
+ * offers (providers/gcp/preflight.ts);
  * local: the state directory and bubblewrap (providers/local/preflight.ts).
  */
 import { resolve } from 'node:path';
@@ -24,14 +25,17 @@ interface CheckOptions extends OperatorFlags {
 
 export const checkCommand = defineCommand({
   name: 'check',
-  summary: 'check this machine and account can run the project (credentials, APIs, bucket)',
+  summary: 'check this machine and account can run the project (credentials, APIs, bucket, roles)',
   description:
     'Before a first plan (like `flux check --pre`): each check passes or fails,\n' +
     'with its fix. gcp: credentials; Vertex AI, Cloud Run, Cloud Scheduler (and\n' +
     'Secret Manager when a manifest references a secret) answer one list call;\n' +
     'the bucket exists, suits the region and takes a probe object under the\n' +
-    "stack's prefix (written, read, deleted); the training region offers the\n" +
-    "manifests' machines and accelerators. Images are not looked up (skipped).\n" +
+    "stack's prefix (written, read, deleted); your identity holds the permissions\n" +
+    'of deploy/README.md on the project and the bucket (testIamPermissions; each\n' +
+    'missing one with the role that grants it); the trainer and serving images\n' +
+    "exist in Artifact Registry; the training region offers the manifests'\n" +
+    'machines and accelerators.\n' +
     'local: the state directory is writable; bubblewrap is installed when\n' +
     'commands from manifests are allowed (MLFORM_ALLOW_COMMANDS).',
   // No --policy: checking sends nothing the policy governs.

@@ -46,6 +46,7 @@ export const describeCommand = defineCommand({
       inputs.observed,
       new Date(),
       inputs.project.desired.project?.config,
+      inputs.project.desired.resources,
     );
     ctx.print(
       options.output === 'json'

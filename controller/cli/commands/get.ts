@@ -9,7 +9,9 @@ import { KIND_DEFINITIONS, KINDS, kindFromCliName, type Kind } from '../../../re
 import { closest, didYouMean } from '../../../resources/suggest.js';
 import type { ObservedState } from '../../../providers/provider.js';
 import type { Plan } from '../../engine/change.js';
-import type { ResourceStatus } from '../../engine/status.js';
+import { runsNamed, type ResourceStatus } from '../../engine/status.js';
+import { latestRunCost } from '../../engine/actual-cost.js';
+import type { RunCost } from '../../engine/cost.js';
 import { fetchControllerStatus, loadClientToken, SERVER_TOKEN_ENV } from '../../loop/status-client.js';
 import { renderResourceTable } from '../../ui/resource-table.js';
 import { defineCommand } from '../command.js';
@@ -161,7 +163,7 @@ export async function loadStatusInputs(
 
 interface GetOptions extends OperatorFlags {
   file: string[];
-  output: 'table' | 'json';
+  output: 'table' | 'wide' | 'json';
   server?: string;
   tokenFile?: string;
 }
@@ -178,6 +180,10 @@ export const getCommand = defineCommand({
     '           created yet; Suspended: paused schedule\n' +
     '  DETAILS  latest run of the current spec and its key metric; versions and\n' +
     '           aliases; URL and traffic; next fire time\n' +
+    '  COST     with -o wide: what the newest finished run of a TrainingRun cost,\n' +
+    '           its duration x the list price of its machines and GPUs (a range\n' +
+    '           with fallbacks), GPU-hours; locally CPU-hours, priced with\n' +
+    '           local.cpuHourPrice. -o json carries it as `cost`\n' +
     'The kind is trainingrun, registeredmodel, deployedendpoint or schedule, also\n' +
     'plural or CamelCase (trainingruns, TrainingRun). Manifests and mlform.yaml\n' +
     'are read from -f (default: the current directory).',
@@ -194,8 +200,9 @@ export const getCommand = defineCommand({
     },
     {
       flags: '-o, --output <format>',
-      description: 'table for people, json for scripts',
-      choices: ['table', 'json'],
+      description:
+        'table for people, wide adds COST (the newest finished run at list prices), json for scripts',
+      choices: ['table', 'wide', 'json'],
       default: 'table',
     },
     ...OPERATOR_OPTIONS,
@@ -203,6 +210,7 @@ export const getCommand = defineCommand({
   examples: [
     'mlform get -f examples/quickstart',
     'mlform get trainingruns',
+    'mlform get trainingruns -o wide   # with what the newest finished run cost',
     'mlform get deployedendpoint/mpg-api -o json',
     'mlform get --server http://127.0.0.1:8080 trainingruns',
     'mlform get --server http://ctl:8080 --token-file ~/.mlform-token   # a controller with --auth-token-file',
@@ -221,20 +229,35 @@ export const getCommand = defineCommand({
     const inputs = await loadStatusInputs(ctx, options.file, options);
     if (!inputs) return 1;
     const stack = inputs.project.providerCtx.stack;
-    const code = printSelected(ctx, inputs.statuses, target, options.output, {
+    const code = printSelected(ctx, withRunCosts(inputs), target, options.output, {
       stack,
       json: (resources) => ({ formatVersion: STATUS_FORMAT_VERSION, stack, resources }),
-      table: (selected) => renderResourceTable(selected, ctx.style),
+      table: (selected) => renderResourceTable(selected, ctx.style, { wide: options.output === 'wide' }),
     });
     // The footer goes to stderr: the table on stdout stays what scripts parse.
     const pending =
-      options.output === 'table' && code === 0
+      (options.output === 'table' || options.output === 'wide') && code === 0
         ? await pendingLine(inputs.project).catch(() => undefined)
         : undefined;
     if (pending !== undefined) ctx.printErr(pending);
     return code;
   },
 });
+
+/** The statuses, each TrainingRun with what its newest finished run cost (where it can be priced). */
+function withRunCosts({
+  project,
+  observed,
+  statuses,
+}: StatusInputs): (ResourceStatus & { cost?: RunCost })[] {
+  const config = project.desired.project?.config;
+  const manifests = new Map(project.desired.resources.map((r) => [r.address, r]));
+  return statuses.map((s) => {
+    if (s.kind !== 'TrainingRun') return s;
+    const cost = latestRunCost(config, runsNamed(observed, s.name), manifests.get(s.address));
+    return cost ? { ...s, cost } : s;
+  });
+}
 
 /** How one listing is shown: the stack for the empty message, the JSON document and the table. */
 interface Listing<R> {
@@ -288,6 +311,7 @@ async function getFromServer(
       renderResourceTable(
         selected.map((r) => ({ ...r, sync: r.syncStatus })),
         ctx.style,
+        { wide: options.output === 'wide' },
       ),
     ...(controller.badCommit && {
       notice:

@@ -45,6 +45,8 @@ const SERVICE_HOST: Record<Api, string> = {
   scheduler: 'cloudscheduler.googleapis.com',
   storage: 'storage.googleapis.com',
   secretmanager: 'secretmanager.googleapis.com',
+  resourcemanager: 'cloudresourcemanager.googleapis.com',
+  artifactregistry: 'artifactregistry.googleapis.com',
 };
 
 export function faultError(kind: FaultKind, api: Api, permission?: string): ApiError {

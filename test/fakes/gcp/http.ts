@@ -1,7 +1,8 @@
 /** HTTP helpers shared by every API of the fake: errors, responses, bodies. */
 import type { IncomingHttpHeaders } from 'node:http';
 
-export type Api = 'aiplatform' | 'run' | 'scheduler' | 'storage' | 'secretmanager';
+export type Api =
+  'aiplatform' | 'run' | 'scheduler' | 'storage' | 'secretmanager' | 'resourcemanager' | 'artifactregistry';
 
 /** Canonical gRPC status names and the HTTP status Google maps them to. */
 export const STATUS_HTTP: Record<string, number> = {

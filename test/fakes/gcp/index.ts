@@ -20,6 +20,8 @@ import { VertexJobs, type JobState, type SeedJob } from './vertex-jobs.js';
 import { VertexEndpoints } from './vertex-endpoints.js';
 import { VertexModels } from './vertex-models.js';
 import { VertexTensorboards } from './vertex-tensorboards.js';
+import { FakeIam } from './iam.js';
+import { ArtifactRegistry } from './artifact-registry.js';
 
 export type { FakeContainerRun, RunContainer } from './env.js';
 export type { FakeFaults, FaultKind, NextFault } from './faults.js';
@@ -87,6 +89,10 @@ export interface FakeGcp {
   models(): Record<string, unknown>[];
   /** Vertex AI TensorBoard instances. */
   tensorboards(): Record<string, unknown>[];
+  /** What testIamPermissions grants (project and bucket alike); undefined: everything. */
+  setGrantedPermissions(permissions: readonly string[] | undefined): void;
+  /** An image in Artifact Registry (`L-docker.pkg.dev/P/R/IMAGE:TAG`); before the first, all exist. */
+  pushImage(image: string): void;
   services(): Record<string, unknown>[];
   /** Vertex AI Endpoints, with their deployed models and traffic split. */
   vertexEndpoints(): Record<string, unknown>[];
@@ -151,6 +157,8 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<FakeGc
   const scheduler = new Scheduler(env);
   const storage = new GcsStore(env);
   const secretManager = new SecretManager(env);
+  const iam = new FakeIam(env);
+  const registry = new ArtifactRegistry();
   const router = new Router();
   router.add(
     ...operationRoutes(ops),
@@ -162,6 +170,8 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<FakeGc
     ...scheduler.routes(),
     ...storage.routes(),
     ...secretManager.routes(),
+    ...iam.routes(),
+    ...registry.routes(),
   );
   if (resolved.checkBodies || resolved.checkResponses) {
     // Load the protos up front so the first request is not slow.
@@ -201,6 +211,10 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<FakeGc
     hyperparameterTuningJobs: () => jobs.all('hyperparameterTuningJobs'),
     models: () => models.all(),
     tensorboards: () => tensorboards.all(),
+    setGrantedPermissions: (permissions) => {
+      iam.granted = permissions === undefined ? undefined : new Set(permissions);
+    },
+    pushImage: (image) => registry.push(image),
     services: () => run.allServices(),
     vertexEndpoints: () => endpoints.all(),
     editVertexEndpoint: (name, edit) => endpoints.edit(name, edit),

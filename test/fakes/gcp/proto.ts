@@ -14,7 +14,7 @@ import { ApiError, isRecord } from './http.js';
 
 const require = createRequire(import.meta.url);
 
-export type ProtoPackage = 'aiplatform' | 'run' | 'scheduler' | 'secretmanager';
+export type ProtoPackage = 'aiplatform' | 'run' | 'scheduler' | 'secretmanager' | 'resourcemanager';
 
 /** npm package of each proto package (the names differ for Secret Manager). */
 const NPM: Record<ProtoPackage, string> = {
@@ -22,6 +22,7 @@ const NPM: Record<ProtoPackage, string> = {
   run: '@google-cloud/run',
   scheduler: '@google-cloud/scheduler',
   secretmanager: '@google-cloud/secret-manager',
+  resourcemanager: '@google-cloud/resource-manager',
 };
 
 const roots = new Map<ProtoPackage, protobuf.Root>();

@@ -17,6 +17,27 @@ export function succeededRun(number: number): ObservedRun {
   return { ...run, attempt: 1, createdAt: new Date().toISOString(), artifactUri, ...results };
 }
 
+/** gcsRunSpec tuned by Vertex: a random search of the learning rate, minimising val_loss. */
+export function tunedRunSpec(trials: number, parallel: number): TrainingRunSpec {
+  const space = { learningRate: { logUniform: [0.001, 0.1] } };
+  const tuning = { trials, parallel, metric: 'val_loss', goal: 'minimize', algorithm: 'random', space };
+  return { ...gcsRunSpec, tuning } as unknown as TrainingRunSpec;
+}
+
+/** A Schedule of `trainingRun` on Mondays at 06:00 UTC, concurrency Allow, history 5/3. */
+export function weeklySchedule(trainingRun: string): ScheduleSpec {
+  const history = { successful: 5, failed: 3 };
+  const spec = {
+    trainingRun,
+    cron: '0 6 * * 1',
+    timeZone: 'UTC',
+    suspend: false,
+    concurrencyPolicy: 'Allow',
+    history,
+  };
+  return spec as unknown as ScheduleSpec;
+}
+
 /** Schedule `name` firing `template` (spec hash `4...`), as apply puts it. */
 export const scheduleRequest = (
   name: string,

@@ -7,10 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { FakeContainerRun } from '../../fakes/gcp/index.js';
-import type { ScheduleSpec } from '../../../resources/schedule.js';
-import type { TrainingRunSpec } from '../../../resources/training-run.js';
 import { harness, syntheticTrainer, waitFor, type Harness } from './helpers.js';
-import { gcsRunSpec, scheduleRequest } from './run-fixtures.js';
+import { scheduleRequest, tunedRunSpec, weeklySchedule } from './run-fixtures.js';
 
 /** A trial: the synthetic artifact with `val_loss` = 1 / trial id, reported the hypertune way. */
 async function trial(run: FakeContainerRun): Promise<{ exitCode: number }> {
@@ -34,26 +32,8 @@ afterAll(async () => {
   await h?.close();
 });
 
-const runSpec = {
-  ...gcsRunSpec,
-  tuning: {
-    trials: 3,
-    parallel: 3,
-    metric: 'val_loss',
-    goal: 'minimize',
-    algorithm: 'random',
-    space: { learningRate: { logUniform: [0.001, 0.1] } },
-  },
-} as unknown as TrainingRunSpec;
-
-const spec = {
-  trainingRun: 'tuned',
-  cron: '0 6 * * 1',
-  timeZone: 'UTC',
-  suspend: false,
-  concurrencyPolicy: 'Allow',
-  history: { successful: 5, failed: 3 },
-} as unknown as ScheduleSpec;
+const runSpec = tunedRunSpec(3, 3);
+const spec = weeklySchedule('tuned');
 
 describe('a Schedule of a tuned TrainingRun on gcp', () => {
   it('posts a HyperparameterTuningJob; each firing is a run whose artifact is its best trial, never overwritten', async () => {
