@@ -7,14 +7,14 @@ import { joinUri } from '../artifact/storage.js';
 
 /** Prediction log objects: `logs/<yyyy-mm-dd>/<hh>/<time>-<instance>-<seq>.jsonl`. */
 export const logsPrefix = (root: string): string => joinUri(root, 'logs');
-/** Window summaries: `windows/<windowStart as yyyymmddThhmmZ>/v<version>-<instance>.json`. */
+/** Window summaries: `windows/<windowStart as yyyymmddThhmmssZ>/v<version>-<instance>.json`. */
 export const windowsPrefix = (root: string): string => joinUri(root, 'windows');
 /** Feedback objects (truth as received, JSON lines), for audits and reprocessing. */
 export const feedbackPrefix = (root: string): string => joinUri(root, 'feedback');
 
-/** The window folder name of an instant: sorts by time as text. */
+/** The window folder name of an instant, to the second (windows may be 10 s): sorts by time as text. */
 export function windowKey(windowStartMs: number): string {
-  return new Date(windowStartMs).toISOString().replace(/[-:]/g, '').slice(0, 13) + 'Z';
+  return new Date(windowStartMs).toISOString().replace(/[-:]/g, '').slice(0, 15) + 'Z';
 }
 
 /** Start of the window holding `timeMs`, windows aligned to multiples of their length. */
@@ -48,10 +48,10 @@ export function batchObjectUri(prefix: string, timeMs: number, instance: string,
 export function objectTime(uri: string): number | undefined {
   const batch = /[/\\](\d{4}-\d{2}-\d{2})[/\\](\d{2})[/\\][^/\\]+\.jsonl$/.exec(uri);
   if (batch) return Date.parse(`${batch[1]}T${batch[2]}:00:00Z`);
-  const summary = /[/\\](\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})Z[/\\][^/\\]+\.json$/.exec(uri);
+  const summary = /[/\\](\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z[/\\][^/\\]+\.json$/.exec(uri);
   if (summary) {
-    const [, y, mo, d, h, mi] = summary;
-    return Date.parse(`${y}-${mo}-${d}T${h}:${mi}:00Z`);
+    const [, y, mo, d, h, mi, s] = summary;
+    return Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${s}Z`);
   }
   return undefined;
 }

@@ -1,6 +1,6 @@
 /**
  * Building `statistics.json` (statistics.ts) from raw columns, as clients send them (before any
- * preprocessing): the trainer calls it on its training split and its validation predictions, and
+ * preprocessing): the trainer calls it on its training split and its predictions on the training and validation rows, and
  * the model server counts requests into the same bins with `binIndex` / `categorySlot`. Pure.
  */
 import type { ColumnType } from '../resources/training-run.js';

@@ -1,6 +1,6 @@
 /**
  * `statistics.json` in a trainer artifact: per-feature statistics of the training data and of the
- * validation predictions, the reference that any later window of served requests is compared to.
+ * model's predictions on the training and validation rows, the reference that any later window of served requests is compared to.
  * The bins are fixed here, at training time, so the model server counts a window into the same
  * bins and drift needs only the two count vectors (never the raw rows).
  */

@@ -6,7 +6,7 @@
  * Cost per instance: one binary search over at most 99 edges per numeric feature, one Map lookup
  * per categorical feature (bench/serving-monitoring.ts measures the whole request path).
  */
-import { isMissing } from '../artifact/preprocess/values.js';
+import { dateTextToDays, isMissing, isNumericText } from '../artifact/preprocess/values.js';
 import type { FeatureStatistics, ReferenceStatistics } from './statistics.js';
 import { windowStart } from './layout.js';
 import {
@@ -78,11 +78,17 @@ function binOf(edges: readonly number[], value: number): number {
   return lo;
 }
 
-/** A raw value as the number a numeric feature holds; NaN for missing or unreadable. */
+/**
+ * A raw value as the number a binned feature holds, as the trainer read it: numbers, booleans as
+ * 0/1, date text as days (a `date` column's reference is binned in days); NaN when unreadable.
+ */
 function numberOf(value: unknown): number {
   if (typeof value === 'number') return value;
   if (typeof value === 'boolean') return value ? 1 : 0;
-  if (typeof value === 'string' && value.trim() !== '') return Number(value);
+  if (typeof value === 'string' && value.trim() !== '') {
+    if (isNumericText(value)) return Number(value);
+    return dateTextToDays(value) ?? Number.NaN;
+  }
   return Number.NaN;
 }
 

@@ -489,10 +489,11 @@ export const DiagnosticSchema = Type.Object({
 export const SummarySchema = Type.Object(
   {
     ...(Object.fromEntries(ACTIONS.map((a) => [a, Type.Integer({ minimum: 0 })])) as {
-      [A in Exclude<Action, 'adopt'>]: ReturnType<typeof Type.Integer>;
+      [A in Exclude<Action, 'adopt' | 'fire'>]: ReturnType<typeof Type.Integer>;
     }),
-    // Plans saved before adoption existed have no count.
+    // Plans saved before adoption and signal fires existed have no count for them.
     adopt: Type.Optional(Type.Integer({ minimum: 0 })),
+    fire: Type.Optional(Type.Integer({ minimum: 0 })),
   },
   Strict,
 );

@@ -17,9 +17,7 @@ import {
 } from '../../resources/address.js';
 import type { ObservedEndpoint, ObservedRun, ObservedState } from '../../providers/provider.js';
 import { describeCommand, makeEvent, type EventInput, type NotificationEvent } from './events.js';
-
-/** The annotation a run fired by a Schedule trigger carries: why it was fired (issue 15 item 5). */
-export const TRIGGER_ANNOTATION = 'mlform/trigger';
+import { triggerReasonOf } from '../../monitoring/trigger.js';
 
 const Health = Type.Union([Type.Literal('ok'), Type.Literal('bad'), Type.Literal('unknown')]);
 
@@ -115,7 +113,7 @@ export function snapshotOf(input: DeriveInput): NotifiedSnapshot {
     ),
     gateRejected: input.gateRejections.map((g) => g.address).sort(),
     triggered: observed.runs
-      .filter((r) => r.annotations[TRIGGER_ANNOTATION] !== undefined)
+      .filter((r) => triggerReasonOf(r) !== undefined)
       .map(runRef)
       .sort(),
   };
@@ -261,7 +259,7 @@ export function deriveEvents(
   }
   const triggered = new Set(before.triggered);
   for (const run of observed.runs) {
-    const why = run.annotations[TRIGGER_ANNOTATION];
+    const why = triggerReasonOf(run);
     if (why === undefined || triggered.has(runRef(run)) || !run.schedule) continue;
     inputs.push({
       type: 'schedule.triggered',

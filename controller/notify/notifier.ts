@@ -115,6 +115,17 @@ export class Notifier {
   }
 
   /**
+   * Before an apply acts: the baseline of a stack never notified; otherwise what changed since the
+   * last notification (drift that appeared, a run that ended on its own) is recorded now, before
+   * the apply's own work can hide it (a rollout moves traffic off the version that drifted).
+   */
+  async beforeApply(observe: () => Promise<ObservedState | undefined>): Promise<void> {
+    if ((await this.readSnapshot()) === undefined) return this.baseline(observe);
+    const observed = await observe();
+    if (observed) await this.record(observed);
+  }
+
+  /**
    * Derives the events between the snapshot and `observed`, writes them to the outbox, then moves
    * the snapshot: a crash in between derives them again (same ids, enqueued once).
    */

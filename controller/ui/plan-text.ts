@@ -92,7 +92,7 @@ export function summaryLine(plan: Pick<Plan, 'summary' | 'changes'>, style: Styl
     ...(s.register > 0 ? [`${s.register} to register`] : []),
     ...(s.promote > 0 ? [`${s.promote} to promote`] : []),
     ...(s.cancel > 0 ? [`${s.cancel} to cancel`] : []),
-    ...(s.fire > 0 ? [`${s.fire} to fire`] : []),
+    ...((s.fire ?? 0) > 0 ? [`${s.fire} to fire`] : []),
     // Plans saved before adoption have no count.
     ...((s.adopt ?? 0) > 0 ? [`${s.adopt} to adopt`] : []),
   ];

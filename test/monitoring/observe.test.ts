@@ -58,8 +58,8 @@ function reads(
 
 describe('observeMonitoring', () => {
   it('reads the last two complete windows, newest first, never the one in progress', () => {
-    expect(windowKeysToRead(settings, now)).toEqual(['20260301T1100Z', '20260301T1000Z']);
-    expect(windowKeysToRead({ window: '15m' }, now)).toEqual(['20260301T1200Z', '20260301T1145Z']);
+    expect(windowKeysToRead(settings, now)).toEqual(['20260301T110000Z', '20260301T100000Z']);
+    expect(windowKeysToRead({ window: '15m' }, now)).toEqual(['20260301T120000Z', '20260301T114500Z']);
   });
 
   it('only file names the server writes, of served versions, count', async () => {
@@ -69,7 +69,7 @@ describe('observeMonitoring', () => {
       ),
     ).toEqual([1, 12, undefined, undefined, undefined, undefined]);
     const r = reads({
-      '20260301T1100Z': {
+      '20260301T110000Z': {
         'v1-a.json': JSON.stringify(good),
         'v2-a.json': JSON.stringify({ ...good, version: 2 }),
         'notes.txt': 'x',
@@ -77,12 +77,12 @@ describe('observeMonitoring', () => {
     });
     const status = await observeMonitoring(settings, [1], r, now);
     expect(status).toMatchObject({ drift: 'ok', count: 10, version: 1 });
-    expect(r.asked).toEqual(['20260301T1100Z', '20260301T1000Z']);
+    expect(r.asked).toEqual(['20260301T110000Z', '20260301T100000Z']);
   });
 
   it('names a summary that is not JSON or breaks the schema, and scores the rest', async () => {
     const r = reads({
-      '20260301T1100Z': {
+      '20260301T110000Z': {
         'v1-a.json': JSON.stringify(good),
         'v1-b.json': '{',
         'v1-c.json': JSON.stringify({ ...good, count: -1 }),
@@ -91,7 +91,7 @@ describe('observeMonitoring', () => {
     const status = await observeMonitoring(settings, [1], r, now);
     expect(status.drift).toBe('ok');
     expect(status.detail).toBe(
-      'ignored: 20260301T1100Z/v1-b.json is not JSON; 20260301T1100Z/v1-c.json does not match the window summary schema at /count: Expected integer to be greater or equal to 0',
+      'ignored: 20260301T110000Z/v1-b.json is not JSON; 20260301T110000Z/v1-c.json does not match the window summary schema at /count: Expected integer to be greater or equal to 0',
     );
   });
 
@@ -99,7 +99,7 @@ describe('observeMonitoring', () => {
     const none = await observeMonitoring(
       settings,
       [1],
-      reads({ '20260301T1100Z': { 'v1-a.json': JSON.stringify(good) } }, false),
+      reads({ '20260301T110000Z': { 'v1-a.json': JSON.stringify(good) } }, false),
       now,
     );
     expect(none).toEqual({

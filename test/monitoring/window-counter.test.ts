@@ -117,7 +117,7 @@ describe('WindowCounter', () => {
 describe('layout names', () => {
   it('names summaries and batches from numbers only, and reads their time back', () => {
     const summary = windowSummaryUri('gs://b/s/monitoring/mpg-api', T0, 3, 'server-1');
-    expect(summary).toBe('gs://b/s/monitoring/mpg-api/windows/20261205T1000Z/v3-server-1.json');
+    expect(summary).toBe('gs://b/s/monitoring/mpg-api/windows/20261205T100000Z/v3-server-1.json');
     expect(objectTime(summary)).toBe(T0);
     const batch = batchObjectUri('gs://b/s/monitoring/mpg-api/logs', T0 + 61_234, 'server-1', 7);
     expect(batch).toBe('gs://b/s/monitoring/mpg-api/logs/2026-12-05/10/100101.234-server-1-7.jsonl');

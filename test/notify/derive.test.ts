@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { deriveEvents, TRIGGER_ANNOTATION, type NotifiedSnapshot } from '../../controller/notify/derive.js';
+import { deriveEvents, type NotifiedSnapshot } from '../../controller/notify/derive.js';
+import { firedByTriggerAnnotations } from '../../monitoring/trigger.js';
 import { gateRejectionsOf } from '../../controller/notify/notifier.js';
 import type { ObservedEndpoint, ObservedRun, ObservedState } from '../../providers/provider.js';
 import type { MonitoringStatus } from '../../monitoring/status.js';
@@ -178,7 +179,10 @@ describe('deriveEvents', () => {
     } as unknown as Plan;
     const fired = run(3, 'succeeded', {
       schedule: 'retrain',
-      annotations: { [TRIGGER_ANNOTATION]: 'drift of DeployedEndpoint/mpg 0.61 > 0.2' },
+      annotations: firedByTriggerAnnotations(
+        'drift of DeployedEndpoint/mpg 0.61 > 0.2',
+        new Date('2026-12-05T10:00:00Z'),
+      ),
     });
     const first = derive(base, state({ runs: [fired] }), plan);
     expect(types(first)).toBe('run.started run.succeeded gate.rejected schedule.triggered');

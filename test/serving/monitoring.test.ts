@@ -335,8 +335,8 @@ describe('retention', () => {
       oldLog: 'logs/2026-12-03/09/090000.000-a-0.jsonl',
       newLog: 'logs/2026-12-04/11/110000.000-a-1.jsonl',
       oldFeedback: 'feedback/2026-12-01/00/000000.000-a-0.jsonl',
-      oldSummary: 'windows/20261204T0900Z/v1-a.json',
-      newSummary: 'windows/20261204T1100Z/v1-a.json',
+      oldSummary: 'windows/20261204T090000Z/v1-a.json',
+      newSummary: 'windows/20261204T110000Z/v1-a.json',
       foreign: 'windows/notes.txt',
     };
     for (const name of Object.values(files)) {

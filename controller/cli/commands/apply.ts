@@ -149,7 +149,7 @@ async function execute(
     project.providerCtx,
     { holder: lockHolder(), signal },
     async (locked) => {
-      await notifier?.baseline(() => observedOrUndefined(project, locked.ctx));
+      await notifier?.beforeApply(() => observedOrUndefined(project, locked.ctx));
       const code = await applyLocked(run, locked.ctx, locked.signal);
       // Recorded under the lock: the snapshot has one writer at a time (apply or a controller sync).
       // An unreadable state records nothing: a partial one would look like resources gone.

@@ -55,7 +55,7 @@ describe('monitoring into a bucket', () => {
       [
         `feedback/2026-12-05/10/101500.000-${instance}-0.jsonl`,
         `logs/2026-12-05/10/101500.000-${instance}-0.jsonl`,
-        `windows/20261205T1000Z/v1-${instance}.json`,
+        `windows/20261205T100000Z/v1-${instance}.json`,
       ].sort(),
     );
     const log = (await store.read(`${ROOT}/logs/2026-12-05/10/101500.000-${instance}-0.jsonl`)).toString();
@@ -66,7 +66,7 @@ describe('monitoring into a bucket', () => {
         .map((l) => (JSON.parse(l) as { id: string }).id),
     ).toEqual(['req-1', 'req-2']);
     const summary = JSON.parse(
-      (await store.read(`${ROOT}/windows/20261205T1000Z/v1-${instance}.json`)).toString(),
+      (await store.read(`${ROOT}/windows/20261205T100000Z/v1-${instance}.json`)).toString(),
     ) as { count: number; quality: { count: number; sumAbsError: number } };
     expect(summary).toMatchObject({ count: 3, quality: { count: 1, sumAbsError: 2 } });
 
