@@ -82,9 +82,11 @@ function windowText(status: MonitoringStatus): string {
   if (Number.isNaN(start) || Number.isNaN(end)) return '';
   const s = new Date(start).toISOString();
   const e = new Date(end).toISOString();
+  // Seconds only for windows that do not fall on whole minutes (windows may be as short as 10 s).
+  const clock = start % 60_000 === 0 && end % 60_000 === 0 ? 16 : 19;
   const endText =
-    s.slice(0, 10) === e.slice(0, 10) ? e.slice(11, 16) : `${e.slice(0, 10)} ${e.slice(11, 16)}`;
-  return ` (window ${s.slice(0, 10)} ${s.slice(11, 16)}-${endText} UTC)`;
+    s.slice(0, 10) === e.slice(0, 10) ? e.slice(11, clock) : `${e.slice(0, 10)} ${e.slice(11, clock)}`;
+  return ` (window ${s.slice(0, 10)} ${s.slice(11, clock)}-${endText} UTC)`;
 }
 
 /** Scores and metrics as people read them: 0.41, 4.5, 123.46 (two decimals, or two digits below 1). */

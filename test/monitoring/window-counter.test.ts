@@ -51,6 +51,22 @@ describe('WindowCounter', () => {
     expect(counter.takeChanged()).toEqual([]);
   });
 
+  it('counts date text in days, as the trainer binned a date column', () => {
+    // Model years in days since 1970: edges at 1975-01-01 and 1980-01-01.
+    const years = {
+      ...reference,
+      features: { Year: { ...reference.features.Horsepower, edges: [1826, 3652] } },
+    };
+    const counter = new WindowCounter(identity, HOUR, years);
+    counter.count(
+      [{ Year: '1970-01-01' }, { Year: '1976-01-01' }, { Year: '1982-01-01' }, { Year: 'soon' }],
+      [20, 20, 20, 20],
+      T0,
+    );
+    const [summary] = counter.takeChanged();
+    expect(summary.features.Year).toEqual({ type: 'numeric', counts: [1, 1, 1], missing: 1 });
+  });
+
   it('counts the newest row of a forecasting history and the label of a classification', () => {
     const counter = new WindowCounter(identity, HOUR, {
       ...reference,
