@@ -18,7 +18,6 @@ export const windowSummary = (startMs: number, over: Partial<WindowSummary> = {}
   ...over,
 });
 
-
 /** Numeric statistics with bins at `edges`, the same count in each. */
 const numeric = (edges: number[], perBin: number, missing = 0): NumericStatistics => ({
   type: 'numeric',
