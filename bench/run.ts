@@ -7,6 +7,7 @@ import { runPlanBench } from './plan.js';
 import { runGcpPlanBench } from './gcp-plan.js';
 import { runServingBench } from './serving.js';
 import { runServingMonitoringBench } from './serving-monitoring.js';
+import { runDriftBench } from './drift.js';
 import { runOnnxServingBench } from './onnx-serving.js';
 import { runTrainerBench } from './trainer.js';
 import { runControllerBench } from './controller-latency.js';
@@ -23,6 +24,7 @@ const BENCHES: Record<string, { title: string; run: () => Promise<string> }> = {
     title: 'Model server with monitoring: off, 10% and 100% sampled',
     run: runServingMonitoringBench,
   },
+  drift: { title: 'Drift: a day of windows from summaries vs from the raw log', run: runDriftBench },
   'onnx-serving': {
     title: 'One MLP served four ways: builtin, ONNX, node:http floor, FastAPI + PyTorch',
     run: runOnnxServingBench,

@@ -36,7 +36,7 @@ describe('monitoring config', () => {
       monitoring: {
         endpoint: '../x',
         sampleRate: 2,
-        windowSeconds: 30,
+        windowSeconds: 5,
         instance: 'A_B',
         flushSeconds: 0,
         extra: 1,

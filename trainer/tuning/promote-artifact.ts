@@ -16,8 +16,9 @@ const COPIED_FILES = [
   ARTIFACT_FILES.preprocess,
   ARTIFACT_FILES.metrics,
   ARTIFACT_FILES.history,
-  STATISTICS_FILE,
 ];
+/** Copied when the trial wrote them (a trial of an older trainer has no statistics.json). */
+const OPTIONAL_FILES = [STATISTICS_FILE];
 
 async function copyObject(from: string, to: string): Promise<void> {
   await storeFor(to).write(to, await storeFor(from).read(from));
@@ -43,6 +44,10 @@ export async function promoteArtifact({ fromDir, toDir, run }: PromoteOptions): 
   const runUri = joinUri(toDir, ARTIFACT_FILES.run);
   await storeFor(runUri).remove(runUri);
   for (const file of COPIED_FILES) await copyObject(joinUri(fromDir, file), joinUri(toDir, file));
+  for (const file of OPTIONAL_FILES) {
+    const from = joinUri(fromDir, file);
+    if (await storeFor(from).exists(from)) await copyObject(from, joinUri(toDir, file));
+  }
   const tensorboard = joinUri(fromDir, ARTIFACT_FILES.tensorboard);
   for (const uri of await storeFor(tensorboard).list(tensorboard)) {
     await copyObject(uri, joinUri(toDir, ARTIFACT_FILES.tensorboard, ...below(tensorboard, uri)));

@@ -29,6 +29,7 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
   { names: ['cancel'], load: async () => [(await import('./cancel.js')).cancelCommand] },
   { names: ['trigger'], load: async () => [(await import('./trigger.js')).triggerCommand] },
   { names: ['unlock'], load: async () => [(await import('./unlock.js')).unlockCommand] },
+  { names: ['import'], load: async () => [(await import('./import.js')).importCommand] },
   { names: ['train'], load: async () => [(await import('./train.js')).trainCommand] },
   { names: ['serve'], load: async () => [(await import('./serve.js')).serveCommand] },
   { names: ['artifact'], load: async () => [(await import('./artifact.js')).artifactCommands] },
