@@ -4,6 +4,7 @@
  * that does not exist).
  */
 import { ApiError, type Api } from './http.js';
+import { API_HOST } from '../../../providers/gcp/errors.js';
 
 export type FaultKind = '429' | '503' | 'timeout' | '403' | '404';
 
@@ -39,15 +40,8 @@ export const RATE_LIMIT_MESSAGE =
 export const UNAVAILABLE_MESSAGE = 'The service is currently unavailable.';
 export const DEADLINE_MESSAGE = 'Deadline exceeded.';
 
-const SERVICE_HOST: Record<Api, string> = {
-  aiplatform: 'aiplatform.googleapis.com',
-  run: 'run.googleapis.com',
-  scheduler: 'cloudscheduler.googleapis.com',
-  storage: 'storage.googleapis.com',
-  secretmanager: 'secretmanager.googleapis.com',
-  resourcemanager: 'cloudresourcemanager.googleapis.com',
-  artifactregistry: 'artifactregistry.googleapis.com',
-};
+// Google's hosts per API, as the provider names them in its error messages (one table).
+const SERVICE_HOST: Record<Api, string> = API_HOST;
 
 export function faultError(kind: FaultKind, api: Api, permission?: string): ApiError {
   switch (kind) {
