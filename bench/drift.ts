@@ -13,6 +13,7 @@ import { categoricalStatistics, numericStatistics } from '../monitoring/referenc
 import { scoreWindow } from '../monitoring/drift.js';
 import type { FeatureStatistics, ReferenceStatistics } from '../monitoring/statistics.js';
 import { WindowCounter } from '../monitoring/window-counter.js';
+import { mulberry32 as random } from '../trainer/data/random.js';
 import type { WindowSummary } from '../monitoring/window-summary.js';
 import type { EndpointMonitoring } from '../resources/monitoring.js';
 
@@ -24,15 +25,6 @@ const NUMERIC = 20;
 const CATEGORICAL = 5;
 const ROUNDS = 5;
 const T0 = Date.parse('2026-12-04T00:00:00Z');
-
-/** A deterministic generator, so every run scores the same day. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 const numericName = (i: number) => `n${i}`;
 const categoricalName = (i: number) => `c${i}`;
