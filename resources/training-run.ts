@@ -278,8 +278,129 @@ const SearchDimensionSchema = Type.Object(
       Type.Array(Type.Integer(), { minItems: 2, maxItems: 2, description: '[low, high] inclusive' }),
     ),
     choice: Type.Optional(Type.Array(Type.Unknown(), { minItems: 1, description: 'Values to pick from.' })),
+    layers: Type.Optional(
+      Type.Object(
+        {
+          count: Type.Array(Type.Integer({ minimum: 1, maximum: 8 }), {
+            minItems: 2,
+            maxItems: 2,
+            description: '[low, high] inclusive: how many hidden layers.',
+          }),
+          units: Type.Array(Type.Integer({ minimum: 1 }), {
+            minItems: 2,
+            maxItems: 2,
+            description: '[low, high] inclusive: units of each layer that exists (log scale).',
+          }),
+        },
+        {
+          ...Strict,
+          description:
+            'A list of layer widths (`network.layers` only): the depth is sampled, then the units of each layer that exists; a layer beyond the depth has no parameter (conditional).',
+        },
+      ),
+    ),
+    points: Type.Optional(
+      Type.Integer({
+        minimum: 2,
+        maximum: 100,
+        description:
+          'Grid sampler: values taken from a uniform/logUniform range (evenly spaced, log-spaced for logUniform).',
+      }),
+    ),
+    when: Type.Optional(
+      Type.Object(
+        {
+          key: Type.String({ minLength: 1, description: 'Another key of this space (a `choice` or `int`).' }),
+          in: Type.Array(Type.Unknown(), {
+            minItems: 1,
+            description: 'Values of that key for which this one exists.',
+          }),
+        },
+        {
+          ...Strict,
+          description:
+            'A conditional parameter: sampled only when `key` took one of the values `in`; otherwise the spec keeps its own value.',
+        },
+      ),
+    ),
   },
-  { ...Strict, description: 'Exactly one of uniform, logUniform, int, choice.' },
+  { ...Strict, description: 'Exactly one of uniform, logUniform, int, choice, layers.' },
+);
+
+export const SAMPLERS = ['random', 'grid', 'tpe', 'bayesian'] as const;
+export const PRUNERS = ['none', 'median', 'asha', 'hyperband'] as const;
+export const PENALTIES = ['deadNeurons', 'gradients', 'stability', 'generalization'] as const;
+
+const SamplerSchema = Type.Object(
+  {
+    type: StringEnum(SAMPLERS, {
+      description:
+        "random; grid (every combination, in order); tpe (Tree-structured Parzen Estimator, Bergstra et al. 2011, as Optuna); bayesian (Vertex AI Vizier's default, gcp only).",
+    }),
+    startupTrials: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1000,
+        description: 'tpe: random trials before the model is used (default 10).',
+      }),
+    ),
+    candidates: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1000,
+        description: 'tpe: candidates drawn per parameter to maximise l(x)/g(x) (default 24).',
+      }),
+    ),
+  },
+  { ...Strict, description: "How the next trial's parameters are chosen (default: random)." },
+);
+
+const PrunerSchema = Type.Object(
+  {
+    type: StringEnum(PRUNERS, {
+      description:
+        'none; median (stop a trial whose best value so far is worse than the median of the others at the same epoch); asha (asynchronous successive halving); hyperband (several ASHA brackets).',
+    }),
+    warmupEpochs: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description: 'median: epochs a trial trains before it can be stopped (default 0).',
+      }),
+    ),
+    startupTrials: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description: 'median: trials that finish before any is stopped (default 5).',
+      }),
+    ),
+    minEpochs: Type.Optional(
+      Type.Integer({ minimum: 1, description: "asha/hyperband: the first rung's epochs (default 1)." }),
+    ),
+    eta: Type.Optional(
+      Type.Integer({
+        minimum: 2,
+        maximum: 10,
+        description: 'asha/hyperband: 1/eta of a rung goes on, budgets grow by eta (default 3).',
+      }),
+    ),
+  },
+  {
+    ...Strict,
+    description:
+      'When an unpromising trial stops early, from its per-epoch metric (default: asha, as `algorithm: halving`).',
+  },
+);
+
+const ObjectiveSchema = Type.Object(
+  {
+    metric: Type.String({
+      minLength: 1,
+      description:
+        'A metric of metrics.json, or `parameters` (trainable weights) or `modelBytes` (weight file size).',
+    }),
+    goal: StringEnum(['minimize', 'maximize'] as const, { description: 'minimize | maximize' }),
+  },
+  { ...Strict },
 );
 
 const TuningSchema = Type.Object(
@@ -293,8 +414,45 @@ const TuningSchema = Type.Object(
     }),
     algorithm: StringEnum(['random', 'halving'] as const, {
       default: 'halving',
-      description: 'random search, or random search with successive halving of the epoch budget.',
+      description:
+        'Shorthand kept from the first version: random = random sampler, no pruner; halving = random sampler, asha pruner. `sampler` and `pruner` override it.',
     }),
+    sampler: Type.Optional(SamplerSchema),
+    pruner: Type.Optional(PrunerSchema),
+    objectives: Type.Optional(
+      Type.Array(ObjectiveSchema, {
+        minItems: 1,
+        maxItems: 3,
+        description:
+          'Further objectives next to `metric`: the search becomes multi-objective and reports the Pareto front of [metric, ...objectives].',
+      }),
+    ),
+    selection: Type.Optional(
+      StringEnum(['primary', 'knee'] as const, {
+        description:
+          "Multi-objective: which Pareto-optimal trial becomes the run's artifact. primary (default): the best `metric`; knee: the closest to the ideal point after scaling each objective to [0, 1].",
+      }),
+    ),
+    penalties: Type.Optional(
+      Type.Partial(
+        Type.Object(
+          Object.fromEntries(
+            PENALTIES.map((name) => [
+              name,
+              Type.Number({
+                minimum: 0,
+                description: `Weight of (1 - health.components.${name === 'deadNeurons' ? 'deadNeurons' : name}).`,
+              }),
+            ]),
+          ) as Record<(typeof PENALTIES)[number], ReturnType<typeof Type.Number>>,
+        ),
+        {
+          ...Strict,
+          description:
+            "Model-health penalties: a trial's score is `metric` worsened by the sum of weight x (1 - health component), in the metric's units.",
+        },
+      ),
+    ),
     space: Type.Record(Type.String(), SearchDimensionSchema, {
       description:
         'Search space. Keys are paths in `trainer.builtin` (`network.layers`); bare names mean `hyperparameters.<name>`.',

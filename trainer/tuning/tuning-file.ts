@@ -55,6 +55,19 @@ const TrialRecordSchema = Type.Object({
   seconds: Type.Number(),
   error: Type.Optional(Type.String()),
   runs: Type.Array(TrialRunSchema),
+  /** Issue 17 (study-types.ts): [metric, ...objectives] of its artifact, raw; null when missing. */
+  values: Type.Optional(Type.Array(Nullable(Type.Number()))),
+  /** The metric worsened by the health penalties: what ranks trials. */
+  score: Type.Optional(Nullable(Type.Number())),
+  penalty: Type.Optional(
+    Type.Object({ total: Type.Number(), parts: Type.Record(Type.String(), Type.Number()) }),
+  ),
+  /** The tuning metric after each epoch, as the pruner saw it. */
+  intermediate: Type.Optional(Type.Array(Type.Object({ epoch: Type.Integer(), value: Type.Number() }))),
+  /** Why and when the pruner stopped it. */
+  prunedAt: Type.Optional(Type.Object({ epoch: Type.Integer(), reason: Type.String() })),
+  /** hyperband: the bracket the trial ran in. */
+  bracket: Type.Optional(Type.Integer()),
 });
 export type TrialRecord = Static<typeof TrialRecordSchema>;
 
@@ -82,9 +95,23 @@ export const TuningFileSchema = Type.Object({
       params: Type.Record(Type.String(), Type.Unknown()),
       metric: Type.Number(),
       epochs: Type.Integer(),
+      score: Type.Optional(Type.Number()),
+      values: Type.Optional(Type.Array(Nullable(Type.Number()))),
     }),
   ),
   error: Type.Optional(Type.String()),
   trials: Type.Array(TrialRecordSchema),
+  /** Issue 17: the sampler and pruner that ran (algorithm stays for readers of the first version). */
+  sampler: Type.Optional(Type.Object({ type: Type.String() }, { additionalProperties: true })),
+  pruner: Type.Optional(
+    Type.Object({ type: Type.String(), rungs: Type.Optional(Type.Array(Type.Array(Type.Integer()))) }),
+  ),
+  objectives: Type.Optional(Type.Array(Type.Object({ metric: Type.String(), goal: Type.String() }))),
+  selection: Type.Optional(Type.String()),
+  penalties: Type.Optional(Type.Record(Type.String(), Type.Number())),
+  /** Multi-objective: the trials on the Pareto front of [metric, ...objectives]. */
+  pareto: Type.Optional(Type.Array(Type.Integer())),
+  /** Parameter importance (visualise/), each in [0, 1], summing to 1. */
+  importance: Type.Optional(Type.Record(Type.String(), Type.Number())),
 });
 export type TuningFile = Static<typeof TuningFileSchema>;
