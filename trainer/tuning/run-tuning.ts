@@ -16,6 +16,7 @@ import { specHash } from '../../resources/spec-hash.js';
 import { ARTIFACT_FILES, readJsonFile, writeJsonFile, type MetricsFile } from '../../artifact/files.js';
 import type { RunTrainingOptions, RunTrainingResult } from '../run-training.js';
 import { joinUri } from '../../artifact/storage.js';
+import { scoreTrial, selectBest } from './objectives/index.js';
 import { promoteArtifact } from './promote-artifact.js';
 import { topTrials } from './ranking.js';
 import { HALVING_ETA, halvingSchedule, randomSchedule, trialBudget, type Rung } from './schedule.js';
@@ -23,6 +24,7 @@ import { sampleTrials, type TrialParams } from './search-space.js';
 import { processLauncher, type LaunchContext, type TrialLauncher } from './trial-launcher.js';
 import { trialSpec as buildTrialSpec, withEpochs } from './trial-spec.js';
 import { trialWorkers } from './worker-limit.js';
+import { writeStudyVisuals } from './visualise/index.js';
 import { TRIALS_DIR, TUNING_FILE, type TrialRecord, type TrialRun, type TuningFile } from './tuning-file.js';
 
 export interface RunTuningOptions extends RunTrainingOptions {
@@ -146,19 +148,20 @@ class Search {
   /** The best `count` of the trials that finished the last rung; the others are pruned there. */
   private promote(contenders: Trial[], count: number): Trial[] {
     const finished = contenders.filter((t) => t.record.state === 'pending');
+    // Ranked by score: the metric worsened by the health penalties (objectives/).
     const promoted = new Set(
       topTrials(
-        finished.map((t) => t.record),
+        finished.map((t) => ({ trial: t.record.trial, metric: t.record.score ?? null })),
         count,
         this.tuning.goal,
-      ),
+      ).map((r) => r.trial),
     );
     for (const t of finished) {
-      if (promoted.has(t.record)) continue;
+      if (promoted.has(t.record.trial)) continue;
       t.record.state = 'pruned';
       this.emit(t.record, 'pruned', t.record.metric);
     }
-    return finished.filter((t) => promoted.has(t.record));
+    return finished.filter((t) => promoted.has(t.record.trial));
   }
 
   /** One training of a trial up to the rung's budget: from scratch in rung 0, else from its checkpoint. */
@@ -198,6 +201,10 @@ class Search {
       const metrics = (await readJsonFile(trial.dir, ARTIFACT_FILES.metrics)) as MetricsFile;
       run.metric = this.metricOf(metrics);
       run.epochs = metrics.training.epochs;
+      const scored = await scoreTrial(this.tuning, metrics, trial.dir);
+      record.values = scored.values;
+      record.score = scored.score;
+      record.penalty = scored.penalty;
       // `completed` only in the last rung; before that it waits for the promotion.
       record.state = rung.rung === this.schedule.length - 1 ? 'completed' : 'pending';
       record.metric = run.metric;
@@ -244,7 +251,11 @@ class Search {
     const candidates = this.trials
       .map((t) => t.record)
       .filter((r) => r.state === 'completed' || r.state === 'pruned');
-    const [best] = topTrials(candidates, 1, this.tuning.goal);
+    const selected = selectBest(
+      this.tuning,
+      candidates.map((r) => ({ trial: r.trial, values: r.values ?? [r.metric], score: r.score ?? null })),
+    );
+    const best = candidates.find((r) => r.trial === selected.best);
     if (!best) throw new TuningError(noBestMessage(this.file.trials, this.tuning.metric));
     const finishedAt = new Date();
     const seconds = (finishedAt.getTime() - this.startedAt.getTime()) / 1000;
@@ -267,7 +278,11 @@ class Search {
       params: best.params,
       metric: best.metric as number,
       epochs: metrics.training.epochs,
+      ...(best.score !== undefined && best.score !== null && { score: best.score }),
+      ...(best.values !== undefined && { values: best.values }),
     };
+    if (this.tuning.objectives) this.file.pareto = selected.pareto;
+    await writeStudyVisuals(outDir, this.file);
     this.file.state = 'succeeded';
     this.file.finishedAt = finishedAt.toISOString();
     this.file.seconds = seconds;

@@ -18,3 +18,26 @@ export async function scoreTrial(
   const others = (tuning.objectives ?? []).map((o) => finite(metrics.metrics[o.metric]));
   return { values: [metric, ...others], score: metric, penalty: { total: 0, parts: {} } };
 }
+
+/** A trial as the selection sees it. */
+export interface ScoredTrial {
+  trial: number;
+  values: readonly (number | null)[];
+  score: number | null;
+}
+
+/**
+ * The trial whose artifact becomes the run's, and the Pareto front (multi-objective only).
+ * Contract placeholder until objectives land: the best score by `goal`, ties to the lower
+ * trial; no front.
+ */
+export function selectBest(
+  tuning: Tuning,
+  trials: readonly ScoredTrial[],
+): { best: number | undefined; pareto: number[] } {
+  const sign = tuning.goal === 'minimize' ? 1 : -1;
+  const ranked = trials
+    .filter((t) => t.score !== null && Number.isFinite(t.score))
+    .sort((a, b) => sign * ((a.score as number) - (b.score as number)) || a.trial - b.trial);
+  return { best: ranked[0]?.trial, pareto: [] };
+}
