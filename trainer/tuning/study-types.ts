@@ -24,7 +24,8 @@ export interface FinishedTrial {
   state: 'completed' | 'pruned' | 'failed';
   /**
    * The trial's score on the primary objective (the metric worsened by its health penalties),
-   * oriented as `goal` says; null when it failed or diverged.
+   * in the metric's own direction (not negated: `goal` says which way is better); null when it
+   * failed or diverged.
    */
   score: number | null;
   intermediate: readonly IntermediateValue[];
@@ -65,7 +66,8 @@ export interface PruneDecision {
 export interface Pruner {
   /**
    * Called after each epoch of a running trial, with its value just appended to its
-   * `intermediate`. Decides from the view of all trials (values oriented by `goal`).
+   * `intermediate`. Decides from the view of all trials. Values are the raw metric as the
+   * trainer reported it; the pruner applies the `goal` it was created with.
    */
   report(trial: number, epoch: number, trials: readonly PrunerTrialView[]): PruneDecision;
   /** The rungs' epoch budgets (asha/hyperband) for tuning.json; [] for none/median. */
