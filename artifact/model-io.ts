@@ -35,7 +35,7 @@ const toArrayBuffer = (bytes: Uint8Array): ArrayBuffer =>
   bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 
 /** Shard paths are relative to model.json; refuse anything that would escape its directory. */
-const isRelativeFile = (path: string): boolean =>
+export const isRelativeFile = (path: string): boolean =>
   path !== '' &&
   !path.startsWith('/') &&
   !/^[a-z][a-z0-9+.-]*:/i.test(path) &&

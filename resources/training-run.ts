@@ -3,6 +3,7 @@ import { error, type Diagnostic } from './diagnostic.js';
 import { didYouMean } from './suggest.js';
 import { StringEnum, Strict } from './schema-helpers.js';
 import { checkEnv, EnvSchema } from './secret-ref.js';
+import { checkTuningObjectives } from './tuning-objective-checks.js';
 
 export const TASKS = ['regression', 'classification', 'forecasting'] as const;
 export type Task = (typeof TASKS)[number];
@@ -610,6 +611,7 @@ export function checkTrainingRunSpec(spec: TrainingRunSpec): Diagnostic[] {
         ),
       );
     }
+    out.push(...checkTuningObjectives(spec));
     for (const [key, dimension] of Object.entries(spec.tuning.space)) {
       const path = ['spec', 'tuning', 'space', key];
       const resolved = resolveTuningPath(key);

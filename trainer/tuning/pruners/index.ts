@@ -1,7 +1,28 @@
-/** The pruner the manifest asks for (contract: study-types.ts `Pruner`). */
+/**
+ * The pruner the manifest asks for (contract: study-types.ts `Pruner`): `tuning.pruner.type`, else
+ * what `algorithm` stood for in the first version (halving: asha with eta 3; random: none).
+ */
 import type { Goal, Pruner, Tuning } from '../study-types.js';
+import { ashaPruner } from './asha.js';
+import { hyperbandPruner } from './hyperband.js';
+import { medianPruner } from './median.js';
 
-/** Contract placeholder until the pruners land: never prunes. */
-export function createPruner(_tuning: Tuning, _maxEpochs: number, _goal: Goal): Pruner {
-  return { report: () => ({ prune: false }), describe: () => ({ type: 'none' }) };
+/** Defaults of the pruner options (Optuna's, and the first version's eta). */
+export const PRUNER_DEFAULTS = { startupTrials: 5, warmupEpochs: 0, minEpochs: 1, eta: 3 } as const;
+
+export const prunerType = (tuning: Tuning): 'none' | 'median' | 'asha' | 'hyperband' =>
+  tuning.pruner?.type ?? (tuning.algorithm === 'halving' ? 'asha' : 'none');
+
+export function createPruner(tuning: Tuning, maxEpochs: number, goal: Goal): Pruner {
+  const options = { ...PRUNER_DEFAULTS, ...tuning.pruner, goal, metric: tuning.metric, maxEpochs };
+  switch (prunerType(tuning)) {
+    case 'median':
+      return medianPruner(options);
+    case 'asha':
+      return ashaPruner(options);
+    case 'hyperband':
+      return hyperbandPruner(options);
+    case 'none':
+      return { report: () => ({ prune: false }), describe: () => ({ type: 'none' }) };
+  }
 }
