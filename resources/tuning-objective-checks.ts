@@ -158,11 +158,17 @@ function checkPenalties(spec: TrainingRunSpec, tuning: Tuning): Diagnostic[] {
   const recurrent = network.type !== 'mlp' && !tuned('network.type');
   const noRelu = network.activation !== 'relu' && !tuned('network.activation');
   if (!recurrent && !noRelu) return [];
-  const why = recurrent ? `a ${network.type} network has no ReLU layers` : `activation ${network.activation} is not ReLU`;
+  const why = recurrent
+    ? `a ${network.type} network has no ReLU layers`
+    : `activation ${network.activation} is not ReLU`;
   return [
-    warning('tuning-penalty-no-effect', `penalties.deadNeurons has no effect: ${why}, so no unit counts as dead`, {
-      path: ['spec', 'tuning', 'penalties', 'deadNeurons'],
-      hint: recurrent ? 'remove it' : 'remove it, or use `network.activation: relu`',
-    }),
+    warning(
+      'tuning-penalty-no-effect',
+      `penalties.deadNeurons has no effect: ${why}, so no unit counts as dead`,
+      {
+        path: ['spec', 'tuning', 'penalties', 'deadNeurons'],
+        hint: recurrent ? 'remove it' : 'remove it, or use `network.activation: relu`',
+      },
+    ),
   ];
 }

@@ -16,7 +16,9 @@ export type PenaltyName = (typeof PENALTIES)[number];
 const Component = Type.Union([Type.Number(), Type.Null()]);
 export const HealthComponentsSchema = Type.Object({
   components: Type.Partial(
-    Type.Object(Object.fromEntries(PENALTIES.map((name) => [name, Component])) as Record<PenaltyName, typeof Component>),
+    Type.Object(
+      Object.fromEntries(PENALTIES.map((name) => [name, Component])) as Record<PenaltyName, typeof Component>,
+    ),
   ),
 });
 export type HealthComponents = Static<typeof HealthComponentsSchema>;

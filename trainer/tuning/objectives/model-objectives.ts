@@ -34,7 +34,9 @@ export async function modelObjectives(
   try {
     parsed = JSON.parse((await readBounded(uri, ARTIFACT_LIMITS.modelJsonBytes)).toString('utf8'));
   } catch (e) {
-    throw new Error(`cannot read ${MODEL_JSON} for the objectives ${[...wanted].join(', ')}: ${errorMessage(e)}`);
+    throw new Error(
+      `cannot read ${MODEL_JSON} for the objectives ${[...wanted].join(', ')}: ${errorMessage(e)}`,
+    );
   }
   if (
     !Value.Check(WeightsManifestSchema, parsed) ||

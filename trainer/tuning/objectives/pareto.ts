@@ -46,11 +46,7 @@ export function kneePoint<T extends Point>(front: readonly T[], goals: readonly 
     const distance = Math.hypot(
       ...vectors[k].map((v, i) => (highs[i] > lows[i] ? (v - lows[i]) / (highs[i] - lows[i]) : 0)),
     );
-    if (
-      !best ||
-      distance < best.distance ||
-      (distance === best.distance && point.trial < best.point.trial)
-    )
+    if (!best || distance < best.distance || (distance === best.distance && point.trial < best.point.trial))
       best = { point, distance };
   });
   return best?.point;

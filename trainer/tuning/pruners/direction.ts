@@ -27,4 +27,5 @@ export const valueAt = (curve: readonly IntermediateValue[], epoch: number): num
   curve.find((p) => p.epoch === epoch)?.value;
 
 /** Values for messages: 4 significant digits. */
-export const fmt = (value: number): string => (Number.isFinite(value) ? String(Number(value.toPrecision(4))) : String(value));
+export const fmt = (value: number): string =>
+  Number.isFinite(value) ? String(Number(value.toPrecision(4))) : String(value);

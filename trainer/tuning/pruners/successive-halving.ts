@@ -72,7 +72,11 @@ export function judgeRungs(
         keep === 0
           ? `not the best of the ${competing.length} trials there so far (fewer than eta = ${eta})`
           : `not in the top 1/${eta} (${keep} of ${competing.length} trials)`;
-      return { prune: true, rung: k, reason: `${metric} ${fmt(value)} ${where} is ${rule}; the cut is ${fmt(cut)}` };
+      return {
+        prune: true,
+        rung: k,
+        reason: `${metric} ${fmt(value)} ${where} is ${rule}; the cut is ${fmt(cut)}`,
+      };
     }
   }
   return reached === undefined ? { prune: false } : { prune: false, rung: reached };
