@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MetricsFile } from '../../artifact/files.js';
+import { writeJsonFile, type MetricsFile } from '../../artifact/files.js';
 import type { TrainingRunSpec } from '../../resources/training-run.js';
 import { resolveTraining } from '../../trainer/main.js';
 import { runTraining } from '../../trainer/run-training.js';
@@ -142,4 +142,20 @@ describe('several objectives end to end', () => {
     expect(knee).toBe(2);
     expect(file.best?.trial).toBe(knee);
   });
+});
+
+it('a search whose objective the training does not report fails with that error, once', async () => {
+  // metrics.json without val_mae (the plan refuses it for the builtin trainer; a trainer that
+  // reports other metrics than the plan knows meets it at run time).
+  const launcher: TrialLauncher = async (job) => {
+    await writeJsonFile(job.outDir, 'metrics.json', {
+      formatVersion: 1,
+      metrics: { val_loss: 0.5 },
+      training: { epochs: 1 },
+    });
+  };
+  const run = tune('unknown', { objectives: [{ metric: 'val_mae', goal: 'minimize' }] }, launcher);
+  await expect(run).rejects.toThrow(
+    'all 2 trials failed; trial 1, 2: tuning.objectives[0].metric "val_mae" is not reported by this training; it reports val_loss, and parameters and modelBytes are read from the model',
+  );
 });
