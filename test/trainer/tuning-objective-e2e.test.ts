@@ -12,21 +12,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeJsonFile, type MetricsFile } from '../../artifact/files.js';
 import type { TrainingRunSpec } from '../../resources/training-run.js';
-import { resolveTraining } from '../../trainer/main.js';
 import { runTraining } from '../../trainer/run-training.js';
 import { runTuning } from '../../trainer/tuning/run-tuning.js';
 import type { TrialLauncher } from '../../trainer/tuning/trial-launcher.js';
 import type { TuningFile } from '../../trainer/tuning/tuning-file.js';
+import { resolvedSpec } from './tuning-objective-fixtures.js';
 
 let dir: string;
-let base: TrainingRunSpec;
-let baseDir: string;
+let iris: { spec: TrainingRunSpec; baseDir: string };
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mlform-objective-e2e-'));
-  const resolved = await resolveTraining({ specFile: 'examples/trainer/iris-tuning.yaml', out: dir }, {});
-  if (!resolved.ok) throw new Error(JSON.stringify(resolved.diagnostics));
-  base = resolved.value.resource.manifest.spec as TrainingRunSpec;
-  baseDir = resolved.value.baseDir;
+  iris = await resolvedSpec('examples/trainer/iris-tuning.yaml', dir);
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -54,7 +50,7 @@ const realLauncher =
   };
 
 async function tune(name: string, tuning: Partial<Tuning>, launcher: TrialLauncher) {
-  const spec = structuredClone(base);
+  const spec = structuredClone(iris.spec);
   spec.trainer.builtin!.hyperparameters.epochs = 20;
   spec.tuning = {
     ...spec.tuning!,
@@ -65,7 +61,7 @@ async function tune(name: string, tuning: Partial<Tuning>, launcher: TrialLaunch
     ...tuning,
   };
   const outDir = join(dir, name);
-  const result = await runTuning({ spec, baseDir, outDir, name, onEvent: () => {}, launcher });
+  const result = await runTuning({ spec, baseDir: iris.baseDir, outDir, name, onEvent: () => {}, launcher });
   const file = JSON.parse(await readFile(join(outDir, 'tuning.json'), 'utf8')) as TuningFile;
   const metricsOf = async (trial: number) =>
     JSON.parse(

@@ -30,6 +30,14 @@ const view = (
   state: PrunerTrialView['state'] = 'running',
 ): PrunerTrialView => ({ trial, state, intermediate });
 
+/** A trial whose metric is `value` at every epoch 1..epochs. */
+const flat = (trial: number, value: number, epochs: number, state?: PrunerTrialView['state']) =>
+  view(
+    trial,
+    curve(() => value, epochs),
+    state,
+  );
+
 describe('median', () => {
   // Completed trials i = 1..5 follow i + 1/epoch: the median at each epoch is 3 + 1/epoch.
   const completed = [1, 2, 3, 4, 5].map((i) =>
@@ -75,23 +83,8 @@ describe('median', () => {
   });
 
   it('waits for startupTrials completed trials; pruned and running ones do not count', () => {
-    const bad = view(
-      9,
-      curve(() => 100, 2),
-    );
-    const fewer = [
-      ...completed.slice(0, 4),
-      view(
-        7,
-        curve(() => 0, 2),
-        'pruned',
-      ),
-      view(
-        8,
-        curve(() => 0, 2),
-        'running',
-      ),
-    ];
+    const bad = flat(9, 100, 2);
+    const fewer = [...completed.slice(0, 4), flat(7, 0, 2, 'pruned'), flat(8, 0, 2, 'running')];
     expect(pruner({ type: 'median' }, 10).report(9, 2, [...fewer, bad]).prune).toBe(false);
     expect(pruner({ type: 'median', startupTrials: 4 }, 10).report(9, 2, [...fewer, bad]).prune).toBe(true);
     // The median is the completed trials' alone: 2.5 + 1/2 with four of them (mean of the middle two).
@@ -101,27 +94,10 @@ describe('median', () => {
   });
 
   it('cannot prune at an epoch no completed trial reached', () => {
-    const short = [1, 2, 3, 4, 5].map((i) =>
-      view(
-        i,
-        curve(() => i, 4),
-        'completed',
-      ),
-    );
-    const self = view(
-      6,
-      curve(() => 100, 5),
-    );
+    const short = [1, 2, 3, 4, 5].map((i) => flat(i, i, 4, 'completed'));
+    const self = flat(6, 100, 5);
     const median = pruner({ type: 'median' }, 10);
-    expect(
-      median.report(6, 4, [
-        ...short,
-        view(
-          6,
-          curve(() => 100, 4),
-        ),
-      ]).prune,
-    ).toBe(true);
+    expect(median.report(6, 4, [...short, flat(6, 100, 4)]).prune).toBe(true);
     expect(median.report(6, 5, [...short, self]).prune).toBe(false);
   });
 
@@ -147,15 +123,7 @@ describe('median', () => {
         ),
       ]).prune,
     ).toBe(false);
-    expect(
-      median.report(6, 2, [
-        ...completed,
-        view(
-          6,
-          curve(() => Number.NaN, 2),
-        ),
-      ]).prune,
-    ).toBe(true);
+    expect(median.report(6, 2, [...completed, flat(6, Number.NaN, 2)]).prune).toBe(true);
     expect(median.describe()).toEqual({ type: 'median' });
   });
 });
@@ -223,28 +191,10 @@ describe('asha', () => {
   it('judges each rung against the trials that reached it, and no epoch between rungs', () => {
     const asha = pruner({ type: 'asha' }, 27);
     // Three trials reached rung 1 (epoch 3) with 1, 2, 3; a fourth reaches it with 2.5: top 1 of 4 is 1.
-    const others = [1, 2, 3].map((v, i) =>
-      view(
-        i + 1,
-        curve(() => v, 3),
-      ),
-    );
-    const early = view(
-      9,
-      curve(() => 0, 1),
-      'pruned',
-    ); // at rung 0 only: not a rival at rung 1
+    const others = [1, 2, 3].map((v, i) => flat(i + 1, v, 3));
+    const early = flat(9, 0, 1, 'pruned'); // at rung 0 only: not a rival at rung 1
     const self = view(4, [...curve(() => 0.5, 2), { epoch: 3, value: 2.5 }]);
-    expect(
-      asha.report(4, 2, [
-        ...others,
-        early,
-        view(
-          4,
-          curve(() => 0.5, 2),
-        ),
-      ]),
-    ).toEqual({ prune: false });
+    expect(asha.report(4, 2, [...others, early, flat(4, 0.5, 2)])).toEqual({ prune: false });
     expect(asha.report(4, 3, [...others, early, self])).toEqual({
       prune: true,
       rung: 1,
@@ -264,29 +214,11 @@ describe('asha', () => {
     expect(decision).toMatchObject({ prune: true, rung: 0 });
     // A peer's rung value is at the first epoch it reported at or past the rung.
     const resumed = [view(1, [{ epoch: 4, value: 0.2 }]), view(2, [{ epoch: 4, value: 0.3 }])];
-    expect(
-      asha.report(3, 3, [
-        ...resumed,
-        view(
-          3,
-          curve(() => 0.25, 3),
-        ),
-      ]),
-    ).toMatchObject({ prune: true, rung: 1 });
+    expect(asha.report(3, 3, [...resumed, flat(3, 0.25, 3)])).toMatchObject({ prune: true, rung: 1 });
   });
 
   it('prunes NaN at a rung, and decides the same from the same views (pure, resumable)', () => {
-    const views = [
-      view(
-        1,
-        curve(() => 1, 3),
-        'completed',
-      ),
-      view(
-        2,
-        curve(() => Number.NaN, 1),
-      ),
-    ];
+    const views = [flat(1, 1, 3, 'completed'), flat(2, Number.NaN, 1)];
     expect(pruner({ type: 'asha' }, 27).report(2, 1, views)).toMatchObject({ prune: true, rung: 0 });
     const third = view(
       3,
@@ -323,52 +255,19 @@ describe('hyperband', () => {
   it('compares a trial only with its bracket, and puts the bracket in the decision', () => {
     const hyperband = pruner({ type: 'hyperband' }, 27);
     // Trials 1, 3, 5 are in bracket 0 and excellent; trial 2 (bracket 1: rungs 3, 9) is poor.
-    const rivals = [1, 3, 5].map((t) =>
-      view(
-        t,
-        curve(() => 0.01, 3),
-      ),
-    );
-    const poor = view(
-      2,
-      curve(() => 5, 3),
-    );
-    expect(
-      hyperband.report(2, 1, [
-        ...rivals,
-        view(
-          2,
-          curve(() => 5, 1),
-        ),
-      ]),
-    ).toEqual({ prune: false, bracket: 1 });
+    const rivals = [1, 3, 5].map((t) => flat(t, 0.01, 3));
+    const poor = flat(2, 5, 3);
+    expect(hyperband.report(2, 1, [...rivals, flat(2, 5, 1)])).toEqual({ prune: false, bracket: 1 });
     expect(hyperband.report(2, 3, [...rivals, poor])).toEqual({ prune: false, rung: 0, bracket: 1 });
     // ASHA over everyone would stop it there.
     expect(pruner({ type: 'asha' }, 27).report(2, 3, [...rivals, poor]).prune).toBe(true);
     // Trial 4 (bracket 2) is compared with trial 7, the next of bracket 2 ([0,1,0,2,0,3,0,1,0,...]).
     const order = assignBrackets([27, 12, 6, 4], 20);
     const mate = order.findIndex((b, i) => b === 2 && i > 3) + 1;
-    const decision = hyperband.report(mate, 9, [
-      view(
-        4,
-        curve(() => 1, 9),
-      ),
-      view(
-        mate,
-        curve(() => 2, 9),
-      ),
-    ]);
+    const decision = hyperband.report(mate, 9, [flat(4, 1, 9), flat(mate, 2, 9)]);
     expect(decision).toMatchObject({ prune: true, rung: 0, bracket: 2 });
     // The last bracket trains to the end: never pruned.
-    expect(
-      hyperband.report(6, 26, [
-        ...rivals,
-        view(
-          6,
-          curve(() => 99, 26),
-        ),
-      ]),
-    ).toEqual({ prune: false, bracket: 3 });
+    expect(hyperband.report(6, 26, [...rivals, flat(6, 99, 26)])).toEqual({ prune: false, bracket: 3 });
   });
 });
 
@@ -380,14 +279,7 @@ describe('createPruner', () => {
     });
     const none = createPruner(tuning(undefined, 'random'), 30, 'minimize');
     expect(none.describe()).toEqual({ type: 'none' });
-    expect(
-      none.report(1, 1, [
-        view(
-          1,
-          curve(() => Number.NaN, 1),
-        ),
-      ]),
-    ).toEqual({ prune: false });
+    expect(none.report(1, 1, [flat(1, Number.NaN, 1)])).toEqual({ prune: false });
     expect(createPruner(tuning({ type: 'median' }, 'halving'), 30, 'minimize').describe().type).toBe(
       'median',
     );
