@@ -57,8 +57,9 @@ export function hyperbandPruner(options: RungOptions): Pruner {
   const ladders = Array.from({ length: brackets }, (_, i) => rungEpochs(minEpochs, eta, maxEpochs, i));
   const assigned: number[] = [];
   const bracketOf = (trial: number): number => {
-    if (assigned.length < trial) assigned.splice(0, assigned.length, ...assignBrackets(budgets, trial));
-    return assigned[trial - 1];
+    const index = Math.max(1, Math.trunc(trial));
+    if (assigned.length < index) assigned.splice(0, assigned.length, ...assignBrackets(budgets, index));
+    return assigned[index - 1];
   };
   return {
     describe: () => ({ type: 'hyperband', rungs: ladders }),

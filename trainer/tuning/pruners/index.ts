@@ -14,7 +14,16 @@ export const prunerType = (tuning: Tuning): 'none' | 'median' | 'asha' | 'hyperb
   tuning.pruner?.type ?? (tuning.algorithm === 'halving' ? 'asha' : 'none');
 
 export function createPruner(tuning: Tuning, maxEpochs: number, goal: Goal): Pruner {
-  const options = { ...PRUNER_DEFAULTS, ...tuning.pruner, goal, metric: tuning.metric, maxEpochs };
+  const p = tuning.pruner;
+  const options = {
+    goal,
+    metric: tuning.metric,
+    maxEpochs,
+    startupTrials: p?.startupTrials ?? PRUNER_DEFAULTS.startupTrials,
+    warmupEpochs: p?.warmupEpochs ?? PRUNER_DEFAULTS.warmupEpochs,
+    minEpochs: p?.minEpochs ?? PRUNER_DEFAULTS.minEpochs,
+    eta: p?.eta ?? PRUNER_DEFAULTS.eta,
+  };
   switch (prunerType(tuning)) {
     case 'median':
       return medianPruner(options);
