@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { TrainingRunSpec } from '../../resources/training-run.js';
+import { mulberry32 } from '../../trainer/data/random.js';
 import { createPruner } from '../../trainer/tuning/pruners/index.js';
 import { assignBrackets, bracketBudgets, bracketCount } from '../../trainer/tuning/pruners/hyperband.js';
 import type { Goal, IntermediateValue, PrunerTrialView } from '../../trainer/tuning/study-types.js';
@@ -175,8 +176,7 @@ describe('asha', () => {
   });
 
   it('follows the rule for any arrival order (rank among arrivals <= max(1, floor(n / eta)))', () => {
-    let seed = 17;
-    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const random = mulberry32(17);
     for (const eta of [2, 3, 4]) {
       const values = Array.from({ length: 40 }, () => Math.round(random() * 1000) / 10);
       const expected = values.map((v, i) => {
@@ -185,6 +185,18 @@ describe('asha', () => {
         return rank > Math.max(1, Math.floor(arrived.length / eta));
       });
       expect(arrive(values, eta)).toEqual(expected);
+    }
+  });
+
+  it('lets about 1/eta of a long random stream of trials go on at a rung', () => {
+    // Trial n goes on with probability max(1, floor(n/eta)) / n: the first arrivals a little
+    // more often, then 1/eta. Over 600 random values the share is 1/eta within a few points.
+    const random = mulberry32(5);
+    for (const eta of [2, 3, 4]) {
+      const values = Array.from({ length: 600 }, () => random());
+      const kept = arrive(values, eta).filter((pruned) => !pruned).length / values.length;
+      expect(kept).toBeGreaterThan(1 / eta - 0.04);
+      expect(kept).toBeLessThan(1 / eta + 0.04);
     }
   });
 
