@@ -360,7 +360,7 @@ const PrunerSchema = Type.Object(
   {
     type: StringEnum(PRUNERS, {
       description:
-        'none; median (stop a trial whose best value so far is worse than the median of the others at the same epoch); asha (asynchronous successive halving); hyperband (several ASHA brackets).',
+        'none; median (stop a trial whose best value so far is worse than the median of the completed trials at the same epoch); asha (asynchronous successive halving); hyperband (several ASHA brackets).',
     }),
     warmupEpochs: Type.Optional(
       Type.Integer({
