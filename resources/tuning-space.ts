@@ -38,7 +38,8 @@ export const layersUnitsName = (key: string, layer: number): string => `${key}/u
 
 /** The flat domain of a plain dimension (undefined for `layers` or a malformed one). */
 export function domainOf(dimension: SearchDimension): FlatDomain | undefined {
-  if (dimension.uniform) return { kind: 'float', low: dimension.uniform[0], high: dimension.uniform[1], log: false };
+  if (dimension.uniform)
+    return { kind: 'float', low: dimension.uniform[0], high: dimension.uniform[1], log: false };
   if (dimension.logUniform)
     return { kind: 'float', low: dimension.logUniform[0], high: dimension.logUniform[1], log: true };
   if (dimension.int) return { kind: 'int', low: dimension.int[0], high: dimension.int[1], log: false };
@@ -82,7 +83,12 @@ function flatParamsOf(space: SearchSpace, key: string): FlatParam[] {
   const [low, high] = dimension.layers.count;
   const [unitsLow, unitsHigh] = dimension.layers.units;
   const params: FlatParam[] = [
-    { name: layersCountName(key), key, domain: { kind: 'int', low, high, log: false }, ...(parent && { parent }) },
+    {
+      name: layersCountName(key),
+      key,
+      domain: { kind: 'int', low, high, log: false },
+      ...(parent && { parent }),
+    },
   ];
   for (let layer = 1; layer <= high; layer++) {
     // Layer `layer` exists at every depth from `layer` on (at every depth when `layer` <= the
@@ -92,7 +98,10 @@ function flatParamsOf(space: SearchSpace, key: string): FlatParam[] {
       name: layersUnitsName(key, layer),
       key,
       domain: { kind: 'int', low: unitsLow, high: unitsHigh, log: true },
-      parent: { name: layersCountName(key), values: Array.from({ length: high - from + 1 }, (_, i) => from + i) },
+      parent: {
+        name: layersCountName(key),
+        values: Array.from({ length: high - from + 1 }, (_, i) => from + i),
+      },
     });
   }
   return params;

@@ -32,7 +32,8 @@ export type TrialParams = Record<string, unknown>;
 
 /** A flat value from a uniform draw `u` in [0, 1). */
 export function drawFlat(domain: FlatDomain, u: number): number {
-  if (domain.kind === 'choice') return Math.min(domain.values.length - 1, Math.floor(u * domain.values.length));
+  if (domain.kind === 'choice')
+    return Math.min(domain.values.length - 1, Math.floor(u * domain.values.length));
   const { low, high } = domain;
   // Floating point can land a hair outside the range (exp/log round trips): clamp.
   const clamp = (value: number) => Math.min(high, Math.max(low, value));
@@ -60,7 +61,11 @@ export function sampleDimension(dimension: SearchDimension, u: number): unknown 
 }
 
 /** Trial params from flat values: `layers` become lists, inactive parameters are left out. */
-export function assembleParams(space: SearchSpace, flat: readonly FlatParam[], values: FlatValues): TrialParams {
+export function assembleParams(
+  space: SearchSpace,
+  flat: readonly FlatParam[],
+  values: FlatValues,
+): TrialParams {
   const params: TrialParams = {};
   for (const key of Object.keys(space).sort()) {
     const dimension = space[key];

@@ -25,7 +25,9 @@ export function erfc(x: number): number {
               (0.09678418 +
                 t *
                   (-0.18628806 +
-                    t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+                    t *
+                      (0.27886807 +
+                        t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
   const value = t * Math.exp(-z * z + poly);
   return x >= 0 ? value : 2 - value;
 }
@@ -52,7 +54,13 @@ export function logNormalMass(a: number, b: number): number {
  * A draw of N(mu, sigma) truncated to [low, high]: inverse CDF of one uniform draw, the inverse
  * found by bisection on the CDF (monotone) to 1e-9 standard deviations.
  */
-export function sampleTruncatedNormal(mu: number, sigma: number, low: number, high: number, random: Random): number {
+export function sampleTruncatedNormal(
+  mu: number,
+  sigma: number,
+  low: number,
+  high: number,
+  random: Random,
+): number {
   const a = (low - mu) / sigma;
   const b = (high - mu) / sigma;
   // Work in the tail the interval lies in (mirrored when it is the upper one) for precision.

@@ -94,7 +94,10 @@ function categorical(choices: number, observed: readonly number[]): ParzenEstima
   };
 }
 
-function numeric(domain: Extract<FlatDomain, { kind: 'int' | 'float' }>, observed: readonly number[]): ParzenEstimator {
+function numeric(
+  domain: Extract<FlatDomain, { kind: 'int' | 'float' }>,
+  observed: readonly number[],
+): ParzenEstimator {
   // The transformed space: [low, high] there, and `step` for linear integers (discretised kernels).
   const logInt = domain.kind === 'int' && domain.log;
   const step = domain.kind === 'int' && !domain.log ? 1 : 0;
@@ -152,7 +155,9 @@ export function bandwidths(mus: readonly number[], low: number, high: number, st
   const withPrior = [...mus, 0.5 * (low + high)];
   const order = withPrior.map((_, i) => i).sort((i, j) => withPrior[i] - withPrior[j] || i - j);
   const sorted = [low - step / 2, ...order.map((i) => withPrior[i]), high + step / 2];
-  const sortedSigmas = order.map((_, s) => Math.max(sorted[s + 1] - sorted[s], sorted[s + 2] - sorted[s + 1]));
+  const sortedSigmas = order.map((_, s) =>
+    Math.max(sorted[s + 1] - sorted[s], sorted[s + 2] - sorted[s + 1]),
+  );
   if (sorted.length >= 4) {
     sortedSigmas[0] = sorted[2] - sorted[1];
     sortedSigmas[sortedSigmas.length - 1] = sorted[sorted.length - 2] - sorted[sorted.length - 3];

@@ -56,7 +56,11 @@ export function splitTrials(
   const ranked = [...completed, ...pruned];
   const count = gamma(ranked.length);
   const byTrial = (a: FinishedTrial, b: FinishedTrial) => a.trial - b.trial;
-  return { good: ranked.slice(0, count).sort(byTrial), bad: ranked.slice(count).sort(byTrial), ended: ranked.length };
+  return {
+    good: ranked.slice(0, count).sort(byTrial),
+    bad: ranked.slice(count).sort(byTrial),
+    ended: ranked.length,
+  };
 }
 
 /** Optuna's pruned-trial score: (-last epoch, its value); no epoch at all ranks last. */
