@@ -29,6 +29,8 @@ const kindOf = (dimension: SearchDimension) => {
 };
 
 const TPE_OPTIONS = ['startupTrials', 'candidates'] as const;
+/** The schema's bound on a `network.layers` entry. */
+const MAX_UNITS = 4096;
 
 export function checkTuningSpace(tuning: Tuning): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -82,6 +84,19 @@ function checkLayers(key: string, dimension: SearchDimension, path: Path): Diagn
         {
           path: [...path, 'layers'],
           hint: 'use `layers` under the key network.layers, and int/uniform/choice elsewhere',
+        },
+      ),
+    );
+  }
+  // The widths a trial gets must be valid `network.layers` entries, or every trial would fail.
+  if (layers.units[1] > MAX_UNITS) {
+    out.push(
+      error(
+        'tuning-range',
+        `layers.units for "${key}" goes up to ${layers.units[1]}; a layer has at most ${MAX_UNITS} units`,
+        {
+          path: [...path, 'layers', 'units', 1],
+          hint: `use at most ${MAX_UNITS}`,
         },
       ),
     );

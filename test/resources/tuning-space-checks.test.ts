@@ -101,6 +101,12 @@ describe('checkTuningSpace', () => {
       { severity: 'error', code: 'tuning-points', path: 'spec.tuning.space.batchSize.points' },
       { severity: 'warning', code: 'tuning-points-unused', path: 'spec.tuning.space.dropout.points' },
     ]);
+    const wide = checkTuningSpace(
+      tuningOf({ space: { 'network.layers': { layers: { count: [1, 2], units: [8, 8192] } } } }),
+    );
+    expect(wide.map(brief)).toEqual([
+      { severity: 'error', code: 'tuning-range', path: 'spec.tuning.space.network.layers.layers.units.1' },
+    ]);
     const misplaced = checkTuningSpace(
       tuningOf({ space: { epochs: { layers: { count: [1, 2], units: [4, 8] } } } }),
     );
