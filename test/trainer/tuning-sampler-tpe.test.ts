@@ -74,6 +74,14 @@ describe('the good/bad split', () => {
       completed(6, {}, null),
       ...Array.from({ length: 8 }, (_, i) => pruned(7 + i, 1, 0.01)),
     ];
+    // A diverged value ranks worst among the trials pruned at its epoch, still before those
+    // pruned earlier (11 ended: gamma 2).
+    const diverged = [
+      pruned(1, 9, NaN),
+      pruned(2, 9, 0.5),
+      ...Array.from({ length: 9 }, (_, i) => pruned(3 + i, 1, 0)),
+    ];
+    expect(splitTrials(diverged, 'minimize').good.map((t) => t.trial)).toEqual([1, 2]);
     // 12 ended (completed with a score + pruned): gamma = 2, the completed trial and the pruned
     // one that reached epoch 9 with the better value.
     const { good, bad, ended } = splitTrials(history, 'minimize');

@@ -63,11 +63,17 @@ export function splitTrials(
   };
 }
 
-/** Optuna's pruned-trial score: (-last epoch, its value); no epoch at all ranks last. */
+/**
+ * Optuna's pruned-trial score: (-last epoch, its value), a non-finite value worst within its
+ * epoch; no epoch at all ranks last.
+ */
 function prunedKey(trial: FinishedTrial, oriented: (v: number) => number): [number, number] {
-  const last = trial.intermediate.at(-1);
-  if (!last || !Number.isFinite(last.value)) return [1, 0];
-  return [-last.epoch, oriented(last.value)];
+  const last = trial.intermediate.reduce<FinishedTrial['intermediate'][number] | undefined>(
+    (latest, v) => (latest === undefined || v.epoch > latest.epoch ? v : latest),
+    undefined,
+  );
+  if (!last) return [1, 0];
+  return [-last.epoch, Number.isFinite(last.value) ? oriented(last.value) : Infinity];
 }
 
 export function tpeSampler(tuning: Tuning, seed: number): Sampler {
