@@ -28,6 +28,8 @@ export interface FlatParam {
   parent?: { name: string; values: readonly unknown[] };
   /** Grid: how many values a float range is cut into (the dimension's `points`). */
   points?: number;
+  /** A part of a `layers` dimension: 0 its count, i the units of layer i. */
+  layer?: number;
 }
 
 /** Flat values by flat parameter name: numbers, choice indices. */
@@ -86,6 +88,7 @@ function flatParamsOf(space: SearchSpace, key: string): FlatParam[] {
     {
       name: layersCountName(key),
       key,
+      layer: 0,
       domain: { kind: 'int', low, high, log: false },
       ...(parent && { parent }),
     },
@@ -97,6 +100,7 @@ function flatParamsOf(space: SearchSpace, key: string): FlatParam[] {
     params.push({
       name: layersUnitsName(key, layer),
       key,
+      layer,
       domain: { kind: 'int', low: unitsLow, high: unitsHigh, log: true },
       parent: {
         name: layersCountName(key),

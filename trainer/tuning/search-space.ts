@@ -100,10 +100,9 @@ function flatOf(param: FlatParam, params: TrialParams): number | undefined {
   if (raw === undefined) return undefined;
   const { domain } = param;
   let value: unknown = raw;
-  if (param.name !== param.key) {
+  if (param.layer !== undefined) {
     if (!Array.isArray(raw)) return undefined;
-    const layer = /\/units(\d+)$/.exec(param.name);
-    value = layer ? raw[Number(layer[1]) - 1] : raw.length;
+    value = param.layer === 0 ? raw.length : raw[param.layer - 1];
   }
   if (domain.kind === 'choice') {
     const index = indexOfChoice(domain.values, value);
