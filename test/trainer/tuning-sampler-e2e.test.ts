@@ -47,11 +47,13 @@ it('plans the tpe example on the local provider and refuses bayesian at its line
 });
 
 it('trains a short tpe search whose trials get the sampled layer lists and conditional values', async () => {
-  // Three trials of two epochs: enough to see every trial's spec, seconds of training.
+  // Two trials of two epochs at once: seconds of training. Seed 4 draws one adam and one sgd
+  // trial (the condition both ways) of different depths.
   const manifest = (await example())
-    .replace('trials: 12', 'trials: 3')
+    .replace('trials: 12', 'trials: 2')
     .replace('epochs: 20', 'epochs: 2')
-    .replace('startupTrials: 5', 'startupTrials: 2');
+    .replace('seed: 7', 'seed: 4')
+    .replace('startupTrials: 5', 'startupTrials: 1');
   const file = join(root, 'trainer', 'short.yaml');
   await writeFile(file, manifest);
   const out = join(root, 'out');
@@ -62,7 +64,8 @@ it('trains a short tpe search whose trials get the sampled layer lists and condi
 
   const tuning = JSON.parse(await readFile(join(out, 'tuning.json'), 'utf8')) as TuningFile;
   expect(tuning.state).toBe('succeeded');
-  expect(tuning.trials).toHaveLength(3);
+  expect(tuning.trials).toHaveLength(2);
+  expect(tuning.trials.map((t) => t.params.optimizer).sort()).toEqual(['adam', 'sgd']);
   for (const t of tuning.trials) {
     const layers = t.params['network.layers'] as number[];
     expect(layers.length).toBeGreaterThanOrEqual(1);
