@@ -1,10 +1,11 @@
 /**
  * Issue 17's acceptance of the samplers: TPE against random search on a standard test function
- * with the same trial budget over several seeds, as the published comparisons do (Watanabe 2023,
- * "Tree-Structured Parzen Estimator: Understanding Its Algorithm Components", arXiv:2304.11127,
- * section 4: Optuna-default TPE against random search on benchmark functions such as
- * Styblinski–Tang in 5 dimensions; Bergstra et al. 2011 make the same comparison on real searches).
- * The reference reports TPE's best value better than random's; so must ours.
+ * with the same trial budget over several seeds, as the published comparison does: Watanabe 2023,
+ * "Tree-Structured Parzen Estimator: Understanding Its Algorithm Components and Their Roles for
+ * Better Empirical Performance" (arXiv:2304.11127), section 4 and appendix D, runs TPE and random
+ * search on benchmark functions including Styblinski–Tang in 5, 10 and 30 dimensions (10 seeds,
+ * 200 evaluations each) and reports TPE's best values better than random search's. We use the 5-D
+ * function with half the budget so the test takes seconds.
  *
  * Function: Styblinski–Tang, f(x) = ½ Σ (x_i⁴ − 16 x_i² + 5 x_i), 5-D, x_i in [−5, 5];
  * minimum −39.16617 × 5 = −195.83 at x_i = −2.903534. Budget: 100 trials each, sequential (each
