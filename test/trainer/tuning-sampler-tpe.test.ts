@@ -96,10 +96,10 @@ describe("the Parzen estimators (Optuna's rules, by hand)", () => {
     // Sorted with the prior mean 0.5 and the ends: 0 | 0.2 0.5 0.5(prior) 0.9 | 1.
     // 0.2: inner neighbour only -> 0.3; 0.5: max(0.3, 0) = 0.3; 0.9: inner only -> 0.4.
     // min sigma = range / min(100, 1 + 4 kernels) = 0.2, max = range = 1.
-    const sigmas = bandwidths([0.2, 0.5, 0.9], 0, 1, 0);
+    const sigmas = bandwidths([0.2, 0.5, 0.9], 0, 1);
     expect(sigmas.map((s) => Number(s.toFixed(12)))).toEqual([0.3, 0.3, 0.4]);
     // Close observations are widened to the minimum bandwidth.
-    expect(bandwidths([0.5, 0.51], 0, 1, 0)).toEqual([0.25, 0.25]);
+    expect(bandwidths([0.5, 0.51], 0, 1)).toEqual([0.25, 0.25]);
   });
 
   it('weights: 1 for the newest 25 observations, a ramp from 1/n before them', () => {
@@ -122,6 +122,14 @@ describe("the Parzen estimators (Optuna's rules, by hand)", () => {
     const masses = [1, 2, 3, 4, 5, 6].map((x) => Math.exp(discrete.logPdf(x)));
     expect(masses.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
     expect(masses[1]).toBeGreaterThan(masses[0]);
+    // Log-scaled integers (layer widths): each integer's mass is its log-space cell's.
+    const widths = buildParzenEstimator({ kind: 'int', low: 4, high: 256, log: true }, [8, 128, 130]);
+    let total = 0;
+    for (let n = 4; n <= 256; n++) total += Math.exp(widths.logPdf(n));
+    expect(total).toBeCloseTo(1, 6);
+    // Per unit of log width, the cells next to the observations at 128 and 130 weigh more.
+    const perLogWidth = (n: number) => Math.exp(widths.logPdf(n)) / Math.log((n + 0.5) / (n - 0.5));
+    expect(perLogWidth(129)).toBeGreaterThan(perLogWidth(60));
     // Categorical: observed 0 twice, 2 once, 3 choices, prior weight 1 -> smoothed counts.
     const categorical = buildParzenEstimator({ kind: 'choice', values: ['a', 'b', 'c'] }, [0, 0, 2]);
     const p = [0, 1, 2].map((c) => Math.exp(categorical.logPdf(c)));

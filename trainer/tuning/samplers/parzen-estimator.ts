@@ -6,14 +6,15 @@
  * - a mixture of one kernel per observation plus a prior kernel (weight 1, as Optuna's
  *   `prior_weight`), the observations weighted by `trialWeights` (older ones ramp down once there
  *   are more than 25) and the whole normalised;
- * - numbers live in a transformed space: log for log-scaled parameters; integers on a log scale
- *   are a continuous kernel over [log(low - 0.5), log(high + 0.5)] rounded back (Optuna's log-int);
+ * - numbers live in a transformed space: log for log-scaled parameters; an integer n owns the cell
+ *   [n - 0.5, n + 0.5] there (log-transformed on a log scale), so integer ranges widen by half a
+ *   unit on each side (Optuna 4's discrete truncated (log-)normal kernels);
  * - numeric kernels are Gaussians truncated to the range. The prior is centred with the width of
  *   the range. An observation's bandwidth is the larger distance to its neighbours among the sorted
  *   observations and the prior's mean (the range's ends as outer neighbours, except that the
  *   outermost kernels only look inwards: Optuna's `consider_endpoints=False`), clipped to
  *   [range / min(100, 1 + kernels), range] ("magic clip");
- * - linear integers are discretised: a kernel's mass on n is its mass on [n - 0.5, n + 0.5];
+ * - integers are discretised: a kernel's mass on n is its mass on n's cell;
  * - a categorical kernel puts 1 on its observed choice plus prior_weight / kernels on every choice
  *   (smoothed counts); the prior kernel is uniform.
  */
@@ -98,63 +99,54 @@ function numeric(
   domain: Extract<FlatDomain, { kind: 'int' | 'float' }>,
   observed: readonly number[],
 ): ParzenEstimator {
-  // The transformed space: [low, high] there, and `step` for linear integers (discretised kernels).
-  const logInt = domain.kind === 'int' && domain.log;
-  const step = domain.kind === 'int' && !domain.log ? 1 : 0;
   const forward = (x: number) => (domain.log ? Math.log(x) : x);
-  const low = logInt ? Math.log(domain.low - 0.5) : forward(domain.low);
-  const high = logInt ? Math.log(domain.high + 0.5) : forward(domain.high);
+  // The range in the transformed space; an integer owns [n - 0.5, n + 0.5] (log-transformed for a
+  // log-scaled one), so integer ranges widen by half a unit on each side (Optuna: low - step / 2).
+  const half = domain.kind === 'int' ? 0.5 : 0;
+  const low = forward(domain.low - half);
+  const high = forward(domain.high + half);
   const mus = observed.map(forward);
-  const sigmas = bandwidths(mus, low, high, step);
-  const range = high - low + step;
+  const sigmas = bandwidths(mus, low, high);
   mus.push(0.5 * (low + high));
-  sigmas.push(range);
+  sigmas.push(high - low);
   const weights = mixtureWeights(observed.length);
   const logWeights = weights.map(Math.log);
   const logSigmas = sigmas.map(Math.log);
+  const logNormalisers = mus.map((mu, k) => logNormalMass((low - mu) / sigmas[k], (high - mu) / sigmas[k]));
   const terms = new Float64Array(weights.length);
-  // Kernels are truncated to the range widened by half a step on each side (linear integers).
-  const [lowerLimit, upperLimit] = [low - step / 2, high + step / 2];
-  const logNormalisers = mus.map((mu, k) =>
-    logNormalMass((lowerLimit - mu) / sigmas[k], (upperLimit - mu) / sigmas[k]),
-  );
   const backward = (t: number): number => {
-    if (domain.kind === 'float') {
-      const x = domain.log ? Math.exp(t) : t;
-      return Math.min(domain.high, Math.max(domain.low, x));
-    }
-    const x = Math.round(domain.log ? Math.exp(t) : t);
-    return Math.min(domain.high, Math.max(domain.low, x));
+    const x = domain.log ? Math.exp(t) : t;
+    return Math.min(domain.high, Math.max(domain.low, domain.kind === 'int' ? Math.round(x) : x));
   };
-  const kernelLogPdf = (t: number, k: number): number => {
+  // A float's density at t; an integer's mass on the cell it owns.
+  const kernelLogPdf = (value: number, k: number): number => {
     const [mu, sigma] = [mus[k], sigmas[k]];
-    if (step === 0) return logNormalPdf((t - mu) / sigma) - logSigmas[k] - logNormalisers[k];
-    const lower = Math.max(t - step / 2, lowerLimit);
-    const upper = Math.min(t + step / 2, upperLimit);
+    if (domain.kind === 'float')
+      return logNormalPdf((forward(value) - mu) / sigma) - logSigmas[k] - logNormalisers[k];
+    const [lower, upper] = [forward(value - 0.5), forward(value + 0.5)];
     return logNormalMass((lower - mu) / sigma, (upper - mu) / sigma) - logNormalisers[k];
   };
   return {
     sample: (random, count) =>
       Array.from({ length: count }, () => {
         const k = pickComponent(weights, random);
-        return backward(sampleTruncatedNormal(mus[k], sigmas[k], lowerLimit, upperLimit, random));
+        return backward(sampleTruncatedNormal(mus[k], sigmas[k], low, high, random));
       }),
     logPdf: (value) => {
-      const t = forward(value);
-      for (let k = 0; k < terms.length; k++) terms[k] = logWeights[k] + kernelLogPdf(t, k);
+      for (let k = 0; k < terms.length; k++) terms[k] = logWeights[k] + kernelLogPdf(value, k);
       return logSumExp(terms);
     },
   };
 }
 
 /**
- * Each observation's bandwidth (Optuna's univariate rule with consider_prior, consider_endpoints
- * false and magic clip; see the header).
+ * Each observation's bandwidth (Optuna's univariate rule with consider_endpoints false and magic
+ * clip; see the header), in the transformed space [low, high] (integers already widened).
  */
-export function bandwidths(mus: readonly number[], low: number, high: number, step: number): number[] {
+export function bandwidths(mus: readonly number[], low: number, high: number): number[] {
   const withPrior = [...mus, 0.5 * (low + high)];
   const order = withPrior.map((_, i) => i).sort((i, j) => withPrior[i] - withPrior[j] || i - j);
-  const sorted = [low - step / 2, ...order.map((i) => withPrior[i]), high + step / 2];
+  const sorted = [low, ...order.map((i) => withPrior[i]), high];
   const sortedSigmas = order.map((_, s) =>
     Math.max(sorted[s + 1] - sorted[s], sorted[s + 2] - sorted[s + 1]),
   );
@@ -164,8 +156,7 @@ export function bandwidths(mus: readonly number[], low: number, high: number, st
   }
   const sigmas: number[] = new Array<number>(withPrior.length);
   order.forEach((original, s) => (sigmas[original] = sortedSigmas[s]));
-  const range = high - low + step;
-  const kernels = mus.length + 1;
-  const minSigma = range / Math.min(100, 1 + kernels);
+  const range = high - low;
+  const minSigma = range / Math.min(100, 1 + mus.length + 1);
   return sigmas.slice(0, mus.length).map((s) => Math.min(range, Math.max(minSigma, s)));
 }
