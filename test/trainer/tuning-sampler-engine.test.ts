@@ -6,7 +6,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import type { TrainingRunSpec } from '../../resources/training-run.js';
 import { resolveTraining } from '../../trainer/main.js';
 import { runTuning } from '../../trainer/tuning/run-tuning.js';
@@ -14,19 +14,18 @@ import type { TrialJob } from '../../trainer/tuning/trial-launcher.js';
 import type { TuningFile } from '../../trainer/tuning/tuning-file.js';
 
 let dir: string;
-let spec: TrainingRunSpec;
-let baseDir: string;
-beforeAll(async () => {
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+/** The example's spec as the trainer resolves it, and the folder its data paths start from. */
+async function example(): Promise<{ spec: TrainingRunSpec; baseDir: string }> {
   dir = await mkdtemp(join(tmpdir(), 'mlform-sampler-engine-'));
   const resolved = await resolveTraining({ specFile: 'examples/trainer/iris-tpe.yaml', out: dir }, {});
   if (!resolved.ok) throw new Error(JSON.stringify(resolved.diagnostics));
-  spec = resolved.value.resource.manifest.spec as TrainingRunSpec;
-  baseDir = resolved.value.baseDir;
-});
-afterAll(() => rm(dir, { recursive: true, force: true }));
+  return { spec: resolved.value.resource.manifest.spec as TrainingRunSpec, baseDir: resolved.value.baseDir };
+}
 
 it('runs a grid study for as many trials as the grid has combinations', async () => {
-  const grid = structuredClone(spec);
+  const { spec: grid, baseDir } = await example();
   grid.tuning = {
     ...grid.tuning!,
     trials: 5,
