@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { error, type Diagnostic } from './diagnostic.js';
 import { didYouMean } from './suggest.js';
+import { checkTuningSpace } from './tuning-space-checks.js';
 import { StringEnum, Strict } from './schema-helpers.js';
 import { checkEnv, EnvSchema } from './secret-ref.js';
 import { checkTuningObjectives } from './tuning-objective-checks.js';
@@ -625,14 +626,14 @@ export function checkTrainingRunSpec(spec: TrainingRunSpec): Diagnostic[] {
           }),
         );
       }
-      const kinds = (['uniform', 'logUniform', 'int', 'choice'] as const).filter(
+      const kinds = (['uniform', 'logUniform', 'int', 'choice', 'layers'] as const).filter(
         (k) => dimension[k] !== undefined,
       );
       if (kinds.length !== 1) {
         out.push(
           error(
             'tuning-dimension',
-            `search dimension "${key}" must set exactly one of uniform, logUniform, int, choice`,
+            `search dimension "${key}" must set exactly one of uniform, logUniform, int, choice, layers`,
             {
               path,
             },
@@ -660,6 +661,7 @@ export function checkTrainingRunSpec(spec: TrainingRunSpec): Diagnostic[] {
         );
       }
     }
+    out.push(...checkTuningSpace(spec.tuning));
   }
   return out;
 }

@@ -15,6 +15,7 @@ import { resolveSettings, stateRoot, type LocalProviderOptions } from './setting
 import { ensureStateRoot } from './state-dir.js';
 import { localStateStore } from './state-store.js';
 import { validateCommands } from './command-runs.js';
+import { validateLocalSamplers } from './tuning-sampler.js';
 import { resolve } from 'node:path';
 
 /** A relative artifact path means one in the project, like every other local path. */
@@ -67,6 +68,7 @@ export function createLocalProvider(options: LocalProviderOptions = {}) {
     validate: async (_ctx, resources) => [
       ...validateCommands(settings.commands, resources),
       ...validateLocalEndpoints(settings, resources),
+      ...validateLocalSamplers(resources),
     ],
     stateStore: localStateStore((ctx) => stateRoot(settings, ctx)),
     artifacts: {

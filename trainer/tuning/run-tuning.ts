@@ -20,7 +20,8 @@ import { scoreTrial, selectBest } from './objectives/index.js';
 import { promoteArtifact } from './promote-artifact.js';
 import { topTrials } from './ranking.js';
 import { HALVING_ETA, halvingSchedule, randomSchedule, trialBudget, type Rung } from './schedule.js';
-import { sampleTrials, type TrialParams } from './search-space.js';
+import type { TrialParams } from './search-space.js';
+import { createSampler } from './samplers/index.js';
 import { processLauncher, type LaunchContext, type TrialLauncher } from './trial-launcher.js';
 import { trialSpec as buildTrialSpec, withEpochs } from './trial-spec.js';
 import { trialWorkers } from './worker-limit.js';
@@ -81,11 +82,14 @@ class Search {
   ) {
     const halving = tuning.algorithm === 'halving';
     this.workers = trialWorkers(tuning.parallel);
+    // Asked up front with no history (tpe proposes its random start-up trials); a grid ends at its size.
+    const sampler = createSampler(tuning, seed);
+    const count = Math.min(tuning.trials, sampler.size ?? tuning.trials);
     this.schedule = halving
-      ? halvingSchedule(tuning.trials, maxEpochs, HALVING_ETA)
-      : randomSchedule(tuning.trials, maxEpochs);
-    this.trials = sampleTrials(tuning.space, seed, tuning.trials).map((params, i) =>
-      newTrial(options.spec, params, i + 1, options.outDir),
+      ? halvingSchedule(count, maxEpochs, HALVING_ETA)
+      : randomSchedule(count, maxEpochs);
+    this.trials = Array.from({ length: count }, (_, i) =>
+      newTrial(options.spec, sampler.ask(i + 1, [], []), i + 1, options.outDir),
     );
     this.file = {
       formatVersion: 1,
