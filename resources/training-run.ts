@@ -623,14 +623,14 @@ export function checkTrainingRunSpec(spec: TrainingRunSpec): Diagnostic[] {
           }),
         );
       }
-      const kinds = (['uniform', 'logUniform', 'int', 'choice'] as const).filter(
+      const kinds = (['uniform', 'logUniform', 'int', 'choice', 'layers'] as const).filter(
         (k) => dimension[k] !== undefined,
       );
       if (kinds.length !== 1) {
         out.push(
           error(
             'tuning-dimension',
-            `search dimension "${key}" must set exactly one of uniform, logUniform, int, choice`,
+            `search dimension "${key}" must set exactly one of uniform, logUniform, int, choice, layers`,
             {
               path,
             },

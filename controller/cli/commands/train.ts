@@ -10,6 +10,7 @@ import {
   type TrainInvocation,
 } from '../../../trainer/main.js';
 import { resolveSecretRefsAtStart } from '../../../trainer/secrets.js';
+import { epochReporter } from '../../../trainer/tuning/trial-report.js';
 import type { ProgressEvent } from '../../../trainer/types.js';
 import { diagnosticsSummaryLine, renderDiagnostics } from '../../ui/diagnostics-view.js';
 import { progressLine } from '../../ui/training-progress.js';
@@ -143,16 +144,24 @@ async function train(
 ): Promise<void> {
   const { resource, baseDir, outDir, manifestFile } = resolved;
   const { runTraining } = await import('../../../trainer/run-training.js');
+  // A tuning trial reports each epoch's metric too (Vizier's automated stopping reads them).
+  const epochs = resolved.trial ? epochReporter(resolved.trial.metric, env) : undefined;
   const result = await runTraining({
     spec: (resource.manifest as { spec: Parameters<typeof RunTraining>[0]['spec'] }).spec,
     name: resource.name,
     baseDir,
     outDir,
     manifestFile,
-    onEvent: emit,
+    onEvent: epochs
+      ? (event) => {
+          epochs.onEvent(event);
+          emit(event);
+        }
+      : emit,
     signal,
     mlformVersion: packageVersion(),
     env,
   });
+  await epochs?.flush();
   await reportTrialMetric(resolved, result.metrics, env);
 }
