@@ -161,3 +161,12 @@ describe('plan-time refusals of what Vizier cannot run', () => {
     ]);
   });
 });
+
+describe('examples/gcp-tuning', () => {
+  it('plans with the median note only', async () => {
+    const { diagnostics } = await openProject(['examples/gcp-tuning']);
+    expect(diagnostics.map((d) => `${d.line}:${d.col} ${d.severity} ${d.code}`)).toEqual([
+      '29:20 warning gcp-tuning-median',
+    ]);
+  });
+});
