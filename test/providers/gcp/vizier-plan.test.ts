@@ -11,6 +11,7 @@ import { openProject } from '../../../controller/cli/project.js';
 import { validateGcp } from '../../../providers/gcp/index.js';
 import type { ValidateResource } from '../../../providers/provider.js';
 import { gcpProjectFile } from './project-file.js';
+import { runCli } from '../../e2e/cli.js';
 
 const run = (name: string, tuning: string): string => `apiVersion: mlform/v1
 kind: TrainingRun
@@ -168,5 +169,21 @@ describe('examples/gcp-tuning', () => {
     expect(diagnostics.map((d) => `${d.line}:${d.col} ${d.severity} ${d.code}`)).toEqual([
       '29:20 warning gcp-tuning-median',
     ]);
+  });
+});
+
+describe('mlform plan (the built CLI)', () => {
+  it('prints file:line:col, the source line and the fix, and exits 1', () => {
+    // Validation fails before any call: the endpoint is never reached.
+    const r = runCli(['plan', join(dir, 'tuned.yaml'), join(dir, 'mlform.yaml')], 60_000, {
+      MLFORM_GCP_API_ENDPOINT: 'http://127.0.0.1:9',
+    });
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(
+      'tuned.yaml:11:21 error [gcp-tuning-sampler] spec.tuning.sampler.type: Vertex AI Vizier has no TPE sampler',
+    );
+    expect(r.out).toContain('> 11 |     sampler: {type: tpe}');
+    expect(r.out).toContain('hint: use `sampler: {type: bayesian}`');
+    expect(r.out).toContain('tuned.yaml:37:3 error [gcp-tuning-algorithm]');
   });
 });
