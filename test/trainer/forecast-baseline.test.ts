@@ -5,7 +5,8 @@
  * co2-concentration.csv (monthly: 12), through a real training's metrics.json, and the gate rules.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { runCli } from '../e2e/cli.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BuiltinTrainer, TrainingRunSpec } from '../../resources/training-run.js';
@@ -249,6 +250,43 @@ describe('on real data', () => {
         expect(events).toContain(tag);
     }, 60_000);
   });
+});
+
+describe('mlform train (the built CLI)', () => {
+  it('reports val_mase and the seasonal-naive baseline of the seattle temperature forecast', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mlform-forecast-cli-'));
+    const manifest = join(dir, 'temp.yaml');
+    const example = await readFile(join(examples, 'trainer', 'seattle-temperature.yaml'), 'utf8');
+    await writeFile(
+      manifest,
+      example
+        .replace(
+          'file://../data/seattle-weather.csv',
+          `file://${join(examples, 'data', 'seattle-weather.csv')}`,
+        )
+        .replace('epochs: 60', 'epochs: 2')
+        .replace('patience: 10', 'patience: 1'),
+    );
+    const out = join(dir, 'out');
+    const r = runCli([
+      'train',
+      '--spec',
+      manifest,
+      '--out',
+      out,
+      '--allow-data-root',
+      join(examples, 'data'),
+    ]);
+    expect(r.code, r.out).toBe(0);
+    const metrics = JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8')) as MetricsFile;
+    expect(metrics.forecast).toMatchObject({
+      season: 7,
+      seasonSource: 'inferred: time column "date" is daily',
+    });
+    expect(metrics.metrics.val_mase).toBeGreaterThan(0);
+    expect(metrics.baseline.seasonal_naive_val_mase).toBeGreaterThan(0);
+    await rm(dir, { recursive: true, force: true });
+  }, 120_000);
 });
 
 describe('the gate', () => {
