@@ -18,9 +18,9 @@ kind: TrainingRun
 metadata:
   name: ${name}
 spec:
-  resources: {machineType: n1-standard-4}
-  trainer:
-    builtin: {task: classification, data: {uri: gs://b/iris.json, target: species, features: [petal]}}
+  trainer: {builtin: {task: regression, data: {uri: gs://b/cars.json, target: mpg, features: [hp]}}}
+  resources:
+    machineType: n1-standard-4
   tuning:
     trials: 4
 ${tuning}`;
@@ -114,25 +114,20 @@ describe('plan-time refusals of what Vizier cannot run', () => {
   });
 
   it('takes every combination Vizier has; with in-job only `bayesian` is refused', () => {
-    const resource = (tuning: Record<string, unknown>): ValidateResource => ({
-      kind: 'TrainingRun',
-      name: 't',
-      address: 'TrainingRun/t',
-      manifest: {
-        spec: {
-          tuning: {
-            trials: 4,
-            parallel: 1,
-            metric: 'val_loss',
-            goal: 'minimize',
-            algorithm: 'random',
-            ...tuning,
-          },
-          resources: { machineType: 'n1-standard-4', spot: false },
-        },
-      },
-      source: { file: 'x.yaml', line: 1, col: 1 },
-    });
+    const base = { trials: 4, parallel: 1, metric: 'val_loss', goal: 'minimize', algorithm: 'random' };
+    const resource = (tuning: Record<string, unknown>): ValidateResource => {
+      const spec = {
+        resources: { machineType: 'n1-standard-4', spot: false },
+        tuning: { ...base, ...tuning },
+      };
+      return {
+        kind: 'TrainingRun',
+        name: 't',
+        address: 'TrainingRun/t',
+        manifest: { spec },
+        source: { file: 'x.yaml', line: 1, col: 1 },
+      };
+    };
     const settings = { trainingRegion: 'us-central1', region: 'us-central1' };
     const space = {
       optimizer: { choice: ['adam', 'sgd'] },

@@ -50,18 +50,15 @@ describe('a Vizier trial in the trainer', () => {
   });
 
   it('trains the trial spec Vizier asked for: layers as a list, an absent conditional parameter keeps the spec value', async () => {
+    const builtin = {
+      task: 'classification',
+      data: { uri: 'gs://b/iris.csv', target: 'species', validationSplit: 0.3 },
+      hyperparameters: { epochs: 5, learningRate: 0.003 },
+    };
     const spec = {
-      trainer: {
-        builtin: {
-          task: 'regression',
-          data: { uri: 'gs://b/cars.json', target: 'y', features: ['a'], validationSplit: 0.2 },
-          network: { type: 'mlp', layers: [16], activation: 'relu', dropout: 0 },
-          hyperparameters: { epochs: 4, batchSize: 32, learningRate: 0.003, optimizer: 'adam' },
-        },
-      },
-      resources: { machineType: 'n1-standard-4' },
+      trainer: { builtin },
       tuning: {
-        trials: 4,
+        trials: 6,
         metric: 'val_mae',
         sampler: { type: 'random' },
         pruner: { type: 'median' },
