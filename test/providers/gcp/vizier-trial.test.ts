@@ -14,6 +14,7 @@ import { lastReported, parseParameterArgs } from '../../../trainer/tuning/hypert
 import { epochReporter } from '../../../trainer/tuning/trial-report.js';
 import { scoreTrial } from '../../../trainer/tuning/objectives/index.js';
 import { reportTrialMetric, resolveTraining } from '../../../trainer/main.js';
+import { runCli } from '../../e2e/cli.js';
 
 type Space = NonNullable<TrainingRunSpec['tuning']>['space'];
 const space: Space = {
@@ -141,4 +142,72 @@ describe('a Vizier trial in the trainer', () => {
     );
     await rm(dir, { recursive: true, force: true });
   });
+});
+
+describe('a Vizier trial through the built CLI', () => {
+  it('trains the asked layers, reports each epoch, then the score and the second objective', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vizier-trial-cli-'));
+    const spec = {
+      trainer: {
+        builtin: {
+          task: 'classification',
+          data: { uri: 'file://examples/data/iris.csv', target: 'species', validationSplit: 0.3 },
+          hyperparameters: { epochs: 3, batchSize: 16 },
+          seed: 2,
+        },
+      },
+      tuning: {
+        trials: 2,
+        metric: 'val_loss',
+        pruner: { type: 'median' },
+        objectives: [{ metric: 'val_accuracy', goal: 'maximize' }],
+        space,
+      },
+    };
+    const metricFile = join(dir, 'output.metrics');
+    const r = runCli(
+      [
+        'train',
+        '--json',
+        '--out',
+        join(dir, 'model'),
+        '--network.layers=2',
+        '--network.layers.1=12',
+        '--network.layers.2=6',
+        '--optimizer=adam',
+        '--learningRate=0.02',
+      ],
+      120_000,
+      {
+        MLFORM_SPEC_JSON: JSON.stringify({
+          apiVersion: 'mlform/v1',
+          kind: 'TrainingRun',
+          metadata: { name: 'iris' },
+          spec,
+        }),
+        CLOUD_ML_TRIAL_ID: '5',
+        CLOUD_ML_HP_METRIC_FILE: metricFile,
+      },
+    );
+    expect(r.code, r.out).toBe(0);
+    const run = JSON.parse(await readFile(join(dir, 'model', 'run.json'), 'utf8')) as {
+      spec: TrainingRunSpec;
+    };
+    expect(run.spec.trainer.builtin?.network.layers).toEqual([12, 6]);
+    expect(run.spec.trainer.builtin?.hyperparameters.learningRate).toBe(0.02);
+    const metrics = JSON.parse(await readFile(join(dir, 'model', 'metrics.json'), 'utf8')) as MetricsFile;
+    const lines = (await readFile(metricFile, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, string>);
+    const epochs = lines.slice(0, -2);
+    expect(epochs.map((l) => l.global_step)).toEqual(['1', '2', '3']);
+    expect(epochs.every((l) => Number.isFinite(Number(l.val_loss)) && l.trial === '5')).toBe(true);
+    const score = await scoreTrial(spec.tuning as never, metrics, join(dir, 'model'));
+    expect(lines.slice(-2)).toMatchObject([
+      { global_step: '3', val_loss: String(score.score) },
+      { global_step: '3', val_accuracy: String(metrics.metrics.val_accuracy) },
+    ]);
+    await rm(dir, { recursive: true, force: true });
+  }, 120_000);
 });
