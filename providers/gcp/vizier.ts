@@ -198,6 +198,17 @@ export function studySpecOf(tuning: Tuning): StudySpec {
   };
 }
 
+/** Whether following `when` from `key` comes back to it (such keys have no root to hang from). */
+function inCycle(space: Tuning['space'], key: string): boolean {
+  const seen = new Set<string>();
+  for (let k: string | undefined = space[key]?.when?.key; k !== undefined; k = space[k]?.when?.key) {
+    if (k === key) return true;
+    if (seen.has(k) || !Object.hasOwn(space, k)) return false;
+    seen.add(k);
+  }
+  return false;
+}
+
 export interface VizierProblem {
   code: string;
   path: FieldPath;
@@ -285,6 +296,16 @@ export function vizierProblems(tuning: Tuning): VizierProblem[] {
     }
     const when = d.when;
     if (!when || !Object.hasOwn(tuning.space, when.key)) continue;
+    if (inCycle(tuning.space, key)) {
+      out.push({
+        code: 'tuning-when',
+        path: [...path, 'when', 'key'],
+        message: `"${key}" depends on itself through \`when\` ("${key}" -> "${when.key}" -> ...): a Vizier parameter has one parent and the tree has a root`,
+        hint: 'make one key of the chain unconditional',
+        severity: 'error',
+      });
+      continue;
+    }
     const parent = tuning.space[when.key];
     const type = parameterType(parent, sampler);
     if (parent.layers || type === 'DOUBLE') {

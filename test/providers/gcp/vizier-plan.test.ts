@@ -144,6 +144,17 @@ describe('plan-time refusals of what Vizier cannot run', () => {
       { objectives: [{ metric: 'modelBytes', goal: 'minimize' }], selection: 'knee', space },
     ].map(resource);
     expect(validateGcp(settings, fine, {})).toEqual([]);
+    // A `when` cycle has no root parameter: refused at each key of it.
+    const cycle = resource({
+      space: {
+        epochs: { int: [2, 4], when: { key: 'batchSize', in: [32] } },
+        batchSize: { choice: [16, 32], when: { key: 'epochs', in: [3] } },
+      },
+    });
+    expect(validateGcp(settings, [cycle], {}).map((d) => [d.code, d.path?.join('.')])).toEqual([
+      ['gcp-tuning-when', 'spec.tuning.space.epochs.when.key'],
+      ['gcp-tuning-when', 'spec.tuning.space.batchSize.when.key'],
+    ]);
     const inJob = validateGcp(
       { ...settings, tuning: 'in-job' },
       [
