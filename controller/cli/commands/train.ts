@@ -72,7 +72,8 @@ export const trainCommand = defineCommand({
   notes:
     'Environment: MLFORM_BACKEND=tensorflow|wasm|cpu forces a TensorFlow.js backend.\n' +
     'Trials: --<tuning.space key>=<value> or --hp.<path>=<value> train one trial (no search) and\n' +
-    'append tuning.metric to $CLOUD_ML_HP_METRIC_FILE (default /tmp/hypertune/output.metrics).\n' +
+    'append tuning.metric to $CLOUD_ML_HP_METRIC_FILE (default /tmp/hypertune/output.metrics):\n' +
+    'every epoch, then the score (penalties applied) and each further objective.\n' +
     'Exit status: 0 trained, 1 failed or invalid spec, 130/143 interrupted (checkpoint kept).',
   examples: [
     'mlform train --spec examples/quickstart/training.yaml --out /tmp/mpg',
