@@ -28,6 +28,21 @@ export const MetricsFileSchema = Type.Object({
   /** Model MAE / baseline MAE (regression, forecasting) or model accuracy / baseline accuracy. */
   ratioToBaseline: Type.Union([Type.Number(), Type.Null()]),
   baselineKind: Type.String(),
+  /**
+   * Forecasting: the season (`window.season`, inferred from the time column, or none and why),
+   * MASE's in-sample scale, and the model against the seasonal-naive baseline, whose metrics are
+   * in `baseline` as `seasonal_naive_<name>` (trainer/metrics/baseline.ts `ForecastReport`).
+   */
+  forecast: Type.Optional(
+    Type.Object({
+      season: Type.Union([Type.Integer(), Type.Null()]),
+      seasonSource: Type.String(),
+      maseScale: Type.Union([Type.Number(), Type.Null()]),
+      maseScaleLag: Type.Integer(),
+      ratioToSeasonalNaive: Type.Union([Type.Number(), Type.Null()]),
+      seasonalNaive: Type.Optional(Type.String()),
+    }),
+  ),
   health: Type.Unknown(),
   confusionMatrix: Type.Optional(
     Type.Object({ labels: Type.Array(Type.String()), matrix: Type.Array(Type.Array(Type.Number())) }),

@@ -28,6 +28,16 @@ const AliasSchema = Type.Object(
   { ...Strict, description: 'Either a policy (`best`, `latest`) or a pinned `version`.' },
 );
 
+/** `gate.beatBaseline` as a word: which baselines a run must beat (`true` means `lastValue`). */
+export const BASELINE_RULES = ['lastValue', 'seasonalNaive', 'both', 'any'] as const;
+export type BaselineRule = (typeof BASELINE_RULES)[number];
+
+/**
+ * Where metrics.json keeps the seasonal-naive baseline: in `baseline`, each name prefixed
+ * (`seasonal_naive_val_mae`), so providers carry it like the other baseline metrics.
+ */
+export const SEASONAL_NAIVE_PREFIX = 'seasonal_naive_';
+
 export const RegisteredModelSpecSchema = Type.Object(
   {
     description: Type.Optional(Type.String({ description: 'Shown in the registry.' })),
@@ -40,10 +50,20 @@ export const RegisteredModelSpecSchema = Type.Object(
           }),
           max: Type.Optional(Type.Number({ description: 'The metric must be at most this.' })),
           min: Type.Optional(Type.Number({ description: 'The metric must be at least this.' })),
-          beatBaseline: Type.Boolean({
-            default: false,
-            description: 'The run must also beat the naive baseline the trainer reports for the same metric.',
-          }),
+          beatBaseline: Type.Union(
+            [
+              Type.Boolean(),
+              StringEnum(BASELINE_RULES, {
+                description:
+                  'lastValue: the naive baseline as `true`; seasonalNaive: the seasonal-naive forecast; both: the two; any: at least one.',
+              }),
+            ],
+            {
+              default: false,
+              description:
+                'The run must also beat the naive baseline the trainer reports for the same metric (`true`: mean, majority class, or last value for forecasting). Forecasting runs also report a seasonal-naive baseline: `lastValue` (as `true`), `seasonalNaive`, `both` or `any`.',
+            },
+          ),
         },
         { ...Strict, description: "A run's output becomes a version only if it passes." },
       ),

@@ -41,6 +41,14 @@ const WindowSchema = Type.Object(
       description: 'How many steps ahead of the window the target is predicted.',
     }),
     timeColumn: Type.String({ minLength: 1, description: 'Column the rows are sorted by before windowing.' }),
+    season: Type.Optional(
+      Type.Integer({
+        minimum: 2,
+        maximum: 10000,
+        description:
+          "Steps per seasonal cycle (7 for daily data with a weekly cycle), for the seasonal-naive baseline and MASE. Default: inferred from the time column's dates (hourly 24, daily 7, weekly 52, monthly 12, quarterly 4), else none.",
+      }),
+    ),
   },
   { ...Strict, description: 'Sliding window over a time-ordered table. Required for `task: forecasting`.' },
 );

@@ -13,8 +13,9 @@ import { checkDataLocation, parseDataRoots } from './data/load-table.js';
 import { DATA_ROOTS_ENV, isGcsUri, joinUri } from '../artifact/storage.js';
 import type { MetricsFile } from '../artifact/files.js';
 import type { TrainingRunSpec } from '../resources/training-run.js';
-import { parseParameterArgs, reportHypertuneMetric } from './tuning/hypertune.js';
-import { describeParams, trialSpec } from './tuning/trial-spec.js';
+import { parseParameterArgs } from './tuning/hypertune.js';
+import { trialSpec } from './tuning/trial-spec.js';
+import { reportTrialMeasurement } from './tuning/trial-report.js';
 import type { TrialParams } from './tuning/search-space.js';
 
 export interface TrainInvocation {
@@ -59,6 +60,8 @@ export interface ResolvedTraining {
   manifestFile?: string;
   /** Set for a trial: the spec then has the parameters applied and no `tuning`. */
   trial?: TrialInvocation;
+  /** A trial's run `tuning` (its objectives and penalties decide what the trial reports). */
+  trialTuning?: TrainingRunSpec['tuning'];
   /** Folders local data was checked against (and must stay inside when it is read). */
   dataRoots: string[];
 }
@@ -165,6 +168,7 @@ export async function resolveTraining(
 
   // A trial of a HyperparameterTuningJob: its parameters applied, no search of our own.
   let trial: TrialInvocation | undefined;
+  let trialTuning: TrainingRunSpec['tuning'];
   const parameterArgs = invocation.parameterArgs ?? [];
   if (parameterArgs.length > 0 || env.CLOUD_ML_TRIAL_ID) {
     const spec = (resource.manifest as TrainingRun).spec as TrainingRunSpec;
@@ -177,6 +181,7 @@ export async function resolveTraining(
       params: parsed.params,
       metric: spec.tuning?.metric ?? 'val_loss',
     };
+    trialTuning = spec.tuning;
     // The identity (spec hash) stays the run's: the trial is a part of it.
     resource = {
       ...resource,
@@ -229,14 +234,16 @@ export async function resolveTraining(
       outDir: outDir.startsWith('gs://') ? outDir : resolve(outDir),
       manifestFile,
       ...(trial && { trial }),
+      ...(trial && trialTuning && { trialTuning }),
       dataRoots,
     },
   };
 }
 
 /**
- * After a trial's training: its final `tuning.metric` goes to the hypertune file, which Vertex AI
- * reads as the trial's measurement. Nothing for a plain training. Returns the line's file.
+ * After a trial's training: its final `tuning.metric` (the score, penalties applied) and further
+ * objectives go to the hypertune file, which Vertex AI reads as the trial's measurement
+ * (tuning/trial-report.ts). Nothing for a plain training. Returns the file.
  */
 export async function reportTrialMetric(
   resolved: ResolvedTraining,
@@ -245,13 +252,7 @@ export async function reportTrialMetric(
 ): Promise<string | undefined> {
   const trial = resolved.trial;
   if (!trial) return undefined;
-  const value = metrics.metrics[trial.metric];
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new Error(
-      `trial ${trial.id} (${describeParams(trial.params)}) has no finite ${trial.metric} to report; metrics: ${Object.keys(metrics.metrics).join(', ')}`,
-    );
-  }
-  return reportHypertuneMetric(trial.metric, value, { env, globalStep: metrics.training.epochs });
+  return reportTrialMeasurement(trial, resolved.trialTuning, metrics, resolved.outDir, env);
 }
 
 const parameterArgsGiven = (invocation: TrainInvocation, env: Record<string, string | undefined>): boolean =>

@@ -20,7 +20,9 @@ import {
   evaluateConfusion,
   decodeClasses,
   decodeNumbers,
+  forecastBaselines,
   ratioToBaseline,
+  seasonalNaiveNames,
 } from './metrics/index.js';
 import { saveModel } from '../artifact/model-io.js';
 import { gitCommitAt } from './git-commit.js';
@@ -125,14 +127,28 @@ export async function runTraining(options: RunTrainingOptions): Promise<RunTrain
   writer.text('model/summary', `\`\`\`\n${modelSummary(model)}\n\`\`\``, 0);
 
   const predicted = predict(model, data.validation, data.preprocess.inputShape);
-  const modelMetrics = evaluate(
+  const evaluated = evaluate(
     data.task,
     data.preprocess,
     data.validation.y,
     predicted,
     data.validation.anchor,
   );
-  const baseline = baselineMetrics(data.task, data.preprocess, data.train, data.validation);
+  const naive = baselineMetrics(data.task, data.preprocess, data.train, data.validation);
+  // Forecasting: MASE for both, and the seasonal-naive baseline beside the last value.
+  const forecast =
+    data.task === 'forecasting' && data.forecast
+      ? forecastBaselines(
+          data.forecast,
+          data.validation,
+          decodeNumbers(data.preprocess, data.validation.y, data.validation.anchor),
+          evaluated,
+          naive,
+        )
+      : undefined;
+  const modelMetrics = forecast?.model ?? evaluated;
+  const baseline = forecast?.lastValue ?? naive;
+  const seasonalBaseline = seasonalNaiveNames(prefixed(forecast?.seasonalNaive ?? {}));
   const ratio = ratioToBaseline(data.task, modelMetrics, baseline);
   const health = assessHealth({ model, history: result.history, data, diverged: result.diverged });
   const best = result.finalMetrics;
@@ -141,7 +157,7 @@ export async function runTraining(options: RunTrainingOptions): Promise<RunTrain
   const lastEpoch = result.history.length;
   for (const [name, value] of Object.entries(prefixed(modelMetrics)))
     writer.scalar(`final/${name}`, value, lastEpoch);
-  for (const [name, value] of Object.entries(prefixed(baseline)))
+  for (const [name, value] of Object.entries({ ...prefixed(baseline), ...seasonalBaseline }))
     writer.scalar(`baseline/${name}`, value, lastEpoch);
   for (const [name, value] of Object.entries(healthScalars(health))) writer.scalar(name, value, lastEpoch);
 
@@ -168,10 +184,11 @@ export async function runTraining(options: RunTrainingOptions): Promise<RunTrain
     formatVersion: 1,
     task: data.task,
     metrics,
-    baseline: prefixed(baseline),
+    baseline: { ...prefixed(baseline), ...seasonalBaseline },
     ratioToBaseline: Number.isFinite(ratio) ? ratio : null,
     baselineKind:
       data.task === 'classification' ? 'majority class' : data.task === 'forecasting' ? 'last value' : 'mean',
+    ...(forecast && { forecast: forecast.report }),
     health,
     ...(confusion && { confusionMatrix: confusion }),
     backend,

@@ -8,6 +8,7 @@ import type { ColumnType, Task } from '../resources/training-run.js';
 export type { ColumnType, Task };
 export type { FeatureEncoding, Preprocess, TargetEncoding } from '../artifact/preprocess/types.js';
 import type { Preprocess } from '../artifact/preprocess/types.js';
+import type { Season } from './metrics/season.js';
 
 /** A dense float matrix in row-major order: `count` samples of `shape` each. */
 export interface Samples {
@@ -23,6 +24,20 @@ export interface Samples {
   anchor?: Float64Array;
   /** Index in the loaded table of each sample's row (forecasting: of the row whose value is the target). */
   rowIndex?: Int32Array;
+  /**
+   * Forecasting with a season: the seasonal-naive forecast of each sample in original units (the
+   * target's value at the same point of the last observed cycle); NaN where the series is too short.
+   */
+  seasonal?: Float64Array;
+}
+
+/** Forecasting: the series' season and MASE's in-sample scale (trainer/metrics/season.ts). */
+export interface ForecastSeries {
+  season: Season;
+  /** In-sample MAE of the naive forecast with lag `scaleLag` on the training rows; NaN when undefined. */
+  scale: number;
+  /** The season, or 1 without one. */
+  scaleLag: number;
 }
 
 export interface PreparedData {
@@ -37,6 +52,8 @@ export interface PreparedData {
   /** Column types as inferred (after overrides), for run.json and the TensorBoard config table. */
   columnTypes: Record<string, ColumnType>;
   rows: { total: number; train: number; validation: number; dropped: number };
+  /** Forecasting only. */
+  forecast?: ForecastSeries;
 }
 
 /** One line of the progress stream (JSON lines on stdout of `mlform train`). */

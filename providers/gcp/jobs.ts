@@ -14,7 +14,8 @@ import { ownershipLabels, type ObservedRun, type RunState } from '../provider.js
 import { isoOf, type GcpSettings } from './context.js';
 import type { Gcs } from './gcs.js';
 import { jobDisplayName, LABEL, labelValue, scheduledDisplayName, type GcsLayout } from './names.js';
-import { categoryOf } from '../../trainer/tuning/hypertune.js';
+import { maxFailedTrials, studySpecOf } from './vizier.js';
+import { selectBest } from '../../trainer/tuning/objectives/index.js';
 import { vertexEnv } from './secrets.js';
 import { hyperparameterArgs, hyperparametersJson, TRAINER_ENV } from '../../artifact/contract.js';
 import { runRef } from '../../resources/address.js';
@@ -24,8 +25,6 @@ export type CustomJob = protos.google.cloud.aiplatform.v1.ICustomJob;
 export type TuningJob = protos.google.cloud.aiplatform.v1.IHyperparameterTuningJob;
 /** A run's job: a CustomJob, or a HyperparameterTuningJob (`spec.tuning`, README.md "Tuning"). */
 export type VertexJob = CustomJob | TuningJob;
-type StudySpec = protos.google.cloud.aiplatform.v1.IStudySpec;
-type ParameterSpec = protos.google.cloud.aiplatform.v1.StudySpec.IParameterSpec;
 
 export const isTuningJob = (job: VertexJob): job is TuningJob => 'trialJobSpec' in job || 'studySpec' in job;
 const jobSpecOf = (job: VertexJob): CustomJob['jobSpec'] =>
@@ -411,56 +410,7 @@ export async function stageData(
 
 // ---- tuning: HyperparameterTuningJob -------------------------------------------------------
 
-type Tuning = NonNullable<TrainingRunSpec['tuning']>;
-
-/** `tuning.space` as the study's parameters; ids are the space's keys (`learningRate`, `network.layers`). */
-export function studyParameters(space: Tuning['space']): ParameterSpec[] {
-  return Object.keys(space)
-    .sort()
-    .map((parameterId): ParameterSpec => {
-      const d = space[parameterId];
-      if (d.logUniform) {
-        return {
-          parameterId,
-          doubleValueSpec: { minValue: d.logUniform[0], maxValue: d.logUniform[1] },
-          scaleType: 'UNIT_LOG_SCALE',
-        };
-      }
-      if (d.uniform) {
-        return {
-          parameterId,
-          doubleValueSpec: { minValue: d.uniform[0], maxValue: d.uniform[1] },
-          scaleType: 'UNIT_LINEAR_SCALE',
-        };
-      }
-      if (d.int) {
-        return {
-          parameterId,
-          integerValueSpec: { minValue: String(d.int[0]), maxValue: String(d.int[1]) },
-          scaleType: 'UNIT_LINEAR_SCALE',
-        };
-      }
-      const choices = d.choice ?? [];
-      if (choices.length > 0 && choices.every((c) => typeof c === 'number' && Number.isFinite(c))) {
-        // Vertex wants the discrete values in increasing order.
-        return {
-          parameterId,
-          discreteValueSpec: { values: [...new Set(choices as number[])].sort((a, b) => a - b) },
-        };
-      }
-      return { parameterId, categoricalValueSpec: { values: [...new Set(choices.map(categoryOf))] } };
-    });
-}
-
-export function studySpecOf(tuning: Tuning): StudySpec {
-  return {
-    metrics: [{ metricId: tuning.metric, goal: tuning.goal === 'maximize' ? 'MAXIMIZE' : 'MINIMIZE' }],
-    parameters: studyParameters(tuning.space),
-    // Vertex's default is Bayesian optimisation; `halving` has no Vertex equivalent and gets it too,
-    // with the plan warning gcp-tuning-algorithm (validate.ts).
-    algorithm: tuning.algorithm === 'random' ? 'RANDOM_SEARCH' : 'ALGORITHM_UNSPECIFIED',
-  };
-}
+export { studyParameters, studySpecOf } from './vizier.js';
 
 /**
  * The HyperparameterTuningJob of a run with `spec.tuning`: every trial is the CustomJob the run
@@ -490,6 +440,7 @@ export function tuningJobBody(
     studySpec: studySpecOf(tuning),
     maxTrialCount: tuning.trials,
     parallelTrialCount: Math.min(tuning.parallel, tuning.trials),
+    maxFailedTrialCount: maxFailedTrials(tuning.trials),
     trialJobSpec:
       number === undefined
         ? jobSpec
@@ -500,6 +451,8 @@ export function tuningJobBody(
           },
   };
 }
+
+type Tuning = NonNullable<TrainingRunSpec['tuning']>;
 
 const TRIAL_DONE = new Set(['SUCCEEDED', 'INFEASIBLE', 'STOPPING']);
 const GOAL_NAMES = ['GOAL_TYPE_UNSPECIFIED', 'MAXIMIZE', 'MINIMIZE'];
@@ -519,23 +472,63 @@ function tuningOf(job: TuningJob): { metric: string; maximize: boolean; done: nu
 }
 
 /**
- * The best SUCCEEDED trial by its final measurement of the study's metric (the goal decides; the
- * lower trial id wins a tie), and its artifact `<baseOutputDirectory>/<trialId>/model`.
+ * The run's `tuning` from the spec mlform put in the job's env; for a job without one (written
+ * by hand or by an older release) the study's own metrics stand in for it.
+ */
+function jobTuning(job: TuningJob): Tuning {
+  let tuning: unknown;
+  try {
+    const manifest = JSON.parse(envOf(job)[ENV.spec] ?? '') as unknown;
+    const spec = isPlainRecord(manifest) ? ownValue(manifest, 'spec') : undefined;
+    tuning = isPlainRecord(spec) ? ownValue(spec, 'tuning') : undefined;
+  } catch {
+    tuning = undefined;
+  }
+  const metrics = (job.studySpec?.metrics ?? []).map((m) => ({
+    metric: m.metricId ?? '',
+    goal: enumName(m.goal, GOAL_NAMES) === 'MAXIMIZE' ? ('maximize' as const) : ('minimize' as const),
+  }));
+  const [primary = { metric: '', goal: 'minimize' as const }, ...objectives] = metrics;
+  const selection = isPlainRecord(tuning) ? ownValue(tuning, 'selection') : undefined;
+  // The study's metrics are what the trials measured; only `selection` comes from the spec.
+  return {
+    trials: Number(job.maxTrialCount ?? 1) || 1,
+    parallel: Number(job.parallelTrialCount ?? 1) || 1,
+    metric: primary.metric,
+    goal: primary.goal,
+    algorithm: 'random',
+    space: {},
+    ...(objectives.length > 0 && { objectives }),
+    ...((selection === 'primary' || selection === 'knee') && { selection }),
+  };
+}
+
+/**
+ * The trial whose artifact becomes the run's: among SUCCEEDED trials with a final measurement of
+ * every study metric, the one `selectBest` picks (the same rule as a local study: the best
+ * `tuning.metric` by the goal, ties to the lower trial id; with several objectives `selection`
+ * chooses on the Pareto front). The metric a trial reports is already its penalised score
+ * (trainer/tuning/trial-report.ts). Its artifact is `<baseOutputDirectory>/<trialId>/model`.
  */
 export function bestTrialOf(
   job: TuningJob,
 ): { id: string; value: number; artifactUri: string | undefined } | undefined {
-  const { metric, maximize } = tuningOf(job);
-  let best: { id: string; value: number } | undefined;
-  for (const t of job.trials ?? []) {
-    if (enumName(t.state, TRIAL_STATE_NAMES) !== 'SUCCEEDED' || !t.id) continue;
-    const m = t.finalMeasurement?.metrics?.find((x) => x.metricId === metric);
-    const value = Number(m?.value);
-    if (m?.value === undefined || m.value === null || !Number.isFinite(value)) continue;
-    if (!best || (maximize ? value > best.value : value < best.value)) best = { id: t.id, value };
-  }
+  const tuning = jobTuning(job);
+  const ids = [tuning.metric, ...(tuning.objectives ?? []).map((o) => o.metric)];
+  const scored = (job.trials ?? []).flatMap((t) => {
+    const trial = Number(t.id);
+    if (enumName(t.state, TRIAL_STATE_NAMES) !== 'SUCCEEDED' || !t.id || !Number.isInteger(trial)) return [];
+    const values = ids.map((id) => {
+      const m = t.finalMeasurement?.metrics?.find((x) => x.metricId === id);
+      const value = Number(m?.value);
+      return m?.value === undefined || m.value === null || !Number.isFinite(value) ? null : value;
+    });
+    if (values.some((v) => v === null)) return [];
+    return [{ id: t.id, trial, values, score: values[0] }];
+  });
+  const best = scored.find((t) => t.trial === selectBest(tuning, scored).best);
   if (!best) return undefined;
-  return { ...best, artifactUri: trialArtifact(job, best.id) };
+  return { id: best.id, value: best.values[0] as number, artifactUri: trialArtifact(job, best.id) };
 }
 
 /** Where trial `id` wrote its artifact: `<base>/<trialId>/model`, or for a scheduled job `<out-base>/<its CustomJob id>`. */

@@ -16,6 +16,7 @@ import { checkContainerEnv } from '../serving-container.js';
 import type { GcpSettings } from './context.js';
 import { familiesFor, familyOf, regionsOffering, TRAINING_ACCELERATORS } from './regions.js';
 import { DESCRIPTION_LIMIT, scheduleDescription, schedulerCron } from './schedules.js';
+import { vizierProblems } from './vizier.js';
 
 const SERVICE_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const SERVICE_MAX = 49;
@@ -81,18 +82,19 @@ export function validateGcp(
           'warning',
         );
       }
-      // A HyperparameterTuningJob (the default) takes Vertex's algorithms and parameter ids; the
-      // in-job search runs mlform's own trainer and takes the manifest as it is.
+      // A HyperparameterTuningJob (the default) takes what Vizier has (vizier.ts) and its
+      // parameter ids; the in-job search runs mlform's own trainer and takes the manifest as it
+      // is, except Vizier's own algorithm.
+      if (spec.tuning && settings.tuning === 'in-job' && spec.tuning.sampler?.type === 'bayesian') {
+        fail(
+          'tuning-sampler',
+          ['spec', 'tuning', 'sampler', 'type'],
+          "`bayesian` is Vertex AI Vizier's search; the in-job search runs mlform's samplers (random, grid, tpe)",
+          'use `sampler: {type: tpe}` for a model-based search in the job, or drop the provider setting `tuning: in-job` to run a Vizier study',
+        );
+      }
       if (spec.tuning && settings.tuning !== 'in-job') {
-        if (spec.tuning.algorithm === 'halving') {
-          fail(
-            'tuning-algorithm',
-            ['spec', 'tuning', 'algorithm'],
-            "Vertex AI has no successive halving: the HyperparameterTuningJob uses Vertex's default search (Bayesian optimisation) and every trial trains its full epochs",
-            "set `algorithm: random` for Vertex's random search, or keep halving with the provider setting `tuning: 'in-job'` (one machine runs all trials)",
-            'warning',
-          );
-        }
+        for (const p of vizierProblems(spec.tuning)) fail(p.code, p.path, p.message, p.hint, p.severity);
         for (const id of Object.keys(spec.tuning.space)) {
           const problem = parameterIdProblem(id);
           if (problem) {

@@ -31,6 +31,7 @@ import { RowEncoder } from '../../artifact/preprocess/row-encoder.js';
 import { validationCount } from './split.js';
 import { numericTargets } from '../../artifact/preprocess/target.js';
 import { ValueError, parseNumber } from '../../artifact/preprocess/values.js';
+import { inSampleScale, seasonalSourceIndex, seasonOf } from '../metrics/season.js';
 
 /** A covariate is encoded relative to the window's last row when std(level) > this x within-window RMS change. */
 export const RELATIVE_LEVEL_RATIO = 3;
@@ -83,6 +84,18 @@ export function prepareWindows(builtin: BuiltinTrainer, table: Table, plan: Colu
   }
 
   const trainRows = order.subarray(0, boundary);
+  // The seasonal-naive baseline and MASE's scale (trainer/metrics/season.ts), from training rows only.
+  const season = seasonOf(
+    window.season,
+    Float64Array.from(order, (i) => times[i]),
+    timeType,
+    timeColumn,
+  );
+  const scaleLag = season.length ?? 1;
+  const scale = inSampleScale(
+    Float64Array.from(trainRows, (i) => targets[i]),
+    scaleLag,
+  );
   const features = fitFeatures(rows, trainRows, plan.features, plan.types, data.maxCategories).map(
     (feature) =>
       feature.type === 'numeric' || feature.type === 'date'
@@ -119,14 +132,20 @@ export function prepareWindows(builtin: BuiltinTrainer, table: Table, plan: Colu
     const y = new Float32Array(count);
     const anchor = new Float64Array(count);
     const rowIndex = new Int32Array(count);
+    const m = season.length;
+    const seasonal = m === null ? undefined : new Float64Array(count);
     for (let s = 0; s < count; s++) {
       const e = firstSample + s;
       encoder.writeWindow(encoded, e - size + 1, size, x, s * size * width);
       anchor[s] = targets[order[e]];
       y[s] = (targets[order[e + horizon]] - anchor[s] - target.mean) / target.std;
       rowIndex[s] = order[e + horizon];
+      if (seasonal && m !== null) {
+        const q = seasonalSourceIndex(e + horizon, m, horizon);
+        seasonal[s] = q >= 0 ? targets[order[q]] : NaN;
+      }
     }
-    return { x, y, count, anchor, rowIndex };
+    return { x, y, count, anchor, rowIndex, ...(seasonal && { seasonal }) };
   };
 
   const preprocess: Preprocess = {
@@ -147,6 +166,7 @@ export function prepareWindows(builtin: BuiltinTrainer, table: Table, plan: Colu
     fingerprint: table.sha256,
     columnTypes: plan.types,
     rows: { total: rows.length, train: boundary, validation: n - boundary, dropped: rows.length - n },
+    forecast: { season, scale, scaleLag },
   };
 }
 

@@ -32,6 +32,13 @@ export const hypertuneFile = (env: Env): string => env.CLOUD_ML_HP_METRIC_FILE |
 export const categoryOf = (value: unknown): string =>
   typeof value === 'string' ? value : JSON.stringify(value);
 
+/**
+ * The study parameter of layer `layer`'s units (1-based) in a `layers` dimension: `<key>.<layer>`
+ * (`network.layers.2`). The key's own parameter is the layer count; layer i's exists only when the
+ * count is at least i (a conditional parameter, providers/gcp/vizier.ts).
+ */
+export const layerUnitsId = (key: string, layer: number): string => `${key}.${layer}`;
+
 /** One metric line, formatted like Python's `json.dumps(body, sort_keys=True)`. */
 export function hypertuneLine(
   metric: string,
@@ -98,11 +105,14 @@ export type ParsedParameterArgs = { ok: true; params: TrialParams } | { ok: fals
  * Parameters from `--<parameterId>=<value>` (a key of `tuning.space`, as Vertex passes them) and
  * `--hp.<path>=<value>` (any path; bare names mean `hyperparameters.<name>`). Values decode
  * against the space: a `choice` value must be one of its entries (numbers compare as numbers,
- * others by `categoryOf`), `int` must be an integer, `uniform`/`logUniform` a number. A `--hp.`
- * path outside the space is JSON, or the text itself when it does not parse.
+ * others by `categoryOf`), `int` must be an integer, `uniform`/`logUniform` a number. A `layers`
+ * dimension arrives as its count `--<key>=<n>` and the units of each layer `--<key>.<i>=<units>`
+ * (`layerUnitsId`) and becomes the list of units. A `--hp.` path outside the space is JSON, or the
+ * text itself when it does not parse. A conditional parameter (`when`) Vertex left out is simply absent.
  */
 export function parseParameterArgs(args: readonly string[], space: SearchSpace = {}): ParsedParameterArgs {
   const params: TrialParams = {};
+  const units = new Map<string, Map<number, number>>();
   for (const arg of args) {
     const m = /^--([^=]+)=([\s\S]*)$/.exec(arg);
     if (!m) {
@@ -113,6 +123,15 @@ export function parseParameterArgs(args: readonly string[], space: SearchSpace =
     }
     const explicit = m[1].startsWith('hp.');
     const key = explicit ? m[1].slice('hp.'.length) : m[1];
+    const layer = explicit ? undefined : layerOf(key, space);
+    if (layer) {
+      const decoded = decodeValue(key, { int: layer.dimension.layers?.units }, m[2]);
+      if (!decoded.ok) return decoded;
+      const known = units.get(layer.key) ?? new Map<number, number>();
+      known.set(layer.index, decoded.value as number);
+      units.set(layer.key, known);
+      continue;
+    }
     const dimension = Object.hasOwn(space, key) ? space[key] : undefined;
     if (!dimension && !explicit) {
       const known = Object.keys(space);
@@ -121,13 +140,61 @@ export function parseParameterArgs(args: readonly string[], space: SearchSpace =
         message: `unknown option "--${key}": not a key of tuning.space${known.length > 0 ? ` (${known.join(', ')})` : ''}; use --hp.<path>=<value> for other parameters`,
       };
     }
-    const decoded = dimension
-      ? decodeValue(key, dimension, m[2])
-      : { ok: true as const, value: parseLoose(m[2]) };
+    const decoded = dimension?.layers
+      ? decodeValue(key, { int: dimension.layers.count }, m[2])
+      : dimension
+        ? decodeValue(key, dimension, m[2])
+        : { ok: true as const, value: parseLoose(m[2]) };
     if (!decoded.ok) return decoded;
     params[key] = decoded.value;
   }
+  for (const [key, dimension] of Object.entries(space)) {
+    if (!dimension.layers || (params[key] === undefined && !units.has(key))) continue;
+    const built = layerList(key, params[key], units.get(key));
+    if (!built.ok) return built;
+    params[key] = built.value;
+  }
   return { ok: true, params };
+}
+
+/** `network.layers.2` as layer 2 of the `layers` dimension `network.layers`. */
+function layerOf(
+  id: string,
+  space: SearchSpace,
+): { key: string; index: number; dimension: SearchDimension } | undefined {
+  const m = /^(.+)\.([1-9]\d*)$/.exec(id);
+  if (!m || !Object.hasOwn(space, m[1]) || !space[m[1]].layers) return undefined;
+  return { key: m[1], index: Number(m[2]), dimension: space[m[1]] };
+}
+
+/** The units of layers 1..count, each of which must have come (Vertex sends exactly those). */
+function layerList(
+  key: string,
+  count: unknown,
+  units: ReadonlyMap<number, number> | undefined,
+): { ok: true; value: number[] } | { ok: false; message: string } {
+  if (typeof count !== 'number') {
+    return { ok: false, message: `--${layerUnitsId(key, 1)}: the layer count --${key}=<n> is missing` };
+  }
+  const list: number[] = [];
+  for (let layer = 1; layer <= count; layer++) {
+    const u = units?.get(layer);
+    if (u === undefined) {
+      return {
+        ok: false,
+        message: `--${key}=${count}: the units of layer ${layer} (--${layerUnitsId(key, layer)}) are missing`,
+      };
+    }
+    list.push(u);
+  }
+  const extra = [...(units?.keys() ?? [])].find((layer) => layer > count);
+  if (extra !== undefined) {
+    return {
+      ok: false,
+      message: `--${layerUnitsId(key, extra)}: layer ${extra} does not exist with --${key}=${count}`,
+    };
+  }
+  return { ok: true, value: list };
 }
 
 function parseLoose(text: string): unknown {

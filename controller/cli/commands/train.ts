@@ -10,6 +10,7 @@ import {
   type TrainInvocation,
 } from '../../../trainer/main.js';
 import { resolveSecretRefsAtStart } from '../../../trainer/secrets.js';
+import { epochReporter } from '../../../trainer/tuning/trial-report.js';
 import type { ProgressEvent } from '../../../trainer/types.js';
 import { diagnosticsSummaryLine, renderDiagnostics } from '../../ui/diagnostics-view.js';
 import { progressLine } from '../../ui/training-progress.js';
@@ -71,7 +72,8 @@ export const trainCommand = defineCommand({
   notes:
     'Environment: MLFORM_BACKEND=tensorflow|wasm|cpu forces a TensorFlow.js backend.\n' +
     'Trials: --<tuning.space key>=<value> or --hp.<path>=<value> train one trial (no search) and\n' +
-    'append tuning.metric to $CLOUD_ML_HP_METRIC_FILE (default /tmp/hypertune/output.metrics).\n' +
+    'append tuning.metric to $CLOUD_ML_HP_METRIC_FILE (default /tmp/hypertune/output.metrics):\n' +
+    'every epoch, then the score (penalties applied) and each further objective.\n' +
     'Exit status: 0 trained, 1 failed or invalid spec, 130/143 interrupted (checkpoint kept).',
   examples: [
     'mlform train --spec examples/quickstart/training.yaml --out /tmp/mpg',
@@ -143,16 +145,24 @@ async function train(
 ): Promise<void> {
   const { resource, baseDir, outDir, manifestFile } = resolved;
   const { runTraining } = await import('../../../trainer/run-training.js');
+  // A tuning trial reports each epoch's metric too (Vizier's automated stopping reads them).
+  const epochs = resolved.trial ? epochReporter(resolved.trial.metric, env) : undefined;
   const result = await runTraining({
     spec: (resource.manifest as { spec: Parameters<typeof RunTraining>[0]['spec'] }).spec,
     name: resource.name,
     baseDir,
     outDir,
     manifestFile,
-    onEvent: emit,
+    onEvent: epochs
+      ? (event) => {
+          epochs.onEvent(event);
+          emit(event);
+        }
+      : emit,
     signal,
     mlformVersion: packageVersion(),
     env,
   });
+  await epochs?.flush();
   await reportTrialMetric(resolved, result.metrics, env);
 }

@@ -16,6 +16,7 @@ import {
 } from './http.js';
 import { matchFilter, page, parseFilter } from './list.js';
 import { PL, SEG, type Route } from './router.js';
+import { checkStudySpec, sampleTrialParameters } from './vizier-study.js';
 
 export type JobKind = 'customJobs' | 'hyperparameterTuningJobs';
 
@@ -153,6 +154,7 @@ export class VertexJobs {
           `List of found errors:\t1.Field: ${root}.study_spec; Message: Required field is not set.\t`,
         );
       }
+      checkStudySpec(body.studySpec);
     }
     const tensorboard = str(spec.tensorboard);
     if (tensorboard && !this.tensorboardExists(tensorboard)) {
@@ -243,8 +245,8 @@ export class VertexJobs {
     if (!runner) return;
     const r = job.resource;
     const study = rec(r.studySpec);
-    const metricId = String(rec(arr(study.metrics)[0]).metricId ?? '');
-    const params = arr(study.parameters).map(rec);
+    const metricIds = arr(study.metrics).map((m) => String(rec(m).metricId ?? ''));
+    const params = arr(study.parameters);
     const max = Math.max(1, Number(r.maxTrialCount ?? 1) || 1);
     const parallel = Math.max(1, Math.min(max, Number(r.parallelTrialCount ?? 1) || 1));
     const maxFailed = Number(r.maxFailedTrialCount ?? 0) || 0;
@@ -262,10 +264,7 @@ export class VertexJobs {
       while (live() && next < max && (maxFailed === 0 || failed < maxFailed)) {
         next += 1;
         const id = String(next);
-        const values = params.map((p) => ({
-          parameterId: String(p.parameterId ?? ''),
-          value: sample(p, random),
-        }));
+        const values = sampleTrialParameters(params, random);
         // Vertex runs each trial as a CustomJob of its own, named in the trial (`Trial.custom_job`).
         const customJob = String(r.name).replace(
           /hyperparameterTuningJobs\/([^/]+)$/,
@@ -290,22 +289,21 @@ export class VertexJobs {
         }
         if (!live()) return;
         trial.endTime = nowIso();
-        const reported =
-          result.exitCode === 0
-            ? lastMetric(await readFile(metricFile, 'utf8').catch(() => ''), metricId)
-            : undefined;
-        if (reported) {
+        const text = result.exitCode === 0 ? await readFile(metricFile, 'utf8').catch(() => '') : '';
+        const reported = metricIds.map((metricId) => ({ metricId, found: lastMetric(text, metricId) }));
+        const missing = reported.find((m) => !m.found);
+        if (result.exitCode === 0 && !missing) {
           trial.state = 'SUCCEEDED';
           trial.finalMeasurement = {
-            stepCount: String(reported.step),
-            metrics: [{ metricId, value: reported.value }],
+            stepCount: String(reported[0]?.found?.step ?? 0),
+            metrics: reported.map((m) => ({ metricId: m.metricId, value: m.found?.value })),
           };
         } else {
           failed += 1;
           trial.state = 'INFEASIBLE';
           trial.infeasibleReason =
             result.exitCode === 0
-              ? `The trial did not report the metric ${metricId}.`
+              ? `The trial did not report the metric ${missing?.metricId ?? ''}.`
               : `${exitMessage(result.exitCode)}${result.message ? ` ${result.message}` : ''}`;
         }
         r.updateTime = nowIso();
@@ -528,30 +526,6 @@ function mulberry32(seed: number): () => number {
 }
 
 /** A random value of one StudySpec.ParameterSpec (Vertex passes these as the trial's args). */
-function sample(p: Record<string, unknown>, random: () => number): number | string {
-  const u = random();
-  if (isRecord(p.doubleValueSpec)) {
-    const low = Number(p.doubleValueSpec.minValue ?? 0);
-    const high = Number(p.doubleValueSpec.maxValue ?? 1);
-    if (p.scaleType === 'UNIT_LOG_SCALE' && low > 0) {
-      return Math.min(high, Math.max(low, Math.exp(Math.log(low) + u * (Math.log(high) - Math.log(low)))));
-    }
-    return low + u * (high - low);
-  }
-  if (isRecord(p.integerValueSpec)) {
-    const low = Number(p.integerValueSpec.minValue ?? 0);
-    const high = Number(p.integerValueSpec.maxValue ?? low);
-    return Math.min(high, low + Math.floor(u * (high - low + 1)));
-  }
-  const values = isRecord(p.discreteValueSpec)
-    ? arr(p.discreteValueSpec.values).map(Number)
-    : isRecord(p.categoricalValueSpec)
-      ? arr(p.categoricalValueSpec.values).map(String)
-      : [];
-  if (values.length === 0) throw new Error(`parameter ${String(p.parameterId)} has no value spec`);
-  return values[Math.min(values.length - 1, Math.floor(u * values.length))];
-}
-
 /** The newest hypertune line carrying `metricId` (cloudml-hypertune writes values as strings). */
 function lastMetric(text: string, metricId: string): { value: number; step: number } | undefined {
   const lines = text.split('\n').filter((l) => l.trim() !== '');

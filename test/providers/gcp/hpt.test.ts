@@ -77,6 +77,9 @@ describe('tuning as a HyperparameterTuningJob', () => {
         parallel: 2,
         metric: 'val_mae',
         goal: 'minimize',
+        // Vizier's default search; the manifest default (halving) is a plan error on Vertex (vizier.ts).
+        sampler: { type: 'bayesian' },
+        pruner: { type: 'none' },
         space: {
           learningRate: { logUniform: [0.0001, 0.1] },
           'network.dropout': { uniform: [0, 0.5] },
@@ -156,7 +159,7 @@ describe('tuning as a HyperparameterTuningJob', () => {
     // random search, maximize
     const random = await loadSpec({
       ...spec,
-      tuning: { ...spec.tuning, goal: 'maximize', algorithm: 'random', metric: 'val_r2' },
+      tuning: { ...spec.tuning, goal: 'maximize', sampler: { type: 'random' }, metric: 'val_r2' },
     });
     await h.provider.trainingRuns.create(
       { ...h.ctx, projectDir: resolve('.') },

@@ -140,7 +140,7 @@ describe('gcp validation at plan time', () => {
     expect(found.map((d) => [d.code, d.severity])).toEqual([['gcp-accelerator-region', 'warning']]);
   });
 
-  it('tuning: halving is a plan note naming the substitute, a parameter id Vertex cannot take an error at its key', async () => {
+  it('tuning: halving is a plan error naming the fix, a parameter id Vertex cannot take an error at its key', async () => {
     // A project of its own below the suite's folder (removed with it), opened after the tests above.
     const tuned = join(dir, 'tuned');
     await mkdir(tuned);
@@ -167,9 +167,10 @@ spec:
     const { diagnostics } = await openProject([tuned]);
     const shown = diagnostics.map((d) => `${d.line}:${d.col} ${d.severity} ${d.code} ${d.message}`);
     expect(shown).toEqual([
-      "12:16 warning gcp-tuning-algorithm spec.tuning.algorithm: Vertex AI has no successive halving: the HyperparameterTuningJob uses Vertex's default search (Bayesian optimisation) and every trial trains its full epochs",
+      '12:16 error gcp-tuning-algorithm spec.tuning.algorithm: `algorithm: halving` (the default) stops trials by successive halving, which Vertex AI Vizier does not have: every trial would train its full epochs',
     ]);
     expect(diagnostics[0].hint).toContain('algorithm: random');
+    expect(diagnostics[0].hint).toContain('pruner: {type: median}');
 
     // `random` is Vertex's RANDOM_SEARCH: nothing to say; the in-job search takes any key and halving.
     const resource = (algorithm: 'random' | 'halving', key: string): ValidateResource => ({
