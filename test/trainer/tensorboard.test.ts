@@ -15,7 +15,7 @@ import {
   maskedCrc32c,
   scatterPng,
 } from '../../trainer/tensorboard/index.js';
-import type { EventSink } from '../../trainer/tensorboard/index.js';
+import type { EncodedImage, EventSink } from '../../trainer/tensorboard/index.js';
 
 // ---------------------------------------------------------------------------------------------
 // Independent reader
@@ -245,10 +245,11 @@ describe('SummaryWriter event file', () => {
   let clock = T0;
   const hparams = { learning_rate: 0.003, optimizer: 'adam', batch_norm: true, layers: 3 };
   const weights = Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i) * 0.5);
-  const scatter = scatterPng([1, 2, 3, 4], [1.1, 1.9, 3.2, 3.7], { width: 160, height: 120 });
+  let scatter: EncodedImage;
   const markdown = '| key | value |\n| --- | --- |\n| model.kind | dense — ü |';
 
   beforeAll(async () => {
+    scatter = await scatterPng([1, 2, 3, 4], [1.1, 1.9, 3.2, 3.7], { width: 160, height: 120 });
     dir = await mkdtemp(join(tmpdir(), 'mlform-tb-'));
     const writer = await SummaryWriter.create(join(dir, 'run'), { hostname: 'testhost', now: () => clock });
     writer.hparams(hparams, ['val/loss', 'train/loss'], { group: 'g1', startTime: T0 - 5000 });
