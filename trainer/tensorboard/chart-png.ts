@@ -47,7 +47,10 @@ async function loadRenderer(): Promise<Renderer> {
   };
   return {
     async svg(spec) {
-      const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
+      // Warnings (merged legends and the like) are ours to fix in the specs, not the user's to read.
+      const quiet = vega.logger(vega.Error);
+      const compiled = vegaLite.compile(spec, { logger: quiet }).spec;
+      const view = new vega.View(vega.parse(compiled), { renderer: 'none', logger: quiet });
       try {
         return await view.toSVG();
       } finally {
