@@ -9,6 +9,11 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateAgainstJsonSchema } from '../../manifests/schema-validation.js';
+import type { TrainingRunSpec } from '../../resources/training-run.js';
+import { resolveTraining } from '../../trainer/main.js';
+import { runTraining } from '../../trainer/run-training.js';
+import { runTuning } from '../../trainer/tuning/run-tuning.js';
+import type { TrialLauncher } from '../../trainer/tuning/trial-launcher.js';
 import { mulberry32 } from '../../trainer/data/random.js';
 import type { TrialRecord, TuningFile } from '../../trainer/tuning/tuning-file.js';
 import { TuningFileSchema } from '../../trainer/tuning/tuning-file.js';
@@ -323,4 +328,75 @@ describe('writeStudyVisuals', () => {
       }
     }
   });
+});
+
+describe('a real tuning run', () => {
+  // Real trainings of iris through the real engine; in this process rather than in workers,
+  // whose start-up would be most of the time (the worker path is tuning-e2e.test.ts's).
+  const inProcess: TrialLauncher = async (job, context) => {
+    await runTraining({
+      spec: job.spec,
+      baseDir: context.baseDir,
+      outDir: job.outDir,
+      onEvent: () => {},
+      signal: context.signal,
+      ...(context.env && { env: context.env }),
+    });
+  };
+
+  it('draws the study of a short random search on iris', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'mlform-study-real-'));
+    try {
+      const resolved = await resolveTraining({ specFile: 'examples/trainer/iris-tuning.yaml', out }, {});
+      if (!resolved.ok) throw new Error(JSON.stringify(resolved.diagnostics));
+      const spec = structuredClone(resolved.value.resource.manifest.spec as TrainingRunSpec);
+      spec.trainer.builtin!.hyperparameters.epochs = 3;
+      spec.tuning = { ...spec.tuning!, algorithm: 'random', trials: 4, parallel: 1 };
+      await runTuning({
+        spec,
+        baseDir: resolved.value.baseDir,
+        outDir: out,
+        name: 'iris-tuned',
+        onEvent: () => {},
+        env: { MLFORM_BACKEND: 'wasm' },
+        launcher: inProcess,
+      });
+      const tuning = JSON.parse(await readFile(join(out, 'tuning.json'), 'utf8')) as TuningFile;
+      const plots = JSON.parse(await readFile(join(out, TUNING_PLOTS_FILE), 'utf8')) as TuningPlots;
+      expect(validateAgainstJsonSchema(TuningPlotsSchema, plots)).toEqual([]);
+      expect(plots.history.map((p) => [p.trial, p.value])).toEqual(
+        tuning.trials.map((t) => [t.trial, t.metric]),
+      );
+      expect(plots.history.at(-1)?.best).toBe(tuning.best?.metric);
+      expect(plots.parallel.axes.map((a) => a.key)).toEqual(['learningRate', 'network.layers', 'score']);
+      // tuning.json carries the importance the plots show (when four trials can tell one).
+      expect(tuning.importance).toEqual(
+        plots.importance && Object.fromEntries(plots.importance.params.map((p) => [p.key, p.importance])),
+      );
+      const studyDir = join(out, 'tensorboard', 'study');
+      const entries = (await readdir(studyDir)).sort();
+      expect(entries.filter((e) => e.startsWith('trial-'))).toEqual([
+        'trial-1',
+        'trial-2',
+        'trial-3',
+        'trial-4',
+      ]);
+      const events = parseEvents(
+        await readFile(
+          join(
+            studyDir,
+            entries.find((e) => e.startsWith('events.'))!,
+          ),
+        ),
+      );
+      expect(valuesWithTag(events, STUDY_IMAGE_TAGS.history)).toHaveLength(1);
+      expect(valuesWithTag(events, STUDY_IMAGE_TAGS.parallel)).toHaveLength(1);
+      // The best trial's own event files stay at the top of the logdir, as trained.
+      expect((await readdir(join(out, 'tensorboard'))).filter((e) => e.startsWith('events.'))).toEqual(
+        (await readdir(join(out, tuning.best!.dir, 'tensorboard'))).filter((e) => e.startsWith('events.')),
+      );
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
