@@ -33,6 +33,15 @@ export async function scatterPng(
   predicted: readonly number[],
   options: ScatterOptions = {},
 ): Promise<EncodedImage> {
+  return chartPng(scatterSpec(actual, predicted, options));
+}
+
+/** The Vega-Lite spec of `scatterPng`. */
+export function scatterSpec(
+  actual: readonly number[],
+  predicted: readonly number[],
+  options: ScatterOptions = {},
+): ChartSpec {
   if (actual.length !== predicted.length) {
     throw new RangeError(`scatter: ${actual.length} actual values but ${predicted.length} predictions`);
   }
@@ -95,7 +104,7 @@ export async function scatterPng(
       },
     ],
   } satisfies ChartSpec;
-  return chartPng(spec);
+  return spec;
 }
 
 export interface ConfusionMatrixOptions {
@@ -116,6 +125,15 @@ export async function confusionMatrixPng(
   labels: readonly string[],
   options: ConfusionMatrixOptions = {},
 ): Promise<EncodedImage> {
+  return chartPng(confusionMatrixSpec(matrix, labels, options));
+}
+
+/** The Vega-Lite spec of `confusionMatrixPng`. */
+export function confusionMatrixSpec(
+  matrix: readonly (readonly number[])[],
+  labels: readonly string[],
+  options: ConfusionMatrixOptions = {},
+): ChartSpec {
   const n = labels.length;
   if (n === 0) throw new RangeError('confusion matrix: no classes');
   if (matrix.length !== n || matrix.some((row) => row.length !== n)) {
@@ -180,7 +198,7 @@ export async function confusionMatrixPng(
       },
     ],
   } satisfies ChartSpec;
-  return chartPng(spec);
+  return spec;
 }
 
 /**
