@@ -20,13 +20,13 @@ import {
   scatterSpec,
 } from '../trainer/tensorboard/images.js';
 import { mulberry32 } from '../trainer/data/random.js';
-import type { TuningFile } from '../trainer/tuning/tuning-file.js';
 import {
   historyChart,
   importanceChart,
   parallelCoordinatesChart,
 } from '../trainer/tuning/visualise/charts.js';
 import { computeStudyPlots } from '../trainer/tuning/visualise/index.js';
+import { studyFixture } from '../test/trainer/tuning-visual-fixture.js';
 import { rasterConfusionMatrixPng, rasterScatterPng } from './tensorboard-images-raster/images.js';
 
 const ROUNDS = 15;
@@ -64,42 +64,6 @@ function confusion(n: number): { matrix: number[][]; labels: string[] } {
   return { matrix, labels: Array.from({ length: n }, (_, i) => `class-${i}`) };
 }
 
-function studyFile(trials: number): TuningFile {
-  const random = mulberry32(3);
-  const layers = [[8], [16], [32, 16]];
-  return {
-    formatVersion: 1,
-    state: 'succeeded',
-    algorithm: 'random',
-    metric: 'val_loss',
-    goal: 'minimize',
-    parallel: 1,
-    schedule: [],
-    space: {
-      learningRate: { logUniform: [1e-4, 1e-1] },
-      'network.layers': { choice: layers },
-      'network.dropout': { uniform: [0, 0.5] },
-    },
-    startedAt: '2026-01-01T00:00:00.000Z',
-    trials: Array.from({ length: trials }, (_, i) => {
-      const lr = 10 ** (-4 + 3 * random());
-      const metric = (Math.log10(lr) + 2.5) ** 2 + 0.1 * random();
-      return {
-        trial: i + 1,
-        dir: `trials/${i + 1}`,
-        params: { learningRate: lr, 'network.layers': layers[i % 3], 'network.dropout': 0.5 * random() },
-        state: 'completed' as const,
-        rung: 0,
-        budget: 10,
-        epochs: 10,
-        metric,
-        seconds: 1,
-        runs: [],
-      };
-    }),
-  };
-}
-
 /** Bytes on disk of `packages` and everything they depend on, each installed folder counted once. */
 async function installedBytes(packages: readonly string[]): Promise<number> {
   const seen = new Set<string>();
@@ -135,7 +99,7 @@ export async function runTensorboardImagesBench(): Promise<string> {
   const { actual, predicted } = scatterData();
   const small = confusion(3);
   const large = confusion(10);
-  const plots = computeStudyPlots(studyFile(30));
+  const plots = computeStudyPlots(studyFixture(30));
   const studySpecs: [string, ChartSpec][] = [
     ['study history (30 trials)', historyChart(plots)],
     ['study parallel coordinates (30 trials, 3 params)', parallelCoordinatesChart(plots)],
@@ -161,19 +125,19 @@ export async function runTensorboardImagesBench(): Promise<string> {
   };
   await row(
     'scatter, 1,000 points',
-    () => rasterScatterPng(actual, predicted),
+    () => rasterScatterPng({ actual, predicted }),
     () => scatterPng(actual, predicted),
     () => scatterSpec(actual, predicted),
   );
   await row(
     'confusion matrix, 3 classes',
-    () => rasterConfusionMatrixPng(small.matrix, small.labels),
+    () => rasterConfusionMatrixPng(small),
     () => confusionMatrixPng(small.matrix, small.labels),
     () => confusionMatrixSpec(small.matrix, small.labels),
   );
   await row(
     'confusion matrix, 10 classes',
-    () => rasterConfusionMatrixPng(large.matrix, large.labels),
+    () => rasterConfusionMatrixPng(large),
     () => confusionMatrixPng(large.matrix, large.labels),
     () => confusionMatrixSpec(large.matrix, large.labels),
   );

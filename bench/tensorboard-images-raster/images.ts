@@ -3,42 +3,36 @@
  * pngjs), kept only as the floor of `npm run bench -- tensorboard-images`: the trainer now draws
  * with Vega-Lite and resvg (trainer/tensorboard/images.ts).
  */
+import { checkConfusionMatrix, checkPairs, defaultCellSize } from '../../trainer/tensorboard/images.js';
+
 import { niceTicks, tickLabels } from '../../trainer/tensorboard/ticks.js';
 import { GLYPH_HEIGHT, textWidth } from './pixel-font.js';
 import { Raster } from './raster.js';
 import type { EncodedImage, Rgb } from './raster.js';
+
+interface ScatterData {
+  actual: readonly number[];
+  predicted: readonly number[];
+}
+
+interface ConfusionData {
+  matrix: readonly (readonly number[])[];
+  labels: readonly string[];
+}
 
 const INK: Rgb = [33, 33, 33];
 const GRID: Rgb = [230, 230, 230];
 const POINT: Rgb = [31, 119, 180];
 const DIAGONAL: Rgb = [214, 39, 40];
 
-interface ScatterOptions {
-  /** Image size in pixels. Default 480 x 480. */
-  width?: number;
-  height?: number;
-  /** Half-width of the square drawn per point, in pixels. Default 1 (3 x 3 points). */
-  pointRadius?: number;
-  /** Opacity of one point, so dense regions read darker. Default 0.5. */
-  pointAlpha?: number;
-}
-
 /**
  * Predicted (y) against actual (x) on equal axes, with the y = x diagonal a perfect model would sit
  * on. Pairs where either value is not finite are skipped.
  */
-export function rasterScatterPng(
-  actual: readonly number[],
-  predicted: readonly number[],
-  options: ScatterOptions = {},
-): EncodedImage {
-  if (actual.length !== predicted.length) {
-    throw new RangeError(`scatter: ${actual.length} actual values but ${predicted.length} predictions`);
-  }
-  const width = options.width ?? 480;
-  const height = options.height ?? 480;
-  const radius = options.pointRadius ?? 1;
-  const alpha = options.pointAlpha ?? 0.5;
+export function rasterScatterPng({ actual, predicted }: ScatterData): EncodedImage {
+  checkPairs(actual, predicted);
+  // The trainer's defaults, the only ones the bench draws.
+  const [width, height, radius, alpha] = [480, 480, 1, 0.5];
   const scale = 2;
 
   let lo = Infinity;
@@ -103,11 +97,6 @@ export function rasterScatterPng(
   return raster.toPng();
 }
 
-interface ConfusionMatrixOptions {
-  /** Side of one cell in pixels. Default: fits the matrix into about 480 pixels, 16 to 64 per cell. */
-  cellSize?: number;
-}
-
 /** Fraction 0..1 to a white-to-blue ramp. */
 const heat = (fraction: number): Rgb => [
   Math.round(255 - fraction * (255 - 8)),
@@ -125,20 +114,9 @@ const fitText = (text: string, maxWidth: number, scale: number): string => {
  * Rows are actual classes and columns predicted classes, in `labels` order. Cells are shaded by
  * their share of the row (per-class recall, readable when classes are imbalanced) and show the count.
  */
-export function rasterConfusionMatrixPng(
-  matrix: readonly (readonly number[])[],
-  labels: readonly string[],
-  options: ConfusionMatrixOptions = {},
-): EncodedImage {
-  const n = labels.length;
-  if (n === 0) throw new RangeError('confusion matrix: no classes');
-  if (matrix.length !== n || matrix.some((row) => row.length !== n)) {
-    throw new RangeError(`confusion matrix: expected ${n}x${n} counts for ${n} labels`);
-  }
-  if (matrix.some((row) => row.some((count) => !Number.isFinite(count) || count < 0))) {
-    throw new RangeError('confusion matrix: counts must be finite and non-negative');
-  }
-  const cell = options.cellSize ?? Math.max(16, Math.min(64, Math.floor(480 / n)));
+export function rasterConfusionMatrixPng({ matrix, labels }: ConfusionData): EncodedImage {
+  const n = checkConfusionMatrix(matrix, labels);
+  const cell = defaultCellSize(n, {});
   const scale = 2;
   const rowLabels = labels.map((label) => label.slice(0, 12));
   const left =

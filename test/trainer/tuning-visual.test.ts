@@ -14,8 +14,7 @@ import { resolveTraining } from '../../trainer/main.js';
 import { runTraining } from '../../trainer/run-training.js';
 import { runTuning } from '../../trainer/tuning/run-tuning.js';
 import type { TrialLauncher } from '../../trainer/tuning/trial-launcher.js';
-import { mulberry32 } from '../../trainer/data/random.js';
-import type { TrialRecord, TuningFile } from '../../trainer/tuning/tuning-file.js';
+import type { TuningFile } from '../../trainer/tuning/tuning-file.js';
 import { TuningFileSchema } from '../../trainer/tuning/tuning-file.js';
 import {
   STUDY_IMAGE_TAGS,
@@ -27,6 +26,7 @@ import {
 } from '../../trainer/tuning/visualise/index.js';
 import { parameterImportance } from '../../trainer/tuning/visualise/importance.js';
 import { studyPlots } from '../../trainer/tuning/visualise/study-plots.js';
+import { LAYERS, SPACE, studyFixture } from './tuning-visual-fixture.js';
 import {
   VALUE,
   parseEvents,
@@ -36,80 +36,6 @@ import {
   valuesWithTag,
   type ReadEvent,
 } from './tensorboard-event-reader.js';
-
-const SPACE = {
-  learningRate: { logUniform: [1e-4, 1e-1] },
-  'network.layers': { choice: [[8], [16], [32, 16]] },
-  'network.dropout': { uniform: [0, 0.5] },
-};
-
-const LAYERS = [[8], [16], [32, 16]];
-
-/** The score a trial gets: decided by the learning rate (best near 10^-2.5); dropout adds noise. */
-const scoreOf = (lr: number, dropout: number): number => (Math.log10(lr) + 2.5) ** 2 + 0.002 * dropout;
-
-function trial(
-  k: number,
-  params: Record<string, unknown>,
-  state: TrialRecord['state'],
-  metric: number | null,
-) {
-  return {
-    trial: k,
-    dir: `trials/${k}`,
-    params,
-    state,
-    rung: 0,
-    budget: 10,
-    epochs: state === 'failed' ? null : 10,
-    metric,
-    seconds: 1,
-    runs: [
-      {
-        rung: 0,
-        budget: 10,
-        resumed: false,
-        state: state === 'failed' ? ('failed' as const) : ('succeeded' as const),
-        metric,
-        epochs: 10,
-        startedAt: `2026-01-01T00:0${k % 10}:00.000Z`,
-        finishedAt: '2026-01-01T00:10:00.000Z',
-        seconds: 1,
-      },
-    ],
-    ...(metric !== null && { score: metric, values: [metric] }),
-  } satisfies TrialRecord;
-}
-
-/** `n` trials drawn from SPACE with a seeded generator; trial 3 failed, trials 5 and 7 pruned. */
-function studyFixture(n: number): TuningFile {
-  const random = mulberry32(42);
-  const trials = Array.from({ length: n }, (_, i) => {
-    const k = i + 1;
-    const lr = 10 ** (-4 + 3 * random());
-    const dropout = 0.5 * random();
-    const layers = LAYERS[Math.floor(random() * 3)];
-    const state = k === 3 ? 'failed' : k === 5 || k === 7 ? 'pruned' : 'completed';
-    return trial(
-      k,
-      { learningRate: lr, 'network.dropout': dropout, 'network.layers': layers },
-      state,
-      state === 'failed' ? null : scoreOf(lr, dropout),
-    );
-  });
-  return {
-    formatVersion: 1,
-    state: 'succeeded',
-    algorithm: 'random',
-    metric: 'val_loss',
-    goal: 'minimize',
-    parallel: 2,
-    schedule: [{ rung: 0, trials: n, epochs: 10 }],
-    space: SPACE,
-    startedAt: '2026-01-01T00:00:00.000Z',
-    trials,
-  };
-}
 
 describe('study plots', () => {
   const file = studyFixture(12);

@@ -36,15 +36,20 @@ export async function scatterPng(
   return chartPng(scatterSpec(actual, predicted, options));
 }
 
+/** One prediction per actual value. */
+export function checkPairs(actual: readonly number[], predicted: readonly number[]): void {
+  if (actual.length !== predicted.length) {
+    throw new RangeError(`scatter: ${actual.length} actual values but ${predicted.length} predictions`);
+  }
+}
+
 /** The Vega-Lite spec of `scatterPng`. */
 export function scatterSpec(
   actual: readonly number[],
   predicted: readonly number[],
   options: ScatterOptions = {},
 ): ChartSpec {
-  if (actual.length !== predicted.length) {
-    throw new RangeError(`scatter: ${actual.length} actual values but ${predicted.length} predictions`);
-  }
+  checkPairs(actual, predicted);
   const width = options.width ?? 480;
   const height = options.height ?? 480;
   if (width < MIN_SIDE || height < MIN_SIDE) {
@@ -112,6 +117,26 @@ export interface ConfusionMatrixOptions {
   cellSize?: number;
 }
 
+/** Checks the counts against the labels; returns the number of classes. */
+export function checkConfusionMatrix(
+  matrix: readonly (readonly number[])[],
+  labels: readonly string[],
+): number {
+  const n = labels.length;
+  if (n === 0) throw new RangeError('confusion matrix: no classes');
+  if (matrix.length !== n || matrix.some((row) => row.length !== n)) {
+    throw new RangeError(`confusion matrix: expected ${n}x${n} counts for ${n} labels`);
+  }
+  if (matrix.some((row) => row.some((count) => !Number.isFinite(count) || count < 0))) {
+    throw new RangeError('confusion matrix: counts must be finite and non-negative');
+  }
+  return n;
+}
+
+/** Fits the matrix into about 480 pixels, 16 to 64 per cell, unless `cellSize` is given. */
+export const defaultCellSize = (n: number, options: ConfusionMatrixOptions): number =>
+  options.cellSize ?? Math.max(16, Math.min(64, Math.floor(480 / n)));
+
 /** The cells' colour ramp: white for a share of 0 of the row, this blue for all of it. */
 export const HEAT_LOW = '#ffffff';
 export const HEAT_HIGH = '#08306b';
@@ -134,15 +159,8 @@ export function confusionMatrixSpec(
   labels: readonly string[],
   options: ConfusionMatrixOptions = {},
 ): ChartSpec {
-  const n = labels.length;
-  if (n === 0) throw new RangeError('confusion matrix: no classes');
-  if (matrix.length !== n || matrix.some((row) => row.length !== n)) {
-    throw new RangeError(`confusion matrix: expected ${n}x${n} counts for ${n} labels`);
-  }
-  if (matrix.some((row) => row.some((count) => !Number.isFinite(count) || count < 0))) {
-    throw new RangeError('confusion matrix: counts must be finite and non-negative');
-  }
-  const cell = options.cellSize ?? Math.max(16, Math.min(64, Math.floor(480 / n)));
+  const n = checkConfusionMatrix(matrix, labels);
+  const cell = defaultCellSize(n, options);
   const names = distinctNames(labels);
   const cells = matrix.flatMap((row, r) => {
     const total = row.reduce((sum, count) => sum + count, 0);

@@ -214,18 +214,14 @@ export function importanceChart(importance: ImportancePlot): ChartSpec {
 
 /** The first two objectives of every ranked trial; the Pareto front highlighted and joined. */
 export function paretoChart(pareto: ParetoPlot): ChartSpec {
-  const x = {
-    field: 'x',
-    type: 'quantitative',
-    title: `${pareto.x.metric} (${goalNote(pareto.x.goal)})`,
-    scale: { zero: false },
-  } as const;
-  const y = {
-    field: 'y',
-    type: 'quantitative',
-    title: `${pareto.y.metric} (${goalNote(pareto.y.goal)})`,
-    scale: { zero: false },
-  } as const;
+  const axis = (field: 'x' | 'y') =>
+    ({
+      field,
+      type: 'quantitative',
+      title: `${pareto[field].metric} (${goalNote(pareto[field].goal)})`,
+      scale: { zero: false },
+    }) as const;
+  const [x, y] = [axis('x'), axis('y')];
   const values = pareto.points.map((p) => ({ ...p, series: p.front ? 'Pareto front' : 'dominated' }));
   const color = {
     field: 'series',
