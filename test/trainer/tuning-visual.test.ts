@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setDefaultGcsStore, type ObjectStore } from '../../artifact/storage.js';
 import { validateAgainstJsonSchema } from '../../manifests/schema-validation.js';
 import type { TrainingRunSpec } from '../../resources/training-run.js';
 import { resolveTraining } from '../../trainer/main.js';
@@ -253,6 +254,38 @@ describe('writeStudyVisuals', () => {
         expect(loss.value.float(VALUE.simple_value)).toBeCloseTo(t.metric, 5);
       }
     }
+  });
+});
+
+describe('writeStudyVisuals to gs://', () => {
+  afterAll(() => setDefaultGcsStore(undefined));
+
+  it('writes the same objects through the artifact store, rewriting them on a second call', async () => {
+    const objects = new Map<string, Buffer>();
+    const writes: string[] = [];
+    const memory: ObjectStore = {
+      read: async (uri) => objects.get(uri) ?? Promise.reject(new Error(`no ${uri}`)),
+      write: async (uri, data) => {
+        writes.push(uri);
+        objects.set(uri, Buffer.from(data));
+      },
+      exists: async (uri) => objects.has(uri),
+      list: async (prefix) => [...objects.keys()].filter((k) => k.startsWith(prefix)),
+      remove: async (uri) => void objects.delete(uri),
+    };
+    setDefaultGcsStore(memory);
+    const file = studyFixture(5);
+    await writeStudyVisuals('gs://bucket/runs/r1', file);
+    const keys = [...objects.keys()].sort();
+    expect(keys.filter((k) => !k.includes('/tensorboard/'))).toEqual([
+      'gs://bucket/runs/r1/tuning-plots.json',
+    ]);
+    const eventFiles = keys.filter((k) => k.includes('/tensorboard/study/'));
+    expect(eventFiles).toHaveLength(1 + file.trials.length);
+    for (const key of eventFiles) expect(parseEvents(objects.get(key)!).length).toBeGreaterThan(1);
+    await writeStudyVisuals('gs://bucket/runs/r1', file);
+    expect([...objects.keys()].sort()).toEqual(keys);
+    expect(writes).toHaveLength(2 * keys.length);
   });
 });
 
