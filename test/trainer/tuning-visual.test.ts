@@ -328,7 +328,8 @@ describe('a real tuning run', () => {
       );
       expect(plots.history.at(-1)?.best).toBe(tuning.best?.metric);
       expect(plots.parallel.axes.map((a) => a.key)).toEqual(['learningRate', 'network.layers', 'score']);
-      // tuning.json carries the importance the plots show (when four trials can tell one).
+      // tuning.json carries the importance the plots show.
+      expect(plots.importance?.trials).toBe(4);
       expect(tuning.importance).toEqual(
         plots.importance && Object.fromEntries(plots.importance.params.map((p) => [p.key, p.importance])),
       );
