@@ -6,7 +6,14 @@ import {
   markdownTable,
   scatterPng,
 } from '../../trainer/tensorboard/index.js';
-import { HEAT_HIGH, HEAT_LOW, niceTicks, tickLabels } from '../../trainer/tensorboard/images.js';
+import {
+  HEAT_HIGH,
+  HEAT_LOW,
+  MAX_SCATTER_POINTS,
+  niceTicks,
+  scatterSpec,
+  tickLabels,
+} from '../../trainer/tensorboard/images.js';
 import { chartSvg } from '../../trainer/tensorboard/chart-png.js';
 
 const decode = (png: Buffer): PNG => PNG.sync.read(png);
@@ -69,6 +76,16 @@ describe('scatterPng', () => {
     expect([decoded.width, decoded.height]).toEqual([200, 150]);
     const isInk = ([r, g, b]: [number, number, number]): boolean => r < 100 && g < 100 && b < 100;
     expect(countPixels(decoded, isInk)).toBeGreaterThan(100);
+  });
+
+  it('draws a seeded sample of a large validation set and says so in the legend', async () => {
+    const actual = Array.from({ length: 3 * MAX_SCATTER_POINTS }, (_, i) => i);
+    const spec = JSON.stringify(scatterSpec(actual, actual));
+    expect(spec).toContain(`validation rows (5,000 of 15,000)`);
+    expect(spec.match(/"actual":/g)).toHaveLength(MAX_SCATTER_POINTS);
+    expect(JSON.stringify(scatterSpec(actual, actual))).toBe(spec);
+    const small = JSON.stringify(scatterSpec([1, 2], [1, 2]));
+    expect(small).toContain('"validation rows"');
   });
 
   it('honours a custom size and tolerates constant or non-finite data', async () => {

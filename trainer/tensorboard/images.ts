@@ -2,6 +2,7 @@
  * Plots rendered to PNG for TensorBoard's IMAGES tab: predicted-vs-actual scatter for regression and
  * a confusion-matrix heat map for classification, drawn as Vega-Lite charts (chart-png.ts).
  */
+import { mulberry32, permutation } from '../data/random.js';
 import { chartPng } from './chart-png.js';
 import type { ChartSpec, EncodedImage } from './chart-png.js';
 
@@ -34,6 +35,19 @@ export async function scatterPng(
   options: ScatterOptions = {},
 ): Promise<EncodedImage> {
   return chartPng(scatterSpec(actual, predicted, options));
+}
+
+/**
+ * A scatter draws at most this many points: every point is an SVG element for Vega and resvg, so
+ * a seeded sample keeps a large validation set as cheap as a small one (the axes still span all).
+ */
+export const MAX_SCATTER_POINTS = 5000;
+
+function samplePoints<T>(points: readonly T[]): readonly T[] {
+  if (points.length <= MAX_SCATTER_POINTS) return points;
+  const order = permutation(points.length, mulberry32(points.length));
+  const picked = [...order.subarray(0, MAX_SCATTER_POINTS)].sort((a, b) => a - b);
+  return picked.map((i) => points[i]);
 }
 
 /** One prediction per actual value. */
@@ -70,11 +84,16 @@ export function scatterSpec(
   const pad = (hi - lo) * 0.05;
   // One domain for both axes, so the diagonal is at 45 degrees and distances read the same.
   const scale = { domain: [lo - pad, hi + pad], nice: false, zero: false };
+  const shown = samplePoints(points);
+  const rowsLabel =
+    shown.length < points.length
+      ? `validation rows (${shown.length.toLocaleString('en')} of ${points.length.toLocaleString('en')})`
+      : 'validation rows';
   const legend = {
     field: 'series',
     type: 'nominal',
     title: null,
-    scale: { domain: ['validation rows', 'perfect (y = x)'], range: [POINT_COLOR, DIAGONAL_COLOR] },
+    scale: { domain: [rowsLabel, 'perfect (y = x)'], range: [POINT_COLOR, DIAGONAL_COLOR] },
     legend: { orient: 'top-left', fillColor: 'white' },
   } as const;
   const spec = {
@@ -93,7 +112,7 @@ export function scatterSpec(
         },
       },
       {
-        data: { values: points.map((p) => ({ ...p, series: 'validation rows' })) },
+        data: { values: shown.map((p) => ({ ...p, series: rowsLabel })) },
         mark: {
           type: 'square',
           filled: true,
