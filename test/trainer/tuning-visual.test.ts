@@ -3,7 +3,8 @@
  * here, the importance on a study where one parameter decides the score, the PNGs and the
  * TensorBoard files read back with the independent reader.
  */
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -357,6 +358,42 @@ describe('a real tuning run', () => {
       );
     } finally {
       await rm(out, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
+describe('through the CLI', () => {
+  it('mlform train on a tuned manifest leaves tuning-plots.json and the study in the TensorBoard logdir', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mlform-study-cli-'));
+    try {
+      // The example, shortened: three trials at once, two epochs each, one round of workers.
+      const manifest = (await readFile('examples/trainer/iris-tuning.yaml', 'utf8'))
+        .replace('file://../data/iris.csv', `file://${join(process.cwd(), 'examples/data/iris.csv')}`)
+        .replace('epochs: 30', 'epochs: 2')
+        .replace('algorithm: halving', 'algorithm: random')
+        .replace('trials: 4', 'trials: 3')
+        .replace('parallel: 2', 'parallel: 3');
+      const spec = join(dir, 'tuned.yaml');
+      await writeFile(spec, manifest);
+      const out = join(dir, 'out');
+      const allow = ['--allow-data-root', join(process.cwd(), 'examples/data')];
+      const result = spawnSync(
+        process.execPath,
+        ['bin/mlform.js', 'train', '--spec', spec, '--out', out, ...allow],
+        {
+          env: { ...process.env, MLFORM_BACKEND: 'wasm', MLFORM_MAX_LOCAL_TRAININGS: '3', NO_COLOR: '1' },
+          encoding: 'utf8',
+        },
+      );
+      expect(result.status, result.stderr).toBe(0);
+      const tuning = JSON.parse(await readFile(join(out, 'tuning.json'), 'utf8')) as TuningFile;
+      const plots = JSON.parse(await readFile(join(out, TUNING_PLOTS_FILE), 'utf8')) as TuningPlots;
+      expect(plots.history.map((p) => p.trial)).toEqual([1, 2, 3]);
+      expect(plots.history.at(-1)?.best).toBe(tuning.best?.metric);
+      const study = (await readdir(join(out, 'tensorboard', 'study'))).sort();
+      expect(study.filter((e) => e.startsWith('trial-'))).toEqual(['trial-1', 'trial-2', 'trial-3']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   }, 120_000);
 });
