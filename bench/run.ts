@@ -13,6 +13,7 @@ import { runTrainerBench } from './trainer.js';
 import { runControllerBench } from './controller-latency.js';
 import { runOnnxRuntimeBench } from './onnx-runtime.js';
 import { runUiBench } from './ui.js';
+import { runTensorboardImagesBench } from './tensorboard-images.js';
 import { writeBenchmarkSection } from './benchmarks-file.js';
 
 const BENCHES: Record<string, { title: string; run: () => Promise<string> }> = {
@@ -32,6 +33,10 @@ const BENCHES: Record<string, { title: string; run: () => Promise<string> }> = {
   trainer: { title: 'Trainer throughput vs PyTorch', run: runTrainerBench },
   controller: { title: 'Controller: commit-to-apply latency and memory', run: runControllerBench },
   'onnx-runtime': { title: 'ONNX runtimes: onnxruntime-node vs onnxruntime-web', run: runOnnxRuntimeBench },
+  'tensorboard-images': {
+    title: 'TensorBoard images: Vega-Lite + resvg-wasm vs the hand-written raster',
+    run: runTensorboardImagesBench,
+  },
   ui: {
     title: 'Dashboard: 1,000 resources in the browser, bytes shipped, memory per open dashboard',
     run: runUiBench,

@@ -166,13 +166,13 @@ export async function runTraining(options: RunTrainingOptions): Promise<RunTrain
     const cm = evaluateConfusion(data.preprocess, data.validation.y, predicted);
     confusion = { labels: cm.labels, matrix: cm.matrix };
     if (spec.tensorboard.images) {
-      const image = confusionMatrixPng(cm.matrix, cm.labels);
+      const image = await confusionMatrixPng(cm.matrix, cm.labels);
       writer.image('val/confusion_matrix', image.png, image.width, image.height, lastEpoch);
     }
   } else if (spec.tensorboard.images) {
     const actual = [...decodeNumbers(data.preprocess, data.validation.y, data.validation.anchor)];
     const guess = [...decodeNumbers(data.preprocess, predicted, data.validation.anchor)];
-    const image = scatterPng(actual, guess);
+    const image = await scatterPng(actual, guess);
     writer.image('val/predicted_vs_actual', image.png, image.width, image.height, lastEpoch);
   }
   for (const [name, value] of Object.entries(metrics))

@@ -6,7 +6,15 @@ import {
   markdownTable,
   scatterPng,
 } from '../../trainer/tensorboard/index.js';
-import { niceTicks, tickLabels } from '../../trainer/tensorboard/images.js';
+import {
+  HEAT_HIGH,
+  HEAT_LOW,
+  MAX_SCATTER_POINTS,
+  niceTicks,
+  scatterSpec,
+  tickLabels,
+} from '../../trainer/tensorboard/images.js';
+import { chartSvg } from '../../trainer/tensorboard/chart-png.js';
 
 const decode = (png: Buffer): PNG => PNG.sync.read(png);
 
@@ -26,10 +34,10 @@ const isRed = ([r, g, b]: [number, number, number]): boolean => r > 180 && g < 1
 const isBlue = ([r, , b]: [number, number, number]): boolean => b > 150 && r < 150 && b - r > 40;
 
 describe('scatterPng', () => {
-  it('encodes a PNG of the stated size with points and the y = x diagonal', () => {
+  it('encodes a PNG of the stated size with points and the y = x diagonal', async () => {
     const actual = Array.from({ length: 200 }, (_, i) => i / 10);
     const predicted = actual.map((v) => v + Math.sin(v));
-    const image = scatterPng(actual, predicted);
+    const image = await scatterPng(actual, predicted);
     expect([image.width, image.height]).toEqual([480, 480]);
     const decoded = decode(image.png);
     expect([decoded.width, decoded.height]).toEqual([480, 480]);
@@ -37,16 +45,59 @@ describe('scatterPng', () => {
     expect(countPixels(decoded, isBlue)).toBeGreaterThan(200);
   });
 
-  it('honours a custom size and tolerates constant or non-finite data', () => {
-    const image = scatterPng([2, 2, NaN], [2, 2, 5], { width: 200, height: 150 });
-    const decoded = decode(image.png);
-    expect([decoded.width, decoded.height]).toEqual([200, 150]);
-    expect(() => scatterPng([], [])).not.toThrow();
+  it('puts the points where the axes say: a point at the low corner is drawn bottom-left', async () => {
+    // Two clusters: (0, 0) and (10, 10); the diagonal joins them, so look for blue off it.
+    const actual = [...Array(50).fill(0), ...Array(50).fill(10)];
+    const predicted = [...Array(50).fill(10), ...Array(50).fill(0)];
+    const decoded = decode((await scatterPng(actual, predicted)).png);
+    const blueIn = (x0: number, x1: number, y0: number, y1: number): number => {
+      let count = 0;
+      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) if (isBlue(pixel(decoded, x, y))) count++;
+      return count;
+    };
+    // actual 0, predicted 10: left and top; actual 10, predicted 0: right and bottom.
+    expect(blueIn(0, 240, 0, 240)).toBeGreaterThan(5);
+    expect(blueIn(240, 480, 240, 480)).toBeGreaterThan(5);
+    expect(blueIn(240, 480, 0, 240)).toBe(0);
   });
 
-  it('rejects mismatched inputs and sizes too small to plot', () => {
-    expect(() => scatterPng([1, 2], [1])).toThrow(RangeError);
-    expect(() => scatterPng([1], [1], { width: 40, height: 40 })).toThrow(RangeError);
+  it('draws tick labels, axis titles and a legend in the embedded font', async () => {
+    const svg = await chartSvg({
+      width: 200,
+      height: 150,
+      data: { values: [{ a: 1, b: 2 }] },
+      mark: 'point',
+      encoding: { x: { field: 'a', type: 'quantitative' }, y: { field: 'b', type: 'quantitative' } },
+    });
+    expect(svg).toContain('font-family="Roboto"');
+    // Text is real glyphs: dark pixels in the bottom band where the x-axis labels are.
+    const image = await scatterPng([1, 2, 3], [1, 2, 3], { width: 200, height: 150 });
+    const decoded = decode(image.png);
+    expect([decoded.width, decoded.height]).toEqual([200, 150]);
+    const isInk = ([r, g, b]: [number, number, number]): boolean => r < 100 && g < 100 && b < 100;
+    expect(countPixels(decoded, isInk)).toBeGreaterThan(100);
+  });
+
+  it('draws a seeded sample of a large validation set and says so in the legend', async () => {
+    const actual = Array.from({ length: 3 * MAX_SCATTER_POINTS }, (_, i) => i);
+    const spec = JSON.stringify(scatterSpec(actual, actual));
+    expect(spec).toContain(`validation rows (5,000 of 15,000)`);
+    expect(spec.match(/"actual":/g)).toHaveLength(MAX_SCATTER_POINTS);
+    expect(JSON.stringify(scatterSpec(actual, actual))).toBe(spec);
+    const small = JSON.stringify(scatterSpec([1, 2], [1, 2]));
+    expect(small).toContain('"validation rows"');
+  });
+
+  it('honours a custom size and tolerates constant or non-finite data', async () => {
+    const image = await scatterPng([2, 2, NaN], [2, 2, 5], { width: 200, height: 150 });
+    const decoded = decode(image.png);
+    expect([decoded.width, decoded.height]).toEqual([200, 150]);
+    await expect(scatterPng([], [])).resolves.toMatchObject({ width: 480, height: 480 });
+  });
+
+  it('rejects mismatched inputs and sizes too small to plot', async () => {
+    await expect(scatterPng([1, 2], [1])).rejects.toThrow(RangeError);
+    await expect(scatterPng([1], [1], { width: 40, height: 40 })).rejects.toThrow(RangeError);
   });
 });
 
@@ -61,10 +112,20 @@ describe('axis ticks', () => {
   });
 });
 
+/** `#rrggbb` to RGB. */
+const rgb = (hex: string): [number, number, number] =>
+  [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)) as [number, number, number];
+
+/** The colour of a share on the white-to-blue ramp, interpolated in RGB as the chart's scale is. */
+const heat = (share: number): [number, number, number] => {
+  const [low, high] = [rgb(HEAT_LOW), rgb(HEAT_HIGH)];
+  return low.map((v, i) => Math.round(v + share * (high[i] - v))) as [number, number, number];
+};
+
 describe('confusionMatrixPng', () => {
-  it('shades cells by their share of the row', () => {
+  it('shades each cell by its share of the row', async () => {
     const cell = 40;
-    const image = confusionMatrixPng(
+    const image = await confusionMatrixPng(
       [
         [90, 10],
         [30, 70],
@@ -74,20 +135,62 @@ describe('confusionMatrixPng', () => {
     );
     const decoded = decode(image.png);
     expect([decoded.width, decoded.height]).toEqual([image.width, image.height]);
-    // The matrix occupies the bottom-right corner (8 px padding), cells in row-major order.
-    const left = image.width - 8 - 2 * cell;
-    const top = image.height - 8 - 2 * cell;
-    const shade = (row: number, col: number): number =>
-      pixel(decoded, left + col * cell + 3, top + row * cell + 3)[0];
-    expect(shade(0, 0)).toBeLessThan(shade(1, 1));
-    expect(shade(1, 1)).toBeLessThan(shade(1, 0));
-    expect(shade(1, 0)).toBeLessThan(shade(0, 1));
+    // Each share's colour fills most of one cell (the count and the grid take the rest).
+    for (const share of [0.9, 0.1, 0.3, 0.7]) {
+      const [r, g, b] = heat(share);
+      const near = ([pr, pg, pb]: [number, number, number]) =>
+        Math.abs(pr - r) <= 2 && Math.abs(pg - g) <= 2 && Math.abs(pb - b) <= 2;
+      const count = countPixels(decoded, near);
+      expect(count, `share ${share}`).toBeGreaterThan(cell * cell * 0.6);
+      expect(count, `share ${share}`).toBeLessThan(cell * cell * 1.5);
+    }
   });
 
-  it('validates the matrix against the labels', () => {
-    expect(() => confusionMatrixPng([[1, 2]], ['a'])).toThrow(RangeError);
-    expect(() => confusionMatrixPng([[-1]], ['a'])).toThrow(RangeError);
-    expect(() => confusionMatrixPng([], [])).toThrow(RangeError);
+  it('sizes cells by cellSize and keeps classes with the same name apart', async () => {
+    const small = await confusionMatrixPng(
+      [
+        [1, 0],
+        [0, 1],
+      ],
+      ['a', 'b'],
+      { cellSize: 20 },
+    );
+    const large = await confusionMatrixPng(
+      [
+        [1, 0],
+        [0, 1],
+      ],
+      ['a', 'b'],
+      { cellSize: 60 },
+    );
+    expect(large.width - small.width).toBe(80);
+    // (The height is also the legend's, which may be taller than a small matrix.)
+    expect(large.height).toBeGreaterThan(small.height);
+    // Two classes named alike still make a 2x2 matrix: 4 cells, two of them full.
+    const twins = decode(
+      (
+        await confusionMatrixPng(
+          [
+            [5, 0],
+            [0, 5],
+          ],
+          ['x', 'x'],
+          { cellSize: 40 },
+        )
+      ).png,
+    );
+    const [r, g, b] = heat(1);
+    const full = countPixels(
+      twins,
+      ([pr, pg, pb]) => Math.abs(pr - r) <= 2 && Math.abs(pg - g) <= 2 && Math.abs(pb - b) <= 2,
+    );
+    expect(full).toBeGreaterThan(2 * 40 * 40 * 0.6);
+  });
+
+  it('validates the matrix against the labels', async () => {
+    await expect(confusionMatrixPng([[1, 2]], ['a'])).rejects.toThrow(RangeError);
+    await expect(confusionMatrixPng([[-1]], ['a'])).rejects.toThrow(RangeError);
+    await expect(confusionMatrixPng([], [])).rejects.toThrow(RangeError);
   });
 });
 

@@ -159,7 +159,8 @@ describe('random search', () => {
       expect(await readFile(join(outDir, file))).toEqual(
         await readFile(join(outDir, tuning.best!.dir, file)),
       );
-    expect(await readdir(join(outDir, 'tensorboard'))).toEqual(['events.out.tfevents.1.fake']);
+    // The best trial's event file, and the study's own run (trainer/tuning/visualise).
+    expect(await readdir(join(outDir, 'tensorboard'))).toEqual(['events.out.tfevents.1.fake', 'study']);
     const runFile = JSON.parse(await readFile(join(outDir, 'run.json'), 'utf8')) as Record<string, unknown>;
     expect(runFile.specHash).toBe(specHash(spec));
     expect(runFile.name).toBe('iris-tuned');

@@ -34,8 +34,33 @@ const hparamInfo = (name: string, value: HParamValue): HParamInfoMessage => {
   };
 };
 
+/** The single-run form: the columns are this run's own hparams, typed by their values. */
+export const hparamInfos = (hparams: Record<string, HParamValue>): HParamInfoMessage[] =>
+  Object.entries(hparams).map(([name, value]) => hparamInfo(name, value));
+
+/**
+ * A study's column (trainer/tuning/visualise): unlike a single run, a study knows every value a
+ * parameter may take, so its experiment carries the domain TensorBoard filters and sorts by.
+ */
+export type StudyHParam =
+  | { name: string; type: 'number'; interval: [number, number] }
+  | { name: string; type: 'string'; values: readonly string[] };
+
+export const studyHParamInfo = (param: StudyHParam): HParamInfoMessage =>
+  param.type === 'number'
+    ? {
+        name: param.name,
+        type: HParamDataType.FLOAT64,
+        domain_interval: { min_value: param.interval[0], max_value: param.interval[1] },
+      }
+    : {
+        name: param.name,
+        type: HParamDataType.STRING,
+        domain_discrete: { values: param.values.map((value) => ({ string_value: value })) },
+      };
+
 export function experimentContent(
-  hparams: Record<string, HParamValue>,
+  hparamInfos: readonly HParamInfoMessage[],
   metricTags: readonly string[],
   timeCreatedSecs: number,
 ): Uint8Array {
@@ -43,7 +68,7 @@ export function experimentContent(
     version: PLUGIN_DATA_VERSION,
     experiment: {
       time_created_secs: timeCreatedSecs,
-      hparam_infos: Object.entries(hparams).map(([name, value]) => hparamInfo(name, value)),
+      hparam_infos: [...hparamInfos],
       // group '' means the metric's scalars live in the session's own run directory.
       metric_infos: metricTags.map((tag) => ({ name: { group: '', tag }, display_name: tag })),
     },

@@ -1,51 +1,25 @@
 /**
  * Plots rendered to PNG for TensorBoard's IMAGES tab: predicted-vs-actual scatter for regression and
- * a confusion-matrix heat map for classification. Labels use the built-in 3x5 pixel font.
+ * a confusion-matrix heat map for classification, drawn as Vega-Lite charts (chart-png.ts).
  */
-import { GLYPH_HEIGHT, textWidth } from './pixel-font.js';
-import { Raster } from './raster.js';
-import type { EncodedImage, Rgb } from './raster.js';
+import { mulberry32, permutation } from '../data/random.js';
+import { chartPng } from './chart-png.js';
+import type { ChartSpec, EncodedImage } from './chart-png.js';
 
-export type { EncodedImage } from './raster.js';
+export type { EncodedImage } from './chart-png.js';
+export { niceTicks, tickLabels } from './ticks.js';
 
-const INK: Rgb = [33, 33, 33];
-const GRID: Rgb = [230, 230, 230];
-const POINT: Rgb = [31, 119, 180];
-const DIAGONAL: Rgb = [214, 39, 40];
+/** Below this the axes and their labels leave no room for the plot. */
+const MIN_SIDE = 80;
 
-/** About `target` "nice" ticks (1, 2 or 5 times a power of ten) within [lo, hi], and their spacing. */
-export function niceTicks(lo: number, hi: number, target = 5): { values: number[]; step: number } {
-  const rough = (hi - lo) / target;
-  const magnitude = 10 ** Math.floor(Math.log10(rough));
-  // Round the raw spacing to the nearest of 1, 2, 5, 10 on a log scale (thresholds are midpoints).
-  const ratio = rough / magnitude;
-  const step =
-    magnitude * (ratio >= Math.sqrt(50) ? 10 : ratio >= Math.sqrt(10) ? 5 : ratio >= Math.sqrt(2) ? 2 : 1);
-  const values: number[] = [];
-  for (let i = Math.ceil(lo / step); i * step <= hi + step * 1e-9; i++) {
-    // Snap away float drift such as 0.30000000000000004.
-    values.push(Number((i * step).toPrecision(12)));
-  }
-  return { values, step };
-}
-
-/** Labels with just enough digits to tell neighbouring ticks apart. */
-export function tickLabels(values: readonly number[], step: number): string[] {
-  const largest = Math.max(...values.map(Math.abs));
-  const stepExponent = Math.floor(Math.log10(step) + 1e-9);
-  if (largest >= 1e6 || (largest > 0 && largest < 1e-3)) {
-    const digits = Math.min(6, Math.max(0, Math.floor(Math.log10(largest)) - stepExponent));
-    return values.map((v) => (v === 0 ? '0' : v.toExponential(digits).replace('e+', 'e')));
-  }
-  const decimals = Math.max(0, -stepExponent);
-  return values.map((v) => (v === 0 ? '0' : v.toFixed(decimals)));
-}
+export const POINT_COLOR = '#1f77b4';
+export const DIAGONAL_COLOR = '#d62728';
 
 export interface ScatterOptions {
   /** Image size in pixels. Default 480 x 480. */
   width?: number;
   height?: number;
-  /** Half-width of the square drawn per point, in pixels. Default 1 (3 x 3 points). */
+  /** Half-width of the square a point covers, in pixels. Default 1.5. */
   pointRadius?: number;
   /** Opacity of one point, so dense regions read darker. Default 0.5. */
   pointAlpha?: number;
@@ -55,80 +29,106 @@ export interface ScatterOptions {
  * Predicted (y) against actual (x) on equal axes, with the y = x diagonal a perfect model would sit
  * on. Pairs where either value is not finite are skipped.
  */
-export function scatterPng(
+export async function scatterPng(
   actual: readonly number[],
   predicted: readonly number[],
   options: ScatterOptions = {},
-): EncodedImage {
+): Promise<EncodedImage> {
+  return chartPng(scatterSpec(actual, predicted, options));
+}
+
+/**
+ * A scatter draws at most this many points: every point is an SVG element for Vega and resvg, so
+ * a seeded sample keeps a large validation set as cheap as a small one (the axes still span all).
+ */
+export const MAX_SCATTER_POINTS = 5000;
+
+function samplePoints<T>(points: readonly T[]): readonly T[] {
+  if (points.length <= MAX_SCATTER_POINTS) return points;
+  const order = permutation(points.length, mulberry32(points.length));
+  const picked = [...order.subarray(0, MAX_SCATTER_POINTS)].sort((a, b) => a - b);
+  return picked.map((i) => points[i]);
+}
+
+/** One prediction per actual value. */
+export function checkPairs(actual: readonly number[], predicted: readonly number[]): void {
   if (actual.length !== predicted.length) {
     throw new RangeError(`scatter: ${actual.length} actual values but ${predicted.length} predictions`);
   }
+}
+
+/** The Vega-Lite spec of `scatterPng`. */
+export function scatterSpec(
+  actual: readonly number[],
+  predicted: readonly number[],
+  options: ScatterOptions = {},
+): ChartSpec {
+  checkPairs(actual, predicted);
   const width = options.width ?? 480;
   const height = options.height ?? 480;
-  const radius = options.pointRadius ?? 1;
-  const alpha = options.pointAlpha ?? 0.5;
-  const scale = 2;
-
+  if (width < MIN_SIDE || height < MIN_SIDE) {
+    throw new RangeError(`scatter: ${width}x${height} is too small (at least ${MIN_SIDE}x${MIN_SIDE})`);
+  }
+  const radius = options.pointRadius ?? 1.5;
+  const points: { actual: number; predicted: number }[] = [];
   let lo = Infinity;
   let hi = -Infinity;
   for (let i = 0; i < actual.length; i++) {
     if (!Number.isFinite(actual[i]) || !Number.isFinite(predicted[i])) continue;
+    points.push({ actual: actual[i], predicted: predicted[i] });
     lo = Math.min(lo, actual[i], predicted[i]);
     hi = Math.max(hi, actual[i], predicted[i]);
   }
   if (lo > hi) [lo, hi] = [0, 1];
   if (lo === hi) [lo, hi] = [lo - Math.max(1, Math.abs(lo) * 0.1), hi + Math.max(1, Math.abs(hi) * 0.1)];
   const pad = (hi - lo) * 0.05;
-  lo -= pad;
-  hi += pad;
-  const ticks = niceTicks(lo, hi);
-  const labels = tickLabels(ticks.values, ticks.step);
-
-  const margin = {
-    left: 14 + Math.max(...labels.map((label) => textWidth(label, scale))),
-    right: 12,
-    top: 12 + (GLYPH_HEIGHT + 2) * scale,
-    bottom: 16 + 2 * GLYPH_HEIGHT * scale,
-  };
-  const plotWidth = width - margin.left - margin.right;
-  const plotHeight = height - margin.top - margin.bottom;
-  if (plotWidth < 16 || plotHeight < 16) throw new RangeError(`scatter: ${width}x${height} is too small`);
-
-  const toX = (v: number): number => margin.left + ((v - lo) / (hi - lo)) * (plotWidth - 1);
-  const toY = (v: number): number => margin.top + (1 - (v - lo) / (hi - lo)) * (plotHeight - 1);
-  const right = margin.left + plotWidth - 1;
-  const bottom = margin.top + plotHeight - 1;
-
-  const raster = new Raster(width, height);
-  ticks.values.forEach((tick, i) => {
-    const x = toX(tick);
-    const y = toY(tick);
-    raster.line(x, margin.top, x, bottom, GRID);
-    raster.line(margin.left, y, right, y, GRID);
-    raster.line(x, bottom, x, bottom + 4, INK);
-    raster.line(margin.left - 4, y, margin.left, y, INK);
-    const label = labels[i];
-    raster.text(x - textWidth(label, scale) / 2, bottom + 7, label, INK, scale);
-    raster.text(margin.left - 7 - textWidth(label, scale), y - (GLYPH_HEIGHT * scale) / 2, label, INK, scale);
-  });
-  raster.line(toX(lo), toY(lo), toX(hi), toY(hi), DIAGONAL);
-  for (let i = 0; i < actual.length; i++) {
-    if (!Number.isFinite(actual[i]) || !Number.isFinite(predicted[i])) continue;
-    const size = 2 * radius + 1;
-    raster.fillRect(
-      Math.round(toX(actual[i])) - radius,
-      Math.round(toY(predicted[i])) - radius,
-      size,
-      size,
-      POINT,
-      alpha,
-    );
-  }
-  raster.line(margin.left, margin.top, margin.left, bottom, INK);
-  raster.line(margin.left, bottom, right, bottom, INK);
-  raster.text(margin.left, 6, 'predicted', INK, scale);
-  raster.text(right - textWidth('actual', scale), height - 4 - GLYPH_HEIGHT * scale, 'actual', INK, scale);
-  return raster.toPng();
+  // One domain for both axes, so the diagonal is at 45 degrees and distances read the same.
+  const scale = { domain: [lo - pad, hi + pad], nice: false, zero: false };
+  const shown = samplePoints(points);
+  const rowsLabel =
+    shown.length < points.length
+      ? `validation rows (${shown.length.toLocaleString('en')} of ${points.length.toLocaleString('en')})`
+      : 'validation rows';
+  const legend = {
+    field: 'series',
+    type: 'nominal',
+    title: null,
+    scale: { domain: [rowsLabel, 'perfect (y = x)'], range: [POINT_COLOR, DIAGONAL_COLOR] },
+    legend: { orient: 'top-left', fillColor: 'white' },
+  } as const;
+  const spec = {
+    width,
+    height,
+    layer: [
+      {
+        data: {
+          values: [{ v: lo - pad }, { v: hi + pad }].map(({ v }) => ({ x: v, series: 'perfect (y = x)' })),
+        },
+        mark: { type: 'line', strokeWidth: 2, clip: true },
+        encoding: {
+          x: { field: 'x', type: 'quantitative', scale, title: 'actual' },
+          y: { field: 'x', type: 'quantitative', scale, title: 'predicted' },
+          color: legend,
+        },
+      },
+      {
+        data: { values: shown.map((p) => ({ ...p, series: rowsLabel })) },
+        mark: {
+          type: 'square',
+          filled: true,
+          opacity: options.pointAlpha ?? 0.5,
+          size: (2 * radius + 1) ** 2,
+          clip: true,
+        },
+        encoding: {
+          x: { field: 'actual', type: 'quantitative', scale, title: 'actual' },
+          y: { field: 'predicted', type: 'quantitative', scale, title: 'predicted' },
+          color: legend,
+        },
+      },
+    ],
+  } satisfies ChartSpec;
+  return spec;
 }
 
 export interface ConfusionMatrixOptions {
@@ -136,28 +136,11 @@ export interface ConfusionMatrixOptions {
   cellSize?: number;
 }
 
-/** Fraction 0..1 to a white-to-blue ramp. */
-const heat = (fraction: number): Rgb => [
-  Math.round(255 - fraction * (255 - 8)),
-  Math.round(255 - fraction * (255 - 48)),
-  Math.round(255 - fraction * (255 - 107)),
-];
-
-const fitText = (text: string, maxWidth: number, scale: number): string => {
-  let fitted = text;
-  while (fitted.length > 0 && textWidth(fitted, scale) > maxWidth) fitted = fitted.slice(0, -1);
-  return fitted;
-};
-
-/**
- * Rows are actual classes and columns predicted classes, in `labels` order. Cells are shaded by
- * their share of the row (per-class recall, readable when classes are imbalanced) and show the count.
- */
-export function confusionMatrixPng(
+/** Checks the counts against the labels; returns the number of classes. */
+export function checkConfusionMatrix(
   matrix: readonly (readonly number[])[],
   labels: readonly string[],
-  options: ConfusionMatrixOptions = {},
-): EncodedImage {
+): number {
   const n = labels.length;
   if (n === 0) throw new RangeError('confusion matrix: no classes');
   if (matrix.length !== n || matrix.some((row) => row.length !== n)) {
@@ -166,55 +149,106 @@ export function confusionMatrixPng(
   if (matrix.some((row) => row.some((count) => !Number.isFinite(count) || count < 0))) {
     throw new RangeError('confusion matrix: counts must be finite and non-negative');
   }
-  const cell = options.cellSize ?? Math.max(16, Math.min(64, Math.floor(480 / n)));
-  const scale = 2;
-  const rowLabels = labels.map((label) => label.slice(0, 12));
-  const left =
-    8 + Math.max(textWidth('actual', scale), ...rowLabels.map((label) => textWidth(label, scale))) + 6;
-  const top = 6 + (GLYPH_HEIGHT + 3) * scale + GLYPH_HEIGHT * scale + 6;
-  const width = left + n * cell + 8;
-  const height = top + n * cell + 8;
+  return n;
+}
 
-  const raster = new Raster(width, height);
-  const labelRowY = top - 4 - GLYPH_HEIGHT * scale;
-  raster.text(left, 6, 'predicted', INK, scale);
-  raster.text(left - 6 - textWidth('actual', scale), labelRowY, 'actual', INK, scale);
-  rowLabels.forEach((label, i) => {
-    const y = top + i * cell + (cell - GLYPH_HEIGHT * scale) / 2;
-    raster.text(left - 6 - textWidth(label, scale), y, label, INK, scale);
-  });
-  labels.forEach((label, i) => {
-    // Column labels share the cell width: smaller glyphs before truncating.
-    const room = cell - 6;
-    const colScale = textWidth(label, scale) <= room ? scale : 1;
-    const text = fitText(label, room, colScale);
-    const y = labelRowY + (GLYPH_HEIGHT * (scale - colScale)) / 2;
-    raster.text(left + i * cell + (cell - textWidth(text, colScale)) / 2, y, text, INK, colScale);
-  });
-  matrix.forEach((row, r) => {
+/** Fits the matrix into about 480 pixels, 16 to 64 per cell, unless `cellSize` is given. */
+export const defaultCellSize = (n: number, options: ConfusionMatrixOptions): number =>
+  options.cellSize ?? Math.max(16, Math.min(64, Math.floor(480 / n)));
+
+/** The cells' colour ramp: white for a share of 0 of the row, this blue for all of it. */
+export const HEAT_LOW = '#ffffff';
+export const HEAT_HIGH = '#08306b';
+
+/**
+ * Rows are actual classes and columns predicted classes, in `labels` order. Cells are shaded by
+ * their share of the row (per-class recall, readable when classes are imbalanced) and show the count.
+ */
+export async function confusionMatrixPng(
+  matrix: readonly (readonly number[])[],
+  labels: readonly string[],
+  options: ConfusionMatrixOptions = {},
+): Promise<EncodedImage> {
+  return chartPng(confusionMatrixSpec(matrix, labels, options));
+}
+
+/** The Vega-Lite spec of `confusionMatrixPng`. */
+export function confusionMatrixSpec(
+  matrix: readonly (readonly number[])[],
+  labels: readonly string[],
+  options: ConfusionMatrixOptions = {},
+): ChartSpec {
+  const n = checkConfusionMatrix(matrix, labels);
+  const cell = defaultCellSize(n, options);
+  const names = distinctNames(labels);
+  const cells = matrix.flatMap((row, r) => {
     const total = row.reduce((sum, count) => sum + count, 0);
-    row.forEach((count, c) => {
-      const fraction = total > 0 ? count / total : 0;
-      const x = left + c * cell;
-      const y = top + r * cell;
-      raster.fillRect(x, y, cell, cell, heat(fraction));
-      const label = String(Math.round(count));
-      const textScale = textWidth(label, 2) <= cell - 4 ? 2 : 1;
-      if (textWidth(label, textScale) > cell - 2) return;
-      const color: Rgb = fraction > 0.5 ? [255, 255, 255] : INK;
-      raster.text(
-        x + (cell - textWidth(label, textScale)) / 2,
-        y + (cell - GLYPH_HEIGHT * textScale) / 2,
-        label,
-        color,
-        textScale,
-      );
-    });
+    return row.map((count, c) => ({
+      actual: names[r],
+      predicted: names[c],
+      count: Math.round(count),
+      share: total > 0 ? count / total : 0,
+    }));
   });
-  // Grid lines between cells and a frame, so equal neighbouring shades stay distinguishable.
-  for (let i = 0; i <= n; i++) {
-    raster.line(left + i * cell, top, left + i * cell, top + n * cell, GRID);
-    raster.line(left, top + i * cell, left + n * cell, top + i * cell, GRID);
-  }
-  return raster.toPng();
+  const axis = (title: string, orient: 'top' | 'left') => ({
+    title,
+    orient,
+    labelLimit: 120,
+    labelAngle: orient === 'top' && n > 4 ? -45 : 0,
+    ticks: false,
+    domain: false,
+  });
+  const position = (field: 'actual' | 'predicted', title: string, orient: 'top' | 'left') => ({
+    field,
+    type: 'ordinal' as const,
+    scale: { domain: names },
+    axis: axis(title, orient),
+  });
+  const spec = {
+    width: { step: cell },
+    height: { step: cell },
+    autosize: { type: 'pad' },
+    data: { values: cells },
+    encoding: {
+      x: position('predicted', 'predicted', 'top'),
+      y: position('actual', 'actual', 'left'),
+    },
+    layer: [
+      {
+        mark: { type: 'rect', stroke: '#e6e6e6', strokeWidth: 1 },
+        encoding: {
+          color: {
+            field: 'share',
+            type: 'quantitative',
+            title: 'share of row',
+            scale: { domain: [0, 1], range: [HEAT_LOW, HEAT_HIGH], interpolate: 'rgb' },
+            legend: { gradientLength: Math.max(60, Math.min(200, n * cell)) },
+          },
+        },
+      },
+      {
+        mark: { type: 'text', fontSize: Math.max(8, Math.min(14, Math.floor(cell / 3))) },
+        encoding: {
+          text: { field: 'count', type: 'quantitative' },
+          color: { condition: { test: 'datum.share > 0.5', value: 'white' }, value: '#212121' },
+        },
+      },
+    ],
+  } satisfies ChartSpec;
+  return spec;
+}
+
+/**
+ * Class names are data, and the ordinal axes key cells by name: a repeated name gets a suffix so
+ * two classes never share a row. Long names are cut (the axis would take the whole image).
+ */
+function distinctNames(labels: readonly string[]): string[] {
+  const seen = new Set<string>();
+  return labels.map((label) => {
+    const base = label.length > 40 ? `${label.slice(0, 39)}…` : label;
+    let name = base;
+    for (let k = 2; seen.has(name); k++) name = `${base} (${k})`;
+    seen.add(name);
+    return name;
+  });
 }

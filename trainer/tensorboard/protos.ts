@@ -252,6 +252,7 @@ export type HParamInfoMessage = {
   name: string;
   type: number;
   domain_discrete?: { values: StructValueMessage[] };
+  domain_interval?: { min_value: number; max_value: number };
 };
 export type MetricInfoMessage = { name: { group: string; tag: string }; display_name?: string };
 export type HParamsPluginDataMessage = { version: number } & (

@@ -11,12 +11,13 @@ import {
   SESSION_END_INFO_TAG,
   SESSION_START_INFO_TAG,
   experimentContent,
+  hparamInfos,
   sessionEndContent,
   sessionStartContent,
 } from './hparams.js';
 import type { HParamValue } from './hparams.js';
 import { encodeEvent } from './protos.js';
-import type { EventMessage, SessionStatusName, SummaryValueMessage } from './protos.js';
+import type { EventMessage, HParamInfoMessage, SessionStatusName, SummaryValueMessage } from './protos.js';
 import { histogramValue, hparamsValue, imageValue, scalarValue, textValue } from './summary-values.js';
 import type { Colorspace } from './summary-values.js';
 import { frameRecord } from './tfrecord.js';
@@ -54,6 +55,14 @@ function checkTag(tag: string): void {
 
 function checkStep(step: number): void {
   if (!Number.isSafeInteger(step)) throw new RangeError(`summary step must be a safe integer, got ${step}`);
+}
+
+function checkHParams(hparams: Record<string, HParamValue>): void {
+  for (const [name, value] of Object.entries(hparams)) {
+    if (!['number', 'string', 'boolean'].includes(typeof value)) {
+      throw new TypeError(`hparam ${name}: expected number, string or boolean`);
+    }
+  }
 }
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -157,14 +166,29 @@ export class SummaryWriter {
     metricTags: readonly string[],
     options: HParamsOptions = {},
   ): void {
-    for (const [name, value] of Object.entries(hparams)) {
-      if (!['number', 'string', 'boolean'].includes(typeof value)) {
-        throw new TypeError(`hparam ${name}: expected number, string or boolean`);
-      }
-    }
+    checkHParams(hparams);
+    this.hparamsExperiment(hparamInfos(hparams), metricTags, options);
+    this.hparamsSession(hparams, options);
+  }
+
+  /**
+   * Only the experiment: the columns of the HParams dashboard for every session under the logdir
+   * (a study writes it once, and each trial's session in its own run).
+   */
+  hparamsExperiment(
+    infos: readonly HParamInfoMessage[],
+    metricTags: readonly string[],
+    options: Pick<HParamsOptions, 'startTime'> = {},
+  ): void {
     metricTags.forEach(checkTag);
     const startSecs = (options.startTime ?? this.now()) / 1000;
-    this.summary(hparamsValue(EXPERIMENT_TAG, experimentContent(hparams, metricTags, startSecs)), 0);
+    this.summary(hparamsValue(EXPERIMENT_TAG, experimentContent(infos, metricTags, startSecs)), 0);
+  }
+
+  /** Only the session start: this run is one row of the HParams dashboard. */
+  hparamsSession(hparams: Record<string, HParamValue>, options: HParamsOptions = {}): void {
+    checkHParams(hparams);
+    const startSecs = (options.startTime ?? this.now()) / 1000;
     this.summary(
       hparamsValue(SESSION_START_INFO_TAG, sessionStartContent(hparams, options.group ?? '', startSecs)),
       0,
