@@ -49,7 +49,8 @@ export interface OpenProjectOptions {
   /**
    * Start observing a gcp project as soon as its mlform.yaml is loaded (plan): the list calls wait
    * on the network while the manifests are read and checked, instead of after. A project that then
-   * fails to open drops the observation (read-only list calls, never reported).
+   * fails to open drops the observation (read-only list calls, never reported). Off under an
+   * operator policy, which is enforced on the loaded manifests first.
    */
   observeEarly?: boolean;
 }
@@ -91,7 +92,9 @@ export async function openProject(
       treeRoot: operator.treeRoot,
       dataRoots: [...operator.dataRoots, ...(policy?.policy.dataRoots ?? [])],
     },
-    ...(options.observeEarly && { onProject: observeEarly }),
+    // Not under an operator policy: it may forbid the project's regions, and nothing may be
+    // called in them before it has been enforced.
+    ...(options.observeEarly && !policy && { onProject: observeEarly }),
   });
   // With the manifests' own errors, so that all of a commit's problems are reported together.
   const refused =

@@ -77,6 +77,26 @@ describe('plan observes while the manifests load', () => {
     expect(earlyCalls).toContain('run ListServices');
   });
 
+  it('calls nothing in a region an operator policy forbids', async () => {
+    const policyFile = join(dir, '..', `${dir.split('/').pop()}-policy.yaml`);
+    await writeFile(policyFile, 'regions: [us-central1]\n');
+    try {
+      fake.resetRequests();
+      const opened = await openProject([dir], {
+        readOnly: true,
+        observeEarly: true,
+        operator: { dataRoots: [], policyFile },
+      });
+      expect(opened.project).toBeUndefined();
+      expect(opened.diagnostics.some((d) => d.severity === 'error')).toBe(true);
+      // Give any list call that was started a chance to arrive.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(fake.requests).toEqual([]);
+    } finally {
+      await rm(policyFile);
+    }
+  });
+
   it('a project that fails to open reports the same errors, and no observation', async () => {
     await writeFile(join(dir, 'broken.yaml'), run(0).replace('run-0', 'Bad_Name'));
     try {
