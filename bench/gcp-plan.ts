@@ -372,7 +372,7 @@ function startupTable(): string[] {
   const keys = Object.keys(startup.get(ids[0])?.stages ?? {});
   return [
     '',
-    `Where a plan's time goes (bench/gcp-startup-worker.mjs: the plan command's steps in one fresh process on the compiled build, each timed; median of ${STARTUP_RUNS} runs; clients built: ${startup.get(ids[0])?.built.join(', ')}):`,
+    `Where a plan's time goes (bench/gcp-startup-worker.mjs: the plan command's steps one after the other in one fresh process on the compiled build, each timed, so each stage's own cost shows (the command itself overlaps the listings with loading the manifests); median of ${STARTUP_RUNS} runs; clients built: ${startup.get(ids[0])?.built.join(', ')}):`,
     '',
     `| stage | ${ids.map((id) => `${id} ms`).join(' | ')} |`,
     `| --- | ${ids.map(() => '---').join(' | ')} |`,
@@ -513,8 +513,10 @@ export async function runGcpPlanBench(): Promise<string> {
       '**mlform**: `node bin/mlform.js plan --detailed-exitcode` on the compiled build in a child process, with the ' +
       "provider's default client-side quota buckets (Vertex AI 10 requests/s, burst 20); any Get* or objects.get " +
       'request fails the bench. "Refresh" is the observation: first request to last answer as the fake saw them. ' +
-      'The whole command adds Node start-up, loading and validating the 1,000 manifests (before the first request) ' +
-      'and planning and rendering (after the last answer). Observation is one paged list per kind; a ' +
+      'The listings start as soon as mlform.yaml is loaded (`openProject` `observeEarly`), so the refresh overlaps ' +
+      'loading and validating the 1,000 manifests; the whole command adds Node start-up and the project file ' +
+      '(before the first request) and the rest of the load, planning and rendering (after the last answer). ' +
+      'Observation is one paged list per kind; a ' +
       "model's versions come from its GCS snapshot while the model's updateTime is unchanged, else from one " +
       'ListModelVersions for that model (Vertex AI has no call listing the versions of every model). ' +
       `**Terraform-style**: one Get per managed resource (GetCustomJob per run, GetModel per model, GetService per endpoint, GetJob per schedule), ${TERRAFORM_PARALLELISM} at once ` +

@@ -82,6 +82,7 @@ export interface LoadResult {
 }
 
 const READ_CONCURRENCY = 32;
+const turnEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Resolves a field path to a position, while the parsed document is still in memory. */
 type Locator = (
@@ -112,6 +113,14 @@ export interface LoadOptions {
   references?: boolean;
   /** Operator-set bounds on the files manifests may name (SECURITY.md); never from a manifest. */
   trust?: TrustOptions;
+  /**
+   * Told the project and the trust roots as soon as mlform.yaml is loaded and valid, and awaited
+   * before the manifests are read, so that a caller can start slow work that needs only the
+   * project (a plan starts observing the cloud: controller/cli/project.ts). The manifests are then
+   * read with a turn of the event loop before each file, so that requests go out and answers are
+   * handled meanwhile. It must not throw.
+   */
+  onProject?: (project: LoadedProject, roots: { treeRoot: string; dataRoots: string[] }) => Promise<void>;
 }
 
 export interface TrustOptions {
@@ -164,6 +173,8 @@ async function loadManifestsUnguarded(paths: readonly string[], options: LoadOpt
   const manifestFiles = await keepFilesInTree(collected.manifests, roots, diagnostics);
 
   const project = await loadProject(projectFiles, diagnostics);
+  if (project && options.onProject)
+    await options.onProject(project, { treeRoot: roots.realTreeRoot, dataRoots: roots.realDataRoots });
 
   const candidates: Candidate[] = [];
   // Files are read with bounded concurrency so that I/O overlaps parsing; results keep file order.
@@ -171,6 +182,9 @@ async function loadManifestsUnguarded(paths: readonly string[], options: LoadOpt
   const perFile = await Promise.all(
     manifestFiles.map((file) =>
       limit(async () => {
+        // Reading is synchronous: without a turn of the event loop before each file, requests
+        // started by `onProject` would not go out (each needs several turns) until all are read.
+        if (options.onProject) await turnEventLoop();
         const local: Diagnostic[] = [];
         return { candidates: await loadFileSafely(file, local), diagnostics: local };
       }),

@@ -2,25 +2,47 @@
  * ajv validation of a document against its kind's JSON Schema, every error at once, turned into
  * diagnostics with field paths and "did you mean" suggestions. Defaults are filled in place.
  */
-import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
+import type AjvModule from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
 import { error, formatPath, type Diagnostic, type FieldPath } from '../resources/diagnostic.js';
 import { didYouMean } from '../resources/suggest.js';
 import { jsonSchemaFor, type Kind } from '../resources/kinds.js';
+import { precompiledValidator, validatorFingerprint } from './precompiled-validators.js';
 
-// ajv ships CommonJS with a default export; under NodeNext the constructor sits on `.default`.
-const Ajv = AjvModule.default;
+type Ajv = InstanceType<typeof AjvModule.default>;
 
-// Compiling the kinds' schemas is most of a load's fixed cost (a plan compiles all five once);
+/**
+ * ajv itself (64 modules) is loaded only to compile: a built CLI validates manifests with the
+ * build's precompiled validators (precompiled-validators.ts).
+ */
+function newAjv(options: object): Ajv {
+  // CommonJS with a default export; the constructor sits on `.default`.
+  const { default: AjvClass } = createRequire(import.meta.url)('ajv') as typeof AjvModule;
+  return new AjvClass(options);
+}
+
 // ajv's optimisation pass over the generated code costs more than it saves on ~1,000 documents
 // and changes neither the result nor the errors.
 const CODE = { optimize: false };
-const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: false, code: CODE });
+/** How manifests are validated; scripts/precompile-validators.mjs compiles with the same options. */
+export const MANIFEST_AJV_OPTIONS = {
+  allErrors: true,
+  useDefaults: true,
+  verbose: true,
+  strict: false,
+  code: CODE,
+} as const;
+let ajv: Ajv | undefined;
 const validators = new Map<Kind | 'project', ValidateFunction>();
 
 function validatorFor(kind: Kind | 'project'): ValidateFunction {
   let validate = validators.get(kind);
   if (!validate) {
-    validate = ajv.compile(jsonSchemaFor(kind));
+    const schema = jsonSchemaFor(kind);
+    validate =
+      precompiledValidator(kind, validatorFingerprint(schema, MANIFEST_AJV_OPTIONS)) ??
+      (ajv ??= newAjv(MANIFEST_AJV_OPTIONS)).compile(schema);
     validators.set(kind, validate);
   }
   return validate;
@@ -39,7 +61,7 @@ export function validateAgainstSchema(kind: Kind | 'project', data: unknown): Sc
   return toIssues(validate.errors ?? [], data);
 }
 
-const plainAjv = new Ajv({ allErrors: true, verbose: true, strict: false, code: CODE });
+let plainAjv: Ajv | undefined;
 const plainValidators = new WeakMap<object, ValidateFunction>();
 
 /**
@@ -49,7 +71,9 @@ const plainValidators = new WeakMap<object, ValidateFunction>();
 export function validateAgainstJsonSchema(schema: object, data: unknown): SchemaIssue[] {
   let validate = plainValidators.get(schema);
   if (!validate) {
-    validate = plainAjv.compile(schema);
+    validate = (plainAjv ??= newAjv({ allErrors: true, verbose: true, strict: false, code: CODE })).compile(
+      schema,
+    );
     plainValidators.set(schema, validate);
   }
   if (validate(data)) return [];

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Cron } from 'croner';
+import { nextCronFire } from './cron-fires.js';
 import { error, type Diagnostic } from './diagnostic.js';
 import { instantOf, parseLocalDateTime } from './local-date-time.js';
 import { didYouMean } from './suggest.js';
@@ -450,5 +451,5 @@ export function nextFireTime(spec: ScheduleSpec, from: Date = new Date()): Date 
   }
   const cron = normalizeScheduleSpec(spec).cron;
   if (!cron || spec.suspend) return undefined;
-  return new Cron(cron, { timezone: spec.timeZone, paused: true }).nextRun(from) ?? undefined;
+  return nextCronFire(cron, spec.timeZone, from);
 }

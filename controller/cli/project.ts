@@ -1,7 +1,7 @@
 /** What plan/apply/get need: the desired state, the project's provider and its context. */
 import { hostname, userInfo } from 'node:os';
 import { error, hasErrors, type Diagnostic } from '../../resources/diagnostic.js';
-import { loadManifests, type DesiredState } from '../../manifests/load.js';
+import { loadManifests, type DesiredState, type LoadedProject } from '../../manifests/load.js';
 import { readLoadedFile } from '../../manifests/loaded-files.js';
 import type { Provider, ProviderContext, ValidateResource } from '../../providers/provider.js';
 import { stateDirEscapeDiagnostic } from '../../resources/project.js';
@@ -10,6 +10,7 @@ import { locate, parseYamlFile } from '../../manifests/yaml-document.js';
 // of start-up, which a local-only CLI or controller should not pay, and a gcp plan needs none of
 // the local provider's ~30 modules (processes, sandbox, serving launch).
 import { pinpointDiagnostics } from '../engine/diagnostic-positions.js';
+import type { Observation } from '../engine/observe.js';
 import type { LoadedPolicy } from '../engine/policy.js';
 import { operatorFromEnv, type OperatorSettings } from './operator.js';
 import { enforcePolicy, loadPolicyFile } from './policy-file.js';
@@ -20,6 +21,8 @@ export interface LoadedProjectContext {
   providerCtx: ProviderContext;
   /** The operator's policy, when one is given: plans take its word on prune and destroy. */
   policy?: LoadedPolicy;
+  /** The observation `observeEarly` started while the manifests loaded (same provider and context). */
+  observation?: Promise<Observation>;
 }
 
 const gcpProviders = new Map<string, Provider>();
@@ -43,13 +46,19 @@ export interface OpenProjectOptions {
   readOnly?: boolean;
   /** The git commit the controller checked out for these manifests (the run lineage it records). */
   sourceRevision?: string;
+  /**
+   * Start observing a gcp project as soon as its mlform.yaml is loaded (plan): the list calls wait
+   * on the network while the manifests are read and checked, instead of after. A project that then
+   * fails to open drops the observation (read-only list calls, never reported). Off under an
+   * operator policy, which is enforced on the loaded manifests first.
+   */
+  observeEarly?: boolean;
 }
 
 export async function openProject(
   paths: readonly string[],
   options: OpenProjectOptions = {},
 ): Promise<{ project?: LoadedProjectContext; diagnostics: Diagnostic[] }> {
-  const { signal } = options;
   const operator = options.operator ?? operatorFromEnv();
   let policy: LoadedPolicy | undefined;
   if (operator.policyFile) {
@@ -59,11 +68,33 @@ export async function openProject(
     if (!loaded.policy) return { diagnostics: loaded.diagnostics };
     policy = loaded.policy;
   }
+  let early: Promise<Observation> | undefined;
+  // Resolved once the provider has validated the manifests (never, when the project fails).
+  let validated = (): void => undefined;
+  const endpointsAfter = new Promise<void>((resolve) => (validated = resolve));
+  const observeEarly = async (project: LoadedProject, roots: TrustRootsSeen): Promise<void> => {
+    const gcp = project.config.provider === 'gcp' ? project.config.gcp : undefined;
+    if (!gcp) return;
+    try {
+      const [provider, { observe }] = await Promise.all([
+        gcpProviderFor(gcp),
+        import('../engine/observe.js'),
+      ]);
+      early = observe(provider, providerContextOf(project, roots, options), { endpointsAfter });
+      // Awaited by the plan; dropped, without an unhandled rejection, when the project fails.
+      early.catch(() => undefined);
+    } catch {
+      // The ordinary path below builds the provider again and reports what fails.
+    }
+  };
   const { desired, diagnostics } = await loadManifests(paths.length > 0 ? paths : ['.'], {
     trust: {
       treeRoot: operator.treeRoot,
       dataRoots: [...operator.dataRoots, ...(policy?.policy.dataRoots ?? [])],
     },
+    // Not under an operator policy: it may forbid the project's regions, and nothing may be
+    // called in them before it has been enforced.
+    ...(options.observeEarly && !policy && { onProject: observeEarly }),
   });
   // With the manifests' own errors, so that all of a commit's problems are reported together.
   const refused =
@@ -83,16 +114,11 @@ export async function openProject(
     };
   }
   const config = project.config;
-  const providerCtx: ProviderContext = {
-    stack: config.stack,
-    projectDir: project.dir,
-    dataRoots: [desired.treeRoot, ...desired.dataRoots],
-    treeRoot: desired.treeRoot,
-    ...(options.sourceRevision !== undefined && { sourceRevision: options.sourceRevision }),
-    ...(options.readOnly && { readOnly: true }),
-    ...(config.import?.length && { imports: config.import }),
-    signal,
-  };
+  const providerCtx = providerContextOf(
+    project,
+    { treeRoot: desired.treeRoot, dataRoots: desired.dataRoots },
+    options,
+  );
   let provider: Provider;
   if (config.provider === 'gcp') {
     if (!config.gcp) {
@@ -103,12 +129,7 @@ export async function openProject(
         ],
       };
     }
-    // One provider per configuration and process: the controller opens the project on every
-    // sync, and the clients, their connections and the rate-limit buckets should outlive that.
-    const key = JSON.stringify(config.gcp);
-    const { createGcpProvider } = await import('../../providers/gcp/index.js');
-    provider = gcpProviders.get(key) ?? createGcpProvider({ config: config.gcp });
-    gcpProviders.set(key, provider);
+    provider = await gcpProviderFor(config.gcp);
   } else {
     const { createLocalProvider, stateDirEscape } = await import('../../providers/local/index.js');
     // The manifests may keep state only inside the project; the operator's --state-dir may be anywhere.
@@ -140,10 +161,53 @@ export async function openProject(
     if (hasErrors(located)) return { diagnostics: [...diagnostics, ...located] };
     diagnostics.push(...located);
   }
+  validated();
   return {
-    project: { desired, provider, providerCtx, ...(policy && { policy }) },
+    project: {
+      desired,
+      provider,
+      providerCtx,
+      ...(policy && { policy }),
+      ...(early && { observation: early }),
+    },
     diagnostics,
   };
+}
+
+interface TrustRootsSeen {
+  treeRoot: string;
+  dataRoots: readonly string[];
+}
+
+/** What the provider is told about the project; the same early (observeEarly) and after loading. */
+function providerContextOf(
+  project: LoadedProject,
+  roots: TrustRootsSeen,
+  options: OpenProjectOptions,
+): ProviderContext {
+  const config = project.config;
+  return {
+    stack: config.stack,
+    projectDir: project.dir,
+    dataRoots: [roots.treeRoot, ...roots.dataRoots],
+    treeRoot: roots.treeRoot,
+    ...(options.sourceRevision !== undefined && { sourceRevision: options.sourceRevision }),
+    ...(options.readOnly && { readOnly: true }),
+    ...(config.import?.length && { imports: config.import }),
+    signal: options.signal,
+  };
+}
+
+/**
+ * One provider per configuration and process: the controller opens the project on every sync,
+ * and the clients, their connections and the rate-limit buckets should outlive that.
+ */
+async function gcpProviderFor(config: NonNullable<LoadedProject['config']['gcp']>): Promise<Provider> {
+  const key = JSON.stringify(config);
+  const { createGcpProvider } = await import('../../providers/gcp/index.js');
+  const provider = gcpProviders.get(key) ?? createGcpProvider({ config });
+  gcpProviders.set(key, provider);
+  return provider;
 }
 
 /** `file:line:col` of a field of mlform.yaml (its first document), for errors about the project file. */

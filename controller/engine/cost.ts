@@ -280,29 +280,42 @@ export function firesPerMonth(cron: string): number {
   if (known !== undefined) return known;
   const [minute, hour, dayOfMonth, month, dayOfWeek] = cron.trim().split(/\s+/);
   const weeks = dayOfMonth === '*' && month === '*' ? 1 : 52;
-  const start = Date.UTC(2025, 0, 6);
   const HOUR = 3600_000;
-  const count = (pattern: string, windowMs: number): number => {
-    const job = new Cron(pattern, { timezone: 'UTC', paused: true });
-    let n = 0;
-    for (
-      let at = job.nextRun(new Date(start - 1));
-      at && at.getTime() < start + windowMs;
-      at = job.nextRun(at)
-    ) {
-      n++;
-    }
-    return n;
-  };
-  const minutes = count(`${minute} 0 * * *`, HOUR);
-  const hours = count(`0 ${hour} * * *`, 24 * HOUR);
-  const days = count(`0 0 ${dayOfMonth} ${month} ${dayOfWeek}`, weeks * 7 * 24 * HOUR);
+  const minutes = firesIn(`${minute} 0 * * *`, HOUR);
+  const hours = firesIn(`0 ${hour} * * *`, 24 * HOUR);
+  const days = firesIn(`0 0 ${dayOfMonth} ${month} ${dayOfWeek}`, weeks * 7 * 24 * HOUR);
   const fires = (minutes * hours * days * HOURS_PER_MONTH) / (weeks * 168);
   if (firesCache.size > 1000) firesCache.clear();
   firesCache.set(cron, fires);
   return fires;
 }
 const firesCache = new Map<string, number>();
+
+const FIRES_START = Date.UTC(2025, 0, 6);
+
+/**
+ * Fires of a one-level pattern in a window from a reference Monday, cached by level: a stack's
+ * crons differ mostly in one field (60 minute values at the same hour and day share two of their
+ * three counts). UTC as a fixed offset, which croner searches ~100 times faster than a zone name.
+ */
+function firesIn(pattern: string, windowMs: number): number {
+  const key = `${pattern}|${windowMs}`;
+  const known = levelCache.get(key);
+  if (known !== undefined) return known;
+  const job = new Cron(pattern, { utcOffset: 0, paused: true });
+  let n = 0;
+  for (
+    let at = job.nextRun(new Date(FIRES_START - 1));
+    at && at.getTime() < FIRES_START + windowMs;
+    at = job.nextRun(at)
+  ) {
+    n++;
+  }
+  if (levelCache.size > 1000) levelCache.clear();
+  levelCache.set(key, n);
+  return n;
+}
+const levelCache = new Map<string, number>();
 
 const memoryGiB = (memory: string): number =>
   memory.endsWith('Gi') ? Number.parseFloat(memory) : Number.parseFloat(memory) / 1024;

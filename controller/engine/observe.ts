@@ -10,11 +10,27 @@ export interface Observation {
   diagnostics: Diagnostic[];
 }
 
-export async function observe(provider: Provider, ctx: ProviderContext): Promise<Observation> {
+export interface ObserveOptions {
+  /**
+   * Endpoints are listed once this resolves: a provider may learn from `Provider.validate` which
+   * serving platforms the manifests use (gcp lists Vertex AI Endpoints only then), and an
+   * observation started before the manifests were loaded (`mlform plan`) must wait for that.
+   */
+  endpointsAfter?: Promise<void>;
+}
+
+export async function observe(
+  provider: Provider,
+  ctx: ProviderContext,
+  options: ObserveOptions = {},
+): Promise<Observation> {
+  const { endpointsAfter } = options;
   const [runs, models, endpoints, schedules] = await Promise.all([
     provider.trainingRuns.list(ctx),
     provider.registeredModels.list(ctx),
-    provider.deployedEndpoints.list(ctx),
+    endpointsAfter
+      ? endpointsAfter.then(() => provider.deployedEndpoints.list(ctx))
+      : provider.deployedEndpoints.list(ctx),
     provider.schedules.list(ctx),
   ]);
   const state: ObservedState = {

@@ -1,6 +1,7 @@
 /**
  * No Docker engine runs here, so the images are never built in CI. This keeps their build stages in
- * step with the compiler: every source folder `tsconfig.build.json` compiles is copied in.
+ * step with the compiler: every source folder `tsconfig.build.json` compiles, and every folder of a script the build runs,
+ * is copied in.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,7 +13,12 @@ async function buildFolders(): Promise<string[]> {
   const config = JSON.parse(await readFile(join(ROOT, 'tsconfig.build.json'), 'utf8')) as {
     include: string[];
   };
-  return config.include;
+  // And the folders of the scripts `npm run build` runs (scripts/precompile-validators.mjs).
+  const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: { build: string };
+  };
+  const scripts = [...pkg.scripts.build.matchAll(/\bnode\s+([\w-]+)\//g)].map((m) => m[1]);
+  return [...config.include, ...scripts];
 }
 
 describe('deploy Dockerfiles', async () => {

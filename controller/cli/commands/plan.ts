@@ -51,12 +51,17 @@ export const planCommand = defineCommand({
     'mlform plan -o markdown --out plan.json > plan.md   # a pull-request comment (deploy/github/)',
   ],
   async handler([paths]: [string[]], options: PlanOptions, ctx) {
-    const opened = await openProject(paths, { operator: operatorSettings(options, ctx.env), readOnly: true });
+    // Observing starts as soon as mlform.yaml is read: the list calls wait while the manifests load.
+    const opened = await openProject(paths, {
+      operator: operatorSettings(options, ctx.env),
+      readOnly: true,
+      observeEarly: true,
+    });
     // Warnings of a loadable project (e.g. a credential-looking env literal) go to stderr too.
     if (!opened.project) return failed(ctx, opened.diagnostics);
     printProblems(ctx, opened.diagnostics);
-    const { desired, provider, providerCtx, policy } = opened.project;
-    const observed = await observe(provider, providerCtx);
+    const { desired, provider, providerCtx, policy, observation } = opened.project;
+    const observed = await (observation ?? observe(provider, providerCtx));
     if (hasErrors(observed.diagnostics)) return failed(ctx, observed.diagnostics);
     const plan = makePlan(desired, observed.state, {
       destroy: options.destroy,
