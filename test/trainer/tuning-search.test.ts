@@ -10,15 +10,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { TrainingRunSpec } from '../../resources/training-run.js';
 import { specHash } from '../../resources/spec-hash.js';
-import { writeJsonFile } from '../../artifact/files.js';
 import { resolveTraining } from '../../trainer/main.js';
 import { runTraining } from '../../trainer/run-training.js';
 import { runTuning, TuningError } from '../../trainer/tuning/run-tuning.js';
 import type { Pruner } from '../../trainer/tuning/study-types.js';
-import type { TrialJob, TrialLauncher } from '../../trainer/tuning/trial-launcher.js';
 import type { TuningFile } from '../../trainer/tuning/tuning-file.js';
 import type { ProgressEvent } from '../../trainer/types.js';
 import { localStore } from '../../artifact/storage.js';
+import { fakeLauncher, type Fake } from './tuning-study-fake.js';
 
 let dir: string;
 let base: TrainingRunSpec;
@@ -39,87 +38,6 @@ const withTuning = (tuning: Partial<Tuning>, epochs = 9): TrainingRunSpec => {
   spec.tuning = { ...spec.tuning!, ...tuning };
   return spec;
 };
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new DOMException('aborted', 'AbortError'));
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-
-interface Fake {
-  launcher: TrialLauncher;
-  jobs: TrialJob[];
-  maxConcurrent: () => number;
-}
-
-/**
- * Reports each epoch to the study (val_loss smallest for learningRate 0.01, shrinking with
- * epochs, so rankings are predictable), stops where the study says, and writes an artifact of
- * the epochs trained. `behave` can fail a job, change its metrics, or hold it.
- */
-function fakeLauncher(
-  behave: (job: TrialJob) => {
-    fail?: string;
-    metrics?: Record<string, number>;
-    waitMs?: number;
-  } = () => ({}),
-): Fake {
-  const jobs: TrialJob[] = [];
-  let running = 0;
-  let max = 0;
-  const launcher: TrialLauncher = async (job, context) => {
-    jobs.push(job);
-    running += 1;
-    max = Math.max(max, running);
-    try {
-      const how = behave(job);
-      await sleep(how.waitMs ?? 5, context.signal);
-      if (how.fail) throw new Error(how.fail);
-      const hp = job.spec.trainer.builtin!.hyperparameters;
-      const lossAt = (epoch: number) => Math.abs(Math.log10(hp.learningRate) + 2) + 1 / epoch;
-      let epochs = 0;
-      while (epochs < hp.epochs) {
-        epochs += 1;
-        if (await context.onEpoch?.(epochs, { loss: lossAt(epochs), val_loss: lossAt(epochs) })) break;
-      }
-      const valLoss = lossAt(epochs);
-      const out = job.outDir;
-      await localStore.write(join(out, 'model.json'), JSON.stringify({ trial: job.trial }));
-      await localStore.write(join(out, 'weights.bin'), new Uint8Array([job.trial, epochs, 7]));
-      await localStore.write(join(out, 'tensorboard', 'events.out.tfevents.1.fake'), `trial ${job.trial}`);
-      await writeJsonFile(out, 'preprocess.json', { formatVersion: 1 });
-      await writeJsonFile(out, 'history.json', [{ epoch: epochs }]);
-      await writeJsonFile(out, 'metrics.json', {
-        formatVersion: 1,
-        task: 'classification',
-        metrics: how.metrics ?? { val_loss: valLoss, val_accuracy: 1 - valLoss / 10 },
-        training: { epochs },
-      });
-      await writeJsonFile(out, 'run.json', {
-        formatVersion: 1,
-        name: context.name,
-        specHash: specHash(job.spec),
-        spec: job.spec,
-        data: { uri: 'file://x.csv', sha256: 'abc', bytes: 1, rows: {}, columnTypes: {} },
-        startedAt: 'then',
-        finishedAt: 'now',
-        seconds: 1,
-        backend: 'fake',
-        mlformVersion: '0.0.0',
-      });
-    } finally {
-      running -= 1;
-    }
-  };
-  return { launcher, jobs, maxConcurrent: () => max };
-}
 
 async function search(
   name: string,

@@ -13,7 +13,6 @@
 import { mkdir, open, readFile, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
 import {
   isGcsUri,
   PRIVATE_DIR_MODE,
@@ -22,6 +21,8 @@ import {
   joinUri,
 } from '../../artifact/storage.js';
 import { StringEnum } from '../../resources/schema-helpers.js';
+import { formatPath } from '../../resources/diagnostic.js';
+import { validateAgainstJsonSchema } from '../../manifests/schema-validation.js';
 
 export const JOURNAL_FILE = 'study.jsonl';
 
@@ -124,18 +125,22 @@ export async function readJournal(outDir: string): Promise<JournalEvent[]> {
   const lines = text.slice(0, end).split('\n').slice(0, -1);
   for (const [i, line] of lines.entries()) {
     let parsed: unknown;
+    let problem: string | undefined;
     try {
       parsed = JSON.parse(line);
+      // ajv: the schema's enums are `Type.Unsafe`, which TypeBox's own checker does not know.
+      const [issue] = validateAgainstJsonSchema(JournalEventSchema, parsed);
+      if (issue) problem = `${issue.path.length > 0 ? `${formatPath(issue.path)}: ` : ''}${issue.message}`;
     } catch {
-      parsed = undefined;
+      problem = 'not JSON';
     }
-    if (!Value.Check(JournalEventSchema, parsed)) {
+    if (problem !== undefined) {
       throw new JournalError(
-        `${path} line ${i + 1} is not a study event; the journal was edited or damaged: ` +
+        `${path} line ${i + 1} is not a study event (${problem}); the journal was edited or damaged: ` +
           'delete it and trials/ to start the study over, or train into another directory',
       );
     }
-    events.push(parsed);
+    events.push(parsed as JournalEvent);
   }
   return events;
 }

@@ -214,10 +214,8 @@ class Study {
   /** Asks the sampler for the next trial, journals it, and fails it at once if its spec is invalid. */
   private async ask(): Promise<TrialRecord> {
     const trial = this.state.size + 1;
-    const running = this.state
-      .records()
-      .filter((r) => r.state === 'running')
-      .map((r) => r.params);
+    // Asked and not ended: training, or about to.
+    const running = this.state.open().map((r) => r.params);
     const params = this.sampler.ask(trial, this.state.finished(), running);
     await this.append({ type: 'asked', trial, params, at: nowIso() });
     const record = this.state.get(trial) as TrialRecord;
