@@ -29,7 +29,7 @@ spec:
       task: classification
       data: {uri: file://../data/iris.csv, target: species, validationSplit: 0.3}
       network: {type: mlp, layers: [16], activation: relu}
-      hyperparameters: {epochs: 24, batchSize: 8, learningRate: 0.01}
+      hyperparameters: {epochs: 16, batchSize: 8, learningRate: 0.01}
       seed: 7
   tensorboard: {histograms: false, images: false}
   tuning:
@@ -112,7 +112,7 @@ it('a SIGKILLed tuned run resumes its study on the next apply without repeating 
   const tuning = JSON.parse(await readFile(join(runDir(2), 'artifact', 'tuning.json'), 'utf8')) as TuningFile;
   expect(tuning.state).toBe('succeeded');
   expect(tuning.trials.map((t) => t.state)).toEqual(Array(TRIALS).fill('completed'));
-  for (const t of tuning.trials) expect(t.intermediate?.map((v) => v.epoch)).toEqual(range(24));
+  for (const t of tuning.trials) expect(t.intermediate?.map((v) => v.epoch)).toEqual(range(16));
   await stat(join(runDir(2), 'artifact', 'run.json'));
 }, 120_000);
 
