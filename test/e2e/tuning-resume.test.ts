@@ -90,6 +90,12 @@ it('a SIGKILLed tuned run resumes its study on the next apply without repeating 
   process.kill(-record.pid, 'SIGKILL');
   const endedBefore = atKill.flatMap((e) => (e.type === 'ended' ? [e.trial] : []));
 
+  // describe shows the dead attempt's study as it was: its trials and the best so far.
+  const midway = runCli(['describe', 'trainingrun/iris-study', '-f', project], 60_000, env);
+  expect(midway.code, midway.out).toBe(0);
+  expect(midway.out).toContain(`Study (iris-study#1, running: `);
+  expect(midway.out).toMatch(/Best so far: trial \d+, val_loss \d/);
+
   const resumed = runCli(['apply', '-y', project], 120_000, env);
   expect(resumed.code, resumed.out).toBe(0);
   expect(resumed.out).toMatch(/iris-study#2/);
@@ -114,6 +120,13 @@ it('a SIGKILLed tuned run resumes its study on the next apply without repeating 
   expect(tuning.trials.map((t) => t.state)).toEqual(Array(TRIALS).fill('completed'));
   for (const t of tuning.trials) expect(t.intermediate?.map((v) => v.epoch)).toEqual(range(16));
   await stat(join(runDir(2), 'artifact', 'run.json'));
-}, 120_000);
+
+  const described = runCli(['describe', 'trainingrun/iris-study', '-f', project], 60_000, env);
+  expect(described.out).toContain(`Study (iris-study#2, succeeded: ${TRIALS} of ${TRIALS} trials ended;`);
+  expect(described.out).toContain(`Best: trial ${tuning.best!.trial}, val_loss`);
+  const logs = runCli(['logs', 'trainingrun/iris-study', '-f', project], 60_000, env);
+  expect(logs.out).toMatch(new RegExp(`trial \\d/${TRIALS} resumed`));
+  expect(logs.out).toContain(`trial ${tuning.best!.trial}/${TRIALS} best`);
+}, 150_000);
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
