@@ -7,6 +7,7 @@
  * was written by the training: cells are escaped by renderColumns, the rest here.
  */
 import type { TuningFile } from '../../trainer/tuning/tuning-file.js';
+import { topTrials } from '../../trainer/tuning/ranking.js';
 import { renderColumns } from './resource-table.js';
 import { escapeTerminal as t } from './escape.js';
 import type { Style } from './style.js';
@@ -69,12 +70,14 @@ function bestOf(file: TuningFile, trials: StudyTrial[]): Pick<StudySummary, 'bes
   if (file.best) {
     return { best: { trial: file.best.trial, metric: file.best.metric, final: file.state === 'succeeded' } };
   }
-  const sign = file.goal === 'minimize' ? 1 : -1;
-  const ranked = (state: string) =>
-    trials
-      .filter((r) => r.state === state && r.score !== null && Number.isFinite(r.score))
-      .sort((a, b) => sign * ((a.score as number) - (b.score as number)) || a.trial - b.trial);
-  const best = ranked('completed')[0] ?? ranked('pruned')[0];
+  const top = (state: string) =>
+    topTrials(
+      trials.filter((r) => r.state === state).map((r) => ({ trial: r.trial, metric: r.score })),
+      1,
+      file.goal,
+    )[0];
+  const pick = top('completed') ?? top('pruned');
+  const best = pick && trials.find((r) => r.trial === pick.trial);
   return best ? { best: { trial: best.trial, metric: best.metric, final: false } } : {};
 }
 
