@@ -26,7 +26,8 @@ export const describeCommand = defineCommand({
     'Show one resource: its normalised spec (defaults applied, as hashed and\n' +
     'applied), sync and health, conditions with reasons, recent history, and\n' +
     'what the plan would do for it. History per kind:\n' +
-    '  trainingrun       runs of that name: state, attempt, spec, times, metrics\n' +
+    '  trainingrun       runs of that name: state, attempt, spec, times, metrics;\n' +
+    "                    tuned: the latest run's trials and the best so far\n" +
     '  registeredmodel   aliases; versions with run, spec hash, data, git commit\n' +
     '  deployedendpoint  URL, serving health, traffic split\n' +
     '  schedule          cron, policy, last and next fire, the runs it started',
