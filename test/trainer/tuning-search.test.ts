@@ -4,40 +4,21 @@
  * trainer in child processes is covered by tuning-e2e.test.ts; the journal and resume by
  * tuning-study.test.ts.
  */
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { TrainingRunSpec } from '../../resources/training-run.js';
 import { specHash } from '../../resources/spec-hash.js';
-import { resolveTraining } from '../../trainer/main.js';
 import { runTraining } from '../../trainer/run-training.js';
-import { runTuning, TuningError } from '../../trainer/tuning/run-tuning.js';
+import { TuningError } from '../../trainer/tuning/run-tuning.js';
 import type { Pruner } from '../../trainer/tuning/study-types.js';
 import type { TuningFile } from '../../trainer/tuning/tuning-file.js';
 import type { ProgressEvent } from '../../trainer/types.js';
 import { localStore } from '../../artifact/storage.js';
-import { fakeLauncher, type Fake } from './tuning-study-fake.js';
+import { fakeLauncher, irisTuningFixture, type Fake } from './tuning-study-fake.js';
 
-let dir: string;
-let base: TrainingRunSpec;
-let baseDir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mlform-tuning-search-'));
-  const resolved = await resolveTraining({ specFile: 'examples/trainer/iris-tuning.yaml', out: dir }, {});
-  if (!resolved.ok) throw new Error(JSON.stringify(resolved.diagnostics));
-  base = resolved.value.resource.manifest.spec as TrainingRunSpec;
-  baseDir = resolved.value.baseDir;
-});
-afterAll(() => rm(dir, { recursive: true, force: true }));
-
-type Tuning = NonNullable<TrainingRunSpec['tuning']>;
-const withTuning = (tuning: Partial<Tuning>, epochs = 9): TrainingRunSpec => {
-  const spec = structuredClone(base);
-  spec.trainer.builtin!.hyperparameters.epochs = epochs;
-  spec.tuning = { ...spec.tuning!, ...tuning };
-  return spec;
-};
+const iris = irisTuningFixture('mlform-tuning-search-', { epochs: 9 });
+const withTuning = iris.spec;
 
 async function search(
   name: string,
@@ -46,18 +27,8 @@ async function search(
   signal?: AbortSignal,
   pruner?: Pruner,
 ) {
-  const outDir = join(dir, name);
-  const events: ProgressEvent[] = [];
-  const run = runTuning({
-    spec,
-    baseDir,
-    outDir,
-    name: 'iris-tuned',
-    onEvent: (e) => events.push(e),
-    launcher: fake.launcher,
-    signal,
-    pruner,
-  });
+  const outDir = join(iris.dir, name);
+  const { run, events } = iris.study(outDir, { spec, launcher: fake.launcher, signal, pruner });
   const read = async () => JSON.parse(await readFile(join(outDir, 'tuning.json'), 'utf8')) as TuningFile;
   return { run, events, outDir, read };
 }
@@ -309,6 +280,6 @@ it('runTraining delegates to the search when spec.tuning is set', async () => {
   // without training (every trial fails before launch).
   const spec = withTuning({ algorithm: 'random', trials: 2, space: { 'network.layers': { choice: [[0]] } } });
   await expect(
-    runTraining({ spec, baseDir, outDir: join(dir, 'delegation'), onEvent: () => {} }),
+    runTraining({ spec, baseDir: iris.baseDir, outDir: join(iris.dir, 'delegation'), onEvent: () => {} }),
   ).rejects.toThrow(/all 2 trials failed; trial 1, 2: invalid trial spec/);
 });

@@ -4,7 +4,15 @@
  * checkpoint marker per epoch, stops where the study says, and writes an artifact of the epochs
  * trained. Used by tuning-search.test.ts and tuning-study.test.ts.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import type { TrainingRunSpec } from '../../resources/training-run.js';
+import { resolveTraining } from '../../trainer/main.js';
+import { runTuning, type RunTuningOptions } from '../../trainer/tuning/run-tuning.js';
+import type { ProgressEvent } from '../../trainer/types.js';
+import type { RunTrainingResult } from '../../trainer/run-training.js';
 import { specHash } from '../../resources/spec-hash.js';
 import { writeJsonFile } from '../../artifact/files.js';
 import { localStore } from '../../artifact/storage.js';
@@ -93,4 +101,63 @@ export function fakeLauncher(
     }
   };
   return { launcher, jobs, maxConcurrent: () => max };
+}
+
+type Tuning = NonNullable<TrainingRunSpec['tuning']>;
+
+export interface IrisTuning {
+  dir: string;
+  base: TrainingRunSpec;
+  baseDir: string;
+  /** The base spec with `epochs` and these tuning fields over the file's defaults. */
+  spec(tuning: Partial<Tuning>, epochs?: number): TrainingRunSpec;
+  /** Starts a study of `spec` in `outDir`, collecting its progress events. */
+  study(
+    outDir: string,
+    options: Pick<RunTuningOptions, 'spec' | 'launcher' | 'signal' | 'sampler' | 'pruner'>,
+  ): { run: Promise<RunTrainingResult>; events: ProgressEvent[] };
+}
+
+/**
+ * A temp folder for the file's studies and examples/trainer/iris-tuning.yaml's spec with the
+ * folder its data URI resolves against, set up before the file's tests and removed after.
+ */
+export function irisTuningFixture(
+  prefix: string,
+  defaults: { epochs: number; tuning?: Partial<Tuning> },
+): IrisTuning {
+  const fixture: IrisTuning = {
+    dir: '',
+    base: {} as TrainingRunSpec,
+    baseDir: '',
+    spec(tuning, epochs = defaults.epochs) {
+      const spec = structuredClone(fixture.base);
+      spec.trainer.builtin!.hyperparameters.epochs = epochs;
+      spec.tuning = { ...spec.tuning!, ...defaults.tuning, ...tuning };
+      return spec;
+    },
+    study(outDir, options) {
+      const events: ProgressEvent[] = [];
+      const run = runTuning({
+        ...options,
+        baseDir: fixture.baseDir,
+        outDir,
+        name: 'iris-tuned',
+        onEvent: (e) => events.push(e),
+      });
+      return { run, events };
+    },
+  };
+  beforeAll(async () => {
+    fixture.dir = await mkdtemp(join(tmpdir(), prefix));
+    const resolved = await resolveTraining(
+      { specFile: 'examples/trainer/iris-tuning.yaml', out: fixture.dir },
+      {},
+    );
+    if (!resolved.ok) throw new Error(JSON.stringify(resolved.diagnostics));
+    fixture.base = resolved.value.resource.manifest.spec as TrainingRunSpec;
+    fixture.baseDir = resolved.value.baseDir;
+  });
+  afterAll(() => rm(fixture.dir, { recursive: true, force: true }));
+  return fixture;
 }

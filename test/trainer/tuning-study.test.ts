@@ -2,41 +2,21 @@
  * The study engine: asking trials as workers free up, the journal (study.jsonl) and resuming a
  * study from it, and the trial worker stopping where the pruner says (real training).
  */
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { TrainingRunSpec } from '../../resources/training-run.js';
 import { specHash } from '../../resources/spec-hash.js';
-import { resolveTraining } from '../../trainer/main.js';
 import { JOURNAL_FILE, JournalError, type JournalEvent } from '../../trainer/tuning/journal.js';
-import { runTuning, TuningError } from '../../trainer/tuning/run-tuning.js';
+import { TuningError } from '../../trainer/tuning/run-tuning.js';
 import { sampleParams, type TrialParams } from '../../trainer/tuning/search-space.js';
 import type { FinishedTrial, Pruner, Sampler } from '../../trainer/tuning/study-types.js';
 import type { TuningFile } from '../../trainer/tuning/tuning-file.js';
 import type { MetricsFile } from '../../artifact/files.js';
-import type { ProgressEvent } from '../../trainer/types.js';
-import { fakeLauncher, type Fake } from './tuning-study-fake.js';
+import { fakeLauncher, irisTuningFixture, type Fake } from './tuning-study-fake.js';
 
-let dir: string;
-let base: TrainingRunSpec;
-let baseDir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mlform-tuning-study-'));
-  const resolved = await resolveTraining({ specFile: 'examples/trainer/iris-tuning.yaml', out: dir }, {});
-  if (!resolved.ok) throw new Error(JSON.stringify(resolved.diagnostics));
-  base = resolved.value.resource.manifest.spec as TrainingRunSpec;
-  baseDir = resolved.value.baseDir;
-});
-afterAll(() => rm(dir, { recursive: true, force: true }));
-
-type Tuning = NonNullable<TrainingRunSpec['tuning']>;
-const withTuning = (tuning: Partial<Tuning>, epochs = 4): TrainingRunSpec => {
-  const spec = structuredClone(base);
-  spec.trainer.builtin!.hyperparameters.epochs = epochs;
-  spec.tuning = { ...spec.tuning!, algorithm: 'random', ...tuning };
-  return spec;
-};
+const iris = irisTuningFixture('mlform-tuning-study-', { epochs: 4, tuning: { algorithm: 'random' } });
+const withTuning = iris.spec;
 
 interface StudyRun {
   spec: TrainingRunSpec;
@@ -46,21 +26,8 @@ interface StudyRun {
   pruner?: Pruner;
 }
 
-function study(outDir: string, { spec, fake, signal, sampler, pruner }: StudyRun) {
-  const events: ProgressEvent[] = [];
-  const run = runTuning({
-    spec,
-    baseDir,
-    outDir,
-    name: 'iris-tuned',
-    onEvent: (e) => events.push(e),
-    ...(fake && { launcher: fake.launcher }),
-    signal,
-    sampler,
-    pruner,
-  });
-  return { run, events };
-}
+const study = (outDir: string, { fake, ...options }: StudyRun) =>
+  iris.study(outDir, { ...options, ...(fake && { launcher: fake.launcher }) });
 
 const readTuning = async (outDir: string) =>
   JSON.parse(await readFile(join(outDir, 'tuning.json'), 'utf8')) as TuningFile;
@@ -91,7 +58,7 @@ describe('asking', () => {
     const { sampler, asks } = recordingSampler(spec);
     // Trial 1 trains long; 2, 3 and 4 follow one another on the other worker.
     const fake = fakeLauncher((job) => ({ waitMs: job.trial === 1 ? 400 : 5 }));
-    const outDir = join(dir, 'asking');
+    const outDir = join(iris.dir, 'asking');
     await study(outDir, { spec, fake, sampler }).run;
     const [p1] = asks.length > 0 ? [sampleParams(spec.tuning!.space, 7, 1)] : [];
     expect(asks.map((a) => a.trial)).toEqual([1, 2, 3, 4]);
@@ -108,7 +75,7 @@ describe('asking', () => {
   it('ends at the sampler size (a grid smaller than `trials`)', async () => {
     const spec = withTuning({ trials: 5, parallel: 2 });
     const { sampler } = recordingSampler(spec, 2);
-    const outDir = join(dir, 'grid-size');
+    const outDir = join(iris.dir, 'grid-size');
     await study(outDir, { spec, fake: fakeLauncher(), sampler }).run;
     const tuning = await readTuning(outDir);
     expect(tuning.trials.map((t) => t.trial)).toEqual([1, 2]);
@@ -119,7 +86,7 @@ describe('asking', () => {
 describe('journal and resume', () => {
   it('journals every event and resumes a stopped study without training an ended trial again', async () => {
     const spec = withTuning({ trials: 3, parallel: 2 });
-    const outDir = join(dir, 'resume');
+    const outDir = join(iris.dir, 'resume');
     const controller = new AbortController();
     // Trial 2 stops after its second epoch until the study is stopped (a kill mid-training).
     const first = fakeLauncher((job) => (job.trial === 2 ? { holdAfterEpoch: 2 } : {}));
@@ -172,7 +139,7 @@ describe('journal and resume', () => {
 
   it('finishes a trial pruned before the kill at its pruned epoch, and drops a torn last line', async () => {
     const spec = withTuning({ trials: 1 }, 9);
-    const outDir = join(dir, 'pruned-then-killed');
+    const outDir = join(iris.dir, 'pruned-then-killed');
     const at = new Date().toISOString();
     const journal: JournalEvent[] = [
       { type: 'study', formatVersion: 1, specHash: specHash(spec), at },
@@ -204,7 +171,7 @@ describe('journal and resume', () => {
   });
 
   it('refuses a directory holding the study of another spec', async () => {
-    const outDir = join(dir, 'other-spec');
+    const outDir = join(iris.dir, 'other-spec');
     await study(outDir, { spec: withTuning({ trials: 1 }), fake: fakeLauncher() }).run;
     const changed = withTuning({ trials: 2 });
     await expect(study(outDir, { spec: changed, fake: fakeLauncher() }).run).rejects.toThrow(
@@ -217,7 +184,7 @@ describe('journal and resume', () => {
 
   it('refuses a journal line that is not a study event, naming the line', async () => {
     const spec = withTuning({ trials: 1 });
-    const outDir = join(dir, 'edited');
+    const outDir = join(iris.dir, 'edited');
     const header = { type: 'study', formatVersion: 1, specHash: specHash(spec), at: 'now' };
     await mkdir(outDir, { recursive: true });
     await writeFile(join(outDir, JOURNAL_FILE), `${JSON.stringify(header)}\n{"type":"asked","trial":-1}\n`);
@@ -228,7 +195,7 @@ describe('journal and resume', () => {
 
 it('a real trial worker stops at the epoch the pruner names and writes its artifact there', async () => {
   const spec = withTuning({ trials: 2, parallel: 2 }, 6);
-  const outDir = join(dir, 'worker-prune');
+  const outDir = join(iris.dir, 'worker-prune');
   const pruner: Pruner = {
     report: (trial, epoch) => ({
       prune: trial === 1 && epoch === 2,

@@ -51,22 +51,15 @@ const LaunchedEvent = Type.Object({
   resumed: Type.Boolean(),
   at: Type.String(),
 });
-const EpochEvent = Type.Object({
-  type: Type.Literal('epoch'),
+/** A trial's epoch, and where the pruner placed it (asha/hyperband: its rung and bracket). */
+const TrialEpoch = {
   trial: Trial,
   epoch: Type.Integer({ minimum: 1 }),
-  value: Type.Number(),
   rung: Type.Optional(Type.Integer({ minimum: 0 })),
   bracket: Type.Optional(Type.Integer({ minimum: 0 })),
-});
-const PrunedEvent = Type.Object({
-  type: Type.Literal('pruned'),
-  trial: Trial,
-  epoch: Type.Integer({ minimum: 1 }),
-  reason: Type.String(),
-  rung: Type.Optional(Type.Integer({ minimum: 0 })),
-  bracket: Type.Optional(Type.Integer({ minimum: 0 })),
-});
+};
+const EpochEvent = Type.Object({ type: Type.Literal('epoch'), ...TrialEpoch, value: Type.Number() });
+const PrunedEvent = Type.Object({ type: Type.Literal('pruned'), ...TrialEpoch, reason: Type.String() });
 const EndedEvent = Type.Object({
   type: Type.Literal('ended'),
   trial: Trial,

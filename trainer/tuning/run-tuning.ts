@@ -36,7 +36,7 @@ import {
   type Journal,
   type JournalEvent,
 } from './journal.js';
-import { StudyState } from './study-state.js';
+import { newRecord, StudyState } from './study-state.js';
 import type { Pruner, PrunerTrialView, Sampler } from './study-types.js';
 import { processLauncher, type LaunchContext, type TrialLauncher } from './trial-launcher.js';
 import { trialSpec as buildTrialSpec, withEpochs } from './trial-spec.js';
@@ -416,20 +416,8 @@ class Study {
     this.file.error = errorMessage(error);
     this.file.finishedAt = finishedAt.toISOString();
     this.file.seconds = (finishedAt.getTime() - this.startedAt.getTime()) / 1000;
-    for (let trial = this.state.size + 1; trial <= this.limit; trial++) {
-      this.unasked.push({
-        trial,
-        dir: `${TRIALS_DIR}/${trial}`,
-        params: {},
-        state: 'cancelled',
-        rung: null,
-        budget: null,
-        epochs: null,
-        metric: null,
-        seconds: 0,
-        runs: [],
-      });
-    }
+    for (let trial = this.state.size + 1; trial <= this.limit; trial++)
+      this.unasked.push(newRecord(trial, {}, 'cancelled'));
     // The search's own error is the one to report, not a failure to write its record.
     await this.save().catch(() => {});
   }

@@ -142,12 +142,17 @@ function withValue(values: IntermediateValue[], value: IntermediateValue): Inter
   return [...values.filter((v) => v.epoch < value.epoch), value];
 }
 
-function newRecord(trial: number, params: TrialParams): TrialRecord {
+/** A trial before it trained: asked (pending), or never asked when its study stopped (cancelled). */
+export function newRecord(
+  trial: number,
+  params: TrialParams,
+  state: TrialRecord['state'] = 'pending',
+): TrialRecord {
   return {
     trial,
     dir: `${TRIALS_DIR}/${trial}`,
     params,
-    state: 'pending',
+    state,
     rung: null,
     budget: null,
     epochs: null,
