@@ -13,6 +13,7 @@ import { sampleParams, type TrialParams } from '../../trainer/tuning/search-spac
 import type { FinishedTrial, Pruner, Sampler } from '../../trainer/tuning/study-types.js';
 import type { TuningFile } from '../../trainer/tuning/tuning-file.js';
 import type { MetricsFile } from '../../artifact/files.js';
+import { isTuningFile } from '../../controller/web/views/tuning-trials.js';
 import { fakeLauncher, irisTuningFixture, type Fake } from './tuning-study-fake.js';
 
 const iris = irisTuningFixture('mlform-tuning-study-', { epochs: 4, tuning: { algorithm: 'random' } });
@@ -101,7 +102,10 @@ describe('journal and resume', () => {
     const before = await readEvents(outDir);
     expect(before[0]).toMatchObject({ type: 'study', formatVersion: 1, specHash: specHash(spec) });
     expect(before.filter((e) => e.type === 'ended').map((e) => e.trial)).toEqual([1, 3]);
-    expect((await readTuning(outDir)).trials[1].state).toBe('cancelled');
+    const cancelled = await readTuning(outDir);
+    expect(cancelled.trials[1].state).toBe('cancelled');
+    // The dashboard reads tuning.json only when it passes the schema, in every state.
+    expect(isTuningFile(cancelled)).toBe(true);
 
     const second = fakeLauncher();
     const resumed = study(outDir, { spec, fake: second });
@@ -121,6 +125,7 @@ describe('journal and resume', () => {
     expect(trial2).toEqual([1, 2, 3, 4]);
     const tuning = await readTuning(outDir);
     expect(tuning.state).toBe('succeeded');
+    expect(isTuningFile(tuning)).toBe(true);
     expect(tuning.trials.map((t) => t.state)).toEqual(['completed', 'completed', 'completed']);
     const t2 = tuning.trials[1];
     expect(t2.intermediate?.map((v) => v.epoch)).toEqual([1, 2, 3, 4]);
