@@ -8,7 +8,7 @@
  * The journal lives in an artifact directory, so it is read as untrusted: every line is checked
  * against the schema, and trial numbers are positive integers (they name `trials/<k>/`).
  * gs:// directories get no journal (appending to an object means rewriting it): such a study is
- * not durable, and says so in tuning.json's absence of a journal only.
+ * not durable.
  */
 import { mkdir, open, readFile, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
