@@ -135,6 +135,9 @@ describe('journal and resume', () => {
     ]);
     expect(t2.runs[0].error).toMatch(/interrupted/);
     expect(resumed.events.filter((e) => e.type === 'trial' && e.state === 'resumed')).toHaveLength(1);
+    // Its log starts with the trials that ended before the stop, so it tells the whole study.
+    const told = resumed.events.flatMap((e) => (e.type === 'trial' ? [`${e.trial} ${e.state}`] : []));
+    expect(told.slice(0, 3)).toEqual(['1 finished', '3 finished', '2 resumed']);
     // The journal replays to the tuning.json written: a third start trains nothing.
     const third = fakeLauncher();
     await study(outDir, { spec, fake: third }).run;

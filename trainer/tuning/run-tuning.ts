@@ -36,7 +36,7 @@ import {
   type Journal,
   type JournalEvent,
 } from './journal.js';
-import { newRecord, StudyState } from './study-state.js';
+import { isEnded, newRecord, StudyState } from './study-state.js';
 import type { Pruner, PrunerTrialView, Sampler } from './study-types.js';
 import { processLauncher, type LaunchContext, type TrialLauncher } from './trial-launcher.js';
 import { trialSpec as buildTrialSpec, withEpochs } from './trial-spec.js';
@@ -164,6 +164,8 @@ class Study {
       if (replayed.length === 0)
         await this.journal.append({ type: 'study', formatVersion: 1, specHash: hash, at: nowIso() });
       for (const event of replayed) this.state.apply(event);
+      // The log of a resumed run starts with the trials that ended before, as they ended.
+      for (const record of this.state.records()) if (isEnded(record)) this.told(record);
       for (const record of this.state.records()) {
         const invalid = this.prepare(record);
         // Killed between asking it and recording that its spec is invalid.
@@ -320,8 +322,13 @@ class Study {
     ended: Omit<EndedJournalEvent, 'type' | 'trial' | 'at'>,
   ): Promise<void> {
     await this.append({ type: 'ended', trial: record.trial, ...ended, at: nowIso() });
-    const state = ended.state === 'failed' ? 'failed' : ended.state === 'pruned' ? 'pruned' : 'finished';
-    this.emit(record, state, ended.metric, record.prunedAt?.reason ?? ended.error);
+    this.told(record);
+  }
+
+  /** The `trial` event of an ended trial: finished, pruned (with the pruner's reason) or failed. */
+  private told(record: TrialRecord): void {
+    const state = record.state === 'completed' ? 'finished' : record.state;
+    this.emit(record, state, record.metric, record.prunedAt?.reason ?? record.error);
   }
 
   /**
