@@ -74,14 +74,26 @@ it('a SIGKILLed tuned run resumes its study on the next apply without repeating 
   // Mid-study: a trial has ended, and each open trial has reported two epochs (so the worker has
   // answered the first, which comes after its checkpoint).
   const journalFile = join(runDir(1), 'artifact', 'study.jsonl');
-  const atKill = await waitFor(
-    () => readJournal(journalFile).catch(() => [] as JournalEvent[]),
-    (events) => {
+  // tuning.json follows the journal (it is rewritten after each event): it shows an ended trial too.
+  const tuningFile = join(runDir(1), 'artifact', 'tuning.json');
+  const { events: atKill } = await waitFor(
+    async () => ({
+      events: await readJournal(journalFile).catch(() => [] as JournalEvent[]),
+      shown: await readFile(tuningFile, 'utf8').then(
+        (text) => (JSON.parse(text) as TuningFile).trials.some((t) => t.state === 'completed'),
+        () => false,
+      ),
+    }),
+    ({ events, shown }) => {
       const ended = new Set(events.flatMap((e) => (e.type === 'ended' ? [e.trial] : [])));
       const open = events.flatMap((e) => (e.type === 'asked' && !ended.has(e.trial) ? [e.trial] : []));
       const epochs = (t: number) => events.filter((e) => e.type === 'epoch' && e.trial === t).length;
       return (
-        ended.size >= 1 && ended.size < TRIALS - 1 && open.length > 0 && open.every((t) => epochs(t) >= 2)
+        shown &&
+        ended.size >= 1 &&
+        ended.size < TRIALS - 1 &&
+        open.length > 0 &&
+        open.every((t) => epochs(t) >= 2)
       );
     },
     { timeoutMs: 60_000, everyMs: 20 },
@@ -126,6 +138,8 @@ it('a SIGKILLed tuned run resumes its study on the next apply without repeating 
   expect(described.out).toContain(`Best: trial ${tuning.best!.trial}, val_loss`);
   const logs = runCli(['logs', 'trainingrun/iris-study', '-f', project], 60_000, env);
   expect(logs.out).toMatch(new RegExp(`trial \\d/${TRIALS} resumed`));
+  // The retry's log tells the whole study, the trials that ended before the kill included.
+  for (const trial of endedBefore) expect(logs.out).toContain(`trial ${trial}/${TRIALS} finished`);
   expect(logs.out).toContain(`trial ${tuning.best!.trial}/${TRIALS} best`);
 }, 150_000);
 
