@@ -56,6 +56,8 @@ export interface RunTrainingOptions {
   signal?: AbortSignal;
   mlformVersion?: string;
   env?: Record<string, string | undefined>;
+  /** Asked after each epoch: true stops the training there (a pruned tuning trial; trainer/training). */
+  stopAfterEpoch?: (epoch: number) => boolean | Promise<boolean>;
 }
 
 export class TrainingSetupError extends Error {
@@ -115,6 +117,7 @@ export async function runTraining(options: RunTrainingOptions): Promise<RunTrain
         if (event.type !== 'done') onEvent(event);
       },
       signal: options.signal,
+      stopAfterEpoch: options.stopAfterEpoch,
       stepInterval: spec.tensorboard.stepInterval,
       tensorboard: tensorboardObserver(writer, { histograms: spec.tensorboard.histograms }),
     });

@@ -77,7 +77,10 @@ export type ProgressEvent =
       trials: number;
       params: Record<string, unknown>;
       metric?: number;
+      /** started | resumed | finished | pruned | failed | best. */
       state: string;
+      /** pruned: the pruner's reason; failed: the error. */
+      reason?: string;
     }
   | { type: 'done'; metrics: Record<string, number>; seconds: number }
   | { type: 'error'; message: string };

@@ -32,6 +32,7 @@ import { finishedRunCosts, money, type RunCost } from '../engine/cost.js';
 import { PRICES_AS_OF } from '../engine/cost-prices.js';
 import { versionCosts, type VersionCost } from '../engine/actual-cost.js';
 import type { ProjectConfig } from '../../resources/project.js';
+import { renderStudy, type StudySummary } from './study-describe.js';
 
 /** Recent history shown per resource; older entries are summarised by a count. */
 const RECENT = 10;
@@ -56,6 +57,8 @@ export interface DescribeModel {
   costs?: RunCost[];
   /** RegisteredModel: what the run behind each version cost (locally CPU-hours, priced when set). */
   versionCosts?: VersionCost[];
+  /** TrainingRun with tuning: the latest run's study, from its tuning.json (the describe command reads it). */
+  study?: StudySummary;
 }
 
 export function describeModel(
@@ -187,6 +190,7 @@ function kindSection(model: DescribeModel, style: Style): string[] {
       style.bold('Runs:'),
       indent(runsTable(model.runs, model.specHash)),
       ...tensorboardSection(model.runs, style),
+      ...(model.study ? renderStudy(model.study, style) : []),
     ];
     if (!model.costs) return runs;
     return [

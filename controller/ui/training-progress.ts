@@ -32,8 +32,12 @@ export function progressLine(event: ProgressEvent, style: Style): string | undef
       return style.cyan(
         `early stop at epoch ${event.epoch}; restored the best weights (epoch ${event.bestEpoch})`,
       );
-    case 'trial':
-      return `trial ${event.trial}/${event.trials} ${t(String(event.state))}${event.metric !== undefined ? ` ${fmt(event.metric)}` : ''} ${style.dim(t(JSON.stringify(event.params) ?? ''))}`;
+    case 'trial': {
+      // pruned: the pruner's reason; failed: the error (both written by the trainer: escaped).
+      const reason = typeof event.reason === 'string' ? `: ${t(event.reason)}` : '';
+      const state = event.state === 'pruned' ? style.yellow(t(event.state)) : t(String(event.state));
+      return `trial ${event.trial}/${event.trials} ${state}${event.metric !== undefined ? ` ${fmt(event.metric)}` : ''}${reason} ${style.dim(t(JSON.stringify(event.params) ?? ''))}`;
+    }
     case 'done':
       return style.green(
         `done in ${formatDuration(event.seconds)}: ${Object.entries(event.metrics)

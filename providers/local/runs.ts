@@ -45,6 +45,8 @@ import { ArtifactRunSchema, RunRecordSchema, type RunOutcome, type RunRecord } f
 import { readLogLines, readLogTail, summarizeLog } from './run-log.js';
 import { childEnv, stateRoot, type LocalSettings } from './settings.js';
 import { commandLaunchEnv } from './command-runs.js';
+import { adoptDeadStudy } from './study-resume.js';
+import { errorMessage } from '../../resources/error-message.js';
 import {
   checkName,
   exists,
@@ -422,6 +424,12 @@ async function launch(
     await writeJsonAtomic(files.record, record);
   }
   const launchId = record.launch?.id ?? '';
+  // A retry of a tuned run whose process died resumes that study rather than starting over.
+  await adoptDeadStudy(paths, ctx, record).catch((e: unknown) =>
+    ctx.log?.(
+      `${runRef(record)} starts a new study: the dead attempt's could not be moved (${errorMessage(e)})`,
+    ),
+  );
   let pid: number;
   try {
     await writeTextAtomic(files.spec, JSON.stringify(manifest), 0o600);

@@ -1,129 +1,34 @@
 /**
- * The search itself (rungs, promotion, failures, abort, the promoted artifact) with an injected
- * launcher that writes a fake artifact instead of training: fast and exact. The real trainer in
- * child processes is covered by tuning-e2e.test.ts.
+ * The search itself (pruning, failures, abort, the promoted artifact) with an injected launcher
+ * that reports epochs and writes a fake artifact instead of training: fast and exact. The real
+ * trainer in child processes is covered by tuning-e2e.test.ts; the journal and resume by
+ * tuning-study.test.ts.
  */
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { TrainingRunSpec } from '../../resources/training-run.js';
 import { specHash } from '../../resources/spec-hash.js';
-import { writeJsonFile } from '../../artifact/files.js';
-import { resolveTraining } from '../../trainer/main.js';
 import { runTraining } from '../../trainer/run-training.js';
-import { runTuning, TuningError } from '../../trainer/tuning/run-tuning.js';
-import type { TrialJob, TrialLauncher } from '../../trainer/tuning/trial-launcher.js';
+import { TuningError } from '../../trainer/tuning/run-tuning.js';
+import type { Pruner } from '../../trainer/tuning/study-types.js';
 import type { TuningFile } from '../../trainer/tuning/tuning-file.js';
 import type { ProgressEvent } from '../../trainer/types.js';
 import { localStore } from '../../artifact/storage.js';
+import { fakeLauncher, irisTuningFixture, type Fake } from './tuning-study-fake.js';
 
-let dir: string;
-let base: TrainingRunSpec;
-let baseDir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mlform-tuning-search-'));
-  const resolved = await resolveTraining({ specFile: 'examples/trainer/iris-tuning.yaml', out: dir }, {});
-  if (!resolved.ok) throw new Error(JSON.stringify(resolved.diagnostics));
-  base = resolved.value.resource.manifest.spec as TrainingRunSpec;
-  baseDir = resolved.value.baseDir;
-});
-afterAll(() => rm(dir, { recursive: true, force: true }));
+const iris = irisTuningFixture('mlform-tuning-search-', { epochs: 9 });
+const withTuning = iris.spec;
 
-type Tuning = NonNullable<TrainingRunSpec['tuning']>;
-const withTuning = (tuning: Partial<Tuning>, epochs = 9): TrainingRunSpec => {
-  const spec = structuredClone(base);
-  spec.trainer.builtin!.hyperparameters.epochs = epochs;
-  spec.tuning = { ...spec.tuning!, ...tuning };
-  return spec;
-};
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new DOMException('aborted', 'AbortError'));
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-
-interface Fake {
-  launcher: TrialLauncher;
-  jobs: TrialJob[];
-  maxConcurrent: () => number;
-}
-
-/**
- * Writes an artifact whose val_loss is smallest for learningRate 0.01 and shrinks with epochs, so
- * rankings are predictable. `behave` can fail a job, change its metrics, or hold it.
- */
-function fakeLauncher(
-  behave: (job: TrialJob) => {
-    fail?: string;
-    metrics?: Record<string, number>;
-    waitMs?: number;
-  } = () => ({}),
-): Fake {
-  const jobs: TrialJob[] = [];
-  let running = 0;
-  let max = 0;
-  const launcher: TrialLauncher = async (job, context) => {
-    jobs.push(job);
-    running += 1;
-    max = Math.max(max, running);
-    try {
-      const how = behave(job);
-      await sleep(how.waitMs ?? 5, context.signal);
-      if (how.fail) throw new Error(how.fail);
-      const hp = job.spec.trainer.builtin!.hyperparameters;
-      const valLoss = Math.abs(Math.log10(hp.learningRate) + 2) + 1 / hp.epochs;
-      const out = job.outDir;
-      await localStore.write(join(out, 'model.json'), JSON.stringify({ trial: job.trial }));
-      await localStore.write(join(out, 'weights.bin'), new Uint8Array([job.trial, hp.epochs, 7]));
-      await localStore.write(join(out, 'tensorboard', 'events.out.tfevents.1.fake'), `trial ${job.trial}`);
-      await writeJsonFile(out, 'preprocess.json', { formatVersion: 1 });
-      await writeJsonFile(out, 'history.json', [{ epoch: hp.epochs }]);
-      await writeJsonFile(out, 'metrics.json', {
-        formatVersion: 1,
-        task: 'classification',
-        metrics: how.metrics ?? { val_loss: valLoss, val_accuracy: 1 - valLoss / 10 },
-        training: { epochs: hp.epochs },
-      });
-      await writeJsonFile(out, 'run.json', {
-        formatVersion: 1,
-        name: context.name,
-        specHash: specHash(job.spec),
-        spec: job.spec,
-        data: { uri: 'file://x.csv', sha256: 'abc', bytes: 1, rows: {}, columnTypes: {} },
-        startedAt: 'then',
-        finishedAt: 'now',
-        seconds: 1,
-        backend: 'fake',
-        mlformVersion: '0.0.0',
-      });
-    } finally {
-      running -= 1;
-    }
-  };
-  return { launcher, jobs, maxConcurrent: () => max };
-}
-
-async function search(name: string, spec: TrainingRunSpec, fake: Fake, signal?: AbortSignal) {
-  const outDir = join(dir, name);
-  const events: ProgressEvent[] = [];
-  const run = runTuning({
-    spec,
-    baseDir,
-    outDir,
-    name: 'iris-tuned',
-    onEvent: (e) => events.push(e),
-    launcher: fake.launcher,
-    signal,
-  });
+async function search(
+  name: string,
+  spec: TrainingRunSpec,
+  fake: Fake,
+  signal?: AbortSignal,
+  pruner?: Pruner,
+) {
+  const outDir = join(iris.dir, name);
+  const { run, events } = iris.study(outDir, { spec, launcher: fake.launcher, signal, pruner });
   const read = async () => JSON.parse(await readFile(join(outDir, 'tuning.json'), 'utf8')) as TuningFile;
   return { run, events, outDir, read };
 }
@@ -199,47 +104,100 @@ describe('random search', () => {
   });
 });
 
-describe('successive halving', () => {
-  it('promotes the best third per rung and continues it in its own directory', async () => {
+/**
+ * A pruner for these tests: at epoch 3, stops every trial whose value is above `threshold` (the
+ * real median/asha/hyperband pruners are tested in their own files).
+ */
+function thresholdPruner(threshold: number, atEpoch = 3): Pruner & { reports: number[][] } {
+  const reports: number[][] = [];
+  return {
+    reports,
+    report(trial, epoch, trials) {
+      reports.push([trial, epoch]);
+      const value = trials.find((t) => t.trial === trial)!.intermediate.at(-1)!.value;
+      if (epoch !== atEpoch || value <= threshold) return { prune: false };
+      return {
+        prune: true,
+        reason: `val_loss ${value.toFixed(2)} > ${threshold} at epoch ${epoch}`,
+        rung: 1,
+      };
+    },
+    describe: () => ({ type: 'threshold', rungs: [[atEpoch]] }),
+  };
+}
+
+describe('pruning (halving is asynchronous successive halving through the pruner)', () => {
+  it('stops the trials the pruner names at that epoch, each trained once, and picks a completed one', async () => {
     const fake = fakeLauncher();
+    const pruner = thresholdPruner(0.9);
     const spec = withTuning({ algorithm: 'halving', trials: 9, parallel: 3 }, 9);
-    const { run, events, read } = await search('halving', spec, fake);
+    const { run, events, read, outDir } = await search('halving', spec, fake, undefined, pruner);
     await run;
     const tuning = await read();
-    expect(tuning.schedule.map((r) => [r.trials, r.epochs])).toEqual([
-      [9, 1],
-      [3, 3],
-      [1, 9],
-    ]);
-    expect(fake.jobs.map((j) => j.spec.trainer.builtin!.hyperparameters.epochs)).toEqual([
-      ...Array(9).fill(1),
-      ...Array(3).fill(3),
-      9,
-    ]);
+    expect(tuning.pruner).toEqual({ type: 'threshold', rungs: [[3]] });
+    // Every trial was launched once, on the full budget: no rung restarts it.
+    expect(fake.jobs.map((j) => j.trial).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(fake.jobs.every((j) => j.spec.trainer.builtin!.hyperparameters.epochs === 9)).toBe(true);
 
-    // Rung 1 holds the three best of rung 0, rung 2 the best of rung 1.
-    const rung0 = tuning.trials.map((t) => ({ trial: t.trial, metric: t.runs[0].metric as number }));
-    const best3 = [...rung0].sort((a, b) => a.metric - b.metric).slice(0, 3);
-    const rung1Jobs = fake.jobs.filter((j) => j.rung === 1);
-    expect(rung1Jobs.map((j) => j.trial).sort()).toEqual(best3.map((t) => t.trial).sort());
-    const finalist = fake.jobs.find((j) => j.rung === 2)!;
-    const first = fake.jobs.find((j) => j.trial === finalist.trial)!;
-    expect(finalist.outDir).toBe(first.outDir);
+    const pruned = tuning.trials.filter((t) => t.state === 'pruned');
+    const completed = tuning.trials.filter((t) => t.state === 'completed');
+    expect(pruned.length).toBeGreaterThan(0);
+    expect(completed.length).toBeGreaterThan(0);
+    expect(pruned.length + completed.length).toBe(9);
+    for (const t of pruned) {
+      expect(t.prunedAt).toMatchObject({ epoch: 3, reason: expect.stringContaining('> 0.9 at epoch 3') });
+      expect(t).toMatchObject({ epochs: 3, rung: 1 });
+      expect(t.intermediate!.map((v) => v.epoch)).toEqual([1, 2, 3]);
+      // Its artifact is complete, at the epoch it was stopped.
+      const metrics = JSON.parse(await readFile(join(outDir, t.dir, 'metrics.json'), 'utf8')) as {
+        training: { epochs: number };
+      };
+      expect(metrics.training.epochs).toBe(3);
+    }
+    for (const t of completed) {
+      expect(t.epochs).toBe(9);
+      expect(t.intermediate).toHaveLength(9);
+      expect(t.runs.map((r) => [r.budget, r.resumed, r.state])).toEqual([[9, false, 'succeeded']]);
+    }
+    // Every epoch of every trial went to the pruner, once.
+    expect(pruner.reports).toHaveLength(pruned.length * 3 + completed.length * 9);
+    expect(tuning.best?.metric).toBe(Math.min(...completed.map((t) => t.metric as number)));
+    expect(trialEvents(events, 'pruned').sort()).toEqual(pruned.map((t) => t.trial));
+    const reasons = events.filter((e) => e.type === 'trial' && e.state === 'pruned');
+    expect(reasons.every((e) => e.type === 'trial' && e.reason?.includes('at epoch 3'))).toBe(true);
+    expect(trialEvents(events, 'resumed')).toEqual([]);
+  });
 
-    const states = tuning.trials.map((t) => t.state);
-    expect(states.filter((s) => s === 'pruned')).toHaveLength(8);
-    const winner = tuning.trials[finalist.trial - 1];
-    expect(winner).toMatchObject({ state: 'completed', rung: 2, budget: 9, epochs: 9 });
-    expect(winner.runs.map((r) => [r.rung, r.budget, r.resumed])).toEqual([
-      [0, 1, false],
-      [1, 3, true],
-      [2, 9, true],
-    ]);
-    // The best is the best of every recorded metric (a pruned trial would win if it were better).
-    const recorded = tuning.trials.map((t) => t.metric as number);
-    expect(tuning.best?.metric).toBe(Math.min(...recorded));
-    expect(trialEvents(events, 'resumed').length).toBe(4);
-    expect(trialEvents(events, 'pruned').length).toBe(8);
+  it('never picks a pruned trial while a completed one exists, even with a better metric', async () => {
+    // Trial 1 is pruned but its (short) artifact reports the best val_loss of all.
+    const fake = fakeLauncher((job) =>
+      job.trial === 1 ? { metrics: { val_loss: 0.001, val_accuracy: 1 } } : {},
+    );
+    const pruner: Pruner = {
+      report: (trial) => ({ prune: trial === 1, reason: 'test' }),
+      describe: () => ({ type: 'test' }),
+    };
+    const spec = withTuning({ algorithm: 'halving', trials: 3 }, 4);
+    const { run, read } = await search('pruned-not-best', spec, fake, undefined, pruner);
+    await run;
+    const tuning = await read();
+    expect(tuning.trials[0]).toMatchObject({ state: 'pruned', metric: 0.001, prunedAt: { epoch: 1 } });
+    expect(tuning.best?.trial).not.toBe(1);
+  });
+
+  it('picks the best pruned trial when every trial was pruned', async () => {
+    const fake = fakeLauncher();
+    const pruner: Pruner = {
+      report: (_trial, epoch) => ({ prune: epoch === 2, reason: 'test' }),
+      describe: () => ({ type: 'test' }),
+    };
+    const spec = withTuning({ algorithm: 'halving', trials: 3 }, 4);
+    const { run, read } = await search('all-pruned', spec, fake, undefined, pruner);
+    await run;
+    const tuning = await read();
+    expect(tuning.trials.map((t) => t.state)).toEqual(['pruned', 'pruned', 'pruned']);
+    expect(tuning.best?.metric).toBe(Math.min(...tuning.trials.map((t) => t.metric as number)));
+    expect(tuning.best?.epochs).toBe(2);
   });
 });
 
@@ -306,7 +264,9 @@ describe('abort', () => {
     const fake = fakeLauncher(() => ({ waitMs: 10_000 }));
     const spec = withTuning({ algorithm: 'random', trials: 4, parallel: 2 });
     const { run, read, outDir } = await search('abort', spec, fake, controller.signal);
-    setTimeout(() => controller.abort(), 50);
+    // Once both workers train (the study journals each trial before it launches it).
+    await vi.waitFor(() => expect(fake.jobs).toHaveLength(2));
+    controller.abort();
     await expect(run).rejects.toMatchObject({ name: 'AbortError' });
     expect(fake.jobs.map((j) => j.trial)).toEqual([1, 2]);
     const tuning = await read();
@@ -321,6 +281,6 @@ it('runTraining delegates to the search when spec.tuning is set', async () => {
   // without training (every trial fails before launch).
   const spec = withTuning({ algorithm: 'random', trials: 2, space: { 'network.layers': { choice: [[0]] } } });
   await expect(
-    runTraining({ spec, baseDir, outDir: join(dir, 'delegation'), onEvent: () => {} }),
+    runTraining({ spec, baseDir: iris.baseDir, outDir: join(iris.dir, 'delegation'), onEvent: () => {} }),
   ).rejects.toThrow(/all 2 trials failed; trial 1, 2: invalid trial spec/);
 });

@@ -9,9 +9,9 @@ import type { EpochSums } from './epoch.js';
 import { evaluateScaled } from './evaluate-scaled.js';
 import { abortError, captureWeights, now, saveCheckpoint, type TrainingSession } from './session.js';
 
-/** No epoch follows: the budget is spent, early stopping stopped, or the loss diverged. */
+/** No epoch follows: the budget is spent, early stopping stopped, the loss diverged, or a stop was asked. */
 export const trainingFinished = (s: TrainingSession): boolean =>
-  s.state.epoch >= s.epochs || s.state.earlyStopping.stopped || s.state.diverged;
+  s.state.epoch >= s.epochs || s.state.earlyStopping.stopped || s.state.diverged || s.stopRequested === true;
 
 export async function endEpoch(s: TrainingSession, sums: EpochSums): Promise<void> {
   const { state, model, objective, earlyStopping: es } = s;
@@ -56,6 +56,7 @@ export async function endEpoch(s: TrainingSession, sums: EpochSums): Promise<voi
   if (state.earlyStopping.stopped) {
     s.onEvent({ type: 'early-stop', epoch, bestEpoch: state.earlyStopping.bestEpoch });
   }
+  if (s.stopAfterEpoch && (await s.stopAfterEpoch(epoch)) && !finished) s.stopRequested = true;
   if (s.signal?.aborted && !finished) {
     throw abortError(`training aborted after epoch ${epoch}; checkpoint saved`);
   }

@@ -26,6 +26,9 @@ export interface TrainingSession extends ChosenRunner {
   observer?: TrainingObserver;
   onEvent: (event: ProgressEvent) => void;
   signal?: AbortSignal;
+  stopAfterEpoch?: (epoch: number) => boolean | Promise<boolean>;
+  /** stopAfterEpoch said stop (not in the checkpoint: a resumed trial is given that epoch as budget). */
+  stopRequested?: boolean;
   stepInterval: number;
   /** The head of the training split, for the gradient-norm probe after each epoch. */
   probe: [tf.Tensor, tf.Tensor];

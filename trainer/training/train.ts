@@ -51,6 +51,11 @@ export interface TrainOptions {
   tensorboard?: TrainingObserver;
   /** Abort: the current batch finishes, a checkpoint is written, the promise rejects with an AbortError. */
   signal?: AbortSignal;
+  /**
+   * Asked after each epoch's checkpoint (tuning's pruner, through the trial worker): true ends
+   * the training there like an early stop, and the result is that epoch's model.
+   */
+  stopAfterEpoch?: (epoch: number) => boolean | Promise<boolean>;
   /** Step events and onStep every N optimizer steps (default 50, TensorBoard's default). */
   stepInterval?: number;
   /** Warnings that do not stop the run (an unreadable checkpoint that was set aside). Default: stderr. */
@@ -227,6 +232,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       observer: options.tensorboard,
       onEvent,
       signal,
+      stopAfterEpoch: options.stopAfterEpoch,
       stepInterval: Math.max(1, options.stepInterval ?? 50),
       probe: head(data.train, options.probeSize ?? 256, data.preprocess.inputShape, data.targetSize),
       state,

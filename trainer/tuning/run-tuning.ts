@@ -1,36 +1,56 @@
 /**
- * Hyperparameter search for a TrainingRun with `spec.tuning`: sample the trials, train them in
- * rungs (one rung for `random`, successive halving for `halving`), `parallel` at a time, each into
- * `<outDir>/trials/<k>/` as a full artifact; then copy the best one into `<outDir>`, which is
- * thereby a normal artifact, and record everything in `<outDir>/tuning.json`.
+ * Hyperparameter search for a TrainingRun with `spec.tuning`, as an ask/tell study (Optuna's
+ * `study.optimize(n_jobs)` with a pruner): up to `workers` trials train at once, each into
+ * `<outDir>/trials/<k>/` as a full artifact; a new trial is asked of the sampler whenever a worker
+ * frees up, with the trials ended so far as its history; every epoch's value goes to the pruner,
+ * which may stop the trial there (its artifact is then that epoch's). At the end the best trial
+ * is copied into `<outDir>`, which is thereby a normal artifact, and everything is recorded in
+ * `<outDir>/tuning.json`.
  *
- * A failed trial is recorded and the search goes on; the search fails only when no trial
- * succeeds, or at once when the tuning metric does not exist (every trial would be unrankable).
- * Aborting stops launching trials and stops the running ones (their checkpoints are kept, so
- * running the search again on the same directory resumes them).
+ * Durable: every event is appended to the journal (`study.jsonl`, journal.ts) before the engine
+ * acts on it, and tuning.json is written from the journal's fold (study-state.ts). Started again
+ * on the same directory, the study replays its journal: ended trials are never trained again,
+ * open ones resume from their checkpoints, new ones are asked with the replayed history.
+ *
+ * A failed trial is recorded and the study goes on; it fails only when no trial succeeds, or at
+ * once when the tuning metric does not exist (every trial would be unrankable). Aborting stops
+ * asking and stops the running trials (their checkpoints are kept and the journal leaves them
+ * open, so running the study again on the same directory resumes them).
  */
 import { errorMessage } from '../../resources/error-message.js';
-import pLimit from 'p-limit';
 import type { TrainingRunSpec } from '../../resources/training-run.js';
 import { specHash } from '../../resources/spec-hash.js';
 import { ARTIFACT_FILES, readJsonFile, writeJsonFile, type MetricsFile } from '../../artifact/files.js';
 import type { RunTrainingOptions, RunTrainingResult } from '../run-training.js';
-import { joinUri } from '../../artifact/storage.js';
+import { joinUri, storeFor } from '../../artifact/storage.js';
+import { checkpointUri } from '../training/checkpoint.js';
 import { scoreTrial, selectBest } from './objectives/index.js';
-import { promoteArtifact } from './promote-artifact.js';
-import { topTrials } from './ranking.js';
-import { HALVING_ETA, halvingSchedule, randomSchedule, trialBudget, type Rung } from './schedule.js';
-import type { TrialParams } from './search-space.js';
+import { createPruner } from './pruners/index.js';
 import { createSampler } from './samplers/index.js';
+import { promoteArtifact } from './promote-artifact.js';
+import { HALVING_ETA, randomSchedule } from './schedule.js';
+import {
+  openJournal,
+  readJournal,
+  type EndedJournalEvent,
+  type Journal,
+  type JournalEvent,
+} from './journal.js';
+import { isEnded, newRecord, StudyState } from './study-state.js';
+import type { Pruner, PrunerTrialView, Sampler } from './study-types.js';
 import { processLauncher, type LaunchContext, type TrialLauncher } from './trial-launcher.js';
 import { trialSpec as buildTrialSpec, withEpochs } from './trial-spec.js';
 import { trialWorkers } from './worker-limit.js';
 import { writeStudyVisuals } from './visualise/index.js';
-import { TRIALS_DIR, TUNING_FILE, type TrialRecord, type TrialRun, type TuningFile } from './tuning-file.js';
+import { TRIALS_DIR, TUNING_FILE, type TrialRecord, type TuningFile } from './tuning-file.js';
 
 export interface RunTuningOptions extends RunTrainingOptions {
   /** How trials train (default: one child process each). */
   launcher?: TrialLauncher;
+  /** The sampler (default: `createSampler` from the manifest's tuning); tests inject one. */
+  sampler?: Sampler;
+  /** The pruner (default: `createPruner` from the manifest's tuning); tests inject one. */
+  pruner?: Pruner;
 }
 
 /** The search as a whole cannot produce an artifact. */
@@ -39,58 +59,67 @@ export class TuningError extends Error {
 }
 
 const isAbort = (error: unknown): boolean => error instanceof Error && error.name === 'AbortError';
+const nowIso = (): string => new Date().toISOString();
 
-interface Trial {
-  record: TrialRecord;
-  /** Undefined when the sampled values make an invalid spec (the trial is failed from the start). */
-  spec?: TrainingRunSpec;
-  /** Its artifact directory (a path or gs:// URI); `record.dir` is the same relative to the run's. */
-  dir: string;
-}
+type Tuning = NonNullable<TrainingRunSpec['tuning']>;
 
 export async function runTuning(options: RunTuningOptions): Promise<RunTrainingResult> {
   const { spec } = options;
   const tuning = spec.tuning;
   const builtin = spec.trainer.builtin;
   if (!tuning || !builtin) throw new TuningError('tuning needs spec.tuning and trainer.builtin');
-  const search = new Search(options, tuning, builtin.hyperparameters.epochs, builtin.seed);
-  return search.run();
+  const events = await readJournal(options.outDir);
+  const hash = specHash(spec);
+  const header = events[0];
+  if (header && (header.type !== 'study' || header.specHash !== hash)) {
+    const other = header.type === 'study' ? header.specHash.slice(0, 12) : 'unknown';
+    throw new TuningError(
+      `${options.outDir} holds the study of another spec (${other}, this one is ${hash.slice(0, 12)}); ` +
+        'train into another directory, or delete its study.jsonl and trials/ to start over',
+    );
+  }
+  const journal = await openJournal(options.outDir);
+  try {
+    const study = new Study(options, tuning, builtin.hyperparameters.epochs, builtin.seed, journal);
+    return await study.run(events, hash);
+  } finally {
+    await journal.close();
+  }
 }
 
-type Tuning = NonNullable<TrainingRunSpec['tuning']>;
-
-/** One search: its trials, its tuning.json, and the controller that stops all of its trainings. */
-class Search {
+/** One study: its trials, its journal and tuning.json, and the controller that stops its trainings. */
+class Study {
   private readonly startedAt = new Date();
-  private readonly schedule: Rung[];
-  private readonly trials: Trial[];
+  private readonly state = new StudyState();
   private readonly file: TuningFile;
   private readonly save: () => Promise<void>;
   private readonly stop = new AbortController();
   private readonly context: LaunchContext;
   private readonly launcher: TrialLauncher;
+  private readonly sampler: Sampler;
+  private readonly pruner: Pruner;
   /** Trials trained at once: `tuning.parallel` within the slots this run was given. */
   private readonly workers: number;
+  /** How many trials the study has: `trials`, or fewer when the grid is smaller. */
+  private readonly limit: number;
+  /** Validated specs of the trials asked (a trial whose params make no valid spec has none). */
+  private readonly specs = new Map<number, TrainingRunSpec>();
   /** An error that makes the whole search pointless (it ends at once, failed). */
   private fatal: Error | undefined;
+  /** A study that ends early lists the trials it never asked, cancelled (tuning.json only). */
+  private unasked: TrialRecord[] = [];
 
   constructor(
     private readonly options: RunTuningOptions,
     private readonly tuning: Tuning,
     private readonly maxEpochs: number,
     seed: number,
+    private readonly journal: Journal,
   ) {
-    const halving = tuning.algorithm === 'halving';
     this.workers = trialWorkers(tuning.parallel);
-    // Asked up front with no history (tpe proposes its random start-up trials); a grid ends at its size.
-    const sampler = createSampler(tuning, seed);
-    const count = Math.min(tuning.trials, sampler.size ?? tuning.trials);
-    this.schedule = halving
-      ? halvingSchedule(count, maxEpochs, HALVING_ETA)
-      : randomSchedule(count, maxEpochs);
-    this.trials = Array.from({ length: count }, (_, i) =>
-      newTrial(options.spec, sampler.ask(i + 1, [], []), i + 1, options.outDir),
-    );
+    this.sampler = options.sampler ?? createSampler(tuning, seed);
+    this.pruner = options.pruner ?? createPruner(tuning, maxEpochs, tuning.goal);
+    this.limit = Math.min(tuning.trials, this.sampler.size ?? Infinity);
     this.file = {
       formatVersion: 1,
       state: 'running',
@@ -99,13 +128,22 @@ class Search {
       goal: tuning.goal,
       parallel: tuning.parallel,
       workers: this.workers,
-      ...(halving && { eta: HALVING_ETA }),
-      schedule: this.schedule,
+      ...(tuning.algorithm === 'halving' && { eta: tuning.pruner?.eta ?? HALVING_ETA }),
+      // Every trial is given the full budget; the pruner decides where it stops.
+      schedule: randomSchedule(this.limit, maxEpochs),
       space: tuning.space,
       startedAt: this.startedAt.toISOString(),
-      trials: this.trials.map((t) => t.record),
+      trials: [],
+      sampler: { type: tuning.sampler?.type ?? 'random' },
+      pruner: this.pruner.describe(),
+      ...(tuning.objectives && { objectives: tuning.objectives }),
+      ...(tuning.selection && { selection: tuning.selection }),
+      ...(tuning.penalties && { penalties: tuning.penalties }),
     };
-    this.save = serialWriter(() => writeJsonFile(options.outDir, TUNING_FILE, this.file));
+    this.save = serialWriter(() => {
+      this.file.trials = [...this.state.records(), ...this.unasked];
+      return writeJsonFile(options.outDir, TUNING_FILE, this.file);
+    });
     this.launcher = options.launcher ?? processLauncher;
     this.context = {
       baseDir: options.baseDir,
@@ -117,15 +155,25 @@ class Search {
     };
   }
 
-  async run(): Promise<RunTrainingResult> {
+  async run(replayed: JournalEvent[], hash: string): Promise<RunTrainingResult> {
     const callerSignal = this.options.signal;
     const onCallerAbort = () => this.stop.abort();
     if (callerSignal?.aborted) this.stop.abort();
     callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
     try {
-      for (const t of this.trials) if (t.record.state === 'failed') this.emit(t.record, 'failed');
+      if (replayed.length === 0)
+        await this.journal.append({ type: 'study', formatVersion: 1, specHash: hash, at: nowIso() });
+      for (const event of replayed) this.state.apply(event);
+      // The log of a resumed run starts with the trials that ended before, as they ended.
+      for (const record of this.state.records()) if (isEnded(record)) this.told(record);
+      for (const record of this.state.records()) {
+        const invalid = this.prepare(record);
+        // Killed between asking it and recording that its spec is invalid.
+        if (invalid !== undefined && record.state === 'pending')
+          await this.end(record, { state: 'failed', metric: null, epochs: null, error: invalid });
+      }
       await this.save();
-      await this.trainRungs();
+      await this.optimize();
       return await this.finish();
     } catch (error) {
       await this.record(error);
@@ -135,99 +183,165 @@ class Search {
     }
   }
 
-  private async trainRungs(): Promise<void> {
-    // Clamped to the machine's training slots (worker-limit.ts): 64 parallel trials on 2 cores
-    // would only share them, 64 processes' worth of memory.
-    const limit = pLimit(this.workers);
-    let contenders = this.trials.filter((t) => t.spec !== undefined);
-    for (const rung of this.schedule) {
-      if (rung.rung > 0) contenders = this.promote(contenders, rung.trials);
-      await Promise.all(contenders.map((t) => limit(() => this.train(t, rung))));
-      if (this.fatal) throw this.fatal;
-      if (this.stop.signal.aborted)
-        throw new DOMException('tuning aborted; trial checkpoints are kept', 'AbortError');
-    }
-  }
-
-  /** The best `count` of the trials that finished the last rung; the others are pruned there. */
-  private promote(contenders: Trial[], count: number): Trial[] {
-    const finished = contenders.filter((t) => t.record.state === 'pending');
-    // Ranked by score: the metric worsened by the health penalties (objectives/).
-    const promoted = new Set(
-      topTrials(
-        finished.map((t) => ({ trial: t.record.trial, metric: t.record.score ?? null })),
-        count,
-        this.tuning.goal,
-      ).map((r) => r.trial),
-    );
-    for (const t of finished) {
-      if (promoted.has(t.record.trial)) continue;
-      t.record.state = 'pruned';
-      this.emit(t.record, 'pruned', t.record.metric);
-    }
-    return finished.filter((t) => promoted.has(t.record.trial));
-  }
-
-  /** One training of a trial up to the rung's budget: from scratch in rung 0, else from its checkpoint. */
-  private async train(trial: Trial, rung: Rung): Promise<void> {
-    const { record } = trial;
-    const spec = trial.spec as TrainingRunSpec;
-    // Queued behind `parallel` running trials when the search was stopped: never launched.
-    if (this.stop.signal.aborted) {
-      record.state = 'cancelled';
-      return;
-    }
-    const budget = trialBudget(
-      rung,
-      this.schedule,
-      spec.trainer.builtin?.hyperparameters.epochs ?? this.maxEpochs,
-    );
-    const resumed = record.runs.length > 0;
-    record.state = 'running';
-    record.rung = rung.rung;
-    record.budget = budget;
-    this.emit(record, resumed ? 'resumed' : 'started');
-    const begin = new Date();
-    const run: TrialRun = {
-      rung: rung.rung,
-      budget,
-      resumed,
-      state: 'succeeded',
-      metric: null,
-      epochs: null,
-      startedAt: begin.toISOString(),
-      finishedAt: '',
-      seconds: 0,
+  /**
+   * Trains the open trials of a resumed study, then asks new ones whenever fewer than `workers`
+   * train, until the study has all its trials and they have ended.
+   */
+  private async optimize(): Promise<void> {
+    const running = new Map<number, Promise<void>>();
+    const launch = (record: TrialRecord) => {
+      const done = this.train(record).finally(() => running.delete(record.trial));
+      running.set(record.trial, done);
     };
-    try {
-      const job = { trial: record.trial, rung: rung.rung, spec: withEpochs(spec, budget), outDir: trial.dir };
-      await this.launcher(job, this.context);
-      const metrics = (await readJsonFile(trial.dir, ARTIFACT_FILES.metrics)) as MetricsFile;
-      run.metric = this.metricOf(metrics);
-      run.epochs = metrics.training.epochs;
-      const scored = await scoreTrial(this.tuning, metrics, trial.dir);
-      record.values = scored.values;
-      record.score = scored.score;
-      record.penalty = scored.penalty;
-      // `completed` only in the last rung; before that it waits for the promotion.
-      record.state = rung.rung === this.schedule.length - 1 ? 'completed' : 'pending';
-      record.metric = run.metric;
-      record.epochs = run.epochs;
-      delete record.error;
-    } catch (error) {
-      run.state = isAbort(error) && error !== this.fatal ? 'cancelled' : 'failed';
-      run.error = errorMessage(error);
-      record.state = run.state;
-      record.error = run.error;
+    const waiting = this.state.open();
+    for (;;) {
+      while (running.size < this.workers && !this.stopped()) {
+        const next = waiting.shift() ?? (this.state.size < this.limit ? await this.ask() : undefined);
+        if (!next) break;
+        // Stopped while it was being asked: it stays open (a resume trains it).
+        if (next.state !== 'failed' && !this.stopped()) launch(next);
+      }
+      if (running.size === 0) break;
+      await Promise.race(running.values());
     }
-    const end = new Date();
-    run.finishedAt = end.toISOString();
-    run.seconds = (end.getTime() - begin.getTime()) / 1000;
-    record.seconds += run.seconds;
-    record.runs.push(run);
-    if (run.state !== 'cancelled')
-      this.emit(record, run.state === 'succeeded' ? 'finished' : 'failed', run.metric);
-    await this.save();
+    if (this.fatal) throw this.fatal;
+    if (this.stop.signal.aborted)
+      throw new DOMException('tuning aborted; trial checkpoints are kept', 'AbortError');
+  }
+
+  private stopped(): boolean {
+    return this.fatal !== undefined || this.stop.signal.aborted;
+  }
+
+  /** Asks the sampler for the next trial, journals it, and fails it at once if its spec is invalid. */
+  private async ask(): Promise<TrialRecord> {
+    const trial = this.state.size + 1;
+    // Asked and not ended: training, or about to.
+    const running = this.state.open().map((r) => r.params);
+    const params = this.sampler.ask(trial, this.state.finished(), running);
+    await this.append({ type: 'asked', trial, params, at: nowIso() });
+    const record = this.state.get(trial) as TrialRecord;
+    const invalid = this.prepare(record);
+    if (invalid !== undefined) {
+      await this.end(record, { state: 'failed', metric: null, epochs: null, error: invalid });
+    }
+    return record;
+  }
+
+  /** Builds the trial's spec; returns the reason when its params make an invalid one. */
+  private prepare(record: TrialRecord): string | undefined {
+    const prepared = buildTrialSpec(this.options.spec, record.params);
+    if (!prepared.ok) return prepared.message;
+    this.specs.set(record.trial, prepared.spec);
+    return undefined;
+  }
+
+  /**
+   * One training of a trial: its full budget (or, resumed after it was pruned, up to the pruned
+   * epoch), from its checkpoint when one is there.
+   */
+  private async train(record: TrialRecord): Promise<void> {
+    const spec = this.specs.get(record.trial) as TrainingRunSpec;
+    const dir = joinUri(this.options.outDir, TRIALS_DIR, String(record.trial));
+    const epochs = spec.trainer.builtin?.hyperparameters.epochs ?? this.maxEpochs;
+    const budget = record.prunedAt ? Math.min(record.prunedAt.epoch, epochs) : epochs;
+    const checkpoint = checkpointUri(dir);
+    const resumed = await storeFor(checkpoint).exists(checkpoint);
+    await this.append({ type: 'launched', trial: record.trial, budget, resumed, at: nowIso() });
+    this.emit(record, resumed ? 'resumed' : 'started');
+    try {
+      const job = { trial: record.trial, spec: withEpochs(spec, budget), outDir: dir };
+      await this.launcher(job, { ...this.context, onEpoch: (e, m) => this.onEpoch(record, e, m) });
+      const metrics = (await readJsonFile(dir, ARTIFACT_FILES.metrics)) as MetricsFile;
+      const metric = this.metricOf(metrics);
+      const scored = await scoreTrial(this.tuning, metrics, dir);
+      await this.end(record, {
+        state: record.prunedAt ? 'pruned' : 'completed',
+        metric,
+        epochs: metrics.training.epochs,
+        values: scored.values,
+        score: scored.score,
+        penalty: scored.penalty,
+      });
+    } catch (error) {
+      if (isAbort(error) && error !== this.fatal) return; // left open in the journal: a resume trains on
+      await this.end(record, {
+        state: 'failed',
+        metric: null,
+        epochs: record.epochs,
+        error: errorMessage(error),
+      });
+    }
+  }
+
+  /**
+   * An epoch of a running trial: its value of the tuning metric is journaled and shown to the
+   * pruner; true stops the trial there. An epoch without that metric (it is not one the epoch
+   * events carry, such as val_rmse) is not reported: such a study is never pruned.
+   */
+  private async onEpoch(
+    record: TrialRecord,
+    epoch: number,
+    metrics: Record<string, number>,
+  ): Promise<boolean> {
+    const value = metrics[this.tuning.metric];
+    if (typeof value !== 'number' || !Number.isFinite(value) || this.stopped()) return false;
+    // A trial resumed after it was pruned only finishes its pruned epochs.
+    if (record.prunedAt) {
+      await this.append({ type: 'epoch', trial: record.trial, epoch, value });
+      return false;
+    }
+    const views = this.views(record.trial, epoch, value);
+    const decision = this.pruner.report(record.trial, epoch, views);
+    const placement = {
+      ...(decision.rung !== undefined && { rung: decision.rung }),
+      ...(decision.bracket !== undefined && { bracket: decision.bracket }),
+    };
+    await this.append({ type: 'epoch', trial: record.trial, epoch, value, ...placement });
+    if (!decision.prune) return false;
+    const reason =
+      decision.reason ?? `stopped by the ${this.pruner.describe().type} pruner at epoch ${epoch}`;
+    await this.append({ type: 'pruned', trial: record.trial, epoch, reason, ...placement });
+    return true;
+  }
+
+  /** Every trial as the pruner sees it, the reporting one with `value` already appended. */
+  private views(trial: number, epoch: number, value: number): PrunerTrialView[] {
+    return this.state.records().map((r) => {
+      const intermediate = (r.intermediate ?? []).filter((v) => r.trial !== trial || v.epoch < epoch);
+      if (r.trial === trial) intermediate.push({ epoch, value });
+      const state =
+        r.state === 'completed' || r.state === 'pruned' || r.state === 'failed' ? r.state : 'running';
+      return { trial: r.trial, state, intermediate };
+    });
+  }
+
+  /** Journals the end of a trial's training, then tells the log. */
+  private async end(
+    record: TrialRecord,
+    ended: Omit<EndedJournalEvent, 'type' | 'trial' | 'at'>,
+  ): Promise<void> {
+    await this.append({ type: 'ended', trial: record.trial, ...ended, at: nowIso() });
+    this.told(record);
+  }
+
+  /** The `trial` event of an ended trial: finished, pruned (with the pruner's reason) or failed. */
+  private told(record: TrialRecord): void {
+    const state = record.state === 'completed' ? 'finished' : record.state;
+    this.emit(record, state, record.metric, record.prunedAt?.reason ?? record.error);
+  }
+
+  /**
+   * Appends to the journal, folds the event into the state, and rewrites tuning.json. Epoch
+   * values are many and a worker waits on each: their rewrite is not awaited (the writes stay in
+   * order), and a failed one does not stop training (the journal has the value).
+   */
+  private async append(event: JournalEvent): Promise<void> {
+    await this.journal.append(event);
+    this.state.apply(event);
+    const saved = this.save();
+    if (event.type === 'epoch') saved.catch(() => {});
+    else await saved;
   }
 
   /** The tuning metric of a trial's metrics.json; null when not finite (a diverged training). */
@@ -246,25 +360,25 @@ class Search {
   }
 
   /**
-   * Copies the best trial into the run's directory. The best of every trial's latest metric, as
-   * Hyperband and Ray Tune report it: a pruned trial whose short training beat the finalists'
-   * longer ones (they overfit) wins, and its artifact is complete too.
+   * Copies the best trial into the run's directory. The candidates are the completed trials; a
+   * pruned one only when none completed (as Optuna, a trial stopped early is not the answer while
+   * a fully trained one exists; with every trial pruned, the best of them is still a model).
    */
   private async finish(): Promise<RunTrainingResult> {
     const { outDir, spec, name } = this.options;
-    const candidates = this.trials
-      .map((t) => t.record)
-      .filter((r) => r.state === 'completed' || r.state === 'pruned');
+    const records = this.state.records();
+    const completed = records.filter((r) => r.state === 'completed');
+    const candidates = completed.length > 0 ? completed : records.filter((r) => r.state === 'pruned');
     const selected = selectBest(
       this.tuning,
-      candidates.map((r) => ({ trial: r.trial, values: r.values ?? [r.metric], score: r.score ?? null })),
+      candidates.map((r) => ({ trial: r.trial, values: r.values ?? [r.metric], score: r.score ?? r.metric })),
     );
     const best = candidates.find((r) => r.trial === selected.best);
-    if (!best) throw new TuningError(noBestMessage(this.file.trials, this.tuning.metric));
+    if (!best) throw new TuningError(noBestMessage(records, this.tuning.metric));
     const finishedAt = new Date();
     const seconds = (finishedAt.getTime() - this.startedAt.getTime()) / 1000;
     await promoteArtifact({
-      fromDir: joinUri(outDir, TRIALS_DIR, String(best.trial)),
+      fromDir: joinUri(outDir, best.dir),
       toDir: outDir,
       run: {
         ...(name !== undefined && { name }),
@@ -286,6 +400,7 @@ class Search {
       ...(best.values !== undefined && { values: best.values }),
     };
     if (this.tuning.objectives) this.file.pareto = selected.pareto;
+    this.file.trials = records;
     await writeStudyVisuals(outDir, this.file);
     this.file.state = 'succeeded';
     this.file.finishedAt = finishedAt.toISOString();
@@ -296,51 +411,35 @@ class Search {
     return { outDir, metrics };
   }
 
-  /** tuning.json of a search that ended without an artifact. */
+  /**
+   * tuning.json of a study that ended without an artifact. Its open trials are shown cancelled
+   * (the journal keeps them open for a resume), and the trials it never asked as cancelled
+   * without params, so the file lists every trial of the study.
+   */
   private async record(error: unknown): Promise<void> {
-    for (const { record } of this.trials)
-      if (record.state === 'pending' || record.state === 'running') record.state = 'cancelled';
     const finishedAt = new Date();
+    this.state.cancelOpen(finishedAt.toISOString(), errorMessage(error));
     this.file.state = isAbort(error) ? 'cancelled' : 'failed';
     this.file.error = errorMessage(error);
     this.file.finishedAt = finishedAt.toISOString();
     this.file.seconds = (finishedAt.getTime() - this.startedAt.getTime()) / 1000;
+    for (let trial = this.state.size + 1; trial <= this.limit; trial++)
+      this.unasked.push(newRecord(trial, {}, 'cancelled'));
     // The search's own error is the one to report, not a failure to write its record.
     await this.save().catch(() => {});
   }
 
-  private emit(record: TrialRecord, state: string, metric?: number | null): void {
+  private emit(record: TrialRecord, state: string, metric?: number | null, reason?: string): void {
     this.options.onEvent({
       type: 'trial',
       trial: record.trial,
-      trials: this.tuning.trials,
+      trials: this.limit,
       params: record.params,
       ...(metric !== undefined && metric !== null && { metric }),
       state,
+      ...(reason !== undefined && { reason }),
     });
   }
-}
-
-function newTrial(spec: TrainingRunSpec, params: TrialParams, trial: number, outDir: string): Trial {
-  const prepared = buildTrialSpec(spec, params);
-  const record: TrialRecord = {
-    trial,
-    dir: `${TRIALS_DIR}/${trial}`,
-    params,
-    state: prepared.ok ? 'pending' : 'failed',
-    rung: null,
-    budget: null,
-    epochs: null,
-    metric: null,
-    seconds: 0,
-    ...(!prepared.ok && { error: prepared.message }),
-    runs: [],
-  };
-  return {
-    record,
-    ...(prepared.ok && { spec: prepared.spec }),
-    dir: joinUri(outDir, TRIALS_DIR, String(trial)),
-  };
 }
 
 function noBestMessage(records: TrialRecord[], metric: string): string {

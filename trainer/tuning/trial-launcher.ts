@@ -1,8 +1,9 @@
 /**
- * How a trial's training runs. The search (run-tuning.ts) only needs "train this spec into this
- * directory, resolve when the artifact is written"; the default launcher does that in a child
- * process, because the wasm backend is single-threaded in Node: `parallel` trials in one process
- * would take turns on one core, in N processes they use N cores. Tests inject a launcher.
+ * How a trial's training runs. The study (run-tuning.ts) only needs "train this spec into this
+ * directory, tell me each epoch's metrics and whether to stop there, resolve when the artifact is
+ * written"; the default launcher does that in a child process, because the wasm backend is
+ * single-threaded in Node: `parallel` trials in one process would take turns on one core, in N
+ * processes they use N cores. Tests inject a launcher.
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -10,13 +11,13 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { TrainingRunSpec } from '../../resources/training-run.js';
+import { errorMessage } from '../../resources/error-message.js';
 import type { ProgressEvent } from '../types.js';
 
 export interface TrialJob {
   /** 1-based. */
   trial: number;
-  rung: number;
-  /** The trial's spec (no `tuning`), with this rung's epoch budget. */
+  /** The trial's spec (no `tuning`) with its epoch budget. */
   spec: TrainingRunSpec;
   /** The trial's artifact directory; a checkpoint there is resumed from. */
   outDir: string;
@@ -30,6 +31,12 @@ export interface LaunchContext {
   env?: Record<string, string | undefined>;
   /** Aborts the training: the launcher rejects with an AbortError once it has stopped. */
   signal: AbortSignal;
+  /**
+   * Called after each epoch with its metrics (the trainer's `epoch` event: loss and the scaled
+   * metrics). Resolving true stops the training after that epoch, as an early stop: the artifact
+   * is written from that epoch (a pruned trial). The training waits for the answer.
+   */
+  onEpoch?: (epoch: number, metrics: Record<string, number>) => boolean | Promise<boolean>;
 }
 
 /** Resolves when the trial's artifact is complete; rejects with the training's error otherwise. */
@@ -43,6 +50,14 @@ export interface WorkerRequest {
   name?: string;
   manifestFile?: string;
   mlformVersion?: string;
+}
+
+/**
+ * What the parent answers, one JSON line after each `epoch` line of the worker (which waits for
+ * it): stop there (pruned) or go on.
+ */
+export interface WorkerVerdict {
+  stop: boolean;
 }
 
 /** A SIGTERMed worker saves its checkpoint first; this is how long it gets before SIGKILL. */
@@ -73,8 +88,9 @@ function childEnv(env: Record<string, string | undefined> | undefined): NodeJS.P
 
 /**
  * Trains in `node worker.js`: the request goes in on stdin, progress comes back as JSON lines on
- * stdout. stdin stays open for the worker's lifetime: if this process dies, the pipe closes and
- * the worker stops (checkpoint saved) instead of training for nobody.
+ * stdout, and after each `epoch` line a WorkerVerdict goes in. stdin stays open for the worker's
+ * lifetime: if this process dies, the pipe closes and the worker stops (checkpoint saved) instead
+ * of training for nobody.
  */
 export const processLauncher: TrialLauncher = (job, context) =>
   new Promise<void>((resolve, reject) => {
@@ -101,9 +117,27 @@ export const processLauncher: TrialLauncher = (job, context) =>
 
     let reported: string | undefined;
     let stderr = '';
+    // Verdicts go back in epoch order: each waits for the previous one (onEpoch may be async).
+    let verdicts: Promise<void> = Promise.resolve();
+    const answer = (epoch: number, metrics: Record<string, number>) => {
+      verdicts = verdicts.then(async () => {
+        let stop = false;
+        try {
+          stop = (await context.onEpoch?.(epoch, metrics)) === true;
+        } catch (error) {
+          // The study could not record the epoch (its journal): stop the trial rather than run blind.
+          reported = `the study could not record epoch ${epoch}: ${errorMessage(error)}`;
+          child.kill('SIGTERM');
+          return;
+        }
+        const verdict: WorkerVerdict = { stop };
+        child.stdin.write(`${JSON.stringify(verdict)}\n`);
+      });
+    };
     createInterface({ input: child.stdout }).on('line', (line) => {
       const event = parseEvent(line);
       if (event?.type === 'error') reported = event.message;
+      if (event?.type === 'epoch') answer(event.epoch, event.metrics);
     });
     child.stderr.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString('utf8')).slice(-STDERR_TAIL);

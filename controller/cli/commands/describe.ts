@@ -1,5 +1,13 @@
 /** `mlform describe kind/name`: everything known about one resource, kubectl-describe style. */
+import { runRef } from '../../../resources/address.js';
+import { joinUri } from '../../../artifact/storage.js';
+import { ARTIFACT_LIMITS } from '../../../artifact/limits.js';
+import type { ObservedRun } from '../../../providers/provider.js';
+import { TUNING_FILE } from '../../../trainer/tuning/tuning-file.js';
 import { describeModel, renderDescribe } from '../../ui/status-describe.js';
+import { studySummary, type StudySummary } from '../../ui/study-describe.js';
+import { isTuningFile } from '../../web/views/tuning-trials.js';
+import type { LoadedProjectContext } from '../project.js';
 import { defineCommand } from '../command.js';
 import { TEXT_OR_JSON_OPTION, fileOption } from '../options.js';
 import { failed } from '../problems.js';
@@ -18,7 +26,8 @@ export const describeCommand = defineCommand({
     'Show one resource: its normalised spec (defaults applied, as hashed and\n' +
     'applied), sync and health, conditions with reasons, recent history, and\n' +
     'what the plan would do for it. History per kind:\n' +
-    '  trainingrun       runs of that name: state, attempt, spec, times, metrics\n' +
+    '  trainingrun       runs of that name: state, attempt, spec, times, metrics;\n' +
+    "                    tuned: the latest run's trials and the best so far\n" +
     '  registeredmodel   aliases; versions with run, spec hash, data, git commit\n' +
     '  deployedendpoint  URL, serving health, traffic split\n' +
     '  schedule          cron, policy, last and next fire, the runs it started',
@@ -48,6 +57,8 @@ export const describeCommand = defineCommand({
       inputs.project.desired.project?.config,
       inputs.project.desired.resources,
     );
+    const study = model.runs && (await latestStudy(inputs.project, model.runs));
+    if (study) model.study = study;
     ctx.print(
       options.output === 'json'
         ? JSON.stringify({ formatVersion: STATUS_FORMAT_VERSION, ...model }, null, 2)
@@ -56,3 +67,28 @@ export const describeCommand = defineCommand({
     return 0;
   },
 });
+
+/**
+ * The study of the newest run of a tuned TrainingRun, from the tuning.json its trainer keeps
+ * current (read through the provider, as the dashboard does); undefined for an untuned run, a run
+ * that has not written one yet, or a file that is not a tuning.json (it is the trainer's output:
+ * validated, and bounded in size).
+ */
+async function latestStudy(
+  project: LoadedProjectContext,
+  runs: readonly ObservedRun[],
+): Promise<StudySummary | undefined> {
+  const latest = [...runs].sort((a, b) => b.number - a.number)[0];
+  if (!latest?.artifactUri || latest.spec?.tuning === undefined) return undefined;
+  try {
+    const bytes = await project.provider.artifacts.read(
+      project.providerCtx,
+      joinUri(latest.artifactUri, TUNING_FILE),
+    );
+    if (bytes.length > ARTIFACT_LIMITS.jsonBytes) return undefined;
+    const file: unknown = JSON.parse(bytes.toString('utf8'));
+    return isTuningFile(file) ? studySummary(file, runRef(latest)) : undefined;
+  } catch {
+    return undefined;
+  }
+}
