@@ -198,17 +198,6 @@ export function studySpecOf(tuning: Tuning): StudySpec {
   };
 }
 
-/** Whether following `when` from `key` comes back to it (such keys have no root to hang from). */
-function inCycle(space: Tuning['space'], key: string): boolean {
-  const seen = new Set<string>();
-  for (let k: string | undefined = space[key]?.when?.key; k !== undefined; k = space[k]?.when?.key) {
-    if (k === key) return true;
-    if (seen.has(k) || !Object.hasOwn(space, k)) return false;
-    seen.add(k);
-  }
-  return false;
-}
-
 export interface VizierProblem {
   code: string;
   path: FieldPath;
@@ -271,71 +260,8 @@ export function vizierProblems(tuning: Tuning): VizierProblem[] {
       severity: 'warning',
     });
   }
-  const metrics = [tuning.metric, ...(tuning.objectives ?? []).map((o) => o.metric)];
-  metrics.forEach((metric, i) => {
-    if (i > 0 && metrics.indexOf(metric) < i) {
-      out.push({
-        code: 'tuning-objectives',
-        path: [...base, 'objectives', i - 1, 'metric'],
-        message: `"${metric}" is already an objective: a Vizier study's metric ids are unique`,
-        hint: 'list each metric once (tuning.metric is the first objective)',
-        severity: 'error',
-      });
-    }
-  });
-  for (const [key, d] of Object.entries(tuning.space)) {
-    const path = [...base, 'space', key];
-    if (sampler === 'grid' && (d.uniform || d.logUniform) && !gridPoints(d)) {
-      out.push({
-        code: 'tuning-grid',
-        path: [...path, d.uniform ? 'uniform' : 'logUniform'],
-        message: `Vizier's grid search takes integer, discrete and categorical parameters only; "${key}" is a continuous range`,
-        hint: `add \`points: 5\` (values evenly spaced${d.logUniform ? ' in log space' : ''}), or use \`int\` or \`choice\``,
-        severity: 'error',
-      });
-    }
-    const when = d.when;
-    if (!when || !Object.hasOwn(tuning.space, when.key)) continue;
-    if (inCycle(tuning.space, key)) {
-      out.push({
-        code: 'tuning-when',
-        path: [...path, 'when', 'key'],
-        message: `"${key}" depends on itself through \`when\` ("${key}" -> "${when.key}" -> ...): a Vizier parameter has one parent and the tree has a root`,
-        hint: 'make one key of the chain unconditional',
-        severity: 'error',
-      });
-      continue;
-    }
-    const parent = tuning.space[when.key];
-    const type = parameterType(parent, sampler);
-    if (parent.layers || type === 'DOUBLE') {
-      out.push({
-        code: 'tuning-when',
-        path: [...path, 'when', 'key'],
-        message: `Vizier conditions a parameter on an integer, discrete or categorical parent; "${when.key}" is ${parent.layers ? 'a layers dimension' : 'a continuous range'}`,
-        hint: `make "${when.key}" an \`int\` or a \`choice\``,
-        severity: 'error',
-      });
-      continue;
-    }
-    const feasible =
-      type === 'INTEGER'
-        ? (v: unknown) =>
-            typeof v === 'number' &&
-            Number.isInteger(v) &&
-            v >= (parent.int?.[0] ?? 0) &&
-            v <= (parent.int?.[1] ?? 0)
-        : (v: unknown) => (parent.choice ?? []).some((c) => categoryOf(c) === categoryOf(v));
-    when.in.forEach((value, i) => {
-      if (feasible(value)) return;
-      out.push({
-        code: 'tuning-when',
-        path: [...path, 'when', 'in', i],
-        message: `${JSON.stringify(value)} is not a value "${when.key}" can take: Vizier requires a condition's values in the parent's feasible space`,
-        hint: `use values of "${when.key}"`,
-        severity: 'error',
-      });
-    });
-  }
+  // A grid over a continuous range, a `when` on a continuous or unknown parent or a cycle, and an
+  // objective listed twice are refused for every provider (resources/tuning-space-checks.ts,
+  // tuning-objective-checks.ts): Vizier's own rules for them are the same.
   return out;
 }

@@ -377,19 +377,8 @@ class Study {
     if (!best) throw new TuningError(noBestMessage(records, this.tuning.metric));
     const finishedAt = new Date();
     const seconds = (finishedAt.getTime() - this.startedAt.getTime()) / 1000;
-    await promoteArtifact({
-      fromDir: joinUri(outDir, best.dir),
-      toDir: outDir,
-      run: {
-        ...(name !== undefined && { name }),
-        specHash: specHash(spec),
-        spec,
-        startedAt: this.startedAt.toISOString(),
-        finishedAt: finishedAt.toISOString(),
-        seconds,
-      },
-    });
-    const metrics = (await readJsonFile(outDir, ARTIFACT_FILES.metrics)) as MetricsFile;
+    // The best trial's metrics.json is the run's once promoted (copied byte for byte).
+    const metrics = (await readJsonFile(joinUri(outDir, best.dir), ARTIFACT_FILES.metrics)) as MetricsFile;
     this.file.best = {
       trial: best.trial,
       dir: best.dir,
@@ -406,6 +395,20 @@ class Study {
     this.file.finishedAt = finishedAt.toISOString();
     this.file.seconds = seconds;
     await this.save();
+    // Last: the run.json promoteArtifact writes is what says "succeeded" to the providers, so the
+    // study's record and drawings are complete before it exists.
+    await promoteArtifact({
+      fromDir: joinUri(outDir, best.dir),
+      toDir: outDir,
+      run: {
+        ...(name !== undefined && { name }),
+        specHash: specHash(spec),
+        spec,
+        startedAt: this.startedAt.toISOString(),
+        finishedAt: finishedAt.toISOString(),
+        seconds,
+      },
+    });
     this.emit(best, 'best', best.metric);
     this.options.onEvent({ type: 'done', metrics: metrics.metrics, seconds });
     return { outDir, metrics };

@@ -63,7 +63,7 @@ describe('a Vizier trial in the trainer', () => {
         metric: 'val_mae',
         sampler: { type: 'random' },
         pruner: { type: 'median' },
-        objectives: [{ metric: 'modelBytes', goal: 'minimize' }],
+        objectives: [{ metric: 'val_loss', goal: 'minimize' }],
         space,
       },
     };
@@ -115,7 +115,7 @@ describe('a Vizier trial in the trainer', () => {
     epochs.onEvent({ type: 'step', epoch: 3, step: 1, loss: 1 });
     await epochs.flush();
     const metrics = {
-      metrics: { val_mae: 2.4, val_loss: 0.1, modelBytes: 5120 },
+      metrics: { val_mae: 2.4, val_loss: 0.1 },
       training: { epochs: 3 },
     } as unknown as MetricsFile;
     await reportTrialMetric(resolved.value, metrics, env);
@@ -125,20 +125,20 @@ describe('a Vizier trial in the trainer', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, string>);
     const expected = await scoreTrial(spec.tuning as never, metrics, resolved.value.outDir);
-    expect(lines.map((l) => [l.global_step, l.val_mae ?? `modelBytes=${l.modelBytes}`])).toEqual([
+    expect(lines.map((l) => [l.global_step, l.val_mae ?? `val_loss=${l.val_loss}`])).toEqual([
       ['1', '4'],
       ['2', '3'],
       ['3', '2.5'],
       ['3', String(expected.score)],
-      ['3', `modelBytes=${expected.values[1]}`],
+      ['3', `val_loss=${expected.values[1]}`],
     ]);
     expect(lines.every((l) => l.trial === '3')).toBe(true);
     expect(lastReported(text, 'val_mae')).toEqual({ value: expected.score, globalStep: 3 });
 
-    // A missing objective fails the trial rather than letting Vizier rank it on nothing.
+    // A missing objective fails the trial (objectives/: ObjectiveError) rather than letting Vizier rank it on nothing.
     const without = { ...metrics, metrics: { val_mae: 2.4 } } as unknown as MetricsFile;
     await expect(reportTrialMetric(resolved.value, without, env)).rejects.toThrow(
-      /has no finite modelBytes to report/,
+      /objectives\[0\]\.metric "val_loss"/,
     );
     await rm(dir, { recursive: true, force: true });
   });
