@@ -206,8 +206,13 @@ export interface UnmanagedObject {
   owner?: { stack: string; kind: string; name: string };
   /** Vertex model: its versions (no run: `IMPORTED_RUN`) and aliases. */
   model?: { description?: string; versions: ObservedVersion[]; aliases: Record<string, number> };
-  /** Cloud Run service: traffic by revision with the artifact each serves, and its live settings. */
+  /**
+   * Cloud Run service: traffic by revision with the artifact each serves, and its live settings.
+   * Vertex AI Endpoint (`platform: vertexEndpoint`): traffic by deployed model (its id as
+   * `revision`), live replicas and machine.
+   */
   endpoint?: {
+    platform?: 'vertexEndpoint';
     traffic: { revision: string; percent: number; artifactUri?: string }[];
     live: NonNullable<ObservedEndpoint['live']>;
     /** The image when it is not the project's serving image (a `spec.container`). */

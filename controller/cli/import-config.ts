@@ -50,7 +50,7 @@ export function generateImportConfig(items: readonly UnmanagedObject[]): Generat
       files.push({ name: `registeredmodel-${name}.yaml`, text: modelManifest(u, name) });
       entries.push({ to: `RegisteredModel/${name}`, id: u.id });
     } else if (u.kind === 'DeployedEndpoint' && u.endpoint) {
-      // A Cloud Run service keeps its name: it is in the endpoint's URL.
+      // A Cloud Run service keeps its name: it is in the endpoint's URL (a Vertex AI Endpoint's id is).
       const name = unique('DeployedEndpoint', u.name);
       files.push({ name: `deployedendpoint-${name}.yaml`, text: endpointManifest(u, name, models) });
       entries.push({ to: `DeployedEndpoint/${name}`, id: u.id });
@@ -134,9 +134,29 @@ function endpointManifest(
   }
   if (!served)
     notes.push(
-      'its traffic: the artifacts its revisions serve are not all versions of one unmanaged Vertex model, so spec.model and spec.traffic need filling in by hand',
+      `its traffic: the artifacts its ${e.platform === 'vertexEndpoint' ? 'deployed models' : 'revisions'} serve are not all versions of one unmanaged Vertex model, so spec.model and spec.traffic need filling in by hand`,
     );
   const live: NonNullable<ObservedEndpoint['live']> = e.live;
+  if (e.platform === 'vertexEndpoint') {
+    // A Vertex AI Endpoint: its replicas and machine; Cloud Run's resources and container do not apply.
+    const manifest = {
+      apiVersion: 'mlform/v1',
+      kind: 'DeployedEndpoint',
+      metadata: { name },
+      spec: {
+        model: served?.model ?? 'fill-in',
+        platform: 'vertexEndpoint',
+        traffic: served?.traffic ?? [{ version: 1, percent: 100 }],
+        ...(live.scaling && { scaling: live.scaling }),
+        ...(live.machine && { machine: live.machine }),
+      },
+    };
+    return [
+      header({ ...u, notes: [...u.notes, ...notes] }, 'Vertex AI Endpoint, traffic by deployed model'),
+      stringify(manifest).trimEnd(),
+      '',
+    ].join('\n');
+  }
   const resources =
     live.resources && CPUS.has(String(live.resources.cpu)) && MEMORY.test(live.resources.memory)
       ? live.resources

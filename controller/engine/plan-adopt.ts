@@ -114,7 +114,17 @@ export function planAdoption(desired: DesiredState, observed: ObservedState, des
       );
       continue;
     }
-    if (resource.kind === 'DeployedEndpoint' && resource.name !== found.name) {
+    const platformProblem = endpointPlatformProblem(resource, found);
+    if (platformProblem) {
+      out.diagnostics.push({ ...platformProblem, ...at(i, 'to'), address: entry.to });
+      continue;
+    }
+    // A Cloud Run service's name is in its URL; a Vertex AI Endpoint's id is, not its manifest name.
+    if (
+      resource.kind === 'DeployedEndpoint' &&
+      found.endpoint?.platform !== 'vertexEndpoint' &&
+      resource.name !== found.name
+    ) {
       out.diagnostics.push(
         error(
           'import-name',
@@ -141,6 +151,22 @@ export function planAdoption(desired: DesiredState, observed: ObservedState, des
     };
   }
   return out;
+}
+
+/** A Vertex AI Endpoint is adopted by a `platform: vertexEndpoint` manifest, a Cloud Run service by any other. */
+function endpointPlatformProblem(resource: LoadedResource, found: UnmanagedObject): Diagnostic | undefined {
+  if (resource.manifest.kind !== 'DeployedEndpoint' || !found.endpoint) return undefined;
+  const onVertex = found.endpoint.platform === 'vertexEndpoint';
+  if (onVertex === (resource.manifest.spec.platform === 'vertexEndpoint')) return undefined;
+  return error(
+    'import-platform',
+    `${found.id} is ${onVertex ? 'a Vertex AI Endpoint' : 'a Cloud Run service'}; ${resource.address} serves on ${onVertex ? 'Cloud Run' : 'Vertex AI Endpoints'}`,
+    {
+      hint: onVertex
+        ? 'set `platform: vertexEndpoint` in its spec'
+        : 'remove `platform: vertexEndpoint` from its spec',
+    },
+  );
 }
 
 const rank = (to: string) => (to.startsWith('RegisteredModel/') ? 0 : 1);
@@ -192,7 +218,9 @@ function asObserved(
         return {
           problem: error(
             'import-traffic',
-            `${found.id}: revision ${t.revision} (${t.percent}%) serves ${t.artifactUri ?? 'no artifact mlform can read (no MODEL_URI or AIP_STORAGE_URI)'}, which is no version of RegisteredModel/${manifest.spec.model}`,
+            found.endpoint.platform === 'vertexEndpoint'
+              ? `${found.id}: deployed model ${t.revision} (${t.percent}%) serves ${t.artifactUri ?? 'a model version without an artifact URI'}, which is no version of RegisteredModel/${manifest.spec.model}`
+              : `${found.id}: revision ${t.revision} (${t.percent}%) serves ${t.artifactUri ?? 'no artifact mlform can read (no MODEL_URI or AIP_STORAGE_URI)'}, which is no version of RegisteredModel/${manifest.spec.model}`,
             {
               hint: model
                 ? `serve a version of ${manifest.spec.model} there, or point spec.model at the model that holds that artifact`

@@ -8,11 +8,12 @@
  */
 import type { protos as aiplatform } from '@google-cloud/aiplatform';
 import type { Diagnostic } from '../../resources/diagnostic.js';
-import { MAX_NAME_LENGTH } from '../../resources/metadata.js';
 import type { ProviderContext, Response, UnmanagedObject } from '../provider.js';
 import { callDiagnostic } from './call.js';
 import { listAll, type Gcp } from './context.js';
 import { listRevisions, listServices, liveOf } from './endpoints.js';
+import { lastSegment, manifestName } from './import-names.js';
+import { unmanagedVertexEndpoints } from './import-vertex-endpoints.js';
 import { listVersions, importedVersion, versionOf } from './models.js';
 import { parentOf } from './names.js';
 import { ownerOfLabels, type Owner } from './ownership.js';
@@ -22,19 +23,6 @@ type Model = aiplatform.google.cloud.aiplatform.v1.IModel;
 
 const DEFAULT_ALIAS = 'default';
 
-/** A manifest name from a cloud name: a DNS label of at most MAX_NAME_LENGTH characters. */
-export function manifestName(text: string): string {
-  const cut = text
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, MAX_NAME_LENGTH)
-    .replace(/-+$/, '');
-  return cut || 'imported';
-}
-
-const lastSegment = (name: string | null | undefined) => (name ?? '').split('/').pop() ?? '';
-
 /** Another stack's object is listed with its owner; this stack's own are not listed at all. */
 const notOurs = (owner: Owner | undefined, stack: string) => owner === undefined || owner.stack !== stack;
 
@@ -43,11 +31,19 @@ export async function listUnmanaged(
   ctx: ProviderContext,
 ): Promise<Response & { items: UnmanagedObject[] }> {
   const diagnostics: Diagnostic[] = [];
+  const models = unmanagedModels(gcp, ctx).catch((e: unknown) => {
+    diagnostics.push(callDiagnostic('RegisteredModel', 'listing models to import', e));
+    return [];
+  });
   const parts = await Promise.all([
-    unmanagedModels(gcp, ctx).catch((e: unknown) => {
-      diagnostics.push(callDiagnostic('RegisteredModel', 'listing models to import', e));
-      return [];
-    }),
+    models,
+    // After the models: a deployed model's artifact is then read from the versions already listed.
+    models
+      .then((listed) => unmanagedVertexEndpoints(gcp, ctx, artifactsOf(listed)))
+      .catch((e: unknown) => {
+        diagnostics.push(callDiagnostic('DeployedEndpoint', 'listing Vertex AI Endpoints to import', e));
+        return [];
+      }),
     unmanagedServices(gcp, ctx).catch((e: unknown) => {
       diagnostics.push(callDiagnostic('DeployedEndpoint', 'listing services to import', e));
       return [];
@@ -58,6 +54,15 @@ export async function listUnmanaged(
     }),
   ]);
   return { items: parts.flat(), diagnostics };
+}
+
+/** `<model>@<version>` -> artifact URI, of the versions of the listed models. */
+function artifactsOf(models: readonly UnmanagedObject[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of models)
+    for (const v of m.model?.versions ?? [])
+      if (v.artifactUri) out.set(`${m.id}@${v.version}`, v.artifactUri);
+  return out;
 }
 
 async function unmanagedModels(gcp: Gcp, ctx: ProviderContext): Promise<UnmanagedObject[]> {

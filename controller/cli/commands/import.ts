@@ -114,6 +114,8 @@ function detailText(u: UnmanagedObject): string {
     const aliases = Object.entries(u.model.aliases).map(([a, v]) => `${a}=v${v}`);
     return `versions ${u.model.versions.map((v) => `v${v.version}`).join(', ')}${aliases.length ? `; aliases ${aliases.join(', ')}` : ''}`;
   }
+  if (u.endpoint?.platform === 'vertexEndpoint')
+    return `Vertex AI Endpoint; traffic ${u.endpoint.traffic.map((t) => `deployed model ${t.revision} ${t.percent}%`).join(', ') || 'none'}`;
   if (u.endpoint) return `traffic ${u.endpoint.traffic.map((t) => `${t.revision} ${t.percent}%`).join(', ')}`;
   if (u.schedule)
     return `cron "${u.schedule.cron}" ${u.schedule.timeZone}${u.schedule.paused ? ', paused' : ''}`;
