@@ -225,8 +225,18 @@ export interface UnmanagedObject {
     healthDetail?: string;
     url?: string;
   };
-  /** Cloud Scheduler job. */
-  schedule?: { cron: string; timeZone: string; paused: boolean; target: string };
+  /**
+   * Cloud Scheduler job: when, and the TrainingRun spec (as a manifest writes it) of the training
+   * it launches, its Schedule's template; `unsupported` says why there is none (not adoptable).
+   */
+  schedule?: {
+    cron: string;
+    timeZone: string;
+    paused: boolean;
+    target: string;
+    template?: Record<string, unknown>;
+    unsupported?: string;
+  };
   /** What a manifest cannot say about it, one sentence each (comments in generated files). */
   notes: string[];
 }

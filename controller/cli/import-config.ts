@@ -6,6 +6,7 @@
  */
 import { stringify } from 'yaml';
 import type { ObservedEndpoint, UnmanagedObject } from '../../providers/provider.js';
+import { SCHEDULED_ONLY_ANNOTATION } from '../../resources/metadata.js';
 
 export interface GeneratedFile {
   /** A plain file name inside the output directory. */
@@ -54,8 +55,13 @@ export function generateImportConfig(items: readonly UnmanagedObject[]): Generat
       const name = unique('DeployedEndpoint', u.name);
       files.push({ name: `deployedendpoint-${name}.yaml`, text: endpointManifest(u, name, models) });
       entries.push({ to: `DeployedEndpoint/${name}`, id: u.id });
+    } else if (u.kind === 'Schedule' && u.schedule?.template) {
+      const name = unique('Schedule', u.name);
+      files.push({ name: `schedule-${name}.yaml`, text: scheduleManifest(u, name) });
+      entries.push({ to: `Schedule/${name}`, id: u.id });
     } else {
-      skipped.push(`${u.id}: ${u.notes.join('; ') || `a ${u.kind} mlform cannot express`}`);
+      const why = u.schedule?.unsupported ?? (u.notes.join('; ') || `a ${u.kind} mlform cannot express`);
+      skipped.push(`${u.id}: ${why}`);
     }
   }
   const entriesText = [
@@ -105,6 +111,36 @@ function modelManifest(u: UnmanagedObject, name: string): string {
     header(u, `Vertex AI model, ${m.versions.length} version${m.versions.length === 1 ? '' : 's'}`),
     ...(notes.length > 0 ? [comment(notes)] : []),
     stringify(manifest).trimEnd(),
+    '',
+  ].join('\n');
+}
+
+/**
+ * A Scheduler job as a Schedule and its TrainingRun template (one file, two documents). The
+ * template is `mlform/scheduled-only`: the job never trained on apply, so neither does adopting it.
+ */
+function scheduleManifest(u: UnmanagedObject, name: string): string {
+  const s = u.schedule as NonNullable<UnmanagedObject['schedule']>;
+  const template = {
+    apiVersion: 'mlform/v1',
+    kind: 'TrainingRun',
+    metadata: { name, annotations: { [SCHEDULED_ONLY_ANNOTATION]: 'true' } },
+    spec: s.template,
+  };
+  const schedule = {
+    apiVersion: 'mlform/v1',
+    kind: 'Schedule',
+    metadata: { name },
+    spec: { trainingRun: name, cron: s.cron, timeZone: s.timeZone, ...(s.paused && { suspend: true }) },
+  };
+  return [
+    header(
+      u,
+      `Cloud Scheduler job${s.paused ? ', paused' : ''}, and the training it launches as its template`,
+    ),
+    stringify(template).trimEnd(),
+    '---',
+    stringify(schedule).trimEnd(),
     '',
   ].join('\n');
 }

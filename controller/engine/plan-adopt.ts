@@ -14,11 +14,13 @@ import type {
   ImportEntry,
   ObservedEndpoint,
   ObservedModel,
+  ObservedSchedule,
   ObservedState,
   UnmanagedObject,
 } from '../../providers/provider.js';
 import type { AdoptChange } from './change.js';
 import { PHASE, type PlanContext } from './plan-context.js';
+import { scheduleAppliedHash } from './plan-schedules.js';
 
 export interface Adoption {
   /** The observed state with each object to adopt in it, as the stack will observe it afterwards. */
@@ -59,6 +61,7 @@ export function planAdoption(desired: DesiredState, observed: ObservedState, des
   const byAddress = new Map(desired.resources.map((r) => [r.address, r]));
   const models = new Map(observed.models.map((m) => [m.name, m]));
   const endpoints: ObservedEndpoint[] = [];
+  const schedules: ObservedSchedule[] = [];
   // Models first: an endpoint adopted beside its model maps its traffic onto the model's versions.
   const ordered = entries
     .map((entry, i) => ({ entry, i }))
@@ -134,20 +137,24 @@ export function planAdoption(desired: DesiredState, observed: ObservedState, des
       );
       continue;
     }
-    const adopted = asObserved(resource, found, models);
+    const adopted = asObserved(resource, found, models, byAddress);
     if ('problem' in adopted) {
       out.diagnostics.push({ ...adopted.problem, ...at(i, 'id'), address: entry.to });
       continue;
     }
     if (adopted.model) models.set(adopted.model.name, adopted.model);
     if (adopted.endpoint) endpoints.push(adopted.endpoint);
-    out.changes.push(adoptChange(resource, found, i, adopted.revisions, byAddress, entries));
+    if (adopted.schedule) schedules.push(adopted.schedule);
+    out.changes.push(
+      adoptChange(resource, found, i, adopted.revisions, byAddress, entries, adopted.schedule?.specHash),
+    );
   }
   if (out.changes.length > 0) {
     out.observed = {
       ...observed,
       models: [...models.values()],
       endpoints: [...observed.endpoints, ...endpoints],
+      schedules: [...observed.schedules, ...schedules],
     };
   }
   return out;
@@ -182,6 +189,7 @@ function findObject(items: readonly UnmanagedObject[], id: string): UnmanagedObj
 interface AsObserved {
   model?: ObservedModel;
   endpoint?: ObservedEndpoint;
+  schedule?: ObservedSchedule;
   revisions?: Record<string, number>;
 }
 
@@ -190,6 +198,7 @@ function asObserved(
   resource: LoadedResource,
   found: UnmanagedObject,
   models: ReadonlyMap<string, ObservedModel>,
+  byAddress: ReadonlyMap<string, LoadedResource>,
 ): AsObserved | { problem: Diagnostic } {
   const manifest = resource.manifest;
   const annotations = manifest.metadata.annotations ?? {};
@@ -249,6 +258,30 @@ function asObserved(
       },
     };
   }
+  if (manifest.kind === 'Schedule' && found.schedule) {
+    if (found.schedule.template === undefined) {
+      return {
+        problem: error(
+          'import-schedule-target',
+          `${found.id}: ${found.schedule.unsupported ?? 'what it launches is not a TrainingRun template'}`,
+          { hint: 'remove the entry; recreate the job from a Schedule manifest and delete it' },
+        ),
+      };
+    }
+    // Observed with the hash apply records: the schedule's and its template's together.
+    const template = byAddress.get(`TrainingRun/${manifest.spec.trainingRun}`);
+    if (!template)
+      return { problem: error('import-no-manifest', `no TrainingRun/${manifest.spec.trainingRun}`) };
+    return {
+      schedule: {
+        name: resource.name,
+        specHash: scheduleAppliedHash(resource.specHash, template.specHash),
+        spec: manifest.spec,
+        annotations,
+        paused: found.schedule.paused,
+      },
+    };
+  }
   return {
     problem: error('import-kind', `${found.id}: adopting a ${found.kind} is not supported yet`, {
       hint: 'remove the entry; recreate the object from a manifest instead',
@@ -263,6 +296,7 @@ function adoptChange(
   revisions: Record<string, number> | undefined,
   byAddress: ReadonlyMap<string, LoadedResource>,
   entries: readonly ImportEntry[],
+  appliedHash: string | undefined,
 ): AdoptChange {
   const manifest = resource.manifest;
   const kind = resource.kind as AdoptChange['kind'];
@@ -285,7 +319,8 @@ function adoptChange(
     after: {
       name: resource.name,
       id: found.id,
-      specHash: resource.specHash,
+      // A schedule records its template's hash with its own (scheduleAppliedHash).
+      specHash: appliedHash ?? resource.specHash,
       spec: manifest.spec as AdoptChange['after']['spec'],
       labels: manifest.metadata.labels ?? {},
       annotations: manifest.metadata.annotations ?? {},

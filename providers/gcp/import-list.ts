@@ -1,10 +1,12 @@
 /**
  * `Provider.listUnmanaged` on gcp (README.md "Importing existing objects"): the Vertex models,
- * Cloud Run services and Cloud Scheduler jobs of the project and region that this stack does not
- * own, each with the owner it carries when another stack owns it. One paged list per API, then one
- * ListModelVersions per unowned model and one ListRevisions per unowned service (what a manifest
- * needs: versions and aliases, the artifact each revision serves). Only called while an `import:`
- * entry waits, and by `mlform import`.
+ * Cloud Run services, Vertex AI Endpoints and Cloud Scheduler jobs of the project and region that
+ * this stack does not own, each with the owner it carries when another stack owns it. One paged
+ * list per API, then one ListModelVersions per unowned model, one ListRevisions per unowned
+ * service and one GetModel per deployed model whose version the model listing did not read (what
+ * a manifest needs: versions and aliases, the artifact each revision or deployed model serves).
+ * Jobs: `import-schedules.ts`; endpoints: `import-vertex-endpoints.ts`. Only called while an
+ * `import:` entry waits, and by `mlform import`.
  */
 import type { protos as aiplatform } from '@google-cloud/aiplatform';
 import type { Diagnostic } from '../../resources/diagnostic.js';
@@ -17,7 +19,8 @@ import { unmanagedVertexEndpoints } from './import-vertex-endpoints.js';
 import { listVersions, importedVersion, versionOf } from './models.js';
 import { parentOf } from './names.js';
 import { ownerOfLabels, type Owner } from './ownership.js';
-import { listJobs, ownerOfJob } from './schedules.js';
+import { unmanagedJobs } from './import-schedules.js';
+import { listJobs } from './schedules.js';
 
 type Model = aiplatform.google.cloud.aiplatform.v1.IModel;
 
@@ -48,10 +51,12 @@ export async function listUnmanaged(
       diagnostics.push(callDiagnostic('DeployedEndpoint', 'listing services to import', e));
       return [];
     }),
-    unmanagedJobs(gcp, ctx).catch((e: unknown) => {
-      diagnostics.push(callDiagnostic('Schedule', 'listing jobs to import', e));
-      return [];
-    }),
+    listJobs(gcp)
+      .then((jobs) => unmanagedJobs(jobs, gcp.settings, ctx))
+      .catch((e: unknown) => {
+        diagnostics.push(callDiagnostic('Schedule', 'listing jobs to import', e));
+        return [];
+      }),
   ]);
   return { items: parts.flat(), diagnostics };
 }
@@ -181,33 +186,4 @@ async function unmanagedServices(gcp: Gcp, ctx: ProviderContext): Promise<Unmana
     });
   }
   return out;
-}
-
-async function unmanagedJobs(gcp: Gcp, ctx: ProviderContext): Promise<UnmanagedObject[]> {
-  const jobs = await listJobs(gcp);
-  return jobs.flatMap((job): UnmanagedObject[] => {
-    const id = job.name ?? '';
-    const owner = ownerOfJob(job);
-    if (!id || !notOurs(owner, ctx.stack)) return [];
-    const name = manifestName(lastSegment(id));
-    if (owner) return [{ kind: 'Schedule', id, name, owner, notes: [] }];
-    const target =
-      job.httpTarget?.uri ?? job.pubsubTarget?.topicName ?? job.appEngineHttpTarget?.relativeUri ?? '';
-    return [
-      {
-        kind: 'Schedule',
-        id,
-        name,
-        schedule: {
-          cron: job.schedule ?? '',
-          timeZone: job.timeZone || 'Etc/UTC',
-          paused: job.state === 'PAUSED' || job.state === 2,
-          target,
-        },
-        notes: [
-          'a Schedule fires a TrainingRun manifest as its template; adopting a Cloud Scheduler job is not supported yet, so recreate it from a Schedule manifest and delete the job',
-        ],
-      },
-    ];
-  });
 }

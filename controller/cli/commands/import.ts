@@ -117,9 +117,17 @@ function detailText(u: UnmanagedObject): string {
   if (u.endpoint?.platform === 'vertexEndpoint')
     return `Vertex AI Endpoint; traffic ${u.endpoint.traffic.map((t) => `deployed model ${t.revision} ${t.percent}%`).join(', ') || 'none'}`;
   if (u.endpoint) return `traffic ${u.endpoint.traffic.map((t) => `${t.revision} ${t.percent}%`).join(', ')}`;
-  if (u.schedule)
-    return `cron "${u.schedule.cron}" ${u.schedule.timeZone}${u.schedule.paused ? ', paused' : ''}`;
+  if (u.schedule) {
+    const when = `cron "${u.schedule.cron}" ${u.schedule.timeZone}${u.schedule.paused ? ', paused' : ''}`;
+    return `${when}; ${u.schedule.unsupported ? `not adoptable: ${u.schedule.unsupported}` : `runs ${templateImage(u.schedule.template)}`}`;
+  }
   return '';
+}
+
+/** The image a Scheduler job's template trains with (`trainer.container.image`). */
+function templateImage(template: Record<string, unknown> | undefined): string {
+  const trainer = template?.trainer as { container?: { image?: unknown } } | undefined;
+  return typeof trainer?.container?.image === 'string' ? trainer.container.image : 'a container';
 }
 
 /**
