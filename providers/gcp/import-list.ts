@@ -52,7 +52,7 @@ export async function listUnmanaged(
       return [];
     }),
     listJobs(gcp)
-      .then((jobs) => unmanagedJobs(jobs, gcp.settings, ctx))
+      .then((jobs) => unmanagedJobs(jobs, gcp.settings, ctx.stack))
       .catch((e: unknown) => {
         diagnostics.push(callDiagnostic('Schedule', 'listing jobs to import', e));
         return [];

@@ -125,12 +125,12 @@ export function templateOfJob(job: SchedulerJob, settings: GcpSettings): JobTemp
 export function unmanagedJobs(
   jobs: readonly SchedulerJob[],
   settings: GcpSettings,
-  ctx: ProviderContext,
+  stack: string,
 ): UnmanagedObject[] {
   return jobs.flatMap((job): UnmanagedObject[] => {
     const id = job.name ?? '';
     const owner = ownerOfJob(job);
-    if (!id || owner?.stack === ctx.stack) return [];
+    if (!id || owner?.stack === stack) return [];
     const name = manifestName(lastSegment(id));
     if (owner) return [{ kind: 'Schedule', id, name, owner, notes: [] }];
     const cron = job.schedule ?? '';
