@@ -173,25 +173,18 @@ function endpointManifest(
       `its traffic: the artifacts its ${e.platform === 'vertexEndpoint' ? 'deployed models' : 'revisions'} serve are not all versions of one unmanaged Vertex model, so spec.model and spec.traffic need filling in by hand`,
     );
   const live: NonNullable<ObservedEndpoint['live']> = e.live;
+  const model = served?.model ?? 'fill-in';
+  const traffic = served?.traffic ?? [{ version: 1, percent: 100 }];
   if (e.platform === 'vertexEndpoint') {
     // A Vertex AI Endpoint: its replicas and machine; Cloud Run's resources and container do not apply.
-    const manifest = {
-      apiVersion: 'mlform/v1',
-      kind: 'DeployedEndpoint',
-      metadata: { name },
-      spec: {
-        model: served?.model ?? 'fill-in',
-        platform: 'vertexEndpoint',
-        traffic: served?.traffic ?? [{ version: 1, percent: 100 }],
-        ...(live.scaling && { scaling: live.scaling }),
-        ...(live.machine && { machine: live.machine }),
-      },
+    const spec = {
+      model,
+      platform: 'vertexEndpoint',
+      traffic,
+      ...(live.scaling && { scaling: live.scaling }),
+      ...(live.machine && { machine: live.machine }),
     };
-    return [
-      header({ ...u, notes: [...u.notes, ...notes] }, 'Vertex AI Endpoint, traffic by deployed model'),
-      stringify(manifest).trimEnd(),
-      '',
-    ].join('\n');
+    return endpointFile(u, name, notes, 'Vertex AI Endpoint, traffic by deployed model', spec);
   }
   const resources =
     live.resources && CPUS.has(String(live.resources.cpu)) && MEMORY.test(live.resources.memory)
@@ -211,23 +204,27 @@ function endpointManifest(
     ...(e.healthPath && { healthPath: e.healthPath }),
     predictPath: e.predictPath ?? '/',
   };
-  const manifest = {
-    apiVersion: 'mlform/v1',
-    kind: 'DeployedEndpoint',
-    metadata: { name },
-    spec: {
-      model: served?.model ?? 'fill-in',
-      traffic: served?.traffic ?? [{ version: 1, percent: 100 }],
-      ...(live.scaling && { scaling: live.scaling }),
-      ...(resources && { resources }),
-      ...(live.batching && { batching: live.batching }),
-      ...(live.timeoutSeconds !== undefined && { timeoutSeconds: live.timeoutSeconds }),
-      ...(container && { container }),
-    },
+  const spec = {
+    model,
+    traffic,
+    ...(live.scaling && { scaling: live.scaling }),
+    ...(resources && { resources }),
+    ...(live.batching && { batching: live.batching }),
+    ...(live.timeoutSeconds !== undefined && { timeoutSeconds: live.timeoutSeconds }),
+    ...(container && { container }),
   };
-  return [
-    header({ ...u, notes: [...u.notes, ...notes] }, `Cloud Run service, traffic by revision`),
-    stringify(manifest).trimEnd(),
-    '',
-  ].join('\n');
+  return endpointFile(u, name, notes, 'Cloud Run service, traffic by revision', spec);
+}
+
+function endpointFile(
+  u: UnmanagedObject,
+  name: string,
+  notes: readonly string[],
+  what: string,
+  spec: Record<string, unknown>,
+): string {
+  const manifest = { apiVersion: 'mlform/v1', kind: 'DeployedEndpoint', metadata: { name }, spec };
+  return [header({ ...u, notes: [...u.notes, ...notes] }, what), stringify(manifest).trimEnd(), ''].join(
+    '\n',
+  );
 }

@@ -15,6 +15,7 @@
  * changes; then mlform writes its own CustomJob into the job, as for any Schedule.
  */
 import type { protos as aiplatform } from '@google-cloud/aiplatform';
+import { looksLikeCredential } from '../../resources/credential.js';
 import { error, type Diagnostic } from '../../resources/diagnostic.js';
 import type { ScheduleSpec } from '../../resources/schedule.js';
 import { ACCELERATOR_TYPES } from '../../resources/training-run.js';
@@ -84,6 +85,13 @@ export function templateOfJob(job: SchedulerJob, settings: GcpSettings): JobTemp
     if (!e.name) continue;
     if (Object.values(ENV).some((reserved) => reserved === e.name) || e.name.startsWith('MLFORM_')) {
       notes.push(`its variable ${e.name}: mlform sets it on the jobs it writes`);
+      continue;
+    }
+    // A credential in the job's body is not copied into a manifest (a file bound for git).
+    if (looksLikeCredential(e.value ?? '')) {
+      notes.push(
+        `its variable ${e.name}, which looks like a credential: add it as ${e.name}: {secretRef: {name, key}}`,
+      );
       continue;
     }
     env[e.name] = e.value ?? '';

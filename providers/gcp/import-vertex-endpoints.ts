@@ -5,7 +5,6 @@
  * replicas and machine), and adopting one: its labels and description (mlform's record of the
  * applied spec) change, nothing else (same deployed models, same split).
  */
-import type { protos as aiplatform } from '@google-cloud/aiplatform';
 import { error, type Diagnostic } from '../../resources/diagnostic.js';
 import { platformOf, type DeployedEndpointSpec } from '../../resources/deployed-endpoint.js';
 import {
@@ -15,38 +14,22 @@ import {
   type Response,
   type UnmanagedObject,
 } from '../provider.js';
-import { isKind } from './call.js';
 import { lastSegment, manifestName } from './import-names.js';
 import { writeAdoptedObject } from './import-records.js';
-import { listAll, type Gcp } from './context.js';
+import type { Gcp } from './context.js';
 import { sanitizeLabels } from './jobs.js';
-import { parentOf } from './names.js';
+import { getModel } from './models.js';
 import { notOwned, ownerOfLabels, sameOwner, type Owner } from './ownership.js';
 import {
   getVertex,
+  listVertex,
   machineOf,
   predictUrl,
   recordDescription,
   splitOf,
-  type VertexEndpoint,
 } from './vertex-endpoints.js';
 
-type Model = aiplatform.google.cloud.aiplatform.v1.IModel;
-
 export const VERTEX_ENDPOINT_ID = /^projects\/[^/]+\/locations\/[^/]+\/endpoints\/[a-z0-9-]+$/;
-
-/** Every Vertex AI Endpoint of the project and region (one paged, unfiltered ListEndpoints). */
-async function listAllEndpoints(gcp: Gcp): Promise<VertexEndpoint[]> {
-  type Req = aiplatform.google.cloud.aiplatform.v1.IListEndpointsRequest & { pageToken?: string };
-  return listAll<Req, VertexEndpoint>(
-    gcp.call,
-    'aiplatform',
-    'ListEndpoints',
-    { parent: parentOf(gcp.settings.project, gcp.settings.region), pageSize: 100 },
-    (req, opts) =>
-      gcp.clients.endpoints.listEndpoints(req, opts) as Promise<[VertexEndpoint[], Req | null, unknown]>,
-  );
-}
 
 /**
  * The artifact of a model version (`<model>@<version>`): from `known` (the versions the model
@@ -59,15 +42,7 @@ async function artifactOf(
 ): Promise<string | undefined> {
   const hit = known.get(resource);
   if (hit !== undefined) return hit;
-  try {
-    const [model] = (await gcp.call('aiplatform', 'GetModel', (opts) =>
-      gcp.clients.models.getModel({ name: resource }, opts),
-    )) as [Model, ...unknown[]];
-    return model.artifactUri || undefined;
-  } catch (e) {
-    if (isKind(e, 'not-found')) return undefined;
-    throw e;
-  }
+  return (await getModel(gcp, resource))?.artifactUri || undefined;
 }
 
 /**
@@ -80,7 +55,7 @@ export async function unmanagedVertexEndpoints(
   known: ReadonlyMap<string, string>,
 ): Promise<UnmanagedObject[]> {
   const out: UnmanagedObject[] = [];
-  for (const e of await listAllEndpoints(gcp)) {
+  for (const e of await listVertex(gcp)) {
     const id = e.name ?? '';
     const owner = ownerOfLabels(e.labels);
     if (!id || owner?.stack === ctx.stack) continue;

@@ -337,6 +337,13 @@ async function getJob(gcp: Gcp, name: string): Promise<SchedulerJob | undefined>
   }
 }
 
+const tooLarge = (address: string) =>
+  error(
+    'gcp-schedule-too-large',
+    `${address}: the spec and annotations do not fit a Cloud Scheduler description (500 characters)`,
+    { address, hint: 'shorten the annotations' },
+  );
+
 export async function putSchedule(
   gcp: Gcp,
   ctx: ProviderContext,
@@ -347,16 +354,7 @@ export async function putSchedule(
     const body = await schedulerJobBody(gcp, ctx.stack, req, ctx.signal);
     if ((body.description ?? '').length > DESCRIPTION_LIMIT) {
       return {
-        diagnostics: [
-          error(
-            'gcp-schedule-too-large',
-            `${address}: the spec and annotations do not fit a Cloud Scheduler description (500 characters)`,
-            {
-              address,
-              hint: 'shorten the annotations',
-            },
-          ),
-        ],
+        diagnostics: [tooLarge(address)],
       };
     }
     const found = await findJob(gcp, ctx.stack, req.name);
@@ -383,16 +381,7 @@ export async function putSchedule(
       );
       if (body.description.length > DESCRIPTION_LIMIT)
         return {
-          diagnostics: [
-            error(
-              'gcp-schedule-too-large',
-              `${address}: the spec and annotations do not fit a Cloud Scheduler description (500 characters)`,
-              {
-                address,
-                hint: 'shorten the annotations',
-              },
-            ),
-          ],
+          diagnostics: [tooLarge(address)],
         };
     }
     const update = async () => {

@@ -197,7 +197,8 @@ export function vertexEndpointOf(
   };
 }
 
-async function listVertex(gcp: Gcp, stack: string): Promise<VertexEndpoint[]> {
+/** The endpoints of the project and region labelled as `stack`'s; without `stack`, every one (import). */
+export async function listVertex(gcp: Gcp, stack?: string): Promise<VertexEndpoint[]> {
   type Req = protos.google.cloud.aiplatform.v1.IListEndpointsRequest & { pageToken?: string };
   return listAll<Req, VertexEndpoint>(
     gcp.call,
@@ -205,7 +206,9 @@ async function listVertex(gcp: Gcp, stack: string): Promise<VertexEndpoint[]> {
     'ListEndpoints',
     {
       parent: parentOf(gcp.settings.project, gcp.settings.region),
-      filter: `labels.${LABEL.stack}="${stack}" AND labels.${LABEL.kind}="deployedendpoint"`,
+      ...(stack !== undefined && {
+        filter: `labels.${LABEL.stack}="${stack}" AND labels.${LABEL.kind}="deployedendpoint"`,
+      }),
       pageSize: 100,
     },
     (req, opts) =>

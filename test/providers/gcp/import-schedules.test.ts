@@ -23,6 +23,7 @@ const pool = (over: Record<string, unknown> = {}) => ({
     env: [
       { name: 'LR', value: '0.01' },
       { name: 'MLFORM_SPEC_HASH', value: 'x' },
+      { name: 'GH_TOKEN', value: 'ghp_0123456789abcdefghijklmnopqrstuvwxyzAB' },
     ],
   },
   ...over,
@@ -62,6 +63,7 @@ describe('templateOfJob', () => {
       },
       notes: [
         'its variable MLFORM_SPEC_HASH: mlform sets it on the jobs it writes',
+        'its variable GH_TOKEN, which looks like a credential: add it as GH_TOKEN: {secretRef: {name, key}}',
         "its output directory gs://acme/out: the jobs mlform writes use the stack's bucket",
       ],
     });
