@@ -206,8 +206,13 @@ export interface UnmanagedObject {
   owner?: { stack: string; kind: string; name: string };
   /** Vertex model: its versions (no run: `IMPORTED_RUN`) and aliases. */
   model?: { description?: string; versions: ObservedVersion[]; aliases: Record<string, number> };
-  /** Cloud Run service: traffic by revision with the artifact each serves, and its live settings. */
+  /**
+   * Cloud Run service: traffic by revision with the artifact each serves, and its live settings.
+   * Vertex AI Endpoint (`platform: vertexEndpoint`): traffic by deployed model (its id as
+   * `revision`), live replicas and machine.
+   */
   endpoint?: {
+    platform?: 'vertexEndpoint';
     traffic: { revision: string; percent: number; artifactUri?: string }[];
     live: NonNullable<ObservedEndpoint['live']>;
     /** The image when it is not the project's serving image (a `spec.container`). */
@@ -220,8 +225,18 @@ export interface UnmanagedObject {
     healthDetail?: string;
     url?: string;
   };
-  /** Cloud Scheduler job. */
-  schedule?: { cron: string; timeZone: string; paused: boolean; target: string };
+  /**
+   * Cloud Scheduler job: when, and the TrainingRun spec (as a manifest writes it) of the training
+   * it launches, its Schedule's template; `unsupported` says why there is none (not adoptable).
+   */
+  schedule?: {
+    cron: string;
+    timeZone: string;
+    paused: boolean;
+    target: string;
+    template?: Record<string, unknown>;
+    unsupported?: string;
+  };
   /** What a manifest cannot say about it, one sentence each (comments in generated files). */
   notes: string[];
 }

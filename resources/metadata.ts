@@ -9,6 +9,11 @@ export const MAX_NAME_LENGTH = 49;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 export const PREVENT_DESTROY_ANNOTATION = 'mlform/prevent-destroy';
+/**
+ * On a TrainingRun: `"true"` makes it a template only its Schedules fire; apply never starts a run
+ * of its own (a Cloud Scheduler job adopted by `mlform import` never trained on apply either).
+ */
+export const SCHEDULED_ONLY_ANNOTATION = 'mlform/scheduled-only';
 
 export const ResourceAddressPattern = '^(TrainingRun|RegisteredModel|DeployedEndpoint|Schedule)/[^/]+$';
 

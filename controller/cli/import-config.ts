@@ -6,6 +6,7 @@
  */
 import { stringify } from 'yaml';
 import type { ObservedEndpoint, UnmanagedObject } from '../../providers/provider.js';
+import { SCHEDULED_ONLY_ANNOTATION } from '../../resources/metadata.js';
 
 export interface GeneratedFile {
   /** A plain file name inside the output directory. */
@@ -50,12 +51,17 @@ export function generateImportConfig(items: readonly UnmanagedObject[]): Generat
       files.push({ name: `registeredmodel-${name}.yaml`, text: modelManifest(u, name) });
       entries.push({ to: `RegisteredModel/${name}`, id: u.id });
     } else if (u.kind === 'DeployedEndpoint' && u.endpoint) {
-      // A Cloud Run service keeps its name: it is in the endpoint's URL.
+      // A Cloud Run service keeps its name: it is in the endpoint's URL (a Vertex AI Endpoint's id is).
       const name = unique('DeployedEndpoint', u.name);
       files.push({ name: `deployedendpoint-${name}.yaml`, text: endpointManifest(u, name, models) });
       entries.push({ to: `DeployedEndpoint/${name}`, id: u.id });
+    } else if (u.kind === 'Schedule' && u.schedule?.template) {
+      const name = unique('Schedule', u.name);
+      files.push({ name: `schedule-${name}.yaml`, text: scheduleManifest(u, name) });
+      entries.push({ to: `Schedule/${name}`, id: u.id });
     } else {
-      skipped.push(`${u.id}: ${u.notes.join('; ') || `a ${u.kind} mlform cannot express`}`);
+      const why = u.schedule?.unsupported ?? (u.notes.join('; ') || `a ${u.kind} mlform cannot express`);
+      skipped.push(`${u.id}: ${why}`);
     }
   }
   const entriesText = [
@@ -109,6 +115,36 @@ function modelManifest(u: UnmanagedObject, name: string): string {
   ].join('\n');
 }
 
+/**
+ * A Scheduler job as a Schedule and its TrainingRun template (one file, two documents). The
+ * template is `mlform/scheduled-only`: the job never trained on apply, so neither does adopting it.
+ */
+function scheduleManifest(u: UnmanagedObject, name: string): string {
+  const s = u.schedule as NonNullable<UnmanagedObject['schedule']>;
+  const template = {
+    apiVersion: 'mlform/v1',
+    kind: 'TrainingRun',
+    metadata: { name, annotations: { [SCHEDULED_ONLY_ANNOTATION]: 'true' } },
+    spec: s.template,
+  };
+  const schedule = {
+    apiVersion: 'mlform/v1',
+    kind: 'Schedule',
+    metadata: { name },
+    spec: { trainingRun: name, cron: s.cron, timeZone: s.timeZone, ...(s.paused && { suspend: true }) },
+  };
+  return [
+    header(
+      u,
+      `Cloud Scheduler job${s.paused ? ', paused' : ''}, and the training it launches as its template`,
+    ),
+    stringify(template).trimEnd(),
+    '---',
+    stringify(schedule).trimEnd(),
+    '',
+  ].join('\n');
+}
+
 function endpointManifest(
   u: UnmanagedObject,
   name: string,
@@ -134,9 +170,22 @@ function endpointManifest(
   }
   if (!served)
     notes.push(
-      'its traffic: the artifacts its revisions serve are not all versions of one unmanaged Vertex model, so spec.model and spec.traffic need filling in by hand',
+      `its traffic: the artifacts its ${e.platform === 'vertexEndpoint' ? 'deployed models' : 'revisions'} serve are not all versions of one unmanaged Vertex model, so spec.model and spec.traffic need filling in by hand`,
     );
   const live: NonNullable<ObservedEndpoint['live']> = e.live;
+  const model = served?.model ?? 'fill-in';
+  const traffic = served?.traffic ?? [{ version: 1, percent: 100 }];
+  if (e.platform === 'vertexEndpoint') {
+    // A Vertex AI Endpoint: its replicas and machine; Cloud Run's resources and container do not apply.
+    const spec = {
+      model,
+      platform: 'vertexEndpoint',
+      traffic,
+      ...(live.scaling && { scaling: live.scaling }),
+      ...(live.machine && { machine: live.machine }),
+    };
+    return endpointFile(u, name, notes, 'Vertex AI Endpoint, traffic by deployed model', spec);
+  }
   const resources =
     live.resources && CPUS.has(String(live.resources.cpu)) && MEMORY.test(live.resources.memory)
       ? live.resources
@@ -155,23 +204,27 @@ function endpointManifest(
     ...(e.healthPath && { healthPath: e.healthPath }),
     predictPath: e.predictPath ?? '/',
   };
-  const manifest = {
-    apiVersion: 'mlform/v1',
-    kind: 'DeployedEndpoint',
-    metadata: { name },
-    spec: {
-      model: served?.model ?? 'fill-in',
-      traffic: served?.traffic ?? [{ version: 1, percent: 100 }],
-      ...(live.scaling && { scaling: live.scaling }),
-      ...(resources && { resources }),
-      ...(live.batching && { batching: live.batching }),
-      ...(live.timeoutSeconds !== undefined && { timeoutSeconds: live.timeoutSeconds }),
-      ...(container && { container }),
-    },
+  const spec = {
+    model,
+    traffic,
+    ...(live.scaling && { scaling: live.scaling }),
+    ...(resources && { resources }),
+    ...(live.batching && { batching: live.batching }),
+    ...(live.timeoutSeconds !== undefined && { timeoutSeconds: live.timeoutSeconds }),
+    ...(container && { container }),
   };
-  return [
-    header({ ...u, notes: [...u.notes, ...notes] }, `Cloud Run service, traffic by revision`),
-    stringify(manifest).trimEnd(),
-    '',
-  ].join('\n');
+  return endpointFile(u, name, notes, 'Cloud Run service, traffic by revision', spec);
+}
+
+function endpointFile(
+  u: UnmanagedObject,
+  name: string,
+  notes: readonly string[],
+  what: string,
+  spec: Record<string, unknown>,
+): string {
+  const manifest = { apiVersion: 'mlform/v1', kind: 'DeployedEndpoint', metadata: { name }, spec };
+  return [header({ ...u, notes: [...u.notes, ...notes] }, what), stringify(manifest).trimEnd(), ''].join(
+    '\n',
+  );
 }

@@ -24,6 +24,7 @@ import type { ObservedEndpoint, ObservedModel, ObservedState } from '../../provi
 import { aliasTarget } from './aliases.js';
 import type { AliasRule, Change, ChangeOf, PromoteChange, RegisterChange } from './change.js';
 import { evaluateGate } from './gate.js';
+import { scheduleAppliedHash } from './plan-schedules.js';
 
 export interface GuardFacts {
   desired: DesiredState;
@@ -289,7 +290,13 @@ class GuardRules {
     const resource = this.wanted(change.kind, name);
     if (!resource)
       return this.refuse('not-in-manifests', `no manifest of this stack declares ${change.resource}`);
-    if (resource.specHash !== specHash)
+    // A schedule is adopted with the hash apply records on it: its own and its template's.
+    const template =
+      resource.manifest.kind === 'Schedule'
+        ? this.desired('TrainingRun', resource.manifest.spec.trainingRun)
+        : undefined;
+    const expected = template ? scheduleAppliedHash(resource.specHash, template.specHash) : resource.specHash;
+    if (expected !== specHash)
       return this.refuse('spec-mismatch', `its spec is not the manifest's (spec hash ${specHash})`);
     const entries = this.facts.desired.project?.config.import ?? [];
     const names = (e: { id: string }) => e.id === id || (!e.id.includes('/') && id.endsWith(`/${e.id}`));

@@ -14,11 +14,13 @@ import type {
   ImportEntry,
   ObservedEndpoint,
   ObservedModel,
+  ObservedSchedule,
   ObservedState,
   UnmanagedObject,
 } from '../../providers/provider.js';
 import type { AdoptChange } from './change.js';
 import { PHASE, type PlanContext } from './plan-context.js';
+import { scheduleAppliedHash } from './plan-schedules.js';
 
 export interface Adoption {
   /** The observed state with each object to adopt in it, as the stack will observe it afterwards. */
@@ -59,6 +61,7 @@ export function planAdoption(desired: DesiredState, observed: ObservedState, des
   const byAddress = new Map(desired.resources.map((r) => [r.address, r]));
   const models = new Map(observed.models.map((m) => [m.name, m]));
   const endpoints: ObservedEndpoint[] = [];
+  const schedules: ObservedSchedule[] = [];
   // Models first: an endpoint adopted beside its model maps its traffic onto the model's versions.
   const ordered = entries
     .map((entry, i) => ({ entry, i }))
@@ -114,7 +117,17 @@ export function planAdoption(desired: DesiredState, observed: ObservedState, des
       );
       continue;
     }
-    if (resource.kind === 'DeployedEndpoint' && resource.name !== found.name) {
+    const platformProblem = endpointPlatformProblem(resource, found);
+    if (platformProblem) {
+      out.diagnostics.push({ ...platformProblem, ...at(i, 'to'), address: entry.to });
+      continue;
+    }
+    // A Cloud Run service's name is in its URL; a Vertex AI Endpoint's id is, not its manifest name.
+    if (
+      resource.kind === 'DeployedEndpoint' &&
+      found.endpoint?.platform !== 'vertexEndpoint' &&
+      resource.name !== found.name
+    ) {
       out.diagnostics.push(
         error(
           'import-name',
@@ -124,23 +137,43 @@ export function planAdoption(desired: DesiredState, observed: ObservedState, des
       );
       continue;
     }
-    const adopted = asObserved(resource, found, models);
+    const adopted = asObserved(resource, found, models, byAddress);
     if ('problem' in adopted) {
       out.diagnostics.push({ ...adopted.problem, ...at(i, 'id'), address: entry.to });
       continue;
     }
     if (adopted.model) models.set(adopted.model.name, adopted.model);
     if (adopted.endpoint) endpoints.push(adopted.endpoint);
-    out.changes.push(adoptChange(resource, found, i, adopted.revisions, byAddress, entries));
+    if (adopted.schedule) schedules.push(adopted.schedule);
+    out.changes.push(
+      adoptChange(resource, found, i, adopted.revisions, byAddress, entries, adopted.schedule?.specHash),
+    );
   }
   if (out.changes.length > 0) {
     out.observed = {
       ...observed,
       models: [...models.values()],
       endpoints: [...observed.endpoints, ...endpoints],
+      schedules: [...observed.schedules, ...schedules],
     };
   }
   return out;
+}
+
+/** A Vertex AI Endpoint is adopted by a `platform: vertexEndpoint` manifest, a Cloud Run service by any other. */
+function endpointPlatformProblem(resource: LoadedResource, found: UnmanagedObject): Diagnostic | undefined {
+  if (resource.manifest.kind !== 'DeployedEndpoint' || !found.endpoint) return undefined;
+  const onVertex = found.endpoint.platform === 'vertexEndpoint';
+  if (onVertex === (resource.manifest.spec.platform === 'vertexEndpoint')) return undefined;
+  return error(
+    'import-platform',
+    `${found.id} is ${onVertex ? 'a Vertex AI Endpoint' : 'a Cloud Run service'}; ${resource.address} serves on ${onVertex ? 'Cloud Run' : 'Vertex AI Endpoints'}`,
+    {
+      hint: onVertex
+        ? 'set `platform: vertexEndpoint` in its spec'
+        : 'remove `platform: vertexEndpoint` from its spec',
+    },
+  );
 }
 
 const rank = (to: string) => (to.startsWith('RegisteredModel/') ? 0 : 1);
@@ -156,6 +189,7 @@ function findObject(items: readonly UnmanagedObject[], id: string): UnmanagedObj
 interface AsObserved {
   model?: ObservedModel;
   endpoint?: ObservedEndpoint;
+  schedule?: ObservedSchedule;
   revisions?: Record<string, number>;
 }
 
@@ -164,6 +198,7 @@ function asObserved(
   resource: LoadedResource,
   found: UnmanagedObject,
   models: ReadonlyMap<string, ObservedModel>,
+  byAddress: ReadonlyMap<string, LoadedResource>,
 ): AsObserved | { problem: Diagnostic } {
   const manifest = resource.manifest;
   const annotations = manifest.metadata.annotations ?? {};
@@ -192,7 +227,9 @@ function asObserved(
         return {
           problem: error(
             'import-traffic',
-            `${found.id}: revision ${t.revision} (${t.percent}%) serves ${t.artifactUri ?? 'no artifact mlform can read (no MODEL_URI or AIP_STORAGE_URI)'}, which is no version of RegisteredModel/${manifest.spec.model}`,
+            found.endpoint.platform === 'vertexEndpoint'
+              ? `${found.id}: deployed model ${t.revision} (${t.percent}%) serves ${t.artifactUri ?? 'a model version without an artifact URI'}, which is no version of RegisteredModel/${manifest.spec.model}`
+              : `${found.id}: revision ${t.revision} (${t.percent}%) serves ${t.artifactUri ?? 'no artifact mlform can read (no MODEL_URI or AIP_STORAGE_URI)'}, which is no version of RegisteredModel/${manifest.spec.model}`,
             {
               hint: model
                 ? `serve a version of ${manifest.spec.model} there, or point spec.model at the model that holds that artifact`
@@ -221,6 +258,30 @@ function asObserved(
       },
     };
   }
+  if (manifest.kind === 'Schedule' && found.schedule) {
+    if (found.schedule.template === undefined) {
+      return {
+        problem: error(
+          'import-schedule-target',
+          `${found.id}: ${found.schedule.unsupported ?? 'what it launches is not a TrainingRun template'}`,
+          { hint: 'remove the entry; recreate the job from a Schedule manifest and delete it' },
+        ),
+      };
+    }
+    // Observed with the hash apply records: the schedule's and its template's together.
+    const template = byAddress.get(`TrainingRun/${manifest.spec.trainingRun}`);
+    if (!template)
+      return { problem: error('import-no-manifest', `no TrainingRun/${manifest.spec.trainingRun}`) };
+    return {
+      schedule: {
+        name: resource.name,
+        specHash: scheduleAppliedHash(resource.specHash, template.specHash),
+        spec: manifest.spec,
+        annotations,
+        paused: found.schedule.paused,
+      },
+    };
+  }
   return {
     problem: error('import-kind', `${found.id}: adopting a ${found.kind} is not supported yet`, {
       hint: 'remove the entry; recreate the object from a manifest instead',
@@ -235,6 +296,7 @@ function adoptChange(
   revisions: Record<string, number> | undefined,
   byAddress: ReadonlyMap<string, LoadedResource>,
   entries: readonly ImportEntry[],
+  appliedHash: string | undefined,
 ): AdoptChange {
   const manifest = resource.manifest;
   const kind = resource.kind as AdoptChange['kind'];
@@ -257,7 +319,8 @@ function adoptChange(
     after: {
       name: resource.name,
       id: found.id,
-      specHash: resource.specHash,
+      // A schedule records its template's hash with its own (scheduleAppliedHash).
+      specHash: appliedHash ?? resource.specHash,
       spec: manifest.spec as AdoptChange['after']['spec'],
       labels: manifest.metadata.labels ?? {},
       annotations: manifest.metadata.annotations ?? {},

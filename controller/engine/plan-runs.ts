@@ -6,7 +6,7 @@
  */
 import { registeredModelAddress, runAddress, runRef, scheduleAddress } from '../../resources/address.js';
 import { error, warning } from '../../resources/diagnostic.js';
-import { PREVENT_DESTROY_ANNOTATION } from '../../resources/metadata.js';
+import { PREVENT_DESTROY_ANNOTATION, SCHEDULED_ONLY_ANNOTATION } from '../../resources/metadata.js';
 import type { ObservedRun } from '../../providers/provider.js';
 import { triggerReasonOf } from '../../monitoring/trigger.js';
 import type { FieldChange, RunLaunch, RunRefValue } from './change.js';
@@ -90,6 +90,10 @@ function planTemplate(
   };
   const noop = (reason: string, notice = false) =>
     addChange(ctx, PHASE.run, { ...base, action: 'noop', reason, before: null, after: null, notice });
+  if (r.manifest.metadata.annotations?.[SCHEDULED_ONLY_ANNOTATION] === 'true') {
+    noop(`a template only its Schedules fire (${SCHEDULED_ONLY_ANNOTATION})`);
+    return undefined;
+  }
 
   const active = ofHash.filter(isActive).at(-1);
   if (active) {

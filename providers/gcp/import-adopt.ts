@@ -9,7 +9,8 @@
  *   model is not the stack's, so an adoption cut short is done again by the next apply;
  * - a Cloud Run service: one UpdateService of the service as read (same template, so no new
  *   revision, same traffic) with the ownership labels and the annotations mlform records on its
- *   services, plus `mlform/revisions` (revision -> model version, as the plan matched them).
+ *   services, plus `mlform/revisions` (revision -> model version, as the plan matched them);
+ * - a Vertex AI Endpoint: `import-vertex-endpoints.ts`; a Cloud Scheduler job: `import-schedules.ts`.
  */
 import { addressOf } from '../../resources/address.js';
 import { error, type Diagnostic } from '../../resources/diagnostic.js';
@@ -20,6 +21,8 @@ import { awaitOperation, callDiagnostic, isKind } from './call.js';
 import type { Gcp } from './context.js';
 import { ANNOTATION, type Service } from './endpoints.js';
 import { writeAdoptedModel } from './import-records.js';
+import { adoptJob } from './import-schedules.js';
+import { adoptVertexEndpoint } from './import-vertex-endpoints.js';
 import { sanitizeLabels } from './jobs.js';
 import { listVersions, putModel } from './models.js';
 import { LABEL, parentOf } from './names.js';
@@ -40,9 +43,11 @@ export async function adopt(gcp: Gcp, ctx: ProviderContext, req: AdoptRequest): 
       case 'RegisteredModel':
         return await adoptModel(gcp, ctx, req, address);
       case 'DeployedEndpoint':
-        return await adoptService(gcp, ctx, req, address);
+        return req.id.includes('/endpoints/')
+          ? await adoptVertexEndpoint(gcp, ctx, req, address)
+          : await adoptService(gcp, ctx, req, address);
       case 'Schedule':
-        return refuse(address, 'adopting a Cloud Scheduler job is not supported yet');
+        return await adoptJob(gcp, ctx, req, address);
     }
   } catch (e) {
     return { diagnostics: [callDiagnostic(address, `adopting ${req.id}`, e)] };

@@ -1,39 +1,30 @@
 /**
  * `Provider.listUnmanaged` on gcp (README.md "Importing existing objects"): the Vertex models,
- * Cloud Run services and Cloud Scheduler jobs of the project and region that this stack does not
- * own, each with the owner it carries when another stack owns it. One paged list per API, then one
- * ListModelVersions per unowned model and one ListRevisions per unowned service (what a manifest
- * needs: versions and aliases, the artifact each revision serves). Only called while an `import:`
- * entry waits, and by `mlform import`.
+ * Cloud Run services, Vertex AI Endpoints and Cloud Scheduler jobs of the project and region that
+ * this stack does not own, each with the owner it carries when another stack owns it. One paged
+ * list per API, then one ListModelVersions per unowned model, one ListRevisions per unowned
+ * service and one GetModel per deployed model whose version the model listing did not read (what
+ * a manifest needs: versions and aliases, the artifact each revision or deployed model serves).
+ * Jobs: `import-schedules.ts`; endpoints: `import-vertex-endpoints.ts`. Only called while an
+ * `import:` entry waits, and by `mlform import`.
  */
 import type { protos as aiplatform } from '@google-cloud/aiplatform';
 import type { Diagnostic } from '../../resources/diagnostic.js';
-import { MAX_NAME_LENGTH } from '../../resources/metadata.js';
 import type { ProviderContext, Response, UnmanagedObject } from '../provider.js';
 import { callDiagnostic } from './call.js';
 import { listAll, type Gcp } from './context.js';
 import { listRevisions, listServices, liveOf } from './endpoints.js';
+import { lastSegment, manifestName } from './import-names.js';
+import { unmanagedVertexEndpoints } from './import-vertex-endpoints.js';
 import { listVersions, importedVersion, versionOf } from './models.js';
 import { parentOf } from './names.js';
 import { ownerOfLabels, type Owner } from './ownership.js';
-import { listJobs, ownerOfJob } from './schedules.js';
+import { unmanagedJobs } from './import-schedules.js';
+import { listJobs } from './schedules.js';
 
 type Model = aiplatform.google.cloud.aiplatform.v1.IModel;
 
 const DEFAULT_ALIAS = 'default';
-
-/** A manifest name from a cloud name: a DNS label of at most MAX_NAME_LENGTH characters. */
-export function manifestName(text: string): string {
-  const cut = text
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, MAX_NAME_LENGTH)
-    .replace(/-+$/, '');
-  return cut || 'imported';
-}
-
-const lastSegment = (name: string | null | undefined) => (name ?? '').split('/').pop() ?? '';
 
 /** Another stack's object is listed with its owner; this stack's own are not listed at all. */
 const notOurs = (owner: Owner | undefined, stack: string) => owner === undefined || owner.stack !== stack;
@@ -43,21 +34,40 @@ export async function listUnmanaged(
   ctx: ProviderContext,
 ): Promise<Response & { items: UnmanagedObject[] }> {
   const diagnostics: Diagnostic[] = [];
+  const models = unmanagedModels(gcp, ctx).catch((e: unknown) => {
+    diagnostics.push(callDiagnostic('RegisteredModel', 'listing models to import', e));
+    return [];
+  });
   const parts = await Promise.all([
-    unmanagedModels(gcp, ctx).catch((e: unknown) => {
-      diagnostics.push(callDiagnostic('RegisteredModel', 'listing models to import', e));
-      return [];
-    }),
+    models,
+    // After the models: a deployed model's artifact is then read from the versions already listed.
+    models
+      .then((listed) => unmanagedVertexEndpoints(gcp, ctx, artifactsOf(listed)))
+      .catch((e: unknown) => {
+        diagnostics.push(callDiagnostic('DeployedEndpoint', 'listing Vertex AI Endpoints to import', e));
+        return [];
+      }),
     unmanagedServices(gcp, ctx).catch((e: unknown) => {
       diagnostics.push(callDiagnostic('DeployedEndpoint', 'listing services to import', e));
       return [];
     }),
-    unmanagedJobs(gcp, ctx).catch((e: unknown) => {
-      diagnostics.push(callDiagnostic('Schedule', 'listing jobs to import', e));
-      return [];
-    }),
+    listJobs(gcp)
+      .then((jobs) => unmanagedJobs(jobs, gcp.settings, ctx.stack))
+      .catch((e: unknown) => {
+        diagnostics.push(callDiagnostic('Schedule', 'listing jobs to import', e));
+        return [];
+      }),
   ]);
   return { items: parts.flat(), diagnostics };
+}
+
+/** `<model>@<version>` -> artifact URI, of the versions of the listed models. */
+function artifactsOf(models: readonly UnmanagedObject[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of models)
+    for (const v of m.model?.versions ?? [])
+      if (v.artifactUri) out.set(`${m.id}@${v.version}`, v.artifactUri);
+  return out;
 }
 
 async function unmanagedModels(gcp: Gcp, ctx: ProviderContext): Promise<UnmanagedObject[]> {
@@ -176,33 +186,4 @@ async function unmanagedServices(gcp: Gcp, ctx: ProviderContext): Promise<Unmana
     });
   }
   return out;
-}
-
-async function unmanagedJobs(gcp: Gcp, ctx: ProviderContext): Promise<UnmanagedObject[]> {
-  const jobs = await listJobs(gcp);
-  return jobs.flatMap((job): UnmanagedObject[] => {
-    const id = job.name ?? '';
-    const owner = ownerOfJob(job);
-    if (!id || !notOurs(owner, ctx.stack)) return [];
-    const name = manifestName(lastSegment(id));
-    if (owner) return [{ kind: 'Schedule', id, name, owner, notes: [] }];
-    const target =
-      job.httpTarget?.uri ?? job.pubsubTarget?.topicName ?? job.appEngineHttpTarget?.relativeUri ?? '';
-    return [
-      {
-        kind: 'Schedule',
-        id,
-        name,
-        schedule: {
-          cron: job.schedule ?? '',
-          timeZone: job.timeZone || 'Etc/UTC',
-          paused: job.state === 'PAUSED' || job.state === 2,
-          target,
-        },
-        notes: [
-          'a Schedule fires a TrainingRun manifest as its template; adopting a Cloud Scheduler job is not supported yet, so recreate it from a Schedule manifest and delete the job',
-        ],
-      },
-    ];
-  });
 }

@@ -51,3 +51,55 @@ export async function writeAdoptedModel(
 
 export const removeAdoptedModel = (gcp: Gcp, stack: string, name: string) =>
   gcp.gcs.remove(adoptedUri(gcp.layout(stack).modelPrefix, name));
+
+/**
+ * Where an adopted Vertex AI Endpoint or Scheduler job is: `<stack>/adopted/<kind>/<name>.json`
+ * with its resource name. Read only by a write that finds nothing under the derived name (one GCS
+ * read), so the adopted object gets the update, pause or delete instead of a second object being
+ * created beside it.
+ */
+const ADOPTED_ID = {
+  endpoints: /^[a-z0-9-]+$/,
+  jobs: /^[A-Za-z0-9_-]+$/,
+} as const;
+export type AdoptedKind = keyof typeof ADOPTED_ID;
+
+const adoptedObjectUri = (gcp: Gcp, stack: string, kind: AdoptedKind, name: string) =>
+  `${gcp.layout(stack).root}/adopted/${kind}/${name}.json`;
+
+export async function writeAdoptedObject(
+  gcp: Gcp,
+  stack: string,
+  kind: AdoptedKind,
+  name: string,
+  resource: string,
+): Promise<void> {
+  const record = { resource };
+  await gcp.gcs.write(adoptedObjectUri(gcp, stack, kind, name), JSON.stringify(record), { metadata: record });
+}
+
+/** The adopted object's resource name: only one of this project and region, of that kind. */
+export async function readAdoptedObject(
+  gcp: Gcp,
+  stack: string,
+  kind: AdoptedKind,
+  name: string,
+): Promise<string | undefined> {
+  const found = await gcp.gcs.readIfExists(adoptedObjectUri(gcp, stack, kind, name), { maxBytes: 4096 });
+  if (!found) return undefined;
+  let resource: unknown;
+  try {
+    resource = (JSON.parse(found.data.toString('utf8')) as { resource?: unknown }).resource;
+  } catch {
+    return undefined;
+  }
+  const parent = `projects/${gcp.settings.project}/locations/${gcp.settings.region}/${kind}/`;
+  return typeof resource === 'string' &&
+    resource.startsWith(parent) &&
+    ADOPTED_ID[kind].test(resource.slice(parent.length))
+    ? resource
+    : undefined;
+}
+
+export const removeAdoptedObject = (gcp: Gcp, stack: string, kind: AdoptedKind, name: string) =>
+  gcp.gcs.remove(adoptedObjectUri(gcp, stack, kind, name));

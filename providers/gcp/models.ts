@@ -55,8 +55,8 @@ const idOf = (resource: string) => resource.split('@')[0].split('/').pop() ?? ''
 const ownedBy = (m: Model, stack: string, name: string) =>
   sameOwner(ownerOfLabels(m.labels), modelOwner(stack, name));
 
-/** GetModel (its default version), undefined when there is none. */
-async function getModel(gcp: Gcp, name: string): Promise<Model | undefined> {
+/** GetModel (its default version, or `<model>@<version>`), undefined when there is none. */
+export async function getModel(gcp: Gcp, name: string): Promise<Model | undefined> {
   try {
     const [model] = await gcp.call('aiplatform', 'GetModel', (opts) =>
       gcp.clients.models.getModel({ name }, opts),

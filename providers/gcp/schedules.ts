@@ -28,6 +28,7 @@ import { LABEL, legacySchedulerJobId, parentOf, schedulerJobId } from './names.j
 import { notOwned, sameOwner, type Owner } from './ownership.js';
 import { cancelRun, listRunsNamed } from './runs.js';
 import { pruneScheduleHistory } from './history.js';
+import { readAdoptedObject, removeAdoptedObject } from './import-records.js';
 
 export type SchedulerJob = protos.google.cloud.scheduler.v1.IJob;
 
@@ -45,7 +46,7 @@ const scheduleOwner = (stack: string, name: string): Owner => ({ stack, kind: 's
 
 /**
  * `mlform spec <hash> {"stack": ..., "name": ..., "s": spec, "a": annotations}`: what a label-less
- * job records, its owner included.
+ * job records, its owner included; an adopted job (`mlform import`) also its own id in `adopted`.
  */
 export function scheduleDescription(
   stack: string,
@@ -53,13 +54,16 @@ export function scheduleDescription(
   specHash: string,
   spec: ScheduleSpec,
   annotations: Record<string, string>,
+  adopted?: string,
 ): string {
-  return `mlform spec ${specHash} ${JSON.stringify({ stack, name, s: spec, a: annotations })}`;
+  const record = { stack, name, s: spec, a: annotations, ...(adopted !== undefined && { adopted }) };
+  return `mlform spec ${specHash} ${JSON.stringify(record)}`;
 }
 
 interface DescriptionRecord {
   stack?: unknown;
   name?: unknown;
+  adopted?: unknown;
   s?: ScheduleSpec;
   a?: Record<string, string>;
 }
@@ -78,7 +82,7 @@ function parseDescription(job: SchedulerJob): { specHash: string; record: Descri
 }
 
 /** The JSON body a job posts (a CustomJob or HyperparameterTuningJob), undefined when not JSON. */
-function postedBody(job: SchedulerJob): Record<string, unknown> | undefined {
+export function postedBody(job: SchedulerJob): Record<string, unknown> | undefined {
   const raw: unknown = job.httpTarget?.body;
   let text: string;
   if (typeof raw === 'string') text = Buffer.from(raw, 'base64').toString('utf8');
@@ -104,10 +108,12 @@ function postedLabels(job: SchedulerJob): Record<string, string> | undefined {
  * The owner a job claims: its description's `stack` and `name`, else (a job written before issue
  * 18) the `mlform-stack` and `mlform-schedule` labels of the CustomJob it posts. The claim counts
  * only under a name mlform derives from it: `mlform-<stack>_<name>` or the legacy
- * `mlform-<stack>-<name>`.
+ * `mlform-<stack>-<name>`, or for a job adopted under its own name (`mlform import`) the id its
+ * description records as `adopted` (a description copied onto another job does not count there).
  */
 export function ownerOfJob(job: SchedulerJob): Owner | undefined {
   const parsed = parseDescription(job)?.record;
+  const id = idOf(job);
   let claim: Owner | undefined;
   if (typeof parsed?.stack === 'string' && typeof parsed.name === 'string') {
     claim = scheduleOwner(parsed.stack, parsed.name);
@@ -118,7 +124,7 @@ export function ownerOfJob(job: SchedulerJob): Owner | undefined {
     if (stack && name) claim = scheduleOwner(stack, name);
   }
   if (!claim) return undefined;
-  const id = idOf(job);
+  if (typeof parsed?.adopted === 'string' && parsed.adopted === id && id !== '') return claim;
   return id === schedulerJobId(claim.stack, claim.name) ||
     id === legacySchedulerJobId(claim.stack, claim.name)
     ? claim
@@ -138,7 +144,13 @@ async function findJob(
   const current = await getJob(gcp, jobName(gcp, stack, name));
   if (current && sameOwner(ownerOfJob(current), wanted)) return { job: current };
   const legacy = await getJob(gcp, legacyJobName(gcp, stack, name));
-  const adopted = legacy && sameOwner(ownerOfJob(legacy), wanted) ? legacy : undefined;
+  let adopted = legacy && sameOwner(ownerOfJob(legacy), wanted) ? legacy : undefined;
+  if (!adopted) {
+    // Adopted under the name it was made with (`mlform import`): its record says which job.
+    const resource = await readAdoptedObject(gcp, stack, 'jobs', name);
+    const there = resource ? await getJob(gcp, resource) : undefined;
+    if (there && sameOwner(ownerOfJob(there), wanted)) adopted = there;
+  }
   return { ...(adopted && { job: adopted }), ...(current && { foreign: current }) };
 }
 
@@ -325,6 +337,13 @@ async function getJob(gcp: Gcp, name: string): Promise<SchedulerJob | undefined>
   }
 }
 
+const tooLarge = (address: string) =>
+  error(
+    'gcp-schedule-too-large',
+    `${address}: the spec and annotations do not fit a Cloud Scheduler description (500 characters)`,
+    { address, hint: 'shorten the annotations' },
+  );
+
 export async function putSchedule(
   gcp: Gcp,
   ctx: ProviderContext,
@@ -335,16 +354,7 @@ export async function putSchedule(
     const body = await schedulerJobBody(gcp, ctx.stack, req, ctx.signal);
     if ((body.description ?? '').length > DESCRIPTION_LIMIT) {
       return {
-        diagnostics: [
-          error(
-            'gcp-schedule-too-large',
-            `${address}: the spec and annotations do not fit a Cloud Scheduler description (500 characters)`,
-            {
-              address,
-              hint: 'shorten the annotations',
-            },
-          ),
-        ],
+        diagnostics: [tooLarge(address)],
       };
     }
     const found = await findJob(gcp, ctx.stack, req.name);
@@ -354,6 +364,26 @@ export async function putSchedule(
     // or neither exist, and would lose its attempt history.
     if (found.job?.name) body.name = found.job.name;
     const name = body.name ?? '';
+    // A job adopted under its own name keeps saying so, or it would no longer be ours.
+    const id = found.job ? idOf(found.job) : '';
+    if (
+      found.job &&
+      id !== schedulerJobId(ctx.stack, req.name) &&
+      id !== legacySchedulerJobId(ctx.stack, req.name)
+    ) {
+      body.description = scheduleDescription(
+        ctx.stack,
+        req.name,
+        req.specHash,
+        req.spec,
+        req.annotations,
+        id,
+      );
+      if (body.description.length > DESCRIPTION_LIMIT)
+        return {
+          diagnostics: [tooLarge(address)],
+        };
+    }
     const update = async () => {
       const [updated] = await gcp.call('scheduler', 'UpdateJob', (opts) =>
         gcp.clients.scheduler.updateJob({ job: body }, opts),
@@ -405,6 +435,9 @@ export async function deleteSchedule(
     }
     const name = found.job.name ?? '';
     await gcp.call('scheduler', 'DeleteJob', (opts) => gcp.clients.scheduler.deleteJob({ name }, opts));
+    const id = idOf(found.job);
+    if (id !== schedulerJobId(ctx.stack, req.name) && id !== legacySchedulerJobId(ctx.stack, req.name))
+      await removeAdoptedObject(gcp, ctx.stack, 'jobs', req.name);
     return { diagnostics: [] };
   } catch (e) {
     if (isKind(e, 'not-found')) return { diagnostics: [] };

@@ -26,18 +26,19 @@ import { ownershipLabels } from '../provider.js';
 import { awaitOperation, callDiagnostic, isKind, type GaxCallOptions, type Operation } from './call.js';
 import { listAll, type Gcp } from './context.js';
 import { sanitizeLabels } from './jobs.js';
+import { readAdoptedModel, readAdoptedObject, removeAdoptedObject } from './import-records.js';
 import { modelResourceName } from './models.js';
 import { fitName, LABEL, parentOf, qualifiedName } from './names.js';
 import { notOwned, ownerOfLabels, sameOwner, type Owner } from './ownership.js';
 
-type VertexEndpoint = protos.google.cloud.aiplatform.v1.IEndpoint;
+export type VertexEndpoint = protos.google.cloud.aiplatform.v1.IEndpoint;
 type DeployedModel = protos.google.cloud.aiplatform.v1.IDeployedModel;
 type MachineSpec = protos.google.cloud.aiplatform.v1.IMachineSpec;
 type Machine = NonNullable<DeployedEndpointSpec['machine']>;
 
 /** The description holds the applied spec (an Endpoint has labels but no annotations). */
 const RECORD_PREFIX = 'mlform DeployedEndpoint record: ';
-interface EndpointRecord {
+export interface EndpointRecord {
   specHash: string;
   spec: DeployedEndpointSpec;
   annotations: Record<string, string>;
@@ -82,7 +83,7 @@ function machineSpecOf(machine: Machine): MachineSpec {
 }
 
 /** The spec's machine as Vertex reports it back (enum names; no accelerator: count 0). */
-function machineOf(spec: MachineSpec | null | undefined): Machine | undefined {
+export function machineOf(spec: MachineSpec | null | undefined): Machine | undefined {
   if (!spec?.machineType) return undefined;
   const type = spec.acceleratorType;
   const count = Number(spec.acceleratorCount ?? 0);
@@ -121,7 +122,7 @@ const versionOf = (d: DeployedModel): number | undefined => {
 };
 
 /** The deployed models that take traffic, with their share. */
-function splitOf(e: VertexEndpoint): { deployed: DeployedModel; percent: number }[] {
+export function splitOf(e: VertexEndpoint): { deployed: DeployedModel; percent: number }[] {
   const byId = new Map((e.deployedModels ?? []).map((d) => [d.id ?? '', d]));
   return Object.entries(e.trafficSplit ?? {}).flatMap(([id, percent]) => {
     const deployed = byId.get(id);
@@ -196,7 +197,8 @@ export function vertexEndpointOf(
   };
 }
 
-async function listVertex(gcp: Gcp, stack: string): Promise<VertexEndpoint[]> {
+/** The endpoints of the project and region labelled as `stack`'s; without `stack`, every one (import). */
+export async function listVertex(gcp: Gcp, stack?: string): Promise<VertexEndpoint[]> {
   type Req = protos.google.cloud.aiplatform.v1.IListEndpointsRequest & { pageToken?: string };
   return listAll<Req, VertexEndpoint>(
     gcp.call,
@@ -204,7 +206,9 @@ async function listVertex(gcp: Gcp, stack: string): Promise<VertexEndpoint[]> {
     'ListEndpoints',
     {
       parent: parentOf(gcp.settings.project, gcp.settings.region),
-      filter: `labels.${LABEL.stack}="${stack}" AND labels.${LABEL.kind}="deployedendpoint"`,
+      ...(stack !== undefined && {
+        filter: `labels.${LABEL.stack}="${stack}" AND labels.${LABEL.kind}="deployedendpoint"`,
+      }),
       pageSize: 100,
     },
     (req, opts) =>
@@ -237,7 +241,7 @@ export async function listVertexEndpoints(
 // ---- put -----------------------------------------------------------------------------------
 
 /** GetEndpoint; undefined when there is none. */
-const getVertex = (gcp: Gcp, name: string): Promise<VertexEndpoint | undefined> =>
+export const getVertex = (gcp: Gcp, name: string): Promise<VertexEndpoint | undefined> =>
   gcp
     .call('aiplatform', 'GetEndpoint', (opts) => gcp.clients.endpoints.getEndpoint({ name }, opts))
     .then(
@@ -247,6 +251,26 @@ const getVertex = (gcp: Gcp, name: string): Promise<VertexEndpoint | undefined> 
         throw e;
       },
     );
+
+/**
+ * The endpoint of DeployedEndpoint `name`: under its derived id, else one adopted under the id it
+ * was made with (README.md "Importing existing objects"; its record is read only when the derived
+ * id holds nothing). `name` is the resource to use.
+ */
+async function findVertex(
+  gcp: Gcp,
+  stack: string,
+  name: string,
+): Promise<{ name: string; endpoint?: VertexEndpoint }> {
+  const derived = endpointName(gcp, stack, name);
+  const current = await getVertex(gcp, derived);
+  if (current) return { name: derived, endpoint: current };
+  const resource = await readAdoptedObject(gcp, stack, 'endpoints', name);
+  const adopted = resource ? await getVertex(gcp, resource) : undefined;
+  return resource && adopted && owned(adopted, stack, name)
+    ? { name: resource, endpoint: adopted }
+    : { name: derived };
+}
 
 type EndpointClient = Gcp['clients']['endpoints'];
 type LongRunning =
@@ -280,6 +304,10 @@ async function operation<T>(
   );
 }
 
+/** The description that records the applied spec (what observation reads back). */
+export const recordDescription = (record: EndpointRecord): string =>
+  `${RECORD_PREFIX}${JSON.stringify(record)}`;
+
 function endpointBody(
   stack: string,
   req: Pick<PutEndpointRequest, 'name' | 'spec' | 'specHash' | 'labels' | 'annotations'>,
@@ -287,7 +315,7 @@ function endpointBody(
   const record: EndpointRecord = { specHash: req.specHash, spec: req.spec, annotations: req.annotations };
   return {
     displayName: qualifiedName(stack, req.name),
-    description: `${RECORD_PREFIX}${JSON.stringify(record)}`,
+    description: recordDescription(record),
     labels: {
       ...sanitizeLabels(req.labels),
       ...ownershipLabels(stack, 'DeployedEndpoint', req.name, req.specHash),
@@ -324,7 +352,10 @@ async function deployVersion(
 ): Promise<string> {
   const scaling = scalingOf(req.spec);
   const deployedModel: DeployedModel = {
-    model: modelResourceName(gcp, ctx.stack, req.spec.model),
+    // An adopted model keeps the id it was made with.
+    model:
+      (await readAdoptedModel(gcp, ctx.stack, req.spec.model)) ??
+      modelResourceName(gcp, ctx.stack, req.spec.model),
     modelVersionId: String(version),
     displayName: fitName(`${req.name}-v${version}`, 128),
     ...(gcp.settings.serviceAccount && { serviceAccount: gcp.settings.serviceAccount }),
@@ -396,9 +427,10 @@ type Put = (
 
 export const putVertexEndpoint: Put = async (gcp, ctx, req) => {
   const address = deployedEndpointAddress(req.name);
-  const name = endpointName(gcp, ctx.stack, req.name);
   try {
-    let current = await getVertex(gcp, name);
+    const found = await findVertex(gcp, ctx.stack, req.name);
+    const name = found.name;
+    let current = found.endpoint;
     if (current && !owned(current, ctx.stack, req.name))
       return { diagnostics: [foreign(address, current, ctx.stack, req.name)] };
     // A new endpoint records the spec at once; its traffic is empty until a version is deployed.
@@ -471,9 +503,8 @@ export async function deleteVertexEndpoint(
   req: { name: string },
 ): Promise<Response> {
   const address = deployedEndpointAddress(req.name);
-  const name = endpointName(gcp, ctx.stack, req.name);
   try {
-    const current = await getVertex(gcp, name);
+    const { name, endpoint: current } = await findVertex(gcp, ctx.stack, req.name);
     if (!current) return { diagnostics: [] };
     if (!owned(current, ctx.stack, req.name))
       return { diagnostics: [foreign(address, current, ctx.stack, req.name)] };
@@ -485,6 +516,8 @@ export async function deleteVertexEndpoint(
       await undeploy(gcp, ctx, name, d.id ?? '', next ? { [next]: 100 } : {});
     }
     await operation(gcp, ctx, 'DeleteEndpoint', (c, opts) => c.deleteEndpoint({ name }, opts));
+    if (name !== endpointName(gcp, ctx.stack, req.name))
+      await removeAdoptedObject(gcp, ctx.stack, 'endpoints', req.name);
     return { diagnostics: [] };
   } catch (e) {
     if (isKind(e, 'not-found')) return { diagnostics: [] };

@@ -39,14 +39,17 @@ export const importCommand = defineCommand({
   summary: 'list objects made outside mlform, write manifests for them, or adopt one',
   description:
     'Without arguments: the Vertex AI models (versions, aliases), Cloud Run\n' +
-    'services (traffic by revision) and Cloud Scheduler jobs of the project and\n' +
-    'region that carry no ownership of this stack; those another stack owns are\n' +
-    'shown with their owner and cannot be adopted. With --generate-config-out DIR:\n' +
-    'a manifest per model and service describing it as it is, and\n' +
-    'import-entries.txt with the `import:` entries to add to mlform.yaml (existing\n' +
-    'files are never overwritten). With ADDRESS ID: adopt that object as the\n' +
-    'manifest ADDRESS now (plan, confirm, apply only the adoption): it is labelled\n' +
-    "as the stack's and nothing else changes.",
+    'services (traffic by revision), Vertex AI Endpoints (traffic by deployed\n' +
+    'model) and Cloud Scheduler jobs of the project and region that carry no\n' +
+    'ownership of this stack; those another stack owns are shown with their owner\n' +
+    'and cannot be adopted. With --generate-config-out DIR: a manifest per model,\n' +
+    'service and endpoint describing it as it is, a Schedule with its TrainingRun\n' +
+    'template per job that POSTs a container CustomJob (other jobs are listed with\n' +
+    'the reason), and import-entries.txt with the `import:` entries to add to\n' +
+    'mlform.yaml (existing files are never overwritten). With ADDRESS ID: adopt\n' +
+    'that object as the manifest ADDRESS now (plan, confirm, apply only the\n' +
+    "adoption): it is labelled (a job: described) as the stack's and nothing else\n" +
+    'changes.',
   arguments: [
     { syntax: '[address]', description: 'the manifest that adopts the object: Kind/name' },
     { syntax: '[id]', description: 'the cloud resource name, as the listing shows it' },
@@ -65,6 +68,7 @@ export const importCommand = defineCommand({
     'mlform import',
     'mlform import --generate-config-out imported/',
     'mlform import RegisteredModel/churn projects/p/locations/europe-west4/models/123 -y',
+    'mlform import Schedule/nightly projects/p/locations/europe-west4/jobs/nightly -y',
   ],
   exitStatus:
     '0 when listed, written or adopted; 1 on errors, an existing file, or an\n' + 'answer that was not yes.',
@@ -114,10 +118,20 @@ function detailText(u: UnmanagedObject): string {
     const aliases = Object.entries(u.model.aliases).map(([a, v]) => `${a}=v${v}`);
     return `versions ${u.model.versions.map((v) => `v${v.version}`).join(', ')}${aliases.length ? `; aliases ${aliases.join(', ')}` : ''}`;
   }
+  if (u.endpoint?.platform === 'vertexEndpoint')
+    return `Vertex AI Endpoint; traffic ${u.endpoint.traffic.map((t) => `deployed model ${t.revision} ${t.percent}%`).join(', ') || 'none'}`;
   if (u.endpoint) return `traffic ${u.endpoint.traffic.map((t) => `${t.revision} ${t.percent}%`).join(', ')}`;
-  if (u.schedule)
-    return `cron "${u.schedule.cron}" ${u.schedule.timeZone}${u.schedule.paused ? ', paused' : ''}`;
+  if (u.schedule) {
+    const when = `cron "${u.schedule.cron}" ${u.schedule.timeZone}${u.schedule.paused ? ', paused' : ''}`;
+    return `${when}; ${u.schedule.unsupported ? `not adoptable: ${u.schedule.unsupported}` : `runs ${templateImage(u.schedule.template)}`}`;
+  }
   return '';
+}
+
+/** The image a Scheduler job's template trains with (`trainer.container.image`). */
+function templateImage(template: Record<string, unknown> | undefined): string {
+  const trainer = template?.trainer as { container?: { image?: unknown } } | undefined;
+  return typeof trainer?.container?.image === 'string' ? trainer.container.image : 'a container';
 }
 
 /**
