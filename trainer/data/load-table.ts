@@ -8,8 +8,12 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { dirname, isAbsolute } from 'node:path';
 import { isInside, realLocation } from '../../manifests/tree-root.js';
 import { DATA_ROOTS_ENV, isGcsUri, storeFor, toLocalPath } from '../../artifact/storage.js';
+import type { DataFormat } from '../../resources/training-run.js';
+import type { ColumnType } from '../types.js';
+import { ParquetError, readParquetParts } from './parquet.js';
+import { parquetParts } from './parquet-parts.js';
 
-export type TableFormat = 'csv' | 'json' | 'jsonl';
+export type TableFormat = DataFormat;
 
 export interface Table {
   rows: Record<string, unknown>[];
@@ -18,6 +22,8 @@ export interface Table {
   /** sha256 (hex) of the raw bytes: the data fingerprint recorded in run.json and on versions. */
   sha256: string;
   bytes: number;
+  /** Column types the file itself declares (Parquet); inference fills in the others. */
+  types?: Record<string, ColumnType>;
 }
 
 export interface LoadTableOptions {
@@ -78,6 +84,8 @@ export function formatFromUri(uri: string): TableFormat | undefined {
   if (path.endsWith('.csv')) return 'csv';
   if (path.endsWith('.json')) return 'json';
   if (path.endsWith('.jsonl') || path.endsWith('.ndjson')) return 'jsonl';
+  // A folder URI holds part files: Parquet is the format written that way.
+  if (path.endsWith('.parquet') || path.endsWith('/')) return 'parquet';
   return undefined;
 }
 
@@ -86,13 +94,14 @@ export async function loadTable(uri: string, options: LoadTableOptions): Promise
   if (!format) {
     throw new DataLoadError(
       uri,
-      'cannot tell the format from the extension; set data.format to csv, json or jsonl',
+      'cannot tell the format from the extension; set data.format to csv, json, jsonl or parquet',
     );
   }
   if (options.allowedRoots) {
     const refused = await checkDataLocation(uri, options.baseDir, options.allowedRoots);
     if (refused) throw new DataLoadError(uri, refused);
   }
+  if (format === 'parquet') return loadParquet(uri, options.baseDir);
   const raw = await readBytes(uri, options.baseDir);
   const sha256 = createHash('sha256').update(raw).digest('hex');
   // A UTF-8 byte order mark is common in files saved by spreadsheet software.
@@ -105,6 +114,31 @@ export async function loadTable(uri: string, options: LoadTableOptions): Promise
         : parseJsonLines(uri, text);
   if (rows.length === 0) throw new DataLoadError(uri, 'the file holds no rows');
   return { rows, columns: columnsOf(rows), sha256, bytes: raw.length };
+}
+
+/** A Parquet file or folder of part files; the fingerprint is the sha256 of all parts' bytes in order. */
+async function loadParquet(uri: string, baseDir: string): Promise<Table> {
+  const parts = await parquetParts(uri, baseDir).catch((error: unknown) => {
+    throw new DataLoadError(uri, `cannot list the Parquet files: ${errorMessage(error)}`);
+  });
+  if (typeof parts === 'string') throw new DataLoadError(uri, parts);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const read = [];
+  for (const part of parts) {
+    const raw = await readBytes(part.uri, baseDir);
+    hash.update(raw);
+    bytes += raw.length;
+    read.push({ name: part.name, bytes: raw });
+  }
+  try {
+    const { rows, columns, types } = await readParquetParts(read);
+    if (rows.length === 0) throw new DataLoadError(uri, 'the Parquet files hold no rows');
+    return { rows, columns, types, sha256: hash.digest('hex'), bytes };
+  } catch (error) {
+    if (error instanceof ParquetError) throw new DataLoadError(uri, error.message);
+    throw error;
+  }
 }
 
 async function readBytes(uri: string, baseDir: string): Promise<Buffer> {
