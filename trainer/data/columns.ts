@@ -34,7 +34,10 @@ export function planColumns(
   data.features?.forEach((column, i) => need(column, `data.features[${i}]`));
 
   // Types a Parquet schema declares need no inference; data.types still overrides them.
-  const types = inferColumnTypes(table.rows, table.columns, { ...table.types, ...data.types });
+  const declared = { ...table.types, ...data.types };
+  // Reading rows builds them on the fast CSV path: only when some column's type is still unknown.
+  const unknown = table.columns.some((c) => declared[c] === undefined);
+  const types = inferColumnTypes(unknown ? table.rows : [], table.columns, declared);
   let features = (data.features ?? table.columns.filter((c) => c !== timeColumn)).filter(
     (c) => c !== data.target,
   );

@@ -107,6 +107,12 @@ export function numericColumn(
   return out;
 }
 
+function gather(values: Float64Array, indices: Int32Array): Float64Array {
+  const out = new Float64Array(indices.length);
+  for (let i = 0; i < indices.length; i++) out[i] = values[indices[i]];
+  return out;
+}
+
 /** Vocabulary sorted by train frequency (most frequent first), ties by code-unit order of the name. */
 export function rankCategories(counts: ReadonlyMap<string, number>): string[] {
   return [...counts.keys()].sort((a, b) => counts.get(b)! - counts.get(a)! || (a < b ? -1 : a > b ? 1 : 0));
@@ -157,21 +163,28 @@ export function fitScalar(
   return { name, type, mean, std, fill: median };
 }
 
-/** Fits each feature's encoding on the given (training) rows. */
+/**
+ * Fits each feature's encoding on the given (training) rows. `numeric`: columns the loader already
+ * parsed (Table.numeric); a numeric feature among them is read from there, its rows never touched.
+ */
 export function fitFeatures(
-  rows: readonly Record<string, unknown>[],
+  rows: readonly Record<string, unknown>[] | (() => readonly Record<string, unknown>[]),
   trainRows: ArrayLike<number>,
   columns: readonly string[],
   types: Readonly<Record<string, ColumnType>>,
   maxCategories: number,
+  numeric?: ReadonlyMap<string, Float64Array>,
 ): FeatureEncoding[] {
   const problems = new ProblemList();
   // Row objects read in increasing index order: scattered reads of 100k objects miss the cache.
   const ordered = Int32Array.from(trainRows).sort();
+  const rowsOf = typeof rows === 'function' ? rows : () => rows;
   const features = columns.map((column): FeatureEncoding => {
     const type = types[column];
-    if (type === 'categorical') return fitCategorical(rows, ordered, column, maxCategories, problems);
-    return fitScalar(column, type, numericColumn(rows, ordered, column, type, problems));
+    if (type === 'categorical') return fitCategorical(rowsOf(), ordered, column, maxCategories, problems);
+    const parsed = type === 'numeric' ? numeric?.get(column) : undefined;
+    if (parsed) return fitScalar(column, type, gather(parsed, ordered));
+    return fitScalar(column, type, numericColumn(rowsOf(), ordered, column, type, problems));
   });
   problems.throwIfAny('some feature values do not match their column type (set data.types to change a type)');
   return features;
