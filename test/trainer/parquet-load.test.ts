@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gcsStore, setDefaultGcsStore } from '../../artifact/storage.js';
 import { loadTable } from '../../trainer/data/load-table.js';
 import { prepareData } from '../../trainer/data/prepare.js';
+import { inferColumnTypes } from '../../trainer/data/infer-types.js';
 import { planColumns } from '../../trainer/data/columns.js';
 import type { BuiltinTrainer } from '../../resources/training-run.js';
 import { fakeStorageOptions, startFakeGcp, type FakeGcp } from '../fakes/gcp/index.js';
@@ -42,14 +43,10 @@ describe('loadTable: one Parquet file', () => {
     const table = await loadTable('file://data/seattle-weather.parquet', { baseDir: examples });
     expect(table.rows).toHaveLength(1461);
     expect(table.columns).toEqual(['date', 'precipitation', 'temp_max', 'temp_min', 'wind', 'weather']);
-    expect(table.types).toEqual({
-      date: 'date',
-      precipitation: 'numeric',
-      temp_max: 'numeric',
-      temp_min: 'numeric',
-      wind: 'numeric',
-      weather: 'categorical',
-    });
+    // What inference makes of the CSV of the same table.
+    const csv = await loadTable('file://data/seattle-weather.csv', { baseDir: examples });
+    expect(table.types).toEqual(inferColumnTypes(csv.rows, csv.columns));
+    expect(table.types?.date).toBe('date');
     // Timestamps arrive as epoch milliseconds, numbers as numbers: no text in between.
     expect(table.rows[0]).toEqual({
       date: Date.UTC(2012, 0, 1),

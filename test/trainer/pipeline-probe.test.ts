@@ -16,15 +16,11 @@ beforeAll(async () => {
   await selectBackend({ acceleratorRequested: false, env: { MLFORM_BACKEND: 'wasm' } });
 });
 
+const OUTPUTS: Record<Task, number> = { regression: 1, forecasting: 1, classification: 3 };
+
 function probeBoth(task: Task, activation: 'relu' | 'tanh' | 'swish', dropout: number) {
-  const targetSize = task === 'classification' ? 3 : 1;
-  const model = buildNetwork({
-    network: { type: 'mlp', layers: [16, 8], activation, dropout },
-    inputShape: [5],
-    targetSize,
-    task,
-    seed: 3,
-  });
+  const network = { type: 'mlp' as const, layers: [16, 8], activation, dropout };
+  const model = buildNetwork({ network, inputShape: [5], targetSize: OUTPUTS[task], task, seed: 3 });
   const objective = objectiveFor(task);
   const step = new FlatMlpStep(planFlatMlp(model)!, tf.train.sgd(0), objective);
   const x = tf.randomNormal([40, 5], 0, 1, 'float32', 4);
