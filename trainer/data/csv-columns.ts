@@ -67,15 +67,15 @@ export function parsePlainCsv(text: string): CsvColumns | undefined {
     for (let column = 0; column < width; column++) {
       let cellEnd: number;
       if (numeric[column] === 1) {
-        let value = parseNumberAt(text, cellStart, stop);
-        cellEnd = parsedTo;
-        if (cellEnd !== stop && text.charCodeAt(cellEnd) !== COMMA) {
-          cellEnd = cellEndFrom(text, cellEnd, stop);
-          value = undefined;
+        const values = columns[column];
+        const parsedEnd = parseNumberAt(text, cellStart, stop, values, row);
+        cellEnd = parsedEnd;
+        if (parsedEnd < 0 || (parsedEnd !== stop && text.charCodeAt(parsedEnd) !== COMMA)) {
+          cellEnd = cellEndFrom(text, cellStart, stop);
+          const value = slowCell(text, cellStart, cellEnd);
+          if (value === undefined) numeric[column] = 0;
+          else values[row] = value;
         }
-        if (value === undefined) value = slowCell(text, cellStart, cellEnd);
-        if (value === undefined) numeric[column] = 0;
-        else columns[column][row] = value;
       } else {
         cellEnd = cellEndFrom(text, cellStart, stop);
       }
@@ -118,15 +118,13 @@ function skipEmptyLines(text: string, from: number): number {
 
 const trimCr = (line: string): string => (line.endsWith('\r') ? line.slice(0, -1) : line);
 
-/** Where parseNumberAt stopped reading. */
-let parsedTo = 0;
-
 /**
- * A plain decimal (sign, digits, fraction, exponent) starting at `start`, read up to the first
- * other character (its index left in `parsedTo`); undefined when it is not one or cannot be
- * computed exactly here (then `slowCell` decides). Exact: see POWERS.
+ * A plain decimal (sign, digits, fraction, exponent) starting at `start`, written to
+ * `out[index]`; returns the index of the first character after it, or -1 when it is not one or
+ * cannot be computed exactly here (then `slowCell` decides). Exact: see POWERS. Integers in and
+ * out keep the hot loop monomorphic.
  */
-function parseNumberAt(text: string, start: number, stop: number): number | undefined {
+function parseNumberAt(text: string, start: number, stop: number, out: Float64Array, index: number): number {
   let i = start;
   let sign = 1;
   let code = text.charCodeAt(i);
@@ -171,11 +169,10 @@ function parseNumberAt(text: string, start: number, stop: number): number | unde
     if (expDigits === 0 || expDigits > 3) digits = 0;
     exponent *= expSign;
   }
-  parsedTo = i;
   const scale = fraction - exponent;
-  if (digits > 0 && significant <= MAX_DIGITS && scale >= 0 && scale <= 22)
-    return sign * (mantissa / POWERS[scale]);
-  return undefined;
+  if (digits === 0 || significant > MAX_DIGITS || scale < 0 || scale > 22) return -1;
+  out[index] = sign * (mantissa / POWERS[scale]);
+  return i;
 }
 
 /** Everything else (spaces, long mantissas, large exponents, missing markers): the general rules. */
