@@ -35,7 +35,7 @@ const MAX_DIGITS = 15;
 /** Parses `text` (BOM removed) if it is plain CSV; undefined sends it to csv-parse. */
 export function parsePlainCsv(text: string): CsvColumns | undefined {
   // Quotes need csv-parse; so does a CR that does not end a line.
-  if (text.indexOf('"') !== -1 || /\r(?!\n)/.test(text)) return undefined;
+  if (text.indexOf('"') !== -1 || (text.indexOf('\r') !== -1 && /\r(?!\n)/.test(text))) return undefined;
   const end = text.length;
   let at = skipEmptyLines(text, 0);
   const headerEnd = lineEnd(text, at);

@@ -25,15 +25,22 @@ export interface Summary {
 export function summarize(values: Float64Array): Summary {
   const present = new Float64Array(values.length);
   let count = 0;
-  for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i])) present[count++] = values[i];
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === v) present[count++] = v; // v !== v: NaN, missing
+  }
   if (count === 0) return { median: 0, mean: 0, std: 1 };
   const median = medianOf(present.subarray(0, count));
   let sum = 0;
-  for (let i = 0; i < values.length; i++) sum += Number.isNaN(values[i]) ? median : values[i];
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    sum += v === v ? v : median;
+  }
   const mean = sum / values.length;
   let squares = 0;
   for (let i = 0; i < values.length; i++) {
-    const d = (Number.isNaN(values[i]) ? median : values[i]) - mean;
+    const v = values[i];
+    const d = (v === v ? v : median) - mean;
     squares += d * d;
   }
   return { median, mean, std: safeScale(Math.sqrt(squares / values.length), mean) };
