@@ -51,6 +51,8 @@ export interface WorkerResult {
   trainCount: number;
   /** loadTable + prepareData, cold, in this process. */
   pipelineMs: number;
+  /** The same in this process's CPU time (what other jobs on the machine do not inflate). */
+  pipelineCpuMs: number;
   /** train() only: samples per second of the step loop alone, and the mean epoch tail. */
   stepSamplesPerSecond?: number;
   /** Validation, gradient-norm probe and checkpoint after the last step of an epoch. */
@@ -220,9 +222,11 @@ async function main(): Promise<void> {
   const info = await selectBackend({ acceleratorRequested: false, env: { MLFORM_BACKEND: job.backend } });
   const workload = workloadsIn(job.dir, job.sizes, job.maxEpochs)[job.workload];
   const start = now();
+  const startCpu = cpuNow();
   const table = await loadTable(workload.builtin.data.uri, { baseDir: workload.baseDir });
   const data = prepareData(workload.builtin, table);
   const pipelineMs = now() - start;
+  const pipelineCpuMs = cpuNow() - startCpu;
   const measured =
     job.mode === 'fit' ? await measureFit(job, workload, data) : await measureTrain(job, workload, data);
   const result: WorkerResult = {
@@ -230,6 +234,7 @@ async function main(): Promise<void> {
     mode: job.mode,
     trainCount: data.train.count,
     pipelineMs,
+    pipelineCpuMs,
     ...measured,
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);

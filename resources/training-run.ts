@@ -13,7 +13,8 @@ export const ACTIVATIONS = ['relu', 'tanh', 'sigmoid', 'elu', 'selu', 'swish', '
 export const OPTIMIZERS = ['adam', 'sgd', 'rmsprop'] as const;
 export const COLUMN_TYPES = ['numeric', 'categorical', 'boolean', 'date'] as const;
 export type ColumnType = (typeof COLUMN_TYPES)[number];
-export const DATA_FORMATS = ['csv', 'json', 'jsonl'] as const;
+export const DATA_FORMATS = ['csv', 'json', 'jsonl', 'parquet'] as const;
+export type DataFormat = (typeof DATA_FORMATS)[number];
 
 /** GPUs Vertex AI custom training offers. TPUs are not listed: TensorFlow.js cannot drive them. */
 export const ACCELERATOR_TYPES = [
@@ -60,7 +61,10 @@ const DataSchema = Type.Object(
       description: '`file://path` (relative to the manifest file) or `gs://bucket/object`.',
     }),
     format: Type.Optional(
-      StringEnum(DATA_FORMATS, { description: 'File format; inferred from the extension when omitted.' }),
+      StringEnum(DATA_FORMATS, {
+        description:
+          'File format; inferred from the extension when omitted (a URI ending in `/` is a folder of Parquet part files).',
+      }),
     ),
     target: Type.String({ minLength: 1, description: 'Column to predict.' }),
     features: Type.Optional(
@@ -741,11 +745,11 @@ function checkBuiltin(builtin: BuiltinTrainer): Diagnostic[] {
       }),
     );
   }
-  if (data.format === undefined && !/\.(csv|json|jsonl|ndjson)$/i.test(data.uri)) {
+  if (data.format === undefined && !/(\.(csv|json|jsonl|ndjson|parquet)|\/)$/i.test(data.uri)) {
     out.push(
       error('data-format', `cannot infer the format of "${data.uri}" from its extension`, {
         path: [...base, 'data', 'uri'],
-        hint: 'add `format: csv | json | jsonl`',
+        hint: 'add `format: csv | json | jsonl | parquet` (parquet also reads a folder of part files)',
       }),
     );
   }

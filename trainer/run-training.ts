@@ -12,7 +12,8 @@ import { specHash as hashSpec } from '../resources/spec-hash.js';
 import { formatPath } from '../resources/diagnostic.js';
 import { ARTIFACT_FILES, writeJsonFile, type MetricsFile, type RunFile } from '../artifact/files.js';
 import { checkTrainable, selectBackend, type BackendInfo } from '../artifact/tfjs-backend.js';
-import { loadTable, prepareData } from './data/index.js';
+import { loadTable } from './data/index.js';
+import { DATA_CACHE_ENV, prepareCached } from './data/prepared-cache.js';
 import { assessHealth, healthScalars } from './health/assess-health.js';
 import {
   baselineMetrics,
@@ -95,7 +96,10 @@ export async function runTraining(options: RunTrainingOptions): Promise<RunTrain
   }
 
   const table = await loadTable(builtin.data.uri, { format: builtin.data.format, baseDir: options.baseDir });
-  const data = prepareData(builtin, table);
+  // Cached when the launcher names a folder (trainer/data/prepared-cache.ts): trials share it.
+  const data = await prepareCached(builtin, table, options.env?.[DATA_CACHE_ENV], (message) =>
+    process.stderr.write(`${message}\n`),
+  );
 
   // Event files are appended as training goes; for gs:// they are written locally, uploaded at the end.
   const tbLocal = isGcsUri(outDir)

@@ -88,7 +88,8 @@ describe('loadTable', () => {
     ['header-only.csv', 'a,b\n', /header-only\.csv: the file holds no rows/],
     ['ragged.csv', 'a,b\n1,2\n3,4,5\n', /ragged\.csv: not valid CSV at line 3/],
     ['dupe.csv', 'a,a\n1,2\n', /dupe\.csv: CSV header: column "a" appears twice/],
-    ['data.parquet', 'PAR1', /data\.parquet: cannot tell the format from the extension/],
+    ['data.xlsx', 'PK', /data\.xlsx: cannot tell the format from the extension/],
+    ['short.parquet', 'PAR1', /short\.parquet: short\.parquet: not a readable Parquet file/],
   ])('%s: a clear error naming the URI', async (name, content, message) => {
     if (content !== null) await write(name, content);
     await expect(loadTable(`file://${name}`, { baseDir: dir })).rejects.toThrow(message);

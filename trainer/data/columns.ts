@@ -13,7 +13,10 @@ export interface ColumnPlan {
   features: string[];
 }
 
-export function planColumns(builtin: BuiltinTrainer, table: Pick<Table, 'rows' | 'columns'>): ColumnPlan {
+export function planColumns(
+  builtin: BuiltinTrainer,
+  table: Pick<Table, 'rows' | 'columns' | 'types'>,
+): ColumnPlan {
   const { data, task } = builtin;
   const known = new Set(table.columns);
   const need = (column: string, field: string): void => {
@@ -30,7 +33,11 @@ export function planColumns(builtin: BuiltinTrainer, table: Pick<Table, 'rows' |
   if (timeColumn !== undefined) need(timeColumn, 'data.window.timeColumn');
   data.features?.forEach((column, i) => need(column, `data.features[${i}]`));
 
-  const types = inferColumnTypes(table.rows, table.columns, data.types);
+  // Types a Parquet schema declares need no inference; data.types still overrides them.
+  const declared = { ...table.types, ...data.types };
+  // Reading rows builds them on the fast CSV path: only when some column's type is still unknown.
+  const unknown = table.columns.some((c) => declared[c] === undefined);
+  const types = inferColumnTypes(unknown ? table.rows : [], table.columns, declared);
   let features = (data.features ?? table.columns.filter((c) => c !== timeColumn)).filter(
     (c) => c !== data.target,
   );

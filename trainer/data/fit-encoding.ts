@@ -25,15 +25,22 @@ export interface Summary {
 export function summarize(values: Float64Array): Summary {
   const present = new Float64Array(values.length);
   let count = 0;
-  for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i])) present[count++] = values[i];
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === v) present[count++] = v; // v !== v: NaN, missing
+  }
   if (count === 0) return { median: 0, mean: 0, std: 1 };
   const median = medianOf(present.subarray(0, count));
   let sum = 0;
-  for (let i = 0; i < values.length; i++) sum += Number.isNaN(values[i]) ? median : values[i];
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    sum += v === v ? v : median;
+  }
   const mean = sum / values.length;
   let squares = 0;
   for (let i = 0; i < values.length; i++) {
-    const d = (Number.isNaN(values[i]) ? median : values[i]) - mean;
+    const v = values[i];
+    const d = (v === v ? v : median) - mean;
     squares += d * d;
   }
   return { median, mean, std: safeScale(Math.sqrt(squares / values.length), mean) };
@@ -107,6 +114,12 @@ export function numericColumn(
   return out;
 }
 
+function gather(values: Float64Array, indices: Int32Array): Float64Array {
+  const out = new Float64Array(indices.length);
+  for (let i = 0; i < indices.length; i++) out[i] = values[indices[i]];
+  return out;
+}
+
 /** Vocabulary sorted by train frequency (most frequent first), ties by code-unit order of the name. */
 export function rankCategories(counts: ReadonlyMap<string, number>): string[] {
   return [...counts.keys()].sort((a, b) => counts.get(b)! - counts.get(a)! || (a < b ? -1 : a > b ? 1 : 0));
@@ -157,21 +170,28 @@ export function fitScalar(
   return { name, type, mean, std, fill: median };
 }
 
-/** Fits each feature's encoding on the given (training) rows. */
+/**
+ * Fits each feature's encoding on the given (training) rows. `numeric`: columns the loader already
+ * parsed (Table.numeric); a numeric feature among them is read from there, its rows never touched.
+ */
 export function fitFeatures(
-  rows: readonly Record<string, unknown>[],
+  rows: readonly Record<string, unknown>[] | (() => readonly Record<string, unknown>[]),
   trainRows: ArrayLike<number>,
   columns: readonly string[],
   types: Readonly<Record<string, ColumnType>>,
   maxCategories: number,
+  numeric?: ReadonlyMap<string, Float64Array>,
 ): FeatureEncoding[] {
   const problems = new ProblemList();
   // Row objects read in increasing index order: scattered reads of 100k objects miss the cache.
   const ordered = Int32Array.from(trainRows).sort();
+  const rowsOf = typeof rows === 'function' ? rows : () => rows;
   const features = columns.map((column): FeatureEncoding => {
     const type = types[column];
-    if (type === 'categorical') return fitCategorical(rows, ordered, column, maxCategories, problems);
-    return fitScalar(column, type, numericColumn(rows, ordered, column, type, problems));
+    if (type === 'categorical') return fitCategorical(rowsOf(), ordered, column, maxCategories, problems);
+    const parsed = type === 'numeric' ? numeric?.get(column) : undefined;
+    if (parsed) return fitScalar(column, type, gather(parsed, ordered));
+    return fitScalar(column, type, numericColumn(rowsOf(), ordered, column, type, problems));
   });
   problems.throwIfAny('some feature values do not match their column type (set data.types to change a type)');
   return features;

@@ -8,7 +8,8 @@ import type { PreparedData, Preprocess, Samples, TargetEncoding } from '../types
 import { planColumns } from './columns.js';
 import { DataError, ProblemList } from '../../artifact/preprocess/data-error.js';
 import { fitFeatures, summarize } from './fit-encoding.js';
-import type { Table } from './load-table.js';
+import { rowCount, type Table } from './load-table.js';
+import { encodeTableRows } from './encode-table.js';
 import { RowEncoder } from '../../artifact/preprocess/row-encoder.js';
 import { shuffleSplit } from './split.js';
 import { labelTargets, numericTargets } from '../../artifact/preprocess/target.js';
@@ -18,19 +19,21 @@ export function prepareData(builtin: BuiltinTrainer, table: Table): PreparedData
   const plan = planColumns(builtin, table);
   if (builtin.task === 'forecasting') return prepareWindows(builtin, table, plan);
 
-  const { rows } = table;
+  // table.rows is read only where a column needs it: the fast CSV path builds it on first read.
+  const total = rowCount(table);
   const { data, task } = builtin;
   const problems = new ProblemList();
+  const parsedTarget = plan.types[data.target] === 'numeric' ? table.numeric?.get(data.target) : undefined;
   const numeric =
     task === 'regression'
-      ? numericTargets(rows, data.target, plan.types[data.target], task, problems)
+      ? (parsedTarget ?? numericTargets(table.rows, data.target, plan.types[data.target], task, problems))
       : undefined;
-  const labels = task === 'classification' ? labelTargets(rows, data.target, problems) : undefined;
+  const labels = task === 'classification' ? labelTargets(table.rows, data.target, problems) : undefined;
   problems.throwIfAny(`target "${data.target}" has values that are not ${numeric ? 'numbers' : 'labels'}`);
 
   // Rows without a target teach nothing and cannot be scored.
   const kept: number[] = [];
-  for (let i = 0; i < rows.length; i++) {
+  for (let i = 0; i < total; i++) {
     if (numeric ? !Number.isNaN(numeric[i]) : labels![i] !== null) kept.push(i);
   }
   if (kept.length < 2) {
@@ -40,7 +43,14 @@ export function prepareData(builtin: BuiltinTrainer, table: Table): PreparedData
   }
   const split = shuffleSplit(Int32Array.from(kept), data.validationSplit, builtin.seed);
 
-  const features = fitFeatures(rows, split.train, plan.features, plan.types, data.maxCategories);
+  const features = fitFeatures(
+    () => table.rows,
+    split.train,
+    plan.features,
+    plan.types,
+    data.maxCategories,
+    table.numeric,
+  );
   let target: TargetEncoding;
   if (numeric) {
     const { mean, std } = summarize(Float64Array.from(split.train, (i) => numeric[i]));
@@ -65,10 +75,7 @@ export function prepareData(builtin: BuiltinTrainer, table: Table): PreparedData
   const encodeProblems = new ProblemList();
   const encode = (indices: Int32Array): Samples => {
     const x = new Float32Array(indices.length * encoder.width);
-    for (let s = 0; s < indices.length; s++) {
-      const bad = encoder.encode(rows[indices[s]], x, s * encoder.width, 'table');
-      if (bad) for (const p of bad) encodeProblems.add(p.field, indices[s], p.message);
-    }
+    encodeTableRows(encoder, table, indices, x, encodeProblems);
     return {
       x,
       y: encodeTargets(target, numeric, labels, indices),
@@ -89,10 +96,10 @@ export function prepareData(builtin: BuiltinTrainer, table: Table): PreparedData
     fingerprint: table.sha256,
     columnTypes: plan.types,
     rows: {
-      total: rows.length,
+      total,
       train: split.train.length,
       validation: split.validation.length,
-      dropped: rows.length - kept.length,
+      dropped: total - kept.length,
     },
   };
 }

@@ -26,7 +26,9 @@ export async function endEpoch(s: TrainingSession, sums: EpochSums): Promise<voi
     metrics.val_loss = validation.loss;
     metrics[`val_${objective.metric}`] = validation.metric;
   }
-  const gradientNorms = layerGradientNorms(model, s.probe[0], s.probe[1], objective.loss);
+  const gradientNorms =
+    s.runner.gradientNorms?.(s.probe[0], s.probe[1]) ??
+    layerGradientNorms(model, s.probe[0], s.probe[1], objective.loss);
   const seconds = (now() - sums.startedAt) / 1000;
   state.history.push({ epoch, metrics, seconds, gradientNorms });
   state.epoch = epoch;

@@ -20,6 +20,11 @@ export interface StepRunner {
   syncToModel(): void;
   /** Reloads the training copy after the model's weights were set (resume). */
   syncFromModel(): void;
+  /**
+   * Per-layer gradient norms on a probe batch in inference mode (no dropout), for trainer/health;
+   * runners without it are probed through autodiff (health/gradient-norms.ts).
+   */
+  gradientNorms?(x: tf.Tensor, y: tf.Tensor): Record<string, number>;
   dispose(): void;
 }
 
