@@ -28,6 +28,8 @@ export interface ObjectStore {
  * `--allow-data-root` folders); `[]` allows no local data at all. See trainer/data/README.md.
  */
 export const DATA_ROOTS_ENV = 'MLFORM_DATA_ROOTS';
+/** Folder of the prepared-data cache (trainer/data/prepared-cache.ts); unset: no cache. */
+export const DATA_CACHE_ENV = 'MLFORM_DATA_CACHE';
 
 /**
  * Modes of everything mlform writes locally (state, logs, artifacts, checkpoints, TensorBoard

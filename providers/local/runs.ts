@@ -31,7 +31,12 @@ import {
   MAX_LOCAL_TRAININGS_ENV,
 } from '../../trainer/tuning/worker-limit.js';
 import { trainArgs, TRAIN_ENV_OVERRIDES } from './mlform-cli.js';
-import { DATA_ROOTS_ENV, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../artifact/storage.js';
+import {
+  DATA_CACHE_ENV,
+  DATA_ROOTS_ENV,
+  PRIVATE_DIR_MODE,
+  PRIVATE_FILE_MODE,
+} from '../../artifact/storage.js';
 import { ContractMetricsSchema } from '../../artifact/contract.js';
 import {
   findLaunched,
@@ -440,6 +445,9 @@ async function launch(
       cwd: files.dir,
       // The trainer checks data against these again before it opens anything (trainer/data).
       env: {
+        // Prepared datasets are reused across runs and tuning trials (trainer/data/prepared-cache.ts);
+        // an `env` the operator gives the provider wins (childEnv).
+        [DATA_CACHE_ENV]: join(stateRoot(settings, ctx), 'cache', 'prepared'),
         ...childEnv(settings, TRAIN_ENV_OVERRIDES),
         [DATA_ROOTS_ENV]: JSON.stringify(record.dataRoots ?? ctx.dataRoots ?? [ctx.projectDir]),
         // A tuning run trains at most this many trials at once: the slots it was given.

@@ -20,8 +20,8 @@ import type { Table } from './load-table.js';
 import { prepareData } from './prepare.js';
 import { readFileSync } from 'node:fs';
 
-export const DATA_CACHE_ENV = 'MLFORM_DATA_CACHE';
-const FORMAT = 1;
+export { DATA_CACHE_ENV } from '../../artifact/storage.js';
+const FORMAT = 2;
 export const MAX_ENTRIES = 16;
 export const MAX_BYTES = 1024 ** 3;
 const MAGIC = 'mlform-prepared\n';
@@ -96,7 +96,7 @@ async function usableFolder(dir: string): Promise<boolean> {
   return info.isDirectory() && mine && (info.mode & 0o022) === 0;
 }
 
-type ArrayName = 'x' | 'y' | 'anchor' | 'rowIndex';
+type ArrayName = 'x' | 'y' | 'anchor' | 'rowIndex' | 'seasonal';
 interface Header {
   key: string;
   data: Omit<PreparedData, 'train' | 'validation'>;
@@ -104,7 +104,7 @@ interface Header {
   splits: { count: number; arrays: { name: ArrayName; bytes: number }[] }[];
 }
 
-const ARRAYS: ArrayName[] = ['x', 'y', 'anchor', 'rowIndex'];
+const ARRAYS: ArrayName[] = ['x', 'y', 'anchor', 'rowIndex', 'seasonal'];
 
 async function writeEntry(dir: string, file: string, key: string, data: PreparedData): Promise<void> {
   const { train, validation, ...rest } = data;
@@ -118,6 +118,7 @@ async function writeEntry(dir: string, file: string, key: string, data: Prepared
     });
     return { count: samples.count, arrays };
   });
+  // JSON has no NaN: an undefined MASE scale is written as null and read back as NaN.
   const header: Header = { key, data: rest, splits };
   const json = Buffer.from(`${JSON.stringify(header)}\n`);
   const length = Buffer.alloc(4);
@@ -151,7 +152,7 @@ async function readEntry(file: string, key: string): Promise<PreparedData | unde
       // Copied out: typed arrays need aligned offsets, and the file buffer is then released.
       const copy = new Uint8Array(bytes.subarray(at, at + size)).buffer;
       at += size;
-      if (name === 'anchor') out.anchor = new Float64Array(copy);
+      if (name === 'anchor' || name === 'seasonal') out[name] = new Float64Array(copy);
       else if (name === 'rowIndex') out.rowIndex = new Int32Array(copy);
       else out[name] = new Float32Array(copy);
     }
@@ -159,6 +160,8 @@ async function readEntry(file: string, key: string): Promise<PreparedData | unde
     samples.push(out as Samples);
   }
   if (at !== bytes.length) return undefined;
+  const { forecast } = header.data;
+  if (forecast && forecast.scale === null) forecast.scale = NaN;
   return { ...header.data, train: samples[0], validation: samples[1] };
 }
 

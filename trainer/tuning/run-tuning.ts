@@ -24,7 +24,7 @@ import { ARTIFACT_FILES, readJsonFile, writeJsonFile, type MetricsFile } from '.
 import type { RunTrainingOptions, RunTrainingResult } from '../run-training.js';
 import { joinUri, storeFor } from '../../artifact/storage.js';
 import { checkpointUri } from '../training/checkpoint.js';
-import { scoreTrial, selectBest } from './objectives/index.js';
+import { ObjectiveError, scoreTrial, selectBest } from './objectives/index.js';
 import { createPruner } from './pruners/index.js';
 import { createSampler } from './samplers/index.js';
 import { promoteArtifact } from './promote-artifact.js';
@@ -264,6 +264,11 @@ class Study {
         penalty: scored.penalty,
       });
     } catch (error) {
+      // An objective the training does not report fails every trial alike: end the study at once.
+      if (error instanceof ObjectiveError) {
+        this.fatal ??= error;
+        this.stop.abort();
+      }
       if (isAbort(error) && error !== this.fatal) return; // left open in the journal: a resume trains on
       await this.end(record, {
         state: 'failed',
