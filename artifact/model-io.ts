@@ -13,8 +13,9 @@ import { ArtifactLimitError, ARTIFACT_LIMITS, maxWeightBytes } from './limits.js
 import { declaredWeights, topologyParameters } from './model-size.js';
 import { joinUri, readBounded, storeFor } from './storage.js';
 
-export const MODEL_JSON = 'model.json';
-export const WEIGHTS_BIN = 'weights.bin';
+import { isRelativeFile, MODEL_JSON, WEIGHTS_BIN } from './model-files.js';
+
+export { isRelativeFile, MODEL_JSON, WEIGHTS_BIN };
 
 /** One ArrayBuffer from weight data that tfjs may hand over as one buffer or as shards. */
 export function joinWeightData(data: tf.io.WeightData): ArrayBuffer {
@@ -33,13 +34,6 @@ export function joinWeightData(data: tf.io.WeightData): ArrayBuffer {
 /** A Node Buffer's bytes as an exact ArrayBuffer (Buffers may be views into a shared pool). */
 const toArrayBuffer = (bytes: Uint8Array): ArrayBuffer =>
   bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-
-/** Shard paths are relative to model.json; refuse anything that would escape its directory. */
-export const isRelativeFile = (path: string): boolean =>
-  path !== '' &&
-  !path.startsWith('/') &&
-  !/^[a-z][a-z0-9+.-]*:/i.test(path) &&
-  !path.split(/[\\/]/).includes('..');
 
 function parseModelJson(text: string, uri: string): tf.io.ModelJSON {
   let parsed: unknown;

@@ -9,7 +9,7 @@ import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { ARTIFACT_LIMITS, maxWeightBytes } from '../../../artifact/limits.js';
 import { declaredWeights } from '../../../artifact/model-size.js';
-import { isRelativeFile, MODEL_JSON } from '../../../artifact/model-io.js';
+import { isRelativeFile, MODEL_JSON } from '../../../artifact/model-files.js';
 import { joinUri, readBounded, storeFor } from '../../../artifact/storage.js';
 import { errorMessage } from '../../../resources/error-message.js';
 import type { ArtifactObjective } from '../../../resources/tuning-objective-checks.js';
