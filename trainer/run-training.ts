@@ -12,8 +12,8 @@ import { specHash as hashSpec } from '../resources/spec-hash.js';
 import { formatPath } from '../resources/diagnostic.js';
 import { ARTIFACT_FILES, writeJsonFile, type MetricsFile, type RunFile } from '../artifact/files.js';
 import { checkTrainable, selectBackend, type BackendInfo } from '../artifact/tfjs-backend.js';
-import { loadTable } from './data/index.js';
-import { DATA_CACHE_ENV, prepareCached } from './data/prepared-cache.js';
+import { DATA_CACHE_ENV } from './data/prepared-cache.js';
+import { loadPrepared } from './data/load-prepared.js';
 import { assessHealth, healthScalars } from './health/assess-health.js';
 import {
   baselineMetrics,
@@ -95,11 +95,14 @@ export async function runTraining(options: RunTrainingOptions): Promise<RunTrain
     );
   }
 
-  const table = await loadTable(builtin.data.uri, { format: builtin.data.format, baseDir: options.baseDir });
-  // Cached when the launcher names a folder (trainer/data/prepared-cache.ts): trials share it.
-  const data = await prepareCached(builtin, table, options.env?.[DATA_CACHE_ENV], (message) =>
-    process.stderr.write(`${message}\n`),
-  );
+  // Cached when the launcher names a folder (trainer/data/prepared-cache.ts): trials share it, and
+  // a hit parses nothing.
+  const loaded = await loadPrepared(builtin, {
+    baseDir: options.baseDir,
+    cacheDir: options.env?.[DATA_CACHE_ENV],
+    log: (message) => process.stderr.write(`${message}\n`),
+  });
+  const { data } = loaded;
 
   // Event files are appended as training goes; for gs:// they are written locally, uploaded at the end.
   const tbLocal = isGcsUri(outDir)
@@ -222,7 +225,7 @@ export async function runTraining(options: RunTrainingOptions): Promise<RunTrain
     STATISTICS_FILE,
     trainingStatistics(
       data,
-      table.rows,
+      (await loaded.table()).rows,
       [
         { samples: trainSample, predicted: trainPredicted },
         { samples: data.validation, predicted },
@@ -236,7 +239,7 @@ export async function runTraining(options: RunTrainingOptions): Promise<RunTrain
       ...streamedLogDir(options.env),
     ]);
   }
-  const runFile = await runRecord(options, data, table, backend, startedAt);
+  const runFile = await runRecord(options, data, loaded.source, backend, startedAt);
   // run.json last: its presence means the artifact is complete.
   await writeJsonFile(outDir, ARTIFACT_FILES.run, runFile);
   onEvent({ type: 'done', metrics, seconds: (Date.now() - startedAt.getTime()) / 1000 });

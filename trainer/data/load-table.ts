@@ -100,7 +100,30 @@ export function formatFromUri(uri: string): TableFormat | undefined {
   return undefined;
 }
 
+/**
+ * The bytes of a table's source, read once: what the fingerprint hashes and what `parseSource`
+ * parses. A CSV / JSON / JSONL file is one part; Parquet is one part per file, in name order.
+ */
+export interface TableSource {
+  uri: string;
+  format: TableFormat;
+  parts: { name: string; bytes: Buffer }[];
+  /** sha256 (hex) of every part's bytes in order (Table.sha256). */
+  sha256: string;
+  /** Total size in bytes (Table.bytes). */
+  bytes: number;
+}
+
+/** loadTable: read the bytes once, then parse them. */
 export async function loadTable(uri: string, options: LoadTableOptions): Promise<Table> {
+  return parseSource(await readSource(uri, options));
+}
+
+/**
+ * Reads and fingerprints a table's bytes without parsing them (the prepared-data cache needs only
+ * the fingerprint on a hit). Checks the format and, with `allowedRoots`, the data location first.
+ */
+export async function readSource(uri: string, options: LoadTableOptions): Promise<TableSource> {
   const format = options.format ?? formatFromUri(uri);
   if (!format) {
     throw new DataLoadError(
@@ -112,9 +135,27 @@ export async function loadTable(uri: string, options: LoadTableOptions): Promise
     const refused = await checkDataLocation(uri, options.baseDir, options.allowedRoots);
     if (refused) throw new DataLoadError(uri, refused);
   }
-  if (format === 'parquet') return loadParquet(uri, options.baseDir);
-  const raw = await readBytes(uri, options.baseDir);
-  const sha256 = createHash('sha256').update(raw).digest('hex');
+  const files =
+    format === 'parquet'
+      ? await parquetFiles(uri, options.baseDir)
+      : [{ uri, name: uri.slice(uri.lastIndexOf('/') + 1) }];
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const parts = [];
+  for (const file of files) {
+    const raw = await readBytes(file.uri, options.baseDir);
+    hash.update(raw);
+    bytes += raw.length;
+    parts.push({ name: file.name, bytes: raw });
+  }
+  return { uri, format, parts, sha256: hash.digest('hex'), bytes };
+}
+
+/** The rows (and what the reader knows of their columns) of bytes `readSource` read. */
+export async function parseSource(source: TableSource): Promise<Table> {
+  const { uri, format, sha256, bytes } = source;
+  if (format === 'parquet') return parseParquet(source);
+  const raw = source.parts[0].bytes;
   // A UTF-8 byte order mark is common in files saved by spreadsheet software.
   const text = raw.toString('utf8').replace(/^\uFEFF/, '');
   if (format === 'csv') {
@@ -133,7 +174,7 @@ export async function loadTable(uri: string, options: LoadTableOptions): Promise
         count,
         columns: header,
         sha256,
-        bytes: raw.length,
+        bytes,
         types,
         numeric,
       };
@@ -146,28 +187,23 @@ export async function loadTable(uri: string, options: LoadTableOptions): Promise
         ? parseJsonRows(uri, text)
         : parseJsonLines(uri, text);
   if (rows.length === 0) throw new DataLoadError(uri, 'the file holds no rows');
-  return { rows, count: rows.length, columns: columnsOf(rows), sha256, bytes: raw.length };
+  return { rows, count: rows.length, columns: columnsOf(rows), sha256, bytes };
 }
 
-/** A Parquet file or folder of part files; the fingerprint is the sha256 of all parts' bytes in order. */
-async function loadParquet(uri: string, baseDir: string): Promise<Table> {
+/** A Parquet file or folder of part files (parquet-parts.ts). */
+async function parquetFiles(uri: string, baseDir: string): Promise<{ uri: string; name: string }[]> {
   const parts = await parquetParts(uri, baseDir).catch((error: unknown) => {
     throw new DataLoadError(uri, `cannot list the Parquet files: ${errorMessage(error)}`);
   });
   if (typeof parts === 'string') throw new DataLoadError(uri, parts);
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const read = [];
-  for (const part of parts) {
-    const raw = await readBytes(part.uri, baseDir);
-    hash.update(raw);
-    bytes += raw.length;
-    read.push({ name: part.name, bytes: raw });
-  }
+  return parts;
+}
+
+async function parseParquet({ uri, parts, sha256, bytes }: TableSource): Promise<Table> {
   try {
-    const { rows, columns, types } = await readParquetParts(read);
+    const { rows, columns, types } = await readParquetParts(parts);
     if (rows.length === 0) throw new DataLoadError(uri, 'the Parquet files hold no rows');
-    return { rows, count: rows.length, columns, types, sha256: hash.digest('hex'), bytes };
+    return { rows, count: rows.length, columns, types, sha256, bytes };
   } catch (error) {
     if (error instanceof ParquetError) throw new DataLoadError(uri, error.message);
     throw error;

@@ -66,27 +66,50 @@ export async function prepareCached(
   dir: string | undefined,
   log: (message: string) => void = () => {},
 ): Promise<PreparedData> {
-  if (!dir) return prepareData(builtin, table);
-  const key = preparedKey(builtin, table.sha256);
+  return (await prepareByFingerprint(builtin, table.sha256, () => Promise.resolve(table), dir, log)).data;
+}
+
+/**
+ * The cache looked up by the data's fingerprint alone: `table` (the parse) is called only on a
+ * miss, or when there is no usable cache. `hit` says which it was.
+ */
+export async function prepareByFingerprint(
+  builtin: BuiltinTrainer,
+  fingerprint: string,
+  table: () => Promise<Table>,
+  dir: string | undefined,
+  log: (message: string) => void = () => {},
+): Promise<{ data: PreparedData; hit: boolean }> {
+  const miss = async () => ({ data: prepareData(builtin, await table()), hit: false });
+  if (!dir) return miss();
+  const key = preparedKey(builtin, fingerprint);
   const file = join(dir, `${key}.bin`);
+  // Only the cache's own trouble is caught here: a parse or preparation error (in `miss`) is the run's.
+  let usable: boolean;
   try {
-    if (!(await usableFolder(dir))) {
-      log(`data cache ${dir} is writable by others: not used`);
-      return prepareData(builtin, table);
-    }
+    usable = await usableFolder(dir);
+  } catch (error) {
+    log(`data cache: cannot read ${file}: ${errorMessage(error)}`);
+    return miss();
+  }
+  if (!usable) {
+    log(`data cache ${dir} is writable by others: not used`);
+    return miss();
+  }
+  try {
     const hit = await readEntry(file, key);
-    if (hit) return hit;
+    if (hit) return { data: hit, hit: true };
   } catch (error) {
     log(`data cache: cannot read ${file}: ${errorMessage(error)}`);
   }
-  const data = prepareData(builtin, table);
+  const prepared = await miss();
   try {
-    await writeEntry(dir, file, key, data);
+    await writeEntry(dir, file, key, prepared.data);
     await trim(dir);
   } catch (error) {
     log(`data cache: cannot write ${file}: ${errorMessage(error)}`);
   }
-  return data;
+  return prepared;
 }
 
 async function usableFolder(dir: string): Promise<boolean> {
