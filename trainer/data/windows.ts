@@ -22,11 +22,12 @@
  *   information a change would lose. Boolean and categorical features are always absolute.
  */
 import type { BuiltinTrainer } from '../../resources/training-run.js';
-import type { FeatureEncoding, PreparedData, Preprocess } from '../types.js';
+import type { ColumnType, FeatureEncoding, PreparedData, Preprocess } from '../types.js';
 import type { ColumnPlan } from './columns.js';
 import { DataError, ProblemList } from '../../artifact/preprocess/data-error.js';
 import { fitFeatures, numericColumn, safeScale, summarize } from './fit-encoding.js';
-import type { Table } from './load-table.js';
+import { rowCount, type Table } from './load-table.js';
+import { encodeTableRows } from './encode-table.js';
 import { RowEncoder } from '../../artifact/preprocess/row-encoder.js';
 import { validationCount } from './split.js';
 import { numericTargets } from '../../artifact/preprocess/target.js';
@@ -44,7 +45,11 @@ export function prepareWindows(builtin: BuiltinTrainer, table: Table, plan: Colu
   const window = data.window;
   if (!window) throw new DataError('task "forecasting" needs data.window');
   const { size, horizon, timeColumn } = window;
-  const { rows } = table;
+  // Columns the loader parsed (Table.numeric) are read as they are; row objects, which the fast
+  // CSV path builds on first read of table.rows, only for a column that needs its cells.
+  const total = rowCount(table);
+  const parsed = (column: string): Float64Array | undefined =>
+    plan.types[column] === 'numeric' ? table.numeric?.get(column) : undefined;
   const timeType = plan.types[timeColumn];
   if (timeType === 'categorical' || timeType === 'boolean') {
     throw new DataError(
@@ -53,22 +58,16 @@ export function prepareWindows(builtin: BuiltinTrainer, table: Table, plan: Colu
   }
 
   const problems = new ProblemList();
-  const targets = numericTargets(rows, data.target, plan.types[data.target], 'forecasting', problems);
+  const targets =
+    parsed(data.target) ??
+    numericTargets(table.rows, data.target, plan.types[data.target], 'forecasting', problems);
   problems.throwIfAny(`target "${data.target}" has values that are not numbers`);
-  const times = new Float64Array(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const t = parseNumber(timeType, rows[i][timeColumn], 'table');
-    if (t instanceof ValueError) problems.add(timeColumn, i, t.message);
-    times[i] = t instanceof ValueError ? NaN : t;
-  }
+  const times = parsed(timeColumn) ?? timeValues(table.rows, timeColumn, timeType, problems);
   problems.throwIfAny(`time column "${timeColumn}" has unreadable values`);
 
   // Rows without a time cannot be placed; rows without a target can neither be predicted nor
   // anchor a window. Both are dropped. Equal times keep file order (a stable sort).
-  const kept: number[] = [];
-  for (let i = 0; i < rows.length; i++)
-    if (!Number.isNaN(times[i]) && !Number.isNaN(targets[i])) kept.push(i);
-  const order = Int32Array.from(kept.sort((a, b) => times[a] - times[b] || a - b));
+  const order = timeOrder(times, targets);
   const n = order.length;
   const boundary = n - validationCount(n, data.validationSplit);
   // Sample e (window rows e-size+1..e, target row e+horizon) is training iff e+horizon < boundary.
@@ -96,11 +95,17 @@ export function prepareWindows(builtin: BuiltinTrainer, table: Table, plan: Colu
     Float64Array.from(trainRows, (i) => targets[i]),
     scaleLag,
   );
-  const features = fitFeatures(rows, trainRows, plan.features, plan.types, data.maxCategories).map(
-    (feature) =>
-      feature.type === 'numeric' || feature.type === 'date'
-        ? windowRelative(feature, feature.name === data.target, rows, trainRows, size)
-        : feature,
+  const features = fitFeatures(
+    () => table.rows,
+    trainRows,
+    plan.features,
+    plan.types,
+    data.maxCategories,
+    table.numeric,
+  ).map((feature) =>
+    feature.type === 'numeric' || feature.type === 'date'
+      ? windowRelative(feature, feature.name === data.target, trainValues(table, feature, trainRows), size)
+      : feature,
   );
 
   const deltas = new Float64Array(trainEnds);
@@ -121,10 +126,7 @@ export function prepareWindows(builtin: BuiltinTrainer, table: Table, plan: Colu
   const width = encoder.width;
   const encoded = new Float64Array(n * width);
   const encodeProblems = new ProblemList();
-  for (let i = 0; i < n; i++) {
-    const bad = encoder.encode(rows[order[i]], encoded, i * width, 'table');
-    if (bad) for (const p of bad) encodeProblems.add(p.field, order[i], p.message);
-  }
+  encodeTableRows(encoder, table, order, encoded, encodeProblems);
   encodeProblems.throwIfAny('some feature values do not match their column type');
 
   const samples = (firstSample: number, count: number) => {
@@ -165,7 +167,7 @@ export function prepareWindows(builtin: BuiltinTrainer, table: Table, plan: Colu
     targetSize: 1,
     fingerprint: table.sha256,
     columnTypes: plan.types,
-    rows: { total: rows.length, train: boundary, validation: n - boundary, dropped: rows.length - n },
+    rows: { total, train: boundary, validation: n - boundary, dropped: total - n },
     forecast: { season, scale, scaleLag },
   };
 }
@@ -177,12 +179,11 @@ export function prepareWindows(builtin: BuiltinTrainer, table: Table, plan: Colu
 function windowRelative(
   feature: Extract<FeatureEncoding, { type: 'numeric' | 'date' }>,
   isTarget: boolean,
-  rows: readonly Record<string, unknown>[],
-  trainRows: Int32Array,
+  trainValues: () => Float64Array,
   size: number,
 ): FeatureEncoding {
   if (size < 2) return isTarget ? { ...feature, std: 1, relative: true } : feature;
-  const values = numericColumn(rows, trainRows, feature.name, feature.type, new ProblemList());
+  const values = trainValues();
   for (let i = 0; i < values.length; i++) if (Number.isNaN(values[i])) values[i] = feature.fill;
   const windows = values.length - size + 1;
   const stride = Math.max(1, Math.ceil((windows * (size - 1)) / MAX_SCALE_PAIRS));
@@ -198,4 +199,51 @@ function windowRelative(
   const change = pairs === 0 ? 0 : Math.sqrt(squares / pairs);
   if (!isTarget && !(feature.std > RELATIVE_LEVEL_RATIO * change)) return feature;
   return { ...feature, std: safeScale(change), relative: true };
+}
+
+/** Parsed times of a time column the loader did not parse (dates, overridden types); NaN = missing. */
+function timeValues(
+  rows: readonly Record<string, unknown>[],
+  column: string,
+  type: Exclude<ColumnType, 'categorical' | 'boolean'>,
+  problems: ProblemList,
+): Float64Array {
+  const times = new Float64Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const t = parseNumber(type, rows[i][column], 'table');
+    if (t instanceof ValueError) problems.add(column, i, t.message);
+    times[i] = t instanceof ValueError ? NaN : t;
+  }
+  return times;
+}
+
+/**
+ * Rows with both a time and a target, in time order; equal times keep file order (a stable
+ * sort). Rows without a time cannot be placed; rows without a target can neither be predicted
+ * nor anchor a window. A series already in time order (the usual case) is not sorted.
+ */
+function timeOrder(times: Float64Array, targets: Float64Array): Int32Array {
+  const kept: number[] = [];
+  let sorted = true;
+  let last = -Infinity;
+  for (let i = 0; i < times.length; i++) {
+    const t = times[i];
+    if (Number.isNaN(t) || Number.isNaN(targets[i])) continue;
+    if (t < last) sorted = false;
+    last = t;
+    kept.push(i);
+  }
+  if (!sorted) kept.sort((a, b) => times[a] - times[b] || a - b);
+  return Int32Array.from(kept);
+}
+
+/** A numeric or date feature's values on the training rows, in order (NaN = missing): parsed or from the rows. */
+function trainValues(
+  table: Table,
+  feature: Extract<FeatureEncoding, { type: 'numeric' | 'date' }>,
+  trainRows: Int32Array,
+): () => Float64Array {
+  const column = feature.type === 'numeric' ? table.numeric?.get(feature.name) : undefined;
+  if (column) return () => Float64Array.from(trainRows, (i) => column[i]);
+  return () => numericColumn(table.rows, trainRows, feature.name, feature.type, new ProblemList());
 }
