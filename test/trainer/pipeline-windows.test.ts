@@ -73,7 +73,7 @@ describe('forecasting windows from parsed columns', () => {
       expect(Buffer.from(a[split].x.buffer).equals(Buffer.from(b[split].x.buffer))).toBe(true);
       expect(Buffer.from(a[split].y.buffer).equals(Buffer.from(b[split].y.buffer))).toBe(true);
     }
-    expect(a.preprocess.features.some((f) => f.type !== 'categorical' && f.relative === true)).toBe(true);
+    expect(a.preprocess.features.some((f) => 'relative' in f && f.relative === true)).toBe(true);
   });
 
   it('an all-number series never builds its row objects', async () => {
