@@ -21,26 +21,41 @@ export interface CsvColumns {
 const COMMA = 44;
 const NEWLINE = 10;
 const CR = 13;
+const QUOTE = 34;
 const DOT = 46;
 const PLUS = 43;
 const MINUS = 45;
 const ZERO = 48;
+const NINE = 57;
 const LOWER_E = 101;
 const UPPER_E = 69;
 
 /** Exact powers of ten: m / 10^k is correctly rounded when m < 2^53 and k <= 22 (Clinger). */
 const POWERS = Float64Array.from({ length: 23 }, (_, k) => 10 ** k);
-const MAX_DIGITS = 15;
+/** 2^53: every integer up to it is an exact double. */
+const MAX_EXACT = 2 ** 53;
 
-/** Parses `text` (BOM removed) if it is plain CSV; undefined sends it to csv-parse. */
-export function parsePlainCsv(text: string): CsvColumns | undefined {
+/**
+ * Parses a CSV file if it is plain; undefined sends it to csv-parse. Bytes (UTF-8, a byte order
+ * mark allowed) are scanned as they are: every character the scan decides on (comma, LF, CR,
+ * quote, digits, sign, dot, e) is ASCII, and in UTF-8 no byte of a multi-byte character is, so no
+ * decoding is needed until a cell's text is (a header, a cell that is not a plain decimal, `rows`).
+ * Text (tests) is encoded first.
+ */
+export function parsePlainCsv(input: string | Uint8Array): CsvColumns | undefined {
+  const buffer =
+    typeof input === 'string'
+      ? Buffer.from(input, 'utf8')
+      : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  const bom = buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf ? 3 : 0;
+  const bytes = buffer.subarray(bom);
   // Quotes need csv-parse; so does a CR that does not end a line.
-  if (text.indexOf('"') !== -1 || (text.indexOf('\r') !== -1 && /\r(?!\n)/.test(text))) return undefined;
-  const end = text.length;
-  let at = skipEmptyLines(text, 0);
-  const headerEnd = lineEnd(text, at);
+  if (bytes.indexOf(QUOTE) !== -1 || hasLoneCr(bytes)) return undefined;
+  const end = bytes.length;
+  let at = skipEmptyLines(bytes, 0);
+  const headerEnd = lineEnd(bytes, at);
   if (headerEnd < 0 || at >= end) return undefined;
-  const header = trimCr(text.slice(at, headerEnd)).split(',');
+  const header = bytes.toString('utf8', at, stopOf(bytes, at, headerEnd)).split(',');
   if (header.some((c) => c.indexOf('\r') !== -1)) return undefined;
   const width = header.length;
   at = headerEnd + 1;
@@ -48,17 +63,16 @@ export function parsePlainCsv(text: string): CsvColumns | undefined {
   // Counted first, so each column is one array of the right size.
   let count = 0;
   for (let i = at; i < end;) {
-    const e = lineEnd(text, i);
-    if (e < 0) return undefined;
-    if (e > i && !(e === i + 1 && text.charCodeAt(i) === CR)) count++;
+    const e = lineEnd(bytes, i);
+    if (e > i && !(e === i + 1 && bytes[i] === CR)) count++;
     i = e + 1;
   }
   const columns = Array.from({ length: width }, () => new Float64Array(count));
   const numeric = new Uint8Array(width).fill(1);
   let row = 0;
   while (at < end) {
-    const e = lineEnd(text, at);
-    const stop = e > at && text.charCodeAt(e - 1) === CR ? e - 1 : e;
+    const e = lineEnd(bytes, at);
+    const stop = stopOf(bytes, at, e);
     if (stop === at) {
       at = e + 1;
       continue; // an empty line
@@ -68,16 +82,16 @@ export function parsePlainCsv(text: string): CsvColumns | undefined {
       let cellEnd: number;
       if (numeric[column] === 1) {
         const values = columns[column];
-        const parsedEnd = parseNumberAt(text, cellStart, stop, values, row);
+        const parsedEnd = parseNumberAt(bytes, cellStart, values, row);
         cellEnd = parsedEnd;
-        if (parsedEnd < 0 || (parsedEnd !== stop && text.charCodeAt(parsedEnd) !== COMMA)) {
-          cellEnd = cellEndFrom(text, cellStart, stop);
-          const value = slowCell(text, cellStart, cellEnd);
+        if (parsedEnd < 0 || (parsedEnd !== stop && bytes[parsedEnd] !== COMMA)) {
+          cellEnd = cellEndFrom(bytes, cellStart, stop);
+          const value = slowCell(bytes.toString('utf8', cellStart, cellEnd));
           if (value === undefined) numeric[column] = 0;
           else values[row] = value;
         }
       } else {
-        cellEnd = cellEndFrom(text, cellStart, stop);
+        cellEnd = cellEndFrom(bytes, cellStart, stop);
       }
       if (column < width - 1) {
         if (cellEnd === stop) return undefined; // too few cells
@@ -91,26 +105,40 @@ export function parsePlainCsv(text: string): CsvColumns | undefined {
   const numbers = new Map<string, Float64Array>();
   for (let c = 0; c < width; c++) if (numeric[c] === 1) numbers.set(header[c], columns[c]);
   let rows: Record<string, string>[] | undefined;
-  return { header, count, numeric: numbers, rows: () => (rows ??= textRows(text, header)) };
+  const text = (): string =>
+    typeof input === 'string' ? input.replace(/^\uFEFF/, '') : bytes.toString('utf8');
+  return { header, count, numeric: numbers, rows: () => (rows ??= textRows(text(), header)) };
 }
 
-/** The index of the '\n' ending the line at `from`, or the text's length for the last line. */
-function cellEndFrom(text: string, from: number, stop: number): number {
-  const comma = text.indexOf(',', from);
-  return comma === -1 || comma > stop ? stop : comma;
+/** Whether some CR is not followed by LF (a line break csv-parse understands and this scan does not). */
+function hasLoneCr(bytes: Buffer): boolean {
+  for (let cr = bytes.indexOf(CR); cr !== -1; cr = bytes.indexOf(CR, cr + 1)) {
+    if (bytes[cr + 1] !== NEWLINE) return true;
+  }
+  return false;
 }
 
-function lineEnd(text: string, from: number): number {
-  const e = text.indexOf('\n', from);
-  return e === -1 ? text.length : e;
+/** The end of the line from `at` to `e` without its CR. */
+const stopOf = (bytes: Buffer, at: number, e: number): number => (e > at && bytes[e - 1] === CR ? e - 1 : e);
+
+/** The index of the comma ending the cell at `from`, or `stop` for the last cell. */
+function cellEndFrom(bytes: Buffer, from: number, stop: number): number {
+  for (let i = from; i < stop; i++) if (bytes[i] === COMMA) return i;
+  return stop;
 }
 
-function skipEmptyLines(text: string, from: number): number {
+/** The index of the '\n' ending the line at `from`, or the length for the last line. */
+function lineEnd(bytes: Buffer, from: number): number {
+  const e = bytes.indexOf(NEWLINE, from);
+  return e === -1 ? bytes.length : e;
+}
+
+function skipEmptyLines(bytes: Buffer, from: number): number {
   let at = from;
-  while (at < text.length) {
-    const code = text.charCodeAt(at);
+  while (at < bytes.length) {
+    const code = bytes[at];
     if (code === NEWLINE) at++;
-    else if (code === CR && text.charCodeAt(at + 1) === NEWLINE) at += 2;
+    else if (code === CR && bytes[at + 1] === NEWLINE) at += 2;
     else break;
   }
   return at;
@@ -120,64 +148,59 @@ const trimCr = (line: string): string => (line.endsWith('\r') ? line.slice(0, -1
 
 /**
  * A plain decimal (sign, digits, fraction, exponent) starting at `start`, written to
- * `out[index]`; returns the index of the first character after it, or -1 when it is not one or
- * cannot be computed exactly here (then `slowCell` decides). Exact: see POWERS. Integers in and
- * out keep the hot loop monomorphic.
+ * `out[index]`; returns the index of the first byte after it, or -1 when it is not one or cannot
+ * be computed exactly here (then `slowCell` decides). Exact: see POWERS; the mantissa is summed in
+ * doubles, exact while below 2^53, and once at or above it never comes back below, so checking it at the end
+ * is enough. No bounds checks: the byte at `stop` (CR, LF, or past the end: undefined) is no
+ * digit, sign, dot or exponent, so every loop stops there by itself. Integers in and out keep the
+ * hot loop monomorphic.
  */
-function parseNumberAt(text: string, start: number, stop: number, out: Float64Array, index: number): number {
+function parseNumberAt(bytes: Uint8Array, start: number, out: Float64Array, index: number): number {
   let i = start;
-  let sign = 1;
-  let code = text.charCodeAt(i);
-  if (i < stop && (code === MINUS || code === PLUS)) {
-    if (code === MINUS) sign = -1;
-    code = text.charCodeAt(++i);
-  }
+  let code = bytes[i];
+  const negative = code === MINUS;
+  if (negative || code === PLUS) code = bytes[++i];
   let mantissa = 0;
-  let digits = 0;
-  let significant = 0;
-  let fraction = 0;
-  while (i < stop && code >= ZERO && code <= ZERO + 9) {
-    if (significant > 0 || code !== ZERO) significant++;
+  const digitsFrom = i;
+  while (code >= ZERO && code <= NINE) {
     mantissa = mantissa * 10 + (code - ZERO);
-    digits++;
-    code = text.charCodeAt(++i);
+    code = bytes[++i];
   }
-  if (i < stop && code === DOT) {
-    code = text.charCodeAt(++i);
-    while (i < stop && code >= ZERO && code <= ZERO + 9) {
-      if (significant > 0 || code !== ZERO) significant++;
+  let digits = i - digitsFrom;
+  let fraction = 0;
+  if (code === DOT) {
+    const fractionFrom = ++i;
+    code = bytes[i];
+    while (code >= ZERO && code <= NINE) {
       mantissa = mantissa * 10 + (code - ZERO);
-      digits++;
-      fraction++;
-      code = text.charCodeAt(++i);
+      code = bytes[++i];
     }
+    fraction = i - fractionFrom;
+    digits += fraction;
   }
   let exponent = 0;
-  if (digits > 0 && i < stop && (code === LOWER_E || code === UPPER_E)) {
-    let expSign = 1;
-    code = text.charCodeAt(++i);
-    if (i < stop && (code === MINUS || code === PLUS)) {
-      expSign = code === MINUS ? -1 : 1;
-      code = text.charCodeAt(++i);
-    }
-    let expDigits = 0;
-    while (i < stop && code >= ZERO && code <= ZERO + 9) {
+  if (digits > 0 && (code === LOWER_E || code === UPPER_E)) {
+    code = bytes[++i];
+    const negativeExponent = code === MINUS;
+    if (negativeExponent || code === PLUS) code = bytes[++i];
+    const exponentFrom = i;
+    while (code >= ZERO && code <= NINE) {
       exponent = exponent * 10 + (code - ZERO);
-      expDigits++;
-      code = text.charCodeAt(++i);
+      code = bytes[++i];
     }
-    if (expDigits === 0 || expDigits > 3) digits = 0;
-    exponent *= expSign;
+    const exponentDigits = i - exponentFrom;
+    if (exponentDigits === 0 || exponentDigits > 3) digits = 0;
+    if (negativeExponent) exponent = -exponent;
   }
   const scale = fraction - exponent;
-  if (digits === 0 || significant > MAX_DIGITS || scale < 0 || scale > 22) return -1;
-  out[index] = sign * (mantissa / POWERS[scale]);
+  if (digits === 0 || mantissa >= MAX_EXACT || scale < 0 || scale > 22) return -1;
+  const value = mantissa / POWERS[scale];
+  out[index] = negative ? -value : value;
   return i;
 }
 
 /** Everything else (spaces, long mantissas, large exponents, missing markers): the general rules. */
-function slowCell(text: string, start: number, end: number): number | undefined {
-  const cell = text.slice(start, end);
+function slowCell(cell: string): number | undefined {
   const n = numberFromText(cell);
   if (n === n) return n;
   return isMissing(cell) ? NaN : undefined;

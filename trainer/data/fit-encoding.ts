@@ -25,16 +25,25 @@ export interface Summary {
 export function summarize(values: Float64Array): Summary {
   const present = new Float64Array(values.length);
   let count = 0;
+  // The sum of the present values in order: with none missing it is the imputed sum, bit for bit
+  // (the same additions in the same order), and the second pass below is skipped.
+  let presentSum = 0;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (v === v) present[count++] = v; // v !== v: NaN, missing
+    if (v === v) {
+      present[count++] = v; // v !== v: NaN, missing
+      presentSum += v;
+    }
   }
   if (count === 0) return { median: 0, mean: 0, std: 1 };
   const median = medianOf(present.subarray(0, count));
-  let sum = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    sum += v === v ? v : median;
+  let sum = presentSum;
+  if (count < values.length) {
+    sum = 0;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      sum += v === v ? v : median;
+    }
   }
   const mean = sum / values.length;
   let squares = 0;

@@ -157,10 +157,9 @@ export async function parseSource(source: TableSource): Promise<Table> {
   const { uri, format, sha256, bytes } = source;
   if (format === 'parquet') return parseParquet(source);
   const raw = source.parts[0].bytes;
-  // A UTF-8 byte order mark is common in files saved by spreadsheet software.
-  const text = raw.toString('utf8').replace(/^\uFEFF/, '');
   if (format === 'csv') {
-    const plain = parsePlainCsv(text);
+    // The bytes themselves: decoding 28 MB to a string costs as much as a third of the scan.
+    const plain = parsePlainCsv(raw);
     if (plain) {
       checkHeader(uri, plain.header);
       if (plain.count === 0) throw new DataLoadError(uri, 'the file holds no rows');
@@ -181,6 +180,8 @@ export async function parseSource(source: TableSource): Promise<Table> {
       };
     }
   }
+  // A UTF-8 byte order mark is common in files saved by spreadsheet software.
+  const text = raw.toString('utf8').replace(/^\uFEFF/, '');
   const rows =
     format === 'csv'
       ? parseCsvRows(uri, text)

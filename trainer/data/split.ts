@@ -19,6 +19,7 @@ export function shuffleSplit(
 ): { train: Int32Array; validation: Int32Array } {
   const order = permutation(items.length, mulberry32(seedFor(seed, 'split')));
   const nValidation = validationCount(items.length, fraction);
-  const shuffled = order.map((i) => items[i]);
+  const shuffled = new Int32Array(order.length);
+  for (let k = 0; k < order.length; k++) shuffled[k] = items[order[k]];
   return { train: shuffled.slice(nValidation).sort(), validation: shuffled.slice(0, nValidation).sort() };
 }
