@@ -11,6 +11,9 @@ import type { Table } from './load-table.js';
 
 type NumericFeature = Extract<FeatureEncoding, { type: 'numeric' }>;
 
+/** Samples per block of the column-wise writes (2,048 x 32 features x 4 bytes: 256 kB, an L2's worth). */
+const BLOCK = 2048;
+
 /** Writes rows `indices` of `table` at `out[s * encoder.width ...]`; bad cells go to `problems`. */
 export function encodeTableRows(
   encoder: RowEncoder,
@@ -25,10 +28,16 @@ export function encodeTableRows(
     encodeRows(encoder, table.rows, indices, out, 0, width, problems);
     return;
   }
-  features.forEach((feature, i) => {
-    const column = parsed[i];
-    if (column) writeNumeric(feature as NumericFeature, column, indices, out, encoder.offsets[i], width);
-  });
+  // In blocks of samples, a feature at a time: a whole split a feature at a time strides through
+  // `out` (10 MB for 80,000 rows of 32) once per feature; a block stays in cache (~2x faster).
+  for (let from = 0; from < indices.length; from += BLOCK) {
+    const to = Math.min(indices.length, from + BLOCK);
+    features.forEach((feature, i) => {
+      const column = parsed[i];
+      if (column)
+        writeNumeric(feature as NumericFeature, column, indices, from, to, out, encoder.offsets[i], width);
+    });
+  }
   const rest = features.flatMap((f, i) => (parsed[i] ? [] : [i]));
   if (rest.length === 0) return;
   // The other features through a RowEncoder of their own, then copied into their slots.
@@ -63,17 +72,20 @@ function encodeRows(
   }
 }
 
+/** Samples `from` to `to` (exclusive) of one parsed numeric feature. */
 function writeNumeric(
   feature: NumericFeature,
   column: Float64Array,
   indices: ArrayLike<number>,
+  from: number,
+  to: number,
   out: Float32Array | Float64Array,
   slot: number,
   width: number,
 ): void {
   const { mean, std, fill } = feature;
   const relative = feature.relative === true;
-  for (let s = 0; s < indices.length; s++) {
+  for (let s = from; s < to; s++) {
     const v = column[indices[s]];
     const number = v === v ? v : fill; // NaN = missing
     out[s * width + slot] = relative ? number : (number - mean) / std;
