@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../artifact/tfjs-backend.js';
+import { packageVersion } from '../controller/cli/version.js';
 import { loadPrepared } from '../trainer/data/load-prepared.js';
 import { buildNetwork } from '../trainer/network/build-network.js';
 import { train } from '../trainer/training/train.js';
@@ -250,12 +251,15 @@ async function main(): Promise<void> {
   const job = JSON.parse(process.argv[2] ?? '') as WorkerJob;
   const info = await selectBackend({ acceleratorRequested: false, env: { MLFORM_BACKEND: job.backend } });
   const workload = workloadsIn(job.dir, job.sizes, job.maxEpochs)[job.workload];
+  // As `mlform train` and tuning workers do: the version is known before the data is read.
+  const mlformVersion = packageVersion();
   await settle();
   const start = now();
   const startCpu = cpuNow();
   const { data, cached } = await loadPrepared(workload.builtin, {
     baseDir: workload.baseDir,
     cacheDir: job.cacheDir,
+    mlformVersion,
   });
   const pipelineMs = now() - start;
   const pipelineCpuMs = cpuNow() - startCpu;

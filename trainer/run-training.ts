@@ -101,6 +101,7 @@ export async function runTraining(options: RunTrainingOptions): Promise<RunTrain
     baseDir: options.baseDir,
     cacheDir: options.env?.[DATA_CACHE_ENV],
     log: (message) => process.stderr.write(`${message}\n`),
+    mlformVersion: options.mlformVersion,
   });
   const { data } = loaded;
 

@@ -14,6 +14,8 @@ export interface LoadPreparedOptions extends LoadTableOptions {
   cacheDir?: string;
   /** Where cache trouble is reported (it never fails the run). */
   log?: (message: string) => void;
+  /** mlform's version, part of the cache key; undefined: read from package.json. */
+  mlformVersion?: string;
 }
 
 export interface LoadedData {
@@ -39,12 +41,13 @@ export async function loadPrepared(
   });
   let parsed: Promise<Table> | undefined;
   const table = (): Promise<Table> => (parsed ??= parseSource(source));
-  const { data, hit } = await prepareByFingerprint(
+  const { data, hit } = await prepareByFingerprint({
     builtin,
-    source.sha256,
+    fingerprint: source.sha256,
     table,
-    options.cacheDir,
-    options.log,
-  );
+    dir: options.cacheDir,
+    log: options.log,
+    mlformVersion: options.mlformVersion,
+  });
   return { data, source: { sha256: source.sha256, bytes: source.bytes }, cached: hit, table };
 }

@@ -3,7 +3,7 @@
  * (CSV cells are strings); column types are inferred afterwards from all values at once.
  */
 import { errorMessage } from '../../resources/error-message.js';
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { dirname, isAbsolute } from 'node:path';
@@ -140,16 +140,23 @@ export async function readSource(uri: string, options: LoadTableOptions): Promis
     format === 'parquet'
       ? await parquetFiles(uri, options.baseDir)
       : [{ uri, name: uri.slice(uri.lastIndexOf('/') + 1) }];
-  const hash = createHash('sha256');
-  let bytes = 0;
   const parts = [];
-  for (const file of files) {
-    const raw = await readBytes(file.uri, options.baseDir);
-    hash.update(raw);
-    bytes += raw.length;
-    parts.push({ name: file.name, bytes: raw });
-  }
-  return { uri, format, parts, sha256: hash.digest('hex'), bytes };
+  for (const file of files)
+    parts.push({ name: file.name, bytes: await readBytes(file.uri, options.baseDir) });
+  const bytes = parts.reduce((sum, part) => sum + part.bytes.length, 0);
+  return { uri, format, parts, sha256: sha256Of(parts), bytes };
+}
+
+/**
+ * sha256 (hex) of the parts' bytes in order. One part (every file but a folder of Parquet parts)
+ * goes through the one-shot crypto.hash: ~0.2 ms less than a Hash object on a process's first
+ * use, a tenth of a cache hit on a small table.
+ */
+function sha256Of(parts: readonly { bytes: Buffer }[]): string {
+  if (parts.length === 1) return hash('sha256', parts[0].bytes, 'hex');
+  const sha256 = createHash('sha256');
+  for (const part of parts) sha256.update(part.bytes);
+  return sha256.digest('hex');
 }
 
 /** The rows (and what the reader knows of their columns) of bytes `readSource` read. */

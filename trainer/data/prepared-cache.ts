@@ -10,7 +10,7 @@
  * write, the oldest files beyond MAX_ENTRIES or MAX_BYTES are deleted. A folder that others can
  * write to is not used (a planted file would be trusted as training data).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BuiltinTrainer } from '../../resources/training-run.js';
@@ -26,8 +26,13 @@ export const MAX_ENTRIES = 16;
 export const MAX_BYTES = 1024 ** 3;
 const MAGIC = 'mlform-prepared\n';
 
-/** mlform's version (package.json two levels up in the sources, three in dist/): another version may prepare differently. */
+/** mlform's version (package.json two levels up in the sources, three in dist/): another version may prepare differently. Read once per process. */
+let version: string | undefined;
 function mlformVersion(): string {
+  return (version ??= readVersion());
+}
+
+function readVersion(): string {
   for (const up of ['../../package.json', '../../../package.json']) {
     try {
       const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as {
@@ -43,17 +48,17 @@ function mlformVersion(): string {
 }
 
 /** The cache key: sha256 of the inputs prepareData's result depends on. */
-export function preparedKey(builtin: BuiltinTrainer, fingerprint: string): string {
+export function preparedKey(builtin: BuiltinTrainer, fingerprint: string, version = mlformVersion()): string {
   const { task, data, seed } = builtin;
   const identity = {
     format: FORMAT,
-    mlform: mlformVersion(),
+    mlform: version,
     fingerprint,
     task,
     data: { ...data, uri: null },
     seed,
   };
-  return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
+  return hash('sha256', JSON.stringify(identity), 'hex');
 }
 
 /**
@@ -66,23 +71,31 @@ export async function prepareCached(
   dir: string | undefined,
   log: (message: string) => void = () => {},
 ): Promise<PreparedData> {
-  return (await prepareByFingerprint(builtin, table.sha256, () => Promise.resolve(table), dir, log)).data;
+  const lookup = { builtin, fingerprint: table.sha256, table: () => Promise.resolve(table), dir, log };
+  return (await prepareByFingerprint(lookup)).data;
 }
 
-/**
- * The cache looked up by the data's fingerprint alone: `table` (the parse) is called only on a
- * miss, or when there is no usable cache. `hit` says which it was.
- */
+export interface CacheLookup {
+  builtin: BuiltinTrainer;
+  /** The data's sha256 (Table.sha256). */
+  fingerprint: string;
+  /** Parses the data: called only on a miss, or when there is no usable cache. */
+  table: () => Promise<Table>;
+  /** The cache folder; undefined: no cache. */
+  dir: string | undefined;
+  log?: (message: string) => void;
+  /** mlform's version when the caller knows it (the CLI and tuning workers do): else read from package.json. */
+  mlformVersion?: string;
+}
+
+/** The cache looked up by the data's fingerprint alone; `hit` says whether it answered. */
 export async function prepareByFingerprint(
-  builtin: BuiltinTrainer,
-  fingerprint: string,
-  table: () => Promise<Table>,
-  dir: string | undefined,
-  log: (message: string) => void = () => {},
+  lookup: CacheLookup,
 ): Promise<{ data: PreparedData; hit: boolean }> {
+  const { builtin, fingerprint, table, dir, log = () => {} } = lookup;
   const miss = async () => ({ data: prepareData(builtin, await table()), hit: false });
   if (!dir) return miss();
-  const key = preparedKey(builtin, fingerprint);
+  const key = preparedKey(builtin, fingerprint, lookup.mlformVersion);
   const file = join(dir, `${key}.bin`);
   // Only the cache's own trouble is caught here: a parse or preparation error (in `miss`) is the run's.
   let usable: boolean;
