@@ -174,12 +174,13 @@ function pipelineRow(
 ): string {
   const epochMs = (epoch.trainCount / epoch.samplesPerSecond) * 1000;
   const epochCpuMs = (epoch.trainCount / epoch.cpuSamplesPerSecond) * 1000;
+  const ms = (value: number): string => `${value.toFixed(value < 10 ? 1 : 0)} ms`;
   const share = (part: number, whole: number): string =>
     `${((part / whole) * 100).toFixed(part < whole / 10 ? 1 : 0)}%`;
   return (
-    `| ${title} | ${kind} | ${pipeline.pipelineMs.toFixed(0)} ms | ${epochMs.toFixed(0)} ms | ` +
-    `${share(pipeline.pipelineMs, epochMs)} | ${pipeline.pipelineCpuMs.toFixed(0)} ms | ` +
-    `${epochCpuMs.toFixed(0)} ms | **${share(pipeline.pipelineCpuMs, epochCpuMs)}** | < 10% |`
+    `| ${title} | ${kind} | ${ms(pipeline.pipelineMs)} | ${ms(epochMs)} | ` +
+    `${share(pipeline.pipelineMs, epochMs)} | ${ms(pipeline.pipelineCpuMs)} | ` +
+    `${ms(epochCpuMs)} | **${share(pipeline.pipelineCpuMs, epochCpuMs)}** | < 10% |`
   );
 }
 
