@@ -160,11 +160,24 @@ export interface ReferenceInput {
   validation?: Record<string, number>;
 }
 
-export function referenceStatistics(input: ReferenceInput): ReferenceStatistics {
+/** statistics.json's `features`: each raw input column's statistics on the training rows. */
+export function referenceFeatures(
+  rows: readonly Record<string, unknown>[],
+  train: ArrayLike<number>,
+  features: readonly { name: string; type: ColumnType }[],
+): Record<string, FeatureStatistics> {
   // fromEntries: a column named `__proto__` is a feature like any other.
-  const features = Object.fromEntries(
-    input.features.map(({ name, type }) => [name, columnStatistics(input.rows, input.train, name, type)]),
+  return Object.fromEntries(
+    features.map(({ name, type }) => [name, columnStatistics(rows, train, name, type)]),
   );
+}
+
+export function referenceStatistics(
+  input: ReferenceInput,
+  /** referenceFeatures of the input, computed earlier (the trainer's data cache keeps them). */
+  precomputed?: Record<string, FeatureStatistics>,
+): ReferenceStatistics {
+  const features = precomputed ?? referenceFeatures(input.rows, input.train, input.features);
   const p = input.predictions;
   const prediction =
     p === undefined ? undefined : p instanceof Float64Array ? numericStatistics(p) : categoricalStatistics(p);

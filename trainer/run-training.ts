@@ -13,7 +13,7 @@ import { formatPath } from '../resources/diagnostic.js';
 import { ARTIFACT_FILES, writeJsonFile, type MetricsFile, type RunFile } from '../artifact/files.js';
 import { checkTrainable, selectBackend, type BackendInfo } from '../artifact/tfjs-backend.js';
 import { DATA_CACHE_ENV } from './data/prepared-cache.js';
-import { loadPrepared } from './data/load-prepared.js';
+import { loadPrepared, statisticsFeatures } from './data/load-prepared.js';
 import { assessHealth, healthScalars } from './health/assess-health.js';
 import {
   baselineMetrics,
@@ -40,7 +40,11 @@ import {
 import { tensorboardObserver, scalarTag } from './tensorboard-observer.js';
 import { train } from './training/train.js';
 import { referenceStatistics } from '../monitoring/reference.js';
-import { STATISTICS_FILE, type ReferenceStatistics } from '../monitoring/statistics.js';
+import {
+  STATISTICS_FILE,
+  type FeatureStatistics,
+  type ReferenceStatistics,
+} from '../monitoring/statistics.js';
 import { runTuning } from './tuning/run-tuning.js';
 import type { PreparedData, ProgressEvent, Samples } from './types.js';
 
@@ -226,7 +230,7 @@ export async function runTraining(options: RunTrainingOptions): Promise<RunTrain
     STATISTICS_FILE,
     trainingStatistics(
       data,
-      (await loaded.table()).rows,
+      await loaded.featureStatistics(),
       [
         { samples: trainSample, predicted: trainPredicted },
         { samples: data.validation, predicted },
@@ -276,7 +280,7 @@ function firstSamples(samples: Samples, n: number): Samples {
  */
 function trainingStatistics(
   data: PreparedData,
-  rows: readonly Record<string, unknown>[],
+  features: Record<string, FeatureStatistics>,
   outputs: readonly { samples: Samples; predicted: Float32Array }[],
   metrics: Record<string, number>,
 ): ReferenceStatistics {
@@ -292,13 +296,17 @@ function trainingStatistics(
             ...decodeNumbers(preprocess, predicted, samples.anchor),
           ]),
         );
-  return referenceStatistics({
-    rows,
-    train: data.train.rowIndex ?? [],
-    features: preprocess.features.map((f) => ({ name: f.name, type: data.columnTypes[f.name] ?? f.type })),
-    predictions,
-    validation: metrics,
-  });
+  // The features' statistics come from loadPrepared (kept beside the prepared data): no rows here.
+  return referenceStatistics(
+    {
+      rows: [],
+      train: data.train.rowIndex ?? [],
+      features: statisticsFeatures(data),
+      predictions,
+      validation: metrics,
+    },
+    features,
+  );
 }
 
 /** Network outputs for a split, in one batch: validation sets are small next to training. */

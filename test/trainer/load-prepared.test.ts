@@ -76,6 +76,22 @@ describe('loadPrepared', () => {
     expect(hit.data).toEqual(good.data);
     // Parsing is what fails, and only when something asks for the rows.
     await expect(hit.table()).rejects.toThrow(/not valid JSON/);
+    // statistics.json's feature statistics need rows: not kept yet, they parse (and fail) too.
+    await expect(hit.featureStatistics()).rejects.toThrow(/not valid JSON/);
+
+    // Kept beside the entry by the run that computed them, a hit reads them instead.
+    const statistics = await good.featureStatistics();
+    expect(Object.keys(statistics)).toEqual(good.data.preprocess.features.map((f) => f.name));
+    const companion = (await readFile(join(cache, `${goodKey}.features.json`), 'utf8')).replace(
+      goodKey,
+      brokenKey,
+    );
+    await writeFile(join(cache, `${brokenKey}.features.json`), companion, { mode: 0o600 });
+    const again = await loadPrepared(brokenBuiltin, { baseDir: dir, cacheDir: cache });
+    expect(await again.featureStatistics()).toEqual(statistics);
+    // The same as computed from the rows, through JSON.
+    const fresh = await loadPrepared(builtin, { baseDir: dir });
+    expect(JSON.stringify(await fresh.featureStatistics())).toBe(JSON.stringify(statistics));
     // Without the entry, the same call parses and fails.
     const empty = join(dir, 'cache-empty');
     await mkdir(empty, { mode: 0o700 });

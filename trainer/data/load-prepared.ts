@@ -5,9 +5,12 @@
  * then costs a read, a sha256 and the cache file, not a parse and a preparation.
  */
 import type { BuiltinTrainer } from '../../resources/training-run.js';
-import type { PreparedData } from '../types.js';
+import type { ColumnType, PreparedData } from '../types.js';
 import { parseSource, readSource, type LoadTableOptions, type Table } from './load-table.js';
-import { prepareByFingerprint } from './prepared-cache.js';
+import { prepareByFingerprint, readCompanion, writeCompanion } from './prepared-cache.js';
+import { referenceFeatures } from '../../monitoring/reference.js';
+import type { FeatureStatistics } from '../../monitoring/statistics.js';
+import { errorMessage } from '../../resources/error-message.js';
 
 export interface LoadPreparedOptions extends LoadTableOptions {
   /** The prepared-data cache folder (MLFORM_DATA_CACHE); undefined: no cache. */
@@ -29,7 +32,17 @@ export interface LoadedData {
    * parsed now from the bytes already read on a hit (no second read).
    */
   table(): Promise<Table>;
+  /**
+   * statistics.json's `features` (monitoring/reference.ts): the raw input columns on the training
+   * rows. From the cache when an earlier run kept them beside the entry; else computed from
+   * `table()` (on a hit, the one parse) and kept there for the next run.
+   */
+  featureStatistics(): Promise<Record<string, FeatureStatistics>>;
 }
+
+/** The raw input features statistics.json describes, with the types the data was read with. */
+export const statisticsFeatures = (data: PreparedData): { name: string; type: ColumnType }[] =>
+  data.preprocess.features.map((f) => ({ name: f.name, type: data.columnTypes[f.name] ?? f.type }));
 
 export async function loadPrepared(
   builtin: BuiltinTrainer,
@@ -41,13 +54,51 @@ export async function loadPrepared(
   });
   let parsed: Promise<Table> | undefined;
   const table = (): Promise<Table> => (parsed ??= parseSource(source));
-  const { data, hit } = await prepareByFingerprint({
+  const { cacheDir, log = () => {} } = options;
+  const { data, hit, key } = await prepareByFingerprint({
     builtin,
     fingerprint: source.sha256,
     table,
-    dir: options.cacheDir,
-    log: options.log,
+    dir: cacheDir,
+    log,
     mlformVersion: options.mlformVersion,
   });
-  return { data, source: { sha256: source.sha256, bytes: source.bytes }, cached: hit, table };
+  const featureStatistics = async (): Promise<Record<string, FeatureStatistics>> => {
+    const features = statisticsFeatures(data);
+    const cache = cacheDir !== undefined && key !== undefined ? { dir: cacheDir, key } : undefined;
+    if (cache) {
+      const kept = await readCompanion(cache.dir, cache.key).catch((error: unknown) => {
+        log(`data cache: cannot read the feature statistics of ${cache.key}: ${errorMessage(error)}`);
+      });
+      if (isStatisticsOf(kept, features)) return kept;
+    }
+    const computed = referenceFeatures((await table()).rows, data.train.rowIndex ?? [], features);
+    if (cache) {
+      await writeCompanion(cache.dir, cache.key, computed).catch((error: unknown) => {
+        log(`data cache: cannot write the feature statistics of ${cache.key}: ${errorMessage(error)}`);
+      });
+    }
+    return computed;
+  };
+  return {
+    data,
+    source: { sha256: source.sha256, bytes: source.bytes },
+    cached: hit,
+    table,
+    featureStatistics,
+  };
+}
+
+/** A record with exactly these features' names in order, each an object (what writeCompanion stored). */
+function isStatisticsOf(
+  value: unknown,
+  features: readonly { name: string }[],
+): value is Record<string, FeatureStatistics> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const names = Object.keys(value);
+  return (
+    names.length === features.length &&
+    features.every(({ name }, i) => names[i] === name) &&
+    Object.values(value).every((v) => typeof v === 'object' && v !== null)
+  );
 }

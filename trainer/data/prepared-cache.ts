@@ -91,11 +91,11 @@ export interface CacheLookup {
 /** The cache looked up by the data's fingerprint alone; `hit` says whether it answered. */
 export async function prepareByFingerprint(
   lookup: CacheLookup,
-): Promise<{ data: PreparedData; hit: boolean }> {
+): Promise<{ data: PreparedData; hit: boolean; key?: string }> {
   const { builtin, fingerprint, table, dir, log = () => {} } = lookup;
-  const miss = async () => ({ data: prepareData(builtin, await table()), hit: false });
-  if (!dir) return miss();
+  if (!dir) return { data: prepareData(builtin, await table()), hit: false };
   const key = preparedKey(builtin, fingerprint, lookup.mlformVersion);
+  const miss = async () => ({ data: prepareData(builtin, await table()), hit: false, key });
   const file = join(dir, `${key}.bin`);
   // Only the cache's own trouble is caught here: a parse or preparation error (in `miss`) is the run's.
   let usable: boolean;
@@ -111,7 +111,7 @@ export async function prepareByFingerprint(
   }
   try {
     const hit = await readEntry(file, key);
-    if (hit) return { data: hit, hit: true };
+    if (hit) return { data: hit, hit: true, key };
   } catch (error) {
     log(`data cache: cannot read ${file}: ${errorMessage(error)}`);
   }
@@ -209,14 +209,53 @@ async function readEntry(file: string, key: string): Promise<PreparedData | unde
   return { ...header.data, train: samples[0], validation: samples[1] };
 }
 
-/** Deletes the oldest entries beyond MAX_ENTRIES files or MAX_BYTES in all. */
+const COMPANION = '.features.json';
+
+/**
+ * A JSON value kept beside entry `key` (statistics.json's feature statistics, which need the raw
+ * rows: kept, a later hit never parses the data), or undefined. The folder rules of the entries
+ * apply, and the file must repeat its key.
+ */
+export async function readCompanion(dir: string, key: string): Promise<unknown> {
+  if (!(await usableFolder(dir))) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(join(dir, `${key}${COMPANION}`), 'utf8');
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  const parsed = JSON.parse(text) as { key?: unknown; value?: unknown };
+  return parsed.key === key ? parsed.value : undefined;
+}
+
+/** Writes the companion of entry `key`; trimmed with it. */
+export async function writeCompanion(dir: string, key: string, value: unknown): Promise<void> {
+  if (!(await usableFolder(dir))) return;
+  const file = join(dir, `${key}${COMPANION}`);
+  const temp = `${file}.${process.pid}.tmp`;
+  await writeFile(temp, JSON.stringify({ key, value }), { mode: 0o600 });
+  await rename(temp, file);
+}
+
+/** Deletes the oldest entries beyond MAX_ENTRIES files or MAX_BYTES in all, with their companions. */
 async function trim(dir: string): Promise<void> {
-  const names = (await readdir(dir)).filter((n) => /^[0-9a-f]{64}\.bin$/.test(n));
+  const all = await readdir(dir);
+  const names = all.filter((n) => /^[0-9a-f]{64}\.bin$/.test(n));
+  const kept = new Set(names.map((n) => n.slice(0, 64)));
+  for (const name of all) {
+    // A companion whose entry is gone (deleted by an earlier trim, or never written).
+    if (name.endsWith(COMPANION) && !kept.has(name.slice(0, -COMPANION.length)))
+      await rm(join(dir, name), { force: true });
+  }
   const entries = await Promise.all(names.map(async (name) => ({ name, info: await stat(join(dir, name)) })));
   entries.sort((a, b) => b.info.mtimeMs - a.info.mtimeMs);
   let total = 0;
   for (const [index, { name, info }] of entries.entries()) {
     total += info.size;
-    if (index >= MAX_ENTRIES || total > MAX_BYTES) await rm(join(dir, name), { force: true });
+    if (index >= MAX_ENTRIES || total > MAX_BYTES) {
+      await rm(join(dir, name), { force: true });
+      await rm(join(dir, `${name.slice(0, 64)}${COMPANION}`), { force: true });
+    }
   }
 }
