@@ -32,16 +32,18 @@ export function prepareData(builtin: BuiltinTrainer, table: Table): PreparedData
   problems.throwIfAny(`target "${data.target}" has values that are not ${numeric ? 'numbers' : 'labels'}`);
 
   // Rows without a target teach nothing and cannot be scored.
-  const kept: number[] = [];
+  const keptRows = new Int32Array(total);
+  let keptCount = 0;
   for (let i = 0; i < total; i++) {
-    if (numeric ? !Number.isNaN(numeric[i]) : labels![i] !== null) kept.push(i);
+    if (numeric ? !Number.isNaN(numeric[i]) : labels![i] !== null) keptRows[keptCount++] = i;
   }
+  const kept = keptRows.subarray(0, keptCount);
   if (kept.length < 2) {
     throw new DataError(
       `only ${kept.length} row(s) have a value for the target "${data.target}"; need at least 2`,
     );
   }
-  const split = shuffleSplit(Int32Array.from(kept), data.validationSplit, builtin.seed);
+  const split = shuffleSplit(kept, data.validationSplit, builtin.seed);
 
   const features = fitFeatures(
     () => table.rows,
