@@ -1,29 +1,35 @@
 /**
- * Encoding table rows into model inputs. Numeric features whose column the loader already parsed
- * (`Table.numeric`, the fast CSV path) are written column by column, with RowEncoder's arithmetic
- * (fill, then (x - mean) / std, or raw for window-relative ones), so the result is the same bits;
- * every other feature goes through RowEncoder.encode on the row objects, as serving does.
+ * Encoding table rows into model inputs. Numeric and date features whose column is parsed
+ * already (parsed-columns.ts) are written column by column, with RowEncoder's arithmetic (fill,
+ * then (x - mean) / std, or raw for window-relative ones), so the result is the same bits; every
+ * other feature goes through RowEncoder.encode on the row objects, as serving does.
  */
 import type { FeatureEncoding } from '../types.js';
 import type { ProblemList } from '../../artifact/preprocess/data-error.js';
 import { RowEncoder, featureWidth } from '../../artifact/preprocess/row-encoder.js';
 import type { Table } from './load-table.js';
 
-type NumericFeature = Extract<FeatureEncoding, { type: 'numeric' }>;
+type NumericFeature = Extract<FeatureEncoding, { type: 'numeric' | 'date' }>;
 
 /** Samples per block of the column-wise writes (2,048 x 32 features x 4 bytes: 256 kB, an L2's worth). */
 const BLOCK = 2048;
 
-/** Writes rows `indices` of `table` at `out[s * encoder.width ...]`; bad cells go to `problems`. */
+/**
+ * Writes rows `indices` of `table` at `out[s * encoder.width ...]`; bad cells go to `problems`.
+ * `columns`: numeric and date columns parsed as their type (parsedColumns).
+ */
 export function encodeTableRows(
   encoder: RowEncoder,
-  table: Pick<Table, 'rows' | 'numeric'>,
+  table: Pick<Table, 'rows'>,
+  columns: ReadonlyMap<string, Float64Array>,
   indices: ArrayLike<number>,
   out: Float32Array | Float64Array,
   problems: ProblemList,
 ): void {
   const { features, width } = encoder;
-  const parsed = features.map((f) => (f.type === 'numeric' ? table.numeric?.get(f.name) : undefined));
+  const parsed = features.map((f) =>
+    f.type === 'numeric' || f.type === 'date' ? columns.get(f.name) : undefined,
+  );
   if (parsed.every((p) => p === undefined)) {
     encodeRows(encoder, table.rows, indices, out, 0, width, problems);
     return;

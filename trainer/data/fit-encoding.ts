@@ -189,8 +189,9 @@ export function fitScalar(
 }
 
 /**
- * Fits each feature's encoding on the given (training) rows. `numeric`: columns the loader already
- * parsed (Table.numeric); a numeric feature among them is read from there, its rows never touched.
+ * Fits each feature's encoding on the given (training) rows. `numeric`: numeric and date columns
+ * already parsed as their type (parsed-columns.ts); a feature among them is read from there, its
+ * rows never touched.
  */
 export function fitFeatures(
   rows: readonly Record<string, unknown>[] | (() => readonly Record<string, unknown>[]),
@@ -210,11 +211,11 @@ export function fitFeatures(
   const features = columns.map((column): FeatureEncoding => {
     const type = types[column];
     if (type === 'categorical') return fitCategorical(rowsOf(), ordered, column, maxCategories, problems);
-    const parsed = type === 'numeric' ? numeric?.get(column) : undefined;
+    const parsed = type === 'numeric' || type === 'date' ? numeric?.get(column) : undefined;
     if (parsed) {
       scratch ??= new Float64Array(ordered.length);
       const { median, mean, std } = summarizeRows(parsed, ordered, scratch);
-      return { name: column, type: 'numeric', mean, std, fill: median };
+      return { name: column, type, mean, std, fill: median };
     }
     return fitScalar(column, type, numericColumn(rowsOf(), ordered, column, type, problems));
   });

@@ -10,6 +10,7 @@ import { DataError, ProblemList } from '../../artifact/preprocess/data-error.js'
 import { fitFeatures, summarize } from './fit-encoding.js';
 import { rowCount, type Table } from './load-table.js';
 import { encodeTableRows } from './encode-table.js';
+import { parsedColumns } from './parsed-columns.js';
 import { RowEncoder } from '../../artifact/preprocess/row-encoder.js';
 import { shuffleSplit } from './split.js';
 import { labelTargets, numericTargets } from '../../artifact/preprocess/target.js';
@@ -45,13 +46,14 @@ export function prepareData(builtin: BuiltinTrainer, table: Table): PreparedData
   }
   const split = shuffleSplit(kept, data.validationSplit, builtin.seed);
 
+  const columns = parsedColumns(table, plan.types, plan.features);
   const features = fitFeatures(
     () => table.rows,
     split.train,
     plan.features,
     plan.types,
     data.maxCategories,
-    table.numeric,
+    columns,
   );
   let target: TargetEncoding;
   if (numeric) {
@@ -77,7 +79,7 @@ export function prepareData(builtin: BuiltinTrainer, table: Table): PreparedData
   const encodeProblems = new ProblemList();
   const encode = (indices: Int32Array): Samples => {
     const x = new Float32Array(indices.length * encoder.width);
-    encodeTableRows(encoder, table, indices, x, encodeProblems);
+    encodeTableRows(encoder, table, columns, indices, x, encodeProblems);
     return {
       x,
       y: encodeTargets(target, numeric, labels, indices),

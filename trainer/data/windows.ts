@@ -28,6 +28,7 @@ import { DataError, ProblemList } from '../../artifact/preprocess/data-error.js'
 import { fitFeatures, numericColumn, safeScale, summarize } from './fit-encoding.js';
 import { rowCount, type Table } from './load-table.js';
 import { encodeTableRows } from './encode-table.js';
+import { parsedColumns } from './parsed-columns.js';
 import { RowEncoder } from '../../artifact/preprocess/row-encoder.js';
 import { validationCount } from './split.js';
 import { numericTargets } from '../../artifact/preprocess/target.js';
@@ -95,16 +96,22 @@ export function prepareWindows(builtin: BuiltinTrainer, table: Table, plan: Colu
     Float64Array.from(trainRows, (i) => targets[i]),
     scaleLag,
   );
+  const columns = parsedColumns(table, plan.types, plan.features);
   const features = fitFeatures(
     () => table.rows,
     trainRows,
     plan.features,
     plan.types,
     data.maxCategories,
-    table.numeric,
+    columns,
   ).map((feature) =>
     feature.type === 'numeric' || feature.type === 'date'
-      ? windowRelative(feature, feature.name === data.target, trainValues(table, feature, trainRows), size)
+      ? windowRelative(
+          feature,
+          feature.name === data.target,
+          trainValues(table, columns, feature, trainRows),
+          size,
+        )
       : feature,
   );
 
@@ -126,7 +133,7 @@ export function prepareWindows(builtin: BuiltinTrainer, table: Table, plan: Colu
   const width = encoder.width;
   const encoded = new Float64Array(n * width);
   const encodeProblems = new ProblemList();
-  encodeTableRows(encoder, table, order, encoded, encodeProblems);
+  encodeTableRows(encoder, table, columns, order, encoded, encodeProblems);
   encodeProblems.throwIfAny('some feature values do not match their column type');
 
   const samples = (firstSample: number, count: number) => {
@@ -240,10 +247,11 @@ function timeOrder(times: Float64Array, targets: Float64Array): Int32Array {
 /** A numeric or date feature's values on the training rows, in order (NaN = missing): parsed or from the rows. */
 function trainValues(
   table: Table,
+  columns: ReadonlyMap<string, Float64Array>,
   feature: Extract<FeatureEncoding, { type: 'numeric' | 'date' }>,
   trainRows: Int32Array,
 ): () => Float64Array {
-  const column = feature.type === 'numeric' ? table.numeric?.get(feature.name) : undefined;
+  const column = columns.get(feature.name);
   if (column) return () => Float64Array.from(trainRows, (i) => column[i]);
   return () => numericColumn(table.rows, trainRows, feature.name, feature.type, new ProblemList());
 }
