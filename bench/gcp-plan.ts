@@ -126,7 +126,7 @@ export async function writeProject(dir: string, s: Scenario): Promise<void> {
 }
 
 /** A "trainer" writing the artifact files the provider reads, straight into the fake's storage. */
-function syntheticTrainer(fakeOf: () => FakeGcp) {
+export function syntheticTrainer(fakeOf: () => FakeGcp) {
   return (run: FakeContainerRun): Promise<{ exitCode: number }> => {
     const args = run.containerSpec.args;
     const i = args.indexOf('--out');

@@ -93,6 +93,20 @@ export function gaxOptions(settings: ClientSettings): GaxOptions {
 export const regionalEndpoint = (settings: ClientSettings, region: string, service: string) =>
   settings.endpoint ? {} : { apiEndpoint: `${region}-${service}.googleapis.com` };
 
+/** The clients' settings for a project's settings; `endpoint` (else $MLFORM_GCP_API_ENDPOINT): an emulator. */
+export function clientSettingsFor(
+  settings: Pick<ClientSettings, 'project' | 'region' | 'trainingRegion'>,
+  env: Record<string, string | undefined>,
+  endpoint: string | undefined = env[ENDPOINT_ENV] || undefined,
+): ClientSettings {
+  return {
+    project: settings.project,
+    region: settings.region,
+    trainingRegion: settings.trainingRegion,
+    ...(endpoint !== undefined && { endpoint }),
+  };
+}
+
 /** Called once per client as it is built (tests count constructions). */
 export type OnClientBuilt = (name: ClientName) => void;
 

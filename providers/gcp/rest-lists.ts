@@ -1,0 +1,335 @@
+/**
+ * The list calls of an observation over HTTPS and JSON, answered exactly as google-gax's REST
+ * transport answers them (README.md "Start-up"). A plan makes ~14 list calls and nothing else;
+ * loading google-gax and five SDK clients for them cost a third of a 1,000-resource plan. Here a
+ * list is one GET with the caller's token, and its JSON is decoded with the same protobufjs types,
+ * the same proto3-json-serializer and the same `toObject` options gax uses (gax's own copies), so
+ * the items are the objects the SDK would have returned (test/providers/gcp/rest-lists.test.ts
+ * compares the two on every listed kind). Every other method goes to the real SDK client, built
+ * on first use as before.
+ */
+import { readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ClientName, ClientSettings, GcpClients } from './clients.js';
+import { fixedTokenAuthClient } from './clients.js';
+import { pruneToService } from './proto-prune.js';
+
+/** One list RPC: where it is served and how its answer is decoded. */
+interface ListRpc {
+  /** Host of the API (Google) before the emulator override. */
+  host: (settings: ClientSettings) => string;
+  /** `/v1/{parent}/customJobs` from the request. */
+  path: (parent: string) => string;
+  /** The package's proto JSON and the service the method belongs to. */
+  protos: string;
+  service: string;
+  response: string;
+  /** The response field holding the page's items. */
+  items: string;
+}
+
+const VERTEX = '@google-cloud/aiplatform/build/protos/protos.json';
+const vertexHost = (region: (s: ClientSettings) => string) => (s: ClientSettings) =>
+  `${region(s)}-aiplatform.googleapis.com`;
+
+/** Client -> method -> its REST form. Only these are made here. */
+const RPCS: Partial<Record<ClientName, Record<string, ListRpc>>> = {
+  jobs: {
+    listCustomJobs: {
+      host: vertexHost((s) => s.trainingRegion),
+      path: (parent) => `/v1/${parent}/customJobs`,
+      protos: VERTEX,
+      service: 'google.cloud.aiplatform.v1.JobService',
+      response: 'google.cloud.aiplatform.v1.ListCustomJobsResponse',
+      items: 'customJobs',
+    },
+    listHyperparameterTuningJobs: {
+      host: vertexHost((s) => s.trainingRegion),
+      path: (parent) => `/v1/${parent}/hyperparameterTuningJobs`,
+      protos: VERTEX,
+      service: 'google.cloud.aiplatform.v1.JobService',
+      response: 'google.cloud.aiplatform.v1.ListHyperparameterTuningJobsResponse',
+      items: 'hyperparameterTuningJobs',
+    },
+  },
+  models: {
+    listModels: {
+      host: vertexHost((s) => s.region),
+      path: (parent) => `/v1/${parent}/models`,
+      protos: VERTEX,
+      service: 'google.cloud.aiplatform.v1.ModelService',
+      response: 'google.cloud.aiplatform.v1.ListModelsResponse',
+      items: 'models',
+    },
+  },
+  services: {
+    listServices: {
+      host: () => 'run.googleapis.com',
+      path: (parent) => `/v2/${parent}/services`,
+      protos: '@google-cloud/run/build/protos/protos.json',
+      service: 'google.cloud.run.v2.Services',
+      response: 'google.cloud.run.v2.ListServicesResponse',
+      items: 'services',
+    },
+  },
+  scheduler: {
+    listJobs: {
+      host: () => 'cloudscheduler.googleapis.com',
+      path: (parent) => `/v1/${parent}/jobs`,
+      protos: '@google-cloud/scheduler/build/protos/protos.json',
+      service: 'google.cloud.scheduler.v1.CloudScheduler',
+      response: 'google.cloud.scheduler.v1.ListJobsResponse',
+      items: 'jobs',
+    },
+  },
+};
+
+/**
+ * The protos of `rpc`'s service only: written by the build (`npm run build`, scripts/prune-protos.mjs)
+ * beside this module, used while the SDK package has the version they were cut from; otherwise cut
+ * now from the package's whole file (4 MB for Vertex AI: parsing it was ~30 ms of every plan).
+ */
+function serviceProtos(rpc: Pick<ListRpc, 'protos' | 'service'>): object {
+  const version = sdkVersion(rpc.protos);
+  try {
+    const built = JSON.parse(readFileSync(prunedProtosFile(rpc.service), 'utf8')) as PrunedProtos;
+    if (built.package === rpc.protos && built.version === version) return built.json;
+  } catch {
+    // not built (sources under a test runner) or unreadable: cut below
+  }
+  return cutProtos(rpc);
+}
+
+interface PrunedProtos {
+  package: string;
+  version: string;
+  json: object;
+}
+
+const cutProtos = (rpc: Pick<ListRpc, 'protos' | 'service'>): object => {
+  const json = createRequire(import.meta.url)(rpc.protos) as object;
+  return pruneToService(json, rpc.service) ?? json;
+};
+
+/** The version of the SDK package a proto JSON belongs to (`<package>/build/protos/protos.json`). */
+function sdkVersion(protos: string): string {
+  const file = createRequire(import.meta.url).resolve(protos);
+  const pkg = JSON.parse(readFileSync(join(dirname(file), '..', '..', 'package.json'), 'utf8')) as {
+    version?: string;
+  };
+  return pkg.version ?? '';
+}
+
+const prunedProtosFile = (service: string) =>
+  fileURLToPath(new URL(`./protos/${service}.json`, import.meta.url));
+
+/** Build step: the protos of each listed service, cut from their packages (scripts/prune-protos.mjs). */
+export async function writePrunedProtos(): Promise<string[]> {
+  const seen = new Map<string, ListRpc>();
+  for (const rpcs of Object.values(RPCS)) for (const rpc of Object.values(rpcs)) seen.set(rpc.service, rpc);
+  const written: string[] = [];
+  for (const rpc of seen.values()) {
+    const file = prunedProtosFile(rpc.service);
+    await mkdir(dirname(file), { recursive: true });
+    const out: PrunedProtos = { package: rpc.protos, version: sdkVersion(rpc.protos), json: cutProtos(rpc) };
+    await writeFile(file, JSON.stringify(out));
+    written.push(file);
+  }
+  return written;
+}
+
+/** google-gax's `defaultToObjectOptions` (fallback.ts): what its REST transport hands out. */
+const TO_OBJECT = { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true };
+const SCOPES = ['https://www.googleapis.com/auth/cloud-platform'];
+
+interface ProtoType {
+  toObject(message: unknown, options: typeof TO_OBJECT): Record<string, unknown>;
+}
+interface ProtoRoot {
+  resolveAll(): ProtoRoot;
+  lookupType(name: string): ProtoType;
+}
+interface Libraries {
+  Root: { fromJSON(json: object): ProtoRoot };
+  fromProto3JSON(type: ProtoType, json: unknown): unknown;
+}
+interface HeaderSource {
+  getRequestHeaders(url?: string): Promise<Record<string, string> | Headers>;
+}
+interface RequestOptions {
+  timeout?: number;
+}
+
+/** gax's own protobufjs and proto3-json-serializer, without loading gax itself. */
+function gaxLibraries(): Libraries {
+  const require = createRequire(import.meta.url);
+  const gaxRequire = createRequire(require.resolve('google-gax'));
+  const protobuf = gaxRequire('protobufjs') as { Root: Libraries['Root'] };
+  const serializer = gaxRequire('proto3-json-serializer') as Pick<Libraries, 'fromProto3JSON'>;
+  return { Root: protobuf.Root, fromProto3JSON: serializer.fromProto3JSON };
+}
+
+/**
+ * `clients` with their list methods (RPCS) and Cloud Storage's `bucket(b).getFiles()` made over
+ * HTTPS; everything else is the SDK client's own method.
+ */
+export function withRestLists(clients: GcpClients, settings: ClientSettings): GcpClients {
+  let libraries: Libraries | undefined;
+  const types = new Map<string, ProtoType>();
+  const typeOf = (rpc: ListRpc): { libs: Libraries; type: ProtoType } => {
+    const libs = (libraries ??= gaxLibraries());
+    const key = `${rpc.service}/${rpc.response}`;
+    let type = types.get(key);
+    if (!type) {
+      const root = libs.Root.fromJSON(serviceProtos(rpc)).resolveAll();
+      type = root.lookupType(rpc.response);
+      types.set(key, type);
+    }
+    return { libs, type };
+  };
+
+  let auth: HeaderSource | undefined;
+  const headers = async (url: string, authorized: boolean): Promise<Record<string, string>> => {
+    const base = { 'x-goog-api-client': `gl-node/${process.versions.node} mlform` };
+    if (!authorized) return base;
+    auth ??= settings.endpoint ? (fixedTokenAuthClient() as unknown as HeaderSource) : googleAuth();
+    const found = await auth.getRequestHeaders(url);
+    const plain = found instanceof Headers ? Object.fromEntries(found.entries()) : found;
+    return { ...base, ...plain };
+  };
+
+  const origin = (host: string) =>
+    settings.endpoint ? new URL(settings.endpoint).origin : `https://${host}`;
+
+  const get = async (url: string, options: RequestOptions, authorized = true): Promise<unknown> => {
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        headers: await headers(url, authorized),
+        ...(options.timeout !== undefined && { signal: AbortSignal.timeout(options.timeout) }),
+      });
+    } catch (e) {
+      // As gaxios words it, so that errors.ts names the host that could not be reached.
+      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+      const reason = cause?.message ?? (e as Error).message;
+      throw Object.assign(new Error(`request to ${url} failed, reason: ${reason}`), {
+        ...(cause?.code !== undefined && { code: cause.code }),
+        name: (e as Error).name,
+      });
+    }
+    const text = await response.text();
+    // Google's JSON error body in the message, the HTTP status as the code: what call.ts classifies.
+    if (!response.ok) throw Object.assign(new Error(`${response.status} ${text}`), { code: response.status });
+    return JSON.parse(text) as unknown;
+  };
+
+  const list = async (rpc: ListRpc, request: Record<string, unknown>, options: RequestOptions) => {
+    const { parent, ...query } = request;
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query))
+      if (v !== undefined && v !== null && v !== '') params.set(k, String(v));
+    const url = `${origin(rpc.host(settings))}${rpc.path(String(parent))}?${params}`;
+    const json = await get(url, options);
+    const { libs, type } = typeOf(rpc);
+    const response = type.toObject(libs.fromProto3JSON(type, json), TO_OBJECT);
+    // As gax's paged calls answer with autoPaginate off: the items, the next request, the response.
+    const token = response.nextPageToken;
+    const next = typeof token === 'string' && token !== '' ? { ...request, pageToken: token } : null;
+    return [response[rpc.items] ?? [], next, response];
+  };
+
+  /** `bucket(b).getFiles(query)` as @google-cloud/storage answers it, each file as name + metadata. */
+  const getFiles = async (bucket: string, query: Record<string, unknown>, options: RequestOptions) => {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) {
+      if (k !== 'autoPaginate' && v !== undefined && v !== null) params.set(k, String(v));
+    }
+    const url = `${origin('storage.googleapis.com')}/storage/v1/b/${encodeURIComponent(bucket)}/o?${params}`;
+    // An emulator's Cloud Storage gets no token, as clients.ts builds the Storage client.
+    const json = (await get(url, options, !settings.endpoint)) as {
+      items?: { name: string }[];
+      nextPageToken?: string;
+    };
+    const files = (json.items ?? []).map((item) => ({ name: item.name, metadata: item }));
+    const next = json.nextPageToken ? { ...query, pageToken: json.nextPageToken } : null;
+    return [files, next, json];
+  };
+
+  const out = { close: () => clients.close() } as GcpClients;
+  for (const name of Object.keys(clients) as (ClientName | 'close')[]) {
+    if (name === 'close') continue;
+    const rpcs = RPCS[name];
+    const real = () => clients[name] as unknown as Record<string, unknown>;
+    const view =
+      name === 'storage'
+        ? storageView(real, getFiles)
+        : new Proxy(
+            {},
+            {
+              get: (_, method) => {
+                const rpc = typeof method === 'string' ? rpcs?.[method] : undefined;
+                if (rpc) {
+                  return (request: Record<string, unknown>, options: RequestOptions = {}) =>
+                    list(rpc, request, options);
+                }
+                const value = real()[method as string];
+                return typeof value === 'function'
+                  ? (value as (...a: unknown[]) => unknown).bind(real())
+                  : value;
+              },
+            },
+          );
+    Object.defineProperty(out, name, { value: view, enumerable: true });
+  }
+  return out;
+}
+
+/** Storage whose `bucket(b).getFiles()` is listed here; every other use is the real client's. */
+function storageView(
+  real: () => Record<string, unknown>,
+  getFiles: (bucket: string, query: Record<string, unknown>, options: RequestOptions) => Promise<unknown>,
+): object {
+  return new Proxy(
+    {},
+    {
+      get: (_, method) => {
+        if (method === 'bucket') {
+          return (bucket: string, ...rest: unknown[]) =>
+            new Proxy(
+              {},
+              {
+                get: (__, inner) => {
+                  if (inner === 'getFiles') {
+                    return (query: Record<string, unknown> = {}) => getFiles(bucket, query, {});
+                  }
+                  const handle = (real().bucket as (...a: unknown[]) => Record<string, unknown>)(
+                    bucket,
+                    ...rest,
+                  );
+                  const value = handle[inner as string];
+                  return typeof value === 'function'
+                    ? (value as (...a: unknown[]) => unknown).bind(handle)
+                    : value;
+                },
+              },
+            );
+        }
+        const value = real()[method as string];
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(real()) : value;
+      },
+    },
+  );
+}
+
+/** Application Default Credentials through gax's google-auth-library (what the SDK clients use). */
+function googleAuth(): HeaderSource {
+  const require = createRequire(import.meta.url);
+  const gaxRequire = createRequire(require.resolve('google-gax'));
+  const { GoogleAuth } = gaxRequire('google-auth-library') as {
+    GoogleAuth: new (options: { scopes: string[] }) => HeaderSource;
+  };
+  return new GoogleAuth({ scopes: SCOPES });
+}
