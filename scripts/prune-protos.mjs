@@ -1,7 +1,7 @@
-// Build step (after tsc): writes the protos of each service a gcp observation lists, cut from the
-// SDK packages' proto JSON, to dist/providers/gcp/protos/<service>.json with the package version
+// Build step (after tsc): writes the protos of each list response a gcp observation decodes, cut from the
+// SDK packages' proto JSON, to dist/providers/gcp/protos/<response>.json with the package version
 // they were cut from (providers/gcp/rest-lists.ts uses one only while that version is installed).
 // Usage: node scripts/prune-protos.mjs
 const { writePrunedProtos } = await import('../dist/providers/gcp/rest-lists.js');
 const written = await writePrunedProtos();
-console.log(`cut the protos of ${written.length} services for the gcp listings`);
+console.log(`cut the protos of ${written.length} list responses for the gcp listings`);

@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClientName, ClientSettings, GcpClients } from './clients.js';
 import { fixedTokenAuthClient } from './clients.js';
-import { pruneToService } from './proto-prune.js';
+import { pruneToTypes } from './proto-prune.js';
 
 /** One list RPC: where it is served and how its answer is decoded. */
 interface ListRpc {
@@ -23,9 +23,8 @@ interface ListRpc {
   host: (settings: ClientSettings) => string;
   /** `/v1/{parent}/customJobs` from the request. */
   path: (parent: string) => string;
-  /** The package's proto JSON and the service the method belongs to. */
+  /** The package's proto JSON and the response message (full name). */
   protos: string;
-  service: string;
   response: string;
   /** The response field holding the page's items. */
   items: string;
@@ -42,7 +41,6 @@ const RPCS: Partial<Record<ClientName, Record<string, ListRpc>>> = {
       host: vertexHost((s) => s.trainingRegion),
       path: (parent) => `/v1/${parent}/customJobs`,
       protos: VERTEX,
-      service: 'google.cloud.aiplatform.v1.JobService',
       response: 'google.cloud.aiplatform.v1.ListCustomJobsResponse',
       items: 'customJobs',
     },
@@ -50,7 +48,6 @@ const RPCS: Partial<Record<ClientName, Record<string, ListRpc>>> = {
       host: vertexHost((s) => s.trainingRegion),
       path: (parent) => `/v1/${parent}/hyperparameterTuningJobs`,
       protos: VERTEX,
-      service: 'google.cloud.aiplatform.v1.JobService',
       response: 'google.cloud.aiplatform.v1.ListHyperparameterTuningJobsResponse',
       items: 'hyperparameterTuningJobs',
     },
@@ -60,7 +57,6 @@ const RPCS: Partial<Record<ClientName, Record<string, ListRpc>>> = {
       host: vertexHost((s) => s.region),
       path: (parent) => `/v1/${parent}/models`,
       protos: VERTEX,
-      service: 'google.cloud.aiplatform.v1.ModelService',
       response: 'google.cloud.aiplatform.v1.ListModelsResponse',
       items: 'models',
     },
@@ -70,7 +66,6 @@ const RPCS: Partial<Record<ClientName, Record<string, ListRpc>>> = {
       host: () => 'run.googleapis.com',
       path: (parent) => `/v2/${parent}/services`,
       protos: '@google-cloud/run/build/protos/protos.json',
-      service: 'google.cloud.run.v2.Services',
       response: 'google.cloud.run.v2.ListServicesResponse',
       items: 'services',
     },
@@ -80,7 +75,6 @@ const RPCS: Partial<Record<ClientName, Record<string, ListRpc>>> = {
       host: () => 'cloudscheduler.googleapis.com',
       path: (parent) => `/v1/${parent}/jobs`,
       protos: '@google-cloud/scheduler/build/protos/protos.json',
-      service: 'google.cloud.scheduler.v1.CloudScheduler',
       response: 'google.cloud.scheduler.v1.ListJobsResponse',
       items: 'jobs',
     },
@@ -88,14 +82,15 @@ const RPCS: Partial<Record<ClientName, Record<string, ListRpc>>> = {
 };
 
 /**
- * The protos of `rpc`'s service only: written by the build (`npm run build`, scripts/prune-protos.mjs)
- * beside this module, used while the SDK package has the version they were cut from; otherwise cut
- * now from the package's whole file (4 MB for Vertex AI: parsing it was ~30 ms of every plan).
+ * The protos of `rpc`'s response message and what it reaches: written by the build (`npm run
+ * build`, scripts/prune-protos.mjs) beside this module, used while the SDK package has the version
+ * they were cut from; otherwise cut now from the package's whole file (4 MB for Vertex AI: parsing
+ * it was ~30 ms of every plan).
  */
-function serviceProtos(rpc: Pick<ListRpc, 'protos' | 'service'>): object {
+function responseProtos(rpc: Pick<ListRpc, 'protos' | 'response'>): object {
   const version = sdkVersion(rpc.protos);
   try {
-    const built = JSON.parse(readFileSync(prunedProtosFile(rpc.service), 'utf8')) as PrunedProtos;
+    const built = JSON.parse(readFileSync(prunedProtosFile(rpc.response), 'utf8')) as PrunedProtos;
     if (built.package === rpc.protos && built.version === version) return built.json;
   } catch {
     // not built (sources under a test runner) or unreadable: cut below
@@ -109,9 +104,9 @@ interface PrunedProtos {
   json: object;
 }
 
-const cutProtos = (rpc: Pick<ListRpc, 'protos' | 'service'>): object => {
+const cutProtos = (rpc: Pick<ListRpc, 'protos' | 'response'>): object => {
   const json = createRequire(import.meta.url)(rpc.protos) as object;
-  return pruneToService(json, rpc.service) ?? json;
+  return pruneToTypes(json, [rpc.response]) ?? json;
 };
 
 /** The version of the SDK package a proto JSON belongs to (`<package>/build/protos/protos.json`). */
@@ -123,16 +118,16 @@ function sdkVersion(protos: string): string {
   return pkg.version ?? '';
 }
 
-const prunedProtosFile = (service: string) =>
-  fileURLToPath(new URL(`./protos/${service}.json`, import.meta.url));
+const prunedProtosFile = (response: string) =>
+  fileURLToPath(new URL(`./protos/${response}.json`, import.meta.url));
 
-/** Build step: the protos of each listed service, cut from their packages (scripts/prune-protos.mjs). */
+/** Build step: the protos of each list response, cut from their packages (scripts/prune-protos.mjs). */
 export async function writePrunedProtos(): Promise<string[]> {
   const seen = new Map<string, ListRpc>();
-  for (const rpcs of Object.values(RPCS)) for (const rpc of Object.values(rpcs)) seen.set(rpc.service, rpc);
+  for (const rpcs of Object.values(RPCS)) for (const rpc of Object.values(rpcs)) seen.set(rpc.response, rpc);
   const written: string[] = [];
   for (const rpc of seen.values()) {
-    const file = prunedProtosFile(rpc.service);
+    const file = prunedProtosFile(rpc.response);
     await mkdir(dirname(file), { recursive: true });
     const out: PrunedProtos = { package: rpc.protos, version: sdkVersion(rpc.protos), json: cutProtos(rpc) };
     await writeFile(file, JSON.stringify(out));
@@ -181,10 +176,10 @@ export function withRestLists(clients: GcpClients, settings: ClientSettings): Gc
   const types = new Map<string, ProtoType>();
   const typeOf = (rpc: ListRpc): { libs: Libraries; type: ProtoType } => {
     const libs = (libraries ??= gaxLibraries());
-    const key = `${rpc.service}/${rpc.response}`;
+    const key = rpc.response;
     let type = types.get(key);
     if (!type) {
-      const root = libs.Root.fromJSON(serviceProtos(rpc)).resolveAll();
+      const root = libs.Root.fromJSON(responseProtos(rpc)).resolveAll();
       type = root.lookupType(rpc.response);
       types.set(key, type);
     }
