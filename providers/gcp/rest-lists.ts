@@ -10,11 +10,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { get as httpGet } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClientName, ClientSettings, GcpClients } from './clients.js';
-import { fixedTokenAuthClient } from './clients.js';
+import { EMULATOR_TOKEN } from './clients.js';
 import { pruneToTypes } from './proto-prune.js';
 
 /** One list RPC: where it is served and how its answer is decoded. */
@@ -151,9 +152,6 @@ interface Libraries {
   Root: { fromJSON(json: object): ProtoRoot };
   fromProto3JSON(type: ProtoType, json: unknown): unknown;
 }
-interface HeaderSource {
-  getRequestHeaders(url?: string): Promise<Record<string, string> | Headers>;
-}
 interface RequestOptions {
   timeout?: number;
 }
@@ -186,39 +184,18 @@ export function withRestLists(clients: GcpClients, settings: ClientSettings): Gc
     return { libs, type };
   };
 
-  let auth: HeaderSource | undefined;
-  const headers = async (url: string, authorized: boolean): Promise<Record<string, string>> => {
-    const base = { 'x-goog-api-client': `gl-node/${process.versions.node} mlform` };
-    if (!authorized) return base;
-    auth ??= settings.endpoint ? (fixedTokenAuthClient() as unknown as HeaderSource) : googleAuth();
-    const found = await auth.getRequestHeaders(url);
-    const plain = found instanceof Headers ? Object.fromEntries(found.entries()) : found;
-    return { ...base, ...plain };
-  };
-
+  // Google: google-auth-library's own request (gaxios: the token, HTTPS_PROXY, what the SDK
+  // clients send through). An emulator: plain HTTP with the fixed token the SDK clients send it.
+  let transport: Transport | undefined;
   const origin = (host: string) =>
     settings.endpoint ? new URL(settings.endpoint).origin : `https://${host}`;
 
   const get = async (url: string, options: RequestOptions, authorized = true): Promise<unknown> => {
-    let response: Response;
-    try {
-      response = await fetch(url, {
-        headers: await headers(url, authorized),
-        ...(options.timeout !== undefined && { signal: AbortSignal.timeout(options.timeout) }),
-      });
-    } catch (e) {
-      // As gaxios words it, so that errors.ts names the host that could not be reached.
-      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      const reason = cause?.message ?? (e as Error).message;
-      throw Object.assign(new Error(`request to ${url} failed, reason: ${reason}`), {
-        ...(cause?.code !== undefined && { code: cause.code }),
-        name: (e as Error).name,
-      });
-    }
-    const text = await response.text();
+    transport ??= settings.endpoint ? emulatorTransport : googleTransport();
+    const { status, body } = await transport(url, authorized, options.timeout);
     // Google's JSON error body in the message, the HTTP status as the code: what call.ts classifies.
-    if (!response.ok) throw Object.assign(new Error(`${response.status} ${text}`), { code: response.status });
-    return JSON.parse(text) as unknown;
+    if (status < 200 || status > 299) throw Object.assign(new Error(`${status} ${body}`), { code: status });
+    return JSON.parse(body) as unknown;
   };
 
   const list = async (rpc: ListRpc, request: Record<string, unknown>, options: RequestOptions) => {
@@ -319,12 +296,59 @@ function storageView(
   );
 }
 
-/** Application Default Credentials through gax's google-auth-library (what the SDK clients use). */
-function googleAuth(): HeaderSource {
+/** One GET: the status and the body's text; a failure to connect is thrown. */
+type Transport = (
+  url: string,
+  authorized: boolean,
+  timeout?: number,
+) => Promise<{ status: number; body: string }>;
+
+const API_CLIENT = { 'x-goog-api-client': `gl-node/${process.versions.node} mlform` };
+
+/** An emulator (`MLFORM_GCP_API_ENDPOINT`, http://): node:http, the emulator token (clients.ts). */
+const emulatorTransport: Transport = (url, authorized, timeout) =>
+  new Promise((resolve, reject) => {
+    const request = httpGet(
+      url,
+      {
+        headers: { ...API_CLIENT, ...(authorized && { Authorization: `Bearer ${EMULATOR_TOKEN}` }) },
+        ...(timeout !== undefined && { signal: AbortSignal.timeout(timeout) }),
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+        response.on('error', reject);
+      },
+    );
+    request.on('error', reject);
+  });
+
+/** Google: Application Default Credentials through gax's google-auth-library (the SDK clients' copy). */
+function googleTransport(): Transport {
   const require = createRequire(import.meta.url);
   const gaxRequire = createRequire(require.resolve('google-gax'));
   const { GoogleAuth } = gaxRequire('google-auth-library') as {
-    GoogleAuth: new (options: { scopes: string[] }) => HeaderSource;
+    GoogleAuth: new (o: object) => AuthRequester;
   };
-  return new GoogleAuth({ scopes: SCOPES });
+  const auth = new GoogleAuth({ scopes: SCOPES });
+  // A network failure is gaxios's own error ("request to URL failed, reason: ...", the errno as
+  // its code): errors.ts names the host from it, as for the SDK clients.
+  return async (url, _authorized, timeout) => {
+    const response = await auth.request({
+      url,
+      headers: API_CLIENT,
+      responseType: 'text',
+      validateStatus: () => true,
+      ...(timeout !== undefined && { timeout }),
+    });
+    const body = typeof response.data === 'string' ? response.data : JSON.stringify(response.data);
+    return { status: response.status, body };
+  };
+}
+
+interface AuthRequester {
+  request(options: object): Promise<{ status: number; data: unknown }>;
 }
