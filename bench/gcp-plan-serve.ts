@@ -7,20 +7,12 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFakeGcp, type FakeGcp } from '../test/fakes/gcp/index.js';
-import { SCENARIOS, converge, syntheticTrainer, writeProject } from './gcp-plan.js';
+import { SCENARIOS, converge, startBenchFake, writeProject } from './gcp-plan.js';
 
 const latency = Number(process.argv[2] ?? 50);
 const scenario = SCENARIOS[0];
 const dir = await mkdtemp(join(tmpdir(), `mlform-gcp-plan-serve-${scenario.id}-`));
-const holder: { fake?: FakeGcp } = {};
-const fake = await startFakeGcp({
-  runContainer: syntheticTrainer(() => holder.fake as FakeGcp),
-  jobTiming: { queuedMs: 5, pendingMs: 5, runningMs: 20 },
-  operationDelayMs: 0,
-  revisionReadyMs: 0,
-});
-holder.fake = fake;
+const fake = await startBenchFake();
 await writeProject(dir, scenario);
 await converge(dir, fake);
 fake.setLatency(latency);

@@ -126,7 +126,7 @@ export async function writeProject(dir: string, s: Scenario): Promise<void> {
 }
 
 /** A "trainer" writing the artifact files the provider reads, straight into the fake's storage. */
-export function syntheticTrainer(fakeOf: () => FakeGcp) {
+function syntheticTrainer(fakeOf: () => FakeGcp) {
   return (run: FakeContainerRun): Promise<{ exitCode: number }> => {
     const args = run.containerSpec.args;
     const i = args.indexOf('--out');
@@ -379,8 +379,8 @@ function startupTable(): string[] {
   ];
 }
 
-async function runScenario(s: Scenario): Promise<Row[]> {
-  const dir = await mkdtemp(join(tmpdir(), `mlform-gcp-plan-bench-${s.id}-`));
+/** The fake the scenarios converge in: fast job timings, a synthetic trainer. */
+export async function startBenchFake(): Promise<FakeGcp> {
   const holder: { fake?: FakeGcp } = {};
   const fake = await startFakeGcp({
     runContainer: syntheticTrainer(() => holder.fake as FakeGcp),
@@ -389,6 +389,12 @@ async function runScenario(s: Scenario): Promise<Row[]> {
     revisionReadyMs: 0,
   });
   holder.fake = fake;
+  return fake;
+}
+
+async function runScenario(s: Scenario): Promise<Row[]> {
+  const dir = await mkdtemp(join(tmpdir(), `mlform-gcp-plan-bench-${s.id}-`));
+  const fake = await startBenchFake();
   try {
     await writeProject(dir, s);
     const t0 = performance.now();

@@ -31,54 +31,58 @@ interface ListRpc {
   items: string;
 }
 
+/**
+ * A list RPC whose path ends in its collection, whose response message is `List<Name>Response` in
+ * `pkg` and whose items field is the collection's name (all of them follow Google's AIP-132).
+ */
+const listRpc = (
+  host: (s: ClientSettings) => string,
+  version: string,
+  protos: string,
+  pkg: string,
+  collection: string,
+): ListRpc => ({
+  host,
+  path: (parent) => `/${version}/${parent}/${collection}`,
+  protos,
+  response: `${pkg}.List${collection[0].toUpperCase()}${collection.slice(1)}Response`,
+  items: collection,
+});
+
 const VERTEX = '@google-cloud/aiplatform/build/protos/protos.json';
-const vertexHost = (region: (s: ClientSettings) => string) => (s: ClientSettings) =>
-  `${region(s)}-aiplatform.googleapis.com`;
+const vertex = (region: (s: ClientSettings) => string, collection: string) =>
+  listRpc(
+    (s) => `${region(s)}-aiplatform.googleapis.com`,
+    'v1',
+    VERTEX,
+    'google.cloud.aiplatform.v1',
+    collection,
+  );
 
 /** Client -> method -> its REST form. Only these are made here. */
 const RPCS: Partial<Record<ClientName, Record<string, ListRpc>>> = {
   jobs: {
-    listCustomJobs: {
-      host: vertexHost((s) => s.trainingRegion),
-      path: (parent) => `/v1/${parent}/customJobs`,
-      protos: VERTEX,
-      response: 'google.cloud.aiplatform.v1.ListCustomJobsResponse',
-      items: 'customJobs',
-    },
-    listHyperparameterTuningJobs: {
-      host: vertexHost((s) => s.trainingRegion),
-      path: (parent) => `/v1/${parent}/hyperparameterTuningJobs`,
-      protos: VERTEX,
-      response: 'google.cloud.aiplatform.v1.ListHyperparameterTuningJobsResponse',
-      items: 'hyperparameterTuningJobs',
-    },
+    listCustomJobs: vertex((s) => s.trainingRegion, 'customJobs'),
+    listHyperparameterTuningJobs: vertex((s) => s.trainingRegion, 'hyperparameterTuningJobs'),
   },
-  models: {
-    listModels: {
-      host: vertexHost((s) => s.region),
-      path: (parent) => `/v1/${parent}/models`,
-      protos: VERTEX,
-      response: 'google.cloud.aiplatform.v1.ListModelsResponse',
-      items: 'models',
-    },
-  },
+  models: { listModels: vertex((s) => s.region, 'models') },
   services: {
-    listServices: {
-      host: () => 'run.googleapis.com',
-      path: (parent) => `/v2/${parent}/services`,
-      protos: '@google-cloud/run/build/protos/protos.json',
-      response: 'google.cloud.run.v2.ListServicesResponse',
-      items: 'services',
-    },
+    listServices: listRpc(
+      () => 'run.googleapis.com',
+      'v2',
+      '@google-cloud/run/build/protos/protos.json',
+      'google.cloud.run.v2',
+      'services',
+    ),
   },
   scheduler: {
-    listJobs: {
-      host: () => 'cloudscheduler.googleapis.com',
-      path: (parent) => `/v1/${parent}/jobs`,
-      protos: '@google-cloud/scheduler/build/protos/protos.json',
-      response: 'google.cloud.scheduler.v1.ListJobsResponse',
-      items: 'jobs',
-    },
+    listJobs: listRpc(
+      () => 'cloudscheduler.googleapis.com',
+      'v1',
+      '@google-cloud/scheduler/build/protos/protos.json',
+      'google.cloud.scheduler.v1',
+      'jobs',
+    ),
   },
 };
 

@@ -7,8 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { converge, syntheticTrainer, writeProject } from '../../../bench/gcp-plan.js';
-import { startFakeGcp, type FakeGcp } from '../../fakes/gcp/index.js';
+import { converge, startBenchFake, writeProject } from '../../../bench/gcp-plan.js';
+import type { FakeGcp } from '../../fakes/gcp/index.js';
 import { clientSettingsFor, createClients, type GcpClients } from '../../../providers/gcp/clients.js';
 import { withRestLists } from '../../../providers/gcp/rest-lists.js';
 
@@ -20,14 +20,7 @@ const parent = 'projects/demo-proj/locations/europe-west4';
 const OPTS = { retry: null, timeout: 10_000, autoPaginate: false } as const;
 
 beforeAll(async () => {
-  const holder: { fake?: FakeGcp } = {};
-  fake = await startFakeGcp({
-    runContainer: syntheticTrainer(() => holder.fake as FakeGcp),
-    jobTiming: { queuedMs: 1, pendingMs: 1, runningMs: 5 },
-    operationDelayMs: 0,
-    revisionReadyMs: 0,
-  });
-  holder.fake = fake;
+  fake = await startBenchFake();
   dir = await mkdtemp(join(tmpdir(), 'mlform-rest-lists-'));
   await writeProject(dir, { id: 'T', runs: 5, models: 2, endpoints: 2, schedules: 2 });
   await converge(dir, fake);
