@@ -355,12 +355,8 @@ const STAGE_LABELS: Record<string, string> = {
   gcpModules: 'gcp provider modules (no SDK yet)',
   manifests: 'load and validate the 1,000 manifests',
   validate: 'Provider.validate (offline; Secret Manager only with a secretRef)',
-  'client:jobs': "Vertex AI JobServiceClient: google-gax, its module, its service's protos",
-  'client:models': "Vertex AI ModelServiceClient (its own service's protos)",
-  'client:services': 'Cloud Run ServicesClient',
-  'client:scheduler': 'Cloud Scheduler client',
-  'client:storage': 'Cloud Storage client (@google-cloud/storage)',
-  observe: 'the four listings (14 calls, 50 ms latency each, quota buckets)',
+  observe:
+    "the four listings over REST (14 calls, 50 ms latency each, quota buckets; the list responses' protos and the decoding included)",
   plan: 'plan and render',
   total: 'total',
   cpu: "CPU time of the process (user + system: less sensitive than wall times to the machine's load)",
@@ -372,7 +368,7 @@ function startupTable(): string[] {
   const keys = Object.keys(startup.get(ids[0])?.stages ?? {});
   return [
     '',
-    `Where a plan's time goes (bench/gcp-startup-worker.mjs: the plan command's steps one after the other in one fresh process on the compiled build, each timed, so each stage's own cost shows (the command itself overlaps the listings with loading the manifests); median of ${STARTUP_RUNS} runs; clients built: ${startup.get(ids[0])?.built.join(', ')}):`,
+    `Where a plan's time goes (bench/gcp-startup-worker.mjs: the plan command's steps one after the other in one fresh process on the compiled build, each timed, so each stage's own cost shows (the command itself overlaps the listings with loading the manifests); median of ${STARTUP_RUNS} runs; SDK clients built: ${startup.get(ids[0])?.built.join(', ') || 'none'}):`,
     '',
     `| stage | ${ids.map((id) => `${id} ms`).join(' | ')} |`,
     `| --- | ${ids.map(() => '---').join(' | ')} |`,
@@ -383,8 +379,8 @@ function startupTable(): string[] {
   ];
 }
 
-async function runScenario(s: Scenario): Promise<Row[]> {
-  const dir = await mkdtemp(join(tmpdir(), `mlform-gcp-plan-bench-${s.id}-`));
+/** The fake the scenarios converge in: fast job timings, a synthetic trainer. */
+export async function startBenchFake(): Promise<FakeGcp> {
   const holder: { fake?: FakeGcp } = {};
   const fake = await startFakeGcp({
     runContainer: syntheticTrainer(() => holder.fake as FakeGcp),
@@ -393,6 +389,12 @@ async function runScenario(s: Scenario): Promise<Row[]> {
     revisionReadyMs: 0,
   });
   holder.fake = fake;
+  return fake;
+}
+
+async function runScenario(s: Scenario): Promise<Row[]> {
+  const dir = await mkdtemp(join(tmpdir(), `mlform-gcp-plan-bench-${s.id}-`));
+  const fake = await startBenchFake();
   try {
     await writeProject(dir, s);
     const t0 = performance.now();

@@ -170,11 +170,11 @@ async function loadManifestsUnguarded(paths: readonly string[], options: LoadOpt
   const roots = await resolveTrustRoots(options.trust, await anchorFolder(collected.projectFiles, paths));
   // Before anything is opened: a link pointing out of the tree is refused, never read.
   const projectFiles = await keepFilesInTree(collected.projectFiles, roots, diagnostics);
-  const manifestFiles = await keepFilesInTree(collected.manifests, roots, diagnostics);
-
   const project = await loadProject(projectFiles, diagnostics);
+  // As soon as the project is known: checking a thousand manifests' paths takes a while.
   if (project && options.onProject)
     await options.onProject(project, { treeRoot: roots.realTreeRoot, dataRoots: roots.realDataRoots });
+  const manifestFiles = await keepFilesInTree(collected.manifests, roots, diagnostics);
 
   const candidates: Candidate[] = [];
   // Files are read with bounded concurrency so that I/O overlaps parsing; results keep file order.

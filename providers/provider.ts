@@ -428,7 +428,15 @@ export interface Provider {
   };
 
   deployedEndpoints: {
-    list(ctx: ProviderContext): Promise<Response & { items: ObservedEndpoint[] }>;
+    /**
+     * `manifestsChecked`: resolves once `validate` has seen the manifests (an observation started
+     * before they loaded, `mlform plan`); a provider that learns from them which platforms to list
+     * (gcp: Vertex AI Endpoints only when a manifest uses them) waits for it only for those.
+     */
+    list(
+      ctx: ProviderContext,
+      options?: { manifestsChecked?: Promise<void> },
+    ): Promise<Response & { items: ObservedEndpoint[] }>;
     /** Create, update, or restart an unhealthy endpoint; traffic moves only to ready versions. */
     put(ctx: ProviderContext, req: PutEndpointRequest): Promise<Response & { endpoint?: ObservedEndpoint }>;
     delete(ctx: ProviderContext, req: { name: string }): Promise<Response>;

@@ -12,9 +12,9 @@ export interface Observation {
 
 export interface ObserveOptions {
   /**
-   * Endpoints are listed once this resolves: a provider may learn from `Provider.validate` which
-   * serving platforms the manifests use (gcp lists Vertex AI Endpoints only then), and an
-   * observation started before the manifests were loaded (`mlform plan`) must wait for that.
+   * Resolves once `Provider.validate` has seen the manifests: a provider may learn from it which
+   * serving platforms to list (gcp lists Vertex AI Endpoints only then), and an observation started
+   * before the manifests were loaded (`mlform plan`) waits for it for those platforms only.
    */
   endpointsAfter?: Promise<void>;
 }
@@ -28,9 +28,7 @@ export async function observe(
   const [runs, models, endpoints, schedules] = await Promise.all([
     provider.trainingRuns.list(ctx),
     provider.registeredModels.list(ctx),
-    endpointsAfter
-      ? endpointsAfter.then(() => provider.deployedEndpoints.list(ctx))
-      : provider.deployedEndpoints.list(ctx),
+    provider.deployedEndpoints.list(ctx, endpointsAfter && { manifestsChecked: endpointsAfter }),
     provider.schedules.list(ctx),
   ]);
   const state: ObservedState = {

@@ -6,19 +6,23 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
-import AjvModule, { type ValidateFunction } from 'ajv';
+import type AjvModule from 'ajv';
+import type { ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
 import { isInside, realLocation } from '../../manifests/tree-root.js';
 import { error, type Diagnostic } from '../../resources/diagnostic.js';
 import { errorMessage } from '../../resources/error-message.js';
 import { PLAN_FORMAT_VERSION, PlanSchema, type Plan } from './change.js';
 
 // ajv ships CommonJS with a default export; under NodeNext the constructor sits on `.default`.
-const Ajv = AjvModule.default;
+// Loaded when a plan file is read, not by every `mlform plan` (~20 ms of its start-up).
+const newAjv = (options: object) =>
+  new (createRequire(import.meta.url)('ajv') as typeof AjvModule).default(options);
 
 let validator: ValidateFunction | undefined;
 function validatePlan(value: unknown): ValidateFunction['errors'] {
   // Plain JSON Schema (TypeBox's symbols dropped); no defaults filled: a plan is taken as written.
-  validator ??= new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(JSON.stringify(PlanSchema)));
+  validator ??= newAjv({ allErrors: true, strict: false }).compile(JSON.parse(JSON.stringify(PlanSchema)));
   return validator(value) ? null : (validator.errors ?? []);
 }
 

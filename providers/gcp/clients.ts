@@ -61,7 +61,10 @@ interface FixedTokenClient {
  * An OAuth2Client with a fixed token, from the copy of google-auth-library that google-gax itself
  * uses (another copy fails with `auth.fetch is not a function`).
  */
-export function fixedTokenAuthClient(token = 'mlform-emulator-token'): AuthClientOption {
+/** The bearer token every request to an emulator carries. */
+export const EMULATOR_TOKEN = 'mlform-emulator-token';
+
+export function fixedTokenAuthClient(token = EMULATOR_TOKEN): AuthClientOption {
   const require = createRequire(import.meta.url);
   const gaxRequire = createRequire(require.resolve('google-gax'));
   const { OAuth2Client } = gaxRequire('google-auth-library') as {
@@ -93,6 +96,20 @@ export function gaxOptions(settings: ClientSettings): GaxOptions {
 export const regionalEndpoint = (settings: ClientSettings, region: string, service: string) =>
   settings.endpoint ? {} : { apiEndpoint: `${region}-${service}.googleapis.com` };
 
+/** The clients' settings for a project's settings; `endpoint` (else $MLFORM_GCP_API_ENDPOINT): an emulator. */
+export function clientSettingsFor(
+  settings: Pick<ClientSettings, 'project' | 'region' | 'trainingRegion'>,
+  env: Record<string, string | undefined>,
+  endpoint: string | undefined = env[ENDPOINT_ENV] || undefined,
+): ClientSettings {
+  return {
+    project: settings.project,
+    region: settings.region,
+    trainingRegion: settings.trainingRegion,
+    ...(endpoint !== undefined && { endpoint }),
+  };
+}
+
 /** Called once per client as it is built (tests count constructions). */
 export type OnClientBuilt = (name: ClientName) => void;
 
@@ -103,14 +120,16 @@ const load = createRequire(import.meta.url);
  * its `service` only (proto-cache.ts).
  */
 const gaxClient =
-  <T>(module: string, name: string, service: string, options: object) =>
+  <T>(module: string, name: string, service: string, options: () => object) =>
   (): T => {
     const Client = (load(module) as Record<string, new (o: object, gax: object) => T>)[name];
-    return new Client({ ...options }, cachedProtoGax(service));
+    return new Client({ ...options() }, cachedProtoGax(service));
   };
 
 export function createClients(settings: ClientSettings, onBuilt?: OnClientBuilt): GcpClients {
-  const common = gaxOptions(settings);
+  // On the first client built: an emulator's token needs google-auth-library (~30 ms).
+  let options: GaxOptions | undefined;
+  const common = () => (options ??= gaxOptions(settings));
   const regional = (region: string, service: string) => regionalEndpoint(settings, region, service);
   const retryOptions = { autoRetry: false, maxRetries: 0 };
   // `require` on first use: the SDK modules are CommonJS, and a synchronous load keeps every
@@ -120,19 +139,19 @@ export function createClients(settings: ClientSettings, onBuilt?: OnClientBuilt)
       '@google-cloud/aiplatform/build/src/v1/job_service_client.js',
       'JobServiceClient',
       'google.cloud.aiplatform.v1.JobService',
-      { ...common, ...regional(settings.trainingRegion, 'aiplatform') },
+      () => ({ ...common(), ...regional(settings.trainingRegion, 'aiplatform') }),
     ),
     models: gaxClient<ModelServiceClient>(
       '@google-cloud/aiplatform/build/src/v1/model_service_client.js',
       'ModelServiceClient',
       'google.cloud.aiplatform.v1.ModelService',
-      { ...common, ...regional(settings.region, 'aiplatform') },
+      () => ({ ...common(), ...regional(settings.region, 'aiplatform') }),
     ),
     endpoints: gaxClient<EndpointServiceClient>(
       '@google-cloud/aiplatform/build/src/v1/endpoint_service_client.js',
       'EndpointServiceClient',
       'google.cloud.aiplatform.v1.EndpointService',
-      { ...common, ...regional(settings.region, 'aiplatform') },
+      () => ({ ...common(), ...regional(settings.region, 'aiplatform') }),
     ),
     services: gaxClient<ServicesClient>(
       '@google-cloud/run/build/src/v2/services_client.js',

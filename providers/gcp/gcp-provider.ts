@@ -6,8 +6,15 @@ import { isGcsUri, storeFor } from '../../artifact/storage.js';
 import type { Provider, ProviderContext } from '../provider.js';
 import { createCaller, DEFAULT_BUCKETS, type BucketSize, type CallClass, type RetryPolicy } from './call.js';
 import type { GcpApi } from './api-calls.js';
-import { createClients, ENDPOINT_ENV, type GcpClients, type OnClientBuilt } from './clients.js';
+import {
+  clientSettingsFor,
+  createClients,
+  ENDPOINT_ENV,
+  type GcpClients,
+  type OnClientBuilt,
+} from './clients.js';
 import { credentialsGate, gatedCaller } from './credentials.js';
+import { withRestLists } from './rest-lists.js';
 import { gcpStateStore } from './state-store.js';
 import { layoutFor, settingsFrom, type Gcp, type GcpConfig, type GcpSettings } from './context.js';
 import { createPlatforms } from './platforms.js';
@@ -34,6 +41,7 @@ export interface GcpProviderOptions {
   clients?: GcpClients;
   /** Told the name of each client as it is built (each on first use; tests count them). */
   onClientBuilt?: OnClientBuilt;
+
   env?: Record<string, string | undefined>;
 }
 
@@ -43,16 +51,13 @@ export function createGcpProvider(options: GcpProviderOptions): GcpProvider {
   const env = options.env ?? process.env;
   const settings = settingsFrom(options.config, options.settings);
   const endpoint = options.endpoint ?? (env[ENDPOINT_ENV] || undefined);
+  const clientSettings = clientSettingsFor(settings, env, endpoint);
   // Each client is built on first use: a plan that stops at validation builds none, and a plan
   // builds neither Cloud Run revisions nor Secret Manager (without a secretRef).
   let built: GcpClients | undefined = options.clients;
-  const clientSettings = {
-    project: settings.project,
-    region: settings.region,
-    trainingRegion: settings.trainingRegion,
-    ...(endpoint !== undefined && { endpoint }),
-  };
-  const clientsOf = (): GcpClients => (built ??= createClients(clientSettings, options.onClientBuilt));
+  // Lists over plain HTTPS (rest-lists.ts): an observation needs neither google-gax nor a client.
+  const clientsOf = (): GcpClients =>
+    (built ??= withRestLists(createClients(clientSettings, options.onClientBuilt), clientSettings));
   const retryFromEnv: Partial<RetryPolicy> = env.MLFORM_GCP_RETRY_BASE_MS
     ? { baseDelayMs: Number(env.MLFORM_GCP_RETRY_BASE_MS) }
     : {};
@@ -108,7 +113,7 @@ export function createGcpProvider(options: GcpProviderOptions): GcpProvider {
       deleteVersion: (ctx, req) => deleteVersion(gcp, ctx, req),
     },
     deployedEndpoints: {
-      list: (ctx) => platforms.list(ctx),
+      list: (ctx, options) => platforms.list(ctx, options?.manifestsChecked),
       put: (ctx, req) => platforms.put(ctx, req),
       delete: (ctx, req) => platforms.delete(ctx, req),
     },

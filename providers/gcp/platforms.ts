@@ -47,14 +47,19 @@ export function createPlatforms(gcp: Gcp) {
       );
     },
 
-    async list(ctx: ProviderContext): Promise<Response & { items: ObservedEndpoint[] }> {
-      const known = seenOf(ctx.stack);
-      const vertex =
-        expected.get(ctx.stack) !== false || [...known.values()].some((p) => p.has('vertexEndpoint'));
-      const [run, onVertex] = await Promise.all([
-        listEndpoints(gcp, ctx),
-        vertex ? listVertexEndpoints(gcp, ctx) : Promise.resolve({ items: [], diagnostics: [] }),
-      ]);
+    async list(
+      ctx: ProviderContext,
+      manifestsChecked?: Promise<void>,
+    ): Promise<Response & { items: ObservedEndpoint[] }> {
+      // Cloud Run is listed at once; whether Vertex AI is depends on what `expect` learns.
+      const onVertexListed = (async (): Promise<Response & { items: ObservedEndpoint[] }> => {
+        await manifestsChecked;
+        const known = seenOf(ctx.stack);
+        const vertex =
+          expected.get(ctx.stack) !== false || [...known.values()].some((p) => p.has('vertexEndpoint'));
+        return vertex ? listVertexEndpoints(gcp, ctx) : { items: [], diagnostics: [] };
+      })();
+      const [run, onVertex] = await Promise.all([listEndpoints(gcp, ctx), onVertexListed]);
       const found = new Map<string, Set<Platform>>();
       const mark = (name: string, p: Platform) => found.set(name, (found.get(name) ?? new Set()).add(p));
       for (const e of run.items) mark(e.name, 'cloudRun');

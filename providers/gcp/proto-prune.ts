@@ -53,12 +53,21 @@ function candidates(index: Map<string, Json>, scope: string, ref: string): strin
  * it reaches; `undefined` when `root` has no such service (the caller keeps the whole file).
  */
 export function pruneToService(json: object, service: string): Json | undefined {
-  const root = json as Json;
-  const index = indexOf(root);
+  const index = indexOf(json as Json);
   if (!index.get(service)?.methods) return undefined;
-  const kept = new Set<string>();
   // The client polls its long-running operations through the same root.
-  const todo = [service, ...(index.has(OPERATIONS) ? [OPERATIONS] : [])];
+  return cut(json as Json, index, [service, ...(index.has(OPERATIONS) ? [OPERATIONS] : [])]);
+}
+
+/** The same cut from messages (full names): what decoding them needs (rest-lists.ts). */
+export function pruneToTypes(json: object, types: readonly string[]): Json | undefined {
+  const index = indexOf(json as Json);
+  if (!types.every((t) => index.get(t)?.fields)) return undefined;
+  return cut(json as Json, index, [...types]);
+}
+
+function cut(root: Json, index: Map<string, Json>, todo: string[]): Json {
+  const kept = new Set<string>();
   const refer = (scope: string, ref: unknown) => {
     if (typeof ref === 'string') for (const name of candidates(index, scope, ref)) todo.push(name);
   };

@@ -1,6 +1,7 @@
 /**
- * Start-up (README.md "Start-up"): a plan builds only the clients its calls need, each once, and the
- * no-op plan's calls are unchanged (one list per Google resource type, three GCS listings).
+ * Start-up (README.md "Start-up"): a plan builds only the SDK clients its calls need (none for its
+ * lists: rest-lists.ts), each once, and the no-op plan's calls are unchanged (one list per Google
+ * resource type, three GCS listings).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -52,9 +53,10 @@ async function planCalls(manifest: string, seedSecret = false) {
 }
 
 describe('gcp clients are built on first use', () => {
-  it('a plan without secretRefs builds neither Secret Manager nor Cloud Run revisions, and keeps its calls', async () => {
+  it('a plan without secretRefs builds no SDK client (its lists go over REST) and keeps its calls', async () => {
     const { built, calls } = await planCalls(TRAINING('        MODE: fast'));
-    expect(built).toEqual(['jobs', 'models', 'scheduler', 'services', 'storage']);
+    // providers/gcp/rest-lists.ts: an observation needs neither google-gax nor a client.
+    expect(built).toEqual([]);
     const once = [
       'aiplatform ListCustomJobs',
       'aiplatform ListHyperparameterTuningJobs',
@@ -73,7 +75,7 @@ describe('gcp clients are built on first use', () => {
       TRAINING('        HF_TOKEN:\n          secretRef: {name: hf, key: token}'),
       true,
     );
-    expect(built).toEqual(['jobs', 'models', 'scheduler', 'secrets', 'services', 'storage']);
+    expect(built).toEqual(['secrets']);
     expect(calls.filter((c) => c.startsWith('secretmanager'))).toHaveLength(1);
   });
 });
