@@ -57,13 +57,13 @@ interface FixedTokenClient {
   setCredentials(credentials: { access_token: string; expiry_date: number }): void;
 }
 
+/** The bearer token every request to an emulator carries. */
+export const EMULATOR_TOKEN = 'mlform-emulator-token';
+
 /**
  * An OAuth2Client with a fixed token, from the copy of google-auth-library that google-gax itself
  * uses (another copy fails with `auth.fetch is not a function`).
  */
-/** The bearer token every request to an emulator carries. */
-export const EMULATOR_TOKEN = 'mlform-emulator-token';
-
 export function fixedTokenAuthClient(token = EMULATOR_TOKEN): AuthClientOption {
   const require = createRequire(import.meta.url);
   const gaxRequire = createRequire(require.resolve('google-gax'));
