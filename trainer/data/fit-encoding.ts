@@ -10,6 +10,7 @@ import {
   parseCategory,
   parseNumber,
 } from '../../artifact/preprocess/values.js';
+import { medianOf } from './median.js';
 
 export interface Summary {
   median: number;
@@ -41,7 +42,7 @@ export function summarizeRows(
   const present = scratch ?? new Float64Array(n);
   let count = 0;
   // The sum of the present values in order: with none missing it is the imputed sum, bit for bit
-  // (the same additions in the same order), and the second pass below is skipped.
+  // (the same additions in the same order).
   let presentSum = 0;
   for (let i = 0; i < n; i++) {
     const v = column[indices === null ? i : indices[i]];
@@ -51,14 +52,23 @@ export function summarizeRows(
     }
   }
   if (count === 0) return { median: 0, mean: 0, std: 1 };
-  const median = medianOf(present.subarray(0, count));
-  let sum = presentSum;
-  if (count < n) {
-    sum = 0;
+  if (count === n) {
+    // Nothing to impute: the squares are summed over the gathered copy, in the same order as the
+    // column pass below would (the same bits), before the median reorders it.
+    const mean = presentSum / n;
+    let squares = 0;
     for (let i = 0; i < n; i++) {
-      const v = column[indices === null ? i : indices[i]];
-      sum += v === v ? v : median;
+      const d = present[i] - mean;
+      squares += d * d;
     }
+    const median = medianOf(present.subarray(0, n));
+    return { median, mean, std: safeScale(Math.sqrt(squares / n), mean) };
+  }
+  const median = medianOf(present.subarray(0, count));
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const v = column[indices === null ? i : indices[i]];
+    sum += v === v ? v : median;
   }
   const mean = sum / n;
   let squares = 0;
@@ -68,47 +78,6 @@ export function summarizeRows(
     squares += d * d;
   }
   return { median, mean, std: safeScale(Math.sqrt(squares / n), mean) };
-}
-
-/** Median by quickselect (reorders `values`): linear time, where a sort per column would dominate fitting. */
-export function medianOf(values: Float64Array): number {
-  const n = values.length;
-  const upper = select(values, n >> 1);
-  if (n % 2 === 1) return upper;
-  // After selecting, everything left of n/2 is <= upper: the lower middle is their maximum.
-  let lower = -Infinity;
-  for (let i = 0; i < n >> 1; i++) if (values[i] > lower) lower = values[i];
-  return (lower + upper) / 2;
-}
-
-/** Hoare's quickselect with a median-of-three pivot: puts the k-th smallest at k and returns it. */
-function select(values: Float64Array, k: number): number {
-  let left = 0;
-  let right = values.length - 1;
-  while (right > left) {
-    const mid = (left + right) >> 1;
-    const a = values[left];
-    const b = values[mid];
-    const c = values[right];
-    const pivot = a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b;
-    let i = left;
-    let j = right;
-    while (i <= j) {
-      while (values[i] < pivot) i++;
-      while (values[j] > pivot) j--;
-      if (i <= j) {
-        const swap = values[i];
-        values[i] = values[j];
-        values[j] = swap;
-        i++;
-        j--;
-      }
-    }
-    if (k <= j) right = j;
-    else if (k >= i) left = i;
-    else break;
-  }
-  return values[k];
 }
 
 /**
