@@ -69,38 +69,7 @@ export function parsePlainCsv(input: string | Uint8Array): CsvColumns | undefine
   }
   const columns = Array.from({ length: width }, () => new Float64Array(count));
   const numeric = new Uint8Array(width).fill(1);
-  let row = 0;
-  while (at < end) {
-    const e = lineEnd(bytes, at);
-    const stop = stopOf(bytes, at, e);
-    if (stop === at) {
-      at = e + 1;
-      continue; // an empty line
-    }
-    let cellStart = at;
-    for (let column = 0; column < width; column++) {
-      let cellEnd: number;
-      if (numeric[column] === 1) {
-        const values = columns[column];
-        const parsedEnd = parseNumberAt(bytes, cellStart, values, row);
-        cellEnd = parsedEnd;
-        if (parsedEnd < 0 || (parsedEnd !== stop && bytes[parsedEnd] !== COMMA)) {
-          cellEnd = cellEndFrom(bytes, cellStart, stop);
-          const value = slowCell(bytes.toString('utf8', cellStart, cellEnd));
-          if (value === undefined) numeric[column] = 0;
-          else values[row] = value;
-        }
-      } else {
-        cellEnd = cellEndFrom(bytes, cellStart, stop);
-      }
-      if (column < width - 1) {
-        if (cellEnd === stop) return undefined; // too few cells
-        cellStart = cellEnd + 1;
-      } else if (cellEnd !== stop) return undefined; // too many cells
-    }
-    row++;
-    at = e + 1;
-  }
+  if (!scanRecords(bytes, at, columns, numeric)) return undefined;
 
   const numbers = new Map<string, Float64Array>();
   for (let c = 0; c < width; c++) if (numeric[c] === 1) numbers.set(header[c], columns[c]);
@@ -108,6 +77,58 @@ export function parsePlainCsv(input: string | Uint8Array): CsvColumns | undefine
   const text = (): string =>
     typeof input === 'string' ? input.replace(/^\uFEFF/, '') : bytes.toString('utf8');
   return { header, count, numeric: numbers, rows: () => (rows ??= textRows(text(), header)) };
+}
+
+/**
+ * The records from `at` to the end, cell after cell, with no pass to find the lines first: a
+ * numeric column's cell is parsed where it starts and must end at a delimiter (comma, CR, LF or
+ * the end); anything else is read as text by `slowCell`, and a column with a cell that is no
+ * number stops being parsed. False when a record has too few or too many cells. A CR is always
+ * followed by LF here (hasLoneCr), so a CR ends a record.
+ */
+function scanRecords(bytes: Buffer, from: number, columns: Float64Array[], numeric: Uint8Array): boolean {
+  const end = bytes.length;
+  const width = columns.length;
+  const last = width - 1;
+  let at = from;
+  let row = 0;
+  while (at < end) {
+    let code = bytes[at];
+    if (code === NEWLINE) {
+      at++;
+      continue; // an empty line
+    }
+    if (code === CR) {
+      at += 2;
+      continue; // an empty line, CRLF
+    }
+    for (let column = 0; column < width; column++) {
+      let cellEnd = -1;
+      if (numeric[column] === 1) {
+        cellEnd = parseNumberAt(bytes, at, columns[column], row);
+        code = cellEnd < 0 ? 0 : bytes[cellEnd];
+        if (!(code === COMMA || code === NEWLINE || code === CR || cellEnd === end)) {
+          cellEnd = cellEndFrom(bytes, at);
+          const value = slowCell(bytes.toString('utf8', at, cellEnd));
+          if (value === undefined) numeric[column] = 0;
+          else columns[column][row] = value;
+        }
+      } else {
+        cellEnd = cellEndFrom(bytes, at);
+      }
+      code = bytes[cellEnd];
+      if (column < last) {
+        if (code !== COMMA) return false; // too few cells
+        at = cellEnd + 1;
+      } else if (code === COMMA) {
+        return false; // too many cells
+      } else {
+        at = cellEnd + (code === CR ? 2 : 1);
+      }
+    }
+    row++;
+  }
+  return true;
 }
 
 /** Whether some CR is not followed by LF (a line break csv-parse understands and this scan does not). */
@@ -121,10 +142,14 @@ function hasLoneCr(bytes: Buffer): boolean {
 /** The end of the line from `at` to `e` without its CR. */
 const stopOf = (bytes: Buffer, at: number, e: number): number => (e > at && bytes[e - 1] === CR ? e - 1 : e);
 
-/** The index of the comma ending the cell at `from`, or `stop` for the last cell. */
-function cellEndFrom(bytes: Buffer, from: number, stop: number): number {
-  for (let i = from; i < stop; i++) if (bytes[i] === COMMA) return i;
-  return stop;
+/** The index of the comma, CR or LF ending the cell at `from`, or the length for the file's last cell. */
+function cellEndFrom(bytes: Buffer, from: number): number {
+  const end = bytes.length;
+  for (let i = from; i < end; i++) {
+    const code = bytes[i];
+    if (code === COMMA || code === NEWLINE || code === CR) return i;
+  }
+  return end;
 }
 
 /** The index of the '\n' ending the line at `from`, or the length for the last line. */

@@ -40,44 +40,77 @@ export function summarizeRows(
 ): Summary {
   const n = indices === null ? column.length : indices.length;
   const present = scratch ?? new Float64Array(n);
-  let count = 0;
   // The sum of the present values in order: with none missing it is the imputed sum, bit for bit
   // (the same additions in the same order).
-  let presentSum = 0;
-  for (let i = 0; i < n; i++) {
-    const v = column[indices === null ? i : indices[i]];
-    if (v === v) {
-      present[count++] = v; // v !== v: NaN, missing
-      presentSum += v;
-    }
-  }
+  const { count, sum: presentSum } = gatherPresent(column, indices, n, present);
   if (count === 0) return { median: 0, mean: 0, std: 1 };
   if (count === n) {
-    // Nothing to impute: the squares are summed over the gathered copy, in the same order as the
-    // column pass below would (the same bits), before the median reorders it.
+    // Nothing to impute: the squares are summed over the gathered copy, in the same order as
+    // imputedSquares would (the same bits), before the median reorders it.
     const mean = presentSum / n;
-    let squares = 0;
-    for (let i = 0; i < n; i++) {
-      const d = present[i] - mean;
-      squares += d * d;
-    }
+    const squares = squaresAbout(present, n, mean);
     const median = medianOf(present.subarray(0, n));
     return { median, mean, std: safeScale(Math.sqrt(squares / n), mean) };
   }
   const median = medianOf(present.subarray(0, count));
+  const mean = imputedSum(column, indices, n, median) / n;
+  const squares = imputedSquares(column, indices, n, median, mean);
+  return { median, mean, std: safeScale(Math.sqrt(squares / n), mean) };
+}
+
+// One loop per function: see median.ts.
+
+/** Copies the present values (not NaN) of the rows to `present`; their count and sum in order. */
+function gatherPresent(
+  column: Float64Array,
+  indices: Int32Array | null,
+  n: number,
+  present: Float64Array,
+): { count: number; sum: number } {
+  let count = 0;
   let sum = 0;
   for (let i = 0; i < n; i++) {
     const v = column[indices === null ? i : indices[i]];
-    sum += v === v ? v : median;
+    if (v === v) {
+      present[count++] = v; // v !== v: NaN, missing
+      sum += v;
+    }
   }
-  const mean = sum / n;
+  return { count, sum };
+}
+
+function squaresAbout(values: Float64Array, n: number, mean: number): number {
+  let squares = 0;
+  for (let i = 0; i < n; i++) {
+    const d = values[i] - mean;
+    squares += d * d;
+  }
+  return squares;
+}
+
+function imputedSum(column: Float64Array, indices: Int32Array | null, n: number, fill: number): number {
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const v = column[indices === null ? i : indices[i]];
+    sum += v === v ? v : fill;
+  }
+  return sum;
+}
+
+function imputedSquares(
+  column: Float64Array,
+  indices: Int32Array | null,
+  n: number,
+  fill: number,
+  mean: number,
+): number {
   let squares = 0;
   for (let i = 0; i < n; i++) {
     const v = column[indices === null ? i : indices[i]];
-    const d = (v === v ? v : median) - mean;
+    const d = (v === v ? v : fill) - mean;
     squares += d * d;
   }
-  return { median, mean, std: safeScale(Math.sqrt(squares / n), mean) };
+  return squares;
 }
 
 /**

@@ -17,8 +17,10 @@
 /** Below this many values, the histogram's 65,536 buckets cost more than they narrow. */
 const NARROW_FROM = 4096;
 const BUCKETS = 1 << 16;
+const COARSE = 1 << 8;
 
 let histogram: Uint32Array | undefined;
+let coarseHistogram: Uint32Array | undefined;
 
 /** Median of `values` (NaN-free; reordered and overwritten: pass scratch space). */
 export function medianOf(values: Float64Array): number {
@@ -45,32 +47,54 @@ function narrowedMedian(values: Float64Array, upperRank: number, even: boolean):
   const n = values.length;
   const words = new Uint32Array(values.buffer, values.byteOffset, n * 2);
   const counts = (histogram ??= new Uint32Array(BUCKETS));
-  counts.fill(0);
-  for (let i = 0; i < n; i++) counts[bucketOf(words[2 * i + 1])]++;
-  // The bucket holding the upper middle, and how many values lie in the buckets below it.
-  let bucket = 0;
+  const coarse = (coarseHistogram ??= new Uint32Array(COARSE));
+  countBuckets(words, n, counts, coarse);
+  // The bucket holding the upper middle, and how many values lie in the buckets below it: found
+  // among 256 coarse buckets, then among the 256 fine ones inside.
   let below = 0;
+  let top = 0;
+  while (below + coarse[top] <= upperRank) below += coarse[top++];
+  let bucket = top << 8;
   while (below + counts[bucket] <= upperRank) below += counts[bucket++];
-  const size = counts[bucket];
-  const rank = upperRank - below;
   // The lower middle (even n) is the largest value below the upper one: in the same bucket unless
-  // the upper middle is that bucket's smallest, then the largest of the buckets below (read before
-  // the gather overwrites them; a separate pass, as a branch on it in the gather would mispredict).
-  let lowerOutside = -Infinity;
-  if (even && rank === 0) {
-    for (let i = 0; i < n; i++) {
-      const value = values[i];
-      if (value > lowerOutside && bucketOf(words[2 * i + 1]) < bucket) lowerOutside = value;
-    }
+  // the upper middle is that bucket's smallest, then in the nearest non-empty bucket below, which
+  // is then gathered too.
+  let from = bucket;
+  if (even && below === upperRank) {
+    do from--;
+    while (counts[from] === 0);
+    below -= counts[from];
   }
-  let gathered = 0;
-  for (let i = 0; i < n; i++) {
-    if (bucketOf(words[2 * i + 1]) === bucket) values[gathered++] = values[i];
-  }
+  const size = gatherBuckets(values, words, from, bucket);
+  const rank = upperRank - below;
   const upper = select(values, 0, size - 1, rank);
   if (!even) return upper;
-  const lower = rank > 0 ? maxOf(values, 0, rank) : lowerOutside;
-  return (lower + upper) / 2;
+  return (maxOf(values, 0, rank) + upper) / 2;
+}
+
+// One loop per function, here and below: a fresh process runs each loop first in the interpreter,
+// and a loop compiled on the stack (OSR) inside a longer function falls back to the interpreter at
+// the next statement that has not run yet; a function of its own is compiled whole.
+
+function countBuckets(words: Uint32Array, n: number, counts: Uint32Array, coarse: Uint32Array): void {
+  counts.fill(0);
+  coarse.fill(0);
+  for (let i = 0; i < n; i++) {
+    const bucket = bucketOf(words[2 * i + 1]);
+    counts[bucket]++;
+    coarse[bucket >>> 8]++;
+  }
+}
+
+/** Moves the values of buckets `from` to `to` (inclusive) to the front, in order; returns how many. */
+function gatherBuckets(values: Float64Array, words: Uint32Array, from: number, to: number): number {
+  // Writes trail reads (gathered <= i): every value is read before its slot is reused.
+  let gathered = 0;
+  for (let i = 0; i < values.length; i++) {
+    const bucket = bucketOf(words[2 * i + 1]);
+    if (bucket <= to && bucket >= from) values[gathered++] = values[i];
+  }
+  return gathered;
 }
 
 /** The largest of values[from .. to). */

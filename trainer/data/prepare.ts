@@ -7,7 +7,7 @@ import type { BuiltinTrainer } from '../../resources/training-run.js';
 import type { PreparedData, Preprocess, Samples, TargetEncoding } from '../types.js';
 import { planColumns } from './columns.js';
 import { DataError, ProblemList } from '../../artifact/preprocess/data-error.js';
-import { fitFeatures, summarize } from './fit-encoding.js';
+import { fitFeatures, summarizeRows } from './fit-encoding.js';
 import { rowCount, type Table } from './load-table.js';
 import { encodeTableRows } from './encode-table.js';
 import { parsedColumns } from './parsed-columns.js';
@@ -57,7 +57,8 @@ export function prepareData(builtin: BuiltinTrainer, table: Table): PreparedData
   );
   let target: TargetEncoding;
   if (numeric) {
-    const { mean, std } = summarize(Float64Array.from(split.train, (i) => numeric[i]));
+    // Read in place: a mapped Float64Array.from walks 80,000 indices through the iterator protocol.
+    const { mean, std } = summarizeRows(numeric, split.train);
     target = { type: 'numeric', name: data.target, mean, std, mode: 'absolute' };
   } else {
     // The label set spans both splits: a class seen only in validation still needs an output,
