@@ -73,6 +73,9 @@ export interface WorkerResult {
   stepSamplesPerSecond?: number;
   /** Validation, gradient-norm probe and checkpoint after the last step of an epoch. */
   tailMs?: number;
+  /** train() only: the process's first epoch (code and kernels running for the first time), wall and CPU. */
+  firstEpochMs?: number;
+  firstEpochCpuMs?: number;
   stepKind?: string;
 }
 
@@ -177,6 +180,8 @@ async function measureTrain(job: WorkerJob, workload: Workload, data: PreparedDa
       warmupEpochs: warmup,
       stepSamplesPerSecond: (steps * workload.builtin.hyperparameters.batchSize) / (stepMs / 1000),
       tailMs: tails.slice(warmup).reduce((a, b) => a + b, 0) / Math.max(1, tails.length - warmup),
+      firstEpochMs: clock.ends[1] - clock.ends[0],
+      firstEpochCpuMs: clock.cpuEnds[1] - clock.cpuEnds[0],
       stepKind: result?.stepKind ?? stepKindOf(workload),
     };
   } finally {
