@@ -38,14 +38,15 @@ export function medianOf(values: Float64Array): number {
 }
 
 /**
- * The high word of a double's bits, mapped so that unsigned order is numeric order (negatives have
- * all bits flipped, non-negatives the sign bit set), shifted to its top 16 bits: the bucket.
+ * The high word of a double's bits (read as a signed int), mapped so that unsigned order is numeric
+ * order (negatives have all bits flipped, non-negatives the sign bit set), shifted to its top 16
+ * bits: the bucket.
  */
-const bucketOf = (high: number): number => ((high ^ ((high >> 31) | 0x80000000)) >>> 16) & 0xffff;
+const bucketOf = (high: number): number => (high ^ ((high >> 31) | -0x80000000)) >>> 16;
 
 function narrowedMedian(values: Float64Array, upperRank: number, even: boolean): number {
   const n = values.length;
-  const words = new Uint32Array(values.buffer, values.byteOffset, n * 2);
+  const words = new Int32Array(values.buffer, values.byteOffset, n * 2);
   const counts = (histogram ??= new Uint32Array(BUCKETS));
   const coarse = (coarseHistogram ??= new Uint32Array(COARSE));
   countBuckets(words, n, counts, coarse);
@@ -76,7 +77,7 @@ function narrowedMedian(values: Float64Array, upperRank: number, even: boolean):
 // and a loop compiled on the stack (OSR) inside a longer function falls back to the interpreter at
 // the next statement that has not run yet; a function of its own is compiled whole.
 
-function countBuckets(words: Uint32Array, n: number, counts: Uint32Array, coarse: Uint32Array): void {
+function countBuckets(words: Int32Array, n: number, counts: Uint32Array, coarse: Uint32Array): void {
   counts.fill(0);
   coarse.fill(0);
   for (let i = 0; i < n; i++) {
@@ -87,12 +88,14 @@ function countBuckets(words: Uint32Array, n: number, counts: Uint32Array, coarse
 }
 
 /** Moves the values of buckets `from` to `to` (inclusive) to the front, in order; returns how many. */
-function gatherBuckets(values: Float64Array, words: Uint32Array, from: number, to: number): number {
+function gatherBuckets(values: Float64Array, words: Int32Array, from: number, to: number): number {
   // Writes trail reads (gathered <= i): every value is read before its slot is reused.
+  // One unsigned comparison for the range: a value is rarely in it, so the branch predicts well
+  // (two comparisons would each be a coin toss).
+  const span = to - from;
   let gathered = 0;
   for (let i = 0; i < values.length; i++) {
-    const bucket = bucketOf(words[2 * i + 1]);
-    if (bucket <= to && bucket >= from) values[gathered++] = values[i];
+    if ((bucketOf(words[2 * i + 1]) - from) >>> 0 <= span) values[gathered++] = values[i];
   }
   return gathered;
 }
