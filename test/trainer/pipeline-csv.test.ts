@@ -84,6 +84,13 @@ describe('parsePlainCsv', () => {
     );
   });
 
+  it('grows its columns when later lines are shorter than the first ones it estimated from', () => {
+    // 64 kB of 2,000-byte lines make an estimate of a few hundred rows; 50,000 short ones follow.
+    const long = Array.from({ length: 100 }, (_, i) => `${'x'.repeat(2000)},${i / 8}`);
+    const short = Array.from({ length: 50_000 }, (_, i) => `y,${i % 97}`);
+    expectSameAsCsvParse(['a,b', ...long, ...short].join('\n'));
+  });
+
   it('leaves quotes, lone CRs and ragged records to csv-parse', () => {
     expect(parsePlainCsv('a,b\n"1,5",2\n')).toBeUndefined();
     expect(parsePlainCsv('a,b\r1,2\r')).toBeUndefined();

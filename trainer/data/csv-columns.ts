@@ -47,51 +47,126 @@ export function parsePlainCsv(input: string | Uint8Array): CsvColumns | undefine
     typeof input === 'string'
       ? Buffer.from(input, 'utf8')
       : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
-  const bom = buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf ? 3 : 0;
-  const bytes = buffer.subarray(bom);
-  // Quotes need csv-parse; so does a CR that does not end a line.
-  if (bytes.indexOf(QUOTE) !== -1 || hasLoneCr(bytes)) return undefined;
-  const end = bytes.length;
-  let at = skipEmptyLines(bytes, 0);
-  const headerEnd = lineEnd(bytes, at);
-  if (headerEnd < 0 || at >= end) return undefined;
-  const header = bytes.toString('utf8', at, stopOf(bytes, at, headerEnd)).split(',');
-  if (header.some((c) => c.indexOf('\r') !== -1)) return undefined;
-  const width = header.length;
-  at = headerEnd + 1;
-
-  // Counted first, so each column is one array of the right size.
-  let count = 0;
-  for (let i = at; i < end;) {
-    const e = lineEnd(bytes, i);
-    if (e > i && !(e === i + 1 && bytes[i] === CR)) count++;
-    i = e + 1;
-  }
-  const columns = Array.from({ length: width }, () => new Float64Array(count));
-  const numeric = new Uint8Array(width).fill(1);
-  if (!scanRecords(bytes, at, columns, numeric)) return undefined;
-
-  const numbers = new Map<string, Float64Array>();
-  for (let c = 0; c < width; c++) if (numeric[c] === 1) numbers.set(header[c], columns[c]);
+  const start = readPlainHeader(buffer, true);
+  if (!start) return undefined;
+  const body = buffer.subarray(start.bodyStart);
+  const capacity = estimateRows(body.subarray(0, ESTIMATE_SAMPLE), body.length, start.header.length);
+  const scan = new PlainCsvScan(start.header, capacity);
+  if (!scan.scan(body)) return undefined;
+  const { header } = start;
   let rows: Record<string, string>[] | undefined;
   const text = (): string =>
-    typeof input === 'string' ? input.replace(/^\uFEFF/, '') : bytes.toString('utf8');
-  return { header, count, numeric: numbers, rows: () => (rows ??= textRows(text(), header)) };
+    typeof input === 'string' ? input.replace(/^\uFEFF/, '') : buffer.toString('utf8').replace(/^\uFEFF/, '');
+  return {
+    header,
+    count: scan.count,
+    numeric: scan.numericColumns(),
+    rows: () => (rows ??= textRows(text(), header)),
+  };
 }
 
 /**
- * The records from `at` to the end, cell after cell, with no pass to find the lines first: a
- * numeric column's cell is parsed where it starts and must end at a delimiter (comma, CR, LF or
- * the end); anything else is read as text by `slowCell`, and a column with a cell that is no
- * number stops being parsed. False when a record has too few or too many cells. A CR is always
- * followed by LF here (hasLoneCr), so a CR ends a record.
+ * The header of a plain CSV (after a byte order mark and empty lines) and where its records start;
+ * undefined when the header has a quote or a CR inside, or `bytes` holds no complete header line
+ * (`atEnd`: the bytes are the whole file, so a header without a line break ends with them).
  */
-function scanRecords(bytes: Buffer, from: number, columns: Float64Array[], numeric: Uint8Array): boolean {
+export function readPlainHeader(
+  bytes: Buffer,
+  atEnd: boolean,
+): { header: string[]; bodyStart: number } | undefined {
+  const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  const at = skipEmptyLines(bytes, bom);
+  let lineEnd = bytes.indexOf(NEWLINE, at);
+  if (lineEnd === -1) {
+    if (!atEnd || at >= bytes.length) return undefined;
+    lineEnd = bytes.length;
+  }
+  const text = bytes.toString('utf8', at, stopOf(bytes, at, lineEnd));
+  if (text.indexOf('"') !== -1 || text.indexOf('\r') !== -1) return undefined;
+  return { header: text.split(','), bodyStart: Math.min(lineEnd + 1, bytes.length) };
+}
+
+/** Bytes of a file's start read to estimate its row count. */
+export const ESTIMATE_SAMPLE = 64 * 1024;
+
+/**
+ * Rows to allocate for `bodyBytes` of records, from the mean line length of `sample` (their
+ * start), with a tenth to spare: counting the lines of a whole file first was a pass of its own
+ * (~5 ms on 28 MB). Spare rows are never written, so their memory is never touched; a table with
+ * longer lines later grows (PlainCsvScan).
+ */
+export function estimateRows(sample: Buffer, bodyBytes: number, width: number): number {
+  let lines = 0;
+  for (let at = sample.indexOf(NEWLINE); at !== -1; at = sample.indexOf(NEWLINE, at + 1)) lines++;
+  // A record is at least its commas and a line break: never more rows than that allows.
+  const most = Math.floor(bodyBytes / Math.max(2, width)) + 1;
+  if (lines === 0) return Math.min(64, most);
+  return Math.min(most, Math.ceil(((bodyBytes * lines) / sample.length) * 1.1) + 16);
+}
+
+/**
+ * The records of a plain CSV, scanned region by region (each a run of whole records, as a file
+ * read in chunks gives them): every column that is all numbers goes straight into a Float64Array
+ * (NaN = missing); a column with a cell that is no number stops being parsed (`numeric[c]` 0).
+ */
+export class PlainCsvScan {
+  /** 1 while every cell of the column so far is a number or missing. */
+  readonly numeric: Uint8Array;
+  private readonly columns: Float64Array[];
+  count = 0;
+
+  constructor(
+    readonly header: string[],
+    capacity: number,
+  ) {
+    this.numeric = new Uint8Array(header.length).fill(1);
+    this.columns = header.map(() => new Float64Array(Math.max(1, capacity)));
+  }
+
+  /**
+   * Scans `region` (whole records; the last may end at the region's end, the file's last line).
+   * False when the file is not plain: a quote, a CR not followed by LF, a record with the wrong
+   * number of cells. Past the region's end a view reads `undefined`, which stops every loop.
+   */
+  scan(region: Buffer): boolean {
+    // Quotes need csv-parse; so does a CR that does not end a line.
+    if (region.indexOf(QUOTE) !== -1 || hasLoneCr(region)) return false;
+    const rows = scanRecords(region, this.columns, this.numeric, this.count);
+    if (rows < 0) return false;
+    this.count = rows;
+    return true;
+  }
+
+  /** Whether every column so far is numeric. */
+  allNumeric(): boolean {
+    return this.numeric.indexOf(0) === -1;
+  }
+
+  /** The numeric columns, `count` rows each (views: rows allocated and never written stay untouched). */
+  numericColumns(): Map<string, Float64Array> {
+    const numbers = new Map<string, Float64Array>();
+    this.header.forEach((name, c) => {
+      if (this.numeric[c] === 1) numbers.set(name, this.columns[c].subarray(0, this.count));
+    });
+    return numbers;
+  }
+}
+
+/**
+ * The records of `bytes` from row number `row` on, cell after cell, with no pass to find the
+ * lines first: a numeric column's cell is parsed where it starts and must end at a delimiter
+ * (comma, CR, LF or the end); anything else is read as text by `slowCell`, and a column with a
+ * cell that is no number stops being parsed. Returns the row count after them, or -1 when a record
+ * has too few or too many cells. A CR is always followed by LF here (hasLoneCr), so a CR ends a
+ * record.
+ */
+function scanRecords(bytes: Buffer, columns: Float64Array[], numeric: Uint8Array, firstRow: number): number {
   const end = bytes.length;
   const width = columns.length;
   const last = width - 1;
-  let at = from;
-  let row = 0;
+  let at = 0;
+  let row = firstRow;
+  let capacity = columns[0].length;
   while (at < end) {
     let code = bytes[at];
     if (code === NEWLINE) {
@@ -102,6 +177,7 @@ function scanRecords(bytes: Buffer, from: number, columns: Float64Array[], numer
       at += 2;
       continue; // an empty line, CRLF
     }
+    if (row === capacity) capacity = grow(columns, row);
     for (let column = 0; column < width; column++) {
       let cellEnd = -1;
       if (numeric[column] === 1) {
@@ -118,17 +194,28 @@ function scanRecords(bytes: Buffer, from: number, columns: Float64Array[], numer
       }
       code = bytes[cellEnd];
       if (column < last) {
-        if (code !== COMMA) return false; // too few cells
+        if (code !== COMMA) return -1; // too few cells
         at = cellEnd + 1;
       } else if (code === COMMA) {
-        return false; // too many cells
+        return -1; // too many cells
       } else {
         at = cellEnd + (code === CR ? 2 : 1);
       }
     }
     row++;
   }
-  return true;
+  return row;
+}
+
+/** Replaces every column by one half as long again (the estimate fell short); returns the new capacity. */
+function grow(columns: Float64Array[], rows: number): number {
+  const capacity = Math.ceil(rows * 1.5) + 16;
+  for (let c = 0; c < columns.length; c++) {
+    const larger = new Float64Array(capacity);
+    larger.set(columns[c].subarray(0, rows));
+    columns[c] = larger;
+  }
+  return capacity;
 }
 
 /** Whether some CR is not followed by LF (a line break csv-parse understands and this scan does not). */
@@ -150,12 +237,6 @@ function cellEndFrom(bytes: Buffer, from: number): number {
     if (code === COMMA || code === NEWLINE || code === CR) return i;
   }
   return end;
-}
-
-/** The index of the '\n' ending the line at `from`, or the length for the last line. */
-function lineEnd(bytes: Buffer, from: number): number {
-  const e = bytes.indexOf(NEWLINE, from);
-  return e === -1 ? bytes.length : e;
 }
 
 function skipEmptyLines(bytes: Buffer, from: number): number {
