@@ -48,7 +48,7 @@ export function parsePlainCsv(input: string | Uint8Array): CsvColumns | undefine
       ? Buffer.from(input, 'utf8')
       : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   const start = readPlainHeader(buffer, true);
-  if (!start) return undefined;
+  if (start === undefined || start === 'more') return undefined;
   const body = buffer.subarray(start.bodyStart);
   const capacity = estimateRows(body.subarray(0, ESTIMATE_SAMPLE), body.length, start.header.length);
   const scan = new PlainCsvScan(start.header, capacity);
@@ -67,18 +67,19 @@ export function parsePlainCsv(input: string | Uint8Array): CsvColumns | undefine
 
 /**
  * The header of a plain CSV (after a byte order mark and empty lines) and where its records start;
- * undefined when the header has a quote or a CR inside, or `bytes` holds no complete header line
- * (`atEnd`: the bytes are the whole file, so a header without a line break ends with them).
+ * undefined when the header has a quote or a CR inside, or there is none; 'more' when `bytes`
+ * (not `atEnd`, the whole file) hold no complete header line yet.
  */
 export function readPlainHeader(
   bytes: Buffer,
   atEnd: boolean,
-): { header: string[]; bodyStart: number } | undefined {
+): { header: string[]; bodyStart: number } | 'more' | undefined {
   const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
   const at = skipEmptyLines(bytes, bom);
   let lineEnd = bytes.indexOf(NEWLINE, at);
   if (lineEnd === -1) {
-    if (!atEnd || at >= bytes.length) return undefined;
+    if (!atEnd) return 'more';
+    if (at >= bytes.length) return undefined;
     lineEnd = bytes.length;
   }
   const text = bytes.toString('utf8', at, stopOf(bytes, at, lineEnd));
