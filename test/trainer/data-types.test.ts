@@ -126,3 +126,26 @@ describe('values', () => {
     }
   });
 });
+
+describe('inference that reads the numbers on the way', () => {
+  it('gives each inferred numeric or date column as parsing it as that type would', () => {
+    const values: Record<string, unknown[]> = {
+      numbers: [1.5, ' -2e3 ', 'NA', null, '', 4, 'NaN'],
+      dates: ['2012-01-31', null, '2012-02-01T06:00Z', 'null', '1970-01-01', '2012/03/01', ''],
+      words: ['a', 'b', 'c', 'd', 'e', 'f', 'g'],
+      infinite: [1, 2, Infinity, 3, 4, 5, 6],
+    };
+    const rows = values.numbers.map((_, i) =>
+      Object.fromEntries(Object.keys(values).map((c) => [c, values[c][i]])),
+    );
+    const parsed = new Map<string, Float64Array>();
+    const types = inferColumnTypes(rows, Object.keys(values), {}, parsed);
+    expect(types).toEqual({ numbers: 'numeric', dates: 'date', words: 'categorical', infinite: 'numeric' });
+    const asType = (column: string, parse: (v: unknown) => number | ValueError) =>
+      values[column].map((v) => parse(v));
+    expect(Array.from(parsed.get('numbers')!)).toEqual(asType('numbers', (v) => parseNumeric(v, 'table')));
+    expect(Array.from(parsed.get('dates')!)).toEqual(asType('dates', (v) => parseDate(v, 'table')));
+    // Infinity is no value for parseNumeric: that column is left to parse (and report) as before.
+    expect([...parsed.keys()].sort()).toEqual(['dates', 'numbers']);
+  });
+});

@@ -11,6 +11,8 @@ export interface ColumnPlan {
   types: Record<string, ColumnType>;
   /** Input columns in encoding order. Forecasting: the target first (its past is an input). */
   features: string[];
+  /** Numeric and date columns inference read as numbers on the way (parsed-columns.ts uses them). */
+  parsed: Map<string, Float64Array>;
 }
 
 export function planColumns(
@@ -37,7 +39,8 @@ export function planColumns(
   const declared = { ...table.types, ...data.types };
   // Reading rows builds them on the fast CSV path: only when some column's type is still unknown.
   const unknown = table.columns.some((c) => declared[c] === undefined);
-  const types = inferColumnTypes(unknown ? table.rows : [], table.columns, declared);
+  const parsed = new Map<string, Float64Array>();
+  const types = inferColumnTypes(unknown ? table.rows : [], table.columns, declared, parsed);
   let features = (data.features ?? table.columns.filter((c) => c !== timeColumn)).filter(
     (c) => c !== data.target,
   );
@@ -45,5 +48,5 @@ export function planColumns(
   if (features.length === 0) {
     throw new DataError(`no input columns: the data has only the target "${data.target}"`);
   }
-  return { types, features };
+  return { types, features, parsed };
 }

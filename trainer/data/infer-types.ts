@@ -12,7 +12,7 @@
 import { didYouMean } from '../../resources/suggest.js';
 import { COLUMN_TYPES } from '../../resources/training-run.js';
 import type { ColumnType } from '../types.js';
-import { booleanWord, dateTextToDays, isMissing, isNumericText } from '../../artifact/preprocess/values.js';
+import { booleanWord, dateTextToDays, isMissing, numberFromText } from '../../artifact/preprocess/values.js';
 
 const NUMERIC = 1;
 const BOOLEAN = 2;
@@ -20,11 +20,30 @@ const DATE = 4;
 
 /** The type of one column's values. Stops reading as soon as only `categorical` is left. */
 export function inferColumnType(rows: readonly Record<string, unknown>[], column: string): ColumnType {
+  return inferAndParse(rows, column, undefined);
+}
+
+/**
+ * inferColumnType that also writes each value as a number into `out` (NaN = missing): the number
+ * for a numeric value, the epoch days for a date text. When the column comes out numeric or date
+ * and `parsedAsTyped` holds, `out` is what parsing it as that type gives (parsed-columns.ts), so
+ * the cells need not be read a second time.
+ */
+function inferAndParse(
+  rows: readonly Record<string, unknown>[],
+  column: string,
+  out: Float64Array | undefined,
+): ColumnType {
   let candidates = NUMERIC | BOOLEAN | DATE;
+  parsedAsTyped = true;
   for (let i = 0; i < rows.length && candidates !== 0; i++) {
     const value = rows[i][column];
-    if (isMissing(value)) continue;
+    if (isMissing(value)) {
+      if (out) out[i] = NaN;
+      continue;
+    }
     candidates &= typesOf(value);
+    if (out) out[i] = lastNumber;
   }
   if (candidates & NUMERIC) return 'numeric';
   if (candidates & BOOLEAN) return 'boolean';
@@ -32,26 +51,47 @@ export function inferColumnType(rows: readonly Record<string, unknown>[], column
   return 'categorical';
 }
 
+// typesOf's number for the value it classified (NaN when none), and whether every value of the
+// column so far parses as its type the way parseNumber would (a non-finite JSON number does not).
+let lastNumber = NaN;
+let parsedAsTyped = true;
+
 function typesOf(value: unknown): number {
+  lastNumber = NaN;
   switch (typeof value) {
     case 'number':
+      lastNumber = value;
+      if (!Number.isFinite(value)) parsedAsTyped = false;
       return NUMERIC;
     case 'boolean':
       return BOOLEAN;
-    case 'string':
-      if (isNumericText(value)) return NUMERIC;
+    case 'string': {
+      const n = numberFromText(value);
+      if (n === n) {
+        lastNumber = n;
+        return NUMERIC;
+      }
       if (booleanWord(value) !== undefined) return BOOLEAN;
-      return dateTextToDays(value) === undefined ? 0 : DATE;
+      const days = dateTextToDays(value);
+      if (days === undefined) return 0;
+      lastNumber = days;
+      return DATE;
+    }
     default:
       return 0;
   }
 }
 
-/** Types of all columns, `overrides` (data.types) winning. Unknown override names are an error. */
+/**
+ * Types of all columns, `overrides` (data.types) winning. Unknown override names are an error.
+ * `parsed`: receives, for each inferred numeric or date column, its values as numbers (what
+ * parsed-columns.ts would read them as), so they are not parsed again.
+ */
 export function inferColumnTypes(
   rows: readonly Record<string, unknown>[],
   columns: readonly string[],
   overrides: Readonly<Record<string, ColumnType>> = {},
+  parsed?: Map<string, Float64Array>,
 ): Record<string, ColumnType> {
   const known = new Set(columns);
   for (const [column, type] of Object.entries(overrides)) {
@@ -64,6 +104,16 @@ export function inferColumnTypes(
     }
   }
   const types: Record<string, ColumnType> = {};
-  for (const column of columns) types[column] = overrides[column] ?? inferColumnType(rows, column);
+  for (const column of columns) {
+    const override = overrides[column];
+    if (override !== undefined) {
+      types[column] = override;
+      continue;
+    }
+    const out = parsed ? new Float64Array(rows.length) : undefined;
+    const type = inferAndParse(rows, column, out);
+    types[column] = type;
+    if (out && parsedAsTyped && (type === 'numeric' || type === 'date')) parsed!.set(column, out);
+  }
   return types;
 }

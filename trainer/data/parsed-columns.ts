@@ -10,6 +10,7 @@ import type { Table } from './load-table.js';
 
 /**
  * Each numeric or date column of `columns` as numbers read the way `types` says (NaN = missing).
+ * `inferred`: columns type inference read as numbers already (columns.ts), used as they are.
  * A column with a value that does not parse is left out: the row path reports it, with its usual
  * message. Table.numeric is used only for columns typed numeric (an override to date reads text).
  */
@@ -17,11 +18,12 @@ export function parsedColumns(
   table: Pick<Table, 'rows' | 'numeric'>,
   types: Readonly<Record<string, ColumnType>>,
   columns: readonly string[],
+  inferred?: ReadonlyMap<string, Float64Array>,
 ): Map<string, Float64Array> {
   const parsed = new Map<string, Float64Array>();
   for (const column of columns) {
     const type = types[column];
-    const loaded = type === 'numeric' ? table.numeric?.get(column) : undefined;
+    const loaded = (type === 'numeric' ? table.numeric?.get(column) : undefined) ?? inferred?.get(column);
     if (loaded) parsed.set(column, loaded);
     else if (type === 'numeric' || type === 'date') {
       const values = parseAll(table.rows, column, type);

@@ -46,7 +46,7 @@ export function prepareData(builtin: BuiltinTrainer, table: Table): PreparedData
   }
   const split = shuffleSplit(kept, data.validationSplit, builtin.seed);
 
-  const columns = parsedColumns(table, plan.types, plan.features);
+  const columns = parsedColumns(table, plan.types, plan.features, plan.parsed);
   const features = fitFeatures(
     () => table.rows,
     split.train,

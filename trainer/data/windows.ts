@@ -96,7 +96,7 @@ export function prepareWindows(builtin: BuiltinTrainer, table: Table, plan: Colu
     Float64Array.from(trainRows, (i) => targets[i]),
     scaleLag,
   );
-  const columns = parsedColumns(table, plan.types, plan.features);
+  const columns = parsedColumns(table, plan.types, plan.features, plan.parsed);
   const features = fitFeatures(
     () => table.rows,
     trainRows,
