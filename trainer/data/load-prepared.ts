@@ -15,6 +15,7 @@ import {
   streamCsvTable,
   type LoadTableOptions,
   type Table,
+  type TableFormat,
 } from './load-table.js';
 import { isGcsUri, toLocalPath } from '../../artifact/storage.js';
 import { statSync } from 'node:fs';
@@ -64,32 +65,14 @@ export async function loadPrepared(
   const { cacheDir, log = () => {} } = options;
   // A large local CSV is read in chunks, never whole (csv-stream.ts): hashed and parsed in one
   // pass without a cache; with one, hashed first (a hit needs nothing else), then parsed on a miss.
+  // Each way is a function of its own: a fresh process compiles only the one it takes.
   const path = format === 'csv' && !isGcsUri(uri) ? streamedPath(uri, options.baseDir) : undefined;
-  let fingerprint: { sha256: string; bytes: number };
-  let table: () => Promise<Table>;
-  if (path !== undefined && cacheDir === undefined) {
-    const streamed = streamCsvTable(uri, path);
-    const whole = streamed ?? parseSource(await readCheckedSource(uri, format, options.baseDir));
-    const parsed = await whole;
-    fingerprint = { sha256: parsed.sha256, bytes: parsed.bytes };
-    table = () => Promise.resolve(parsed);
-  } else if (path !== undefined) {
-    fingerprint = fingerprintFile(uri, path);
-    let parsed: Promise<Table> | undefined;
-    // Parsed from a second read: it must be of the bytes the fingerprint (and the cache key) is of.
-    const read = async (): Promise<Table> => {
-      const streamed = streamCsvTable(uri, path);
-      if (streamed) return sameFingerprint(uri, streamed, fingerprint.sha256);
-      const source = await readCheckedSource(uri, format, options.baseDir);
-      return sameFingerprint(uri, await parseSource(source), fingerprint.sha256);
-    };
-    table = () => (parsed ??= read());
-  } else {
-    const source = await readCheckedSource(uri, format, options.baseDir);
-    fingerprint = { sha256: source.sha256, bytes: source.bytes };
-    let parsed: Promise<Table> | undefined;
-    table = () => (parsed ??= parseSource(source));
-  }
+  const { fingerprint, table } =
+    path === undefined
+      ? await readWhole(uri, format, options.baseDir)
+      : cacheDir === undefined
+        ? await streamOnce(uri, path, format, options.baseDir)
+        : fingerprintThenStream(uri, path, format, options.baseDir);
   const { data, hit, key } = await prepareByFingerprint({
     builtin,
     fingerprint: fingerprint.sha256,
@@ -98,24 +81,83 @@ export async function loadPrepared(
     log,
     mlformVersion: options.mlformVersion,
   });
-  const featureStatistics = async (): Promise<Record<string, FeatureStatistics>> => {
-    const features = statisticsFeatures(data);
-    const cache = cacheDir !== undefined && key !== undefined ? { dir: cacheDir, key } : undefined;
-    if (cache) {
-      const kept = await readCompanion(cache.dir, cache.key).catch((error: unknown) => {
-        log(`data cache: cannot read the feature statistics of ${cache.key}: ${errorMessage(error)}`);
-      });
-      if (isStatisticsOf(kept, features)) return kept;
-    }
-    const computed = tableFeatureStatistics(await table(), data.train.rowIndex ?? [], features);
-    if (cache) {
-      await writeCompanion(cache.dir, cache.key, computed).catch((error: unknown) => {
-        log(`data cache: cannot write the feature statistics of ${cache.key}: ${errorMessage(error)}`);
-      });
-    }
-    return computed;
+  const cache = cacheDir !== undefined && key !== undefined ? { dir: cacheDir, key } : undefined;
+  return {
+    data,
+    source: fingerprint,
+    cached: hit,
+    table,
+    featureStatistics: () => featureStatisticsOf(data, table, cache, log),
   };
-  return { data, source: fingerprint, cached: hit, table, featureStatistics };
+}
+
+interface Source {
+  fingerprint: { sha256: string; bytes: number };
+  /** The table, parsed on first call. */
+  table: () => Promise<Table>;
+}
+
+/** The bytes read whole and hashed; parsed from them on first call. */
+async function readWhole(uri: string, format: TableFormat, baseDir: string): Promise<Source> {
+  const source = await readCheckedSource(uri, format, baseDir);
+  let parsed: Promise<Table> | undefined;
+  return {
+    fingerprint: { sha256: source.sha256, bytes: source.bytes },
+    table: () => (parsed ??= parseSource(source)),
+  };
+}
+
+/** Hashed and parsed in one chunked pass (read whole when it is not a plain table of numbers). */
+async function streamOnce(uri: string, path: string, format: TableFormat, baseDir: string): Promise<Source> {
+  const parsed =
+    streamCsvTable(uri, path) ?? (await parseSource(await readCheckedSource(uri, format, baseDir)));
+  return {
+    fingerprint: { sha256: parsed.sha256, bytes: parsed.bytes },
+    table: () => Promise.resolve(parsed),
+  };
+}
+
+/**
+ * The fingerprint from a chunked hash (all a cache hit needs), the table from a second read on
+ * first call, refused unless it is of the bytes the fingerprint (and the cache key) is of.
+ */
+function fingerprintThenStream(uri: string, path: string, format: TableFormat, baseDir: string): Source {
+  const fingerprint = fingerprintFile(uri, path);
+  const read = async (): Promise<Table> => {
+    const table =
+      streamCsvTable(uri, path) ?? (await parseSource(await readCheckedSource(uri, format, baseDir)));
+    if (table.sha256 !== fingerprint.sha256)
+      throw new DataLoadError(uri, 'the file changed while it was being read; run again');
+    return table;
+  };
+  let parsed: Promise<Table> | undefined;
+  return { fingerprint, table: () => (parsed ??= read()) };
+}
+
+/**
+ * statistics.json's features: kept beside the cache entry when an earlier run computed them, else
+ * computed from the table (and kept).
+ */
+async function featureStatisticsOf(
+  data: PreparedData,
+  table: () => Promise<Table>,
+  cache: { dir: string; key: string } | undefined,
+  log: (message: string) => void,
+): Promise<Record<string, FeatureStatistics>> {
+  const features = statisticsFeatures(data);
+  if (cache) {
+    const kept = await readCompanion(cache.dir, cache.key).catch((error: unknown) => {
+      log(`data cache: cannot read the feature statistics of ${cache.key}: ${errorMessage(error)}`);
+    });
+    if (isStatisticsOf(kept, features)) return kept;
+  }
+  const computed = tableFeatureStatistics(await table(), data.train.rowIndex ?? [], features);
+  if (cache) {
+    await writeCompanion(cache.dir, cache.key, computed).catch((error: unknown) => {
+      log(`data cache: cannot write the feature statistics of ${cache.key}: ${errorMessage(error)}`);
+    });
+  }
+  return computed;
 }
 
 /**
@@ -135,13 +177,6 @@ function streamedPath(uri: string, baseDir: string): string | undefined {
     return undefined; // the whole read reports it, with its usual message
   }
   return size >= STREAM_FROM ? path : undefined;
-}
-
-/** `table`, if it is of the bytes hashed to `sha256` (the file did not change between two reads). */
-function sameFingerprint(uri: string, table: Table, sha256: string): Table {
-  if (table.sha256 !== sha256)
-    throw new DataLoadError(uri, 'the file changed while it was being read; run again');
-  return table;
 }
 
 /**

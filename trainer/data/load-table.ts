@@ -93,7 +93,9 @@ export class DataLoadError extends Error {
 }
 
 export function formatFromUri(uri: string): TableFormat | undefined {
-  const path = uri.replace(/[?#].*$/, '').toLowerCase();
+  // indexOf, not a regex: compiling one is ~50 us of a ~1 ms cache hit in a fresh process.
+  const query = [uri.indexOf('?'), uri.indexOf('#')].filter((i) => i !== -1);
+  const path = (query.length > 0 ? uri.slice(0, Math.min(...query)) : uri).toLowerCase();
   if (path.endsWith('.csv')) return 'csv';
   if (path.endsWith('.json')) return 'json';
   if (path.endsWith('.jsonl') || path.endsWith('.ndjson')) return 'jsonl';

@@ -95,34 +95,60 @@ export async function prepareByFingerprint(
   const { builtin, fingerprint, table, dir, log = () => {} } = lookup;
   if (!dir) return { data: prepareData(builtin, await table()), hit: false };
   const key = preparedKey(builtin, fingerprint, lookup.mlformVersion);
-  const miss = async () => ({ data: prepareData(builtin, await table()), hit: false, key });
   const file = join(dir, `${key}.bin`);
-  // Only the cache's own trouble is caught here: a parse or preparation error (in `miss`) is the run's.
-  let usable: boolean;
+  const found = await lookUp(dir, file, key, log);
+  if (typeof found === 'object') return { data: found, hit: true, key };
+  // A miss, or an unusable cache: prepared here, stored only in a usable one (a function of its
+  // own, so a process that hits never compiles it).
+  return {
+    data: await prepareAndStore(lookup, found === 'miss' ? { dir, file, key } : undefined, log),
+    hit: false,
+    key,
+  };
+}
+
+/**
+ * The entry of `key`; 'miss' when the folder is usable and holds none (or a bad one); 'unusable'
+ * when the cache cannot be used (reported through `log`).
+ */
+async function lookUp(
+  dir: string,
+  file: string,
+  key: string,
+  log: (message: string) => void,
+): Promise<PreparedData | 'miss' | 'unusable'> {
+  // Only the cache's own trouble is caught here: a parse or preparation error is the run's.
   try {
-    usable = await usableFolder(dir);
+    if (!(await usableFolder(dir))) {
+      log(`data cache ${dir} is writable by others: not used`);
+      return 'unusable';
+    }
   } catch (error) {
     log(`data cache: cannot read ${file}: ${errorMessage(error)}`);
-    return miss();
-  }
-  if (!usable) {
-    log(`data cache ${dir} is writable by others: not used`);
-    return miss();
+    return 'unusable';
   }
   try {
-    const hit = await readEntry(file, key);
-    if (hit) return { data: hit, hit: true, key };
+    return (await readEntry(file, key)) ?? 'miss';
   } catch (error) {
     log(`data cache: cannot read ${file}: ${errorMessage(error)}`);
+    return 'miss';
   }
-  const prepared = await miss();
+}
+
+async function prepareAndStore(
+  { builtin, table }: CacheLookup,
+  store: { dir: string; file: string; key: string } | undefined,
+  log: (message: string) => void,
+): Promise<PreparedData> {
+  const data = prepareData(builtin, await table());
+  if (!store) return data;
   try {
-    await writeEntry(dir, file, key, prepared.data);
-    await trim(dir);
+    await writeEntry(store.dir, store.file, store.key, data);
+    await trim(store.dir);
   } catch (error) {
-    log(`data cache: cannot write ${file}: ${errorMessage(error)}`);
+    log(`data cache: cannot write ${store.file}: ${errorMessage(error)}`);
   }
-  return prepared;
+  return data;
 }
 
 async function usableFolder(dir: string): Promise<boolean> {
