@@ -162,14 +162,20 @@ const PIPELINE_RUNS = 5;
 
 type PipelineFigures = Pick<PipelineResult, 'pipelineMs' | 'pipelineCpuMs'>;
 
-/** The median wall and CPU times of `runs` fresh processes timing the pipeline alone (`job.cacheDir`: hits). */
-function pipelineMedian(job: WorkerJob, runs = PIPELINE_RUNS): PipelineFigures | string {
+/**
+ * The median wall and CPU times of `runs` fresh processes timing the pipeline alone; `jobOf(i)`
+ * is run i's job, and `hit` whether each must be answered by the cache.
+ */
+function pipelineMedian(
+  jobOf: (run: number) => WorkerJob,
+  hit: boolean,
+  runs = PIPELINE_RUNS,
+): PipelineFigures | string {
   const results: PipelineResult[] = [];
   for (let i = 0; i < runs; i++) {
-    const r = runWorker<PipelineResult>(job);
+    const r = runWorker<PipelineResult>(jobOf(i));
     if (typeof r === 'string') return r;
-    if (r.pipelineCached !== (job.cacheDir !== undefined))
-      return `process ${i + 1} ${r.pipelineCached ? 'hit' : 'missed'} the cache`;
+    if (r.pipelineCached !== hit) return `process ${i + 1} ${r.pipelineCached ? 'hit' : 'missed'} the cache`;
     results.push(r);
   }
   const median = (values: number[]): number => values.sort((a, b) => a - b)[values.length >> 1];
@@ -183,8 +189,10 @@ function pipelineMedian(job: WorkerJob, runs = PIPELINE_RUNS): PipelineFigures |
 function cachedPipeline(job: WorkerJob): PipelineFigures | string {
   const fill = runWorker<PipelineResult>(job);
   if (typeof fill === 'string') return fill;
-  return pipelineMedian(job);
+  return pipelineMedian(() => job, true);
 }
+
+type PipelineCase = 'cold' | 'miss' | 'cached';
 
 /**
  * One row of the pipeline table: the pipeline's time as a share of the steady train() epoch, wall
@@ -193,7 +201,7 @@ function cachedPipeline(job: WorkerJob): PipelineFigures | string {
  */
 function pipelineRow(
   title: string,
-  kind: 'cold' | 'cached',
+  kind: PipelineCase,
   pipeline: PipelineFigures,
   epoch: WorkerResult,
 ): string {
@@ -265,14 +273,19 @@ export async function runTrainerBench(): Promise<string> {
         );
         if (ownResult && backend === 'wasm') {
           const pipelineJob: WorkerJob = { ...job, mode: 'pipeline' };
-          const cold = pipelineMedian(pipelineJob);
-          const cached = cachedPipeline({ ...pipelineJob, cacheDir: join(dir, `cache-${name}`) });
-          if (typeof cold === 'string') notes.push(`${name}, cold pipeline: ${cold}`);
-          if (typeof cached === 'string') notes.push(`${name}, cached pipeline: ${cached}`);
-          pipelineRows.push(
-            ...(typeof cold === 'string' ? [] : [pipelineRow(workload.title, 'cold', cold, ownResult)]),
-            ...(typeof cached === 'string' ? [] : [pipelineRow(workload.title, 'cached', cached, ownResult)]),
-          );
+          const cases: [PipelineCase, PipelineFigures | string][] = [
+            ['cold', pipelineMedian(() => pipelineJob, false)],
+            // Each run its own empty folder: the first training on new data under the local provider.
+            [
+              'miss',
+              pipelineMedian((i) => ({ ...pipelineJob, cacheDir: join(dir, `miss-${name}-${i}`) }), false),
+            ],
+            ['cached', cachedPipeline({ ...pipelineJob, cacheDir: join(dir, `cache-${name}`) })],
+          ];
+          for (const [kind, figures] of cases) {
+            if (typeof figures === 'string') notes.push(`${name}, ${kind} pipeline: ${figures}`);
+            else pipelineRows.push(pipelineRow(workload.title, kind, figures, ownResult));
+          }
         }
         if (ownResult?.stepKind)
           notes.push(`${name} on ${backend}: train() used the \`${ownResult.stepKind}\` step`);
@@ -306,7 +319,8 @@ export async function runTrainerBench(): Promise<string> {
       'The pipeline is `loadPrepared` (trainer/data/load-prepared.ts): read and sha256 the bytes, then the ' +
         'prepared-data cache or parse + prepareData, the first call of a fresh worker process; each figure is the ' +
         `median of ${PIPELINE_RUNS} processes. Cold: no data cache (MLFORM_DATA_CACHE unset), the first training on new ` +
-        'data. Cached: a hit on an entry an earlier process wrote, what every tuning trial after the first and every ' +
+        'data. Miss: an empty cache folder, the first training on new data under the local provider (which sets one): ' +
+        'the fingerprint, the parse and preparation, and writing the entry. Cached: a hit on an entry an earlier process wrote, what every tuning trial after the first and every ' +
         'retrain on unchanged data sees; nothing is parsed. The epoch is the steady train() epoch above; the first ' +
         "epoch of a fresh process is the same run's first, where the training code runs for the first time as the " +
         "pipeline's does. The CPU-time share is the one to read on a loaded machine: wall times there include " +
