@@ -45,11 +45,83 @@ export function medianOf(values: Float64Array): number {
 const bucketOf = (high: number): number => (high ^ ((high >> 31) | -0x80000000)) >>> 16;
 
 function narrowedMedian(values: Float64Array, upperRank: number, even: boolean): number {
+  return sampledMedian(values, upperRank, even) ?? histogramMedian(values, upperRank, even);
+}
+
+/** One value in SAMPLE_STEP is read to guess which buckets hold the middle. */
+const SAMPLE_STEP = 16;
+let gathered: Float64Array | undefined;
+
+/**
+ * The median from one pass over the values, when a sample's histogram brackets it: the buckets
+ * between the sample's ranks a few standard deviations either side of the middle are gathered (a
+ * few percent of the values), the values below them counted, and the middle selected among the
+ * gathered. Undefined when the bracket missed (then histogramMedian reads them all); the values
+ * are left as they were.
+ */
+function sampledMedian(values: Float64Array, upperRank: number, even: boolean): number | undefined {
   const n = values.length;
   const words = new Int32Array(values.buffer, values.byteOffset, n * 2);
   const counts = (histogram ??= new Uint32Array(BUCKETS));
   const coarse = (coarseHistogram ??= new Uint32Array(COARSE));
-  countBuckets(words, n, counts, coarse);
+  const sampled = countBuckets(words, n, SAMPLE_STEP, counts, coarse);
+  // A sample rank's standard deviation is at most sqrt(sampled) / 2: four of them either side.
+  const margin = 2 * Math.ceil(Math.sqrt(sampled)) + 1;
+  const middle = (upperRank * sampled) / n;
+  const from = bucketAtRank(counts, coarse, Math.max(0, Math.floor(middle) - margin));
+  const to = bucketAtRank(counts, coarse, Math.min(sampled - 1, Math.ceil(middle) + margin));
+  if (gathered === undefined || gathered.length < n) gathered = new Float64Array(n);
+  const size = gatherRange(values, words, from, to, gathered);
+  const rank = upperRank - belowRange;
+  // The middle (and, n even, the value just below it) must be among the gathered.
+  if (rank < (even ? 1 : 0) || rank >= size) return undefined;
+  const upper = select(gathered, 0, size - 1, rank);
+  if (!even) return upper;
+  return (maxOf(gathered, 0, rank) + upper) / 2;
+}
+
+/** The bucket holding the value of rank `rank` in the counted values. */
+function bucketAtRank(counts: Uint32Array, coarse: Uint32Array, rank: number): number {
+  let below = 0;
+  let top = 0;
+  while (below + coarse[top] <= rank) below += coarse[top++];
+  let bucket = top << 8;
+  while (below + counts[bucket] <= rank) below += counts[bucket++];
+  return bucket;
+}
+
+// gatherRange's count of the values in buckets below the range.
+let belowRange = 0;
+
+/** Copies the values of buckets `from` to `to` (inclusive) to `out`, in order; counts those below. */
+function gatherRange(
+  values: Float64Array,
+  words: Int32Array,
+  from: number,
+  to: number,
+  out: Float64Array,
+): number {
+  // One unsigned comparison for the range: a value is rarely in it, so the branch predicts well;
+  // the count below is the sign bit of a difference, no branch at all.
+  const span = to - from;
+  let size = 0;
+  let below = 0;
+  for (let i = 0; i < values.length; i++) {
+    const offset = bucketOf(words[2 * i + 1]) - from;
+    below += offset >>> 31;
+    if (offset >>> 0 <= span) out[size++] = values[i];
+  }
+  belowRange = below;
+  return size;
+}
+
+/** The median from a histogram of every value: exact whatever the distribution. */
+function histogramMedian(values: Float64Array, upperRank: number, even: boolean): number {
+  const n = values.length;
+  const words = new Int32Array(values.buffer, values.byteOffset, n * 2);
+  const counts = (histogram ??= new Uint32Array(BUCKETS));
+  const coarse = (coarseHistogram ??= new Uint32Array(COARSE));
+  countBuckets(words, n, 1, counts, coarse);
   // The bucket holding the upper middle, and how many values lie in the buckets below it: found
   // among 256 coarse buckets, then among the 256 fine ones inside.
   let below = 0;
@@ -77,14 +149,24 @@ function narrowedMedian(values: Float64Array, upperRank: number, even: boolean):
 // and a loop compiled on the stack (OSR) inside a longer function falls back to the interpreter at
 // the next statement that has not run yet; a function of its own is compiled whole.
 
-function countBuckets(words: Int32Array, n: number, counts: Uint32Array, coarse: Uint32Array): void {
+/** Histograms of every `step`-th value's bucket, fine and coarse; returns how many were counted. */
+function countBuckets(
+  words: Int32Array,
+  n: number,
+  step: number,
+  counts: Uint32Array,
+  coarse: Uint32Array,
+): number {
   counts.fill(0);
   coarse.fill(0);
-  for (let i = 0; i < n; i++) {
+  let counted = 0;
+  for (let i = 0; i < n; i += step) {
     const bucket = bucketOf(words[2 * i + 1]);
     counts[bucket]++;
     coarse[bucket >>> 8]++;
+    counted++;
   }
+  return counted;
 }
 
 /** Moves the values of buckets `from` to `to` (inclusive) to the front, in order; returns how many. */
