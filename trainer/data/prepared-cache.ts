@@ -11,7 +11,7 @@
  * write to is not used (a planted file would be trusted as training data).
  */
 import { hash } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BuiltinTrainer } from '../../resources/training-run.js';
 import type { PreparedData, Samples } from '../types.js';
@@ -193,7 +193,13 @@ async function writeEntry(dir: string, file: string, key: string, data: Prepared
   const length = Buffer.alloc(4);
   length.writeUInt32LE(json.length);
   const temp = `${file}.${process.pid}.tmp`;
-  await writeFile(temp, Buffer.concat([Buffer.from(MAGIC), length, json, ...parts]), { mode: 0o600 });
+  // The arrays as they are (writev), not concatenated: a copy of 13 MB is ~8 ms of page faults.
+  const handle = await open(temp, 'w', 0o600);
+  try {
+    await handle.writev([Buffer.from(MAGIC), length, json, ...parts]);
+  } finally {
+    await handle.close();
+  }
   await rename(temp, file);
 }
 
