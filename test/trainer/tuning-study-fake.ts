@@ -16,6 +16,7 @@ import type { RunTrainingResult } from '../../trainer/run-training.js';
 import { specHash } from '../../resources/spec-hash.js';
 import { writeJsonFile } from '../../artifact/files.js';
 import { localStore } from '../../artifact/storage.js';
+import { readCheckpoint } from '../../trainer/training/checkpoint.js';
 import type { TrialJob, TrialLauncher } from '../../trainer/tuning/trial-launcher.js';
 
 export const sleep = (ms: number, signal: AbortSignal) =>
@@ -63,8 +64,9 @@ export function fakeLauncher(
       const hp = job.spec.trainer.builtin!.hyperparameters;
       const lossAt = (epoch: number) => Math.abs(Math.log10(hp.learningRate) + 2) + 1 / epoch;
       const checkpoint = join(job.outDir, 'checkpoint', 'checkpoint.bin');
-      // A checkpoint marker holds the epoch: a resumed job goes on after it, as train() does.
-      let epochs = (await localStore.exists(checkpoint)) ? Number(await localStore.read(checkpoint)) : 0;
+      // A checkpoint marker holds the epoch (or a real checkpoint does): a resumed job goes on
+      // after it, as train() does.
+      let epochs = (await localStore.exists(checkpoint)) ? await checkpointEpoch(job.outDir, checkpoint) : 0;
       while (epochs < hp.epochs) {
         epochs += 1;
         await localStore.write(checkpoint, String(epochs));
@@ -101,6 +103,11 @@ export function fakeLauncher(
     }
   };
   return { launcher, jobs, maxConcurrent: () => max };
+}
+
+async function checkpointEpoch(outDir: string, file: string): Promise<number> {
+  const marker = Number(String(await localStore.read(file)));
+  return Number.isFinite(marker) ? marker : (await readCheckpoint(outDir))!.state.epoch;
 }
 
 type Tuning = NonNullable<TrainingRunSpec['tuning']>;

@@ -15,6 +15,7 @@ import type { TuningFile } from '../../trainer/tuning/tuning-file.js';
 import type { MetricsFile } from '../../artifact/files.js';
 import { isTuningFile } from '../../controller/web/views/tuning-trials.js';
 import { fakeLauncher, irisTuningFixture, type Fake } from './tuning-study-fake.js';
+import { writeCheckpoint } from '../../trainer/training/checkpoint.js';
 
 const iris = irisTuningFixture('mlform-tuning-study-', { epochs: 4, tuning: { algorithm: 'random' } });
 const withTuning = iris.spec;
@@ -176,6 +177,66 @@ describe('journal and resume', () => {
     expect(tuning.best?.trial).toBe(1);
     const events = await readEvents(outDir);
     expect(events.at(-1)).toMatchObject({ type: 'ended', trial: 1, state: 'pruned' });
+  });
+
+  it("journals the epochs a resumed trial's checkpoint holds and the journal lacks (a kill between the two)", async () => {
+    const spec = withTuning({ trials: 1 }, 5);
+    const outDir = join(iris.dir, 'checkpointed-not-journaled');
+    const at = new Date().toISOString();
+    const journal: JournalEvent[] = [
+      { type: 'study', formatVersion: 1, specHash: specHash(spec), at },
+      { type: 'asked', trial: 1, params: { learningRate: 0.05, 'network.layers': [8] }, at },
+      { type: 'launched', trial: 1, budget: 5, resumed: false, at },
+      { type: 'epoch', trial: 1, epoch: 1, value: 1 },
+      { type: 'epoch', trial: 1, epoch: 2, value: 0.9 },
+    ];
+    await mkdir(outDir, { recursive: true });
+    await writeFile(join(outDir, JOURNAL_FILE), `${journal.map((e) => JSON.stringify(e)).join('\n')}\n`);
+    // The worker had sent epoch 3 and written its checkpoint when the study process died.
+    const entry = (epoch: number, value: number) => ({
+      epoch,
+      metrics: { loss: value, val_loss: value },
+      seconds: 0.1,
+      gradientNorms: {},
+    });
+    await writeCheckpoint(
+      join(outDir, 'trials', '1'),
+      {
+        formatVersion: 1,
+        fingerprint: 'f',
+        epoch: 3,
+        globalStep: 30,
+        rng: [1, 2, 3, 4],
+        history: [entry(1, 1), entry(2, 0.9), entry(3, 0.8)],
+        earlyStopping: { best: null, bestEpoch: 0, wait: 0, stopped: false },
+        diverged: false,
+        elapsedSeconds: 0.3,
+        writtenAt: at,
+      },
+      { weights: [], optimizer: [] },
+    );
+    const fake = fakeLauncher();
+    const reported: number[] = [];
+    const pruner: Pruner = {
+      report: (_trial, epoch) => {
+        reported.push(epoch);
+        return { prune: false };
+      },
+      describe: () => ({ type: 'none' }),
+    };
+    await study(outDir, { spec, fake, pruner }).run;
+    // Epoch 3 came from the checkpoint, shown to the pruner as it would have been; 4 and 5 trained.
+    expect(reported).toEqual([3, 4, 5]);
+    const values = (await readEvents(outDir)).flatMap((e) =>
+      e.type === 'epoch' && e.trial === 1 ? [[e.epoch, e.value]] : [],
+    );
+    expect(values.slice(0, 3)).toEqual([
+      [1, 1],
+      [2, 0.9],
+      [3, 0.8],
+    ]);
+    const tuning = await readTuning(outDir);
+    expect(tuning.trials[0].intermediate?.map((v) => v.epoch)).toEqual([1, 2, 3, 4, 5]);
   });
 
   it('refuses a directory holding the study of another spec', async () => {

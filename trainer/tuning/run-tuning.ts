@@ -23,7 +23,7 @@ import { specHash } from '../../resources/spec-hash.js';
 import { ARTIFACT_FILES, readJsonFile, writeJsonFile, type MetricsFile } from '../../artifact/files.js';
 import type { RunTrainingOptions, RunTrainingResult } from '../run-training.js';
 import { joinUri, storeFor } from '../../artifact/storage.js';
-import { checkpointUri } from '../training/checkpoint.js';
+import { checkpointUri, readCheckpoint } from '../training/checkpoint.js';
 import { ObjectiveError, scoreTrial, selectBest } from './objectives/index.js';
 import { createPruner } from './pruners/index.js';
 import { createSampler } from './samplers/index.js';
@@ -243,10 +243,11 @@ class Study {
   private async train(record: TrialRecord): Promise<void> {
     const spec = this.specs.get(record.trial) as TrainingRunSpec;
     const dir = joinUri(this.options.outDir, TRIALS_DIR, String(record.trial));
-    const epochs = spec.trainer.builtin?.hyperparameters.epochs ?? this.maxEpochs;
-    const budget = record.prunedAt ? Math.min(record.prunedAt.epoch, epochs) : epochs;
     const checkpoint = checkpointUri(dir);
     const resumed = await storeFor(checkpoint).exists(checkpoint);
+    if (resumed) await this.reportCheckpointedEpochs(record, dir);
+    const epochs = spec.trainer.builtin?.hyperparameters.epochs ?? this.maxEpochs;
+    const budget = record.prunedAt ? Math.min(record.prunedAt.epoch, epochs) : epochs;
     await this.append({ type: 'launched', trial: record.trial, budget, resumed, at: nowIso() });
     this.emit(record, resumed ? 'resumed' : 'started');
     try {
@@ -276,6 +277,22 @@ class Study {
         epochs: record.epochs,
         error: errorMessage(error),
       });
+    }
+  }
+
+  /**
+   * Epochs a trial's checkpoint holds that the journal does not: a worker sends an epoch's metrics,
+   * then writes its checkpoint, so a study process killed in between left an epoch trained but
+   * not journaled, and the resumed worker goes on after it. Reported now as they would have been
+   * (journaled and shown to the pruner, which may stop the trial there). A checkpoint that cannot
+   * be read is the worker's to set aside; one of another training is retrained from scratch, and
+   * its live epochs then replace these.
+   */
+  private async reportCheckpointedEpochs(record: TrialRecord, dir: string): Promise<void> {
+    const checkpoint = await readCheckpoint(dir).catch(() => undefined);
+    const journaled = record.epochs ?? 0;
+    for (const { epoch, metrics } of checkpoint?.state.history ?? []) {
+      if (epoch > journaled && (await this.onEpoch(record, epoch, metrics))) return;
     }
   }
 
