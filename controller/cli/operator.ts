@@ -20,6 +20,11 @@ export interface OperatorSettings {
   stateDir?: string;
   /** Operator policy file (`--policy`, `MLFORM_POLICY`). */
   policyFile?: string;
+  /**
+   * First port the local provider tries for a new endpoint (`MLFORM_BASE_PORT`; default 8501, 0:
+   * any free port); NaN when the variable is set to something else (project.ts reports it).
+   */
+  basePort?: number;
   /** Commands from manifests (the controller's --allow-commands...); default: the environment's. */
   commands?: CommandPolicy;
 }
@@ -28,6 +33,7 @@ export const OPERATOR_ENV = {
   dataRoots: 'MLFORM_ALLOW_DATA_ROOTS',
   stateDir: 'MLFORM_STATE_DIR',
   policy: 'MLFORM_POLICY',
+  basePort: 'MLFORM_BASE_PORT',
 } as const;
 
 export interface OperatorFlags {
@@ -67,11 +73,19 @@ export function operatorSettings(flags: OperatorFlags, env: NodeJS.ProcessEnv): 
   const dataRoots = [...(flags.allowDataRoot ?? []), ...fromEnv].map((p) => resolve(p));
   const stateDir = nonEmpty(flags.stateDir) ?? nonEmpty(env[OPERATOR_ENV.stateDir]);
   const policyFile = nonEmpty(flags.policy) ?? nonEmpty(env[OPERATOR_ENV.policy]);
+  const basePort = nonEmpty(env[OPERATOR_ENV.basePort]);
   return {
     dataRoots,
     stateDir: stateDir ? resolve(stateDir) : undefined,
     policyFile: policyFile ? resolve(policyFile) : undefined,
+    ...(basePort !== undefined && { basePort: parseBasePort(basePort) }),
   };
+}
+
+/** 0 or a port from 1024 to 65535 (the ones an unprivileged server may bind), else NaN. */
+function parseBasePort(value: string): number {
+  const port = /^\d{1,5}$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  return port === 0 || (port >= 1024 && port <= 65535) ? port : NaN;
 }
 
 /** For code paths with no flags (tests, the trainer): the environment alone. */

@@ -12,7 +12,7 @@ import { locate, parseYamlFile } from '../../manifests/yaml-document.js';
 import { pinpointDiagnostics } from '../engine/diagnostic-positions.js';
 import type { Observation } from '../engine/observe.js';
 import type { LoadedPolicy } from '../engine/policy.js';
-import { operatorFromEnv, type OperatorSettings } from './operator.js';
+import { OPERATOR_ENV, operatorFromEnv, type OperatorSettings } from './operator.js';
 import { enforcePolicy, loadPolicyFile } from './policy-file.js';
 
 export interface LoadedProjectContext {
@@ -140,9 +140,14 @@ export async function openProject(
         return { diagnostics: [...diagnostics, { ...found, ...positionIn(project.file, found.path ?? []) }] };
       }
     }
+    if (Number.isNaN(operator.basePort)) {
+      const message = `$${OPERATOR_ENV.basePort} must be 0 (any free port) or a port from 1024 to 65535`;
+      return { diagnostics: [...diagnostics, error('operator-base-port', message)] };
+    }
     provider = createLocalProvider({
       stateDir: config.local.stateDir,
       operatorStateDir: operator.stateDir,
+      ...(operator.basePort !== undefined && { basePort: operator.basePort }),
       ...(operator.commands && { commands: operator.commands }),
       // Not a plan-time rule: runs beyond it are queued by the provider (training-slots.ts).
       ...(policy?.policy.maxLocalTrainings !== undefined && {

@@ -36,6 +36,9 @@ const env: NodeJS.ProcessEnv = {
   FORCE_COLOR: undefined,
   CI: 'true',
   MLFORM_BACKEND: 'wasm',
+  // Its own port range: other test files' endpoints count up from 8501 at the same time, and the
+  // heal below must find this endpoint's port free again.
+  MLFORM_BASE_PORT: String(20_000 + Math.floor(Math.random() * 20_000)),
   ...SECRETS,
 };
 delete env.MLFORM_STATE_DIR;
