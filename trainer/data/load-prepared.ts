@@ -7,7 +7,7 @@
 import type { BuiltinTrainer } from '../../resources/training-run.js';
 import type { ColumnType, PreparedData } from '../types.js';
 import {
-  DataLoadError,
+  changedWhileRead,
   checkSource,
   fingerprintFile,
   parseSource,
@@ -107,10 +107,19 @@ async function readWhole(uri: string, format: TableFormat, baseDir: string): Pro
   };
 }
 
-/** Hashed and parsed in one chunked pass (read whole when it is not a plain table of numbers). */
+/** A local CSV streamed, or read whole when it is not a plain table of numbers. */
+async function parseLocalCsv(
+  uri: string,
+  path: string,
+  format: TableFormat,
+  baseDir: string,
+): Promise<Table> {
+  return streamCsvTable(uri, path) ?? parseSource(await readCheckedSource(uri, format, baseDir));
+}
+
+/** Hashed and parsed in one chunked pass. */
 async function streamOnce(uri: string, path: string, format: TableFormat, baseDir: string): Promise<Source> {
-  const parsed =
-    streamCsvTable(uri, path) ?? (await parseSource(await readCheckedSource(uri, format, baseDir)));
+  const parsed = await parseLocalCsv(uri, path, format, baseDir);
   return {
     fingerprint: { sha256: parsed.sha256, bytes: parsed.bytes },
     table: () => Promise.resolve(parsed),
@@ -124,10 +133,8 @@ async function streamOnce(uri: string, path: string, format: TableFormat, baseDi
 function fingerprintThenStream(uri: string, path: string, format: TableFormat, baseDir: string): Source {
   const fingerprint = fingerprintFile(uri, path);
   const read = async (): Promise<Table> => {
-    const table =
-      streamCsvTable(uri, path) ?? (await parseSource(await readCheckedSource(uri, format, baseDir)));
-    if (table.sha256 !== fingerprint.sha256)
-      throw new DataLoadError(uri, 'the file changed while it was being read; run again');
+    const table = await parseLocalCsv(uri, path, format, baseDir);
+    if (table.sha256 !== fingerprint.sha256) throw changedWhileRead(uri);
     return table;
   };
   let parsed: Promise<Table> | undefined;

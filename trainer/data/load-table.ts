@@ -192,6 +192,10 @@ export function streamCsvTable(uri: string, path: string): Table | undefined {
   };
 }
 
+/** A data file whose bytes differ between two reads of one training. */
+export const changedWhileRead = (uri: string): DataLoadError =>
+  new DataLoadError(uri, 'the file changed while it was being read; run again');
+
 /** sha256 and size of a local file, read in chunks (nothing kept). */
 export function fingerprintFile(uri: string, path: string): { sha256: string; bytes: number } {
   return localRead(uri, path, () => hashFile(path));
